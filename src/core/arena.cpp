@@ -1,0 +1,37 @@
+#include "core/arena.hpp"
+
+#include <cstring>
+
+namespace yagura {
+
+char* Arena::Allocate(size_t size) {
+  while (current_ < chunks_.size()) {
+    Chunk& chunk = chunks_[current_];
+    if (chunk.size - used_ >= size) {
+      char* out = chunk.data.get() + used_;
+      used_ += size;
+      return out;
+    }
+    ++current_;
+    used_ = 0;
+  }
+  size_t chunk_size = size > chunk_size_ ? size : chunk_size_;
+  chunks_.push_back(Chunk{std::make_unique<char[]>(chunk_size), chunk_size});
+  current_ = chunks_.size() - 1;
+  used_ = size;
+  return chunks_.back().data.get();
+}
+
+std::string_view Arena::Store(std::string_view text) {
+  if (text.empty()) return {};
+  char* out = Allocate(text.size());
+  std::memcpy(out, text.data(), text.size());
+  return {out, text.size()};
+}
+
+void Arena::Reset() {
+  current_ = 0;
+  used_ = 0;
+}
+
+}  // namespace yagura

@@ -1,0 +1,110 @@
+// Event: one parsed log record, seen through the fields the loaded rules read.
+//
+// Values are string_views into the input buffer, the JSON parser's string buffer or the event's
+// arena; all stay valid until the next record is parsed into the same Event. Reset() is O(1)
+// (slots are tagged with a generation), and the vectors keep their capacity, so parsing an event
+// allocates nothing after warm-up. A field can hold several values (JSON arrays, the same name
+// reached by two paths): a predicate on the field is true when any value satisfies it.
+// Not thread-safe: one Event per thread.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/arena.hpp"
+#include "event/field_catalog.hpp"
+#include "event/logsource.hpp"
+
+namespace yagura::event {
+
+enum class ValueType : uint8_t { kString, kNumber, kBool, kNull, kObject, kArray };
+
+struct FieldValue {
+  std::string_view text;  // strings unescaped; numbers and bools as written; null as ""
+  ValueType type = ValueType::kString;
+};
+
+enum class RecordFormat : uint8_t { kJson, kEvtx, kSyslog, kText };
+
+class Event {
+ public:
+  class ValueRange;
+
+  // Prepares for a new record with `field_count` interned fields.
+  void Reset(size_t field_count);
+
+  void Add(FieldId id, FieldValue value);
+  // Adds to the every-value list used by keyword searches (see FieldCatalog::wants_all_values).
+  void AddToAllValues(FieldValue value) { all_values_.push_back(value); }
+
+  [[nodiscard]] bool Has(FieldId id) const {
+    return id < slots_.size() && slots_[id].generation == generation_;
+  }
+  [[nodiscard]] ValueRange Values(FieldId id) const;
+  // The first value of a field, or nullptr.
+  [[nodiscard]] const FieldValue* First(FieldId id) const {
+    return Has(id) ? &values_[slots_[id].head].value : nullptr;
+  }
+  [[nodiscard]] const std::vector<FieldValue>& AllValues() const { return all_values_; }
+
+  Arena& arena() { return arena_; }
+
+  // Where the event came from and what it is; filled by the parser.
+  std::string_view raw;           // the record's bytes (JSON text, syslog line, EVTX XML)
+  RecordFormat format = RecordFormat::kJson;
+  uint32_t source_index = 0;      // index into the scan's list of input files
+  uint64_t record_number = 0;     // 1-based record, JSON value or line number in the source
+  std::string_view time;          // event time as written in the record, if found
+  LogsourceClass logsource;
+
+ private:
+  struct Slot {
+    uint32_t generation = 0;
+    uint32_t head = 0;
+    uint32_t tail = 0;
+  };
+  struct Node {
+    FieldValue value;
+    uint32_t next;  // index into values_, or UINT32_MAX
+  };
+  uint32_t generation_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<Node> values_;
+  std::vector<FieldValue> all_values_;
+  Arena arena_{16 * 1024};
+
+ public:
+  class ValueRange {
+   public:
+    class Iterator {
+     public:
+      Iterator(const std::vector<Node>* nodes, uint32_t at) : nodes_(nodes), at_(at) {}
+      const FieldValue& operator*() const { return (*nodes_)[at_].value; }
+      const FieldValue* operator->() const { return &(*nodes_)[at_].value; }
+      Iterator& operator++() {
+        at_ = (*nodes_)[at_].next;
+        return *this;
+      }
+      bool operator==(const Iterator& other) const { return at_ == other.at_; }
+
+     private:
+      const std::vector<Node>* nodes_;
+      uint32_t at_;
+    };
+    ValueRange(const std::vector<Node>* nodes, uint32_t head) : nodes_(nodes), head_(head) {}
+    [[nodiscard]] Iterator begin() const { return {nodes_, head_}; }
+    [[nodiscard]] Iterator end() const { return {nodes_, UINT32_MAX}; }
+    [[nodiscard]] bool empty() const { return head_ == UINT32_MAX; }
+
+   private:
+    const std::vector<Node>* nodes_;
+    uint32_t head_;
+  };
+};
+
+inline Event::ValueRange Event::Values(FieldId id) const {
+  return {&values_, Has(id) ? slots_[id].head : UINT32_MAX};
+}
+
+}  // namespace yagura::event

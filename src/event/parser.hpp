@@ -1,0 +1,49 @@
+// EventParser: one Record -> one Event with Sigma field names, classified by logsource.
+//
+// JSON records are parsed with simdjson On-Demand; nested objects are flattened to dotted paths
+// (a key that itself contains dots, as Zeek writes `id.orig_h`, yields the same dotted name).
+// The evtx_dump shape {"Event": {"System", "EventData", "UserData"}} is flattened to the Sigma
+// names of Windows events (docs/sigma-spec.md section 11): System children by element name,
+// System attributes as Element_Attribute, EventData names with spaces removed, UserData
+// grandchildren by name. EVTX records arrive as XML and are flattened the same way. Syslog and
+// web access lines are split into their header fields and message.
+// Only fields interned in the FieldCatalog are stored. Not thread-safe: one parser per thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/result.hpp"
+#include "event/event.hpp"
+#include "event/field_catalog.hpp"
+#include "event/logsource.hpp"
+#include "event/logsource_mapping.hpp"
+#include "event/record.hpp"
+
+namespace yagura::event {
+
+class EventParser {
+ public:
+  // `declared` is the --logsource of the scan: the class given to events whose source cannot
+  // be recognised from their content.
+  EventParser(const FieldCatalog& catalog, const LogsourceMapping& mapping,
+              std::optional<Logsource> declared = std::nullopt);
+  ~EventParser();
+  EventParser(const EventParser&) = delete;
+  EventParser& operator=(const EventParser&) = delete;
+
+  // Parses `record` into `event`. On failure the event is unusable and the error says why
+  // (the caller adds the location).
+  [[nodiscard]] Result<void> Parse(const Record& record, Event& event);
+
+  // The whole record as one JSON object, for alert output: JSON records as they were, EVTX in
+  // the evtx_dump shape, syslog and access lines as an object of their parsed fields.
+  [[nodiscard]] std::string ToJson(const Record& record);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace yagura::event

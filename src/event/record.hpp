@@ -1,0 +1,23 @@
+// Record: the bytes of one log record, before parsing, and where it came from.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "event/event.hpp"
+
+namespace yagura::event {
+
+// Readers guarantee this many readable bytes after a record's data, so simdjson can parse it in
+// place without copying (it reads up to SIMDJSON_PADDING bytes past the end).
+inline constexpr size_t RECORD_PADDING = 64;
+
+struct Record {
+  std::string_view data;
+  RecordFormat format = RecordFormat::kJson;
+  uint32_t source_index = 0;  // index into the reader's list of InputFiles
+  uint64_t number = 0;        // 1-based: JSON value, EVTX record or line number
+};
+
+}  // namespace yagura::event

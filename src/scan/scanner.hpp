@@ -1,0 +1,71 @@
+// Scanner: `yagura scan` as a library — inputs in, alerts out, with counts for the summary.
+//
+// The flow is the hot path of docs/architecture.md: RecordReader frames records, EventParser
+// extracts the fields the rules read and classifies the event, the Matcher (or, for tests, the
+// plain evaluator) finds the rules that match, and the AlertWriter formats each alert.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostics.hpp"
+#include "event/input.hpp"
+#include "event/logsource.hpp"
+#include "sigma/evaluator.hpp"
+#include "sigma/rule.hpp"
+
+namespace yagura::scan {
+
+enum class OutputFormat : uint8_t { kJsonl, kCsv };
+
+struct ScanOptions {
+  std::vector<std::string> inputs;
+  std::vector<std::string> rule_paths;
+  event::InputFormat format = event::InputFormat::kAuto;
+  std::optional<event::Logsource> declared_logsource;
+  sigma::UnrecognisedPolicy unrecognised = sigma::UnrecognisedPolicy::kAllRules;
+  std::string output_path;  // empty or "-": stdout
+  OutputFormat output_format = OutputFormat::kJsonl;
+  std::optional<sigma::Level> min_level;
+  std::vector<std::string> rule_ids;  // only these rules (by id or name)
+  std::vector<std::string> tags;      // only rules with one of these tags
+  int threads = 1;
+  bool detect = true;             // false: --no-detect, parse and extract only
+  bool plain_evaluator = false;   // use the oracle instead of the compiled matcher
+  bool progress = false;          // progress bar on stderr
+  std::string cache_dir;          // compiled matcher cache; empty: none
+  std::map<std::string, std::vector<std::string>> placeholders;  // |expand values
+};
+
+struct ScanSummary {
+  uint64_t rules_loaded = 0;
+  uint64_t rules_failed = 0;
+  uint64_t files_read = 0;
+  uint64_t files_failed = 0;
+  uint64_t records_read = 0;
+  uint64_t records_skipped = 0;
+  uint64_t events_unrecognised = 0;
+  uint64_t bytes_read = 0;
+  uint64_t alerts = 0;
+  double load_seconds = 0;
+  double scan_seconds = 0;
+  std::map<sigma::Level, uint64_t> alerts_by_level;
+  std::map<std::string, uint64_t> alerts_by_rule;  // rule title
+  std::map<std::string, uint64_t> alerts_by_host;
+
+  // 0 everything read, 1 some input or rule could not be read (exit status of `yagura scan`).
+  [[nodiscard]] int ExitStatus() const {
+    return rules_failed || files_failed || records_skipped ? 1 : 0;
+  }
+};
+
+// Runs a whole scan. Diagnostics (unreadable files, bad records, failed rules) go to
+// `diagnostics` as they happen. Returns an error only when the scan could not start
+// (no rule loaded, output not writable).
+[[nodiscard]] Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics);
+
+}  // namespace yagura::scan

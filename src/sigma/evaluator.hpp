@@ -1,0 +1,40 @@
+// The plain evaluator: Sigma semantics written as directly as possible.
+//
+// It walks the condition tree and tests every predicate against the event. It is the oracle the
+// fast matcher is checked against (tests/unit/sigma/differential_test.cpp), so it favours
+// obviousness over speed. Thread-safe: it keeps no state.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "event/event.hpp"
+#include "sigma/rule.hpp"
+#include "sigma/rule_set.hpp"
+
+namespace yagura::sigma {
+
+// What to do with events whose logsource is unknown (nothing in the event or in --logsource
+// says what it is). docs/logsources.md explains the choice.
+enum class UnrecognisedPolicy : uint8_t {
+  kAllRules,  // evaluate every rule (default: a keyword or field match on unknown data still counts)
+  kSkip,      // evaluate no rule; the events are counted as unrecognised
+};
+
+// Whether `rule` is routed to an event of class `event_class`.
+[[nodiscard]] bool RuleApplies(const Rule& rule, const event::LogsourceClass& event_class,
+                               UnrecognisedPolicy policy);
+
+// Whether the rule's condition holds for the event (logsource routing is not checked here).
+// When `matched_fields` is given, the names of the fields whose items held in the selections
+// that made the condition true are appended (deduplicated).
+[[nodiscard]] bool EvaluateRule(const Rule& rule, const event::Event& event,
+                                std::vector<std::string_view>* matched_fields = nullptr);
+
+// Appends to `out` the indices of all rules of `rules` that apply to and match `event`, in
+// ascending order.
+void EvaluateAll(const RuleSet& rules, const event::Event& event, UnrecognisedPolicy policy,
+                 std::vector<uint32_t>& out);
+
+}  // namespace yagura::sigma
