@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "core/diagnostics.hpp"
 #include "event/input.hpp"
 #include "event/logsource.hpp"
+#include "event/record.hpp"
+#include "sigma/rule_set.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/rule.hpp"
 
@@ -61,6 +64,38 @@ struct ScanSummary {
   [[nodiscard]] int ExitStatus() const {
     return rules_failed || files_failed || records_skipped ? 1 : 0;
   }
+};
+
+// A prepared scan: rules loaded and compiled, ready to read any number of inputs. RunScan is one
+// Engine over the options' inputs; tests drive an Engine directly to reuse one compiled rule set
+// over many files.
+class Engine {
+ public:
+  // Called for each alert, in input order. `record` and `event` are valid during the call only.
+  using OnAlert = std::function<void(const sigma::Rule& rule, const event::Event& event,
+                                     const event::Record& record, const std::string& path)>;
+
+  // Loads and compiles the rules; rule failures go to `diagnostics` and `summary`.
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> Prepare(const ScanOptions& options,
+                                                                Diagnostics& diagnostics,
+                                                                ScanSummary& summary);
+  ~Engine();
+
+  [[nodiscard]] const sigma::RuleSet& rules() const;
+  // The whole record as JSON, for output (see EventParser::ToJson).
+  [[nodiscard]] std::string EventJson(const event::Record& record);
+  // The first value of the fields that name the host of an event, if any.
+  [[nodiscard]] std::string_view Host(const event::Event& event) const;
+
+  // Scans `inputs` (files, directories, "-"), adding to the counts of `summary`.
+  void Scan(const std::vector<std::string>& inputs, const OnAlert& on_alert,
+            ScanSummary& summary);
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 // Runs a whole scan. Diagnostics (unreadable files, bad records, failed rules) go to

@@ -29,14 +29,19 @@ struct MatcherOptions {
 
 class Matcher {
  public:
-  class Scratch;  // per-thread working memory
+  class Scratch;  // per-thread working memory, defined in matcher.cpp
+  // Scratch is opaque to callers, so its deleter lives in matcher.cpp too.
+  struct ScratchDeleter {
+    void operator()(Scratch* scratch) const;
+  };
+  using ScratchPtr = std::unique_ptr<Scratch, ScratchDeleter>;
 
   [[nodiscard]] static Result<std::unique_ptr<Matcher>> Build(const RuleSet& rules,
                                                               const event::FieldCatalog& catalog,
                                                               const MatcherOptions& options);
   ~Matcher();
 
-  [[nodiscard]] std::unique_ptr<Scratch> NewScratch() const;
+  [[nodiscard]] ScratchPtr NewScratch() const;
 
   // Appends the indices of the rules that apply to and match `event`, in ascending order:
   // exactly what EvaluateAll() gives.

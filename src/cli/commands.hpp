@@ -1,0 +1,57 @@
+// The subcommands of `yagura`. Each registers its options on construction and runs after parsing.
+// Exit status of every command: 0 done, 1 some input or rule could not be read, 2 usage error.
+#pragma once
+
+#include <CLI/App.hpp>
+#include <string>
+#include <vector>
+
+#include "scan/scanner.hpp"
+
+namespace yagura::cli {
+
+inline constexpr int EXIT_OK = 0;
+inline constexpr int EXIT_PARTIAL = 1;
+inline constexpr int EXIT_USAGE = 2;
+
+// Where the project's own rules and data live: $YAGURA_HOME, the folder above the executable's
+// (an installed or built tree), or the source tree the binary was built from.
+std::string DataDir();
+
+class ScanCommand {
+ public:
+  explicit ScanCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  scan::ScanOptions options_;
+  std::string format_ = "auto";
+  std::string logsource_;
+  std::string unrecognised_ = "all";
+  std::string output_format_ = "jsonl";
+  std::string min_level_;
+  std::string engine_ = "compiled";
+  std::string placeholders_file_;
+  bool no_detect_ = false;
+  bool quiet_ = false;
+  bool no_progress_ = false;
+  bool no_cache_ = false;
+};
+
+class RulesCommand {
+ public:
+  explicit RulesCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  CLI::App* check_;
+  std::vector<std::string> paths_;
+  std::string placeholders_file_;
+  bool json_ = false;
+};
+
+}  // namespace yagura::cli

@@ -1,0 +1,36 @@
+// yagura: one binary, one subcommand per role (docs/architecture.md).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Yagura (櫓): detection and coordination platform for a national cyber-defence centre"};
+  app.set_version_flag("--version", std::string("yagura ") + YAGURA_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  yagura::cli::ScanCommand scan(app);
+  yagura::cli::RulesCommand rules(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return yagura::cli::EXIT_USAGE;  // usage errors always exit 2
+  }
+  if (scan.parsed()) return scan.Run();
+  if (rules.parsed()) return rules.Run();
+  return yagura::cli::EXIT_USAGE;
+}

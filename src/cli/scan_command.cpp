@@ -1,0 +1,139 @@
+#include <unistd.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/placeholders.hpp"
+#include "scan/summary.hpp"
+
+namespace yagura::cli {
+namespace {
+
+Result<event::Logsource> ParseLogsource(std::string_view text) {
+  event::Logsource logsource;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view part = text.substr(start, end - start);
+    size_t eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      return Fail(fmt::format("--logsource: expected key=value, got '{}'", part));
+    }
+    std::string key(part.substr(0, eq));
+    std::string value(part.substr(eq + 1));
+    for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key == "product") logsource.product = value;
+    else if (key == "category") logsource.category = value;
+    else if (key == "service") logsource.service = value;
+    else return Fail(fmt::format("--logsource: unknown key '{}' (product, category, service)", key));
+    start = end + 1;
+  }
+  return logsource;
+}
+
+}  // namespace
+
+ScanCommand::ScanCommand(CLI::App& app) {
+  command_ = app.add_subcommand("scan", "Run Sigma rules over log files (EVTX, JSON, syslog, web "
+                                        "access logs), as an investigator hunts");
+  command_->add_option("paths", options_.inputs,
+                       "Files or directories to scan (directories recursively); - for stdin")
+      ->required();
+  command_->add_option("--rules,-r", options_.rule_paths,
+                       "Rule file or directory (repeatable; default: Yagura's own rules/)");
+  command_->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
+      ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
+  command_->add_option("--logsource", logsource_,
+                       "Declare the source of inputs whose source cannot be recognised, e.g. "
+                       "product=linux,service=sshd");
+  command_->add_option("--unrecognised", unrecognised_,
+                       "Events of unrecognised source: 'all' rules apply, or 'skip'")
+      ->check(CLI::IsMember({"all", "skip"}));
+  command_->add_option("--output,-o", options_.output_path, "Alert output file (default stdout)");
+  command_->add_option("--output-format", output_format_, "jsonl or csv")
+      ->check(CLI::IsMember({"jsonl", "csv"}));
+  command_->add_option("--min-level", min_level_,
+                       "Only rules of this level or above: informational, low, medium, high, "
+                       "critical")
+      ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
+  command_->add_option("--rule-id", options_.rule_ids, "Only this rule, by id or name (repeatable)");
+  command_->add_option("--tag", options_.tags, "Only rules with this tag (repeatable)");
+  command_->add_option("--threads,-t", options_.threads, "Worker threads")
+      ->check(CLI::Range(1, 256));
+  command_->add_flag("--no-detect", no_detect_,
+                     "Parse and extract the fields rules read, but match nothing (for measuring)");
+  command_->add_option("--engine", engine_,
+                       "compiled (default) or plain (the reference evaluator, slow)")
+      ->check(CLI::IsMember({"compiled", "plain"}));
+  command_->add_option("--placeholders", placeholders_file_,
+                       "YAML file of |expand placeholder values (default: rules/placeholders.yml)");
+  command_->add_option("--cache-dir", options_.cache_dir,
+                       "Compiled matcher cache (default: $XDG_CACHE_HOME/yagura)");
+  command_->add_flag("--no-cache", no_cache_, "Do not read or write the compiled matcher cache");
+  command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");
+  command_->add_flag("--no-progress", no_progress_, "No progress bar");
+}
+
+int ScanCommand::Run() {
+  auto format = event::ParseInputFormat(format_);
+  if (!format) {
+    std::cerr << "yagura scan: " << format.error().ToString() << "\n";
+    return EXIT_USAGE;
+  }
+  options_.format = *format;
+  if (!logsource_.empty()) {
+    auto logsource = ParseLogsource(logsource_);
+    if (!logsource) {
+      std::cerr << "yagura scan: " << logsource.error().ToString() << "\n";
+      return EXIT_USAGE;
+    }
+    options_.declared_logsource = *logsource;
+  }
+  options_.unrecognised = unrecognised_ == "skip" ? sigma::UnrecognisedPolicy::kSkip
+                                                  : sigma::UnrecognisedPolicy::kAllRules;
+  options_.output_format = output_format_ == "csv" ? scan::OutputFormat::kCsv
+                                                   : scan::OutputFormat::kJsonl;
+  if (!min_level_.empty()) {
+    for (auto level : {sigma::Level::kInformational, sigma::Level::kLow, sigma::Level::kMedium,
+                       sigma::Level::kHigh, sigma::Level::kCritical}) {
+      if (sigma::LevelName(level) == min_level_) options_.min_level = level;
+    }
+  }
+  options_.detect = !no_detect_;
+  options_.plain_evaluator = engine_ == "plain";
+  options_.progress = !quiet_ && !no_progress_ && ::isatty(STDERR_FILENO);
+  if (options_.rule_paths.empty()) options_.rule_paths.push_back(DataDir() + "/rules");
+  if (no_cache_) {
+    options_.cache_dir.clear();
+  } else if (options_.cache_dir.empty()) {
+    options_.cache_dir = DefaultCacheDir();
+  }
+
+  bool placeholders_explicit = !placeholders_file_.empty();
+  std::string placeholders_path =
+      placeholders_explicit ? placeholders_file_ : DataDir() + "/rules/placeholders.yml";
+  if (placeholders_explicit || std::filesystem::exists(placeholders_path)) {
+    auto placeholders = LoadPlaceholders(placeholders_path);
+    if (!placeholders) {
+      std::cerr << "yagura scan: " << placeholders.error().ToString() << "\n";
+      return EXIT_USAGE;
+    }
+    options_.placeholders = std::move(*placeholders);
+  }
+
+  Diagnostics diagnostics([](const Diagnostic& d) {
+    std::fprintf(stderr, "\r%s: %s\n", d.where.c_str(), d.message.c_str());
+  });
+  auto summary = scan::RunScan(options_, diagnostics);
+  if (!summary) {
+    std::cerr << "yagura scan: " << summary.error().ToString() << "\n";
+    return EXIT_PARTIAL;
+  }
+  if (!quiet_) std::cerr << scan::RenderSummary(*summary);
+  return summary->ExitStatus();
+}
+
+}  // namespace yagura::cli

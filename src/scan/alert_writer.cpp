@@ -1,0 +1,172 @@
+#include "scan/alert_writer.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/json_writer.hpp"
+
+namespace yagura::scan {
+namespace {
+
+constexpr std::string_view CSV_HEADER =
+    "time,level,rule_id,rule_title,rule_author,file,record,product,service,category,matched,"
+    "event\n";
+
+void AppendCsvField(std::string& out, std::string_view field) {
+  bool quote = field.find_first_of(",\"\r\n") != std::string_view::npos;
+  if (!quote) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+std::string Join(const std::vector<std::string_view>& parts, char separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out.push_back(separator);
+    out.append(parts[i]);
+  }
+  return out;
+}
+
+// The logsource written with an alert: the event's classification, narrowed to the service and
+// category the rule asked for when it named them.
+struct ShownLogsource {
+  std::string_view product, service, category;
+};
+
+ShownLogsource Shown(const AlertRecord& alert) {
+  ShownLogsource shown;
+  const auto& rule_ls = alert.rule->info.logsource;
+  const event::LogsourceClass* ls = alert.logsource;
+  shown.product = ls && !ls->product.empty() ? ls->product : std::string_view(rule_ls.product);
+  if (!rule_ls.service.empty()) shown.service = rule_ls.service;
+  else if (ls && ls->service_count) shown.service = ls->services[0];
+  if (!rule_ls.category.empty()) shown.category = rule_ls.category;
+  else if (ls && ls->category_count) shown.category = ls->categories[0];
+  return shown;
+}
+
+}  // namespace
+
+Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat format) {
+  std::FILE* file = stdout;
+  bool owned = false;
+  if (!path.empty() && path != "-") {
+    file = std::fopen(path.c_str(), "wb");
+    if (!file) return Fail(std::string("cannot open output: ") + std::strerror(errno), path);
+    owned = true;
+  }
+  AlertWriter writer(file, owned, format, path.empty() ? "-" : path);
+  if (format == OutputFormat::kCsv) {
+    std::fwrite(CSV_HEADER.data(), 1, CSV_HEADER.size(), file);
+  }
+  return writer;
+}
+
+AlertWriter::AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::string path)
+    : file_(file), owned_(owned), format_(format), path_(std::move(path)) {
+  if (owned_) std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+}
+
+AlertWriter::AlertWriter(AlertWriter&& other) noexcept
+    : file_(other.file_),
+      owned_(other.owned_),
+      format_(other.format_),
+      path_(std::move(other.path_)),
+      failed_(other.failed_) {
+  other.file_ = nullptr;
+  other.owned_ = false;
+}
+
+AlertWriter::~AlertWriter() {
+  if (file_ && owned_) std::fclose(file_);
+}
+
+void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
+  const sigma::RuleInfo& info = alert.rule->info;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("rule").BeginObject();
+  w.Key("id").String(info.id);
+  w.Key("title").String(info.title);
+  w.Key("level").String(sigma::LevelName(info.level));
+  w.Key("status").String(info.status);
+  w.Key("author").String(info.author);
+  w.Key("tags").BeginArray();
+  for (const auto& tag : info.tags) w.String(tag);
+  w.EndArray();
+  w.Key("references").BeginArray();
+  for (const auto& ref : info.references) w.String(ref);
+  w.EndArray();
+  w.EndObject();
+  w.Key("time");
+  if (alert.time.empty()) w.Null();
+  else w.String(alert.time);
+  w.Key("source").BeginObject().Key("file").String(alert.file).Key("record").Uint(alert.record);
+  w.EndObject();
+  ShownLogsource shown = Shown(alert);
+  w.Key("logsource").BeginObject();
+  if (!shown.product.empty()) w.Key("product").String(shown.product);
+  if (!shown.category.empty()) w.Key("category").String(shown.category);
+  if (!shown.service.empty()) w.Key("service").String(shown.service);
+  w.EndObject();
+  w.Key("event");
+  if (alert.event_json.empty()) w.Raw("{}");
+  else w.Raw(alert.event_json);
+  w.Key("matched").BeginArray();
+  if (alert.matched) {
+    for (auto name : *alert.matched) w.String(name);
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void AlertWriter::Write(const AlertRecord& alert) {
+  line_.clear();
+  if (format_ == OutputFormat::kJsonl) {
+    FormatJson(alert, line_);
+  } else {
+    const sigma::RuleInfo& info = alert.rule->info;
+    ShownLogsource shown = Shown(alert);
+    AppendCsvField(line_, alert.time);
+    line_.push_back(',');
+    AppendCsvField(line_, sigma::LevelName(info.level));
+    line_.push_back(',');
+    AppendCsvField(line_, info.id);
+    line_.push_back(',');
+    AppendCsvField(line_, info.title);
+    line_.push_back(',');
+    AppendCsvField(line_, info.author);
+    line_.push_back(',');
+    AppendCsvField(line_, alert.file);
+    line_.push_back(',');
+    line_ += std::to_string(alert.record);
+    line_.push_back(',');
+    AppendCsvField(line_, shown.product);
+    line_.push_back(',');
+    AppendCsvField(line_, shown.service);
+    line_.push_back(',');
+    AppendCsvField(line_, shown.category);
+    line_.push_back(',');
+    AppendCsvField(line_, alert.matched ? Join(*alert.matched, ';') : std::string());
+    line_.push_back(',');
+    AppendCsvField(line_, alert.event_json);
+  }
+  line_.push_back('\n');
+  if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size()) failed_ = true;
+}
+
+Result<void> AlertWriter::Finish() {
+  if (std::fflush(file_) != 0 || std::ferror(file_)) failed_ = true;
+  if (failed_) return Fail(std::string("cannot write alerts: ") + std::strerror(errno), path_);
+  return {};
+}
+
+}  // namespace yagura::scan

@@ -1,0 +1,58 @@
+// AlertWriter: formats alerts as JSON lines or CSV.
+//
+// JSON lines, one alert per line (the contract of `yagura scan --output-format jsonl`):
+//   {"rule": {"id","title","level","status","author","tags","references"}, "time",
+//    "source": {"file","record"}, "logsource": {...}, "event": {...}, "matched": [...]}
+// `author` is always written: the Detection Rule License of SigmaHQ rules requires attribution.
+// CSV has one header line and the columns listed in kCsvColumns, with the event as JSON.
+// Not thread-safe: alerts are written from one thread, in input order.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "event/event.hpp"
+#include "scan/scanner.hpp"
+#include "sigma/rule.hpp"
+
+namespace yagura::scan {
+
+struct AlertRecord {
+  const sigma::Rule* rule = nullptr;
+  std::string_view time;
+  std::string_view file;
+  uint64_t record = 0;
+  const event::LogsourceClass* logsource = nullptr;
+  std::string_view event_json;  // the whole event as a JSON object
+  const std::vector<std::string_view>* matched = nullptr;
+};
+
+class AlertWriter {
+ public:
+  // Opens `path` ("" or "-" = stdout) for writing.
+  [[nodiscard]] static Result<AlertWriter> Open(const std::string& path, OutputFormat format);
+  AlertWriter(AlertWriter&& other) noexcept;
+  AlertWriter& operator=(AlertWriter&&) = delete;
+  ~AlertWriter();
+
+  void Write(const AlertRecord& alert);
+  // Flushes; returns an error when the output could not be written (disk full, closed pipe).
+  [[nodiscard]] Result<void> Finish();
+
+  // Formats one alert as a JSON line (without the newline); exposed for tests and other sinks.
+  static void FormatJson(const AlertRecord& alert, std::string& out);
+
+ private:
+  AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::string path);
+  std::FILE* file_;
+  bool owned_;
+  OutputFormat format_;
+  std::string path_;
+  std::string line_;
+  bool failed_ = false;
+};
+
+}  // namespace yagura::scan

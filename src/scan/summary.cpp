@@ -1,0 +1,61 @@
+#include "scan/summary.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <utility>
+#include <vector>
+
+namespace yagura::scan {
+namespace {
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+void Top(std::string& out, const char* heading, const std::map<std::string, uint64_t>& counts,
+         size_t top) {
+  std::vector<std::pair<std::string, uint64_t>> rows(counts.begin(), counts.end());
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  out += fmt::format("\n{} ({})\n", heading, rows.size());
+  for (size_t i = 0; i < rows.size() && i < top; ++i) {
+    out += fmt::format("  {:>9}  {}\n", rows[i].second, rows[i].first);
+  }
+  if (rows.size() > top) out += fmt::format("  {:>9}  ... {} more\n", "", rows.size() - top);
+}
+
+}  // namespace
+
+std::string RenderSummary(const ScanSummary& s, size_t top) {
+  std::string out;
+  out += "\nYagura scan summary\n";
+  out += fmt::format("  rules      {} loaded, {} failed\n", s.rules_loaded, s.rules_failed);
+  out += fmt::format("  files      {} read, {} unreadable\n", s.files_read, s.files_failed);
+  out += fmt::format("  records    {} read, {} skipped, {} of unrecognised source\n",
+                     s.records_read, s.records_skipped, s.events_unrecognised);
+  double rate = s.scan_seconds > 0 ? static_cast<double>(s.records_read) / s.scan_seconds : 0;
+  out += fmt::format("  input      {} in {:.2f} s ({:.0f} events/s); rules loaded in {:.2f} s\n",
+                     HumanBytes(s.bytes_read), s.scan_seconds, rate, s.load_seconds);
+  out += fmt::format("  alerts     {}\n", s.alerts);
+  if (s.alerts) {
+    out += "\nAlerts by level\n";
+    for (auto level : {sigma::Level::kCritical, sigma::Level::kHigh, sigma::Level::kMedium,
+                       sigma::Level::kLow, sigma::Level::kInformational}) {
+      auto it = s.alerts_by_level.find(level);
+      out += fmt::format("  {:>9}  {}\n", it == s.alerts_by_level.end() ? 0 : it->second,
+                         sigma::LevelName(level));
+    }
+    Top(out, "Top rules", s.alerts_by_rule, top);
+    Top(out, "Top hosts", s.alerts_by_host, top);
+  }
+  return out;
+}
+
+}  // namespace yagura::scan
