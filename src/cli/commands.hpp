@@ -34,6 +34,7 @@ class ScanCommand {
   std::string min_level_;
   std::string engine_ = "compiled";
   std::string placeholders_file_;
+  std::string summary_json_;
   bool no_detect_ = false;
   bool quiet_ = false;
   bool no_progress_ = false;

@@ -73,6 +73,8 @@ ScanCommand::ScanCommand(CLI::App& app) {
   command_->add_option("--cache-dir", options_.cache_dir,
                        "Compiled matcher cache (default: $XDG_CACHE_HOME/yagura)");
   command_->add_flag("--no-cache", no_cache_, "Do not read or write the compiled matcher cache");
+  command_->add_option("--summary-json", summary_json_,
+                       "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");
   command_->add_flag("--no-progress", no_progress_, "No progress bar");
 }
@@ -133,6 +135,16 @@ int ScanCommand::Run() {
     return EXIT_PARTIAL;
   }
   if (!quiet_) std::cerr << scan::RenderSummary(*summary);
+  if (!summary_json_.empty()) {
+    std::FILE* file = std::fopen(summary_json_.c_str(), "wb");
+    std::string json = scan::SummaryJson(*summary) + "\n";
+    if (!file || std::fwrite(json.data(), 1, json.size(), file) != json.size()) {
+      std::cerr << "yagura scan: cannot write " << summary_json_ << "\n";
+      if (file) std::fclose(file);
+      return EXIT_PARTIAL;
+    }
+    std::fclose(file);
+  }
   return summary->ExitStatus();
 }
 

@@ -8,7 +8,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <condition_variable>
+#include <deque>
 #include <fmt/format.h>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "event/parser.hpp"
 #include "scan/alert_writer.hpp"
@@ -91,7 +96,21 @@ uint64_t InputSize(const std::vector<event::InputFile>& inputs) {
 constexpr std::string_view HOST_FIELDS[] = {"Computer", "Hostname", "hostname", "host",
                                             "ComputerName"};
 
+// "path:line" for line-oriented input, "path record N" for EVTX and JSON values without lines.
+std::string RecordLocation(const std::string& path, const event::Record& record) {
+  if (record.line) return fmt::format("{}:{}", path, record.line);
+  return fmt::format("{} record {}", path, record.number);
+}
+
 }  // namespace
+
+// Detection state of one thread: each worker parses and matches with its own copies.
+struct Worker {
+  std::unique_ptr<event::EventParser> parser;
+  event::Event event;
+  sigma::Matcher::ScratchPtr scratch;
+  std::vector<uint32_t> matches;
+};
 
 struct Engine::Impl {
   ScanOptions options;
@@ -101,10 +120,7 @@ struct Engine::Impl {
   std::vector<event::FieldId> host_fields;
   sigma::RuleSet rules;
   std::unique_ptr<sigma::Matcher> matcher;
-  std::unique_ptr<event::EventParser> parser;
-  sigma::Matcher::ScratchPtr scratch;
-  event::Event event;
-  std::vector<uint32_t> matches;
+  Worker main_worker;  // the calling thread's parser and matcher state
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -112,7 +128,9 @@ Engine::~Engine() = default;
 
 const sigma::RuleSet& Engine::rules() const { return impl_->rules; }
 
-std::string Engine::EventJson(const event::Record& record) { return impl_->parser->ToJson(record); }
+std::string Engine::EventJson(const event::Record& record) {
+  return impl_->main_worker.parser->ToJson(record);
+}
 
 std::string_view Engine::Host(const event::Event& event) const {
   for (auto id : impl_->host_fields) {
@@ -159,13 +177,139 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
     auto built = sigma::Matcher::Build(rules, impl->catalog, matcher_options);
     if (!built) return tl::unexpected(built.error());
     impl->matcher = std::move(*built);
-    impl->scratch = impl->matcher->NewScratch();
+    impl->main_worker.scratch = impl->matcher->NewScratch();
   }
-  impl->parser = std::make_unique<event::EventParser>(impl->catalog, *impl->mapping,
+  impl->main_worker.parser = std::make_unique<event::EventParser>(impl->catalog, *impl->mapping,
                                                       options.declared_logsource);
   summary.load_seconds = SecondsSince(load_start);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
+
+namespace {
+
+// A run of records copied out of the reader's buffers, so workers can process them while the
+// reader goes on. Each record's bytes are followed by RECORD_PADDING zero bytes.
+struct Batch {
+  struct Entry {
+    size_t offset = 0;
+    size_t size = 0;
+    size_t schema_offset = 0;
+    size_t schema_size = 0;
+    event::Record meta;  // data/schema filled in by View()
+  };
+  struct Hit {
+    uint32_t entry;
+    uint32_t rule;
+  };
+  struct Failure {
+    uint32_t entry;
+    std::string message;
+  };
+
+  uint64_t sequence = 0;
+  std::string bytes;
+  std::vector<Entry> entries;
+  std::vector<Hit> hits;
+  std::vector<Failure> failures;
+  uint64_t unrecognised = 0;
+
+  static constexpr size_t MAX_RECORDS = 1024;
+  static constexpr size_t MAX_BYTES = 1 << 20;
+
+  void Clear() {
+    bytes.clear();
+    entries.clear();
+    hits.clear();
+    failures.clear();
+    unrecognised = 0;
+  }
+  [[nodiscard]] bool Full() const {
+    return entries.size() >= MAX_RECORDS || bytes.size() >= MAX_BYTES;
+  }
+  void Add(const event::Record& record) {
+    Entry entry;
+    entry.meta = record;
+    entry.offset = bytes.size();
+    entry.size = record.data.size();
+    bytes.append(record.data);
+    bytes.append(event::RECORD_PADDING, '\0');
+    if (!record.schema.empty()) {
+      entry.schema_offset = bytes.size();
+      entry.schema_size = record.schema.size();
+      bytes.append(record.schema);
+      bytes.append(event::RECORD_PADDING, '\0');
+    }
+    entries.push_back(entry);
+  }
+  [[nodiscard]] event::Record View(size_t index) const {
+    const Entry& entry = entries[index];
+    event::Record record = entry.meta;
+    record.data = std::string_view(bytes.data() + entry.offset, entry.size);
+    record.schema = entry.schema_size
+                        ? std::string_view(bytes.data() + entry.schema_offset, entry.schema_size)
+                        : std::string_view();
+    return record;
+  }
+};
+
+// A bounded multi-producer multi-consumer queue; Close() wakes every waiter.
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(size_t capacity) : capacity_(capacity) {}
+  void Push(T item) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return items_.size() < capacity_ || closed_; });
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+  }
+  std::optional<T> Pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+ private:
+  size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<T> items_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+namespace {
+
+// Parses and matches one record; false when the record could not be parsed (`error` says why).
+bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
+            std::string& error) {
+  auto parsed = worker.parser->Parse(record, worker.event);
+  if (!parsed) {
+    error = parsed.error().message;
+    return false;
+  }
+  worker.matches.clear();
+  if (!m.options.detect) return true;
+  if (m.matcher) {
+    m.matcher->Match(worker.event, *worker.scratch, worker.matches);
+  } else {
+    sigma::EvaluateAll(m.rules, worker.event, m.options.unrecognised, worker.matches);
+  }
+  return true;
+}
+
+}  // namespace
 
 void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert,
                   ScanSummary& summary) {
@@ -179,37 +323,139 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   event::RecordReader reader(m.options.format, diagnostics);
   uint64_t records = 0;
   uint64_t parse_failures = 0;
-  uint64_t bytes_before_file = 0;
 
-  for (uint32_t index = 0; index < inputs.size(); ++index) {
-    const std::string& path = inputs[index].path;
-    auto on_record = [&](const event::Record& record) {
+  // Reads every input in order, calling `on_record` for each record.
+  auto read_all = [&](const std::function<void(const event::Record&)>& on_record) {
+    uint64_t bytes_before_file = 0;
+    for (uint32_t index = 0; index < inputs.size(); ++index) {
+      auto on_progress = [&](uint64_t bytes_done) {
+        progress.Update(bytes_before_file + bytes_done, records);
+      };
+      reader.ReadFile(inputs[index], index, on_record, on_progress);
+      struct stat st {};
+      const std::string& path = inputs[index].path;
+      if (path != "-" && ::stat(path.c_str(), &st) == 0) bytes_before_file += st.st_size;
+    }
+  };
+
+  if (m.options.threads <= 1) {
+    // One thread: parse and match straight from the reader's buffers, no copies.
+    std::string error;
+    read_all([&](const event::Record& record) {
       ++records;
-      auto parsed = m.parser->Parse(record, m.event);
-      if (!parsed) {
+      const std::string& path = inputs[record.source_index].path;
+      if (!Detect(m, m.main_worker, record, error)) {
         ++parse_failures;
-        diagnostics.Report(DiagnosticKind::kRecordSkipped,
-                           fmt::format("{}:{}", path, record.number), parsed.error().message);
+        diagnostics.Report(DiagnosticKind::kRecordSkipped, RecordLocation(path, record), error);
         return;
       }
-      if (!m.event.logsource.recognised) ++summary.events_unrecognised;
-      if (!m.options.detect) return;
-      m.matches.clear();
-      if (m.matcher) {
-        m.matcher->Match(m.event, *m.scratch, m.matches);
-      } else {
-        sigma::EvaluateAll(m.rules, m.event, m.options.unrecognised, m.matches);
+      Worker& w = m.main_worker;
+      if (!w.event.logsource.recognised) ++summary.events_unrecognised;
+      for (uint32_t rule_index : w.matches) {
+        on_alert(m.rules.rules[rule_index], w.event, record, path);
       }
-      for (uint32_t rule_index : m.matches) {
-        on_alert(m.rules.rules[rule_index], m.event, record, path);
+    });
+  } else {
+    // Several threads: the reader copies records into batches, workers parse and match them,
+    // and this thread hands the alerts on in input order, so the output does not depend on
+    // the number of threads. Alerts are rare, so their events are parsed again here rather
+    // than kept from the worker.
+    size_t thread_count = static_cast<size_t>(m.options.threads);
+    BoundedQueue<std::unique_ptr<Batch>> work(thread_count * 2);
+    std::mutex done_mutex;
+    std::condition_variable done_changed;
+    std::map<uint64_t, std::unique_ptr<Batch>> done;
+    BoundedQueue<std::unique_ptr<Batch>> free_batches(thread_count * 4);
+    uint64_t batches_sent = 0;
+    bool reading_finished = false;
+
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < thread_count; ++t) {
+      threads.emplace_back([&] {
+        Worker worker;
+        worker.parser = std::make_unique<event::EventParser>(m.catalog, *m.mapping,
+                                                             m.options.declared_logsource);
+        if (m.matcher) worker.scratch = m.matcher->NewScratch();
+        std::string error;
+        while (auto batch = work.Pop()) {
+          Batch& b = **batch;
+          for (uint32_t i = 0; i < b.entries.size(); ++i) {
+            event::Record record = b.View(i);
+            if (!Detect(m, worker, record, error)) {
+              b.failures.push_back({i, error});
+              continue;
+            }
+            if (!worker.event.logsource.recognised) ++b.unrecognised;
+            for (uint32_t rule_index : worker.matches) b.hits.push_back({i, rule_index});
+          }
+          std::lock_guard lock(done_mutex);
+          done.emplace(b.sequence, std::move(*batch));
+          done_changed.notify_one();
+        }
+      });
+    }
+    std::thread reader_thread([&] {
+      std::unique_ptr<Batch> batch;
+      auto send = [&] {
+        batch->sequence = batches_sent++;
+        work.Push(std::move(batch));
+      };
+      read_all([&](const event::Record& record) {
+        ++records;
+        if (!batch) {
+          auto recycled = free_batches.Pop();
+          batch = recycled ? std::move(*recycled) : std::make_unique<Batch>();
+        }
+        batch->Add(record);
+        if (batch->Full()) send();
+      });
+      if (batch && !batch->entries.empty()) send();
+      work.Close();
+      std::lock_guard lock(done_mutex);
+      reading_finished = true;
+      done_changed.notify_one();
+    });
+
+    uint64_t next = 0;
+    for (;;) {
+      std::unique_ptr<Batch> batch;
+      {
+        std::unique_lock lock(done_mutex);
+        done_changed.wait(lock, [&] {
+          return done.count(next) || (reading_finished && next == batches_sent);
+        });
+        if (!done.count(next)) break;
+        batch = std::move(done[next]);
+        done.erase(next);
       }
-    };
-    auto on_progress = [&](uint64_t bytes_done) {
-      progress.Update(bytes_before_file + bytes_done, records);
-    };
-    reader.ReadFile(inputs[index], index, on_record, on_progress);
-    struct stat st {};
-    if (path != "-" && ::stat(path.c_str(), &st) == 0) bytes_before_file += st.st_size;
+      ++next;
+      summary.events_unrecognised += batch->unrecognised;
+      size_t failure = 0;
+      size_t hit = 0;
+      for (uint32_t i = 0; i < batch->entries.size(); ++i) {
+        event::Record record = batch->View(i);
+        const std::string& path = inputs[record.source_index].path;
+        if (failure < batch->failures.size() && batch->failures[failure].entry == i) {
+          ++parse_failures;
+          diagnostics.Report(DiagnosticKind::kRecordSkipped, RecordLocation(path, record),
+                             batch->failures[failure].message);
+          ++failure;
+          continue;
+        }
+        if (hit == batch->hits.size() || batch->hits[hit].entry != i) continue;
+        if (!m.main_worker.parser->Parse(record, m.main_worker.event)) {
+          while (hit < batch->hits.size() && batch->hits[hit].entry == i) ++hit;
+          continue;
+        }
+        for (; hit < batch->hits.size() && batch->hits[hit].entry == i; ++hit) {
+          on_alert(m.rules.rules[batch->hits[hit].rule], m.main_worker.event, record, path);
+        }
+      }
+      batch->Clear();
+      free_batches.Push(std::move(batch));
+    }
+    reader_thread.join();
+    for (auto& thread : threads) thread.join();
   }
   progress.Finish();
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+
+#include "core/json_writer.hpp"
 #include <utility>
 #include <vector>
 
@@ -55,6 +57,31 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
     Top(out, "Top rules", s.alerts_by_rule, top);
     Top(out, "Top hosts", s.alerts_by_host, top);
   }
+  return out;
+}
+
+std::string SummaryJson(const ScanSummary& s) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("rules_loaded").Uint(s.rules_loaded).Key("rules_failed").Uint(s.rules_failed);
+  w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
+  w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
+  w.Key("events_unrecognised").Uint(s.events_unrecognised).Key("bytes_read").Uint(s.bytes_read);
+  w.Key("alerts").Uint(s.alerts);
+  w.Key("load_seconds").Double(s.load_seconds).Key("scan_seconds").Double(s.scan_seconds);
+  w.Key("events_per_second")
+      .Double(s.scan_seconds > 0 ? static_cast<double>(s.records_read) / s.scan_seconds : 0);
+  w.Key("alerts_by_level").BeginObject();
+  for (const auto& [level, n] : s.alerts_by_level) w.Key(sigma::LevelName(level)).Uint(n);
+  w.EndObject();
+  w.Key("alerts_by_rule").BeginObject();
+  for (const auto& [rule, n] : s.alerts_by_rule) w.Key(rule).Uint(n);
+  w.EndObject();
+  w.Key("alerts_by_host").BeginObject();
+  for (const auto& [host, n] : s.alerts_by_host) w.Key(host).Uint(n);
+  w.EndObject();
+  w.EndObject();
   return out;
 }
 

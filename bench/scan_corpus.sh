@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `yagura scan` over the standard corpus with every active SigmaHQ rule.
+#
+# Prints, for one thread (median of RUNS runs): events/s with detection, events/s with
+# --no-detect (parse and extract the rule-referenced fields only) and their ratio; the same for
+# two threads; rule loading with a cold and a warm compiled-matcher cache; peak resident memory.
+# Rule loading is excluded from the rates (the scan reports it separately).
+#
+# usage: bench/scan_corpus.sh [BUILD_DIR]    (env: RUNS=5, EVENTS=100000)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$here/build}
+yagura=$build/yagura
+shared=$here/../shared/data
+runs=${RUNS:-5}
+events=${EVENTS:-100000}
+data=$here/bench/data
+mkdir -p "$data"
+corpus=$data/corpus-$events.jsonl
+
+if [[ ! -d $shared/sigma/sigmahq ]]; then
+  echo "scan_corpus: shared data not found at $shared; nothing to measure" >&2
+  exit 0
+fi
+if [[ ! -s $corpus ]]; then
+  python3 "$shared/sigma/bench/gen_synthetic_events.py" "$events" "$corpus" --seed 42 \
+    --inject "$shared/sigma/regression/jsonl" --every 400 >/dev/null
+fi
+if [[ $events -eq 100000 ]]; then
+  sum=$(sha256sum "$corpus" | cut -c1-16)
+  [[ $sum == 04f76afa8a646b8e ]] || { echo "corpus checksum $sum is not the standard corpus" >&2; exit 1; }
+fi
+rules=()
+for d in rules rules-emerging-threats rules-threat-hunting rules-placeholder rules-compliance; do
+  rules+=(--rules "$shared/sigma/sigmahq/$d")
+done
+cache=$data/cache
+out=$data/alerts.jsonl
+
+run() {  # run LABEL ARGS... -> prints "events_per_second load_seconds peak_kb alerts"
+  local summary=$data/summary.json
+  /usr/bin/time -f %M -o "$data/rss" "$yagura" scan --quiet "${rules[@]}" --cache-dir "$cache" \
+    --summary-json "$summary" --output "$out" "$@" "$corpus" || true
+  /usr/bin/python3 - "$summary" "$(cat "$data/rss")" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(s["events_per_second"], s["load_seconds"], sys.argv[2], s["alerts"], s["records_read"])
+PY
+}
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+rm -rf "$cache"
+read -r _ cold_load cold_rss _ _ < <(run --threads 1)
+read -r _ warm_load _ _ _ < <(run --threads 1)
+
+detect=(); nodetect=(); two=(); peak=0; alerts=0; records=0
+for ((i = 0; i < runs; i++)); do
+  read -r rate _ rss alerts records < <(run --threads 1); detect+=("$rate"); ((rss > peak)) && peak=$rss
+  read -r rate _ rss _ _ < <(run --threads 1 --no-detect); nodetect+=("$rate")
+  read -r rate _ rss _ _ < <(run --threads 2); two+=("$rate"); ((rss > peak)) && peak=$rss
+done
+d=$(printf '%s\n' "${detect[@]}" | median)
+n=$(printf '%s\n' "${nodetect[@]}" | median)
+t=$(printf '%s\n' "${two[@]}" | median)
+echo "corpus: $corpus ($records events), rules: all active SigmaHQ rules, runs: $runs"
+printf 'one thread, detection:     %12.0f events/s\n' "$d"
+printf 'one thread, --no-detect:   %12.0f events/s\n' "$n"
+printf 'ratio detect/no-detect:    %12.2f\n' "$(echo "$d / $n" | bc -l)"
+printf 'two threads, detection:    %12.0f events/s (%.2fx one thread)\n' "$t" "$(echo "$t / $d" | bc -l)"
+printf 'rule loading:              cold %.2f s, warm cache %.2f s\n' "$cold_load" "$warm_load"
+printf 'peak resident memory:      %d MB (cold load run: %d MB)\n' $((peak / 1024)) $((cold_rss / 1024))
+printf 'alerts:                    %d\n' "$alerts"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The command-line contract: subcommands, --help, --version, exit statuses, output shapes.
+# usage: cli_contract.sh YAGURA_BINARY SOURCE_DIR
+set -u
+yagura=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+check() {  # check DESCRIPTION EXPECTED_STATUS COMMAND...
+  local what=$1 want=$2; shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  if [[ $got -ne $want ]]; then
+    echo "FAIL: $what: exit $got, expected $want"; cat "$work/err"; failures=$((failures + 1))
+  fi
+}
+contains() {  # contains DESCRIPTION FILE TEXT
+  if ! grep -qF -- "$3" "$2"; then
+    echo "FAIL: $1: '$3' not in output:"; head -20 "$2"; failures=$((failures + 1))
+  fi
+}
+
+check "--version" 0 "$yagura" --version
+contains "--version prints the version" "$work/out" "yagura "
+check "--help" 0 "$yagura" --help
+contains "--help lists scan" "$work/out" "scan"
+check "scan --help" 0 "$yagura" scan --help
+contains "scan --help lists --rules" "$work/out" "--rules"
+check "rules check --help" 0 "$yagura" rules check --help
+check "no subcommand is a usage error" 2 "$yagura"
+check "unknown option is a usage error" 2 "$yagura" scan --no-such-option x
+check "scan without paths is a usage error" 2 "$yagura" scan
+check "bad --format is a usage error" 2 "$yagura" scan --format xml "$src/samples"
+check "bad --logsource is a usage error" 2 "$yagura" scan --logsource productlinux "$src/samples"
+
+# A rule set with one good and one broken rule.
+mkdir -p "$work/rules"
+cat >"$work/rules/good.yml" <<'YML'
+title: Whoami
+id: 11111111-1111-4111-8111-111111111111
+author: Test Author
+status: test
+level: high
+tags: [attack.t1033]
+references: [https://example.org/whoami]
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\whoami.exe'}
+  condition: sel
+YML
+cat >"$work/rules/bad.yml" <<'YML'
+title: Broken
+logsource: {product: windows}
+detection:
+  sel: {Image|nosuchmodifier: x}
+  condition: sel
+YML
+check "rules check with a broken rule exits 1" 1 "$yagura" rules check "$work/rules" --json
+contains "rules check --json counts loaded" "$work/out" '"loaded":1'
+contains "rules check --json counts failed" "$work/out" '"failed":1'
+contains "rules check --json names the file" "$work/out" 'bad.yml'
+contains "rules check --json gives the line" "$work/out" '"line":'
+contains "rules check --json gives a reason" "$work/out" 'nosuchmodifier'
+
+cat >"$work/events.jsonl" <<'JSON'
+{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws1","TimeCreated":{"#attributes":{"SystemTime":"2026-01-02T03:04:05Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"}}}
+{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws1"},"EventData":{"Image":"C:\\Windows\\notepad.exe"}}}
+JSON
+check "scan with a failed rule exits 1" 1 "$yagura" scan --quiet --no-cache --rules "$work/rules" "$work/events.jsonl"
+check "scan exits 0 when everything was read" 0 "$yagura" scan --quiet --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl" --output "$work/alerts.jsonl"
+lines=$(wc -l <"$work/alerts.jsonl")
+[[ $lines -eq 1 ]] || { echo "FAIL: expected 1 alert, got $lines"; failures=$((failures + 1)); }
+for key in '"rule":{"id":"11111111-1111-4111-8111-111111111111"' '"title":"Whoami"' '"level":"high"' \
+           '"status":"test"' '"author":"Test Author"' '"tags":["attack.t1033"]' \
+           '"references":["https://example.org/whoami"]' '"time":"2026-01-02T03:04:05Z"' \
+           '"source":{"file":' '"record":1' '"logsource":{"product":"windows"' '"event":{"Event"' \
+           '"matched":["Image"]'; do
+  contains "jsonl alert has $key" "$work/alerts.jsonl" "$key"
+done
+check "csv output" 0 "$yagura" scan --quiet --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl" --output-format csv
+contains "csv header" "$work/out" "time,level,rule_id,rule_title,rule_author"
+contains "csv row" "$work/out" "2026-01-02T03:04:05Z,high,11111111-1111-4111-8111-111111111111,Whoami,Test Author"
+check "stdin input" 0 bash -c "'$yagura' scan --quiet --no-cache --rules '$work/rules/good.yml' - < '$work/events.jsonl'"
+contains "stdin alert" "$work/out" '"title":"Whoami"'
+check "--min-level critical filters out a high rule" 0 "$yagura" scan --quiet --no-cache --min-level critical --rules "$work/rules/good.yml" "$work/events.jsonl"
+[[ ! -s $work/out ]] || { echo "FAIL: --min-level critical still alerted"; failures=$((failures + 1)); }
+check "--tag selects" 0 "$yagura" scan --quiet --no-cache --tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--tag alert" "$work/out" '"title":"Whoami"'
+check "--rule-id selects nothing else" 0 "$yagura" scan --quiet --no-cache --rule-id 22222222-2222-4222-8222-222222222222 --rules "$work/rules" "$work/events.jsonl"
+check "summary on stderr" 0 "$yagura" scan --no-progress --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "summary table" "$work/err" "Alerts by level"
+contains "summary top hosts" "$work/err" "ws1"
+check "missing input exits 1" 1 "$yagura" scan --quiet --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl" "$work/no-such-file"
+contains "missing input is named" "$work/err" "no-such-file"
+contains "the readable input is still scanned" "$work/out" '"title":"Whoami"'
+
+if [[ $failures -gt 0 ]]; then echo "$failures failures"; exit 1; fi
+echo "cli contract: all checks passed"
