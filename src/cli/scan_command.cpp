@@ -43,7 +43,8 @@ ScanCommand::ScanCommand(CLI::App& app) {
                        "Files or directories to scan (directories recursively); - for stdin")
       ->required();
   command_->add_option("--rules,-r", options_.rule_paths,
-                       "Rule file or directory (repeatable; default: Yagura's own rules/)");
+                       "Rule file or directory (repeatable; default: Yagura's own rules/)")
+      ->allow_extra_args(false);
   command_->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
       ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
   command_->add_option("--logsource", logsource_,
@@ -59,8 +60,10 @@ ScanCommand::ScanCommand(CLI::App& app) {
                        "Only rules of this level or above: informational, low, medium, high, "
                        "critical")
       ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
-  command_->add_option("--rule-id", options_.rule_ids, "Only this rule, by id or name (repeatable)");
-  command_->add_option("--tag", options_.tags, "Only rules with this tag (repeatable)");
+  command_->add_option("--rule-id", options_.rule_ids, "Only this rule, by id or name (repeatable)")
+      ->allow_extra_args(false);
+  command_->add_option("--tag", options_.tags, "Only rules with this tag (repeatable)")
+      ->allow_extra_args(false);
   command_->add_option("--threads,-t", options_.threads, "Worker threads")
       ->check(CLI::Range(1, 256));
   command_->add_flag("--no-detect", no_detect_,

@@ -163,10 +163,16 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
                        failure.reason);
   }
   summary.rules_failed = rules.failures.size();
+  size_t loaded = rules.rules.size();
   std::erase_if(rules.rules, [&](const sigma::Rule& rule) { return !RuleSelected(rule, options); });
   summary.rules_loaded = rules.rules.size();
   if (rules.rules.empty() && options.detect) {
-    return Fail(rules.failures.empty() ? "no rule to run: no rule file found or none selected"
+    if (loaded > 0) {
+      return Fail(fmt::format("no rule to run: none of the {} loaded rules matches "
+                              "--min-level, --rule-id and --tag",
+                              loaded));
+    }
+    return Fail(rules.failures.empty() ? "no rule to run: no rule file found"
                                        : "no rule to run: every rule failed to load");
   }
 

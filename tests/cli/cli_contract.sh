@@ -83,11 +83,17 @@ contains "csv header" "$work/out" "time,level,rule_id,rule_title,rule_author"
 contains "csv row" "$work/out" "2026-01-02T03:04:05Z,high,11111111-1111-4111-8111-111111111111,Whoami,Test Author"
 check "stdin input" 0 bash -c "'$yagura' scan --quiet --no-cache --rules '$work/rules/good.yml' - < '$work/events.jsonl'"
 contains "stdin alert" "$work/out" '"title":"Whoami"'
-check "--min-level critical filters out a high rule" 0 "$yagura" scan --quiet --no-cache --min-level critical --rules "$work/rules/good.yml" "$work/events.jsonl"
+check "--min-level above every rule is refused" 1 "$yagura" scan --quiet --no-cache --min-level critical --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--min-level refusal says why" "$work/err" "matches --min-level"
 [[ ! -s $work/out ]] || { echo "FAIL: --min-level critical still alerted"; failures=$((failures + 1)); }
+check "--min-level medium keeps a high rule" 0 "$yagura" scan --quiet --no-cache --min-level medium --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--min-level medium alert" "$work/out" '"title":"Whoami"'
 check "--tag selects" 0 "$yagura" scan --quiet --no-cache --tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--tag alert" "$work/out" '"title":"Whoami"'
-check "--rule-id selects nothing else" 0 "$yagura" scan --quiet --no-cache --rule-id 22222222-2222-4222-8222-222222222222 --rules "$work/rules" "$work/events.jsonl"
+check "--rule-id of no loaded rule is refused" 1 "$yagura" scan --quiet --no-cache --rule-id 22222222-2222-4222-8222-222222222222 --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--rule-id refusal says why" "$work/err" "none of the 1 loaded rules"
+check "--rule-id selects the rule" 0 "$yagura" scan --quiet --no-cache --rule-id 11111111-1111-4111-8111-111111111111 --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--rule-id alert" "$work/out" '"title":"Whoami"'
 check "summary on stderr" 0 "$yagura" scan --no-progress --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "summary table" "$work/err" "Alerts by level"
 contains "summary top hosts" "$work/err" "ws1"
