@@ -16,7 +16,7 @@ std::string DataDir() {
     // build/yagura or prefix/bin/yagura: the rules are one level up.
     for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path();
          dir = dir.parent_path()) {
-      if (fs::exists(dir / "rules" / "logsources.yml", ec)) return dir.string();
+      if (fs::exists(dir / "config" / "logsources.yml", ec)) return dir.string();
     }
   }
   return YAGURA_SOURCE_DIR;

@@ -1,6 +1,6 @@
 // LogsourceMapping: what an event is (product, services, categories), decided from its content.
 //
-// The mapping is data (rules/logsources.yml, compiled into the binary; another file may be given
+// The mapping is data (config/logsources.yml, compiled into the binary; another file may be given
 // instead): Windows channels and event ids (Security, System, Sysmon, PowerShell, Defender, ...),
 // Linux syslog programs, Zeek log paths, web server and proxy logs. It may also rename fields for
 // one class of events, as the windows-audit pipeline does for Security 4688

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <simdjson.h>
+
 #include "core/json_writer.hpp"
 
 namespace yagura::scan {
@@ -89,6 +91,22 @@ AlertWriter::~AlertWriter() {
   if (file_ && owned_) std::fclose(file_);
 }
 
+// JSON lines need the event on one line: a pretty-printed input record is minified (which also
+// removes the whitespace simdjson knows to be insignificant, and nothing else).
+static std::string_view OneLine(std::string_view json, std::string& buffer) {
+  if (json.find_first_of("\r\n") == std::string_view::npos) return json;
+  buffer.resize(json.size());
+  size_t length = 0;
+  if (simdjson::minify(json.data(), json.size(), buffer.data(), length) != simdjson::SUCCESS) {
+    // Not valid JSON (cannot happen for a record that parsed); keep it as a string instead.
+    buffer.clear();
+    AppendJsonString(buffer, json);
+    return buffer;
+  }
+  buffer.resize(length);
+  return buffer;
+}
+
 void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
   const sigma::RuleInfo& info = alert.rule->info;
   JsonWriter w(out);
@@ -118,8 +136,9 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
   if (!shown.service.empty()) w.Key("service").String(shown.service);
   w.EndObject();
   w.Key("event");
+  std::string one_line;
   if (alert.event_json.empty()) w.Raw("{}");
-  else w.Raw(alert.event_json);
+  else w.Raw(OneLine(alert.event_json, one_line));
   w.Key("matched").BeginArray();
   if (alert.matched) {
     for (auto name : *alert.matched) w.String(name);
@@ -157,7 +176,8 @@ void AlertWriter::Write(const AlertRecord& alert) {
     line_.push_back(',');
     AppendCsvField(line_, alert.matched ? Join(*alert.matched, ';') : std::string());
     line_.push_back(',');
-    AppendCsvField(line_, alert.event_json);
+    std::string one_line;
+    AppendCsvField(line_, OneLine(alert.event_json, one_line));
   }
   line_.push_back('\n');
   if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size()) failed_ = true;
