@@ -1,33 +1,25 @@
 #include "cli/placeholders.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstdlib>
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "sigma/rule_set.hpp"
 
 namespace yagura::cli {
 
-Result<std::map<std::string, std::vector<std::string>>> LoadPlaceholders(const std::string& path) {
-  std::map<std::string, std::vector<std::string>> out;
-  try {
-    YAML::Node root = YAML::LoadFile(path);
-    if (!root || root.IsNull()) return out;
-    if (!root.IsMap()) return Fail("placeholders must be a map of name -> values", path);
-    for (const auto& entry : root) {
-      auto name = entry.first.as<std::string>();
-      std::vector<std::string> values;
-      if (entry.second.IsSequence()) {
-        for (const auto& value : entry.second) values.push_back(value.as<std::string>());
-      } else if (entry.second.IsScalar()) {
-        values.push_back(entry.second.as<std::string>());
-      } else {
-        return Fail("placeholder '" + name + "' must be a value or a list of values", path);
-      }
-      out[name] = std::move(values);
-    }
-  } catch (const YAML::Exception& e) {
-    return Fail(std::string("cannot read placeholders: ") + e.what(), path);
+Result<std::map<std::string, std::vector<std::string>>> ResolvePlaceholders(
+    const std::string& explicit_file) {
+  std::string path =
+      explicit_file.empty()
+          ? DataDir() + "/" + sigma::LoadOptions::DEFAULT_PLACEHOLDER_FILE
+          : explicit_file;
+  if (explicit_file.empty() && !std::filesystem::exists(path)) {
+    return std::map<std::string, std::vector<std::string>>{};
   }
-  return out;
+  auto options = sigma::LoadOptions::WithPlaceholderFile(path);
+  if (!options) return tl::unexpected(options.error());
+  return std::move(options->placeholders);
 }
 
 std::string DefaultCacheDir() {

@@ -1,4 +1,4 @@
-// Placeholder values for Sigma's |expand modifier, and where caches live.
+// Where the project's data and caches live, and the placeholder values a command uses.
 #pragma once
 
 #include <map>
@@ -9,9 +9,10 @@
 
 namespace yagura::cli {
 
-// Reads a YAML map of placeholder name -> value or list of values.
-[[nodiscard]] Result<std::map<std::string, std::vector<std::string>>> LoadPlaceholders(
-    const std::string& path);
+// The |expand placeholder values for a command: from `explicit_file` when given (an error if it
+// cannot be read), else from the project's config/placeholders.yml when present, else none.
+[[nodiscard]] Result<std::map<std::string, std::vector<std::string>>> ResolvePlaceholders(
+    const std::string& explicit_file);
 
 // $XDG_CACHE_HOME/yagura, or ~/.cache/yagura.
 [[nodiscard]] std::string DefaultCacheDir();

@@ -18,21 +18,17 @@ RulesCommand::RulesCommand(CLI::App& app) {
   check_->add_flag("--json", json_,
                    R"(Print {"loaded": N, "failed": N, "failures": [{"file","line","reason"}]})");
   check_->add_option("--placeholders", placeholders_file_,
-                     "YAML file of |expand placeholder values (default: rules/placeholders.yml)");
+                     "YAML file of |expand placeholder values (default: config/placeholders.yml)");
 }
 
 int RulesCommand::Run() {
   sigma::LoadOptions options;
-  bool explicit_file = !placeholders_file_.empty();
-  std::string path = explicit_file ? placeholders_file_ : DataDir() + "/rules/placeholders.yml";
-  if (explicit_file || std::filesystem::exists(path)) {
-    auto placeholders = LoadPlaceholders(path);
-    if (!placeholders) {
-      std::cerr << "yagura rules check: " << placeholders.error().ToString() << "\n";
-      return EXIT_USAGE;
-    }
-    options.placeholders = std::move(*placeholders);
+  auto placeholders = ResolvePlaceholders(placeholders_file_);
+  if (!placeholders) {
+    std::cerr << "yagura rules check: " << placeholders.error().ToString() << "\n";
+    return EXIT_USAGE;
   }
+  options.placeholders = std::move(*placeholders);
   for (const auto& p : paths_) {
     if (!std::filesystem::exists(p)) {
       std::cerr << "yagura rules check: " << p << ": no such file or directory\n";

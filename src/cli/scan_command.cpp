@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/placeholders.hpp"
+#include "sigma/rule_set.hpp"
 #include "scan/summary.hpp"
 
 namespace yagura::cli {
@@ -72,7 +73,7 @@ ScanCommand::ScanCommand(CLI::App& app) {
                        "compiled (default) or plain (the reference evaluator, slow)")
       ->check(CLI::IsMember({"compiled", "plain"}));
   command_->add_option("--placeholders", placeholders_file_,
-                       "YAML file of |expand placeholder values (default: rules/placeholders.yml)");
+                       "YAML file of |expand placeholder values (default: config/placeholders.yml)");
   command_->add_option("--cache-dir", options_.cache_dir,
                        "Compiled matcher cache (default: $XDG_CACHE_HOME/yagura)");
   command_->add_flag("--no-cache", no_cache_, "Do not read or write the compiled matcher cache");
@@ -117,17 +118,12 @@ int ScanCommand::Run() {
     options_.cache_dir = DefaultCacheDir();
   }
 
-  bool placeholders_explicit = !placeholders_file_.empty();
-  std::string placeholders_path =
-      placeholders_explicit ? placeholders_file_ : DataDir() + "/rules/placeholders.yml";
-  if (placeholders_explicit || std::filesystem::exists(placeholders_path)) {
-    auto placeholders = LoadPlaceholders(placeholders_path);
-    if (!placeholders) {
-      std::cerr << "yagura scan: " << placeholders.error().ToString() << "\n";
-      return EXIT_USAGE;
-    }
-    options_.placeholders = std::move(*placeholders);
+  auto placeholders = ResolvePlaceholders(placeholders_file_);
+  if (!placeholders) {
+    std::cerr << "yagura scan: " << placeholders.error().ToString() << "\n";
+    return EXIT_USAGE;
   }
+  options_.placeholders = std::move(*placeholders);
 
   Diagnostics diagnostics([](const Diagnostic& d) {
     std::fprintf(stderr, "\r%s: %s\n", d.where.c_str(), d.message.c_str());

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "core/result.hpp"
 #include "event/field_catalog.hpp"
+#include "sigma/correlation.hpp"
 #include "sigma/rule.hpp"
 
 namespace yagura::sigma {
@@ -26,19 +28,32 @@ struct RuleFailure {
 struct LoadOptions {
   // Values for |expand placeholders (%Name% -> list of values). A rule whose placeholder has no
   // entry here is refused, as the specification requires.
+  // Names are written without the percent signs ("Administrators").
   std::map<std::string, std::vector<std::string>> placeholders;
+
+  // The project ships default placeholder values in config/placeholders.yml (a YAML map of
+  // name -> string or list of strings; see that file). Reads such a file.
+  [[nodiscard]] static Result<LoadOptions> WithPlaceholderFile(const std::string& path);
+  // Path of the shipped file relative to the source tree / install prefix.
+  static constexpr const char* DEFAULT_PLACEHOLDER_FILE = "config/placeholders.yml";
 };
 
 struct RuleSet {
   std::vector<Rule> rules;
   std::vector<RuleFailure> failures;
+  // Correlation rules, validated; their references are resolved against `rules` and
+  // `correlations` (docs/sigma-spec.md section 9).
+  std::vector<Correlation> correlations;
+  // Things worth telling that lost nothing: duplicate rule ids, filters that apply to no rule.
+  std::vector<RuleFailure> warnings;
+  uint64_t filters_applied = 0;  // filter documents folded into at least one rule
   uint64_t files_read = 0;
-  // Hash of every loaded rule file's path and bytes: the key of compiled-matcher caches.
+  // XXH3-128 (hex) of every loaded rule file's path and bytes, in path order, and of the
+  // placeholder values: the key of compiled-matcher caches.
   std::string content_hash;
 
   [[nodiscard]] static RuleSet Load(const std::vector<std::string>& paths,
-                                    event::FieldCatalog& catalog,
-                                    const LoadOptions& options = {});
+                                    event::FieldCatalog& catalog, const LoadOptions& options = {});
 };
 
 }  // namespace yagura::sigma

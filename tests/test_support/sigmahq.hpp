@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "sigma/rule_set.hpp"
 
 namespace yagura::test_support {
 
@@ -21,20 +21,11 @@ inline std::vector<std::string> ActiveSigmaHqRuleDirs() {
   return dirs;
 }
 
-// rules/placeholders.yml of the project: the values `yagura` uses for |expand by default.
+// config/placeholders.yml of the project: the values `yagura` uses for |expand by default.
 inline std::map<std::string, std::vector<std::string>> ProjectPlaceholders() {
-  std::map<std::string, std::vector<std::string>> out;
-  YAML::Node root = YAML::LoadFile(std::string(YAGURA_SOURCE_DIR) + "/rules/placeholders.yml");
-  for (const auto& entry : root) {
-    std::vector<std::string> values;
-    if (entry.second.IsSequence()) {
-      for (const auto& v : entry.second) values.push_back(v.as<std::string>());
-    } else {
-      values.push_back(entry.second.as<std::string>());
-    }
-    out[entry.first.as<std::string>()] = values;
-  }
-  return out;
+  auto options = sigma::LoadOptions::WithPlaceholderFile(std::string(YAGURA_SOURCE_DIR) + "/" +
+                                                         sigma::LoadOptions::DEFAULT_PLACEHOLDER_FILE);
+  return options ? options->placeholders : std::map<std::string, std::vector<std::string>>{};
 }
 
 }  // namespace yagura::test_support

@@ -1,0 +1,259 @@
+// Sigma string escaping and glob matching (see wildcard.hpp for the algorithm).
+#include "sigma/wildcard.hpp"
+
+#include <cstdio>
+
+#include "sigma/case_fold.hpp"
+
+namespace yagura::sigma {
+
+std::vector<GlobToken> ParseSigmaString(std::string_view raw) {
+  std::vector<GlobToken> glob;
+  std::string literal;
+  auto flush = [&] {
+    AppendLiteral(glob, literal);
+    literal.clear();
+  };
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\\') {
+      if (i + 1 < raw.size()) {
+        char next = raw[i + 1];
+        if (next == '*' || next == '?' || next == '\\') {
+          literal.push_back(next);
+        } else {
+          literal.push_back('\\');
+          literal.push_back(next);
+        }
+        ++i;
+      } else {
+        literal.push_back('\\');  // a trailing lone backslash stays literal
+      }
+    } else if (c == '*') {
+      flush();
+      AppendStar(glob);
+    } else if (c == '?') {
+      flush();
+      AppendOne(glob);
+    } else {
+      literal.push_back(c);
+    }
+  }
+  flush();
+  return glob;
+}
+
+void AppendLiteral(std::vector<GlobToken>& glob, std::string_view text) {
+  if (text.empty()) return;
+  if (!glob.empty() && glob.back().kind == GlobToken::Kind::kLiteral) {
+    glob.back().text.append(text);
+  } else {
+    glob.push_back(GlobToken{GlobToken::Kind::kLiteral, std::string(text)});
+  }
+}
+
+void AppendStar(std::vector<GlobToken>& glob) {
+  if (!glob.empty() && glob.back().kind == GlobToken::Kind::kStar) return;
+  glob.push_back(GlobToken{GlobToken::Kind::kStar, {}});
+}
+
+void AppendOne(std::vector<GlobToken>& glob) {
+  glob.push_back(GlobToken{GlobToken::Kind::kOne, {}});
+}
+
+void AppendTokens(std::vector<GlobToken>& glob, const std::vector<GlobToken>& more) {
+  for (const GlobToken& token : more) {
+    switch (token.kind) {
+      case GlobToken::Kind::kLiteral:
+        AppendLiteral(glob, token.text);
+        break;
+      case GlobToken::Kind::kStar:
+        AppendStar(glob);
+        break;
+      case GlobToken::Kind::kOne:
+        AppendOne(glob);
+        break;
+    }
+  }
+}
+
+bool HasWildcards(const std::vector<GlobToken>& glob) {
+  for (const GlobToken& token : glob)
+    if (token.kind != GlobToken::Kind::kLiteral) return true;
+  return false;
+}
+
+bool StartsWithStar(const std::vector<GlobToken>& glob) {
+  return !glob.empty() && glob.front().kind == GlobToken::Kind::kStar;
+}
+
+bool EndsWithStar(const std::vector<GlobToken>& glob) {
+  return !glob.empty() && glob.back().kind == GlobToken::Kind::kStar;
+}
+
+std::string LiteralText(const std::vector<GlobToken>& glob) {
+  std::string text;
+  for (const GlobToken& token : glob)
+    if (token.kind == GlobToken::Kind::kLiteral) text += token.text;
+  return text;
+}
+
+namespace {
+
+inline unsigned char AsciiLower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + 32) : c;
+}
+
+// A position in the pattern: token index and byte offset inside a literal token.
+struct PatternPos {
+  size_t token = 0;
+  size_t offset = 0;
+};
+
+}  // namespace
+
+bool GlobMatch(const std::vector<GlobToken>& glob, std::string_view value, bool cased) {
+  PatternPos p;
+  size_t v = 0;
+  bool have_star = false;
+  PatternPos star_p;
+  size_t star_v = 0;
+  bool skip_first = false;  // see the kStar case
+  unsigned char first = 0;
+  const size_t n = glob.size();
+  while (true) {
+    while (p.token < n && glob[p.token].kind == GlobToken::Kind::kLiteral &&
+           p.offset >= glob[p.token].text.size()) {
+      ++p.token;
+      p.offset = 0;
+    }
+    bool advanced = false;
+    if (p.token == n) {
+      if (v == value.size()) return true;
+    } else {
+      const GlobToken& token = glob[p.token];
+      if (token.kind == GlobToken::Kind::kStar) {
+        // A trailing star matches the rest of the value, whatever it is.
+        if (p.token + 1 == n) return true;
+        have_star = true;
+        star_p = PatternPos{p.token + 1, 0};
+        star_v = v;
+        p = star_p;
+        // When the star is followed by an ASCII literal, a retry can skip every ASCII byte that
+        // cannot start it. Non-ASCII bytes stop the skip: some fold to ASCII (Kelvin sign).
+        const GlobToken& next = glob[star_p.token];
+        skip_first = next.kind == GlobToken::Kind::kLiteral &&
+                     static_cast<unsigned char>(next.text[0]) < 0x80;
+        if (skip_first) {
+          first = static_cast<unsigned char>(next.text[0]);
+          if (!cased) first = AsciiLower(first);
+        }
+        continue;
+      }
+      if (v < value.size()) {
+        if (token.kind == GlobToken::Kind::kOne) {
+          DecodeUtf8(value, &v);
+          ++p.token;
+          continue;
+        }
+        auto a = static_cast<unsigned char>(token.text[p.offset]);
+        auto b = static_cast<unsigned char>(value[v]);
+        if (cased) {
+          if (a == b) {
+            ++p.offset, ++v;
+            advanced = true;
+          }
+        } else if ((a | b) < 0x80) {
+          if (AsciiLower(a) == AsciiLower(b)) {
+            ++p.offset, ++v;
+            advanced = true;
+          }
+        } else {
+          size_t po = p.offset, vo = v;
+          if (FoldCodePoint(DecodeUtf8(token.text, &po)) == FoldCodePoint(DecodeUtf8(value, &vo))) {
+            p.offset = po, v = vo;
+            advanced = true;
+          }
+        }
+        if (advanced) continue;
+      }
+    }
+    // Mismatch: let the last star swallow one more character, or fail.
+    if (!have_star || star_v >= value.size()) return false;
+    DecodeUtf8(value, &star_v);
+    if (skip_first) {
+      while (star_v < value.size()) {
+        auto c = static_cast<unsigned char>(value[star_v]);
+        if (c >= 0x80 || (cased ? c : AsciiLower(c)) == first) break;
+        ++star_v;
+      }
+    }
+    v = star_v;
+    p = star_p;
+  }
+}
+
+std::string GlobToRegex(const std::vector<GlobToken>& glob) {
+  std::string out;
+  if (glob.size() == 1 && glob[0].kind == GlobToken::Kind::kStar) return ".*";
+  size_t begin = 0, end = glob.size();
+  if (StartsWithStar(glob)) {
+    begin = 1;
+  } else {
+    out += "\\A";
+  }
+  bool trailing_star = end > begin && glob[end - 1].kind == GlobToken::Kind::kStar;
+  if (trailing_star) --end;
+  for (size_t i = begin; i < end; ++i) {
+    const GlobToken& token = glob[i];
+    switch (token.kind) {
+      case GlobToken::Kind::kStar:
+        out += ".*";
+        break;
+      case GlobToken::Kind::kOne:
+        out += "(?:[\\x00-\\x7f\\xc0-\\xff][\\x80-\\xbf]*)";
+        break;
+      case GlobToken::Kind::kLiteral:
+        for (char c : token.text) {
+          auto u = static_cast<unsigned char>(c);
+          if ((u >= '0' && u <= '9') || (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
+              u == '_') {
+            out.push_back(c);
+          } else if (u >= 0x21 && u < 0x7F) {
+            out.push_back('\\');
+            out.push_back(c);
+          } else {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\x%02x", u);
+            out += buffer;
+          }
+        }
+        break;
+    }
+  }
+  if (!trailing_star) out += "\\z";
+  return out;
+}
+
+std::string GlobToSigma(const std::vector<GlobToken>& glob) {
+  std::string out;
+  for (const GlobToken& token : glob) {
+    switch (token.kind) {
+      case GlobToken::Kind::kStar:
+        out += '*';
+        break;
+      case GlobToken::Kind::kOne:
+        out += '?';
+        break;
+      case GlobToken::Kind::kLiteral:
+        for (char c : token.text) {
+          if (c == '*' || c == '?' || c == '\\') out += '\\';
+          out += c;
+        }
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace yagura::sigma

@@ -1,0 +1,150 @@
+#include "sigma/wildcard.hpp"
+
+#include <gtest/gtest.h>
+
+#include "sigma/case_fold.hpp"
+
+namespace yagura::sigma {
+namespace {
+
+using Kind = GlobToken::Kind;
+
+TEST(SigmaEscaping, PlainTextIsOneLiteral) {
+  auto glob = ParseSigmaString("cmd.exe");
+  ASSERT_EQ(glob.size(), 1u);
+  EXPECT_EQ(glob[0].kind, Kind::kLiteral);
+  EXPECT_EQ(glob[0].text, "cmd.exe");
+}
+
+TEST(SigmaEscaping, WildcardsBecomeTokens) {
+  auto glob = ParseSigmaString("*\\cmd?.exe*");
+  ASSERT_EQ(glob.size(), 5u);
+  EXPECT_EQ(glob[0].kind, Kind::kStar);
+  EXPECT_EQ(glob[1].text, "\\cmd");
+  EXPECT_EQ(glob[2].kind, Kind::kOne);
+  EXPECT_EQ(glob[3].text, ".exe");
+  EXPECT_EQ(glob[4].kind, Kind::kStar);
+}
+
+TEST(SigmaEscaping, BackslashEscapesOnlyStarQuestionAndBackslash) {
+  EXPECT_EQ(LiteralText(ParseSigmaString("a\\*b")), "a*b");
+  EXPECT_FALSE(HasWildcards(ParseSigmaString("a\\*b")));
+  EXPECT_EQ(LiteralText(ParseSigmaString("a\\?b")), "a?b");
+  EXPECT_EQ(LiteralText(ParseSigmaString("\\\\cmd.exe")), "\\cmd.exe");
+  EXPECT_EQ(LiteralText(ParseSigmaString("\\cmd.exe")), "\\cmd.exe");  // same value
+  EXPECT_EQ(LiteralText(ParseSigmaString("\\\\\\\\server")), "\\\\server");
+  EXPECT_EQ(LiteralText(ParseSigmaString("C:\\Windows\\")), "C:\\Windows\\");  // trailing lone '\'
+  EXPECT_EQ(LiteralText(ParseSigmaString("a\\nb")), "a\\nb");
+}
+
+TEST(SigmaEscaping, EscapedBackslashBeforeStarKeepsTheWildcard) {
+  auto glob = ParseSigmaString("\\\\*");  // literal '\' then a wildcard
+  ASSERT_EQ(glob.size(), 2u);
+  EXPECT_EQ(glob[0].text, "\\");
+  EXPECT_EQ(glob[1].kind, Kind::kStar);
+  auto glob2 = ParseSigmaString("\\\\\\*");  // literal '\*'
+  ASSERT_EQ(glob2.size(), 1u);
+  EXPECT_EQ(glob2[0].text, "\\*");
+}
+
+TEST(SigmaEscaping, RunsOfStarsCollapse) {
+  auto glob = ParseSigmaString("a**b");
+  ASSERT_EQ(glob.size(), 3u);
+  EXPECT_EQ(GlobToSigma(glob), "a*b");
+}
+
+TEST(GlobMatch, AnchoredAtBothEnds) {
+  auto glob = ParseSigmaString("cmd.exe");
+  EXPECT_TRUE(GlobMatch(glob, "cmd.exe", false));
+  EXPECT_TRUE(GlobMatch(glob, "CMD.EXE", false));
+  EXPECT_FALSE(GlobMatch(glob, "xcmd.exe", false));
+  EXPECT_FALSE(GlobMatch(glob, "cmd.exex", false));
+  EXPECT_FALSE(GlobMatch(glob, "CMD.EXE", true));
+}
+
+TEST(GlobMatch, StarAndQuestionMark) {
+  // `\*` would be an escaped star: a backslash before a wildcard is written `\\*`.
+  auto glob = ParseSigmaString("*\\system32\\\\*.exe");
+  EXPECT_FALSE(GlobMatch(ParseSigmaString("*\\system32\\*.exe"), "C:\\system32\\cmd.exe", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("*\\system32\\*.exe"), "C:\\system32*.exe", false));
+  EXPECT_TRUE(GlobMatch(glob, "C:\\Windows\\System32\\cmd.exe", false));
+  EXPECT_TRUE(GlobMatch(glob, "\\system32\\.exe", false));
+  EXPECT_FALSE(GlobMatch(glob, "C:\\Windows\\System32\\cmd.dll", false));
+  auto one = ParseSigmaString("a?c");
+  EXPECT_TRUE(GlobMatch(one, "abc", false));
+  EXPECT_FALSE(GlobMatch(one, "ac", false));
+  EXPECT_FALSE(GlobMatch(one, "abbc", false));
+  EXPECT_TRUE(GlobMatch(one,
+                        "a\xC3\xA9"
+                        "c",
+                        false));  // '?' is one code point, not one byte
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("*"), "", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString(""), "", false));
+  EXPECT_FALSE(GlobMatch(ParseSigmaString(""), "x", false));
+}
+
+TEST(GlobMatch, BacktracksAcrossSeveralStars) {
+  auto glob = ParseSigmaString("*ab*abc*");
+  EXPECT_TRUE(GlobMatch(glob, "xxabyyabababc", false));
+  EXPECT_FALSE(GlobMatch(glob, "xxabyyababab", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("*aab"), "aaab", false));
+}
+
+TEST(GlobMatch, EscapedStarIsLiteral) {
+  auto glob = ParseSigmaString("a\\*b");
+  EXPECT_TRUE(GlobMatch(glob, "a*b", false));
+  EXPECT_FALSE(GlobMatch(glob, "axxb", false));
+}
+
+TEST(GlobMatch, UnicodeCaseFolding) {
+  // Cyrillic, Greek, Latin-1 and Latin Extended-A capitals against small letters.
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("*ПРИВЕТ*"), "скажи привет мир", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("ΣΟΦΊΑ"), "σοφία", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("Ärger"), "äRGER", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("ŁÓDŹ"), "łódź", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("\xE2\x84\xAA"), "k", false));  // Kelvin sign
+  EXPECT_FALSE(GlobMatch(ParseSigmaString("ПРИВЕТ"), "привет", true));
+  EXPECT_FALSE(GlobMatch(ParseSigmaString("привет"), "привед", false));
+}
+
+TEST(GlobMatch, InvalidUtf8ComparesByteForByte) {
+  std::string raw =
+      "a\xFF\xFE"
+      "b";
+  auto glob = ParseSigmaString(raw);
+  EXPECT_TRUE(GlobMatch(glob, raw, false));
+  EXPECT_FALSE(GlobMatch(glob,
+                         "a\xFF\xFD"
+                         "b",
+                         false));
+}
+
+TEST(CaseFold, Comparisons) {
+  EXPECT_TRUE(EqualsFolded("HeLLo", "hello"));
+  EXPECT_FALSE(EqualsFolded("hello", "hell"));
+  EXPECT_TRUE(StartsWithFolded("PowerShell.exe", "powershell"));
+  EXPECT_TRUE(EndsWithFolded("C:\\TEMP\\x.EXE", ".exe"));
+  EXPECT_TRUE(ContainsFolded("abcÄÖÜdef", "äöü"));
+  EXPECT_FALSE(ContainsFolded("abc", "abcd"));
+  EXPECT_EQ(FoldCodePoint(0x0410), 0x0430u);  // А -> а
+  EXPECT_EQ(FoldCodePoint(0x0401), 0x0451u);  // Ё -> ё
+  EXPECT_EQ(FoldCodePoint(0x03A3), 0x03C3u);  // Σ -> σ
+  EXPECT_EQ(FoldCodePoint(0x03C2), 0x03C3u);  // ς -> σ
+  EXPECT_EQ(FoldCodePoint(0x0178), 0x00FFu);  // Ÿ -> ÿ
+  EXPECT_EQ(FoldCodePoint('1'), static_cast<uint32_t>('1'));
+}
+
+TEST(GlobToRegex, EscapesAndAnchors) {
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("cmd.exe")), "\\Acmd\\.exe\\z");
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("*cmd.exe")), "cmd\\.exe\\z");
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("cmd*")), "\\Acmd");
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("*a*b*")), "a.*b");
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("a?b")),
+            "\\Aa(?:[\\x00-\\x7f\\xc0-\\xff][\\x80-\\xbf]*)b\\z");
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("\\\\x y")), "\\A\\\\x\\x20y\\z");
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("*")), ".*");
+  EXPECT_EQ(GlobToRegex(ParseSigmaString("é")), "\\A\\xc3\\xa9\\z");
+}
+
+}  // namespace
+}  // namespace yagura::sigma
