@@ -35,6 +35,9 @@ std::vector<RegressionCase> ReadCases(const fs::path& path) {
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     simdjson::dom::element doc = parser.parse(line);
+    // One line names a rule whose regression test is commented out upstream: nothing to run.
+    std::string_view status;
+    if (!doc["status"].get(status) && status == "no_active_test") continue;
     RegressionCase c;
     c.name = std::string(doc["case"].get_string().value());
     c.rule_id = std::string(doc["rule_id"].get_string().value());
@@ -66,10 +69,11 @@ TEST(SigmaHqRegression, EveryRuleDetectsItsSamples) {
   EXPECT_EQ(load_summary.rules_failed, 0u);
 
   std::vector<RegressionCase> cases = ReadCases(cases_file);
-  EXPECT_EQ(cases.size(), 202u);
+  ASSERT_EQ(cases.size(), 202u);
   int passed = 0;
   for (const RegressionCase& c : cases) {
     bool ok = true;
+    EXPECT_FALSE(c.evtx.empty() || c.json.empty()) << c.name << ": a sample is missing";
     for (const std::string& sample : {c.evtx, c.json}) {
       if (sample.empty()) continue;
       std::map<std::string, int64_t> alerts;  // rule id -> count
