@@ -25,7 +25,8 @@ struct FieldValue {
   ValueType type = ValueType::kString;
 };
 
-enum class RecordFormat : uint8_t { kJson, kEvtx, kSyslog, kText };
+// kWebAccess: Apache/nginx access lines and IIS W3C extended lines (web server fields).
+enum class RecordFormat : uint8_t { kJson, kEvtx, kSyslog, kText, kWebAccess };
 
 class Event {
  public:

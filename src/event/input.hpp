@@ -4,13 +4,30 @@
 // reproducible) or "-" for stdin. gzip and zstd files are decompressed transparently (by magic
 // bytes, not by name). The format of each file is detected from its content unless forced:
 // EVTX by its "ElfFile" signature, JSON by a leading '{' or '[', syslog by an RFC 5424/3164
-// header, web server access logs by their line shape; anything else is read as text lines.
+// header, web server access logs by their line shape; other text is read as lines, and binary
+// data of no known format is reported as unreadable (a forced format reads it anyway).
 // A file that cannot be read, and every record that cannot be framed, is reported to
 // Diagnostics with its location; reading goes on with the next record or file.
+//
+// Who counts what: the reader reports (and counts in ReadStats::records_skipped) only what it
+// cannot frame or decode: an unterminated JSON value, text that is no JSON value where JSON is
+// expected, a record over MAX_RECORD_SIZE, an EVTX record libevtx cannot read, an EVTX chunk
+// whose checksum fails or that truncation cut off (reported as "path chunk N"). A record that is
+// framed and handed on but then fails EventParser::Parse (invalid JSON inside a well-bracketed
+// value, invalid UTF-8 in JSON) is counted in ReadStats::records and must be reported by the
+// caller of Parse, which knows the location from Record::line / Record::number. Files that cannot
+// be opened are reported as kInputUnreadable (where = path) and counted in files_failed; a read
+// or decompression error part way through a file is reported the same way, but the records
+// before it were handed on and the file counts in files_read.
+//
+// Record numbering: Record::number is the 1-based JSON value, EVTX record or line number (JSON
+// values are counted in file order, so elements of a top-level array and values sharing a line
+// get distinct numbers); Record::line is where the record starts, for "path:line" locations.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +49,10 @@ enum class InputFormat : uint8_t {
 
 [[nodiscard]] Result<InputFormat> ParseInputFormat(std::string_view name);
 [[nodiscard]] std::string_view InputFormatName(InputFormat format);
+
+// Records larger than this are reported and skipped, so one runaway line cannot take memory
+// without bound. The reader's buffer never grows beyond it plus one read chunk.
+inline constexpr size_t MAX_RECORD_SIZE = size_t{64} << 20;
 
 struct InputFile {
   std::string path;  // "-" for stdin
@@ -68,10 +89,22 @@ class RecordReader {
 
   [[nodiscard]] const ReadStats& stats() const { return stats_; }
 
+  // Lowers the record size limit (tests; memory-constrained deployments).
+  void set_max_record_size(size_t bytes) { max_record_size_ = bytes; }
+  // Whether EVTX files also yield the deleted records libevtx recovers from free space,
+  // numbered after the file's regular records. Off by default: libevtx often renders such
+  // remnants with the wrong template (garbled names), which would be classified and matched as
+  // if they were real events; only well-formed ones are handed on when this is on.
+  void set_recover_deleted(bool recover) { recover_deleted_ = recover; }
+
  private:
+  struct Impl;
   InputFormat forced_;
   Diagnostics& diagnostics_;
   ReadStats stats_;
+  size_t max_record_size_ = MAX_RECORD_SIZE;
+  bool recover_deleted_ = false;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace yagura::event

@@ -7,7 +7,11 @@
 // System attributes as Element_Attribute, EventData names with spaces removed, UserData
 // grandchildren by name. EVTX records arrive as XML and are flattened the same way. Syslog and
 // web access lines are split into their header fields and message.
-// Only fields interned in the FieldCatalog are stored. Not thread-safe: one parser per thread.
+// Only fields interned in the FieldCatalog are stored; the catalog must be complete when the
+// parser is built (it precomputes its lookup table and the prefixes of dotted names). Not
+// thread-safe: one parser per thread. Field naming of each format: src/event/flatten.hpp (JSON),
+// evtx_xml.hpp (EVTX), syslog.hpp, web_access.hpp; text lines have the single field `message`.
+// Event values stay valid while the record's bytes do, and until the event is parsed into again.
 #pragma once
 
 #include <memory>

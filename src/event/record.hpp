@@ -18,6 +18,12 @@ struct Record {
   RecordFormat format = RecordFormat::kJson;
   uint32_t source_index = 0;  // index into the reader's list of InputFiles
   uint64_t number = 0;        // 1-based: JSON value, EVTX record or line number
+  // 1-based line of the input on which the record starts, for locating problems
+  // ("path:line"); 0 for EVTX records. For line formats it equals `number`.
+  uint64_t line = 0;
+  // IIS W3C extended logs: the field names of the last "#Fields:" directive before this line,
+  // space-separated (valid as long as `data`); empty for every other format.
+  std::string_view schema;
 };
 
 }  // namespace yagura::event

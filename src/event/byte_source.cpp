@@ -1,0 +1,254 @@
+// Plain, gzip and zstd byte sources. The plain source peeks the first four bytes to choose the
+// decompressor and then serves them again, so detection needs no seek (stdin and pipes work).
+#include "event/byte_source.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace yagura::event {
+namespace {
+
+constexpr size_t COMPRESSED_CHUNK = 256 * 1024;
+
+class FdSource final : public ByteSource {
+ public:
+  FdSource(int fd, bool owned, std::string reopenable)
+      : fd_(fd), owned_(owned), reopenable_(std::move(reopenable)) {}
+  ~FdSource() override {
+    if (owned_) ::close(fd_);
+  }
+
+  // Reads the first bytes so the caller can look at them; Read() serves them again.
+  Result<void> Peek(size_t want) {
+    while (peeked_.size() < want) {
+      char buffer[16];
+      auto got = ReadFd(buffer, want - peeked_.size());
+      if (!got) return tl::unexpected(got.error());
+      if (*got == 0) break;
+      peeked_.insert(peeked_.end(), buffer, buffer + *got);
+    }
+    return {};
+  }
+  [[nodiscard]] const std::vector<unsigned char>& peeked() const { return peeked_; }
+
+  Result<size_t> Read(char* out, size_t size) override {
+    if (peek_served_ < peeked_.size()) {
+      size_t n = std::min(size, peeked_.size() - peek_served_);
+      std::memcpy(out, peeked_.data() + peek_served_, n);
+      peek_served_ += n;
+      return n;
+    }
+    return ReadFd(out, size);
+  }
+  [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
+  [[nodiscard]] const std::string& reopenable_path() const override { return reopenable_; }
+
+ private:
+  Result<size_t> ReadFd(char* out, size_t size) {
+    while (true) {
+      ssize_t n = ::read(fd_, out, size);
+      if (n >= 0) {
+        raw_bytes_ += static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+      }
+      if (errno == EINTR) continue;
+      return Fail(std::string("read failed: ") + std::strerror(errno));
+    }
+  }
+
+  int fd_;
+  bool owned_;
+  std::string reopenable_;
+  std::vector<unsigned char> peeked_;
+  size_t peek_served_ = 0;
+  uint64_t raw_bytes_ = 0;
+};
+
+// Shared input buffering of the two decompressors.
+class CompressedSource : public ByteSource {
+ public:
+  explicit CompressedSource(std::unique_ptr<ByteSource> inner)
+      : inner_(std::move(inner)), in_(COMPRESSED_CHUNK) {}
+  [[nodiscard]] uint64_t raw_bytes() const override { return inner_->raw_bytes(); }
+  [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
+
+ protected:
+  // Moves unconsumed input to the front and reads more; false at end of input.
+  Result<bool> Refill() {
+    if (in_eof_) return false;
+    if (in_pos_ > 0) {
+      std::memmove(in_.data(), in_.data() + in_pos_, in_len_ - in_pos_);
+      in_len_ -= in_pos_;
+      in_pos_ = 0;
+    }
+    auto got = inner_->Read(reinterpret_cast<char*>(in_.data()) + in_len_, in_.size() - in_len_);
+    if (!got) return tl::unexpected(got.error());
+    if (*got == 0) {
+      in_eof_ = true;
+      return false;
+    }
+    in_len_ += *got;
+    return true;
+  }
+  [[nodiscard]] size_t available() const { return in_len_ - in_pos_; }
+
+  std::unique_ptr<ByteSource> inner_;
+  std::vector<unsigned char> in_;
+  size_t in_pos_ = 0;
+  size_t in_len_ = 0;
+  bool in_eof_ = false;
+  std::string no_path_;
+};
+
+class GzipSource final : public CompressedSource {
+ public:
+  explicit GzipSource(std::unique_ptr<ByteSource> inner) : CompressedSource(std::move(inner)) {
+    std::memset(&stream_, 0, sizeof(stream_));
+    // 15 + 32: maximum window, and let zlib recognise the gzip (or zlib) header itself.
+    ok_ = inflateInit2(&stream_, 15 + 32) == Z_OK;
+  }
+  ~GzipSource() override { inflateEnd(&stream_); }
+  [[nodiscard]] Compression compression() const override { return Compression::kGzip; }
+
+  Result<size_t> Read(char* out, size_t size) override {
+    if (!ok_) return Fail("cannot initialise zlib");
+    if (finished_ || size == 0) return size_t{0};
+    while (true) {
+      if (member_done_) {
+        // Another gzip member may follow (as `cat a.gz b.gz` makes); anything else is an error.
+        while (available() < 2) {
+          auto more = Refill();
+          if (!more) return tl::unexpected(more.error());
+          if (!*more) break;
+        }
+        if (available() == 0) {
+          finished_ = true;
+          return size_t{0};
+        }
+        if (available() < 2 || in_[in_pos_] != 0x1f || in_[in_pos_ + 1] != 0x8b) {
+          finished_ = true;
+          return Fail("unexpected data after the end of the gzip stream");
+        }
+        inflateReset(&stream_);
+        member_done_ = false;
+      }
+      if (available() == 0) {
+        auto more = Refill();
+        if (!more) return tl::unexpected(more.error());
+        if (!*more) {
+          finished_ = true;
+          return Fail("truncated gzip stream");
+        }
+      }
+      stream_.next_in = in_.data() + in_pos_;
+      stream_.avail_in = static_cast<uInt>(available());
+      stream_.next_out = reinterpret_cast<Bytef*>(out);
+      stream_.avail_out = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+      int rc = inflate(&stream_, Z_NO_FLUSH);
+      in_pos_ = static_cast<size_t>(stream_.next_in - in_.data());
+      size_t produced = static_cast<size_t>(reinterpret_cast<char*>(stream_.next_out) - out);
+      if (rc == Z_STREAM_END) {
+        member_done_ = true;
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        finished_ = true;
+        return Fail(std::string("corrupt gzip stream: ") +
+                    (stream_.msg != nullptr ? stream_.msg : "inflate failed"));
+      }
+      if (produced > 0) return produced;
+    }
+  }
+
+ private:
+  z_stream stream_;
+  bool ok_ = false;
+  bool member_done_ = false;
+  bool finished_ = false;
+};
+
+class ZstdSource final : public CompressedSource {
+ public:
+  explicit ZstdSource(std::unique_ptr<ByteSource> inner)
+      : CompressedSource(std::move(inner)), context_(ZSTD_createDCtx()) {}
+  ~ZstdSource() override { ZSTD_freeDCtx(context_); }
+  [[nodiscard]] Compression compression() const override { return Compression::kZstd; }
+
+  Result<size_t> Read(char* out, size_t size) override {
+    if (context_ == nullptr) return Fail("cannot initialise zstd");
+    if (finished_ || size == 0) return size_t{0};
+    while (true) {
+      if (available() == 0) {
+        auto more = Refill();
+        if (!more) return tl::unexpected(more.error());
+        if (!*more) {
+          finished_ = true;
+          if (frame_open_) return Fail("truncated zstd stream");
+          return size_t{0};
+        }
+      }
+      ZSTD_inBuffer input{in_.data() + in_pos_, available(), 0};
+      ZSTD_outBuffer output{out, size, 0};
+      size_t rc = ZSTD_decompressStream(context_, &output, &input);
+      in_pos_ += input.pos;
+      if (ZSTD_isError(rc)) {
+        finished_ = true;
+        return Fail(std::string("corrupt zstd stream: ") + ZSTD_getErrorName(rc));
+      }
+      // rc == 0: a frame ended and is fully flushed; a further frame may follow.
+      frame_open_ = rc != 0;
+      if (output.pos > 0) return output.pos;
+    }
+  }
+
+ private:
+  ZSTD_DCtx* context_;
+  bool frame_open_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path) {
+  int fd = 0;
+  bool owned = false;
+  std::string reopenable;
+  if (path == "-") {
+    fd = STDIN_FILENO;
+  } else {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Fail(std::string("cannot open: ") + std::strerror(errno), path);
+    owned = true;
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+      int saved = errno;
+      ::close(fd);
+      return Fail(std::string("cannot stat: ") + std::strerror(saved), path);
+    }
+    if (S_ISDIR(info.st_mode)) {
+      ::close(fd);
+      return Fail("is a directory", path);
+    }
+    if (S_ISREG(info.st_mode)) reopenable = path;
+  }
+  auto plain = std::make_unique<FdSource>(fd, owned, reopenable);
+  if (auto peeked = plain->Peek(4); !peeked) {
+    return Fail(peeked.error().message, path);
+  }
+  const auto& magic = plain->peeked();
+  if (magic.size() >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+    return std::make_unique<GzipSource>(std::move(plain));
+  }
+  if (magic.size() >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+      magic[3] == 0xfd) {
+    return std::make_unique<ZstdSource>(std::move(plain));
+  }
+  return std::unique_ptr<ByteSource>(std::move(plain));
+}
+
+}  // namespace yagura::event

@@ -1,0 +1,36 @@
+// ByteSource: the bytes of one input, decompressed if they were compressed.
+//
+// A file (or stdin) is opened and its first bytes are peeked: gzip (1f 8b) and zstd
+// (28 b5 2f fd) streams are wrapped in a streaming decompressor, so a compressed file is read
+// in bounded memory whatever its size. Concatenated gzip members and zstd frames are read as one
+// stream, as the command-line tools do. Internal to src/event.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace yagura::event {
+
+enum class Compression : uint8_t { kNone, kGzip, kZstd };
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to `size` bytes into `out`; 0 means end of input.
+  [[nodiscard]] virtual Result<size_t> Read(char* out, size_t size) = 0;
+  // Bytes consumed from the underlying file so far (compressed bytes for compressed input).
+  [[nodiscard]] virtual uint64_t raw_bytes() const = 0;
+  [[nodiscard]] virtual Compression compression() const { return Compression::kNone; }
+  // The path of an uncompressed regular file that can be reopened by name (libevtx opens files
+  // itself); empty for stdin, pipes and compressed input.
+  [[nodiscard]] virtual const std::string& reopenable_path() const = 0;
+};
+
+// Opens `path` ("-" is stdin) and detects compression. Fails when the path cannot be opened or
+// is a directory.
+[[nodiscard]] Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path);
+
+}  // namespace yagura::event

@@ -1,0 +1,502 @@
+// One forward pass over the XML with a stack of open elements. Each element's field name is
+// decided when it opens (from its section and depth) and stored in the event's arena; its text
+// is emitted when it closes, and only if it had no child elements (whitespace between child
+// elements is layout, not data).
+#include "event/evtx_xml.hpp"
+
+#include <cstring>
+#include <memory>
+
+namespace yagura::event {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+void AppendUtf8(char*& out, uint32_t code) {
+  if (code < 0x80) {
+    *out++ = static_cast<char>(code);
+  } else if (code < 0x800) {
+    *out++ = static_cast<char>(0xc0 | (code >> 6));
+    *out++ = static_cast<char>(0x80 | (code & 0x3f));
+  } else if (code < 0x10000) {
+    *out++ = static_cast<char>(0xe0 | (code >> 12));
+    *out++ = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+    *out++ = static_cast<char>(0x80 | (code & 0x3f));
+  } else {
+    *out++ = static_cast<char>(0xf0 | (code >> 18));
+    *out++ = static_cast<char>(0x80 | ((code >> 12) & 0x3f));
+    *out++ = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+    *out++ = static_cast<char>(0x80 | (code & 0x3f));
+  }
+}
+
+// Decodes one entity at raw[i] == '&' into out; returns the bytes consumed, or 0 if it is not a
+// well-formed entity (then the '&' is kept literally).
+size_t DecodeEntity(std::string_view raw, size_t i, char*& out) {
+  size_t end = raw.find(';', i);
+  if (end == std::string_view::npos || end - i > 12) return 0;
+  std::string_view entity = raw.substr(i + 1, end - i - 1);
+  if (entity == "lt") {
+    *out++ = '<';
+  } else if (entity == "gt") {
+    *out++ = '>';
+  } else if (entity == "amp") {
+    *out++ = '&';
+  } else if (entity == "quot") {
+    *out++ = '"';
+  } else if (entity == "apos") {
+    *out++ = '\'';
+  } else if (entity.size() >= 2 && entity[0] == '#') {
+    uint32_t code = 0;
+    bool hex = entity[1] == 'x' || entity[1] == 'X';
+    std::string_view digits = entity.substr(hex ? 2 : 1);
+    if (digits.empty()) return 0;
+    for (char c : digits) {
+      uint32_t d = 0;
+      if (c >= '0' && c <= '9') {
+        d = static_cast<uint32_t>(c - '0');
+      } else if (hex && c >= 'a' && c <= 'f') {
+        d = static_cast<uint32_t>(c - 'a' + 10);
+      } else if (hex && c >= 'A' && c <= 'F') {
+        d = static_cast<uint32_t>(c - 'A' + 10);
+      } else {
+        return 0;
+      }
+      code = code * (hex ? 16 : 10) + d;
+      if (code > 0x10ffff) return 0;
+    }
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    AppendUtf8(out, code);
+  } else {
+    return 0;
+  }
+  return end - i + 1;
+}
+
+}  // namespace
+
+std::string_view NormaliseEvtxHex(std::string_view text, Arena& arena) {
+  if ((text.size() != 10 && text.size() != 18) || text[0] != '0' || text[1] != 'x' || text[2] != '0') {
+    return text;
+  }
+  size_t first = 2;
+  for (size_t i = 2; i < text.size(); ++i) {
+    char c = text[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return text;
+    if (c == '0' && first == i && i + 1 < text.size()) first = i + 1;
+  }
+  size_t digits = text.size() - first;
+  char* out = arena.Allocate(2 + digits);
+  out[0] = '0';
+  out[1] = 'x';
+  std::memcpy(out + 2, text.data() + first, digits);
+  return {out, 2 + digits};
+}
+
+std::string_view DecodeXmlText(std::string_view raw, Arena& arena) {
+  size_t first = raw.find('&');
+  if (first == std::string_view::npos) return raw;
+  // A decoded entity is never longer than its reference, so raw.size() bytes suffice.
+  char* start = arena.Allocate(raw.size());
+  char* out = start;
+  std::memcpy(out, raw.data(), first);
+  out += first;
+  for (size_t i = first; i < raw.size();) {
+    if (raw[i] == '&') {
+      size_t used = DecodeEntity(raw, i, out);
+      if (used > 0) {
+        i += used;
+        continue;
+      }
+    }
+    *out++ = raw[i++];
+  }
+  return {start, static_cast<size_t>(out - start)};
+}
+
+XmlCursor::Token XmlCursor::Next() {
+  while (true) {
+    if (pos_ >= xml_.size()) return Token::kDone;
+    if (xml_[pos_] != '<') {
+      size_t end = xml_.find('<', pos_);
+      if (end == std::string_view::npos) end = xml_.size();
+      text_ = xml_.substr(pos_, end - pos_);
+      cdata_ = false;
+      pos_ = end;
+      return Token::kText;
+    }
+    std::string_view rest = xml_.substr(pos_);
+    if (rest.substr(0, 4) == "<!--") {
+      size_t end = xml_.find("-->", pos_ + 4);
+      if (end == std::string_view::npos) return Fail("unterminated comment");
+      pos_ = end + 3;
+      continue;
+    }
+    if (rest.substr(0, 9) == "<![CDATA[") {
+      size_t end = xml_.find("]]>", pos_ + 9);
+      if (end == std::string_view::npos) return Fail("unterminated CDATA section");
+      text_ = xml_.substr(pos_ + 9, end - pos_ - 9);
+      cdata_ = true;
+      pos_ = end + 3;
+      return Token::kText;
+    }
+    if (rest.substr(0, 2) == "<?") {
+      size_t end = xml_.find("?>", pos_ + 2);
+      if (end == std::string_view::npos) return Fail("unterminated processing instruction");
+      pos_ = end + 2;
+      continue;
+    }
+    if (rest.substr(0, 2) == "<!") {
+      size_t end = xml_.find('>', pos_ + 2);
+      if (end == std::string_view::npos) return Fail("unterminated declaration");
+      pos_ = end + 1;
+      continue;
+    }
+    if (rest.substr(0, 2) == "</") {
+      size_t end = xml_.find('>', pos_ + 2);
+      if (end == std::string_view::npos) return Fail("unterminated end tag");
+      name_ = TrimSpaces(xml_.substr(pos_ + 2, end - pos_ - 2));
+      pos_ = end + 1;
+      if (name_.empty()) return Fail("empty end tag");
+      return Token::kEnd;
+    }
+    size_t i = pos_ + 1;
+    while (i < xml_.size() && !IsSpace(xml_[i]) && xml_[i] != '/' && xml_[i] != '>') ++i;
+    name_ = xml_.substr(pos_ + 1, i - pos_ - 1);
+    if (name_.empty()) return Fail("empty element name");
+    size_t attributes_start = i;
+    char quote = 0;
+    while (i < xml_.size()) {
+      char c = xml_[i];
+      if (quote != 0) {
+        if (c == quote) quote = 0;
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else if (c == '>') {
+        break;
+      }
+      ++i;
+    }
+    if (i >= xml_.size()) return Fail("unterminated start tag");
+    size_t attributes_end = i;
+    self_closing_ = attributes_end > attributes_start && xml_[attributes_end - 1] == '/';
+    if (self_closing_) --attributes_end;
+    attributes_ = xml_.substr(attributes_start, attributes_end - attributes_start);
+    pos_ = i + 1;
+    return Token::kStart;
+  }
+}
+
+bool XmlCursor::NextAttribute(std::string_view& rest, std::string_view& name,
+                              std::string_view& raw_value) {
+  size_t i = 0;
+  while (i < rest.size() && IsSpace(rest[i])) ++i;
+  size_t name_start = i;
+  while (i < rest.size() && rest[i] != '=' && !IsSpace(rest[i])) ++i;
+  name = rest.substr(name_start, i - name_start);
+  while (i < rest.size() && IsSpace(rest[i])) ++i;
+  if (name.empty() || i >= rest.size() || rest[i] != '=') return false;
+  ++i;
+  while (i < rest.size() && IsSpace(rest[i])) ++i;
+  if (i >= rest.size() || (rest[i] != '"' && rest[i] != '\'')) return false;
+  char quote = rest[i++];
+  size_t end = rest.find(quote, i);
+  if (end == std::string_view::npos) return false;
+  raw_value = rest.substr(i, end - i);
+  rest.remove_prefix(end + 1);
+  return true;
+}
+
+Result<void> EvtxXmlFlattener::Flatten(std::string_view xml, FieldEmitter& emitter,
+                                       Arena& arena) {
+  stack_.clear();
+  XmlCursor cursor(xml);
+  bool seen_root = false;
+  auto close = [&](Frame& frame) {
+    if (frame.has_child || frame.field.empty()) return;
+    if (frame.text.empty() && !frame.has_attributes) {
+      emitter.Emit(frame.field, FieldValue{{}, ValueType::kNull});
+    } else if (!frame.text.empty()) {
+      emitter.Emit(frame.field, FieldValue{NormaliseEvtxHex(frame.text, arena), ValueType::kString});
+    }
+  };
+  while (true) {
+    XmlCursor::Token token = cursor.Next();
+    switch (token) {
+      case XmlCursor::Token::kDone:
+        if (!stack_.empty()) return Fail("XML ends inside <" + std::string(stack_.back().element) + ">");
+        if (!seen_root) return Fail("no XML element in record");
+        return {};
+      case XmlCursor::Token::kError:
+        return Fail("bad XML: " + std::string(cursor.error()));
+      case XmlCursor::Token::kText:
+        if (!stack_.empty() && !stack_.back().has_child) {
+          Frame& top = stack_.back();
+          std::string_view text = cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena);
+          if (top.text.empty()) {
+            top.text = text;
+          } else if (!text.empty()) {  // text split by a comment or CDATA: join the pieces
+            char* joined = arena.Allocate(top.text.size() + text.size());
+            std::memcpy(joined, top.text.data(), top.text.size());
+            std::memcpy(joined + top.text.size(), text.data(), text.size());
+            top.text = {joined, top.text.size() + text.size()};
+          }
+        }
+        break;
+      case XmlCursor::Token::kEnd: {
+        if (stack_.empty() || stack_.back().element != cursor.name()) {
+          return Fail("mismatched end tag </" + std::string(cursor.name()) + ">");
+        }
+        close(stack_.back());
+        stack_.pop_back();
+        break;
+      }
+      case XmlCursor::Token::kStart: {
+        if (stack_.empty() && seen_root) return Fail("more than one root element");
+        seen_root = true;
+        if (stack_.size() >= 64) return Fail("XML nested too deeply");
+        std::string_view element = cursor.name();
+        size_t depth = stack_.size();  // 0: Event, 1: section, 2: section child, ...
+        if (!stack_.empty()) stack_.back().has_child = true;
+        std::string_view section = depth >= 2 ? stack_[1].element : std::string_view();
+        Frame frame{element, {}, {}, false, false};
+        // Which attributes become Element_Attribute fields, and under which element name.
+        bool attributes_as_fields = false;
+        std::string_view data_name;
+        if (depth >= 2) {
+          if (section == "System") {
+            frame.field = element;
+            attributes_as_fields = true;
+          } else if (section == "EventData") {
+            if (depth == 2 && element == "Data") {
+              std::string_view rest = cursor.attributes();
+              std::string_view attribute;
+              std::string_view value;
+              while (XmlCursor::NextAttribute(rest, attribute, value)) {
+                if (attribute == "Name") data_name = value;
+              }
+              if (!data_name.empty()) {
+                std::string_view decoded = DecodeXmlText(data_name, arena);
+                char* out = arena.Allocate(decoded.size());
+                size_t length = 0;
+                for (char c : decoded) {
+                  if (c != ' ') out[length++] = c;
+                }
+                frame.field = {out, length};
+              } else {
+                frame.field = "Data";
+              }
+            } else {
+              frame.field = element;
+            }
+          } else if (section == "UserData") {
+            if (depth >= 3) {
+              frame.field = element;
+              attributes_as_fields = true;
+            }
+          } else {
+            std::string_view parent = stack_.back().field;
+            if (depth == 2) {
+              name_.assign("Event.");
+              name_.append(section);
+            } else {
+              name_.assign(parent);
+            }
+            name_.push_back('.');
+            name_.append(element);
+            frame.field = arena.Store(name_);
+          }
+        }
+        std::string_view rest = cursor.attributes();
+        std::string_view attribute;
+        std::string_view raw_value;
+        while (XmlCursor::NextAttribute(rest, attribute, raw_value)) {
+          if (attribute.substr(0, 5) == "xmlns") continue;
+          if (!attributes_as_fields) continue;
+          frame.has_attributes = true;
+          name_.assign(element);
+          name_.push_back('_');
+          name_.append(attribute);
+          emitter.Emit(name_, FieldValue{NormaliseEvtxHex(DecodeXmlText(raw_value, arena), arena),
+                                         ValueType::kString});
+        }
+        stack_.push_back(frame);
+        if (cursor.self_closing()) {
+          close(stack_.back());
+          stack_.pop_back();
+        }
+        break;
+      }
+    }
+  }
+}
+
+// --- evtx_dump JSON ------------------------------------------------------------------------
+
+namespace {
+
+struct XmlNode {
+  std::string_view name;
+  std::vector<std::pair<std::string_view, std::string_view>> attributes;  // decoded
+  std::string text;
+  std::vector<std::unique_ptr<XmlNode>> children;
+};
+
+bool LooksLikeInteger(std::string_view text) {
+  size_t i = text.size() > 0 && text[0] == '-' ? 1 : 0;
+  if (i >= text.size() || text.size() - i > 18) return false;
+  if (text[i] == '0' && text.size() - i > 1) return false;
+  for (size_t k = i; k < text.size(); ++k) {
+    if (text[k] < '0' || text[k] > '9') return false;
+  }
+  return true;
+}
+
+void WriteScalar(std::string& out, std::string_view text) {
+  Arena arena(64);
+  text = NormaliseEvtxHex(text, arena);
+  if (LooksLikeInteger(text)) {
+    out.append(text);
+  } else {
+    AppendJsonString(out, text);
+  }
+}
+
+void WriteNode(std::string& out, const XmlNode& node, bool in_event_data);
+
+std::string_view ChildKey(const XmlNode& child, bool in_event_data) {
+  if (in_event_data && child.name == "Data") {
+    for (const auto& [name, value] : child.attributes) {
+      if (name == "Name") return value;
+    }
+  }
+  return child.name;
+}
+
+void WriteNode(std::string& out, const XmlNode& node, bool data_element) {
+  std::vector<std::pair<std::string_view, std::string_view>> attributes;
+  for (const auto& attribute : node.attributes) {
+    if (data_element && attribute.first == "Name") continue;  // it became the key
+    attributes.push_back(attribute);
+  }
+  if (node.children.empty()) {
+    if (attributes.empty()) {
+      if (node.text.empty()) {
+        out.append("null");
+      } else {
+        WriteScalar(out, node.text);
+      }
+      return;
+    }
+  }
+  out.push_back('{');
+  bool first = true;
+  if (!attributes.empty()) {
+    out.append("\"#attributes\":{");
+    for (size_t i = 0; i < attributes.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendJsonString(out, attributes[i].first);
+      out.push_back(':');
+      WriteScalar(out, attributes[i].second);
+    }
+    out.push_back('}');
+    first = false;
+  }
+  if (node.children.empty()) {
+    if (!node.text.empty()) {
+      out.append(",\"#text\":");
+      WriteScalar(out, node.text);
+    }
+    out.push_back('}');
+    return;
+  }
+  bool event_data = node.name == "EventData";
+  std::vector<bool> written(node.children.size(), false);
+  for (size_t i = 0; i < node.children.size(); ++i) {
+    if (written[i]) continue;
+    std::string_view key = ChildKey(*node.children[i], event_data);
+    std::vector<size_t> same;
+    for (size_t k = i; k < node.children.size(); ++k) {
+      if (!written[k] && ChildKey(*node.children[k], event_data) == key) {
+        same.push_back(k);
+        written[k] = true;
+      }
+    }
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(out, key);
+    out.push_back(':');
+    if (same.size() > 1) out.push_back('[');
+    for (size_t k = 0; k < same.size(); ++k) {
+      if (k > 0) out.push_back(',');
+      const XmlNode& child = *node.children[same[k]];
+      WriteNode(out, child, event_data && child.name == "Data");
+    }
+    if (same.size() > 1) out.push_back(']');
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
+Result<std::string> EvtxXmlToJson(std::string_view xml) {
+  Arena arena;
+  XmlCursor cursor(xml);
+  XmlNode document;
+  std::vector<XmlNode*> stack{&document};
+  while (true) {
+    XmlCursor::Token token = cursor.Next();
+    if (token == XmlCursor::Token::kDone) break;
+    if (token == XmlCursor::Token::kError) return Fail("bad XML: " + std::string(cursor.error()));
+    if (token == XmlCursor::Token::kText) {
+      if (stack.size() > 1) {
+        stack.back()->text.append(cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena));
+      }
+      continue;
+    }
+    if (token == XmlCursor::Token::kEnd) {
+      if (stack.size() <= 1 || stack.back()->name != cursor.name()) {
+        return Fail("mismatched end tag </" + std::string(cursor.name()) + ">");
+      }
+      stack.pop_back();
+      continue;
+    }
+    if (stack.size() > 64) return Fail("XML nested too deeply");
+    auto node = std::make_unique<XmlNode>();
+    node->name = cursor.name();
+    std::string_view rest = cursor.attributes();
+    std::string_view name;
+    std::string_view value;
+    while (XmlCursor::NextAttribute(rest, name, value)) {
+      node->attributes.emplace_back(name, DecodeXmlText(value, arena));
+    }
+    XmlNode* raw = node.get();
+    stack.back()->children.push_back(std::move(node));
+    if (!cursor.self_closing()) stack.push_back(raw);
+  }
+  if (stack.size() != 1) return Fail("XML ends inside an element");
+  if (document.children.empty()) return Fail("no XML element in record");
+  // Layout whitespace around child elements is not data.
+  std::vector<XmlNode*> pending{&document};
+  while (!pending.empty()) {
+    XmlNode* node = pending.back();
+    pending.pop_back();
+    if (!node->children.empty()) node->text.clear();
+    for (auto& child : node->children) pending.push_back(child.get());
+  }
+  std::string out = "{";
+  const XmlNode& root = *document.children.front();
+  AppendJsonString(out, root.name);
+  out.push_back(':');
+  WriteNode(out, root, false);
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace yagura::event

@@ -1,0 +1,92 @@
+// EVTX record XML: a small pull reader for the XML libevtx renders, the Windows field-name
+// flattening of it, and its conversion to evtx_dump's JSON shape.
+//
+// libevtx's XML is regular (no DTDs, only the five predefined entities and character
+// references), so a full XML parser would buy nothing. Flattening follows docs/sigma-spec.md
+// section 11 and gives the same names and values as JsonFlattener gives for evtx_dump output of
+// the same record: System children by element name and attributes as Element_Attribute,
+// EventData Data[@Name] by name with spaces removed (unnamed Data as "Data", several values),
+// UserData/<Wrapper>/<Child> as Child, other sections by path ("Event.RenderingInfo.Message"). An element with no
+// text and no attributes is a null value, as evtx_dump writes it.
+//
+// libevtx renders hexadecimal integers zero-padded ("0x00000000000003e7"); Windows and
+// evtx_dump write them without leading zeros ("0x3e7"), and so do Sigma rules
+// (SubjectLogonId: '0x3e7', GrantedAccess: '0x1410'). Values that are exactly "0x" and 8 or 16
+// lower-case hex digits are therefore written without the leading zeros. Internal to src/event.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/arena.hpp"
+#include "core/result.hpp"
+#include "event/flatten.hpp"
+
+namespace yagura::event {
+
+class XmlCursor {
+ public:
+  enum class Token : uint8_t { kStart, kEnd, kText, kDone, kError };
+
+  explicit XmlCursor(std::string_view xml) : xml_(xml) {}
+  Token Next();
+
+  // kStart and kEnd: the element name. kStart: the raw attribute text and whether the tag
+  // closes itself. kText: the raw text (entities not decoded unless cdata()).
+  [[nodiscard]] std::string_view name() const { return name_; }
+  [[nodiscard]] std::string_view attributes() const { return attributes_; }
+  [[nodiscard]] bool self_closing() const { return self_closing_; }
+  [[nodiscard]] std::string_view text() const { return text_; }
+  [[nodiscard]] bool cdata() const { return cdata_; }
+  [[nodiscard]] std::string_view error() const { return error_; }
+
+  // Iterates attributes of a raw attribute text; returns false at the end (or on bad syntax).
+  static bool NextAttribute(std::string_view& rest, std::string_view& name,
+                            std::string_view& raw_value);
+
+ private:
+  Token Fail(std::string_view message) {
+    error_ = message;
+    return Token::kError;
+  }
+  std::string_view xml_;
+  size_t pos_ = 0;
+  std::string_view name_;
+  std::string_view attributes_;
+  std::string_view text_;
+  bool self_closing_ = false;
+  bool cdata_ = false;
+  std::string_view error_;
+};
+
+// "0x" followed by exactly 8 or 16 lower-case hex digits, as libevtx renders hex integers,
+// without leading zeros (stored in `arena`); any other text unchanged.
+[[nodiscard]] std::string_view NormaliseEvtxHex(std::string_view text, Arena& arena);
+
+// Decodes entities and character references; returns `raw` itself when it has none, otherwise
+// a view into `arena`.
+[[nodiscard]] std::string_view DecodeXmlText(std::string_view raw, Arena& arena);
+
+class EvtxXmlFlattener {
+ public:
+  // Emits the fields of one record. `arena` holds decoded text and names (the event's arena).
+  [[nodiscard]] Result<void> Flatten(std::string_view xml, FieldEmitter& emitter, Arena& arena);
+
+ private:
+  struct Frame {
+    std::string_view element;
+    std::string_view field;  // empty: the element yields no field of its own
+    std::string_view text;
+    bool has_child = false;
+    bool has_attributes = false;
+  };
+  std::vector<Frame> stack_;
+  std::string name_;
+};
+
+// The record as evtx_dump would print it: {"Event": {"#attributes": {...}, "System": {...},
+// "EventData": {...}}}. Integers are written as numbers, everything else as strings.
+[[nodiscard]] Result<std::string> EvtxXmlToJson(std::string_view xml);
+
+}  // namespace yagura::event

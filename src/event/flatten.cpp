@@ -1,0 +1,621 @@
+// JSON flattening with simdjson On-Demand. The walk builds each field's flattened name in one
+// reusable buffer and asks the sink before touching a value: an unwanted scalar is never
+// decoded, an object nobody reads below is skipped whole. Scalars are taken from the raw token
+// (numbers as written, strings without escapes as views into the input); only strings with
+// escapes are unescaped, and those are copied to the event's arena because simdjson's string
+// buffer is reused by the next record.
+#include "event/flatten.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include <xxhash.h>
+
+namespace yagura::event {
+
+using simdjson::SUCCESS;
+using simdjson::ondemand::json_type;
+
+namespace {
+
+// A field's key as a view into the input when it has no escapes (almost always), so it is not
+// copied into simdjson's string buffer; escaped keys are unescaped as usual.
+simdjson::error_code Key(simdjson::ondemand::field& field, std::string_view& out) {
+  const char* start = field.key().raw();
+  const char* end = start;
+  // Stage 1 has validated the string, so an unescaped closing quote follows.
+  while (*end != '"') {
+    if (*end == '\\') return field.unescaped_key().get(out);
+    ++end;
+  }
+  out = std::string_view(start, static_cast<size_t>(end - start));
+  return SUCCESS;
+}
+
+}  // namespace
+
+int TimeRank(std::string_view name) {
+  switch (name.size()) {
+    case 22:
+      return name == "TimeCreated_SystemTime" ? 0 : -1;
+    case 7:
+      return name == "UtcTime" ? 1 : -1;
+    case 10:
+      return name == "@timestamp" ? 2 : -1;
+    case 9:
+      return name == "timestamp" ? 3 : -1;
+    case 11:
+      return name == "TimeCreated" ? 4 : -1;
+    default:
+      return -1;
+  }
+}
+
+void NameTable::Build(const FieldCatalog& catalog) {
+  size_t wanted = 16;
+  for (FieldId id = 0; id < catalog.size(); ++id) {
+    wanted += 1;
+    for (char c : catalog.Name(id)) wanted += c == '.' ? 1 : 0;
+  }
+  size_t capacity = 64;
+  while (capacity < wanted * 2) capacity *= 2;
+  slots_.assign(capacity, Entry{});
+  mask_ = capacity - 1;
+  names_.clear();
+  for (FieldId id = 0; id < catalog.size(); ++id) {
+    std::string_view name = catalog.Name(id);
+    Insert(name, XXH3_64bits(name.data(), name.size())).id = id;
+    for (size_t dot = name.find('.'); dot != std::string_view::npos; dot = name.find('.', dot + 1)) {
+      if (dot == 0) continue;
+      std::string_view prefix = name.substr(0, dot);
+      Insert(prefix, XXH3_64bits(prefix.data(), prefix.size())).prefix = true;
+    }
+  }
+}
+
+NameTable::Entry& NameTable::Insert(std::string_view name, uint64_t hash) {
+  for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+    Entry& slot = slots_[i];
+    if (slot.length == UINT32_MAX) {
+      slot.hash = hash;
+      slot.offset = static_cast<uint32_t>(names_.size());
+      slot.length = static_cast<uint32_t>(name.size());
+      names_.append(name);
+      return slot;
+    }
+    if (slot.hash == hash && slot.length == name.size() &&
+        std::memcmp(names_.data() + slot.offset, name.data(), name.size()) == 0) {
+      return slot;
+    }
+  }
+}
+
+const NameTable::Entry* NameTable::Find(std::string_view name) const {
+  if (slots_.empty()) return nullptr;
+  uint64_t hash = XXH3_64bits(name.data(), name.size());
+  for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+    const Entry& slot = slots_[i];
+    if (slot.length == UINT32_MAX) return nullptr;
+    if (slot.hash == hash && slot.length == name.size() &&
+        std::memcmp(names_.data() + slot.offset, name.data(), name.size()) == 0) {
+      return &slot;
+    }
+  }
+}
+
+EventSink::EventSink(const FieldCatalog& catalog)
+    : catalog_(catalog), all_values_(catalog.wants_all_values()) {
+  names_.Build(catalog);
+}
+
+JsonFlattener::JsonFlattener(EventSink& sink) : sink_(sink) {
+  name_.reserve(1024);
+  scratch_.reserve(256);
+}
+
+simdjson::error_code JsonFlattener::Flatten(std::string_view json) {
+  simdjson::ondemand::document document;
+  auto error = parser_.iterate(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING)
+                   .get(document);
+  if (error) return error;
+  Object object;
+  if ((error = document.get_object().get(object))) return error;
+  name_.clear();
+  if ((error = FlattenObject(object, 0, false))) return error;
+  // Anything but whitespace after the object is an error (the framer hands on one value).
+  const char* trailing = nullptr;
+  if (document.current_location().get(trailing) == SUCCESS) return simdjson::TRAILING_CONTENT;
+  return SUCCESS;
+}
+
+simdjson::error_code JsonFlattener::FlattenObject(Object object, size_t prefix_length,
+                                                  bool nested) {
+  for (auto field_result : object) {
+    simdjson::ondemand::field field;
+    SIMDJSON_TRY(std::move(field_result).get(field));
+    std::string_view key;
+    SIMDJSON_TRY(Key(field, key));
+    if (prefix_length == 0 && !nested && key == "Event") {
+      // evtx_dump's shape: the Windows names come from the element structure, not the path.
+      json_type type;
+      SIMDJSON_TRY(field.value().type().get(type));
+      if (type == json_type::object) {
+        Object event;
+        SIMDJSON_TRY(field.value().get_object().get(event));
+        SIMDJSON_TRY(FlattenWindowsEvent(event));
+        continue;
+      }
+    }
+    name_.resize(prefix_length);
+    if (prefix_length > 0) name_.push_back('.');
+    name_.append(key);
+    SIMDJSON_TRY(FlattenValue(field.value(), nested));
+  }
+  return SUCCESS;
+}
+
+simdjson::error_code JsonFlattener::FlattenValue(Value value, bool nested) {
+  json_type type;
+  SIMDJSON_TRY(value.type().get(type));
+  const NameTable::Entry* entry = sink_.Lookup(name_);
+  FieldId id = entry != nullptr ? entry->id : NO_FIELD;
+  bool children = sink_.all_values() || (entry != nullptr && entry->prefix);
+  switch (type) {
+    case json_type::object: {
+      if (id == NO_FIELD && !children) return SUCCESS;
+      Object object;
+      SIMDJSON_TRY(value.get_object().get(object));
+      if (id == NO_FIELD) return FlattenObject(object, name_.size(), nested);
+      // The object itself is read by some rule: keep its text, and re-read it for the fields
+      // below it (only one level of re-reading; deeper cases are not worth a parser each).
+      std::string_view raw;
+      SIMDJSON_TRY(object.raw_json().get(raw));
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
+                              raw.back() == '\t')) {
+        raw.remove_suffix(1);
+      }
+      sink_.Add(id, name_, FieldValue{raw, ValueType::kObject});
+      if (!children || nested) return SUCCESS;
+      simdjson::ondemand::document document;
+      SIMDJSON_TRY(nested_parser_
+                       .iterate(raw.data(), raw.size(), raw.size() + simdjson::SIMDJSON_PADDING)
+                       .get(document));
+      Object again;
+      SIMDJSON_TRY(document.get_object().get(again));
+      return FlattenObject(again, name_.size(), true);
+    }
+    case json_type::array: {
+      if (id == NO_FIELD && !children && !sink_.WantsUnlisted(name_)) return SUCCESS;
+      simdjson::ondemand::array array;
+      SIMDJSON_TRY(value.get_array().get(array));
+      return FlattenArray(array, id, nested);
+    }
+    default:
+      if (id == NO_FIELD && !sink_.WantsUnlisted(name_)) return SUCCESS;
+      return Leaf(value, type, id);
+  }
+}
+
+simdjson::error_code JsonFlattener::FlattenArray(simdjson::ondemand::array array, FieldId id,
+                                                 bool nested) {
+  // Every element is a value of the array's own field; object elements flatten below it.
+  size_t length = name_.size();
+  for (auto element_result : array) {
+    Value element;
+    SIMDJSON_TRY(std::move(element_result).get(element));
+    name_.resize(length);
+    SIMDJSON_TRY(FlattenValue(element, nested));
+  }
+  name_.resize(length);
+  return SUCCESS;
+}
+
+simdjson::error_code JsonFlattener::Leaf(Value value, json_type type, FieldId id) {
+  FieldValue out;
+  SIMDJSON_TRY(ScalarText(value, type, out));
+  sink_.Add(id, name_, out);
+  return SUCCESS;
+}
+
+simdjson::error_code JsonFlattener::ScalarText(Value value, json_type type, FieldValue& out) {
+  std::string_view token;
+  switch (type) {
+    case json_type::string: {
+      token = value.raw_json_token();
+      while (!token.empty() && token.back() != '"') token.remove_suffix(1);
+      if (token.size() < 2 || token.front() != '"') return simdjson::STRING_ERROR;
+      std::string_view inner = token.substr(1, token.size() - 2);
+      if (std::memchr(inner.data(), '\\', inner.size()) == nullptr) {
+        out = {inner, ValueType::kString};
+        return SUCCESS;
+      }
+      std::string_view unescaped;
+      SIMDJSON_TRY(value.get_string().get(unescaped));
+      out = {sink_.event().arena().Store(unescaped), ValueType::kString};
+      return SUCCESS;
+    }
+    case json_type::number: {
+      token = value.raw_json_token();
+      size_t end = 0;
+      while (end < token.size()) {
+        char c = token[end];
+        if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+          ++end;
+        } else {
+          break;
+        }
+      }
+      for (size_t i = end; i < token.size(); ++i) {
+        char c = token[i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return simdjson::NUMBER_ERROR;
+      }
+      token = token.substr(0, end);
+      if (token.empty()) return simdjson::NUMBER_ERROR;
+      // Only the leading grammar is cheap to check here; let simdjson judge the rest.
+      simdjson::ondemand::number_type number_type;
+      SIMDJSON_TRY(value.get_number_type().get(number_type));
+      out = {token, ValueType::kNumber};
+      return SUCCESS;
+    }
+    case json_type::boolean: {
+      bool flag = false;
+      SIMDJSON_TRY(value.get_bool().get(flag));
+      out = {flag ? std::string_view("true") : std::string_view("false"), ValueType::kBool};
+      return SUCCESS;
+    }
+    case json_type::null: {
+      bool is_null = false;
+      SIMDJSON_TRY(value.is_null().get(is_null));
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      out = {std::string_view(), ValueType::kNull};
+      return SUCCESS;
+    }
+    default:
+      return simdjson::INCORRECT_TYPE;
+  }
+}
+
+// --- evtx_dump shape -----------------------------------------------------------------------
+//
+// Keys of `Event`: System (children by name, "#attributes" as Element_Attribute, "#text" as
+// the element), EventData (names without spaces), UserData (the wrapper's children by name),
+// anything else flattened as an ordinary path ("Event.RenderingInfo.Message"), so an "Event"
+// object of some other JSON source keeps its own names below it.
+// Key views from unescaped_key() stay valid for the whole document, so they can be reused to
+// rebuild names after descending.
+
+simdjson::error_code JsonFlattener::FlattenWindowsEvent(Object event) {
+  for (auto field_result : event) {
+    simdjson::ondemand::field field;
+    SIMDJSON_TRY(std::move(field_result).get(field));
+    std::string_view key;
+    SIMDJSON_TRY(Key(field, key));
+    if (key == "System") {
+      SIMDJSON_TRY(FlattenSystem(field.value()));
+    } else if (key == "EventData") {
+      SIMDJSON_TRY(FlattenEventData(field.value()));
+    } else if (key == "UserData") {
+      SIMDJSON_TRY(FlattenUserData(field.value()));
+    } else if (!key.empty() && key[0] != '#') {
+      name_.assign("Event.");
+      name_.append(key);
+      SIMDJSON_TRY(FlattenValue(field.value(), false));
+    }
+  }
+  return SUCCESS;
+}
+
+simdjson::error_code JsonFlattener::FlattenSystem(Value system) {
+  json_type type;
+  SIMDJSON_TRY(system.type().get(type));
+  if (type != json_type::object) return SUCCESS;
+  Object object;
+  SIMDJSON_TRY(system.get_object().get(object));
+  for (auto field_result : object) {
+    simdjson::ondemand::field field;
+    SIMDJSON_TRY(std::move(field_result).get(field));
+    std::string_view element;
+    SIMDJSON_TRY(Key(field, element));
+    Value child = field.value();
+    SIMDJSON_TRY(child.type().get(type));
+    if (type != json_type::object) {
+      name_.assign(element);
+      SIMDJSON_TRY(FlattenValue(child, false));
+      continue;
+    }
+    Object parts;
+    SIMDJSON_TRY(child.get_object().get(parts));
+    for (auto part_result : parts) {
+      simdjson::ondemand::field part;
+      SIMDJSON_TRY(std::move(part_result).get(part));
+      std::string_view part_key;
+      SIMDJSON_TRY(Key(part, part_key));
+      if (part_key == "#text") {
+        name_.assign(element);
+        SIMDJSON_TRY(FlattenValue(part.value(), false));
+      } else if (part_key == "#attributes") {
+        SIMDJSON_TRY(part.value().type().get(type));
+        if (type != json_type::object) continue;
+        Object attributes;
+        SIMDJSON_TRY(part.value().get_object().get(attributes));
+        for (auto attribute_result : attributes) {
+          simdjson::ondemand::field attribute;
+          SIMDJSON_TRY(std::move(attribute_result).get(attribute));
+          std::string_view attribute_name;
+          SIMDJSON_TRY(Key(attribute, attribute_name));
+          name_.assign(element);
+          name_.push_back('_');
+          name_.append(attribute_name);
+          SIMDJSON_TRY(FlattenValue(attribute.value(), false));
+        }
+      }
+    }
+  }
+  return SUCCESS;
+}
+
+simdjson::error_code JsonFlattener::FlattenEventData(Value event_data) {
+  json_type type;
+  SIMDJSON_TRY(event_data.type().get(type));
+  if (type != json_type::object) return SUCCESS;
+  Object object;
+  SIMDJSON_TRY(event_data.get_object().get(object));
+  for (auto field_result : object) {
+    simdjson::ondemand::field field;
+    SIMDJSON_TRY(std::move(field_result).get(field));
+    std::string_view key;
+    SIMDJSON_TRY(Key(field, key));
+    if (key.empty() || key[0] == '#') continue;
+    // Defender writes "Threat Name"; Sigma rules say ThreatName.
+    if (key.find(' ') == std::string_view::npos) {
+      name_.assign(key);
+    } else {
+      name_.clear();
+      for (char c : key) {
+        if (c != ' ') name_.push_back(c);
+      }
+    }
+    Value child = field.value();
+    SIMDJSON_TRY(child.type().get(type));
+    if (type != json_type::object) {
+      SIMDJSON_TRY(FlattenValue(child, false));
+      continue;
+    }
+    // {"#text": ...} carries the element's text (unnamed Data elements); attributes are dropped.
+    size_t length = name_.size();
+    Object parts;
+    SIMDJSON_TRY(child.get_object().get(parts));
+    for (auto part_result : parts) {
+      simdjson::ondemand::field part;
+      SIMDJSON_TRY(std::move(part_result).get(part));
+      std::string_view part_key;
+      SIMDJSON_TRY(Key(part, part_key));
+      if (part_key == "#text") {
+        name_.resize(length);
+        SIMDJSON_TRY(FlattenValue(part.value(), false));
+      }
+    }
+  }
+  return SUCCESS;
+}
+
+simdjson::error_code JsonFlattener::FlattenUserData(Value user_data) {
+  json_type type;
+  SIMDJSON_TRY(user_data.type().get(type));
+  if (type != json_type::object) return SUCCESS;
+  Object object;
+  SIMDJSON_TRY(user_data.get_object().get(object));
+  for (auto wrapper_result : object) {
+    simdjson::ondemand::field wrapper;
+    SIMDJSON_TRY(std::move(wrapper_result).get(wrapper));
+    std::string_view wrapper_name;
+    SIMDJSON_TRY(Key(wrapper, wrapper_name));
+    if (wrapper_name.empty() || wrapper_name[0] == '#') continue;
+    Value content = wrapper.value();
+    SIMDJSON_TRY(content.type().get(type));
+    if (type != json_type::object) {
+      name_.assign(wrapper_name);
+      SIMDJSON_TRY(FlattenValue(content, false));
+      continue;
+    }
+    Object children;
+    SIMDJSON_TRY(content.get_object().get(children));
+    for (auto child_result : children) {
+      simdjson::ondemand::field child;
+      SIMDJSON_TRY(std::move(child_result).get(child));
+      std::string_view child_name;
+      SIMDJSON_TRY(Key(child, child_name));
+      if (child_name.empty() || child_name[0] == '#') continue;
+      name_.assign(child_name);
+      SIMDJSON_TRY(FlattenUserElement(child.value()));
+    }
+  }
+  return SUCCESS;
+}
+
+// name_ holds the element's name. Deeper elements are named by their own element name.
+simdjson::error_code JsonFlattener::FlattenUserElement(Value element) {
+  json_type type;
+  SIMDJSON_TRY(element.type().get(type));
+  if (type != json_type::object) return FlattenValue(element, false);
+  // The key view must survive name_ being reused below: copy it to the arena (no heap).
+  std::string_view own = sink_.event().arena().Store(name_);
+  Object parts;
+  SIMDJSON_TRY(element.get_object().get(parts));
+  for (auto part_result : parts) {
+    simdjson::ondemand::field part;
+    SIMDJSON_TRY(std::move(part_result).get(part));
+    std::string_view part_key;
+    SIMDJSON_TRY(Key(part, part_key));
+    if (part_key == "#text") {
+      name_.assign(own);
+      SIMDJSON_TRY(FlattenValue(part.value(), false));
+    } else if (part_key == "#attributes") {
+      SIMDJSON_TRY(part.value().type().get(type));
+      if (type != json_type::object) continue;
+      Object attributes;
+      SIMDJSON_TRY(part.value().get_object().get(attributes));
+      for (auto attribute_result : attributes) {
+        simdjson::ondemand::field attribute;
+        SIMDJSON_TRY(std::move(attribute_result).get(attribute));
+        std::string_view attribute_name;
+        SIMDJSON_TRY(Key(attribute, attribute_name));
+        if (attribute_name.substr(0, 5) == "xmlns") continue;
+        name_.assign(own);
+        name_.push_back('_');
+        name_.append(attribute_name);
+        SIMDJSON_TRY(FlattenValue(attribute.value(), false));
+      }
+    } else if (!part_key.empty()) {
+      name_.assign(part_key);
+      SIMDJSON_TRY(FlattenUserElement(part.value()));
+    }
+  }
+  return SUCCESS;
+}
+
+// --- JSON text output ----------------------------------------------------------------------
+
+namespace {
+
+// Length of the valid UTF-8 sequence at text[i], or 0.
+size_t Utf8Length(std::string_view text, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  size_t length = 0;
+  uint32_t minimum = 0;
+  uint32_t code = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    code = lead & 0x1f;
+    minimum = 0x80;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    code = lead & 0x0f;
+    minimum = 0x800;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    code = lead & 0x07;
+    minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3f);
+  }
+  if (code < minimum || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
+  return length;
+}
+
+bool IsJsonNumber(std::string_view text) {
+  size_t i = 0;
+  auto digit = [&](size_t k) { return k < text.size() && text[k] >= '0' && text[k] <= '9'; };
+  if (i < text.size() && text[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (text[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == text.size();
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char HEX[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      size_t length = Utf8Length(text, i);
+      if (length == 0) {
+        out.append("\\ufffd");
+        ++i;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      default:
+        if (c < 0x20) {
+          out.append("\\u00");
+          out.push_back(HEX[c >> 4]);
+          out.push_back(HEX[c & 15]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+void AppendJsonValue(std::string& out, FieldValue value) {
+  switch (value.type) {
+    case ValueType::kNumber:
+      if (IsJsonNumber(value.text)) {
+        out.append(value.text);
+        return;
+      }
+      break;
+    case ValueType::kBool:
+      if (value.text == "true" || value.text == "false") {
+        out.append(value.text);
+        return;
+      }
+      break;
+    case ValueType::kNull:
+      out.append("null");
+      return;
+    case ValueType::kObject:
+    case ValueType::kArray:
+      if (!value.text.empty()) {
+        out.append(value.text);
+        return;
+      }
+      break;
+    case ValueType::kString:
+      break;
+  }
+  AppendJsonString(out, value.text);
+}
+
+}  // namespace yagura::event

@@ -1,0 +1,163 @@
+// Flattening: every parser turns its record into (Sigma field name, value) pairs through a
+// FieldEmitter; EventSink is the emitter that stores them in an Event.
+//
+// EventSink keeps only what something downstream reads: fields interned in the FieldCatalog,
+// every scalar value when keyword searches need them, and the candidates for the event time.
+// Parsers ask Wants()/WantsChildren() first so they can skip whole subtrees (simdjson On-Demand
+// then never touches the skipped bytes beyond finding their end).
+//
+// JsonFlattener applies the rules of docs/sigma-spec.md section 11 to JSON records: nested keys
+// joined with '.', array elements as several values of one field, and the evtx_dump shape
+// ({"Event": {"System", "EventData", "UserData"}}) mapped to the Windows field names.
+// Internal to src/event; one of each per EventParser (not thread-safe).
+#pragma once
+
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "event/event.hpp"
+#include "event/field_catalog.hpp"
+
+namespace yagura::event {
+
+class FieldEmitter {
+ public:
+  virtual ~FieldEmitter() = default;
+  // `name` is only valid during the call; `value.text` must outlive the event.
+  virtual void Emit(std::string_view name, FieldValue value) = 0;
+  // Whether a value under `name` would be kept (lets parsers skip work).
+  [[nodiscard]] virtual bool Wants(std::string_view name) const { return true; }
+  // Offers an event time found outside a named field (syslog header, web log date).
+  virtual void OfferTime(std::string_view text, int rank) {}
+};
+
+// Lower is better: the event time is the first found of these names, in this order.
+// Returns -1 for other names.
+[[nodiscard]] int TimeRank(std::string_view name);
+inline constexpr int TIME_RANK_SYSLOG = 5;
+inline constexpr int TIME_RANK_WEB = 6;
+
+// The names the sink wants, for lookups by string_view without touching the catalog's
+// node-based map: one flat open-addressed table of (hash, name, field id, is-a-prefix). Most
+// lookups on the hot path are misses (keys no rule reads), which cost one hash and one probe.
+class NameTable {
+ public:
+  struct Entry {
+    uint64_t hash = 0;
+    uint32_t offset = 0;
+    uint32_t length = UINT32_MAX;  // UINT32_MAX: empty slot
+    FieldId id = NO_FIELD;         // NO_FIELD: only a prefix of wanted names
+    bool prefix = false;           // some wanted name continues with '.'
+  };
+
+  // `names[i]` has FieldId i; their dotted prefixes are added as prefixes.
+  void Build(const FieldCatalog& catalog);
+  [[nodiscard]] const Entry* Find(std::string_view name) const;
+
+ private:
+  Entry& Insert(std::string_view name, uint64_t hash);
+  std::vector<Entry> slots_;
+  std::string names_;
+  uint64_t mask_ = 0;
+};
+
+class EventSink final : public FieldEmitter {
+ public:
+  explicit EventSink(const FieldCatalog& catalog);
+
+  void Begin(Event& event) {
+    event_ = &event;
+    time_rank_ = INT_MAX;
+  }
+  void Emit(std::string_view name, FieldValue value) override {
+    const NameTable::Entry* entry = names_.Find(name);
+    Add(entry != nullptr ? entry->id : NO_FIELD, name, value);
+  }
+  void Add(FieldId id, std::string_view name, FieldValue value) {
+    if (id != NO_FIELD) event_->Add(id, value);
+    if (all_values_ && value.type != ValueType::kNull && value.type != ValueType::kObject &&
+        value.type != ValueType::kArray) {
+      event_->AddToAllValues(value);
+    }
+    int rank = TimeRank(name);
+    if (rank >= 0) OfferTime(value.text, rank);
+  }
+  [[nodiscard]] const NameTable::Entry* Lookup(std::string_view name) const {
+    return names_.Find(name);
+  }
+  // Whether a value that is not stored under a field is still wanted (keywords, event time).
+  [[nodiscard]] bool WantsUnlisted(std::string_view name) const {
+    return all_values_ || TimeRank(name) >= 0;
+  }
+  [[nodiscard]] bool Wants(std::string_view name) const override {
+    const NameTable::Entry* entry = names_.Find(name);
+    return (entry != nullptr && entry->id != NO_FIELD) || WantsUnlisted(name);
+  }
+  // Whether some wanted name lies below `prefix` ("a.b" is below "a").
+  [[nodiscard]] bool WantsChildren(std::string_view prefix) const {
+    if (all_values_) return true;
+    const NameTable::Entry* entry = names_.Find(prefix);
+    return entry != nullptr && entry->prefix;
+  }
+  [[nodiscard]] bool all_values() const { return all_values_; }
+  void OfferTime(std::string_view text, int rank) override {
+    if (rank < time_rank_ && !text.empty()) {
+      time_rank_ = rank;
+      event_->time = text;
+    }
+  }
+  [[nodiscard]] const FieldCatalog& catalog() const { return catalog_; }
+  [[nodiscard]] Event& event() { return *event_; }
+
+ private:
+  const FieldCatalog& catalog_;
+  bool all_values_;
+  NameTable names_;
+  Event* event_ = nullptr;
+  int time_rank_ = INT_MAX;
+};
+
+class JsonFlattener {
+ public:
+  explicit JsonFlattener(EventSink& sink);
+
+  // Flattens the JSON object in `json` (followed by at least SIMDJSON_PADDING readable bytes)
+  // into the sink's event. Unescaped strings are copied to the event's arena.
+  [[nodiscard]] simdjson::error_code Flatten(std::string_view json);
+
+ private:
+  using Value = simdjson::ondemand::value;
+  using Object = simdjson::ondemand::object;
+
+  simdjson::error_code FlattenObject(Object object, size_t prefix_length, bool nested);
+  simdjson::error_code FlattenValue(Value value, bool nested);
+  simdjson::error_code FlattenArray(simdjson::ondemand::array array, FieldId id, bool nested);
+  simdjson::error_code Leaf(Value value, simdjson::ondemand::json_type type, FieldId id);
+  simdjson::error_code ScalarText(Value value, simdjson::ondemand::json_type type,
+                                  FieldValue& out);
+  simdjson::error_code FlattenWindowsEvent(Object event);
+  simdjson::error_code FlattenSystem(Value system);
+  simdjson::error_code FlattenEventData(Value event_data);
+  simdjson::error_code FlattenUserData(Value user_data);
+  simdjson::error_code FlattenUserElement(Value element);
+
+  EventSink& sink_;
+  simdjson::ondemand::parser parser_;
+  simdjson::ondemand::parser nested_parser_;  // re-reads an object kept whole as a value
+  std::string name_;                          // the flattened name being built
+  std::string scratch_;
+};
+
+// Appends `text` as a JSON string literal (quotes included). Invalid UTF-8 becomes U+FFFD so
+// the output is always valid JSON.
+void AppendJsonString(std::string& out, std::string_view text);
+// Appends `value` as a JSON value: numbers and booleans bare when they are valid JSON literals,
+// null for kNull, kObject/kArray raw, everything else as a string.
+void AppendJsonValue(std::string& out, FieldValue value);
+
+}  // namespace yagura::event

@@ -1,0 +1,520 @@
+// Reading inputs: path expansion, format detection, and the framing loop.
+//
+// Each file is read through one buffer that holds whole records: records are views into it
+// (with RECORD_PADDING readable bytes after them, as simdjson wants), so nothing is copied per
+// record. When the buffer runs out mid-record, the unfinished record is moved to the front and
+// more is read; the buffer grows only while a single record needs it, up to the record size
+// limit, beyond which the record is scanned to its end without being kept and then reported.
+// Formats are detected from the first (decompressed) bytes: the EVTX signature, a leading '{' or
+// '[', or a vote over the first lines (W3C directives, syslog headers, access-log shape). Data
+// that is none of these and not text either is refused unless a format is forced.
+#include "event/input.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "event/byte_source.hpp"
+#include "event/evtx_reader.hpp"
+#include "event/json_framing.hpp"
+#include "event/record.hpp"
+#include "event/syslog.hpp"
+#include "event/web_access.hpp"
+
+namespace yagura::event {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t INITIAL_CAPACITY = size_t{4} << 20;
+constexpr size_t READ_CHUNK = size_t{1} << 20;
+constexpr size_t DETECT_BYTES = size_t{64} << 10;
+constexpr size_t DETECT_LINES = 20;
+
+constexpr std::array<std::pair<std::string_view, InputFormat>, 11> FORMAT_NAMES = {{
+    {"auto", InputFormat::kAuto},
+    {"json", InputFormat::kJson},
+    {"evtx", InputFormat::kEvtx},
+    {"syslog", InputFormat::kSyslog},
+    {"web", InputFormat::kWebAccess},
+    {"text", InputFormat::kText},
+    // Accepted spellings besides the canonical names above.
+    {"jsonl", InputFormat::kJson},
+    {"ndjson", InputFormat::kJson},
+    {"access", InputFormat::kWebAccess},
+    {"w3c", InputFormat::kWebAccess},
+    {"iis", InputFormat::kWebAccess},
+}};
+
+RecordFormat ToRecordFormat(InputFormat format) {
+  switch (format) {
+    case InputFormat::kJson:
+      return RecordFormat::kJson;
+    case InputFormat::kEvtx:
+      return RecordFormat::kEvtx;
+    case InputFormat::kSyslog:
+      return RecordFormat::kSyslog;
+    case InputFormat::kWebAccess:
+      return RecordFormat::kWebAccess;
+    default:
+      return RecordFormat::kText;
+  }
+}
+
+std::string_view TrimLine(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.remove_suffix(1);
+  }
+  return line;
+}
+
+// Binary data is no text format: more than 1 byte in 20 is a control character (NUL included:
+// UTF-16 text is half NULs) or not valid UTF-8. Real text logs stay far below that even when
+// they quote binary junk (a TLS handshake sent to a web server is logged as the request).
+bool LooksBinary(std::string_view head) {
+  if (head.substr(0, 2) == "\xFF\xFE" || head.substr(0, 2) == "\xFE\xFF") return true;  // UTF-16
+  size_t odd = 0;
+  size_t i = 0;
+  // A sequence cut off at the end of the sample is not held against it.
+  const size_t end = head.size() > 3 ? head.size() - 3 : 0;
+  while (i < end) {
+    auto c = static_cast<unsigned char>(head[i]);
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1b) {
+        ++odd;
+      }
+      ++i;
+      continue;
+    }
+    size_t length = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    bool valid = length > 0;
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(head[i + k]) & 0xc0) == 0x80;
+    }
+    if (!valid) {
+      ++odd;
+      ++i;
+    } else {
+      i += length;
+    }
+  }
+  return odd >= 8 && odd * 20 > head.size();
+}
+
+InputFormat DetectFormat(std::string_view head, bool whole_file, bool& binary) {
+  binary = false;
+  if (head.size() >= 8 && std::memcmp(head.data(), "ElfFile\0", 8) == 0) return InputFormat::kEvtx;
+  if (LooksBinary(head)) {
+    binary = true;
+    return InputFormat::kText;
+  }
+  std::string_view rest = head;
+  if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
+  size_t first = rest.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return InputFormat::kText;
+  // '{' then a key or '}', or '[' then an object or ']': a text line may also start with '['
+  // ("[Sun Dec 04 04:47:44 2005] [notice] ...").
+  if (rest[first] == '{' || rest[first] == '[') {
+    size_t next = rest.find_first_not_of(" \t\r\n", first + 1);
+    char expected_open = rest[first] == '{' ? '"' : '{';
+    char expected_close = rest[first] == '{' ? '}' : ']';
+    if (next == std::string_view::npos || rest[next] == expected_open ||
+        rest[next] == expected_close) {
+      return InputFormat::kJson;
+    }
+  }
+  size_t lines = 0;
+  size_t syslog = 0;
+  size_t web = 0;
+  while (!rest.empty() && lines < DETECT_LINES) {
+    size_t newline = rest.find('\n');
+    if (newline == std::string_view::npos && !whole_file) break;  // a partial last line
+    std::string_view line = TrimLine(rest.substr(0, newline));
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    if (line.empty()) continue;
+    if (IsW3cDirective(line)) return InputFormat::kWebAccess;
+    ++lines;
+    if (LooksLikeAccessLine(line)) {
+      ++web;
+    } else if (LooksLikeSyslog(line)) {
+      ++syslog;
+    }
+  }
+  if (lines == 0) return InputFormat::kText;
+  if (web * 2 > lines) return InputFormat::kWebAccess;
+  if (syslog * 2 > lines) return InputFormat::kSyslog;
+  return InputFormat::kText;
+}
+
+}  // namespace
+
+Result<InputFormat> ParseInputFormat(std::string_view name) {
+  for (const auto& [known, format] : FORMAT_NAMES) {
+    if (name == known) return format;
+  }
+  return Fail("unknown input format '" + std::string(name) +
+              "' (expected auto, json, evtx, syslog, web or text)");
+}
+
+std::string_view InputFormatName(InputFormat format) {
+  for (const auto& [known, value] : FORMAT_NAMES) {
+    if (value == format) return known;
+  }
+  return "auto";
+}
+
+std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
+                                    Diagnostics& diagnostics) {
+  std::vector<InputFile> files;
+  for (const std::string& path : paths) {
+    if (path == "-") {
+      files.push_back({path});
+      continue;
+    }
+    std::error_code error;
+    fs::file_status status = fs::status(path, error);
+    if (error) {
+      diagnostics.Report(DiagnosticKind::kInputUnreadable, path, error.message());
+      continue;
+    }
+    if (!fs::is_directory(status)) {
+      files.push_back({path});
+      continue;
+    }
+    std::vector<std::string> found;
+    fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, error);
+    if (error) {
+      diagnostics.Report(DiagnosticKind::kInputUnreadable, path, error.message());
+      continue;
+    }
+    for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (error) break;
+      std::error_code entry_error;
+      if (it->is_regular_file(entry_error)) found.push_back(it->path().string());
+    }
+    if (error) {
+      diagnostics.Report(DiagnosticKind::kInputUnreadable, path, error.message());
+    }
+    std::sort(found.begin(), found.end());
+    for (auto& name : found) files.push_back({std::move(name)});
+  }
+  return files;
+}
+
+// --- RecordReader --------------------------------------------------------------------------
+
+namespace {
+
+// Reads until the buffer holds at least `want` bytes or the input ends. Returns false and
+// reports when reading failed (the data read so far stays usable).
+struct Filler {
+  ByteSource& source;
+  Diagnostics& diagnostics;
+  const std::string& path;
+  ReadStats& stats;
+  const RecordReader::OnProgress& on_progress;
+
+  bool Fill(char* buffer, size_t capacity, size_t& end, bool& eof, size_t want,
+            bool stop_at_newline = false) {
+    while (!eof && end < want && end < capacity) {
+      if (stop_at_newline && std::memchr(buffer, '\n', end) != nullptr) break;
+      size_t room = std::min(capacity - end, READ_CHUNK * 4);
+      auto got = source.Read(buffer + end, room);
+      if (!got) {
+        diagnostics.Report(DiagnosticKind::kInputUnreadable, path,
+                           got.error().message + " (after " + std::to_string(stats.bytes + end) +
+                               " bytes; the rest of the file is skipped)");
+        eof = true;
+        return false;
+      }
+      if (*got == 0) {
+        eof = true;
+        break;
+      }
+      end += *got;
+      if (on_progress) on_progress(source.raw_bytes());
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+struct RecordReader::Impl {
+  RecordReader& owner;
+  std::unique_ptr<char[]> buffer;
+  size_t capacity = 0;  // usable bytes; the allocation has RECORD_PADDING more
+  size_t end = 0;       // bytes of data in the buffer
+  bool eof = false;
+  std::string schema;   // W3C "#Fields:" of the current file
+  EvtxReader evtx;
+
+  explicit Impl(RecordReader& reader) : owner(reader) {}
+
+  void Allocate(size_t new_capacity) {
+    auto grown = std::make_unique<char[]>(new_capacity + RECORD_PADDING);
+    if (end > 0) std::memcpy(grown.get(), buffer.get(), end);
+    buffer = std::move(grown);
+    capacity = new_capacity;
+  }
+
+  bool ReadEvtx(const InputFile& file, ByteSource& source, uint32_t source_index,
+                const OnRecord& on_record, const OnProgress& on_progress);
+  void ReadJson(const InputFile& file, Filler& filler, uint32_t source_index,
+                const OnRecord& on_record);
+  void ReadLines(const InputFile& file, Filler& filler, InputFormat format,
+                 uint32_t source_index, const OnRecord& on_record);
+};
+
+RecordReader::RecordReader(InputFormat forced, Diagnostics& diagnostics)
+    : forced_(forced), diagnostics_(diagnostics), impl_(std::make_unique<Impl>(*this)) {}
+
+RecordReader::~RecordReader() = default;
+
+bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
+                            const OnRecord& on_record, const OnProgress& on_progress) {
+  auto opened = OpenByteSource(file.path);
+  if (!opened) {
+    diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path, opened.error().message);
+    ++stats_.files_failed;
+    return false;
+  }
+  ByteSource& source = **opened;
+  Impl& s = *impl_;
+  const size_t limit = max_record_size_ + READ_CHUNK;
+  if (s.capacity == 0) s.Allocate(std::min(INITIAL_CAPACITY, limit));
+  s.end = 0;
+  s.eof = false;
+  s.schema.clear();
+  Filler filler{source, diagnostics_, file.path, stats_, on_progress};
+
+  // Detection looks at up to DETECT_BYTES, but a live stream on stdin must not wait for that
+  // much: there the first complete line is enough.
+  filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, DETECT_BYTES, file.path == "-");
+  InputFormat format = forced_;
+  if (format == InputFormat::kAuto) {
+    bool binary = false;
+    format = DetectFormat({s.buffer.get(), s.end}, s.eof, binary);
+    if (binary) {
+      diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path,
+                          "binary data of no known format (not EVTX, JSON or text; UTF-16 text "
+                          "must be converted to UTF-8); --format text reads it as lines anyway");
+      ++stats_.files_failed;
+      return false;
+    }
+  }
+
+  bool ok = true;
+  if (format == InputFormat::kEvtx) {
+    ok = s.ReadEvtx(file, source, source_index, on_record, on_progress);
+  } else if (format == InputFormat::kJson) {
+    s.ReadJson(file, filler, source_index, on_record);
+  } else {
+    s.ReadLines(file, filler, format, source_index, on_record);
+  }
+  if (!ok) {
+    ++stats_.files_failed;
+  } else {
+    ++stats_.files_read;
+  }
+  // One huge record should not pin its buffer for the rest of the run.
+  if (s.capacity > INITIAL_CAPACITY) {
+    s.end = 0;
+    s.buffer.reset();
+    s.capacity = 0;
+  }
+  return ok;
+}
+
+bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uint32_t source_index,
+                            const OnRecord& on_record, const OnProgress& on_progress) {
+  Impl& s = *this;
+  Diagnostics& diagnostics_ = owner.diagnostics_;
+  ReadStats& stats_ = owner.stats_;
+  const size_t max_record_size_ = owner.max_record_size_;
+  std::string path = source.reopenable_path();
+  std::string spooled;
+  if (path.empty()) {
+    // libevtx reads files by name: spool stdin or decompressed input to a temporary file.
+    std::error_code error;
+    fs::path directory = fs::temp_directory_path(error);
+    if (error) directory = "/tmp";
+    std::string pattern = (directory / "yagura-evtx-XXXXXX").string();
+    int fd = ::mkstemp(pattern.data());
+    if (fd < 0) {
+      diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path,
+                          std::string("cannot create a temporary file for EVTX input: ") +
+                              std::strerror(errno));
+      return false;
+    }
+    spooled = pattern;
+    bool written = true;
+    while (written) {
+      size_t offset = 0;
+      while (offset < s.end) {
+        ssize_t n = ::write(fd, s.buffer.get() + offset, s.end - offset);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          written = false;
+          break;
+        }
+        offset += static_cast<size_t>(n);
+      }
+      if (!written || s.eof) break;
+      s.end = 0;
+      auto got = source.Read(s.buffer.get(), s.capacity);
+      if (!got) {
+        diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path,
+                            got.error().message + " (the EVTX data before it is still read)");
+        break;
+      }
+      if (*got == 0) break;
+      s.end = *got;
+    }
+    ::close(fd);
+    s.end = 0;
+    if (!written) {
+      ::unlink(spooled.c_str());
+      diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path,
+                          "cannot write the temporary file for EVTX input");
+      return false;
+    }
+    path = spooled;
+  }
+  bool ok = s.evtx.Read(path, file.path, source_index, max_record_size_, owner.recover_deleted_, on_record, on_progress,
+                        diagnostics_, stats_);
+  if (!spooled.empty()) ::unlink(spooled.c_str());
+  return ok;
+}
+
+void RecordReader::Impl::ReadJson(const InputFile& file, Filler& filler, uint32_t source_index,
+                            const OnRecord& on_record) {
+  Impl& s = *this;
+  Diagnostics& diagnostics_ = owner.diagnostics_;
+  ReadStats& stats_ = owner.stats_;
+  const size_t max_record_size_ = owner.max_record_size_;
+  const size_t limit = max_record_size_ + READ_CHUNK;
+  JsonFramer framer;
+  uint64_t values = 0;
+  const std::string too_large =
+      "JSON value larger than " + std::to_string(max_record_size_) + " bytes";
+  while (true) {
+    JsonFramer::Frame frame = framer.Next(s.buffer.get(), s.end, s.eof);
+    if (frame.kind == JsonFramer::Kind::kRecord && frame.end - frame.begin > max_record_size_) {
+      // Over the limit but short enough to have arrived in one read.
+      frame = JsonFramer::Frame{JsonFramer::Kind::kError, 0, 0, frame.line, too_large};
+    }
+    if (frame.kind == JsonFramer::Kind::kRecord) {
+      Record record;
+      record.data = std::string_view(s.buffer.get() + frame.begin, frame.end - frame.begin);
+      record.format = RecordFormat::kJson;
+      record.source_index = source_index;
+      record.number = ++values;
+      record.line = frame.line;
+      ++stats_.records;
+      on_record(record);
+      continue;
+    }
+    if (frame.kind == JsonFramer::Kind::kError) {
+      diagnostics_.Report(DiagnosticKind::kRecordSkipped,
+                          file.path + ":" + std::to_string(frame.line), std::string(frame.message));
+      ++stats_.records_skipped;
+      continue;
+    }
+    if (s.eof) break;
+    if (framer.open_record_size() > max_record_size_) framer.Discard(too_large);
+    size_t keep = framer.keep_from();
+    stats_.bytes += keep;
+    std::memmove(s.buffer.get(), s.buffer.get() + keep, s.end - keep);
+    s.end -= keep;
+    framer.Rebase(keep);
+    if (s.end == s.capacity && s.capacity < limit) s.Allocate(std::min(s.capacity * 2, limit));
+    filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, s.end + 1);
+  }
+  stats_.bytes += s.end;
+}
+
+void RecordReader::Impl::ReadLines(const InputFile& file, Filler& filler, InputFormat format,
+                             uint32_t source_index, const OnRecord& on_record) {
+  Impl& s = *this;
+  Diagnostics& diagnostics_ = owner.diagnostics_;
+  ReadStats& stats_ = owner.stats_;
+  const size_t max_record_size_ = owner.max_record_size_;
+  const size_t limit = max_record_size_ + READ_CHUNK;
+  const RecordFormat record_format = ToRecordFormat(format);
+  uint64_t line_number = 0;
+  size_t pos = 0;      // start of the current line
+  size_t scanned = 0;  // bytes from pos already known to hold no newline
+  bool discarding = false;
+
+  auto emit = [&](size_t begin, size_t end) {
+    ++line_number;
+    // Either dropped while it streamed by, or over the limit but short enough for one read.
+    if (discarding || end - begin > max_record_size_) {
+      discarding = false;
+      diagnostics_.Report(DiagnosticKind::kRecordSkipped,
+                          file.path + ":" + std::to_string(line_number),
+                          "line longer than " + std::to_string(max_record_size_) + " bytes");
+      ++stats_.records_skipped;
+      return;
+    }
+    std::string_view line(s.buffer.get() + begin, end - begin);
+    if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    line = TrimLine(line);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+    if (format == InputFormat::kWebAccess && line.front() == '#') {
+      if (line.substr(0, 8) == "#Fields:") {
+        std::string_view fields = line.substr(8);
+        size_t first = fields.find_first_not_of(' ');
+        s.schema.assign(first == std::string_view::npos ? std::string_view() : fields.substr(first));
+      }
+      return;
+    }
+    Record record;
+    record.data = line;
+    record.format = record_format;
+    record.source_index = source_index;
+    record.number = line_number;
+    record.line = line_number;
+    if (!s.schema.empty()) record.schema = s.schema;
+    ++stats_.records;
+    on_record(record);
+  };
+
+  while (true) {
+    const char* base = s.buffer.get();
+    const void* newline = std::memchr(base + pos + scanned, '\n', s.end - pos - scanned);
+    if (newline != nullptr) {
+      size_t end = static_cast<size_t>(static_cast<const char*>(newline) - base);
+      emit(pos, end);
+      pos = end + 1;
+      scanned = 0;
+      continue;
+    }
+    if (s.eof) {
+      if (pos < s.end || discarding) emit(pos, s.end);
+      break;
+    }
+    if (discarding || s.end - pos > max_record_size_) {
+      discarding = true;
+      pos = s.end;  // drop what was seen of the oversized line
+    }
+    scanned = s.end - pos;
+    stats_.bytes += pos;
+    std::memmove(s.buffer.get(), s.buffer.get() + pos, s.end - pos);
+    s.end -= pos;
+    pos = 0;
+    if (s.end == s.capacity && s.capacity < limit) s.Allocate(std::min(s.capacity * 2, limit));
+    filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, s.end + 1);
+  }
+  stats_.bytes += s.end;
+}
+
+}  // namespace yagura::event

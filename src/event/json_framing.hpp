@@ -1,0 +1,83 @@
+// JsonFramer: finds the top-level JSON values in a byte stream without parsing them.
+//
+// One pass of a small state machine (inside/outside a string, escape, bracket depth) splits
+// JSON lines, concatenated and pretty-printed values, and top-level arrays (each element is one
+// record) into records. Parsing is left to simdjson, so the framer only balances brackets; a
+// value with wrong brackets still frames and then fails to parse. The state survives buffer
+// refills, so a value split across reads is never rescanned, and a value too large to keep can
+// be scanned to its end while its bytes are dropped.
+//
+// Resynchronisation after broken input: a raw newline inside a string ends the broken value
+// (JSON strings cannot hold one); so does a '{' at the start of a line while an unclosed value
+// that itself began at the start of a line is open (the next JSON line follows a truncated one).
+// Text that is no JSON value is skipped up to the end of its line (or the next ',' / ']' inside
+// a top-level array). Internal to src/event.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace yagura::event {
+
+class JsonFramer {
+ public:
+  enum class Kind : uint8_t {
+    kRecord,    // [begin, end) is one value starting on `line`
+    kError,     // bytes from `line` were skipped for `message`
+    kNeedMore,  // everything up to `size` is consumed; feed more bytes (or eof)
+  };
+  struct Frame {
+    Kind kind;
+    size_t begin = 0;
+    size_t end = 0;
+    uint64_t line = 0;
+    std::string_view message;
+  };
+
+  // Scans data[position(), size). `eof` tells that no more bytes will follow.
+  Frame Next(const char* data, size_t size, bool eof);
+
+  // The first offset the framer still needs (the start of the open value, or the scan position);
+  // bytes before it may be discarded.
+  [[nodiscard]] size_t keep_from() const { return in_record_ && !discarding_ ? record_start_ : pos_; }
+  // Bytes of the open value scanned so far (0 when none is open).
+  [[nodiscard]] size_t open_record_size() const { return in_record_ ? pos_ - record_start_ : 0; }
+  // The caller moved the buffer contents `shift` bytes towards the front.
+  void Rebase(size_t shift) {
+    pos_ -= shift;
+    record_start_ = record_start_ >= shift ? record_start_ - shift : 0;
+  }
+  // The open value is too large to keep: scan it to its end without keeping its bytes, then
+  // report it as an error with `message`.
+  void Discard(std::string_view message) {
+    discarding_ = true;
+    discard_message_ = message;
+  }
+
+ private:
+  Frame StartOrSkip(const char* data, size_t size, bool eof);
+  Frame ScanRecord(const char* data, size_t size, bool eof);
+  Frame EndRecordWithError(std::string_view message);
+
+  size_t pos_ = 0;
+  uint64_t line_ = 1;
+  bool at_line_start_ = true;
+  bool started_ = false;  // past a possible byte order mark
+
+  bool array_mode_ = false;  // inside a top-level '[': its elements are the records
+  bool garbage_ = false;     // skipping text that is no JSON value
+  uint64_t garbage_line_ = 0;
+
+  bool in_record_ = false;
+  size_t record_start_ = 0;
+  uint64_t record_line_ = 0;
+  bool record_at_line_start_ = false;
+  uint32_t depth_ = 0;
+  bool in_string_ = false;
+  bool escape_ = false;
+  bool discarding_ = false;
+  std::string_view discard_message_;
+};
+
+}  // namespace yagura::event

@@ -1,0 +1,237 @@
+// Fuzz harness of the event input layer: the JSON framer (fed in uneven chunks, as the reader
+// feeds it), every record parser (JSON, EVTX XML, syslog, web access, text) with and without
+// keyword values, and ToJson, whose output must always be valid JSON.
+//
+// Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
+// own main() replays the files and directories named on the command line, then deterministic
+// mutations of each (bit flips, truncations, inserted structural bytes), so it runs as a ctest.
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "event/event.hpp"
+#include "event/field_catalog.hpp"
+#include "event/json_framing.hpp"
+#include "event/logsource_mapping.hpp"
+#include "event/parser.hpp"
+#include "event/record.hpp"
+
+namespace {
+
+using namespace yagura::event;
+
+void Check(bool condition, const char* what) {
+  if (!condition) {
+    std::fprintf(stderr, "event_fuzz: invariant violated: %s\n", what);
+    std::abort();
+  }
+}
+
+struct Harness {
+  std::unique_ptr<LogsourceMapping> mapping;
+  FieldCatalog some;  // the fields a typical rule set reads
+  FieldCatalog all;   // plus keyword searches
+  std::unique_ptr<EventParser> some_parser;
+  std::unique_ptr<EventParser> all_parser;
+  Event event;
+  simdjson::dom::parser validator;
+
+  Harness() {
+    auto loaded = LogsourceMapping::LoadDefault();
+    if (!loaded) {
+      std::fprintf(stderr, "event_fuzz: %s\n", loaded.error().ToString().c_str());
+      std::abort();
+    }
+    mapping = std::make_unique<LogsourceMapping>(std::move(*loaded));
+    for (FieldCatalog* catalog : {&some, &all}) {
+      for (const char* name : {"Image", "CommandLine", "EventID", "Data", "a", "a.b", "a.b.c",
+                               "id.orig_h", "message", "program", "cs-uri-query", "sd.x.y",
+                               "TargetUserName", "Provider_Name", "Event.RenderingInfo.Message"}) {
+        catalog->Intern(name);
+      }
+      mapping->InternFields(*catalog);
+    }
+    all.RequireAllValues();
+    some_parser = std::make_unique<EventParser>(some, *mapping);
+    all_parser = std::make_unique<EventParser>(all, *mapping, Logsource{"fuzz", "input", ""});
+  }
+
+  void Frame(const std::string& input, size_t seed) {
+    // The reader's loop with a small buffer: compaction and Rebase() get exercised.
+    std::vector<char> buffer(256 + RECORD_PADDING);
+    size_t end = 0;
+    size_t fed = 0;
+    bool eof = false;
+    JsonFramer framer;
+    std::minstd_rand chunks(static_cast<uint32_t>(seed));
+    size_t guard = 0;
+    while (++guard < 1000000) {
+      JsonFramer::Frame frame = framer.Next(buffer.data(), end, eof);
+      if (frame.kind == JsonFramer::Kind::kRecord) {
+        Check(frame.begin < frame.end && frame.end <= end, "record inside the buffer");
+        char first = buffer[frame.begin];
+        Check(first == '{' || first == '[', "record starts a value");
+        continue;
+      }
+      if (frame.kind == JsonFramer::Kind::kError) continue;
+      if (eof) return;
+      if (framer.open_record_size() > 200) framer.Discard("too large");
+      size_t keep = framer.keep_from();
+      Check(keep <= end, "keep_from inside the buffer");
+      std::memmove(buffer.data(), buffer.data() + keep, end - keep);
+      end -= keep;
+      framer.Rebase(keep);
+      size_t room = 256 - end;
+      size_t take = std::min({room, input.size() - fed, static_cast<size_t>(1 + chunks() % 97)});
+      Check(take > 0 || fed == input.size(), "the framer frees room");
+      std::memcpy(buffer.data() + end, input.data() + fed, take);
+      end += take;
+      fed += take;
+      eof = fed == input.size();
+    }
+    Check(false, "the framer terminates");
+  }
+
+  void Parse(const std::string& input, RecordFormat format, std::string_view schema) {
+    std::string padded = input + std::string(RECORD_PADDING, '\0');
+    Record record;
+    record.data = std::string_view(padded.data(), input.size());
+    record.format = format;
+    record.schema = schema;
+    record.number = 1;
+    for (EventParser* parser : {some_parser.get(), all_parser.get()}) {
+      auto parsed = parser->Parse(record, event);
+      if (parsed) {
+        // Touch every value so a dangling view would show under AddressSanitizer.
+        size_t total = 0;
+        for (FieldId id = 0; id < some.size(); ++id) {
+          for (const FieldValue& value : event.Values(id)) total += value.text.size();
+        }
+        for (const FieldValue& value : event.AllValues()) {
+          for (char c : value.text) total += static_cast<unsigned char>(c);
+        }
+        for (char c : event.time) total += static_cast<unsigned char>(c);
+        (void)total;
+      }
+    }
+    std::string json = some_parser->ToJson(record);
+    if (format != RecordFormat::kJson) {
+      simdjson::dom::element element;
+      auto error = validator.parse(json).get(element);
+      if (error) std::fprintf(stderr, "event_fuzz: invalid ToJson output: %s\n", json.c_str());
+      Check(!error, "ToJson writes valid JSON");
+    }
+  }
+
+  void Run(const uint8_t* data, size_t size) {
+    std::string input(reinterpret_cast<const char*>(data), size);
+    Frame(input, size);
+    Parse(input, RecordFormat::kJson, {});
+    Parse(input, RecordFormat::kEvtx, {});
+    Parse(input, RecordFormat::kSyslog, {});
+    Parse(input, RecordFormat::kWebAccess, {});
+    Parse(input, RecordFormat::kWebAccess, "date time cs(User-Agent) sc-status");
+    Parse(input, RecordFormat::kText, {});
+  }
+};
+
+Harness& GetHarness() {
+  static Harness harness;
+  return harness;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  GetHarness().Run(data, size);
+  return 0;
+}
+
+#ifndef YAGURA_LIBFUZZER
+
+namespace {
+
+std::string Mutate(const std::string& seed, std::mt19937& random) {
+  std::string out = seed;
+  static const char STRUCTURE[] = "{}[]\",:\\<>/&;\n \x00\xff";
+  int edits = 1 + static_cast<int>(random() % 8);
+  for (int i = 0; i < edits; ++i) {
+    switch (random() % 5) {
+      case 0:  // flip a bit
+        if (!out.empty()) out[random() % out.size()] ^= static_cast<char>(1u << (random() % 8));
+        break;
+      case 1:  // truncate
+        if (!out.empty()) out.resize(random() % out.size());
+        break;
+      case 2:  // insert a structural byte
+        out.insert(out.begin() + static_cast<long>(out.empty() ? 0 : random() % (out.size() + 1)),
+                   STRUCTURE[random() % (sizeof(STRUCTURE) - 1)]);
+        break;
+      case 3:  // delete a run
+        if (!out.empty()) {
+          size_t at = random() % out.size();
+          out.erase(at, std::min<size_t>(out.size() - at, 1 + random() % 16));
+        }
+        break;
+      default:  // duplicate a run
+        if (!out.empty()) {
+          size_t at = random() % out.size();
+          out.insert(at, out.substr(at, 1 + random() % 32));
+        }
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (fs::is_directory(arg)) {
+      for (const auto& entry : fs::recursive_directory_iterator(arg)) {
+        if (entry.is_regular_file()) files.push_back(entry.path());
+      }
+    } else {
+      files.emplace_back(arg);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    std::fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
+    return 2;
+  }
+  const int mutations = std::getenv("YAGURA_FUZZ_MUTATIONS") != nullptr
+                            ? std::atoi(std::getenv("YAGURA_FUZZ_MUTATIONS"))
+                            : 300;
+  std::mt19937 random(20240501);
+  size_t runs = 0;
+  for (const auto& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    std::string seed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
+    ++runs;
+    for (int i = 0; i < mutations; ++i) {
+      std::string input = Mutate(seed, random);
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+      ++runs;
+    }
+  }
+  std::printf("event_fuzz: %zu inputs from %zu seeds, no failures\n", runs, files.size());
+  return 0;
+}
+
+#endif
