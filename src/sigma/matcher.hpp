@@ -1,13 +1,15 @@
 // Matcher: the compiled, fast form of a RuleSet.
 //
 // Rules are routed by logsource first: the candidate rules of each distinct event class are
-// computed once and cached. For each field, every string and regex predicate of every rule on
-// that field is compiled into one Hyperscan (Vectorscan) database; one scan per field value
-// yields the predicates that fired, which are recorded in a bitset and confirmed exactly where
-// the database can only prefilter (non-ASCII case folding, regexes Hyperscan cannot run exactly).
-// Only candidate rules with at least one fired predicate, or whose condition can hold without
-// any (negations, null, exists), are evaluated, from the bitset, over the same condition tree
-// as the plain evaluator. Compiled databases are cached on disk keyed by the rule set's hash.
+// computed once and cached. The string and regex predicates of all rules on one field are
+// compiled together: plain literals, prefixes and suffixes into hash and trie lookups over the
+// case-folded value, everything else into one Hyperscan (Vectorscan) database per field (one
+// for the folded value, one for the raw value); keyword predicates into one database run over
+// every value of the event at once. Fired patterns are recorded in a bitset and confirmed
+// exactly where the database can only prefilter (regexes). Only candidate rules with a fired
+// pattern, or whose condition can hold without any (negations, null, exists), are evaluated,
+// from the bitset, over the same condition tree as the plain evaluator. Compiled databases are
+// cached on disk under a key that covers the rule set's hash and every compiled pattern.
 // Thread-safety: Match() is const and may run on many threads, each with its own Scratch.
 #pragma once
 
@@ -27,6 +29,20 @@ struct MatcherOptions {
   std::string cache_dir;  // empty: no on-disk cache
 };
 
+// What Build() made, for diagnostics, benchmarks and tests.
+struct MatcherStats {
+  bool from_cache = false;       // the databases were loaded from cache_dir, not compiled
+  std::string cache_file;        // the cache file read or written (empty without cache_dir)
+  double build_seconds = 0;      // the whole of Build()
+  size_t predicates = 0;         // all predicates of all rules
+  size_t patterns = 0;           // distinct patterns (per field)
+  size_t literal_patterns = 0;   // of which decided by literal lookups (no Hyperscan)
+  size_t prefiltered = 0;        // regex patterns Hyperscan runs as a prefilter only
+  size_t direct_predicates = 0;  // predicates decided by Predicate::Test, not by a scan
+  size_t databases = 0;          // Hyperscan databases (folded and raw, per field)
+  size_t gated_rules = 0;        // rules evaluated only when one of their patterns fired
+};
+
 class Matcher {
  public:
   class Scratch;  // per-thread working memory, defined in matcher.cpp
@@ -36,6 +52,7 @@ class Matcher {
   };
   using ScratchPtr = std::unique_ptr<Scratch, ScratchDeleter>;
 
+  // `rules` must outlive the matcher: predicates are tested through it.
   [[nodiscard]] static Result<std::unique_ptr<Matcher>> Build(const RuleSet& rules,
                                                               const event::FieldCatalog& catalog,
                                                               const MatcherOptions& options);
@@ -46,6 +63,8 @@ class Matcher {
   // Appends the indices of the rules that apply to and match `event`, in ascending order:
   // exactly what EvaluateAll() gives.
   void Match(const event::Event& event, Scratch& scratch, std::vector<uint32_t>& out) const;
+
+  [[nodiscard]] const MatcherStats& stats() const;
 
   struct Impl;
 

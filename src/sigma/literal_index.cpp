@@ -1,0 +1,139 @@
+#include "sigma/literal_index.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+#include <xxhash.h>
+
+#include "sigma/case_fold.hpp"
+
+namespace yagura::sigma {
+
+namespace {
+
+constexpr uint32_t REPLACEMENT_CHAR = 0xFFFD;
+
+inline char AsciiLower(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return static_cast<char>(u + (static_cast<unsigned char>(u - 'A') < 26u ? 32 : 0));
+}
+
+// Folds bytes [at, end) that are not ASCII-only; returns nothing, appends to out.
+void AppendFoldedSlow(std::string_view text, std::string& out) {
+  for (size_t at = 0; at < text.size();) {
+    auto byte = static_cast<unsigned char>(text[at]);
+    if (byte < 0x80) {
+      out.push_back(AsciiLower(static_cast<char>(byte)));
+      ++at;
+      continue;
+    }
+    uint32_t cp = DecodeUtf8(text, &at);
+    AppendUtf8(out, cp >= INVALID_BYTE_BASE ? REPLACEMENT_CHAR : FoldCodePoint(cp));
+  }
+}
+
+}  // namespace
+
+void AppendFolded(std::string_view text, std::string& out) {
+  const size_t start = out.size();
+  out.resize(start + text.size());
+  char* dst = out.data() + start;
+  const char* src = text.data();
+  size_t i = 0;
+#ifdef __AVX2__
+  // 32 bytes at a time: lowercase ASCII, and stop at the first non-ASCII byte.
+  const __m256i upper_a = _mm256_set1_epi8('A' - 1), upper_z = _mm256_set1_epi8('Z' + 1);
+  const __m256i bit = _mm256_set1_epi8(0x20);
+  for (; i + 32 <= text.size(); i += 32) {
+    __m256i chunk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    if (_mm256_movemask_epi8(chunk) != 0) break;
+    __m256i is_upper = _mm256_and_si256(_mm256_cmpgt_epi8(chunk, upper_a),
+                                        _mm256_cmpgt_epi8(upper_z, chunk));
+    chunk = _mm256_or_si256(chunk, _mm256_and_si256(is_upper, bit));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), chunk);
+  }
+#endif
+  for (; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(src[i]) >= 0x80) {
+      // Non-ASCII from here on: fold code point by code point.
+      out.resize(start + i);
+      AppendFoldedSlow(text.substr(i), out);
+      return;
+    }
+    dst[i] = AsciiLower(src[i]);
+  }
+}
+
+void FoldText(std::string_view text, std::string& out) {
+  out.clear();
+  AppendFolded(text, out);
+}
+
+bool FoldableLiteral(std::string_view literal) {
+  for (size_t at = 0; at < literal.size();) {
+    uint32_t cp = DecodeUtf8(literal, &at);
+    if (cp >= INVALID_BYTE_BASE || cp == REPLACEMENT_CHAR) return false;
+  }
+  return true;
+}
+
+size_t ExactIndex::Hash::operator()(std::string_view s) const {
+  return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));
+}
+
+void LiteralTrie::Add(std::string_view folded, uint32_t pattern) {
+  std::string key(folded);
+  if (direction_ == Direction::kBackward) std::reverse(key.begin(), key.end());
+  built_.emplace_back(std::move(key), pattern);
+}
+
+void LiteralTrie::Finish() {
+  // A pointer-free build: children in ordered maps, then flattened with each node's edges
+  // contiguous and sorted, which the walk relies on.
+  std::vector<std::map<unsigned char, uint32_t>> children(1);
+  std::vector<uint32_t> patterns(1, NONE);
+  for (const auto& [key, pattern] : built_) {
+    uint32_t node = 0;
+    for (char c : key) {
+      auto byte = static_cast<unsigned char>(c);
+      auto it = children[node].find(byte);
+      if (it == children[node].end()) {
+        auto next = static_cast<uint32_t>(children.size());
+        children[node].emplace(byte, next);
+        children.emplace_back();
+        patterns.push_back(NONE);
+        node = next;
+      } else {
+        node = it->second;
+      }
+    }
+    if (patterns[node] == NONE) patterns[node] = pattern;
+  }
+  built_.clear();
+  built_.shrink_to_fit();
+  root_pattern_ = patterns[0];
+  root_table_.assign(256, NONE);
+  for (const auto& [byte, child] : children[0]) root_table_[byte] = child;
+  nodes_.assign(children.size(), Node{});
+  edge_bytes_.clear();
+  edge_targets_.clear();
+  for (size_t i = 0; i < children.size(); ++i) {
+    nodes_[i].pattern = patterns[i];
+    nodes_[i].edge_begin = static_cast<uint32_t>(edge_bytes_.size());
+    if (i != 0) {
+      for (const auto& [byte, child] : children[i]) {
+        edge_bytes_.push_back(byte);
+        edge_targets_.push_back(child);
+      }
+    }
+    nodes_[i].edge_end = static_cast<uint32_t>(edge_bytes_.size());
+  }
+  if (children.size() == 1) nodes_.clear();  // nothing but (maybe) the empty literal
+}
+
+}  // namespace yagura::sigma

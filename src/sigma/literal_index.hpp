@@ -1,0 +1,103 @@
+// Literal indexes for the matcher: exact, prefix and suffix lookups over case-folded text.
+//
+// Nearly all Sigma string values are one literal with wildcards only at its ends: `x` (equals),
+// `x*` (startswith), `*x` (endswith), `*x*` (contains). The first three need no automaton: a
+// hash probe of the whole value and a walk of a byte trie from the start or from the end find
+// every such literal of a field in time proportional to the length of the longest match, with
+// none of the fixed cost of a Hyperscan scan. (Contains stays with Hyperscan: a hashed scan of
+// every position measured two to three times slower than its SIMD literal matchers.)
+// Both sides are case-folded first (FoldText): ASCII lowercased, other code points by
+// FoldCodePoint, invalid UTF-8 bytes replaced by U+FFFD. On folded text, byte equality is
+// exactly GlobMatch's code-point-wise folded equality, so these lookups decide predicates with
+// no confirmation (literals containing invalid UTF-8 or U+FFFD are not foldable and must be
+// handled elsewhere).
+// Thread-safety: immutable after Finish(); lookups are const.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace yagura::sigma {
+
+// Writes the folded form of `text` to `out` (replacing its contents). Allocates only when `out`
+// must grow.
+void FoldText(std::string_view text, std::string& out);
+// Appends the folded form of `text` to `out`.
+void AppendFolded(std::string_view text, std::string& out);
+// Whether a pattern literal can be folded faithfully: valid UTF-8 without U+FFFD.
+[[nodiscard]] bool FoldableLiteral(std::string_view literal);
+
+class ExactIndex {
+ public:
+  static constexpr uint32_t NONE = UINT32_MAX;
+  void Add(std::string folded, uint32_t pattern) { map_.emplace(std::move(folded), pattern); }
+  [[nodiscard]] uint32_t Find(std::string_view folded) const {
+    auto it = map_.find(folded);
+    return it == map_.end() ? NONE : it->second;
+  }
+  [[nodiscard]] bool empty() const { return map_.empty(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const;
+  };
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> map_;
+};
+
+// A byte trie of literals. ForEachMatch reports every literal that is a prefix of `text`
+// (kForward) or a suffix of it (kBackward: the trie holds the literals reversed).
+class LiteralTrie {
+ public:
+  static constexpr uint32_t NONE = UINT32_MAX;
+  enum class Direction : uint8_t { kForward, kBackward };
+
+  explicit LiteralTrie(Direction direction = Direction::kForward) : direction_(direction) {}
+  void Add(std::string_view folded, uint32_t pattern);  // literal as written (not reversed)
+  void Finish();
+  // After Finish().
+  [[nodiscard]] bool empty() const { return nodes_.empty() && root_pattern_ == NONE; }
+
+  template <typename Fire>
+  void ForEachMatch(std::string_view text, Fire&& fire) const {
+    if (root_pattern_ != NONE) fire(root_pattern_);
+    if (nodes_.empty() || text.empty()) return;
+    const size_t n = text.size();
+    uint32_t node = root_table_[static_cast<unsigned char>(
+        direction_ == Direction::kForward ? text[0] : text[n - 1])];
+    for (size_t i = 1;; ++i) {
+      if (node == NONE) return;
+      const Node& current = nodes_[node];
+      if (current.pattern != NONE) fire(current.pattern);
+      if (i == n || current.edge_begin == current.edge_end) return;
+      auto byte = static_cast<unsigned char>(direction_ == Direction::kForward ? text[i]
+                                                                              : text[n - 1 - i]);
+      node = NONE;
+      for (uint32_t e = current.edge_begin; e < current.edge_end; ++e) {
+        if (edge_bytes_[e] == byte) {
+          node = edge_targets_[e];
+          break;
+        }
+        if (edge_bytes_[e] > byte) break;
+      }
+    }
+  }
+
+ private:
+  struct Node {
+    uint32_t edge_begin = 0, edge_end = 0;
+    uint32_t pattern = NONE;
+  };
+  Direction direction_;
+  std::vector<std::pair<std::string, uint32_t>> built_;  // (key in walk order, pattern) until Finish
+  uint32_t root_pattern_ = NONE;                          // the empty literal
+  std::vector<uint32_t> root_table_;                      // first byte -> node
+  std::vector<Node> nodes_;
+  std::vector<unsigned char> edge_bytes_;
+  std::vector<uint32_t> edge_targets_;
+};
+
+}  // namespace yagura::sigma

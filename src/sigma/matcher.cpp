@@ -1,0 +1,913 @@
+// The compiled matcher (see matcher.hpp for the contract).
+//
+// Build. Every predicate of every rule gets a global index. String (glob) and regex predicates
+// become *patterns*, deduplicated per field and numbered globally; every other predicate kind,
+// and whatever cannot be compiled exactly, stays "direct" and is decided by Predicate::Test.
+// A caseless glob is looked up on the case-folded value (literal_index.hpp): a plain literal,
+// `x*` or `*x` goes to the field's exact index, prefix trie or suffix trie, which cost a hash
+// probe or a short walk; contains (`*x*`, where Hyperscan's SIMD literal matchers are hard to
+// beat) and globs with inner wildcards go to the field's "folded" Hyperscan database, also run
+// on the folded value. Cased globs and regexes go to the field's "raw" database, run on the
+// value as it is. Keyword (field-less) globs are compiled against one buffer holding every
+// folded value of the event between 0xFF separators (0xFF never occurs in folded text), one
+// database per rule logsource, so keywords cost a scan per event, not one per value, and only
+// for the keyword rules routed to the event.
+//
+// Exactness. Folded lookups are exact (byte equality of folded text is GlobMatch's folded
+// equality), and so are cased globs on raw bytes when the pattern is valid UTF-8 without `?`.
+// Regex hits are only candidates, confirmed with Predicate::Test when (and if) a rule being
+// evaluated reads them: on ASCII values Hyperscan (exact or prefilter) finds a superset of
+// what RE2/PCRE2 find; on non-ASCII values the engines may disagree on case folding and code
+// points, so there every regex of the field becomes a candidate. The rest (cased globs with
+// `?`, literals with invalid UTF-8) is direct.
+//
+// Gating. Each rule's condition is analysed once in three-valued logic, with pattern
+// predicates in positive position (under an even number of negations) false unless they fired
+// and everything else unknown. If the condition is then definitely false, the rule is "gated":
+// it is evaluated only on events where one of its *triggers* fired. For an AND the triggers of
+// one false operand suffice, and the operand whose weakest trigger has the longest literal is
+// chosen (`.exe` fires on every event, `-EncodedCommand` almost never). Other rules are
+// evaluated on every event routed to them.
+//
+// Match. Route the event's logsource class to its Route (candidate rules, field indexes to
+// run, always-evaluated rules); run the indexes of those fields, recording fired patterns in a
+// bitset; collect the gated candidate rules of the fired triggers; evaluate them and the
+// always-evaluated ones in ascending order over the same condition tree as the plain
+// evaluator. Bitsets are reset through the lists of what was set, so an event costs O(fired),
+// not O(patterns); nothing is allocated once the scratch buffers have grown.
+#include "sigma/matcher.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <new>
+#include <optional>
+#include <thread>
+
+#include <xxhash.h>
+
+#include "sigma/case_fold.hpp"
+#include "sigma/hs_database.hpp"
+#include "sigma/literal_index.hpp"
+#include "sigma/router.hpp"
+#include "sigma/wildcard.hpp"
+
+namespace yagura::sigma {
+
+namespace {
+
+constexpr uint32_t NONE = UINT32_MAX;
+// Bump when the way patterns are generated changes meaning without changing their text.
+constexpr uint32_t MATCHER_FORMAT = 2;
+constexpr char SEPARATOR = '\xff';  // between values in the keyword buffer
+
+enum class PatternKind : uint8_t {
+  kLiteral,  // exact / prefix / suffix index on the folded value: exact
+  kFolded,   // folded Hyperscan database: exact
+  kRaw,      // cased glob in the raw database: exact
+  kRegex,    // regex in the raw database: a candidate, confirmed when a rule reads it
+};
+
+// ---- pattern text ----
+
+void AppendHexByte(std::string& out, unsigned char byte) {
+  static constexpr char HEX[] = "0123456789abcdef";
+  out += "\\x";
+  out.push_back(HEX[byte >> 4]);
+  out.push_back(HEX[byte & 15]);
+}
+
+void AppendEscaped(std::string& out, std::string_view literal) {
+  for (char c : literal) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_') {
+      out.push_back(c);
+    } else {
+      AppendHexByte(out, u);
+    }
+  }
+}
+
+bool AllFoldable(const std::vector<GlobToken>& glob) {
+  for (const GlobToken& token : glob)
+    if (token.kind == GlobToken::Kind::kLiteral && !FoldableLiteral(token.text)) return false;
+  return true;
+}
+
+bool ValidUtf8(std::string_view text) {
+  for (size_t at = 0; at < text.size();)
+    if (DecodeUtf8(text, &at) >= INVALID_BYTE_BASE) return false;
+  return true;
+}
+
+bool HasOne(const std::vector<GlobToken>& glob) {
+  for (const GlobToken& token : glob)
+    if (token.kind == GlobToken::Kind::kOne) return true;
+  return false;
+}
+
+// The regex of a caseless glob over folded text. In `keyword` form it runs on the buffer of
+// separated values: anchors become the separator and wildcards cannot cross it.
+std::string FoldedGlobRegex(const std::vector<GlobToken>& glob, bool keyword) {
+  const bool anchored_start = !StartsWithStar(glob);
+  const bool anchored_end = !EndsWithStar(glob);
+  const std::string star = keyword ? "[^\\xff]*" : ".*";
+  // One UTF-8 code point of folded (hence valid) text; folded text has no byte above 0xF4.
+  const std::string one = keyword ? "(?:[\\x00-\\x7f\\xc0-\\xf7][\\x80-\\xbf]*)"
+                                  : "(?:[\\x00-\\x7f\\xc0-\\xff][\\x80-\\xbf]*)";
+  std::string out;
+  if (anchored_start) out += keyword ? "\\xff" : "\\A";
+  size_t begin = anchored_start ? 0 : 1;
+  size_t end = anchored_end ? glob.size() : glob.size() - 1;
+  if (end < begin) end = begin;  // the glob `*`
+  std::string folded;
+  for (size_t i = begin; i < end; ++i) {
+    const GlobToken& token = glob[i];
+    switch (token.kind) {
+      case GlobToken::Kind::kStar: out += star; break;
+      case GlobToken::Kind::kOne: out += one; break;
+      case GlobToken::Kind::kLiteral:
+        FoldText(token.text, folded);
+        AppendEscaped(out, folded);
+        break;
+    }
+  }
+  if (anchored_end) out += keyword ? "\\xff" : "\\z";
+  if (out.empty()) {
+    // `*`: any value. A keyword needs at least one value; a field value matches anything.
+    out = keyword ? "\\xff[^\\xff]*\\xff" : ".*";
+  }
+  return out;
+}
+
+// ---- three-valued logic for gating ----
+
+enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
+
+// The gating analysis of one node: its value on any event on which none of `triggers` fired
+// (kUnknown claims nothing). A rule whose condition comes out kFalse needs evaluating only when
+// one of its triggers fired. `weight` guesses how rarely that happens: the literal length of the
+// weakest trigger (`.exe` fires on nearly every event, `-EncodedCommand` almost never).
+struct GateResult {
+  static constexpr uint32_t NEVER = UINT32_MAX;  // no trigger: the value holds unconditionally
+  Tri value = Tri::kUnknown;
+  std::vector<uint32_t> triggers;
+  uint32_t weight = NEVER;
+};
+
+GateResult GateConstant(Tri value) {
+  GateResult r;
+  r.value = value;
+  return r;
+}
+
+GateResult GateNot(GateResult r) {
+  if (r.value != Tri::kUnknown) r.value = r.value == Tri::kTrue ? Tri::kFalse : Tri::kTrue;
+  return r;  // under the same assumption
+}
+
+// Merges the assumptions of `parts` into `out`.
+void GateUnion(GateResult& out, std::vector<GateResult>& parts) {
+  for (GateResult& part : parts) {
+    out.triggers.insert(out.triggers.end(), part.triggers.begin(), part.triggers.end());
+    out.weight = std::min(out.weight, part.weight);
+  }
+}
+
+// The part of `parts` with value `value` that is cheapest to assume: rarest triggers first.
+GateResult* GateBest(std::vector<GateResult>& parts, Tri value) {
+  GateResult* best = nullptr;
+  for (GateResult& part : parts) {
+    if (part.value != value) continue;
+    if (!best || part.weight > best->weight ||
+        (part.weight == best->weight && part.triggers.size() < best->triggers.size())) {
+      best = &part;
+    }
+  }
+  return best;
+}
+
+// OR: true if one part is true; false only if every part is, under all their assumptions.
+GateResult GateOr(std::vector<GateResult>& parts) {
+  if (GateResult* t = GateBest(parts, Tri::kTrue)) return std::move(*t);
+  for (GateResult& part : parts)
+    if (part.value == Tri::kUnknown) return GateConstant(Tri::kUnknown);
+  GateResult out = GateConstant(Tri::kFalse);
+  GateUnion(out, parts);
+  return out;
+}
+
+// AND: false if one part is (the rarest such part is enough); true only if every part is.
+GateResult GateAnd(std::vector<GateResult>& parts) {
+  if (GateResult* f = GateBest(parts, Tri::kFalse)) return std::move(*f);
+  for (GateResult& part : parts)
+    if (part.value == Tri::kUnknown) return GateConstant(Tri::kUnknown);
+  GateResult out = GateConstant(Tri::kTrue);
+  GateUnion(out, parts);
+  return out;
+}
+
+inline bool TestBit(const std::vector<uint64_t>& bits, uint32_t i) {
+  return (bits[i >> 6] >> (i & 63)) & 1;
+}
+inline void SetBit(std::vector<uint64_t>& bits, uint32_t i) { bits[i >> 6] |= 1ULL << (i & 63); }
+inline void ClearBit(std::vector<uint64_t>& bits, uint32_t i) {
+  bits[i >> 6] &= ~(1ULL << (i & 63));
+}
+
+bool IsAscii(std::string_view text) {
+  const char* p = text.data();
+  size_t n = text.size();
+  uint64_t acc = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    acc |= word;
+  }
+  for (; n > 0; --n) acc |= static_cast<unsigned char>(*p++);
+  return (acc & 0x8080808080808080ULL) == 0;
+}
+
+std::string Hex64(uint64_t v) {
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
+  return buffer;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct Matcher::Impl {
+  struct Pattern {
+    PatternKind kind = PatternKind::kLiteral;
+    uint32_t confirm = NONE;  // kRegex: global index of a predicate that decides it exactly
+    uint32_t weight = 0;      // literal bytes it needs: a rough inverse of how often it fires
+  };
+  // Everything that decides the patterns of one field (or of the keywords).
+  struct FieldIndex {
+    event::FieldId field = event::NO_FIELD;  // NO_FIELD: keywords
+    ExactIndex exact;
+    LiteralTrie prefixes{LiteralTrie::Direction::kForward};
+    LiteralTrie suffixes{LiteralTrie::Direction::kBackward};
+    uint32_t folded_db = NONE;  // index into databases
+    uint32_t raw_db = NONE;
+    bool has_literals = false;
+    std::vector<uint32_t> regex_patterns;  // kRegex patterns in raw_db
+  };
+
+  const RuleSet* rules = nullptr;
+  UnrecognisedPolicy policy = UnrecognisedPolicy::kAllRules;
+
+  // Global predicate index = rule_base[rule] + index in rule.predicates.
+  std::vector<uint32_t> rule_base;
+  std::vector<const Predicate*> predicates;
+  std::vector<uint32_t> predicate_pattern;  // pattern id or NONE (direct)
+
+  std::vector<Pattern> patterns;
+  std::vector<FieldIndex> indexes;
+  std::vector<HsDatabase> databases;
+  // Pattern -> gated rules it can trigger (CSR).
+  std::vector<uint32_t> pattern_rule_begin;
+  std::vector<uint32_t> pattern_rules;
+
+  std::vector<bool> gated;                          // per rule
+  std::vector<std::vector<uint32_t>> rule_indexes;  // per rule: field indexes it reads
+
+  HsScratch prototype_scratch;
+  std::unique_ptr<RouteTable> routes;
+  MatcherStats stats;
+
+  Route BuildRoute(const event::LogsourceClass& cls) const;
+  bool EvaluateCondition(const Rule& rule, uint32_t base, const Condition& condition,
+                         const event::Event& event, Matcher::Scratch& s) const;
+  GateResult Gate(const Rule& rule, uint32_t base, const Condition& condition,
+                  bool positive) const;
+};
+
+class Matcher::Scratch {
+ public:
+  const Impl* impl = nullptr;  // read by the Hyperscan callback
+  HsScratch hs;
+  std::vector<uint64_t> fired;        // per pattern
+  std::vector<uint64_t> unconfirmed;  // per pattern: a fired regex not yet confirmed
+  std::vector<uint32_t> fired_list;   // what to clear after the event
+  std::vector<uint64_t> touched;      // per rule: gated rules to evaluate
+  std::vector<uint32_t> touched_list;
+  std::string folded;    // the folded value being looked up
+  std::string keywords;  // every folded value, separated
+  RouteCache routes;
+
+  void Fire(uint32_t pattern) {
+    if (TestBit(fired, pattern)) return;
+    SetBit(fired, pattern);
+    fired_list.push_back(pattern);
+  }
+  // A regex that may hold: confirmed (with Predicate::Test) only if a rule needs it.
+  void FireUnconfirmed(uint32_t pattern) {
+    if (TestBit(fired, pattern)) return;
+    SetBit(fired, pattern);
+    SetBit(unconfirmed, pattern);
+    fired_list.push_back(pattern);
+  }
+};
+
+void Matcher::ScratchDeleter::operator()(Scratch* scratch) const { delete scratch; }
+
+namespace {
+
+int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/,
+            unsigned int /*flags*/, void* context) {
+  auto& s = *static_cast<Matcher::Scratch*>(context);
+  if (s.impl->patterns[id].kind == PatternKind::kRegex) {
+    s.FireUnconfirmed(id);
+  } else {
+    s.Fire(id);
+  }
+  return 0;
+}
+
+}  // namespace
+
+// ---- evaluation ----
+
+bool Matcher::Impl::EvaluateCondition(const Rule& rule, uint32_t base, const Condition& condition,
+                                      const event::Event& event,
+                                      Matcher::Scratch& s) const {
+  switch (condition.kind) {
+    case Condition::Kind::kTrue: return true;
+    case Condition::Kind::kFalse: return false;
+    case Condition::Kind::kNot:
+      return !EvaluateCondition(rule, base, condition.children.front(), event, s);
+    case Condition::Kind::kAnd:
+      for (const Condition& child : condition.children)
+        if (!EvaluateCondition(rule, base, child, event, s)) return false;
+      return true;
+    case Condition::Kind::kOr:
+      for (const Condition& child : condition.children)
+        if (EvaluateCondition(rule, base, child, event, s)) return true;
+      return false;
+    case Condition::Kind::kSelection: break;
+  }
+  auto holds = [&](uint32_t g) {
+    uint32_t pattern = predicate_pattern[g];
+    if (pattern == NONE) return predicates[g]->Test(event);
+    if (!TestBit(s.fired, pattern)) return false;
+    if (TestBit(s.unconfirmed, pattern)) {
+      // Decided once per event, for every rule that reads it.
+      ClearBit(s.unconfirmed, pattern);
+      if (!predicates[patterns[pattern].confirm]->Test(event)) ClearBit(s.fired, pattern);
+    }
+    return TestBit(s.fired, pattern);
+  };
+  auto group_holds = [&](const std::vector<uint32_t>& group) {
+    for (uint32_t local : group)
+      if (holds(base + local)) return true;
+    return false;
+  };
+  const Selection& selection = rule.selections[condition.selection];
+  for (const auto& map : selection.maps) {
+    bool all = true;
+    for (const Item& item : map) {
+      bool holds;
+      if (item.match_all) {
+        holds = !item.groups.empty();  // as the evaluator: |all over nothing is false
+        for (const auto& group : item.groups)
+          if (!group_holds(group)) {
+            holds = false;
+            break;
+          }
+      } else {
+        holds = false;
+        for (const auto& group : item.groups)
+          if (group_holds(group)) {
+            holds = true;
+            break;
+          }
+      }
+      if (holds == item.negate) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+GateResult Matcher::Impl::Gate(const Rule& rule, uint32_t base, const Condition& condition,
+                               bool positive) const {
+  std::vector<GateResult> parts;
+  switch (condition.kind) {
+    case Condition::Kind::kTrue: return GateConstant(Tri::kTrue);
+    case Condition::Kind::kFalse: return GateConstant(Tri::kFalse);
+    case Condition::Kind::kNot: return GateNot(Gate(rule, base, condition.children.front(), !positive));
+    case Condition::Kind::kAnd:
+    case Condition::Kind::kOr:
+      for (const Condition& child : condition.children) parts.push_back(Gate(rule, base, child, positive));
+      return condition.kind == Condition::Kind::kAnd ? GateAnd(parts) : GateOr(parts);
+    case Condition::Kind::kSelection: break;
+  }
+  // Pattern predicates in positive position are false unless they fire; in negative position,
+  // and direct predicates, are unknown.
+  const Selection& selection = rule.selections[condition.selection];
+  std::vector<GateResult> maps;
+  for (const auto& map : selection.maps) {
+    std::vector<GateResult> items;
+    for (const Item& item : map) {
+      const bool item_positive = positive != item.negate;
+      std::vector<GateResult> groups;
+      for (const auto& group : item.groups) {
+        std::vector<GateResult> alternatives;
+        for (uint32_t local : group) {
+          uint32_t pattern = predicate_pattern[base + local];
+          if (pattern != NONE && item_positive) {
+            GateResult r;
+            r.value = Tri::kFalse;
+            r.triggers.push_back(pattern);
+            r.weight = patterns[pattern].weight;
+            alternatives.push_back(std::move(r));
+          } else {
+            alternatives.push_back(GateConstant(Tri::kUnknown));
+          }
+        }
+        groups.push_back(GateOr(alternatives));
+      }
+      // As the evaluator: |all over no group is false.
+      GateResult value = item.match_all && !groups.empty() ? GateAnd(groups) : GateOr(groups);
+      items.push_back(item.negate ? GateNot(std::move(value)) : std::move(value));
+    }
+    maps.push_back(GateAnd(items));
+  }
+  return GateOr(maps);
+}
+
+Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
+  Route route;
+  const size_t rule_count = rules->rules.size();
+  route.candidates.assign((rule_count + 63) / 64, 0);
+  std::vector<bool> wanted(indexes.size(), false);
+  for (uint32_t r = 0; r < rule_count; ++r) {
+    if (!RuleApplies(rules->rules[r], cls, policy)) continue;
+    route.any_candidate = true;
+    SetBit(route.candidates, r);
+    if (!gated[r]) route.always.push_back(r);
+    for (uint32_t i : rule_indexes[r]) wanted[i] = true;
+  }
+  for (uint32_t i = 0; i < indexes.size(); ++i)
+    if (wanted[i]) route.field_indexes.push_back(i);
+  return route;
+}
+
+// ---- build ----
+
+Matcher::Matcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Matcher::~Matcher() = default;
+
+Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
+                                                const event::FieldCatalog& catalog,
+                                                const MatcherOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  auto impl = std::make_unique<Impl>();
+  impl->rules = &rules;
+  impl->policy = options.unrecognised;
+
+  // 1. Classify every predicate; deduplicate patterns per field.
+  enum class Shape : uint8_t { kExact, kPrefix, kSuffix, kHsFolded, kHsRaw, kHsRegex };
+  struct PatternKey {
+    uint32_t index;
+    Shape shape;
+    unsigned flags;
+    std::string text;
+    bool operator<(const PatternKey& o) const {
+      return std::tie(index, shape, flags, text) < std::tie(o.index, o.shape, o.flags, o.text);
+    }
+  };
+  struct PendingDb {
+    uint32_t index;
+    bool folded;
+    std::vector<HsPattern> patterns;
+  };
+  // Keyword patterns are kept apart per rule logsource: an event scans only the keyword
+  // databases of the rules routed to it (few), not every keyword of every product.
+  std::map<std::pair<event::FieldId, uint32_t>, uint32_t> index_of_field;  // (field, group)
+  std::map<std::tuple<std::string, std::string, std::string>, uint32_t> keyword_groups;
+  std::map<PatternKey, uint32_t> pattern_ids;
+  std::vector<PendingDb> pending;
+  std::vector<std::pair<uint32_t, uint32_t>> db_of_index;  // (folded, raw) pending positions
+  std::vector<std::vector<std::tuple<Shape, std::string, uint32_t>>> literals;  // per index
+
+  const unsigned hs_flags = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+  for (uint32_t r = 0; r < rules.rules.size(); ++r) {
+    const Rule& rule = rules.rules[r];
+    impl->rule_base.push_back(static_cast<uint32_t>(impl->predicates.size()));
+    for (const Predicate& predicate : rule.predicates) {
+      const auto global = static_cast<uint32_t>(impl->predicates.size());
+      impl->predicates.push_back(&predicate);
+      impl->predicate_pattern.push_back(NONE);
+      const bool keyword = predicate.field == event::NO_FIELD;
+
+      Shape shape;
+      std::string text;
+      unsigned flags = hs_flags;
+      if (predicate.kind == PredicateKind::kString && !predicate.cased) {
+        const auto& glob = predicate.glob;
+        if (!AllFoldable(glob)) continue;
+        const size_t n = glob.size();
+        auto literal_at = [&](size_t i) {
+          return i < n && glob[i].kind == GlobToken::Kind::kLiteral;
+        };
+        auto star_at = [&](size_t i) { return i < n && glob[i].kind == GlobToken::Kind::kStar; };
+        shape = Shape::kHsFolded;
+        if (!keyword) {
+          if (n == 0) {
+            shape = Shape::kExact;
+          } else if (n == 1 && literal_at(0)) {
+            shape = Shape::kExact;
+            FoldText(glob[0].text, text);
+          } else if (n == 1 && star_at(0)) {
+            shape = Shape::kPrefix;  // the empty prefix: any value
+          } else if (n == 2 && literal_at(0) && star_at(1)) {
+            shape = Shape::kPrefix;
+            FoldText(glob[0].text, text);
+          } else if (n == 2 && star_at(0) && literal_at(1)) {
+            shape = Shape::kSuffix;
+            FoldText(glob[1].text, text);
+          }
+        }
+        if (shape == Shape::kHsFolded) {
+          text = FoldedGlobRegex(glob, keyword);
+          if (!keyword) flags |= HS_FLAG_DOTALL;
+        }
+      } else if (predicate.kind == PredicateKind::kString) {
+        // Cased: raw bytes are exact for valid UTF-8 without `?` (see the file comment).
+        bool valid = !HasOne(predicate.glob);
+        for (const GlobToken& token : predicate.glob)
+          if (token.kind == GlobToken::Kind::kLiteral && !ValidUtf8(token.text)) valid = false;
+        if (!valid) continue;
+        shape = Shape::kHsRaw;
+        text = GlobToRegex(predicate.glob);
+        if (text.empty()) text = ".*";
+        flags |= HS_FLAG_DOTALL;
+      } else if (predicate.kind == PredicateKind::kRegex && predicate.regex) {
+        shape = Shape::kHsRegex;
+        text = predicate.pattern;
+        if (predicate.re_ignore_case) flags |= HS_FLAG_CASELESS;
+        if (predicate.re_multiline) flags |= HS_FLAG_MULTILINE;
+        if (predicate.re_dotall) flags |= HS_FLAG_DOTALL;
+      } else {
+        continue;  // direct
+      }
+
+      uint32_t group = 0;
+      if (keyword) {
+        const event::Logsource& ls = rule.info.logsource;
+        group = keyword_groups
+                    .emplace(std::make_tuple(ls.product, ls.category, ls.service),
+                             static_cast<uint32_t>(keyword_groups.size()))
+                    .first->second;
+      }
+      auto [field_it, new_field] = index_of_field.emplace(
+          std::make_pair(predicate.field, group), static_cast<uint32_t>(impl->indexes.size()));
+      if (new_field) {
+        impl->indexes.emplace_back();
+        impl->indexes.back().field = predicate.field;
+        db_of_index.emplace_back(NONE, NONE);
+        literals.emplace_back();
+      }
+      const uint32_t index = field_it->second;
+      auto [it, inserted] = pattern_ids.emplace(PatternKey{index, shape, flags, text},
+                                                static_cast<uint32_t>(impl->patterns.size()));
+      const uint32_t pattern = it->second;
+      impl->predicate_pattern[global] = pattern;
+      if (!inserted) continue;
+
+      Impl::Pattern info;
+      // Regexes rarely say how selective they are; count them as weak triggers.
+      info.weight = shape == Shape::kHsRegex
+                        ? 2
+                        : static_cast<uint32_t>(LiteralText(predicate.glob).size());
+      switch (shape) {
+        case Shape::kExact:
+        case Shape::kPrefix:
+        case Shape::kSuffix:
+          info.kind = PatternKind::kLiteral;
+          literals[index].emplace_back(shape, text, pattern);
+          break;
+        case Shape::kHsFolded:
+        case Shape::kHsRaw:
+        case Shape::kHsRegex: {
+          info.kind = shape == Shape::kHsFolded ? PatternKind::kFolded
+                      : shape == Shape::kHsRaw  ? PatternKind::kRaw
+                                                : PatternKind::kRegex;
+          if (shape == Shape::kHsRegex) info.confirm = global;
+          const bool folded = shape == Shape::kHsFolded;
+          uint32_t& slot = folded ? db_of_index[index].first : db_of_index[index].second;
+          if (slot == NONE) {
+            slot = static_cast<uint32_t>(pending.size());
+            pending.push_back(PendingDb{index, folded, {}});
+          }
+          pending[slot].patterns.push_back(HsPattern{text, flags, pattern});
+          break;
+        }
+      }
+      impl->patterns.push_back(info);
+    }
+  }
+
+  // 2. The cache key covers everything the databases are made of.
+  XXH3_state_t* hasher = XXH3_createState();
+  XXH3_64bits_reset(hasher);
+  auto feed = [&](const void* data, size_t size) { XXH3_64bits_update(hasher, data, size); };
+  auto feed_string = [&](std::string_view s) {
+    uint64_t n = s.size();
+    feed(&n, sizeof n);
+    feed(s.data(), s.size());
+  };
+  feed(&MATCHER_FORMAT, sizeof MATCHER_FORMAT);
+  feed_string(rules.content_hash);
+  feed_string(HsBuildTag());
+  for (const PendingDb& db : pending) {
+    event::FieldId field = impl->indexes[db.index].field;
+    feed_string(field == event::NO_FIELD ? std::string_view("\x01keywords") : catalog.Name(field));
+    feed(&db.folded, sizeof db.folded);
+    for (const HsPattern& p : db.patterns) {
+      feed(&p.flags, sizeof p.flags);
+      feed(&p.id, sizeof p.id);
+      feed_string(p.expression);
+    }
+  }
+  const uint64_t digest = XXH3_64bits_digest(hasher);
+  XXH3_freeState(hasher);
+
+  // 3. Compile, or load from the cache.
+  HsCacheEntry compiled;
+  std::string cache_path;
+  bool from_cache = false;
+  if (!options.cache_dir.empty()) {
+    cache_path = (std::filesystem::path(options.cache_dir) / ("matcher-" + Hex64(digest) + ".hsdb"))
+                     .string();
+    if (auto loaded = LoadHsCache(cache_path, digest);
+        loaded && loaded->databases.size() == pending.size()) {
+      bool consistent = true;
+      for (size_t d = 0; d < pending.size(); ++d)
+        if (loaded->status[d].size() != pending[d].patterns.size()) consistent = false;
+      if (consistent) {
+        compiled = std::move(*loaded);
+        from_cache = true;
+      }
+    }
+  }
+  if (!from_cache) {
+    compiled.databases.resize(pending.size());
+    compiled.status.resize(pending.size());
+    // Databases are independent: compile them on two threads, largest first, which roughly
+    // halves a cold start on a two-core machine.
+    std::vector<size_t> order(pending.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return pending[a].patterns.size() > pending[b].patterns.size();
+    });
+    std::vector<std::optional<Error>> errors(pending.size());
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t k; (k = next.fetch_add(1)) < order.size();) {
+        size_t d = order[k];
+        std::vector<bool> allow_prefilter;
+        for (const HsPattern& p : pending[d].patterns)
+          allow_prefilter.push_back(impl->patterns[p.id].kind == PatternKind::kRegex);
+        auto db = CompileHsDatabase(pending[d].patterns, allow_prefilter, compiled.status[d]);
+        if (db) {
+          compiled.databases[d] = std::move(*db);
+        } else {
+          errors[d] = db.error();
+        }
+      }
+    };
+    const unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (std::thread& t : pool) t.join();
+    for (auto& error : errors)
+      if (error) return tl::unexpected(*error);
+    if (!cache_path.empty()) {
+      // A cache that cannot be written only costs the next start its compile time.
+      (void)StoreHsCache(cache_path, digest, compiled);
+    }
+  }
+
+  // 4. Wire databases and literal indexes into the field indexes; left-out patterns make their
+  //    predicates direct.
+  std::vector<bool> left_out(impl->patterns.size(), false);
+  for (size_t d = 0; d < pending.size(); ++d) {
+    Impl::FieldIndex& index = impl->indexes[pending[d].index];
+    const auto db = static_cast<uint32_t>(impl->databases.size());
+    impl->databases.push_back(std::move(compiled.databases[d]));
+    for (size_t i = 0; i < pending[d].patterns.size(); ++i) {
+      uint32_t id = pending[d].patterns[i].id;
+      if (compiled.status[d][i] == HsPatternStatus::kLeftOut) {
+        left_out[id] = true;
+      } else if (impl->patterns[id].kind == PatternKind::kRegex) {
+        index.regex_patterns.push_back(id);
+      }
+    }
+    if (!impl->databases.back()) continue;  // everything left out
+    (pending[d].folded ? index.folded_db : index.raw_db) = db;
+  }
+  for (uint32_t i = 0; i < impl->indexes.size(); ++i) {
+    Impl::FieldIndex& index = impl->indexes[i];
+    for (auto& [shape, text, pattern] : literals[i]) {
+      if (shape == Shape::kExact) index.exact.Add(text, pattern);
+      if (shape == Shape::kPrefix) index.prefixes.Add(text, pattern);
+      if (shape == Shape::kSuffix) index.suffixes.Add(text, pattern);
+      index.has_literals = true;
+    }
+    index.prefixes.Finish();
+    index.suffixes.Finish();
+  }
+  for (uint32_t& pattern : impl->predicate_pattern)
+    if (pattern != NONE && left_out[pattern]) pattern = NONE;
+
+  // 5. Gating, pattern -> rules, rule -> field indexes.
+  const auto rule_count = static_cast<uint32_t>(rules.rules.size());
+  impl->gated.assign(rule_count, false);
+  impl->rule_indexes.resize(rule_count);
+  std::vector<std::vector<uint32_t>> rules_of_pattern(impl->patterns.size());
+  std::vector<uint32_t> index_of_pattern(impl->patterns.size(), NONE);
+  for (const auto& [key, id] : pattern_ids) index_of_pattern[id] = key.index;
+  for (uint32_t r = 0; r < rule_count; ++r) {
+    const Rule& rule = rules.rules[r];
+    const uint32_t base = impl->rule_base[r];
+    GateResult gate = impl->Gate(rule, base, rule.condition, true);
+    impl->gated[r] = gate.value == Tri::kFalse;
+    if (impl->gated[r]) {
+      std::vector<uint32_t>& triggers = gate.triggers;
+      std::sort(triggers.begin(), triggers.end());
+      triggers.erase(std::unique(triggers.begin(), triggers.end()), triggers.end());
+      for (uint32_t pattern : triggers) rules_of_pattern[pattern].push_back(r);
+    }
+    std::vector<uint32_t>& reads = impl->rule_indexes[r];
+    for (uint32_t i = 0; i < rule.predicates.size(); ++i) {
+      uint32_t pattern = impl->predicate_pattern[base + i];
+      if (pattern != NONE) reads.push_back(index_of_pattern[pattern]);
+    }
+    std::sort(reads.begin(), reads.end());
+    reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
+  }
+  impl->pattern_rule_begin.reserve(impl->patterns.size() + 1);
+  for (const auto& list : rules_of_pattern) {
+    impl->pattern_rule_begin.push_back(static_cast<uint32_t>(impl->pattern_rules.size()));
+    impl->pattern_rules.insert(impl->pattern_rules.end(), list.begin(), list.end());
+  }
+  impl->pattern_rule_begin.push_back(static_cast<uint32_t>(impl->pattern_rules.size()));
+
+  for (const HsDatabase& db : impl->databases) {
+    if (auto reserved = impl->prototype_scratch.Reserve(db); !reserved) {
+      return tl::unexpected(reserved.error());
+    }
+  }
+
+  MatcherStats& stats = impl->stats;
+  stats.from_cache = from_cache;
+  stats.cache_file = cache_path;
+  stats.predicates = impl->predicates.size();
+  stats.patterns = impl->patterns.size();
+  for (const auto& pattern : impl->patterns)
+    if (pattern.kind == PatternKind::kLiteral) ++stats.literal_patterns;
+  stats.databases = impl->databases.size();
+  for (const auto& status : compiled.status)
+    for (HsPatternStatus st : status)
+      if (st == HsPatternStatus::kPrefilter) ++stats.prefiltered;
+  for (uint32_t pattern : impl->predicate_pattern)
+    if (pattern == NONE) ++stats.direct_predicates;
+  for (bool g : impl->gated)
+    if (g) ++stats.gated_rules;
+
+  const Impl* raw = impl.get();
+  impl->routes = std::make_unique<RouteTable>(
+      [raw](const event::LogsourceClass& cls) { return raw->BuildRoute(cls); });
+  stats.build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return std::unique_ptr<Matcher>(new Matcher(std::move(impl)));
+}
+
+const MatcherStats& Matcher::stats() const { return impl_->stats; }
+
+Matcher::ScratchPtr Matcher::NewScratch() const {
+  ScratchPtr scratch(new Scratch());
+  auto clone = impl_->prototype_scratch.Clone();
+  if (!clone) throw std::bad_alloc();  // Hyperscan could not allocate the scratch space
+  scratch->hs = std::move(*clone);
+  scratch->impl = impl_.get();
+  scratch->fired.assign((impl_->patterns.size() + 63) / 64, 0);
+  scratch->unconfirmed.assign((impl_->patterns.size() + 63) / 64, 0);
+  scratch->touched.assign((impl_->rules->rules.size() + 63) / 64, 0);
+  scratch->folded.reserve(4096);
+  scratch->keywords.reserve(16384);
+  return scratch;
+}
+
+// ---- match ----
+
+void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>& out) const {
+  const Impl& impl = *impl_;
+  const Route& route = s.routes.Find(event.logsource, *impl.routes);
+  if (!route.any_candidate) return;
+  static const char EMPTY[1] = {0};
+  auto data_of = [](std::string_view text) { return text.empty() ? EMPTY : text.data(); };
+  auto fire = [&s](uint32_t pattern) { s.Fire(pattern); };
+
+  // Raw database of one value, then the regexes Hyperscan cannot be trusted with.
+  auto scan_raw = [&](const Impl::FieldIndex& index, const event::FieldValue& value) {
+    hs_scan(impl.databases[index.raw_db].get(), data_of(value.text),
+            static_cast<unsigned>(value.text.size()), 0, s.hs.get(), OnMatch, &s);
+    if (index.regex_patterns.empty() || IsAscii(value.text)) return;
+    // Hyperscan's misses on non-ASCII text prove nothing: let the regex engine decide.
+    for (uint32_t pattern : index.regex_patterns) s.FireUnconfirmed(pattern);
+  };
+
+  bool keywords_ready = false;
+  for (uint32_t i : route.field_indexes) {
+    const Impl::FieldIndex& index = impl.indexes[i];
+    if (index.field == event::NO_FIELD) {
+      if (index.folded_db != NONE) {
+        if (!keywords_ready) {  // one buffer for every keyword database of the route
+          keywords_ready = true;
+          s.keywords.clear();
+          s.keywords.push_back(SEPARATOR);
+          for (const event::FieldValue& value : event.AllValues()) {
+            // Glob predicates never hold for a null value (predicate.cpp).
+            if (value.type == event::ValueType::kNull) continue;
+            AppendFolded(value.text, s.keywords);
+            s.keywords.push_back(SEPARATOR);
+          }
+        }
+        hs_scan(impl.databases[index.folded_db].get(), s.keywords.data(),
+                static_cast<unsigned>(s.keywords.size()), 0, s.hs.get(), OnMatch, &s);
+      }
+      if (index.raw_db != NONE) {
+        for (const event::FieldValue& value : event.AllValues())
+          if (value.type != event::ValueType::kNull) scan_raw(index, value);
+      }
+      continue;
+    }
+    for (const event::FieldValue& value : event.Values(index.field)) {
+      if (value.type == event::ValueType::kNull) continue;
+      if (index.has_literals || index.folded_db != NONE) {
+        FoldText(value.text, s.folded);
+        if (index.has_literals) {
+          if (uint32_t p = index.exact.Find(s.folded); p != NONE) s.Fire(p);
+          index.prefixes.ForEachMatch(s.folded, fire);
+          index.suffixes.ForEachMatch(s.folded, fire);
+        }
+        if (index.folded_db != NONE) {
+          hs_scan(impl.databases[index.folded_db].get(), data_of(s.folded),
+                  static_cast<unsigned>(s.folded.size()), 0, s.hs.get(), OnMatch, &s);
+        }
+      }
+      if (index.raw_db != NONE) scan_raw(index, value);
+    }
+  }
+
+  for (uint32_t pattern : s.fired_list) {
+    for (uint32_t k = impl.pattern_rule_begin[pattern]; k < impl.pattern_rule_begin[pattern + 1];
+         ++k) {
+      uint32_t rule = impl.pattern_rules[k];
+      if (TestBit(s.touched, rule) || !route.IsCandidate(rule)) continue;
+      SetBit(s.touched, rule);
+      s.touched_list.push_back(rule);
+    }
+  }
+  std::sort(s.touched_list.begin(), s.touched_list.end());
+
+  // Merge the two ascending lists: always-evaluated rules and gated rules whose patterns fired.
+  auto always = route.always.begin();
+  auto touched = s.touched_list.begin();
+  while (always != route.always.end() || touched != s.touched_list.end()) {
+    uint32_t rule;
+    if (touched == s.touched_list.end() || (always != route.always.end() && *always < *touched)) {
+      rule = *always++;
+    } else {
+      rule = *touched++;
+    }
+    const Rule& r = impl.rules->rules[rule];
+    if (impl.EvaluateCondition(r, impl.rule_base[rule], r.condition, event, s)) {
+      out.push_back(rule);
+    }
+  }
+
+  for (uint32_t pattern : s.fired_list) {
+    ClearBit(s.fired, pattern);
+    ClearBit(s.unconfirmed, pattern);
+  }
+  s.fired_list.clear();
+  for (uint32_t rule : s.touched_list) ClearBit(s.touched, rule);
+  s.touched_list.clear();
+}
+
+}  // namespace yagura::sigma

@@ -1,0 +1,97 @@
+// Folding and the literal indexes of the matcher against obvious reference implementations.
+#include "sigma/literal_index.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "sigma/case_fold.hpp"
+
+namespace yagura::sigma {
+namespace {
+
+// Code point by code point, as GlobMatch compares: the definition FoldText must meet.
+std::string ReferenceFold(std::string_view text) {
+  std::string out;
+  for (size_t at = 0; at < text.size();) {
+    uint32_t cp = DecodeUtf8(text, &at);
+    AppendUtf8(out, cp >= INVALID_BYTE_BASE ? 0xFFFD : FoldCodePoint(cp));
+  }
+  return out;
+}
+
+std::string RandomText(std::mt19937_64& rng, size_t max_length) {
+  static const char* const PIECES[] = {"a", "Z", "q", "\\", " ", "0", "É", "é", "ß", "ẞ", "Ж",
+                                       "\xE2\x84\xAA", "\xC5\xBF", "İ", "\xFF", "\x80", "\xC3",
+                                       "😀", "ABCDEFGHIJKLMNOPQRSTUVWXYZ@[`{"};
+  std::string s;
+  size_t length = rng() % (max_length + 1);
+  while (s.size() < length) s += PIECES[rng() % std::size(PIECES)];
+  return s;
+}
+
+TEST(LiteralIndex, FoldTextAgreesWithCodePointFolding) {
+  std::mt19937_64 rng(7);
+  std::string folded;
+  for (int i = 0; i < 20000; ++i) {
+    // Mostly ASCII with a late non-ASCII byte exercises the vector loop and its fallback.
+    std::string text = i % 3 == 0 ? std::string(rng() % 80, 'M') + RandomText(rng, 10)
+                                  : RandomText(rng, 120);
+    FoldText(text, folded);
+    ASSERT_EQ(folded, ReferenceFold(text)) << text;
+  }
+  folded = "prefix:";
+  AppendFolded("ABC\xE2\x84\xAA", folded);
+  EXPECT_EQ(folded, "prefix:abck");
+}
+
+TEST(LiteralIndex, FoldableLiterals) {
+  EXPECT_TRUE(FoldableLiteral("C:\\Windows\\ÄÖÜ"));
+  EXPECT_TRUE(FoldableLiteral(""));
+  EXPECT_FALSE(FoldableLiteral("a\xFF"));
+  EXPECT_FALSE(FoldableLiteral("\xEF\xBF\xBD"));  // U+FFFD stands for invalid bytes in values
+}
+
+TEST(LiteralIndex, TriesFindEveryPrefixAndSuffix) {
+  std::mt19937_64 rng(11);
+  std::vector<std::string> keys = {"", "a", "ab", "abc", "b", "\\cmd.exe", ".exe", "x.exe",
+                                   "é", "éa"};
+  for (int i = 0; i < 200; ++i) keys.push_back(RandomText(rng, 6));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  LiteralTrie prefixes(LiteralTrie::Direction::kForward);
+  LiteralTrie suffixes(LiteralTrie::Direction::kBackward);
+  ExactIndex exact;
+  for (uint32_t k = 0; k < keys.size(); ++k) {
+    prefixes.Add(keys[k], k);
+    suffixes.Add(keys[k], k);
+    exact.Add(keys[k], k);
+  }
+  prefixes.Finish();
+  suffixes.Finish();
+  for (int i = 0; i < 5000; ++i) {
+    std::string text = RandomText(rng, 12);
+    if (i % 2) text = keys[rng() % keys.size()] + text;
+    if (i % 3 == 0) text += keys[rng() % keys.size()];
+    std::vector<uint32_t> got_prefix, got_suffix, want_prefix, want_suffix;
+    prefixes.ForEachMatch(text, [&](uint32_t k) { got_prefix.push_back(k); });
+    suffixes.ForEachMatch(text, [&](uint32_t k) { got_suffix.push_back(k); });
+    for (uint32_t k = 0; k < keys.size(); ++k) {
+      std::string_view t = text, key = keys[k];
+      if (t.substr(0, key.size()) == key) want_prefix.push_back(k);
+      if (t.size() >= key.size() && t.substr(t.size() - key.size()) == key) want_suffix.push_back(k);
+    }
+    std::sort(got_prefix.begin(), got_prefix.end());
+    std::sort(got_suffix.begin(), got_suffix.end());
+    ASSERT_EQ(got_prefix, want_prefix) << text;
+    ASSERT_EQ(got_suffix, want_suffix) << text;
+    uint32_t want_exact = ExactIndex::NONE;
+    for (uint32_t k = 0; k < keys.size(); ++k)
+      if (keys[k] == text) want_exact = k;
+    ASSERT_EQ(exact.Find(text), want_exact) << text;
+  }
+}
+
+}  // namespace
+}  // namespace yagura::sigma

@@ -1,0 +1,557 @@
+// The compiled matcher against expected results and against the plain evaluator, on
+// hand-built rules: glob shapes, Unicode case folding, regexes Hyperscan cannot run exactly,
+// rules that hold without any pattern (negations, null), keywords, routing, the disk cache,
+// threads, and the no-allocation guarantee of Match().
+#include "sigma/matcher.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <random>
+#include <thread>
+
+#include "sigma/evaluator.hpp"
+#include "unit/sigma/matcher_test_util.hpp"
+
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace
+
+// Counts every allocation of the binary, so a test can assert that a region allocates nothing.
+// (GCC cannot see that the replaced new and delete below pair malloc with free.)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace yagura::sigma {
+namespace {
+
+using namespace yagura::sigma::testing;
+using event::Logsource;
+using event::ValueType;
+
+class MatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    image = catalog.Intern("Image");
+    command_line = catalog.Intern("CommandLine");
+    user = catalog.Intern("User");
+    count = catalog.Intern("Count");
+  }
+
+  void Add(Rule rule) { rules.rules.push_back(std::move(rule)); }
+
+  std::unique_ptr<Matcher> Build(MatcherOptions options = {}) {
+    auto matcher = Matcher::Build(rules, catalog, options);
+    EXPECT_TRUE(matcher.has_value()) << (matcher ? "" : matcher.error().ToString());
+    return matcher ? std::move(*matcher) : nullptr;
+  }
+
+  // Matches the current event with the matcher and the plain evaluator; they must agree.
+  std::vector<uint32_t> Both(const Matcher& matcher, Matcher::Scratch& scratch,
+                             UnrecognisedPolicy policy = UnrecognisedPolicy::kAllRules) {
+    std::vector<uint32_t> fast, plain;
+    matcher.Match(events.event(), scratch, fast);
+    EvaluateAll(rules, events.event(), policy, plain);
+    EXPECT_EQ(fast, plain);
+    return fast;
+  }
+
+  event::FieldCatalog catalog;
+  RuleSet rules;
+  EventMaker events{catalog};
+  event::FieldId image = 0, command_line = 0, user = 0, count = 0;
+};
+
+using Ids = std::vector<uint32_t>;
+
+TEST_F(MatcherTest, GlobShapesAndCase) {
+  {
+    RuleMaker r("exact");
+    r.Map({{image, {Str(image, "C:\\Windows\\System32\\cmd.exe")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("endswith");
+    r.Map({{image, {Str(image, "*\\powershell.exe"), Str(image, "*\\pwsh.exe")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("contains all");
+    r.Map({{command_line, {Str(command_line, "* -enc *"), Str(command_line, "*hidden*")}, true}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("question mark");
+    r.Map({{command_line, {Str(command_line, "net? user*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("empty string");
+    r.Map({{user, {Str(user, "")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("any value");
+    r.Map({{user, {Str(user, "*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("cased");
+    r.Map({{command_line, {Str(command_line, "*FromBase64String*", true)}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+
+  events.Start();
+  events.Add(image, "c:\\windows\\system32\\CMD.EXE");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+
+  events.Start();
+  events.Add(image, "C:\\x\\PowerShell.exe");
+  events.Add(command_line, "powershell -ENC aGk= -w HIDDEN");
+  events.Add(user, "");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{1, 2, 4, 5}));
+
+  events.Start();
+  events.Add(command_line, "net1 user bob frombase64string");
+  events.Add(user, "alice");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{3, 5}));
+
+  events.Start();
+  events.Add(command_line, "[Convert]::FromBase64String(x)");
+  events.Add(user, "", ValueType::kNull);  // null is no string, not even the empty one
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{6}));
+
+  events.Start();
+  events.Add(image, "C:\\Windows\\System32\\cmd.exe\n");  // \z, not $: no match before a newline
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+}
+
+TEST_F(MatcherTest, UnicodeCaseFoldingAgreesWithGlobMatch) {
+  const char* patterns[] = {
+      "*ärger*",          // Latin-1
+      "*ПРИВЕТ*",         // Cyrillic
+      "*kill.exe",        // folds from the Kelvin sign
+      "\xE2\x84\xAAill*",  // Kelvin sign in the pattern
+      "*İstanbul*",       // dotted capital I folds to ASCII i
+      "a?b",              // ? is one code point
+      "*\xEF\xBF\xBD*",   // U+FFFD in a pattern: tested directly
+      "x*y",
+  };
+  for (const char* p : patterns) {
+    RuleMaker r(p);
+    r.Map({{command_line, {Str(command_line, p)}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  const char* values[] = {
+      "ÄRGER im Büro",     "noch mehr Ärger",     "привет мир",           "ПрИвЕт",
+      "\xE2\x84\xAAILL.EXE", "C:\\KILL.exe",       "kill.exe",             "KILLER",
+      "istanbul",          "ISTANBUL",            "İSTANBUL",             "aéb",
+      "a\x80" "b",         "a\xC3" "b",           "a\xE2\x84" "b",        "ab",
+      "a\xF0\x9F\x98\x80" "b", "\xFF\xFE",        "x\xC3y",               "xy",
+      "\xEF\xBF\xBD",      "bad \xFF byte",       "\xC5\xBF",             "",
+  };
+  for (const char* v : values) {
+    events.Start();
+    events.Add(command_line, v);
+    SCOPED_TRACE(v);
+    Both(*matcher, *scratch);
+  }
+  // Spot checks of the expected results, independent of the evaluator.
+  events.Start();
+  events.Add(command_line, "\xE2\x84\xAAILL.EXE");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{2, 3}));
+  events.Start();
+  events.Add(command_line, "a\x80" "b");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{5}));
+}
+
+TEST_F(MatcherTest, RegexesAreConfirmed) {
+  {
+    RuleMaker r("plain regex");
+    r.Map({{command_line, {Re(command_line, "cmd.{0,5}/c")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("lookahead");  // PCRE2 only; Hyperscan prefilters or leaves it out
+    r.Map({{command_line, {Re(command_line, "foo(?=bar)")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("backreference");
+    r.Map({{command_line, {Re(command_line, "(ab)\\1")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("caseless non-ascii");
+    r.Map({{command_line, {Re(command_line, "straße", true)}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("anchored");
+    r.Map({{command_line, {Re(command_line, "^abc$")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  // Hyperscan runs neither lookahead nor back-references exactly: both are prefiltered (or
+  // left to the regex engine), and still every result below must be exact.
+  EXPECT_EQ(matcher->stats().prefiltered + matcher->stats().direct_predicates, 2u);
+  auto scratch = matcher->NewScratch();
+  const char* values[] = {"cmd.exe /c whoami", "CMD /C", "foobar", "foobaz", "ababx", "abab",
+                          "STRASSE", "STRAẞE", "Straße", "abc\n", "abc", "xabc"};
+  for (const char* v : values) {
+    events.Start();
+    events.Add(command_line, v);
+    SCOPED_TRACE(v);
+    Both(*matcher, *scratch);
+  }
+  events.Start();
+  events.Add(command_line, "foobar ababab");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{1, 2}));
+  events.Start();
+  events.Add(command_line, "C:\\STRAßE\\x");  // RE2 folds ß/ẞ only as code points; ASCII part differs
+  Both(*matcher, *scratch);
+  events.Start();
+  events.Add(command_line, "in der Straße");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{3}));
+}
+
+TEST_F(MatcherTest, RulesThatHoldWithoutAnyPattern) {
+  {
+    RuleMaker r("not selection");
+    r.Map({{image, {Str(image, "*\\explorer.exe")}}});
+    Add(r.Finish(Not(Sel(0))));
+  }
+  {
+    RuleMaker r("neq");
+    ItemSpec item{user, {Str(user, "SYSTEM"), Str(user, "LOCAL SERVICE")}};
+    item.negate = true;
+    r.Map({item});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("null");
+    r.Map({{user, {Null(user)}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("string and number");
+    r.Map({{image, {Str(image, "*\\svchost.exe")}}, {count, {Number(count, 3, CompareOp::kGt)}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("selection and not filter");
+    uint32_t a = r.Map({{image, {Str(image, "*\\rundll32.exe")}}});
+    uint32_t b = r.Map({{command_line, {Str(command_line, "*shell32.dll*")}}});
+    Add(r.Finish(And({Sel(a), Not(Sel(b))})));
+  }
+  {
+    RuleMaker r("exists or pattern");
+    uint32_t a = r.Map({{count, {Exists(count)}}});
+    uint32_t b = r.Map({{image, {Str(image, "*evil*")}}});
+    Add(r.Finish(Or({Sel(a), Sel(b)})));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().gated_rules, 2u);  // "string and number", "selection and not filter"
+  auto scratch = matcher->NewScratch();
+
+  events.Start();
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 1, 2}));
+
+  events.Start();
+  events.Add(image, "C:\\Windows\\explorer.exe");
+  events.Add(user, "system");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+
+  events.Start();
+  events.Add(image, "C:\\Windows\\System32\\svchost.exe");
+  events.Add(count, "7", ValueType::kNumber);
+  events.Add(user, "", ValueType::kNull);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 1, 2, 3, 5}));
+
+  events.Start();
+  events.Add(image, "C:\\Windows\\System32\\rundll32.exe");
+  events.Add(command_line, "rundll32 shell32.dll,Control_RunDLL");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 1, 2}));
+
+  events.Start();
+  events.Add(image, "C:\\Windows\\System32\\rundll32.exe");
+  events.Add(command_line, "rundll32 evil.dll,Start");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 1, 2, 4}));
+}
+
+TEST_F(MatcherTest, KeywordsAndSeveralValues) {
+  {
+    RuleMaker r("keywords");
+    r.Map({{event::NO_FIELD, {Str(event::NO_FIELD, "*mimikatz*"), Str(event::NO_FIELD, "*sekurlsa::*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("keyword and field");
+    r.Map({{event::NO_FIELD, {Str(event::NO_FIELD, "*token::elevate*")}},
+           {user, {Str(user, "admin*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+
+  events.Start();
+  events.Add(command_line, "run Mimikatz.exe");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+
+  events.Start();
+  events.Add(user, "bob");
+  events.Add(user, "Administrator");  // a field with two values: any value may satisfy an item
+  events.Add(command_line, "TOKEN::Elevate");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{1}));
+}
+
+TEST_F(MatcherTest, RoutesByLogsource) {
+  {
+    RuleMaker r("windows process", Logsource{"windows", "process_creation", ""});
+    r.Map({{image, {Str(image, "*\\whoami.exe")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("linux process", Logsource{"linux", "process_creation", ""});
+    r.Map({{image, {Str(image, "*whoami*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("any windows", Logsource{"windows", "", ""});
+    r.Map({{command_line, {Str(command_line, "*whoami*")}}});
+    Add(r.Finish(Not(Sel(0))));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+
+  auto& e = events.Start();
+  events.Add(image, "C:\\Windows\\System32\\whoami.exe");
+  e.logsource.recognised = true;
+  e.logsource.product = "windows";
+  e.logsource.AddCategory("process_creation");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 2}));
+
+  auto& l = events.Start();
+  events.Add(image, "/usr/bin/whoami");
+  l.logsource.recognised = true;
+  l.logsource.product = "linux";
+  l.logsource.AddCategory("process_creation");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{1}));
+
+  events.Start();  // unrecognised: every rule under kAllRules
+  events.Add(image, "C:\\Windows\\System32\\whoami.exe");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 1, 2}));
+
+  MatcherOptions skip;
+  skip.unrecognised = UnrecognisedPolicy::kSkip;
+  auto skipping = Build(skip);
+  ASSERT_TRUE(skipping);
+  auto scratch2 = skipping->NewScratch();
+  EXPECT_EQ(Both(*skipping, *scratch2, UnrecognisedPolicy::kSkip), (Ids{}));
+}
+
+class MatcherCacheTest : public MatcherTest {
+ protected:
+  void SetUp() override {
+    MatcherTest::SetUp();
+    dir = std::filesystem::temp_directory_path() /
+          ("yagura-matcher-cache-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    RuleMaker r("cached");
+    r.Map({{image, {Str(image, "*\\certutil.exe")}}, {command_line, {Re(command_line, "-url(cache)?")}}});
+    Add(r.Finish(Sel(0)));
+    rules.content_hash = "hash-one";
+    options.cache_dir = dir.string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  size_t CacheFiles() const {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      if (entry.path().extension() == ".hsdb") ++n;
+    return n;
+  }
+
+  void ExpectMatches(const Matcher& matcher) {
+    auto scratch = matcher.NewScratch();
+    events.Start();
+    events.Add(image, "C:\\Windows\\System32\\CertUtil.exe");
+    events.Add(command_line, "certutil -urlcache -f http://x");
+    EXPECT_EQ(Both(matcher, *scratch), (Ids{0}));
+  }
+
+  std::filesystem::path dir;
+  MatcherOptions options;
+};
+
+TEST_F(MatcherCacheTest, ColdThenWarm) {
+  auto cold = Build(options);
+  ASSERT_TRUE(cold);
+  EXPECT_FALSE(cold->stats().from_cache);
+  EXPECT_TRUE(std::filesystem::exists(cold->stats().cache_file));
+  EXPECT_EQ(CacheFiles(), 1u);
+  ExpectMatches(*cold);
+
+  auto warm = Build(options);
+  ASSERT_TRUE(warm);
+  EXPECT_TRUE(warm->stats().from_cache);
+  EXPECT_EQ(warm->stats().cache_file, cold->stats().cache_file);
+  ExpectMatches(*warm);
+}
+
+TEST_F(MatcherCacheTest, ChangedRulesDoNotReuseTheCache) {
+  auto first = Build(options);
+  ASSERT_TRUE(first);
+  std::string first_file = first->stats().cache_file;
+
+  // Same patterns, another rule set hash: the key must change.
+  rules.content_hash = "hash-two";
+  auto second = Build(options);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->stats().from_cache);
+  EXPECT_NE(second->stats().cache_file, first_file);
+
+  // Another compiled pattern with the same hash: the key must change too.
+  rules.content_hash = "hash-one";
+  rules.rules[0].predicates[1] = Re(command_line, "-urlfetch");
+  auto third = Build(options);
+  ASSERT_TRUE(third);
+  EXPECT_FALSE(third->stats().from_cache);
+  EXPECT_NE(third->stats().cache_file, first_file);
+  EXPECT_EQ(CacheFiles(), 3u);
+  auto scratch = third->NewScratch();
+  events.Start();
+  events.Add(image, "C:\\Windows\\System32\\CertUtil.exe");
+  events.Add(command_line, "certutil -urlcache -f http://x");
+  EXPECT_EQ(Both(*third, *scratch), (Ids{}));
+}
+
+TEST_F(MatcherCacheTest, CorruptCacheIsIgnoredAndRewritten) {
+  auto first = Build(options);
+  ASSERT_TRUE(first);
+  std::string file = first->stats().cache_file;
+  auto size = std::filesystem::file_size(file);
+
+  for (int damage = 0; damage < 3; ++damage) {
+    if (damage == 0) {
+      std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(size / 2));
+      char byte = 0;
+      f.get(byte);
+      f.seekp(static_cast<std::streamoff>(size / 2));
+      f.put(static_cast<char>(byte ^ 0x5a));
+    } else if (damage == 1) {
+      std::filesystem::resize_file(file, size / 3);
+    } else {
+      std::ofstream(file, std::ios::binary | std::ios::trunc) << "not a cache";
+    }
+    auto rebuilt = Build(options);
+    ASSERT_TRUE(rebuilt);
+    EXPECT_FALSE(rebuilt->stats().from_cache) << "damage " << damage;
+    ExpectMatches(*rebuilt);
+    auto again = Build(options);  // the rewritten file is good again
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->stats().from_cache) << "damage " << damage;
+    EXPECT_EQ(std::filesystem::file_size(file), size);
+  }
+}
+
+TEST_F(MatcherTest, ThreadsWithTheirOwnScratchAgree) {
+  const char* needles[] = {"alpha", "beta", "gamma", "delta", "ЭПСИЛОН"};
+  for (const char* needle : needles) {
+    RuleMaker r(needle);
+    r.Map({{command_line, {Str(command_line, std::string("*") + needle + "*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto work = [&](uint64_t seed, std::vector<std::vector<uint32_t>>& results) {
+    EventMaker maker(catalog);
+    auto scratch = matcher->NewScratch();
+    std::mt19937_64 rng(seed);
+    for (int i = 0; i < 2000; ++i) {
+      maker.Start();
+      std::string value;
+      for (int k = 0; k < 3; ++k) value += needles[rng() % 5] + std::string(rng() % 2 ? " " : "x");
+      maker.Add(command_line, value);
+      std::vector<uint32_t> out;
+      matcher->Match(maker.event(), *scratch, out);
+      results.push_back(out);
+    }
+  };
+  std::vector<std::vector<uint32_t>> a, b, serial_a, serial_b;
+  std::thread t1(work, 1, std::ref(a)), t2(work, 2, std::ref(b));
+  t1.join();
+  t2.join();
+  work(1, serial_a);
+  work(2, serial_b);
+  EXPECT_EQ(a, serial_a);
+  EXPECT_EQ(b, serial_b);
+}
+
+TEST_F(MatcherTest, MatchAllocatesNothingAfterWarmUp) {
+  {
+    RuleMaker r("regex and string");
+    r.Map({{image, {Str(image, "*\\cmd.exe")}}, {command_line, {Re(command_line, "/c\\s+\\w+")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("negated");
+    r.Map({{user, {Str(user, "SYSTEM")}}});
+    Add(r.Finish(Not(Sel(0))));
+  }
+  {
+    RuleMaker r("lookahead");
+    r.Map({{command_line, {Re(command_line, "who(?=ami)")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  auto fill = [&](int i) {
+    events.Start();
+    events.Add(image, i % 2 ? "C:\\Windows\\System32\\cmd.exe" : "C:\\x\\ÄÖÜ.exe");
+    events.Add(command_line, i % 3 ? "cmd /c whoami" : "ärger \xE2\x84\xAA /c x");
+    events.Add(user, i % 5 ? "SYSTEM" : "bob");
+  };
+  std::vector<uint32_t> out;
+  out.reserve(64);
+  for (int i = 0; i < 50; ++i) {
+    fill(i);
+    out.clear();
+    matcher->Match(events.event(), *scratch, out);
+  }
+  uint64_t allocations = 0;
+  for (int i = 0; i < 200; ++i) {
+    fill(i);
+    out.clear();
+    uint64_t before = g_allocations.load();
+    matcher->Match(events.event(), *scratch, out);
+    allocations += g_allocations.load() - before;
+  }
+  EXPECT_EQ(allocations, 0u);
+}
+
+}  // namespace
+}  // namespace yagura::sigma
