@@ -269,9 +269,26 @@ class BoundedQueue {
     items_.push_back(std::move(item));
     not_empty_.notify_one();
   }
+  // Adds an item unless the queue is full (then the item is dropped and false returned).
+  bool TryPush(T item) {
+    std::lock_guard lock(mutex_);
+    if (items_.size() >= capacity_ || closed_) return false;
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+    return true;
+  }
   std::optional<T> Pop() {
     std::unique_lock lock(mutex_);
     not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+  // Takes an item if one is ready, without waiting.
+  std::optional<T> TryPop() {
+    std::lock_guard lock(mutex_);
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -409,7 +426,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       read_all([&](const event::Record& record) {
         ++records;
         if (!batch) {
-          auto recycled = free_batches.Pop();
+          auto recycled = free_batches.TryPop();
           batch = recycled ? std::move(*recycled) : std::make_unique<Batch>();
         }
         batch->Add(record);
@@ -458,7 +475,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         }
       }
       batch->Clear();
-      free_batches.Push(std::move(batch));
+      (void)free_batches.TryPush(std::move(batch));  // when full, enough are spare: free it
     }
     reader_thread.join();
     for (auto& thread : threads) thread.join();

@@ -101,5 +101,19 @@ check "missing input exits 1" 1 "$yagura" scan --quiet --no-cache --rules "$work
 contains "missing input is named" "$work/err" "no-such-file"
 contains "the readable input is still scanned" "$work/out" '"title":"Whoami"'
 
+# Threads change nothing in the output: same alerts, same order.
+inputs=("$src/samples")
+[[ -d $src/../shared/data/sigma/regression/jsonl ]] && inputs+=("$src/../shared/data/sigma/regression/jsonl")
+for t in 1 2 3; do
+  timeout 300 "$yagura" scan --quiet --no-cache --threads $t "${inputs[@]}" --output "$work/threads-$t.jsonl"
+  status=$?
+  [[ $status -le 1 ]] || { echo "FAIL: --threads $t: exit $status"; failures=$((failures + 1)); }
+done
+[[ -s $work/threads-1.jsonl ]] || { echo "FAIL: --threads 1 produced no alerts"; failures=$((failures + 1)); }
+for t in 2 3; do
+  cmp -s "$work/threads-1.jsonl" "$work/threads-$t.jsonl" ||
+    { echo "FAIL: --threads $t output differs from --threads 1"; failures=$((failures + 1)); }
+done
+
 if [[ $failures -gt 0 ]]; then echo "$failures failures"; exit 1; fi
 echo "cli contract: all checks passed"
