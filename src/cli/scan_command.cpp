@@ -126,7 +126,8 @@ int ScanCommand::Run() {
   options_.placeholders = std::move(*placeholders);
 
   Diagnostics diagnostics([](const Diagnostic& d) {
-    std::fprintf(stderr, "\r%s: %s\n", d.where.c_str(), d.message.c_str());
+    const char* kind = d.kind == DiagnosticKind::kWarning ? "warning: " : "";
+    std::fprintf(stderr, "\r%s: %s%s\n", d.where.c_str(), kind, d.message.c_str());
   });
   auto summary = scan::RunScan(options_, diagnostics);
   if (!summary) {

@@ -162,6 +162,21 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
                                     : failure.file,
                        failure.reason);
   }
+  for (const auto& warning : rules.warnings) {
+    diagnostics.Report(DiagnosticKind::kWarning,
+                       warning.line ? fmt::format("{}:{}", warning.file, warning.line)
+                                    : warning.file,
+                       warning.reason);
+  }
+  // Correlation rules load and validate, but `scan` does not aggregate them yet: say so for
+  // each one rather than let it pass unnoticed. Their referenced rules alert on their own.
+  for (const auto& correlation : rules.correlations) {
+    diagnostics.Report(DiagnosticKind::kWarning,
+                       fmt::format("{}:{}", correlation.info.file, correlation.info.line),
+                       fmt::format("correlation rule '{}' is loaded but not evaluated by scan; "
+                                   "the rules it references alert individually",
+                                   correlation.info.title));
+  }
   summary.rules_failed = rules.failures.size();
   size_t loaded = rules.rules.size();
   std::erase_if(rules.rules, [&](const sigma::Rule& rule) { return !RuleSelected(rule, options); });
