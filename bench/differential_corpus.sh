@@ -8,24 +8,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
-shared=$here/../shared/data
-events=${EVENTS:-100000}
 threads=${THREADS:-2}
-data=$here/bench/data
-mkdir -p "$data"
-corpus=$data/corpus-$events.jsonl
-if [[ ! -d $shared/sigma/sigmahq ]]; then
-  echo "differential_corpus: shared data not found at $shared" >&2
-  exit 0
-fi
-if [[ ! -s $corpus ]]; then
-  python3 "$shared/sigma/bench/gen_synthetic_events.py" "$events" "$corpus" --seed 42 \
-    --inject "$shared/sigma/regression/jsonl" --every 400 >/dev/null
-fi
-rules=()
-for d in rules rules-emerging-threats rules-threat-hunting rules-placeholder rules-compliance; do
-  rules+=(--rules "$shared/sigma/sigmahq/$d")
-done
+# shellcheck source=bench/corpus.sh
+source "$here/bench/corpus.sh"
 for engine in compiled plain; do
   "$build/yagura" scan --quiet --no-cache --threads "$threads" --engine "$engine" "${rules[@]}" \
     --output "$data/differential-$engine.jsonl" "$corpus"

@@ -11,29 +11,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 yagura=$build/yagura
-shared=$here/../shared/data
 runs=${RUNS:-5}
-events=${EVENTS:-100000}
-data=$here/bench/data
-mkdir -p "$data"
-corpus=$data/corpus-$events.jsonl
-
-if [[ ! -d $shared/sigma/sigmahq ]]; then
-  echo "scan_corpus: shared data not found at $shared; nothing to measure" >&2
-  exit 0
-fi
-if [[ ! -s $corpus ]]; then
-  python3 "$shared/sigma/bench/gen_synthetic_events.py" "$events" "$corpus" --seed 42 \
-    --inject "$shared/sigma/regression/jsonl" --every 400 >/dev/null
-fi
-if [[ $events -eq 100000 ]]; then
-  sum=$(sha256sum "$corpus" | cut -c1-16)
-  [[ $sum == 04f76afa8a646b8e ]] || { echo "corpus checksum $sum is not the standard corpus" >&2; exit 1; }
-fi
-rules=()
-for d in rules rules-emerging-threats rules-threat-hunting rules-placeholder rules-compliance; do
-  rules+=(--rules "$shared/sigma/sigmahq/$d")
-done
+# shellcheck source=bench/corpus.sh
+source "$here/bench/corpus.sh"
 cache=$data/cache
 out=$data/alerts.jsonl
 

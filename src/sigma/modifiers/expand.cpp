@@ -77,8 +77,7 @@ Result<void> ApplyExpand(const ModifierContext& ctx, ValueState& value) {
             ctx, "placeholder '%" + segment.placeholder + "%' has no configured values");
       }
       if (partial.size() * it->second.size() > MAX_ALTERNATIVES) {
-        return ModifierError(
-            ctx, "expands to more than " + std::to_string(MAX_ALTERNATIVES) + " alternatives");
+        return TooManyAlternatives(ctx);
       }
       std::vector<std::vector<GlobToken>> next;
       for (const auto& p : partial) {
@@ -92,8 +91,7 @@ Result<void> ApplyExpand(const ModifierContext& ctx, ValueState& value) {
     }
     for (auto& p : partial) expanded.push_back(std::move(p));
     if (expanded.size() > MAX_ALTERNATIVES) {
-      return ModifierError(
-          ctx, "expands to more than " + std::to_string(MAX_ALTERNATIVES) + " alternatives");
+      return TooManyAlternatives(ctx);
     }
   }
   value.alternatives = std::move(expanded);

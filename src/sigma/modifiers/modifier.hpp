@@ -78,6 +78,8 @@ struct Modifier {
 // "modifier 'x' in 'Key|x': <what>".
 [[nodiscard]] tl::unexpected<Error> ModifierError(const ModifierContext& ctx,
                                                   std::string_view what);
+// The refusal of an expansion past MAX_ALTERNATIVES values (windash, expand).
+[[nodiscard]] tl::unexpected<Error> TooManyAlternatives(const ModifierContext& ctx);
 // Makes the value a plain string (numbers and booleans use their written text), or fails when
 // it is null or has already become another kind (regex, cidr...).
 [[nodiscard]] Result<void> RequireString(const ModifierContext& ctx, ValueState& value);

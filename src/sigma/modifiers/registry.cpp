@@ -30,6 +30,11 @@ tl::unexpected<Error> ModifierError(const ModifierContext& ctx, std::string_view
               "': " + std::string(what));
 }
 
+tl::unexpected<Error> TooManyAlternatives(const ModifierContext& ctx) {
+  return ModifierError(ctx,
+                       "expands to more than " + std::to_string(MAX_ALTERNATIVES) + " alternatives");
+}
+
 Result<void> RequireString(const ModifierContext& ctx, ValueState& value) {
   if (value.type == ValueType::kNull) return ModifierError(ctx, "cannot apply to a null value");
   bool untouched_scalar =

@@ -77,8 +77,7 @@ Result<void> ApplyWindash(const ModifierContext& ctx, ValueState& value) {
       for (auto& p : partial) AppendLiteral(p, pieces[0]);
       for (size_t k = 1; k < pieces.size(); ++k) {
         if (partial.size() * std::size(DASHES) > MAX_ALTERNATIVES) {
-          return ModifierError(
-              ctx, "expands to more than " + std::to_string(MAX_ALTERNATIVES) + " alternatives");
+          return TooManyAlternatives(ctx);
         }
         std::vector<std::vector<GlobToken>> next;
         next.reserve(partial.size() * std::size(DASHES));
@@ -95,8 +94,7 @@ Result<void> ApplyWindash(const ModifierContext& ctx, ValueState& value) {
     }
     for (auto& p : partial) expanded.push_back(std::move(p));
     if (expanded.size() > MAX_ALTERNATIVES) {
-      return ModifierError(
-          ctx, "expands to more than " + std::to_string(MAX_ALTERNATIVES) + " alternatives");
+      return TooManyAlternatives(ctx);
     }
   }
   value.alternatives = std::move(expanded);
