@@ -1,9 +1,9 @@
 #include "scan/alert_writer.hpp"
 
+#include <simdjson.h>
+
 #include <cerrno>
 #include <cstring>
-
-#include <simdjson.h>
 
 #include "core/json_writer.hpp"
 
@@ -48,10 +48,14 @@ ShownLogsource Shown(const AlertRecord& alert) {
   const auto& rule_ls = alert.rule->info.logsource;
   const event::LogsourceClass* ls = alert.logsource;
   shown.product = ls && !ls->product.empty() ? ls->product : std::string_view(rule_ls.product);
-  if (!rule_ls.service.empty()) shown.service = rule_ls.service;
-  else if (ls && ls->service_count) shown.service = ls->services[0];
-  if (!rule_ls.category.empty()) shown.category = rule_ls.category;
-  else if (ls && ls->category_count) shown.category = ls->categories[0];
+  if (!rule_ls.service.empty())
+    shown.service = rule_ls.service;
+  else if (ls && ls->service_count)
+    shown.service = ls->services[0];
+  if (!rule_ls.category.empty())
+    shown.category = rule_ls.category;
+  else if (ls && ls->category_count)
+    shown.category = ls->categories[0];
   return shown;
 }
 
@@ -125,8 +129,10 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
   w.EndArray();
   w.EndObject();
   w.Key("time");
-  if (alert.time.empty()) w.Null();
-  else w.String(alert.time);
+  if (alert.time.empty())
+    w.Null();
+  else
+    w.String(alert.time);
   w.Key("source").BeginObject().Key("file").String(alert.file).Key("record").Uint(alert.record);
   w.EndObject();
   ShownLogsource shown = Shown(alert);
@@ -137,8 +143,10 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
   w.EndObject();
   w.Key("event");
   std::string one_line;
-  if (alert.event_json.empty()) w.Raw("{}");
-  else w.Raw(OneLine(alert.event_json, one_line));
+  if (alert.event_json.empty())
+    w.Raw("{}");
+  else
+    w.Raw(OneLine(alert.event_json, one_line));
   w.Key("matched").BeginArray();
   if (alert.matched) {
     for (auto name : *alert.matched) w.String(name);
@@ -154,30 +162,20 @@ void AlertWriter::Write(const AlertRecord& alert) {
   } else {
     const sigma::RuleInfo& info = alert.rule->info;
     ShownLogsource shown = Shown(alert);
-    AppendCsvField(line_, alert.time);
-    line_.push_back(',');
-    AppendCsvField(line_, sigma::LevelName(info.level));
-    line_.push_back(',');
-    AppendCsvField(line_, info.id);
-    line_.push_back(',');
-    AppendCsvField(line_, info.title);
-    line_.push_back(',');
-    AppendCsvField(line_, info.author);
-    line_.push_back(',');
-    AppendCsvField(line_, alert.file);
-    line_.push_back(',');
-    line_ += std::to_string(alert.record);
-    line_.push_back(',');
-    AppendCsvField(line_, shown.product);
-    line_.push_back(',');
-    AppendCsvField(line_, shown.service);
-    line_.push_back(',');
-    AppendCsvField(line_, shown.category);
-    line_.push_back(',');
-    AppendCsvField(line_, alert.matched ? Join(*alert.matched, ';') : std::string());
-    line_.push_back(',');
+    std::string record = std::to_string(alert.record);
+    std::string matched = alert.matched ? Join(*alert.matched, ';') : std::string();
     std::string one_line;
-    AppendCsvField(line_, OneLine(alert.event_json, one_line));
+    // The columns of CSV_HEADER, in order.
+    const std::string_view columns[] = {alert.time,    sigma::LevelName(info.level),
+                                        info.id,       info.title,
+                                        info.author,   alert.file,
+                                        record,        shown.product,
+                                        shown.service, shown.category,
+                                        matched,       OneLine(alert.event_json, one_line)};
+    for (size_t i = 0; i < std::size(columns); ++i) {
+      if (i) line_.push_back(',');
+      AppendCsvField(line_, columns[i]);
+    }
   }
   line_.push_back('\n');
   if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size()) failed_ = true;
