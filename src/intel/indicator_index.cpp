@@ -1,0 +1,410 @@
+#include "intel/indicator_index.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+
+namespace yagura::intel {
+namespace {
+
+// Table keys carry a kind byte so one table holds every type: string types use their
+// ObservableType value; IPv4 ranges IPV4_KIND + prefix, IPv6 ranges IPV6_KIND + prefix.
+constexpr uint8_t IPV4_KIND = 32;
+constexpr uint8_t IPV6_KIND = 96;  // 96..224
+
+uint64_t HashBytes(const void* data, size_t size, uint8_t kind) {
+  return XXH3_64bits_withSeed(data, size, kind);
+}
+
+uint32_t Ipv4Mask(uint8_t prefix) {
+  return prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+}
+
+Ipv6Bytes MaskIpv6(const Ipv6Bytes& address, uint8_t prefix) {
+  Ipv6Bytes masked{};
+  for (size_t i = 0; i < 16; ++i) {
+    int bits = std::clamp(static_cast<int>(prefix) - static_cast<int>(i * 8), 0, 8);
+    masked[i] = static_cast<uint8_t>(address[i] & (bits == 0 ? 0 : 0xFF << (8 - bits)));
+  }
+  return masked;
+}
+
+struct Winner {
+  uint32_t snapshot;
+  uint32_t indicator;
+};
+
+}  // namespace
+
+int64_t CurrentTimeMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view ToString(IndicatorStatus status) {
+  switch (status) {
+    case IndicatorStatus::kActive: return "active";
+    case IndicatorStatus::kRevoked: return "revoked";
+    case IndicatorStatus::kExpired: return "expired";
+    case IndicatorStatus::kNotYetValid: return "not-yet-valid";
+    case IndicatorStatus::kSuperseded: return "superseded";
+  }
+  return "";
+}
+
+std::vector<std::vector<IndicatorStatus>> ClassifyIndicators(
+    const std::vector<std::shared_ptr<const FeedSnapshot>>& snapshots, int64_t now) {
+  std::vector<std::vector<IndicatorStatus>> statuses(snapshots.size());
+  std::unordered_map<std::string_view, Winner> winners;
+  size_t total = 0;
+  for (const auto& snapshot : snapshots) total += snapshot->size();
+  winners.reserve(total);
+  for (uint32_t s = 0; s < snapshots.size(); ++s) {
+    const FeedSnapshot& snapshot = *snapshots[s];
+    statuses[s].assign(snapshot.size(), IndicatorStatus::kSuperseded);
+    for (uint32_t i = 0; i < snapshot.size(); ++i) {
+      const auto& indicator = snapshot.indicator(i);
+      auto [it, inserted] = winners.try_emplace(snapshot.Text(indicator.id), Winner{s, i});
+      if (inserted) continue;
+      const auto& current = snapshots[it->second.snapshot]->indicator(it->second.indicator);
+      if (indicator.modified >= current.modified) it->second = Winner{s, i};
+    }
+  }
+  for (const auto& [id, winner] : winners) {
+    const auto& indicator = snapshots[winner.snapshot]->indicator(winner.indicator);
+    IndicatorStatus status = IndicatorStatus::kActive;
+    if (indicator.revoked)
+      status = IndicatorStatus::kRevoked;
+    else if (indicator.valid_until <= now)
+      status = IndicatorStatus::kExpired;
+    else if (indicator.valid_from > now)
+      status = IndicatorStatus::kNotYetValid;
+    statuses[winner.snapshot][winner.indicator] = status;
+  }
+  return statuses;
+}
+
+// Open addressing with linear probing. A slot holds the upper half of the key's hash (0 marks
+// an empty slot) and the index of a posting; a posting is a run of refs. The key itself is not
+// stored: on a tag match it is checked against the first ref's atom, which holds the canonical
+// value, so the table costs 8 bytes a slot plus 8 a posting.
+struct IndicatorIndex::Table {
+  struct Slot {
+    uint32_t tag = 0;
+    uint32_t posting = 0;
+  };
+  struct Posting {
+    uint32_t begin = 0;
+    uint32_t count = 0;
+  };
+  std::vector<Slot> slots;
+  std::vector<Posting> postings;
+  std::vector<Ref> refs;
+  uint64_t mask = 0;
+
+  static uint32_t Tag(uint64_t hash) {
+    uint32_t tag = static_cast<uint32_t>(hash >> 32);
+    return tag ? tag : 1;
+  }
+};
+
+IndicatorIndex::IndicatorIndex() : table_(std::make_unique<Table>()) {}
+IndicatorIndex::~IndicatorIndex() = default;
+
+namespace {
+
+struct KeyedRef {
+  uint64_t hash;
+  uint8_t kind;
+  std::string_view text;  // the canonical value (atom text)
+  IndicatorIndex::Ref ref;
+};
+
+// The table kind and hash of an atom's canonical value.
+bool KeyOf(const FeedSnapshot::CompactAtom& atom, std::string_view text, uint8_t& kind,
+           uint64_t& hash) {
+  switch (atom.type) {
+    case ObservableType::kIpv4: {
+      auto network = ParseIpv4Network(text);
+      if (!network) return false;
+      kind = static_cast<uint8_t>(IPV4_KIND + network->prefix);
+      hash = HashBytes(&network->address, sizeof(network->address), kind);
+      return true;
+    }
+    case ObservableType::kIpv6: {
+      auto network = ParseIpv6Network(text);
+      if (!network) return false;
+      kind = static_cast<uint8_t>(IPV6_KIND + network->prefix);
+      hash = HashBytes(network->address.data(), 16, kind);
+      return true;
+    }
+    default:
+      kind = static_cast<uint8_t>(atom.type);
+      hash = HashBytes(text.data(), text.size(), kind);
+      return true;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
+    std::vector<std::shared_ptr<const FeedSnapshot>> snapshots, const IndexOptions& options) {
+  auto index = std::make_shared<IndicatorIndex>();
+  index->options_ = options;
+  if (index->options_.now_ms == 0) index->options_.now_ms = CurrentTimeMs();
+  const int64_t now = index->options_.now_ms;
+  IndexStats& stats = index->stats_;
+
+  auto statuses = ClassifyIndicators(snapshots, now);
+  std::vector<KeyedRef> keyed;
+  for (uint32_t s = 0; s < snapshots.size(); ++s) {
+    const FeedSnapshot& snapshot = *snapshots[s];
+    for (uint32_t i = 0; i < snapshot.size(); ++i) {
+      ++stats.indicators;
+      switch (statuses[s][i]) {
+        case IndicatorStatus::kActive: break;
+        case IndicatorStatus::kRevoked: ++stats.revoked; continue;
+        case IndicatorStatus::kExpired: ++stats.expired; continue;
+        case IndicatorStatus::kNotYetValid: ++stats.not_yet_valid; continue;
+        case IndicatorStatus::kSuperseded: ++stats.superseded; continue;
+      }
+      const auto& indicator = snapshot.indicator(i);
+      Winner winner{s, i};
+      ++stats.active;
+      // Atoms are stored conjunction by conjunction; number them within each.
+      uint32_t end = indicator.first_atom + indicator.atom_count;
+      for (uint32_t a = indicator.first_atom; a < end;) {
+        uint32_t conjunction_end = a;
+        while (conjunction_end < end &&
+               snapshot.atom(conjunction_end).conjunction == snapshot.atom(a).conjunction)
+          ++conjunction_end;
+        uint32_t positives = 0;
+        for (uint32_t b = a; b < conjunction_end; ++b) positives += !snapshot.atom(b).negated;
+        uint32_t position = 0;
+        for (uint32_t b = a; b < conjunction_end; ++b) {
+          const auto& atom = snapshot.atom(b);
+          KeyedRef entry;
+          entry.text = snapshot.Text(atom.value);
+          if (!KeyOf(atom, entry.text, entry.kind, entry.hash)) continue;
+          entry.ref.snapshot = winner.snapshot;
+          entry.ref.indicator = winner.indicator;
+          entry.ref.conjunction = atom.conjunction;
+          entry.ref.atom_in_conjunction =
+              atom.negated ? 255 : static_cast<uint8_t>(std::min<uint32_t>(position++, 254));
+          entry.ref.atoms_in_conjunction =
+              static_cast<uint8_t>(std::min<uint32_t>(positives, 254));
+          entry.ref.direction = atom.direction;
+          entry.ref.negated = atom.negated;
+          keyed.push_back(entry);
+          index->present_types_ |= 1u << static_cast<unsigned>(atom.type);
+          if (entry.kind >= IPV6_KIND) {
+            unsigned prefix = entry.kind - IPV6_KIND;
+            index->ipv6_prefixes_[prefix / 8] |= static_cast<uint8_t>(1u << (prefix % 8));
+          } else if (entry.kind >= IPV4_KIND) {
+            index->ipv4_prefixes_ |= uint64_t{1} << (entry.kind - IPV4_KIND);
+          }
+        }
+        a = conjunction_end;
+      }
+    }
+  }
+  statuses = {};
+
+  // Group equal keys (same kind and canonical text) into postings; refs in a posting are in
+  // feed order so output does not depend on hash order.
+  std::sort(keyed.begin(), keyed.end(), [](const KeyedRef& x, const KeyedRef& y) {
+    if (x.hash != y.hash) return x.hash < y.hash;
+    if (x.kind != y.kind) return x.kind < y.kind;
+    if (x.text != y.text) return x.text < y.text;
+    if (x.ref.snapshot != y.ref.snapshot) return x.ref.snapshot < y.ref.snapshot;
+    if (x.ref.indicator != y.ref.indicator) return x.ref.indicator < y.ref.indicator;
+    return x.ref.conjunction < y.ref.conjunction;
+  });
+  Table& table = *index->table_;
+  table.refs.reserve(keyed.size());
+  std::vector<std::pair<uint64_t, uint32_t>> posting_hashes;
+  for (size_t i = 0; i < keyed.size();) {
+    size_t j = i;
+    while (j < keyed.size() && keyed[j].hash == keyed[i].hash && keyed[j].kind == keyed[i].kind &&
+           keyed[j].text == keyed[i].text)
+      ++j;
+    posting_hashes.emplace_back(keyed[i].hash, static_cast<uint32_t>(table.postings.size()));
+    table.postings.push_back(
+        {static_cast<uint32_t>(table.refs.size()), static_cast<uint32_t>(j - i)});
+    for (size_t k = i; k < j; ++k) table.refs.push_back(keyed[k].ref);
+    i = j;
+  }
+  keyed = {};
+  stats.values = table.postings.size();
+
+  size_t capacity = std::bit_ceil(std::max<size_t>(16, posting_hashes.size() * 2));
+  table.slots.assign(capacity, {});
+  table.mask = capacity - 1;
+  for (const auto& [hash, posting] : posting_hashes) {
+    uint64_t at = hash & table.mask;
+    while (table.slots[at].tag != 0) at = (at + 1) & table.mask;
+    table.slots[at] = {Table::Tag(hash), posting};
+  }
+  stats.memory_bytes = table.slots.capacity() * sizeof(Table::Slot) +
+                       table.postings.capacity() * sizeof(Table::Posting) +
+                       table.refs.capacity() * sizeof(Ref);
+  index->snapshots_ = std::move(snapshots);
+  return index;
+}
+
+template <typename Same>
+static void Probe(const IndicatorIndex::Table& table, uint64_t hash, Same&& same,
+                  IndicatorIndex::Visitor& visitor) {
+  if (table.postings.empty()) return;
+  uint32_t tag = IndicatorIndex::Table::Tag(hash);
+  for (uint64_t at = hash & table.mask;; at = (at + 1) & table.mask) {
+    const auto& slot = table.slots[at];
+    if (slot.tag == 0) return;
+    if (slot.tag != tag) continue;
+    const auto& posting = table.postings[slot.posting];
+    if (!same(table.refs[posting.begin])) continue;
+    for (uint32_t i = 0; i < posting.count; ++i) visitor.Visit(table.refs[posting.begin + i]);
+    return;
+  }
+}
+
+void IndicatorIndex::FindIpv4(uint32_t address, Visitor& visitor) const {
+  uint64_t prefixes = ipv4_prefixes_;
+  bool found = false;
+  struct Once : Visitor {
+    Visitor& inner;
+    bool& found;
+    Once(Visitor& v, bool& f) : inner(v), found(f) {}
+    void Visit(const Ref& ref) override {
+      found = true;
+      inner.Visit(ref);
+    }
+  } once(visitor, found);
+  // Longest prefix first; stop at the first length that holds the address.
+  while (prefixes && !found) {
+    unsigned prefix = 63 - static_cast<unsigned>(std::countl_zero(prefixes));
+    prefixes &= ~(uint64_t{1} << prefix);
+    uint32_t masked = address & Ipv4Mask(static_cast<uint8_t>(prefix));
+    uint8_t kind = static_cast<uint8_t>(IPV4_KIND + prefix);
+    uint64_t hash = HashBytes(&masked, sizeof(masked), kind);
+    Probe(*table_, hash,
+          [&](const Ref& ref) {
+            const auto& snapshot = *snapshots_[ref.snapshot];
+            // The ref's indicator holds the atom; find it by position.
+            const auto& indicator = snapshot.indicator(ref.indicator);
+            for (uint32_t a = indicator.first_atom; a < indicator.first_atom + indicator.atom_count;
+                 ++a) {
+              const auto& atom = snapshot.atom(a);
+              if (atom.type != ObservableType::kIpv4 || atom.conjunction != ref.conjunction)
+                continue;
+              auto network = ParseIpv4Network(snapshot.Text(atom.value));
+              if (network && network->prefix == prefix && network->address == masked) return true;
+            }
+            return false;
+          },
+          once);
+  }
+}
+
+void IndicatorIndex::FindIpv6(const Ipv6Bytes& address, Visitor& visitor) const {
+  bool found = false;
+  struct Once : Visitor {
+    Visitor& inner;
+    bool& found;
+    Once(Visitor& v, bool& f) : inner(v), found(f) {}
+    void Visit(const Ref& ref) override {
+      found = true;
+      inner.Visit(ref);
+    }
+  } once(visitor, found);
+  for (int prefix = 128; prefix >= 0 && !found; --prefix) {
+    if (!((ipv6_prefixes_[prefix / 8] >> (prefix % 8)) & 1)) continue;
+    Ipv6Bytes masked = MaskIpv6(address, static_cast<uint8_t>(prefix));
+    uint8_t kind = static_cast<uint8_t>(IPV6_KIND + prefix);
+    uint64_t hash = HashBytes(masked.data(), 16, kind);
+    Probe(*table_, hash,
+          [&](const Ref& ref) {
+            const auto& snapshot = *snapshots_[ref.snapshot];
+            const auto& indicator = snapshot.indicator(ref.indicator);
+            for (uint32_t a = indicator.first_atom; a < indicator.first_atom + indicator.atom_count;
+                 ++a) {
+              const auto& atom = snapshot.atom(a);
+              if (atom.type != ObservableType::kIpv6 || atom.conjunction != ref.conjunction)
+                continue;
+              auto network = ParseIpv6Network(snapshot.Text(atom.value));
+              if (network && network->prefix == prefix && network->address == masked) return true;
+            }
+            return false;
+          },
+          once);
+  }
+}
+
+void IndicatorIndex::Lookup(uint64_t key_hash, uint8_t kind, std::string_view key,
+                            Visitor& visitor) const {
+  Probe(*table_, key_hash,
+        [&](const Ref& ref) {
+          const auto& snapshot = *snapshots_[ref.snapshot];
+          const auto& indicator = snapshot.indicator(ref.indicator);
+          for (uint32_t a = indicator.first_atom; a < indicator.first_atom + indicator.atom_count;
+               ++a) {
+            const auto& atom = snapshot.atom(a);
+            if (static_cast<uint8_t>(atom.type) == kind && atom.conjunction == ref.conjunction &&
+                snapshot.Text(atom.value) == key)
+              return true;
+          }
+          return false;
+        },
+        visitor);
+}
+
+void IndicatorIndex::FindExact(ObservableType type, std::string_view value,
+                               Visitor& visitor) const {
+  if (!Has(type)) return;
+  auto kind = static_cast<uint8_t>(type);
+  Lookup(HashBytes(value.data(), value.size(), kind), kind, value, visitor);
+}
+
+void IndicatorIndex::FindPort(uint16_t port, Visitor& visitor) const {
+  if (!Has(ObservableType::kPort)) return;
+  char text[8];
+  size_t length = 0;
+  char reversed[8];
+  do {
+    reversed[length++] = static_cast<char>('0' + port % 10);
+    port /= 10;
+  } while (port);
+  for (size_t i = 0; i < length; ++i) text[i] = reversed[length - 1 - i];
+  FindExact(ObservableType::kPort, std::string_view(text, length), visitor);
+}
+
+void IndicatorIndex::FindDomain(std::string_view domain, Visitor& visitor) const {
+  if (!Has(ObservableType::kDomain)) return;
+  FindExact(ObservableType::kDomain, domain, visitor);
+  if (!options_.match_subdomains) return;
+  // Parents down to two labels: "a.b.evil.com" also looks up "b.evil.com" and "evil.com",
+  // never "com".
+  for (size_t dot = domain.find('.'); dot != std::string_view::npos; dot = domain.find('.')) {
+    domain.remove_prefix(dot + 1);
+    if (domain.find('.') == std::string_view::npos) break;
+    FindExact(ObservableType::kDomain, domain, visitor);
+  }
+}
+
+void IndicatorIndex::FindRegistryKey(std::string_view key, Visitor& visitor) const {
+  if (!Has(ObservableType::kRegistryKey)) return;
+  // The key, then each parent: an event's TargetObject names a value under the key.
+  while (!key.empty()) {
+    FindExact(ObservableType::kRegistryKey, key, visitor);
+    size_t slash = key.rfind('\\');
+    if (slash == std::string_view::npos || slash == 0) break;
+    key = key.substr(0, slash);
+  }
+}
+
+}  // namespace yagura::intel
