@@ -41,6 +41,31 @@ class ScanCommand {
   bool no_cache_ = false;
 };
 
+class IntelCommand {
+ public:
+  explicit IntelCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  int Import();
+  int List();
+  int Stats();
+  CLI::App* command_;
+  CLI::App* import_;
+  CLI::App* list_;
+  CLI::App* stats_;
+  std::vector<std::string> paths_;
+  std::string store_dir_;
+  std::string name_;
+  std::string format_ = "auto";
+  std::string type_;
+  std::string feed_;
+  size_t limit_ = 0;
+  bool include_inactive_ = false;
+  bool json_ = false;
+};
+
 class RulesCommand {
  public:
   explicit RulesCommand(CLI::App& app);

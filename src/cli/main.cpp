@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
 
   yagura::cli::ScanCommand scan(app);
   yagura::cli::RulesCommand rules(app);
+  yagura::cli::IntelCommand intel(app);
 
   try {
     app.parse(argc, argv);
@@ -32,5 +33,6 @@ int main(int argc, char** argv) {
   }
   if (scan.parsed()) return scan.Run();
   if (rules.parsed()) return rules.Run();
+  if (intel.parsed()) return intel.Run();
   return yagura::cli::EXIT_USAGE;
 }

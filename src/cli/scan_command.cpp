@@ -77,6 +77,12 @@ ScanCommand::ScanCommand(CLI::App& app) {
   command_->add_option("--cache-dir", options_.cache_dir,
                        "Compiled matcher cache (default: $XDG_CACHE_HOME/yagura)");
   command_->add_flag("--no-cache", no_cache_, "Do not read or write the compiled matcher cache");
+  command_->add_option("--intel", options_.intel_paths,
+                       "Indicator feed: STIX 2.1 bundle, MISP feed directory or event, text or "
+                       "CSV list, or a directory of them (repeatable)")
+      ->allow_extra_args(false);
+  command_->add_flag("!--no-subdomains", options_.intel_subdomains,
+                     "Domain indicators match only the exact name, not its subdomains");
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");

@@ -45,7 +45,8 @@ struct ShownLogsource {
 
 ShownLogsource Shown(const AlertRecord& alert) {
   ShownLogsource shown;
-  const auto& rule_ls = alert.rule->info.logsource;
+  static const event::Logsource NONE;
+  const auto& rule_ls = alert.rule ? alert.rule->info.logsource : NONE;
   const event::LogsourceClass* ls = alert.logsource;
   shown.product = ls && !ls->product.empty() ? ls->product : std::string_view(rule_ls.product);
   if (!rule_ls.service.empty())
@@ -111,10 +112,50 @@ static std::string_view OneLine(std::string_view json, std::string& buffer) {
   return buffer;
 }
 
+static void WriteIndicator(JsonWriter& w, const IndicatorAlertInfo& indicator) {
+  w.Key("indicator").BeginObject();
+  w.Key("id").String(indicator.id);
+  w.Key("feed").String(indicator.feed);
+  w.Key("name").String(indicator.name);
+  w.Key("pattern").String(indicator.pattern);
+  w.Key("type").String(indicator.type);
+  w.Key("level").String(indicator.level);
+  w.Key("tlp");
+  if (indicator.tlp.empty())
+    w.Null();
+  else
+    w.String(indicator.tlp);
+  w.Key("confidence");
+  if (indicator.confidence < 0)
+    w.Null();
+  else
+    w.Int(indicator.confidence);
+  w.Key("labels").BeginArray();
+  if (indicator.labels)
+    for (const auto& label : *indicator.labels) w.String(label);
+  w.EndArray();
+  w.Key("markings").BeginArray();
+  if (indicator.markings)
+    for (const auto& marking : *indicator.markings) w.String(marking);
+  w.EndArray();
+  w.EndObject();
+}
+
 void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
-  const sigma::RuleInfo& info = alert.rule->info;
   JsonWriter w(out);
   w.BeginObject();
+  if (alert.indicator) {
+    WriteIndicator(w, *alert.indicator);
+    FormatTail(w, alert);
+    w.Key("matched_values").BeginArray();
+    for (const auto& [field, value] : alert.indicator->found) {
+      w.BeginObject().Key("field").String(field).Key("value").String(value).EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return;
+  }
+  const sigma::RuleInfo& info = alert.rule->info;
   w.Key("rule").BeginObject();
   w.Key("id").String(info.id);
   w.Key("title").String(info.title);
@@ -128,6 +169,13 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
   for (const auto& ref : info.references) w.String(ref);
   w.EndArray();
   w.EndObject();
+  FormatTail(w, alert);
+  w.EndObject();
+}
+
+// The members every alert has after its "rule" or "indicator": time, source, logsource, event
+// and matched (the field names).
+void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
   w.Key("time");
   if (alert.time.empty())
     w.Null();
@@ -152,7 +200,6 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
     for (auto name : *alert.matched) w.String(name);
   }
   w.EndArray();
-  w.EndObject();
 }
 
 void AlertWriter::Write(const AlertRecord& alert) {
@@ -160,15 +207,33 @@ void AlertWriter::Write(const AlertRecord& alert) {
   if (format_ == OutputFormat::kJsonl) {
     FormatJson(alert, line_);
   } else {
-    const sigma::RuleInfo& info = alert.rule->info;
     ShownLogsource shown = Shown(alert);
     std::string record = std::to_string(alert.record);
-    std::string matched = alert.matched ? Join(*alert.matched, ';') : std::string();
+    std::string matched;
+    std::string_view level, id, title, author;
+    if (alert.indicator) {
+      const IndicatorAlertInfo& indicator = *alert.indicator;
+      for (const auto& [field, value] : indicator.found) {
+        if (!matched.empty()) matched.push_back(';');
+        matched.append(field).append("=").append(value);
+      }
+      level = indicator.level;
+      id = indicator.id;
+      title = indicator.name.empty() ? std::string_view(indicator.pattern) : indicator.name;
+      author = indicator.feed;
+    } else {
+      const sigma::RuleInfo& info = alert.rule->info;
+      matched = alert.matched ? Join(*alert.matched, ';') : std::string();
+      level = sigma::LevelName(info.level);
+      id = info.id;
+      title = info.title;
+      author = info.author;
+    }
     std::string one_line;
     // The columns of CSV_HEADER, in order.
-    const std::string_view columns[] = {alert.time,    sigma::LevelName(info.level),
-                                        info.id,       info.title,
-                                        info.author,   alert.file,
+    const std::string_view columns[] = {alert.time,    level,
+                                        id,            title,
+                                        author,        alert.file,
                                         record,        shown.product,
                                         shown.service, shown.category,
                                         matched,       OneLine(alert.event_json, one_line)};

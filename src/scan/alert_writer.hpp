@@ -3,8 +3,14 @@
 // JSON lines, one alert per line (the contract of `yagura scan --output-format jsonl`):
 //   {"rule": {"id","title","level","status","author","tags","references"}, "time",
 //    "source": {"file","record"}, "logsource": {...}, "event": {...}, "matched": [...]}
+// Indicator alerts have "indicator" in place of "rule":
+//   {"indicator": {"id","feed","name","pattern","type","level","tlp","confidence","labels",
+//    "markings"}, "time", "source", "logsource", "event", "matched": [field names],
+//    "matched_values": [{"field","value"}]}
 // `author` is always written: the Detection Rule License of SigmaHQ rules requires attribution.
-// CSV has one header line and the columns listed in kCsvColumns, with the event as JSON.
+// CSV has one header line and the columns of CSV_HEADER, with the event as JSON; for indicator
+// alerts rule_id, rule_title and rule_author hold the indicator id, its name (or pattern) and
+// its feed, and `matched` lists field=value pairs.
 // Not thread-safe: alerts are written from one thread, in input order.
 #pragma once
 
@@ -13,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_writer.hpp"
 #include "core/result.hpp"
 #include "event/event.hpp"
 #include "scan/scanner.hpp"
@@ -20,8 +27,21 @@
 
 namespace yagura::scan {
 
+// What an indicator alert says about its indicator (the `indicator` object of the output).
+struct IndicatorAlertInfo {
+  std::string_view id, feed, name, type, tlp, level;
+  std::string pattern;
+  int confidence = -1;
+  const std::vector<std::string>* labels = nullptr;
+  const std::vector<std::string>* markings = nullptr;
+  // Where it was found: (field, value) pairs.
+  std::vector<std::pair<std::string_view, std::string_view>> found;
+};
+
+// One alert: from a Sigma rule (`rule` set) or from an indicator (`indicator` set).
 struct AlertRecord {
   const sigma::Rule* rule = nullptr;
+  const IndicatorAlertInfo* indicator = nullptr;
   std::string_view time;
   std::string_view file;
   uint64_t record = 0;
@@ -46,6 +66,7 @@ class AlertWriter {
   static void FormatJson(const AlertRecord& alert, std::string& out);
 
  private:
+  static void FormatTail(JsonWriter& w, const AlertRecord& alert);
   AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::string path);
   std::FILE* file_;
   bool owned_;

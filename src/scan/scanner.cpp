@@ -19,6 +19,7 @@
 #include "scan/alert_writer.hpp"
 #include "sigma/matcher.hpp"
 #include "sigma/rule_set.hpp"
+#include "intel/store.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -102,6 +103,14 @@ std::string RecordLocation(const std::string& path, const event::Record& record)
   return fmt::format("{} record {}", path, record.number);
 }
 
+// Indicator alerts have no rule level; the indicator's confidence stands in for it: unknown or
+// at least 70 is high, 30-69 medium, below 30 low.
+sigma::Level IndicatorLevel(int confidence) {
+  if (confidence < 0 || confidence >= 70) return sigma::Level::kHigh;
+  if (confidence >= 30) return sigma::Level::kMedium;
+  return sigma::Level::kLow;
+}
+
 }  // namespace
 
 // Detection state of one thread: each worker parses and matches with its own copies.
@@ -110,7 +119,13 @@ struct Worker {
   event::Event event;
   sigma::Matcher::ScratchPtr scratch;
   std::vector<uint32_t> matches;
+  // The indicator set this worker matches with: taken from LiveIndicators per batch (or every
+  // INTEL_REFRESH records on one thread), so a reload reaches the workers within a batch.
+  std::shared_ptr<const intel::IndicatorIndex> intel_index;
+  intel::IntelMatcher::Scratch intel_scratch;
 };
+
+constexpr uint64_t INTEL_REFRESH = 1024;
 
 struct Engine::Impl {
   ScanOptions options;
@@ -120,6 +135,8 @@ struct Engine::Impl {
   std::vector<event::FieldId> host_fields;
   sigma::RuleSet rules;
   std::unique_ptr<sigma::Matcher> matcher;
+  std::optional<intel::IntelMatcher> intel_matcher;  // set when feeds were given
+  std::unique_ptr<intel::LiveIndicators> indicators;
   Worker main_worker;  // the calling thread's parser and matcher state
 };
 
@@ -127,6 +144,10 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 const sigma::RuleSet& Engine::rules() const { return impl_->rules; }
+
+intel::LiveIndicators& Engine::indicators() { return *impl_->indicators; }
+
+std::string_view Engine::FieldName(event::FieldId id) const { return impl_->catalog.Name(id); }
 
 std::string Engine::EventJson(const event::Record& record) {
   return impl_->main_worker.parser->ToJson(record);
@@ -151,6 +172,24 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   impl->mapping.emplace(std::move(*mapping));
   impl->mapping->InternFields(impl->catalog);
   for (auto name : HOST_FIELDS) impl->host_fields.push_back(impl->catalog.Intern(name));
+
+  intel::IndexOptions index_options;
+  index_options.match_subdomains = options.intel_subdomains;
+  impl->indicators = std::make_unique<intel::LiveIndicators>(index_options);
+  if (!options.intel_paths.empty() && options.detect) {
+    // Fields the indicator matcher reads must be interned before the parser is built.
+    impl->intel_matcher.emplace(impl->catalog);
+    std::vector<intel::FeedSource> feeds = intel::ExpandFeedPaths(options.intel_paths);
+    for (const auto& outcome : impl->indicators->Reload(feeds, diagnostics)) {
+      if (!outcome.error.empty()) {
+        diagnostics.Report(DiagnosticKind::kInputUnreadable, outcome.path, outcome.error);
+        ++summary.intel_feeds_failed;
+      } else if (!outcome.stats.complete) {
+        ++summary.intel_feeds_failed;
+      }
+    }
+    summary.indicators_loaded = impl->indicators->Current()->stats().active;
+  }
 
   sigma::LoadOptions load_options;
   load_options.placeholders = options.placeholders;
@@ -220,8 +259,9 @@ struct Batch {
   };
   struct Hit {
     uint32_t entry;
-    uint32_t rule;
+    uint32_t rule;  // or INDICATORS: the entry matched indicators of `intel_index`
   };
+  static constexpr uint32_t INDICATORS = UINT32_MAX;
   struct Failure {
     uint32_t entry;
     std::string message;
@@ -233,6 +273,7 @@ struct Batch {
   std::vector<Hit> hits;
   std::vector<Failure> failures;
   uint64_t unrecognised = 0;
+  std::shared_ptr<const intel::IndicatorIndex> intel_index;  // the set the batch was matched with
 
   static constexpr size_t MAX_RECORDS = 1024;
   static constexpr size_t MAX_BYTES = 1 << 20;
@@ -243,6 +284,7 @@ struct Batch {
     hits.clear();
     failures.clear();
     unrecognised = 0;
+    intel_index.reset();
   }
   [[nodiscard]] bool Full() const {
     return entries.size() >= MAX_RECORDS || bytes.size() >= MAX_BYTES;
@@ -338,12 +380,15 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
     return false;
   }
   worker.matches.clear();
+  worker.intel_scratch.Clear();
   if (!m.options.detect) return true;
   if (m.matcher) {
     m.matcher->Match(worker.event, *worker.scratch, worker.matches);
   } else {
     sigma::EvaluateAll(m.rules, worker.event, m.options.unrecognised, worker.matches);
   }
+  if (m.intel_matcher && worker.intel_index)
+    m.intel_matcher->Match(*worker.intel_index, worker.event, worker.intel_scratch);
   return true;
 }
 
@@ -351,7 +396,18 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
 
 void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert,
                   ScanSummary& summary) {
+  Scan(paths, on_alert, {}, summary);
+}
+
+void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert,
+                  const OnIndicatorAlert& on_indicator, ScanSummary& summary) {
   Impl& m = *impl_;
+  // Indicator alerts of the event a worker has just matched.
+  auto report_indicators = [&](Worker& w, const event::Record& record, const std::string& path) {
+    if (!on_indicator || !w.intel_index) return;
+    for (const auto& match : w.intel_scratch.matches())
+      on_indicator(*w.intel_index, match, w.intel_scratch.hits(), w.event, record, path);
+  };
   Diagnostics& diagnostics = *m.diagnostics;
   auto scan_start = Clock::now();
   uint64_t unreadable_before = diagnostics.Count(DiagnosticKind::kInputUnreadable);
@@ -380,6 +436,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     // One thread: parse and match straight from the reader's buffers, no copies.
     std::string error;
     read_all([&](const event::Record& record) {
+      if (m.intel_matcher && records % INTEL_REFRESH == 0)
+        m.main_worker.intel_index = m.indicators->Current();
       ++records;
       const std::string& path = inputs[record.source_index].path;
       if (!Detect(m, m.main_worker, record, error)) {
@@ -392,6 +450,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       for (uint32_t rule_index : w.matches) {
         on_alert(m.rules.rules[rule_index], w.event, record, path);
       }
+      report_indicators(w, record, path);
     });
   } else {
     // Several threads: the reader copies records into batches, workers parse and match them,
@@ -417,6 +476,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         std::string error;
         while (auto batch = work.Pop()) {
           Batch& b = **batch;
+          if (m.intel_matcher) worker.intel_index = b.intel_index = m.indicators->Current();
           for (uint32_t i = 0; i < b.entries.size(); ++i) {
             event::Record record = b.View(i);
             if (!Detect(m, worker, record, error)) {
@@ -425,6 +485,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
             }
             if (!worker.event.logsource.recognised) ++b.unrecognised;
             for (uint32_t rule_index : worker.matches) b.hits.push_back({i, rule_index});
+            if (!worker.intel_scratch.matches().empty())
+              b.hits.push_back({i, Batch::INDICATORS});
           }
           std::lock_guard lock(done_mutex);
           done.emplace(b.sequence, std::move(*batch));
@@ -486,6 +548,15 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           continue;
         }
         for (; hit < batch->hits.size() && batch->hits[hit].entry == i; ++hit) {
+          if (batch->hits[hit].rule == Batch::INDICATORS) {
+            // Matched again with the same indicator set the worker used.
+            Worker& w = m.main_worker;
+            w.intel_index = batch->intel_index;
+            w.intel_scratch.Clear();
+            m.intel_matcher->Match(*w.intel_index, w.event, w.intel_scratch);
+            report_indicators(w, record, path);
+            continue;
+          }
           on_alert(m.rules.rules[batch->hits[hit].rule], m.main_worker.event, record, path);
         }
       }
@@ -527,8 +598,14 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     }
     matched_fields.clear();
     (void)sigma::EvaluateRule(rule, event, &matched_fields);
-    AlertRecord alert{&rule, event.time, path, record.number, &event.logsource, event_json,
-                      &matched_fields};
+    AlertRecord alert;
+    alert.rule = &rule;
+    alert.time = event.time;
+    alert.file = path;
+    alert.record = record.number;
+    alert.logsource = &event.logsource;
+    alert.event_json = event_json;
+    alert.matched = &matched_fields;
     writer->Write(alert);
     ++summary.alerts;
     ++summary.alerts_by_level[rule.info.level];
@@ -536,7 +613,57 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     std::string_view host = (*engine)->Host(event);
     if (!host.empty()) ++summary.alerts_by_host[std::string(host)];
   };
-  (*engine)->Scan(options.inputs, on_alert, summary);
+  std::vector<std::string_view> indicator_fields;
+  IndicatorAlertInfo info;
+  auto on_indicator = [&](const intel::IndicatorIndex& index, const intel::IntelMatch& match,
+                          const std::vector<intel::IntelHit>& hits, const event::Event& event,
+                          const event::Record& record, const std::string& path) {
+    const intel::FeedSnapshot& snapshot = *index.snapshots()[match.snapshot];
+    intel::IndicatorView view = snapshot.View(match.indicator);
+    sigma::Level level = IndicatorLevel(view.confidence);
+    if (options.min_level && level < *options.min_level) return;
+    if (rendered_path != &path || rendered_number != record.number) {
+      event_json = (*engine)->EventJson(record);
+      rendered_path = &path;
+      rendered_number = record.number;
+    }
+    const auto& compact = snapshot.indicator(match.indicator);
+    info.id = view.id;
+    info.feed = view.feed;
+    info.name = view.name;
+    info.pattern = std::move(view.pattern);
+    info.type = intel::ToString(snapshot.atom(compact.first_atom).type);
+    info.tlp = intel::ToString(view.tlp);
+    info.level = sigma::LevelName(level);
+    info.confidence = view.confidence;
+    info.labels = view.labels;
+    info.markings = view.markings;
+    info.found.clear();
+    indicator_fields.clear();
+    for (uint32_t h = match.first_hit; h < match.first_hit + match.hit_count; ++h) {
+      std::string_view field = (*engine)->FieldName(hits[h].field);
+      info.found.emplace_back(field, hits[h].value);
+      if (std::find(indicator_fields.begin(), indicator_fields.end(), field) ==
+          indicator_fields.end())
+        indicator_fields.push_back(field);
+    }
+    AlertRecord alert;
+    alert.indicator = &info;
+    alert.time = event.time;
+    alert.file = path;
+    alert.record = record.number;
+    alert.logsource = &event.logsource;
+    alert.event_json = event_json;
+    alert.matched = &indicator_fields;
+    writer->Write(alert);
+    ++summary.alerts;
+    ++summary.indicator_alerts;
+    ++summary.alerts_by_level[level];
+    ++summary.alerts_by_feed[std::string(view.feed)];
+    std::string_view host = (*engine)->Host(event);
+    if (!host.empty()) ++summary.alerts_by_host[std::string(host)];
+  };
+  (*engine)->Scan(options.inputs, on_alert, on_indicator, summary);
   if (auto finished = writer->Finish(); !finished) return tl::unexpected(finished.error());
   return summary;
 }

@@ -20,6 +20,8 @@
 #include "sigma/rule_set.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/rule.hpp"
+#include "intel/event_matcher.hpp"
+#include "intel/live_indicators.hpp"
 
 namespace yagura::scan {
 
@@ -42,6 +44,8 @@ struct ScanOptions {
   bool progress = false;          // progress bar on stderr
   std::string cache_dir;          // compiled matcher cache; empty: none
   std::map<std::string, std::vector<std::string>> placeholders;  // |expand values
+  std::vector<std::string> intel_paths;  // indicator feeds (files or directories)
+  bool intel_subdomains = true;          // domain indicators also match subdomains
 };
 
 struct ScanSummary {
@@ -54,15 +58,19 @@ struct ScanSummary {
   uint64_t events_unrecognised = 0;
   uint64_t bytes_read = 0;
   uint64_t alerts = 0;
+  uint64_t indicators_loaded = 0;  // active indicators after versions, expiry and revocation
+  uint64_t intel_feeds_failed = 0;
+  uint64_t indicator_alerts = 0;   // of `alerts`
   double load_seconds = 0;
   double scan_seconds = 0;
   std::map<sigma::Level, uint64_t> alerts_by_level;
   std::map<std::string, uint64_t> alerts_by_rule;  // rule title
   std::map<std::string, uint64_t> alerts_by_host;
+  std::map<std::string, uint64_t> alerts_by_feed;  // indicator alerts by feed
 
   // 0 everything read, 1 some input or rule could not be read (exit status of `yagura scan`).
   [[nodiscard]] int ExitStatus() const {
-    return rules_failed || files_failed || records_skipped ? 1 : 0;
+    return rules_failed || files_failed || records_skipped || intel_feeds_failed ? 1 : 0;
   }
 };
 
@@ -75,7 +83,14 @@ class Engine {
   using OnAlert = std::function<void(const sigma::Rule& rule, const event::Event& event,
                                      const event::Record& record, const std::string& path)>;
 
-  // Loads and compiles the rules; rule failures go to `diagnostics` and `summary`.
+  // Called for each indicator that matches an event, after the event's rule alerts.
+  using OnIndicatorAlert = std::function<void(
+      const intel::IndicatorIndex& index, const intel::IntelMatch& match,
+      const std::vector<intel::IntelHit>& hits, const event::Event& event,
+      const event::Record& record, const std::string& path)>;
+
+  // Loads and compiles the rules and reads the indicator feeds; failures go to `diagnostics`
+  // and `summary`.
   [[nodiscard]] static Result<std::unique_ptr<Engine>> Prepare(const ScanOptions& options,
                                                                 Diagnostics& diagnostics,
                                                                 ScanSummary& summary);
@@ -90,6 +105,12 @@ class Engine {
   // Scans `inputs` (files, directories, "-"), adding to the counts of `summary`.
   void Scan(const std::vector<std::string>& inputs, const OnAlert& on_alert,
             ScanSummary& summary);
+  void Scan(const std::vector<std::string>& inputs, const OnAlert& on_alert,
+            const OnIndicatorAlert& on_indicator, ScanSummary& summary);
+
+  // The indicator set matched on every event; a caller may Reload() it while Scan() runs.
+  [[nodiscard]] intel::LiveIndicators& indicators();
+  [[nodiscard]] std::string_view FieldName(event::FieldId id) const;
 
   struct Impl;
 

@@ -45,7 +45,12 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
   double rate = s.scan_seconds > 0 ? static_cast<double>(s.records_read) / s.scan_seconds : 0;
   out += fmt::format("  input      {} in {:.2f} s ({:.0f} events/s); rules loaded in {:.2f} s\n",
                      HumanBytes(s.bytes_read), s.scan_seconds, rate, s.load_seconds);
-  out += fmt::format("  alerts     {}\n", s.alerts);
+  if (s.indicators_loaded || s.intel_feeds_failed)
+    out += fmt::format("  indicators {} active, {} feeds incomplete or unreadable\n",
+                       s.indicators_loaded, s.intel_feeds_failed);
+  out += fmt::format("  alerts     {}", s.alerts);
+  if (s.indicator_alerts) out += fmt::format(" ({} from indicators)", s.indicator_alerts);
+  out += "\n";
   if (s.alerts) {
     out += "\nAlerts by level\n";
     for (auto level : {sigma::Level::kCritical, sigma::Level::kHigh, sigma::Level::kMedium,
@@ -55,6 +60,7 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
                          sigma::LevelName(level));
     }
     Top(out, "Top rules", s.alerts_by_rule, top);
+    if (!s.alerts_by_feed.empty()) Top(out, "Indicator alerts by feed", s.alerts_by_feed, top);
     Top(out, "Top hosts", s.alerts_by_host, top);
   }
   return out;
@@ -68,7 +74,9 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
   w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
   w.Key("events_unrecognised").Uint(s.events_unrecognised).Key("bytes_read").Uint(s.bytes_read);
-  w.Key("alerts").Uint(s.alerts);
+  w.Key("alerts").Uint(s.alerts).Key("indicator_alerts").Uint(s.indicator_alerts);
+  w.Key("indicators_loaded").Uint(s.indicators_loaded);
+  w.Key("intel_feeds_failed").Uint(s.intel_feeds_failed);
   w.Key("load_seconds").Double(s.load_seconds).Key("scan_seconds").Double(s.scan_seconds);
   w.Key("events_per_second")
       .Double(s.scan_seconds > 0 ? static_cast<double>(s.records_read) / s.scan_seconds : 0);
@@ -77,6 +85,9 @@ std::string SummaryJson(const ScanSummary& s) {
   w.EndObject();
   w.Key("alerts_by_rule").BeginObject();
   for (const auto& [rule, n] : s.alerts_by_rule) w.Key(rule).Uint(n);
+  w.EndObject();
+  w.Key("alerts_by_feed").BeginObject();
+  for (const auto& [feed, n] : s.alerts_by_feed) w.Key(feed).Uint(n);
   w.EndObject();
   w.Key("alerts_by_host").BeginObject();
   for (const auto& [host, n] : s.alerts_by_host) w.Key(host).Uint(n);

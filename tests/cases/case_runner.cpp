@@ -70,6 +70,16 @@ Outcome Scan(const fs::path& case_dir, const std::string& binary, const std::str
   while (std::getline(extra, line)) {
     if (!line.empty() && line[0] != '#') args.push_back(line);
   }
+  // Indicator feeds: every entry whose name starts with "intel" (a file or a feed directory).
+  std::vector<std::string> feeds;
+  for (const auto& entry : fs::directory_iterator(case_dir)) {
+    if (entry.path().filename().string().rfind("intel", 0) == 0) feeds.push_back(entry.path());
+  }
+  std::sort(feeds.begin(), feeds.end());
+  for (const auto& feed : feeds) {
+    args.push_back("--intel");
+    args.push_back(feed);
+  }
   std::vector<std::string> inputs;
   for (const auto& entry : fs::directory_iterator(case_dir)) {
     if (entry.path().filename().string().rfind("input", 0) == 0) {
@@ -101,12 +111,21 @@ Outcome Scan(const fs::path& case_dir, const std::string& binary, const std::str
     }
     std::string_view id;
     uint64_t record = 0;
-    if (doc["rule"]["id"].get(id) || doc["source"]["record"].get(record)) {
-      outcome.error = "alert line " + std::to_string(line_number) + " lacks rule.id or source.record";
+    std::string key;
+    if (!doc["indicator"]["id"].get(id)) {
+      key = "indicator:" + std::string(id);  // indicator alerts are listed by indicator id
+    } else if (!doc["rule"]["id"].get(id)) {
+      key = std::string(id);
+    } else {
+      outcome.error = "alert line " + std::to_string(line_number) + " lacks rule.id";
       return outcome;
     }
-    ++outcome.counts[std::string(id)];
-    outcome.records.insert({std::string(id), record});
+    if (doc["source"]["record"].get(record)) {
+      outcome.error = "alert line " + std::to_string(line_number) + " lacks source.record";
+      return outcome;
+    }
+    ++outcome.counts[key];
+    outcome.records.insert({key, record});
   }
   return outcome;
 }
