@@ -249,8 +249,9 @@ int IntelCommand::Stats() {
       ++by_feed[std::string(snapshot.View(i).feed)];
       std::string_view tlp = intel::ToString(indicator.tlp);
       ++by_tlp[tlp.empty() ? "none" : std::string(tlp)];
-      int64_t left = indicator.valid_until - now;
-      const char* bucket = indicator.valid_until == intel::NO_TIME_AFTER ? "never"
+      const int64_t valid_until = snapshot.times(i).valid_until;
+      int64_t left = valid_until - now;
+      const char* bucket = valid_until == intel::NO_TIME_AFTER ? "never"
                            : left <= DAY                                  ? "within 1 day"
                            : left <= 7 * DAY                              ? "within 7 days"
                            : left <= 30 * DAY                             ? "within 30 days"

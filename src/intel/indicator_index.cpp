@@ -33,11 +33,6 @@ Ipv6Bytes MaskIpv6(const Ipv6Bytes& address, uint8_t prefix) {
   return masked;
 }
 
-struct Winner {
-  uint32_t snapshot;
-  uint32_t indicator;
-};
-
 }  // namespace
 
 int64_t CurrentTimeMs() {
@@ -57,41 +52,9 @@ std::string_view ToString(IndicatorStatus status) {
   return "";
 }
 
-std::vector<std::vector<IndicatorStatus>> ClassifyIndicators(
-    const std::vector<std::shared_ptr<const FeedSnapshot>>& snapshots, int64_t now) {
-  std::vector<std::vector<IndicatorStatus>> statuses(snapshots.size());
-  std::unordered_map<std::string_view, Winner> winners;
-  size_t total = 0;
-  for (const auto& snapshot : snapshots) total += snapshot->size();
-  winners.reserve(total);
-  for (uint32_t s = 0; s < snapshots.size(); ++s) {
-    const FeedSnapshot& snapshot = *snapshots[s];
-    statuses[s].assign(snapshot.size(), IndicatorStatus::kSuperseded);
-    for (uint32_t i = 0; i < snapshot.size(); ++i) {
-      const auto& indicator = snapshot.indicator(i);
-      auto [it, inserted] = winners.try_emplace(snapshot.Text(indicator.id), Winner{s, i});
-      if (inserted) continue;
-      const auto& current = snapshots[it->second.snapshot]->indicator(it->second.indicator);
-      if (indicator.modified >= current.modified) it->second = Winner{s, i};
-    }
-  }
-  for (const auto& [id, winner] : winners) {
-    const auto& indicator = snapshots[winner.snapshot]->indicator(winner.indicator);
-    IndicatorStatus status = IndicatorStatus::kActive;
-    if (indicator.revoked)
-      status = IndicatorStatus::kRevoked;
-    else if (indicator.valid_until <= now)
-      status = IndicatorStatus::kExpired;
-    else if (indicator.valid_from > now)
-      status = IndicatorStatus::kNotYetValid;
-    statuses[winner.snapshot][winner.indicator] = status;
-  }
-  return statuses;
-}
-
 // Open addressing with linear probing. A slot holds the upper half of the key's hash (0 marks
 // an empty slot) and the index of a posting; a posting is a run of refs. The key itself is not
-// stored: on a tag match it is checked against the first ref's atom, which holds the canonical
+// stored: on a tag match it is checked against an atom of the posting, which holds the canonical
 // value, so the table costs 8 bytes a slot plus 8 a posting.
 struct IndicatorIndex::Table {
   struct Slot {
@@ -113,17 +76,86 @@ struct IndicatorIndex::Table {
   }
 };
 
-IndicatorIndex::IndicatorIndex() : table_(std::make_unique<Table>()) {}
+IndicatorIndex::IndicatorIndex() : table_(std::make_unique<Table>()), filter_(1, 0) {}
 IndicatorIndex::~IndicatorIndex() = default;
 
-namespace {
+std::vector<std::vector<IndicatorStatus>> ClassifyIndicators(
+    const std::vector<std::shared_ptr<const FeedSnapshot>>& snapshots, int64_t now) {
+  // Versions: sort every indicator by a hash of its id, then settle each run of equal ids
+  // (16 bytes an indicator while sorting, instead of a hash map of strings).
+  struct Entry {
+    uint64_t id_hash;
+    uint32_t snapshot;
+    uint32_t indicator;
+  };
+  std::vector<std::vector<IndicatorStatus>> statuses(snapshots.size());
+  std::vector<Entry> entries;
+  size_t total = 0;
+  for (const auto& snapshot : snapshots) total += snapshot->size();
+  entries.reserve(total);
+  std::string id;
+  for (uint32_t s = 0; s < snapshots.size(); ++s) {
+    const FeedSnapshot& snapshot = *snapshots[s];
+    statuses[s].assign(snapshot.size(), IndicatorStatus::kSuperseded);
+    for (uint32_t i = 0; i < snapshot.size(); ++i) {
+      id.clear();
+      snapshot.AppendId(i, id);
+      entries.push_back({XXH3_64bits(id.data(), id.size()), s, i});
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+    if (x.id_hash != y.id_hash) return x.id_hash < y.id_hash;
+    if (x.snapshot != y.snapshot) return x.snapshot < y.snapshot;
+    return x.indicator < y.indicator;
+  });
+  auto settle = [&](const Entry& winner) {
+    const FeedSnapshot& snapshot = *snapshots[winner.snapshot];
+    const auto& indicator = snapshot.indicator(winner.indicator);
+    const auto& times = snapshot.times(winner.indicator);
+    IndicatorStatus status = IndicatorStatus::kActive;
+    if (indicator.revoked)
+      status = IndicatorStatus::kRevoked;
+    else if (times.valid_until <= now)
+      status = IndicatorStatus::kExpired;
+    else if (times.valid_from > now)
+      status = IndicatorStatus::kNotYetValid;
+    statuses[winner.snapshot][winner.indicator] = status;
+  };
+  std::string other;
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i + 1;
+    while (j < entries.size() && entries[j].id_hash == entries[i].id_hash) ++j;
+    if (j == i + 1) {
+      settle(entries[i]);
+      i = j;
+      continue;
+    }
+    // Equal hashes: group by the actual id (a hash collision must not merge two ids); within
+    // an id the latest `modified` wins, a later feed or position on a tie.
+    std::vector<bool> done(j - i, false);
+    for (size_t k = i; k < j; ++k) {
+      if (done[k - i]) continue;
+      id.clear();
+      snapshots[entries[k].snapshot]->AppendId(entries[k].indicator, id);
+      Entry winner = entries[k];
+      for (size_t m = k; m < j; ++m) {
+        if (done[m - i]) continue;
+        other.clear();
+        snapshots[entries[m].snapshot]->AppendId(entries[m].indicator, other);
+        if (other != id) continue;
+        done[m - i] = true;
+        int64_t modified = snapshots[entries[m].snapshot]->times(entries[m].indicator).modified;
+        if (modified >= snapshots[winner.snapshot]->times(winner.indicator).modified)
+          winner = entries[m];
+      }
+      settle(winner);
+    }
+    i = j;
+  }
+  return statuses;
+}
 
-struct KeyedRef {
-  uint64_t hash;
-  uint8_t kind;
-  std::string_view text;  // the canonical value (atom text)
-  IndicatorIndex::Ref ref;
-};
+namespace {
 
 // The table kind and hash of an atom's canonical value.
 bool KeyOf(const FeedSnapshot::CompactAtom& atom, std::string_view text, uint8_t& kind,
@@ -150,6 +182,13 @@ bool KeyOf(const FeedSnapshot::CompactAtom& atom, std::string_view text, uint8_t
   }
 }
 
+// Whether two atoms have the same table key: same kind and canonical text (IPv4 and IPv6
+// texts are canonical too, so text equality is key equality).
+bool SameKey(const FeedSnapshot& a_snapshot, const FeedSnapshot::CompactAtom& a,
+             const FeedSnapshot& b_snapshot, const FeedSnapshot::CompactAtom& b) {
+  return a.type == b.type && a_snapshot.Text(a.value) == b_snapshot.Text(b.value);
+}
+
 }  // namespace
 
 std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
@@ -157,102 +196,135 @@ std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
   auto index = std::make_shared<IndicatorIndex>();
   index->options_ = options;
   if (index->options_.now_ms == 0) index->options_.now_ms = CurrentTimeMs();
-  const int64_t now = index->options_.now_ms;
   IndexStats& stats = index->stats_;
+  Table& table = *index->table_;
 
-  auto statuses = ClassifyIndicators(snapshots, now);
-  std::vector<KeyedRef> keyed;
+  auto statuses = ClassifyIndicators(snapshots, index->options_.now_ms);
+  size_t atom_total = 0;
   for (uint32_t s = 0; s < snapshots.size(); ++s) {
     const FeedSnapshot& snapshot = *snapshots[s];
     for (uint32_t i = 0; i < snapshot.size(); ++i) {
       ++stats.indicators;
       switch (statuses[s][i]) {
-        case IndicatorStatus::kActive: break;
-        case IndicatorStatus::kRevoked: ++stats.revoked; continue;
-        case IndicatorStatus::kExpired: ++stats.expired; continue;
-        case IndicatorStatus::kNotYetValid: ++stats.not_yet_valid; continue;
-        case IndicatorStatus::kSuperseded: ++stats.superseded; continue;
-      }
-      const auto& indicator = snapshot.indicator(i);
-      Winner winner{s, i};
-      ++stats.active;
-      // Atoms are stored conjunction by conjunction; number them within each.
-      uint32_t end = indicator.first_atom + indicator.atom_count;
-      for (uint32_t a = indicator.first_atom; a < end;) {
-        uint32_t conjunction_end = a;
-        while (conjunction_end < end &&
-               snapshot.atom(conjunction_end).conjunction == snapshot.atom(a).conjunction)
-          ++conjunction_end;
-        uint32_t positives = 0;
-        for (uint32_t b = a; b < conjunction_end; ++b) positives += !snapshot.atom(b).negated;
-        uint32_t position = 0;
-        for (uint32_t b = a; b < conjunction_end; ++b) {
-          const auto& atom = snapshot.atom(b);
-          KeyedRef entry;
-          entry.text = snapshot.Text(atom.value);
-          if (!KeyOf(atom, entry.text, entry.kind, entry.hash)) continue;
-          entry.ref.snapshot = winner.snapshot;
-          entry.ref.indicator = winner.indicator;
-          entry.ref.conjunction = atom.conjunction;
-          entry.ref.atom_in_conjunction =
-              atom.negated ? 255 : static_cast<uint8_t>(std::min<uint32_t>(position++, 254));
-          entry.ref.atoms_in_conjunction =
-              static_cast<uint8_t>(std::min<uint32_t>(positives, 254));
-          entry.ref.direction = atom.direction;
-          entry.ref.negated = atom.negated;
-          keyed.push_back(entry);
-          index->present_types_ |= 1u << static_cast<unsigned>(atom.type);
-          if (entry.kind >= IPV6_KIND) {
-            unsigned prefix = entry.kind - IPV6_KIND;
-            index->ipv6_prefixes_[prefix / 8] |= static_cast<uint8_t>(1u << (prefix % 8));
-          } else if (entry.kind >= IPV4_KIND) {
-            index->ipv4_prefixes_ |= uint64_t{1} << (entry.kind - IPV4_KIND);
-          }
-        }
-        a = conjunction_end;
+        case IndicatorStatus::kActive:
+          ++stats.active;
+          atom_total += snapshot.indicator(i).atom_count;
+          break;
+        case IndicatorStatus::kRevoked: ++stats.revoked; break;
+        case IndicatorStatus::kExpired: ++stats.expired; break;
+        case IndicatorStatus::kNotYetValid: ++stats.not_yet_valid; break;
+        case IndicatorStatus::kSuperseded: ++stats.superseded; break;
       }
     }
   }
-  statuses = {};
 
-  // Group equal keys (same kind and canonical text) into postings; refs in a posting are in
-  // feed order so output does not depend on hash order.
-  std::sort(keyed.begin(), keyed.end(), [](const KeyedRef& x, const KeyedRef& y) {
-    if (x.hash != y.hash) return x.hash < y.hash;
-    if (x.kind != y.kind) return x.kind < y.kind;
-    if (x.text != y.text) return x.text < y.text;
-    if (x.ref.snapshot != y.ref.snapshot) return x.ref.snapshot < y.ref.snapshot;
-    if (x.ref.indicator != y.ref.indicator) return x.ref.indicator < y.ref.indicator;
-    return x.ref.conjunction < y.ref.conjunction;
-  });
-  Table& table = *index->table_;
-  table.refs.reserve(keyed.size());
-  std::vector<std::pair<uint64_t, uint32_t>> posting_hashes;
-  for (size_t i = 0; i < keyed.size();) {
-    size_t j = i;
-    while (j < keyed.size() && keyed[j].hash == keyed[i].hash && keyed[j].kind == keyed[i].kind &&
-           keyed[j].text == keyed[i].text)
-      ++j;
-    posting_hashes.emplace_back(keyed[i].hash, static_cast<uint32_t>(table.postings.size()));
-    table.postings.push_back(
-        {static_cast<uint32_t>(table.refs.size()), static_cast<uint32_t>(j - i)});
-    for (size_t k = i; k < j; ++k) table.refs.push_back(keyed[k].ref);
-    i = j;
-  }
-  keyed = {};
-  stats.values = table.postings.size();
-
-  size_t capacity = std::bit_ceil(std::max<size_t>(16, posting_hashes.size() * 2));
+  // Two passes over the atoms of active indicators, without materialising them: the first
+  // inserts each distinct key and counts its references, the second places the references.
+  // A posting's representative atom (snapshot, atom index) identifies its key during the build.
+  size_t capacity = std::bit_ceil(std::max<size_t>(16, atom_total * 2));
+  // 16 filter bits per key: about 0.5% false positives with three bits in one word.
+  size_t filter_words = std::bit_ceil(std::max<size_t>(1, atom_total / 4));
+  index->filter_.assign(filter_words, 0);
+  index->filter_mask_ = filter_words - 1;
   table.slots.assign(capacity, {});
   table.mask = capacity - 1;
-  for (const auto& [hash, posting] : posting_hashes) {
-    uint64_t at = hash & table.mask;
-    while (table.slots[at].tag != 0) at = (at + 1) & table.mask;
-    table.slots[at] = {Table::Tag(hash), posting};
+  struct Representative {
+    uint32_t snapshot;
+    uint32_t atom;
+  };
+  std::vector<Representative> representatives;
+  auto for_each_atom = [&](auto&& visit) {
+    for (uint32_t s = 0; s < snapshots.size(); ++s) {
+      const FeedSnapshot& snapshot = *snapshots[s];
+      for (uint32_t i = 0; i < snapshot.size(); ++i) {
+        if (statuses[s][i] != IndicatorStatus::kActive) continue;
+        const auto& indicator = snapshot.indicator(i);
+        uint32_t end = indicator.first_atom + indicator.atom_count;
+        // Atoms are stored conjunction by conjunction; number them within each.
+        for (uint32_t a = indicator.first_atom; a < end;) {
+          uint32_t conjunction_end = a;
+          while (conjunction_end < end &&
+                 snapshot.atom(conjunction_end).conjunction == snapshot.atom(a).conjunction)
+            ++conjunction_end;
+          uint32_t positives = 0;
+          for (uint32_t b = a; b < conjunction_end; ++b) positives += !snapshot.atom(b).negated;
+          uint32_t position = 0;
+          for (uint32_t b = a; b < conjunction_end; ++b) {
+            const auto& atom = snapshot.atom(b);
+            Ref ref;
+            ref.snapshot = s;
+            ref.indicator = i;
+            ref.conjunction = atom.conjunction;
+            ref.atom_in_conjunction =
+                atom.negated ? 255 : static_cast<uint8_t>(std::min<uint32_t>(position++, 254));
+            ref.atoms_in_conjunction = static_cast<uint8_t>(std::min<uint32_t>(positives, 254));
+            ref.direction = atom.direction;
+            ref.negated = atom.negated;
+            visit(snapshot, b, atom, ref);
+          }
+          a = conjunction_end;
+        }
+      }
+    }
+  };
+  // Finds the posting of an atom's key, or the empty slot where it belongs.
+  auto locate = [&](const FeedSnapshot& snapshot, const FeedSnapshot::CompactAtom& atom,
+                    uint64_t hash) -> Table::Slot& {
+    uint32_t tag = Table::Tag(hash);
+    for (uint64_t at = hash & table.mask;; at = (at + 1) & table.mask) {
+      Table::Slot& slot = table.slots[at];
+      if (slot.tag == 0) return slot;
+      if (slot.tag != tag) continue;
+      const Representative& rep = representatives[slot.posting];
+      if (SameKey(*snapshots[rep.snapshot], snapshots[rep.snapshot]->atom(rep.atom), snapshot,
+                  atom))
+        return slot;
+    }
+  };
+  for_each_atom([&](const FeedSnapshot& snapshot, uint32_t atom_index,
+                    const FeedSnapshot::CompactAtom& atom, const Ref& ref) {
+    uint8_t kind;
+    uint64_t hash;
+    if (!KeyOf(atom, snapshot.Text(atom.value), kind, hash)) return;
+    Table::Slot& slot = locate(snapshot, atom, hash);
+    if (slot.tag == 0) {
+      slot = {Table::Tag(hash), static_cast<uint32_t>(table.postings.size())};
+      table.postings.push_back({0, 0});
+      representatives.push_back({ref.snapshot, atom_index});
+      index->present_types_ |= 1u << static_cast<unsigned>(atom.type);
+      if (kind >= IPV6_KIND) {
+        unsigned prefix = kind - IPV6_KIND;
+        index->ipv6_prefixes_[prefix / 8] |= static_cast<uint8_t>(1u << (prefix % 8));
+      } else if (kind >= IPV4_KIND) {
+        index->ipv4_prefixes_ |= uint64_t{1} << (kind - IPV4_KIND);
+      }
+      index->AddToFilter(hash);
+    }
+    ++table.postings[slot.posting].count;
+  });
+  uint32_t next = 0;
+  for (auto& posting : table.postings) {
+    posting.begin = next;
+    next += posting.count;
+    posting.count = 0;
   }
+  table.refs.resize(next);
+  for_each_atom([&](const FeedSnapshot& snapshot, uint32_t, const FeedSnapshot::CompactAtom& atom,
+                    const Ref& ref) {
+    uint8_t kind;
+    uint64_t hash;
+    if (!KeyOf(atom, snapshot.Text(atom.value), kind, hash)) return;
+    Table::Posting& posting = table.postings[locate(snapshot, atom, hash).posting];
+    table.refs[posting.begin + posting.count++] = ref;
+  });
+  representatives = {};
+  statuses = {};
+  table.postings.shrink_to_fit();
+  stats.values = table.postings.size();
   stats.memory_bytes = table.slots.capacity() * sizeof(Table::Slot) +
                        table.postings.capacity() * sizeof(Table::Posting) +
-                       table.refs.capacity() * sizeof(Ref);
+                       table.refs.capacity() * sizeof(Ref) +
+                       index->filter_.capacity() * sizeof(uint64_t);
   index->snapshots_ = std::move(snapshots);
   return index;
 }
@@ -292,6 +364,7 @@ void IndicatorIndex::FindIpv4(uint32_t address, Visitor& visitor) const {
     uint32_t masked = address & Ipv4Mask(static_cast<uint8_t>(prefix));
     uint8_t kind = static_cast<uint8_t>(IPV4_KIND + prefix);
     uint64_t hash = HashBytes(&masked, sizeof(masked), kind);
+    if (!MayContain(hash)) continue;
     Probe(*table_, hash,
           [&](const Ref& ref) {
             const auto& snapshot = *snapshots_[ref.snapshot];
@@ -327,6 +400,7 @@ void IndicatorIndex::FindIpv6(const Ipv6Bytes& address, Visitor& visitor) const 
     Ipv6Bytes masked = MaskIpv6(address, static_cast<uint8_t>(prefix));
     uint8_t kind = static_cast<uint8_t>(IPV6_KIND + prefix);
     uint64_t hash = HashBytes(masked.data(), 16, kind);
+    if (!MayContain(hash)) continue;
     Probe(*table_, hash,
           [&](const Ref& ref) {
             const auto& snapshot = *snapshots_[ref.snapshot];
@@ -347,6 +421,7 @@ void IndicatorIndex::FindIpv6(const Ipv6Bytes& address, Visitor& visitor) const 
 
 void IndicatorIndex::Lookup(uint64_t key_hash, uint8_t kind, std::string_view key,
                             Visitor& visitor) const {
+  if (!MayContain(key_hash)) return;
   Probe(*table_, key_hash,
         [&](const Ref& ref) {
           const auto& snapshot = *snapshots_[ref.snapshot];
