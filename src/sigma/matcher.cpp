@@ -27,7 +27,11 @@
 // it is evaluated only on events where one of its *triggers* fired. For an AND the triggers of
 // one false operand suffice, and the operand whose weakest trigger has the longest literal is
 // chosen (`.exe` fires on every event, `-EncodedCommand` almost never). Other rules are
-// evaluated on every event routed to them.
+// evaluated on every event routed to them. Only triggers are scanned: a Hyperscan pattern that
+// is no gated rule's trigger is "lazy", left out of the databases and decided by
+// Predicate::Test (once per event) when a rule being evaluated reads it. Gating is therefore
+// computed twice: once to choose the triggers, once more allowing only scanned patterns as
+// triggers (Hyperscan may have left some out).
 //
 // Match. Route the event's logsource class to its Route (candidate rules, field indexes to
 // run, always-evaluated rules); run the indexes of those fields, recording fired patterns in a
@@ -62,7 +66,7 @@ namespace {
 
 constexpr uint32_t NONE = UINT32_MAX;
 // Bump when the way patterns are generated changes meaning without changing their text.
-constexpr uint32_t MATCHER_FORMAT = 2;
+constexpr uint32_t MATCHER_FORMAT = 3;
 constexpr char SEPARATOR = '\xff';  // between values in the keyword buffer
 
 enum class PatternKind : uint8_t {
@@ -247,6 +251,10 @@ struct Matcher::Impl {
     PatternKind kind = PatternKind::kLiteral;
     uint32_t confirm = NONE;  // kRegex: global index of a predicate that decides it exactly
     uint32_t weight = 0;      // literal bytes it needs: a rough inverse of how often it fires
+    // Not scanned: no gated rule needs it as a trigger, so it is decided only when a rule being
+    // evaluated reads it (Predicate::Test of `decider`, once per event).
+    bool lazy = false;
+    uint32_t decider = NONE;  // global index of a predicate with this pattern
   };
   // Everything that decides the patterns of one field (or of the keywords).
   struct FieldIndex {
@@ -287,6 +295,8 @@ struct Matcher::Impl {
                          const event::Event& event, Matcher::Scratch& s) const;
   GateResult Gate(const Rule& rule, uint32_t base, const Condition& condition,
                   bool positive) const;
+  // Patterns that may serve as triggers in Gate(): those that will be scanned.
+  std::vector<bool> scannable;
 };
 
 class Matcher::Scratch {
@@ -298,6 +308,8 @@ class Matcher::Scratch {
   std::vector<uint32_t> fired_list;   // what to clear after the event
   std::vector<uint64_t> touched;      // per rule: gated rules to evaluate
   std::vector<uint32_t> touched_list;
+  std::vector<uint64_t> decided;      // per pattern: a lazy pattern decided for this event
+  std::vector<uint32_t> decided_list;
   std::string folded;    // the folded value being looked up
   std::string keywords;  // every folded value, separated
   RouteCache routes;
@@ -356,6 +368,15 @@ bool Matcher::Impl::EvaluateCondition(const Rule& rule, uint32_t base, const Con
   auto holds = [&](uint32_t g) {
     uint32_t pattern = predicate_pattern[g];
     if (pattern == NONE) return predicates[g]->Test(event);
+    if (patterns[pattern].lazy) {
+      // Decided once per event, for every rule that reads it.
+      if (!TestBit(s.decided, pattern)) {
+        SetBit(s.decided, pattern);
+        s.decided_list.push_back(pattern);
+        if (predicates[patterns[pattern].decider]->Test(event)) SetBit(s.fired, pattern);
+      }
+      return TestBit(s.fired, pattern);
+    }
     if (!TestBit(s.fired, pattern)) return false;
     if (TestBit(s.unconfirmed, pattern)) {
       // Decided once per event, for every rule that reads it.
@@ -425,7 +446,7 @@ GateResult Matcher::Impl::Gate(const Rule& rule, uint32_t base, const Condition&
         std::vector<GateResult> alternatives;
         for (uint32_t local : group) {
           uint32_t pattern = predicate_pattern[base + local];
-          if (pattern != NONE && item_positive) {
+          if (pattern != NONE && item_positive && scannable[pattern]) {
             GateResult r;
             r.value = Tri::kFalse;
             r.triggers.push_back(pattern);
@@ -500,8 +521,19 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   std::vector<PendingDb> pending;
   std::vector<std::pair<uint32_t, uint32_t>> db_of_index;  // (folded, raw) pending positions
   std::vector<std::vector<std::tuple<Shape, std::string, uint32_t>>> literals;  // per index
+  struct PendingPattern {
+    uint32_t pattern;
+    uint32_t index;
+    bool folded;
+    HsPattern hs;
+  };
+  std::vector<PendingPattern> hs_patterns;
 
-  const unsigned hs_flags = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+  // No HS_FLAG_SINGLEMATCH: Vectorscan 5.4.9 (Debian 12) misses single-byte literals compiled
+  // with it on buffers of about 80 bytes and more (a keyword `*i*` against a long value found
+  // nothing; the same database without the flag finds it). The fired bitset already reports
+  // each pattern once, so the flag only saved callbacks.
+  const unsigned hs_flags = HS_FLAG_ALLOWEMPTY;
   for (uint32_t r = 0; r < rules.rules.size(); ++r) {
     const Rule& rule = rules.rules[r];
     impl->rule_base.push_back(static_cast<uint32_t>(impl->predicates.size()));
@@ -587,6 +619,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       if (!inserted) continue;
 
       Impl::Pattern info;
+      info.decider = global;
       // Regexes rarely say how selective they are; count them as weak triggers.
       info.weight = shape == Shape::kHsRegex
                         ? 2
@@ -605,18 +638,44 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
                       : shape == Shape::kHsRaw  ? PatternKind::kRaw
                                                 : PatternKind::kRegex;
           if (shape == Shape::kHsRegex) info.confirm = global;
-          const bool folded = shape == Shape::kHsFolded;
-          uint32_t& slot = folded ? db_of_index[index].first : db_of_index[index].second;
-          if (slot == NONE) {
-            slot = static_cast<uint32_t>(pending.size());
-            pending.push_back(PendingDb{index, folded, {}});
-          }
-          pending[slot].patterns.push_back(HsPattern{text, flags, pattern});
+          hs_patterns.push_back({pattern, index, shape == Shape::kHsFolded,
+                                 HsPattern{text, flags, pattern}});
           break;
         }
       }
       impl->patterns.push_back(info);
     }
+  }
+
+  // 1b. Only triggers are scanned. A first gating pass, with every pattern allowed as a
+  //     trigger, picks each gated rule's triggers; Hyperscan patterns that are no rule's trigger
+  //     become lazy: decided by Predicate::Test when an evaluated rule reads them. The
+  //     databases then hold a fraction of the patterns (a rule that needs `Image` ending in
+  //     `\\powershell.exe` AND a command line with one of twenty flags is triggered by the image
+  //     lookup; its flags are tested only on PowerShell events).
+  impl->scannable.assign(impl->patterns.size(), true);
+  {
+    std::vector<bool> trigger(impl->patterns.size(), false);
+    for (uint32_t r = 0; r < rules.rules.size(); ++r) {
+      const Rule& rule = rules.rules[r];
+      GateResult gate = impl->Gate(rule, impl->rule_base[r], rule.condition, true);
+      if (gate.value != Tri::kFalse) continue;
+      for (uint32_t pattern : gate.triggers) trigger[pattern] = true;
+    }
+    for (PendingPattern& p : hs_patterns) {
+      if (!trigger[p.pattern]) {
+        impl->patterns[p.pattern].lazy = true;
+        impl->scannable[p.pattern] = false;
+        continue;
+      }
+      uint32_t& slot = p.folded ? db_of_index[p.index].first : db_of_index[p.index].second;
+      if (slot == NONE) {
+        slot = static_cast<uint32_t>(pending.size());
+        pending.push_back(PendingDb{p.index, p.folded, {}});
+      }
+      pending[slot].patterns.push_back(std::move(p.hs));
+    }
+    hs_patterns = {};
   }
 
   // 2. The cache key covers everything the databases are made of.
@@ -732,6 +791,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   }
   for (uint32_t& pattern : impl->predicate_pattern)
     if (pattern != NONE && left_out[pattern]) pattern = NONE;
+  for (uint32_t p = 0; p < impl->patterns.size(); ++p)
+    if (left_out[p]) impl->scannable[p] = false;
 
   // 5. Gating, pattern -> rules, rule -> field indexes.
   const auto rule_count = static_cast<uint32_t>(rules.rules.size());
@@ -754,7 +815,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     std::vector<uint32_t>& reads = impl->rule_indexes[r];
     for (uint32_t i = 0; i < rule.predicates.size(); ++i) {
       uint32_t pattern = impl->predicate_pattern[base + i];
-      if (pattern != NONE) reads.push_back(index_of_pattern[pattern]);
+      if (pattern != NONE && !impl->patterns[pattern].lazy)
+        reads.push_back(index_of_pattern[pattern]);
     }
     std::sort(reads.begin(), reads.end());
     reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
@@ -777,8 +839,10 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   stats.cache_file = cache_path;
   stats.predicates = impl->predicates.size();
   stats.patterns = impl->patterns.size();
-  for (const auto& pattern : impl->patterns)
+  for (const auto& pattern : impl->patterns) {
     if (pattern.kind == PatternKind::kLiteral) ++stats.literal_patterns;
+    if (pattern.lazy) ++stats.lazy_patterns;
+  }
   stats.databases = impl->databases.size();
   for (const auto& status : compiled.status)
     for (HsPatternStatus st : status)
@@ -807,6 +871,7 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
   scratch->fired.assign((impl_->patterns.size() + 63) / 64, 0);
   scratch->unconfirmed.assign((impl_->patterns.size() + 63) / 64, 0);
   scratch->touched.assign((impl_->rules->rules.size() + 63) / 64, 0);
+  scratch->decided.assign((impl_->patterns.size() + 63) / 64, 0);
   scratch->folded.reserve(4096);
   scratch->keywords.reserve(16384);
   return scratch;
@@ -908,6 +973,11 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
   s.fired_list.clear();
   for (uint32_t rule : s.touched_list) ClearBit(s.touched, rule);
   s.touched_list.clear();
+  for (uint32_t pattern : s.decided_list) {
+    ClearBit(s.decided, pattern);
+    ClearBit(s.fired, pattern);
+  }
+  s.decided_list.clear();
 }
 
 }  // namespace yagura::sigma

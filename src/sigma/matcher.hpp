@@ -41,6 +41,7 @@ struct MatcherStats {
   size_t direct_predicates = 0;  // predicates decided by Predicate::Test, not by a scan
   size_t databases = 0;          // Hyperscan databases (folded and raw, per field)
   size_t gated_rules = 0;        // rules evaluated only when one of their patterns fired
+  size_t lazy_patterns = 0;      // patterns not scanned: no rule's trigger, tested when read
 };
 
 class Matcher {

@@ -324,6 +324,54 @@ TEST_F(MatcherTest, KeywordsAndSeveralValues) {
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{1}));
 }
 
+TEST_F(MatcherTest, OneByteLiteralInALongValue) {
+  // A database whose only pattern is one byte once missed it in long values (Vectorscan's
+  // single-match mode); the matcher must find it wherever it is.
+  RuleMaker r("one byte");
+  r.Map({{event::NO_FIELD, {Str(event::NO_FIELD, "*i*")}}});
+  Add(r.Finish(Sel(0)));
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  for (size_t at : {0u, 40u, 82u, 150u, 400u}) {
+    std::string value(at, 'x');
+    value += "\xd0\xbf\xd1\x80\xc3\xa4rger";  // non-ASCII before the hit, as in the failing case
+    value.insert(value.size() - 5, "I");
+    value += std::string(20, '-');
+    events.Start();
+    events.Add(command_line, value);
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{0})) << "hit near byte " << at;
+  }
+  events.Start();
+  events.Add(command_line, std::string(200, 'x'));
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+}
+
+TEST_F(MatcherTest, PatternsThatAreNoTriggerAreTestedLazily) {
+  // The image suffix triggers the rule; the command-line flags are not scanned but still
+  // decide the rule when it is evaluated.
+  RuleMaker r("image and flags");
+  r.Map({{image, {Str(image, "*\\powershell.exe")}},
+         {command_line, {Str(command_line, "* -enc *"), Str(command_line, "* -nop *")}}});
+  Add(r.Finish(Sel(0)));
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().lazy_patterns, 2u);
+  auto scratch = matcher->NewScratch();
+  events.Start();
+  events.Add(image, "C:\\Windows\\powershell.exe");
+  events.Add(command_line, "powershell -NoP -Enc AAAA");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+  events.Start();
+  events.Add(image, "C:\\Windows\\powershell.exe");
+  events.Add(command_line, "powershell -w hidden -e AAAA");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+  events.Start();
+  events.Add(image, "C:\\Windows\\cmd.exe");
+  events.Add(command_line, "cmd -enc AAAA");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+}
+
 TEST_F(MatcherTest, RoutesByLogsource) {
   {
     RuleMaker r("windows process", Logsource{"windows", "process_creation", ""});
@@ -379,7 +427,8 @@ class MatcherCacheTest : public MatcherTest {
            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir);
     RuleMaker r("cached");
-    r.Map({{image, {Str(image, "*\\certutil.exe")}}, {command_line, {Re(command_line, "-url(cache)?")}}});
+    // The regex is the rule's only trigger, so it is compiled into a database (and cached).
+    r.Map({{command_line, {Re(command_line, "-url(cache)?")}}});
     Add(r.Finish(Sel(0)));
     rules.content_hash = "hash-one";
     options.cache_dir = dir.string();
@@ -434,7 +483,7 @@ TEST_F(MatcherCacheTest, ChangedRulesDoNotReuseTheCache) {
 
   // Another compiled pattern with the same hash: the key must change too.
   rules.content_hash = "hash-one";
-  rules.rules[0].predicates[1] = Re(command_line, "-urlfetch");
+  rules.rules[0].predicates[0] = Re(command_line, "-urlfetch");
   auto third = Build(options);
   ASSERT_TRUE(third);
   EXPECT_FALSE(third->stats().from_cache);
