@@ -1,6 +1,10 @@
 #include "event/json_framing.hpp"
 
+#include <immintrin.h>
+
+#include <algorithm>
 #include <array>
+#include <bit>
 
 namespace yagura::event {
 namespace {
@@ -13,6 +17,26 @@ constexpr std::array<bool, 256> MakeTable(std::string_view specials) {
 }
 constexpr auto STRING_SPECIAL = MakeTable("\"\\\n");
 constexpr auto STRUCTURE_SPECIAL = MakeTable("\"{}[]\n");
+
+// The position of the first byte at or after `pos` that ends ordinary string content (a quote,
+// a backslash or a newline), or `size`. String values are most of an event's bytes, so they
+// are skipped 32 bytes at a time (AVX2; the build targets Haswell and later).
+size_t SkipStringContent(const char* data, size_t pos, size_t size) {
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  const __m256i newline = _mm256_set1_epi8('\n');
+  while (pos + 32 <= size) {
+    __m256i chunk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + pos));
+    __m256i hits = _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi8(chunk, quote), _mm256_cmpeq_epi8(chunk, backslash)),
+        _mm256_cmpeq_epi8(chunk, newline));
+    auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(hits));
+    if (mask) return pos + static_cast<size_t>(std::countr_zero(mask));
+    pos += 32;
+  }
+  while (pos < size && !STRING_SPECIAL[static_cast<unsigned char>(data[pos])]) ++pos;
+  return pos;
+}
 
 }  // namespace
 
@@ -109,56 +133,205 @@ JsonFramer::Frame JsonFramer::StartOrSkip(const char* data, size_t size, bool eo
   return {Kind::kNeedMore, 0, 0, 0, {}};
 }
 
+namespace {
+
+// One 64-byte block of a record, classified at once (AVX2 compares, carry-less multiply for
+// the string mask). Valid JSON is framed here without a per-byte loop; whatever is unusual
+// (a backslash outside a string, a raw newline inside one, a `{` right after a newline) is left
+// to the byte-by-byte scanner, which owns the exact error behaviour.
+struct BlockState {
+  uint64_t line;
+  uint32_t depth;
+  bool in_string;
+  bool escape;  // the next byte is escaped (a backslash ended the previous block)
+  bool at_line_start;
+};
+
+enum class BlockOutcome : uint8_t { kContinue, kRecordEnd, kFallBack };
+
+uint64_t ByteMask(const __m256i lo, const __m256i hi, char c) {
+  const __m256i needle = _mm256_set1_epi8(c);
+  auto low = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, needle)));
+  auto high = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, needle)));
+  return uint64_t{low} | (uint64_t{high} << 32);
+}
+
+// Classifies block[0, 64). On kRecordEnd `end` is the offset just past the closing brace.
+// `ignored_line_start`: bit 0 when the block starts at the record's own first brace.
+BlockOutcome ScanBlock(const char* block, bool line_start_matters, uint64_t ignored_line_start,
+                       BlockState& state, size_t& end) {
+  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block));
+  const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32));
+  const uint64_t quotes = ByteMask(lo, hi, '"');
+  const uint64_t backslashes = ByteMask(lo, hi, '\\');
+  const uint64_t newlines = ByteMask(lo, hi, '\n');
+  const uint64_t opens = ByteMask(lo, hi, '{') | ByteMask(lo, hi, '[');
+  const uint64_t closes = ByteMask(lo, hi, '}') | ByteMask(lo, hi, ']');
+  const uint64_t left_braces = ByteMask(lo, hi, '{');
+
+  // Escaped bytes: each backslash that is not itself escaped escapes the next byte. Windows
+  // paths make these common, but a block holds only a handful.
+  uint64_t escaped = state.escape ? 1 : 0;
+  bool escape_out = false;
+  for (uint64_t rest = backslashes; rest; rest &= rest - 1) {
+    unsigned at = static_cast<unsigned>(std::countr_zero(rest));
+    if ((escaped >> at) & 1) continue;
+    if (at == 63)
+      escape_out = true;
+    else
+      escaped |= uint64_t{1} << (at + 1);
+  }
+  const uint64_t real_quotes = quotes & ~escaped;
+  // Inside-string mask: bit i is the parity of real quotes up to and including i, so an
+  // opening quote and the string's bytes are set and the closing quote is clear.
+  const __m128i product = _mm_clmulepi64_si128(
+      _mm_set_epi64x(0, static_cast<int64_t>(real_quotes)), _mm_set1_epi8(static_cast<char>(0xFF)), 0);
+  uint64_t in_string = static_cast<uint64_t>(_mm_cvtsi128_si64(product));
+  if (state.in_string) in_string = ~in_string;
+
+  if ((newlines & in_string) || (backslashes & ~in_string)) return BlockOutcome::kFallBack;
+  const uint64_t line_starts = ((newlines << 1) | (state.at_line_start ? 1 : 0)) & ~ignored_line_start;
+  if (line_start_matters && (left_braces & ~in_string & line_starts)) return BlockOutcome::kFallBack;
+
+  // Braces outside strings, in order: the record ends where the depth returns to zero.
+  const uint64_t structure = (opens | closes) & ~in_string;
+  uint32_t depth = state.depth;
+  for (uint64_t rest = structure; rest; rest &= rest - 1) {
+    unsigned at = static_cast<unsigned>(std::countr_zero(rest));
+    if ((opens >> at) & 1) {
+      ++depth;
+      continue;
+    }
+    if (depth > 0) --depth;
+    if (depth == 0) {
+      const uint64_t before = at == 0 ? 0 : (~uint64_t{0} >> (64 - at));
+      state.line += static_cast<uint64_t>(std::popcount(newlines & before));
+      state.depth = 0;
+      state.in_string = false;
+      state.escape = false;
+      state.at_line_start = false;
+      end = at + 1;
+      return BlockOutcome::kRecordEnd;
+    }
+  }
+  state.depth = depth;
+  state.line += static_cast<uint64_t>(std::popcount(newlines));
+  state.in_string = (in_string >> 63) & 1;
+  state.escape = escape_out;
+  // The byte scanner's `at_line_start` follows the bytes it handles outside strings (opening
+  // quotes included, closing quotes not): it holds when the last of them is a newline.
+  const uint64_t outside = (~in_string & ~real_quotes) | (real_quotes & in_string);
+  if (outside) state.at_line_start = (newlines >> (63 - std::countl_zero(outside))) & 1;
+  return BlockOutcome::kContinue;
+}
+
+}  // namespace
+
 JsonFramer::Frame JsonFramer::ScanRecord(const char* data, size_t size, bool eof) {
-  while (pos_ < size) {
-    if (in_string_) {
-      if (escape_) {
-        escape_ = false;
-        if (data[pos_] != '\n') {
-          ++pos_;
+  // The scan state lives in locals while the loop runs (stores through `data`, a char
+  // pointer, would otherwise force every member back to memory on every byte) and is written
+  // back on every way out.
+  size_t pos = pos_;
+  uint64_t line = line_;
+  uint32_t depth = depth_;
+  bool in_string = in_string_;
+  bool escape = escape_;
+  bool at_line_start = at_line_start_;
+  auto save = [&] {
+    pos_ = pos;
+    line_ = line;
+    depth_ = depth;
+    in_string_ = in_string;
+    escape_ = escape;
+    at_line_start_ = at_line_start;
+  };
+  size_t scalar_until = 0;  // after a block the fast path declined, bytes go one by one
+  while (pos < size) {
+    if (block_scanning_ && pos >= scalar_until && pos + 64 <= size) {
+      BlockState state{line, depth, in_string, escape, at_line_start};
+      size_t end = 0;
+      // A `{` at a line start inside a record that began at a line start is the next value
+      // (the byte scanner reports it); the record's own first brace is not.
+      switch (ScanBlock(data + pos, record_at_line_start_, pos == record_start_ ? 1 : 0, state,
+                        end)) {
+        case BlockOutcome::kContinue:
+          line = state.line;
+          depth = state.depth;
+          in_string = state.in_string;
+          escape = state.escape;
+          at_line_start = state.at_line_start;
+          pos += 64;
+          continue;
+        case BlockOutcome::kRecordEnd:
+          line = state.line;
+          depth = 0;
+          in_string = false;
+          escape = false;
+          at_line_start = false;
+          pos += end;
+          save();
+          in_record_ = false;
+          if (discarding_) {
+            discarding_ = false;
+            return {Kind::kError, 0, 0, record_line_, discard_message_};
+          }
+          return {Kind::kRecord, record_start_, pos_, record_line_, {}};
+        case BlockOutcome::kFallBack:
+          scalar_until = pos + 64;
+          break;
+      }
+    }
+    if (in_string) {
+      if (escape) {
+        escape = false;
+        if (data[pos] != '\n') {
+          ++pos;
           continue;
         }
       } else {
-        while (pos_ < size && !STRING_SPECIAL[static_cast<unsigned char>(data[pos_])]) ++pos_;
-        if (pos_ == size) break;
+        pos = SkipStringContent(data, pos, size);
+        if (pos == size) break;
       }
-      char c = data[pos_];
+      char c = data[pos];
       if (c == '\\') {
-        escape_ = true;
-        ++pos_;
+        escape = true;
+        ++pos;
       } else if (c == '"') {
-        in_string_ = false;
-        ++pos_;
+        in_string = false;
+        ++pos;
       } else {  // a raw newline: the string was never closed
-        ++pos_;
-        ++line_;
-        at_line_start_ = true;
+        ++pos;
+        ++line;
+        at_line_start = true;
+        save();
         return EndRecordWithError("unterminated string in JSON value");
       }
       continue;
     }
-    char c = data[pos_];
-    if (at_line_start_ && c == '{' && record_at_line_start_ && pos_ != record_start_) {
+    char c = data[pos];
+    if (at_line_start && c == '{' && record_at_line_start_ && pos != record_start_) {
+      save();
       return EndRecordWithError("incomplete JSON value (a new value starts on the next line)");
     }
-    at_line_start_ = false;
+    at_line_start = false;
     if (!STRUCTURE_SPECIAL[static_cast<unsigned char>(c)]) {
-      ++pos_;
+      ++pos;
       continue;
     }
     switch (c) {
       case '"':
-        in_string_ = true;
+        in_string = true;
         break;
       case '{':
       case '[':
-        ++depth_;
+        ++depth;
         break;
       case '}':
       case ']':
-        if (depth_ > 0) --depth_;
-        if (depth_ == 0) {
-          ++pos_;
+        if (depth > 0) --depth;
+        if (depth == 0) {
+          ++pos;
+          save();
           in_record_ = false;
           if (discarding_) {
             discarding_ = false;
@@ -168,14 +341,15 @@ JsonFramer::Frame JsonFramer::ScanRecord(const char* data, size_t size, bool eof
         }
         break;
       case '\n':
-        ++line_;
-        at_line_start_ = true;
+        ++line;
+        at_line_start = true;
         break;
       default:
         break;
     }
-    ++pos_;
+    ++pos;
   }
+  save();
   if (eof) {
     if (discarding_) return EndRecordWithError(discard_message_);
     return EndRecordWithError("incomplete JSON value at end of input");

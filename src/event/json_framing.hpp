@@ -10,6 +10,9 @@
 // Resynchronisation after broken input: a raw newline inside a string ends the broken value
 // (JSON strings cannot hold one); so does a '{' at the start of a line while an unclosed value
 // that itself began at the start of a line is open (the next JSON line follows a truncated one).
+// Well-formed stretches are classified 64 bytes at a time (quote, backslash, bracket and newline
+// masks; the string mask by carry-less multiplication); anything unusual in a block sends that
+// block through the byte-by-byte state machine, which alone decides errors.
 // Text that is no JSON value is skipped up to the end of its line (or the next ',' / ']' inside
 // a top-level array). Internal to src/event.
 #pragma once
@@ -50,6 +53,9 @@ class JsonFramer {
   }
   // The open value is too large to keep: scan it to its end without keeping its bytes, then
   // report it as an error with `message`.
+  // Off: every byte goes through the byte-by-byte scanner, which the 64-byte block scanner
+  // must agree with exactly (tests compare the two).
+  void set_block_scanning(bool enabled) { block_scanning_ = enabled; }
   void Discard(std::string_view message) {
     discarding_ = true;
     discard_message_ = message;
@@ -78,6 +84,7 @@ class JsonFramer {
   bool escape_ = false;
   bool discarding_ = false;
   std::string_view discard_message_;
+  bool block_scanning_ = true;
 };
 
 }  // namespace yagura::event

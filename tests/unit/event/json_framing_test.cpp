@@ -1,0 +1,125 @@
+// The 64-byte block scanner of JsonFramer against its byte-by-byte scanner: the same frames,
+// errors and line numbers on well-formed and broken streams, fed in chunks of every size.
+#include "event/json_framing.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace yagura::event {
+namespace {
+
+struct Seen {
+  JsonFramer::Kind kind;
+  size_t begin, end;
+  uint64_t line;
+  std::string message;
+  bool operator==(const Seen&) const = default;
+};
+
+// Feeds `text` to a framer `chunk` bytes at a time, as RecordReader does (without dropping
+// consumed bytes, which does not change the framer's decisions).
+std::vector<Seen> Frames(const std::string& text, size_t chunk, bool blocks) {
+  JsonFramer framer;
+  framer.set_block_scanning(blocks);
+  std::vector<Seen> seen;
+  size_t available = std::min(chunk, text.size());
+  for (int guard = 0; guard < 1000000; ++guard) {
+    bool eof = available == text.size();
+    JsonFramer::Frame frame = framer.Next(text.data(), available, eof);
+    if (frame.kind == JsonFramer::Kind::kNeedMore) {
+      if (eof) break;
+      available = std::min(available + chunk, text.size());
+      continue;
+    }
+    seen.push_back({frame.kind, frame.begin, frame.end, frame.line, std::string(frame.message)});
+  }
+  return seen;
+}
+
+class StreamMaker {
+ public:
+  explicit StreamMaker(uint64_t seed) : rng_(seed) {}
+  size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+
+  std::string String() {
+    static const char* PIECES[] = {"C:\\\\Windows\\\\System32", "\\\"quoted\\\"", "\\\\", "abc",
+                                   "\\u00e9", "\\n", " ", "{", "}", "[", "]", ",", ":",
+                                   "日本語", "powershell -enc", "\\\\\\\\server\\\\share"};
+    std::string s = "\"";
+    for (size_t n = Pick(6); n > 0; --n) s += PIECES[Pick(std::size(PIECES))];
+    if (Pick(60) == 0) s += "\n";   // a raw newline: a broken string
+    if (Pick(80) == 0) s += "\\";   // escapes the closing quote
+    return s + "\"";
+  }
+  std::string Value(int depth, bool pretty) {
+    switch (depth > 3 ? Pick(3) : Pick(6)) {
+      case 0: return String();
+      case 1: return std::to_string(Pick(100000));
+      case 2: return Pick(2) ? "true" : "null";
+      case 3: {
+        std::string s = "[";
+        for (size_t n = Pick(4); n > 0; --n) s += Value(depth + 1, pretty) + (n > 1 ? "," : "");
+        return s + "]";
+      }
+      default: return Object(depth + 1, pretty);
+    }
+  }
+  std::string Object(int depth, bool pretty) {
+    std::string s = "{";
+    for (size_t n = Pick(7); n > 0; --n) {
+      if (pretty) s += "\n" + std::string(depth * 2, ' ');
+      s += String() + ": " + Value(depth, pretty);
+      if (n > 1) s += ",";
+      if (Pick(150) == 0) s += "\\";   // a backslash outside any string
+    }
+    if (pretty) s += "\n";
+    return s + "}";
+  }
+  std::string Stream() {
+    std::string s;
+    bool array = Pick(8) == 0;
+    if (array) s += "[";
+    for (size_t n = 1 + Pick(12); n > 0; --n) {
+      bool pretty = Pick(4) == 0;
+      std::string record = Object(0, pretty);
+      if (Pick(15) == 0) record.resize(Pick(record.size()));  // truncated line
+      if (Pick(20) == 0) s += "not json at all\n";
+      s += record;
+      s += array ? (n > 1 ? ",\n" : "]\n") : "\n";
+    }
+    return s;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+TEST(JsonFramerBlocks, AgreeWithTheByteScanner) {
+  StreamMaker maker(42);
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = maker.Stream();
+    for (size_t chunk : {size_t{1} << 30, size_t{7}, size_t{64}, size_t{100}, size_t{333}}) {
+      auto expected = Frames(text, chunk, false);
+      auto got = Frames(text, chunk, true);
+      ASSERT_EQ(got, expected) << "stream " << i << ", chunk " << chunk << ":\n" << text;
+    }
+  }
+}
+
+TEST(JsonFramerBlocks, LongRecordsWithEscapesAcrossBlocks) {
+  // Backslash runs and escaped quotes placed across every 64-byte boundary.
+  for (size_t shift = 0; shift < 70; ++shift) {
+    std::string text = "{\"k\": \"" + std::string(shift, 'a') +
+                       "\\\\\\\\\\\"x\\\\\", \"p\": \"C:\\\\a\\\\b\", \"n\": {\"m\": []}}\n";
+    text += text;
+    auto expected = Frames(text, 1 << 30, false);
+    ASSERT_EQ(expected.size(), 2u) << text;
+    EXPECT_EQ(Frames(text, 1 << 30, true), expected) << text;
+  }
+}
+
+}  // namespace
+}  // namespace yagura::event
