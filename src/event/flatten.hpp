@@ -105,6 +105,9 @@ class EventSink final : public FieldEmitter {
     return entry != nullptr && entry->prefix;
   }
   [[nodiscard]] bool all_values() const { return all_values_; }
+  // Whether the next events collect every value (only if some rule has keywords at all): the
+  // scanner turns it off for records that cannot hold any keyword.
+  void set_all_values(bool on) { all_values_ = on && catalog_.wants_all_values(); }
   void OfferTime(std::string_view text, int rank) override {
     if (rank < time_rank_ && !text.empty()) {
       time_rank_ = rank;

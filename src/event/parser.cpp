@@ -87,6 +87,8 @@ EventParser::EventParser(const FieldCatalog& catalog, const LogsourceMapping& ma
 
 EventParser::~EventParser() = default;
 
+void EventParser::SetCollectAllValues(bool on) { impl_->sink.set_all_values(on); }
+
 Result<void> EventParser::Parse(const Record& record, Event& event) {
   Impl& s = *impl_;
   event.Reset(s.catalog.size());

@@ -41,6 +41,10 @@ class EventParser {
   // (the caller adds the location).
   [[nodiscard]] Result<void> Parse(const Record& record, Event& event);
 
+  // Whether Parse() collects every value of the event for keyword searches (on by default when
+  // some rule has keywords). Off, only the fields rules name are extracted.
+  void SetCollectAllValues(bool on);
+
   // The whole record as one JSON object, for alert output: JSON records as they were, EVTX in
   // the evtx_dump shape, syslog and access lines as an object of their parsed fields.
   [[nodiscard]] std::string ToJson(const Record& record);

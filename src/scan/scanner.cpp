@@ -374,6 +374,8 @@ namespace {
 // Parses and matches one record; false when the record could not be parsed (`error` says why).
 bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
             std::string& error) {
+  // --no-detect extracts the fields rules name, not every value for keyword searches.
+  if (!m.options.detect) worker.parser->SetCollectAllValues(false);
   auto parsed = worker.parser->Parse(record, worker.event);
   if (!parsed) {
     error = parsed.error().message;
