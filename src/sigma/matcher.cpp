@@ -3,6 +3,8 @@
 // Build. Every predicate of every rule gets a global index. String (glob) and regex predicates
 // become *patterns*, deduplicated per field and numbered globally; every other predicate kind,
 // and whatever cannot be compiled exactly, stays "direct" and is decided by Predicate::Test.
+// Numeric equality (`EventID: 4688`) is looked up by the parsed value, so event ids can trigger
+// the rules that have nothing else to trigger them.
 // A caseless glob is looked up on the case-folded value (literal_index.hpp): a plain literal,
 // `x*` or `*x` goes to the field's exact index, prefix trie or suffix trie, which cost a hash
 // probe or a short walk; contains (`*x*`, where Hyperscan's SIMD literal matchers are hard to
@@ -57,6 +59,7 @@
 #include "sigma/case_fold.hpp"
 #include "sigma/hs_database.hpp"
 #include "sigma/literal_index.hpp"
+#include "sigma/modifiers/modifier.hpp"
 #include "sigma/router.hpp"
 #include "sigma/wildcard.hpp"
 
@@ -265,6 +268,9 @@ struct Matcher::Impl {
     uint32_t folded_db = NONE;  // index into databases
     uint32_t raw_db = NONE;
     bool has_literals = false;
+    // Numeric equality (`EventID: 4688`): the rule's number -> pattern, sorted; the event value
+    // is parsed once, exactly as the predicate parses it.
+    std::vector<std::pair<double, uint32_t>> numbers;
     std::vector<uint32_t> regex_patterns;  // kRegex patterns in raw_db
   };
 
@@ -498,7 +504,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   impl->policy = options.unrecognised;
 
   // 1. Classify every predicate; deduplicate patterns per field.
-  enum class Shape : uint8_t { kExact, kPrefix, kSuffix, kHsFolded, kHsRaw, kHsRegex };
+  enum class Shape : uint8_t { kExact, kPrefix, kSuffix, kHsFolded, kHsRaw, kHsRegex, kNumberEq };
   struct PatternKey {
     uint32_t index;
     Shape shape;
@@ -546,7 +552,12 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       Shape shape;
       std::string text;
       unsigned flags = hs_flags;
-      if (predicate.kind == PredicateKind::kString && !predicate.cased) {
+      if (predicate.kind == PredicateKind::kNumber && predicate.op == CompareOp::kEq && !keyword) {
+        // Decided by a lookup of the parsed value, so event ids can trigger their rules.
+        shape = Shape::kNumberEq;
+        double number = predicate.number == 0 ? 0.0 : predicate.number;  // -0 is 0
+        text.assign(reinterpret_cast<const char*>(&number), sizeof number);
+      } else if (predicate.kind == PredicateKind::kString && !predicate.cased) {
         const auto& glob = predicate.glob;
         if (!AllFoldable(glob)) continue;
         const size_t n = glob.size();
@@ -620,14 +631,17 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
 
       Impl::Pattern info;
       info.decider = global;
-      // Regexes rarely say how selective they are; count them as weak triggers.
-      info.weight = shape == Shape::kHsRegex
-                        ? 2
-                        : static_cast<uint32_t>(LiteralText(predicate.glob).size());
+      // Regexes rarely say how selective they are; count them as weak triggers. So are event
+      // ids: every event of a class shares one, so a rule triggered by its id would be
+      // evaluated on all of them; they trigger only rules that have nothing better.
+      info.weight = shape == Shape::kHsRegex     ? 2
+                    : shape == Shape::kNumberEq ? 1
+                                                : static_cast<uint32_t>(LiteralText(predicate.glob).size());
       switch (shape) {
         case Shape::kExact:
         case Shape::kPrefix:
         case Shape::kSuffix:
+        case Shape::kNumberEq:
           info.kind = PatternKind::kLiteral;
           literals[index].emplace_back(shape, text, pattern);
           break;
@@ -784,10 +798,17 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       if (shape == Shape::kExact) index.exact.Add(text, pattern);
       if (shape == Shape::kPrefix) index.prefixes.Add(text, pattern);
       if (shape == Shape::kSuffix) index.suffixes.Add(text, pattern);
+      if (shape == Shape::kNumberEq) {
+        double number;
+        std::memcpy(&number, text.data(), sizeof number);
+        index.numbers.emplace_back(number, pattern);
+        continue;
+      }
       index.has_literals = true;
     }
     index.prefixes.Finish();
     index.suffixes.Finish();
+    std::sort(index.numbers.begin(), index.numbers.end());
   }
   for (uint32_t& pattern : impl->predicate_pattern)
     if (pattern != NONE && left_out[pattern]) pattern = NONE;
@@ -923,6 +944,16 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     }
     for (const event::FieldValue& value : event.Values(index.field)) {
       if (value.type == event::ValueType::kNull) continue;
+      if (!index.numbers.empty() &&
+          (value.type == event::ValueType::kString || value.type == event::ValueType::kNumber)) {
+        double number;
+        if (modifiers::ParseDecimal(value.text, &number)) {
+          if (number == 0) number = 0.0;
+          auto it = std::lower_bound(index.numbers.begin(), index.numbers.end(),
+                                     std::make_pair(number, uint32_t{0}));
+          for (; it != index.numbers.end() && it->first == number; ++it) s.Fire(it->second);
+        }
+      }
       if (index.has_literals || index.folded_db != NONE) {
         FoldText(value.text, s.folded);
         if (index.has_literals) {

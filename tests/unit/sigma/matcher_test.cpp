@@ -372,6 +372,34 @@ TEST_F(MatcherTest, PatternsThatAreNoTriggerAreTestedLazily) {
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
 }
 
+TEST_F(MatcherTest, NumericEqualityTriggersItsRule) {
+  // `count: 4688` is looked up by value, so the rule is gated instead of evaluated on every
+  // event; the lookup parses the value exactly as the predicate does.
+  RuleMaker r("event id");
+  r.Map({{count, {Number(count, 4688), Number(count, 0)}}});
+  Add(r.Finish(Sel(0)));
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().gated_rules, 1u);
+  auto scratch = matcher->NewScratch();
+  for (const char* text : {"4688", "4688.0", "4.688e3", "-0", "0.0"}) {
+    events.Start();
+    events.Add(count, text);
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{0})) << text;
+  }
+  for (const char* text : {"4689", "0x1250", " 4688", "+4688", "4688x", ""}) {
+    events.Start();
+    events.Add(count, text);
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{})) << text;
+  }
+  events.Start();
+  events.Add(count, "4688", event::ValueType::kNumber);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+  events.Start();
+  events.Add(count, "4688", event::ValueType::kBool);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+}
+
 TEST_F(MatcherTest, RoutesByLogsource) {
   {
     RuleMaker r("windows process", Logsource{"windows", "process_creation", ""});
