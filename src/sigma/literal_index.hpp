@@ -14,6 +14,8 @@
 // Thread-safety: immutable after Finish(); lookups are const.
 #pragma once
 
+#include <algorithm>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -76,6 +78,14 @@ class LiteralTrie {
       auto byte = static_cast<unsigned char>(direction_ == Direction::kForward ? text[i]
                                                                               : text[n - 1 - i]);
       node = NONE;
+      if (current.edge_end - current.edge_begin > 8) {
+        // Wide nodes (the bytes before ".exe" in a suffix trie): binary search.
+        const unsigned char* first = edge_bytes_.data() + current.edge_begin;
+        const unsigned char* last = edge_bytes_.data() + current.edge_end;
+        const unsigned char* at = std::lower_bound(first, last, byte);
+        if (at != last && *at == byte) node = edge_targets_[current.edge_begin + (at - first)];
+        continue;
+      }
       for (uint32_t e = current.edge_begin; e < current.edge_end; ++e) {
         if (edge_bytes_[e] == byte) {
           node = edge_targets_[e];
