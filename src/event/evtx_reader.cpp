@@ -1,3 +1,7 @@
+// Native path: pass one reads every chunk once (checksums, record walk) and decides whether the
+// file can be read natively; pass two reads the chunks again and renders their records. A
+// record the renderer declines is fetched from libevtx by its index, which pass one proved to
+// be the same in both. The libevtx path is the reader as it was before the native one.
 #include "event/evtx_reader.hpp"
 
 // libevtx.h includes libbfio.h (not packaged with libevtx-dev on Debian) only to declare the
@@ -5,7 +9,9 @@
 #include <libevtx/features.h>
 #undef LIBEVTX_HAVE_BFIO
 #include <libevtx.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -14,6 +20,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "event/evtx_native.hpp"
 #include "event/record.hpp"
 
 namespace yagura::event {
@@ -149,6 +156,177 @@ struct FileCloser {
   }
 };
 
+// Fetches record `index` (regular or recovered) from libevtx into `xml`, trimmed and padded.
+enum class Fetched : uint8_t { kOk, kNotRead, kTooLarge, kNotRendered };
+Fetched FetchRecord(libevtx_file_t* file, int index, bool recovered, size_t max_record_size,
+                    std::vector<char>& xml, size_t& length, std::string& message,
+                    uint64_t* identifier = nullptr) {
+  libevtx_error_t* error = nullptr;
+  libevtx_record_t* record = nullptr;
+  int rc = recovered ? libevtx_file_get_recovered_record_by_index(file, index, &record, &error)
+                     : libevtx_file_get_record_by_index(file, index, &record, &error);
+  if (rc != 1 || record == nullptr) {
+    message = TakeError(error, "cannot read record");
+    return Fetched::kNotRead;
+  }
+  auto release = [&] {
+    libevtx_record_free(&record, &error);
+    if (error != nullptr) libevtx_error_free(&error);
+  };
+  if (identifier != nullptr && (libevtx_record_get_identifier(record, identifier, &error) != 1)) {
+    if (error != nullptr) libevtx_error_free(&error);
+    *identifier = 0;
+  }
+  size_t size = 0;
+  bool ok = libevtx_record_get_utf8_xml_string_size(record, &size, &error) == 1 && size > 0;
+  if (ok && size > max_record_size) {
+    release();
+    return Fetched::kTooLarge;
+  }
+  if (ok) {
+    if (xml.size() < size + RECORD_PADDING) xml.resize(size + RECORD_PADDING);
+    ok = libevtx_record_get_utf8_xml_string(record, reinterpret_cast<uint8_t*>(xml.data()), size,
+                                            &error) == 1;
+  }
+  if (!ok) {
+    message = TakeError(error, "cannot render record as XML");
+    release();
+    return Fetched::kNotRendered;
+  }
+  release();
+  // `size` counts the terminating NUL; trailing newlines are layout.
+  length = strnlen(xml.data(), size);
+  while (length > 0 && (xml[length - 1] == '\n' || xml[length - 1] == ' ' || xml[length - 1] == '\r')) {
+    --length;
+  }
+  std::memset(xml.data() + length, 0, RECORD_PADDING);
+  return Fetched::kOk;
+}
+
+// libevtx opened on demand, for fallback and recovered records of a natively read file.
+struct LazyLibevtx {
+  FileCloser handle;
+  bool tried = false;
+  int regular = -1;
+  libevtx_file_t* Get(const std::string& path) {
+    if (tried) return handle.file;
+    tried = true;
+    libevtx_error_t* error = nullptr;
+    if (libevtx_file_initialize(&handle.file, &error) != 1) {
+      if (error != nullptr) libevtx_error_free(&error);
+      handle.file = nullptr;
+      return nullptr;
+    }
+    if (libevtx_file_open(handle.file, path.c_str(), LIBEVTX_OPEN_READ, &error) != 1) {
+      if (error != nullptr) libevtx_error_free(&error);
+      libevtx_file_free(&handle.file, &error);
+      if (error != nullptr) libevtx_error_free(&error);
+      handle.file = nullptr;
+      return nullptr;
+    }
+    if (libevtx_file_get_number_of_records(handle.file, &regular, &error) != 1) {
+      if (error != nullptr) libevtx_error_free(&error);
+      regular = -1;
+    }
+    return handle.file;
+  }
+};
+
+bool ReadFully(int fd, uint8_t* data, size_t size, uint64_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, data + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Per-file bookkeeping shared by both paths: numbering, de-duplication of recovered records
+// against regular ones, progress.
+struct Emitter {
+  Emitter(const RecordReader::OnRecord& on_record, const RecordReader::OnProgress& on_progress,
+          ReadStats& stats, uint32_t source_index, uint64_t file_size, uint64_t total)
+      : on_record(on_record),
+        on_progress(on_progress),
+        stats(stats),
+        source_index(source_index),
+        file_size(file_size),
+        total(total) {}
+
+  const RecordReader::OnRecord& on_record;
+  const RecordReader::OnProgress& on_progress;
+  ReadStats& stats;
+  uint32_t source_index;
+  uint64_t file_size;
+  uint64_t total;
+  bool track_ids = false;  // recovered records will follow
+  std::unordered_set<uint64_t> regular_ids;
+  uint64_t next_number = 0;
+  int lost_fragments = 0;
+
+  void Emit(std::string_view xml, bool is_recovered, uint64_t index) {
+    if (!is_recovered) {
+      if (track_ids) regular_ids.insert(EventRecordId(xml));
+    } else if (!HasPlainTags(xml) || xml.find("<EventID") == std::string_view::npos) {
+      ++lost_fragments;
+      return;
+    } else if (regular_ids.count(EventRecordId(xml)) != 0) {
+      return;  // a stale copy of a record the log still holds
+    }
+    ++next_number;
+    Record out;
+    out.data = xml;
+    out.format = RecordFormat::kEvtx;
+    out.source_index = source_index;
+    out.number = next_number;
+    out.line = 0;
+    ++stats.records;
+    stats.bytes += xml.size();
+    on_record(out);
+    if (on_progress && total > 0 && (index % 256 == 255 || index + 1 == total)) {
+      on_progress(file_size * (index + 1) / total);
+    }
+  }
+};
+
+// The recovered records, through libevtx, after the regular ones.
+void ReadRecovered(libevtx_file_t* file, int recovered, uint64_t first_index,
+                   size_t max_record_size, const std::string& display_path,
+                   std::vector<char>& xml, Emitter& emitter, Diagnostics& diagnostics,
+                   ReadStats& stats) {
+  std::string message;
+  for (int i = 0; i < recovered; ++i) {
+    size_t length = 0;
+    switch (FetchRecord(file, i, true, max_record_size, xml, length, message)) {
+      case Fetched::kOk:
+        emitter.Emit(std::string_view(xml.data(), length), true, first_index + static_cast<uint64_t>(i));
+        break;
+      case Fetched::kTooLarge:
+        ++emitter.next_number;
+        diagnostics.Report(DiagnosticKind::kRecordSkipped,
+                           display_path + " record " + std::to_string(emitter.next_number),
+                           "record larger than " + std::to_string(max_record_size) + " bytes");
+        ++stats.records_skipped;
+        break;
+      case Fetched::kNotRead:
+      case Fetched::kNotRendered:
+        ++emitter.lost_fragments;
+        break;
+    }
+  }
+}
+
+void ReportLostFragments(const Emitter& emitter, const std::string& display_path,
+                         Diagnostics& diagnostics) {
+  if (emitter.lost_fragments > 0) {
+    diagnostics.Report(DiagnosticKind::kWarning, display_path,
+                       std::to_string(emitter.lost_fragments) +
+                           " fragments of deleted records could not be recovered intact");
+  }
+}
+
 }  // namespace
 
 bool EvtxReader::Read(const std::string& path, const std::string& display_path,
@@ -156,6 +334,191 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                       const RecordReader::OnRecord& on_record,
                       const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
                       ReadStats& stats) {
+  if (native_) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      struct stat info {};
+      bool planned = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) &&
+                     PlanNative(fd, static_cast<uint64_t>(info.st_size));
+      bool ok = false;
+      if (planned) {
+        ok = ReadNative(fd, path, display_path, source_index, max_record_size, recover_deleted,
+                        on_record, on_progress, diagnostics, stats,
+                        static_cast<uint64_t>(info.st_size));
+      }
+      ::close(fd);
+      if (planned) return ok;
+    }
+  }
+  return ReadLibevtx(path, display_path, source_index, max_record_size, recover_deleted,
+                     on_record, on_progress, diagnostics, stats);
+}
+
+// The 64 KiB at `offset` (the file header is at 0), or nullptr if they cannot be read.
+const uint8_t* EvtxReader::LoadChunk(int fd, uint64_t offset) {
+  if (whole_) return file_.data() + offset;
+  return ReadFully(fd, chunk_.data(), evtx::CHUNK_SIZE, offset) ? chunk_.data() : nullptr;
+}
+
+// Pass one: whether libevtx would list exactly the records a plain walk of the chunks finds.
+bool EvtxReader::PlanNative(int fd, uint64_t file_size) {
+  using namespace evtx;
+  plan_.clear();
+  if (file_size < FILE_HEADER_SIZE || (file_size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0) return false;
+  // Files of ordinary size are read once, whole; larger ones a chunk at a time, twice.
+  whole_ = file_size <= WHOLE_FILE_LIMIT;
+  if (whole_) {
+    if (file_.size() < file_size) file_.resize(file_size);
+    if (!ReadFully(fd, file_.data(), file_size, 0)) return false;
+  } else {
+    chunk_.resize(CHUNK_SIZE);
+  }
+  const uint8_t* data = LoadChunk(fd, 0);
+  FileHeader header;
+  if (data == nullptr || !ParseFileHeader(data, FILE_HEADER_SIZE, header)) return false;
+  const uint64_t chunks = (file_size - FILE_HEADER_SIZE) / CHUNK_SIZE;
+  for (uint64_t index = 0; index < chunks; ++index) {
+    const uint64_t offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
+    data = LoadChunk(fd, offset);
+    if (data == nullptr) return false;
+    ChunkHeader chunk;
+    const ChunkState state = CheckChunk(data, CHUNK_SIZE, chunk);
+    if (state == ChunkState::kUnused) {
+      if (index < header.chunk_count) return false;
+      continue;
+    }
+    // Chunks in use are exactly the first `chunk_count` ones, each intact.
+    if (state != ChunkState::kValid || index >= header.chunk_count) return false;
+    RecordWalker walker(data, CHUNK_SIZE, chunk.free_offset);
+    RecordView record;
+    uint32_t count = 0;
+    uint64_t last_id = 0;
+    uint32_t last_offset = 0;
+    RecordWalker::Status status;
+    while ((status = walker.Next(record)) == RecordWalker::Status::kRecord) {
+      if (count == 0 ? record.id != chunk.first_record_id : record.id != last_id + 1) return false;
+      last_id = record.id;
+      last_offset = record.offset;
+      ++count;
+    }
+    if (status != RecordWalker::Status::kEnd || count == 0 || last_id != chunk.last_record_id ||
+        last_offset != chunk.last_record_offset ||
+        chunk.last_record_number - chunk.first_record_number + 1 != count) {
+      return false;
+    }
+    plan_.push_back(ChunkPlan{offset, chunk.free_offset, count});
+  }
+  return plan_.size() == header.chunk_count;
+}
+
+// Pass two.
+bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& display_path,
+                            uint32_t source_index, size_t max_record_size, bool recover_deleted,
+                            const RecordReader::OnRecord& on_record,
+                            const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
+                            ReadStats& stats, uint64_t file_size) {
+  using namespace evtx;
+  ++native_files_;
+  LazyLibevtx libevtx;
+  uint64_t regular = 0;
+  for (const ChunkPlan& chunk : plan_) regular += chunk.records;
+  int recovered = 0;
+  if (recover_deleted) {
+    if (libevtx_file_t* file = libevtx.Get(path)) {
+      libevtx_error_t* error = nullptr;
+      if (libevtx_file_get_number_of_recovered_records(file, &recovered, &error) != 1) {
+        if (error != nullptr) libevtx_error_free(&error);
+        recovered = 0;
+      }
+    }
+  }
+  Emitter emitter(on_record, on_progress, stats, source_index, file_size,
+                  regular + static_cast<uint64_t>(recovered));
+  emitter.track_ids = recovered > 0;
+  renderer_.set_output_limit(max_record_size);
+  auto skip = [&](const std::string& message) {
+    ++emitter.next_number;
+    diagnostics.Report(DiagnosticKind::kRecordSkipped,
+                       display_path + " record " + std::to_string(emitter.next_number), message);
+    ++stats.records_skipped;
+  };
+  const std::string too_large = "record larger than " + std::to_string(max_record_size) + " bytes";
+  std::string message;
+  uint64_t index = 0;
+  for (const ChunkPlan& chunk : plan_) {
+    const uint64_t chunk_end = index + chunk.records;
+    const uint8_t* data = LoadChunk(fd, chunk.offset);
+    if (data == nullptr) {
+      for (; index < chunk_end; ++index) skip("cannot read the record's chunk again");
+      continue;
+    }
+    RecordWalker walker(data, CHUNK_SIZE, chunk.free_offset);
+    renderer_.SetChunk(data, CHUNK_SIZE);
+    for (; index < chunk_end; ++index) {
+      RecordView view;
+      if (walker.Next(view) != RecordWalker::Status::kRecord) {
+        skip("the record's chunk changed while it was read");
+        continue;
+      }
+      text_.Clear();
+      if (renderer_.RenderRecord(view.binxml_begin, view.binxml_end, text_)) {
+        size_t length = text_.size();
+        if (length + 1 > max_record_size) {
+          skip(too_large);
+          continue;
+        }
+        while (length > 0 && (text_.data()[length - 1] == '\n' || text_.data()[length - 1] == ' ' ||
+                              text_.data()[length - 1] == '\r')) {
+          --length;
+        }
+        text_.Truncate(length);
+        std::memset(text_.Extend(RECORD_PADDING), 0, RECORD_PADDING);
+        ++native_records_;
+        emitter.Emit(std::string_view(text_.data(), length), false, index);
+        continue;
+      }
+      // Declined (or over the size limit, which the renderer stops at early): libevtx renders
+      // this one, by the same index, and decides how it is reported if it cannot.
+      ++fallback_records_;
+      libevtx_file_t* file = libevtx.Get(path);
+      if (file == nullptr || libevtx.regular < 0 || static_cast<uint64_t>(libevtx.regular) != regular) {
+        skip("cannot render record: " + std::string(renderer_.error()));
+        continue;
+      }
+      size_t length = 0;
+      uint64_t identifier = 0;
+      switch (FetchRecord(file, static_cast<int>(index), false, max_record_size, xml_, length,
+                          message, &identifier)) {
+        case Fetched::kOk:
+          if (identifier != view.id) {
+            skip("cannot render record: " + std::string(renderer_.error()));
+            break;
+          }
+          emitter.Emit(std::string_view(xml_.data(), length), false, index);
+          break;
+        case Fetched::kTooLarge:
+          skip(too_large);
+          break;
+        case Fetched::kNotRead:
+        case Fetched::kNotRendered:
+          skip(message);
+          break;
+      }
+    }
+  }
+  if (recovered > 0) {
+    ReadRecovered(libevtx.handle.file, recovered, regular, max_record_size, display_path, xml_,
+                  emitter, diagnostics, stats);
+  }
+  ReportLostFragments(emitter, display_path, diagnostics);
+  return true;
+}
+
+bool EvtxReader::ReadLibevtx(const std::string& path, const std::string& display_path,
+                             uint32_t source_index, size_t max_record_size, bool recover_deleted,
+                             const RecordReader::OnRecord& on_record,
+                             const RecordReader::OnProgress& on_progress,
+                             Diagnostics& diagnostics, ReadStats& stats) {
   libevtx_error_t* error = nullptr;
   FileCloser handle;
   if (libevtx_file_initialize(&handle.file, &error) != 1) {
@@ -189,104 +552,41 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
     regular = 0;
   }
   int recovered = 0;
-  if (!recover_deleted) {
-    recovered = 0;
-  } else if (libevtx_file_get_number_of_recovered_records(handle.file, &recovered, &error) != 1) {
+  if (recover_deleted &&
+      libevtx_file_get_number_of_recovered_records(handle.file, &recovered, &error) != 1) {
     if (error != nullptr) libevtx_error_free(&error);
     recovered = 0;
   }
-  const int total = regular + recovered;
-  std::unordered_set<uint64_t> regular_ids;
-  uint64_t next_number = 0;
-  int lost_fragments = 0;
-  for (int index = 0; index < total; ++index) {
-    const bool is_recovered = index >= regular;
-    const uint64_t number = next_number + 1;
-    auto where = [&] { return display_path + " record " + std::to_string(number); };
-    libevtx_record_t* record = nullptr;
-    int rc = is_recovered
-                 ? libevtx_file_get_recovered_record_by_index(handle.file, index - regular, &record, &error)
-                 : libevtx_file_get_record_by_index(handle.file, index, &record, &error);
-    if ((rc != 1 || record == nullptr) && is_recovered) {
-      if (error != nullptr) libevtx_error_free(&error);
-      ++lost_fragments;
-      continue;
-    }
-    if (rc != 1 || record == nullptr) {
-      ++next_number;
-      diagnostics.Report(DiagnosticKind::kRecordSkipped, where(),
-                         TakeError(error, "cannot read record"));
+  Emitter emitter(on_record, on_progress, stats, source_index, file_size,
+                  static_cast<uint64_t>(regular) + static_cast<uint64_t>(recovered));
+  emitter.track_ids = recovered > 0;
+  std::string message;
+  for (int index = 0; index < regular; ++index) {
+    size_t length = 0;
+    auto skip = [&](const std::string& text) {
+      ++emitter.next_number;
+      diagnostics.Report(DiagnosticKind::kRecordSkipped,
+                         display_path + " record " + std::to_string(emitter.next_number), text);
       ++stats.records_skipped;
-      continue;
-    }
-    size_t size = 0;
-    bool ok = libevtx_record_get_utf8_xml_string_size(record, &size, &error) == 1 && size > 0;
-    if (ok && size > max_record_size) {
-      ++next_number;
-      diagnostics.Report(DiagnosticKind::kRecordSkipped, where(),
-                         "record larger than " + std::to_string(max_record_size) + " bytes");
-      ++stats.records_skipped;
-      libevtx_record_free(&record, &error);
-      if (error != nullptr) libevtx_error_free(&error);
-      continue;
-    }
-    if (ok) {
-      if (xml_.size() < size + RECORD_PADDING) xml_.resize(size + RECORD_PADDING);
-      ok = libevtx_record_get_utf8_xml_string(record, reinterpret_cast<uint8_t*>(xml_.data()),
-                                              size, &error) == 1;
-    }
-    if (!ok && is_recovered) {
-      if (error != nullptr) libevtx_error_free(&error);
-      libevtx_record_free(&record, &error);
-      if (error != nullptr) libevtx_error_free(&error);
-      ++lost_fragments;
-      continue;
-    }
-    if (!ok) {
-      ++next_number;
-      diagnostics.Report(DiagnosticKind::kRecordSkipped, where(),
-                         TakeError(error, "cannot render record as XML"));
-      ++stats.records_skipped;
-      libevtx_record_free(&record, &error);
-      if (error != nullptr) libevtx_error_free(&error);
-      continue;
-    }
-    libevtx_record_free(&record, &error);
-    if (error != nullptr) libevtx_error_free(&error);
-    // `size` counts the terminating NUL; trailing newlines are layout.
-    size_t length = strnlen(xml_.data(), size);
-    while (length > 0 && (xml_[length - 1] == '\n' || xml_[length - 1] == ' ' || xml_[length - 1] == '\r')) {
-      --length;
-    }
-    std::memset(xml_.data() + length, 0, RECORD_PADDING);
-    std::string_view xml(xml_.data(), length);
-    if (!is_recovered) {
-      if (recovered > 0) regular_ids.insert(EventRecordId(xml));
-    } else if (!HasPlainTags(xml) || xml.find("<EventID") == std::string_view::npos) {
-      ++lost_fragments;
-      continue;
-    } else if (regular_ids.count(EventRecordId(xml)) != 0) {
-      continue;  // a stale copy of a record the log still holds
-    }
-    ++next_number;
-    Record out;
-    out.data = std::string_view(xml_.data(), length);
-    out.format = RecordFormat::kEvtx;
-    out.source_index = source_index;
-    out.number = next_number;
-    out.line = 0;
-    ++stats.records;
-    stats.bytes += length;
-    on_record(out);
-    if (on_progress && total > 0 && (index % 256 == 255 || index + 1 == total)) {
-      on_progress(file_size * static_cast<uint64_t>(index + 1) / static_cast<uint64_t>(total));
+    };
+    switch (FetchRecord(handle.file, index, false, max_record_size, xml_, length, message)) {
+      case Fetched::kOk:
+        emitter.Emit(std::string_view(xml_.data(), length), false, static_cast<uint64_t>(index));
+        break;
+      case Fetched::kTooLarge:
+        skip("record larger than " + std::to_string(max_record_size) + " bytes");
+        break;
+      case Fetched::kNotRead:
+      case Fetched::kNotRendered:
+        skip(message);
+        break;
     }
   }
-  if (lost_fragments > 0) {
-    diagnostics.Report(DiagnosticKind::kWarning, display_path,
-                       std::to_string(lost_fragments) +
-                           " fragments of deleted records could not be recovered intact");
+  if (recovered > 0) {
+    ReadRecovered(handle.file, recovered, static_cast<uint64_t>(regular), max_record_size,
+                  display_path, xml_, emitter, diagnostics, stats);
   }
+  ReportLostFragments(emitter, display_path, diagnostics);
   return true;
 }
 

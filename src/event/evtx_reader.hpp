@@ -1,19 +1,33 @@
-// EvtxReader: the records of a binary Windows event log, as XML, through libevtx.
+// EvtxReader: the records of a binary Windows event log, as XML.
 //
-// libevtx parses the file's chunks and templates and renders each record as XML; the reader
-// hands every record on and reports each record libevtx cannot read. Then, if asked, come the
-// deleted records libevtx recovers from the chunks' free space, numbered after the regular ones:
-// those whose EventRecordID is also a regular record's are left out (free space often holds
-// stale copies), and fragments libevtx cannot render, or renders with garbled element names
-// (a template that no longer fits), are only summed up in one warning, since they are
-// leftovers rather than records of the log. The XML buffer is reused across records.
-// Internal to src/event; one per RecordReader.
+// The records are rendered by Yagura's own EVTX/BinXML reader (evtx_native.hpp, binxml.hpp),
+// which writes for every record exactly the XML text libevtx writes, several times faster.
+// libevtx stays the reference and the fallback:
+// - A file is read natively only when its layout leaves no doubt about which records libevtx
+//   would list: every chunk in use passes its checksums, the chunks in use are exactly the
+//   ones the file header counts, and every chunk's records match its header. Any other file
+//   (truncated, corrupted, half-written) goes through libevtx as a whole, with the same
+//   diagnostics as ever.
+// - A record the native reader will not vouch for (a construct or value whose libevtx rendering
+//   it does not reproduce, or text over the record size limit, where it stops early) is
+//   rendered by libevtx instead, by its index; fallback_records() counts them.
+// - Deleted records recovered from the chunks' free space always come from libevtx.
+//
+// Through libevtx the reader hands on every record and reports each one libevtx cannot read.
+// Then, if asked, come the recovered deleted records, numbered after the regular ones: those
+// whose EventRecordID is also a regular record's are left out (free space often holds stale
+// copies), and fragments libevtx cannot render, or renders with garbled element names (a
+// template that no longer fits), are only summed up in one warning, since they are leftovers
+// rather than records of the log. Buffers are reused across records and files.
+// Internal to src/event; one per RecordReader, not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/diagnostics.hpp"
+#include "event/binxml.hpp"
 #include "event/input.hpp"
 
 namespace yagura::event {
@@ -27,8 +41,48 @@ class EvtxReader {
             const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
             ReadStats& stats);
 
+  // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
+  void set_native(bool native) { native_ = native; }
+
+  // Over the reader's lifetime: files read natively, records rendered natively, and records
+  // of natively read files that were rendered by libevtx instead.
+  [[nodiscard]] uint64_t native_files() const { return native_files_; }
+  [[nodiscard]] uint64_t native_records() const { return native_records_; }
+  [[nodiscard]] uint64_t fallback_records() const { return fallback_records_; }
+
  private:
+  struct ChunkPlan {
+    uint64_t offset;  // in the file
+    uint32_t free_offset;
+    uint32_t records;
+  };
+  // Files up to this size are read into memory once; larger ones a chunk at a time, twice.
+  static constexpr uint64_t WHOLE_FILE_LIMIT = 64u << 20;
+
+  bool PlanNative(int fd, uint64_t file_size);
+  const uint8_t* LoadChunk(int fd, uint64_t offset);
+  bool ReadNative(int fd, const std::string& path, const std::string& display_path,
+                  uint32_t source_index, size_t max_record_size, bool recover_deleted,
+                  const RecordReader::OnRecord& on_record,
+                  const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
+                  ReadStats& stats, uint64_t file_size);
+  bool ReadLibevtx(const std::string& path, const std::string& display_path,
+                   uint32_t source_index, size_t max_record_size, bool recover_deleted,
+                   const RecordReader::OnRecord& on_record,
+                   const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
+                   ReadStats& stats);
+
   std::vector<char> xml_;
+  std::vector<uint8_t> file_;   // the whole file, when it is read whole
+  std::vector<uint8_t> chunk_;  // one chunk, otherwise
+  bool whole_ = false;
+  std::vector<ChunkPlan> plan_;
+  binxml::ChunkRenderer renderer_;
+  binxml::TextBuffer text_;
+  bool native_ = true;
+  uint64_t native_files_ = 0;
+  uint64_t native_records_ = 0;
+  uint64_t fallback_records_ = 0;
 };
 
 }  // namespace yagura::event

@@ -1,0 +1,1047 @@
+// Compile-then-execute: Compile() turns a BinXML token stream (a template definition, or a plain
+// fragment) into ops once per chunk; Execute() walks the ops of one template instance with its
+// values. Start tags are written lazily ("<Name attrs" first, then ">" or "/>" once the first
+// content, or the end, shows whether the element is empty), which is what lets a single pass
+// produce libevtx's layout without building a tree.
+#include "event/binxml.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace yagura::event::binxml {
+namespace {
+
+uint16_t U16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint32_t U32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+uint64_t U64(const uint8_t* p) { return U32(p) | static_cast<uint64_t>(U32(p + 4)) << 32; }
+
+constexpr char HEX_UPPER[] = "0123456789ABCDEF";
+constexpr char HEX_LOWER[] = "0123456789abcdef";
+
+void AppendUnsigned(uint64_t value, TextBuffer& out) {
+  char digits[20];
+  size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  char* at = out.Extend(n);
+  for (size_t i = 0; i < n; ++i) at[i] = digits[n - 1 - i];
+}
+
+void AppendSigned(int64_t value, TextBuffer& out) {
+  if (value < 0) {
+    out.Push('-');
+    AppendUnsigned(~static_cast<uint64_t>(value) + 1, out);
+  } else {
+    AppendUnsigned(static_cast<uint64_t>(value), out);
+  }
+}
+
+// "0x" and `digits` lower-case hex digits, zero-padded.
+void AppendHex(uint64_t value, int digits, TextBuffer& out) {
+  char* at = out.Extend(2 + static_cast<size_t>(digits));
+  at[0] = '0';
+  at[1] = 'x';
+  for (int i = digits - 1; i >= 0; --i) {
+    at[2 + i] = HEX_LOWER[value & 0xf];
+    value >>= 4;
+  }
+}
+
+void AppendDigits(uint32_t value, int digits, char* at) {
+  for (int i = digits - 1; i >= 0; --i) {
+    at[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+void CivilFromDays(int64_t days, int64_t& year, uint32_t& month, uint32_t& day) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const uint32_t doe = static_cast<uint32_t>(days - era * 146097);
+  const uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const uint32_t mp = (5 * doy + 2) / 153;
+  day = doy - (153 * mp + 2) / 5 + 1;
+  month = mp < 10 ? mp + 3 : mp - 9;
+  year = static_cast<int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
+}
+
+// FILETIME (100 ns ticks since 1601-01-01) as "YYYY-MM-DDTHH:MM:SS.fffffff00Z".
+bool AppendFileTime(uint64_t ticks, TextBuffer& out) {
+  constexpr uint64_t TICKS_PER_DAY = 864000000000ULL;
+  constexpr int64_t DAYS_1601_TO_1970 = 134774;
+  const int64_t days = static_cast<int64_t>(ticks / TICKS_PER_DAY) - DAYS_1601_TO_1970;
+  uint64_t rest = ticks % TICKS_PER_DAY;
+  int64_t year = 0;
+  uint32_t month = 0;
+  uint32_t day = 0;
+  CivilFromDays(days, year, month, day);
+  if (year > 9999) return false;
+  const uint32_t fraction = static_cast<uint32_t>(rest % 10000000);
+  rest /= 10000000;
+  char* at = out.Extend(30);
+  AppendDigits(static_cast<uint32_t>(year), 4, at);
+  at[4] = '-';
+  AppendDigits(month, 2, at + 5);
+  at[7] = '-';
+  AppendDigits(day, 2, at + 8);
+  at[10] = 'T';
+  AppendDigits(static_cast<uint32_t>(rest / 3600), 2, at + 11);
+  at[13] = ':';
+  AppendDigits(static_cast<uint32_t>(rest / 60 % 60), 2, at + 14);
+  at[16] = ':';
+  AppendDigits(static_cast<uint32_t>(rest % 60), 2, at + 17);
+  at[19] = '.';
+  AppendDigits(fraction, 7, at + 20);
+  at[27] = '0';
+  at[28] = '0';
+  at[29] = 'Z';
+  return true;
+}
+
+void AppendGuid(const uint8_t* p, TextBuffer& out) {
+  char* at = out.Extend(38);
+  auto hex = [&](uint64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      at[i] = HEX_UPPER[value & 0xf];
+      value >>= 4;
+    }
+    at += digits;
+  };
+  *at++ = '{';
+  hex(U32(p), 8);
+  *at++ = '-';
+  hex(U16(p + 4), 4);
+  *at++ = '-';
+  hex(U16(p + 6), 4);
+  *at++ = '-';
+  hex(p[8], 2);
+  hex(p[9], 2);
+  *at++ = '-';
+  for (int i = 10; i < 16; ++i) hex(p[i], 2);
+  *at = '}';
+}
+
+bool AppendSid(const uint8_t* p, size_t size, TextBuffer& out) {
+  if (size < 8) return false;
+  const size_t count = p[1];
+  if (size != 8 + 4 * count) return false;
+  uint64_t authority = 0;
+  for (int i = 2; i < 8; ++i) authority = authority << 8 | p[i];
+  out.Append("S-", 2);
+  AppendUnsigned(p[0], out);
+  out.Push('-');
+  AppendUnsigned(authority, out);
+  for (size_t i = 0; i < count; ++i) {
+    out.Push('-');
+    AppendUnsigned(U32(p + 8 + 4 * i), out);
+  }
+  return true;
+}
+
+bool IsLeapYear(uint32_t year) { return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0); }
+
+// SYSTEMTIME (year, month, day of week, day, hour, minute, second, milliseconds) as
+// "YYYY-MM-DDTHH:MM:SS.mmmZ". libevtx prints fields it considers invalid as raw hex words
+// instead; those (and anything near the edges) are left to it.
+bool AppendSystemTime(const uint8_t* p, TextBuffer& out) {
+  static constexpr uint8_t DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const uint32_t year = U16(p);
+  const uint32_t month = U16(p + 2);
+  const uint32_t weekday = U16(p + 4);
+  const uint32_t day = U16(p + 6);
+  const uint32_t hour = U16(p + 8);
+  const uint32_t minute = U16(p + 10);
+  const uint32_t second = U16(p + 12);
+  const uint32_t millisecond = U16(p + 14);
+  if (year < 1601 || year > 9999 || month < 1 || month > 12 || weekday > 6 || day < 1 ||
+      hour > 23 || minute > 59 || second > 59 || millisecond > 999) {
+    return false;
+  }
+  const uint32_t days = DAYS[month - 1] + (month == 2 && IsLeapYear(year) ? 1 : 0);
+  if (day > days) return false;
+  char* at = out.Extend(24);
+  AppendDigits(year, 4, at);
+  at[4] = '-';
+  AppendDigits(month, 2, at + 5);
+  at[7] = '-';
+  AppendDigits(day, 2, at + 8);
+  at[10] = 'T';
+  AppendDigits(hour, 2, at + 11);
+  at[13] = ':';
+  AppendDigits(minute, 2, at + 14);
+  at[16] = ':';
+  AppendDigits(second, 2, at + 17);
+  at[19] = '.';
+  AppendDigits(millisecond, 3, at + 20);
+  at[23] = 'Z';
+  return true;
+}
+
+// The XML escape of an ASCII character, or nullptr. libevtx escapes only these three, and only
+// in element content; attribute values are written as they are.
+inline const char* EscapeOf(uint32_t c, size_t& length) {
+  switch (c) {
+    case '&':
+      length = 5;
+      return "&amp;";
+    case '<':
+      length = 4;
+      return "&lt;";
+    case '>':
+      length = 4;
+      return "&gt;";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+void TextBuffer::Grow(size_t n) {
+  size_t want = std::max<size_t>({size_ + n, data_.size() * 2, 256});
+  data_.resize(want);
+}
+
+bool AppendUtf16(const uint8_t* data, size_t units, bool escape, TextBuffer& out) {
+  size_t i = 0;
+  // One leading byte-order mark is dropped.
+  if (units > 0 && (U16(data) == 0xfeff || U16(data) == 0xfffe)) i = 1;
+  // At most 3 bytes of UTF-8 per unit (a surrogate pair: 4 bytes for 2 units), 5 when escaped.
+  char* at = out.Extend((units - i) * (escape ? 5 : 3));
+  char* const begin = at;
+  const size_t reserved = (units - i) * (escape ? 5 : 3);
+  for (; i < units; ++i) {
+#if defined(__SSE2__)
+    // Runs of ASCII that needs no escaping (most of every event), eight units at a time.
+    while (units - i >= 8) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 2 * i));
+      const __m128i high = _mm_and_si128(v, _mm_set1_epi16(static_cast<short>(0xff80)));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) != 0xffff) break;
+      const __m128i bytes = _mm_packus_epi16(v, v);
+      __m128i special = _mm_cmpeq_epi8(bytes, _mm_setzero_si128());
+      if (escape) {
+        special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('&')));
+        special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('<')));
+        special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('>')));
+      }
+      if ((_mm_movemask_epi8(special) & 0xff) != 0) break;
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(at), bytes);
+      at += 8;
+      i += 8;
+    }
+    if (i >= units) break;
+#endif
+    uint32_t code = U16(data + 2 * i);
+    if (code == 0) break;  // strings end at their first NUL
+    if (code < 0x80) {
+      size_t length = 0;
+      const char* escaped = escape ? EscapeOf(code, length) : nullptr;
+      if (escaped != nullptr) {
+        std::memcpy(at, escaped, length);
+        at += length;
+      } else {
+        *at++ = static_cast<char>(code);
+      }
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdfff) {
+      // libevtx combines a surrogate pair as 0xFC01 + (high - 0xD800) * 1024 + (low - 0xDC00),
+      // not 0x10000 + ...; that is reproduced. Unpaired surrogates are left to it.
+      if (code >= 0xdc00 || i + 1 >= units) {
+        out.Truncate(out.size() - reserved);
+        return false;
+      }
+      const uint32_t low = U16(data + 2 * (i + 1));
+      if (low < 0xdc00 || low > 0xdfff) {
+        out.Truncate(out.size() - reserved);
+        return false;
+      }
+      code = 0xfc01 + ((code - 0xd800) << 10) + (low - 0xdc00);
+      ++i;
+    }
+    if (code < 0x800) {
+      *at++ = static_cast<char>(0xc0 | code >> 6);
+      *at++ = static_cast<char>(0x80 | (code & 0x3f));
+    } else if (code < 0x10000) {
+      *at++ = static_cast<char>(0xe0 | code >> 12);
+      *at++ = static_cast<char>(0x80 | (code >> 6 & 0x3f));
+      *at++ = static_cast<char>(0x80 | (code & 0x3f));
+    } else {
+      *at++ = static_cast<char>(0xf0 | code >> 18);
+      *at++ = static_cast<char>(0x80 | (code >> 12 & 0x3f));
+      *at++ = static_cast<char>(0x80 | (code >> 6 & 0x3f));
+      *at++ = static_cast<char>(0x80 | (code & 0x3f));
+    }
+  }
+  const size_t written = static_cast<size_t>(at - begin);
+  out.Truncate(out.size() - reserved + written);
+  // libevtx fails on a text that is a single escaped character ("<" alone, not "<<" or "a<").
+  if (escape && (written == 4 || written == 5) && begin[0] == '&' &&
+      (std::memcmp(begin, "&lt;", 4) == 0 || std::memcmp(begin, "&gt;", 4) == 0 ||
+       (written == 5 && std::memcmp(begin, "&amp;", 5) == 0))) {
+    return false;
+  }
+  return true;
+}
+
+bool AppendValue(uint8_t type, const uint8_t* data, size_t size, bool escape, TextBuffer& out) {
+  switch (type) {
+    case kStringType:
+      if (size % 2 != 0) return false;
+      return AppendUtf16(data, size / 2, escape, out);
+    case kAnsiStringType:
+      // Written unescaped by libevtx; only plain ASCII, since other bytes depend on a code page.
+      for (size_t i = 0; i < size && data[i] != 0; ++i) {
+        if (data[i] >= 0x80) return false;
+        out.Push(static_cast<char>(data[i]));
+      }
+      return true;
+    case kInt8Type:
+      if (size != 1) return false;
+      AppendSigned(static_cast<int8_t>(data[0]), out);
+      return true;
+    case kUInt8Type:
+      if (size != 1) return false;
+      AppendUnsigned(data[0], out);
+      return true;
+    case kInt16Type:
+      if (size != 2) return false;
+      AppendSigned(static_cast<int16_t>(U16(data)), out);
+      return true;
+    case kUInt16Type:
+      if (size != 2) return false;
+      AppendUnsigned(U16(data), out);
+      return true;
+    case kInt32Type:
+      if (size != 4) return false;
+      AppendSigned(static_cast<int32_t>(U32(data)), out);
+      return true;
+    case kUInt32Type:
+      if (size != 4) return false;
+      AppendUnsigned(U32(data), out);
+      return true;
+    case kInt64Type:
+      if (size != 8) return false;
+      AppendSigned(static_cast<int64_t>(U64(data)), out);
+      return true;
+    case kUInt64Type:
+      if (size != 8) return false;
+      AppendUnsigned(U64(data), out);
+      return true;
+    case kBoolType:
+      if (size != 4) return false;
+      if (U32(data) != 0) {
+        out.Append("true", 4);
+      } else {
+        out.Append("false", 5);
+      }
+      return true;
+    case kBinaryType: {
+      char* at = out.Extend(2 * size);
+      for (size_t i = 0; i < size; ++i) {
+        at[2 * i] = HEX_UPPER[data[i] >> 4];
+        at[2 * i + 1] = HEX_UPPER[data[i] & 0xf];
+      }
+      return true;
+    }
+    case kGuidType:
+      if (size != 16) return false;
+      AppendGuid(data, out);
+      return true;
+    case kSizeTType:
+      if (size == 4) {
+        AppendUnsigned(U32(data), out);
+      } else if (size == 8) {
+        AppendUnsigned(U64(data), out);
+      } else {
+        return false;
+      }
+      return true;
+    case kFileTimeType:
+      if (size != 8) return false;
+      return AppendFileTime(U64(data), out);
+    case kSysTimeType:
+      if (size != 16) return false;
+      return AppendSystemTime(data, out);
+    case kSidType:
+      return AppendSid(data, size, out);
+    case kHexInt32Type:
+      if (size != 4) return false;
+      AppendHex(U32(data), 8, out);
+      return true;
+    case kHexInt64Type:
+      if (size != 8) return false;
+      AppendHex(U64(data), 16, out);
+      return true;
+    default:
+      // Null, reals (libevtx has its own float printing, with its own rounding), handles,
+      // BinXML and arrays are not plain values here.
+      return false;
+  }
+}
+
+// --- ChunkRenderer ---------------------------------------------------------------------------
+
+void ChunkRenderer::SetChunk(const uint8_t* chunk, size_t size) {
+  chunk_ = chunk;
+  // Offsets are 32-bit and cache keys twice that: anything larger than a chunk is refused
+  // (every record then fails as outside the chunk).
+  size_ = size <= MAX_CHUNK_SIZE ? size : 0;
+  ops_.clear();
+  pool_.Clear();
+  templates_.clear();
+}
+
+bool ChunkRenderer::RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out) {
+  if (end > size_ || begin > end) return Fail("record outside the chunk");
+  out_ = &out;
+  elements_.clear();
+  values_.clear();
+  in_start_tag_ = false;
+  in_attribute_ = false;
+  attribute_written_ = false;
+  dropping_ = false;
+  over_limit_ = false;
+  work_ = 0;
+  error_ = "";
+  if (!RenderFragment(begin, end, 0)) return false;
+  if (!elements_.empty()) return Fail("elements left open at the end of the record");
+  if (out.size() == 0) return Fail("record without elements");
+  return true;
+}
+
+bool ChunkRenderer::RenderFragment(uint32_t begin, uint32_t end, int nesting) {
+  if (nesting > MAX_NESTING) return Fail("BinXML values nested too deeply");
+  uint32_t pos = begin;
+  while (pos < end && chunk_[pos] == 0x0f) {
+    if (end - pos < 4) return Fail("truncated fragment header");
+    pos += 4;
+  }
+  if (pos >= end) return Fail("empty BinXML fragment");
+  if (chunk_[pos] == 0x0c) return RenderTemplateInstance(pos, end, nesting);
+  // A fragment without a template: compiled (and cached) like a template without values.
+  const uint32_t key = pos * 2 + 1;
+  size_t entry = templates_.size();
+  for (size_t i = 0; i < templates_.size(); ++i) {
+    if (templates_[i].key == key) {
+      entry = i;
+      break;
+    }
+  }
+  if (entry == templates_.size() && !Compile(pos, end, key, false, entry)) return false;
+  const Compiled code = templates_[entry];
+  return Execute(code, values_.size(), values_.size(), nesting);
+}
+
+bool ChunkRenderer::RenderTemplateInstance(uint32_t& pos, uint32_t end, int nesting) {
+  if (end - pos < 10) return Fail("truncated template instance");
+  const uint32_t definition = U32(chunk_ + pos + 6);
+  pos += 10;
+  uint32_t data_size = 0;
+  if (definition == pos) {
+    // The definition follows inline (its first use in the chunk); skip over it.
+    if (end - pos < 24) return Fail("truncated template definition");
+    data_size = U32(chunk_ + pos + 20);
+    if (data_size > end - pos - 24) return Fail("template definition overruns the record");
+    pos += 24 + data_size;
+  } else {
+    if (definition > size_ || size_ - definition < 24) return Fail("template offset out of range");
+    data_size = U32(chunk_ + definition + 20);
+    if (data_size > size_ - definition - 24) return Fail("template definition overruns the chunk");
+  }
+  const uint32_t key = definition * 2;
+  size_t entry = templates_.size();
+  for (size_t i = 0; i < templates_.size(); ++i) {
+    if (templates_[i].key == key) {
+      entry = i;
+      break;
+    }
+  }
+  if (entry == templates_.size() &&
+      !Compile(definition + 24, definition + 24 + data_size, key, true, entry)) {
+    return false;
+  }
+  const Compiled code = templates_[entry];
+
+  if (end - pos < 4) return Fail("truncated template values");
+  const uint32_t count = U32(chunk_ + pos);
+  pos += 4;
+  if (count > (end - pos) / 4) return Fail("template value count overruns the record");
+  uint32_t data = pos + count * 4;
+  const size_t values_begin = values_.size();
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint8_t* descriptor = chunk_ + pos + 4 * i;
+    const uint32_t size = U16(descriptor);
+    if (size > end - data) {
+      values_.resize(values_begin);
+      return Fail("template value overruns the record");
+    }
+    values_.push_back(Value{descriptor[2], data, size});
+    data += size;
+  }
+  pos = data;
+  const bool ok = Execute(code, values_begin, values_.size(), nesting);
+  values_.resize(values_begin);
+  return ok;
+}
+
+bool ChunkRenderer::ReadName(uint32_t offset, uint32_t& pos, uint32_t end, uint32_t& text,
+                             uint32_t& length) {
+  if (offset > size_ || size_ - offset < 8) return Fail("name offset out of range");
+  const uint32_t units = U16(chunk_ + offset + 6);
+  const uint32_t bytes = 8 + 2 * units + 2;
+  if (bytes > size_ - offset) return Fail("name overruns the chunk");
+  if (offset == pos) {
+    if (bytes > end - pos) return Fail("inline name overruns its fragment");
+    pos += bytes;
+  }
+  text = static_cast<uint32_t>(pool_.size());
+  if (!AppendUtf16(chunk_ + offset + 8, units, false, pool_)) return Fail("bad UTF-16 in a name");
+  length = static_cast<uint32_t>(pool_.size()) - text;
+  if (length == 0) return Fail("empty name");
+  return true;
+}
+
+bool ChunkRenderer::Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_template,
+                            size_t& entry) {
+  if (templates_.size() >= MAX_TEMPLATES) return Fail("too many templates in one chunk");
+  const size_t ops_begin = ops_.size();
+  const size_t pool_begin = pool_.size();
+  auto fail = [&](const char* message) {
+    ops_.resize(ops_begin);
+    pool_.Truncate(pool_begin);
+    return Fail(message);
+  };
+  auto need = [&](uint32_t pos, uint32_t n) { return n <= end - pos; };
+  uint32_t pos = begin;
+  int depth = 0;
+  bool in_attribute = false;  // attribute values are not escaped
+  bool done = false;
+  while (!done) {
+    if (pos >= end) {
+      // A plain fragment may simply end; a template definition ends with end-of-stream.
+      if (in_template || depth != 0) return fail("BinXML ends inside an element");
+      break;
+    }
+    if (++work_ > MAX_WORK) return fail("record too complex");
+    const uint8_t token = chunk_[pos];
+    Op op{};
+    switch (token) {
+      case 0x00:
+        ++pos;
+        done = true;
+        continue;
+      case 0x0f:
+        if (!need(pos, 4)) return fail("truncated fragment header");
+        pos += 4;
+        continue;
+      case 0x01:
+      case 0x41: {
+        // Token, dependency identifier (16 bits), data size, name offset. Some writers leave
+        // the identifier out of elements outside templates; libevtx does not read those, and
+        // neither does this renderer (the record fails and is left to libevtx).
+        constexpr uint32_t header = 11;
+        if (!need(pos, header)) return fail("truncated element");
+        const uint32_t name = U32(chunk_ + pos + header - 4);
+        pos += header;
+        // Pooled as "<Name" and, right after it, "</Name>\n": one copy each when rendering.
+        op.code = OpCode::kOpenElement;
+        op.text = static_cast<uint32_t>(pool_.size());
+        pool_.Push('<');
+        uint32_t text = 0;
+        uint32_t length = 0;
+        if (!ReadName(name, pos, end, text, length)) return fail(error_);
+        op.length = length + 1;
+        op.close = static_cast<uint32_t>(pool_.size());
+        op.close_length = length + 4;
+        pool_.Append("</", 2);
+        CopyWithinPool(text, length);
+        pool_.Append(">\n", 2);
+        in_attribute = false;
+        if (token == 0x41) {
+          if (!need(pos, 4)) return fail("truncated attribute list");
+          pos += 4;  // attribute list size: the attributes follow as tokens
+        }
+        if (++depth > MAX_ELEMENT_DEPTH) return fail("elements nested too deeply");
+        break;
+      }
+      case 0x02:
+        op.code = OpCode::kCloseStart;
+        ++pos;
+        in_attribute = false;
+        break;
+      case 0x03:
+        op.code = OpCode::kCloseEmpty;
+        ++pos;
+        in_attribute = false;
+        if (--depth < 0) return fail("unbalanced empty element");
+        break;
+      case 0x04:
+        op.code = OpCode::kEndElement;
+        ++pos;
+        if (--depth < 0) return fail("unbalanced end element");
+        break;
+      case 0x05:
+      case 0x45: {
+        if (!need(pos, 4)) return fail("truncated value");
+        if (chunk_[pos + 1] != kStringType) return fail("value token of a non-string type");
+        const uint32_t units = U16(chunk_ + pos + 2);
+        pos += 4;
+        if (!need(pos, 2 * units)) return fail("truncated value text");
+        if (in_attribute && units == 0) return fail("empty attribute text");
+        op.code = OpCode::kText;
+        op.text = static_cast<uint32_t>(pool_.size());
+        if (!AppendUtf16(chunk_ + pos, units, !in_attribute, pool_)) return fail("bad UTF-16 in a value");
+        op.length = static_cast<uint32_t>(pool_.size()) - op.text;
+        pos += 2 * units;
+        break;
+      }
+      case 0x06:
+      case 0x46: {
+        if (!need(pos, 5)) return fail("truncated attribute");
+        const uint32_t name = U32(chunk_ + pos + 1);
+        pos += 5;
+        // Pooled as ` Name="`.
+        op.code = OpCode::kAttribute;
+        op.text = static_cast<uint32_t>(pool_.size());
+        pool_.Push(' ');
+        uint32_t text = 0;
+        uint32_t length = 0;
+        if (!ReadName(name, pos, end, text, length)) return fail(error_);
+        pool_.Append("=\"", 2);
+        op.length = length + 3;
+        in_attribute = true;
+        break;
+      }
+      case 0x07:
+      case 0x47: {
+        if (!need(pos, 3)) return fail("truncated CDATA section");
+        const uint32_t units = U16(chunk_ + pos + 1);
+        pos += 3;
+        if (!need(pos, 2 * units)) return fail("truncated CDATA section");
+        op.code = OpCode::kCData;
+        op.text = static_cast<uint32_t>(pool_.size());
+        if (!AppendUtf16(chunk_ + pos, units, false, pool_)) return fail("bad UTF-16 in CDATA");
+        op.length = static_cast<uint32_t>(pool_.size()) - op.text;
+        pos += 2 * units;
+        break;
+      }
+      case 0x08:
+      case 0x48:
+        if (!need(pos, 3)) return fail("truncated character reference");
+        op.code = OpCode::kCharRef;
+        op.index = U16(chunk_ + pos + 1);
+        pos += 3;
+        break;
+      case 0x09:
+      case 0x49: {
+        if (!need(pos, 5)) return fail("truncated entity reference");
+        const uint32_t name = U32(chunk_ + pos + 1);
+        pos += 5;
+        op.code = OpCode::kEntityRef;
+        if (!ReadName(name, pos, end, op.text, op.length)) return fail(error_);
+        break;
+      }
+      case 0x0a: {
+        if (!need(pos, 5)) return fail("truncated processing instruction");
+        const uint32_t name = U32(chunk_ + pos + 1);
+        pos += 5;
+        op.code = OpCode::kPITarget;
+        if (!ReadName(name, pos, end, op.text, op.length)) return fail(error_);
+        break;
+      }
+      case 0x0b: {
+        if (!need(pos, 3)) return fail("truncated processing instruction");
+        const uint32_t units = U16(chunk_ + pos + 1);
+        pos += 3;
+        if (!need(pos, 2 * units)) return fail("truncated processing instruction");
+        op.code = OpCode::kPIData;
+        op.text = static_cast<uint32_t>(pool_.size());
+        if (!AppendUtf16(chunk_ + pos, units, false, pool_)) return fail("bad UTF-16 in a PI");
+        op.length = static_cast<uint32_t>(pool_.size()) - op.text;
+        pos += 2 * units;
+        break;
+      }
+      case 0x0d:
+      case 0x0e:
+        if (!need(pos, 4)) return fail("truncated substitution");
+        op.code = OpCode::kSubstitution;
+        op.optional = token == 0x0e;
+        op.index = U16(chunk_ + pos + 1);
+        pos += 4;
+        break;
+      default:
+        return fail("unknown BinXML token");
+    }
+    ops_.push_back(op);
+  }
+  if (depth != 0) return fail("BinXML ends inside an element");
+  Fuse(ops_begin);
+  entry = templates_.size();
+  templates_.push_back(Compiled{key, static_cast<uint32_t>(ops_begin),
+                                static_cast<uint32_t>(ops_.size() - ops_begin)});
+  return true;
+}
+
+// Appends a copy of pool_ bytes to pool_ (the source is found after the pool has grown).
+void ChunkRenderer::CopyWithinPool(uint32_t text, uint32_t length) {
+  char* at = pool_.Extend(length);
+  std::memcpy(at, pool_.data() + text, length);
+}
+
+// Folds into each start tag the attributes whose value is literal text (Name="SubjectUserSid")
+// and the close-start token after them, so the common <Data Name="..."> costs one op, not
+// five. Such attributes are always written, so the output is the same either way.
+void ChunkRenderer::Fuse(size_t ops_begin) {
+  const size_t end = ops_.size();
+  size_t write = ops_begin;
+  for (size_t i = ops_begin; i < end; ++i) {
+    Op op = ops_[i];
+    if (op.code == OpCode::kOpenElement) {
+      size_t j = i + 1;
+      const size_t text = pool_.size();
+      bool fused = false;
+      while (j + 2 < end && ops_[j].code == OpCode::kAttribute && ops_[j + 1].code == OpCode::kText &&
+             ops_[j + 1].length != 0 &&
+             (ops_[j + 2].code == OpCode::kAttribute || ops_[j + 2].code == OpCode::kCloseStart ||
+              ops_[j + 2].code == OpCode::kCloseEmpty)) {
+        if (!fused) {
+          CopyWithinPool(op.text, op.length);
+          fused = true;
+        }
+        CopyWithinPool(ops_[j].text, ops_[j].length);
+        CopyWithinPool(ops_[j + 1].text, ops_[j + 1].length);
+        pool_.Push('"');
+        j += 2;
+      }
+      if (fused) {
+        op.text = static_cast<uint32_t>(text);
+        op.length = static_cast<uint32_t>(pool_.size() - text);
+      }
+      if (j < end && ops_[j].code == OpCode::kCloseStart) {
+        op.closes_start = true;
+        ++j;
+      }
+      ops_[write++] = op;
+      i = j - 1;
+      continue;
+    }
+    ops_[write++] = op;
+  }
+  ops_.resize(write);
+}
+
+void ChunkRenderer::Indent(size_t depth) {
+  if (depth == 0) return;
+  char* at = out_->Extend(2 * depth);
+  std::memset(at, ' ', 2 * depth);
+}
+
+bool ChunkRenderer::FailValue(const Value& value) {
+  std::snprintf(error_buffer_, sizeof(error_buffer_),
+                "value of type 0x%02x and %u bytes not rendered natively", value.type, value.size);
+  error_ = error_buffer_;
+  return false;
+}
+
+bool ChunkRenderer::OpenElement(const Op& op) {
+  const size_t depth = elements_.size();
+  if (depth >= MAX_ELEMENT_DEPTH) return Fail("elements nested too deeply");
+  const size_t content_mark = out_->size();
+  bool parent_start_open = false;
+  bool parent_has_children = false;
+  if (depth != 0) {
+    // libevtx keeps either text or child elements, never both: leave such records to it.
+    Element& parent = elements_.back();
+    if (parent.pieces != 0) return Fail("mixed content");
+    parent_start_open = parent.start_open;
+    parent_has_children = parent.has_children;
+    if (parent.start_open) {
+      out_->Append(">\n", 2);
+      parent.start_open = false;
+    }
+    parent.has_children = true;
+  } else if (content_mark != 0) {
+    return Fail("a second root element");
+  }
+  // Filled in place: a whole Element copied in after piecewise stores stalls the CPU.
+  Element& element = elements_.emplace_back();
+  element.close = op.close;
+  element.close_length = op.close_length;
+  element.content_mark = content_mark;
+  element.tag_offset = out_->size();
+  element.start_open = true;
+  element.has_children = false;
+  element.pieces = 0;
+  element.parent_start_open = parent_start_open;
+  element.parent_has_children = parent_has_children;
+  Indent(depth);
+  out_->Append(pool_.data() + op.text, op.length);
+  in_start_tag_ = !op.closes_start;
+  return true;
+}
+
+bool ChunkRenderer::EndElement() {
+  if (in_start_tag_ || elements_.empty()) return Fail("end of no element");
+  const Element top = elements_.back();
+  elements_.pop_back();
+  if (dropping_) {
+    // An optional substitution without a value removes its element altogether; the parent is
+    // as it was before the element opened (empty again, if it was its only child).
+    dropping_ = false;
+    out_->Truncate(top.content_mark);
+    if (!elements_.empty()) {
+      elements_.back().start_open = top.parent_start_open;
+      elements_.back().has_children = top.parent_has_children;
+    }
+    return true;
+  }
+  if (top.start_open) {
+    out_->Append("/>\n", 3);
+  } else {
+    if (top.has_children) Indent(elements_.size());
+    out_->Append(pool_.data() + top.close, top.close_length);
+  }
+  return true;
+}
+
+// The one piece of content an element may have (libevtx mangles several: "pre" + value +
+// "post" comes out as value + "post", so such elements are left to it).
+bool ChunkRenderer::BeginContentPiece() {
+  if (in_start_tag_) return Fail("content inside a start tag");
+  if (elements_.empty()) return Fail("content outside the root element");
+  Element& top = elements_.back();
+  if (top.pieces != 0 || top.has_children) return Fail("mixed content");
+  top.pieces = 1;
+  return true;
+}
+
+// Text content goes after a ">" written in advance, which is taken back if the text turns out
+// empty (the element then closes as "<Name/>").
+size_t ChunkRenderer::OpenText() {
+  out_->Push('>');
+  return out_->size();
+}
+
+void ChunkRenderer::CloseText(size_t mark) {
+  if (out_->size() == mark) {
+    out_->Truncate(mark - 1);
+  } else {
+    elements_.back().start_open = false;
+  }
+}
+
+bool ChunkRenderer::BeginAttributePiece() {
+  if (attribute_pieces_ != 0) return Fail("attribute with several values");
+  attribute_pieces_ = 1;
+  return true;
+}
+
+void ChunkRenderer::WriteAttributeName() {
+  out_->Append(pool_.data() + attribute_name_, attribute_length_);
+  attribute_written_ = true;
+}
+
+bool ChunkRenderer::FinishAttribute() {
+  if (!in_attribute_) return true;
+  in_attribute_ = false;
+  if (attribute_written_) {
+    out_->Push('"');
+  } else if (!attribute_omitted_) {
+    return Fail("attribute without a value");
+  }
+  return true;
+}
+
+bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
+  if (in_attribute_) {
+    if (!BeginAttributePiece()) return false;
+    if (value.type == kNullType) {
+      if (!op.optional) return Fail("null value in a normal substitution");
+      attribute_omitted_ = true;
+      return true;
+    }
+    // libevtx fails on empty attribute values and repeats the attribute for arrays.
+    if (value.size == 0 || (value.type & kArrayFlag) != 0 || value.type == kBinXmlType) {
+      return FailValue(value);
+    }
+    WriteAttributeName();
+    if (!AppendValue(value.type, chunk_ + value.offset, value.size, false, *out_)) {
+      return FailValue(value);
+    }
+    return true;
+  }
+  if (value.type == kBinXmlType) {
+    // Child elements rendered from a nested fragment.
+    if (in_start_tag_) return Fail("content inside a start tag");
+    if (!elements_.empty() && elements_.back().pieces != 0) return Fail("mixed content");
+    return RenderFragment(value.offset, value.offset + value.size, nesting + 1);
+  }
+  if (!BeginContentPiece()) return false;
+  if (value.type == kNullType) {
+    if (!op.optional) return Fail("null value in a normal substitution");
+    if (!elements_.back().start_open) return Fail("optional value after content");
+    dropping_ = true;
+    return true;
+  }
+  if ((value.type & kArrayFlag) != 0) return WriteArray(value);
+  const size_t mark = OpenText();
+  if (!AppendValue(value.type, chunk_ + value.offset, value.size, true, *out_)) {
+    return FailValue(value);
+  }
+  CloseText(mark);
+  return true;
+}
+
+// The byte size of one item of a fixed-size array type whose libevtx rendering is known, or 0.
+static size_t ItemSize(uint8_t type) {
+  switch (type) {
+    case kUInt8Type:
+      return 1;
+    case kUInt16Type:
+      return 2;
+    case kUInt32Type:
+    case kHexInt32Type:
+      return 4;
+    case kUInt64Type:
+    case kHexInt64Type:
+    case kFileTimeType:
+      return 8;
+    case kGuidType:
+      return 16;
+    default:
+      return 0;  // signed items come out wrong in libevtx, others fail there
+  }
+}
+
+// An array in element content: libevtx writes the element once per item, each copy with the
+// same start tag. Strings are NUL-terminated one after the other.
+bool ChunkRenderer::WriteArray(const Value& value) {
+  const Element& top = elements_.back();
+  const uint8_t base = value.type & 0x7f;
+  const uint8_t* data = chunk_ + value.offset;
+  const size_t tag_begin = top.tag_offset;
+  const size_t tag_length = out_->size() - tag_begin;
+  bool first = true;
+  bool empty = true;
+  auto item = [&](const uint8_t* bytes, size_t size) {
+    if (!first) {
+      if (empty) {
+        out_->Append("/>\n", 3);
+      } else {
+        out_->Append(pool_.data() + top.close, top.close_length);
+      }
+      char* at = out_->Extend(tag_length);
+      std::memcpy(at, out_->data() + tag_begin, tag_length);
+    }
+    first = false;
+    const size_t mark = out_->size();
+    out_->Push('>');
+    if (!AppendValue(base, bytes, size, true, *out_)) return false;
+    empty = out_->size() == mark + 1;
+    if (empty) out_->Truncate(mark);
+    return true;
+  };
+  if (base == kStringType) {
+    if (value.size % 2 != 0) return FailValue(value);
+    const size_t units = value.size / 2;
+    size_t start = 0;
+    for (size_t i = 0; i <= units; ++i) {
+      const uint16_t unit = i < units ? U16(data + 2 * i) : 0;
+      // How libevtx treats a byte-order mark opening a later item is unknown: leave it to it.
+      if (i == start && (unit == 0xfeff || unit == 0xfffe)) return FailValue(value);
+      if (unit != 0) continue;
+      if (i < units || start < units) {
+        if (!item(data + 2 * start, 2 * (i - start))) return FailValue(value);
+      }
+      start = i + 1;
+    }
+  } else {
+    const size_t size = ItemSize(base);
+    if (size == 0 || value.size % size != 0) return FailValue(value);
+    for (size_t at = 0; at < value.size; at += size) {
+      if (!item(data + at, size)) return FailValue(value);
+    }
+  }
+  elements_.back().start_open = empty;
+  return true;
+}
+
+bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t values_end,
+                            int nesting) {
+  for (uint32_t i = 0; i < code.op_count; ++i) {
+    if (++work_ > MAX_WORK) return Fail("record too complex");
+    if (out_->size() > output_limit_) {
+      over_limit_ = true;
+      return Fail("record text over the size limit");
+    }
+    const Op op = ops_[code.first_op + i];
+    if (dropping_ && op.code != OpCode::kEndElement) return Fail("content after an omitted value");
+    switch (op.code) {
+      case OpCode::kOpenElement:
+        if (in_start_tag_) return Fail("element inside a start tag");
+        if (!OpenElement(op)) return false;
+        break;
+      case OpCode::kAttribute:
+        if (!in_start_tag_) return Fail("attribute outside a start tag");
+        if (!FinishAttribute()) return false;
+        in_attribute_ = true;
+        attribute_written_ = false;
+        attribute_omitted_ = false;
+        attribute_pieces_ = 0;
+        attribute_name_ = op.text;
+        attribute_length_ = op.length;
+        break;
+      case OpCode::kCloseStart:
+        if (!in_start_tag_) return Fail("close of no start tag");
+        if (!FinishAttribute()) return false;
+        in_start_tag_ = false;
+        break;
+      case OpCode::kCloseEmpty:
+        if (!in_start_tag_ || elements_.empty()) return Fail("close of no start tag");
+        if (!FinishAttribute()) return false;
+        in_start_tag_ = false;
+        out_->Append("/>\n", 3);
+        elements_.pop_back();
+        break;
+      case OpCode::kEndElement:
+        if (!EndElement()) return false;
+        break;
+      case OpCode::kText:
+        if (in_attribute_) {
+          if (!BeginAttributePiece()) return false;
+          WriteAttributeName();
+          out_->Append(pool_.data() + op.text, op.length);
+        } else {
+          if (!BeginContentPiece()) return false;
+          const size_t mark = OpenText();
+          out_->Append(pool_.data() + op.text, op.length);
+          CloseText(mark);
+        }
+        break;
+      case OpCode::kSubstitution:
+        if (op.index >= values_end - values_begin) return Fail("substitution index out of range");
+        if (!Substitute(op, values_[values_begin + op.index], nesting)) return false;
+        break;
+      default:
+        // CDATA, character and entity references and processing instructions: libevtx renders
+        // them oddly or not at all, so they are left to it.
+        return Fail("unsupported BinXML construct");
+    }
+  }
+  if (in_start_tag_ || in_attribute_ || dropping_) return Fail("fragment ends inside an element");
+  return true;
+}
+
+}  // namespace yagura::event::binxml

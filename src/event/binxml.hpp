@@ -1,0 +1,233 @@
+// BinXML rendering: the XML text of an EVTX record, written directly from the chunk's bytes.
+//
+// A record's BinXML is (almost always) a template instance: a reference to a template
+// definition stored once per chunk plus an array of substitution values. Each definition is
+// compiled once per chunk into a flat list of operations (element and attribute names already
+// converted to UTF-8, literal text already escaped, substitution slots) and cached by its chunk
+// offset; rendering a record then walks that list and formats only the record's values. Nested
+// BinXML values (type 0x21, e.g. UserData) are rendered recursively up to MAX_NESTING levels.
+//
+// The text is laid out exactly as libevtx lays it out, since everything downstream (flattening,
+// JSON output, golden tests) was built on that text: two spaces of indentation per level, one
+// element per line, text content inline (<A>text</A>), empty elements closed (<A/>), attributes
+// whose optional value is absent left out, and values formatted as libevtx formats each type.
+// Anything this renderer cannot vouch for (an unknown token or value type, a value of the wrong
+// size) makes it fail the record rather than guess, so the caller can fall back to libevtx.
+//
+// Every read is bounds-checked against the chunk; no state survives a failed record except the
+// cached compiled templates, which are only added once compiled in full. Buffers grow during
+// warm-up and are reused afterwards: rendering a record allocates nothing. Not thread-safe; one
+// renderer per reader.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace yagura::event::binxml {
+
+// A growable byte buffer that keeps its storage across records.
+class TextBuffer {
+ public:
+  void Clear() { size_ = 0; }
+  // `n` more bytes at the end, uninitialised.
+  char* Extend(size_t n) {
+    if (n > data_.size() - size_) Grow(n);
+    char* at = data_.data() + size_;
+    size_ += n;
+    return at;
+  }
+  void Append(const char* text, size_t n) {
+    if (n != 0) std::memcpy(Extend(n), text, n);
+  }
+  void Append(std::string_view text) { Append(text.data(), text.size()); }
+  void Push(char c) { *Extend(1) = c; }
+  void Truncate(size_t size) {
+    if (size < size_) size_ = size;
+  }
+  [[nodiscard]] size_t size() const { return size_; }
+  [[nodiscard]] size_t capacity() const { return data_.size(); }
+  [[nodiscard]] const char* data() const { return data_.data(); }
+  [[nodiscard]] char* mutable_data() { return data_.data(); }
+  [[nodiscard]] std::string_view view() const { return {data_.data(), size_}; }
+
+ private:
+  void Grow(size_t n);
+  std::vector<char> data_;
+  size_t size_ = 0;
+};
+
+// BinXML value types (MS-EVEN6 2.2.12); kArrayFlag marks an array of the base type.
+enum ValueType : uint8_t {
+  kNullType = 0x00,
+  kStringType = 0x01,
+  kAnsiStringType = 0x02,
+  kInt8Type = 0x03,
+  kUInt8Type = 0x04,
+  kInt16Type = 0x05,
+  kUInt16Type = 0x06,
+  kInt32Type = 0x07,
+  kUInt32Type = 0x08,
+  kInt64Type = 0x09,
+  kUInt64Type = 0x0a,
+  kReal32Type = 0x0b,
+  kReal64Type = 0x0c,
+  kBoolType = 0x0d,
+  kBinaryType = 0x0e,
+  kGuidType = 0x0f,
+  kSizeTType = 0x10,
+  kFileTimeType = 0x11,
+  kSysTimeType = 0x12,
+  kSidType = 0x13,
+  kHexInt32Type = 0x14,
+  kHexInt64Type = 0x15,
+  kEvtHandleType = 0x20,
+  kBinXmlType = 0x21,
+  kEvtXmlType = 0x23,
+  kArrayFlag = 0x80,
+};
+
+// Appends UTF-16LE text (`units` code units) as UTF-8, XML-escaped when `escape`. Returns false
+// when the text cannot be rendered as libevtx renders it.
+bool AppendUtf16(const uint8_t* data, size_t units, bool escape, TextBuffer& out);
+
+// Appends the text of one substitution value of `type` (a plain value: not null, BinXML or an
+// array), formatted as libevtx writes it; `escape` for element content. Returns false for a
+// malformed value, or one whose libevtx rendering this does not reproduce.
+bool AppendValue(uint8_t type, const uint8_t* data, size_t size, bool escape, TextBuffer& out);
+
+// Renders records of one chunk. Offsets are relative to the chunk start, as BinXML's own
+// references are.
+class ChunkRenderer {
+ public:
+  static constexpr int MAX_NESTING = 8;     // nested BinXML values inside one record
+  static constexpr size_t MAX_CHUNK_SIZE = 1u << 24;
+  static constexpr int MAX_ELEMENT_DEPTH = 256;
+  // Bounds on one record: a few KiB of BinXML can reference the same values and templates over
+  // and over, so the work and the text are capped rather than trusted.
+  static constexpr size_t MAX_WORK = 1 << 18;
+  static constexpr size_t MAX_TEMPLATES = 4096;  // compiled per chunk
+  static constexpr size_t DEFAULT_OUTPUT_LIMIT = 64u << 20;
+
+  // Records whose text would exceed `limit` bytes fail.
+  void set_output_limit(size_t limit) { output_limit_ = limit; }
+
+  // Starts on a new chunk of `size` bytes (normally 64 KiB); forgets the previous chunk's
+  // compiled templates. `chunk` must stay valid until the next SetChunk.
+  void SetChunk(const uint8_t* chunk, size_t size);
+
+  // Appends the XML of the BinXML at [begin, end) of the chunk to `out`. On failure returns
+  // false, `out` holds partial text and error() says what was wrong.
+  bool RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out);
+
+  [[nodiscard]] std::string_view error() const { return error_; }
+  // Whether the last failure was the output limit (the record is too large, not malformed).
+  [[nodiscard]] bool over_limit() const { return over_limit_; }
+  [[nodiscard]] size_t templates_compiled() const { return templates_.size(); }
+  // Bytes of storage held (all of it reused): stays put once warm, which is how tests see that
+  // rendering does not allocate.
+  [[nodiscard]] size_t footprint() const {
+    return ops_.capacity() * sizeof(Op) + pool_.capacity() + templates_.capacity() * sizeof(Compiled) +
+           values_.capacity() * sizeof(Value) + elements_.capacity() * sizeof(Element);
+  }
+
+ private:
+  enum class OpCode : uint8_t {
+    kOpenElement,  // "<Name" (and literal attributes, when fused), `close`: "</Name>\n"
+    kAttribute,    // " Name=\""
+    kCloseStart,
+    kCloseEmpty,
+    kEndElement,
+    kText,          // literal text, already escaped
+    kSubstitution,  // value `index`; `optional` for token 0x0e
+    kCharRef,       // `index` holds the character
+    kEntityRef,     // name
+    kCData,         // text, raw
+    kPITarget,      // name
+    kPIData,        // text, raw
+  };
+  struct Op {
+    OpCode code;
+    bool optional = false;     // kSubstitution: token 0x0e
+    bool closes_start = false;  // kOpenElement: the start tag's attributes are all in `text`
+    uint16_t index = 0;
+    uint32_t text = 0;  // offset into pool_
+    uint32_t length = 0;
+    uint32_t close = 0;  // kOpenElement: "</Name>\n" in pool_
+    uint32_t close_length = 0;
+  };
+  struct Compiled {
+    uint32_t key;  // chunk offset of the definition (or fragment) | kind bit
+    uint32_t first_op;
+    uint32_t op_count;
+  };
+  struct Value {
+    uint8_t type;
+    uint32_t offset;  // chunk offset of the value's bytes
+    uint32_t size;
+  };
+  struct Element {
+    uint32_t close = 0;  // "</Name>\n" in pool_
+    uint32_t close_length = 0;
+    size_t content_mark = 0;  // output size before the element (and its parent's ">\n")
+    size_t tag_offset = 0;  // where its line starts in the output (arrays repeat the start tag)
+    bool start_open = true;     // "<Name attrs" written, neither ">" nor "/>" yet
+    bool has_children = false;  // child elements written
+    uint8_t pieces = 0;         // text or values in its content (at most one)
+    bool parent_start_open = false;  // the parent's state before this element opened
+    bool parent_has_children = false;
+  };
+
+  bool Fail(const char* message) {
+    error_ = message;
+    return false;
+  }
+  bool RenderFragment(uint32_t begin, uint32_t end, int nesting);
+  bool RenderTemplateInstance(uint32_t& pos, uint32_t end, int nesting);
+  // Compiles the token stream [begin, end) into ops; returns the cache entry's index.
+  bool Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_template, size_t& entry);
+  bool ReadName(uint32_t offset, uint32_t& pos, uint32_t end, uint32_t& text, uint32_t& length);
+  bool Execute(const Compiled& code, size_t values_begin, size_t values_end, int nesting);
+  bool OpenElement(const Op& op);
+  void Fuse(size_t ops_begin);
+  void CopyWithinPool(uint32_t text, uint32_t length);
+  bool EndElement();
+  bool BeginContentPiece();
+  size_t OpenText();
+  void CloseText(size_t mark);
+  bool BeginAttributePiece();
+  void WriteAttributeName();
+  bool FinishAttribute();
+  bool Substitute(const Op& op, const Value& value, int nesting);
+  bool FailValue(const Value& value);
+  bool WriteArray(const Value& value);
+  void Indent(size_t depth);
+
+  const uint8_t* chunk_ = nullptr;
+  size_t size_ = 0;
+  std::vector<Op> ops_;
+  TextBuffer pool_;  // names and literal text of the compiled ops
+  std::vector<Compiled> templates_;
+  std::vector<Value> values_;
+  std::vector<Element> elements_;
+  TextBuffer* out_ = nullptr;
+  bool in_start_tag_ = false;  // between an element's name and its close-start token
+  // Attribute being written: its name is pending until a non-null value shows up.
+  bool in_attribute_ = false;
+  bool attribute_written_ = false;
+  bool attribute_omitted_ = false;  // an optional substitution had no value
+  uint8_t attribute_pieces_ = 0;
+  bool dropping_ = false;  // the current element is being removed (optional, no value)
+  size_t work_ = 0;        // ops executed for the current record
+  size_t output_limit_ = DEFAULT_OUTPUT_LIMIT;
+  bool over_limit_ = false;
+  uint32_t attribute_name_ = 0;
+  uint32_t attribute_length_ = 0;
+  const char* error_ = "";
+  char error_buffer_[80] = {};
+};
+
+}  // namespace yagura::event::binxml

@@ -1,0 +1,86 @@
+// Checks follow the file's own redundancy: signatures, the two CRC32s of every chunk and the
+// size copy at the end of every record. A record walk stops at the first record that fails them.
+#include "event/evtx_native.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace yagura::event::evtx {
+namespace {
+
+uint16_t U16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint32_t U32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+uint64_t U64(const uint8_t* p) { return U32(p) | static_cast<uint64_t>(U32(p + 4)) << 32; }
+
+}  // namespace
+
+bool ParseFileHeader(const uint8_t* data, size_t size, FileHeader& header) {
+  if (size < 128 || std::memcmp(data, "ElfFile", 8) != 0) return false;
+  header.first_chunk = U64(data + 8);
+  header.last_chunk = U64(data + 16);
+  header.next_record_id = U64(data + 24);
+  header.header_size = U32(data + 32);
+  header.minor_version = U16(data + 36);
+  header.major_version = U16(data + 38);
+  header.block_size = U16(data + 40);
+  header.chunk_count = U16(data + 42);
+  header.flags = U32(data + 120);
+  header.checksum_ok = crc32(0L, data, 120) == U32(data + 124);
+  return true;
+}
+
+ChunkState CheckChunk(const uint8_t* chunk, size_t size, ChunkHeader& header) {
+  header = ChunkHeader{};
+  if (size < CHUNK_SIZE) return ChunkState::kTruncated;
+  if (std::memcmp(chunk, "ElfChnk", 8) != 0) {
+    // All zero: the first byte is, and every byte equals the next (one vectorised compare).
+    return chunk[0] == 0 && std::memcmp(chunk, chunk + 1, CHUNK_SIZE - 1) == 0
+               ? ChunkState::kUnused
+               : ChunkState::kNoSignature;
+  }
+  header.first_record_number = U64(chunk + 8);
+  header.last_record_number = U64(chunk + 16);
+  header.first_record_id = U64(chunk + 24);
+  header.last_record_id = U64(chunk + 32);
+  header.last_record_offset = U32(chunk + 44);
+  header.free_offset = U32(chunk + 48);
+  uLong header_crc = crc32(0L, chunk, 120);
+  header_crc = crc32(header_crc, chunk + 128, CHUNK_HEADER_SIZE - 128);
+  if (header_crc != U32(chunk + 124)) return ChunkState::kBadHeaderChecksum;
+  if (header.free_offset < CHUNK_HEADER_SIZE || header.free_offset > CHUNK_SIZE) {
+    return ChunkState::kBadRecordsChecksum;
+  }
+  const uLong records_crc =
+      crc32(0L, chunk + CHUNK_HEADER_SIZE, header.free_offset - CHUNK_HEADER_SIZE);
+  if (records_crc != U32(chunk + 52)) return ChunkState::kBadRecordsChecksum;
+  return ChunkState::kValid;
+}
+
+RecordWalker::RecordWalker(const uint8_t* chunk, size_t size, uint32_t end)
+    : chunk_(chunk), end_(static_cast<uint32_t>(std::min<size_t>(end, size))) {}
+
+RecordWalker::Status RecordWalker::Next(RecordView& record) {
+  if (offset_ >= end_) return Status::kEnd;
+  if (end_ - offset_ < RECORD_HEADER_SIZE + 4) return Status::kBad;
+  const uint8_t* p = chunk_ + offset_;
+  if (std::memcmp(p, "**\0\0", 4) != 0) return Status::kBad;
+  const uint32_t size = U32(p + 4);
+  if (size < RECORD_HEADER_SIZE + 4 || size > end_ - offset_ || U32(p + size - 4) != size) {
+    return Status::kBad;
+  }
+  record.offset = offset_;
+  record.size = size;
+  record.id = U64(p + 8);
+  record.written = U64(p + 16);
+  record.binxml_begin = offset_ + static_cast<uint32_t>(RECORD_HEADER_SIZE);
+  record.binxml_end = offset_ + size - 4;
+  offset_ += size;
+  return Status::kRecord;
+}
+
+}  // namespace yagura::event::evtx

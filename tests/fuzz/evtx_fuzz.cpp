@@ -1,0 +1,250 @@
+// Fuzz harness of the native EVTX reader: the container walk (file header, chunks, records) and
+// the BinXML renderer, on arbitrary bytes. libevtx is not involved.
+//
+// An input that starts with "ElfFile" is read as a file: a 4 KiB header, then 64 KiB chunks, the
+// last one zero-padded. Any other input is one chunk, zero-padded to 64 KiB. Checksums are
+// looked at but not required, so mutated bytes reach the renderer; and the BinXML after the
+// first record header is also rendered on its own, whatever the record walk makes of it.
+// Invariants: no crash or out-of-bounds access (build with YAGURA_SANITIZE to see them), every
+// call returns, text stays under the output limit, and a rendered record is valid UTF-8 ending
+// in a newline. Rendered text is also put through the EVTX XML flattener and JSON conversion.
+//
+// Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
+// own main() replays the files and directories named on the command line, then deterministic
+// mutations of each (bit flips, BinXML token bytes, overwritten sizes and offsets, truncations,
+// deleted and duplicated runs), so it runs as a ctest.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/arena.hpp"
+#include "event/binxml.hpp"
+#include "event/evtx_native.hpp"
+#include "event/evtx_xml.hpp"
+
+namespace {
+
+using namespace yagura::event;
+
+constexpr size_t OUTPUT_LIMIT = 1 << 20;
+
+void Check(bool condition, const char* what) {
+  if (!condition) {
+    std::fprintf(stderr, "evtx_fuzz: invariant violated: %s\n", what);
+    std::abort();
+  }
+}
+
+bool ValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    size_t length = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<uint8_t>(text[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+struct Harness {
+  binxml::ChunkRenderer renderer;
+  binxml::TextBuffer text;
+  EvtxXmlFlattener flattener;
+  yagura::Arena arena;
+  std::string padded;
+  size_t rendered = 0;  // records rendered, and declined, over all inputs
+  size_t declined = 0;
+
+  struct NullEmitter : FieldEmitter {
+    size_t bytes = 0;
+    void Emit(std::string_view name, FieldValue value) override {
+      bytes += name.size() + value.text.size();
+    }
+  };
+
+  Harness() { renderer.set_output_limit(OUTPUT_LIMIT); }
+
+  void Render(uint32_t begin, uint32_t end) {
+    text.Clear();
+    const bool ok = renderer.RenderRecord(begin, end, text);
+    Check(text.size() <= OUTPUT_LIMIT + (1 << 18), "output stays near the limit");
+    if (!ok) {
+      Check(!renderer.error().empty(), "a failure says why");
+      ++declined;
+      return;
+    }
+    ++rendered;
+    const std::string_view xml = text.view();
+    Check(!xml.empty() && xml.back() == '\n', "a record ends with a newline");
+    Check(ValidUtf8(xml), "rendered text is UTF-8");
+    // What the reader hands on: trimmed and padded.
+    std::string record(xml.substr(0, xml.size() - 1));
+    record.append(64, '\0');
+    const std::string_view data(record.data(), xml.size() - 1);
+    arena.Reset();
+    NullEmitter emitter;
+    (void)flattener.Flatten(data, emitter, arena);
+    (void)EvtxXmlToJson(data);
+  }
+
+  // Renders every record of one 64 KiB chunk, and its first record's BinXML directly.
+  void Chunk(const uint8_t* chunk) {
+    evtx::ChunkHeader header;
+    (void)evtx::CheckChunk(chunk, evtx::CHUNK_SIZE, header);
+    uint32_t free_offset = 0;
+    std::memcpy(&free_offset, chunk + 48, 4);
+    renderer.SetChunk(chunk, evtx::CHUNK_SIZE);
+    evtx::RecordWalker walker(chunk, evtx::CHUNK_SIZE, free_offset);
+    evtx::RecordView record;
+    for (int guard = 0; walker.Next(record) == evtx::RecordWalker::Status::kRecord; ++guard) {
+      Check(guard < 65536 / 28, "the record walk advances");
+      Check(record.binxml_begin <= record.binxml_end && record.binxml_end <= evtx::CHUNK_SIZE,
+            "records lie inside the chunk");
+      Render(record.binxml_begin, record.binxml_end);
+    }
+    // Whatever the first record's header says.
+    const uint32_t first = evtx::CHUNK_HEADER_SIZE + evtx::RECORD_HEADER_SIZE;
+    Render(first, static_cast<uint32_t>(evtx::CHUNK_SIZE));
+  }
+
+  void Run(const uint8_t* data, size_t size) {
+    if (size >= 7 && std::memcmp(data, "ElfFile", 7) == 0) {
+      evtx::FileHeader header;
+      const size_t chunks = size <= evtx::FILE_HEADER_SIZE
+                                ? 0
+                                : (size - evtx::FILE_HEADER_SIZE + evtx::CHUNK_SIZE - 1) / evtx::CHUNK_SIZE;
+      padded.assign(reinterpret_cast<const char*>(data), size);
+      padded.resize(evtx::FILE_HEADER_SIZE + chunks * evtx::CHUNK_SIZE, '\0');
+      const auto* bytes = reinterpret_cast<const uint8_t*>(padded.data());
+      (void)evtx::ParseFileHeader(bytes, padded.size(), header);
+      for (size_t i = 0; i < chunks && i < 16; ++i) {
+        Chunk(bytes + evtx::FILE_HEADER_SIZE + i * evtx::CHUNK_SIZE);
+      }
+      return;
+    }
+    padded.assign(reinterpret_cast<const char*>(data), std::min(size, evtx::CHUNK_SIZE));
+    padded.resize(evtx::CHUNK_SIZE, '\0');
+    Chunk(reinterpret_cast<const uint8_t*>(padded.data()));
+  }
+};
+
+Harness& GetHarness() {
+  static Harness harness;
+  return harness;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  GetHarness().Run(data, size);
+  return 0;
+}
+
+#ifndef YAGURA_LIBFUZZER
+
+namespace {
+
+void Put32(std::string& out, size_t at, uint32_t value) {
+  for (size_t i = 0; i < 4 && at + i < out.size(); ++i) out[at + i] = static_cast<char>(value >> (8 * i));
+}
+
+std::string Mutate(const std::string& seed, std::mt19937& random) {
+  std::string out = seed;
+  // Token bytes and value types of BinXML.
+  static const uint8_t TOKENS[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+                                   0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x41, 0x45, 0x46, 0x21,
+                                   0x81, 0x13, 0x11, 0x12, 0xff};
+  // Offsets within a file seed are chunk-relative after the 4 KiB header.
+  const size_t base = out.compare(0, 7, "ElfFile") == 0 ? evtx::FILE_HEADER_SIZE : 0;
+  const int edits = 1 + static_cast<int>(random() % 6);
+  for (int i = 0; i < edits && !out.empty(); ++i) {
+    const size_t at = random() % out.size();
+    switch (random() % 7) {
+      case 0:  // flip a bit
+        out[at] = static_cast<char>(out[at] ^ (1u << (random() % 8)));
+        break;
+      case 1:  // a token or type byte
+        out[at] = static_cast<char>(TOKENS[random() % sizeof(TOKENS)]);
+        break;
+      case 2: {  // a size, count or offset
+        const uint32_t choices[] = {0,
+                                    1,
+                                    0xffff,
+                                    0xffffffffu,
+                                    static_cast<uint32_t>(random() % 65536),
+                                    static_cast<uint32_t>(at >= base ? at - base + 4 : 0),
+                                    static_cast<uint32_t>(random() % (out.size() + 1))};
+        Put32(out, at, choices[random() % 7]);
+        break;
+      }
+      case 3:  // truncate
+        out.resize(at);
+        break;
+      case 4:  // delete a run
+        out.erase(at, std::min<size_t>(out.size() - at, 1 + random() % 16));
+        break;
+      case 5:  // duplicate a run
+        out.insert(at, out.substr(at, 1 + random() % 64));
+        break;
+      default:  // a 16-bit value (sizes of values, counts of characters)
+        out[at] = static_cast<char>(random());
+        if (at + 1 < out.size()) out[at + 1] = static_cast<char>(random() % 3 == 0 ? 0xff : 0);
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (fs::is_directory(arg)) {
+      for (const auto& entry : fs::recursive_directory_iterator(arg)) {
+        if (entry.is_regular_file() && entry.path().extension() != ".md") files.push_back(entry.path());
+      }
+    } else {
+      files.emplace_back(arg);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    std::fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
+    return 2;
+  }
+  const int mutations = std::getenv("YAGURA_FUZZ_MUTATIONS") != nullptr
+                            ? std::atoi(std::getenv("YAGURA_FUZZ_MUTATIONS"))
+                            : 20000;
+  std::mt19937 random(20240502);
+  size_t runs = 0;
+  for (const auto& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    std::string seed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
+    ++runs;
+    for (int i = 0; i < mutations; ++i) {
+      std::string input = Mutate(seed, random);
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+      ++runs;
+    }
+  }
+  std::printf("evtx_fuzz: %zu inputs from %zu seeds (%zu records rendered, %zu declined), no failures\n",
+              runs, files.size(), GetHarness().rendered, GetHarness().declined);
+  return 0;
+}
+
+#endif
