@@ -201,10 +201,16 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // Characters a free-text token (address, domain, e-mail, hash, file name) is made of.
-bool IsTokenChar(char c) {
-  return IsAlpha(c) || IsDigit(c) || c == '.' || c == '-' || c == '_' || c == '@' || c == ':' ||
-         static_cast<unsigned char>(c) >= 0x80;
+constexpr std::array<bool, 256> MakeTokenChars() {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-' || c == '_' || c == '@' || c == ':' || c >= 0x80;
+  }
+  return table;
 }
+constexpr std::array<bool, 256> TOKEN_CHARS = MakeTokenChars();
+inline bool IsTokenChar(char c) { return TOKEN_CHARS[static_cast<unsigned char>(c)]; }
 
 // Characters that end a URL inside free text.
 bool EndsUrl(char c) {
@@ -277,7 +283,7 @@ void LookupUrl(const IndicatorIndex& index, std::string_view text, bool assume_h
 
 void LookupHash(const IndicatorIndex& index, std::string_view text, HashAlgorithm algorithm,
                 std::string& buffer, HitCollector& collector) {
-  if (!index.Has(ObservableType::kHash)) return;
+  if (!index.Has(ObservableType::kHash) || !index.HasHashLength(Trim(text).size())) return;
   if (algorithm == HashAlgorithm::kNone) algorithm = HashAlgorithmForHexLength(text.size());
   if (algorithm == HashAlgorithm::kNone) return;
   if (NormaliseHash(text, algorithm, buffer)) index.FindExact(ObservableType::kHash, buffer, collector);

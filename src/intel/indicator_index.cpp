@@ -292,6 +292,10 @@ std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
       table.postings.push_back({0, 0});
       representatives.push_back({ref.snapshot, atom_index});
       index->present_types_ |= 1u << static_cast<unsigned>(atom.type);
+      if (atom.type == ObservableType::kHash) {
+        size_t length = snapshot.Text(atom.value).size();
+        if (length < 256) index->hash_lengths_[length / 64] |= uint64_t{1} << (length % 64);
+      }
       if (kind >= IPV6_KIND) {
         unsigned prefix = kind - IPV6_KIND;
         index->ipv6_prefixes_[prefix / 8] |= static_cast<uint8_t>(1u << (prefix % 8));

@@ -97,6 +97,11 @@ class IndicatorIndex {
   [[nodiscard]] bool Has(ObservableType type) const {
     return (present_types_ >> static_cast<unsigned>(type)) & 1u;
   }
+  // Whether some hash indicator's canonical text has this length (most events carry several
+  // digests; those of lengths no feed uses are not looked up).
+  [[nodiscard]] bool HasHashLength(size_t length) const {
+    return length < 256 && ((hash_lengths_[length / 64] >> (length % 64)) & 1u);
+  }
 
   [[nodiscard]] const std::vector<std::shared_ptr<const FeedSnapshot>>& snapshots() const {
     return snapshots_;
@@ -135,6 +140,7 @@ class IndicatorIndex {
   uint64_t ipv4_prefixes_ = 0;        // bit n: some IPv4 range of prefix length n exists
   uint8_t ipv6_prefixes_[17] = {};    // bitmap of IPv6 prefix lengths 0..128
   uint32_t present_types_ = 0;
+  uint64_t hash_lengths_[4] = {};
 };
 
 }  // namespace yagura::intel

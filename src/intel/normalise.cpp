@@ -8,6 +8,8 @@
 // section 2.2 for parsing and RFC 5952 for the text written back.
 #include "intel/normalise.hpp"
 
+#include <array>
+
 #include <cstring>
 
 namespace yagura::intel {
@@ -28,6 +30,15 @@ constexpr int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+// Lower-case hex digit of each byte, or 0 for bytes that are not hex digits.
+constexpr std::array<char, 256> MakeHexLower() {
+  std::array<char, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = static_cast<char>(c);
+  for (int c = 'a'; c <= 'f'; ++c) table[c] = static_cast<char>(c);
+  for (int c = 'A'; c <= 'F'; ++c) table[c] = static_cast<char>(c + 32);
+  return table;
+}
+constexpr std::array<char, 256> HEX_TO_LOWER = MakeHexLower();
 constexpr char HEX_UPPER[] = "0123456789ABCDEF";
 constexpr char HEX_LOWER[] = "0123456789abcdef";
 
@@ -604,8 +615,20 @@ bool NormaliseHash(std::string_view text, HashAlgorithm algorithm, std::string& 
       algorithm == HashAlgorithm::kNone
           ? (HashAlgorithmForHexLength(text.size()) != HashAlgorithm::kNone ? text.size() : 0)
           : HexLength(algorithm);
-  if (expected == 0 || text.size() != expected || !AllHex(text)) return false;
-  for (char c : text) out.push_back(ToLower(c));
+  if (expected == 0 || text.size() != expected) return false;
+  // One pass over a table: checks and lower-cases each digit (this runs on every hash an
+  // event carries).
+  out.resize(text.size());
+  char all_hex = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char lower = HEX_TO_LOWER[static_cast<unsigned char>(text[i])];
+    out[i] = lower;
+    all_hex &= static_cast<char>(lower != 0);
+  }
+  if (!all_hex) {
+    out.clear();
+    return false;
+  }
   return true;
 }
 
