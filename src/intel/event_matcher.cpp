@@ -243,7 +243,7 @@ void LookupAddress(const IndicatorIndex& index, std::string_view text, HitCollec
 
 void LookupDomain(const IndicatorIndex& index, std::string_view text, std::string& buffer,
                   HitCollector& collector) {
-  if (!index.Has(ObservableType::kDomain)) return;
+  if (!index.Has(ObservableType::kDomain) || !index.HasTopLabel(text)) return;
   if (NormaliseDomain(text, buffer)) index.FindDomain(buffer, collector);
 }
 
@@ -431,8 +431,26 @@ void IntelMatcher::Match(const IndicatorIndex& index, const event::Event& event,
   scratch.matches_.clear();
   std::string& buffer = scratch.buffer_;
   std::string& host_buffer = scratch.url_buffer_;
+  // Roles whose indicator types the index does not hold are not read at all.
+  const bool any_address = index.Has(ObservableType::kIpv4) || index.Has(ObservableType::kIpv6);
+  const bool any_name = index.Has(ObservableType::kFileName) || index.Has(ObservableType::kProcessName);
+  bool active[static_cast<size_t>(Role::kFreeText) + 1];
+  active[static_cast<size_t>(Role::kAddress)] = any_address;
+  active[static_cast<size_t>(Role::kPort)] = index.Has(ObservableType::kPort);
+  active[static_cast<size_t>(Role::kDomain)] = index.Has(ObservableType::kDomain) || any_address;
+  active[static_cast<size_t>(Role::kUrl)] =
+      index.Has(ObservableType::kUrl) || index.Has(ObservableType::kDomain) || any_address;
+  active[static_cast<size_t>(Role::kHashList)] = index.Has(ObservableType::kHash);
+  active[static_cast<size_t>(Role::kHash)] = index.Has(ObservableType::kHash);
+  active[static_cast<size_t>(Role::kImphash)] = index.Has(ObservableType::kHash);
+  active[static_cast<size_t>(Role::kEmail)] = index.Has(ObservableType::kEmail);
+  active[static_cast<size_t>(Role::kFilePath)] = index.Has(ObservableType::kFileName);
+  active[static_cast<size_t>(Role::kProcessPath)] = any_name;
+  active[static_cast<size_t>(Role::kRegistryKey)] = index.Has(ObservableType::kRegistryKey);
+  active[static_cast<size_t>(Role::kUserAgent)] = index.Has(ObservableType::kUserAgent);
+  active[static_cast<size_t>(Role::kFreeText)] = true;
   for (const Field& field : fields_) {
-    if (!event.Has(field.id)) continue;
+    if (!active[field.role] || !event.Has(field.id)) continue;
     HitCollector collector(scratch.raw_hits_, field.id, field.direction);
     for (const event::FieldValue& value : event.Values(field.id)) {
       std::string_view text = value.text;

@@ -6,6 +6,7 @@
 #include <bit>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <unordered_map>
 
 namespace yagura::intel {
@@ -15,6 +16,17 @@ namespace {
 // ObservableType value; IPv4 ranges IPV4_KIND + prefix, IPv6 ranges IPV6_KIND + prefix.
 constexpr uint8_t IPV4_KIND = 32;
 constexpr uint8_t IPV6_KIND = 96;  // 96..224
+
+// IPv4 keys are hashed inline (an address meets up to 33 prefix lengths on every lookup):
+// the splitmix64 finaliser over the address and the kind.
+inline uint64_t HashIpv4(uint32_t address, uint8_t kind) {
+  uint64_t h = (uint64_t{address} | (uint64_t{kind} << 32)) * 0x9E3779B97F4A7C15ull;
+  h ^= h >> 30;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 27;
+  h *= 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
 
 uint64_t HashBytes(const void* data, size_t size, uint8_t kind) {
   return XXH3_64bits_withSeed(data, size, kind);
@@ -165,7 +177,7 @@ bool KeyOf(const FeedSnapshot::CompactAtom& atom, std::string_view text, uint8_t
       auto network = ParseIpv4Network(text);
       if (!network) return false;
       kind = static_cast<uint8_t>(IPV4_KIND + network->prefix);
-      hash = HashBytes(&network->address, sizeof(network->address), kind);
+      hash = HashIpv4(network->address, kind);
       return true;
     }
     case ObservableType::kIpv6: {
@@ -233,6 +245,7 @@ std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
     uint32_t atom;
   };
   std::vector<Representative> representatives;
+  std::set<std::string> top_labels;
   auto for_each_atom = [&](auto&& visit) {
     for (uint32_t s = 0; s < snapshots.size(); ++s) {
       const FeedSnapshot& snapshot = *snapshots[s];
@@ -292,6 +305,10 @@ std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
       table.postings.push_back({0, 0});
       representatives.push_back({ref.snapshot, atom_index});
       index->present_types_ |= 1u << static_cast<unsigned>(atom.type);
+      if (atom.type == ObservableType::kDomain) {
+        std::string_view text = snapshot.Text(atom.value);
+        top_labels.insert(std::string(text.substr(text.rfind('.') + 1)));
+      }
       if (atom.type == ObservableType::kHash) {
         size_t length = snapshot.Text(atom.value).size();
         if (length < 256) index->hash_lengths_[length / 64] |= uint64_t{1} << (length % 64);
@@ -306,6 +323,8 @@ std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
     }
     ++table.postings[slot.posting].count;
   });
+  index->top_labels_.assign(top_labels.begin(), top_labels.end());
+  top_labels = {};
   uint32_t next = 0;
   for (auto& posting : table.postings) {
     posting.begin = next;
@@ -367,7 +386,7 @@ void IndicatorIndex::FindIpv4(uint32_t address, Visitor& visitor) const {
     prefixes &= ~(uint64_t{1} << prefix);
     uint32_t masked = address & Ipv4Mask(static_cast<uint8_t>(prefix));
     uint8_t kind = static_cast<uint8_t>(IPV4_KIND + prefix);
-    uint64_t hash = HashBytes(&masked, sizeof(masked), kind);
+    uint64_t hash = HashIpv4(masked, kind);
     if (!MayContain(hash)) continue;
     Probe(*table_, hash,
           [&](const Ref& ref) {
@@ -460,6 +479,23 @@ void IndicatorIndex::FindPort(uint16_t port, Visitor& visitor) const {
   } while (port);
   for (size_t i = 0; i < length; ++i) text[i] = reversed[length - 1 - i];
   FindExact(ObservableType::kPort, std::string_view(text, length), visitor);
+}
+
+bool IndicatorIndex::HasTopLabel(std::string_view domain) const {
+  // The same trimming as NormaliseDomain: white space, then one trailing dot.
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
+  while (!domain.empty() && space(domain.back())) domain.remove_suffix(1);
+  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  std::string_view label = domain.substr(domain.rfind('.') + 1);
+  if (label.empty() || label.size() > 63) return false;
+  char lower[64];
+  for (size_t i = 0; i < label.size(); ++i) {
+    char c = label[i];
+    lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  }
+  return std::binary_search(top_labels_.begin(), top_labels_.end(),
+                            std::string_view(lower, label.size()),
+                            [](std::string_view a, std::string_view b) { return a < b; });
 }
 
 void IndicatorIndex::FindDomain(std::string_view domain, Visitor& visitor) const {

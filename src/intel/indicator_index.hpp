@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -97,6 +98,9 @@ class IndicatorIndex {
   [[nodiscard]] bool Has(ObservableType type) const {
     return (present_types_ >> static_cast<unsigned>(type)) & 1u;
   }
+  // Whether some domain indicator ends in the last label of `domain` (a token ending in "exe"
+  // or "txt" is not worth normalising and looking up when every domain ends in a real TLD).
+  [[nodiscard]] bool HasTopLabel(std::string_view domain) const;
   // Whether some hash indicator's canonical text has this length (most events carry several
   // digests; those of lengths no feed uses are not looked up).
   [[nodiscard]] bool HasHashLength(size_t length) const {
@@ -141,6 +145,7 @@ class IndicatorIndex {
   uint8_t ipv6_prefixes_[17] = {};    // bitmap of IPv6 prefix lengths 0..128
   uint32_t present_types_ = 0;
   uint64_t hash_lengths_[4] = {};
+  std::vector<std::string> top_labels_;  // sorted, lower-case
 };
 
 }  // namespace yagura::intel

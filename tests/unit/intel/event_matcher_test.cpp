@@ -68,6 +68,18 @@ TEST_F(IntelMatcherTest, FreeTextTokensRespectBoundaries) {
   EXPECT_EQ(cmd("sendmail boss@evil.com"), (Ids{"dom", "mail"}));
 }
 
+TEST_F(IntelMatcherTest, DomainsInAnyCaseWithATrailingDot) {
+  // Names whose last label no domain indicator has ("report.txt") are skipped before
+  // normalising; upper case and a trailing dot must not count as another label.
+  auto index = Index({One("dom", A(OT::kDomain, "evil.example"))});
+  EXPECT_EQ(MatchIds(matcher_, *index, events_.Make({{"QueryName", "CDN.EVIL.EXAMPLE.\t"}})),
+            Ids{"dom"});
+  EXPECT_EQ(MatchIds(matcher_, *index, events_.Make({{"CommandLine", "nslookup Evil.Example."}})),
+            Ids{"dom"});
+  EXPECT_TRUE(
+      MatchIds(matcher_, *index, events_.Make({{"CommandLine", "type evil.example.txt"}})).empty());
+}
+
 TEST_F(IntelMatcherTest, UrlsAreNormalisedOnBothSides) {
   auto index = Index({One("url", A(OT::kUrl, "http://Evil.Example:80/a%7eb?q=1"))});
   EXPECT_EQ(MatchIds(matcher_, *index, events_.Make({{"url", "HTTP://evil.example/a~b?q=1"}})),
