@@ -30,6 +30,28 @@ Result<std::shared_ptr<const Regex>> Regex::Compile(std::string_view pattern, Fl
   std::shared_ptr<Regex> regex(new Regex());
   regex->pattern_ = std::string(pattern);
   regex->flags_ = flags;
+  {
+    // `.{N,}`, optionally after `(?s)`: see min_run_.
+    std::string_view rest = pattern;
+    bool dotall = flags.dotall;
+    if (rest.starts_with("(?s)")) {
+      dotall = true;
+      rest.remove_prefix(4);
+    }
+    if (rest.starts_with(".{") && rest.ends_with(",}") && rest.size() > 4) {
+      std::string_view digits = rest.substr(2, rest.size() - 4);
+      size_t n = 0;
+      bool ok = digits.size() <= 6;
+      for (char c : digits) {
+        ok = ok && c >= '0' && c <= '9';
+        n = n * 10 + static_cast<size_t>(c - '0');
+      }
+      if (ok && n > 0) {
+        regex->min_run_ = n;
+        regex->run_crosses_newlines_ = dotall;
+      }
+    }
+  }
 
   RE2::Options options;
   options.set_log_errors(false);
@@ -71,6 +93,20 @@ Regex::~Regex() {
 }
 
 bool Regex::Search(std::string_view text) const {
+  if (min_run_ != 0) {
+    bool ascii = true;
+    for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+    if (ascii) {
+      // On ASCII text a character is a byte; `.` stops at newlines unless dot-all.
+      if (run_crosses_newlines_) return text.size() >= min_run_;
+      size_t run = 0;
+      for (char c : text) {
+        run = c == '\n' ? 0 : run + 1;
+        if (run >= min_run_) return true;
+      }
+      return false;
+    }
+  }
   if (re2_) return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re2_);
   static constexpr char EMPTY[] = "";
   const char* subject = text.data() != nullptr ? text.data() : EMPTY;

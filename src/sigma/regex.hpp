@@ -48,6 +48,11 @@ class Regex {
   Flags flags_;
   std::unique_ptr<re2::RE2> re2_;
   void* pcre_ = nullptr;  // pcre2_code_8*, kept opaque so users need not include pcre2.h
+  // `.{N,}` (rules that flag very long values): a run of at least N characters, counted
+  // directly on ASCII text. RE2 unrolls the repetition into N states and spent milliseconds
+  // per value on it; 0 when the pattern has another shape.
+  size_t min_run_ = 0;
+  bool run_crosses_newlines_ = false;
 };
 
 }  // namespace yagura::sigma
