@@ -368,77 +368,78 @@ static void Probe(const IndicatorIndex::Table& table, uint64_t hash, Same&& same
   }
 }
 
-void IndicatorIndex::FindIpv4(uint32_t address, Visitor& visitor) const {
-  uint64_t prefixes = ipv4_prefixes_;
+namespace {
+
+// Passes refs on and remembers that one was found: the address lookups stop at the longest
+// prefix that holds the address.
+class NoteFound final : public IndicatorIndex::Visitor {
+ public:
+  explicit NoteFound(IndicatorIndex::Visitor& inner) : inner_(inner) {}
+  void Visit(const IndicatorIndex::Ref& ref) override {
+    found = true;
+    inner_.Visit(ref);
+  }
   bool found = false;
-  struct Once : Visitor {
-    Visitor& inner;
-    bool& found;
-    Once(Visitor& v, bool& f) : inner(v), found(f) {}
-    void Visit(const Ref& ref) override {
-      found = true;
-      inner.Visit(ref);
-    }
-  } once(visitor, found);
+
+ private:
+  IndicatorIndex::Visitor& inner_;
+};
+
+// Whether the conjunction a ref points to has an atom of `type` whose text satisfies `same`:
+// the check of a table key against the canonical values the table does not store.
+template <typename Same>
+bool ConjunctionHasAtom(const FeedSnapshot& snapshot, const IndicatorIndex::Ref& ref,
+                        ObservableType type, Same&& same) {
+  const auto& indicator = snapshot.indicator(ref.indicator);
+  for (uint32_t a = indicator.first_atom; a < indicator.first_atom + indicator.atom_count; ++a) {
+    const auto& atom = snapshot.atom(a);
+    if (atom.type == type && atom.conjunction == ref.conjunction && same(snapshot.Text(atom.value)))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void IndicatorIndex::FindIpv4(uint32_t address, Visitor& visitor) const {
+  NoteFound note(visitor);
   // Longest prefix first; stop at the first length that holds the address.
-  while (prefixes && !found) {
+  for (uint64_t prefixes = ipv4_prefixes_; prefixes && !note.found;) {
     unsigned prefix = 63 - static_cast<unsigned>(std::countl_zero(prefixes));
     prefixes &= ~(uint64_t{1} << prefix);
     uint32_t masked = address & Ipv4Mask(static_cast<uint8_t>(prefix));
-    uint8_t kind = static_cast<uint8_t>(IPV4_KIND + prefix);
-    uint64_t hash = HashIpv4(masked, kind);
+    uint64_t hash = HashIpv4(masked, static_cast<uint8_t>(IPV4_KIND + prefix));
     if (!MayContain(hash)) continue;
     Probe(*table_, hash,
           [&](const Ref& ref) {
-            const auto& snapshot = *snapshots_[ref.snapshot];
-            // The ref's indicator holds the atom; find it by position.
-            const auto& indicator = snapshot.indicator(ref.indicator);
-            for (uint32_t a = indicator.first_atom; a < indicator.first_atom + indicator.atom_count;
-                 ++a) {
-              const auto& atom = snapshot.atom(a);
-              if (atom.type != ObservableType::kIpv4 || atom.conjunction != ref.conjunction)
-                continue;
-              auto network = ParseIpv4Network(snapshot.Text(atom.value));
-              if (network && network->prefix == prefix && network->address == masked) return true;
-            }
-            return false;
+            return ConjunctionHasAtom(*snapshots_[ref.snapshot], ref, ObservableType::kIpv4,
+                                      [&](std::string_view text) {
+                                        auto network = ParseIpv4Network(text);
+                                        return network && network->prefix == prefix &&
+                                               network->address == masked;
+                                      });
           },
-          once);
+          note);
   }
 }
 
 void IndicatorIndex::FindIpv6(const Ipv6Bytes& address, Visitor& visitor) const {
-  bool found = false;
-  struct Once : Visitor {
-    Visitor& inner;
-    bool& found;
-    Once(Visitor& v, bool& f) : inner(v), found(f) {}
-    void Visit(const Ref& ref) override {
-      found = true;
-      inner.Visit(ref);
-    }
-  } once(visitor, found);
-  for (int prefix = 128; prefix >= 0 && !found; --prefix) {
+  NoteFound note(visitor);
+  for (int prefix = 128; prefix >= 0 && !note.found; --prefix) {
     if (!((ipv6_prefixes_[prefix / 8] >> (prefix % 8)) & 1)) continue;
     Ipv6Bytes masked = MaskIpv6(address, static_cast<uint8_t>(prefix));
-    uint8_t kind = static_cast<uint8_t>(IPV6_KIND + prefix);
-    uint64_t hash = HashBytes(masked.data(), 16, kind);
+    uint64_t hash = HashBytes(masked.data(), 16, static_cast<uint8_t>(IPV6_KIND + prefix));
     if (!MayContain(hash)) continue;
     Probe(*table_, hash,
           [&](const Ref& ref) {
-            const auto& snapshot = *snapshots_[ref.snapshot];
-            const auto& indicator = snapshot.indicator(ref.indicator);
-            for (uint32_t a = indicator.first_atom; a < indicator.first_atom + indicator.atom_count;
-                 ++a) {
-              const auto& atom = snapshot.atom(a);
-              if (atom.type != ObservableType::kIpv6 || atom.conjunction != ref.conjunction)
-                continue;
-              auto network = ParseIpv6Network(snapshot.Text(atom.value));
-              if (network && network->prefix == prefix && network->address == masked) return true;
-            }
-            return false;
+            return ConjunctionHasAtom(*snapshots_[ref.snapshot], ref, ObservableType::kIpv6,
+                                      [&](std::string_view text) {
+                                        auto network = ParseIpv6Network(text);
+                                        return network && network->prefix == prefix &&
+                                               network->address == masked;
+                                      });
           },
-          once);
+          note);
   }
 }
 
@@ -447,16 +448,9 @@ void IndicatorIndex::Lookup(uint64_t key_hash, uint8_t kind, std::string_view ke
   if (!MayContain(key_hash)) return;
   Probe(*table_, key_hash,
         [&](const Ref& ref) {
-          const auto& snapshot = *snapshots_[ref.snapshot];
-          const auto& indicator = snapshot.indicator(ref.indicator);
-          for (uint32_t a = indicator.first_atom; a < indicator.first_atom + indicator.atom_count;
-               ++a) {
-            const auto& atom = snapshot.atom(a);
-            if (static_cast<uint8_t>(atom.type) == kind && atom.conjunction == ref.conjunction &&
-                snapshot.Text(atom.value) == key)
-              return true;
-          }
-          return false;
+          return ConjunctionHasAtom(*snapshots_[ref.snapshot], ref,
+                                    static_cast<ObservableType>(kind),
+                                    [&](std::string_view text) { return text == key; });
         },
         visitor);
 }

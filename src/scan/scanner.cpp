@@ -591,23 +591,29 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   uint64_t rendered_number = 0;
   std::string event_json;
   std::vector<std::string_view> matched_fields;
-  auto on_alert = [&](const sigma::Rule& rule, const event::Event& event,
-                      const event::Record& record, const std::string& path) {
+  // What every alert of an event shares: where it is, and the event rendered once.
+  auto AlertOf = [&](const event::Event& event, const event::Record& record,
+                     const std::string& path, const std::vector<std::string_view>* matched) {
     if (rendered_path != &path || rendered_number != record.number) {
       event_json = (*engine)->EventJson(record);
       rendered_path = &path;
       rendered_number = record.number;
     }
-    matched_fields.clear();
-    (void)sigma::EvaluateRule(rule, event, &matched_fields);
     AlertRecord alert;
-    alert.rule = &rule;
     alert.time = event.time;
     alert.file = path;
     alert.record = record.number;
     alert.logsource = &event.logsource;
     alert.event_json = event_json;
-    alert.matched = &matched_fields;
+    alert.matched = matched;
+    return alert;
+  };
+  auto on_alert = [&](const sigma::Rule& rule, const event::Event& event,
+                      const event::Record& record, const std::string& path) {
+    matched_fields.clear();
+    (void)sigma::EvaluateRule(rule, event, &matched_fields);
+    AlertRecord alert = AlertOf(event, record, path, &matched_fields);
+    alert.rule = &rule;
     writer->Write(alert);
     ++summary.alerts;
     ++summary.alerts_by_level[rule.info.level];
@@ -624,11 +630,6 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     intel::IndicatorView view = snapshot.View(match.indicator);
     sigma::Level level = IndicatorLevel(view.confidence);
     if (options.min_level && level < *options.min_level) return;
-    if (rendered_path != &path || rendered_number != record.number) {
-      event_json = (*engine)->EventJson(record);
-      rendered_path = &path;
-      rendered_number = record.number;
-    }
     const auto& compact = snapshot.indicator(match.indicator);
     info.id = view.id;
     info.feed = view.feed;
@@ -649,14 +650,8 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
           indicator_fields.end())
         indicator_fields.push_back(field);
     }
-    AlertRecord alert;
+    AlertRecord alert = AlertOf(event, record, path, &indicator_fields);
     alert.indicator = &info;
-    alert.time = event.time;
-    alert.file = path;
-    alert.record = record.number;
-    alert.logsource = &event.logsource;
-    alert.event_json = event_json;
-    alert.matched = &indicator_fields;
     writer->Write(alert);
     ++summary.alerts;
     ++summary.indicator_alerts;
