@@ -26,6 +26,8 @@
 #include "event/parser.hpp"
 #include "event/record.hpp"
 
+#include "replay_main.hpp"
+
 namespace {
 
 using namespace yagura::event;
@@ -197,40 +199,9 @@ std::string Mutate(const std::string& seed, std::mt19937& random) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (fs::is_directory(arg)) {
-      for (const auto& entry : fs::recursive_directory_iterator(arg)) {
-        if (entry.is_regular_file()) files.push_back(entry.path());
-      }
-    } else {
-      files.emplace_back(arg);
-    }
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    std::fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
-    return 2;
-  }
-  const int mutations = std::getenv("YAGURA_FUZZ_MUTATIONS") != nullptr
-                            ? std::atoi(std::getenv("YAGURA_FUZZ_MUTATIONS"))
-                            : 300;
-  std::mt19937 random(20240501);
-  size_t runs = 0;
-  for (const auto& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    std::string seed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
-    ++runs;
-    for (int i = 0; i < mutations; ++i) {
-      std::string input = Mutate(seed, random);
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
-      ++runs;
-    }
-  }
-  std::printf("event_fuzz: %zu inputs from %zu seeds, no failures\n", runs, files.size());
+  yagura::fuzz::Replayed replayed;
+  if (int usage = yagura::fuzz::ReplaySeeds(argc, argv, 300, 20240501, Mutate, replayed)) return usage;
+  std::printf("event_fuzz: %zu inputs from %zu seeds, no failures\n", replayed.runs, replayed.seeds);
   return 0;
 }
 

@@ -30,6 +30,8 @@
 #include "event/evtx_native.hpp"
 #include "event/evtx_xml.hpp"
 
+#include "replay_main.hpp"
+
 namespace {
 
 using namespace yagura::event;
@@ -209,41 +211,10 @@ std::string Mutate(const std::string& seed, std::mt19937& random) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (fs::is_directory(arg)) {
-      for (const auto& entry : fs::recursive_directory_iterator(arg)) {
-        if (entry.is_regular_file() && entry.path().extension() != ".md") files.push_back(entry.path());
-      }
-    } else {
-      files.emplace_back(arg);
-    }
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    std::fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
-    return 2;
-  }
-  const int mutations = std::getenv("YAGURA_FUZZ_MUTATIONS") != nullptr
-                            ? std::atoi(std::getenv("YAGURA_FUZZ_MUTATIONS"))
-                            : 20000;
-  std::mt19937 random(20240502);
-  size_t runs = 0;
-  for (const auto& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    std::string seed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
-    ++runs;
-    for (int i = 0; i < mutations; ++i) {
-      std::string input = Mutate(seed, random);
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
-      ++runs;
-    }
-  }
+  yagura::fuzz::Replayed replayed;
+  if (int usage = yagura::fuzz::ReplaySeeds(argc, argv, 20000, 20240502, Mutate, replayed)) return usage;
   std::printf("evtx_fuzz: %zu inputs from %zu seeds (%zu records rendered, %zu declined), no failures\n",
-              runs, files.size(), GetHarness().rendered, GetHarness().declined);
+              replayed.runs, replayed.seeds, GetHarness().rendered, GetHarness().declined);
   return 0;
 }
 
