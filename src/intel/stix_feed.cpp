@@ -152,6 +152,8 @@ struct FallbackScan {
   bool found_objects = false;  // a top-level array, or an object with an "objects" array
   std::vector<Slice> elements;
   std::string problem;  // why the scan stopped before the end of the array ("" if it did not)
+  bool tolerated = false;  // a missing comma between two objects was passed over
+  size_t array_end = 0;    // just past the array's ']' when it closed
 };
 
 // Finds the elements of the top-level array, or of the top-level object's "objects" array.
@@ -181,7 +183,10 @@ FallbackScan ScanObjects(std::string_view json) {
   }
   scan.found_objects = true;
   pos = SkipSpace(json, pos + 1);
-  if (pos < json.size() && json[pos] == ']') return scan;
+  if (pos < json.size() && json[pos] == ']') {
+    scan.array_end = pos + 1;
+    return scan;
+  }
   while (true) {
     if (pos >= json.size()) {
       scan.problem = "the input ends inside the objects array";
@@ -194,10 +199,14 @@ FallbackScan ScanObjects(std::string_view json) {
     }
     scan.elements.push_back({pos, end});
     pos = SkipSpace(json, end);
-    if (pos < json.size() && json[pos] == ']') return scan;
+    if (pos < json.size() && json[pos] == ']') {
+      scan.array_end = pos + 1;
+      return scan;
+    }
     if (pos < json.size() && json[pos] == ',') {
       pos = SkipSpace(json, pos + 1);
     } else if (pos < json.size() && json[pos] == '{') {
+      scan.tolerated = true;
       continue;  // a missing comma between two objects
     } else if (pos < json.size()) {
       scan.problem = "unexpected character at byte " + std::to_string(pos) +
@@ -206,6 +215,32 @@ FallbackScan ScanObjects(std::string_view json) {
     }
   }
 }
+
+// Whether the text after a bundle's objects array closes the document: more members, then
+// `}` and white space (a top-level array needs only white space).
+bool ClosesCleanly(std::string_view json, size_t pos, bool in_object) {
+  pos = SkipSpace(json, pos);
+  if (in_object) {
+    while (pos < json.size() && json[pos] == ',') {
+      pos = SkipSpace(json, pos + 1);
+      if (pos >= json.size() || json[pos] != '"') return false;
+      pos = SkipString(json, pos);
+      if (pos == NPOS) return false;
+      pos = SkipSpace(json, pos);
+      if (pos >= json.size() || json[pos] != ':') return false;
+      pos = SkipValue(json, SkipSpace(json, pos + 1));
+      if (pos == NPOS) return false;
+      pos = SkipSpace(json, pos);
+    }
+    if (pos >= json.size() || json[pos] != '}') return false;
+    pos = SkipSpace(json, pos + 1);
+  }
+  return pos == json.size();
+}
+
+// Bundles above this size are read object by object: a DOM of the whole bundle costs several
+// times its size (a million indicators took 1.4 GB).
+constexpr size_t STREAM_ABOVE = 16 << 20;
 
 // ---- Loader ---------------------------------------------------------------------------------
 
@@ -217,6 +252,14 @@ class StixLoader {
 
   Result<FeedStats> Run() {
     if (json_.starts_with("\xEF\xBB\xBF")) json_.remove_prefix(3);
+    if (json_.size() > STREAM_ABOVE && Stream()) {
+      versions_.reserve(slices_.size());
+      ForEachObject([&](element object, size_t index) { Collect(object, index); });
+      delivering_ = true;
+      ForEachObject([&](element object, size_t index) { Deliver(object, index); });
+      Summarise();
+      return stats_;
+    }
     element root;
     const simdjson::error_code error = parser_.parse(json_.data(), json_.size()).get(root);
     if (error == simdjson::SUCCESS) {
@@ -253,6 +296,20 @@ class StixLoader {
     // A single object; a bundle or TAXII envelope without "objects" holds none.
     if (auto type = StringField(root, "type"); type && *type != "bundle") objects_.push_back(root);
     return {};
+  }
+
+  // A large, well-formed bundle: its objects one at a time (the same path as recovery, without
+  // the break). False when the outer structure is not clean; the whole-document parse then
+  // reports what is wrong.
+  bool Stream() {
+    FallbackScan scan = ScanObjects(json_);
+    if (!scan.found_objects || !scan.problem.empty() || scan.tolerated || scan.array_end == 0)
+      return false;
+    const bool in_object = json_[SkipSpace(json_, 0)] == '{';
+    if (!ClosesCleanly(json_, scan.array_end, in_object)) return false;
+    fallback_ = true;
+    slices_ = std::move(scan.elements);
+    return true;
   }
 
   Result<void> Recover(simdjson::error_code error) {

@@ -601,3 +601,43 @@ TEST(StixFeedTest, LargeBundleWithVersions) {
 
 }  // namespace
 }  // namespace yagura::intel
+
+namespace yagura::intel {
+namespace {
+
+// Bundles above 16 MiB are read object by object; the outcome must be that of the whole-document
+// parse: everything delivered and complete when well formed, a reported break otherwise.
+TEST(StixFeedTest, LargeBundlesAreReadObjectByObject) {
+  std::string json = R"({"type":"bundle","id":"bundle--big","objects":[)";
+  constexpr int COUNT = 70000;
+  const std::string padding(180, 'x');
+  for (int i = 0; i < COUNT; ++i) {
+    if (i > 0) json += ",\n";
+    json += IndicatorJson("indicator--" + std::to_string(i),
+                          "[domain-name:value = 'host" + std::to_string(i) + ".example']",
+                          "2026-01-01T00:00:00.000Z", R"("description":")" + padding + "\"");
+  }
+  json += "], \"x_note\": {\"a\": [1, 2]}}\n";
+  ASSERT_GT(json.size(), size_t{16} << 20);
+  uint64_t delivered = 0;
+  Diagnostics diagnostics;
+  auto stats = LoadStixBundle(json, "big", "big.json", [&](Indicator&&) { ++delivered; },
+                              diagnostics);
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_TRUE(stats->complete);
+  EXPECT_EQ(delivered, static_cast<uint64_t>(COUNT));
+  EXPECT_EQ(diagnostics.Kept().size(), 0u);
+
+  // Garbage after the array: not complete, though every object before it is delivered.
+  std::string broken = json.substr(0, json.size() - 2) + " trailing";
+  delivered = 0;
+  Diagnostics broken_diagnostics;
+  stats = LoadStixBundle(broken, "big", "big.json", [&](Indicator&&) { ++delivered; },
+                         broken_diagnostics);
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_FALSE(stats->complete);
+  EXPECT_EQ(delivered, static_cast<uint64_t>(COUNT));
+}
+
+}  // namespace
+}  // namespace yagura::intel
