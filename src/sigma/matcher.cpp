@@ -151,6 +151,24 @@ std::string FoldedGlobRegex(const std::vector<GlobToken>& glob, bool keyword) {
   return out;
 }
 
+// Fields whose values repeat across most events of their class: vendors, products, signature
+// states, protocols, logon types, the System fields of Windows events. Exact values there are
+// poor triggers whatever their length (see Pattern::weight).
+bool IsLowCardinalityField(std::string_view name) {
+  static constexpr std::string_view FIELDS[] = {
+      "Channel",        "Company",         "DestinationIsIpv6", "Enabled",
+      "EventType",      "Initiated",       "IntegrityLevel",    "Keywords",
+      "Level",          "LogonType",       "Opcode",            "Product",
+      "Protocol",       "Provider_Name",   "Signature",         "SignatureStatus",
+      "Signed",         "SourceIsIpv6",    "State",             "Status",
+      "Task",           "Type",            "Version",           "ElevatedToken",
+      "ImpersonationLevel", "AuthenticationPackageName", "LogonProcessName",
+  };
+  for (std::string_view field : FIELDS)
+    if (field == name) return true;
+  return false;
+}
+
 // ---- three-valued logic for gating ----
 
 enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
@@ -631,12 +649,16 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
 
       Impl::Pattern info;
       info.decider = global;
-      // Regexes rarely say how selective they are; count them as weak triggers. So are event
-      // ids: every event of a class shares one, so a rule triggered by its id would be
-      // evaluated on all of them; they trigger only rules that have nothing better.
-      info.weight = shape == Shape::kHsRegex     ? 2
-                    : shape == Shape::kNumberEq ? 1
-                                                : static_cast<uint32_t>(LiteralText(predicate.glob).size());
+      // Regexes rarely say how selective they are; count them as weak triggers. So are numbers
+      // (event ids, ports) and exact values of fields that repeat across most events of a
+      // class: `Company: 'Microsoft Corporation'` is long but holds on nearly every process
+      // start, and a rule triggered by it would be evaluated on all of them.
+      const bool low_cardinality =
+          shape == Shape::kExact && !keyword && IsLowCardinalityField(catalog.Name(predicate.field));
+      info.weight = low_cardinality               ? 1
+                    : shape == Shape::kHsRegex     ? 2
+                    : shape == Shape::kNumberEq    ? 2
+                                                   : static_cast<uint32_t>(LiteralText(predicate.glob).size());
       switch (shape) {
         case Shape::kExact:
         case Shape::kPrefix:
