@@ -82,8 +82,45 @@ bool FoldableLiteral(std::string_view literal) {
   return true;
 }
 
-size_t ExactIndex::Hash::operator()(std::string_view s) const {
-  return static_cast<size_t>(XXH3_64bits(s.data(), s.size()));
+void ExactIndex::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(16, old.size() * 2), Slot{});
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.pattern == NONE) continue;
+    size_t at = slot.hash & mask;
+    while (slots_[at].pattern != NONE) at = (at + 1) & mask;
+    slots_[at] = slot;
+  }
+}
+
+void ExactIndex::Add(std::string_view folded, uint32_t pattern) {
+  if ((count_ + 1) * 2 > slots_.size()) Grow();
+  const uint64_t hash = XXH3_64bits(folded.data(), folded.size());
+  const size_t mask = slots_.size() - 1;
+  size_t at = hash & mask;
+  for (; slots_[at].pattern != NONE; at = (at + 1) & mask) {
+    const Slot& slot = slots_[at];
+    if (slot.hash == hash && std::string_view(keys_).substr(slot.offset, slot.length) == folded)
+      return;  // the first pattern of a key wins
+  }
+  slots_[at] = Slot{hash, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(folded.size()),
+                    pattern};
+  keys_.append(folded);
+  ++count_;
+}
+
+uint32_t ExactIndex::Find(std::string_view folded) const {
+  if (count_ == 0) return NONE;
+  const uint64_t hash = XXH3_64bits(folded.data(), folded.size());
+  const size_t mask = slots_.size() - 1;
+  for (size_t at = hash & mask; slots_[at].pattern != NONE; at = (at + 1) & mask) {
+    const Slot& slot = slots_[at];
+    if (slot.hash == hash && slot.length == folded.size() &&
+        std::memcmp(keys_.data() + slot.offset, folded.data(), folded.size()) == 0)
+      return slot.pattern;
+  }
+  return NONE;
 }
 
 void LiteralTrie::Add(std::string_view folded, uint32_t pattern) {

@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace yagura::sigma {
@@ -32,22 +31,27 @@ void AppendFolded(std::string_view text, std::string& out);
 // Whether a pattern literal can be folded faithfully: valid UTF-8 without U+FFFD.
 [[nodiscard]] bool FoldableLiteral(std::string_view literal);
 
+// Exact folded values -> pattern: one flat open-addressed table (hash, pooled key, pattern),
+// so a lookup is a hash and usually one probe, without the node chasing of a std::unordered_map.
+// The first pattern added for a key wins.
 class ExactIndex {
  public:
   static constexpr uint32_t NONE = UINT32_MAX;
-  void Add(std::string folded, uint32_t pattern) { map_.emplace(std::move(folded), pattern); }
-  [[nodiscard]] uint32_t Find(std::string_view folded) const {
-    auto it = map_.find(folded);
-    return it == map_.end() ? NONE : it->second;
-  }
-  [[nodiscard]] bool empty() const { return map_.empty(); }
+  void Add(std::string_view folded, uint32_t pattern);
+  [[nodiscard]] uint32_t Find(std::string_view folded) const;
+  [[nodiscard]] bool empty() const { return count_ == 0; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t offset = 0;
+    uint32_t length = 0;
+    uint32_t pattern = NONE;  // NONE: empty slot
   };
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> map_;
+  void Grow();
+  std::vector<Slot> slots_;
+  std::string keys_;
+  size_t count_ = 0;
 };
 
 // A byte trie of literals. ForEachMatch reports every literal that is a prefix of `text`
