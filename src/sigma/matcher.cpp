@@ -39,7 +39,9 @@
 // run, always-evaluated rules); run the indexes of those fields, recording fired patterns in a
 // bitset; collect the gated candidate rules of the fired triggers; evaluate them and the
 // always-evaluated ones in ascending order over the same condition tree as the plain
-// evaluator. Bitsets are reset through the lists of what was set, so an event costs O(fired),
+// evaluator. What a field's first value fired is remembered per thread (a direct-mapped cache
+// keyed by index, type and raw text) and replayed when the value comes again, as images,
+// vendors and hashes do. Bitsets are reset through the lists of what was set, so an event costs O(fired),
 // not O(patterns); nothing is allocated once the scratch buffers have grown.
 #include "sigma/matcher.hpp"
 
@@ -337,6 +339,24 @@ class Matcher::Scratch {
   std::string folded;    // the folded value being looked up
   std::string keywords;  // every folded value, separated
   RouteCache routes;
+
+  // Values repeat (the same images, companies, hashes on event after event): what a field
+  // index fired for a value is remembered, keyed by the index, the value's type and its raw
+  // text, and replayed without folding or scanning. Direct-mapped; only short values, and
+  // only when they fire few patterns.
+  struct CachedValue {
+    static constexpr size_t MAX_PATTERNS = 8;
+    uint64_t hash = 0;
+    uint32_t index = NONE;
+    event::ValueType type = event::ValueType::kString;
+    uint8_t count = 0;
+    uint8_t unconfirmed = 0;  // bit k: patterns[k] fired unconfirmed
+    uint32_t patterns[MAX_PATTERNS];
+    std::string text;
+  };
+  static constexpr size_t VALUE_CACHE_SLOTS = 8192;
+  static constexpr size_t MAX_CACHED_TEXT = 256;
+  std::vector<CachedValue> value_cache;
 
   void Fire(uint32_t pattern) {
     if (TestBit(fired, pattern)) return;
@@ -915,6 +935,7 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
   scratch->unconfirmed.assign((impl_->patterns.size() + 63) / 64, 0);
   scratch->touched.assign((impl_->rules->rules.size() + 63) / 64, 0);
   scratch->decided.assign((impl_->patterns.size() + 63) / 64, 0);
+  scratch->value_cache.resize(Scratch::VALUE_CACHE_SLOTS);
   scratch->folded.reserve(4096);
   scratch->keywords.reserve(16384);
   return scratch;
@@ -964,8 +985,33 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
       }
       continue;
     }
+    bool first_value = true;
     for (const event::FieldValue& value : event.Values(index.field)) {
       if (value.type == event::ValueType::kNull) continue;
+      // The first value of an index is remembered: every pattern it fires is new in this event
+      // (patterns belong to one index), so what it adds to fired_list is exactly its result.
+      Scratch::CachedValue* entry = nullptr;
+      if (first_value && value.text.size() <= Scratch::MAX_CACHED_TEXT) {
+        const uint64_t hash =
+            XXH3_64bits_withSeed(value.text.data(), value.text.size(),
+                                 (uint64_t{i} << 8) | static_cast<uint64_t>(value.type));
+        entry = &s.value_cache[hash & (Scratch::VALUE_CACHE_SLOTS - 1)];
+        if (entry->index == i && entry->hash == hash && entry->type == value.type &&
+            entry->text == value.text) {
+          for (uint8_t k = 0; k < entry->count; ++k) {
+            if ((entry->unconfirmed >> k) & 1)
+              s.FireUnconfirmed(entry->patterns[k]);
+            else
+              s.Fire(entry->patterns[k]);
+          }
+          first_value = false;
+          continue;
+        }
+        entry->hash = hash;
+        entry->index = NONE;  // filled in below if the result fits
+      }
+      const size_t fired_before = s.fired_list.size();
+      first_value = false;
       if (!index.numbers.empty() &&
           (value.type == event::ValueType::kString || value.type == event::ValueType::kNumber)) {
         double number;
@@ -989,6 +1035,19 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
         }
       }
       if (index.raw_db != NONE) scan_raw(index, value);
+      const size_t added = s.fired_list.size() - fired_before;
+      if (entry != nullptr && added <= Scratch::CachedValue::MAX_PATTERNS) {
+        entry->index = i;
+        entry->type = value.type;
+        entry->text.assign(value.text);
+        entry->count = static_cast<uint8_t>(added);
+        entry->unconfirmed = 0;
+        for (size_t k = 0; k < added; ++k) {
+          const uint32_t pattern = s.fired_list[fired_before + k];
+          entry->patterns[k] = pattern;
+          if (TestBit(s.unconfirmed, pattern)) entry->unconfirmed |= static_cast<uint8_t>(1u << k);
+        }
+      }
     }
   }
 

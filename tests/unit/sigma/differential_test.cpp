@@ -48,6 +48,8 @@ class RandomCorpus {
   explicit RandomCorpus(uint64_t seed) : rng_(seed) {
     for (const char* name : {"A", "B", "C", "D", "E"}) fields_.push_back(catalog.Intern(name));
   }
+  // Restarts the random sequence: the same seed gives the same next event again.
+  void Reseed(uint64_t seed) { rng_.seed(seed); }
 
   std::string Text(int max_pieces, bool flip_case) {
     std::string s;
@@ -182,6 +184,31 @@ class RandomCorpus {
   std::mt19937_64 rng_;
   std::vector<event::FieldId> fields_;
 };
+
+TEST(MatcherDifferential, RepeatedEventsAgreeWithTheEvaluator) {
+  // Events drawn again and again from a small pool, in random order: the matcher's memory of
+  // values it has seen (replayed instead of scanned) must give what a fresh scan gives.
+  RandomCorpus corpus(3);
+  RuleSet rules;
+  for (int i = 0; i < 300; ++i) rules.rules.push_back(corpus.RandomRule(i));
+  auto matcher = Matcher::Build(rules, corpus.catalog, MatcherOptions{});
+  ASSERT_TRUE(matcher) << matcher.error().ToString();
+  auto scratch = (*matcher)->NewScratch();
+  EventMaker events(corpus.catalog);
+  std::mt19937_64 order(5);
+  size_t matches = 0, mismatches = 0;
+  for (int i = 0; i < 6000; ++i) {
+    corpus.Reseed(1000 + order() % 40);
+    corpus.RandomEvent(events);
+    std::vector<uint32_t> fast, plain;
+    (*matcher)->Match(events.event(), *scratch, fast);
+    EvaluateAll(rules, events.event(), UnrecognisedPolicy::kAllRules, plain);
+    matches += plain.size();
+    if (fast != plain) ++mismatches;
+  }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_GT(matches, 100u);
+}
 
 TEST(MatcherDifferential, RandomRulesAgreeWithTheEvaluator) {
   for (uint64_t seed : {1u, 2u}) {
