@@ -7,6 +7,8 @@
 // fallback path the DOM holds one element at a time, so ids are copied into an arena instead.
 #include "intel/stix_feed.hpp"
 
+#include <xxhash.h>
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -255,6 +257,7 @@ class StixLoader {
     if (json_.size() > STREAM_ABOVE && Stream()) {
       versions_.reserve(slices_.size());
       ForEachObject([&](element object, size_t index) { Collect(object, index); });
+      SettleVersions(slices_.size());
       delivering_ = true;
       ForEachObject([&](element object, size_t index) { Deliver(object, index); });
       Summarise();
@@ -270,6 +273,7 @@ class StixLoader {
     }
     versions_.reserve(fallback_ ? slices_.size() : objects_.size());
     ForEachObject([&](element object, size_t index) { Collect(object, index); });
+    SettleVersions(fallback_ ? slices_.size() : objects_.size());
     delivering_ = true;
     ForEachObject([&](element object, size_t index) { Deliver(object, index); });
     Summarise();
@@ -394,8 +398,31 @@ class StixLoader {
     if (!id) return;
     const int64_t version = VersionOf(object);
     const std::string_view key = fallback_ ? ids_.Store(*id) : *id;
-    auto [it, inserted] = versions_.try_emplace(key, Version{version, index});
-    if (!inserted && version > it->second.modified) it->second = Version{version, index};
+    versions_.push_back(Version{XXH3_64bits(key.data(), key.size()), version, index, key});
+  }
+
+  // Versions of one id: the latest `modified` wins, the first of equals; the others are
+  // marked superseded. Sorting hashed ids costs far less than a map of a million strings.
+  void SettleVersions(size_t object_count) {
+    superseded_.assign(object_count, false);
+    std::sort(versions_.begin(), versions_.end(), [](const Version& a, const Version& b) {
+      if (a.id_hash != b.id_hash) return a.id_hash < b.id_hash;
+      if (a.id != b.id) return a.id < b.id;
+      return a.index < b.index;
+    });
+    for (size_t i = 0; i < versions_.size();) {
+      size_t j = i + 1;
+      while (j < versions_.size() && versions_[j].id_hash == versions_[i].id_hash &&
+             versions_[j].id == versions_[i].id)
+        ++j;
+      size_t winner = i;
+      for (size_t k = i + 1; k < j; ++k)
+        if (versions_[k].modified > versions_[winner].modified) winner = k;
+      for (size_t k = i; k < j; ++k)
+        if (k != winner) superseded_[versions_[k].index] = true;
+      i = j;
+    }
+    versions_ = {};
   }
 
   std::optional<Tlp> MarkingTlp(std::string_view id) const {
@@ -443,7 +470,7 @@ class StixLoader {
       Skip(index, "(no id)", "indicator has no \"id\"");
       return;
     }
-    if (auto it = versions_.find(*id); it != versions_.end() && it->second.index != index) {
+    if (index < superseded_.size() && superseded_[index]) {
       ++stats_.ignored;  // a later version of this id is in the same feed
       return;
     }
@@ -553,8 +580,10 @@ class StixLoader {
   }
 
   struct Version {
+    uint64_t id_hash;
     int64_t modified;
     size_t index;
+    std::string_view id;
   };
 
   std::string_view json_;
@@ -571,7 +600,8 @@ class StixLoader {
   Arena ids_;  // fallback path: the ids the versions map views
 
   std::unordered_map<std::string, Tlp> bundle_markings_;
-  std::unordered_map<std::string_view, Version> versions_;
+  std::vector<Version> versions_;  // collected, then settled into superseded_
+  std::vector<bool> superseded_;   // per object
   std::map<std::string, uint64_t> other_pattern_types_;
   uint64_t modified_before_created_ = 0;
   std::string first_modified_before_created_;
