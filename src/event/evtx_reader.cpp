@@ -334,6 +334,21 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                       const RecordReader::OnRecord& on_record,
                       const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
                       ReadStats& stats) {
+  // Every record handed on was rendered natively or by libevtx (fallbacks, damaged files,
+  // recovered records); the summary tells how many of each.
+  const uint64_t records_before = stats.records;
+  const uint64_t native_before = native_records_;
+  struct Count {
+    ReadStats& stats;
+    const uint64_t& native;
+    uint64_t records_before, native_before;
+    ~Count() {
+      const uint64_t native_now = native - native_before;
+      const uint64_t all = stats.records - records_before;
+      stats.evtx_native_records += native_now;
+      stats.evtx_libevtx_records += all > native_now ? all - native_now : 0;
+    }
+  } count{stats, native_records_, records_before, native_before};
   if (native_) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {

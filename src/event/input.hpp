@@ -69,6 +69,8 @@ struct ReadStats {
   uint64_t records = 0;          // records handed on
   uint64_t records_skipped = 0;  // records that could not be framed or decoded
   uint64_t bytes = 0;            // bytes of input consumed (after decompression)
+  uint64_t evtx_native_records = 0;   // EVTX records rendered by Yagura's BinXML reader
+  uint64_t evtx_libevtx_records = 0;  // EVTX records rendered by libevtx (damaged files...)
 };
 
 // Reads records from files. One reader per thread; the Record views passed to `on_record`

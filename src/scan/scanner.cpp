@@ -576,6 +576,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   summary.records_read += records;
   summary.records_skipped += stats.records_skipped + parse_failures;
   summary.bytes_read += stats.bytes;
+  summary.evtx_native_records += stats.evtx_native_records;
+  summary.evtx_libevtx_records += stats.evtx_libevtx_records;
   summary.scan_seconds += SecondsSince(scan_start);
 }
 

@@ -57,6 +57,8 @@ struct ScanSummary {
   uint64_t records_skipped = 0;
   uint64_t events_unrecognised = 0;
   uint64_t bytes_read = 0;
+  uint64_t evtx_native_records = 0;   // of records_read: EVTX rendered by Yagura itself
+  uint64_t evtx_libevtx_records = 0;  // EVTX rendered by libevtx (damaged files, recovery)
   uint64_t alerts = 0;
   uint64_t indicators_loaded = 0;  // active indicators after versions, expiry and revocation
   uint64_t intel_feeds_failed = 0;

@@ -42,6 +42,9 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
   out += fmt::format("  files      {} read, {} unreadable\n", s.files_read, s.files_failed);
   out += fmt::format("  records    {} read, {} skipped, {} of unrecognised source\n",
                      s.records_read, s.records_skipped, s.events_unrecognised);
+  if (s.evtx_native_records || s.evtx_libevtx_records)
+    out += fmt::format("  evtx       {} records rendered by Yagura, {} by libevtx\n",
+                       s.evtx_native_records, s.evtx_libevtx_records);
   double rate = s.scan_seconds > 0 ? static_cast<double>(s.records_read) / s.scan_seconds : 0;
   out += fmt::format("  input      {} in {:.2f} s ({:.0f} events/s); rules loaded in {:.2f} s\n",
                      HumanBytes(s.bytes_read), s.scan_seconds, rate, s.load_seconds);
@@ -74,6 +77,8 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
   w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
   w.Key("events_unrecognised").Uint(s.events_unrecognised).Key("bytes_read").Uint(s.bytes_read);
+  w.Key("evtx_native_records").Uint(s.evtx_native_records);
+  w.Key("evtx_libevtx_records").Uint(s.evtx_libevtx_records);
   w.Key("alerts").Uint(s.alerts).Key("indicator_alerts").Uint(s.indicator_alerts);
   w.Key("indicators_loaded").Uint(s.indicators_loaded);
   w.Key("intel_feeds_failed").Uint(s.intel_feeds_failed);

@@ -74,6 +74,15 @@ if [[ -f $evtx ]]; then
   chmod u+w "$work/corrupt.evtx"
   printf '\xde\xad\xbe\xef%.0s' $(seq 1 64) | dd of="$work/corrupt.evtx" bs=1 seek=200000 conv=notrunc status=none
   scan_case "corrupted EVTX" "$work/corrupt.evtx" "corrupt.evtx"
+  # The summary says which records Yagura rendered and which libevtx did (damaged files).
+  "$yagura" scan --quiet --no-cache --rules "$work/rules" --summary-json "$work/evtx.json" \
+    "$evtx" "$work/truncated.evtx" -o /dev/null 2>/dev/null
+  /usr/bin/python3 - "$work/evtx.json" <<'PY' || fail "EVTX summary: native and libevtx counts"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["evtx_native_records"] > 0 and s["evtx_libevtx_records"] > 0, s
+assert s["evtx_native_records"] + s["evtx_libevtx_records"] == s["records_read"], s
+PY
 else
   echo "skip: EVTX samples not found under $shared/logs/evtx"
 fi
