@@ -1,7 +1,11 @@
 // Sigma string escaping and glob matching (see wildcard.hpp for the algorithm).
 #include "sigma/wildcard.hpp"
 
+#include <immintrin.h>
+
+#include <bit>
 #include <cstdio>
+#include <cstring>
 
 #include "sigma/case_fold.hpp"
 
@@ -112,7 +116,67 @@ struct PatternPos {
 
 }  // namespace
 
+namespace {
+
+bool AllAscii(std::string_view text) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    acc |= word;
+  }
+  for (; i < text.size(); ++i) acc |= static_cast<unsigned char>(text[i]);
+  return (acc & 0x8080808080808080ULL) == 0;
+}
+
+char AsciiUpper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
+
+// `*literal*` on ASCII text: candidates for the literal's first byte (either case unless
+// cased) are found 32 bytes at a time, then the rest is compared. Most Sigma values have this
+// shape, and on long values (script blocks, command lines of real attacks) the general
+// matcher's byte-by-byte retries were the largest cost of evaluating rules.
+bool ContainsAscii(std::string_view value, std::string_view literal, bool cased) {
+  if (literal.empty()) return true;
+  if (literal.size() > value.size()) return false;
+  const char first_lower = cased ? literal[0] : static_cast<char>(AsciiLower(literal[0]));
+  const char first_upper = cased ? literal[0] : AsciiUpper(literal[0]);
+  auto rest_matches = [&](size_t at) {
+    for (size_t k = 1; k < literal.size(); ++k) {
+      char a = value[at + k], b = literal[k];
+      if (a != b && (cased || AsciiLower(a) != AsciiLower(b))) return false;
+    }
+    return true;
+  };
+  const size_t last = value.size() - literal.size();  // the last possible start
+  size_t at = 0;
+  const __m256i lower = _mm256_set1_epi8(first_lower), upper = _mm256_set1_epi8(first_upper);
+  for (; at + 32 <= last + 1; at += 32) {
+    __m256i chunk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(value.data() + at));
+    auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(
+        _mm256_or_si256(_mm256_cmpeq_epi8(chunk, lower), _mm256_cmpeq_epi8(chunk, upper))));
+    for (; mask; mask &= mask - 1) {
+      if (rest_matches(at + static_cast<size_t>(std::countr_zero(mask)))) return true;
+    }
+  }
+  for (; at <= last; ++at) {
+    if ((value[at] == first_lower || value[at] == first_upper) && rest_matches(at)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool GlobMatch(const std::vector<GlobToken>& glob, std::string_view value, bool cased) {
+  if (glob.size() == 3 && glob[0].kind == GlobToken::Kind::kStar &&
+      glob[1].kind == GlobToken::Kind::kLiteral && glob[2].kind == GlobToken::Kind::kStar &&
+      AllAscii(glob[1].text) && AllAscii(value)) {
+    return ContainsAscii(value, glob[1].text, cased);
+  }
+  return GlobMatchGeneral(glob, value, cased);
+}
+
+bool GlobMatchGeneral(const std::vector<GlobToken>& glob, std::string_view value, bool cased) {
   PatternPos p;
   size_t v = 0;
   bool have_star = false;

@@ -36,6 +36,10 @@ void AppendTokens(std::vector<GlobToken>& glob, const std::vector<GlobToken>& mo
 // Whether the whole of `value` matches the pattern.
 [[nodiscard]] bool GlobMatch(const std::vector<GlobToken>& glob, std::string_view value,
                              bool cased);
+// The general algorithm behind GlobMatch, without its fast path for `*literal*` on ASCII text
+// (tests compare the two).
+[[nodiscard]] bool GlobMatchGeneral(const std::vector<GlobToken>& glob, std::string_view value,
+                                    bool cased);
 
 // The pattern as an anchored regular expression for Hyperscan (compile with HS_FLAG_DOTALL, and
 // HS_FLAG_CASELESS unless cased). Literal bytes are escaped (non-ASCII as \xHH), `*` is `.*`, and

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "sigma/case_fold.hpp"
 
 namespace yagura::sigma {
@@ -144,6 +146,41 @@ TEST(GlobToRegex, EscapesAndAnchors) {
   EXPECT_EQ(GlobToRegex(ParseSigmaString("\\\\x y")), "\\A\\\\x\\x20y\\z");
   EXPECT_EQ(GlobToRegex(ParseSigmaString("*")), ".*");
   EXPECT_EQ(GlobToRegex(ParseSigmaString("é")), "\\A\\xc3\\xa9\\z");
+}
+
+}  // namespace
+}  // namespace yagura::sigma
+
+namespace yagura::sigma {
+namespace {
+
+// The `*literal*` fast path against the general matcher: random ASCII values (long ones
+// included, so the 32-byte loop runs), literals cut from them or made up, in mixed case.
+TEST(GlobMatch, ContainsFastPathAgreesWithTheGeneralMatcher) {
+  std::mt19937_64 rng(11);
+  const char alphabet[] = "aAbB-:\\/. \n";
+  auto text = [&](size_t n) {
+    std::string s(n, 'x');
+    for (char& c : s) c = alphabet[rng() % (sizeof alphabet - 1)];
+    return s;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string value = text(rng() % 120);
+    std::string literal = value.size() > 4 && rng() % 2
+                              ? value.substr(rng() % (value.size() - 3), 1 + rng() % 8)
+                              : text(1 + rng() % 8);
+    for (char& c : literal) {
+      if (rng() % 2 && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+      else if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    }
+    std::vector<GlobToken> glob = {{GlobToken::Kind::kStar, {}},
+                                   {GlobToken::Kind::kLiteral, literal},
+                                   {GlobToken::Kind::kStar, {}}};
+    for (bool cased : {false, true}) {
+      ASSERT_EQ(GlobMatch(glob, value, cased), GlobMatchGeneral(glob, value, cased))
+          << "[" << literal << "] in [" << value << "] cased=" << cased;
+    }
+  }
 }
 
 }  // namespace
