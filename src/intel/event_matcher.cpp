@@ -1,5 +1,7 @@
 #include "intel/event_matcher.hpp"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <array>
 
@@ -455,6 +457,18 @@ void IntelMatcher::Match(const IndicatorIndex& index, const event::Event& event,
     for (const event::FieldValue& value : event.Values(field.id)) {
       std::string_view text = value.text;
       if (text.empty() || text == "-") continue;
+      // Values that found nothing in this index are remembered (images, hashes and names
+      // repeat from event to event) and not looked up again.
+      Scratch::KnownMiss* miss = nullptr;
+      uint64_t miss_hash = 0;
+      if (text.size() <= Scratch::MAX_REMEMBERED) {
+        miss_hash = XXH3_64bits_withSeed(text.data(), text.size(), field.id);
+        miss = &scratch.misses_[miss_hash & (Scratch::MISS_SLOTS - 1)];
+        if (miss->generation == index.generation() && miss->hash == miss_hash &&
+            miss->field == field.id && miss->text == text)
+          continue;
+      }
+      const size_t hits_before = scratch.raw_hits_.size();
       collector.At(text);
       switch (static_cast<Role>(field.role)) {
         case Role::kAddress:
@@ -513,6 +527,12 @@ void IntelMatcher::Match(const IndicatorIndex& index, const event::Event& event,
             index.FindExact(ObservableType::kUserAgent, Trim(text), collector);
           break;
         case Role::kFreeText: LookupFreeText(index, text, buffer, host_buffer, collector); break;
+      }
+      if (miss != nullptr && scratch.raw_hits_.size() == hits_before) {
+        miss->generation = index.generation();
+        miss->hash = miss_hash;
+        miss->field = field.id;
+        miss->text.assign(text);
       }
     }
   }

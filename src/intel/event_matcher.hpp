@@ -54,6 +54,16 @@ class IntelMatcher {
 
    private:
     friend class IntelMatcher;
+    // Field values that found nothing, per index generation (direct-mapped, verified by text).
+    struct KnownMiss {
+      uint64_t generation = 0;  // 0: empty
+      uint64_t hash = 0;
+      event::FieldId field = event::NO_FIELD;
+      std::string text;
+    };
+    static constexpr size_t MISS_SLOTS = 8192;
+    static constexpr size_t MAX_REMEMBERED = 256;
+    std::vector<KnownMiss> misses_ = std::vector<KnownMiss>(MISS_SLOTS);
     std::vector<IntelHit> raw_hits_;
     std::vector<IntelHit> hits_;
     std::vector<IntelMatch> matches_;

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstring>
@@ -205,7 +206,9 @@ bool SameKey(const FeedSnapshot& a_snapshot, const FeedSnapshot::CompactAtom& a,
 
 std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
     std::vector<std::shared_ptr<const FeedSnapshot>> snapshots, const IndexOptions& options) {
+  static std::atomic<uint64_t> generations{0};
   auto index = std::make_shared<IndicatorIndex>();
+  index->generation_ = ++generations;
   index->options_ = options;
   if (index->options_.now_ms == 0) index->options_.now_ms = CurrentTimeMs();
   IndexStats& stats = index->stats_;

@@ -111,6 +111,9 @@ class IndicatorIndex {
     return snapshots_;
   }
   [[nodiscard]] const IndexStats& stats() const { return stats_; }
+  // Unique per built index (never 0), so per-thread memories of lookups can tell indexes apart
+  // even when a new one is allocated where an old one was.
+  [[nodiscard]] uint64_t generation() const { return generation_; }
   [[nodiscard]] const IndexOptions& options() const { return options_; }
 
   struct Table;  // defined in indicator_index.cpp
@@ -144,6 +147,7 @@ class IndicatorIndex {
   uint64_t ipv4_prefixes_ = 0;        // bit n: some IPv4 range of prefix length n exists
   uint8_t ipv6_prefixes_[17] = {};    // bitmap of IPv6 prefix lengths 0..128
   uint32_t present_types_ = 0;
+  uint64_t generation_ = 0;
   uint64_t hash_lengths_[4] = {};
   std::vector<std::string> top_labels_;  // sorted, lower-case
 };

@@ -167,6 +167,25 @@ TEST_F(IntelMatcherTest, OneAlertPerIndicatorListingEachPlace) {
   EXPECT_EQ(scratch.matches()[0].hit_count, 2u);
 }
 
+TEST_F(IntelMatcherTest, RememberedMissesBelongToTheirIndex) {
+  // A value that found nothing is not looked up again in the same index, but a new index
+  // (even one allocated where the old one was) looks it up afresh.
+  IntelMatcher::Scratch scratch;
+  for (int round = 0; round < 3; ++round) {
+    auto empty = Index({One("other", A(OT::kDomain, "other.example"))});
+    auto& event = events_.Make({{"QueryName", "evil.example"}, {"DestinationIp", "192.0.2.7"}});
+    matcher_.Match(*empty, event, scratch);
+    EXPECT_TRUE(scratch.matches().empty());
+    matcher_.Match(*empty, event, scratch);
+    EXPECT_TRUE(scratch.matches().empty());
+    empty.reset();
+    auto full = Index({One("dom", A(OT::kDomain, "evil.example")), One("ip", A(OT::kIpv4, "192.0.2.7"))});
+    matcher_.Match(*full, events_.Make({{"QueryName", "evil.example"}, {"DestinationIp", "192.0.2.7"}}),
+                   scratch);
+    EXPECT_EQ(scratch.matches().size(), 2u) << "round " << round;
+  }
+}
+
 TEST_F(IntelMatcherTest, LiveSwapWhileMatching) {
   // Readers match continuously while the set is replaced many times: every event sees either
   // the old set or the new one, never a mix or a half-built index.
