@@ -284,88 +284,93 @@ simdjson::error_code JsonFlattener::ScalarText(Value value, json_type type, Fiel
 // Key views from unescaped_key() stay valid for the whole document, so they can be reused to
 // rebuild names after descending.
 
-simdjson::error_code JsonFlattener::FlattenWindowsEvent(Object event) {
-  for (auto field_result : event) {
-    simdjson::ondemand::field field;
-    SIMDJSON_TRY(std::move(field_result).get(field));
+namespace {
+
+// Calls visit(key, value) for each member of `object`; stops at the first error.
+template <typename Visit>
+simdjson::error_code ForEachMember(simdjson::ondemand::object object, Visit&& visit) {
+  for (auto member_result : object) {
+    simdjson::ondemand::field member;
+    SIMDJSON_TRY(std::move(member_result).get(member));
     std::string_view key;
-    SIMDJSON_TRY(Key(field, key));
-    if (key == "System") {
-      SIMDJSON_TRY(FlattenSystem(field.value()));
-    } else if (key == "EventData") {
-      SIMDJSON_TRY(FlattenEventData(field.value()));
-    } else if (key == "UserData") {
-      SIMDJSON_TRY(FlattenUserData(field.value()));
-    } else if (!key.empty() && key[0] != '#') {
-      name_.assign("Event.");
-      name_.append(key);
-      SIMDJSON_TRY(FlattenValue(field.value(), false));
-    }
+    SIMDJSON_TRY(Key(member, key));
+    SIMDJSON_TRY(visit(key, member.value()));
   }
   return SUCCESS;
+}
+
+// Whether `value` is an object, and if so the object in `out`.
+simdjson::error_code AsObject(simdjson::ondemand::value value, bool& is_object,
+                              simdjson::ondemand::object& out) {
+  json_type type;
+  SIMDJSON_TRY(value.type().get(type));
+  is_object = type == json_type::object;
+  if (!is_object) return SUCCESS;
+  return value.get_object().get(out);
+}
+
+}  // namespace
+
+simdjson::error_code JsonFlattener::FlattenWindowsEvent(Object event) {
+  return ForEachMember(event, [&](std::string_view key, Value value) -> simdjson::error_code {
+    if (key == "System") return FlattenSystem(value);
+    if (key == "EventData") return FlattenEventData(value);
+    if (key == "UserData") return FlattenUserData(value);
+    if (key.empty() || key[0] == '#') return SUCCESS;
+    name_.assign("Event.");
+    name_.append(key);
+    return FlattenValue(value, false);
+  });
+}
+
+// "#attributes" of an element: each as element_attribute (namespace declarations left out
+// where `skip_xmlns`).
+simdjson::error_code JsonFlattener::FlattenAttributes(Value attributes, std::string_view element,
+                                                      bool skip_xmlns) {
+  bool is_object;
+  Object object;
+  SIMDJSON_TRY(AsObject(attributes, is_object, object));
+  if (!is_object) return SUCCESS;
+  return ForEachMember(object, [&](std::string_view attribute, Value value) {
+    if (skip_xmlns && attribute.substr(0, 5) == "xmlns") return SUCCESS;
+    name_.assign(element);
+    name_.push_back('_');
+    name_.append(attribute);
+    return FlattenValue(value, false);
+  });
 }
 
 simdjson::error_code JsonFlattener::FlattenSystem(Value system) {
-  json_type type;
-  SIMDJSON_TRY(system.type().get(type));
-  if (type != json_type::object) return SUCCESS;
+  bool is_object;
   Object object;
-  SIMDJSON_TRY(system.get_object().get(object));
-  for (auto field_result : object) {
-    simdjson::ondemand::field field;
-    SIMDJSON_TRY(std::move(field_result).get(field));
-    std::string_view element;
-    SIMDJSON_TRY(Key(field, element));
-    Value child = field.value();
-    SIMDJSON_TRY(child.type().get(type));
-    if (type != json_type::object) {
-      name_.assign(element);
-      SIMDJSON_TRY(FlattenValue(child, false));
-      continue;
-    }
+  SIMDJSON_TRY(AsObject(system, is_object, object));
+  if (!is_object) return SUCCESS;
+  return ForEachMember(object, [&](std::string_view element, Value child) {
+    bool child_is_object;
     Object parts;
-    SIMDJSON_TRY(child.get_object().get(parts));
-    for (auto part_result : parts) {
-      simdjson::ondemand::field part;
-      SIMDJSON_TRY(std::move(part_result).get(part));
-      std::string_view part_key;
-      SIMDJSON_TRY(Key(part, part_key));
+    SIMDJSON_TRY(AsObject(child, child_is_object, parts));
+    if (!child_is_object) {
+      name_.assign(element);
+      return FlattenValue(child, false);
+    }
+    return ForEachMember(parts, [&](std::string_view part_key, Value part) {
       if (part_key == "#text") {
         name_.assign(element);
-        SIMDJSON_TRY(FlattenValue(part.value(), false));
-      } else if (part_key == "#attributes") {
-        SIMDJSON_TRY(part.value().type().get(type));
-        if (type != json_type::object) continue;
-        Object attributes;
-        SIMDJSON_TRY(part.value().get_object().get(attributes));
-        for (auto attribute_result : attributes) {
-          simdjson::ondemand::field attribute;
-          SIMDJSON_TRY(std::move(attribute_result).get(attribute));
-          std::string_view attribute_name;
-          SIMDJSON_TRY(Key(attribute, attribute_name));
-          name_.assign(element);
-          name_.push_back('_');
-          name_.append(attribute_name);
-          SIMDJSON_TRY(FlattenValue(attribute.value(), false));
-        }
+        return FlattenValue(part, false);
       }
-    }
-  }
-  return SUCCESS;
+      if (part_key == "#attributes") return FlattenAttributes(part, element, false);
+      return SUCCESS;
+    });
+  });
 }
 
 simdjson::error_code JsonFlattener::FlattenEventData(Value event_data) {
-  json_type type;
-  SIMDJSON_TRY(event_data.type().get(type));
-  if (type != json_type::object) return SUCCESS;
+  bool is_object;
   Object object;
-  SIMDJSON_TRY(event_data.get_object().get(object));
-  for (auto field_result : object) {
-    simdjson::ondemand::field field;
-    SIMDJSON_TRY(std::move(field_result).get(field));
-    std::string_view key;
-    SIMDJSON_TRY(Key(field, key));
-    if (key.empty() || key[0] == '#') continue;
+  SIMDJSON_TRY(AsObject(event_data, is_object, object));
+  if (!is_object) return SUCCESS;
+  return ForEachMember(object, [&](std::string_view key, Value child) {
+    if (key.empty() || key[0] == '#') return SUCCESS;
     // Defender writes "Threat Name"; Sigma rules say ThreatName.
     if (key.find(' ') == std::string_view::npos) {
       name_.assign(key);
@@ -375,103 +380,60 @@ simdjson::error_code JsonFlattener::FlattenEventData(Value event_data) {
         if (c != ' ') name_.push_back(c);
       }
     }
-    Value child = field.value();
-    SIMDJSON_TRY(child.type().get(type));
-    if (type != json_type::object) {
-      SIMDJSON_TRY(FlattenValue(child, false));
-      continue;
-    }
-    // {"#text": ...} carries the element's text (unnamed Data elements); attributes are dropped.
-    size_t length = name_.size();
+    bool child_is_object;
     Object parts;
-    SIMDJSON_TRY(child.get_object().get(parts));
-    for (auto part_result : parts) {
-      simdjson::ondemand::field part;
-      SIMDJSON_TRY(std::move(part_result).get(part));
-      std::string_view part_key;
-      SIMDJSON_TRY(Key(part, part_key));
-      if (part_key == "#text") {
-        name_.resize(length);
-        SIMDJSON_TRY(FlattenValue(part.value(), false));
-      }
-    }
-  }
-  return SUCCESS;
+    SIMDJSON_TRY(AsObject(child, child_is_object, parts));
+    if (!child_is_object) return FlattenValue(child, false);
+    // {"#text": ...} carries the element's text (unnamed Data elements); attributes are dropped.
+    const size_t length = name_.size();
+    return ForEachMember(parts, [&](std::string_view part_key, Value part) {
+      if (part_key != "#text") return SUCCESS;
+      name_.resize(length);
+      return FlattenValue(part, false);
+    });
+  });
 }
 
 simdjson::error_code JsonFlattener::FlattenUserData(Value user_data) {
-  json_type type;
-  SIMDJSON_TRY(user_data.type().get(type));
-  if (type != json_type::object) return SUCCESS;
+  bool is_object;
   Object object;
-  SIMDJSON_TRY(user_data.get_object().get(object));
-  for (auto wrapper_result : object) {
-    simdjson::ondemand::field wrapper;
-    SIMDJSON_TRY(std::move(wrapper_result).get(wrapper));
-    std::string_view wrapper_name;
-    SIMDJSON_TRY(Key(wrapper, wrapper_name));
-    if (wrapper_name.empty() || wrapper_name[0] == '#') continue;
-    Value content = wrapper.value();
-    SIMDJSON_TRY(content.type().get(type));
-    if (type != json_type::object) {
-      name_.assign(wrapper_name);
-      SIMDJSON_TRY(FlattenValue(content, false));
-      continue;
-    }
+  SIMDJSON_TRY(AsObject(user_data, is_object, object));
+  if (!is_object) return SUCCESS;
+  return ForEachMember(object, [&](std::string_view wrapper_name, Value content) {
+    if (wrapper_name.empty() || wrapper_name[0] == '#') return SUCCESS;
+    bool content_is_object;
     Object children;
-    SIMDJSON_TRY(content.get_object().get(children));
-    for (auto child_result : children) {
-      simdjson::ondemand::field child;
-      SIMDJSON_TRY(std::move(child_result).get(child));
-      std::string_view child_name;
-      SIMDJSON_TRY(Key(child, child_name));
-      if (child_name.empty() || child_name[0] == '#') continue;
-      name_.assign(child_name);
-      SIMDJSON_TRY(FlattenUserElement(child.value()));
+    SIMDJSON_TRY(AsObject(content, content_is_object, children));
+    if (!content_is_object) {
+      name_.assign(wrapper_name);
+      return FlattenValue(content, false);
     }
-  }
-  return SUCCESS;
+    return ForEachMember(children, [&](std::string_view child_name, Value child) {
+      if (child_name.empty() || child_name[0] == '#') return SUCCESS;
+      name_.assign(child_name);
+      return FlattenUserElement(child);
+    });
+  });
 }
 
 // name_ holds the element's name. Deeper elements are named by their own element name.
 simdjson::error_code JsonFlattener::FlattenUserElement(Value element) {
-  json_type type;
-  SIMDJSON_TRY(element.type().get(type));
-  if (type != json_type::object) return FlattenValue(element, false);
+  bool is_object;
+  Object parts;
+  SIMDJSON_TRY(AsObject(element, is_object, parts));
+  if (!is_object) return FlattenValue(element, false);
   // The key view must survive name_ being reused below: copy it to the arena (no heap).
   std::string_view own = sink_.event().arena().Store(name_);
-  Object parts;
-  SIMDJSON_TRY(element.get_object().get(parts));
-  for (auto part_result : parts) {
-    simdjson::ondemand::field part;
-    SIMDJSON_TRY(std::move(part_result).get(part));
-    std::string_view part_key;
-    SIMDJSON_TRY(Key(part, part_key));
+  return ForEachMember(parts, [&](std::string_view part_key, Value part) {
     if (part_key == "#text") {
       name_.assign(own);
-      SIMDJSON_TRY(FlattenValue(part.value(), false));
-    } else if (part_key == "#attributes") {
-      SIMDJSON_TRY(part.value().type().get(type));
-      if (type != json_type::object) continue;
-      Object attributes;
-      SIMDJSON_TRY(part.value().get_object().get(attributes));
-      for (auto attribute_result : attributes) {
-        simdjson::ondemand::field attribute;
-        SIMDJSON_TRY(std::move(attribute_result).get(attribute));
-        std::string_view attribute_name;
-        SIMDJSON_TRY(Key(attribute, attribute_name));
-        if (attribute_name.substr(0, 5) == "xmlns") continue;
-        name_.assign(own);
-        name_.push_back('_');
-        name_.append(attribute_name);
-        SIMDJSON_TRY(FlattenValue(attribute.value(), false));
-      }
-    } else if (!part_key.empty()) {
-      name_.assign(part_key);
-      SIMDJSON_TRY(FlattenUserElement(part.value()));
+      return FlattenValue(part, false);
     }
-  }
-  return SUCCESS;
+    if (part_key == "#attributes") return FlattenAttributes(part, own, true);
+    if (part_key.empty()) return SUCCESS;
+    name_.assign(part_key);
+    return FlattenUserElement(part);
+  });
 }
 
 // --- JSON text output ----------------------------------------------------------------------

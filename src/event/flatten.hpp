@@ -148,6 +148,8 @@ class JsonFlattener {
   simdjson::error_code FlattenEventData(Value event_data);
   simdjson::error_code FlattenUserData(Value user_data);
   simdjson::error_code FlattenUserElement(Value element);
+  simdjson::error_code FlattenAttributes(Value attributes, std::string_view element,
+                                         bool skip_xmlns);
 
   EventSink& sink_;
   simdjson::ondemand::parser parser_;
