@@ -23,13 +23,6 @@ std::string TimeText(int64_t ms) {
   return text;
 }
 
-intel::FeedFormat ParseFormat(const std::string& name) {
-  if (name == "stix") return intel::FeedFormat::kStix;
-  if (name == "misp") return intel::FeedFormat::kMisp;
-  if (name == "list") return intel::FeedFormat::kList;
-  return intel::FeedFormat::kAuto;
-}
-
 Diagnostics PrintingDiagnostics() {
   return Diagnostics([](const Diagnostic& d) {
     const char* kind = d.kind == DiagnosticKind::kWarning ? "warning: " : "";
@@ -113,7 +106,7 @@ int IntelCommand::Import() {
   JsonWriter w(json);
   if (json_) w.BeginArray();
   for (const auto& path : paths_) {
-    intel::ImportOutcome outcome = store->Import(path, name_, ParseFormat(format_), diagnostics);
+    intel::ImportOutcome outcome = store->Import(path, name_, intel::ParseFeedFormat(format_), diagnostics);
     const auto& st = outcome.stats;
     if (!outcome.stored || !st.complete || st.skipped) status = EXIT_PARTIAL;
     if (json_) {

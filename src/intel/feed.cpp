@@ -70,6 +70,22 @@ void Add(FeedStats& total, const FeedStats& part) {
 
 }  // namespace
 
+std::string_view ToString(FeedFormat format) {
+  switch (format) {
+    case FeedFormat::kStix: return "stix";
+    case FeedFormat::kMisp: return "misp";
+    case FeedFormat::kList: return "list";
+    default: return "auto";
+  }
+}
+
+FeedFormat ParseFeedFormat(std::string_view name) {
+  if (name == "stix") return FeedFormat::kStix;
+  if (name == "misp") return FeedFormat::kMisp;
+  if (name == "list") return FeedFormat::kList;
+  return FeedFormat::kAuto;
+}
+
 Result<FeedStats> LoadFeed(const std::string& path, FeedFormat format, std::string_view feed_name,
                            const IndicatorSink& sink, Diagnostics& diagnostics) {
   // The feed's name defaults to its file or directory name, so alerts and ids do not depend

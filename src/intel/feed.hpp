@@ -21,6 +21,11 @@ namespace yagura::intel {
 
 enum class FeedFormat : uint8_t { kAuto, kStix, kMisp, kList };
 
+// "auto", "stix", "misp", "list": the names commands and the store use.
+std::string_view ToString(FeedFormat format);
+// The format of a name; kAuto for "auto" and anything unknown.
+FeedFormat ParseFeedFormat(std::string_view name);
+
 struct FeedStats {
   uint64_t objects = 0;     // objects, attributes or lines read
   uint64_t indicators = 0;  // indicators delivered to the sink

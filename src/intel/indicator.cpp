@@ -1,5 +1,7 @@
 #include "intel/indicator.hpp"
 
+#include "intel/path_forms.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -7,8 +9,8 @@ namespace yagura::intel {
 namespace {
 
 std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string out;
+  LowerAscii(text, out);
   return out;
 }
 

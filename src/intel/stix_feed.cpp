@@ -7,6 +7,8 @@
 // fallback path the DOM holds one element at a time, so ids are copied into an arena instead.
 #include "intel/stix_feed.hpp"
 
+#include "intel/path_forms.hpp"
+
 #include <xxhash.h>
 
 #include <simdjson.h>
@@ -54,8 +56,8 @@ std::optional<std::string_view> StringField(element object, std::string_view key
 }
 
 std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string out;
+  LowerAscii(text, out);
   return out;
 }
 

@@ -21,22 +21,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* MANIFEST = "feeds.json";
 
-std::string FormatName(FeedFormat format) {
-  switch (format) {
-    case FeedFormat::kStix: return "stix";
-    case FeedFormat::kMisp: return "misp";
-    case FeedFormat::kList: return "list";
-    default: return "auto";
-  }
-}
-
-FeedFormat ParseFormatName(std::string_view name) {
-  if (name == "stix") return FeedFormat::kStix;
-  if (name == "misp") return FeedFormat::kMisp;
-  if (name == "list") return FeedFormat::kList;
-  return FeedFormat::kAuto;
-}
-
 // Feed names become directory names: keep letters, digits, '.', '-' and '_'.
 std::string SafeName(std::string_view name) {
   std::string out;
@@ -189,7 +173,7 @@ ImportOutcome IntelStore::Import(const std::string& path, const std::string& nam
   StoredFeed stored;
   stored.name = outcome.name;
   stored.imported_from = fs::absolute(path, error).string();
-  stored.format = FormatName(format);
+  stored.format = ToString(format);
   stored.imported_at = NowRfc3339();
   stored.stats = outcome.stats;
   if (existing != feeds_.end())
@@ -219,7 +203,7 @@ std::vector<FeedSource> IntelStore::Sources() const {
   std::vector<FeedSource> sources;
   for (const auto& feed : feeds_) {
     sources.push_back({(fs::path(dir_) / "feeds" / feed.name).string(),
-                       ParseFormatName(feed.format), feed.name});
+                       ParseFeedFormat(feed.format), feed.name});
   }
   return sources;
 }
