@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/time.hpp"
 #include "intel/indicator.hpp"
 
 namespace yagura::intel {
@@ -79,8 +80,7 @@ std::string Refang(std::string_view text);
 // Appends the RFC 5952 text form of an IPv6 address ("2001:db8::1", "::ffff:192.0.2.1").
 void AppendIpv6(const Ipv6Bytes& address, std::string& out);
 
-// ISO 8601 / RFC 3339 date or date-time to milliseconds since the epoch: "2024-05-01" (midnight
-// UTC), "2024-05-01T12:00:00Z", "2024-05-01 12:00:00.123456+02:00"; no zone means UTC.
-std::optional<int64_t> ParseIsoDateTimeMs(std::string_view text);
+// Dates are read by the core's RFC 3339 reader (core/time.hpp).
+using yagura::ParseIsoDateTimeMs;
 
 }  // namespace yagura::intel

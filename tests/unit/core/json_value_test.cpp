@@ -1,0 +1,89 @@
+#include "core/json_value.hpp"
+
+#include <gtest/gtest.h>
+
+namespace yagura {
+namespace {
+
+TEST(JsonValue, ParsesAndSerialisesRoundTrip) {
+  auto value = JsonValue::Parse(R"( {"a":[1,-2,3.5,true,false,null],"b":{"c":"d\u00e9\n"}} )");
+  ASSERT_TRUE(value.has_value()) << value.error().ToString();
+  EXPECT_EQ(value->Serialize(), "{\"a\":[1,-2,3.5,true,false,null],\"b\":{\"c\":\"dé\\n\"}}");
+  EXPECT_EQ(value->Find("a")->as_array()[1].as_int(), -2);
+  EXPECT_TRUE(value->Find("a")->as_array()[0].is_integer());
+  EXPECT_FALSE(value->Find("a")->as_array()[2].is_integer());
+  EXPECT_EQ(value->Find("missing"), nullptr);
+}
+
+TEST(JsonValue, KeepsMemberOrderAndReplacesOnSet) {
+  JsonValue object = JsonValue::MakeObject();
+  object.Set("z", 1);
+  object.Set("a", "x");
+  object.Set("z", 2);
+  EXPECT_EQ(object.Serialize(), R"({"z":2,"a":"x"})");
+}
+
+TEST(JsonValue, DecodesSurrogatePairs) {
+  auto value = JsonValue::Parse(R"("\ud83d\ude00")");
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(value->as_string(), "\xF0\x9F\x98\x80");
+}
+
+TEST(JsonValue, DistinguishesIntegersFromFractions) {
+  EXPECT_TRUE(JsonValue::Parse("10")->is_integer());
+  EXPECT_FALSE(JsonValue::Parse("10.0")->is_integer());
+  EXPECT_FALSE(JsonValue::Parse("1e2")->is_integer());
+  EXPECT_FALSE(JsonValue::Parse("99999999999999999999")->is_integer());
+  EXPECT_EQ(JsonValue::Parse("-9223372036854775808")->as_int(), INT64_MIN);
+}
+
+TEST(JsonValue, RejectsMalformedInputWithPosition) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"", "unexpected end of input"},
+      {"{", "expected a string key"},
+      {"{\"a\" 1}", "expected ':'"},
+      {"[1,]", "unexpected character ']'"},
+      {"[1 2]", "expected ',' or ']'"},
+      {"{\"a\":1,\"a\":2}", "duplicate key"},
+      {"01", "unexpected text after"},
+      {"1.", "expected digits after '.'"},
+      {"\"\\x\"", "invalid escape"},
+      {"\"\\ud800\"", "unpaired surrogate"},
+      {"\"a\x01\"", "control character"},
+      {"\"\xC0\xAF\"", "invalid UTF-8"},
+      {"\"\xED\xA0\x80\"", "invalid UTF-8"},
+      {"tru", "unknown literal"},
+      {"NaN", "unexpected character 'N'"},
+      {"1e999", "number out of range"},
+      {"{} {}", "unexpected text after"},
+  };
+  for (const auto& c : cases) {
+    auto value = JsonValue::Parse(c.text);
+    ASSERT_FALSE(value.has_value()) << c.text;
+    EXPECT_NE(value.error().message.find(c.message), std::string::npos)
+        << c.text << " -> " << value.error().message;
+    EXPECT_NE(value.error().message.find("at byte"), std::string::npos);
+  }
+}
+
+TEST(JsonValue, LimitsNesting) {
+  std::string deep(100000, '[');
+  auto value = JsonValue::Parse(deep);
+  ASSERT_FALSE(value.has_value());
+  EXPECT_NE(value.error().message.find("nesting too deep"), std::string::npos);
+  std::string ok = std::string(10, '[') + std::string(10, ']');
+  EXPECT_TRUE(JsonValue::Parse(ok).has_value());
+}
+
+TEST(JsonValue, WrongTypeAccessThrows) {
+  JsonValue value("text");
+  EXPECT_THROW((void)value.as_int(), std::logic_error);
+  EXPECT_THROW((void)value.as_object(), std::logic_error);
+}
+
+}  // namespace
+}  // namespace yagura
