@@ -1,0 +1,94 @@
+// The access policy: the one place that decides who may read or change the centre's data.
+//
+// Handlers never check permissions by hand (docs/architecture.md, decision 5). Reads are decided
+// by the object's TLP 2.0 marking and its audience; writes by role and organisation. The same
+// read rule exists twice — as a function over a loaded object and as a SQL condition for lists —
+// and a generated test walks every marking, role and relation through both and through the
+// HTTP API, so the two cannot drift apart.
+//
+// Who may read an object (docs/access-policy.md has the table):
+//   - its author, its named recipients and the staff assigned to it, always;
+//   - TLP:RED — nobody else;
+//   - TLP:AMBER+STRICT — users of the owning organisation;
+//   - TLP:AMBER — plus users of the organisations it was shared with;
+//   - TLP:GREEN — plus every member organisation (not partner CERTs abroad), unless the object
+//     is addressed (advisories, requests, recommendations go to their recipients only);
+//   - TLP:CLEAR — plus everyone logged in, unless addressed.
+//   - The centre's duty officers (centre_admin) also see objects reported to the centre
+//     (`centre_intake`) at AMBER+STRICT and broader, because someone must triage and assign
+//     them; RED stays with its named recipients.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hub/principal.hpp"
+#include "store/database.hpp"
+
+namespace yagura::hub {
+
+enum class Tlp { kClear, kGreen, kAmber, kAmberStrict, kRed };
+
+// "clear", "green", "amber", "amber+strict", "red" (API and database spelling).
+std::string_view ToString(Tlp tlp);
+// Accepts the API spelling and the labels "TLP:AMBER+STRICT", "tlp:white" (TLP 1.0 WHITE is
+// CLEAR).
+std::optional<Tlp> ParseTlp(std::string_view text);
+std::span<const std::string_view> TlpNames();
+
+// The access-relevant facts of one object.
+struct Marking {
+  Tlp tlp = Tlp::kAmber;
+  std::string owner_org_id;
+  std::string author_id;
+  bool addressed = false;       // audience limited to its recipients whatever the TLP
+  bool centre_intake = false;   // reported to the centre: duty officers may triage it
+  std::vector<std::string> shared_org_ids;
+  std::vector<std::string> named_user_ids;
+  std::vector<std::string> assignee_ids;
+};
+
+bool CanRead(const Principal& principal, const Marking& marking);
+
+// The SQL form of CanRead for lists. The object table must have columns id, tlp, owner_org_id,
+// author_id, addressed, centre_intake; grants live in access_grants(object_type, object_id,
+// kind 'org'|'user'|'assignee', principal_id). `alias` is the table alias in the query;
+// parameters are numbered from `first_param` ($first_param, ...). Append `params` to the
+// query's own parameters.
+struct SqlCondition {
+  std::string sql;
+  std::vector<store::Param> params;
+};
+SqlCondition ReadCondition(const Principal& principal, std::string_view object_type,
+                           std::string_view alias, int first_param);
+
+// Loads the grants of one object into `marking` (shared orgs, named users, assignees).
+void LoadGrants(store::Connection& connection, std::string_view object_type,
+                std::string_view object_id, Marking& marking);
+// Replaces the grants of one object (inside the caller's transaction).
+void SaveGrants(store::Connection& connection, std::string_view object_type,
+                std::string_view object_id, const Marking& marking);
+
+// Write rules. Each names the action in the words of the API.
+namespace can {
+bool ManageOrganizations(const Principal& p);                          // centre_admin
+bool ManageUsersOf(const Principal& p, std::string_view org_id);       // centre_admin; org_admin of org
+bool GrantRole(const Principal& p, Role role);                         // centre roles: centre_admin only
+bool ReportIncidentFor(const Principal& p, std::string_view org_id);   // org_reporter/org_admin of org; centre staff for any
+bool TriageIncident(const Principal& p, const Marking& m);             // centre_admin; assigned centre staff
+bool EditIncidentReport(const Principal& p, const Marking& m);         // owning org reporters/admins; triagers
+bool AssignIncident(const Principal& p);                               // centre_admin, centre_analyst
+bool Comment(const Principal& p, const Marking& m);                    // anyone who can read
+bool IssueAdvisory(const Principal& p);                                // centre_admin, centre_analyst
+bool AcknowledgeAdvisory(const Principal& p, const Marking& m);        // users of a recipient org
+bool CreateRequest(const Principal& p);                                // centre_admin, centre_analyst
+bool AnswerRequest(const Principal& p, const Marking& m);              // org_admin/org_reporter of the addressed org
+bool CreateInboundRequest(const Principal& p);                         // local_government org_admin/org_reporter
+bool AnswerInboundRequest(const Principal& p);                         // centre_admin, centre_analyst
+bool IssueRecommendation(const Principal& p);                          // centre_admin
+bool RespondToRecommendation(const Principal& p, const Marking& m);    // org_admin of the addressed agency
+bool ReadAuditLog(const Principal& p);                                 // centre_admin
+}  // namespace can
+
+}  // namespace yagura::hub
