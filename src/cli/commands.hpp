@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/serve_config.hpp"
 #include "scan/scanner.hpp"
 
 namespace yagura::cli {
@@ -79,5 +80,46 @@ class RulesCommand {
   std::string placeholders_file_;
   bool json_ = false;
 };
+
+// `yagura serve`: the centre's service (HTTP API, audit log) on the embedded store or PostgreSQL.
+class ServeCommand {
+ public:
+  explicit ServeCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  std::string config_file_;
+  std::string data_dir_;
+  std::string listen_;
+  std::string database_;
+  std::string tls_certificate_;
+  std::string tls_private_key_;
+  int threads_ = 0;
+  bool init_ = false;
+};
+
+// `yagura admin init|verify-audit|migrate`: bootstrap and maintenance of the service's store.
+class AdminCommand {
+ public:
+  explicit AdminCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  CLI::App* init_;
+  CLI::App* verify_audit_;
+  CLI::App* migrate_;
+  std::string config_file_;
+  std::string data_dir_;
+  std::string database_;
+  bool json_ = false;
+};
+
+// Loads the configuration (file, environment, flags) shared by serve and admin.
+Result<ServeConfig> LoadServeConfig(const std::string& config_file, const std::string& data_dir,
+                                    const std::string& database);
 
 }  // namespace yagura::cli

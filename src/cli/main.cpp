@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   yagura::cli::ScanCommand scan(app);
   yagura::cli::RulesCommand rules(app);
   yagura::cli::IntelCommand intel(app);
+  yagura::cli::ServeCommand serve(app);
+  yagura::cli::AdminCommand admin(app);
 
   try {
     app.parse(argc, argv);
@@ -34,5 +36,7 @@ int main(int argc, char** argv) {
   if (scan.parsed()) return scan.Run();
   if (rules.parsed()) return rules.Run();
   if (intel.parsed()) return intel.Run();
+  if (serve.parsed()) return serve.Run();
+  if (admin.parsed()) return admin.Run();
   return yagura::cli::EXIT_USAGE;
 }

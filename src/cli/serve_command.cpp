@@ -1,0 +1,309 @@
+// `yagura serve` and `yagura admin`.
+//
+// serve: opens the store (SQLite in the data directory, or PostgreSQL), applies pending
+// migrations, registers the API and runs the HTTP(S) server until SIGTERM or SIGINT, then
+// drains in-flight requests before exiting. Signals are blocked in every thread and taken by
+// one waiting thread, so no handler runs in signal context.
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "core/metrics.hpp"
+#include "core/time.hpp"
+#include "hub/audit_log.hpp"
+#include "hub/identity.hpp"
+#include "hub/schema.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+
+namespace yagura::cli {
+namespace {
+
+constexpr const char* DEFAULT_CONFIG_NAME = "yagura.yml";
+
+Result<std::unique_ptr<store::Database>> OpenStore(const ServeConfig& config, bool create_dir) {
+  std::error_code ec;
+  if (config.database.empty()) {
+    if (create_dir) std::filesystem::create_directories(config.data_dir, ec);
+    if (!std::filesystem::is_directory(config.data_dir)) {
+      return Fail(fmt::format("the data directory {} does not exist (run yagura admin init "
+                              "--data {} first)",
+                              config.data_dir, config.data_dir));
+    }
+  }
+  int pool = config.database_pool > 0 ? config.database_pool : config.server.threads * 2 + 2;
+  auto database = store::Database::Open(config.DatabaseTarget(), pool);
+  if (!database) return tl::unexpected(database.error());
+  auto applied = hub::MigrateSchema(**database);
+  if (!applied) return tl::unexpected(applied.error());
+  for (int version : *applied) {
+    std::fprintf(stderr, "yagura: applied migration %d to %s\n", version,
+                 (*database)->description().c_str());
+  }
+  return std::move(*database);
+}
+
+// Creates the centre and its first administrator when missing; prints how to log in.
+bool Bootstrap(store::Database& database, bool quiet_when_existing) {
+  const char* user_env = std::getenv("YAGURA_ADMIN_USER");
+  const char* password_env = std::getenv("YAGURA_ADMIN_PASSWORD");
+  std::string username = user_env && *user_env ? user_env : "admin";
+  std::string password = password_env ? password_env : "";
+  auto result = hub::BootstrapCentre(database, username, password);
+  if (!result) {
+    std::fprintf(stderr, "yagura: %s\n", result.error().message.c_str());
+    return false;
+  }
+  if (result->created) {
+    std::printf("Created the centre's organisation and the administrator \"%s\".\n",
+                result->username.c_str());
+    if (!result->generated_password.empty()) {
+      std::printf("Generated password (shown only now): %s\n", result->generated_password.c_str());
+    }
+  } else if (!quiet_when_existing) {
+    std::printf("The centre already has an administrator (\"%s\"); nothing changed.\n",
+                result->username.c_str());
+  }
+  std::fflush(stdout);
+  return true;
+}
+
+}  // namespace
+
+Result<ServeConfig> LoadServeConfig(const std::string& config_file, const std::string& data_dir,
+                                    const std::string& database) {
+  ServeConfig config;
+  if (const char* data_env = std::getenv("YAGURA_DATA"); data_env && *data_env) {
+    config.data_dir = data_env;
+  }
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  std::string file = config_file;
+  if (file.empty()) {
+    if (const char* env = std::getenv("YAGURA_CONFIG"); env && *env) file = env;
+  }
+  if (file.empty()) {
+    auto candidate = std::filesystem::path(config.data_dir) / DEFAULT_CONFIG_NAME;
+    if (std::filesystem::exists(candidate)) file = candidate.string();
+  }
+  if (!file.empty()) {
+    auto applied = ApplyConfigFile(config, file);
+    if (!applied) return tl::unexpected(applied.error());
+  }
+  auto applied = ApplyEnvironment(config);
+  if (!applied) return tl::unexpected(applied.error());
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!database.empty()) config.database = database;
+  return config;
+}
+
+ServeCommand::ServeCommand(CLI::App& app) {
+  command_ = app.add_subcommand("serve", "Run the centre's service: JSON API and audit log");
+  command_->add_option("--config", config_file_, "YAML configuration file (default DATA/yagura.yml)");
+  command_->add_option("--data", data_dir_, "Data directory (SQLite store, configuration)");
+  command_->add_option("--listen", listen_, "Address and port, e.g. 127.0.0.1:8080 or [::1]:8443");
+  command_->add_option("--database", database_,
+                       "PostgreSQL URL (postgresql://...) instead of the embedded SQLite store");
+  command_->add_option("--tls-cert", tls_certificate_, "PEM certificate: serve HTTPS");
+  command_->add_option("--tls-key", tls_private_key_, "PEM private key of --tls-cert");
+  command_->add_option("--threads", threads_, "I/O and request threads (default: cores)");
+  command_->add_flag("--init", init_,
+                     "Create the centre and its first administrator if the store has none");
+}
+
+int ServeCommand::Run() {
+  auto loaded = LoadServeConfig(config_file_, data_dir_, database_);
+  if (!loaded) {
+    std::fprintf(stderr, "yagura serve: %s\n", loaded.error().ToString().c_str());
+    return EXIT_USAGE;
+  }
+  ServeConfig config = std::move(*loaded);
+  if (!listen_.empty()) config.server.listen = listen_;
+  if (!tls_certificate_.empty()) config.server.tls_certificate = tls_certificate_;
+  if (!tls_private_key_.empty()) config.server.tls_private_key = tls_private_key_;
+  if (threads_ > 0) config.server.threads = threads_;
+  if (config.server.threads <= 0) {
+    config.server.threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  }
+  bool tls = !config.server.tls_certificate.empty() || !config.server.tls_private_key.empty();
+  if (tls && (config.server.tls_certificate.empty() || config.server.tls_private_key.empty())) {
+    std::fprintf(stderr, "yagura serve: HTTPS needs both --tls-cert and --tls-key\n");
+    return EXIT_USAGE;
+  }
+  config.service.secure_cookies = tls;
+
+  // Block the signals before any thread starts so every thread inherits the mask and only the
+  // waiting thread below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto database = OpenStore(config, init_);
+  if (!database) {
+    std::fprintf(stderr, "yagura serve: %s\n", database.error().ToString().c_str());
+    return EXIT_PARTIAL;
+  }
+  if (init_ && !Bootstrap(**database, true)) return EXIT_PARTIAL;
+
+  Metrics& metrics = Metrics::Global();
+  hub::AuditLog audit(**database);
+  http::ApiContext context{**database, audit, metrics, config.service};
+  http::Router router;
+  http::RegisterApi(router, context);
+
+  config.server.default_headers = {
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cache-Control", "no-store"},
+      {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+      {"X-Frame-Options", "DENY"},
+  };
+  if (tls) {
+    config.server.default_headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
+  }
+  Histogram& latency = metrics.GetHistogram("yagura_http_request_duration_seconds",
+                                            "Time to answer an HTTP request");
+  config.server.on_request = [&metrics, &latency](const http::Request& request, int status,
+                                                  double seconds) {
+    latency.Observe(seconds);
+    metrics
+        .GetCounter("yagura_http_requests_total", "HTTP requests answered, by method and status",
+                    {{"method", request.method}, {"status", std::to_string(status)}})
+        .Increment();
+  };
+
+  http::Server server(config.server, router);
+  auto port = server.Start();
+  if (!port) {
+    std::fprintf(stderr, "yagura serve: %s\n", port.error().ToString().c_str());
+    return EXIT_PARTIAL;
+  }
+  std::string host = config.server.listen.substr(0, config.server.listen.rfind(':'));
+  std::string url = fmt::format("{}://{}:{}", tls ? "https" : "http", host, *port);
+  std::printf("Yagura is serving %s on %s\n", (*database)->description().c_str(), url.c_str());
+  std::printf("API: %s/api/v1/ (OpenAPI: %s/api/v1/openapi.json); log in with POST "
+              "%s/api/v1/auth/login {\"username\":..,\"password\":..}\n",
+              url.c_str(), url.c_str(), url.c_str());
+  std::fflush(stdout);
+
+  // Housekeeping: expired sessions and stale login-throttle rows are purged every five minutes
+  // (login itself only clears the logging-in user's own sessions).
+  std::mutex maintenance_mutex;
+  std::condition_variable maintenance_wake;
+  bool stopping = false;
+  std::thread maintenance([&] {
+    hub::IdentitySettings identity;
+    identity.session_ttl_ms = config.service.session_ttl_ms;
+    identity.session_idle_ms = config.service.session_idle_ms;
+    identity.login_max_failures = config.service.login_max_failures;
+    identity.login_window_ms = config.service.login_window_ms;
+    identity.login_lockout_ms = config.service.login_lockout_ms;
+    std::unique_lock lock(maintenance_mutex);
+    while (!maintenance_wake.wait_for(lock, std::chrono::minutes(5), [&] { return stopping; })) {
+      lock.unlock();
+      try {
+        hub::PurgeExpired(**database, identity, NowMs());
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "yagura serve: purging expired sessions failed: %s\n", error.what());
+      }
+      lock.lock();
+    }
+  });
+
+  std::thread signal_waiter([&server, &signals] {
+    int received = 0;
+    sigwait(&signals, &received);
+    std::fprintf(stderr, "yagura serve: %s received, finishing in-flight requests\n",
+                 received == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.Stop(10);
+  });
+  server.Run();
+  // Run() also returns when the server stops for another reason; wake the waiter then.
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
+  {
+    std::lock_guard lock(maintenance_mutex);
+    stopping = true;
+  }
+  maintenance_wake.notify_all();
+  maintenance.join();
+  std::fprintf(stderr, "yagura serve: stopped\n");
+  return EXIT_OK;
+}
+
+AdminCommand::AdminCommand(CLI::App& app) {
+  command_ = app.add_subcommand("admin", "Bootstrap and maintain the service's store");
+  command_->require_subcommand(1);
+  auto add_common = [this](CLI::App* sub) {
+    sub->add_option("--config", config_file_, "YAML configuration file");
+    sub->add_option("--data", data_dir_, "Data directory");
+    sub->add_option("--database", database_, "PostgreSQL URL instead of the embedded store");
+  };
+  init_ = command_->add_subcommand(
+      "init", "Create the centre's organisation and first administrator (YAGURA_ADMIN_USER, "
+              "YAGURA_ADMIN_PASSWORD)");
+  add_common(init_);
+  verify_audit_ = command_->add_subcommand(
+      "verify-audit", "Check the audit log's hash chain; report the first altered, removed or "
+                      "reordered entry");
+  add_common(verify_audit_);
+  verify_audit_->add_flag("--json", json_, "Report as JSON");
+  migrate_ = command_->add_subcommand("migrate", "Apply pending database migrations");
+  add_common(migrate_);
+}
+
+int AdminCommand::Run() {
+  auto loaded = LoadServeConfig(config_file_, data_dir_, database_);
+  if (!loaded) {
+    std::fprintf(stderr, "yagura admin: %s\n", loaded.error().ToString().c_str());
+    return EXIT_USAGE;
+  }
+  ServeConfig config = std::move(*loaded);
+  config.server.threads = 1;
+  auto database = OpenStore(config, init_->parsed());
+  if (!database) {
+    std::fprintf(stderr, "yagura admin: %s\n", database.error().ToString().c_str());
+    return EXIT_PARTIAL;
+  }
+  if (init_->parsed()) return Bootstrap(**database, false) ? EXIT_OK : EXIT_PARTIAL;
+  if (migrate_->parsed()) {
+    std::printf("Schema version %d on %s\n", (*database)->SchemaVersion(),
+                (*database)->description().c_str());
+    return EXIT_OK;
+  }
+  // verify-audit
+  hub::AuditVerification verification;
+  {
+    store::PooledConnection connection = (*database)->Acquire();
+    verification = hub::AuditLog::Verify(*connection);
+  }
+  if (json_) {
+    JsonValue report = JsonValue::MakeObject();
+    report.Set("intact", verification.intact);
+    report.Set("entries", verification.entries);
+    if (!verification.intact) {
+      report.Set("first_bad_seq", verification.first_bad_seq);
+      report.Set("problem", verification.problem);
+    }
+    std::printf("%s\n", report.Serialize().c_str());
+  } else if (verification.intact) {
+    std::printf("Audit log intact: %lld entries verified.\n",
+                static_cast<long long>(verification.entries));
+  } else {
+    std::printf("Audit log BROKEN at entry %lld: %s\n",
+                static_cast<long long>(verification.first_bad_seq), verification.problem.c_str());
+  }
+  return verification.intact ? EXIT_OK : EXIT_PARTIAL;
+}
+
+}  // namespace yagura::cli

@@ -1,0 +1,165 @@
+// Configuration sources of the service (see serve_config.hpp).
+#include "cli/serve_config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace yagura::cli {
+namespace {
+
+Result<int64_t> ParseInteger(std::string_view text, std::string_view name, int64_t min,
+                             int64_t max) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return Fail(fmt::format("{} must be an integer from {} to {}, not \"{}\"", name, min, max,
+                            text));
+  }
+  return value;
+}
+
+// Durations: "30m", "8h", "45s", "1500ms" or plain milliseconds.
+Result<int64_t> ParseDurationMs(std::string_view text, std::string_view name) {
+  int64_t unit = 1;
+  std::string_view number = text;
+  auto ends = [&](std::string_view suffix) {
+    return number.size() > suffix.size() && number.substr(number.size() - suffix.size()) == suffix;
+  };
+  if (ends("ms")) number.remove_suffix(2);
+  else if (ends("s")) { unit = 1000; number.remove_suffix(1); }
+  else if (ends("m")) { unit = 60000; number.remove_suffix(1); }
+  else if (ends("h")) { unit = 3600000; number.remove_suffix(1); }
+  auto value = ParseInteger(number, name, 1, int64_t{1} << 40);
+  if (!value) {
+    return Fail(fmt::format("{} must be a duration such as 30m, 8h or 45s, not \"{}\"", name, text));
+  }
+  return *value * unit;
+}
+
+using Setter = std::function<Result<void>(ServeConfig&, const std::string&)>;
+
+const std::map<std::string, Setter>& Setters() {
+  static const std::map<std::string, Setter> setters = {
+      {"listen", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.listen = v; return {}; }},
+      {"data", [](ServeConfig& c, const std::string& v) -> Result<void> { c.data_dir = v; return {}; }},
+      {"database", [](ServeConfig& c, const std::string& v) -> Result<void> { c.database = v; return {}; }},
+      {"tls_certificate", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_certificate = v; return {}; }},
+      {"tls_private_key", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_private_key = v; return {}; }},
+      {"public_url", [](ServeConfig& c, const std::string& v) -> Result<void> { c.service.public_url = v; return {}; }},
+      {"threads", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "threads", 1, 256);
+         if (!n) return tl::unexpected(n.error());
+         c.server.threads = static_cast<int>(*n);
+         return {};
+       }},
+      {"database_pool", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "database_pool", 1, 1024);
+         if (!n) return tl::unexpected(n.error());
+         c.database_pool = static_cast<int>(*n);
+         return {};
+       }},
+      {"max_body_bytes", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "max_body_bytes", 1024, int64_t{1} << 32);
+         if (!n) return tl::unexpected(n.error());
+         c.server.max_body_bytes = static_cast<size_t>(*n);
+         return {};
+       }},
+      {"max_attachment_bytes", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "max_attachment_bytes", 1, int64_t{1} << 32);
+         if (!n) return tl::unexpected(n.error());
+         c.service.max_attachment_bytes = static_cast<size_t>(*n);
+         return {};
+       }},
+      {"session_ttl", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationMs(v, "session_ttl");
+         if (!ms) return tl::unexpected(ms.error());
+         c.service.session_ttl_ms = *ms;
+         return {};
+       }},
+      {"session_idle", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationMs(v, "session_idle");
+         if (!ms) return tl::unexpected(ms.error());
+         c.service.session_idle_ms = *ms;
+         return {};
+       }},
+      {"login_max_failures", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "login_max_failures", 1, 1000);
+         if (!n) return tl::unexpected(n.error());
+         c.service.login_max_failures = static_cast<int>(*n);
+         return {};
+       }},
+      {"login_lockout", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationMs(v, "login_lockout");
+         if (!ms) return tl::unexpected(ms.error());
+         c.service.login_lockout_ms = *ms;
+         return {};
+       }},
+      {"login_window", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationMs(v, "login_window");
+         if (!ms) return tl::unexpected(ms.error());
+         c.service.login_window_ms = *ms;
+         return {};
+       }},
+  };
+  return setters;
+}
+
+}  // namespace
+
+std::string ServeConfig::DatabaseTarget() const {
+  if (!database.empty()) return database;
+  return (std::filesystem::path(data_dir) / "yagura.db").string();
+}
+
+Result<void> ApplyConfigFile(ServeConfig& config, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& error) {
+    return Fail(fmt::format("cannot read the configuration: {}", error.what()), path);
+  }
+  if (root.IsNull()) return {};
+  if (!root.IsMap()) return Fail("the configuration must be a mapping of keys to values", path);
+  for (const auto& item : root) {
+    std::string key = item.first.as<std::string>("");
+    auto setter = Setters().find(key);
+    if (setter == Setters().end()) {
+      return Fail(fmt::format("unknown key \"{}\" (see docs/serve.md)", key), path);
+    }
+    if (!item.second.IsScalar()) return Fail(fmt::format("{} must be a single value", key), path);
+    auto applied = setter->second(config, item.second.as<std::string>());
+    if (!applied) return Fail(applied.error().message, path);
+  }
+  return {};
+}
+
+Result<void> ApplyEnvironment(ServeConfig& config) {
+  static const std::pair<const char*, const char*> VARIABLES[] = {
+      {"YAGURA_LISTEN", "listen"},
+      {"YAGURA_DATA", "data"},
+      {"YAGURA_DATABASE", "database"},
+      {"YAGURA_TLS_CERT", "tls_certificate"},
+      {"YAGURA_TLS_KEY", "tls_private_key"},
+      {"YAGURA_PUBLIC_URL", "public_url"},
+      {"YAGURA_THREADS", "threads"},
+      {"YAGURA_SESSION_TTL", "session_ttl"},
+      {"YAGURA_SESSION_IDLE", "session_idle"},
+      {"YAGURA_MAX_BODY_BYTES", "max_body_bytes"},
+      {"YAGURA_MAX_ATTACHMENT_BYTES", "max_attachment_bytes"},
+  };
+  for (const auto& [variable, key] : VARIABLES) {
+    const char* value = std::getenv(variable);
+    if (value == nullptr || *value == '\0') continue;
+    auto applied = Setters().at(key)(config, value);
+    if (!applied) return Fail(applied.error().message, variable);
+  }
+  return {};
+}
+
+}  // namespace yagura::cli

@@ -1,0 +1,34 @@
+// Configuration of `yagura serve` and `yagura admin`: defaults, then the configuration file,
+// then environment variables, then command-line flags — each later source overriding the
+// earlier ones. docs/serve.md lists every key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+
+namespace yagura::cli {
+
+struct ServeConfig {
+  std::string data_dir = "data";
+  std::string database;  // empty: SQLite at <data_dir>/yagura.db
+  http::ServerOptions server;
+  http::ServiceSettings service;
+  int database_pool = 0;  // 0: threads * 2
+
+  // The database target to open.
+  [[nodiscard]] std::string DatabaseTarget() const;
+};
+
+// Reads a YAML configuration file (keys in docs/serve.md); unknown keys are errors so a
+// misspelt setting is never silently ignored.
+Result<void> ApplyConfigFile(ServeConfig& config, const std::string& path);
+// YAGURA_LISTEN, YAGURA_DATABASE, YAGURA_DATA, YAGURA_TLS_CERT, YAGURA_TLS_KEY,
+// YAGURA_THREADS, YAGURA_PUBLIC_URL, YAGURA_SESSION_TTL, YAGURA_SESSION_IDLE,
+// YAGURA_MAX_BODY_BYTES, YAGURA_MAX_ATTACHMENT_BYTES.
+Result<void> ApplyEnvironment(ServeConfig& config);
+
+}  // namespace yagura::cli

@@ -1,0 +1,391 @@
+// What every route of the JSON API shares: authentication wrappers, error mapping, body
+// validation and paging (see api.hpp).
+#include "http/api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "core/json_writer.hpp"
+#include "core/time.hpp"
+#include "hub/crypto.hpp"
+
+namespace yagura::http {
+
+void ThrowBadRequest(std::string message, std::string field) {
+  throw ApiError(400, "invalid_request", std::move(message), std::move(field));
+}
+void ThrowNotFound(std::string_view what) {
+  throw ApiError(404, "not_found", fmt::format("{} not found", what));
+}
+void ThrowForbidden(std::string message) {
+  throw ApiError(403, "forbidden", std::move(message));
+}
+void ThrowConflict(std::string message) { throw ApiError(409, "conflict", std::move(message)); }
+
+namespace {
+
+bool IsSafeMethod(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
+Response Guard(const Request& request, const std::function<Response()>& work) {
+  try {
+    return work();
+  } catch (const ApiError& error) {
+    return Response::Error(error.status, error.code, error.what(), error.field);
+  } catch (const store::DatabaseError& error) {
+    if (error.unique_violation) {
+      return Response::Error(409, "conflict", "a resource with the same unique value exists");
+    }
+    std::fprintf(stderr, "yagura: database error in %s %s: %s\n", request.method.c_str(),
+                 request.path.c_str(), error.what());
+    return Response::Error(500, "internal_error", "internal error");
+  }
+}
+
+}  // namespace
+
+Handler Authed(ApiContext& context, AuthedHandler handler, std::string scope) {
+  return [&context, handler = std::move(handler), scope = std::move(scope)](Request& request) {
+    return Guard(request, [&]() -> Response {
+      std::optional<hub::Principal> principal = Authenticate(context, request);
+      if (!principal) {
+        Response response =
+            Response::Error(401, "unauthenticated", "log in or send a valid API token");
+        response.headers.Set("WWW-Authenticate", "Bearer realm=\"yagura\"");
+        return response;
+      }
+      if (principal->method == hub::AuthMethod::kSession && !IsSafeMethod(request.method)) {
+        auto header = request.headers.Get("x-csrf-token");
+        if (!header || principal->csrf_token.empty() ||
+            !hub::ConstantTimeEquals(*header, principal->csrf_token)) {
+          return Response::Error(403, "csrf_token_invalid",
+                                 "state-changing requests need the X-CSRF-Token header of the "
+                                 "session");
+        }
+      }
+      std::string needed = !scope.empty() ? scope : IsSafeMethod(request.method) ? "read" : "write";
+      if (!principal->AllowsScope(needed)) {
+        return Response::Error(403, "insufficient_scope",
+                               fmt::format("the API token lacks the \"{}\" scope", needed));
+      }
+      return handler(request, *principal);
+    });
+  };
+}
+
+Handler Public(ApiContext& context, Handler handler) {
+  (void)context;
+  return [handler = std::move(handler)](Request& request) {
+    return Guard(request, [&] { return handler(request); });
+  };
+}
+
+JsonValue ParseJsonBody(const Request& request) {
+  auto content_type = request.headers.Get("content-type");
+  std::string_view type = content_type.value_or("");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  bool json = type.size() == 16 && std::equal(type.begin(), type.end(), "application/json",
+                                              [](char a, char b) {
+                                                return (a >= 'A' && a <= 'Z' ? a + 32 : a) == b;
+                                              });
+  if (!json) {
+    throw ApiError(415, "unsupported_media_type", "the body must be application/json");
+  }
+  auto parsed = JsonValue::Parse(request.body);
+  if (!parsed) throw ApiError(400, "invalid_json", parsed.error().message);
+  if (!parsed->is_object()) throw ApiError(400, "invalid_json", "the body must be a JSON object");
+  return std::move(*parsed);
+}
+
+Fields::Fields(const JsonValue& object, std::string path) : object_(object), path_(std::move(path)) {
+  if (!object_.is_object()) {
+    ThrowBadRequest(path_.empty() ? "the body must be an object" : path_ + " must be an object",
+                    path_);
+  }
+}
+
+std::string Fields::PathOf(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+bool Fields::Has(std::string_view key) const {
+  const JsonValue* value = object_.Find(key);
+  return value != nullptr && !value->is_null();
+}
+
+const JsonValue* Fields::Get(std::string_view key, bool required) {
+  known_.emplace_back(key);
+  const JsonValue* value = object_.Find(key);
+  if (value == nullptr || value->is_null()) {
+    if (required) ThrowBadRequest(fmt::format("{} is required", PathOf(key)), PathOf(key));
+    return nullptr;
+  }
+  return value;
+}
+
+namespace {
+
+// Length in characters (code points) rather than bytes, so Japanese text is measured the way
+// people count it.
+size_t CodePoints(std::string_view text) {
+  size_t count = 0;
+  for (char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+std::optional<std::string> Fields::OptionalString(std::string_view key, size_t max_length) {
+  const JsonValue* value = Get(key, false);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_string()) {
+    ThrowBadRequest(fmt::format("{} must be a string, not {}", PathOf(key),
+                                JsonTypeName(value->type())),
+                    PathOf(key));
+  }
+  if (CodePoints(value->as_string()) > max_length) {
+    ThrowBadRequest(fmt::format("{} is longer than {} characters", PathOf(key), max_length),
+                    PathOf(key));
+  }
+  return value->as_string();
+}
+
+std::string Fields::String(std::string_view key, size_t min_length, size_t max_length) {
+  const JsonValue* value = Get(key, true);
+  if (!value->is_string()) {
+    ThrowBadRequest(fmt::format("{} must be a string, not {}", PathOf(key),
+                                JsonTypeName(value->type())),
+                    PathOf(key));
+  }
+  size_t length = CodePoints(value->as_string());
+  if (length < min_length) {
+    ThrowBadRequest(min_length == 1 ? fmt::format("{} must not be empty", PathOf(key))
+                                    : fmt::format("{} must have at least {} characters",
+                                                  PathOf(key), min_length),
+                    PathOf(key));
+  }
+  if (length > max_length) {
+    ThrowBadRequest(fmt::format("{} is longer than {} characters", PathOf(key), max_length),
+                    PathOf(key));
+  }
+  return value->as_string();
+}
+
+namespace {
+std::string JoinAllowed(std::span<const std::string_view> allowed) {
+  std::string text;
+  for (auto name : allowed) {
+    if (!text.empty()) text += ", ";
+    text += name;
+  }
+  return text;
+}
+}  // namespace
+
+std::optional<std::string> Fields::OptionalEnum(std::string_view key,
+                                                std::span<const std::string_view> allowed) {
+  const JsonValue* value = Get(key, false);
+  if (value == nullptr) return std::nullopt;
+  if (value->is_string()) {
+    for (auto name : allowed) {
+      if (name == value->as_string()) return value->as_string();
+    }
+  }
+  ThrowBadRequest(fmt::format("{} must be one of: {}", PathOf(key), JoinAllowed(allowed)),
+                  PathOf(key));
+}
+
+std::string Fields::Enum(std::string_view key, std::span<const std::string_view> allowed,
+                         std::optional<std::string_view> fallback) {
+  std::optional<std::string> value = OptionalEnum(key, allowed);
+  if (value) return *value;
+  if (fallback) return std::string(*fallback);
+  ThrowBadRequest(fmt::format("{} is required (one of: {})", PathOf(key), JoinAllowed(allowed)),
+                  PathOf(key));
+}
+
+std::optional<int64_t> Fields::OptionalInt(std::string_view key, int64_t min, int64_t max) {
+  const JsonValue* value = Get(key, false);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_integer()) {
+    ThrowBadRequest(fmt::format("{} must be an integer", PathOf(key)), PathOf(key));
+  }
+  int64_t number = value->as_int();
+  if (number < min || number > max) {
+    ThrowBadRequest(fmt::format("{} must be between {} and {}", PathOf(key), min, max),
+                    PathOf(key));
+  }
+  return number;
+}
+
+int64_t Fields::Int(std::string_view key, int64_t min, int64_t max) {
+  std::optional<int64_t> value = OptionalInt(key, min, max);
+  if (!value) ThrowBadRequest(fmt::format("{} is required", PathOf(key)), PathOf(key));
+  return *value;
+}
+
+bool Fields::Bool(std::string_view key, bool fallback) {
+  const JsonValue* value = Get(key, false);
+  if (value == nullptr) return fallback;
+  if (!value->is_bool()) {
+    ThrowBadRequest(fmt::format("{} must be true or false", PathOf(key)), PathOf(key));
+  }
+  return value->as_bool();
+}
+
+std::optional<int64_t> Fields::OptionalTime(std::string_view key) {
+  const JsonValue* value = Get(key, false);
+  if (value == nullptr) return std::nullopt;
+  std::optional<int64_t> ms;
+  if (value->is_string() && value->as_string().size() >= 10 && value->as_string().size() <= 40) {
+    ms = ParseIsoDateTimeMs(value->as_string());
+  }
+  // Years 1970..9999 only: anything else is a typo, not a date a report can mean.
+  if (!ms || *ms < 0 || *ms > 253402300799999) {
+    ThrowBadRequest(fmt::format("{} must be an RFC 3339 date-time such as "
+                                "\"2026-11-26T09:30:00+09:00\"",
+                                PathOf(key)),
+                    PathOf(key));
+  }
+  return ms;
+}
+
+int64_t Fields::Time(std::string_view key) {
+  std::optional<int64_t> value = OptionalTime(key);
+  if (!value) ThrowBadRequest(fmt::format("{} is required", PathOf(key)), PathOf(key));
+  return *value;
+}
+
+std::vector<std::string> Fields::StringArray(std::string_view key, size_t max_items,
+                                             size_t max_length) {
+  const JsonValue* value = Get(key, false);
+  std::vector<std::string> items;
+  if (value == nullptr) return items;
+  if (!value->is_array()) {
+    ThrowBadRequest(fmt::format("{} must be an array of strings", PathOf(key)), PathOf(key));
+  }
+  if (value->as_array().size() > max_items) {
+    ThrowBadRequest(fmt::format("{} has more than {} items", PathOf(key), max_items),
+                    PathOf(key));
+  }
+  size_t index = 0;
+  for (const auto& item : value->as_array()) {
+    std::string item_path = fmt::format("{}[{}]", PathOf(key), index++);
+    if (!item.is_string() || item.as_string().empty()) {
+      ThrowBadRequest(fmt::format("{} must be a non-empty string", item_path), item_path);
+    }
+    if (CodePoints(item.as_string()) > max_length) {
+      ThrowBadRequest(fmt::format("{} is longer than {} characters", item_path, max_length),
+                      item_path);
+    }
+    items.push_back(item.as_string());
+  }
+  return items;
+}
+
+const JsonValue* Fields::Object(std::string_view key, bool required) {
+  const JsonValue* value = Get(key, required);
+  if (value != nullptr && !value->is_object()) {
+    ThrowBadRequest(fmt::format("{} must be an object", PathOf(key)), PathOf(key));
+  }
+  return value;
+}
+
+const JsonValue* Fields::Array(std::string_view key, bool required) {
+  const JsonValue* value = Get(key, required);
+  if (value != nullptr && !value->is_array()) {
+    ThrowBadRequest(fmt::format("{} must be an array", PathOf(key)), PathOf(key));
+  }
+  return value;
+}
+
+std::optional<std::string> Fields::OptionalEmail(std::string_view key) {
+  std::optional<std::string> value = OptionalString(key, 254);
+  if (!value) return value;
+  size_t at = value->find('@');
+  bool valid = at != std::string::npos && at > 0 && value->find('@', at + 1) == std::string::npos &&
+               value->find('.', at) != std::string::npos && value->back() != '.' &&
+               value->find_first_of(" \t\r\n<>\"") == std::string::npos;
+  if (!valid) ThrowBadRequest(fmt::format("{} is not an e-mail address", PathOf(key)), PathOf(key));
+  return value;
+}
+
+void Fields::Finish() const {
+  for (const auto& [key, value] : object_.as_object()) {
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+      ThrowBadRequest(fmt::format("unknown field {}", PathOf(key)), PathOf(key));
+    }
+  }
+}
+
+PageRequest ReadPage(const Request& request) {
+  PageRequest page;
+  if (auto limit = request.Query("limit")) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+    if (ec != std::errc() || end != limit->data() + limit->size() || value < 1 || value > 200) {
+      ThrowBadRequest("limit must be an integer from 1 to 200", "limit");
+    }
+    page.limit = value;
+  }
+  if (auto cursor = request.Query("cursor")) page.cursor = std::string(*cursor);
+  return page;
+}
+
+std::string EncodeCursor(int64_t created_at, std::string_view id) {
+  // Readable but checked: "<ms>.<id>"; ids never contain '.'.
+  return fmt::format("{}.{}", created_at, id);
+}
+
+std::pair<int64_t, std::string> DecodeCursor(std::string_view cursor) {
+  size_t dot = cursor.find('.');
+  int64_t created_at = 0;
+  bool valid = dot != std::string_view::npos && dot > 0 && cursor.size() - dot - 1 <= 64 &&
+               cursor.size() > dot + 1;
+  if (valid) {
+    auto [end, ec] = std::from_chars(cursor.data(), cursor.data() + dot, created_at);
+    valid = ec == std::errc() && end == cursor.data() + dot;
+  }
+  if (valid) {
+    for (char c : cursor.substr(dot + 1)) {
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) valid = false;
+    }
+  }
+  if (!valid) ThrowBadRequest("cursor is not one this server issued", "cursor");
+  return {created_at, std::string(cursor.substr(dot + 1))};
+}
+
+Response ListResponse(const JsonValue& items, const std::string& next_cursor) {
+  std::string body = "{\"items\":";
+  items.SerializeTo(body);
+  body += ",\"next_cursor\":";
+  if (next_cursor.empty()) body += "null";
+  else AppendJsonString(body, next_cursor);
+  body += '}';
+  return Response::Json(200, std::move(body));
+}
+
+void AuditRead(ApiContext& context, const hub::Principal& principal, std::string_view object_type,
+               std::string_view object_id, hub::Tlp tlp) {
+  if (tlp == hub::Tlp::kClear || tlp == hub::Tlp::kGreen) return;
+  context.audit.Record(hub::EntryFor(principal, std::string(object_type) + ".read",
+                                     std::string(object_type), std::string(object_id), tlp));
+}
+
+void RegisterApi(Router& router, ApiContext& context) {
+  RegisterIdentityRoutes(router, context);
+  RegisterIncidentRoutes(router, context);
+  RegisterCoordinationRoutes(router, context);
+  RegisterAuditRoutes(router, context);
+  // Last, so the OpenAPI document it serves sees every other route.
+  RegisterSystemRoutes(router, context);
+}
+
+}  // namespace yagura::http

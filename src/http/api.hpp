@@ -1,0 +1,159 @@
+// The JSON API under /api/v1: what every resource's routes share.
+//
+// Each resource registers its routes with RegisterXxxRoutes(router, context). Handlers receive
+// the authenticated principal; authentication (session cookie + CSRF, or bearer token), scope
+// checks, error mapping and request metrics happen once, in Authed/Public, so a handler only
+// validates its body, asks hub/policy.hpp, and does its work in one transaction.
+//
+// Client errors are thrown as ApiError and become JSON error responses; a DatabaseError
+// becomes 500 (unique violations 409); nothing a client sends can produce a partial write,
+// because every handler writes inside Database::Transact.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "core/json_value.hpp"
+#include "hub/audit_log.hpp"
+#include "hub/principal.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+#include "store/database.hpp"
+
+namespace yagura {
+class Metrics;
+}
+
+namespace yagura::http {
+
+// A client error: status, a stable machine code, a message for people, and the offending
+// field (dotted path, "point_of_contact.email") when there is one.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, std::string code, std::string message, std::string field = {})
+      : std::runtime_error(message), status(status), code(std::move(code)),
+        field(std::move(field)) {}
+  int status;
+  std::string code;
+  std::string field;
+};
+
+// Shorthands for the common cases.
+[[noreturn]] void ThrowBadRequest(std::string message, std::string field = {});   // 400 invalid
+[[noreturn]] void ThrowNotFound(std::string_view what = "resource");              // 404
+[[noreturn]] void ThrowForbidden(std::string message = "not allowed");            // 403
+[[noreturn]] void ThrowConflict(std::string message);                             // 409
+
+struct ServiceSettings {
+  int64_t session_ttl_ms = 8 * 3600 * 1000;         // absolute session lifetime
+  int64_t session_idle_ms = 30 * 60 * 1000;         // idle timeout
+  int login_max_failures = 5;                       // per account and per address
+  int64_t login_window_ms = 15 * 60 * 1000;         // failures counted in this window
+  int64_t login_lockout_ms = 15 * 60 * 1000;        // lockout after too many failures
+  size_t max_attachment_bytes = 10 * 1024 * 1024;
+  bool secure_cookies = false;                      // set when serving HTTPS
+  std::string public_url = "http://127.0.0.1:8080";
+};
+
+struct ApiContext {
+  store::Database& database;
+  hub::AuditLog& audit;
+  Metrics& metrics;
+  ServiceSettings settings;
+  // JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses) of request and response bodies, by the
+  // names RouteDoc refers to; each RegisterXxxRoutes adds its own.
+  JsonValue schemas = JsonValue::MakeObject();
+};
+
+using AuthedHandler = std::function<Response(Request&, const hub::Principal&)>;
+
+// Wraps a handler that needs a logged-in principal: 401 without valid credentials; for
+// state-changing methods with a session cookie, 403 unless the X-CSRF-Token header matches
+// the session's token; 403 when an API token lacks the scope ("read" for GET/HEAD, "write"
+// otherwise, or `scope` when given). Maps ApiError/DatabaseError to responses.
+Handler Authed(ApiContext& context, AuthedHandler handler, std::string scope = {});
+// Wraps a handler that needs no login (login itself, health): only the error mapping.
+Handler Public(ApiContext& context, Handler handler);
+
+// Resolves the caller from the Cookie (session) or Authorization: Bearer header; nullopt when
+// neither is valid. Touches the session's last-seen time. Implemented with the identity code.
+std::optional<hub::Principal> Authenticate(ApiContext& context, const Request& request);
+
+// Parses the body as a JSON object: 415 unless Content-Type is application/json, 400 with the
+// parser's message when malformed, 400 when it is not an object.
+JsonValue ParseJsonBody(const Request& request);
+
+// Reads and validates the members of one JSON object. Every accessor records the key as
+// known; Finish() rejects members nobody asked for (unknown fields are errors, not ignored).
+// Errors name the field with its dotted path.
+class Fields {
+ public:
+  explicit Fields(const JsonValue& object, std::string path = {});
+
+  [[nodiscard]] bool Has(std::string_view key) const;
+  std::string String(std::string_view key, size_t min_length = 1, size_t max_length = 200);
+  std::optional<std::string> OptionalString(std::string_view key, size_t max_length = 200);
+  // One of `allowed`; `fallback` when absent (required when no fallback).
+  std::string Enum(std::string_view key, std::span<const std::string_view> allowed,
+                   std::optional<std::string_view> fallback = std::nullopt);
+  std::optional<std::string> OptionalEnum(std::string_view key,
+                                          std::span<const std::string_view> allowed);
+  int64_t Int(std::string_view key, int64_t min, int64_t max);
+  std::optional<int64_t> OptionalInt(std::string_view key, int64_t min, int64_t max);
+  bool Bool(std::string_view key, bool fallback);
+  // RFC 3339 date-time, returned as epoch milliseconds.
+  int64_t Time(std::string_view key);
+  std::optional<int64_t> OptionalTime(std::string_view key);
+  std::vector<std::string> StringArray(std::string_view key, size_t max_items = 100,
+                                       size_t max_length = 200);
+  // A nested object (nullptr when absent and not required).
+  const JsonValue* Object(std::string_view key, bool required = false);
+  const JsonValue* Array(std::string_view key, bool required = false);
+  // An e-mail address (a light syntax check: one '@', a dot in the domain, no spaces).
+  std::optional<std::string> OptionalEmail(std::string_view key);
+
+  // Throws 400 "unknown field" for the first member no accessor asked for.
+  void Finish() const;
+  [[nodiscard]] std::string PathOf(std::string_view key) const;
+
+ private:
+  const JsonValue* Get(std::string_view key, bool required);
+  const JsonValue& object_;
+  std::string path_;
+  std::vector<std::string> known_;
+};
+
+// Paging of list endpoints: ?limit= (1..200, default 50) and ?cursor= (opaque, from the
+// previous page's next_cursor).
+struct PageRequest {
+  int limit = 50;
+  std::string cursor;
+};
+PageRequest ReadPage(const Request& request);
+
+// Keyset cursors over (created_at, id): opaque to clients, validated when read back (400 on a
+// forged or damaged cursor).
+std::string EncodeCursor(int64_t created_at, std::string_view id);
+std::pair<int64_t, std::string> DecodeCursor(std::string_view cursor);
+
+// Writes {"items":[...],"next_cursor":...} (next_cursor null on the last page).
+Response ListResponse(const JsonValue& items, const std::string& next_cursor);
+
+// Audits a read of AMBER or RED data (group-committed; CLEAR and GREEN reads are not logged).
+void AuditRead(ApiContext& context, const hub::Principal& principal, std::string_view object_type,
+               std::string_view object_id, hub::Tlp tlp);
+
+// Route registration, one function per resource.
+void RegisterSystemRoutes(Router& router, ApiContext& context);     // healthz, metrics, openapi
+void RegisterIdentityRoutes(Router& router, ApiContext& context);   // auth, organizations, users, tokens
+void RegisterIncidentRoutes(Router& router, ApiContext& context);
+void RegisterCoordinationRoutes(Router& router, ApiContext& context);  // advisories, requests, recommendations
+void RegisterAuditRoutes(Router& router, ApiContext& context);
+// All of the above.
+void RegisterApi(Router& router, ApiContext& context);
+
+}  // namespace yagura::http

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# `yagura admin init` + `yagura serve` end to end over real HTTP(S) on loopback, on the embedded
+# SQLite store or on PostgreSQL (the second argument): bootstrap, health, metrics, OpenAPI,
+# login with cookie + CSRF, organisations and users, an incident that another organisation
+# cannot see, the audit log, SIGTERM, and `admin verify-audit` catching a tampered entry.
+# usage: serve_api.sh YAGURA_BINARY sqlite|postgres
+set -u
+yagura=$1
+engine=${2:-sqlite}
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  if [[ -n ${schema:-} ]]; then psql "$YAGURA_TEST_POSTGRES_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+json() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+data=$work/data
+db_args=()
+sql() { sqlite3 "$data/yagura.db" "$1"; }
+if [[ $engine == postgres ]]; then
+  if [[ -z ${YAGURA_TEST_POSTGRES_URL:-} ]]; then
+    echo "SKIP: YAGURA_TEST_POSTGRES_URL is not set (run through scripts/with-postgres)"
+    exit 0
+  fi
+  schema=serve_$RANDOM$RANDOM
+  psql "$YAGURA_TEST_POSTGRES_URL" -qc "CREATE SCHEMA $schema" || { echo "FAIL: cannot create schema"; exit 1; }
+  sep='?'; [[ $YAGURA_TEST_POSTGRES_URL == *\?* ]] && sep='&'
+  db_args=(--database "${YAGURA_TEST_POSTGRES_URL}${sep}options=-csearch_path%3D$schema")
+  sql() { PGOPTIONS="-csearch_path=$schema" psql "$YAGURA_TEST_POSTGRES_URL" -qAtc "$1"; }
+fi
+
+# --- bootstrap -----------------------------------------------------------------------------
+export YAGURA_ADMIN_USER=chief YAGURA_ADMIN_PASSWORD='correct horse battery staple'
+"$yagura" admin init --data "$data" "${db_args[@]}" >"$work/init1" 2>&1 || fail "admin init: $(cat "$work/init1")"
+grep -q 'administrator "chief"' "$work/init1" || { fail "admin init did not report the administrator"; cat "$work/init1"; }
+"$yagura" admin init --data "$data" "${db_args[@]}" >"$work/init2" 2>&1 || fail "second admin init failed"
+grep -q "already has an administrator" "$work/init2" || fail "second admin init is not idempotent: $(cat "$work/init2")"
+unset YAGURA_ADMIN_PASSWORD
+generated=$("$yagura" admin init --data "$work/data2" 2>&1 | sed -n 's/^Generated password (shown only now): //p')
+[[ ${#generated} -ge 16 ]] || fail "admin init without YAGURA_ADMIN_PASSWORD printed no generated password"
+
+# --- start ---------------------------------------------------------------------------------
+start_server() {
+  "$yagura" serve --data "$data" "${db_args[@]}" --listen 127.0.0.1:0 "$@" >"$work/serve.out" 2>"$work/serve.err" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    url=$(sed -n 's/^Yagura is serving .* on \(https\?:\/\/[^ ]*\)$/\1/p' "$work/serve.out")
+    [[ -n $url ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "FAIL: the server did not start"; cat "$work/serve.out" "$work/serve.err"; exit 1
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid"; local status=$?
+  server_pid=
+  [[ $status -eq 0 ]] || fail "serve exited with $status after SIGTERM"
+  grep -q "SIGTERM received" "$work/serve.err" || fail "no graceful-shutdown message"
+}
+start_server
+curl_json() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
+
+[[ $(curl_json "$url/healthz") == 200 ]] || fail "healthz"
+[[ $(json "$work/body" "d['database']") == ok ]] || fail "healthz database"
+[[ $(curl_json "$url/api/v1/openapi.json") == 200 ]] || fail "openapi"
+[[ $(json "$work/body" "d['openapi']") == 3.1.0 ]] || fail "openapi version"
+[[ $(json "$work/body" "'/api/v1/incidents' in d['paths'] and '/api/v1/audit-log' in d['paths']") == True ]] || fail "openapi paths"
+[[ $(curl_json "$url/api/v1/incidents") == 401 ]] || fail "unauthenticated list must be 401"
+
+# --- login: cookie and CSRF ------------------------------------------------------------------
+login() {  # login USER PASSWORD JAR -> csrf token on stdout
+  curl -s -c "$3" -o "$work/login" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$1\",\"password\":\"$2\"}" "$url/api/v1/auth/login" >"$work/login.status"
+  [[ $(cat "$work/login.status") == 200 ]] || { fail "login $1: $(cat "$work/login.status") $(cat "$work/login")"; return; }
+  json "$work/login" "d['csrf_token']"
+}
+curl -s -D "$work/headers" -o /dev/null -H 'Content-Type: application/json' \
+  -d '{"username":"chief","password":"correct horse battery staple"}' "$url/api/v1/auth/login"
+grep -qi '^set-cookie: yagura_session=.*HttpOnly' "$work/headers" || fail "session cookie not HttpOnly"
+grep -qi '^set-cookie: .*SameSite=Strict' "$work/headers" || fail "session cookie not SameSite=Strict"
+grep -qi '^x-content-type-options: nosniff' "$work/headers" || fail "security headers missing"
+admin_csrf=$(login chief 'correct horse battery staple' "$work/admin.jar")
+post() {  # post JAR CSRF PATH BODY
+  curl_json -b "$1" -H "X-CSRF-Token: $2" -H 'Content-Type: application/json' -d "$4" "$url$3"
+}
+[[ $(curl_json -b "$work/admin.jar" -H 'Content-Type: application/json' -d '{"name":"No CSRF","type":"ministry"}' "$url/api/v1/organizations") == 403 ]] || fail "POST without CSRF token must be 403"
+
+# --- organisations, users ----------------------------------------------------------------------
+[[ $(post "$work/admin.jar" "$admin_csrf" /api/v1/organizations '{"name":"Ministry of Examples","type":"ministry"}') == 201 ]] || fail "create org: $(cat "$work/body")"
+ministry=$(json "$work/body" "d['id']")
+[[ $(post "$work/admin.jar" "$admin_csrf" /api/v1/organizations '{"name":"Example Power","type":"critical_infrastructure","sector":"electric_power"}') == 201 ]] || fail "create org 2: $(cat "$work/body")"
+power=$(json "$work/body" "d['id']")
+[[ $(post "$work/admin.jar" "$admin_csrf" /api/v1/organizations '{"name":"Bad","type":"critical_infrastructure"}') == 400 ]] || fail "critical infrastructure without sector must be 400"
+[[ $(post "$work/admin.jar" "$admin_csrf" /api/v1/users "{\"username\":\"reporter\",\"display_name\":\"Reporter\",\"org_id\":\"$ministry\",\"roles\":[\"org_reporter\"],\"password\":\"reporter password 1\"}") == 201 ]] || fail "create user: $(cat "$work/body")"
+[[ $(post "$work/admin.jar" "$admin_csrf" /api/v1/users "{\"username\":\"other\",\"display_name\":\"Other\",\"org_id\":\"$power\",\"roles\":[\"org_reporter\"],\"password\":\"other password 12\"}") == 201 ]] || fail "create user 2: $(cat "$work/body")"
+
+# --- an incident and its confidentiality ----------------------------------------------------------
+reporter_csrf=$(login reporter 'reporter password 1' "$work/reporter.jar")
+other_csrf=$(login other 'other password 12' "$work/other.jar")
+incident='{"title":"Phishing wave","description":"Credential phishing against staff","category":"phishing",
+ "functional_impact":"minimal_impact_to_non_critical_services","information_impact":"suspected_but_not_identified",
+ "recoverability":"regular","location":"1","detected_at":"2026-11-26T09:30:00+09:00","tlp":"amber",
+ "point_of_contact":{"name":"Hanako Sato","email":"sato@example.go.jp"}}'
+[[ $(post "$work/reporter.jar" "$reporter_csrf" /api/v1/incidents "$incident") == 201 ]] || fail "report incident: $(cat "$work/body")"
+incident_id=$(json "$work/body" "d['id']")
+[[ $(json "$work/body" "len(d['score']['factors']) > 0") == True ]] || fail "incident has no score breakdown"
+[[ $(curl_json -b "$work/reporter.jar" "$url/api/v1/incidents") == 200 ]] || fail "list incidents"
+[[ $(json "$work/body" "len(d['items'])") == 1 ]] || fail "reporter should see one incident"
+[[ $(curl_json -b "$work/other.jar" "$url/api/v1/incidents") == 200 ]] || fail "other list"
+[[ $(json "$work/body" "len(d['items'])") == 0 ]] || fail "LEAK: another organisation sees the incident in the list"
+[[ $(curl_json -b "$work/other.jar" "$url/api/v1/incidents/$incident_id") == 404 ]] || fail "LEAK: another organisation reads the incident by id"
+[[ $(curl_json -b "$work/admin.jar" "$url/api/v1/incidents/$incident_id") == 200 ]] || fail "the duty officer cannot triage the reported incident"
+[[ $(post "$work/reporter.jar" "$reporter_csrf" /api/v1/incidents '{"title":1}') == 400 ]] || fail "bad incident body must be 400"
+[[ $(json "$work/body" "d['error']['field']") == title ]] || fail "the error does not name the field"
+[[ $(curl_json -b "$work/reporter.jar" -H "X-CSRF-Token: $reporter_csrf" -H 'Content-Type: application/json' -d '{"title":' "$url/api/v1/incidents") == 400 ]] || fail "malformed JSON must be 400"
+
+# --- the audit log -------------------------------------------------------------------------------
+[[ $(curl_json -b "$work/reporter.jar" "$url/api/v1/audit-log") == 403 ]] || fail "a reporter must not read the audit log"
+[[ $(curl_json -b "$work/admin.jar" "$url/api/v1/audit-log?limit=200") == 200 ]] || fail "audit log"
+[[ $(json "$work/body" "{e['action'] for e in d['items']} >= {'auth.login','incident.create','incident.read'}") == True ]] \
+  || fail "audit log lacks login/create/read entries: $(json "$work/body" "sorted({e['action'] for e in d['items']})")"
+[[ $(curl_json "$url/metrics") == 200 ]] || fail "metrics"
+grep -q '^yagura_http_requests_total{method="POST",status="201"}' "$work/body" || fail "metrics lack request counters"
+
+stop_server
+
+# --- tampering is detected -----------------------------------------------------------------------
+"$yagura" admin verify-audit --data "$data" "${db_args[@]}" >"$work/verify" 2>&1 || fail "verify-audit on an intact log: $(cat "$work/verify")"
+grep -q "Audit log intact" "$work/verify" || fail "verify-audit message: $(cat "$work/verify")"
+sql "UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 3" >/dev/null
+"$yagura" admin verify-audit --data "$data" "${db_args[@]}" >"$work/verify" 2>&1
+[[ $? -eq 1 ]] || fail "verify-audit must exit 1 on a tampered log"
+grep -q "BROKEN at entry 3" "$work/verify" || fail "verify-audit did not name entry 3: $(cat "$work/verify")"
+
+# --- HTTPS ---------------------------------------------------------------------------------------
+if [[ $engine == sqlite ]]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+  start_server --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
+  [[ $url == https://* ]] || fail "TLS server URL is not https: $url"
+  [[ $(curl_json --cacert "$work/cert.pem" "$url/healthz") == 200 ]] || fail "healthz over TLS"
+  curl -s --cacert "$work/cert.pem" -D "$work/headers" -o /dev/null -H 'Content-Type: application/json' \
+    -d '{"username":"chief","password":"correct horse battery staple"}' "$url/api/v1/auth/login"
+  grep -qi '^set-cookie: .*; Secure' "$work/headers" || fail "session cookie over HTTPS is not Secure"
+  grep -qi '^strict-transport-security' "$work/headers" || fail "HSTS header missing over HTTPS"
+  plain=${url/https:/http:}
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$plain/healthz") == 200 ]] && fail "plain HTTP answered on the TLS port"
+  stop_server
+fi
+
+if [[ $failures -gt 0 ]]; then
+  echo "$failures failure(s)"; echo "--- server stderr"; cat "$work/serve.err"
+  exit 1
+fi
+echo "serve API ($engine): all checks passed"
