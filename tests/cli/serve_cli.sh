@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `yagura serve` / `yagura admin` configuration: file, environment and flags in that order of
+# precedence, and clear errors for a misspelt key, a bad value, a missing data directory.
+# usage: serve_cli.sh YAGURA_BINARY SOURCE_DIR
+set -u
+yagura=$1
+work=$(mktemp -d)
+pid=
+trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+data=$work/data
+YAGURA_ADMIN_PASSWORD='a long enough password' "$yagura" admin init --data "$data" >/dev/null 2>&1 || fail "admin init"
+
+printf 'listen: 127.0.0.1:0\nthreads: 2\nsesion_ttl: 8h\n' >"$data/yagura.yml"
+"$yagura" serve --data "$data" >"$work/out" 2>&1
+[[ $? -eq 2 ]] || fail "an unknown configuration key must be a usage error"
+grep -q 'unknown key "sesion_ttl"' "$work/out" || fail "the misspelt key is not named: $(cat "$work/out")"
+
+printf 'listen: 127.0.0.1:0\nthreads: many\n' >"$data/yagura.yml"
+"$yagura" serve --data "$data" >"$work/out" 2>&1
+grep -q 'threads must be an integer' "$work/out" || fail "a bad value is not explained: $(cat "$work/out")"
+
+printf 'listen: 127.0.0.1:1\nsession_idle: 10m\n' >"$data/yagura.yml"
+# The environment overrides the file, the flag overrides the environment.
+YAGURA_LISTEN=127.0.0.1:2 "$yagura" serve --data "$data" --listen 127.0.0.1:0 >"$work/out" 2>"$work/err" &
+pid=$!
+for _ in $(seq 100); do grep -q "Yagura is serving" "$work/out" && break; sleep 0.1; done
+grep -q "on http://127.0.0.1:" "$work/out" || fail "serve did not start: $(cat "$work/out" "$work/err")"
+grep -q "on http://127.0.0.1:[12]$" "$work/out" && fail "the --listen flag did not win"
+kill -TERM $pid; wait $pid; status=$?; pid=
+[[ $status -eq 0 ]] || fail "SIGTERM: exit status $status"
+
+YAGURA_SESSION_IDLE=soon "$yagura" serve --data "$data" >"$work/out" 2>&1
+grep -q "YAGURA_SESSION_IDLE: session_idle must be a duration" "$work/out" || fail "a bad environment value is not named: $(cat "$work/out")"
+
+"$yagura" serve --data "$work/missing" >"$work/out" 2>&1
+[[ $? -ne 0 ]] || fail "serve on a missing data directory must fail"
+grep -q "yagura admin init" "$work/out" || fail "the missing data directory message does not say what to do"
+
+"$yagura" admin verify-audit --data "$data" --json >"$work/out" 2>&1 || fail "verify-audit --json"
+grep -q '"intact":true' "$work/out" || fail "verify-audit --json: $(cat "$work/out")"
+
+[[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
+echo "serve configuration: all checks passed"
