@@ -8,9 +8,9 @@
 // 404, conflict 409. Reads run on a pooled connection without a transaction (a SQLite write
 // transaction would serialise them) and audit AMBER and RED reads.
 //
-// The list is the hot path (an organisation's page, thousands of times a second): one query
-// per page over the incidents table only, ordered by the (owner_org_id, created_at, id) or
-// (created_at, id) index, and the page written with JsonWriter instead of a DOM.
+// The list is the hot path (an organisation's page, thousands of times a second): summaries
+// from the incidents table only, read through its indexes by a fixed number of queries (see
+// hub::ListIncidents), and the page written with JsonWriter instead of a DOM.
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -392,9 +392,12 @@ hub::IncidentFilter ReadFilter(const Request& request) {
     filter.status = hub::ParseIncidentStatus(*status);
   }
   if (auto owner = request.Query("owner_org_id")) {
-    if (owner->empty() || owner->size() > 64) {
-      ThrowBadRequest("owner_org_id must be an organization id", "owner_org_id");
-    }
+    bool id_like = !owner->empty() && owner->size() <= 64 &&
+                   std::all_of(owner->begin(), owner->end(), [](char c) {
+                     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                            (c >= 'A' && c <= 'Z') || c == '-';
+                   });
+    if (!id_like) ThrowBadRequest("owner_org_id must be an organization id", "owner_org_id");
     filter.owner_org_id = std::string(*owner);
   }
   filter.category = QueryEnum(request, "category", hub::IncidentCategoryNames());

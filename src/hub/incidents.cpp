@@ -79,10 +79,46 @@ size_t CodePoints(std::string_view text) {
   return count;
 }
 
+// Ids are UUIDs; anything else (control characters, bytes that are not UTF-8, which
+// PostgreSQL would refuse as text) cannot name a row, so it is answered without a query.
+bool PlausibleId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           c == '-' || c == '_' || c == '.' || c == ':';
+  });
+}
+
+bool ValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3
+                                    : (byte >> 3) == 0x1E ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    uint32_t code = length == 1 ? byte : byte & (0x7F >> length);
+    for (size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    static constexpr uint32_t MINIMUM[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < MINIMUM[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
 std::optional<IncidentError> CheckText(std::string_view field, const std::string& text,
                                        size_t max_length, bool required) {
   if (required && text.empty()) return Invalid(fmt::format("{} must not be empty", field),
                                                std::string(field));
+  if (text.find('\0') != std::string::npos || !ValidUtf8(text)) {
+    return Invalid(fmt::format("{} must be UTF-8 text without NUL characters", field),
+                   std::string(field));
+  }
   if (CodePoints(text) > max_length) {
     return Invalid(fmt::format("{} is longer than {} characters", field, max_length),
                    std::string(field));
@@ -224,7 +260,7 @@ std::optional<Incident> LoadIncident(store::Connection& connection, std::string_
 // Loads an incident the principal may read; kNotFound otherwise (never revealing existence).
 IncidentResult<Incident> LoadReadable(store::Connection& connection, const Principal& principal,
                                       std::string_view id) {
-  if (id.empty() || id.size() > 64) return NotFound();
+  if (!PlausibleId(id)) return NotFound();
   std::optional<Incident> incident = LoadIncident(connection, id);
   if (!incident || !CanRead(principal, incident->ToMarking())) return NotFound();
   return std::move(*incident);
@@ -278,13 +314,15 @@ std::vector<std::string> Unique(const std::vector<std::string>& ids) {
 std::optional<IncidentError> CheckAudience(store::Connection& connection,
                                            const IncidentReport& report) {
   for (size_t i = 0; i < report.shared_with.size(); ++i) {
-    if (!Exists(connection, "SELECT 1 FROM organizations WHERE id = $1", report.shared_with[i])) {
+    if (!PlausibleId(report.shared_with[i]) ||
+        !Exists(connection, "SELECT 1 FROM organizations WHERE id = $1", report.shared_with[i])) {
       std::string field = fmt::format("shared_with[{}]", i);
       return Invalid(fmt::format("{} names no organization", field), field);
     }
   }
   for (size_t i = 0; i < report.recipients.size(); ++i) {
-    if (!Exists(connection, "SELECT 1 FROM users WHERE id = $1", report.recipients[i])) {
+    if (!PlausibleId(report.recipients[i]) ||
+        !Exists(connection, "SELECT 1 FROM users WHERE id = $1", report.recipients[i])) {
       std::string field = fmt::format("recipients[{}]", i);
       return Invalid(fmt::format("{} names no user", field), field);
     }
@@ -356,7 +394,9 @@ IncidentResult<IncidentLink> ReadableLinkTarget(store::Connection& connection,
 }
 
 bool ValidFilename(std::string_view name) {
-  if (name.empty() || CodePoints(name) > 255 || name == "." || name == "..") return false;
+  if (name.empty() || CodePoints(name) > 255 || name == "." || name == ".." || !ValidUtf8(name)) {
+    return false;
+  }
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"') return false;
   }
@@ -377,7 +417,7 @@ bool ValidContentType(std::string_view type) {
     if (!(token || (i == slash))) return false;
   }
   for (unsigned char c : type) {
-    if (c < 0x20 || c == 0x7f) return false;
+    if (c < 0x20 || c >= 0x7f) return false;
   }
   return true;
 }
@@ -544,7 +584,8 @@ std::optional<IncidentError> ValidateReport(const IncidentReport& report) {
     return error;
   }
   if (!LooksLikeEmail(report.point_of_contact.email) ||
-      CodePoints(report.point_of_contact.email) > 254) {
+      CodePoints(report.point_of_contact.email) > 254 ||
+      CheckText("point_of_contact.email", report.point_of_contact.email, 254, true)) {
     return Invalid("point_of_contact.email is not an e-mail address", "point_of_contact.email");
   }
   if (report.point_of_contact.phone) {
@@ -583,7 +624,8 @@ IncidentResult<Incident> CreateIncident(store::Connection& connection, const Pri
   report.shared_with = Unique(report.shared_with);
   report.recipients = Unique(report.recipients);
   if (auto error = ValidateReport(report)) return tl::unexpected(*error);
-  if (!Exists(connection, "SELECT 1 FROM organizations WHERE id = $1", owner)) {
+  if (!PlausibleId(owner) ||
+      !Exists(connection, "SELECT 1 FROM organizations WHERE id = $1", owner)) {
     return Refuse(IncidentErrorKind::kInvalid, "owner_org_id names no organization",
                   "owner_org_id");
   }
@@ -801,9 +843,8 @@ IncidentResult<Incident> TransitionIncident(store::Connection& connection,
                   "only the duty officer or centre staff assigned to the incident may change "
                   "its status");
   }
-  if (CodePoints(note) > INCIDENT_COMMENT_MAX) {
-    return Refuse(IncidentErrorKind::kInvalid,
-                  fmt::format("note is longer than {} characters", INCIDENT_COMMENT_MAX), "note");
+  if (auto error = CheckText("note", note, INCIDENT_COMMENT_MAX, false)) {
+    return tl::unexpected(*error);
   }
   IncidentStatus from = incident->status;
   if (auto error = CheckTransition(principal, from, to, note)) return tl::unexpected(*error);
@@ -861,7 +902,8 @@ IncidentResult<bool> AssignIncident(store::Connection& connection, const Princip
   if (!can::AssignIncident(principal)) {
     return Refuse(IncidentErrorKind::kForbidden, "only centre staff may assign incidents");
   }
-  bool staff = !connection
+  bool staff = PlausibleId(user_id) &&
+               !connection
                     .Query("SELECT u.id FROM users u JOIN organizations o ON o.id = u.org_id "
                            "WHERE u.id = $1 AND o.type = 'centre' AND u.disabled = 0",
                            {store::Param{user_id}})
@@ -976,7 +1018,7 @@ IncidentResult<IncidentLink> LinkIncidents(store::Connection& connection,
     return Refuse(IncidentErrorKind::kInvalid, "an incident cannot be linked to itself",
                   "incident_id");
   }
-  auto target = ReadableLinkTarget(connection, principal, other_id);
+  auto target = ReadableLinkTarget(connection, principal, other_id);  // checks the id's form
   if (!target) {
     // The same answer for a missing and an unreadable incident.
     return Refuse(IncidentErrorKind::kInvalid, "incident_id names no incident you can read",
@@ -1106,6 +1148,7 @@ IncidentResult<Attachment> GetAttachment(store::Connection& connection,
                                          std::string_view attachment_id) {
   auto incident = LoadReadable(connection, principal, id);
   if (!incident) return tl::unexpected(incident.error());
+  if (!PlausibleId(attachment_id)) return NotFound("attachment");
   store::Rows rows = connection.Query(
       fmt::format("SELECT {}, content FROM attachments WHERE id = $1 AND object_type = $2 AND "
                   "object_id = $3",
@@ -1122,6 +1165,13 @@ IncidentResult<Attachment> GetAttachment(store::Connection& connection,
 IncidentPage ListIncidents(store::Connection& connection, const Principal& principal,
                            const IncidentFilter& filter,
                            std::optional<std::pair<int64_t, std::string>> before, int limit) {
+  // Values no incident can have match nothing (and never reach the database as text it would
+  // refuse).
+  if ((filter.owner_org_id && !PlausibleId(*filter.owner_org_id)) ||
+      (filter.category && !OneOf(CATEGORY_NAMES, *filter.category)) ||
+      (filter.title_contains && CheckText("q", *filter.title_contains, 200, false))) {
+    return IncidentPage{};
+  }
   SqlCondition readable = ReadCondition(principal, OBJECT_TYPE, "i", 1);
   std::vector<store::Param> params = readable.params;
   auto next = [&](store::Param param) {

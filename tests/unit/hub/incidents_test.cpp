@@ -299,6 +299,15 @@ TEST_P(IncidentsTest, ValidationNamesTheField) {
   r.tlp = Tlp::kRed;
   r.recipients = {"no-such-user"};
   fails_on(r, "recipients[0]");
+  r = Report();
+  r.title = std::string("nul\0inside", 10);
+  fails_on(r, "title");
+  r = Report();
+  r.indicators = {{"url", "http://x.example/\xff"}};
+  fails_on(r, "indicators[0].value");
+  r = Report();
+  r.shared_with = {"\xff\xfe"};
+  fails_on(r, "shared_with[0]");
   // Nothing of the refused reports was written.
   EXPECT_EQ(db_->Acquire()->Query("SELECT COUNT(*) FROM incidents").rows[0][0].as_int(), 0);
 }
@@ -624,6 +633,55 @@ TEST_P(IncidentsTest, LinksNeedBothIncidentsReadable) {
   auto gone = unlink(reporter_a_, a2.id, a1.id);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().kind, IncidentErrorKind::kNotFound);
+}
+
+// Text the database would refuse (NUL, bytes that are not UTF-8) is answered before any query.
+TEST_P(IncidentsTest, MalformedIdsAndTextNeverReachTheDatabase) {
+  Incident incident = Create(reporter_a_);
+  for (std::string id : {std::string("\xff\xfe"), std::string("a\0b", 3), std::string(100, 'a'),
+                         std::string()}) {
+    auto got = Get(reporter_a_, id);
+    ASSERT_FALSE(got);
+    EXPECT_EQ(got.error().kind, IncidentErrorKind::kNotFound);
+  }
+  auto attachment = With([&](store::Connection& c) {
+    return GetAttachment(c, reporter_a_, incident.id, "\xff");
+  });
+  ASSERT_FALSE(attachment);
+  EXPECT_EQ(attachment.error().kind, IncidentErrorKind::kNotFound);
+  auto assign = With([&](store::Connection& c) {
+    return AssignIncident(c, admin_p_, incident.id, std::string("x\0", 2), T0);
+  });
+  ASSERT_FALSE(assign);
+  EXPECT_EQ(assign.error().field, "user_id");
+  auto link = With([&](store::Connection& c) {
+    return LinkIncidents(c, reporter_a_, incident.id, "\xff", "related", T0);
+  });
+  ASSERT_FALSE(link);
+  EXPECT_EQ(link.error().field, "incident_id");
+  auto file = With([&](store::Connection& c) {
+    return AddAttachment(c, reporter_a_, incident.id, "bad\xff.txt", "text/plain", "x", T0);
+  });
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().field, "filename");
+  auto type = With([&](store::Connection& c) {
+    return AddAttachment(c, reporter_a_, incident.id, "a.txt", "text/plain; x=\xff", "x", T0);
+  });
+  ASSERT_FALSE(type);
+  auto comment = With([&](store::Connection& c) {
+    return AddComment(c, reporter_a_, incident.id, std::string("a\0", 2), T0);
+  });
+  ASSERT_FALSE(comment);
+  EXPECT_EQ(comment.error().field, "body");
+  auto note = Move(admin_p_, incident.id, IncidentStatus::kTriaged, "\xc0\xaf");
+  ASSERT_FALSE(note);
+  EXPECT_EQ(note.error().field, "note");
+  IncidentFilter odd;
+  odd.title_contains = "\xff";
+  EXPECT_TRUE(ListIds(reporter_a_, odd).empty());
+  odd = {};
+  odd.owner_org_id = std::string("\0", 1);
+  EXPECT_TRUE(ListIds(admin_p_, odd).empty());
 }
 
 TEST_P(IncidentsTest, AttachmentsKeepContentAndSha256) {
