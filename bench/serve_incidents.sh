@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The service under load: with INCIDENTS (100,000) reports in the store, `wrk` lists one
-# organisation's first page of incidents (GET /api/v1/incidents?limit=50, authenticated with a
+# organisation's first page of its incidents (GET /api/v1/incidents?limit=50&owner_org_id=ORG,
+# by a reporter of that organisation, authenticated with a
 # read-only API token) over loopback, and prints requests/s and the latency percentiles.
 # Runs on the embedded SQLite store, then on a throwaway PostgreSQL cluster.
 #
@@ -43,7 +44,7 @@ run_one() {  # run_one ENGINE DATABASE_TARGET
     sleep 0.1
   done
   [[ -n $url ]] || { cat "$work/serve.err"; exit 1; }
-  local page="$url/api/v1/incidents?limit=50"
+  local page="$url/api/v1/incidents?limit=50&owner_org_id=$org"
   local items
   items=$(curl -s -H "Authorization: Bearer $token" "$page" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
   # Warm up, then measure.
@@ -60,7 +61,7 @@ run_one() {  # run_one ENGINE DATABASE_TARGET
   [[ -z $errors ]] || { echo "errors during the run:"; cat "$work/wrk"; }
 }
 
-echo "GET /api/v1/incidents?limit=50 of one organisation; wrk -t$wrk_threads -c$connections -d$duration; serve --threads $server_threads; $(nproc) cores"
+echo "GET /api/v1/incidents?limit=50&owner_org_id=ORG by its reporter; wrk -t$wrk_threads -c$connections -d$duration; serve --threads $server_threads; $(nproc) cores"
 for engine in $engines; do
   case $engine in
     sqlite) mkdir -p "$work/data-sqlite"; run_one sqlite "$work/data-sqlite/yagura.db" ;;

@@ -1,5 +1,7 @@
 #include "core/json_writer.hpp"
 
+#include <charconv>
+
 #include <cmath>
 #include <cstdio>
 
@@ -128,9 +130,11 @@ JsonWriter& JsonWriter::Double(double value) {
     out_ += "null";
     return *this;
   }
+  // Same text as printf's "%.6g", without the locale-aware printf machinery (lists of scored
+  // incidents write one number per row).
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  out_ += buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general, 6);
+  out_.append(buf, end);
   return *this;
 }
 JsonWriter& JsonWriter::Bool(bool value) {

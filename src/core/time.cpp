@@ -78,8 +78,26 @@ std::string FormatTimestampMs(int64_t ms) {
   unsigned month;
   unsigned day;
   CivilFromDays(days, year, month, day);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, day,
-                     rest / 3600000, rest / 60000 % 60, rest / 1000 % 60, rest % 1000);
+  if (year < 0 || year > 9999) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, day,
+                       rest / 3600000, rest / 60000 % 60, rest / 1000 % 60, rest % 1000);
+  }
+  // Digit by digit: API lists format three times per row, and fmt's machinery dominated that.
+  char text[25] = "0000-00-00T00:00:00.000Z";
+  auto put = [&text](int at, int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      text[at + i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, year, 4);
+  put(5, month, 2);
+  put(8, day, 2);
+  put(11, rest / 3600000, 2);
+  put(14, rest / 60000 % 60, 2);
+  put(17, rest / 1000 % 60, 2);
+  put(20, rest % 1000, 3);
+  return std::string(text, 24);
 }
 
 std::optional<int64_t> ParseIsoDateTimeMs(std::string_view text) {

@@ -889,6 +889,16 @@ IncidentResult<std::vector<HistoryEntry>> IncidentHistory(store::Connection& con
     entry.from_status = row[4].optional_text();
     entry.to_status = row[5].optional_text();
     entry.detail = row[6].is_null() ? "{}" : row[6].text();
+    // A link entry names the other incident. Like the links of GetIncident, it is shown only
+    // to those who may read that incident too: its id alone would prove that it exists.
+    if (entry.kind == "linked" || entry.kind == "unlinked") {
+      auto detail = JsonValue::Parse(entry.detail);
+      const JsonValue* other = detail ? detail->Find("incident_id") : nullptr;
+      if (other == nullptr || !other->is_string() ||
+          !LoadReadable(connection, principal, other->as_string())) {
+        continue;
+      }
+    }
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -1224,9 +1234,12 @@ IncidentPage ListIncidents(store::Connection& connection, const Principal& princ
     std::vector<store::Param> params;
   };
   std::vector<Statement> statements;
-  if (principal.IsCentreStaff() && principal.Has(Role::kCentreAdmin)) {
-    // The duty officer reads nearly everything, so walking the (created_at, id) index — or the
-    // owner's index when filtered by owner — and confirming each row finds a page at once.
+  bool own_organisation = filter.owner_org_id && *filter.owner_org_id == principal.org_id;
+  if ((principal.IsCentreStaff() && principal.Has(Role::kCentreAdmin)) || own_organisation) {
+    // The duty officer reads nearly everything, and a member listing its own organisation's
+    // reports reads all of them but RED ones not addressed to it; so walking the
+    // (created_at, id) index — or the owner's index when filtered by owner — and confirming
+    // each row with the read condition finds a page at once.
     statements.push_back({columns + readable.sql + filters + order, params});
   } else {
     // Everyone else reads a small part of a large table, and one OR over all the policy's

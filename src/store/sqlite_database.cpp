@@ -76,8 +76,11 @@ class SqliteConnection final : public Connection {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, BUSY_TIMEOUT_MS);
     try {
+      // mmap: reads of hot pages become memory loads instead of one pread(2) each; the page
+      // cache per connection is raised from 2 MiB so a list page's index and rows stay cached.
       ExecuteScript(
-          "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
+          "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+          "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;");
     } catch (...) {
       sqlite3_close_v2(db_);
       db_ = nullptr;
