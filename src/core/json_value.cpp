@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -252,6 +253,7 @@ class JsonParser {
     if (depth > max_depth_) return Error("nesting too deep");
     ++pos_;  // '{'
     JsonValue::Object object;
+    std::unordered_set<std::string> seen;
     SkipSpace();
     if (pos_ < text_.size() && text_[pos_] == '}') {
       ++pos_;
@@ -263,9 +265,18 @@ class JsonParser {
       if (pos_ >= text_.size() || text_[pos_] != '"') return Error("expected a string key");
       std::string key;
       if (!ParseString(key)) return false;
-      for (const auto& member : object) {
-        if (member.first == key) return Error(fmt::format("duplicate key \"{}\"", key));
+      // Small objects compare keys directly; large ones switch to a hash set, so a hostile body
+      // with a million keys costs linear time, not quadratic.
+      bool duplicate = false;
+      if (object.size() < 16) {
+        for (const auto& member : object) duplicate = duplicate || member.first == key;
+      } else {
+        if (seen.empty()) {
+          for (const auto& member : object) seen.insert(member.first);
+        }
+        duplicate = !seen.insert(key).second;
       }
+      if (duplicate) return Error(fmt::format("duplicate key \"{}\"", key));
       SkipSpace();
       if (pos_ >= text_.size() || text_[pos_] != ':') {
         return Error("expected ':' after an object key");

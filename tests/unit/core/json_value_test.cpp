@@ -87,3 +87,26 @@ TEST(JsonValue, WrongTypeAccessThrows) {
 
 }  // namespace
 }  // namespace yagura
+
+namespace yagura {
+namespace {
+
+TEST(JsonValue, ManyKeysParseAndDuplicatesAreStillFound) {
+  // 200,000 members: a quadratic duplicate check would take minutes here.
+  std::string text = "{";
+  for (int i = 0; i < 200000; ++i) {
+    if (i > 0) text += ',';
+    text += "\"k" + std::to_string(i) + "\":1";
+  }
+  auto parsed = JsonValue::Parse(text + "}");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->as_object().size(), 200000u);
+  auto duplicate = JsonValue::Parse(text + ",\"k123456\":2}");
+  ASSERT_FALSE(duplicate.has_value());
+  EXPECT_NE(duplicate.error().message.find("duplicate key \"k123456\""), std::string::npos);
+  auto early = JsonValue::Parse("{\"a\":1,\"b\":2,\"a\":3}");
+  ASSERT_FALSE(early.has_value());
+}
+
+}  // namespace
+}  // namespace yagura
