@@ -218,6 +218,7 @@ struct HistoryEntry {
   std::optional<std::string> to_status;
   std::string detail;  // JSON object text
 };
+// Oldest first. Entries about links to incidents the principal may not read are left out.
 IncidentResult<std::vector<HistoryEntry>> IncidentHistory(store::Connection& connection,
                                                           const Principal& principal,
                                                           std::string_view id);
