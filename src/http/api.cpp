@@ -140,6 +140,29 @@ size_t CodePoints(std::string_view text) {
   return count;
 }
 
+// Text a person typed has no control characters but tab, line feed and carriage return. NUL
+// in particular cannot be stored in PostgreSQL text (the write would fail as a 500), and the
+// others (ESC sequences) would reach terminals and logs that print titles and names.
+void RequirePlainText(std::string_view text, const std::string& path) {
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7f) {
+      ThrowBadRequest(fmt::format("{} must not contain control characters", path), path);
+    }
+  }
+}
+
+// RFC 3339 date-time (section 5.6): a full date, 'T', a time and a zone ('Z' or +hh:mm). The
+// lenient ParseIsoDateTimeMs also reads a bare date or a time without zone as UTC, which in a
+// request would silently move a Japanese local time by nine hours.
+bool IsRfc3339DateTimeShape(std::string_view text) {
+  if (text.size() < 20 || (text[10] != 'T' && text[10] != 't')) return false;
+  char last = text.back();
+  if (last == 'Z' || last == 'z') return true;
+  std::string_view zone = text.substr(text.size() - 6);
+  return (zone[0] == '+' || zone[0] == '-') && zone[3] == ':';
+}
+
 }  // namespace
 
 std::optional<std::string> Fields::OptionalString(std::string_view key, size_t max_length) {
@@ -154,6 +177,7 @@ std::optional<std::string> Fields::OptionalString(std::string_view key, size_t m
     ThrowBadRequest(fmt::format("{} is longer than {} characters", PathOf(key), max_length),
                     PathOf(key));
   }
+  RequirePlainText(value->as_string(), PathOf(key));
   return value->as_string();
 }
 
@@ -175,6 +199,7 @@ std::string Fields::String(std::string_view key, size_t min_length, size_t max_l
     ThrowBadRequest(fmt::format("{} is longer than {} characters", PathOf(key), max_length),
                     PathOf(key));
   }
+  RequirePlainText(value->as_string(), PathOf(key));
   return value->as_string();
 }
 
@@ -244,7 +269,8 @@ std::optional<int64_t> Fields::OptionalTime(std::string_view key) {
   const JsonValue* value = Get(key, false);
   if (value == nullptr) return std::nullopt;
   std::optional<int64_t> ms;
-  if (value->is_string() && value->as_string().size() >= 10 && value->as_string().size() <= 40) {
+  if (value->is_string() && value->as_string().size() <= 40 &&
+      IsRfc3339DateTimeShape(value->as_string())) {
     ms = ParseIsoDateTimeMs(value->as_string());
   }
   // Years 1970..9999 only: anything else is a typo, not a date a report can mean.
@@ -285,6 +311,7 @@ std::vector<std::string> Fields::StringArray(std::string_view key, size_t max_it
       ThrowBadRequest(fmt::format("{} is longer than {} characters", item_path, max_length),
                       item_path);
     }
+    RequirePlainText(item.as_string(), item_path);
     items.push_back(item.as_string());
   }
   return items;

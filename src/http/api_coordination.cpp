@@ -457,8 +457,23 @@ std::string ReadContentType(const Request& request) {
   std::string type(request.headers.Get("content-type").value_or("application/octet-stream"));
   bool safe = !type.empty() && type.size() <= 200 &&
               std::none_of(type.begin(), type.end(), [](char c) {
-                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                // Media types are ASCII; other bytes would reach the database (PostgreSQL
+                // refuses invalid UTF-8) and the download's Content-Type header.
+                auto byte = static_cast<unsigned char>(c);
+                return byte < 0x20 || byte >= 0x7f;
               });
+  // "type/subtype" of RFC 9110 token characters, then parameters that are kept as sent.
+  std::string_view essence = std::string_view(type).substr(0, type.find(';'));
+  while (!essence.empty() && essence.back() == ' ') essence.remove_suffix(1);
+  size_t slash = essence.find('/');
+  auto token = [](std::string_view part) {
+    return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+  };
+  safe = safe && slash != std::string_view::npos && token(essence.substr(0, slash)) &&
+         token(essence.substr(slash + 1));
   if (!safe) ThrowBadRequest("Content-Type is not a media type", "content-type");
   return type;
 }

@@ -318,6 +318,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     Response response;
     auto decoded = DecodeTarget(request_.target, request_);
+    if (decoded) decoded = CheckDecodedText(request_);
     if (!decoded) {
       response = Response::Error(400, "bad_request", decoded.error().message);
     } else {
