@@ -156,7 +156,9 @@ int ServeCommand::Run() {
   if (init_ && !Bootstrap(**database, true)) return EXIT_PARTIAL;
 
   Metrics& metrics = Metrics::Global();
-  hub::AuditLog audit(**database);
+  hub::AuditLog audit(**database, config.audit_reads == "durable"
+                                      ? hub::ReadAuditMode::kDurable
+                                      : hub::ReadAuditMode::kAsynchronous);
   http::ApiContext context{**database, audit, metrics, config.service};
   http::Router router;
   http::RegisterApi(router, context);

@@ -52,6 +52,13 @@ const std::map<std::string, Setter>& Setters() {
       {"tls_certificate", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_certificate = v; return {}; }},
       {"tls_private_key", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_private_key = v; return {}; }},
       {"public_url", [](ServeConfig& c, const std::string& v) -> Result<void> { c.service.public_url = v; return {}; }},
+      {"audit_reads", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         if (v != "async" && v != "durable") {
+           return Fail(fmt::format("audit_reads must be async or durable, not \"{}\"", v));
+         }
+         c.audit_reads = v;
+         return {};
+       }},
       {"threads", [](ServeConfig& c, const std::string& v) -> Result<void> {
          auto n = ParseInteger(v, "threads", 1, 256);
          if (!n) return tl::unexpected(n.error());
@@ -152,6 +159,7 @@ Result<void> ApplyEnvironment(ServeConfig& config) {
       {"YAGURA_SESSION_IDLE", "session_idle"},
       {"YAGURA_MAX_BODY_BYTES", "max_body_bytes"},
       {"YAGURA_MAX_ATTACHMENT_BYTES", "max_attachment_bytes"},
+      {"YAGURA_AUDIT_READS", "audit_reads"},
   };
   for (const auto& [variable, key] : VARIABLES) {
     const char* value = std::getenv(variable);

@@ -18,6 +18,9 @@ struct ServeConfig {
   http::ServerOptions server;
   http::ServiceSettings service;
   int database_pool = 0;  // 0: threads * 2
+  // "async": reads' audit entries are committed by a background writer within milliseconds;
+  // "durable": each read waits for its entry's commit (slower; docs/decisions.md).
+  std::string audit_reads = "async";
 
   // The database target to open.
   [[nodiscard]] std::string DatabaseTarget() const;
@@ -28,7 +31,7 @@ struct ServeConfig {
 Result<void> ApplyConfigFile(ServeConfig& config, const std::string& path);
 // YAGURA_LISTEN, YAGURA_DATABASE, YAGURA_DATA, YAGURA_TLS_CERT, YAGURA_TLS_KEY,
 // YAGURA_THREADS, YAGURA_PUBLIC_URL, YAGURA_SESSION_TTL, YAGURA_SESSION_IDLE,
-// YAGURA_MAX_BODY_BYTES, YAGURA_MAX_ATTACHMENT_BYTES.
+// YAGURA_MAX_BODY_BYTES, YAGURA_MAX_ATTACHMENT_BYTES, YAGURA_AUDIT_READS.
 Result<void> ApplyEnvironment(ServeConfig& config);
 
 }  // namespace yagura::cli

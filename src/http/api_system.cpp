@@ -218,6 +218,9 @@ void RegisterAuditRoutes(Router& router, ApiContext& context) {
                }
                std::string actor(request.Query("actor").value_or(""));
                std::string action(request.Query("action").value_or(""));
+               // Entries still queued by the asynchronous writer are committed first, so the
+               // log shows every access made before this request.
+               context.audit.Flush();
                std::vector<hub::StoredAuditEntry> entries;
                {
                  store::PooledConnection connection = context.database.Acquire();

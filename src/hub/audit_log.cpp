@@ -4,6 +4,10 @@
 // entries serialise to the same text, whatever bytes the fields contain.
 #include "hub/audit_log.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "core/time.hpp"
@@ -76,11 +80,39 @@ void AuditLog::Append(store::Connection& connection, const AuditEntry& entry, in
   connection.Execute("UPDATE audit_head SET hash = $1 WHERE id = 1", {Param{hash}});
 }
 
+// A batch reads and moves the head once, so a group commit costs one INSERT per entry.
+static void AppendBatch(store::Connection& connection,
+                        const std::vector<std::pair<const AuditEntry*, int64_t>>& entries) {
+  if (entries.empty()) return;
+  store::Rows head = connection.Query(
+      "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+      {Param{static_cast<int64_t>(entries.size())}});
+  if (head.empty()) throw store::DatabaseError("audit_head row is missing");
+  int64_t seq = head.rows[0][0].as_int() - static_cast<int64_t>(entries.size());
+  std::string prev_hash = head.rows[0][1].text();
+  for (const auto& [entry, at_ms] : entries) {
+    ++seq;
+    std::string hash = AuditLog::HashOf(seq, at_ms, *entry, prev_hash);
+    connection.Execute(
+        "INSERT INTO audit_log (seq, at, actor_id, actor_org_id, action, object_type, object_id, "
+        "tlp, remote_address, outcome, detail, prev_hash, hash) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        {Param{seq}, Param{at_ms}, Param{entry->actor_id}, Param{entry->actor_org_id},
+         Param{entry->action}, Param{entry->object_type}, Param{entry->object_id},
+         Param{std::string(ToString(entry->tlp))}, Param{entry->remote_address},
+         Param{entry->outcome}, Param{entry->detail.empty() ? std::string("{}") : entry->detail},
+         Param{prev_hash}, Param{hash}});
+    prev_hash = std::move(hash);
+  }
+  connection.Execute("UPDATE audit_head SET hash = $1 WHERE id = 1", {Param{prev_hash}});
+}
+
 void AuditLog::Append(store::Connection& connection, const AuditEntry& entry) {
   Append(connection, entry, NowMs());
 }
 
-AuditLog::AuditLog(store::Database& database) : database_(database) {
+AuditLog::AuditLog(store::Database& database, ReadAuditMode mode)
+    : database_(database), mode_(mode) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -99,29 +131,85 @@ void AuditLog::Record(AuditEntry entry) {
   pending->at = NowMs();
   std::unique_lock lock(mutex_);
   if (stopping_) throw store::DatabaseError("the audit log is shutting down");
+  if (mode_ == ReadAuditMode::kAsynchronous) {
+    // Backpressure instead of loss: a full queue makes readers wait for the writer.
+    wake_waiters_.wait(lock, [&] { return queue_.size() < MAX_QUEUED; });
+    queue_.push_back(std::move(pending));
+    wake_writer_.notify_one();
+    return;
+  }
   queue_.push_back(pending);
   wake_writer_.notify_one();
   wake_waiters_.wait(lock, [&] { return pending->done; });
   if (pending->error) std::rethrow_exception(pending->error);
 }
 
+void AuditLog::Flush() {
+  std::unique_lock lock(mutex_);
+  ++flush_requests_;
+  wake_writer_.notify_one();
+  wake_waiters_.wait(lock, [&] { return queue_.empty() && in_flight_ == 0; });
+  --flush_requests_;
+}
+
+size_t AuditLog::pending() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size() + in_flight_;
+}
+
 void AuditLog::WriterLoop() {
   std::unique_lock lock(mutex_);
+  bool reported_failure = false;
   while (true) {
     wake_writer_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty() && stopping_) return;
-    std::vector<std::shared_ptr<Pending>> batch(queue_.begin(), queue_.end());
-    queue_.clear();
+    if (mode_ == ReadAuditMode::kAsynchronous && !stopping_ && flush_requests_ == 0) {
+      // Linger briefly so a busy service commits reads' entries a few dozen times a second:
+      // every commit makes each reader connection of SQLite drop its page cache, which cost
+      // more than the commit itself.
+      wake_writer_.wait_for(lock, ASYNC_LINGER, [&] {
+        return stopping_ || flush_requests_ > 0 || queue_.size() >= 1000;
+      });
+    }
+    // Batches are capped so one commit stays short even after a backlog.
+    size_t take = std::min<size_t>(queue_.size(), 1000);
+    std::vector<std::shared_ptr<Pending>> batch(queue_.begin(), queue_.begin() + take);
+    queue_.erase(queue_.begin(), queue_.begin() + take);
+    in_flight_ = batch.size();
     lock.unlock();
     std::exception_ptr error;
     try {
-      database_.Transact([&](store::Connection& connection) {
-        for (const auto& pending : batch) Append(connection, pending->entry, pending->at);
-      });
+      std::vector<std::pair<const AuditEntry*, int64_t>> entries;
+      entries.reserve(batch.size());
+      for (const auto& pending : batch) entries.emplace_back(&pending->entry, pending->at);
+      database_.Transact([&](store::Connection& connection) { AppendBatch(connection, entries); });
     } catch (...) {
       error = std::current_exception();
     }
     lock.lock();
+    in_flight_ = 0;
+    if (error && mode_ == ReadAuditMode::kAsynchronous) {
+      // Nobody waits for these entries, so they are kept and retried rather than lost.
+      if (!reported_failure) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& failure) {
+          std::fprintf(stderr, "yagura: audit log commit failed, retrying: %s\n", failure.what());
+        }
+        reported_failure = true;
+      }
+      queue_.insert(queue_.begin(), batch.begin(), batch.end());
+      if (stopping_) {
+        std::fprintf(stderr, "yagura: %zu audit entries could not be committed at shutdown\n",
+                     queue_.size());
+        queue_.clear();
+        wake_waiters_.notify_all();
+        return;
+      }
+      wake_writer_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; });
+      continue;
+    }
+    if (!error) reported_failure = false;
     for (const auto& pending : batch) {
       pending->done = true;
       pending->error = error;

@@ -8,10 +8,15 @@
 //
 // Writes append inside the transaction of the change they record, so the change and its
 // record commit together or not at all. Reads have no transaction of their own; their entries
-// are group-committed: concurrent readers wait for one shared commit, so auditing a busy list
-// costs one transaction per batch, not per request.
+// go to one writer thread that commits them in batches (group commit), so auditing a busy list
+// costs one transaction per batch, not per request. In the durable mode a reader waits for its
+// batch's commit; in the asynchronous mode (the service's default, docs/decisions.md) it
+// returns at once, the writer commits within milliseconds, a failed commit is retried, and the
+// queue is bounded: when it is full, readers wait, so no entry is ever dropped while the
+// process lives. Only a crash can lose the entries of the last moments, never a write's.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -60,9 +65,11 @@ struct AuditVerification {
   std::string problem;        // what is wrong at first_bad_seq
 };
 
+enum class ReadAuditMode { kDurable, kAsynchronous };
+
 class AuditLog {
  public:
-  explicit AuditLog(store::Database& database);
+  explicit AuditLog(store::Database& database, ReadAuditMode mode = ReadAuditMode::kDurable);
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -71,9 +78,17 @@ class AuditLog {
   static void Append(store::Connection& connection, const AuditEntry& entry, int64_t at_ms);
   static void Append(store::Connection& connection, const AuditEntry& entry);
 
-  // Appends in a group commit and returns once the entry is durable. Throws the database's
-  // error if the commit fails.
+  // Appends in a group commit. Durable mode: returns once the entry is committed and throws
+  // the database's error if the commit fails. Asynchronous mode: returns once queued.
   void Record(AuditEntry entry);
+  // Returns once every entry recorded so far is committed.
+  void Flush();
+  // Entries queued and not yet committed.
+  [[nodiscard]] size_t pending() const;
+  // The most entries the asynchronous queue holds before Record waits.
+  static constexpr size_t MAX_QUEUED = 100000;
+  // How long the asynchronous writer gathers entries before a commit.
+  static constexpr std::chrono::milliseconds ASYNC_LINGER{25};
 
   // Entries in sequence order, newest last; `after_seq` pages forward, `limit` caps the page.
   static std::vector<StoredAuditEntry> List(store::Connection& connection, int64_t after_seq,
@@ -97,7 +112,10 @@ class AuditLog {
   void WriterLoop();
 
   store::Database& database_;
-  std::mutex mutex_;
+  ReadAuditMode mode_;
+  mutable std::mutex mutex_;
+  size_t in_flight_ = 0;  // entries taken by the writer and not yet committed
+  int flush_requests_ = 0;  // callers of Flush waiting: no lingering then
   std::condition_variable wake_writer_;
   std::condition_variable wake_waiters_;
   std::deque<std::shared_ptr<Pending>> queue_;

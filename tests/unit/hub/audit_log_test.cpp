@@ -180,3 +180,65 @@ INSTANTIATE_TEST_SUITE_P(Backends, AuditLogTest,
 
 }  // namespace
 }  // namespace yagura::hub
+
+namespace yagura::hub {
+namespace {
+
+class AsyncAuditLogTest : public ::testing::TestWithParam<testing::Backend> {
+ protected:
+  void SetUp() override {
+    std::string reason;
+    if (!database_.Open(GetParam(), reason)) GTEST_SKIP() << reason;
+  }
+  testing::TestDatabase database_;
+};
+
+TEST_P(AsyncAuditLogTest, RecordsReturnAtOnceAndFlushCommitsThemAll) {
+  {
+    AuditLog log(*database_, ReadAuditMode::kAsynchronous);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 250; ++i) {
+          AuditEntry entry;
+          entry.actor_id = "reader-" + std::to_string(t);
+          entry.action = "incident.read";
+          entry.object_type = "incident";
+          entry.object_id = std::to_string(i);
+          entry.tlp = Tlp::kAmber;
+          log.Record(entry);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    log.Flush();
+    EXPECT_EQ(log.pending(), 0u);
+    store::PooledConnection connection = database_->Acquire();
+    AuditVerification verification = AuditLog::Verify(*connection);
+    EXPECT_TRUE(verification.intact) << verification.problem;
+    EXPECT_EQ(verification.entries, 1000);
+  }
+}
+
+TEST_P(AsyncAuditLogTest, EntriesQueuedAtShutdownAreCommitted) {
+  {
+    AuditLog log(*database_, ReadAuditMode::kAsynchronous);
+    for (int i = 0; i < 100; ++i) {
+      AuditEntry entry;
+      entry.actor_id = "reader";
+      entry.action = "incident.read";
+      entry.object_type = "incident";
+      entry.object_id = std::to_string(i);
+      log.Record(entry);
+    }
+  }  // the destructor drains the queue
+  store::PooledConnection connection = database_->Acquire();
+  EXPECT_EQ(AuditLog::Verify(*connection).entries, 100);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AsyncAuditLogTest,
+                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
+                         testing::BackendName);
+
+}  // namespace
+}  // namespace yagura::hub
