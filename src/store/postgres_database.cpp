@@ -69,6 +69,16 @@ class PostgresConnection final : public Connection {
       throw DatabaseError(Trimmed(e.what()));
     }
     notices_ = std::make_unique<QuietNotices>(*connection_);
+    // Our statements are prepared once per connection and are shaped for their indexes, so
+    // one generic plan serves every execution; the default (a fresh custom plan for the first
+    // executions and whenever it looks cheaper) spent more time planning a page of incidents
+    // than running it.
+    try {
+      pqxx::nontransaction setup(*connection_);
+      setup.exec("SET plan_cache_mode = force_generic_plan");
+    } catch (const std::exception& e) {
+      throw DatabaseError(Trimmed(e.what()));
+    }
   }
 
   ~PostgresConnection() override {
