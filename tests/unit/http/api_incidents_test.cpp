@@ -314,8 +314,12 @@ TEST_F(ApiIncidentsTest, DutyOfficerAssignsAnAnalystWhoMovesTheIncident) {
                                                    "transition", "reopened"}));
   // Entries made within one millisecond have no defined order; find them by kind.
   for (size_t i = 0; i < kinds.size(); ++i) {
-    if (kinds[i] == "created") EXPECT_EQ(actors[i], reporter_a_id_);
-    if (kinds[i] == "reopened" || kinds[i] == "assigned") EXPECT_EQ(actors[i], duty_id_);
+    if (kinds[i] == "created") {
+      EXPECT_EQ(actors[i], reporter_a_id_);
+    }
+    if (kinds[i] == "reopened" || kinds[i] == "assigned") {
+      EXPECT_EQ(actors[i], duty_id_);
+    }
   }
 
   EXPECT_EQ(Call("DELETE", path + "/assignees/" + analyst_id_, duty_).status, 204);
