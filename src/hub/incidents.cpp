@@ -748,6 +748,18 @@ IncidentResult<Incident> UpdateIncident(store::Connection& connection, const Pri
 
   std::vector<std::string> changed = ChangedFields(current->report, report);
   if (changed.empty()) return current;
+  {
+    Marking before = current->ToMarking();
+    Marking after = before;
+    after.tlp = report.tlp;
+    after.shared_org_ids = report.shared_with;
+    after.named_user_ids = report.recipients;
+    if (Widens(before, after) && !can::WidenAudience(principal, before)) {
+      return Refuse(IncidentErrorKind::kForbidden,
+                    "only the reporting organisation may widen who receives this report "
+                    "(a less restrictive TLP or more recipients)");
+    }
+  }
 
   Incident updated = std::move(*current);
   const IncidentReport before = updated.report;

@@ -60,6 +60,18 @@ bool CanRead(const Principal& p, const Marking& m) {
   return owner || shared || duty || !m.addressed;  // CLEAR
 }
 
+bool Widens(const Marking& before, const Marking& after) {
+  // The enumeration runs from the least (CLEAR) to the most restrictive (RED).
+  if (static_cast<int>(after.tlp) < static_cast<int>(before.tlp)) return true;
+  for (const auto& org : after.shared_org_ids) {
+    if (!Contains(before.shared_org_ids, org)) return true;
+  }
+  for (const auto& user : after.named_user_ids) {
+    if (!Contains(before.named_user_ids, user)) return true;
+  }
+  return false;
+}
+
 SqlCondition ReadCondition(const Principal& p, std::string_view object_type,
                            std::string_view alias, int first_param) {
   // $U = user id, $O = org id, $T = object type.
@@ -165,6 +177,11 @@ bool EditIncidentReport(const Principal& p, const Marking& m) {
 }
 
 bool AssignIncident(const Principal& p) { return IsCentreTriager(p); }
+
+bool WidenAudience(const Principal& p, const Marking& m) {
+  if (!p.user_id.empty() && p.user_id == m.author_id) return true;
+  return InOrg(p, m.owner_org_id) && (p.Has(Role::kOrgReporter) || p.Has(Role::kOrgAdmin));
+}
 
 bool Comment(const Principal& p, const Marking& m) { return CanRead(p, m); }
 

@@ -51,6 +51,10 @@ struct Marking {
 
 bool CanRead(const Principal& principal, const Marking& marking);
 
+// True when `after` reaches someone `before` did not: a less restrictive marking, or an
+// organisation or named recipient added.
+bool Widens(const Marking& before, const Marking& after);
+
 // The SQL form of CanRead for lists. The object table must have columns id, tlp, owner_org_id,
 // author_id, addressed, centre_intake; grants live in access_grants(object_type, object_id,
 // kind 'org'|'user'|'assignee', principal_id). `alias` is the table alias in the query;
@@ -79,6 +83,11 @@ bool ReportIncidentFor(const Principal& p, std::string_view org_id);   // org_re
 bool TriageIncident(const Principal& p, const Marking& m);             // centre_admin; assigned centre staff
 bool EditIncidentReport(const Principal& p, const Marking& m);         // owning org reporters/admins; triagers
 bool AssignIncident(const Principal& p);                               // centre_admin, centre_analyst
+// Widening an object's audience (a less restrictive TLP, more organisations, more named
+// recipients) is the owner's decision: its author and the owning organisation's reporters and
+// administrators. Recipients and the centre's staff may narrow, never widen: TLP forbids a
+// recipient to pass information on more widely than it was given.
+bool WidenAudience(const Principal& p, const Marking& m);
 bool Comment(const Principal& p, const Marking& m);                    // anyone who can read
 bool IssueAdvisory(const Principal& p);                                // centre_admin, centre_analyst
 bool AcknowledgeAdvisory(const Principal& p, const Marking& m);        // users of a recipient org

@@ -336,6 +336,37 @@ TEST_P(IncidentsTest, OnlyCentreStaffReportOnBehalfOfAnotherOrganization) {
   EXPECT_EQ(unknown_org.error().field, "owner_org_id");
 }
 
+TEST_P(IncidentsTest, OnlyTheReportingOrganizationWidensTheAudience) {
+  // A RED report names the duty officer; as a recipient it may edit the report's facts but
+  // not pass it on more widely.
+  IncidentReport red = Report();
+  red.tlp = Tlp::kRed;
+  red.recipients = {admin_p_.user_id};
+  Incident incident = Create(reporter_a_, red);
+  auto update = [&](const Principal& p, IncidentReport r) {
+    return With([&](store::Connection& c) {
+      return UpdateIncident(c, p, incident.id, r, std::nullopt, ++clock_);
+    });
+  };
+  IncidentReport widened = red;
+  widened.tlp = Tlp::kAmber;
+  widened.recipients.clear();
+  auto refused = update(admin_p_, widened);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, IncidentErrorKind::kForbidden);
+  IncidentReport more = red;
+  more.recipients = {admin_p_.user_id, analyst_.user_id};
+  EXPECT_FALSE(update(admin_p_, more));  // adding a recipient widens too
+  IncidentReport facts = red;
+  facts.description = "Files encrypted on three servers";
+  EXPECT_TRUE(update(admin_p_, facts));  // the facts may change
+  auto still = Get(reporter_a_, incident.id);
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->report.tlp, Tlp::kRed);
+  EXPECT_TRUE(update(reporter_a_, widened));  // the reporter decides
+  EXPECT_EQ(Get(reporter_a_, incident.id)->report.tlp, Tlp::kAmber);
+}
+
 TEST_P(IncidentsTest, OtherOrganizationsCannotSeeAReport) {
   Incident incident = Create(reporter_a_);
   // Same organisation: yes. Another organisation: not found, not even in lists.

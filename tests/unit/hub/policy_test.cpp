@@ -196,6 +196,23 @@ TEST(Policy, WriteRules) {
   EXPECT_FALSE(can::CreateInboundRequest(ByName("owner-reporter")));
 }
 
+TEST(Policy, WideningIsTheOwnersDecision) {
+  Marking before = Incident(Tlp::kAmberStrict);
+  Marking after = before;
+  EXPECT_FALSE(Widens(before, after));
+  after.tlp = Tlp::kRed;
+  EXPECT_FALSE(Widens(before, after));  // narrowing
+  after.tlp = Tlp::kAmber;
+  EXPECT_TRUE(Widens(before, after));
+  after = before;
+  after.shared_org_ids = {"org-shared"};
+  EXPECT_TRUE(Widens(before, after));
+  EXPECT_TRUE(can::WidenAudience(ByName("owner-reporter"), before));
+  EXPECT_TRUE(can::WidenAudience(ByName("owner-admin"), before));
+  EXPECT_FALSE(can::WidenAudience(ByName("duty-officer"), before));
+  EXPECT_FALSE(can::WidenAudience(ByName("named-user"), before));
+}
+
 TEST(Policy, ParsesTlpLabels) {
   EXPECT_EQ(ParseTlp("TLP:AMBER+STRICT"), Tlp::kAmberStrict);
   EXPECT_EQ(ParseTlp("tlp:white"), Tlp::kClear);
