@@ -208,6 +208,7 @@ int ServeCommand::Run() {
     identity.session_ttl_ms = config.service.session_ttl_ms;
     identity.session_idle_ms = config.service.session_idle_ms;
     identity.login_max_failures = config.service.login_max_failures;
+    identity.login_max_failures_per_address = config.service.login_max_failures_per_address;
     identity.login_window_ms = config.service.login_window_ms;
     identity.login_lockout_ms = config.service.login_lockout_ms;
     std::unique_lock lock(maintenance_mutex);

@@ -101,6 +101,12 @@ const std::map<std::string, Setter>& Setters() {
          c.service.login_max_failures = static_cast<int>(*n);
          return {};
        }},
+      {"login_max_failures_per_address", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "login_max_failures_per_address", 1, 100000);
+         if (!n) return tl::unexpected(n.error());
+         c.service.login_max_failures_per_address = static_cast<int>(*n);
+         return {};
+       }},
       {"login_lockout", [](ServeConfig& c, const std::string& v) -> Result<void> {
          auto ms = ParseDurationMs(v, "login_lockout");
          if (!ms) return tl::unexpected(ms.error());

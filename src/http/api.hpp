@@ -51,7 +51,8 @@ class ApiError : public std::runtime_error {
 struct ServiceSettings {
   int64_t session_ttl_ms = 8 * 3600 * 1000;         // absolute session lifetime
   int64_t session_idle_ms = 30 * 60 * 1000;         // idle timeout
-  int login_max_failures = 5;                       // per account and per address
+  int login_max_failures = 5;                       // per account
+  int login_max_failures_per_address = 20;          // per address (shared by NAT-ed users)
   int64_t login_window_ms = 15 * 60 * 1000;         // failures counted in this window
   int64_t login_lockout_ms = 15 * 60 * 1000;        // lockout after too many failures
   size_t max_attachment_bytes = 10 * 1024 * 1024;

@@ -36,6 +36,7 @@ hub::IdentitySettings IdentitySettingsOf(const ServiceSettings& settings) {
   identity.session_ttl_ms = settings.session_ttl_ms;
   identity.session_idle_ms = settings.session_idle_ms;
   identity.login_max_failures = settings.login_max_failures;
+  identity.login_max_failures_per_address = settings.login_max_failures_per_address;
   identity.login_window_ms = settings.login_window_ms;
   identity.login_lockout_ms = settings.login_lockout_ms;
   return identity;

@@ -274,7 +274,9 @@ bool CountFailure(store::Connection& connection, const IdentitySettings& setting
       "first_failure_at = CASE WHEN first_failure_at + $3 > $2 THEN first_failure_at ELSE $2 END "
       "WHERE key = $1 RETURNING failures",
       {Param{key}, Param{now}, Param{settings.login_window_ms}});
-  if (rows.empty() || rows.rows[0][0].as_int() < settings.login_max_failures) return false;
+  int limit = key.starts_with("addr:") ? settings.login_max_failures_per_address
+                                        : settings.login_max_failures;
+  if (rows.empty() || rows.rows[0][0].as_int() < limit) return false;
   // Locked: the count starts again once the lockout is over.
   connection.Execute(
       "UPDATE login_throttle SET failures = 0, first_failure_at = $2, locked_until = $3 "

@@ -64,7 +64,10 @@ using IdentityResult = tl::expected<T, IdentityError>;
 struct IdentitySettings {
   int64_t session_ttl_ms = 8 * 3600 * 1000;
   int64_t session_idle_ms = 30 * 60 * 1000;
-  int login_max_failures = 5;
+  int login_max_failures = 5;  // per account
+  // Per address: higher, because many honest users can share one address (a ministry behind
+  // one NAT gateway); it still stops one address from guessing across many accounts.
+  int login_max_failures_per_address = 20;
   int64_t login_window_ms = 15 * 60 * 1000;
   int64_t login_lockout_ms = 15 * 60 * 1000;
 };
