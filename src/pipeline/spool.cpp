@@ -1,0 +1,387 @@
+// The spool (see spool.hpp for the format and the guarantees).
+#include "pipeline/spool.hpp"
+
+#include <fcntl.h>
+#include <nmmintrin.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace yagura::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t RECORD_MAGIC = 0x53524759;  // "YGRS" little-endian
+constexpr size_t HEADER_BYTES = 20;            // magic, length, seq, crc
+constexpr const char* SEGMENT_SUFFIX = ".spool";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string SystemError(std::string_view what, const std::string& path) {
+  return fmt::format("{} {}: {}", what, path, std::strerror(errno));
+}
+
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t written = ::write(fd, data, size);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += written;
+    size -= static_cast<size_t>(written);
+  }
+  return true;
+}
+
+bool ReadAt(int fd, char* data, size_t size, uint64_t offset) {
+  while (size > 0) {
+    ssize_t got = ::pread(fd, data, size, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    data += got;
+    size -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+  return true;
+}
+
+void SyncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+uint32_t RecordCrc(uint64_t seq, std::string_view payload) {
+  uint32_t crc = Crc32c(0, &seq, sizeof(seq));
+  return Crc32c(crc, payload.data(), payload.size());
+}
+
+bool ValidCheckpointName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
+uint32_t Crc32c(uint32_t crc, const void* data, size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  uint64_t state = ~crc;
+  while (size >= 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes, 8);
+    state = _mm_crc32_u64(state, word);
+    bytes += 8;
+    size -= 8;
+  }
+  auto narrow = static_cast<uint32_t>(state);
+  while (size > 0) {
+    narrow = _mm_crc32_u8(narrow, *bytes++);
+    --size;
+  }
+  return ~narrow;
+}
+
+struct Spool::Segment {
+  uint64_t first_seq = 0;
+  uint64_t end_seq = 0;  // one past the last record
+  uint64_t bytes = 0;
+  std::string path;
+  int fd = -1;
+
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  // Reads the record at `offset`; empty optional with `problem` set when it is not a whole,
+  // valid record.
+  std::optional<SpoolRecord> ReadRecord(uint64_t offset, uint32_t max_bytes, uint64_t& next,
+                                        std::string& problem) const {
+    char header[HEADER_BYTES];
+    if (offset + HEADER_BYTES > bytes || !ReadAt(fd, header, HEADER_BYTES, offset)) {
+      problem = "incomplete record header";
+      return std::nullopt;
+    }
+    uint32_t magic;
+    uint32_t length;
+    uint64_t seq;
+    uint32_t crc;
+    std::memcpy(&magic, header, 4);
+    std::memcpy(&length, header + 4, 4);
+    std::memcpy(&seq, header + 8, 8);
+    std::memcpy(&crc, header + 16, 4);
+    if (magic != RECORD_MAGIC) {
+      problem = "no record starts here";
+      return std::nullopt;
+    }
+    if (length > max_bytes || offset + HEADER_BYTES + length > bytes) {
+      problem = "record longer than the file";
+      return std::nullopt;
+    }
+    SpoolRecord record;
+    record.seq = seq;
+    record.payload.resize(length);
+    if (!ReadAt(fd, record.payload.data(), length, offset + HEADER_BYTES)) {
+      problem = "unreadable record";
+      return std::nullopt;
+    }
+    if (RecordCrc(seq, record.payload) != crc) {
+      problem = "checksum mismatch";
+      return std::nullopt;
+    }
+    next = offset + HEADER_BYTES + length;
+    return record;
+  }
+};
+
+Spool::Spool(SpoolOptions options) : options_(std::move(options)) {}
+Spool::~Spool() {
+  if (!segments_.empty()) ::fdatasync(segments_.back()->fd);
+}
+
+Result<std::unique_ptr<Spool>> Spool::Open(SpoolOptions options) {
+  if (options.dir.empty()) return Fail("the spool needs a directory");
+  if (options.segment_bytes < 4096) return Fail("spool segments must be at least 4096 bytes");
+  std::error_code ec;
+  fs::create_directories(fs::path(options.dir) / "checkpoints", ec);
+  if (ec) return Fail(fmt::format("cannot create the spool directory: {}", ec.message()), options.dir);
+  std::unique_ptr<Spool> spool(new Spool(std::move(options)));
+  if (auto recovered = spool->Recover(); !recovered) return tl::unexpected(recovered.error());
+  return spool;
+}
+
+Result<void> Spool::Recover() {
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (const auto& entry : fs::directory_iterator(options_.dir)) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(SEGMENT_SUFFIX)) continue;
+    std::string_view digits(name.data(), name.size() - std::strlen(SEGMENT_SUFFIX));
+    uint64_t first = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), first);
+    if (ec != std::errc() || end != digits.data() + digits.size() || first == 0) {
+      return Fail(fmt::format("unexpected file {} in the spool", name), options_.dir);
+    }
+    files.emplace_back(first, entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto segment = std::make_unique<Segment>();
+    segment->first_seq = files[i].first;
+    segment->path = files[i].second;
+    segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CLOEXEC);
+    if (segment->fd < 0) return Fail(SystemError("cannot open", segment->path));
+    struct stat status {};
+    ::fstat(segment->fd, &status);
+    segment->bytes = static_cast<uint64_t>(status.st_size);
+    if (!segments_.empty() && segment->first_seq != segments_.back()->end_seq) {
+      return Fail(fmt::format("segment {} does not follow the previous one (records {} to {} are "
+                              "missing)",
+                              segment->path, segments_.back()->end_seq, segment->first_seq - 1));
+    }
+    uint64_t offset = 0;
+    uint64_t expected = segment->first_seq;
+    std::string problem;
+    while (offset < segment->bytes) {
+      uint64_t next = 0;
+      auto record = segment->ReadRecord(offset, options_.max_record_bytes, next, problem);
+      if (record && record->seq != expected) {
+        problem = fmt::format("record {} where {} was expected", record->seq, expected);
+        record.reset();
+      }
+      if (!record) break;
+      ++expected;
+      ++recovery_.records;
+      offset = next;
+    }
+    if (offset < segment->bytes) {
+      if (i + 1 != files.size()) {
+        // Damage before the newest segment is not a torn write; cutting it would silently drop
+        // the good records after it, so an operator has to decide.
+        return Fail(fmt::format("spool segment {} is damaged at byte {} ({}) and is not the "
+                                "newest segment",
+                                segment->path, offset, problem));
+      }
+      recovery_.truncated_bytes = segment->bytes - offset;
+      recovery_.truncated_at = fmt::format("{}@{}: {}", fs::path(segment->path).filename().string(),
+                                           offset, problem);
+      if (::ftruncate(segment->fd, static_cast<off_t>(offset)) != 0) {
+        return Fail(SystemError("cannot truncate", segment->path));
+      }
+      ::fdatasync(segment->fd);
+      segment->bytes = offset;
+    }
+    segment->end_seq = expected;
+    ++recovery_.segments;
+    segments_.push_back(std::move(segment));
+  }
+  if (segments_.empty()) return StartSegment(1);
+  next_seq_ = segments_.back()->end_seq;
+  ::lseek(segments_.back()->fd, 0, SEEK_END);
+  return {};
+}
+
+Result<void> Spool::StartSegment(uint64_t first_seq) {
+  auto segment = std::make_unique<Segment>();
+  segment->first_seq = first_seq;
+  segment->end_seq = first_seq;
+  segment->path = (fs::path(options_.dir) / fmt::format("{:020}{}", first_seq, SEGMENT_SUFFIX)).string();
+  segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (segment->fd < 0) return Fail(SystemError("cannot create", segment->path));
+  SyncDirectory(options_.dir);
+  if (!segments_.empty()) ::fdatasync(segments_.back()->fd);
+  segments_.push_back(std::move(segment));
+  next_seq_ = first_seq;
+  return {};
+}
+
+Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
+  if (broken_) return Fail("an earlier write to the spool failed; reopen it to recover");
+  uint64_t incoming = 0;
+  for (std::string_view record : records) {
+    if (record.size() > options_.max_record_bytes) {
+      return Fail(fmt::format("a record of {} bytes is larger than the limit of {}", record.size(),
+                              options_.max_record_bytes));
+    }
+    incoming += HEADER_BYTES + record.size();
+  }
+  if (total_bytes() + incoming > options_.max_total_bytes) {
+    return Fail("the spool is full; retry once consumers have caught up");
+  }
+  std::string buffer;
+  for (std::string_view record : records) {
+    Segment* segment = segments_.back().get();
+    if (segment->bytes > 0 && segment->bytes + buffer.size() + HEADER_BYTES + record.size() >
+                                  options_.segment_bytes) {
+      if (!WriteAll(segment->fd, buffer.data(), buffer.size())) {
+        broken_ = true;
+        return Fail(SystemError("cannot write", segment->path));
+      }
+      segment->bytes += buffer.size();
+      buffer.clear();
+      if (auto started = StartSegment(next_seq_); !started) return tl::unexpected(started.error());
+      segment = segments_.back().get();
+    }
+    uint64_t seq = next_seq_++;
+    uint32_t length = static_cast<uint32_t>(record.size());
+    uint32_t crc = RecordCrc(seq, record);
+    char header[HEADER_BYTES];
+    std::memcpy(header, &RECORD_MAGIC, 4);
+    std::memcpy(header + 4, &length, 4);
+    std::memcpy(header + 8, &seq, 8);
+    std::memcpy(header + 16, &crc, 4);
+    buffer.append(header, HEADER_BYTES);
+    buffer.append(record);
+    segment->end_seq = next_seq_;
+  }
+  Segment* segment = segments_.back().get();
+  if (!WriteAll(segment->fd, buffer.data(), buffer.size())) {
+    broken_ = true;
+    return Fail(SystemError("cannot write", segment->path));
+  }
+  segment->bytes += buffer.size();
+  if (options_.fsync == FsyncPolicy::kEveryAppend ||
+      (options_.fsync == FsyncPolicy::kInterval &&
+       NowMs() - last_sync_ms_ >= options_.fsync_interval_ms)) {
+    if (auto synced = Sync(); !synced) return tl::unexpected(synced.error());
+  }
+  return next_seq_ - 1;
+}
+
+Result<void> Spool::Sync() {
+  if (::fdatasync(segments_.back()->fd) != 0) {
+    return Fail(SystemError("cannot sync", segments_.back()->path));
+  }
+  last_sync_ms_ = NowMs();
+  return {};
+}
+
+Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) const {
+  std::vector<SpoolRecord> records;
+  from = std::max(from, first_seq());
+  for (const auto& segment : segments_) {
+    if (segment->end_seq <= from || records.size() >= max_records) continue;
+    uint64_t offset = 0;
+    std::string problem;
+    while (offset < segment->bytes && records.size() < max_records) {
+      uint64_t next = 0;
+      auto record = segment->ReadRecord(offset, options_.max_record_bytes, next, problem);
+      if (!record) {
+        return Fail(fmt::format("spool segment {} became unreadable at byte {}: {}",
+                                segment->path, offset, problem));
+      }
+      if (record->seq >= from) records.push_back(std::move(*record));
+      offset = next;
+    }
+  }
+  return records;
+}
+
+Result<void> Spool::SaveCheckpoint(std::string_view name, uint64_t next_seq) {
+  if (!ValidCheckpointName(name)) {
+    return Fail(fmt::format("checkpoint names are letters, digits, '-' and '_', not \"{}\"", name));
+  }
+  fs::path dir = fs::path(options_.dir) / "checkpoints";
+  fs::path path = dir / std::string(name);
+  fs::path temporary = dir / (std::string(name) + ".tmp");
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(SystemError("cannot write", temporary.string()));
+  std::string text = std::to_string(next_seq) + "\n";
+  bool written = WriteAll(fd, text.data(), text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    return Fail(SystemError("cannot save checkpoint", path.string()));
+  }
+  SyncDirectory(dir.string());
+  return {};
+}
+
+uint64_t Spool::LoadCheckpoint(std::string_view name) const {
+  if (!ValidCheckpointName(name)) return first_seq();
+  std::ifstream in(fs::path(options_.dir) / "checkpoints" / std::string(name));
+  uint64_t value = 0;
+  if (!(in >> value) || value == 0) return first_seq();
+  return std::max(value, first_seq());
+}
+
+Result<uint64_t> Spool::Trim(uint64_t next_seq) {
+  uint64_t freed = 0;
+  while (segments_.size() > 1 && segments_.front()->end_seq <= next_seq) {
+    const auto& segment = segments_.front();
+    if (::unlink(segment->path.c_str()) != 0) {
+      return Fail(SystemError("cannot remove", segment->path));
+    }
+    freed += segment->bytes;
+    segments_.erase(segments_.begin());
+  }
+  if (freed > 0) SyncDirectory(options_.dir);
+  return freed;
+}
+
+uint64_t Spool::first_seq() const { return segments_.front()->first_seq; }
+uint64_t Spool::next_seq() const { return next_seq_; }
+uint64_t Spool::total_bytes() const {
+  uint64_t total = 0;
+  for (const auto& segment : segments_) total += segment->bytes;
+  return total;
+}
+
+}  // namespace yagura::pipeline

@@ -1,0 +1,101 @@
+// Spool: the durable, checksummed, segmented log that live ingest appends to before it
+// acknowledges (docs/architecture.md, decision 3).
+//
+// Records go to numbered segment files (<first sequence number>.spool). Each record is framed
+// as magic, length, sequence number and a CRC-32C over the sequence number and payload, so a
+// torn write or a flipped bit is found when the spool is reopened: the tail from the first bad
+// record on is cut off, and everything before it stays. Consumers read from a sequence number
+// and save named checkpoints (written to a temporary file and renamed, so a checkpoint is
+// either the old or the new one). Segments every checkpoint has passed can be removed.
+// When the spool holds `max_total_bytes`, Full() says so and the caller slows its senders
+// down instead of losing events.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace yagura::pipeline {
+
+// When appended records reach the disk.
+enum class FsyncPolicy {
+  kEveryAppend,  // fdatasync before Append returns: nothing acknowledged is ever lost
+  kInterval,     // at most every `fsync_interval_ms`: a power loss can lose that window
+  kNever,        // left to the kernel: only a process crash is survived, not a power loss
+};
+
+struct SpoolOptions {
+  std::string dir;
+  uint64_t segment_bytes = 64ull << 20;
+  uint64_t max_total_bytes = 8ull << 30;
+  FsyncPolicy fsync = FsyncPolicy::kEveryAppend;
+  int64_t fsync_interval_ms = 200;
+  uint32_t max_record_bytes = 16u << 20;
+};
+
+// Why the spool was opened the way it was (for logs and metrics).
+struct SpoolRecovery {
+  uint64_t segments = 0;
+  uint64_t records = 0;
+  uint64_t truncated_bytes = 0;  // a torn or corrupt tail that was cut off
+  std::string truncated_at;      // "<segment file>@<offset>: <reason>", empty when clean
+};
+
+struct SpoolRecord {
+  uint64_t seq = 0;
+  std::string payload;
+};
+
+class Spool {
+ public:
+  static Result<std::unique_ptr<Spool>> Open(SpoolOptions options);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Appends the records in order and returns the sequence number of the last one; durable as
+  // the fsync policy says when it returns. Fails (appending nothing) when a record is larger
+  // than max_record_bytes or the spool is full.
+  Result<uint64_t> Append(std::span<const std::string_view> records);
+  Result<void> Sync();
+
+  // Reads up to `max_records` records with sequence numbers >= `from`, in order.
+  Result<std::vector<SpoolRecord>> Read(uint64_t from, size_t max_records) const;
+
+  // Named consumer positions: the next sequence number the consumer has not processed.
+  Result<void> SaveCheckpoint(std::string_view name, uint64_t next_seq);
+  [[nodiscard]] uint64_t LoadCheckpoint(std::string_view name) const;  // first_seq() if none
+
+  // Removes whole segments whose records all lie below `next_seq`; returns bytes freed.
+  Result<uint64_t> Trim(uint64_t next_seq);
+
+  [[nodiscard]] uint64_t first_seq() const;  // oldest record kept
+  [[nodiscard]] uint64_t next_seq() const;   // the number the next record will get
+  [[nodiscard]] uint64_t total_bytes() const;
+  [[nodiscard]] bool Full() const { return total_bytes() >= options_.max_total_bytes; }
+  [[nodiscard]] const SpoolRecovery& recovery() const { return recovery_; }
+
+ private:
+  explicit Spool(SpoolOptions options);
+  struct Segment;
+  Result<void> Recover();
+  Result<void> StartSegment(uint64_t first_seq);
+
+  SpoolOptions options_;
+  bool broken_ = false;  // a write failed half-way: reopen to cut the torn tail
+  std::vector<std::unique_ptr<Segment>> segments_;  // oldest first; the last is written
+  uint64_t next_seq_ = 1;
+  int64_t last_sync_ms_ = 0;
+  SpoolRecovery recovery_;
+};
+
+// CRC-32C (Castagnoli), with SSE 4.2 instructions.
+uint32_t Crc32c(uint32_t crc, const void* data, size_t size);
+
+}  // namespace yagura::pipeline
