@@ -112,6 +112,10 @@ class AdminCommand {
   CLI::App* init_;
   CLI::App* verify_audit_;
   CLI::App* migrate_;
+  CLI::App* sensor_token_;
+  std::string sensor_org_;
+  std::string sensor_logsource_;
+  std::string sensor_name_ = "sensor";
   std::string config_file_;
   std::string data_dir_;
   std::string database_;

@@ -24,6 +24,8 @@
 #include "hub/schema.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "hub/sensors.hpp"
+#include "pipeline/spool.hpp"
 
 namespace yagura::cli {
 namespace {
@@ -155,11 +157,34 @@ int ServeCommand::Run() {
   }
   if (init_ && !Bootstrap(**database, true)) return EXIT_PARTIAL;
 
+  // The ingest spool: events sensors send are durable here before they are acknowledged.
+  pipeline::SpoolOptions spool_options;
+  spool_options.dir = config.spool_dir.empty()
+                          ? (std::filesystem::path(config.data_dir) / "spool").string()
+                          : config.spool_dir;
+  spool_options.max_total_bytes = config.spool_max_bytes;
+  spool_options.fsync = config.spool_fsync == "never"      ? pipeline::FsyncPolicy::kNever
+                        : config.spool_fsync == "interval" ? pipeline::FsyncPolicy::kInterval
+                                                           : pipeline::FsyncPolicy::kEveryAppend;
+  auto spool = pipeline::Spool::Open(spool_options);
+  if (!spool) {
+    std::fprintf(stderr, "yagura serve: %s\n", spool.error().ToString().c_str());
+    return EXIT_PARTIAL;
+  }
+  if (!(*spool)->recovery().truncated_at.empty()) {
+    std::fprintf(stderr, "yagura serve: the ingest spool's torn tail was cut (%s, %llu bytes)\n",
+                 (*spool)->recovery().truncated_at.c_str(),
+                 static_cast<unsigned long long>((*spool)->recovery().truncated_bytes));
+  }
+  std::mutex spool_mutex;
+
   Metrics& metrics = Metrics::Global();
   hub::AuditLog audit(**database, config.audit_reads == "durable"
                                       ? hub::ReadAuditMode::kDurable
                                       : hub::ReadAuditMode::kAsynchronous);
   http::ApiContext context{**database, audit, metrics, config.service};
+  context.spool = spool->get();
+  context.spool_mutex = &spool_mutex;
   http::Router router;
   http::RegisterApi(router, context);
 
@@ -263,6 +288,14 @@ AdminCommand::AdminCommand(CLI::App& app) {
   verify_audit_->add_flag("--json", json_, "Report as JSON");
   migrate_ = command_->add_subcommand("migrate", "Apply pending database migrations");
   add_common(migrate_);
+  sensor_token_ = command_->add_subcommand(
+      "sensor-token", "Create a sensor token for POST /api/v1/ingest (printed once)");
+  add_common(sensor_token_);
+  sensor_token_->add_option("--org", sensor_org_, "Organisation id or exact name")->required();
+  sensor_token_->add_option("--logsource", sensor_logsource_,
+                            "What the sensor sends, e.g. product=windows,service=sysmon")
+      ->required();
+  sensor_token_->add_option("--name", sensor_name_, "A name for the sensor");
 }
 
 int AdminCommand::Run() {
@@ -279,6 +312,30 @@ int AdminCommand::Run() {
     return EXIT_PARTIAL;
   }
   if (init_->parsed()) return Bootstrap(**database, false) ? EXIT_OK : EXIT_PARTIAL;
+  if (sensor_token_->parsed()) {
+    std::string org_id = sensor_org_;
+    {
+      store::PooledConnection connection = (*database)->Acquire();
+      store::Rows rows = connection->Query(
+          "SELECT id FROM organizations WHERE id = $1 OR name = $1", {store::Param{sensor_org_}});
+      if (rows.size() != 1) {
+        std::fprintf(stderr, "yagura admin sensor-token: no organisation \"%s\" (give its id or "
+                             "exact name)\n", sensor_org_.c_str());
+        return EXIT_USAGE;
+      }
+      org_id = rows.rows[0][0].text();
+    }
+    auto created = hub::CreateSensorToken(**database, hub::SystemPrincipal(), org_id,
+                                          sensor_name_, sensor_logsource_, NowMs());
+    if (!created) {
+      std::fprintf(stderr, "yagura admin sensor-token: %s\n", created.error().message.c_str());
+      return EXIT_USAGE;
+    }
+    std::printf("Sensor %s of organisation %s (%s)\n", created->sensor.id.c_str(), org_id.c_str(),
+                created->sensor.logsource.c_str());
+    std::printf("Token (shown only now): %s\n", created->secret.c_str());
+    return EXIT_OK;
+  }
   if (migrate_->parsed()) {
     std::printf("Schema version %d on %s\n", (*database)->SchemaVersion(),
                 (*database)->description().c_str());

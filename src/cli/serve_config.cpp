@@ -52,6 +52,20 @@ const std::map<std::string, Setter>& Setters() {
       {"tls_certificate", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_certificate = v; return {}; }},
       {"tls_private_key", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_private_key = v; return {}; }},
       {"public_url", [](ServeConfig& c, const std::string& v) -> Result<void> { c.service.public_url = v; return {}; }},
+      {"spool_dir", [](ServeConfig& c, const std::string& v) -> Result<void> { c.spool_dir = v; return {}; }},
+      {"spool_max_bytes", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "spool_max_bytes", 1 << 20, int64_t{1} << 50);
+         if (!n) return tl::unexpected(n.error());
+         c.spool_max_bytes = static_cast<uint64_t>(*n);
+         return {};
+       }},
+      {"spool_fsync", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         if (v != "always" && v != "interval" && v != "never") {
+           return Fail(fmt::format("spool_fsync must be always, interval or never, not \"{}\"", v));
+         }
+         c.spool_fsync = v;
+         return {};
+       }},
       {"audit_reads", [](ServeConfig& c, const std::string& v) -> Result<void> {
          if (v != "async" && v != "durable") {
            return Fail(fmt::format("audit_reads must be async or durable, not \"{}\"", v));

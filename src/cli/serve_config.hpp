@@ -21,6 +21,10 @@ struct ServeConfig {
   // "async": reads' audit entries are committed by a background writer within milliseconds;
   // "durable": each read waits for its entry's commit (slower; docs/decisions.md).
   std::string audit_reads = "async";
+  // The ingest spool (docs/serve.md): empty dir means <data_dir>/spool.
+  std::string spool_dir;
+  uint64_t spool_max_bytes = 8ull << 30;
+  std::string spool_fsync = "always";  // always | interval | never
 
   // The database target to open.
   [[nodiscard]] std::string DatabaseTarget() const;

@@ -411,6 +411,7 @@ void RegisterApi(Router& router, ApiContext& context) {
   RegisterIncidentRoutes(router, context);
   RegisterCoordinationRoutes(router, context);
   RegisterAuditRoutes(router, context);
+  RegisterIngestRoutes(router, context);
   // Last, so the OpenAPI document it serves sees every other route.
   RegisterSystemRoutes(router, context);
 }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -26,6 +27,9 @@
 
 namespace yagura {
 class Metrics;
+}
+namespace yagura::pipeline {
+class Spool;
 }
 
 namespace yagura::http {
@@ -68,6 +72,10 @@ struct ApiContext {
   // JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses) of request and response bodies, by the
   // names RouteDoc refers to; each RegisterXxxRoutes adds its own.
   JsonValue schemas = JsonValue::MakeObject();
+  // Live ingest: events accepted by POST /api/v1/ingest are appended here (under the mutex)
+  // before they are acknowledged. Null when ingest is off (the route answers 503).
+  pipeline::Spool* spool = nullptr;
+  std::mutex* spool_mutex = nullptr;
 };
 
 using AuthedHandler = std::function<Response(Request&, const hub::Principal&)>;
@@ -154,6 +162,7 @@ void RegisterIdentityRoutes(Router& router, ApiContext& context);   // auth, org
 void RegisterIncidentRoutes(Router& router, ApiContext& context);
 void RegisterCoordinationRoutes(Router& router, ApiContext& context);  // advisories, requests, recommendations
 void RegisterAuditRoutes(Router& router, ApiContext& context);
+void RegisterIngestRoutes(Router& router, ApiContext& context);     // sensors' bulk NDJSON
 // All of the above.
 void RegisterApi(Router& router, ApiContext& context);
 

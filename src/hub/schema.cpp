@@ -272,6 +272,21 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 )sql";
 
+// Version 5: sensor tokens — the credentials an organisation's sensors send events with.
+constexpr const char* SENSORS_SQL = R"sql(
+CREATE TABLE sensor_tokens (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  name TEXT NOT NULL,
+  logsource TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX sensor_tokens_org ON sensor_tokens (org_id);
+)sql";
+
 std::string ForPostgres(std::string sql) {
   auto replace_all = [&](std::string_view from, std::string_view to) {
     for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
@@ -295,6 +310,7 @@ const std::vector<store::Migration>& Migrations() {
       Make(2, "incidents", INCIDENTS_SQL),
       Make(3, "coordination", COORDINATION_SQL),
       Make(4, "audit log", AUDIT_SQL),
+      Make(5, "sensor tokens", SENSORS_SQL),
   };
   return migrations;
 }

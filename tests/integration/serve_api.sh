@@ -120,6 +120,17 @@ incident_id=$(json "$work/body" "d['id']")
 [[ $(json "$work/body" "d['error']['field']") == title ]] || fail "the error does not name the field"
 [[ $(curl_json -b "$work/reporter.jar" -H "X-CSRF-Token: $reporter_csrf" -H 'Content-Type: application/json' -d '{"title":' "$url/api/v1/incidents") == 400 ]] || fail "malformed JSON must be 400"
 
+# --- a sensor sends events (ingest is durable before 202) -------------------------------------------
+"$yagura" admin sensor-token --data "$data" "${db_args[@]}" --org "Ministry of Examples" \
+  --logsource service=sysmon,product=windows --name dc01 >"$work/sensor" 2>&1 || fail "admin sensor-token: $(cat "$work/sensor")"
+sensor=$(sed -n 's/^Token (shown only now): //p' "$work/sensor")
+[[ $sensor == ygs_* ]] || fail "no sensor token printed"
+printf '{"EventID":4625,"TargetUserName":"alice"}\nnot json\n{"EventID":4624}\n' >"$work/events.ndjson"
+[[ $(curl_json -H "Authorization: Bearer $sensor" -H 'Content-Type: application/x-ndjson' --data-binary @"$work/events.ndjson" "$url/api/v1/ingest") == 202 ]] \
+  || fail "ingest: $(cat "$work/body")"
+[[ $(json "$work/body" "(d['accepted'], d['rejected'], d['errors'][0]['line'])") == "(2, 1, 2)" ]] || fail "ingest counts: $(cat "$work/body")"
+[[ $(curl_json -H "Authorization: Bearer ygs_forged" -H 'Content-Type: application/x-ndjson' -d '{}' "$url/api/v1/ingest") == 401 ]] || fail "a forged sensor token must be 401"
+
 # --- the audit log -------------------------------------------------------------------------------
 [[ $(curl_json -b "$work/reporter.jar" "$url/api/v1/audit-log") == 403 ]] || fail "a reporter must not read the audit log"
 [[ $(curl_json -b "$work/admin.jar" "$url/api/v1/audit-log?limit=200") == 200 ]] || fail "audit log"
@@ -127,8 +138,10 @@ incident_id=$(json "$work/body" "d['id']")
   || fail "audit log lacks login/create/read entries: $(json "$work/body" "sorted({e['action'] for e in d['items']})")"
 [[ $(curl_json "$url/metrics") == 200 ]] || fail "metrics"
 grep -q '^yagura_http_requests_total{method="POST",status="201"}' "$work/body" || fail "metrics lack request counters"
+grep -q '^yagura_ingest_events_total{logsource="product=windows,service=sysmon",org_id="'"$ministry"'"} 2' "$work/body" || fail "metrics lack the ingest counter"
 
 stop_server
+ls "$data/spool/"*.spool >/dev/null 2>&1 || fail "no spool segment was written"
 
 # --- tampering is detected -----------------------------------------------------------------------
 "$yagura" admin verify-audit --data "$data" "${db_args[@]}" >"$work/verify" 2>&1 || fail "verify-audit on an intact log: $(cat "$work/verify")"

@@ -36,6 +36,7 @@
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/identity.hpp"
+#include "hub/sensors.hpp"
 #include "hub/incidents.hpp"
 #include "hub/passwords.hpp"
 #include "unit/http/hostile_support.hpp"
@@ -114,6 +115,7 @@ class HostileWorld {
       if (name == "attachment_id") return request_attachment_;
     }
     if (under("/api/v1/recommendations/") && name == "id") return recommendation_;
+    if (under("/api/v1/sensors/") && name == "id") return sensor_;
     return std::nullopt;
   }
 
@@ -261,6 +263,10 @@ class HostileWorld {
                              fmt::format(R"({{"target_org_id":"{}","title":"Enforce MFA",)"
                                          R"("body":"For remote access."}})",
                                          ministry_));
+    auto sensor = hub::CreateSensorToken(*database_, hub::SystemPrincipal(), ministry_, "dc01",
+                                         "product=windows", NowMs());
+    EXPECT_TRUE(sensor) << sensor.error().message;
+    if (sensor) sensor_ = sensor->sensor.id;
     return !::testing::Test::HasFailure();
   }
 
@@ -271,7 +277,7 @@ class HostileWorld {
   Router router_;
   std::string ministry_, analyst_id_, reporter_id_, spare_token_;
   std::string other_incident_, incident_attachment_, advisory_, request_, request_response_,
-      request_attachment_, recommendation_;
+      request_attachment_, recommendation_, sensor_;
 };
 
 // ---- what the database holds ------------------------------------------------------------------
@@ -655,6 +661,9 @@ TEST_P(HostileInputTest, NoRouteAcceptsBreaksOrWritesOnHostileInput) {
       if (!path.all_real && !path.heavy) continue;
       // 2. Credentials and CSRF.
       const bool write = !IsSafeMethod(route.method);
+      // The ingest route takes sensor tokens only: any user credential is simply unknown there.
+      const bool sensor_route = route.pattern == "/api/v1/ingest";
+      const int refused_write = sensor_route ? 401 : write ? 403 : 0;
       const std::string body = json_body ? almost_valid : std::string();
       struct CredentialCase {
         std::string label;
@@ -688,16 +697,16 @@ TEST_P(HostileInputTest, NoRouteAcceptsBreaksOrWritesOnHostileInput) {
             {"Cookie", session},
             {"X-CSRF-Token", world.session_csrf_}},
            401},
-          {"session without CSRF", {{"Cookie", session}}, write ? 403 : 0, !write},
+          {"session without CSRF", {{"Cookie", session}}, refused_write, !write},
           {"session with garbage CSRF",
            {{"Cookie", session}, {"X-CSRF-Token", "garbage"}},
-           write ? 403 : 0,
+           refused_write,
            !write},
           {"session with 10 KB CSRF",
            {{"Cookie", session}, {"X-CSRF-Token", Repeat("z", 10 * 1024)}},
-           write ? 403 : 0,
+           refused_write,
            !write},
-          {"read-only token", {bearer(world.read_only_token_)}, write ? 403 : 0, !write},
+          {"read-only token", {bearer(world.read_only_token_)}, refused_write, !write},
           {"token with garbage CSRF and cookie",
            {bearer(world.duty_token_), {"X-CSRF-Token", "\x01garbage"}, {"Cookie", "a=\x01; b"}},
            0,
