@@ -34,12 +34,13 @@ run_one() {  # run_one ENGINE DATABASE_TARGET
   local token org
   token=$(sed -n 's/^token //p' "$work/seed")
   org=$(sed -n 's/^org //p' "$work/seed")
+  rm -f "$work/serve.out" "$work/serve.err"  # never read a previous run's "serving" line
   "$build/yagura" serve --data "$work/data-$engine" --database "$target" --listen 127.0.0.1:0 \
     --threads "$server_threads" >"$work/serve.out" 2>"$work/serve.err" &
   server_pid=$!
   local url=
   for _ in $(seq 100); do
-    url=$(sed -n 's/^Yagura is serving .* on \(http:\/\/[^ ]*\)$/\1/p' "$work/serve.out")
+    url=$(sed -n 's/^Yagura is serving .* on \(http:\/\/[^ ]*\)$/\1/p' "$work/serve.out" 2>/dev/null)
     [[ -n $url ]] && break
     sleep 0.1
   done

@@ -46,10 +46,12 @@ generated=$("$yagura" admin init --data "$work/data2" 2>&1 | sed -n 's/^Generate
 
 # --- start ---------------------------------------------------------------------------------
 start_server() {
+  # A fresh output file each time: reading the previous server's "serving" line would race.
+  rm -f "$work/serve.out" "$work/serve.err"
   "$yagura" serve --data "$data" "${db_args[@]}" --listen 127.0.0.1:0 "$@" >"$work/serve.out" 2>"$work/serve.err" &
   server_pid=$!
   for _ in $(seq 100); do
-    url=$(sed -n 's/^Yagura is serving .* on \(https\?:\/\/[^ ]*\)$/\1/p' "$work/serve.out")
+    url=$(sed -n 's/^Yagura is serving .* on \(https\?:\/\/[^ ]*\)$/\1/p' "$work/serve.out" 2>/dev/null)
     [[ -n $url ]] && return 0
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
