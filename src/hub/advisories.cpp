@@ -19,6 +19,7 @@
 #include "core/time.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
+#include "hub/keyset.hpp"
 
 namespace yagura::hub {
 namespace {
@@ -404,10 +405,8 @@ CoordinationResult<Page<Advisory>> ListAdvisories(store::Database& database,
     sql += " AND mine.org_id IS NOT NULL AND mine.acknowledged_at IS NULL";
   }
   if (page.after) {
-    std::string at = next_param(Param{page.after->created_at});
-    std::string after_id = next_param(Param{page.after->id});
-    sql += fmt::format(" AND (a.created_at < {0} OR (a.created_at = {0} AND a.id < {1}))", at,
-                       after_id);
+    sql += KeysetCondition("a", KeysetOrder::kNewestFirst, page.after->created_at, page.after->id,
+                           params);
   }
   int limit = std::clamp(page.limit, 1, 200);
   sql += fmt::format(" ORDER BY a.created_at DESC, a.id DESC LIMIT {}", limit + 1);

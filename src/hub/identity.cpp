@@ -18,6 +18,7 @@
 #include "core/time.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
+#include "hub/keyset.hpp"
 #include "hub/passwords.hpp"
 
 namespace yagura::hub {
@@ -539,11 +540,8 @@ std::vector<Organization> ListOrganizations(store::Database& database,
     sql += " AND type = $" + std::to_string(params.size());
   }
   if (query.after) {
-    params.emplace_back(query.after->first);
-    std::string at = "$" + std::to_string(params.size());
-    params.emplace_back(query.after->second);
-    std::string after_id = "$" + std::to_string(params.size());
-    sql += " AND (created_at > " + at + " OR (created_at = " + at + " AND id > " + after_id + "))";
+    sql += KeysetCondition("", KeysetOrder::kOldestFirst, query.after->first, query.after->second,
+                           params);
   }
   sql += " ORDER BY created_at, id LIMIT " + std::to_string(std::max(1, query.limit));
   auto connection = database.Acquire();
@@ -757,11 +755,8 @@ std::vector<User> ListUsers(store::Database& database, const UserQuery& query) {
     sql += " AND id = $" + std::to_string(params.size());
   }
   if (query.after) {
-    params.emplace_back(query.after->first);
-    std::string at = "$" + std::to_string(params.size());
-    params.emplace_back(query.after->second);
-    std::string after_id = "$" + std::to_string(params.size());
-    sql += " AND (created_at > " + at + " OR (created_at = " + at + " AND id > " + after_id + "))";
+    sql += KeysetCondition("", KeysetOrder::kOldestFirst, query.after->first, query.after->second,
+                           params);
   }
   sql += " ORDER BY created_at, id LIMIT " + std::to_string(std::max(1, query.limit));
   auto connection = database.Acquire();

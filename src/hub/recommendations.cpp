@@ -15,6 +15,7 @@
 #include "core/json_value.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
+#include "hub/keyset.hpp"
 
 namespace yagura::hub {
 namespace {
@@ -168,10 +169,8 @@ CoordinationResult<Page<Recommendation>> ListRecommendations(store::Database& da
     sql += " AND c.target_org_id = " + next_param(Param{*filter.target_org_id});
   }
   if (page.after) {
-    std::string at = next_param(Param{page.after->created_at});
-    std::string after_id = next_param(Param{page.after->id});
-    sql += fmt::format(" AND (c.created_at < {0} OR (c.created_at = {0} AND c.id < {1}))", at,
-                       after_id);
+    sql += KeysetCondition("c", KeysetOrder::kNewestFirst, page.after->created_at, page.after->id,
+                           params);
   }
   int limit = std::clamp(page.limit, 1, 200);
   sql += fmt::format(" ORDER BY c.created_at DESC, c.id DESC LIMIT {}", limit + 1);

@@ -19,6 +19,7 @@
 #include "core/json_value.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
+#include "hub/keyset.hpp"
 
 namespace yagura::hub {
 namespace {
@@ -290,10 +291,8 @@ CoordinationResult<Page<MaterialsRequest>> ListMaterialsRequests(
                              now);
   }
   if (page.after) {
-    std::string at = next_param(Param{page.after->created_at});
-    std::string after_id = next_param(Param{page.after->id});
-    sql += fmt::format(" AND (r.created_at < {0} OR (r.created_at = {0} AND r.id < {1}))", at,
-                       after_id);
+    sql += KeysetCondition("r", KeysetOrder::kNewestFirst, page.after->created_at, page.after->id,
+                           params);
   }
   int limit = std::clamp(page.limit, 1, 200);
   sql += fmt::format(" ORDER BY r.created_at DESC, r.id DESC LIMIT {}", limit + 1);
