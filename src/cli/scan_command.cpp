@@ -13,26 +13,25 @@ namespace yagura::cli {
 namespace {
 
 Result<event::Logsource> ParseLogsource(std::string_view text) {
-  event::Logsource logsource;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view part = text.substr(start, end - start);
-    size_t eq = part.find('=');
-    if (eq == std::string_view::npos) {
-      return Fail(fmt::format("--logsource: expected key=value, got '{}'", part));
-    }
-    std::string key(part.substr(0, eq));
-    std::string value(part.substr(eq + 1));
-    for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (key == "product") logsource.product = value;
-    else if (key == "category") logsource.category = value;
-    else if (key == "service") logsource.service = value;
-    else return Fail(fmt::format("--logsource: unknown key '{}' (product, category, service)", key));
-    start = end + 1;
-  }
+  auto logsource = event::ParseLogsource(text);
+  if (!logsource) return Fail("--logsource: " + logsource.error().message);
   return logsource;
+}
+
+// "90s", "5m", "1h", "1d", "250ms" or bare seconds, to milliseconds.
+Result<int64_t> ParseDurationMs(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 12)
+    return Fail(fmt::format("expected a duration such as 60s or 5m, got '{}'", text));
+  int64_t value = std::stoll(std::string(text.substr(0, digits)));
+  std::string_view unit = text.substr(digits);
+  if (unit.empty() || unit == "s") return value * 1000;
+  if (unit == "ms") return value;
+  if (unit == "m") return value * 60'000;
+  if (unit == "h") return value * 3'600'000;
+  if (unit == "d") return value * 86'400'000;
+  return Fail(fmt::format("unknown duration unit in '{}' (ms, s, m, h, d)", text));
 }
 
 }  // namespace
@@ -83,6 +82,19 @@ ScanCommand::ScanCommand(CLI::App& app) {
       ->allow_extra_args(false);
   command_->add_flag("!--no-subdomains", options_.intel_subdomains,
                      "Domain indicators match only the exact name, not its subdomains");
+  command_->add_option("--time-field", options_.time_field,
+                       "Correlation rules: read the event time from this field instead of the "
+                       "format's own time field");
+  command_->add_option_function<std::string>(
+              "--allowed-lateness",
+              [this](const std::string& text) {
+                auto ms = ParseDurationMs(text);
+                if (!ms) throw CLI::ValidationError("--allowed-lateness", ms.error().message);
+                options_.allowed_lateness_ms = *ms;
+              },
+              "Correlation rules: how far behind the latest event time a match may come and "
+              "still count, e.g. 60s (default), 5m; later ones are dropped and counted")
+      ->type_name("DURATION");
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");

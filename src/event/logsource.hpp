@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/result.hpp"
+
 namespace yagura::event {
 
 struct Logsource {
@@ -21,6 +23,10 @@ struct Logsource {
   [[nodiscard]] bool empty() const { return product.empty() && category.empty() && service.empty(); }
   bool operator==(const Logsource&) const = default;
 };
+
+// Reads "product=windows,service=sysmon" (keys product, category, service; values lower-cased),
+// the form of `scan --logsource` and of sensor tokens. The error names the offending part.
+[[nodiscard]] Result<Logsource> ParseLogsource(std::string_view text);
 
 struct LogsourceClass {
   static constexpr size_t MAX_NAMES = 6;

@@ -122,6 +122,54 @@ void EmitApp(FieldEmitter& emitter, std::string_view app) {
   EmitText(emitter, "program", paren != std::string_view::npos && paren > 0 ? app.substr(0, paren) : app);
 }
 
+std::string_view ProgramOf(std::string_view app) {
+  size_t paren = app.find('(');
+  return paren != std::string_view::npos && paren > 0 ? app.substr(0, paren) : app;
+}
+
+// The word after `marker` in `text` (up to a space or the end), or "".
+std::string_view WordAfter(std::string_view text, std::string_view marker) {
+  size_t at = text.find(marker);
+  if (at == std::string_view::npos) return {};
+  text.remove_prefix(at + marker.size());
+  return text.substr(0, text.find(' '));
+}
+
+// Whether `text` could be an IPv4 or IPv6 address (digits, hex letters, dots and colons).
+bool LooksLikeAddress(std::string_view text) {
+  if (text.empty() || text.size() > 45) return false;
+  bool separator = false;
+  for (char ch : text) {
+    if (ch == '.' || ch == ':') separator = true;
+    else if (!IsDigit(ch) && !((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')) return false;
+  }
+  return separator;
+}
+
+// sshd says who tried to log in only inside its free text; correlations (brute force,
+// spraying) group by the address and count users, so they are lifted into fields:
+//   src_ip  "... from 203.0.113.7 port 4242", "... rhost=203.0.113.7", "Did not receive
+//           identification string from 203.0.113.7"
+//   user    "Failed password for [invalid user] alice from", "Invalid user alice from",
+//           "Accepted password for alice from", "... user=alice"
+void EmitSshdFields(FieldEmitter& emitter, std::string_view message) {
+  if (!emitter.Wants("src_ip") && !emitter.Wants("user")) return;
+  std::string_view address = WordAfter(message, " from ");
+  if (!LooksLikeAddress(address)) address = WordAfter(message, "rhost=");
+  if (LooksLikeAddress(address)) EmitText(emitter, "src_ip", address);
+  std::string_view user;
+  if (size_t at = message.find(" for invalid user "); at != std::string_view::npos) {
+    user = WordAfter(message.substr(at), " for invalid user ");
+  } else if (message.starts_with("Invalid user ")) {
+    user = WordAfter(message, "Invalid user ");
+  } else if (message.starts_with("Failed ") || message.starts_with("Accepted ")) {
+    user = WordAfter(message, " for ");
+  } else {
+    user = WordAfter(message, " user=");
+  }
+  if (!user.empty() && user != "from") EmitText(emitter, "user", user);
+}
+
 void EmitPid(FieldEmitter& emitter, std::string_view pid) {
   bool numeric = !pid.empty();
   for (char c : pid) numeric = numeric && IsDigit(c);
@@ -222,6 +270,7 @@ bool Parse5424(Cursor& c, FieldEmitter& emitter, Arena& arena) {
   }
   std::string_view message = StripBom(c.Rest());
   if (!message.empty()) EmitText(emitter, "message", message);
+  if (ProgramOf(fields[1]) == "sshd") EmitSshdFields(emitter, message);
   return true;
 }
 
@@ -269,6 +318,7 @@ bool Parse3164(Cursor& c, FieldEmitter& emitter, bool has_pri) {
   if (c.Peek() == ' ') ++c.pos;
   std::string_view message = c.Rest();
   if (!message.empty()) EmitText(emitter, "message", message);
+  if (ProgramOf(tag) == "sshd") EmitSshdFields(emitter, message);
   return true;
 }
 

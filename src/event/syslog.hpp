@@ -15,6 +15,8 @@
 //   sd.<SD-ID>.<PARAM-NAME>       RFC 5424 structured data parameters (value unescaped)
 //   message                       the free text after the header (the whole line when the
 //                                 line has no syslog header)
+//   src_ip, user                  sshd only: the client address and the user name from the
+//                                 message ("Failed password for alice from 203.0.113.7 ...")
 // RFC 5424's "-" (no value) yields no field. Internal to src/event.
 #pragma once
 

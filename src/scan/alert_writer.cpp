@@ -3,9 +3,11 @@
 #include <simdjson.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include "core/json_writer.hpp"
+#include "core/time.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -141,7 +143,67 @@ static void WriteIndicator(JsonWriter& w, const IndicatorAlertInfo& indicator) {
   w.EndObject();
 }
 
+// A whole number as an integer ("3", not "3.0"): counts are the usual aggregate.
+static void WriteNumber(JsonWriter& w, double value) {
+  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9.0e15)
+    w.Int(static_cast<int64_t>(value));
+  else
+    w.Double(value);
+}
+
+void AlertWriter::FormatCorrelationWindow(JsonWriter& w, const CorrelationAlertInfo& info) {
+  const correlate::CorrelationAlert& alert = *info.alert;
+  w.Key("alert_id").String(alert.id);
+  w.Key("group").BeginObject();
+  for (const auto& [field, value] : alert.group) w.Key(field).String(value);
+  w.EndObject();
+  w.Key("time").String(FormatTimestampMs(alert.last_time_ms));
+  w.Key("first_time").String(FormatTimestampMs(alert.first_time_ms));
+  w.Key("last_time").String(FormatTimestampMs(alert.last_time_ms));
+  w.Key("value");
+  WriteNumber(w, alert.value);
+  w.Key("count").Uint(alert.match_count);
+  w.Key("records").BeginArray();
+  for (const auto& [file, record] : info.records)
+    w.BeginObject().Key("file").String(file).Key("record").Uint(record).EndObject();
+  w.EndArray();
+}
+
+void AlertWriter::FormatCorrelation(const CorrelationAlertInfo& info, std::string& out) {
+  JsonWriter w(out);
+  const sigma::Correlation& c = *info.correlation;
+  w.BeginObject();
+  w.Key("correlation").BeginObject();
+  w.Key("id").String(c.info.id);
+  w.Key("title").String(c.info.title);
+  w.Key("level").String(sigma::LevelName(c.info.level));
+  w.Key("status").String(c.info.status);
+  w.Key("type").String(sigma::CorrelationTypeName(c.type));
+  w.Key("author").String(c.info.author);
+  w.Key("tags").BeginArray();
+  for (const auto& tag : c.info.tags) w.String(tag);
+  w.EndArray();
+  w.Key("references").BeginArray();
+  for (const auto& ref : c.info.references) w.String(ref);
+  w.EndArray();
+  w.Key("rules").BeginArray();
+  for (const auto& ref : c.rules) w.String(ref.name);
+  w.EndArray();
+  w.Key("group_by").BeginArray();
+  for (const auto& field : c.group_by) w.String(field);
+  w.EndArray();
+  w.Key("timespan").Int(c.timespan_seconds);
+  w.Key("generate").Bool(c.generate);
+  w.EndObject();
+  FormatCorrelationWindow(w, info);
+  w.EndObject();
+}
+
 void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
+  if (alert.correlation) {
+    FormatCorrelation(*alert.correlation, out);
+    return;
+  }
   JsonWriter w(out);
   w.BeginObject();
   if (alert.indicator) {
@@ -211,7 +273,29 @@ void AlertWriter::Write(const AlertRecord& alert) {
     std::string record = std::to_string(alert.record);
     std::string matched;
     std::string_view level, id, title, author;
-    if (alert.indicator) {
+    std::string time(alert.time);
+    std::string_view file = alert.file;
+    std::string event_json;
+    if (alert.correlation) {
+      const CorrelationAlertInfo& info = *alert.correlation;
+      const sigma::RuleInfo& rule_info = info.correlation->info;
+      for (const auto& [field, value] : info.alert->group) {
+        if (!matched.empty()) matched.push_back(';');
+        matched.append(field).append("=").append(value);
+      }
+      level = sigma::LevelName(rule_info.level);
+      id = rule_info.id;
+      title = rule_info.title;
+      author = rule_info.author;
+      time = FormatTimestampMs(info.alert->last_time_ms);
+      file = info.records.empty() ? std::string_view() : info.records.front().first;
+      record = info.records.empty() ? std::string() : std::to_string(info.records.front().second);
+      JsonWriter w(event_json);
+      w.BeginObject();
+      w.Key("type").String(sigma::CorrelationTypeName(info.correlation->type));
+      FormatCorrelationWindow(w, info);
+      w.EndObject();
+    } else if (alert.indicator) {
       const IndicatorAlertInfo& indicator = *alert.indicator;
       for (const auto& [field, value] : indicator.found) {
         if (!matched.empty()) matched.push_back(';');
@@ -231,12 +315,11 @@ void AlertWriter::Write(const AlertRecord& alert) {
     }
     std::string one_line;
     // The columns of CSV_HEADER, in order.
-    const std::string_view columns[] = {alert.time,    level,
-                                        id,            title,
-                                        author,        alert.file,
-                                        record,        shown.product,
-                                        shown.service, shown.category,
-                                        matched,       OneLine(alert.event_json, one_line)};
+    const std::string_view columns[] = {
+        time,          level,          id,      title,
+        author,        file,           record,  shown.product,
+        shown.service, shown.category, matched,
+        alert.correlation ? std::string_view(event_json) : OneLine(alert.event_json, one_line)};
     for (size_t i = 0; i < std::size(columns); ++i) {
       if (i) line_.push_back(',');
       AppendCsvField(line_, columns[i]);

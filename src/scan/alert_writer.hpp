@@ -7,10 +7,19 @@
 //   {"indicator": {"id","feed","name","pattern","type","level","tlp","confidence","labels",
 //    "markings"}, "time", "source", "logsource", "event", "matched": [field names],
 //    "matched_values": [{"field","value"}]}
+// Correlation alerts (docs/correlation.md) have "correlation" in place of "rule" and describe
+// the window instead of one event:
+//   {"correlation": {"id","title","level","status","type","author","tags","references",
+//    "rules": [as written],"group_by","timespan": seconds,"generate"}, "alert_id", "group":
+//    {field or alias: value}, "time": RFC 3339 of last_time, "first_time", "last_time",
+//    "value": the aggregate compared, "count": matches in the window, "records": [{"file",
+//    "record"}] (the window's matches, oldest first, at most 100)}
 // `author` is always written: the Detection Rule License of SigmaHQ rules requires attribution.
 // CSV has one header line and the columns of CSV_HEADER, with the event as JSON; for indicator
 // alerts rule_id, rule_title and rule_author hold the indicator id, its name (or pattern) and
-// its feed, and `matched` lists field=value pairs.
+// its feed, and `matched` lists field=value pairs. For correlation alerts file and record are
+// those of the window's first match, `matched` lists the group as field=value pairs and `event`
+// holds {"alert_id","type","group","first_time","last_time","value","count","records"}.
 // Not thread-safe: alerts are written from one thread, in input order.
 #pragma once
 
@@ -21,6 +30,7 @@
 
 #include "core/json_writer.hpp"
 #include "core/result.hpp"
+#include "correlate/correlation_engine.hpp"
 #include "event/event.hpp"
 #include "scan/scanner.hpp"
 #include "sigma/rule.hpp"
@@ -38,10 +48,20 @@ struct IndicatorAlertInfo {
   std::vector<std::pair<std::string_view, std::string_view>> found;
 };
 
-// One alert: from a Sigma rule (`rule` set) or from an indicator (`indicator` set).
+// What a correlation alert says: the correlation, what fired, and where the window's matches
+// are (file, record), oldest first.
+struct CorrelationAlertInfo {
+  const sigma::Correlation* correlation = nullptr;
+  const correlate::CorrelationAlert* alert = nullptr;
+  std::vector<std::pair<std::string_view, uint64_t>> records;
+};
+
+// One alert: from a Sigma rule (`rule` set), from an indicator (`indicator` set) or from a
+// correlation rule (`correlation` set; the event fields are then unused).
 struct AlertRecord {
   const sigma::Rule* rule = nullptr;
   const IndicatorAlertInfo* indicator = nullptr;
+  const CorrelationAlertInfo* correlation = nullptr;
   std::string_view time;
   std::string_view file;
   uint64_t record = 0;
@@ -67,6 +87,9 @@ class AlertWriter {
 
  private:
   static void FormatTail(JsonWriter& w, const AlertRecord& alert);
+  static void FormatCorrelation(const CorrelationAlertInfo& info, std::string& out);
+  // The correlation alert without its "correlation" object (the CSV `event` column).
+  static void FormatCorrelationWindow(JsonWriter& w, const CorrelationAlertInfo& info);
   AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::string path);
   std::FILE* file_;
   bool owned_;

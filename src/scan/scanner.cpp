@@ -15,8 +15,12 @@
 #include <optional>
 #include <thread>
 
+#include "correlate/correlation_engine.hpp"
+#include "correlate/event_time.hpp"
+#include "core/time.hpp"
 #include "event/parser.hpp"
 #include "scan/alert_writer.hpp"
+#include "scan/engine_impl.hpp"
 #include "sigma/matcher.hpp"
 #include "sigma/rule_set.hpp"
 #include "intel/store.hpp"
@@ -103,42 +107,8 @@ std::string RecordLocation(const std::string& path, const event::Record& record)
   return fmt::format("{} record {}", path, record.number);
 }
 
-// Indicator alerts have no rule level; the indicator's confidence stands in for it: unknown or
-// at least 70 is high, 30-69 medium, below 30 low.
-sigma::Level IndicatorLevel(int confidence) {
-  if (confidence < 0 || confidence >= 70) return sigma::Level::kHigh;
-  if (confidence >= 30) return sigma::Level::kMedium;
-  return sigma::Level::kLow;
-}
 
 }  // namespace
-
-// Detection state of one thread: each worker parses and matches with its own copies.
-struct Worker {
-  std::unique_ptr<event::EventParser> parser;
-  event::Event event;
-  sigma::Matcher::ScratchPtr scratch;
-  std::vector<uint32_t> matches;
-  // The indicator set this worker matches with: taken from LiveIndicators per batch (or every
-  // INTEL_REFRESH records on one thread), so a reload reaches the workers within a batch.
-  std::shared_ptr<const intel::IndicatorIndex> intel_index;
-  intel::IntelMatcher::Scratch intel_scratch;
-};
-
-constexpr uint64_t INTEL_REFRESH = 1024;
-
-struct Engine::Impl {
-  ScanOptions options;
-  Diagnostics* diagnostics = nullptr;
-  event::FieldCatalog catalog;
-  std::optional<event::LogsourceMapping> mapping;
-  std::vector<event::FieldId> host_fields;
-  sigma::RuleSet rules;
-  std::unique_ptr<sigma::Matcher> matcher;
-  std::optional<intel::IntelMatcher> intel_matcher;  // set when feeds were given
-  std::unique_ptr<intel::LiveIndicators> indicators;
-  Worker main_worker;  // the calling thread's parser and matcher state
-};
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -148,6 +118,8 @@ const sigma::RuleSet& Engine::rules() const { return impl_->rules; }
 intel::LiveIndicators& Engine::indicators() { return *impl_->indicators; }
 
 std::string_view Engine::FieldName(event::FieldId id) const { return impl_->catalog.Name(id); }
+
+const event::FieldCatalog& Engine::catalog() const { return impl_->catalog; }
 
 std::string Engine::EventJson(const event::Record& record) {
   return impl_->main_worker.parser->ToJson(record);
@@ -172,6 +144,7 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   impl->mapping.emplace(std::move(*mapping));
   impl->mapping->InternFields(impl->catalog);
   for (auto name : HOST_FIELDS) impl->host_fields.push_back(impl->catalog.Intern(name));
+  if (options.intern_extra_fields) options.intern_extra_fields(impl->catalog);
 
   intel::IndexOptions index_options;
   index_options.match_subdomains = options.intel_subdomains;
@@ -207,19 +180,59 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
                                     : warning.file,
                        warning.reason);
   }
-  // Correlation rules load and validate, but `scan` does not aggregate them yet: say so for
-  // each one rather than let it pass unnoticed. Their referenced rules alert on their own.
-  for (const auto& correlation : rules.correlations) {
-    diagnostics.Report(DiagnosticKind::kWarning,
-                       fmt::format("{}:{}", correlation.info.file, correlation.info.line),
-                       fmt::format("correlation rule '{}' is loaded but not evaluated by scan; "
-                                   "the rules it references alert individually",
-                                   correlation.info.title));
-  }
   summary.rules_failed = rules.failures.size();
   size_t loaded = rules.rules.size();
-  std::erase_if(rules.rules, [&](const sigma::Rule& rule) { return !RuleSelected(rule, options); });
+  {
+    // --min-level, --rule-id and --tag select rules and correlations alike. A selected
+    // correlation keeps what it references (rules and correlations, transitively) so it can be
+    // evaluated; RunScan writes alerts only for what was selected. Indices change, so the
+    // references of the correlations are renumbered.
+    auto info_selected = [&](const sigma::RuleInfo& info) {
+      sigma::Rule probe;
+      probe.info = info;
+      return RuleSelected(probe, options);
+    };
+    std::vector<bool> keep_correlation(rules.correlations.size(), false);
+    std::vector<bool> keep_rule(rules.rules.size(), false);
+    std::function<void(uint32_t)> keep = [&](uint32_t index) {
+      if (keep_correlation[index]) return;
+      keep_correlation[index] = true;
+      for (const auto& ref : rules.correlations[index].rules) {
+        if (ref.is_correlation)
+          keep(ref.index);
+        else
+          keep_rule[ref.index] = true;
+      }
+    };
+    for (uint32_t i = 0; i < rules.correlations.size(); ++i)
+      if (info_selected(rules.correlations[i].info)) keep(i);
+    for (uint32_t i = 0; i < rules.rules.size(); ++i)
+      if (RuleSelected(rules.rules[i], options)) keep_rule[i] = true;
+    std::vector<uint32_t> rule_index(rules.rules.size(), 0);
+    std::vector<uint32_t> correlation_index(rules.correlations.size(), 0);
+    std::vector<sigma::Rule> kept_rules;
+    std::vector<sigma::Correlation> kept_correlations;
+    for (uint32_t i = 0; i < rules.rules.size(); ++i) {
+      rule_index[i] = static_cast<uint32_t>(kept_rules.size());
+      if (keep_rule[i]) kept_rules.push_back(std::move(rules.rules[i]));
+    }
+    for (uint32_t i = 0; i < rules.correlations.size(); ++i) {
+      correlation_index[i] = static_cast<uint32_t>(kept_correlations.size());
+      if (keep_correlation[i]) kept_correlations.push_back(std::move(rules.correlations[i]));
+    }
+    for (auto& correlation : kept_correlations) {
+      for (auto& ref : correlation.rules)
+        ref.index = ref.is_correlation ? correlation_index[ref.index] : rule_index[ref.index];
+    }
+    rules.rules = std::move(kept_rules);
+    rules.correlations = std::move(kept_correlations);
+  }
   summary.rules_loaded = rules.rules.size();
+  summary.correlations_loaded = rules.correlations.size();
+  // The fields correlations group and aggregate by, and the time field, are read from events:
+  // they must be interned before the matcher and the parser are built.
+  correlate::CorrelationEngine::InternFields(rules, impl->catalog);
+  if (!options.time_field.empty()) impl->catalog.Intern(options.time_field);
   if (rules.rules.empty() && options.detect) {
     if (loaded > 0) {
       return Fail(fmt::format("no rule to run: none of the {} loaded rules matches "
@@ -369,8 +382,6 @@ class BoundedQueue {
 
 }  // namespace
 
-namespace {
-
 // Parses and matches one record; false when the record could not be parsed (`error` says why).
 bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
             std::string& error) {
@@ -394,7 +405,6 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
   return true;
 }
 
-}  // namespace
 
 void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert,
                   ScanSummary& summary) {
@@ -610,8 +620,8 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     alert.matched = matched;
     return alert;
   };
-  auto on_alert = [&](const sigma::Rule& rule, const event::Event& event,
-                      const event::Record& record, const std::string& path) {
+  auto write_rule_alert = [&](const sigma::Rule& rule, const event::Event& event,
+                              const event::Record& record, const std::string& path) {
     matched_fields.clear();
     (void)sigma::EvaluateRule(rule, event, &matched_fields);
     AlertRecord alert = AlertOf(event, record, path, &matched_fields);
@@ -622,6 +632,90 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     ++summary.alerts_by_rule[rule.info.title];
     std::string_view host = (*engine)->Host(event);
     if (!host.empty()) ++summary.alerts_by_host[std::string(host)];
+  };
+  // Correlation rules: every match of a rule that a correlation references is fed to the
+  // engine. Its sequence is the input file's ordinal (high bits) and the record number (low 40
+  // bits): increasing in input order, and it says which records a window holds without keeping
+  // a table of them. Alerts are handed on in input order whatever the number of threads, so
+  // the correlation alerts do not depend on it either.
+  const sigma::RuleSet& rule_set = (*engine)->rules();
+  correlate::CorrelationOptions correlation_options;
+  correlation_options.allowed_lateness_ms = options.allowed_lateness_ms;
+  correlate::CorrelationEngine correlations(rule_set, (*engine)->catalog(), correlation_options);
+  event::FieldId time_field = options.time_field.empty()
+                                  ? event::NO_FIELD
+                                  : (*engine)->catalog().Find(options.time_field);
+  // Which rules and correlations were selected (--min-level, --rule-id, --tag) and are not
+  // suppressed by a `generate: false` correlation; the others were kept only to be referenced.
+  std::vector<bool> rule_written(rule_set.rules.size());
+  for (uint32_t i = 0; i < rule_set.rules.size(); ++i)
+    rule_written[i] = RuleSelected(rule_set.rules[i], options) && !correlations.Suppressed(i);
+  std::vector<bool> correlation_written(rule_set.correlations.size());
+  for (uint32_t i = 0; i < rule_set.correlations.size(); ++i) {
+    sigma::Rule probe;
+    probe.info = rule_set.correlations[i].info;
+    correlation_written[i] = RuleSelected(probe, options);
+  }
+  constexpr int RECORD_BITS = 40;
+  constexpr uint64_t RECORD_MASK = (uint64_t{1} << RECORD_BITS) - 1;
+  std::vector<std::string> correlation_paths;  // input files that fed the engine, in order
+  const std::string* last_path = nullptr;  // the record last fed, to feed each record once
+  uint64_t last_number = 0;
+  std::optional<int64_t> last_time;
+  int64_t reference_ms = NowMs();  // the year of RFC 3164 times: then each event's own
+  std::vector<correlate::CorrelationAlert> fired;
+  CorrelationAlertInfo correlation_info;
+  auto write_correlations = [&] {
+    for (const auto& alert : fired) {
+      if (!correlation_written[alert.correlation_index]) continue;
+      const sigma::Correlation& c = rule_set.correlations[alert.correlation_index];
+      correlation_info.correlation = &c;
+      correlation_info.alert = &alert;
+      correlation_info.records.clear();
+      for (uint64_t sequence : alert.sequences) {
+        correlation_info.records.emplace_back(correlation_paths[sequence >> RECORD_BITS],
+                                              sequence & RECORD_MASK);
+      }
+      AlertRecord record;
+      record.correlation = &correlation_info;
+      writer->Write(record);
+      ++summary.alerts;
+      ++summary.correlation_alerts;
+      ++summary.alerts_by_level[c.info.level];
+      ++summary.alerts_by_rule[c.info.title];
+    }
+    fired.clear();
+  };
+  auto correlate = [&](uint32_t rule_index, const event::Event& event,
+                       const event::Record& record, const std::string& path) {
+    if (last_path != &path || last_number != record.number) {
+      // A new record: its time and ordinal, once for all the rules it matched.
+      last_path = &path;
+      last_number = record.number;
+      last_time = correlate::EventTimeMs(event, time_field, reference_ms);
+      if (!last_time) {
+        ++summary.correlation_untimed_events;
+        return;
+      }
+      reference_ms = *last_time;
+      if (correlation_paths.empty() || correlation_paths.back() != path)
+        correlation_paths.push_back(path);
+    }
+    if (!last_time) return;
+    correlate::RuleMatch match;
+    match.rule_index = rule_index;
+    match.event_time_ms = *last_time;
+    match.sequence = (static_cast<uint64_t>(correlation_paths.size() - 1) << RECORD_BITS) |
+                     (record.number & RECORD_MASK);
+    match.event = &event;
+    correlations.Observe(match, fired);
+    write_correlations();
+  };
+  auto on_alert = [&](const sigma::Rule& rule, const event::Event& event,
+                      const event::Record& record, const std::string& path) {
+    auto rule_index = static_cast<uint32_t>(&rule - rule_set.rules.data());
+    if (rule_written[rule_index]) write_rule_alert(rule, event, record, path);
+    if (correlations.Referenced(rule_index)) correlate(rule_index, event, record, path);
   };
   std::vector<std::string_view> indicator_fields;
   IndicatorAlertInfo info;
@@ -663,6 +757,11 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     if (!host.empty()) ++summary.alerts_by_host[std::string(host)];
   };
   (*engine)->Scan(options.inputs, on_alert, on_indicator, summary);
+  correlations.Finish(fired);  // end of input: every window closes
+  write_correlations();
+  const correlate::CorrelationStats& stats = correlations.stats();
+  summary.correlation_late_matches += stats.late_matches;
+  summary.correlation_evicted_groups += stats.evicted_groups;
   if (auto finished = writer->Finish(); !finished) return tl::unexpected(finished.error());
   return summary;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/diagnostics.hpp"
+#include "event/field_catalog.hpp"
 #include "event/input.hpp"
 #include "event/logsource.hpp"
 #include "event/record.hpp"
@@ -46,6 +47,13 @@ struct ScanOptions {
   std::map<std::string, std::vector<std::string>> placeholders;  // |expand values
   std::vector<std::string> intel_paths;  // indicator feeds (files or directories)
   bool intel_subdomains = true;          // domain indicators also match subdomains
+  // Interns fields that something besides the rules reads (live detection's campaign keys and
+  // time field), before the event parser is built.
+  std::function<void(event::FieldCatalog&)> intern_extra_fields;
+  // Correlation rules: the event time is read from this field when set (else the format's own
+  // time), and a match may arrive this far behind the latest event time and still count.
+  std::string time_field;
+  int64_t allowed_lateness_ms = 60'000;
 };
 
 struct ScanSummary {
@@ -63,6 +71,13 @@ struct ScanSummary {
   uint64_t indicators_loaded = 0;  // active indicators after versions, expiry and revocation
   uint64_t intel_feeds_failed = 0;
   uint64_t indicator_alerts = 0;   // of `alerts`
+  uint64_t correlations_loaded = 0;
+  uint64_t correlation_alerts = 0;          // of `alerts`
+  uint64_t correlation_late_matches = 0;    // arrived behind the watermark: not counted
+  uint64_t correlation_evicted_groups = 0;  // state bound reached
+  // Events matched by a rule that a correlation references but whose time could not be read:
+  // they cannot take part in correlations.
+  uint64_t correlation_untimed_events = 0;
   double load_seconds = 0;
   double scan_seconds = 0;
   std::map<sigma::Level, uint64_t> alerts_by_level;
@@ -110,9 +125,18 @@ class Engine {
   void Scan(const std::vector<std::string>& inputs, const OnAlert& on_alert,
             const OnIndicatorAlert& on_indicator, ScanSummary& summary);
 
+  // Live detection (`serve`): one record at a time on the calling thread. `declared` is the
+  // logsource of the sensor that sent it, the class given to the event when its content does
+  // not say what it is. Alerts go to the callbacks as with Scan() (path ""). False, with
+  // `error` set, when the record could not be parsed. Not thread-safe: one caller.
+  bool DetectRecord(const event::Record& record, const std::optional<event::Logsource>& declared,
+                    const OnAlert& on_alert, const OnIndicatorAlert& on_indicator,
+                    std::string& error);
+
   // The indicator set matched on every event; a caller may Reload() it while Scan() runs.
   [[nodiscard]] intel::LiveIndicators& indicators();
   [[nodiscard]] std::string_view FieldName(event::FieldId id) const;
+  [[nodiscard]] const event::FieldCatalog& catalog() const;
 
   struct Impl;
 
@@ -120,6 +144,10 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Indicator alerts have no rule level; the indicator's confidence stands in for it: unknown or
+// at least 70 is high, 30-69 medium, below 30 low.
+[[nodiscard]] sigma::Level IndicatorLevel(int confidence);
 
 // Runs a whole scan. Diagnostics (unreadable files, bad records, failed rules) go to
 // `diagnostics` as they happen. Returns an error only when the scan could not start

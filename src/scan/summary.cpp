@@ -53,7 +53,22 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
                        s.indicators_loaded, s.intel_feeds_failed);
   out += fmt::format("  alerts     {}", s.alerts);
   if (s.indicator_alerts) out += fmt::format(" ({} from indicators)", s.indicator_alerts);
+  if (s.correlation_alerts) out += fmt::format(" ({} from correlations)", s.correlation_alerts);
   out += "\n";
+  if (s.correlations_loaded) {
+    out += fmt::format("  correlations {} loaded, {} alerts, {} late matches dropped",
+                       s.correlations_loaded, s.correlation_alerts, s.correlation_late_matches);
+    if (s.correlation_evicted_groups)
+      out += fmt::format(", {} groups evicted", s.correlation_evicted_groups);
+    out += "\n";
+    if (s.correlation_late_matches)
+      out += "             (inputs not in time order, e.g. several hosts' logs one after the "
+             "other: see --allowed-lateness)\n";
+    if (s.correlation_untimed_events)
+      out += fmt::format("             {} matching events had no readable time and took no part "
+                         "in correlations (see --time-field)\n",
+                         s.correlation_untimed_events);
+  }
   if (s.alerts) {
     out += "\nAlerts by level\n";
     for (auto level : {sigma::Level::kCritical, sigma::Level::kHigh, sigma::Level::kMedium,
@@ -80,6 +95,11 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("evtx_native_records").Uint(s.evtx_native_records);
   w.Key("evtx_libevtx_records").Uint(s.evtx_libevtx_records);
   w.Key("alerts").Uint(s.alerts).Key("indicator_alerts").Uint(s.indicator_alerts);
+  w.Key("correlations_loaded").Uint(s.correlations_loaded);
+  w.Key("correlation_alerts").Uint(s.correlation_alerts);
+  w.Key("correlation_late_matches").Uint(s.correlation_late_matches);
+  w.Key("correlation_evicted_groups").Uint(s.correlation_evicted_groups);
+  w.Key("correlation_untimed_events").Uint(s.correlation_untimed_events);
   w.Key("indicators_loaded").Uint(s.indicators_loaded);
   w.Key("intel_feeds_failed").Uint(s.intel_feeds_failed);
   w.Key("load_seconds").Double(s.load_seconds).Key("scan_seconds").Double(s.scan_seconds);

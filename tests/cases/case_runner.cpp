@@ -112,6 +112,19 @@ Outcome Scan(const fs::path& case_dir, const std::string& binary, const std::str
     std::string_view id;
     uint64_t record = 0;
     std::string key;
+    if (!doc["correlation"]["id"].get(id)) {
+      // Correlation alerts are listed by correlation id; their record is the window's first.
+      key = "correlation:" + std::string(id);
+      simdjson::dom::array records;
+      if (doc["records"].get(records) || records.size() == 0 ||
+          records.at(0)["record"].get(record)) {
+        outcome.error = "correlation alert line " + std::to_string(line_number) + " lacks records";
+        return outcome;
+      }
+      ++outcome.counts[key];
+      outcome.records.insert({key, record});
+      continue;
+    }
     if (!doc["indicator"]["id"].get(id)) {
       key = "indicator:" + std::string(id);  // indicator alerts are listed by indicator id
     } else if (!doc["rule"]["id"].get(id)) {

@@ -415,6 +415,37 @@ TEST(SyslogParser, Rfc3164WithAndWithoutPri) {
   EXPECT_TRUE(p.Values("timestamp").empty());
 }
 
+TEST(SyslogParser, SshdMessagesYieldTheClientAddressAndUser) {
+  ParserFixture p({"src_ip", "user", "message"});
+  ASSERT_TRUE(p.Parse("Dec 10 06:55:48 LabSZ sshd[24200]: Failed password for invalid user webmaster "
+                      "from 173.234.31.186 port 38926 ssh2",
+                      RecordFormat::kSyslog));
+  EXPECT_EQ(p.Value("src_ip"), "173.234.31.186");
+  EXPECT_EQ(p.Value("user"), "webmaster");
+  ASSERT_TRUE(p.Parse("<38>Dec 10 07:02:47 LabSZ sshd[24203]: Failed password for root from "
+                      "2001:db8::7 port 38926 ssh2",
+                      RecordFormat::kSyslog));
+  EXPECT_EQ(p.Value("src_ip"), "2001:db8::7");
+  EXPECT_EQ(p.Value("user"), "root");
+  ASSERT_TRUE(p.Parse("Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+                      RecordFormat::kSyslog));
+  EXPECT_EQ(p.Value("src_ip"), "173.234.31.186");
+  EXPECT_EQ(p.Value("user"), "webmaster");
+  ASSERT_TRUE(p.Parse("<38>1 2026-11-26T01:00:00Z web1 sshd 411 - - pam_unix(sshd:auth): "
+                      "authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+                      "rhost=173.234.31.186  user=root",
+                      RecordFormat::kSyslog));
+  EXPECT_EQ(p.Value("src_ip"), "173.234.31.186");
+  EXPECT_EQ(p.Value("user"), "root");
+  ASSERT_TRUE(p.Parse("Dec 10 06:55:46 LabSZ sshd[24200]: Connection closed by 173.234.31.186 [preauth]",
+                      RecordFormat::kSyslog));
+  EXPECT_TRUE(p.Values("src_ip").empty());
+  // Only sshd's messages are read this way.
+  ASSERT_TRUE(p.Parse("Dec 10 06:55:46 LabSZ su[1]: Failed password for root from 10.0.0.1 port 1",
+                      RecordFormat::kSyslog));
+  EXPECT_TRUE(p.Values("src_ip").empty());
+}
+
 TEST(SyslogParser, LoghubFilesParseEveryLine) {
   fs::path path = SharedDir() / "data/logs/loghub/OpenSSH_2k.log";
   YAGURA_REQUIRE_SHARED(path);

@@ -1,0 +1,17 @@
+// StableId: a UUID-shaped id that is a pure function of what it identifies.
+//
+// Live detection must give an alert the same id every time it is produced, so that a replay of
+// the spool after a crash inserts nothing twice (docs/architecture.md, decision 3). The id is
+// XXH3-128 over the parts (each length-prefixed, so ("ab","c") and ("a","bc") differ), written
+// as 8-4-4-4-12 hex with the version nibble 8 ("custom", RFC 9562) and the RFC 4122 variant.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace yagura {
+
+[[nodiscard]] std::string StableId(std::initializer_list<std::string_view> parts);
+
+}  // namespace yagura

@@ -1,0 +1,58 @@
+// The inside of a scan Engine, shared by the files that implement it (scanner.cpp reads files,
+// live_detection.cpp takes records one at a time for `serve`). Not part of the public face.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "event/event.hpp"
+#include "event/field_catalog.hpp"
+#include "event/logsource_mapping.hpp"
+#include "event/parser.hpp"
+#include "intel/event_matcher.hpp"
+#include "intel/live_indicators.hpp"
+#include "scan/scanner.hpp"
+#include "sigma/matcher.hpp"
+#include "sigma/rule_set.hpp"
+
+namespace yagura::scan {
+
+// Detection state of one thread: each worker parses and matches with its own copies.
+struct Worker {
+  std::unique_ptr<event::EventParser> parser;
+  event::Event event;
+  sigma::Matcher::ScratchPtr scratch;
+  std::vector<uint32_t> matches;
+  // The indicator set this worker matches with: taken from LiveIndicators per batch (or every
+  // INTEL_REFRESH records on one thread), so a reload reaches the workers within a batch.
+  std::shared_ptr<const intel::IndicatorIndex> intel_index;
+  intel::IntelMatcher::Scratch intel_scratch;
+};
+
+constexpr uint64_t INTEL_REFRESH = 1024;
+
+struct Engine::Impl {
+  ScanOptions options;
+  Diagnostics* diagnostics = nullptr;
+  event::FieldCatalog catalog;
+  std::optional<event::LogsourceMapping> mapping;
+  std::vector<event::FieldId> host_fields;
+  sigma::RuleSet rules;
+  std::unique_ptr<sigma::Matcher> matcher;
+  std::optional<intel::IntelMatcher> intel_matcher;  // set when feeds were given
+  std::unique_ptr<intel::LiveIndicators> indicators;
+  Worker main_worker;  // the calling thread's parser and matcher state
+  // DetectRecord's workers, one per declared logsource ("" for none): the parser is built for
+  // one declared class.
+  std::map<std::string, std::unique_ptr<Worker>, std::less<>> live_workers;
+  uint64_t live_records = 0;
+};
+
+// Parses and matches one record; false when the record could not be parsed (`error` says why).
+bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
+            std::string& error);
+
+}  // namespace yagura::scan

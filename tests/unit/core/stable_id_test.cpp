@@ -1,0 +1,27 @@
+#include "core/stable_id.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+namespace yagura {
+namespace {
+
+TEST(StableIdTest, IsAPureFunctionOfItsParts) {
+  EXPECT_EQ(StableId({"rule", "42", "abc"}), StableId({"rule", "42", "abc"}));
+  EXPECT_NE(StableId({"rule", "42", "abc"}), StableId({"rule", "43", "abc"}));
+}
+
+TEST(StableIdTest, PartBoundariesMatter) {
+  EXPECT_NE(StableId({"ab", "c"}), StableId({"a", "bc"}));
+  EXPECT_NE(StableId({"abc"}), StableId({"abc", ""}));
+}
+
+TEST(StableIdTest, LooksLikeAVersion8Uuid) {
+  std::string id = StableId({"x"});
+  EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+      << id;
+}
+
+}  // namespace
+}  // namespace yagura
