@@ -412,6 +412,7 @@ void RegisterApi(Router& router, ApiContext& context) {
   RegisterCoordinationRoutes(router, context);
   RegisterAuditRoutes(router, context);
   RegisterIngestRoutes(router, context);
+  RegisterAlertRoutes(router, context);
   // Last, so the OpenAPI document it serves sees every other route.
   RegisterSystemRoutes(router, context);
 }

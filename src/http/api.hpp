@@ -29,7 +29,10 @@ namespace yagura {
 class Metrics;
 }
 namespace yagura::pipeline {
-class Spool;
+class IngestQueue;
+}
+namespace yagura::hub {
+struct Incident;
 }
 
 namespace yagura::http {
@@ -72,10 +75,9 @@ struct ApiContext {
   // JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses) of request and response bodies, by the
   // names RouteDoc refers to; each RegisterXxxRoutes adds its own.
   JsonValue schemas = JsonValue::MakeObject();
-  // Live ingest: events accepted by POST /api/v1/ingest are appended here (under the mutex)
-  // before they are acknowledged. Null when ingest is off (the route answers 503).
-  pipeline::Spool* spool = nullptr;
-  std::mutex* spool_mutex = nullptr;
+  // Live ingest: events accepted by POST /api/v1/ingest are appended here before they are
+  // acknowledged. Null when ingest is off (the route answers 503).
+  pipeline::IngestQueue* ingest = nullptr;
 };
 
 using AuthedHandler = std::function<Response(Request&, const hub::Principal&)>;
@@ -163,7 +165,13 @@ void RegisterIncidentRoutes(Router& router, ApiContext& context);
 void RegisterCoordinationRoutes(Router& router, ApiContext& context);  // advisories, requests, recommendations
 void RegisterAuditRoutes(Router& router, ApiContext& context);
 void RegisterIngestRoutes(Router& router, ApiContext& context);     // sensors' bulk NDJSON
+void RegisterAlertRoutes(Router& router, ApiContext& context);      // alerts and campaigns
 // All of the above.
 void RegisterApi(Router& router, ApiContext& context);
+
+// One incident as GET /api/v1/incidents/{id} answers it, including the alerts linked to it
+// that the caller may read (api_incidents.cpp); the alert routes answer a promotion with it.
+JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& principal,
+                          const hub::Incident& incident);
 
 }  // namespace yagura::http

@@ -22,6 +22,7 @@
 #include "core/json_value.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "hub/alerts.hpp"
 #include "hub/incidents.hpp"
 #include "hub/policy.hpp"
 #include "hub/scoring.hpp"
@@ -640,6 +641,12 @@ void AddSchemas(ApiContext& context) {
       "attachments":{{"type":"array","items":{{"$ref":"#/components/schemas/Attachment"}}}},
       "counts":{{"type":"object","properties":{{"comments":{{"type":"integer"}},"attachments":{{"type":"integer"}},
         "links":{{"type":"integer"}},"assignees":{{"type":"integer"}},"indicators":{{"type":"integer"}}}}}},
+      "alerts":{{"type":"array",
+        "description":"alerts linked to the incident that the caller may read; in single reads",
+        "items":{{"type":"object","required":["id","title","level","kind","org_id","event_time"],
+          "properties":{{"id":{{"type":"string"}},"title":{{"type":"string"}},
+            "level":{{"type":"string"}},"kind":{{"type":"string"}},"org_id":{{"type":"string"}},
+            "event_time":{1}}}}}}},
       "version":{{"type":"integer"}},"created_at":{1},"updated_at":{1}}}}})",
                                              REPORT_PROPERTIES, time));
   AddSchema(context, "IncidentSummary", fmt::format(R"({{"type":"object",
@@ -756,12 +763,15 @@ Response CreateIncidentHandler(ApiContext& context, Request& request,
 
 Response GetIncidentHandler(ApiContext& context, Request& request,
                             const hub::Principal& principal) {
-  hub::Incident incident = [&] {
+  auto [incident, json] = [&] {
     auto connection = context.database.Acquire();
-    return Unwrap(hub::GetIncident(*connection, principal, request.PathParam("id")));
+    hub::Incident found =
+        Unwrap(hub::GetIncident(*connection, principal, request.PathParam("id")));
+    JsonValue body = IncidentJsonFor(*connection, principal, found);
+    return std::make_pair(std::move(found), std::move(body));
   }();
   AuditRead(context, principal, "incident", incident.id, incident.report.tlp);
-  return JsonResponse(200, IncidentJson(incident));
+  return JsonResponse(200, json);
 }
 
 Response UpdateIncidentHandler(ApiContext& context, Request& request,
@@ -965,6 +975,26 @@ Response DownloadHandler(ApiContext& context, Request& request, const hub::Princ
 }
 
 }  // namespace
+
+JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& principal,
+                          const hub::Incident& incident) {
+  JsonValue json = IncidentJson(incident);
+  // Only the alerts this caller may read: an alert of another organisation attached by the
+  // centre stays invisible here as everywhere else.
+  JsonValue alerts = JsonValue::MakeArray();
+  for (const auto& ref : hub::AlertsOfIncident(connection, principal, incident.id)) {
+    JsonValue item = JsonValue::MakeObject();
+    item.Set("id", ref.id);
+    item.Set("title", ref.title);
+    item.Set("level", ref.level);
+    item.Set("kind", ref.kind);
+    item.Set("org_id", ref.org_id);
+    item.Set("event_time", Time(ref.event_time));
+    alerts.Push(std::move(item));
+  }
+  json.Set("alerts", std::move(alerts));
+  return json;
+}
 
 void RegisterIncidentRoutes(Router& router, ApiContext& context) {
   AddSchemas(context);

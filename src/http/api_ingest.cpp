@@ -2,9 +2,9 @@
 // names their organisation and logsource.
 //
 // Every line is checked on its own: a line that is not a JSON object is reported with its
-// number and skipped, the others are accepted. Accepted events are wrapped with the sensor's
-// organisation and logsource (taken from the token, never from the event) and appended to the
-// spool in one batch; only then does the sensor get 202, so an acknowledged event survives a
+// number and skipped, the others are accepted. Accepted events are wrapped in an envelope
+// (pipeline/envelope.hpp) with the sensor's organisation and logsource (taken from the token,
+// never from the event) and appended to the spool in one batch; only then does the sensor get 202, so an acknowledged event survives a
 // crash. A full spool answers 503 with Retry-After and appends nothing: senders slow down, no
 // event is dropped.
 #include <fmt/format.h>
@@ -14,7 +14,8 @@
 #include "core/time.hpp"
 #include "hub/sensors.hpp"
 #include "http/api.hpp"
-#include "pipeline/spool.hpp"
+#include "pipeline/envelope.hpp"
+#include "pipeline/ingest_queue.hpp"
 
 namespace yagura::http {
 namespace {
@@ -52,7 +53,7 @@ Response Ingest(ApiContext& context, Request& request) {
   if (!IsNdjsonType(request.headers.Get("content-type").value_or(""))) {
     throw ApiError(415, "unsupported_media_type", "the body must be application/x-ndjson");
   }
-  if (context.spool == nullptr) {
+  if (context.ingest == nullptr) {
     throw ApiError(503, "ingest_unavailable", "live ingest is not enabled on this server");
   }
   std::string received_at = FormatTimestampMs(NowMs());
@@ -86,15 +87,16 @@ Response Ingest(ApiContext& context, Request& request) {
       continue;
     }
     std::string record;
-    record.reserve(line.size() + 200);
-    JsonWriter out(record);
-    out.BeginObject()
-        .Key("org_id").String(sensor->org_id)
-        .Key("sensor_id").String(sensor->id)
-        .Key("logsource").String(sensor->logsource)
-        .Key("received_at").String(received_at)
-        .Key("event").Raw(line)
-        .EndObject();
+    pipeline::Envelope envelope;
+    envelope.kind = pipeline::PayloadKind::kJson;
+    envelope.org_id = sensor->org_id;
+    envelope.sensor_id = sensor->id;
+    envelope.logsource = sensor->logsource;
+    envelope.received_at = received_at;
+    envelope.peer = request.remote_address;
+    envelope.transport = "http";
+    envelope.payload = line;
+    pipeline::EncodeEnvelope(envelope, record);
     records.push_back(std::move(record));
   }
   errors += ']';
@@ -111,13 +113,9 @@ Response Ingest(ApiContext& context, Request& request) {
                                            rejected, errors));
   }
   std::vector<std::string_view> views(records.begin(), records.end());
-  Result<uint64_t> appended = [&]() -> Result<uint64_t> {
-    std::lock_guard lock(*context.spool_mutex);
-    if (context.spool->Full()) return Fail("full");
-    return context.spool->Append(views);
-  }();
+  Result<uint64_t> appended = context.ingest->Append(views);
   if (!appended) {
-    bool full = appended.error().message.find("full") != std::string::npos;
+    bool full = appended.error().message == pipeline::IngestQueue::FULL;
     context.metrics
         .GetCounter("yagura_ingest_deferred_total",
                     "Ingest requests answered 503 (spool full or unwritable); senders retry")

@@ -287,6 +287,81 @@ CREATE TABLE sensor_tokens (
 CREATE INDEX sensor_tokens_org ON sensor_tokens (org_id);
 )sql";
 
+// Version 6: alerts of live detection and the campaigns that join them across organisations.
+// Alerts are listed newest event first: keyset paging over (event_time, id), so every index
+// that serves a list ends in (event_time, id). level_rank (informational 1 .. critical 5, 0
+// unknown) makes "at least high" an index range; techniques are kept as JSON for display and
+// once per row in alert_techniques for filtering. Rows are written by the detector and changed
+// only in their triage columns (status .. updated_at).
+constexpr const char* ALERTS_SQL = R"sql(
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  org_id TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  level TEXT NOT NULL,
+  level_rank BIGINT NOT NULL,
+  techniques TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  event_time BIGINT NOT NULL,
+  detected_at BIGINT NOT NULL,
+  logsource TEXT NOT NULL,
+  sensor_id TEXT NOT NULL,
+  spool_seq BIGINT NOT NULL,
+  group_key TEXT NOT NULL,
+  campaign_id TEXT,
+  details TEXT NOT NULL,
+  status TEXT NOT NULL,
+  resolution TEXT,
+  resolution_reason TEXT,
+  assignee_id TEXT,
+  incident_id TEXT,
+  acknowledged_by TEXT,
+  acknowledged_at BIGINT,
+  closed_by TEXT,
+  closed_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX alerts_event ON alerts (event_time, id);
+CREATE INDEX alerts_org_event ON alerts (org_id, event_time, id);
+CREATE INDEX alerts_status_event ON alerts (status, event_time, id);
+CREATE INDEX alerts_level_event ON alerts (level_rank, event_time, id);
+CREATE INDEX alerts_rule_event ON alerts (rule_id, event_time, id);
+CREATE INDEX alerts_campaign ON alerts (campaign_id, event_time, id);
+CREATE INDEX alerts_assignee ON alerts (assignee_id, event_time, id);
+CREATE INDEX alerts_incident ON alerts (incident_id);
+CREATE TABLE alert_techniques (
+  alert_id TEXT NOT NULL REFERENCES alerts(id),
+  technique TEXT NOT NULL,
+  PRIMARY KEY (alert_id, technique)
+);
+CREATE INDEX alert_techniques_technique ON alert_techniques (technique, alert_id);
+CREATE TABLE campaigns (
+  id TEXT PRIMARY KEY,
+  key_kind TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  key_value TEXT NOT NULL,
+  title TEXT NOT NULL,
+  first_time BIGINT NOT NULL,
+  last_time BIGINT NOT NULL,
+  org_count BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX campaigns_created ON campaigns (created_at, id);
+CREATE TABLE campaign_members (
+  campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+  org_id TEXT NOT NULL,
+  alert_id TEXT NOT NULL,
+  first_time BIGINT NOT NULL,
+  PRIMARY KEY (campaign_id, org_id)
+);
+CREATE INDEX campaign_members_alert ON campaign_members (alert_id);
+)sql";
+
 std::string ForPostgres(std::string sql) {
   auto replace_all = [&](std::string_view from, std::string_view to) {
     for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
@@ -311,6 +386,7 @@ const std::vector<store::Migration>& Migrations() {
       Make(3, "coordination", COORDINATION_SQL),
       Make(4, "audit log", AUDIT_SQL),
       Make(5, "sensor tokens", SENSORS_SQL),
+      Make(6, "alerts", ALERTS_SQL),
   };
   return migrations;
 }

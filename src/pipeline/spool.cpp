@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint32_t RECORD_MAGIC = 0x53524759;  // "YGRS" little-endian
-constexpr size_t HEADER_BYTES = 20;            // magic, length, seq, crc
+constexpr size_t HEADER_BYTES = Spool::RECORD_OVERHEAD_BYTES;  // magic, length, seq, crc
 constexpr const char* SEGMENT_SUFFIX = ".spool";
 
 int64_t NowMs() {
@@ -317,19 +317,64 @@ Result<void> Spool::Sync() {
 Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) const {
   std::vector<SpoolRecord> records;
   from = std::max(from, first_seq());
+  // A consumer reads on from where it stopped: the cursor remembers that byte offset, so a
+  // read never rescans its segment from the start (which made catching up quadratic).
+  constexpr size_t CHUNK_BYTES = 1 << 20;
+  std::string chunk;
   for (const auto& segment : segments_) {
     if (segment->end_seq <= from || records.size() >= max_records) continue;
     uint64_t offset = 0;
-    std::string problem;
+    if (read_cursor_.segment_first_seq == segment->first_seq && read_cursor_.seq <= from &&
+        read_cursor_.offset <= segment->bytes) {
+      offset = read_cursor_.offset;
+    }
     while (offset < segment->bytes && records.size() < max_records) {
-      uint64_t next = 0;
-      auto record = segment->ReadRecord(offset, options_.max_record_bytes, next, problem);
-      if (!record) {
-        return Fail(fmt::format("spool segment {} became unreadable at byte {}: {}",
-                                segment->path, offset, problem));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(CHUNK_BYTES, segment->bytes - offset));
+      chunk.resize(want);
+      if (!ReadAt(segment->fd, chunk.data(), want, offset)) {
+        return Fail(fmt::format("spool segment {} became unreadable at byte {}", segment->path, offset));
       }
-      if (record->seq >= from) records.push_back(std::move(*record));
-      offset = next;
+      size_t at = 0;
+      while (records.size() < max_records) {
+        if (want - at < HEADER_BYTES) break;
+        uint32_t magic;
+        uint32_t length;
+        uint64_t seq;
+        uint32_t crc;
+        std::memcpy(&magic, chunk.data() + at, 4);
+        std::memcpy(&length, chunk.data() + at + 4, 4);
+        std::memcpy(&seq, chunk.data() + at + 8, 8);
+        std::memcpy(&crc, chunk.data() + at + 16, 4);
+        std::string problem;
+        if (magic != RECORD_MAGIC) problem = "no record starts here";
+        else if (length > options_.max_record_bytes ||
+                 offset + at + HEADER_BYTES + length > segment->bytes) problem = "record longer than the file";
+        if (!problem.empty()) {
+          return Fail(fmt::format("spool segment {} became unreadable at byte {}: {}",
+                                  segment->path, offset + at, problem));
+        }
+        if (want - at < HEADER_BYTES + length) {
+          if (at == 0) {  // one record larger than the chunk: read exactly it
+            chunk.resize(HEADER_BYTES + length);
+            if (!ReadAt(segment->fd, chunk.data(), chunk.size(), offset)) {
+              return Fail(fmt::format("spool segment {} became unreadable at byte {}",
+                                      segment->path, offset));
+            }
+            want = chunk.size();
+            continue;
+          }
+          break;
+        }
+        std::string_view payload(chunk.data() + at + HEADER_BYTES, length);
+        if (RecordCrc(seq, payload) != crc) {
+          return Fail(fmt::format("spool segment {} became unreadable at byte {}: checksum mismatch",
+                                  segment->path, offset + at));
+        }
+        if (seq >= from) records.push_back(SpoolRecord{seq, std::string(payload)});
+        at += HEADER_BYTES + length;
+        read_cursor_ = {segment->first_seq, seq + 1, offset + at};
+      }
+      offset += at;
     }
   }
   return records;
@@ -362,10 +407,20 @@ uint64_t Spool::LoadCheckpoint(std::string_view name) const {
   return std::max(value, first_seq());
 }
 
-Result<uint64_t> Spool::Trim(uint64_t next_seq) {
+Result<uint64_t> Spool::Trim(uint64_t next_seq) { return Trim(next_seq, 0, 0); }
+
+Result<uint64_t> Spool::Trim(uint64_t next_seq, int64_t retention_ms, int64_t now_ms) {
   uint64_t freed = 0;
   while (segments_.size() > 1 && segments_.front()->end_seq <= next_seq) {
     const auto& segment = segments_.front();
+    if (retention_ms > 0) {
+      // A segment's last write is its newest record's arrival: keep it while that is recent.
+      struct stat st {};
+      if (::fstat(segment->fd, &st) == 0) {
+        int64_t modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (now_ms - modified_ms < retention_ms) break;
+      }
+    }
     if (::unlink(segment->path.c_str()) != 0) {
       return Fail(SystemError("cannot remove", segment->path));
     }

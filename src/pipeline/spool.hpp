@@ -54,6 +54,9 @@ struct SpoolRecord {
 
 class Spool {
  public:
+  // Bytes each record takes besides its payload (framing and checksum).
+  static constexpr uint64_t RECORD_OVERHEAD_BYTES = 20;
+
   static Result<std::unique_ptr<Spool>> Open(SpoolOptions options);
   ~Spool();
   Spool(const Spool&) = delete;
@@ -74,11 +77,16 @@ class Spool {
 
   // Removes whole segments whose records all lie below `next_seq`; returns bytes freed.
   Result<uint64_t> Trim(uint64_t next_seq);
+  // The same, but keeps segments written to less than `retention_ms` before `now_ms` (processed
+  // events kept for a while, e.g. to replay them into new rules); oldest first, so it stops at
+  // the first segment still retained.
+  Result<uint64_t> Trim(uint64_t next_seq, int64_t retention_ms, int64_t now_ms);
 
   [[nodiscard]] uint64_t first_seq() const;  // oldest record kept
   [[nodiscard]] uint64_t next_seq() const;   // the number the next record will get
   [[nodiscard]] uint64_t total_bytes() const;
   [[nodiscard]] bool Full() const { return total_bytes() >= options_.max_total_bytes; }
+  [[nodiscard]] uint64_t max_total_bytes() const { return options_.max_total_bytes; }
   [[nodiscard]] const SpoolRecovery& recovery() const { return recovery_; }
 
  private:
@@ -93,6 +101,13 @@ class Spool {
   uint64_t next_seq_ = 1;
   int64_t last_sync_ms_ = 0;
   SpoolRecovery recovery_;
+  // Where the last Read() stopped: the next record's sequence number and byte offset.
+  struct ReadCursor {
+    uint64_t segment_first_seq = 0;
+    uint64_t seq = 0;
+    uint64_t offset = 0;
+  };
+  mutable ReadCursor read_cursor_;
 };
 
 // CRC-32C (Castagnoli), with SSE 4.2 instructions.

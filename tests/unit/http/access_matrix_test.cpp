@@ -49,7 +49,9 @@
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "hub/advisories.hpp"
+#include "hub/alerts.hpp"
 #include "hub/audit_log.hpp"
+#include "hub/crypto.hpp"
 #include "hub/identity.hpp"
 #include "hub/passwords.hpp"
 #include "hub/policy.hpp"
@@ -1367,6 +1369,142 @@ TEST_F(AccessMatrixTest, IdentityRecordsAndTheAuditLogStayWithTheirManagers) {
     Response audit = Call("GET", "/api/v1/audit-log?limit=1", u);
     ++w.http_cells;
     EXPECT_EQ(audit.status, u.CentreAdmin() ? 200 : 403) << "audit log read by " << u.label;
+  }
+}
+
+// "Alerts and campaigns", restated: an alert is read by the users of its organisation and by
+// the centre's staff, and triaged by whoever may report an incident for its organisation;
+// campaigns (and campaign alerts, owned by the centre) are the centre's alone.
+bool MayReadAlert(const Actor& u, const std::string& org_id) {
+  return u.InCentre() || u.org_id == org_id;
+}
+bool MayTriageAlert(const Actor& u, const std::string& org_id) { return MayReportFor(u, org_id); }
+
+hub::DetectedAlert MatrixAlert(const std::string& org_id, const std::string& kind) {
+  hub::DetectedAlert alert;
+  alert.id = hub::NewId();
+  alert.kind = kind;
+  alert.org_id = org_id;
+  alert.rule_id = "matrix-rule";
+  alert.title = Unique("Alert");
+  alert.level = "high";
+  alert.event_time_ms = NowMs();
+  alert.detected_at_ms = alert.event_time_ms;
+  alert.details_json = "{}";
+  return alert;
+}
+
+std::vector<std::string> ListAllAt(const std::string& collection, const Actor& u) {
+  std::vector<std::string> ids;
+  std::string cursor;
+  for (int page = 0; page < 1000; ++page) {
+    std::string target = fmt::format("{}?limit={}", collection, LIST_PAGE);
+    if (!cursor.empty()) target += "&cursor=" + Encode(cursor);
+    Response response = Call("GET", target, u);
+    EXPECT_EQ(response.status, 200) << target << " by " << u.label << ": " << response.body;
+    if (response.status != 200) break;
+    JsonValue body = Body(response);
+    for (const auto& item : body.Find("items")->as_array()) ids.push_back(Text(item, "id"));
+    const JsonValue* next = body.Find("next_cursor");
+    if (next == nullptr || next->is_null()) break;
+    cursor = next->as_string();
+  }
+  return ids;
+}
+
+TEST_F(AccessMatrixTest, AlertsAndCampaignsAnswerOnlyTheirAudience) {
+  World& w = W();
+  std::vector<hub::DetectedAlert> alerts;
+  for (const char* key : {"ministry", "operator", "city", "partner"}) {
+    alerts.push_back(MatrixAlert(OrgOf(key).id, "rule"));
+  }
+  hub::DetectedCampaign campaign;
+  campaign.id = hub::NewId();
+  campaign.key_kind = "rule";
+  campaign.key_id = "matrix-rule";
+  campaign.key_value = "198.51.100.20";
+  campaign.title = "Matrix campaign";
+  campaign.first_time_ms = campaign.last_time_ms = NowMs();
+  campaign.members = {{alerts[0].org_id, alerts[0].id, NowMs()},
+                      {alerts[1].org_id, alerts[1].id, NowMs()}};
+  hub::DetectedAlert raised = MatrixAlert(OrgOf("centre").id, "campaign");
+  raised.campaign_id = campaign.id;
+  alerts.push_back(raised);
+  std::vector<hub::DetectedCampaign> campaigns = {campaign};
+  ASSERT_TRUE(hub::InsertDetections(*w.db, alerts, campaigns, NowMs()));
+  NewAuditEntries();
+
+  auto connection = w.db->Acquire();
+  const std::vector<std::string> centre_orgs = hub::CentreOrganizationIds(*connection);
+  for (const auto& u : w.actors) {
+    std::optional<hub::Principal> principal = hub::AuthenticateToken(*w.db, u.token, NowMs());
+    ASSERT_TRUE(principal.has_value()) << u.label;
+    std::vector<std::string> listed = ListAllAt("/api/v1/alerts", u);
+    for (const auto& alert : alerts) {
+      const bool readable = MayReadAlert(u, alert.org_id);
+      hub::Alert stored;
+      stored.org_id = alert.org_id;
+      ++w.oracle_cells;
+      EXPECT_EQ(hub::CanRead(*principal, hub::AlertMarking(stored, centre_orgs)), readable)
+          << alert.title << " CanRead by " << u.label;
+      Response read = Call("GET", "/api/v1/alerts/" + alert.id, u);
+      w.http_cells += 2;
+      EXPECT_EQ(read.status, readable ? 200 : 404) << alert.title << " read by " << u.label;
+      EXPECT_EQ(Contains(listed, alert.id), readable) << alert.title << " listed for " << u.label;
+      std::vector<hub::StoredAuditEntry> entries = NewAuditEntries();
+      bool audited = std::any_of(entries.begin(), entries.end(), [&](const auto& stored_entry) {
+        return stored_entry.entry.action == "alert.read" &&
+               stored_entry.entry.object_id == alert.id && stored_entry.entry.actor_id == u.id;
+      });
+      EXPECT_EQ(audited, readable) << alert.title << " read by " << u.label;
+      if (readable && alert.org_id == alerts[0].org_id) {
+        // A member sees that its alert belongs to a campaign, never the campaign.
+        EXPECT_EQ(Text(Body(read), "campaign_id"), campaign.id) << u.label;
+      }
+    }
+    Response campaign_read = Call("GET", "/api/v1/campaigns/" + campaign.id, u);
+    std::vector<std::string> campaign_list = ListAllAt("/api/v1/campaigns", u);
+    w.http_cells += 2;
+    EXPECT_EQ(campaign_read.status, u.InCentre() ? 200 : 404) << "campaign read by " << u.label;
+    EXPECT_EQ(Contains(campaign_list, campaign.id), u.InCentre()) << "campaigns of " << u.label;
+    NewAuditEntries();
+  }
+
+  // Triage: on a fresh alert for every (user, organisation) pair, so each attempt starts from
+  // "new"; a refusal leaves the alert new and appends no write entry.
+  for (const auto& u : w.actors) {
+    for (const char* key : {"ministry", "operator", "city", "partner", "centre"}) {
+      const bool centre = key == std::string("centre");
+      hub::DetectedAlert fresh = MatrixAlert(OrgOf(key).id, centre ? "campaign" : "rule");
+      std::vector<hub::DetectedAlert> one = {fresh};
+      ASSERT_TRUE(hub::InsertDetections(*w.db, one, {}, NowMs()));
+      NewAuditEntries();
+      const bool readable = MayReadAlert(u, fresh.org_id);
+      const int expected = !readable ? 404 : MayTriageAlert(u, fresh.org_id) ? 200 : 403;
+      Response response = Call("POST", "/api/v1/alerts/" + fresh.id + "/acknowledge", u);
+      ++w.http_cells;
+      ++(expected == 404 ? w.writes_hidden : expected == 403 ? w.writes_forbidden : w.writes_done);
+      EXPECT_EQ(response.status, expected) << "acknowledge of a " << key << " alert by " << u.label
+                                           << ": " << response.body;
+      std::vector<hub::StoredAuditEntry> entries = NewAuditEntries();
+      std::string status = connection
+                               ->Query("SELECT status FROM alerts WHERE id = $1",
+                                       {store::Param{fresh.id}})
+                               .rows.at(0)
+                               .at(0)
+                               .text();
+      if (response.status == 200) {
+        EXPECT_EQ(status, "acknowledged");
+        EXPECT_TRUE(std::any_of(entries.begin(), entries.end(), [&](const auto& stored) {
+          return stored.entry.action == "alert.acknowledge" && stored.entry.object_id == fresh.id;
+        })) << u.label;
+      } else {
+        EXPECT_EQ(status, "new") << u.label;
+        for (const auto& stored : entries) {
+          EXPECT_TRUE(IsReadAction(stored.entry.action)) << u.label << " " << stored.entry.action;
+        }
+      }
+    }
   }
 }
 

@@ -15,6 +15,8 @@
 #include "hub/sensors.hpp"
 #include "http/api.hpp"
 #include "http/router.hpp"
+#include "pipeline/envelope.hpp"
+#include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
 
 namespace yagura::http {
@@ -34,8 +36,7 @@ class ApiIngestTest : public ::testing::Test {
     audit_ = std::make_unique<hub::AuditLog>(*db_);
     OpenSpool(1 << 20);
     context_ = std::make_unique<ApiContext>(ApiContext{*db_, *audit_, metrics_, {}});
-    context_->spool = spool_.get();
-    context_->spool_mutex = &spool_mutex_;
+    context_->ingest = ingest_.get();
     RegisterApi(router_, *context_);
 
     auto boot = hub::BootstrapCentre(*db_, "admin", "centre admin password");
@@ -63,6 +64,7 @@ class ApiIngestTest : public ::testing::Test {
   }
 
   void OpenSpool(uint64_t max_bytes) {
+    ingest_.reset();
     spool_.reset();
     pipeline::SpoolOptions options;
     options.dir = (dir_ / "spool").string();
@@ -70,7 +72,8 @@ class ApiIngestTest : public ::testing::Test {
     auto spool = pipeline::Spool::Open(options);
     ASSERT_TRUE(spool) << spool.error().ToString();
     spool_ = std::move(*spool);
-    if (context_) context_->spool = spool_.get();
+    ingest_ = std::make_unique<pipeline::IngestQueue>(*spool_);
+    if (context_) context_->ingest = ingest_.get();
   }
 
   Response Call(std::string method, std::string target, const std::string& bearer,
@@ -98,7 +101,7 @@ class ApiIngestTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<hub::AuditLog> audit_;
   std::unique_ptr<pipeline::Spool> spool_;
-  std::mutex spool_mutex_;
+  std::unique_ptr<pipeline::IngestQueue> ingest_;
   Metrics metrics_;
   std::unique_ptr<ApiContext> context_;
   Router router_;
@@ -129,12 +132,16 @@ TEST_F(ApiIngestTest, AcceptsValidLinesReportsBadOnesAndSpoolsBeforeAnswering) {
   auto records = spool_->Read(1, 10);
   ASSERT_TRUE(records);
   ASSERT_EQ(records->size(), 2u);
-  auto first = JsonValue::Parse((*records)[0].payload);
+  auto first = pipeline::DecodeEnvelope((*records)[0].payload);
   ASSERT_TRUE(first);
-  EXPECT_EQ(first->Find("org_id")->as_string(), org_id_);
-  EXPECT_EQ(first->Find("sensor_id")->as_string(), sensor_.id);
-  EXPECT_EQ(first->Find("logsource")->as_string(), "product=windows,service=sysmon");
-  EXPECT_EQ(first->Find("event")->Find("TargetUserName")->as_string(), "alice");
+  EXPECT_EQ(first->kind, pipeline::PayloadKind::kJson);
+  EXPECT_EQ(first->org_id, org_id_);
+  EXPECT_EQ(first->sensor_id, sensor_.id);
+  EXPECT_EQ(first->logsource, "product=windows,service=sysmon");
+  EXPECT_EQ(first->transport, "http");
+  EXPECT_EQ(first->peer, "127.0.0.1");
+  EXPECT_EQ(first->payload, "{\"EventID\":4625,\"TargetUserName\":\"alice\"}");
+  EXPECT_TRUE(ParseIsoDateTimeMs(first->received_at));
   EXPECT_NE(metrics_.RenderPrometheus().find("yagura_ingest_events_total{logsource=\"product=windows,service=sysmon\",org_id=\"" + org_id_ + "\"} 2"),
             std::string::npos)
       << metrics_.RenderPrometheus();

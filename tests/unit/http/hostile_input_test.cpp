@@ -33,6 +33,7 @@
 #include "http/api.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "hub/alerts.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/identity.hpp"
@@ -116,6 +117,8 @@ class HostileWorld {
     }
     if (under("/api/v1/recommendations/") && name == "id") return recommendation_;
     if (under("/api/v1/sensors/") && name == "id") return sensor_;
+    if (under("/api/v1/alerts/") && name == "id") return alert_;
+    if (under("/api/v1/campaigns/") && name == "id") return campaign_;
     return std::nullopt;
   }
 
@@ -267,6 +270,33 @@ class HostileWorld {
                                          "product=windows", NowMs());
     EXPECT_TRUE(sensor) << sensor.error().message;
     if (sensor) sensor_ = sensor->sensor.id;
+
+    // An alert of the ministry that belongs to a campaign, as the detector stores them.
+    hub::DetectedAlert alert;
+    alert.id = hub::NewId();
+    alert.kind = "rule";
+    alert.org_id = ministry_;
+    alert.rule_id = "hostile-rule";
+    alert.title = "Hostile rule";
+    alert.level = "high";
+    alert.techniques = {"T1110"};
+    alert.event_time_ms = NowMs();
+    alert.detected_at_ms = alert.event_time_ms;
+    alert.details_json = R"({"rule":{"id":"hostile-rule"}})";
+    hub::DetectedCampaign campaign;
+    campaign.id = hub::NewId();
+    campaign.key_kind = "rule";
+    campaign.key_id = alert.rule_id;
+    campaign.key_value = "198.51.100.1";
+    campaign.title = "Hostile campaign";
+    campaign.first_time_ms = campaign.last_time_ms = alert.event_time_ms;
+    campaign.members = {{ministry_, alert.id, alert.event_time_ms}};
+    std::vector<hub::DetectedAlert> alerts = {alert};
+    std::vector<hub::DetectedCampaign> campaigns = {campaign};
+    auto stored = hub::InsertDetections(*database_, alerts, campaigns, NowMs());
+    EXPECT_TRUE(stored) << stored.error().ToString();
+    alert_ = alert.id;
+    campaign_ = campaign.id;
     return !::testing::Test::HasFailure();
   }
 
@@ -277,7 +307,7 @@ class HostileWorld {
   Router router_;
   std::string ministry_, analyst_id_, reporter_id_, spare_token_;
   std::string other_incident_, incident_attachment_, advisory_, request_, request_response_,
-      request_attachment_, recommendation_, sensor_;
+      request_attachment_, recommendation_, sensor_, alert_, campaign_;
 };
 
 // ---- what the database holds ------------------------------------------------------------------

@@ -202,5 +202,24 @@ TEST_F(SpoolTest, OversizedRecordsAreRefused) {
   EXPECT_EQ(spool->next_seq(), 1u);  // not even the small one
 }
 
+TEST_F(SpoolTest, RetentionKeepsRecentlyWrittenSegmentsEvenWhenProcessed) {
+  auto spool = OpenSpool();
+  ASSERT_TRUE(spool);
+  AppendRange(*spool, 1, 200);
+  size_t segments = Segments().size();
+  ASSERT_GT(segments, 2u);
+  int64_t now_ms = static_cast<int64_t>(time(nullptr)) * 1000;
+  // Everything is processed, but written just now: an hour's retention keeps it all.
+  auto kept = spool->Trim(200, 3600 * 1000, now_ms);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(*kept, 0u);
+  EXPECT_EQ(Segments().size(), segments);
+  // Seen from two hours later, the processed segments go (the one being written stays).
+  auto freed = spool->Trim(200, 3600 * 1000, now_ms + 2 * 3600 * 1000);
+  ASSERT_TRUE(freed);
+  EXPECT_GT(*freed, 0u);
+  EXPECT_EQ(Segments().size(), 1u);
+}
+
 }  // namespace
 }  // namespace yagura::pipeline

@@ -1,0 +1,757 @@
+// Detector (see detector.hpp).
+#include "pipeline/detector.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/diagnostics.hpp"
+#include "core/json_writer.hpp"
+#include "core/stable_id.hpp"
+#include "core/time.hpp"
+#include "correlate/event_time.hpp"
+#include "event/record.hpp"
+#include "intel/store.hpp"
+#include "pipeline/envelope.hpp"
+#include "scan/alert_writer.hpp"
+
+namespace yagura::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view STATE_MAGIC = "YDS1";
+constexpr std::string_view CHECKPOINT = "detector";
+constexpr std::string_view RELOADS_HELP = "Rule and feed reloads of the detector, by result";
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The saved state: where to resume and the correlation and campaign state at that point.
+struct SavedState {
+  uint64_t next_seq = 0;
+  std::string correlation;
+  std::string campaigns;
+};
+
+void PutU64(uint64_t value, std::string& out) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
+}
+
+bool GetU64(std::string_view bytes, size_t& at, uint64_t& value) {
+  if (bytes.size() - at < 8) return false;
+  value = 0;
+  for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[at + i])) << (8 * i);
+  at += 8;
+  return true;
+}
+
+std::string EncodeState(const SavedState& state) {
+  std::string out(STATE_MAGIC);
+  PutU64(state.next_seq, out);
+  PutU64(state.correlation.size(), out);
+  out += state.correlation;
+  PutU64(state.campaigns.size(), out);
+  out += state.campaigns;
+  uint32_t crc = Crc32c(0, out.data(), out.size());
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(crc >> (8 * i)));
+  return out;
+}
+
+Result<SavedState> DecodeState(std::string_view bytes) {
+  if (bytes.size() < STATE_MAGIC.size() + 4 || bytes.substr(0, STATE_MAGIC.size()) != STATE_MAGIC)
+    return Fail("not a detector state file");
+  uint32_t stored = 0;
+  for (int i = 0; i < 4; ++i)
+    stored |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[bytes.size() - 4 + i])) << (8 * i);
+  std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (Crc32c(0, body.data(), body.size()) != stored) return Fail("detector state checksum mismatch");
+  SavedState state;
+  size_t at = STATE_MAGIC.size();
+  uint64_t size = 0;
+  if (!GetU64(body, at, state.next_seq) || !GetU64(body, at, size) || size > body.size() - at)
+    return Fail("detector state truncated");
+  state.correlation.assign(body.substr(at, size));
+  at += size;
+  if (!GetU64(body, at, size) || size > body.size() - at) return Fail("detector state truncated");
+  state.campaigns.assign(body.substr(at, size));
+  return state;
+}
+
+Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  std::string temporary = path + ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(fmt::format("cannot write {}: {}", temporary, std::strerror(errno)));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int error = errno;
+      ::close(fd);
+      return Fail(fmt::format("cannot write {}: {}", temporary, std::strerror(error)));
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0 || ::close(fd) != 0)
+    return Fail(fmt::format("cannot sync {}: {}", temporary, std::strerror(errno)));
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return Fail(fmt::format("cannot rename {}: {}", temporary, std::strerror(errno)));
+  std::string dir = fs::path(path).parent_path().string();
+  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    (void)::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return {};
+}
+
+std::optional<std::string> ReadWholeFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return std::nullopt;
+  std::string bytes;
+  char buffer[65536];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) bytes.append(buffer, n);
+  std::fclose(file);
+  return bytes;
+}
+
+// "attack.t1110.001" -> "T1110.001"; other tags -> "".
+std::string TechniqueOfTag(std::string_view tag) {
+  if (!tag.starts_with("attack.t") || tag.size() < 13) return {};
+  std::string technique = "T";
+  for (char c : tag.substr(8)) {
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) return {};
+    technique.push_back(c);
+  }
+  return technique;
+}
+
+// A fingerprint of the files under `paths` (names, sizes, modification times): rules and
+// feeds are reloaded when it changes.
+std::string FilesFingerprint(const std::vector<std::string>& paths) {
+  std::string fingerprint;
+  auto add = [&](const fs::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return;
+    fingerprint += fmt::format("{}\x1f{}\x1f{}.{}\n", path.string(), st.st_size, st.st_mtim.tv_sec,
+                               st.st_mtim.tv_nsec);
+  };
+  for (const auto& root : paths) {
+    std::error_code error;
+    if (fs::is_directory(root, error)) {
+      std::vector<fs::path> files;
+      for (fs::recursive_directory_iterator it(root, error), end; !error && it != end;
+           it.increment(error)) {
+        if (it->is_regular_file(error)) files.push_back(it->path());
+      }
+      std::sort(files.begin(), files.end());
+      for (const auto& file : files) add(file);
+    } else {
+      add(root);
+    }
+  }
+  return fingerprint;
+}
+
+}  // namespace
+
+// One prepared rule set: the scan engine with its correlation engine and campaign key fields.
+struct Loaded {
+  std::unique_ptr<Diagnostics> diagnostics;
+  std::unique_ptr<scan::Engine> engine;
+  std::unique_ptr<correlate::CorrelationEngine> correlation;
+  std::unique_ptr<correlate::CampaignKeyFields> key_fields;
+  event::FieldId time_field = event::NO_FIELD;
+  std::string correlation_fingerprint;  // of the correlation rules: state carries over if equal
+};
+
+struct Detector::Impl {
+  DetectorOptions options;
+  IngestQueue* queue = nullptr;
+  DetectionSink sink;
+  Metrics* metrics = nullptr;
+  DetectorStats stats;
+
+  Loaded loaded;
+  correlate::CampaignTracker campaigns;
+  std::string rules_fingerprint;
+  std::string feeds_fingerprint;
+  int64_t last_reload_check_ms = 0;
+
+  uint64_t next_seq = 0;
+  std::optional<DetectionBatch> pending;  // processed, not yet accepted by the sink
+  int64_t last_state_save_ms = 0;
+  bool state_dirty = false;
+
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  // Scratch reused across records, so steady-state processing allocates only for alerts.
+  std::string padded;
+  std::map<std::string, std::optional<event::Logsource>, std::less<>> logsources;
+  std::vector<correlate::CorrelationAlert> correlation_out;
+  std::vector<correlate::CampaignUpdate> campaign_out;
+  std::vector<std::pair<std::string, std::string>> key_values;
+  std::vector<std::string_view> matched_fields;
+
+  Counter* records_counter = nullptr;
+  Counter* bad_counter = nullptr;
+  Counter* sink_failure_counter = nullptr;
+  Gauge* lag_gauge = nullptr;
+
+  explicit Impl(DetectorOptions o) : options(std::move(o)), campaigns(options.campaigns) {}
+
+  Result<Loaded> Load();
+  Result<void> RestoreState();
+  Result<void> SaveState();
+  Result<uint64_t> ProcessBatch();
+  void ProcessRecord(const SpoolRecord& record, DetectionBatch& batch);
+  void EmitCorrelations(const Envelope& envelope, uint64_t seq, DetectionBatch& batch);
+  void OfferToCampaigns(const correlate::CampaignKey& key, const DetectedAlert& alert,
+                        DetectionBatch& batch);
+  void Run();
+};
+
+Result<Loaded> Detector::Impl::Load() {
+  Loaded result;
+  result.diagnostics = std::make_unique<Diagnostics>([](const Diagnostic& d) {
+    if (d.kind == DiagnosticKind::kRuleFailed || d.kind == DiagnosticKind::kInputUnreadable)
+      std::fprintf(stderr, "yagura detector: %s: %s\n", d.where.c_str(), d.message.c_str());
+  });
+  scan::ScanOptions scan_options = options.scan;
+  scan_options.threads = 1;
+  scan_options.detect = true;
+  std::string time_field = options.time_field;
+  scan_options.intern_extra_fields = [&](event::FieldCatalog& catalog) {
+    if (options.scan.intern_extra_fields) options.scan.intern_extra_fields(catalog);
+    correlate::CampaignKeyFields::InternFields(catalog);
+    if (!time_field.empty()) catalog.Intern(time_field);
+  };
+  scan::ScanSummary summary;
+  auto engine = scan::Engine::Prepare(scan_options, *result.diagnostics, summary);
+  if (!engine) return tl::unexpected(engine.error());
+  result.engine = std::move(*engine);
+  const auto& catalog = result.engine->catalog();
+  if (!time_field.empty()) result.time_field = catalog.Find(time_field);
+  result.correlation = std::make_unique<correlate::CorrelationEngine>(
+      result.engine->rules(), catalog, options.correlation);
+  result.key_fields = std::make_unique<correlate::CampaignKeyFields>(catalog);
+  for (const auto& correlation : result.engine->rules().correlations) {
+    result.correlation_fingerprint += correlation.info.file + "\x1f" + correlation.info.id + "\n";
+  }
+  return result;
+}
+
+Result<void> Detector::Impl::RestoreState() {
+  next_seq = queue->first_seq();
+  auto bytes = ReadWholeFile(options.state_path);
+  if (!bytes) {
+    // No state yet: a spool checkpoint (kept for trimming) still says how far detection got.
+    next_seq = std::max(next_seq, queue->LoadCheckpoint(CHECKPOINT));
+    return {};
+  }
+  auto state = DecodeState(*bytes);
+  if (!state) return Fail(fmt::format("{}: {}", options.state_path, state.error().message));
+  if (state->next_seq < queue->first_seq()) {
+    std::fprintf(stderr,
+                 "yagura detector: the spool no longer holds records %llu to %llu; resuming at "
+                 "%llu\n",
+                 static_cast<unsigned long long>(state->next_seq),
+                 static_cast<unsigned long long>(queue->first_seq() - 1),
+                 static_cast<unsigned long long>(queue->first_seq()));
+  }
+  next_seq = std::max(state->next_seq, queue->first_seq());
+  if (!state->correlation.empty()) {
+    if (auto restored = loaded.correlation->Restore(state->correlation); !restored) {
+      std::fprintf(stderr, "yagura detector: correlation windows start empty (%s)\n",
+                   restored.error().message.c_str());
+    }
+  }
+  if (!state->campaigns.empty()) {
+    if (auto restored = campaigns.Restore(state->campaigns); !restored) {
+      std::fprintf(stderr, "yagura detector: campaign state starts empty (%s)\n",
+                   restored.error().message.c_str());
+    }
+  }
+  return {};
+}
+
+Result<void> Detector::Impl::SaveState() {
+  // With a batch in hand the correlation state already includes records at and after
+  // next_seq; saved together, a restart would count those records twice. Wait for the sink.
+  if (pending) return {};
+  SavedState state;
+  state.next_seq = next_seq;
+  state.correlation = loaded.correlation->Snapshot();
+  state.campaigns = campaigns.Snapshot();
+  if (auto written = WriteFileAtomically(options.state_path, EncodeState(state)); !written)
+    return written;
+  last_state_save_ms = SteadyMs();
+  state_dirty = false;
+  // The spool keeps everything from the saved position on, for a replay after a crash.
+  if (auto saved = queue->SaveCheckpoint(CHECKPOINT, next_seq); !saved) return saved;
+  if (auto trimmed = queue->Trim(next_seq, options.spool_retention_ms, NowMs()); !trimmed)
+    return tl::unexpected(trimmed.error());
+  return {};
+}
+
+void Detector::Impl::OfferToCampaigns(const correlate::CampaignKey& key, const DetectedAlert& alert,
+                                      DetectionBatch& batch) {
+  campaign_out.clear();
+  campaigns.Observe(key, alert.org_id, alert.id, alert.event_time_ms, campaign_out);
+  for (auto& update : campaign_out) {
+    DetectedCampaign campaign;
+    campaign.id = update.id;
+    campaign.key_kind = update.key.kind;
+    campaign.key_id = update.key.id;
+    campaign.key_value = update.key.value;
+    campaign.title = update.key.value.empty()
+                         ? fmt::format("{} seen at {} organisations", update.key.title,
+                                       update.members.size())
+                         : fmt::format("{} ({}) seen at {} organisations", update.key.title,
+                                       update.key.value, update.members.size());
+    campaign.first_time_ms = update.first_time_ms;
+    campaign.last_time_ms = update.last_time_ms;
+    for (const auto& member : update.members)
+      campaign.members.push_back({member.org_id, member.alert_id, member.first_time_ms});
+    if (update.created) {
+      // The centre's own alert for the campaign: it is what the duty officer triages.
+      DetectedAlert centre;
+      centre.id = update.id;
+      centre.kind = "campaign";
+      centre.org_id = options.centre_org_id;
+      centre.rule_id = update.key.id;
+      centre.title = campaign.title;
+      centre.level = alert.level == "critical" ? "critical" : "high";
+      centre.techniques = alert.techniques;
+      centre.tags = alert.tags;
+      centre.event_time_ms = update.first_time_ms;
+      centre.detected_at_ms = NowMs();
+      centre.group_key = update.key.value;
+      centre.campaign_id = update.id;
+      std::string details;
+      JsonWriter w(details);
+      w.BeginObject()
+          .Key("campaign").BeginObject()
+          .Key("id").String(update.id)
+          .Key("key_kind").String(update.key.kind)
+          .Key("key_id").String(update.key.id)
+          .Key("key_value").String(update.key.value)
+          .Key("title").String(update.key.title)
+          .EndObject()
+          .Key("organisations").Uint(update.members.size())
+          .EndObject();
+      centre.details_json = std::move(details);
+      batch.alerts.push_back(std::move(centre));
+    }
+    batch.campaigns.push_back(std::move(campaign));
+    ++stats.campaigns;
+  }
+}
+
+void Detector::Impl::EmitCorrelations(const Envelope& envelope, uint64_t seq,
+                                      DetectionBatch& batch) {
+  const auto& rules = loaded.engine->rules();
+  for (auto& fired : correlation_out) {
+    const sigma::Correlation& correlation = rules.correlations[fired.correlation_index];
+    DetectedAlert alert;
+    alert.id = fired.id;
+    alert.kind = "correlation";
+    alert.org_id = fired.org_id;
+    alert.rule_id = correlation.info.id.empty() ? correlation.info.title : correlation.info.id;
+    alert.title = correlation.info.title;
+    alert.level = std::string(sigma::LevelName(correlation.info.level));
+    alert.tags = correlation.info.tags;
+    for (const auto& tag : correlation.info.tags) {
+      if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
+    }
+    alert.event_time_ms = fired.first_time_ms;
+    alert.detected_at_ms = NowMs();
+    alert.logsource = std::string(envelope.logsource);
+    alert.sensor_id = std::string(envelope.sensor_id);
+    alert.spool_seq = fired.sequences.empty() ? seq : fired.sequences.back();
+    std::string group;
+    JsonWriter g(group);
+    g.BeginObject();
+    for (const auto& [field, value] : fired.group) g.Key(field).String(value);
+    g.EndObject();
+    alert.group_key = group;
+    std::string details;
+    JsonWriter w(details);
+    w.BeginObject()
+        .Key("correlation").BeginObject()
+        .Key("id").String(correlation.info.id)
+        .Key("title").String(correlation.info.title)
+        .Key("type").String(sigma::CorrelationTypeName(correlation.type))
+        .Key("level").String(sigma::LevelName(correlation.info.level))
+        .Key("author").String(correlation.info.author)
+        .EndObject()
+        .Key("group").Raw(group)
+        .Key("first_time").String(FormatTimestampMs(fired.first_time_ms))
+        .Key("last_time").String(FormatTimestampMs(fired.last_time_ms))
+        .Key("value").Double(fired.value)
+        .Key("count").Uint(fired.match_count)
+        .Key("spool_seqs").BeginArray();
+    for (uint64_t s : fired.sequences) w.Uint(s);
+    w.EndArray().EndObject();
+    alert.details_json = std::move(details);
+    ++stats.correlation_alerts;
+    batch.alerts.push_back(std::move(alert));
+  }
+  correlation_out.clear();
+}
+
+void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& batch) {
+  auto envelope = DecodeEnvelope(spooled.payload);
+  if (!envelope) {
+    ++stats.bad_records;
+    bad_counter->Increment();
+    return;
+  }
+  // The parser reads up to RECORD_PADDING bytes past a record (simdjson), so the event is
+  // copied into a padded buffer that is reused from record to record.
+  padded.assign(envelope->payload);
+  padded.append(event::RECORD_PADDING, '\0');
+  event::Record record;
+  record.data = std::string_view(padded.data(), envelope->payload.size());
+  record.number = spooled.seq;
+  switch (envelope->kind) {
+    case PayloadKind::kJson: record.format = event::RecordFormat::kJson; break;
+    case PayloadKind::kSyslog: record.format = event::RecordFormat::kSyslog; break;
+    case PayloadKind::kLine: {
+      size_t first = envelope->payload.find_first_not_of(" \t");
+      record.format = first != std::string_view::npos && envelope->payload[first] == '{'
+                          ? event::RecordFormat::kJson
+                          : event::RecordFormat::kSyslog;
+      break;
+    }
+  }
+  auto found = logsources.find(envelope->logsource);
+  if (found == logsources.end()) {
+    std::optional<event::Logsource> declared;
+    if (auto parsed = event::ParseLogsource(envelope->logsource); parsed && !envelope->logsource.empty())
+      declared = std::move(*parsed);
+    found = logsources.emplace(std::string(envelope->logsource), std::move(declared)).first;
+  }
+  int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
+  scan::Engine& engine = *loaded.engine;
+  const sigma::RuleSet& rules = engine.rules();
+  std::string event_json;  // rendered once per record, when something fires
+  int64_t event_time_ms = received_ms;
+  bool time_known = false;
+  auto event_time = [&](const event::Event& event) {
+    if (!time_known) {
+      event_time_ms = correlate::EventTimeMs(event, loaded.time_field, received_ms).value_or(received_ms);
+      time_known = true;
+    }
+    return event_time_ms;
+  };
+  auto base_alert = [&](const event::Event& event, std::string_view kind) {
+    DetectedAlert alert;
+    alert.kind = std::string(kind);
+    alert.org_id = std::string(envelope->org_id);
+    alert.event_time_ms = event_time(event);
+    alert.detected_at_ms = NowMs();
+    alert.logsource = std::string(envelope->logsource);
+    alert.sensor_id = std::string(envelope->sensor_id);
+    alert.spool_seq = spooled.seq;
+    if (event_json.empty()) event_json = engine.EventJson(record);
+    return alert;
+  };
+  std::string seq_text = std::to_string(spooled.seq);
+
+  auto on_alert = [&](const sigma::Rule& rule, const event::Event& event, const event::Record&,
+                      const std::string&) {
+    auto rule_index = static_cast<uint32_t>(&rule - rules.rules.data());
+    correlate::CorrelationEngine& correlation = *loaded.correlation;
+    if (correlation.Referenced(rule_index)) {
+      correlate::RuleMatch match;
+      match.rule_index = rule_index;
+      match.event_time_ms = event_time(event);
+      match.org_id = envelope->org_id;
+      match.sequence = spooled.seq;
+      match.event = &event;
+      correlation.Observe(match, correlation_out);
+    }
+    if (correlation.Suppressed(rule_index)) return;
+    DetectedAlert alert = base_alert(event, "rule");
+    const std::string& rule_key = rule.info.id.empty() ? rule.info.title : rule.info.id;
+    alert.id = StableId({"rule", seq_text, rule_key});
+    alert.rule_id = rule_key;
+    alert.title = rule.info.title;
+    alert.level = std::string(sigma::LevelName(rule.info.level));
+    alert.tags = rule.info.tags;
+    for (const auto& tag : rule.info.tags) {
+      if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
+    }
+    matched_fields.clear();
+    (void)sigma::EvaluateRule(rule, event, &matched_fields);
+    scan::AlertRecord record_out;
+    record_out.rule = &rule;
+    record_out.time = event.time;
+    record_out.record = spooled.seq;
+    record_out.logsource = &event.logsource;
+    record_out.event_json = event_json;
+    record_out.matched = &matched_fields;
+    scan::AlertWriter::FormatJson(record_out, alert.details_json);
+    ++stats.alerts;
+    key_values.clear();
+    loaded.key_fields->Extract(event, key_values);
+    batch.alerts.push_back(std::move(alert));
+    size_t index = batch.alerts.size() - 1;
+    for (const auto& [field, value] : key_values) {
+      OfferToCampaigns({"rule", rule_key, value, rule.info.title}, batch.alerts[index], batch);
+    }
+  };
+
+  scan::IndicatorAlertInfo info;
+  std::vector<std::string_view> indicator_fields;
+  auto on_indicator = [&](const intel::IndicatorIndex& index, const intel::IntelMatch& match,
+                          const std::vector<intel::IntelHit>& hits, const event::Event& event,
+                          const event::Record&, const std::string&) {
+    const intel::FeedSnapshot& snapshot = *index.snapshots()[match.snapshot];
+    intel::IndicatorView view = snapshot.View(match.indicator);
+    sigma::Level level = scan::IndicatorLevel(view.confidence);
+    if (options.scan.min_level && level < *options.scan.min_level) return;
+    const auto& compact = snapshot.indicator(match.indicator);
+    DetectedAlert alert = base_alert(event, "indicator");
+    alert.id = StableId({"indicator", seq_text, view.feed, view.id});
+    alert.rule_id = std::string(view.id);
+    alert.title = view.name.empty() ? std::string(view.pattern) : std::string(view.name);
+    alert.level = std::string(sigma::LevelName(level));
+    if (view.labels) alert.tags = *view.labels;
+    info.id = view.id;
+    info.feed = view.feed;
+    info.name = view.name;
+    info.pattern = std::move(view.pattern);
+    info.type = intel::ToString(snapshot.atom(compact.first_atom).type);
+    info.tlp = intel::ToString(view.tlp);
+    info.level = sigma::LevelName(level);
+    info.confidence = view.confidence;
+    info.labels = view.labels;
+    info.markings = view.markings;
+    info.found.clear();
+    indicator_fields.clear();
+    for (uint32_t h = match.first_hit; h < match.first_hit + match.hit_count; ++h) {
+      std::string_view field = engine.FieldName(hits[h].field);
+      info.found.emplace_back(field, hits[h].value);
+      if (std::find(indicator_fields.begin(), indicator_fields.end(), field) == indicator_fields.end())
+        indicator_fields.push_back(field);
+    }
+    scan::AlertRecord record_out;
+    record_out.indicator = &info;
+    record_out.time = event.time;
+    record_out.record = spooled.seq;
+    record_out.logsource = &event.logsource;
+    record_out.event_json = event_json;
+    record_out.matched = &indicator_fields;
+    scan::AlertWriter::FormatJson(record_out, alert.details_json);
+    ++stats.alerts;
+    std::string key_id = fmt::format("{}/{}", view.feed, view.id);
+    batch.alerts.push_back(std::move(alert));
+    OfferToCampaigns({"indicator", key_id, "", info.name.empty() ? std::string(info.id) : std::string(info.name)},
+                     batch.alerts.back(), batch);
+  };
+
+  std::string error;
+  if (!engine.DetectRecord(record, found->second, on_alert, on_indicator, error)) {
+    ++stats.bad_records;
+    bad_counter->Increment();
+    return;
+  }
+  EmitCorrelations(*envelope, spooled.seq, batch);
+  if (time_known) {
+    loaded.correlation->Advance(event_time_ms, correlation_out);
+    EmitCorrelations(*envelope, spooled.seq, batch);
+  }
+}
+
+Result<uint64_t> Detector::Impl::ProcessBatch() {
+  // A batch the sink refused is offered again as it is, before anything new is read: the
+  // correlation state has already seen its records, so they must not be processed twice.
+  if (!pending) {
+    auto records = queue->Read(next_seq, options.batch_records);
+    if (!records) return tl::unexpected(records.error());
+    if (records->empty()) return 0;
+    pending.emplace();
+    pending->first_seq = next_seq;
+    for (const auto& record : *records) ProcessRecord(record, *pending);
+    pending->next_seq = records->back().seq + 1;
+  }
+  if (!(pending->alerts.empty() && pending->campaigns.empty())) {
+    auto stored = sink(*pending);
+    if (!stored) {
+      ++stats.sink_failures;
+      sink_failure_counter->Increment();
+      return Fail("storing alerts failed (the batch will be retried): " + stored.error().message);
+    }
+  }
+  bool alerted = !pending->alerts.empty();
+  uint64_t processed = pending->next_seq - pending->first_seq;
+  next_seq = pending->next_seq;
+  pending.reset();
+  stats.next_seq = next_seq;
+  stats.records += processed;
+  records_counter->Increment(static_cast<double>(processed));
+  lag_gauge->Set(static_cast<double>(queue->next_seq() - next_seq));
+  state_dirty = true;
+  if (alerted || SteadyMs() - last_state_save_ms >= options.state_interval_ms) {
+    if (auto saved = SaveState(); !saved) return tl::unexpected(saved.error());
+  }
+  return processed;
+}
+
+void Detector::Impl::Run() {
+  while (!stopping.load()) {
+    if (options.reload_interval_ms > 0 &&
+        SteadyMs() - last_reload_check_ms >= options.reload_interval_ms) {
+      last_reload_check_ms = SteadyMs();
+      // Reload failures are reported inside and leave the running rules in place.
+      (void)Detector::ReloadIfChangedImpl(*this);
+    }
+    if (!pending && !queue->WaitFor(next_seq, std::chrono::milliseconds(200))) {
+      if (state_dirty && SteadyMs() - last_state_save_ms >= options.state_interval_ms) {
+        if (auto saved = SaveState(); !saved)
+          std::fprintf(stderr, "yagura detector: %s\n", saved.error().message.c_str());
+      }
+      continue;
+    }
+    auto processed = ProcessBatch();
+    if (!processed) {
+      std::fprintf(stderr, "yagura detector: %s\n", processed.error().message.c_str());
+      std::this_thread::sleep_for(std::chrono::milliseconds(options.retry_delay_ms));
+    }
+  }
+  if (state_dirty) {
+    if (auto saved = SaveState(); !saved)
+      std::fprintf(stderr, "yagura detector: %s\n", saved.error().message.c_str());
+  }
+}
+
+Detector::Detector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Detector::~Detector() { Stop(); }
+
+Result<std::unique_ptr<Detector>> Detector::Create(DetectorOptions options, IngestQueue& queue,
+                                                   DetectionSink sink, Metrics& metrics) {
+  if (options.state_path.empty()) return Fail("the detector needs a state file path");
+  auto impl = std::make_unique<Impl>(std::move(options));
+  impl->queue = &queue;
+  impl->sink = std::move(sink);
+  impl->metrics = &metrics;
+  impl->records_counter = &metrics.GetCounter("yagura_detector_events_total",
+                                              "Spool records the detector has processed");
+  impl->bad_counter = &metrics.GetCounter(
+      "yagura_detector_bad_events_total", "Spool records that were not a readable event");
+  impl->sink_failure_counter = &metrics.GetCounter(
+      "yagura_detector_sink_failures_total", "Batches of alerts the store refused (retried)");
+  impl->lag_gauge = &metrics.GetGauge("yagura_detector_lag_events",
+                                      "Spooled events not yet processed by the detector");
+  auto loaded = impl->Load();
+  if (!loaded) return tl::unexpected(loaded.error());
+  impl->loaded = std::move(*loaded);
+  impl->rules_fingerprint = FilesFingerprint(impl->options.scan.rule_paths);
+  impl->feeds_fingerprint = FilesFingerprint(impl->options.scan.intel_paths);
+  if (auto restored = impl->RestoreState(); !restored) return tl::unexpected(restored.error());
+  impl->stats.next_seq = impl->next_seq;
+  impl->last_state_save_ms = SteadyMs();
+  impl->last_reload_check_ms = SteadyMs();
+  return std::unique_ptr<Detector>(new Detector(std::move(impl)));
+}
+
+void Detector::Start() {
+  if (impl_->thread.joinable()) return;
+  impl_->stopping = false;
+  impl_->thread = std::thread([this] { impl_->Run(); });
+}
+
+void Detector::Stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->stopping = true;
+  impl_->thread.join();
+}
+
+Result<uint64_t> Detector::RunUntilIdle() {
+  uint64_t total = 0;
+  for (;;) {
+    auto processed = impl_->ProcessBatch();
+    if (!processed) return processed;
+    if (*processed == 0) break;
+    total += *processed;
+  }
+  if (impl_->state_dirty) {
+    if (auto saved = impl_->SaveState(); !saved) return tl::unexpected(saved.error());
+  }
+  return total;
+}
+
+Result<bool> Detector::ReloadIfChanged() { return ReloadIfChangedImpl(*impl_); }
+
+Result<bool> Detector::ReloadIfChangedImpl(Impl& impl) {
+  std::string rules_now = FilesFingerprint(impl.options.scan.rule_paths);
+  std::string feeds_now = FilesFingerprint(impl.options.scan.intel_paths);
+  bool changed = false;
+  if (rules_now != impl.rules_fingerprint) {
+    impl.rules_fingerprint = rules_now;
+    auto loaded = impl.Load();
+    if (!loaded) {
+      ++impl.stats.reload_failures;
+      impl.metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "failed"}}).Increment();
+      std::fprintf(stderr, "yagura detector: rules not reloaded, the running ones stay: %s\n",
+                   loaded.error().message.c_str());
+      return tl::unexpected(loaded.error());
+    }
+    if (loaded->correlation_fingerprint == impl.loaded.correlation_fingerprint) {
+      if (auto restored = loaded->correlation->Restore(impl.loaded.correlation->Snapshot());
+          !restored) {
+        std::fprintf(stderr, "yagura detector: correlation windows start empty after the reload (%s)\n",
+                     restored.error().message.c_str());
+      }
+    } else {
+      std::fprintf(stderr, "yagura detector: correlation rules changed: their windows start empty\n");
+    }
+    impl.loaded = std::move(*loaded);
+    impl.feeds_fingerprint = feeds_now;  // a new engine reads the feeds afresh
+    ++impl.stats.reloads;
+    impl.metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "ok"}}).Increment();
+    changed = true;
+  } else if (feeds_now != impl.feeds_fingerprint) {
+    impl.feeds_fingerprint = feeds_now;
+    Diagnostics& diagnostics = *impl.loaded.diagnostics;
+    for (const auto& outcome :
+         impl.loaded.engine->indicators().Reload(intel::ExpandFeedPaths(impl.options.scan.intel_paths),
+                                                 diagnostics)) {
+      if (!outcome.error.empty()) {
+        ++impl.stats.reload_failures;
+        impl.metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "failed"}}).Increment();
+        std::fprintf(stderr, "yagura detector: feed %s kept its previous version: %s\n",
+                     outcome.path.c_str(), outcome.error.c_str());
+      }
+    }
+    ++impl.stats.reloads;
+    impl.metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "ok"}}).Increment();
+    changed = true;
+  }
+  return changed;
+}
+
+const DetectorStats& Detector::stats() const { return impl_->stats; }
+
+}  // namespace yagura::pipeline

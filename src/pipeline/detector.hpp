@@ -1,0 +1,121 @@
+// Detector: streaming detection over the ingest spool, for `yagura serve`.
+//
+// One thread reads the spool in order from its saved position, unwraps each envelope, runs the
+// same engine as `yagura scan` (Sigma rules and indicators, scan/scanner.hpp), feeds the
+// matches to the Sigma correlation rules and the cross-organisation campaign tracker
+// (src/correlate), and hands every batch's alerts to a sink (the centre's database).
+//
+// Exactly once, from the sink's point of view, without a distributed transaction:
+//   - every alert id is a pure function of the event's spool position and what fired
+//     (core/stable_id.hpp), and correlation and campaign state are pure functions of the
+//     records in order, so processing the same records again yields the same alerts;
+//   - the sink inserts idempotently (an id it has seen is left alone);
+//   - the detector's state (next spool position, correlation and campaign state) is saved only
+//     after the sink has accepted everything before that position, atomically (temporary file,
+//     fsync, rename). After a crash, detection resumes from the last saved state and replays
+//     the records after it: what was stored is produced again with the same ids and ignored.
+// The spool is trimmed only up to the saved position, so the replayed records are still there.
+//
+// When the sink fails (database down), the batch is retried, never skipped; meanwhile ingest
+// goes on into the spool until it is full, and then the senders are slowed down.
+//
+// Rules and feeds are reloaded when their files change: a new engine is prepared beside the
+// running one and swapped in between two batches, so no event is dropped or seen twice. A rule
+// set that fails to load leaves the running one in place. Correlation state survives a reload
+// when the correlation rules are unchanged; otherwise windows start empty (logged).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/detection.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+#include "correlate/campaigns.hpp"
+#include "correlate/correlation_engine.hpp"
+#include "pipeline/ingest_queue.hpp"
+#include "scan/scanner.hpp"
+
+namespace yagura::pipeline {
+
+struct DetectorOptions {
+  // Rules, feeds, placeholders, matcher cache and minimum level, as for `yagura scan`
+  // (inputs, output and threads are not used).
+  scan::ScanOptions scan;
+  std::string time_field;  // event time from this field instead of the format's usual one
+  correlate::CorrelationOptions correlation;
+  correlate::CampaignOptions campaigns;
+  std::string centre_org_id;  // owner of campaign alerts
+  std::string state_path;     // the detector's saved state
+  size_t batch_records = 4096;
+  // The state is saved after every batch that produced alerts, and otherwise at most this far
+  // apart (saving writes the correlation state; a crash replays at most this much).
+  int64_t state_interval_ms = 1000;
+  // How often rule and feed files are checked for changes; 0: never.
+  int64_t reload_interval_ms = 2000;
+  // Processed events stay in the spool this long (0: removed once processed and saved).
+  int64_t spool_retention_ms = 0;
+  // How long the sink is given before a failed batch is retried.
+  int64_t retry_delay_ms = 1000;
+};
+
+// What one batch of spool records produced.
+struct DetectionBatch {
+  uint64_t first_seq = 0;  // spool records [first_seq, next_seq)
+  uint64_t next_seq = 0;
+  std::vector<DetectedAlert> alerts;
+  std::vector<DetectedCampaign> campaigns;
+};
+
+// Stores a batch; must be idempotent by alert and campaign id. An error makes the detector
+// retry the same batch later.
+using DetectionSink = std::function<Result<void>(const DetectionBatch& batch)>;
+
+struct DetectorStats {
+  std::atomic<uint64_t> records{0};         // spool records processed
+  std::atomic<uint64_t> bad_records{0};     // not an envelope, or the event did not parse
+  std::atomic<uint64_t> alerts{0};          // alerts handed to the sink (replays included)
+  std::atomic<uint64_t> correlation_alerts{0};
+  std::atomic<uint64_t> campaigns{0};       // campaign updates
+  std::atomic<uint64_t> sink_failures{0};
+  std::atomic<uint64_t> reloads{0};
+  std::atomic<uint64_t> reload_failures{0};
+  std::atomic<uint64_t> next_seq{0};        // the next spool record to process
+};
+
+class Detector {
+ public:
+  // Loads the rules and feeds and the saved state; does not start the thread.
+  static Result<std::unique_ptr<Detector>> Create(DetectorOptions options, IngestQueue& queue,
+                                                  DetectionSink sink, Metrics& metrics);
+  ~Detector();  // stops the thread
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
+
+  // Runs detection on its own thread until Stop().
+  void Start();
+  // Finishes the batch in hand (or gives up on a failing sink), saves the state, joins.
+  void Stop();
+
+  // Processes the records available now on the calling thread (tests, benchmarks); returns how
+  // many were processed. Not to be mixed with Start().
+  Result<uint64_t> RunUntilIdle();
+  // Checks rule and feed files now and reloads what changed (the thread does this by itself
+  // every reload_interval_ms).
+  Result<bool> ReloadIfChanged();
+
+  [[nodiscard]] const DetectorStats& stats() const;
+
+  struct Impl;
+
+ private:
+  explicit Detector(std::unique_ptr<Impl> impl);
+  static Result<bool> ReloadIfChangedImpl(Impl& impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace yagura::pipeline

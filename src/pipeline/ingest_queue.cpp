@@ -1,0 +1,92 @@
+// IngestQueue (see ingest_queue.hpp).
+#include "pipeline/ingest_queue.hpp"
+
+#include <string>
+
+namespace yagura::pipeline {
+namespace {
+
+uint64_t BatchBytes(std::span<const std::string_view> records) {
+  uint64_t bytes = 0;
+  for (std::string_view record : records) bytes += Spool::RECORD_OVERHEAD_BYTES + record.size();
+  return bytes;
+}
+
+}  // namespace
+
+Result<uint64_t> IngestQueue::Append(std::span<const std::string_view> records) {
+  Result<uint64_t> appended;
+  {
+    std::lock_guard lock(mutex_);
+    if (spool_.Full()) return Fail(std::string(FULL));
+    appended = spool_.Append(records);
+    // The spool also refuses a batch that would take it past its limit: the same condition
+    // for the sources, which slow their senders down on FULL alone.
+    if (!appended && spool_.total_bytes() + BatchBytes(records) > spool_.max_total_bytes()) {
+      return Fail(std::string(FULL));
+    }
+  }
+  if (appended) appended_.notify_all();
+  return appended;
+}
+
+bool IngestQueue::Full() const {
+  std::lock_guard lock(mutex_);
+  return spool_.Full();
+}
+
+Result<std::vector<SpoolRecord>> IngestQueue::Read(uint64_t from, size_t max_records) const {
+  std::lock_guard lock(mutex_);
+  return spool_.Read(from, max_records);
+}
+
+bool IngestQueue::WaitFor(uint64_t seq, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  appended_.wait_for(lock, timeout, [&] { return closed_ || spool_.next_seq() > seq; });
+  return spool_.next_seq() > seq;
+}
+
+Result<void> IngestQueue::SaveCheckpoint(std::string_view name, uint64_t next_seq) {
+  std::lock_guard lock(mutex_);
+  return spool_.SaveCheckpoint(name, next_seq);
+}
+
+uint64_t IngestQueue::LoadCheckpoint(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  return spool_.LoadCheckpoint(name);
+}
+
+Result<uint64_t> IngestQueue::Trim(uint64_t next_seq, int64_t retention_ms, int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  return spool_.Trim(next_seq, retention_ms, now_ms);
+}
+
+Result<void> IngestQueue::Sync() {
+  std::lock_guard lock(mutex_);
+  return spool_.Sync();
+}
+
+uint64_t IngestQueue::next_seq() const {
+  std::lock_guard lock(mutex_);
+  return spool_.next_seq();
+}
+
+uint64_t IngestQueue::first_seq() const {
+  std::lock_guard lock(mutex_);
+  return spool_.first_seq();
+}
+
+uint64_t IngestQueue::total_bytes() const {
+  std::lock_guard lock(mutex_);
+  return spool_.total_bytes();
+}
+
+void IngestQueue::Close() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  appended_.notify_all();
+}
+
+}  // namespace yagura::pipeline

@@ -1,0 +1,362 @@
+// Detector: streaming detection over the spool, with exactly-once results across restarts,
+// sink failures and rule reloads.
+#include "pipeline/detector.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/json_value.hpp"
+#include "pipeline/envelope.hpp"
+#include "pipeline/ingest_queue.hpp"
+#include "pipeline/spool.hpp"
+
+namespace yagura::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* FAILED_LOGON_RULE = R"(title: Failed logon
+id: 11111111-1111-4111-8111-111111111111
+status: test
+level: medium
+author: Yagura tests
+tags: [attack.credential_access, attack.t1110.001]
+logsource: {product: windows, service: security}
+detection:
+  selection: {EventID: 4625}
+  condition: selection
+---
+title: Logon brute force
+id: 22222222-2222-4222-8222-222222222222
+status: test
+level: high
+author: Yagura tests
+correlation:
+  type: event_count
+  rules: [11111111-1111-4111-8111-111111111111]
+  group-by: [IpAddress]
+  timespan: 5m
+  condition: {gte: 3}
+  generate: true
+)";
+
+constexpr const char* SSHD_RULE = R"(title: SSH failed password
+id: 33333333-3333-4333-8333-333333333333
+status: test
+level: low
+author: Yagura tests
+logsource: {product: linux, service: sshd}
+detection:
+  keywords: ['Failed password']
+  condition: keywords
+)";
+
+struct Collected {
+  std::vector<DetectedAlert> alerts;
+  std::vector<DetectedCampaign> campaigns;
+  int calls = 0;
+  int failures_left = 0;
+};
+
+class DetectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "yagura-detector-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    fs::create_directories(dir_ / "rules");
+    WriteFile(dir_ / "rules" / "failed_logon.yml", FAILED_LOGON_RULE);
+    SpoolOptions spool_options;
+    spool_options.dir = (dir_ / "spool").string();
+    spool_options.segment_bytes = 8192;
+    auto spool = Spool::Open(spool_options);
+    ASSERT_TRUE(spool) << spool.error().ToString();
+    spool_ = std::move(*spool);
+    queue_ = std::make_unique<IngestQueue>(*spool_);
+  }
+  void TearDown() override {
+    queue_.reset();
+    spool_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static void WriteFile(const fs::path& path, const std::string& text) {
+    std::ofstream(path) << text;
+  }
+
+  DetectorOptions Options() const {
+    DetectorOptions options;
+    options.scan.rule_paths = {(dir_ / "rules").string()};
+    options.state_path = (dir_ / "detector.state").string();
+    options.centre_org_id = "centre";
+    options.reload_interval_ms = 0;
+    options.campaigns.min_organisations = 3;
+    return options;
+  }
+
+  std::unique_ptr<Detector> Make(Collected& collected, DetectorOptions options) {
+    auto sink = [&collected](const DetectionBatch& batch) -> Result<void> {
+      ++collected.calls;
+      if (collected.failures_left > 0) {
+        --collected.failures_left;
+        return Fail("database unavailable");
+      }
+      collected.alerts.insert(collected.alerts.end(), batch.alerts.begin(), batch.alerts.end());
+      collected.campaigns.insert(collected.campaigns.end(), batch.campaigns.begin(),
+                                 batch.campaigns.end());
+      return {};
+    };
+    auto detector = Detector::Create(std::move(options), *queue_, sink, metrics_);
+    EXPECT_TRUE(detector) << detector.error().ToString();
+    return detector ? std::move(*detector) : nullptr;
+  }
+  std::unique_ptr<Detector> Make(Collected& collected) { return Make(collected, Options()); }
+
+  void Send(std::string_view org, PayloadKind kind, std::string_view logsource,
+            std::string_view payload) {
+    Envelope envelope;
+    envelope.kind = kind;
+    envelope.org_id = org;
+    envelope.sensor_id = "sensor-1";
+    envelope.logsource = logsource;
+    envelope.received_at = "2026-11-26T01:30:00.000Z";
+    envelope.peer = "127.0.0.1:5000";
+    envelope.transport = kind == PayloadKind::kJson ? "http" : "tcp";
+    envelope.payload = payload;
+    std::string bytes;
+    EncodeEnvelope(envelope, bytes);
+    std::string_view view = bytes;
+    ASSERT_TRUE(queue_->Append(std::span<const std::string_view>(&view, 1)));
+  }
+
+  // A failed logon at `org` from `address` at 01:MM:SS.
+  void FailedLogon(std::string_view org, std::string_view address, int minute, int second) {
+    char time[64];
+    std::snprintf(time, sizeof time, "2026-11-26T01:%02d:%02d.000Z", minute, second);
+    std::string event = std::string(R"({"EventID":4625,"TargetUserName":"alice","IpAddress":")") +
+                        std::string(address) + R"(","@timestamp":")" + time + R"("})";
+    Send(org, PayloadKind::kJson, "product=windows,service=security", event);
+  }
+
+  static std::vector<const DetectedAlert*> OfKind(const Collected& collected, std::string_view kind) {
+    std::vector<const DetectedAlert*> out;
+    for (const auto& alert : collected.alerts)
+      if (alert.kind == kind) out.push_back(&alert);
+    return out;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<IngestQueue> queue_;
+  Metrics metrics_;
+};
+
+TEST_F(DetectorTest, RuleAlertsCarryTheEnvelopeAndTheScanFormat) {
+  Collected collected;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector);
+  FailedLogon("org-a", "45.33.32.156", 0, 0);
+  Send("org-a", PayloadKind::kJson, "product=windows,service=security", R"({"EventID":4624})");
+  auto processed = detector->RunUntilIdle();
+  ASSERT_TRUE(processed) << processed.error().ToString();
+  EXPECT_EQ(*processed, 2u);
+  auto rules = OfKind(collected, "rule");
+  ASSERT_EQ(rules.size(), 1u);
+  const DetectedAlert& alert = *rules[0];
+  EXPECT_EQ(alert.org_id, "org-a");
+  EXPECT_EQ(alert.rule_id, "11111111-1111-4111-8111-111111111111");
+  EXPECT_EQ(alert.title, "Failed logon");
+  EXPECT_EQ(alert.level, "medium");
+  EXPECT_EQ(alert.techniques, std::vector<std::string>{"T1110.001"});
+  EXPECT_EQ(alert.spool_seq, 1u);
+  EXPECT_EQ(alert.sensor_id, "sensor-1");
+  EXPECT_EQ(alert.logsource, "product=windows,service=security");
+  EXPECT_EQ(alert.event_time_ms, *ParseIsoDateTimeMs("2026-11-26T01:00:00Z"));
+  auto details = JsonValue::Parse(alert.details_json);
+  ASSERT_TRUE(details) << alert.details_json;
+  EXPECT_EQ(details->Find("rule")->Find("title")->as_string(), "Failed logon");
+  EXPECT_EQ(details->Find("event")->Find("IpAddress")->as_string(), "45.33.32.156");
+  EXPECT_EQ(detector->stats().next_seq.load(), 3u);
+}
+
+TEST_F(DetectorTest, CorrelationsCountPerOrganisationAndGroup) {
+  Collected collected;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector);
+  for (int i = 0; i < 3; ++i) FailedLogon("org-a", "45.33.32.156", 1, i * 10);
+  for (int i = 0; i < 2; ++i) FailedLogon("org-b", "45.33.32.156", 1, i * 10);
+  for (int i = 0; i < 2; ++i) FailedLogon("org-a", "45.33.32.157", 1, i * 10);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  auto correlations = OfKind(collected, "correlation");
+  ASSERT_EQ(correlations.size(), 1u);
+  EXPECT_EQ(correlations[0]->org_id, "org-a");
+  EXPECT_EQ(correlations[0]->rule_id, "22222222-2222-4222-8222-222222222222");
+  EXPECT_EQ(correlations[0]->level, "high");
+  EXPECT_NE(correlations[0]->group_key.find("45.33.32.156"), std::string::npos);
+  EXPECT_EQ(OfKind(collected, "rule").size(), 7u);  // generate: true keeps the rule's own alerts
+}
+
+TEST_F(DetectorTest, ACampaignIsRaisedOnceWhenEnoughOrganisationsSeeTheSameAttacker) {
+  Collected collected;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector);
+  FailedLogon("org-a", "45.33.32.156", 2, 0);
+  FailedLogon("org-b", "45.33.32.156", 2, 1);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  EXPECT_TRUE(OfKind(collected, "campaign").empty());
+  FailedLogon("org-c", "45.33.32.156", 2, 2);
+  FailedLogon("org-d", "45.33.32.156", 2, 3);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  auto campaigns = OfKind(collected, "campaign");
+  ASSERT_EQ(campaigns.size(), 1u);
+  EXPECT_EQ(campaigns[0]->org_id, "centre");
+  ASSERT_GE(collected.campaigns.size(), 2u);  // raised at org-c, extended by org-d
+  EXPECT_EQ(collected.campaigns.front().id, campaigns[0]->id);
+  EXPECT_EQ(collected.campaigns.back().id, campaigns[0]->id);
+  EXPECT_EQ(collected.campaigns.back().members.size(), 4u);
+  EXPECT_EQ(collected.campaigns.back().key_value, "45.33.32.156");
+}
+
+TEST_F(DetectorTest, ARestartResumesWhereTheStateWasSavedAndAReplayRepeatsTheSameIds) {
+  Collected first;
+  {
+    auto detector = Make(first);
+    ASSERT_TRUE(detector);
+    for (int i = 0; i < 2; ++i) FailedLogon("org-a", "45.33.32.156", 3, i);
+    ASSERT_TRUE(detector->RunUntilIdle());
+  }
+  // The third failure arrives after a restart: the window carried over in the saved state.
+  Collected second;
+  {
+    auto detector = Make(second);
+    ASSERT_TRUE(detector);
+    FailedLogon("org-a", "45.33.32.156", 3, 2);
+    auto processed = detector->RunUntilIdle();
+    ASSERT_TRUE(processed);
+    EXPECT_EQ(*processed, 1u);  // nothing before the saved position is processed again
+  }
+  EXPECT_EQ(OfKind(second, "correlation").size(), 1u);
+
+  // Losing the state replays the spool from its start: the same alerts, the same ids.
+  fs::remove(dir_ / "detector.state");
+  ASSERT_TRUE(queue_->SaveCheckpoint("detector", 1));
+  Collected replay;
+  auto detector = Make(replay);
+  ASSERT_TRUE(detector);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  std::set<std::string> before, after;
+  for (const auto& a : first.alerts) before.insert(a.id);
+  for (const auto& a : second.alerts) before.insert(a.id);
+  for (const auto& a : replay.alerts) after.insert(a.id);
+  EXPECT_EQ(before, after);
+  EXPECT_EQ(replay.alerts.size(), first.alerts.size() + second.alerts.size());
+}
+
+TEST_F(DetectorTest, AFailingSinkGetsTheSameBatchAgainAndNothingIsCountedTwice) {
+  Collected collected;
+  collected.failures_left = 2;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector);
+  for (int i = 0; i < 3; ++i) FailedLogon("org-a", "45.33.32.156", 4, i);
+  EXPECT_FALSE(detector->RunUntilIdle());
+  EXPECT_FALSE(detector->RunUntilIdle());
+  EXPECT_EQ(detector->stats().next_seq.load(), 1u);  // the position did not move
+  auto processed = detector->RunUntilIdle();
+  ASSERT_TRUE(processed) << processed.error().ToString();
+  EXPECT_EQ(*processed, 3u);
+  EXPECT_EQ(OfKind(collected, "rule").size(), 3u);
+  EXPECT_EQ(OfKind(collected, "correlation").size(), 1u);
+  EXPECT_EQ(detector->stats().sink_failures.load(), 2u);
+}
+
+TEST_F(DetectorTest, BadRecordsAreCountedAndTheOthersProcessed) {
+  Collected collected;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector);
+  std::string garbage = "not an envelope";
+  std::string_view view = garbage;
+  ASSERT_TRUE(queue_->Append(std::span<const std::string_view>(&view, 1)));
+  Send("org-a", PayloadKind::kJson, "product=windows,service=security", "{\"EventID\": 46");
+  FailedLogon("org-a", "45.33.32.156", 5, 0);
+  auto processed = detector->RunUntilIdle();
+  ASSERT_TRUE(processed);
+  EXPECT_EQ(*processed, 3u);
+  EXPECT_EQ(detector->stats().bad_records.load(), 2u);
+  EXPECT_EQ(OfKind(collected, "rule").size(), 1u);
+}
+
+TEST_F(DetectorTest, SyslogPayloadsAndTailedLinesAreDetected) {
+  WriteFile(dir_ / "rules" / "sshd.yml", SSHD_RULE);
+  Collected collected;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector);
+  Send("org-a", PayloadKind::kSyslog, "product=linux,service=sshd",
+       "<38>Nov 26 01:00:00 web1 sshd[411]: Failed password for root from 45.33.32.156 port 50022 ssh2");
+  Send("org-a", PayloadKind::kLine, "product=linux,service=sshd",
+       "Nov 26 01:00:01 web1 sshd[411]: Failed password for root from 45.33.32.156 port 50023 ssh2");
+  Send("org-a", PayloadKind::kSyslog, "product=linux,service=sshd",
+       "<38>Nov 26 01:00:02 web1 sshd[411]: Accepted publickey for deploy from 10.0.0.5 port 50024 ssh2");
+  ASSERT_TRUE(detector->RunUntilIdle());
+  auto rules = OfKind(collected, "rule");
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0]->rule_id, "33333333-3333-4333-8333-333333333333");
+  EXPECT_EQ(rules[1]->spool_seq, 2u);
+}
+
+TEST_F(DetectorTest, ChangedRulesAreReloadedBetweenBatchesAndBrokenOnesKeepTheRunningSet) {
+  Collected collected;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector);
+  std::string line =
+      "<38>Nov 26 01:00:00 web1 sshd[411]: Failed password for root from 45.33.32.156 port 1 ssh2";
+  Send("org-a", PayloadKind::kSyslog, "product=linux,service=sshd", line);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  EXPECT_TRUE(collected.alerts.empty());
+
+  WriteFile(dir_ / "rules" / "sshd.yml", SSHD_RULE);
+  auto reloaded = detector->ReloadIfChanged();
+  ASSERT_TRUE(reloaded) << reloaded.error().ToString();
+  EXPECT_TRUE(*reloaded);
+  Send("org-a", PayloadKind::kSyslog, "product=linux,service=sshd", line);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  EXPECT_EQ(OfKind(collected, "rule").size(), 1u);
+
+  // A rule set that no longer loads leaves the running one in place.
+  fs::remove(dir_ / "rules" / "failed_logon.yml");
+  fs::remove(dir_ / "rules" / "sshd.yml");
+  EXPECT_FALSE(detector->ReloadIfChanged());
+  Send("org-a", PayloadKind::kSyslog, "product=linux,service=sshd", line);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  EXPECT_EQ(OfKind(collected, "rule").size(), 2u);
+  EXPECT_EQ(detector->stats().reload_failures.load(), 1u);
+}
+
+TEST_F(DetectorTest, TheThreadProcessesWhatArrivesAndStopsCleanly) {
+  Collected collected;
+  std::mutex mutex;
+  auto options = Options();
+  auto sink = [&](const DetectionBatch& batch) -> Result<void> {
+    std::lock_guard lock(mutex);
+    collected.alerts.insert(collected.alerts.end(), batch.alerts.begin(), batch.alerts.end());
+    return {};
+  };
+  auto detector = Detector::Create(options, *queue_, sink, metrics_);
+  ASSERT_TRUE(detector);
+  (*detector)->Start();
+  for (int i = 0; i < 50; ++i) FailedLogon("org-a", "45.33.32.156", 6 + i / 60, i % 60);
+  for (int wait = 0; wait < 2000 && (*detector)->stats().next_seq.load() < 51; ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  (*detector)->Stop();
+  EXPECT_EQ((*detector)->stats().next_seq.load(), 51u);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(OfKind(collected, "rule").size(), 50u);
+  EXPECT_TRUE(fs::exists(dir_ / "detector.state"));
+}
+
+}  // namespace
+}  // namespace yagura::pipeline
