@@ -98,6 +98,25 @@ class ServeCommand {
   std::string tls_private_key_;
   int threads_ = 0;
   bool init_ = false;
+  std::vector<std::string> syslog_udp_, syslog_tcp_, syslog_tls_;
+  std::vector<std::string> rules_, intel_;
+  std::string time_field_;
+  std::string allowed_lateness_;
+  bool no_detection_ = false;
+};
+
+// `yagura dump FILE...`: every record as one JSON object per line (EVTX as evtx_dump).
+class DumpCommand {
+ public:
+  explicit DumpCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  std::vector<std::string> inputs_;
+  std::string format_;
+  std::string output_;
 };
 
 // `yagura admin init|verify-audit|migrate`: bootstrap and maintenance of the service's store.

@@ -25,6 +25,8 @@
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "hub/sensors.hpp"
+#include "cli/live_monitoring.hpp"
+#include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
 
 namespace yagura::cli {
@@ -119,6 +121,20 @@ ServeCommand::ServeCommand(CLI::App& app) {
   command_->add_option("--threads", threads_, "I/O and request threads (default: cores)");
   command_->add_flag("--init", init_,
                      "Create the centre and its first administrator if the store has none");
+  command_->add_option("--syslog-udp", syslog_udp_, "Receive syslog over UDP on ADDR:PORT (repeatable)");
+  command_->add_option("--syslog-tcp", syslog_tcp_,
+                       "Receive syslog over TCP (RFC 6587 framing) on ADDR:PORT (repeatable)");
+  command_->add_option("--syslog-tls", syslog_tls_,
+                       "Receive syslog over TLS (RFC 5425) on ADDR:PORT (repeatable)");
+  command_->add_option("--rules", rules_,
+                       "Rule file or directory for live detection (repeatable; default: Yagura's own rules/)");
+  command_->add_option("--intel", intel_, "Indicator feed file or directory (repeatable)");
+  command_->add_option("--time-field", time_field_,
+                       "Take event time from this field (correlation windows)");
+  command_->add_option("--allowed-lateness", allowed_lateness_,
+                       "How late an event may arrive and still count in correlation windows (default 60s)");
+  command_->add_flag("--no-detection", no_detection_,
+                     "Spool ingested events without analysing them");
 }
 
 int ServeCommand::Run() {
@@ -132,6 +148,21 @@ int ServeCommand::Run() {
   if (!tls_certificate_.empty()) config.server.tls_certificate = tls_certificate_;
   if (!tls_private_key_.empty()) config.server.tls_private_key = tls_private_key_;
   if (threads_ > 0) config.server.threads = threads_;
+  // Flags add to the configuration's lists; a flag given replaces the list it names.
+  if (!syslog_udp_.empty()) config.syslog_udp = syslog_udp_;
+  if (!syslog_tcp_.empty()) config.syslog_tcp = syslog_tcp_;
+  if (!syslog_tls_.empty()) config.syslog_tls = syslog_tls_;
+  if (!rules_.empty()) config.rules = rules_;
+  if (!intel_.empty()) config.intel = intel_;
+  if (!time_field_.empty()) config.time_field = time_field_;
+  if (!allowed_lateness_.empty()) {
+    auto applied = ApplySetting(config, "allowed_lateness", allowed_lateness_);
+    if (!applied) {
+      std::fprintf(stderr, "yagura serve: --allowed-lateness: %s\n", applied.error().message.c_str());
+      return EXIT_USAGE;
+    }
+  }
+  if (no_detection_) config.detection = false;
   if (config.server.threads <= 0) {
     config.server.threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   }
@@ -176,17 +207,22 @@ int ServeCommand::Run() {
                  (*spool)->recovery().truncated_at.c_str(),
                  static_cast<unsigned long long>((*spool)->recovery().truncated_bytes));
   }
-  std::mutex spool_mutex;
+  pipeline::IngestQueue ingest(**spool);
 
   Metrics& metrics = Metrics::Global();
   hub::AuditLog audit(**database, config.audit_reads == "durable"
                                       ? hub::ReadAuditMode::kDurable
                                       : hub::ReadAuditMode::kAsynchronous);
   http::ApiContext context{**database, audit, metrics, config.service};
-  context.spool = spool->get();
-  context.spool_mutex = &spool_mutex;
+  context.ingest = &ingest;
   http::Router router;
   http::RegisterApi(router, context);
+
+  auto live = LiveMonitoring::Start(config, **database, ingest, metrics);
+  if (!live) {
+    std::fprintf(stderr, "yagura serve: %s\n", live.error().ToString().c_str());
+    return EXIT_PARTIAL;
+  }
 
   config.server.default_headers = {
       {"X-Content-Type-Options", "nosniff"},
@@ -221,6 +257,7 @@ int ServeCommand::Run() {
   std::printf("API: %s/api/v1/ (OpenAPI: %s/api/v1/openapi.json); log in with POST "
               "%s/api/v1/auth/login {\"username\":..,\"password\":..}\n",
               url.c_str(), url.c_str(), url.c_str());
+  for (const auto& line : (*live)->Describe()) std::printf("Live monitoring: %s\n", line.c_str());
   std::fflush(stdout);
 
   // Housekeeping: expired sessions and stale login-throttle rows are purged every five minutes
@@ -265,6 +302,8 @@ int ServeCommand::Run() {
   }
   maintenance_wake.notify_all();
   maintenance.join();
+  (*live)->Stop();
+  ingest.Close();
   std::fprintf(stderr, "yagura serve: stopped\n");
   return EXIT_OK;
 }

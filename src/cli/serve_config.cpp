@@ -66,6 +66,16 @@ const std::map<std::string, Setter>& Setters() {
          c.spool_fsync = v;
          return {};
        }},
+      {"spool_retention", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         if (v == "0") {
+           c.spool_retention_ms = 0;
+           return {};
+         }
+         auto ms = ParseDurationMs(v, "spool_retention");
+         if (!ms) return tl::unexpected(ms.error());
+         c.spool_retention_ms = *ms;
+         return {};
+       }},
       {"audit_reads", [](ServeConfig& c, const std::string& v) -> Result<void> {
          if (v != "async" && v != "durable") {
            return Fail(fmt::format("audit_reads must be async or durable, not \"{}\"", v));
@@ -133,8 +143,75 @@ const std::map<std::string, Setter>& Setters() {
          c.service.login_window_ms = *ms;
          return {};
        }},
+      {"detection", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         if (v != "true" && v != "false" && v != "on" && v != "off") {
+           return Fail(fmt::format("detection must be true or false, not \"{}\"", v));
+         }
+         c.detection = v == "true" || v == "on";
+         return {};
+       }},
+      {"rules", [](ServeConfig& c, const std::string& v) -> Result<void> { c.rules.push_back(v); return {}; }},
+      {"intel", [](ServeConfig& c, const std::string& v) -> Result<void> { c.intel.push_back(v); return {}; }},
+      {"placeholders", [](ServeConfig& c, const std::string& v) -> Result<void> { c.placeholders = v; return {}; }},
+      {"time_field", [](ServeConfig& c, const std::string& v) -> Result<void> { c.time_field = v; return {}; }},
+      {"allowed_lateness", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationMs(v, "allowed_lateness");
+         if (!ms) return tl::unexpected(ms.error());
+         c.allowed_lateness_ms = *ms;
+         return {};
+       }},
+      {"campaign_min_organisations", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "campaign_min_organisations", 2, 100000);
+         if (!n) return tl::unexpected(n.error());
+         c.campaign_min_organisations = static_cast<size_t>(*n);
+         return {};
+       }},
+      {"campaign_window", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationMs(v, "campaign_window");
+         if (!ms) return tl::unexpected(ms.error());
+         c.campaign_window_ms = *ms;
+         return {};
+       }},
+      {"syslog_udp", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_udp.push_back(v); return {}; }},
+      {"syslog_tcp", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_tcp.push_back(v); return {}; }},
+      {"syslog_tls", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_tls.push_back(v); return {}; }},
+      {"syslog_tls_certificate", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_tls_certificate = v; return {}; }},
+      {"syslog_tls_private_key", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_tls_private_key = v; return {}; }},
+      {"syslog_tls_client_ca", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_tls_client_ca = v; return {}; }},
   };
   return setters;
+}
+
+// Keys whose value is a list of whole values (a scalar is a list of one).
+bool IsListKey(const std::string& key) {
+  return key == "rules" || key == "intel" || key == "syslog_udp" || key == "syslog_tcp" ||
+         key == "syslog_tls";
+}
+
+// syslog_senders / tail: lists of mappings.
+Result<void> ApplySources(std::vector<ServeConfig::Source>& out, const std::string& key,
+                          const YAML::Node& node) {
+  if (!node.IsSequence()) return Fail(fmt::format("{} must be a list of mappings", key));
+  const std::string first = key == "tail" ? "path" : "match";
+  for (const auto& entry : node) {
+    if (!entry.IsMap()) return Fail(fmt::format("each entry of {} must be a mapping", key));
+    ServeConfig::Source source;
+    for (const auto& field : entry) {
+      std::string name = field.first.as<std::string>("");
+      if (!field.second.IsScalar()) return Fail(fmt::format("{}.{} must be a single value", key, name));
+      std::string value = field.second.as<std::string>();
+      if (name == first) source.match_or_path = value;
+      else if (name == "org") source.org = value;
+      else if (name == "logsource") source.logsource = value;
+      else if (name == "name") source.name = value;
+      else return Fail(fmt::format("unknown key \"{}\" in {} (expected {}, org, logsource, name)", name, key, first));
+    }
+    if (source.match_or_path.empty() || source.org.empty() || source.logsource.empty()) {
+      return Fail(fmt::format("each entry of {} needs {}, org and logsource", key, first));
+    }
+    out.push_back(std::move(source));
+  }
+  return {};
 }
 
 }  // namespace
@@ -142,6 +219,12 @@ const std::map<std::string, Setter>& Setters() {
 std::string ServeConfig::DatabaseTarget() const {
   if (!database.empty()) return database;
   return (std::filesystem::path(data_dir) / "yagura.db").string();
+}
+
+Result<void> ApplySetting(ServeConfig& config, const std::string& key, const std::string& value) {
+  auto setter = Setters().find(key);
+  if (setter == Setters().end()) return Fail(fmt::format("unknown key \"{}\"", key));
+  return setter->second(config, value);
 }
 
 Result<void> ApplyConfigFile(ServeConfig& config, const std::string& path) {
@@ -155,9 +238,23 @@ Result<void> ApplyConfigFile(ServeConfig& config, const std::string& path) {
   if (!root.IsMap()) return Fail("the configuration must be a mapping of keys to values", path);
   for (const auto& item : root) {
     std::string key = item.first.as<std::string>("");
+    if (key == "syslog_senders" || key == "tail") {
+      auto applied = ApplySources(key == "tail" ? config.tail_files : config.syslog_senders, key,
+                                  item.second);
+      if (!applied) return Fail(applied.error().message, path);
+      continue;
+    }
     auto setter = Setters().find(key);
     if (setter == Setters().end()) {
       return Fail(fmt::format("unknown key \"{}\" (see docs/serve.md)", key), path);
+    }
+    if (IsListKey(key) && item.second.IsSequence()) {
+      for (const auto& value : item.second) {
+        if (!value.IsScalar()) return Fail(fmt::format("{} must be a list of values", key), path);
+        auto applied = setter->second(config, value.as<std::string>());
+        if (!applied) return Fail(applied.error().message, path);
+      }
+      continue;
     }
     if (!item.second.IsScalar()) return Fail(fmt::format("{} must be a single value", key), path);
     auto applied = setter->second(config, item.second.as<std::string>());

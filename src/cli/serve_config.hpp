@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "http/api.hpp"
@@ -25,6 +26,29 @@ struct ServeConfig {
   std::string spool_dir;
   uint64_t spool_max_bytes = 8ull << 30;
   std::string spool_fsync = "always";  // always | interval | never
+  int64_t spool_retention_ms = 0;       // keep processed events this long (0: until processed)
+
+  // Streaming detection over the spool (docs/serve.md, "Live monitoring").
+  bool detection = true;
+  std::vector<std::string> rules;         // empty: Yagura's own rules/
+  std::vector<std::string> intel;         // indicator feeds (files, directories)
+  std::string placeholders;               // |expand values; empty: config/placeholders.yml
+  std::string time_field;                 // event time from this field
+  int64_t allowed_lateness_ms = 60'000;
+  size_t campaign_min_organisations = 3;
+  int64_t campaign_window_ms = 24 * 3600 * 1000LL;
+
+  // Syslog listeners and their senders; tailed files.
+  std::vector<std::string> syslog_udp, syslog_tcp, syslog_tls;  // "ADDR:PORT"
+  std::string syslog_tls_certificate, syslog_tls_private_key, syslog_tls_client_ca;
+  struct Source {  // a syslog sender or a tailed file
+    std::string match_or_path;  // sender: address, CIDR, cert-sha256:..., cert-cn:...; file path
+    std::string org;            // organisation id or name
+    std::string logsource;      // "product=linux,service=sshd"
+    std::string name;
+  };
+  std::vector<Source> syslog_senders;
+  std::vector<Source> tail_files;
 
   // The database target to open.
   [[nodiscard]] std::string DatabaseTarget() const;
@@ -32,6 +56,8 @@ struct ServeConfig {
 
 // Reads a YAML configuration file (keys in docs/serve.md); unknown keys are errors so a
 // misspelt setting is never silently ignored.
+// Sets one scalar key as the configuration file would (flags reuse the checks).
+Result<void> ApplySetting(ServeConfig& config, const std::string& key, const std::string& value);
 Result<void> ApplyConfigFile(ServeConfig& config, const std::string& path);
 // YAGURA_LISTEN, YAGURA_DATABASE, YAGURA_DATA, YAGURA_TLS_CERT, YAGURA_TLS_KEY,
 // YAGURA_THREADS, YAGURA_PUBLIC_URL, YAGURA_SESSION_TTL, YAGURA_SESSION_IDLE,

@@ -6,6 +6,7 @@
 // as 8-4-4-4-12 hex with the version nibble 8 ("custom", RFC 9562) and the RFC 4122 variant.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -13,5 +14,11 @@
 namespace yagura {
 
 [[nodiscard]] std::string StableId(std::initializer_list<std::string_view> parts);
+
+// The same, but the first 48 bits are `position` (a spool sequence number), as UUIDv7 puts
+// time first: ids of things produced in stream order then sort in that order, so a database
+// appends them at the end of its indexes instead of writing to a random page per insert.
+[[nodiscard]] std::string OrderedStableId(uint64_t position,
+                                          std::initializer_list<std::string_view> parts);
 
 }  // namespace yagura

@@ -493,7 +493,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     if (correlation.Suppressed(rule_index)) return;
     DetectedAlert alert = base_alert(event, "rule");
     const std::string& rule_key = rule.info.id.empty() ? rule.info.title : rule.info.id;
-    alert.id = StableId({"rule", seq_text, rule_key});
+    alert.id = OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
     alert.rule_id = rule_key;
     alert.title = rule.info.title;
     alert.level = std::string(sigma::LevelName(rule.info.level));
@@ -532,7 +532,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     if (options.scan.min_level && level < *options.scan.min_level) return;
     const auto& compact = snapshot.indicator(match.indicator);
     DetectedAlert alert = base_alert(event, "indicator");
-    alert.id = StableId({"indicator", seq_text, view.feed, view.id});
+    alert.id = OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
     alert.rule_id = std::string(view.id);
     alert.title = view.name.empty() ? std::string(view.pattern) : std::string(view.name);
     alert.level = std::string(sigma::LevelName(level));

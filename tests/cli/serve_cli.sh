@@ -42,5 +42,25 @@ grep -q "yagura admin init" "$work/out" || fail "the missing data directory mess
 "$yagura" admin verify-audit --data "$data" --json >"$work/out" 2>&1 || fail "verify-audit --json"
 grep -q '"intact":true' "$work/out" || fail "verify-audit --json: $(cat "$work/out")"
 
+# Live monitoring: mistakes in the sources are named, and nothing starts half-configured.
+printf 'listen: 127.0.0.1:0\nsyslog_senders:\n  - match: 10.0.0.0/8\n    org: Nowhere Ministry\n    logsource: product=linux\n' >"$data/yagura.yml"
+"$yagura" serve --data "$data" --syslog-tcp 127.0.0.1:0 >"$work/out" 2>&1
+[[ $? -ne 0 ]] || fail "an unknown organisation in syslog_senders must stop serve"
+grep -q 'no organisation with the id or name "Nowhere Ministry"' "$work/out" || fail "the unknown organisation is not named: $(cat "$work/out")"
+printf 'listen: 127.0.0.1:0\nsyslog_senders:\n  - match: 10.0.0.0/8\n    organisation: x\n' >"$data/yagura.yml"
+"$yagura" serve --data "$data" >"$work/out" 2>&1
+[[ $? -eq 2 ]] || fail "an unknown key in a syslog_senders entry must be a usage error"
+grep -q 'unknown key "organisation" in syslog_senders' "$work/out" || fail "the bad sender key is not named: $(cat "$work/out")"
+printf 'listen: 127.0.0.1:0\n' >"$data/yagura.yml"
+"$yagura" serve --data "$data" --syslog-udp 127.0.0.1:0 >"$work/out" 2>&1
+[[ $? -ne 0 ]] || fail "a syslog listener without senders must stop serve"
+grep -q 'no syslog_senders' "$work/out" || fail "listeners without senders are not explained: $(cat "$work/out")"
+"$yagura" serve --data "$data" --allowed-lateness soon >"$work/out" 2>&1
+[[ $? -eq 2 ]] || fail "a bad --allowed-lateness must be a usage error"
+grep -q 'allowed_lateness must be a duration' "$work/out" || fail "the bad lateness is not explained: $(cat "$work/out")"
+"$yagura" serve --data "$data" --rules "$work/no-such-rules" >"$work/out" 2>&1
+[[ $? -ne 0 ]] || fail "serve with rules that do not load must stop"
+grep -q 'no rule' "$work/out" || fail "missing rules are not explained: $(cat "$work/out")"
+
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "serve configuration: all checks passed"

@@ -23,5 +23,13 @@ TEST(StableIdTest, LooksLikeAVersion8Uuid) {
       << id;
 }
 
+TEST(StableIdTest, OrderedIdsSortByPositionAndStayPure) {
+  EXPECT_EQ(OrderedStableId(7, {"rule", "a"}), OrderedStableId(7, {"rule", "a"}));
+  EXPECT_NE(OrderedStableId(7, {"rule", "a"}), OrderedStableId(7, {"rule", "b"}));
+  EXPECT_LT(OrderedStableId(255, {"z"}), OrderedStableId(256, {"a"}));
+  EXPECT_LT(OrderedStableId(1u << 20, {"z"}), OrderedStableId((1u << 20) + 1, {"a"}));
+  EXPECT_TRUE(OrderedStableId(0x0102030405ull, {"x"}).starts_with("00010203-0405-8"));
+}
+
 }  // namespace
 }  // namespace yagura

@@ -1,0 +1,175 @@
+// LiveMonitoring (see live_monitoring.hpp).
+#include "cli/live_monitoring.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/placeholders.hpp"
+#include "core/time.hpp"
+#include "hub/alerts.hpp"
+#include "hub/identity.hpp"
+#include "pipeline/detector.hpp"
+#include "pipeline/file_tailer.hpp"
+#include "pipeline/sender_map.hpp"
+#include "pipeline/syslog_server.hpp"
+
+namespace yagura::cli {
+namespace {
+
+// Organisation ids by id and by name, for the configuration's `org:` values.
+class OrganisationNames {
+ public:
+  explicit OrganisationNames(store::Database& database) {
+    hub::OrganizationQuery query;
+    query.limit = 500;
+    for (;;) {
+      auto page = hub::ListOrganizations(database, query);
+      for (const auto& org : page) {
+        ids_[org.id] = org.id;
+        ids_[org.name] = org.id;
+        if (org.type == hub::OrgType::kCentre && centre_.empty()) centre_ = org.id;
+      }
+      if (page.size() < static_cast<size_t>(query.limit)) break;
+      query.after = std::make_pair(page.back().created_at, page.back().id);
+    }
+  }
+  Result<std::string> Resolve(const std::string& id_or_name) const {
+    auto found = ids_.find(id_or_name);
+    if (found == ids_.end()) {
+      return Fail(fmt::format("no organisation with the id or name \"{}\"", id_or_name));
+    }
+    return found->second;
+  }
+  [[nodiscard]] const std::string& centre() const { return centre_; }
+
+ private:
+  std::map<std::string, std::string> ids_;
+  std::string centre_;
+};
+
+}  // namespace
+
+struct LiveMonitoring::Impl {
+  std::unique_ptr<pipeline::SyslogServer> syslog;
+  std::unique_ptr<pipeline::FileTailer> tailer;
+  std::unique_ptr<pipeline::Detector> detector;
+  std::vector<std::string> described;
+};
+
+LiveMonitoring::LiveMonitoring(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LiveMonitoring::~LiveMonitoring() { Stop(); }
+
+Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig& config,
+                                                              store::Database& database,
+                                                              pipeline::IngestQueue& queue,
+                                                              Metrics& metrics) {
+  auto impl = std::make_unique<Impl>();
+  OrganisationNames organisations(database);
+
+  if (config.detection) {
+    pipeline::DetectorOptions options;
+    options.scan.rule_paths = config.rules;
+    if (options.scan.rule_paths.empty()) options.scan.rule_paths.push_back(DataDir() + "/rules");
+    options.scan.intel_paths = config.intel;
+    options.scan.cache_dir = DefaultCacheDir();
+    auto placeholders = ResolvePlaceholders(config.placeholders);
+    if (!placeholders) return tl::unexpected(placeholders.error());
+    options.scan.placeholders = std::move(*placeholders);
+    options.time_field = config.time_field;
+    options.correlation.allowed_lateness_ms = config.allowed_lateness_ms;
+    options.campaigns.min_organisations = config.campaign_min_organisations;
+    options.campaigns.window_ms = config.campaign_window_ms;
+    options.centre_org_id = organisations.centre();
+    options.spool_retention_ms = config.spool_retention_ms;
+    options.state_path = (std::filesystem::path(config.data_dir) / "detector.state").string();
+    Counter& stored = metrics.GetCounter("yagura_alerts_stored_total",
+                                         "Alerts the detector stored for the first time");
+    auto sink = [&database, &stored](const pipeline::DetectionBatch& batch) -> Result<void> {
+      auto inserted = hub::InsertDetections(database, batch.alerts, batch.campaigns, NowMs());
+      if (!inserted) return tl::unexpected(inserted.error());
+      stored.Increment(static_cast<double>(*inserted));
+      return {};
+    };
+    auto detector = pipeline::Detector::Create(std::move(options), queue, sink, metrics);
+    if (!detector) return tl::unexpected(detector.error());
+    impl->detector = std::move(*detector);
+    impl->detector->Start();
+    impl->described.push_back(fmt::format("detection on, resuming at spool record {}",
+                                          impl->detector->stats().next_seq.load()));
+  } else {
+    impl->described.push_back("detection off (events are spooled, not analysed)");
+  }
+
+  // Sources start after the detector, so nothing they accept waits on a detector that then
+  // fails to start.
+  if (!config.syslog_udp.empty() || !config.syslog_tcp.empty() || !config.syslog_tls.empty()) {
+    std::vector<pipeline::SyslogSender> senders;
+    for (const auto& source : config.syslog_senders) {
+      pipeline::SyslogSender sender;
+      sender.match = source.match_or_path;
+      sender.name = source.name.empty() ? source.match_or_path : source.name;
+      auto org = organisations.Resolve(source.org);
+      if (!org) return Fail("syslog_senders: " + org.error().message);
+      sender.org_id = *org;
+      auto logsource = pipeline::NormaliseConfiguredLogsource(source.logsource);
+      if (!logsource) return Fail(fmt::format("syslog_senders ({}): {}", sender.name, logsource.error().message));
+      sender.logsource = *logsource;
+      senders.push_back(std::move(sender));
+    }
+    if (senders.empty()) {
+      return Fail("syslog listeners are configured but no syslog_senders: every message would "
+                  "be refused (map sender addresses or certificates to organisations)");
+    }
+    auto map = pipeline::SenderMap::Build(std::move(senders));
+    if (!map) return Fail("syslog_senders: " + map.error().message);
+    pipeline::SyslogServerOptions options;
+    options.udp = config.syslog_udp;
+    options.tcp = config.syslog_tcp;
+    options.tls = config.syslog_tls;
+    options.tls_cert_file = config.syslog_tls_certificate;
+    options.tls_key_file = config.syslog_tls_private_key;
+    options.tls_client_ca_file = config.syslog_tls_client_ca;
+    auto server = pipeline::SyslogServer::Start(std::move(options), *map, queue, metrics);
+    if (!server) return tl::unexpected(server.error());
+    impl->syslog = std::move(*server);
+    for (const auto& endpoint : impl->syslog->endpoints())
+      impl->described.push_back("syslog " + endpoint);
+  }
+  if (!config.tail_files.empty()) {
+    std::vector<pipeline::TailedFile> files;
+    for (const auto& source : config.tail_files) {
+      pipeline::TailedFile file;
+      file.path = source.match_or_path;
+      file.name = source.name.empty() ? source.match_or_path : source.name;
+      auto org = organisations.Resolve(source.org);
+      if (!org) return Fail("tail: " + org.error().message);
+      file.org_id = *org;
+      auto logsource = pipeline::NormaliseConfiguredLogsource(source.logsource);
+      if (!logsource) return Fail(fmt::format("tail ({}): {}", file.path, logsource.error().message));
+      file.logsource = *logsource;
+      files.push_back(std::move(file));
+    }
+    auto state_dir = (std::filesystem::path(config.data_dir) / "tail").string();
+    auto tailer = pipeline::FileTailer::Start(std::move(files), state_dir, queue, metrics);
+    if (!tailer) return tl::unexpected(tailer.error());
+    impl->tailer = std::move(*tailer);
+    for (const auto& source : config.tail_files)
+      impl->described.push_back("tailing " + source.match_or_path);
+  }
+  return std::unique_ptr<LiveMonitoring>(new LiveMonitoring(std::move(impl)));
+}
+
+void LiveMonitoring::Stop() {
+  if (!impl_) return;
+  if (impl_->syslog) impl_->syslog->Stop();
+  if (impl_->tailer) impl_->tailer->Stop();
+  if (impl_->detector) impl_->detector->Stop();
+}
+
+std::vector<std::string> LiveMonitoring::Describe() const { return impl_->described; }
+
+}  // namespace yagura::cli
