@@ -100,10 +100,12 @@ Response Ingest(ApiContext& context, Request& request) {
     records.push_back(std::move(record));
   }
   errors += ']';
-  MetricLabels labels = {{"org_id", sensor->org_id}, {"logsource", sensor->logsource}};
+  // Per sensor (its name) and organisation, as the syslog listeners count theirs.
+  MetricLabels labels = {{"org_id", sensor->org_id}, {"logsource", sensor->logsource},
+                         {"sensor", sensor->name}};
   if (rejected > 0) {
     context.metrics
-        .GetCounter("yagura_ingest_rejected_lines_total", "NDJSON lines refused, by sensor organisation",
+        .GetCounter("yagura_ingest_rejected_lines_total", "NDJSON lines refused, by organisation, logsource and sensor",
                     labels)
         .Increment(static_cast<double>(rejected));
   }
@@ -129,7 +131,7 @@ Response Ingest(ApiContext& context, Request& request) {
     return response;
   }
   context.metrics
-      .GetCounter("yagura_ingest_events_total", "Events accepted into the spool, by organisation and logsource",
+      .GetCounter("yagura_ingest_events_total", "Events accepted into the spool, by organisation, logsource and sensor",
                   labels)
       .Increment(static_cast<double>(records.size()));
   uint64_t last = *appended;

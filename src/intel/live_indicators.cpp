@@ -8,6 +8,7 @@ LiveIndicators::LiveIndicators(IndexOptions options) : options_(options) {
 
 void LiveIndicators::Publish(std::vector<std::shared_ptr<const FeedSnapshot>> snapshots) {
   current_.store(IndicatorIndex::Build(std::move(snapshots), options_), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::vector<FeedOutcome> LiveIndicators::Reload(const std::vector<FeedSource>& feeds,
@@ -43,6 +44,7 @@ std::vector<FeedOutcome> LiveIndicators::Reload(const std::vector<FeedSource>& f
   // Building the index can take a second for millions of indicators: it happens here, off to
   // the side, and readers switch with one atomic store.
   current_.store(IndicatorIndex::Build(std::move(ordered), options_), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   return outcomes;
 }
 

@@ -46,6 +46,9 @@ class LiveIndicators {
   [[nodiscard]] std::shared_ptr<const IndicatorIndex> Current() const {
     return current_.load(std::memory_order_acquire);
   }
+  // Counts publications: a reader that holds an index checks this plain atomic (cheaper than
+  // Current()) to know whether a newer index is out.
+  [[nodiscard]] uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   // Reads `feeds` (replacing the configured list) and publishes the new index.
   std::vector<FeedOutcome> Reload(const std::vector<FeedSource>& feeds, Diagnostics& diagnostics);
@@ -57,6 +60,7 @@ class LiveIndicators {
  private:
   IndexOptions options_;
   std::atomic<std::shared_ptr<const IndicatorIndex>> current_;
+  std::atomic<uint64_t> generation_{0};
   std::mutex reload_mutex_;
   std::map<std::string, std::shared_ptr<const FeedSnapshot>> snapshots_;  // by path
 };

@@ -571,7 +571,24 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
   };
 
   std::string error;
-  if (!engine.DetectRecord(record, found->second, on_alert, on_indicator, error)) {
+  // The callbacks go through one-pointer trampolines: a std::function holds those without
+  // allocating, where the lambdas themselves (many captures) would cost two allocations a record.
+  const auto* alert_callback = &on_alert;
+  const auto* indicator_callback = &on_indicator;
+  scan::Engine::OnAlert on_alert_function = [alert_callback](const sigma::Rule& rule,
+                                                             const event::Event& event,
+                                                             const event::Record& r,
+                                                             const std::string& path) {
+    (*alert_callback)(rule, event, r, path);
+  };
+  scan::Engine::OnIndicatorAlert on_indicator_function =
+      [indicator_callback](const intel::IndicatorIndex& index, const intel::IntelMatch& match,
+                           const std::vector<intel::IntelHit>& hits, const event::Event& event,
+                           const event::Record& r, const std::string& path) {
+        (*indicator_callback)(index, match, hits, event, r, path);
+      };
+  if (!engine.DetectRecord(record, found->second, on_alert_function, on_indicator_function,
+                           error)) {
     ++stats.bad_records;
     bad_counter->Increment();
     return;

@@ -30,6 +30,7 @@ struct Worker {
   // INTEL_REFRESH records on one thread), so a reload reaches the workers within a batch.
   std::shared_ptr<const intel::IndicatorIndex> intel_index;
   intel::IntelMatcher::Scratch intel_scratch;
+  uint64_t intel_generation = 0;  // LiveIndicators::generation() of intel_index
 };
 
 constexpr uint64_t INTEL_REFRESH = 1024;
@@ -48,7 +49,7 @@ struct Engine::Impl {
   // DetectRecord's workers, one per declared logsource ("" for none): the parser is built for
   // one declared class.
   std::map<std::string, std::unique_ptr<Worker>, std::less<>> live_workers;
-  uint64_t live_records = 0;
+  std::string live_key;  // DetectRecord's lookup key, reused
 };
 
 // Parses and matches one record; false when the record could not be parsed (`error` says why).

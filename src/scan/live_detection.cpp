@@ -3,9 +3,7 @@
 // Records arrive from many sensors, each with its own declared logsource, interleaved. The
 // event parser takes its declared class at construction, so there is one parser (and matcher
 // scratch) per declared logsource, made on first use; a centre has a handful of source types,
-// not thousands. The indicator set is refreshed every INTEL_REFRESH records, as in a scan, so a
-// feed reload reaches live detection within that many events.
-#include <fmt/format.h>
+// not thousands. A reloaded indicator set is picked up at the next record.
 
 #include "scan/engine_impl.hpp"
 
@@ -24,21 +22,28 @@ bool Engine::DetectRecord(const event::Record& record,
                           const OnAlert& on_alert, const OnIndicatorAlert& on_indicator,
                           std::string& error) {
   Impl& m = *impl_;
-  std::string key = declared ? fmt::format("{}\x1f{}\x1f{}", declared->product,
-                                           declared->category, declared->service)
-                             : std::string();
+  // The key is built in a buffer kept across calls: no allocation per record.
+  std::string& key = m.live_key;
+  key.clear();
+  if (declared) {
+    key.append(declared->product).push_back('\x1f');
+    key.append(declared->category).push_back('\x1f');
+    key.append(declared->service);
+  }
   auto found = m.live_workers.find(key);
   if (found == m.live_workers.end()) {
     auto worker = std::make_unique<Worker>();
     worker->parser = std::make_unique<event::EventParser>(m.catalog, *m.mapping, declared);
     if (m.matcher) worker->scratch = m.matcher->NewScratch();
-    found = m.live_workers.emplace(std::move(key), std::move(worker)).first;
+    found = m.live_workers.emplace(key, std::move(worker)).first;
   }
   Worker& w = *found->second;
-  if (m.intel_matcher && (m.live_records % INTEL_REFRESH == 0 || !w.intel_index)) {
+  // Live events may be minutes apart: a reloaded feed is picked up at the next event, not
+  // after INTEL_REFRESH of them (the generation is one atomic load).
+  if (m.intel_matcher && (!w.intel_index || w.intel_generation != m.indicators->generation())) {
+    w.intel_generation = m.indicators->generation();
     w.intel_index = m.indicators->Current();
   }
-  ++m.live_records;
   if (!Detect(m, w, record, error)) return false;
   for (uint32_t rule_index : w.matches) on_alert(m.rules.rules[rule_index], w.event, record, "");
   if (on_indicator && w.intel_index) {

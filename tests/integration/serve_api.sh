@@ -140,7 +140,7 @@ printf '{"EventID":4625,"TargetUserName":"alice"}\nnot json\n{"EventID":4624}\n'
   || fail "audit log lacks login/create/read entries: $(json "$work/body" "sorted({e['action'] for e in d['items']})")"
 [[ $(curl_json "$url/metrics") == 200 ]] || fail "metrics"
 grep -q '^yagura_http_requests_total{method="POST",status="201"}' "$work/body" || fail "metrics lack request counters"
-grep -q '^yagura_ingest_events_total{logsource="product=windows,service=sysmon",org_id="'"$ministry"'"} 2' "$work/body" || fail "metrics lack the ingest counter"
+grep -q '^yagura_ingest_events_total{logsource="product=windows,service=sysmon",org_id="'"$ministry"'",sensor="[^"]*"} 2' "$work/body" || fail "metrics lack the ingest counter"
 
 stop_server
 ls "$data/spool/"*.spool >/dev/null 2>&1 || fail "no spool segment was written"

@@ -142,7 +142,7 @@ TEST_F(ApiIngestTest, AcceptsValidLinesReportsBadOnesAndSpoolsBeforeAnswering) {
   EXPECT_EQ(first->peer, "127.0.0.1");
   EXPECT_EQ(first->payload, "{\"EventID\":4625,\"TargetUserName\":\"alice\"}");
   EXPECT_TRUE(ParseIsoDateTimeMs(first->received_at));
-  EXPECT_NE(metrics_.RenderPrometheus().find("yagura_ingest_events_total{logsource=\"product=windows,service=sysmon\",org_id=\"" + org_id_ + "\"} 2"),
+  EXPECT_NE(metrics_.RenderPrometheus().find("yagura_ingest_events_total{logsource=\"product=windows,service=sysmon\",org_id=\"" + org_id_ + "\",sensor=\"dc01\"} 2"),
             std::string::npos)
       << metrics_.RenderPrometheus();
 }
