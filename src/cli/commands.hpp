@@ -52,10 +52,20 @@ class IntelCommand {
   int Import();
   int List();
   int Stats();
+  void AddTaxiiCommands();  // taxii_command.cpp
+  int Taxii();
   CLI::App* command_;
   CLI::App* import_;
   CLI::App* list_;
   CLI::App* stats_;
+  CLI::App* taxii_ = nullptr;
+  CLI::App* taxii_add_ = nullptr;
+  CLI::App* taxii_pull_ = nullptr;
+  CLI::App* taxii_list_ = nullptr;
+  CLI::App* taxii_remove_ = nullptr;
+  std::string taxii_name_, taxii_url_, taxii_token_, taxii_token_env_, taxii_user_,
+      taxii_password_env_, taxii_ca_file_;
+  std::vector<std::string> taxii_names_;
   std::vector<std::string> paths_;
   std::string store_dir_;
   std::string name_;
@@ -132,6 +142,8 @@ class AdminCommand {
   CLI::App* verify_audit_;
   CLI::App* migrate_;
   CLI::App* sensor_token_;
+  CLI::App* attack_import_;
+  std::vector<std::string> attack_files_;
   std::string sensor_org_;
   std::string sensor_logsource_;
   std::string sensor_name_ = "sensor";

@@ -74,6 +74,7 @@ IntelCommand::IntelCommand(CLI::App& app) {
   stats_ = command_->add_subcommand("stats",
                                     "Count the stored indicators by type, feed, TLP and expiry");
   stats_->add_flag("--json", json_, "Print the counts as JSON");
+  AddTaxiiCommands();
 }
 
 int IntelCommand::Run() {
@@ -81,6 +82,7 @@ int IntelCommand::Run() {
   if (import_->parsed()) return Import();
   if (list_->parsed()) return List();
   if (stats_->parsed()) return Stats();
+  if (taxii_->parsed()) return Taxii();
   return EXIT_USAGE;
 }
 

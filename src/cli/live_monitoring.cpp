@@ -3,15 +3,21 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "cli/placeholders.hpp"
+#include "core/diagnostics.hpp"
 #include "core/time.hpp"
 #include "hub/alerts.hpp"
 #include "hub/identity.hpp"
+#include "intel/store.hpp"
+#include "intel/taxii_client.hpp"
 #include "pipeline/detector.hpp"
 #include "pipeline/file_tailer.hpp"
 #include "pipeline/sender_map.hpp"
@@ -51,9 +57,37 @@ class OrganisationNames {
   std::string centre_;
 };
 
+// One round over the store's TAXII sources; failures are logged and retried next round
+// (the bookmark of a failed source does not move).
+void PollTaxiiOnce(const std::string& intel_store) {
+  auto sources = intel::TaxiiSources::Load(intel_store);
+  if (!sources) {
+    std::fprintf(stderr, "yagura serve: TAXII sources: %s\n", sources.error().ToString().c_str());
+    return;
+  }
+  auto store = intel::IntelStore::Open(intel_store);
+  if (!store) {
+    std::fprintf(stderr, "yagura serve: %s\n", store.error().ToString().c_str());
+    return;
+  }
+  Diagnostics diagnostics;
+  for (auto& source : sources->sources()) {
+    auto pulled = intel::PullTaxiiSource(source, *store, diagnostics);
+    if (!pulled) std::fprintf(stderr, "yagura serve: %s\n", pulled.error().ToString().c_str());
+  }
+  if (auto saved = sources->Save(); !saved)
+    std::fprintf(stderr, "yagura serve: %s\n", saved.error().ToString().c_str());
+}
+
 }  // namespace
 
 struct LiveMonitoring::Impl {
+  // Pulls partner TAXII collections into the service's indicator store on a schedule; the
+  // detector notices the changed feeds and reloads them.
+  std::thread taxii_poller;
+  std::mutex taxii_mutex;
+  std::condition_variable taxii_wake;
+  bool stopping = false;
   std::unique_ptr<pipeline::SyslogServer> syslog;
   std::unique_ptr<pipeline::FileTailer> tailer;
   std::unique_ptr<pipeline::Detector> detector;
@@ -75,6 +109,9 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
     options.scan.rule_paths = config.rules;
     if (options.scan.rule_paths.empty()) options.scan.rule_paths.push_back(DataDir() + "/rules");
     options.scan.intel_paths = config.intel;
+    // The service's own store (DATA/intel: partner TAXII collections, imported feeds).
+    std::string intel_store = (std::filesystem::path(config.data_dir) / "intel").string();
+    if (intel::IntelStore::IsStore(intel_store)) options.scan.intel_paths.push_back(intel_store);
     options.scan.cache_dir = DefaultCacheDir();
     auto placeholders = ResolvePlaceholders(config.placeholders);
     if (!placeholders) return tl::unexpected(placeholders.error());
@@ -160,11 +197,37 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
     for (const auto& source : config.tail_files)
       impl->described.push_back("tailing " + source.match_or_path);
   }
+  std::string intel_store = (std::filesystem::path(config.data_dir) / "intel").string();
+  if (config.taxii_poll_interval_ms > 0 && intel::IntelStore::IsStore(intel_store)) {
+    auto sources = intel::TaxiiSources::Load(intel_store);
+    if (sources && !sources->sources().empty()) {
+      impl->described.push_back(fmt::format("pulling {} TAXII collections every {} s into {}",
+                                            sources->sources().size(),
+                                            config.taxii_poll_interval_ms / 1000, intel_store));
+      Impl* state = impl.get();
+      int64_t interval_ms = config.taxii_poll_interval_ms;
+      impl->taxii_poller = std::thread([state, intel_store, interval_ms] {
+        std::unique_lock lock(state->taxii_mutex);
+        do {
+          lock.unlock();
+          PollTaxiiOnce(intel_store);
+          lock.lock();
+        } while (!state->taxii_wake.wait_for(lock, std::chrono::milliseconds(interval_ms),
+                                             [state] { return state->stopping; }));
+      });
+    }
+  }
   return std::unique_ptr<LiveMonitoring>(new LiveMonitoring(std::move(impl)));
 }
 
 void LiveMonitoring::Stop() {
   if (!impl_) return;
+  {
+    std::lock_guard lock(impl_->taxii_mutex);
+    impl_->stopping = true;
+  }
+  impl_->taxii_wake.notify_all();
+  if (impl_->taxii_poller.joinable()) impl_->taxii_poller.join();
   if (impl_->syslog) impl_->syslog->Stop();
   if (impl_->tailer) impl_->tailer->Stop();
   if (impl_->detector) impl_->detector->Stop();

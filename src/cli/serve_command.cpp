@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/identity.hpp"
 #include "hub/schema.hpp"
@@ -172,6 +173,9 @@ int ServeCommand::Run() {
     return EXIT_USAGE;
   }
   config.service.secure_cookies = tls;
+  // The rules live detection runs, for the ATT&CK coverage route.
+  config.service.rule_paths = config.rules;
+  if (config.service.rule_paths.empty()) config.service.rule_paths.push_back(DataDir() + "/rules");
 
   // Block the signals before any thread starts so every thread inherits the mask and only the
   // waiting thread below receives them.
@@ -335,6 +339,12 @@ AdminCommand::AdminCommand(CLI::App& app) {
                             "What the sensor sends, e.g. product=windows,service=sysmon")
       ->required();
   sensor_token_->add_option("--name", sensor_name_, "A name for the sensor");
+  attack_import_ = command_->add_subcommand(
+      "attack-import", "Import MITRE ATT&CK STIX bundles (enterprise-attack.json, "
+                       "ics-attack.json); each replaces its domain's catalogue");
+  add_common(attack_import_);
+  attack_import_->add_option("FILE", attack_files_, "STIX 2.1 bundle files")->required();
+  attack_import_->add_flag("--json", json_, "Report as JSON");
 }
 
 int AdminCommand::Run() {
@@ -373,6 +383,40 @@ int AdminCommand::Run() {
     std::printf("Sensor %s of organisation %s (%s)\n", created->sensor.id.c_str(), org_id.c_str(),
                 created->sensor.logsource.c_str());
     std::printf("Token (shown only now): %s\n", created->secret.c_str());
+    return EXIT_OK;
+  }
+  if (attack_import_->parsed()) {
+    JsonValue reports = JsonValue::MakeArray();
+    for (const auto& file : attack_files_) {
+      auto report = hub::ImportAttackFile(**database, file, NowMs());
+      if (!report) {
+        std::fprintf(stderr, "yagura admin attack-import: %s\n", report.error().message.c_str());
+        return EXIT_PARTIAL;
+      }
+      JsonValue counts = JsonValue::MakeObject();
+      std::string line;
+      for (const auto& [type, count] : report->counts) {
+        counts.Set(type, count);
+        line += fmt::format("{}{} {}", line.empty() ? "" : ", ", count, type);
+      }
+      if (json_) {
+        JsonValue item = JsonValue::MakeObject();
+        item.Set("file", file);
+        item.Set("domain", report->domain);
+        item.Set("name", report->name);
+        item.Set("version", report->version);
+        item.Set("counts", std::move(counts));
+        item.Set("revoked", report->revoked);
+        item.Set("deprecated", report->deprecated);
+        reports.Push(std::move(item));
+      } else {
+        std::printf("%s: %s %s (%s): %s; %lld revoked, %lld deprecated\n", file.c_str(),
+                    report->name.c_str(), report->version.c_str(), report->domain.c_str(),
+                    line.c_str(), static_cast<long long>(report->revoked),
+                    static_cast<long long>(report->deprecated));
+      }
+    }
+    if (json_) std::printf("%s\n", reports.Serialize().c_str());
     return EXIT_OK;
   }
   if (migrate_->parsed()) {

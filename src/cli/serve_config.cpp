@@ -172,6 +172,16 @@ const std::map<std::string, Setter>& Setters() {
          c.campaign_window_ms = *ms;
          return {};
        }},
+      {"taxii_poll_interval", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         if (v == "0") {
+           c.taxii_poll_interval_ms = 0;
+           return {};
+         }
+         auto ms = ParseDurationMs(v, "taxii_poll_interval");
+         if (!ms) return tl::unexpected(ms.error());
+         c.taxii_poll_interval_ms = *ms;
+         return {};
+       }},
       {"syslog_udp", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_udp.push_back(v); return {}; }},
       {"syslog_tcp", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_tcp.push_back(v); return {}; }},
       {"syslog_tls", [](ServeConfig& c, const std::string& v) -> Result<void> { c.syslog_tls.push_back(v); return {}; }},

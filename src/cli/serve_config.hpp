@@ -37,6 +37,9 @@ struct ServeConfig {
   int64_t allowed_lateness_ms = 60'000;
   size_t campaign_min_organisations = 3;
   int64_t campaign_window_ms = 24 * 3600 * 1000LL;
+  // Partner TAXII collections (`yagura intel --store DATA/intel taxii add`) are pulled this
+  // often into DATA/intel, whose feeds detection reads; 0: never.
+  int64_t taxii_poll_interval_ms = 5 * 60 * 1000;
 
   // Syslog listeners and their senders; tailed files.
   std::vector<std::string> syslog_udp, syslog_tcp, syslog_tls;  // "ADDR:PORT"

@@ -413,6 +413,8 @@ void RegisterApi(Router& router, ApiContext& context) {
   RegisterAuditRoutes(router, context);
   RegisterIngestRoutes(router, context);
   RegisterAlertRoutes(router, context);
+  RegisterAttackRoutes(router, context);
+  RegisterTaxiiRoutes(router, context);
   // Last, so the OpenAPI document it serves sees every other route.
   RegisterSystemRoutes(router, context);
 }

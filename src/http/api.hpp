@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json_value.hpp"
 #include "hub/audit_log.hpp"
@@ -65,6 +66,12 @@ struct ServiceSettings {
   size_t max_attachment_bytes = 10 * 1024 * 1024;
   bool secure_cookies = false;                      // set when serving HTTPS
   std::string public_url = "http://127.0.0.1:8080";
+  // Sigma rule files and directories whose ATT&CK tags GET /api/v1/attack/coverage reports
+  // (normally the detector's rule paths); empty: no rules, every technique a gap.
+  std::vector<std::string> rule_paths;
+  // The largest TAXII request body (an envelope of objects) accepted; larger ones answer 413.
+  // Advertised as max_content_length by every API root.
+  size_t taxii_max_content_length = 10 * 1024 * 1024;
 };
 
 struct ApiContext {
@@ -166,6 +173,9 @@ void RegisterCoordinationRoutes(Router& router, ApiContext& context);  // adviso
 void RegisterAuditRoutes(Router& router, ApiContext& context);
 void RegisterIngestRoutes(Router& router, ApiContext& context);     // sensors' bulk NDJSON
 void RegisterAlertRoutes(Router& router, ApiContext& context);      // alerts and campaigns
+void RegisterAttackRoutes(Router& router, ApiContext& context);     // ATT&CK catalogue, heatmap, coverage
+// TAXII 2.1 under /taxii2/ and its administration under /api/v1/taxii (api_taxii.cpp).
+void RegisterTaxiiRoutes(Router& router, ApiContext& context);
 // All of the above.
 void RegisterApi(Router& router, ApiContext& context);
 
@@ -173,5 +183,12 @@ void RegisterApi(Router& router, ApiContext& context);
 // that the caller may read (api_incidents.cpp); the alert routes answer a promotion with it.
 JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& principal,
                           const hub::Incident& incident);
+
+// "techniques_resolved" of alerts and incidents (api_attack.cpp): each technique id with the
+// catalogue's name, tactics and status ({"id","known","name","domain","tactics",...}; name null
+// for an id the catalogue lacks). TechniqueIndex resolves the ids of a whole page in two
+// queries; ResolvedTechniquesJson picks one object's entries from it.
+JsonValue TechniqueIndex(store::Connection& connection, const std::vector<std::string>& ids);
+JsonValue ResolvedTechniquesJson(const JsonValue& index, const std::vector<std::string>& ids);
 
 }  // namespace yagura::http

@@ -71,7 +71,8 @@ JsonValue GroupJson(const std::string& group_key) {
   return JsonValue(group_key);
 }
 
-JsonValue AlertJson(const hub::Alert& alert, bool with_details) {
+// `technique_index` is TechniqueIndex() over (at least) the alert's techniques.
+JsonValue AlertJson(const hub::Alert& alert, bool with_details, const JsonValue& technique_index) {
   JsonValue json = JsonValue::MakeObject();
   json.Set("id", alert.id);
   json.Set("kind", alert.kind);
@@ -82,6 +83,7 @@ JsonValue AlertJson(const hub::Alert& alert, bool with_details) {
   rule.Set("level", alert.level);
   json.Set("rule", std::move(rule));
   json.Set("techniques", Strings(alert.techniques));
+  json.Set("techniques_resolved", ResolvedTechniquesJson(technique_index, alert.techniques));
   json.Set("tags", Strings(alert.tags));
   json.Set("event_time", Time(alert.event_time));
   json.Set("detected_at", Time(alert.detected_at));
@@ -109,6 +111,13 @@ JsonValue AlertJson(const hub::Alert& alert, bool with_details) {
   json.Set("created_at", Time(alert.created_at));
   json.Set("updated_at", Time(alert.updated_at));
   return json;
+}
+
+// One alert as a triage route answers it, its techniques resolved on a connection of its own
+// (the write's transaction has committed).
+JsonValue ResolvedAlertJson(ApiContext& context, const hub::Alert& alert) {
+  auto connection = context.database.Acquire();
+  return AlertJson(alert, true, TechniqueIndex(*connection, alert.techniques));
 }
 
 JsonValue CampaignJson(const hub::Campaign& campaign, bool with_members) {
@@ -281,14 +290,20 @@ Response ListAlertsHandler(ApiContext& context, Request& request, const hub::Pri
   hub::AlertFilter filter = ReadFilter(request);
   PageRequest page = ReadPage(request);
   auto before = CursorOf(page);
-  hub::AlertPage result = [&] {
+  auto [result, technique_index] = [&] {
     auto connection = context.database.Acquire();
-    return hub::ListAlerts(*connection, principal, filter, before, page.limit);
+    hub::AlertPage found = hub::ListAlerts(*connection, principal, filter, before, page.limit);
+    std::vector<std::string> techniques;
+    for (const auto& alert : found.items) {
+      techniques.insert(techniques.end(), alert.techniques.begin(), alert.techniques.end());
+    }
+    JsonValue index = TechniqueIndex(*connection, techniques);
+    return std::make_pair(std::move(found), std::move(index));
   }();
   JsonValue items = JsonValue::MakeArray();
   std::vector<std::string> ids;
   for (const auto& alert : result.items) {
-    items.Push(AlertJson(alert, false));
+    items.Push(AlertJson(alert, false, technique_index));
     ids.push_back(alert.id);
   }
   AuditList(context, principal, "alert.list", "alert", ids);
@@ -298,12 +313,14 @@ Response ListAlertsHandler(ApiContext& context, Request& request, const hub::Pri
 }
 
 Response GetAlertHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
-  hub::Alert alert = [&] {
+  auto [alert, technique_index] = [&] {
     auto connection = context.database.Acquire();
-    return Unwrap(hub::GetAlert(*connection, principal, request.PathParam("id")));
+    hub::Alert found = Unwrap(hub::GetAlert(*connection, principal, request.PathParam("id")));
+    JsonValue index = TechniqueIndex(*connection, found.techniques);
+    return std::make_pair(std::move(found), std::move(index));
   }();
   AuditRead(context, principal, "alert", alert.id, hub::Tlp::kAmber);
-  return JsonResponse(200, AlertJson(alert, true));
+  return JsonResponse(200, AlertJson(alert, true, technique_index));
 }
 
 Response AcknowledgeHandler(ApiContext& context, Request& request,
@@ -313,7 +330,7 @@ Response AcknowledgeHandler(ApiContext& context, Request& request,
   hub::Alert alert = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::AcknowledgeAlert(connection, principal, id, NowMs()));
   });
-  return JsonResponse(200, AlertJson(alert, true));
+  return JsonResponse(200, ResolvedAlertJson(context, alert));
 }
 
 Response AssignHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
@@ -333,7 +350,7 @@ Response AssignHandler(ApiContext& context, Request& request, const hub::Princip
   hub::Alert alert = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::AssignAlert(connection, principal, id, assignee, NowMs()));
   });
-  return JsonResponse(200, AlertJson(alert, true));
+  return JsonResponse(200, ResolvedAlertJson(context, alert));
 }
 
 Response CloseHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
@@ -346,7 +363,7 @@ Response CloseHandler(ApiContext& context, Request& request, const hub::Principa
   hub::Alert alert = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::CloseAlert(connection, principal, id, resolution, reason, NowMs()));
   });
-  return JsonResponse(200, AlertJson(alert, true));
+  return JsonResponse(200, ResolvedAlertJson(context, alert));
 }
 
 Response ReopenHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
@@ -355,7 +372,7 @@ Response ReopenHandler(ApiContext& context, Request& request, const hub::Princip
   hub::Alert alert = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::ReopenAlert(connection, principal, id, NowMs()));
   });
-  return JsonResponse(200, AlertJson(alert, true));
+  return JsonResponse(200, ResolvedAlertJson(context, alert));
 }
 
 Response PromoteHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
@@ -406,7 +423,7 @@ Response AttachHandler(ApiContext& context, Request& request, const hub::Princip
   hub::Alert alert = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::AttachAlert(connection, principal, id, incident_id, NowMs()));
   });
-  return JsonResponse(200, AlertJson(alert, true));
+  return JsonResponse(200, ResolvedAlertJson(context, alert));
 }
 
 Response ListCampaignsHandler(ApiContext& context, Request& request,
@@ -485,6 +502,13 @@ void AddSchemas(ApiContext& context) {
         "id":{"type":"string","description":"Sigma rule, correlation rule or indicator id"},
         "title":{"type":"string"},"level":{"type":"string","description":"informational, low, medium, high or critical"}}},
       "techniques":{"type":"array","items":{"type":"string"},"description":"MITRE ATT&CK technique ids"},
+      "techniques_resolved":{"type":"array","description":"the techniques with the ATT&CK catalogue's names and tactics; name null when the catalogue lacks the id",
+        "items":{"type":"object","required":["id","known","name","tactics"],"properties":{
+          "id":{"type":"string"},"known":{"type":"boolean"},"name":{"type":["string","null"]},
+          "domain":{"type":["string","null"]},
+          "tactics":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string"},"shortname":{"type":"string"},"name":{"type":"string"}}}},
+          "revoked":{"type":"boolean"},"revoked_by":{"type":["string","null"]},"deprecated":{"type":"boolean"},
+          "url":{"type":["string","null"]}}}},
       "tags":{"type":"array","items":{"type":"string"}},
       "event_time":@TIME@,"detected_at":@TIME@,
       "logsource":{"type":"string"},"sensor_id":{"type":"string"},"spool_seq":{"type":"integer"},

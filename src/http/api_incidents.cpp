@@ -178,6 +178,7 @@ JsonValue IncidentJson(const hub::Incident& incident) {
   json.Set("author_id", incident.author_id);
   json.Set("shared_with", Strings(r.shared_with));
   json.Set("recipients", Strings(r.recipients));
+  json.Set("techniques", Strings(r.techniques));
   json.Set("functional_impact", r.functional_impact);
   json.Set("information_impact", r.information_impact);
   json.Set("recoverability", r.recoverability);
@@ -225,6 +226,17 @@ JsonValue IncidentJson(const hub::Incident& incident) {
   json.Set("version", incident.version);
   json.Set("created_at", Time(incident.created_at));
   json.Set("updated_at", Time(incident.updated_at));
+  return json;
+}
+
+// An incident as a write answers it, its techniques resolved on a connection of its own (the
+// write's transaction has committed).
+JsonValue ResolvedIncidentJson(ApiContext& context, const hub::Incident& incident) {
+  JsonValue json = IncidentJson(incident);
+  auto connection = context.database.Acquire();
+  json.Set("techniques_resolved",
+           ResolvedTechniquesJson(TechniqueIndex(*connection, incident.report.techniques),
+                                  incident.report.techniques));
   return json;
 }
 
@@ -314,6 +326,9 @@ class ReportReader {
     }
     if (Present("recipients")) {
       r.recipients = fields_.StringArray("recipients", hub::INCIDENT_AUDIENCE_MAX, 64);
+    }
+    if (Present("techniques")) {
+      r.techniques = fields_.StringArray("techniques", hub::INCIDENT_TECHNIQUES_MAX, 16);
     }
   }
 
@@ -570,7 +585,8 @@ constexpr std::string_view REPORT_PROPERTIES = R"(
   "point_of_contact":{"$ref":"#/components/schemas/PointOfContact"},
   "tlp":{"enum":@TLPS@,"default":"amber"},
   "shared_with":{"type":"array","maxItems":100,"items":{"type":"string"},"description":"organization ids; TLP amber only"},
-  "recipients":{"type":"array","maxItems":100,"items":{"type":"string"},"description":"user ids; TLP red only"})";
+  "recipients":{"type":"array","maxItems":100,"items":{"type":"string"},"description":"user ids; TLP red only"},
+  "techniques":{"type":["array","null"],"maxItems":100,"items":{"type":"string","pattern":"^[Tt][0-9]{4}(\\.[0-9]{3})?$"},"description":"MITRE ATT&CK technique ids; once the catalogue is imported, ids it knows"})";
 
 void AddSchemas(ApiContext& context) {
   const std::string time = R"({"type":"string","format":"date-time"})";
@@ -641,6 +657,13 @@ void AddSchemas(ApiContext& context) {
       "attachments":{{"type":"array","items":{{"$ref":"#/components/schemas/Attachment"}}}},
       "counts":{{"type":"object","properties":{{"comments":{{"type":"integer"}},"attachments":{{"type":"integer"}},
         "links":{{"type":"integer"}},"assignees":{{"type":"integer"}},"indicators":{{"type":"integer"}}}}}},
+      "techniques_resolved":{{"type":"array","description":"the techniques with the ATT&CK catalogue's names and tactics; name null when the catalogue lacks the id",
+        "items":{{"type":"object","required":["id","known","name","tactics"],"properties":{{
+          "id":{{"type":"string"}},"known":{{"type":"boolean"}},"name":{{"type":["string","null"]}},
+          "domain":{{"type":["string","null"]}},
+          "tactics":{{"type":"array","items":{{"type":"object","properties":{{"id":{{"type":"string"}},"shortname":{{"type":"string"}},"name":{{"type":"string"}}}}}}}},
+          "revoked":{{"type":"boolean"}},"revoked_by":{{"type":["string","null"]}},"deprecated":{{"type":"boolean"}},
+          "url":{{"type":["string","null"]}}}}}}}},
       "alerts":{{"type":"array",
         "description":"alerts linked to the incident that the caller may read; in single reads",
         "items":{{"type":"object","required":["id","title","level","kind","org_id","event_time"],
@@ -756,7 +779,7 @@ Response CreateIncidentHandler(ApiContext& context, Request& request,
   hub::Incident incident = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::CreateIncident(connection, principal, report, owner, NowMs()));
   });
-  Response response = JsonResponse(201, IncidentJson(incident));
+  Response response = JsonResponse(201, ResolvedIncidentJson(context, incident));
   response.headers.Set("Location", IncidentPath(incident.id));
   return response;
 }
@@ -789,7 +812,7 @@ Response UpdateIncidentHandler(ApiContext& context, Request& request,
     Unwrap(hub::UpdateIncident(connection, principal, id, report, version, NowMs()));
     return Unwrap(hub::GetIncident(connection, principal, id));
   });
-  return JsonResponse(200, IncidentJson(incident));
+  return JsonResponse(200, ResolvedIncidentJson(context, incident));
 }
 
 Response TransitionHandler(ApiContext& context, Request& request,
@@ -804,7 +827,7 @@ Response TransitionHandler(ApiContext& context, Request& request,
     Unwrap(hub::TransitionIncident(connection, principal, id, to, note, NowMs()));
     return Unwrap(hub::GetIncident(connection, principal, id));
   });
-  return JsonResponse(200, IncidentJson(incident));
+  return JsonResponse(200, ResolvedIncidentJson(context, incident));
 }
 
 Response HistoryHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
@@ -979,6 +1002,9 @@ Response DownloadHandler(ApiContext& context, Request& request, const hub::Princ
 JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& principal,
                           const hub::Incident& incident) {
   JsonValue json = IncidentJson(incident);
+  json.Set("techniques_resolved",
+           ResolvedTechniquesJson(TechniqueIndex(connection, incident.report.techniques),
+                                  incident.report.techniques));
   // Only the alerts this caller may read: an alert of another organisation attached by the
   // centre stays invisible here as everywhere else.
   JsonValue alerts = JsonValue::MakeArray();

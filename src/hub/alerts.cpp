@@ -23,6 +23,7 @@
 
 #include "core/json_value.hpp"
 #include "core/time.hpp"
+#include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/identity.hpp"
 
@@ -207,23 +208,6 @@ Alert RowToAlert(const std::vector<store::Field>& row, bool with_details) {
   alert.updated_at = row[c++].as_int();
   if (with_details) alert.details = row[c++].text();
   return alert;
-}
-
-// The SQL form of CanRead(principal, AlertMarking(alert, centre organisations)) over alias
-// `a`, clause for clause: the owner clause is `a.org_id = $org`; the shared clause ("the
-// caller's organisation is a centre organisation") holds for every row or none, so it is a
-// subquery on organizations that the database evaluates once. An alert has no author, named
-// recipients or assignee grants, and TLP:AMBER has no community clause. For a caller outside
-// the centre the shared clause is false and left out, so the organisation's index serves the
-// page. Appends its parameter to `params`.
-std::string AlertReadCondition(const Principal& principal, std::vector<store::Param>& params) {
-  params.emplace_back(principal.org_id.empty() ? std::string("\x01") : principal.org_id);
-  std::string org = fmt::format("${}", params.size());
-  if (!principal.IsCentreStaff()) return fmt::format("a.org_id = {}", org);
-  return fmt::format(
-      "(a.org_id = {0} OR EXISTS (SELECT 1 FROM organizations o WHERE o.id = {0} AND "
-      "o.type = 'centre'))",
-      org);
 }
 
 Marking CampaignMarking(const std::vector<std::string>& centre_org_ids) {
@@ -461,6 +445,23 @@ std::string DescriptionOf(const Alert& alert) {
 }
 
 }  // namespace
+
+// The SQL form of CanRead(principal, AlertMarking(alert, centre organisations)) over alias
+// `a`, clause for clause: the owner clause is `a.org_id = $org`; the shared clause ("the
+// caller's organisation is a centre organisation") holds for every row or none, so it is a
+// subquery on organizations that the database evaluates once. An alert has no author, named
+// recipients or assignee grants, and TLP:AMBER has no community clause. For a caller outside
+// the centre the shared clause is false and left out, so the organisation's index serves the
+// page. Appends its parameter to `params`.
+std::string AlertReadCondition(const Principal& principal, std::vector<store::Param>& params) {
+  params.emplace_back(principal.org_id.empty() ? std::string("\x01") : principal.org_id);
+  std::string org = fmt::format("${}", params.size());
+  if (!principal.IsCentreStaff()) return fmt::format("a.org_id = {}", org);
+  return fmt::format(
+      "(a.org_id = {0} OR EXISTS (SELECT 1 FROM organizations o WHERE o.id = {0} AND "
+      "o.type = 'centre'))",
+      org);
+}
 
 // ---- vocabulary
 // ----------------------------------------------------------------------------------
@@ -823,6 +824,12 @@ AlertResult<IncidentReport> ReportFromAlert(store::Connection& connection,
     report.occurred_at = alert.event_time;
   }
   report.indicators = IndicatorsOf(connection, alert);
+  // The alert's ATT&CK techniques carry over; once a catalogue is imported, only those it
+  // knows (an incident refuses the others, and a detection must not fail on a stale tag).
+  bool catalogue = AttackCatalogueLoaded(connection);
+  for (const auto& technique : ResolveTechniques(connection, alert.techniques)) {
+    if (!catalogue || technique.known) report.techniques.push_back(technique.id);
+  }
   report.tlp = overrides.tlp.value_or(Tlp::kAmber);
   if (overrides.point_of_contact) {
     report.point_of_contact = *overrides.point_of_contact;

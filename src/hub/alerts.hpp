@@ -126,6 +126,10 @@ struct Alert {
 Marking AlertMarking(const Alert& alert, const std::vector<std::string>& centre_org_ids);
 // The ids of the organisations of type "centre" (normally one).
 std::vector<std::string> CentreOrganizationIds(store::Connection& connection);
+// The SQL form of CanRead(principal, AlertMarking(...)) over the alerts table aliased `a`, as
+// the lists use it, for other reads over alerts (the ATT&CK heatmap's counts). Appends its
+// parameter to `params` and numbers it accordingly.
+std::string AlertReadCondition(const Principal& principal, std::vector<store::Param>& params);
 
 // kNotFound when it does not exist or the principal may not read it.
 AlertResult<Alert> GetAlert(store::Connection& connection, const Principal& principal,

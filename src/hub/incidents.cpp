@@ -19,6 +19,7 @@
 
 #include "core/json_value.hpp"
 #include "core/time.hpp"
+#include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 
@@ -254,7 +255,56 @@ std::optional<Incident> LoadIncident(store::Connection& connection, std::string_
   incident.report.shared_with = std::move(marking.shared_org_ids);
   incident.report.recipients = std::move(marking.named_user_ids);
   incident.assignee_ids = std::move(marking.assignee_ids);
+  for (const auto& row : connection
+                             .Query("SELECT technique FROM incident_techniques WHERE "
+                                    "incident_id = $1 ORDER BY technique",
+                                    {store::Param{incident.id}})
+                             .rows) {
+    incident.report.techniques.push_back(row[0].text());
+  }
   return incident;
+}
+
+// Normalised ("t1110" -> "T1110"), each once, sorted: the order people typed them in carries
+// no meaning, and a sorted list compares equal however it was given.
+std::vector<std::string> NormalizedTechniques(const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  for (const auto& id : ids) out.push_back(NormalizeTechniqueId(id).value_or(id));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Once the ATT&CK catalogue is imported, technique ids must name techniques it knows (a typo
+// would otherwise count as a technique of its own in the heatmap).
+std::optional<IncidentError> CheckTechniques(store::Connection& connection,
+                                             const std::vector<std::string>& techniques) {
+  if (techniques.empty() || !AttackCatalogueLoaded(connection)) return std::nullopt;
+  std::vector<ResolvedTechnique> resolved = ResolveTechniques(connection, techniques);
+  for (size_t i = 0; i < techniques.size(); ++i) {
+    std::optional<std::string> id = NormalizeTechniqueId(techniques[i]);
+    bool known = std::any_of(resolved.begin(), resolved.end(), [&](const ResolvedTechnique& r) {
+      return r.known && id && r.id == *id;
+    });
+    if (!known) {
+      std::string field = fmt::format("techniques[{}]", i);
+      return Invalid(fmt::format("{} names no technique of the ATT&CK catalogue", field), field);
+    }
+  }
+  return std::nullopt;
+}
+
+void SaveTechniques(store::Connection& connection, const std::string& incident_id,
+                    const std::vector<std::string>& techniques, bool replace) {
+  if (replace) {
+    connection.Execute("DELETE FROM incident_techniques WHERE incident_id = $1",
+                       {store::Param{incident_id}});
+  }
+  for (const auto& technique : techniques) {
+    connection.Execute(
+        "INSERT INTO incident_techniques (incident_id, technique) VALUES ($1, $2)",
+        {store::Param{incident_id}, store::Param{technique}});
+  }
 }
 
 // Loads an incident the principal may read; kNotFound otherwise (never revealing existence).
@@ -372,6 +422,7 @@ std::vector<std::string> ChangedFields(const IncidentReport& a, const IncidentRe
   };
   compare("shared_with", sorted(a.shared_with), sorted(b.shared_with));
   compare("recipients", sorted(a.recipients), sorted(b.recipients));
+  compare("techniques", a.techniques, b.techniques);
   return changed;
 }
 
@@ -608,6 +659,18 @@ std::optional<IncidentError> ValidateReport(const IncidentReport& report) {
     return Invalid(fmt::format("recipients has more than {} items", INCIDENT_AUDIENCE_MAX),
                    "recipients");
   }
+  if (report.techniques.size() > INCIDENT_TECHNIQUES_MAX) {
+    return Invalid(fmt::format("techniques has more than {} items", INCIDENT_TECHNIQUES_MAX),
+                   "techniques");
+  }
+  for (size_t i = 0; i < report.techniques.size(); ++i) {
+    if (!NormalizeTechniqueId(report.techniques[i])) {
+      std::string field = fmt::format("techniques[{}]", i);
+      return Invalid(fmt::format("{} is not an ATT&CK technique id such as T1110 or T1110.001",
+                                 field),
+                     field);
+    }
+  }
   return std::nullopt;
 }
 
@@ -624,6 +687,8 @@ IncidentResult<Incident> CreateIncident(store::Connection& connection, const Pri
   report.shared_with = Unique(report.shared_with);
   report.recipients = Unique(report.recipients);
   if (auto error = ValidateReport(report)) return tl::unexpected(*error);
+  if (auto error = CheckTechniques(connection, report.techniques)) return tl::unexpected(*error);
+  report.techniques = NormalizedTechniques(report.techniques);
   if (!PlausibleId(owner) ||
       !Exists(connection, "SELECT 1 FROM organizations WHERE id = $1", owner)) {
     return Refuse(IncidentErrorKind::kInvalid, "owner_org_id names no organization",
@@ -670,6 +735,7 @@ IncidentResult<Incident> CreateIncident(store::Connection& connection, const Pri
   if (!r.shared_with.empty() || !r.recipients.empty()) {
     SaveGrants(connection, OBJECT_TYPE, incident.id, incident.ToMarking());
   }
+  SaveTechniques(connection, incident.id, r.techniques, false);
   JsonValue detail = JsonValue::MakeObject();
   detail.Set("reference", incident.reference);
   detail.Set("owner_org_id", incident.owner_org_id);
@@ -745,6 +811,12 @@ IncidentResult<Incident> UpdateIncident(store::Connection& connection, const Pri
   report.recipients = Unique(report.recipients);
   if (auto error = ValidateReport(report)) return tl::unexpected(*error);
   if (auto error = CheckAudience(connection, report)) return tl::unexpected(*error);
+  if (NormalizedTechniques(report.techniques) != current->report.techniques) {
+    if (auto error = CheckTechniques(connection, report.techniques)) {
+      return tl::unexpected(*error);
+    }
+  }
+  report.techniques = NormalizedTechniques(report.techniques);
 
   std::vector<std::string> changed = ChangedFields(current->report, report);
   if (changed.empty()) return current;
@@ -795,6 +867,7 @@ IncidentResult<Incident> UpdateIncident(store::Connection& connection, const Pri
                             return name == "shared_with" || name == "recipients";
                           }) != changed.end();
   if (audience_changed) SaveGrants(connection, OBJECT_TYPE, updated.id, updated.ToMarking());
+  if (before.techniques != r.techniques) SaveTechniques(connection, updated.id, r.techniques, true);
 
   JsonValue detail = JsonValue::MakeObject();
   detail.Set("changed", StringArray(changed));

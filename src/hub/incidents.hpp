@@ -114,6 +114,9 @@ struct IncidentReport {
   Tlp tlp = Tlp::kAmber;
   std::vector<std::string> shared_with;  // organisation ids (AMBER)
   std::vector<std::string> recipients;   // user ids (RED)
+  // MITRE ATT&CK technique ids ("T1110.001", upper case), kept in incident_techniques; once the
+  // catalogue is imported (hub/attack.hpp) they must name techniques it knows.
+  std::vector<std::string> techniques;
 
   [[nodiscard]] ScoringInputs Scoring() const;
 };
@@ -126,6 +129,7 @@ inline constexpr size_t INCIDENT_INDICATORS_MAX = 1000;
 inline constexpr size_t INCIDENT_INDICATOR_VALUE_MAX = 2048;
 inline constexpr size_t INCIDENT_COMMENT_MAX = 20000;
 inline constexpr size_t INCIDENT_AUDIENCE_MAX = 100;
+inline constexpr size_t INCIDENT_TECHNIQUES_MAX = 100;
 inline constexpr int64_t INCIDENT_COUNT_MAX = 1'000'000'000'000;
 
 // Checks a report against the domain's rules (enumerations, non-negative counts, the audience

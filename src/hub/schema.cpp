@@ -362,6 +362,150 @@ CREATE TABLE campaign_members (
 CREATE INDEX campaign_members_alert ON campaign_members (alert_id);
 )sql";
 
+// Version 7: the MITRE ATT&CK catalogue (hub/attack.hpp) and the techniques of incidents.
+// The catalogue is reference data, replaced per domain ("enterprise-attack", "ics-attack") by
+// each import; a STIX id may appear in several domains, so rows are keyed by (domain, stix_id).
+// External ids are not unique across types (deprecated mitigations reuse "T1xxx" ids), so
+// every lookup names the type. Incidents keep their technique ids in incident_techniques, one
+// row each (as alert_techniques does for alerts), without a foreign key into the catalogue so
+// that a re-import never touches a report.
+constexpr const char* ATTACK_SQL = R"sql(
+CREATE TABLE attack_objects (
+  domain TEXT NOT NULL,
+  stix_id TEXT NOT NULL,
+  stix_type TEXT NOT NULL,
+  type TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  shortname TEXT,
+  ordinal BIGINT NOT NULL DEFAULT 0,
+  is_subtechnique BIGINT NOT NULL DEFAULT 0,
+  parent_id TEXT,
+  aliases TEXT NOT NULL,
+  platforms TEXT NOT NULL,
+  revoked BIGINT NOT NULL DEFAULT 0,
+  revoked_by TEXT,
+  deprecated BIGINT NOT NULL DEFAULT 0,
+  created BIGINT NOT NULL,
+  modified BIGINT NOT NULL,
+  version TEXT NOT NULL,
+  url TEXT NOT NULL,
+  PRIMARY KEY (domain, stix_id)
+);
+CREATE INDEX attack_objects_type ON attack_objects (type, external_id, domain);
+CREATE INDEX attack_objects_parent ON attack_objects (parent_id, domain);
+CREATE TABLE attack_technique_tactics (
+  domain TEXT NOT NULL,
+  technique_id TEXT NOT NULL,
+  tactic_shortname TEXT NOT NULL,
+  tactic_id TEXT NOT NULL,
+  PRIMARY KEY (domain, technique_id, tactic_shortname)
+);
+CREATE INDEX attack_technique_tactics_tactic ON attack_technique_tactics (tactic_id, technique_id);
+CREATE TABLE attack_relationships (
+  domain TEXT NOT NULL,
+  stix_id TEXT NOT NULL,
+  source_ref TEXT NOT NULL,
+  relationship_type TEXT NOT NULL,
+  target_ref TEXT NOT NULL,
+  PRIMARY KEY (domain, stix_id)
+);
+CREATE INDEX attack_relationships_target ON attack_relationships (target_ref, relationship_type, domain);
+CREATE INDEX attack_relationships_source ON attack_relationships (source_ref, relationship_type, domain);
+CREATE TABLE attack_imports (
+  domain TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  bundle_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  counts TEXT NOT NULL,
+  imported_at BIGINT NOT NULL
+);
+CREATE TABLE incident_techniques (
+  incident_id TEXT NOT NULL REFERENCES incidents(id),
+  technique TEXT NOT NULL,
+  PRIMARY KEY (incident_id, technique)
+);
+CREATE INDEX incident_techniques_technique ON incident_techniques (technique, incident_id);
+)sql";
+
+// Version 8: TAXII 2.1 — collections (sharing groups), the organisations granted on them, the
+// STIX objects they hold and the status resources of envelopes posted to them (hub/taxii.hpp).
+// date_added is an integer of microseconds, unique within a collection (bumped by 1 us on a
+// collision) and handed out under the lock of the collection row (last_date_added), so objects
+// become visible in date_added order and a page boundary is one number. version_us orders the
+// versions of one object; version keeps the client's text. Readers of a collection are also
+// written to access_grants (object_type 'taxii_collection'), so the policy's ReadCondition
+// filters objects through the view taxii_object_access, which presents each object row with the
+// columns the policy reads and its collection's id as the id the grants name.
+constexpr const char* TAXII_SQL = R"sql(
+CREATE TABLE taxii_collections (
+  id TEXT PRIMARY KEY,
+  api_root TEXT NOT NULL,
+  alias TEXT,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL,
+  max_tlp TEXT NOT NULL,
+  owner_org_id TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  last_date_added BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX taxii_collections_root ON taxii_collections (api_root, created_at, id);
+CREATE UNIQUE INDEX taxii_collections_alias ON taxii_collections (api_root, alias);
+CREATE TABLE taxii_collection_access (
+  collection_id TEXT NOT NULL REFERENCES taxii_collections(id),
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  can_read BIGINT NOT NULL,
+  can_write BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (collection_id, org_id)
+);
+CREATE INDEX taxii_collection_access_org ON taxii_collection_access (org_id, collection_id);
+CREATE TABLE taxii_objects (
+  collection_id TEXT NOT NULL REFERENCES taxii_collections(id),
+  date_added BIGINT NOT NULL,
+  stix_id TEXT NOT NULL,
+  version TEXT NOT NULL,
+  version_us BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  spec_version TEXT NOT NULL,
+  tlp TEXT NOT NULL,
+  owner_org_id TEXT NOT NULL,
+  author_id TEXT NOT NULL,
+  centre_intake BIGINT NOT NULL DEFAULT 0,
+  body TEXT NOT NULL,
+  deleted BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (collection_id, date_added)
+);
+CREATE UNIQUE INDEX taxii_objects_version ON taxii_objects (collection_id, stix_id, version_us);
+CREATE INDEX taxii_objects_type ON taxii_objects (collection_id, type, date_added);
+CREATE VIEW taxii_object_access AS
+  SELECT collection_id AS id, date_added, stix_id, version, version_us, type, spec_version, tlp,
+         owner_org_id, author_id, 1 AS addressed, centre_intake, body, deleted
+  FROM taxii_objects;
+CREATE TABLE taxii_status (
+  id TEXT PRIMARY KEY,
+  api_root TEXT NOT NULL,
+  collection_id TEXT NOT NULL,
+  org_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  request_timestamp BIGINT NOT NULL,
+  total_count BIGINT NOT NULL,
+  success_count BIGINT NOT NULL,
+  failure_count BIGINT NOT NULL,
+  pending_count BIGINT NOT NULL,
+  successes TEXT NOT NULL,
+  failures TEXT NOT NULL,
+  pendings TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+)sql";
+
 std::string ForPostgres(std::string sql) {
   auto replace_all = [&](std::string_view from, std::string_view to) {
     for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
@@ -387,6 +531,8 @@ const std::vector<store::Migration>& Migrations() {
       Make(4, "audit log", AUDIT_SQL),
       Make(5, "sensor tokens", SENSORS_SQL),
       Make(6, "alerts", ALERTS_SQL),
+      Make(7, "attack", ATTACK_SQL),
+      Make(8, "taxii", TAXII_SQL),
   };
   return migrations;
 }

@@ -60,7 +60,12 @@ Result<IntelStore> IntelStore::Open(const std::string& dir) {
   IntelStore store;
   store.dir_ = dir;
   fs::path manifest = fs::path(dir) / MANIFEST;
-  if (!fs::exists(manifest, error)) return store;
+  if (!fs::exists(manifest, error)) {
+    // A new store gets its (empty) list at once, so it is recognised as a store (IsStore)
+    // before its first feed arrives.
+    if (auto saved = store.Save(); !saved) return tl::unexpected(saved.error());
+    return store;
+  }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto failure = parser.load(manifest.string()).get(root)) {

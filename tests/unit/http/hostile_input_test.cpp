@@ -34,13 +34,16 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "hub/alerts.hpp"
+#include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/identity.hpp"
 #include "hub/sensors.hpp"
 #include "hub/incidents.hpp"
 #include "hub/passwords.hpp"
+#include "hub/taxii.hpp"
 #include "unit/http/hostile_support.hpp"
+#include "unit/hub/attack_test_bundle.hpp"
 #include "unit/hub/hub_test_database.hpp"
 
 namespace yagura::http {
@@ -119,6 +122,15 @@ class HostileWorld {
     if (under("/api/v1/sensors/") && name == "id") return sensor_;
     if (under("/api/v1/alerts/") && name == "id") return alert_;
     if (under("/api/v1/campaigns/") && name == "id") return campaign_;
+    if (under("/api/v1/attack/techniques/") && name == "id") return std::string("T1110");
+    if (under("/api/v1/attack/groups/") && name == "id") return std::string("G0001");
+    if (under("/taxii2/")) {
+      if (name == "api_root") return std::string(hub::TAXII_DEFAULT_API_ROOT);
+      if (name == "collection_id") return taxii_collection_;
+      if (name == "object_id") return taxii_object_;
+      if (name == "status_id") return taxii_status_;
+    }
+    if (under("/api/v1/taxii/collections/") && name == "id") return taxii_collection_;
     return std::nullopt;
   }
 
@@ -297,6 +309,20 @@ class HostileWorld {
     EXPECT_TRUE(stored) << stored.error().ToString();
     alert_ = alert.id;
     campaign_ = campaign.id;
+    auto catalogue =
+        hub::ImportAttackBundle(*database_, hub::testing::SmallAttackBundle(), NowMs());
+    EXPECT_TRUE(catalogue) << catalogue.error().ToString();
+    // A TAXII collection with one published indicator, and the status of that envelope.
+    taxii_collection_ =
+        Create("/api/v1/taxii/collections", duty_token_, R"({"title":"Hostile sharing group"})");
+    Response published =
+        Call("POST", "/api/v1/taxii/collections/" + taxii_collection_ + "/publish", duty_token_,
+             R"({"kind":"indicator","type":"ipv4","value":"198.51.100.9"})");
+    EXPECT_EQ(published.status, 201) << published.body;
+    if (auto body = JsonValue::Parse(published.body); body && body->Find("status")) {
+      taxii_object_ = body->Find("primary_id")->as_string();
+      taxii_status_ = body->Find("status")->Find("id")->as_string();
+    }
     return !::testing::Test::HasFailure();
   }
 
@@ -308,6 +334,7 @@ class HostileWorld {
   std::string ministry_, analyst_id_, reporter_id_, spare_token_;
   std::string other_incident_, incident_attachment_, advisory_, request_, request_response_,
       request_attachment_, recommendation_, sensor_, alert_, campaign_;
+  std::string taxii_collection_, taxii_object_, taxii_status_;
 };
 
 // ---- what the database holds ------------------------------------------------------------------

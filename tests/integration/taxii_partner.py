@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""A partner CERT pulls the centre's TAXII 2.1 collections: two real `yagura serve` instances on
+loopback, the centre and a partner.
+
+The centre publishes a GREEN indicator in a community collection the partner may read, and an
+AMBER indicator in a sharing group the partner is not part of. The partner adds both collections
+as TAXII sources of its own service (`yagura intel taxii add`); its service pulls them on its
+schedule. It receives the GREEN indicator only: an event with the GREEN domain sent to the
+partner's service raises an indicator alert there, one with the AMBER domain does not, and
+`yagura scan --intel` on the partner's store detects the planted event the same way.
+
+usage: taxii_partner.py YAGURA_BINARY sqlite|postgres
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from yagura_service import Database, Service, check, run, wait_for  # noqa: E402
+
+GREEN_DOMAIN = "green-c2.partner-share.example"
+AMBER_DOMAIN = "amber-c2.partner-share.example"
+
+
+def dns_event(domain):
+    # Now: indicators are valid from when they were published, and matched on event time.
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.000")
+    return json.dumps({"EventID": 22, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                       "Computer": "pc1.partner.example", "QueryName": domain,
+                       "Image": "C:\\Windows\\System32\\svchost.exe", "UtcTime": now})
+
+
+def partner_pulls_only_what_it_may(yagura, database, work):
+    for name in ("centre", "partner"):
+        os.makedirs(os.path.join(work, name))
+    centre = Service(yagura, os.path.join(work, "centre"), database)
+    partner_db = Database("sqlite")  # the partner runs its own embedded store
+    partner = Service(yagura, os.path.join(work, "partner"), partner_db)
+    try:
+        centre.start().login()
+        cert = centre.create_org("Partner CERT", "partner_cert")
+        centre.create_user("partner", cert, ["partner"], "partner password 12")
+        community = centre.post("/api/v1/taxii/collections",
+                                {"title": "Community", "max_tlp": "green"})
+        group = centre.post("/api/v1/taxii/collections",
+                            {"title": "Sharing group", "max_tlp": "amber"})
+        centre.post(f"/api/v1/taxii/collections/{community['id']}/access",
+                    {"org_id": cert, "can_read": True})
+        centre.post(f"/api/v1/taxii/collections/{community['id']}/publish",
+                    {"kind": "indicator", "tlp": "green", "type": "domain",
+                     "value": GREEN_DOMAIN, "name": "Shared C2 domain"})
+        centre.post(f"/api/v1/taxii/collections/{group['id']}/publish",
+                    {"kind": "indicator", "tlp": "amber", "type": "domain",
+                     "value": AMBER_DOMAIN, "name": "Group-only C2 domain"})
+        partner_user = centre.as_user("partner", "partner password 12")
+        token = partner_user.post("/api/v1/tokens", {"name": "taxii", "scopes": ["read"]})["token"]
+
+        # The partner's own service, with the centre's collections as TAXII sources.
+        store = os.path.join(partner.data, "intel")
+        env = dict(os.environ, CENTRE_TOKEN=token)
+        for name, collection in (("community", community), ("group", group)):
+            url = f"{centre.url}/taxii2/centre/collections/{collection['id']}/"
+            subprocess.run([yagura, "intel", "--store", store, "taxii", "add", name, "--url", url,
+                            "--token-env", "CENTRE_TOKEN"], env=env, check=True,
+                           capture_output=True)
+        with open(os.path.join(partner.data, "yagura.yml"), "w") as config:
+            config.write("taxii_poll_interval: 1s\n")
+        os.environ["CENTRE_TOKEN"] = token  # the partner's service reads the token from it
+        partner.start().login()
+        check(any("TAXII" in line for line in partner.live_lines),
+              f"the partner's service does not poll: {partner.live_lines}")
+
+        wait_for(lambda: json.loads(subprocess.run(
+            [yagura, "intel", "--store", store, "taxii", "list", "--json"],
+            capture_output=True, check=True).stdout)[0]["objects_pulled"] > 0,
+            "the community collection to be pulled", timeout=60)
+        listed = {s["name"]: s for s in json.loads(subprocess.run(
+            [yagura, "intel", "--store", store, "taxii", "list", "--json"],
+            capture_output=True, check=True).stdout)}
+        check(listed["group"]["objects_pulled"] == 0 and listed["group"]["last_error"],
+              f"the partner read the sharing group it is not part of: {listed['group']}")
+
+        # Live detection at the partner: the GREEN domain alerts, the AMBER one does not.
+        org = partner.create_org("Partner constituency")
+        sensor = partner.sensor_token(org, "dns", "product=windows,service=sysmon")
+
+        def green_alert():
+            status, _ = partner.ingest(sensor, [dns_event(GREEN_DOMAIN)])
+            check(status == 202, "ingest at the partner")
+            return partner.list_all("/api/v1/alerts", kind="indicator")
+
+        # The detector reloads the pulled feed within seconds; send until it matches.
+        alerts = wait_for(green_alert, "an indicator alert at the partner", timeout=60, interval=1)
+        check(all(GREEN_DOMAIN in json.dumps(partner.get(f"/api/v1/alerts/{a['id']}")["details"])
+                  for a in alerts), "an alert for something other than the GREEN domain")
+        status, _ = partner.ingest(sensor, [dns_event(AMBER_DOMAIN)])
+        before = len(alerts)
+        wait_for(lambda: partner.metric("yagura_detector_lag_events") == 0, "the partner's detector")
+        after = partner.list_all("/api/v1/alerts", kind="indicator")
+        check(len(after) == before, "the AMBER domain raised an alert at the partner")
+
+        # And the partner's offline scan over its store detects the planted event.
+        planted = os.path.join(work, "planted.jsonl")
+        with open(planted, "w") as f:
+            f.write(dns_event(GREEN_DOMAIN) + "\n" + dns_event(AMBER_DOMAIN) + "\n")
+        out = os.path.join(work, "scan.jsonl")
+        subprocess.run([yagura, "scan", planted, "--intel", store, "--no-cache", "-o", out],
+                       capture_output=True)
+        found = [json.loads(line) for line in open(out)]
+        indicators = [a for a in found if "indicator" in a]
+        check(len(indicators) == 1 and GREEN_DOMAIN in json.dumps(indicators[0]["event"]),
+              f"the partner's scan found {indicators}")
+        partner.stop()
+        centre.stop()
+    finally:
+        partner.kill()
+        centre.kill()
+
+
+if __name__ == "__main__":
+    run({"partner_pulls_only_what_it_may": partner_pulls_only_what_it_may}, sys.argv)
