@@ -9,7 +9,10 @@ schedule. It receives the GREEN indicator only: an event with the GREEN domain s
 partner's service raises an indicator alert there, one with the AMBER domain does not, and
 `yagura scan --intel` on the partner's store detects the planted event the same way.
 
-usage: taxii_partner.py YAGURA_BINARY sqlite|postgres
+A second test starts a pull while the centre's server is down: the client retries with backoff,
+gets everything once the server is back, and a second pull gets nothing new.
+
+usage: taxii_partner.py YAGURA_BINARY sqlite|postgres [TEST...]
 """
 
 import datetime
@@ -17,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from yagura_service import Database, Service, check, run, wait_for  # noqa: E402
@@ -120,5 +124,50 @@ def partner_pulls_only_what_it_may(yagura, database, work):
         centre.kill()
 
 
+def client_retries_until_the_server_is_back(yagura, database, work):
+    """A pull that starts while the partner's server is down retries with backoff and, once the
+    server is back, gets everything; a second pull gets nothing new (the bookmark held)."""
+    centre = Service(yagura, work, database)
+    try:
+        centre.start().login()
+        cert = centre.create_org("Partner CERT", "partner_cert")
+        centre.create_user("partner", cert, ["partner"], "partner password 12")
+        community = centre.post("/api/v1/taxii/collections", {"title": "Community", "max_tlp": "green"})
+        centre.post(f"/api/v1/taxii/collections/{community['id']}/access", {"org_id": cert, "can_read": True})
+        for index in range(3):
+            centre.post(f"/api/v1/taxii/collections/{community['id']}/publish",
+                        {"kind": "indicator", "tlp": "green", "type": "domain",
+                         "value": f"retry-{index}.partner-share.example"})
+        token = centre.as_user("partner", "partner password 12").post(
+            "/api/v1/tokens", {"name": "taxii", "scopes": ["read"]})["token"]
+        url = centre.url
+        centre.stop()
+
+        store = os.path.join(work, "partner-intel")
+        env = dict(os.environ, CENTRE_TOKEN=token)
+        subprocess.run([yagura, "intel", "--store", store, "taxii", "add", "centre", "--url",
+                        f"{url}/taxii2/centre/collections/{community['id']}/",
+                        "--token-env", "CENTRE_TOKEN"], env=env, check=True, capture_output=True)
+        pull = subprocess.Popen([yagura, "intel", "--store", store, "taxii", "pull"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)  # the first attempts find nobody listening
+        check(pull.poll() is None, "the pull gave up at once instead of retrying")
+        centre.start(listen=url.rsplit("/", 1)[-1])
+        out, err = pull.communicate(timeout=120)
+        check(pull.returncode == 0, f"the pull failed after the server came back: {out} {err}")
+        check("3 objects" in out or "objects in" in out, f"unexpected pull report: {out}")
+        listed = json.loads(subprocess.run([yagura, "intel", "--store", store, "taxii", "list", "--json"],
+                                           capture_output=True, check=True).stdout)[0]
+        check(listed["objects_pulled"] >= 3 and listed["bookmark"], f"after the pull: {listed}")
+        again = subprocess.run([yagura, "intel", "--store", store, "taxii", "pull"], env=env,
+                               capture_output=True, text=True, check=True).stdout
+        check(" 0 objects" in again, f"a second pull fetched objects again: {again}")
+        centre.stop()
+    finally:
+        centre.kill()
+
+
 if __name__ == "__main__":
-    run({"partner_pulls_only_what_it_may": partner_pulls_only_what_it_may}, sys.argv)
+    run({"partner_pulls_only_what_it_may": partner_pulls_only_what_it_may,
+         "client_retries_until_the_server_is_back": client_retries_until_the_server_is_back},
+        sys.argv)

@@ -79,13 +79,13 @@ class Service:
         subprocess.run([yagura, "admin", "init", "--data", self.data, *database.args], env=env,
                        check=True, capture_output=True)
 
-    def start(self, *args):
+    def start(self, *args, listen="127.0.0.1:0"):
         self.out_path = os.path.join(self.work, f"serve-{time.monotonic_ns()}.out")
         self.err_path = self.out_path[:-4] + ".err"
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.process = subprocess.Popen(
                 [self.yagura, "serve", "--data", self.data, *self.database.args,
-                 "--listen", "127.0.0.1:0", *args], stdout=out, stderr=err)
+                 "--listen", listen, *args], stdout=out, stderr=err)
 
         def started():
             if self.process.poll() is not None:
