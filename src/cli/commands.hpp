@@ -66,6 +66,7 @@ class IntelCommand {
   std::string taxii_name_, taxii_url_, taxii_token_, taxii_token_env_, taxii_user_,
       taxii_password_env_, taxii_ca_file_;
   std::vector<std::string> taxii_names_;
+  int taxii_page_limit_ = 500;
   std::vector<std::string> paths_;
   std::string store_dir_;
   std::string name_;

@@ -31,6 +31,8 @@ void IntelCommand::AddTaxiiCommands() {
   taxii_pull_ = taxii_->add_subcommand(
       "pull", "Fetch what the sources added since their bookmark (all sources by default)");
   taxii_pull_->add_option("names", taxii_names_, "Sources to pull");
+  taxii_pull_->add_option("--page-limit", taxii_page_limit_, "Objects asked for per page (default 500)")
+      ->check(CLI::Range(1, 100000));
 
   taxii_list_ = taxii_->add_subcommand("list", "List the sources, their bookmarks and last pull");
   taxii_list_->add_flag("--json", json_, "As JSON");
@@ -123,7 +125,9 @@ int IntelCommand::Taxii() {
         std::find(taxii_names_.begin(), taxii_names_.end(), source.name) == taxii_names_.end())
       continue;
     any = true;
-    auto pulled = intel::PullTaxiiSource(source, *store, diagnostics);
+    intel::TaxiiPullOptions options;
+    options.page_limit = taxii_page_limit_;
+    auto pulled = intel::PullTaxiiSource(source, *store, diagnostics, options);
     if (!pulled) {
       std::cerr << pulled.error().ToString() << " (the bookmark stays; the next pull repeats it)\n";
       status = EXIT_PARTIAL;

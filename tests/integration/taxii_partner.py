@@ -16,6 +16,7 @@ usage: taxii_partner.py YAGURA_BINARY sqlite|postgres [TEST...]
 """
 
 import datetime
+import re
 import json
 import os
 import subprocess
@@ -148,14 +149,17 @@ def client_retries_until_the_server_is_back(yagura, database, work):
         subprocess.run([yagura, "intel", "--store", store, "taxii", "add", "centre", "--url",
                         f"{url}/taxii2/centre/collections/{community['id']}/",
                         "--token-env", "CENTRE_TOKEN"], env=env, check=True, capture_output=True)
-        pull = subprocess.Popen([yagura, "intel", "--store", store, "taxii", "pull"], env=env,
+        # Two objects a page: the pull must follow `next` through every page.
+        pull = subprocess.Popen([yagura, "intel", "--store", store, "taxii", "pull", "--page-limit", "2"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)  # the first attempts find nobody listening
         check(pull.poll() is None, "the pull gave up at once instead of retrying")
         centre.start(listen=url.rsplit("/", 1)[-1])
         out, err = pull.communicate(timeout=120)
         check(pull.returncode == 0, f"the pull failed after the server came back: {out} {err}")
-        check("3 objects" in out or "objects in" in out, f"unexpected pull report: {out}")
+        pages = re.search(r"(\d+) objects in (\d+) pages", out)
+        check(pages and int(pages.group(2)) >= 3 and int(pages.group(1)) >= 3,
+              f"the pull did not page through the collection: {out}")
         listed = json.loads(subprocess.run([yagura, "intel", "--store", store, "taxii", "list", "--json"],
                                            capture_output=True, check=True).stdout)[0]
         check(listed["objects_pulled"] >= 3 and listed["bookmark"], f"after the pull: {listed}")
