@@ -12,6 +12,8 @@ partner's service raises an indicator alert there, one with the AMBER domain doe
 A second test starts a pull while the centre's server is down: the client retries with backoff,
 gets everything once the server is back, and a second pull gets nothing new.
 
+A third pulls over https with HTTP Basic and a CA file, and a wrong password changes nothing.
+
 usage: taxii_partner.py YAGURA_BINARY sqlite|postgres [TEST...]
 """
 
@@ -171,7 +173,55 @@ def client_retries_until_the_server_is_back(yagura, database, work):
         centre.kill()
 
 
+def client_over_https_with_basic(yagura, database, work):
+    """The client authenticates with HTTP Basic over TLS, checking the server against a CA file;
+    a wrong password fails the pull with the server's reason and leaves the bookmark alone."""
+    centre = Service(yagura, work, database)
+    try:
+        centre.start().login()
+        cert = centre.create_org("Partner CERT", "partner_cert")
+        centre.create_user("partner", cert, ["partner"], "partner password 12")
+        community = centre.post("/api/v1/taxii/collections", {"title": "Community", "max_tlp": "green"})
+        centre.post(f"/api/v1/taxii/collections/{community['id']}/access", {"org_id": cert, "can_read": True})
+        centre.post(f"/api/v1/taxii/collections/{community['id']}/publish",
+                    {"kind": "indicator", "tlp": "green", "type": "domain",
+                     "value": "tls.partner-share.example"})
+        centre.stop()
+        key, pem = os.path.join(work, "key.pem"), os.path.join(work, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", pem, "-days", "2", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        centre.start("--tls-cert", pem, "--tls-key", key)
+        check(centre.url.startswith("https://"), f"not serving https: {centre.url}")
+        store = os.path.join(work, "partner-intel")
+        url = f"{centre.url}/taxii2/centre/collections/{community['id']}/"
+
+        def add_and_pull(password):
+            env = dict(os.environ, PARTNER_PASSWORD=password)
+            subprocess.run([yagura, "intel", "--store", store, "taxii", "add", "centre", "--url", url,
+                            "--user", "partner", "--password-env", "PARTNER_PASSWORD",
+                            "--ca-file", pem], env=env, check=True, capture_output=True)
+            return subprocess.run([yagura, "intel", "--store", store, "taxii", "pull"], env=env,
+                                  capture_output=True, text=True)
+
+        wrong = add_and_pull("not the password")
+        check(wrong.returncode != 0 and "401" in wrong.stderr, f"a wrong password: {wrong.stdout} {wrong.stderr}")
+        listed = json.loads(subprocess.run([yagura, "intel", "--store", store, "taxii", "list", "--json"],
+                                           capture_output=True, check=True).stdout)[0]
+        check(not listed["bookmark"] and listed["last_error"], f"after a failed pull: {listed}")
+        right = add_and_pull("partner password 12")
+        check(right.returncode == 0, f"Basic over TLS: {right.stdout} {right.stderr}")
+        listed = json.loads(subprocess.run([yagura, "intel", "--store", store, "taxii", "list", "--json"],
+                                           capture_output=True, check=True).stdout)[0]
+        check(listed["objects_pulled"] > 0 and listed["bookmark"] and not listed["last_error"],
+              f"after the pull over TLS: {listed}")
+        centre.stop()
+    finally:
+        centre.kill()
+
+
 if __name__ == "__main__":
     run({"partner_pulls_only_what_it_may": partner_pulls_only_what_it_may,
-         "client_retries_until_the_server_is_back": client_retries_until_the_server_is_back},
+         "client_retries_until_the_server_is_back": client_retries_until_the_server_is_back,
+         "client_over_https_with_basic": client_over_https_with_basic},
         sys.argv)
