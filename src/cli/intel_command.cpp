@@ -97,6 +97,11 @@ int IntelCommand::Import() {
       return EXIT_USAGE;
     }
   }
+  auto lock = intel::StoreLock::Acquire(store_dir_);
+  if (!lock) {
+    std::cerr << "yagura intel import: " << lock.error().ToString() << "\n";
+    return EXIT_PARTIAL;
+  }
   auto store = intel::IntelStore::Open(store_dir_);
   if (!store) {
     std::cerr << "yagura intel import: " << store.error().ToString() << "\n";

@@ -60,6 +60,12 @@ class OrganisationNames {
 // One round over the store's TAXII sources; failures are logged and retried next round
 // (the bookmark of a failed source does not move).
 void PollTaxiiOnce(const std::string& intel_store) {
+  auto lock = intel::StoreLock::Acquire(intel_store);
+  if (!lock) {
+    std::fprintf(stderr, "yagura serve: TAXII pull skipped this round: %s\n",
+                 lock.error().ToString().c_str());
+    return;
+  }
   auto sources = intel::TaxiiSources::Load(intel_store);
   if (!sources) {
     std::fprintf(stderr, "yagura serve: TAXII sources: %s\n", sources.error().ToString().c_str());

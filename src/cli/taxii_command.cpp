@@ -42,6 +42,12 @@ void IntelCommand::AddTaxiiCommands() {
 }
 
 int IntelCommand::Taxii() {
+  // Held for the whole command: `serve` pulls the same store on its schedule.
+  auto lock = intel::StoreLock::Acquire(store_dir_);
+  if (!lock) {
+    std::cerr << "yagura intel taxii: " << lock.error().ToString() << "\n";
+    return EXIT_PARTIAL;
+  }
   auto sources = intel::TaxiiSources::Load(store_dir_);
   if (!sources) {
     std::cerr << "yagura intel taxii: " << sources.error().ToString() << "\n";

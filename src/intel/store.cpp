@@ -1,15 +1,21 @@
 #include "intel/store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "core/json_writer.hpp"
 #include "intel/feed_snapshot.hpp"
@@ -225,6 +231,32 @@ std::vector<FeedSource> ExpandFeedPaths(const std::vector<std::string>& paths) {
     sources.push_back({path, FeedFormat::kAuto, {}});
   }
   return sources;
+}
+
+Result<StoreLock> StoreLock::Acquire(const std::string& dir, int64_t timeout_ms) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  std::string path = (fs::path(dir) / ".lock").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(std::string("cannot open the store's lock: ") + std::strerror(errno), path);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      int failure = errno;
+      ::close(fd);
+      return Fail(std::string("cannot lock the store: ") + std::strerror(failure), path);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::close(fd);
+      return Fail("the indicator store is busy: another import or TAXII pull holds it", dir);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return StoreLock(fd);
+}
+
+StoreLock::~StoreLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 }  // namespace yagura::intel

@@ -6,9 +6,10 @@
 // feed is replaced only by a complete read of its new version: an import that fails or stops
 // half way leaves the stored version untouched. `scan --intel DIR`, `intel list|stats` and
 // the service read the store through Sources().
-// Not safe for concurrent imports into one store (the CLI takes a lock file).
+// Writers (imports, TAXII pulls, from the CLI or from `serve`) hold the store's StoreLock.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,22 @@ class IntelStore {
   Result<void> Save() const;
   std::string dir_;
   std::vector<StoredFeed> feeds_;
+};
+
+// An exclusive lock on a store (flock on DIR/.lock), held while feeds or TAXII sources are
+// written, so a pull by hand and the service's scheduled pull never interleave.
+class StoreLock {
+ public:
+  // Waits up to `timeout_ms` for the lock; fails naming the store when it stays busy.
+  [[nodiscard]] static Result<StoreLock> Acquire(const std::string& dir, int64_t timeout_ms = 60'000);
+  StoreLock(StoreLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  StoreLock& operator=(StoreLock&&) = delete;
+  StoreLock(const StoreLock&) = delete;
+  ~StoreLock();
+
+ private:
+  explicit StoreLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
 };
 
 // Feed sources for paths given on a command line: a store directory stands for its feeds,
