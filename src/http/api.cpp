@@ -265,22 +265,46 @@ bool Fields::Bool(std::string_view key, bool fallback) {
   return value->as_bool();
 }
 
-std::optional<int64_t> Fields::OptionalTime(std::string_view key) {
-  const JsonValue* value = Get(key, false);
-  if (value == nullptr) return std::nullopt;
+namespace {
+
+// Epoch milliseconds of an RFC 3339 date-time with a zone, years 1970..9999 only (anything else
+// is a typo, not a date a report can mean); 400 naming `field` otherwise.
+int64_t ParseRequestTime(std::string_view text, const std::string& field) {
   std::optional<int64_t> ms;
-  if (value->is_string() && value->as_string().size() <= 40 &&
-      IsRfc3339DateTimeShape(value->as_string())) {
-    ms = ParseIsoDateTimeMs(value->as_string());
-  }
-  // Years 1970..9999 only: anything else is a typo, not a date a report can mean.
+  if (text.size() <= 40 && IsRfc3339DateTimeShape(text)) ms = ParseIsoDateTimeMs(text);
   if (!ms || *ms < 0 || *ms > 253402300799999) {
     ThrowBadRequest(fmt::format("{} must be an RFC 3339 date-time such as "
                                 "\"2026-11-26T09:30:00+09:00\"",
-                                PathOf(key)),
-                    PathOf(key));
+                                field),
+                    field);
   }
-  return ms;
+  return *ms;
+}
+
+}  // namespace
+
+std::optional<int64_t> Fields::OptionalTime(std::string_view key) {
+  const JsonValue* value = Get(key, false);
+  if (value == nullptr) return std::nullopt;
+  return ParseRequestTime(value->is_string() ? std::string_view(value->as_string()) : "", PathOf(key));
+}
+
+std::optional<std::string> QueryEnum(const Request& request, std::string_view name,
+                                     std::span<const std::string_view> allowed) {
+  auto value = request.Query(name);
+  if (!value) return std::nullopt;
+  if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
+    std::string names;
+    for (auto item : allowed) names += (names.empty() ? "" : ", ") + std::string(item);
+    ThrowBadRequest(fmt::format("{} must be one of: {}", name, names), std::string(name));
+  }
+  return std::string(*value);
+}
+
+std::optional<int64_t> QueryTime(const Request& request, std::string_view name) {
+  auto value = request.Query(name);
+  if (!value) return std::nullopt;
+  return ParseRequestTime(*value, std::string(name));
 }
 
 int64_t Fields::Time(std::string_view key) {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,6 +153,14 @@ struct PageRequest {
   std::string cursor;
 };
 PageRequest ReadPage(const Request& request);
+
+// A query parameter holding an RFC 3339 date-time with a zone (since=, until=); nullopt when
+// absent, 400 naming the parameter when malformed (a zoneless time would silently mean UTC).
+std::optional<int64_t> QueryTime(const Request& request, std::string_view name);
+// A query parameter that must be one of `allowed`; nullopt when absent, 400 listing the
+// allowed values otherwise.
+std::optional<std::string> QueryEnum(const Request& request, std::string_view name,
+                                     std::span<const std::string_view> allowed);
 
 // Keyset cursors over (created_at, id): opaque to clients, validated when read back (400 on a
 // forged or damaged cursor).

@@ -19,6 +19,7 @@
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/hub_errors.hpp"
 #include "hub/alerts.hpp"
 #include "hub/incidents.hpp"
 #include "hub/policy.hpp"
@@ -30,26 +31,6 @@ constexpr std::string_view TAG = "alerts";
 constexpr std::string_view ALERTS = "/api/v1/alerts";
 constexpr std::string_view CAMPAIGNS = "/api/v1/campaigns";
 constexpr size_t ID_MAX = 64;
-
-[[noreturn]] void Throw(const hub::AlertError& error) {
-  switch (error.kind) {
-    case hub::AlertErrorKind::kInvalid:
-      throw ApiError(400, "invalid_request", error.message, error.field);
-    case hub::AlertErrorKind::kForbidden:
-      throw ApiError(403, "forbidden", error.message);
-    case hub::AlertErrorKind::kNotFound:
-      throw ApiError(404, "not_found", error.message);
-    case hub::AlertErrorKind::kConflict:
-      throw ApiError(409, "conflict", error.message, error.field);
-  }
-  throw ApiError(400, "invalid_request", error.message, error.field);
-}
-
-template <typename T>
-T Unwrap(hub::AlertResult<T> result) {
-  if (!result) Throw(result.error());
-  return std::move(*result);
-}
 
 JsonValue Time(int64_t ms) { return JsonValue(FormatTimestampMs(ms)); }
 JsonValue OptionalTime(const std::optional<int64_t>& ms) { return ms ? Time(*ms) : JsonValue(); }
@@ -175,39 +156,6 @@ std::optional<std::string> QueryId(const Request& request, std::string_view name
         std::string(name));
   }
   return std::string(*value);
-}
-
-std::optional<std::string> QueryEnum(const Request& request, std::string_view name,
-                                     std::span<const std::string_view> allowed) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  for (auto option : allowed) {
-    if (option == *value) return std::string(*value);
-  }
-  std::string list;
-  for (auto option : allowed) list += (list.empty() ? "" : ", ") + std::string(option);
-  ThrowBadRequest(fmt::format("{} must be one of: {}", name, list), std::string(name));
-}
-
-// RFC 3339 with a zone: a bare date or a zoneless time would silently mean UTC.
-std::optional<int64_t> QueryTime(const Request& request, std::string_view name) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  std::string_view text = *value;
-  bool shaped = text.size() >= 20 && text.size() <= 40 && (text[10] == 'T' || text[10] == 't');
-  if (shaped) {
-    char last = text.back();
-    std::string_view zone = text.substr(text.size() - 6);
-    shaped = last == 'Z' || last == 'z' || ((zone[0] == '+' || zone[0] == '-') && zone[3] == ':');
-  }
-  std::optional<int64_t> ms = shaped ? ParseIsoDateTimeMs(text) : std::nullopt;
-  if (!ms || *ms < 0 || *ms > 253402300799999) {
-    ThrowBadRequest(fmt::format("{} must be an RFC 3339 date-time such as "
-                                "\"2026-11-26T09:30:00+09:00\"",
-                                name),
-                    std::string(name));
-  }
-  return ms;
 }
 
 // "T1110" or "T1110.001", any case.

@@ -159,18 +159,6 @@ JsonValue ResolvedJson(const hub::ResolvedTechnique& r) {
 
 // ---- query parameters -------------------------------------------------------------------------
 
-std::optional<std::string> QueryEnum(const Request& request, std::string_view name,
-                                     std::span<const std::string_view> allowed) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  for (auto option : allowed) {
-    if (option == *value) return std::string(*value);
-  }
-  std::string list;
-  for (auto option : allowed) list += (list.empty() ? "" : ", ") + std::string(option);
-  ThrowBadRequest(fmt::format("{} must be one of: {}", name, list), std::string(name));
-}
-
 bool QueryBool(const Request& request, std::string_view name, bool fallback) {
   static constexpr std::array<std::string_view, 2> BOOLS = {"true", "false"};
   auto value = QueryEnum(request, name, BOOLS);
@@ -224,25 +212,6 @@ std::optional<std::string> QueryText(const Request& request, std::string_view na
     ThrowBadRequest(fmt::format("{} must be UTF-8 text", name), std::string(name));
   }
   return std::string(*value);
-}
-
-std::optional<int64_t> QueryTime(const Request& request, std::string_view name) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  std::string_view text = *value;
-  bool shaped = text.size() >= 20 && text.size() <= 40 && (text[10] == 'T' || text[10] == 't');
-  if (shaped) {
-    char last = text.back();
-    std::string_view zone = text.substr(text.size() - 6);
-    shaped = last == 'Z' || last == 'z' || ((zone[0] == '+' || zone[0] == '-') && zone[3] == ':');
-  }
-  std::optional<int64_t> ms = shaped ? ParseIsoDateTimeMs(text) : std::nullopt;
-  if (!ms || *ms < 0 || *ms > 253402300799999) {
-    ThrowBadRequest(
-        fmt::format("{} must be an RFC 3339 date-time such as \"2026-11-26T09:30:00+09:00\"", name),
-        std::string(name));
-  }
-  return ms;
 }
 
 // Cursors over catalogue keys: the parts joined by '\n', hex-encoded. Opaque to clients and

@@ -77,18 +77,6 @@ std::optional<bool> QueryBool(const Request& request, std::string_view name) {
   ThrowBadRequest(fmt::format("{} must be true or false", name), std::string(name));
 }
 
-std::optional<std::string> QueryEnum(const Request& request, std::string_view name,
-                                     std::span<const std::string_view> allowed) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
-    std::string names;
-    for (auto item : allowed) names += (names.empty() ? "" : ", ") + std::string(item);
-    ThrowBadRequest(fmt::format("{} must be one of: {}", name, names), std::string(name));
-  }
-  return std::string(*value);
-}
-
 std::optional<std::string> QueryId(const Request& request, std::string_view name) {
   auto value = request.Query(name);
   if (!value) return std::nullopt;

@@ -27,6 +27,7 @@
 #include "hub/policy.hpp"
 #include "hub/scoring.hpp"
 #include "http/api.hpp"
+#include "http/hub_errors.hpp"
 
 namespace yagura::http {
 namespace {
@@ -35,26 +36,6 @@ constexpr std::string_view TAG = "incidents";
 constexpr std::string_view BASE = "/api/v1/incidents";
 
 // ---- errors and small helpers ----------------------------------------------------------------
-
-[[noreturn]] void Throw(const hub::IncidentError& error) {
-  switch (error.kind) {
-    case hub::IncidentErrorKind::kInvalid:
-      throw ApiError(400, "invalid_request", error.message, error.field);
-    case hub::IncidentErrorKind::kForbidden:
-      throw ApiError(403, "forbidden", error.message);
-    case hub::IncidentErrorKind::kNotFound:
-      throw ApiError(404, "not_found", error.message);
-    case hub::IncidentErrorKind::kConflict:
-      throw ApiError(409, "conflict", error.message, error.field);
-  }
-  throw ApiError(400, "invalid_request", error.message, error.field);
-}
-
-template <typename T>
-T Unwrap(hub::IncidentResult<T> result) {
-  if (!result) Throw(result.error());
-  if constexpr (!std::is_void_v<T>) return std::move(*result);
-}
 
 Response JsonResponse(int status, const JsonValue& value) {
   return Response::Json(status, value.Serialize());
@@ -389,18 +370,6 @@ class ReportReader {
 };
 
 // ---- query parameters ------------------------------------------------------------------------
-
-std::optional<std::string> QueryEnum(const Request& request, std::string_view name,
-                                     std::span<const std::string_view> allowed) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  for (auto option : allowed) {
-    if (option == *value) return std::string(*value);
-  }
-  std::string list;
-  for (auto option : allowed) list += (list.empty() ? "" : ", ") + std::string(option);
-  ThrowBadRequest(fmt::format("{} must be one of: {}", name, list), std::string(name));
-}
 
 hub::IncidentFilter ReadFilter(const Request& request) {
   hub::IncidentFilter filter;
