@@ -25,6 +25,11 @@ struct Worker {
   std::unique_ptr<event::EventParser> parser;
   event::Event event;
   sigma::Matcher::ScratchPtr scratch;
+  // Whether the last JSON record needed every value for keyword searches: if so, the next is
+  // parsed with them straight away (records of one class come in runs), and only every
+  // KEYWORD_RECHECK-th is checked to see whether the run has ended.
+  bool keywords_last_needed = false;
+  uint32_t keyword_checks_skipped = 0;
   std::vector<uint32_t> matches;
   // The indicator set this worker matches with: taken from LiveIndicators per batch (or every
   // INTEL_REFRESH records on one thread), so a reload reaches the workers within a batch.
@@ -51,6 +56,11 @@ struct Engine::Impl {
   std::map<std::string, std::unique_ptr<Worker>, std::less<>> live_workers;
   std::string live_key;  // DetectRecord's lookup key, reused
 };
+
+constexpr uint32_t KEYWORD_RECHECK = 8;
+
+// Gives a new worker its per-thread matching state.
+void PrepareWorker(const Engine::Impl& m, Worker& worker);
 
 // Parses and matches one record; false when the record could not be parsed (`error` says why).
 bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,

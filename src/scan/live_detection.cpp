@@ -34,7 +34,7 @@ bool Engine::DetectRecord(const event::Record& record,
   if (found == m.live_workers.end()) {
     auto worker = std::make_unique<Worker>();
     worker->parser = std::make_unique<event::EventParser>(m.catalog, *m.mapping, declared);
-    if (m.matcher) worker->scratch = m.matcher->NewScratch();
+    PrepareWorker(m, *worker);
     found = m.live_workers.emplace(key, std::move(worker)).first;
   }
   Worker& w = *found->second;

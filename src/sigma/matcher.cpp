@@ -45,6 +45,8 @@
 // not O(patterns); nothing is allocated once the scratch buffers have grown.
 #include "sigma/matcher.hpp"
 
+#include "sigma/keyword_prefilter.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -314,6 +316,10 @@ struct Matcher::Impl {
 
   HsScratch prototype_scratch;
   std::unique_ptr<RouteTable> routes;
+  // Keyword prefilters by the keyword rules they cover: the classes of one product mostly share
+  // them (every Windows class meets the same Windows keyword rules). Null: not coverable.
+  // Written only by BuildRoute, which RouteTable calls under its mutex.
+  mutable std::map<std::vector<uint32_t>, std::shared_ptr<const KeywordPrefilter>> keyword_prefilters;
   MatcherStats stats;
 
   Route BuildRoute(const event::LogsourceClass& cls) const;
@@ -339,6 +345,8 @@ class Matcher::Scratch {
   std::string folded;    // the folded value being looked up
   std::string keywords;  // every folded value, separated
   RouteCache routes;
+  // Keyword prefilters `hs` has been grown for (one per route with keyword rules: few).
+  std::vector<const KeywordPrefilter*> reserved_prefilters;
 
   // Values repeat (the same images, companies, hashes on event after event): what a field
   // index fired for a value is remembered, keyed by the index, the value's type and its raw
@@ -525,6 +533,24 @@ Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
   }
   for (uint32_t i = 0; i < indexes.size(); ++i)
     if (wanted[i]) route.field_indexes.push_back(i);
+  // The keyword rules of this class get a prefilter of their own (keyword_prefilter.hpp).
+  // Built here, once per class seen; a literal database compiles in milliseconds.
+  std::vector<uint32_t> keyword_rules;
+  auto has_keywords = [](const Rule& rule) {
+    return std::any_of(rule.predicates.begin(), rule.predicates.end(),
+                       [](const Predicate& p) { return p.field == event::NO_FIELD; });
+  };
+  for (uint32_t r = 0; r < rule_count; ++r)
+    if (route.IsCandidate(r) && has_keywords(rules->rules[r])) keyword_rules.push_back(r);
+  if (!keyword_rules.empty()) {
+    route.keyword_rules = true;
+    auto [it, inserted] = keyword_prefilters.try_emplace(keyword_rules);
+    if (inserted) {
+      if (auto prefilter = KeywordPrefilter::Build(*rules, keyword_rules); prefilter && *prefilter)
+        it->second = std::move(*prefilter);
+    }
+    route.keyword_prefilter = it->second;
+  }
   return route;
 }
 
@@ -943,6 +969,20 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
 
 // ---- match ----
 
+bool Matcher::NeedsAllValues(const event::Event& event, std::string_view raw_json,
+                             Scratch& s) const {
+  const Route& route = s.routes.Find(event.logsource, *impl_->routes);
+  if (!route.keyword_rules) return false;
+  const KeywordPrefilter* prefilter = route.keyword_prefilter.get();
+  if (prefilter == nullptr) return true;
+  if (std::find(s.reserved_prefilters.begin(), s.reserved_prefilters.end(), prefilter) ==
+      s.reserved_prefilters.end()) {
+    if (!prefilter->Reserve(s.hs)) return true;  // no scratch: collect, as without a prefilter
+    s.reserved_prefilters.push_back(prefilter);
+  }
+  return prefilter->MayMatch(raw_json, s.hs);
+}
+
 void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>& out) const {
   const Impl& impl = *impl_;
   const Route& route = s.routes.Find(event.logsource, *impl.routes);
@@ -964,6 +1004,8 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
   for (uint32_t i : route.field_indexes) {
     const Impl::FieldIndex& index = impl.indexes[i];
     if (index.field == event::NO_FIELD) {
+      // No values collected (KeywordPrefilter ruled keywords out): no keyword can hold.
+      if (event.AllValues().empty()) continue;
       if (index.folded_db != NONE) {
         if (!keywords_ready) {  // one buffer for every keyword database of the route
           keywords_ready = true;

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -64,6 +65,13 @@ class Matcher {
   // Appends the indices of the rules that apply to and match `event`, in ascending order:
   // exactly what EvaluateAll() gives.
   void Match(const event::Event& event, Scratch& scratch, std::vector<uint32_t>& out) const;
+
+  // Whether `event`, parsed without every value (EventParser::SetCollectAllValues(false)), must
+  // be parsed again with them before Match(): true when keyword searches of the rules routed to
+  // its class might hold for the record's JSON text `raw_json` (sigma/keyword_prefilter.hpp).
+  // Only the event's logsource is read.
+  [[nodiscard]] bool NeedsAllValues(const event::Event& event, std::string_view raw_json,
+                                    Scratch& scratch) const;
 
   [[nodiscard]] const MatcherStats& stats() const;
 

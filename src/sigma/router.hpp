@@ -19,11 +19,17 @@
 
 namespace yagura::sigma {
 
+class KeywordPrefilter;
+
 struct Route {
   std::vector<uint64_t> candidates;  // bitset over rule indices: rules routed to this class
   std::vector<uint32_t> always;      // candidate rules evaluated on every event, ascending
   std::vector<uint32_t> field_indexes;  // matcher field indexes some candidate rule reads
   bool any_candidate = false;
+  // Keyword searches of the candidate rules: none, or covered by `keyword_prefilter` (null when
+  // they cannot be covered: then every event of the class needs all its values).
+  bool keyword_rules = false;
+  std::shared_ptr<const KeywordPrefilter> keyword_prefilter;
 
   [[nodiscard]] bool IsCandidate(uint32_t rule) const {
     return (candidates[rule >> 6] >> (rule & 63)) & 1;

@@ -1,0 +1,170 @@
+// KeywordPrefilter (keyword_prefilter.hpp): one Hyperscan literal database over the raw record.
+//
+// Every pattern of the database means "the keywords may match": the necessary literal of each
+// keyword predicate. The two guards that make the literal test unsafe for a record (a byte
+// outside ASCII; a `\u` or `\/` escape) are checked first, 32 bytes at a time: as patterns of
+// the database they made its scan about twice as slow. The scan stops at the first hit, so a
+// record that needs its values collected costs only as much of the scan as it took to find out.
+#include "sigma/keyword_prefilter.hpp"
+
+#include <fmt/format.h>
+#include <immintrin.h>
+
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace yagura::sigma {
+namespace {
+
+// Bytes JSON always writes as themselves inside a string (RFC 8259: everything but the quote,
+// the backslash and control characters; '/' may be escaped too, which the guard pattern covers).
+bool WrittenVerbatim(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
+}
+
+// The longest run of verbatim bytes in the pattern's literal text; empty when there is none.
+std::string NecessaryLiteral(const Predicate& predicate) {
+  std::string best;
+  for (const GlobToken& token : predicate.glob) {
+    if (token.kind != GlobToken::Kind::kLiteral) continue;
+    size_t start = 0;
+    for (size_t i = 0; i <= token.text.size(); ++i) {
+      if (i < token.text.size() && WrittenVerbatim(token.text[i])) continue;
+      if (i - start > best.size()) best = token.text.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  return best;
+}
+
+// A literal as a Hyperscan expression: every byte that is not a letter or digit as \xNN.
+std::string LiteralExpression(std::string_view literal) {
+  std::string out;
+  for (char c : literal) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+      out.push_back(c);
+    } else {
+      out += fmt::format("\\x{:02x}", byte);
+    }
+  }
+  return out;
+}
+
+int StopAtFirst(unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 1; }
+
+// Whether the backslash at `at` starts an escape: the run of backslashes ending there is odd.
+bool StartsEscape(std::string_view text, size_t at) {
+  size_t run = 0;
+  while (run <= at && text[at - run] == '\\') ++run;
+  return run % 2 == 1;
+}
+
+// A byte outside ASCII, or a `\u` / `\/` escape, anywhere in `text`. Reads up to 32 bytes past
+// its end (records carry RECORD_PADDING readable bytes).
+bool HasUnsafeSpelling(std::string_view text) {
+  const char* data = text.data();
+  const size_t size = text.size();
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  const __m256i u = _mm256_set1_epi8('u');
+  const __m256i slash = _mm256_set1_epi8('/');
+  for (size_t at = 0; at < size; at += 32) {
+    const __m256i block = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at));
+    const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + 1));
+    uint32_t high = static_cast<uint32_t>(_mm256_movemask_epi8(block));
+    const __m256i escape_letter =
+        _mm256_or_si256(_mm256_cmpeq_epi8(next, u), _mm256_cmpeq_epi8(next, slash));
+    uint32_t candidates = static_cast<uint32_t>(_mm256_movemask_epi8(
+        _mm256_and_si256(_mm256_cmpeq_epi8(block, backslash), escape_letter)));
+    if (size - at < 32) {  // only bytes of the text count
+      const uint32_t valid = (uint32_t{1} << (size - at)) - 1;
+      high &= valid;
+      candidates &= valid;
+    }
+    if (high != 0) return true;
+    while (candidates != 0) {
+      const size_t position = at + static_cast<size_t>(__builtin_ctz(candidates));
+      if (position + 1 < size && StartsEscape(text, position)) return true;
+      candidates &= candidates - 1;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeywordPrefilter>> KeywordPrefilter::Build(const RuleSet& rules) {
+  std::vector<uint32_t> all(rules.rules.size());
+  for (uint32_t r = 0; r < all.size(); ++r) all[r] = r;
+  return Build(rules, all);
+}
+
+bool KeywordPrefilter::Coverable(const Rule& rule) {
+  for (const Predicate& predicate : rule.predicates) {
+    if (predicate.field != event::NO_FIELD) continue;
+    if (predicate.kind != PredicateKind::kString || NecessaryLiteral(predicate).empty()) return false;
+  }
+  return true;
+}
+
+Result<std::unique_ptr<KeywordPrefilter>> KeywordPrefilter::Build(
+    const RuleSet& rules, const std::vector<uint32_t>& rule_indexes) {
+  // (literal, cased): caseless literals are kept lower-cased so that one entry covers both.
+  std::set<std::pair<std::string, bool>> literals;
+  bool any_keyword = false;
+  for (uint32_t r : rule_indexes) {
+    for (const Predicate& predicate : rules.rules[r].predicates) {
+      if (predicate.field != event::NO_FIELD) continue;
+      any_keyword = true;
+      if (predicate.kind != PredicateKind::kString) return std::unique_ptr<KeywordPrefilter>();
+      std::string literal = NecessaryLiteral(predicate);
+      if (literal.empty()) return std::unique_ptr<KeywordPrefilter>();
+      if (!predicate.cased) {
+        for (char& c : literal)
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+      literals.emplace(std::move(literal), predicate.cased);
+    }
+  }
+  if (!any_keyword) return std::unique_ptr<KeywordPrefilter>();
+
+  std::vector<HsPattern> patterns;
+  for (const auto& [literal, cased] : literals) {
+    patterns.push_back({LiteralExpression(literal), cased ? 0u : unsigned{HS_FLAG_CASELESS}, 0});
+  }
+  std::vector<bool> allow_prefilter(patterns.size(), false);
+  std::vector<HsPatternStatus> status;
+  auto database = CompileHsDatabase(patterns, allow_prefilter, status);
+  if (!database) return tl::unexpected(database.error());
+  for (HsPatternStatus s : status) {
+    // A literal Hyperscan left out would make the test unsound: no prefilter then.
+    if (s != HsPatternStatus::kExact) return std::unique_ptr<KeywordPrefilter>();
+  }
+  std::unique_ptr<KeywordPrefilter> prefilter(new KeywordPrefilter());
+  prefilter->database_ = std::move(*database);
+  prefilter->literal_count_ = literals.size();
+  return prefilter;
+}
+
+Result<HsScratch> KeywordPrefilter::NewScratch() const {
+  HsScratch scratch;
+  if (auto reserved = Reserve(scratch); !reserved) return tl::unexpected(reserved.error());
+  return scratch;
+}
+
+Result<void> KeywordPrefilter::Reserve(HsScratch& scratch) const {
+  return scratch.Reserve(database_);
+}
+
+bool KeywordPrefilter::MayMatch(std::string_view json, HsScratch& scratch) const {
+  if (HasUnsafeSpelling(json)) return true;
+  const hs_error_t result = hs_scan(database_.get(), json.data(), static_cast<unsigned>(json.size()),
+                                    0, scratch.get(), StopAtFirst, nullptr);
+  // HS_SCAN_TERMINATED: something was found. Any other failure: be safe and collect.
+  return result != HS_SUCCESS;
+}
+
+}  // namespace yagura::sigma
