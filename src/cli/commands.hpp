@@ -114,6 +114,7 @@ class ServeCommand {
   std::string time_field_;
   std::string allowed_lateness_;
   bool no_detection_ = false;
+  std::string web_root_;
 };
 
 // `yagura dump FILE...`: every record as one JSON object per line (EVTX as evtx_dump).

@@ -58,31 +58,20 @@ class OrganisationNames {
 };
 
 // One round over the store's TAXII sources; failures are logged and retried next round
-// (the bookmark of a failed source does not move).
+// (the bookmark of a failed source does not move). Each source is pulled under the store's
+// lock (PullStoredTaxiiSource), as a pull asked for from the console is, so the two never
+// interleave.
 void PollTaxiiOnce(const std::string& intel_store) {
-  auto lock = intel::StoreLock::Acquire(intel_store);
-  if (!lock) {
-    std::fprintf(stderr, "yagura serve: TAXII pull skipped this round: %s\n",
-                 lock.error().ToString().c_str());
-    return;
-  }
   auto sources = intel::TaxiiSources::Load(intel_store);
   if (!sources) {
     std::fprintf(stderr, "yagura serve: TAXII sources: %s\n", sources.error().ToString().c_str());
     return;
   }
-  auto store = intel::IntelStore::Open(intel_store);
-  if (!store) {
-    std::fprintf(stderr, "yagura serve: %s\n", store.error().ToString().c_str());
-    return;
-  }
   Diagnostics diagnostics;
-  for (auto& source : sources->sources()) {
-    auto pulled = intel::PullTaxiiSource(source, *store, diagnostics);
+  for (const auto& source : sources->sources()) {
+    auto pulled = intel::PullStoredTaxiiSource(intel_store, source.name, diagnostics);
     if (!pulled) std::fprintf(stderr, "yagura serve: %s\n", pulled.error().ToString().c_str());
   }
-  if (auto saved = sources->Save(); !saved)
-    std::fprintf(stderr, "yagura serve: %s\n", saved.error().ToString().c_str());
 }
 
 }  // namespace
@@ -240,5 +229,7 @@ void LiveMonitoring::Stop() {
 }
 
 std::vector<std::string> LiveMonitoring::Describe() const { return impl_->described; }
+
+pipeline::Detector* LiveMonitoring::detector() const { return impl_->detector.get(); }
 
 }  // namespace yagura::cli

@@ -18,6 +18,10 @@
 #include "pipeline/ingest_queue.hpp"
 #include "store/database.hpp"
 
+namespace yagura::pipeline {
+class Detector;
+}
+
 namespace yagura::cli {
 
 class LiveMonitoring {
@@ -30,6 +34,9 @@ class LiveMonitoring {
   void Stop();
   // What is listening, for the start-up banner ("syslog tcp 127.0.0.1:5514", ...).
   [[nodiscard]] std::vector<std::string> Describe() const;
+  // The streaming detector; null when detection is off. The console lists its rules and asks
+  // it to reload (http/console_control.hpp).
+  [[nodiscard]] pipeline::Detector* detector() const;
 
   struct Impl;
 

@@ -24,9 +24,13 @@
 #include "hub/identity.hpp"
 #include "hub/schema.hpp"
 #include "http/api.hpp"
+#include "http/console_control.hpp"
+#include "http/jobs.hpp"
 #include "http/server.hpp"
+#include "http/static_files.hpp"
 #include "hub/sensors.hpp"
 #include "cli/live_monitoring.hpp"
+#include "pipeline/detector.hpp"
 #include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
 
@@ -136,6 +140,9 @@ ServeCommand::ServeCommand(CLI::App& app) {
                        "How late an event may arrive and still count in correlation windows (default 60s)");
   command_->add_flag("--no-detection", no_detection_,
                      "Spool ingested events without analysing them");
+  command_->add_option("--web-root", web_root_,
+                       "Directory of the built console (default: web/ next to the yagura binary; "
+                       "none: API only)");
 }
 
 int ServeCommand::Run() {
@@ -164,6 +171,7 @@ int ServeCommand::Run() {
     }
   }
   if (no_detection_) config.detection = false;
+  if (!web_root_.empty()) config.web_root = web_root_;
   if (config.server.threads <= 0) {
     config.server.threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   }
@@ -176,6 +184,8 @@ int ServeCommand::Run() {
   // The rules live detection runs, for the ATT&CK coverage route.
   config.service.rule_paths = config.rules;
   if (config.service.rule_paths.empty()) config.service.rule_paths.push_back(DataDir() + "/rules");
+  // Exports (POST /api/v1/exports) are written here and deleted after 24 hours.
+  config.service.export_dir = (std::filesystem::path(config.data_dir) / "exports").string();
 
   // Block the signals before any thread starts so every thread inherits the mask and only the
   // waiting thread below receives them.
@@ -219,22 +229,44 @@ int ServeCommand::Run() {
                                       : hub::ReadAuditMode::kAsynchronous);
   http::ApiContext context{**database, audit, metrics, config.service};
   context.ingest = &ingest;
+  // Long operations started from the API; stopped (and joined) before what they use goes away.
+  http::JobRegistry jobs;
+  context.jobs = &jobs;
   http::Router router;
   http::RegisterApi(router, context);
+  // The analyst console: every path no API route matches is offered to its static files.
+  std::string web_root = ResolveWebRoot(config);
+  if (!web_root.empty()) {
+    auto console = http::StaticFiles::Open(web_root);
+    if (!console) {
+      std::fprintf(stderr, "yagura serve: %s\n", console.error().ToString().c_str());
+      return EXIT_USAGE;
+    }
+    web_root = (*console)->root();
+    http::MountConsole(router, std::move(*console));
+  }
 
   auto live = LiveMonitoring::Start(config, **database, ingest, metrics);
   if (!live) {
     std::fprintf(stderr, "yagura serve: %s\n", live.error().ToString().c_str());
     return EXIT_PARTIAL;
   }
+  // The console's rules and intelligence pages: the running detector and the indicator store.
+  std::unique_ptr<http::DetectionControl> detection_control;
+  pipeline::Detector* detector = (*live)->detector();
+  if (detector != nullptr) {
+    detection_control = http::MakeDetectionControl(*detector);
+    context.detection = detection_control.get();
+  }
+  std::unique_ptr<http::IntelControl> intel_control = http::MakeIntelControl(
+      (std::filesystem::path(config.data_dir) / "intel").string(),
+      detector == nullptr ? std::function<std::shared_ptr<const intel::IndicatorIndex>()>()
+                          : [detector] { return detector->Indicators(); });
+  context.intel = intel_control.get();
 
-  config.server.default_headers = {
-      {"X-Content-Type-Options", "nosniff"},
-      {"Referrer-Policy", "no-referrer"},
-      {"Cache-Control", "no-store"},
-      {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
-      {"X-Frame-Options", "DENY"},
-  };
+  // The security headers are the server's own (http::SecurityHeaders); API answers are never
+  // cached, the console's files set their own Cache-Control.
+  config.server.default_headers = {{"Cache-Control", "no-store"}};
   if (tls) {
     config.server.default_headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
   }
@@ -261,6 +293,11 @@ int ServeCommand::Run() {
   std::printf("API: %s/api/v1/ (OpenAPI: %s/api/v1/openapi.json); log in with POST "
               "%s/api/v1/auth/login {\"username\":..,\"password\":..}\n",
               url.c_str(), url.c_str(), url.c_str());
+  if (web_root.empty()) {
+    std::printf("Console: %s (API only)\n", config.web_root == "none" ? "off" : "not built");
+  } else {
+    std::printf("Console: %s/ (from %s)\n", url.c_str(), web_root.c_str());
+  }
   for (const auto& line : (*live)->Describe()) std::printf("Live monitoring: %s\n", line.c_str());
   std::fflush(stdout);
 
@@ -306,6 +343,7 @@ int ServeCommand::Run() {
   }
   maintenance_wake.notify_all();
   maintenance.join();
+  jobs.Stop();
   (*live)->Stop();
   ingest.Close();
   std::fprintf(stderr, "yagura serve: stopped\n");

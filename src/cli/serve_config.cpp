@@ -48,6 +48,7 @@ const std::map<std::string, Setter>& Setters() {
   static const std::map<std::string, Setter> setters = {
       {"listen", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.listen = v; return {}; }},
       {"data", [](ServeConfig& c, const std::string& v) -> Result<void> { c.data_dir = v; return {}; }},
+      {"web_root", [](ServeConfig& c, const std::string& v) -> Result<void> { c.web_root = v; return {}; }},
       {"database", [](ServeConfig& c, const std::string& v) -> Result<void> { c.database = v; return {}; }},
       {"tls_certificate", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_certificate = v; return {}; }},
       {"tls_private_key", [](ServeConfig& c, const std::string& v) -> Result<void> { c.server.tls_private_key = v; return {}; }},
@@ -287,6 +288,7 @@ Result<void> ApplyEnvironment(ServeConfig& config) {
       {"YAGURA_MAX_BODY_BYTES", "max_body_bytes"},
       {"YAGURA_MAX_ATTACHMENT_BYTES", "max_attachment_bytes"},
       {"YAGURA_AUDIT_READS", "audit_reads"},
+      {"YAGURA_WEB_ROOT", "web_root"},
   };
   for (const auto& [variable, key] : VARIABLES) {
     const char* value = std::getenv(variable);
@@ -295,6 +297,17 @@ Result<void> ApplyEnvironment(ServeConfig& config) {
     if (!applied) return Fail(applied.error().message, variable);
   }
   return {};
+}
+
+std::string ResolveWebRoot(const ServeConfig& config) {
+  if (config.web_root == "none") return {};
+  if (!config.web_root.empty()) return config.web_root;
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  std::filesystem::path web = exe.parent_path() / "web";
+  if (!std::filesystem::is_regular_file(web / "index.html", ec)) return {};
+  return web.string();
 }
 
 }  // namespace yagura::cli

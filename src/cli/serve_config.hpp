@@ -25,6 +25,9 @@ struct ServeConfig {
   // The ingest spool (docs/serve.md): empty dir means <data_dir>/spool.
   std::string spool_dir;
   uint64_t spool_max_bytes = 8ull << 30;
+  // The built console (docs/serve.md, "The console"): empty means <dir of yagura>/web when it
+  // holds index.html, "none" serves the API only.
+  std::string web_root;
   std::string spool_fsync = "always";  // always | interval | never
   int64_t spool_retention_ms = 0;       // keep processed events this long (0: until processed)
 
@@ -64,7 +67,12 @@ Result<void> ApplySetting(ServeConfig& config, const std::string& key, const std
 Result<void> ApplyConfigFile(ServeConfig& config, const std::string& path);
 // YAGURA_LISTEN, YAGURA_DATABASE, YAGURA_DATA, YAGURA_TLS_CERT, YAGURA_TLS_KEY,
 // YAGURA_THREADS, YAGURA_PUBLIC_URL, YAGURA_SESSION_TTL, YAGURA_SESSION_IDLE,
-// YAGURA_MAX_BODY_BYTES, YAGURA_MAX_ATTACHMENT_BYTES, YAGURA_AUDIT_READS.
+// YAGURA_MAX_BODY_BYTES, YAGURA_MAX_ATTACHMENT_BYTES, YAGURA_AUDIT_READS, YAGURA_WEB_ROOT.
 Result<void> ApplyEnvironment(ServeConfig& config);
+
+// The console directory to serve: web_root when set, else the build's output next to the
+// executable (<dir of yagura>/web) when it holds index.html; empty for API only ("none", or no
+// console built).
+std::string ResolveWebRoot(const ServeConfig& config);
 
 }  // namespace yagura::cli

@@ -439,6 +439,11 @@ void RegisterApi(Router& router, ApiContext& context) {
   RegisterAlertRoutes(router, context);
   RegisterAttackRoutes(router, context);
   RegisterTaxiiRoutes(router, context);
+  RegisterJobRoutes(router, context);
+  RegisterRuleRoutes(router, context);
+  RegisterIntelRoutes(router, context);
+  RegisterStatsRoutes(router, context);
+  RegisterExportRoutes(router, context);
   // Last, so the OpenAPI document it serves sees every other route.
   RegisterSystemRoutes(router, context);
 }

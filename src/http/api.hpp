@@ -28,6 +28,7 @@
 #include "store/database.hpp"
 
 namespace yagura {
+class JsonWriter;
 class Metrics;
 }
 namespace yagura::pipeline {
@@ -35,9 +36,17 @@ class IngestQueue;
 }
 namespace yagura::hub {
 struct Incident;
+struct Alert;
+struct AlertFilter;
+struct IncidentFilter;
+struct IncidentSummary;
 }
 
 namespace yagura::http {
+
+class JobRegistry;
+class DetectionControl;
+class IntelControl;
 
 // A client error: status, a stable machine code, a message for people, and the offending
 // field (dotted path, "point_of_contact.email") when there is one.
@@ -73,6 +82,7 @@ struct ServiceSettings {
   // The largest TAXII request body (an envelope of objects) accepted; larger ones answer 413.
   // Advertised as max_content_length by every API root.
   size_t taxii_max_content_length = 10 * 1024 * 1024;
+  std::string export_dir;  // where exports are written (DATA/exports); empty: exports answer 503
 };
 
 struct ApiContext {
@@ -86,6 +96,15 @@ struct ApiContext {
   // Live ingest: events accepted by POST /api/v1/ingest are appended here before they are
   // acknowledged. Null when ingest is off (the route answers 503).
   pipeline::IngestQueue* ingest = nullptr;
+  // Long operations (rule reloads, feed pulls, exports) run as jobs here (http/jobs.hpp).
+  // Null: such routes answer 503.
+  JobRegistry* jobs = nullptr;
+  // The running detector's rules and their reload (http/console_control.hpp). Null when
+  // detection is off: GET /api/v1/rules lists nothing and a reload answers 409.
+  DetectionControl* detection = nullptr;
+  // The indicator feeds, indicators and TAXII sources of the service's store (DATA/intel).
+  // Null: the intelligence routes answer 503.
+  IntelControl* intel = nullptr;
 };
 
 using AuthedHandler = std::function<Response(Request&, const hub::Principal&)>;
@@ -185,6 +204,11 @@ void RegisterAlertRoutes(Router& router, ApiContext& context);      // alerts an
 void RegisterAttackRoutes(Router& router, ApiContext& context);     // ATT&CK catalogue, heatmap, coverage
 // TAXII 2.1 under /taxii2/ and its administration under /api/v1/taxii (api_taxii.cpp).
 void RegisterTaxiiRoutes(Router& router, ApiContext& context);
+void RegisterJobRoutes(Router& router, ApiContext& context);       // long operations' progress
+void RegisterRuleRoutes(Router& router, ApiContext& context);      // loaded rules, hits, reload
+void RegisterIntelRoutes(Router& router, ApiContext& context);     // feeds, indicators, TAXII pulls
+void RegisterStatsRoutes(Router& router, ApiContext& context);     // overview statistics
+void RegisterExportRoutes(Router& router, ApiContext& context);    // alert and incident exports
 // All of the above.
 void RegisterApi(Router& router, ApiContext& context);
 
@@ -199,5 +223,13 @@ JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& p
 // queries; ResolvedTechniquesJson picks one object's entries from it.
 JsonValue TechniqueIndex(store::Connection& connection, const std::vector<std::string>& ids);
 JsonValue ResolvedTechniquesJson(const JsonValue& index, const std::vector<std::string>& ids);
+
+// The alert and incident lists' query filters and items, for exports (api_exports.cpp), which
+// must select and show exactly what the lists do: the filter parsers throw the same 400s as
+// GET /api/v1/alerts and /api/v1/incidents; the items are those lists' JSON objects.
+hub::AlertFilter AlertListFilter(const Request& request);                       // api_alerts.cpp
+JsonValue AlertListItemJson(const hub::Alert& alert, const JsonValue& technique_index);
+hub::IncidentFilter IncidentListFilter(const Request& request);                 // api_incidents.cpp
+void WriteIncidentListItem(JsonWriter& out, const hub::IncidentSummary& summary);
 
 }  // namespace yagura::http

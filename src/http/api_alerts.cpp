@@ -565,4 +565,10 @@ void RegisterAlertRoutes(Router& router, ApiContext& context) {
                  "", "Campaign"));
 }
 
+hub::AlertFilter AlertListFilter(const Request& request) { return ReadFilter(request); }
+
+JsonValue AlertListItemJson(const hub::Alert& alert, const JsonValue& technique_index) {
+  return AlertJson(alert, false, technique_index);
+}
+
 }  // namespace yagura::http

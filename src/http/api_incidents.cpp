@@ -1040,4 +1040,10 @@ void RegisterIncidentRoutes(Router& router, ApiContext& context) {
              Doc("Download an attachment (Content-Disposition: attachment)", "", ""));
 }
 
+hub::IncidentFilter IncidentListFilter(const Request& request) { return ReadFilter(request); }
+
+void WriteIncidentListItem(JsonWriter& out, const hub::IncidentSummary& summary) {
+  WriteSummary(out, summary);
+}
+
 }  // namespace yagura::http

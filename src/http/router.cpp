@@ -33,6 +33,22 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return segments;
 }
 
+// Runs a handler; exceptions become a 500 without details, logged with the route.
+Response CallHandler(const Handler& handler, Request& request, std::string_view pattern,
+                     std::string_view method) {
+  try {
+    return handler(request);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "http: %.*s %.*s failed: %s\n", static_cast<int>(method.size()),
+                 method.data(), static_cast<int>(pattern.size()), pattern.data(), error.what());
+  } catch (...) {
+    std::fprintf(stderr, "http: %.*s %.*s failed with a non-standard exception\n",
+                 static_cast<int>(method.size()), method.data(), static_cast<int>(pattern.size()),
+                 pattern.data());
+  }
+  return Response::Error(500, "internal_error", "internal server error");
+}
+
 }  // namespace
 
 void Router::Add(std::string method, std::string pattern, Handler handler, RouteDoc doc) {
@@ -118,7 +134,12 @@ Response Router::Dispatch(Request& request) const {
     head_from_get = true;
   }
   if (best == routes_.size()) {
-    if (allowed.empty()) return Response::Error(404, "not_found", "no such resource");
+    if (allowed.empty()) {
+      if (!fallback_) return Response::Error(404, "not_found", "no such resource");
+      request.route.clear();
+      request.path_params.clear();
+      return CallHandler(fallback_, request, "fallback", request.method);
+    }
     if (allowed.count("GET") != 0) allowed.insert("HEAD");
     std::string allow;
     for (const std::string& method : allowed) {
@@ -140,18 +161,7 @@ Response Router::Dispatch(Request& request) const {
     }
   }
 
-  Response response;
-  try {
-    response = route.handler(request);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "http: %s %s failed: %s\n", route.method.c_str(), route.pattern.c_str(),
-                 error.what());
-    return Response::Error(500, "internal_error", "internal server error");
-  } catch (...) {
-    std::fprintf(stderr, "http: %s %s failed with a non-standard exception\n", route.method.c_str(),
-                 route.pattern.c_str());
-    return Response::Error(500, "internal_error", "internal server error");
-  }
+  Response response = CallHandler(route.handler, request, route.pattern, route.method);
   if (head_from_get) {
     // The length a GET would have returned, as RFC 9110 section 9.3.2 expects of HEAD.
     if (!response.headers.Get("content-length")) {

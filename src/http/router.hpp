@@ -5,6 +5,8 @@
 // method, so handlers only see requests they declared. When several patterns match, the one
 // with a literal segment at the first position where they differ wins ("/incidents/stats" beats
 // "/incidents/{id}"). HEAD is served by the GET route without a body unless a HEAD route exists.
+// A fallback handler (the console's static files) may take the requests whose path matches no
+// route at all; it decides itself which of them to answer and returns the 404 for the rest.
 //
 // Thread-safety: Add() before serving; Dispatch() is const and may run on many threads.
 #pragma once
@@ -46,6 +48,10 @@ class Router {
   // Finds the route, fills request.path_params and calls it. Exceptions from a handler become
   // 500 without details (they are logged by the server).
   Response Dispatch(Request& request) const;
+  // Called instead of the 404 when the path matches no route for any method (a path that some
+  // route serves with another method still gets 405). request.route is left empty, so metrics
+  // do not label by client-chosen paths. Set before serving.
+  void SetFallback(Handler handler) { fallback_ = std::move(handler); }
   [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
 
  private:
@@ -55,6 +61,7 @@ class Router {
   };
   std::vector<Route> routes_;
   std::vector<std::vector<Segment>> segments_;  // parsed patterns, parallel to routes_
+  Handler fallback_;
 };
 
 }  // namespace yagura::http

@@ -41,6 +41,8 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "http/static_files.hpp"
+
 namespace yagura::http {
 namespace {
 
@@ -343,6 +345,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     response_ = {};
     response_.version(version_);
     response_.result(static_cast<unsigned>(response.status));
+    // The security headers go on every response, errors included; the configured defaults and
+    // then the handler's own headers may replace them (a stricter policy for attachments).
+    for (const auto& [name, value] : SecurityHeaders()) response_.set(name, value);
     for (const auto& [name, value] : server_.options.default_headers) {
       response_.set(name, value);
     }
@@ -521,7 +526,9 @@ void ServerCore::RejectBusy(tcp::socket& socket) {
     std::string text =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         "Connection: close\r\nRetry-After: 1\r\nDate: " +
-        HttpDate() + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        HttpDate() + "\r\n";
+    for (const auto& [name, value] : SecurityHeaders()) text += name + ": " + value + "\r\n";
+    text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     socket.non_blocking(true, ec);
     socket.write_some(net::buffer(text), ec);
     socket.shutdown(tcp::socket::shutdown_send, ec);

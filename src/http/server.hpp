@@ -4,8 +4,9 @@
 // request is handed to the router on the same thread (handlers may block on the database, so
 // there are as many threads as cores). Limits protect the process from hostile clients: header
 // size (431) and body size (413), malformed requests (400), read timeouts, and a cap on
-// simultaneous connections (503). Every response carries default_headers, Date and
-// Content-Length (except 204/304).
+// simultaneous connections (503). Every response carries the security headers
+// (SecurityHeaders() in static_files.hpp), default_headers, Date and Content-Length (except
+// 204/304).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,8 @@ struct ServerOptions {
   int threads = 2;
   int read_timeout_seconds = 30;
   int max_connections = 1024;
-  // Added to every response (security headers, server name).
+  // Added to every response after the security headers (replacing any of the same name); a
+  // handler's headers replace both.
   std::vector<std::pair<std::string, std::string>> default_headers;
   // Called once per finished request (method, route pattern or path, status, seconds), on the
   // I/O thread after the response was written. Requests refused before routing (400, 413, 431)

@@ -216,5 +216,9 @@ bool RespondToRecommendation(const Principal& p, const Marking& m) {
 
 bool ReadAuditLog(const Principal& p) { return p.IsCentreStaff() && p.Has(Role::kCentreAdmin); }
 
+bool ViewDetection(const Principal& p) { return p.IsCentreStaff(); }
+
+bool OperateDetection(const Principal& p) { return IsDutyOfficer(p); }
+
 }  // namespace can
 }  // namespace yagura::hub

@@ -98,6 +98,10 @@ bool AnswerInboundRequest(const Principal& p);                         // centre
 bool IssueRecommendation(const Principal& p);                          // centre_admin
 bool RespondToRecommendation(const Principal& p, const Marking& m);    // org_admin of the addressed agency
 bool ReadAuditLog(const Principal& p);                                 // centre_admin
+// Live detection's rules and the indicator feeds, as the console shows them: the centre's
+// staff read them; only its administrators reload rules or pull feeds.
+bool ViewDetection(const Principal& p);                                // centre staff
+bool OperateDetection(const Principal& p);                             // centre_admin
 }  // namespace can
 
 }  // namespace yagura::hub

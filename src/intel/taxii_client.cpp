@@ -125,6 +125,11 @@ HttpAnswer GetWithRetries(const TaxiiSource& source, const std::string& url,
   int64_t backoff = options.first_backoff_ms;
   HttpAnswer answer;
   for (int attempt = 1; attempt <= options.max_attempts; ++attempt) {
+    if (options.cancelled && options.cancelled()) {
+      answer = HttpAnswer{};
+      answer.transport_error = "the pull was cancelled";
+      break;
+    }
     answer = Get(source, url, options.timeout_ms);
     bool retry = !answer.transport_error.empty() || answer.status == 429 || answer.status >= 500;
     if (!retry || attempt == options.max_attempts) break;
@@ -342,6 +347,7 @@ Result<TaxiiPullOutcome> PullTaxiiSource(TaxiiSource& source, IntelStore& store,
     if (const JsonValue* objects = envelope->Find("objects"); objects && objects->is_array()) {
       for (const auto& object : objects->as_array()) received.push_back(object);
     }
+    if (options.on_page) options.on_page(outcome.pages, received.size());
     if (auto last = answer.headers.find("x-taxii-date-added-last"); last != answer.headers.end()) {
       if (last->second > last_added) last_added = last->second;
     }
@@ -397,6 +403,25 @@ Result<TaxiiPullOutcome> PullTaxiiSource(TaxiiSource& source, IntelStore& store,
   source.last_error.clear();
   source.last_pull = FormatTimestampMs(NowMs());
   return outcome;
+}
+
+Result<TaxiiPullOutcome> PullStoredTaxiiSource(const std::string& store_dir,
+                                               const std::string& name, Diagnostics& diagnostics,
+                                               const TaxiiPullOptions& options) {
+  auto lock = StoreLock::Acquire(store_dir);
+  if (!lock) return tl::unexpected(lock.error());
+  auto sources = TaxiiSources::Load(store_dir);
+  if (!sources) return tl::unexpected(sources.error());
+  TaxiiSource* source = sources->Find(name);
+  if (source == nullptr) return Fail(fmt::format("no TAXII source named \"{}\"", name));
+  auto store = IntelStore::Open(store_dir);
+  if (!store) return tl::unexpected(store.error());
+  auto pulled = PullTaxiiSource(*source, *store, diagnostics, options);
+  // The source's status changes either way (bookmark on success, last_error on failure).
+  auto saved = sources->Save();
+  if (!pulled) return pulled;
+  if (!saved) return tl::unexpected(saved.error());
+  return pulled;
 }
 
 }  // namespace yagura::intel

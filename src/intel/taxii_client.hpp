@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ struct TaxiiPullOptions {
   int max_attempts = 5;          // per request
   int64_t first_backoff_ms = 500;
   int64_t timeout_ms = 60'000;   // per request
+  // Called after each page arrives with the pages and objects received so far (a pull started
+  // from the console shows them as progress). Empty: not called.
+  std::function<void(uint64_t pages, uint64_t objects)> on_page;
+  // Asked before each request and retry: true gives up (nothing stored, bookmark unchanged),
+  // so a stopping service does not wait out retries. Empty: never.
+  std::function<bool()> cancelled;
 };
 
 struct TaxiiPullOutcome {
@@ -76,5 +83,12 @@ class TaxiiSources {
 Result<TaxiiPullOutcome> PullTaxiiSource(TaxiiSource& source, IntelStore& store,
                                          Diagnostics& diagnostics,
                                          const TaxiiPullOptions& options = {});
+
+// Pulls the source `name` of the store in `store_dir` the way the service's schedule does:
+// holding the store's lock, then saving the sources (bookmark and status, also after a
+// failure). Fails naming the source when the store has none of that name.
+Result<TaxiiPullOutcome> PullStoredTaxiiSource(const std::string& store_dir,
+                                               const std::string& name, Diagnostics& diagnostics,
+                                               const TaxiiPullOptions& options = {});
 
 }  // namespace yagura::intel

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
@@ -173,9 +174,12 @@ std::string FilesFingerprint(const std::vector<std::string>& paths) {
 }  // namespace
 
 // One prepared rule set: the scan engine with its correlation engine and campaign key fields.
+// The engine is shared so that the console can keep reading its indicator index while the
+// detection thread swaps in a new one.
 struct Loaded {
   std::unique_ptr<Diagnostics> diagnostics;
-  std::unique_ptr<scan::Engine> engine;
+  std::shared_ptr<scan::Engine> engine;
+  std::shared_ptr<RuleCatalog> catalog;  // generation and time are set when it is installed
   std::unique_ptr<correlate::CorrelationEngine> correlation;
   std::unique_ptr<correlate::CampaignKeyFields> key_fields;
   event::FieldId time_field = event::NO_FIELD;
@@ -202,6 +206,28 @@ struct Detector::Impl {
 
   std::thread thread;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> running{false};
+
+  // Rule reloads, by hand or on file change, one at a time: each reads the files and installs
+  // the set it read, so two interleaved would install in either order.
+  std::mutex reload_mutex;
+  // A set prepared by Reload() on another thread, waiting for the detection thread.
+  struct Handover {
+    Loaded loaded;
+    std::string rules_fingerprint;
+    std::string feeds_fingerprint;
+  };
+  std::mutex handover_mutex;
+  std::condition_variable handover_done;
+  std::optional<Handover> handover;
+  std::atomic<bool> handover_pending{false};
+
+  // What other threads read: the running catalogue and engine, the last failed reload.
+  mutable std::mutex published_mutex;
+  std::shared_ptr<const RuleCatalog> catalog;
+  std::shared_ptr<scan::Engine> published_engine;
+  std::optional<ReloadFailure> last_failure;
+  uint64_t generation = 0;
 
   // Scratch reused across records, so steady-state processing allocates only for alerts.
   std::string padded;
@@ -218,7 +244,12 @@ struct Detector::Impl {
 
   explicit Impl(DetectorOptions o) : options(std::move(o)), campaigns(options.campaigns) {}
 
-  Result<Loaded> Load();
+  Result<Loaded> Load(const ReloadProgress* progress = nullptr);
+  // Makes `next` the running set (on the detection thread, or with it stopped).
+  void Install(Loaded next, std::string rules_now, std::string feeds_now);
+  void Publish();
+  void RecordFailure(const std::string& message);
+  void TakeHandover();
   Result<void> RestoreState();
   Result<void> SaveState();
   Result<uint64_t> ProcessBatch();
@@ -229,7 +260,34 @@ struct Detector::Impl {
   void Run();
 };
 
-Result<Loaded> Detector::Impl::Load() {
+// The console's view of a prepared engine's rules.
+std::shared_ptr<RuleCatalog> BuildCatalog(const sigma::RuleSet& rules) {
+  auto catalog = std::make_shared<RuleCatalog>();
+  catalog->files_read = rules.files_read;
+  auto add = [&](const sigma::RuleInfo& info, bool correlation) {
+    LoadedRuleInfo rule;
+    rule.id = info.id.empty() ? info.title : info.id;
+    rule.title = info.title;
+    rule.level = std::string(sigma::LevelName(info.level));
+    rule.status = info.status;
+    rule.correlation = correlation;
+    rule.logsource = info.logsource;
+    rule.tags = info.tags;
+    for (const auto& tag : info.tags) {
+      if (auto technique = TechniqueOfTag(tag); !technique.empty())
+        rule.techniques.push_back(std::move(technique));
+    }
+    rule.path = info.file;
+    catalog->rules.push_back(std::move(rule));
+  };
+  for (const auto& rule : rules.rules) add(rule.info, false);
+  for (const auto& correlation : rules.correlations) add(correlation.info, true);
+  for (const auto& failure : rules.failures)
+    catalog->failures.push_back({failure.file, failure.line, failure.reason});
+  return catalog;
+}
+
+Result<Loaded> Detector::Impl::Load(const ReloadProgress* progress) {
   Loaded result;
   result.diagnostics = std::make_unique<Diagnostics>([](const Diagnostic& d) {
     if (d.kind == DiagnosticKind::kRuleFailed || d.kind == DiagnosticKind::kInputUnreadable)
@@ -238,6 +296,7 @@ Result<Loaded> Detector::Impl::Load() {
   scan::ScanOptions scan_options = options.scan;
   scan_options.threads = 1;
   scan_options.detect = true;
+  if (progress != nullptr) scan_options.on_rule_file = progress->on_rule_file;
   std::string time_field = options.time_field;
   scan_options.intern_extra_fields = [&](event::FieldCatalog& catalog) {
     if (options.scan.intern_extra_fields) options.scan.intern_extra_fields(catalog);
@@ -256,7 +315,52 @@ Result<Loaded> Detector::Impl::Load() {
   for (const auto& correlation : result.engine->rules().correlations) {
     result.correlation_fingerprint += correlation.info.file + "\x1f" + correlation.info.id + "\n";
   }
+  result.catalog = BuildCatalog(result.engine->rules());
   return result;
+}
+
+void Detector::Impl::Install(Loaded next, std::string rules_now, std::string feeds_now) {
+  if (next.correlation_fingerprint == loaded.correlation_fingerprint) {
+    if (auto restored = next.correlation->Restore(loaded.correlation->Snapshot()); !restored) {
+      std::fprintf(stderr, "yagura detector: correlation windows start empty after the reload (%s)\n",
+                   restored.error().message.c_str());
+    }
+  } else {
+    std::fprintf(stderr, "yagura detector: correlation rules changed: their windows start empty\n");
+  }
+  loaded = std::move(next);
+  rules_fingerprint = std::move(rules_now);
+  feeds_fingerprint = std::move(feeds_now);  // a new engine reads the feeds afresh
+  ++stats.reloads;
+  metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "ok"}}).Increment();
+  Publish();
+}
+
+void Detector::Impl::Publish() {
+  std::lock_guard lock(published_mutex);
+  loaded.catalog->generation = ++generation;
+  loaded.catalog->loaded_at_ms = NowMs();
+  catalog = loaded.catalog;
+  published_engine = loaded.engine;
+  last_failure.reset();
+}
+
+void Detector::Impl::RecordFailure(const std::string& message) {
+  ++stats.reload_failures;
+  metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "failed"}}).Increment();
+  std::lock_guard lock(published_mutex);
+  last_failure = ReloadFailure{NowMs(), message};
+}
+
+void Detector::Impl::TakeHandover() {
+  std::lock_guard lock(handover_mutex);
+  if (handover) {
+    Install(std::move(handover->loaded), std::move(handover->rules_fingerprint),
+            std::move(handover->feeds_fingerprint));
+    handover.reset();
+  }
+  handover_pending = false;
+  handover_done.notify_all();
 }
 
 Result<void> Detector::Impl::RestoreState() {
@@ -637,11 +741,14 @@ Result<uint64_t> Detector::Impl::ProcessBatch() {
 
 void Detector::Impl::Run() {
   while (!stopping.load()) {
+    if (handover_pending.load()) TakeHandover();
     if (options.reload_interval_ms > 0 &&
         SteadyMs() - last_reload_check_ms >= options.reload_interval_ms) {
       last_reload_check_ms = SteadyMs();
-      // Reload failures are reported inside and leave the running rules in place.
-      (void)Detector::ReloadIfChangedImpl(*this);
+      // Reload failures are reported inside and leave the running rules in place. While a
+      // reload by hand prepares its set, this check waits for the next round.
+      std::unique_lock reload(reload_mutex, std::try_to_lock);
+      if (reload.owns_lock()) (void)Detector::ReloadIfChangedImpl(*this);
     }
     if (!pending && !queue->WaitFor(next_seq, std::chrono::milliseconds(200))) {
       if (state_dirty && SteadyMs() - last_state_save_ms >= options.state_interval_ms) {
@@ -684,6 +791,7 @@ Result<std::unique_ptr<Detector>> Detector::Create(DetectorOptions options, Inge
   auto loaded = impl->Load();
   if (!loaded) return tl::unexpected(loaded.error());
   impl->loaded = std::move(*loaded);
+  impl->Publish();
   impl->rules_fingerprint = FilesFingerprint(impl->options.scan.rule_paths);
   impl->feeds_fingerprint = FilesFingerprint(impl->options.scan.intel_paths);
   if (auto restored = impl->RestoreState(); !restored) return tl::unexpected(restored.error());
@@ -696,6 +804,7 @@ Result<std::unique_ptr<Detector>> Detector::Create(DetectorOptions options, Inge
 void Detector::Start() {
   if (impl_->thread.joinable()) return;
   impl_->stopping = false;
+  impl_->running = true;
   impl_->thread = std::thread([this] { impl_->Run(); });
 }
 
@@ -703,6 +812,12 @@ void Detector::Stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   impl_->stopping = true;
   impl_->thread.join();
+  {
+    // A reload waiting for the thread installs its set itself (see Reload()).
+    std::lock_guard lock(impl_->handover_mutex);
+    impl_->running = false;
+  }
+  impl_->handover_done.notify_all();
 }
 
 Result<uint64_t> Detector::RunUntilIdle() {
@@ -719,7 +834,67 @@ Result<uint64_t> Detector::RunUntilIdle() {
   return total;
 }
 
-Result<bool> Detector::ReloadIfChanged() { return ReloadIfChangedImpl(*impl_); }
+Result<bool> Detector::ReloadIfChanged() {
+  std::lock_guard reload(impl_->reload_mutex);
+  return ReloadIfChangedImpl(*impl_);
+}
+
+Result<std::shared_ptr<const RuleCatalog>> Detector::Reload(const ReloadProgress& progress) {
+  Impl& impl = *impl_;
+  std::lock_guard reload(impl.reload_mutex);
+  // Fingerprints first: a file changed while loading is seen as changed by the next check.
+  std::string rules_now = FilesFingerprint(impl.options.scan.rule_paths);
+  std::string feeds_now = FilesFingerprint(impl.options.scan.intel_paths);
+  if (progress.on_step) progress.on_step("reading indicator feeds and rule files");
+  auto loaded = impl.Load(&progress);
+  if (!loaded) {
+    impl.RecordFailure(loaded.error().ToString());
+    std::fprintf(stderr, "yagura detector: rules not reloaded, the running ones stay: %s\n",
+                 loaded.error().message.c_str());
+    return tl::unexpected(loaded.error());
+  }
+  if (progress.on_step) progress.on_step("switching detection to the new rules");
+  std::shared_ptr<const RuleCatalog> catalog = loaded->catalog;
+  {
+    std::unique_lock lock(impl.handover_mutex);
+    if (impl.running) {
+      impl.handover.emplace(Impl::Handover{std::move(*loaded), std::move(rules_now),
+                                           std::move(feeds_now)});
+      impl.handover_pending = true;
+      impl.handover_done.wait(lock, [&] { return !impl.handover || !impl.running; });
+      if (impl.handover) {
+        // The thread stopped first: nothing runs the engine now, install it here.
+        auto handover = std::move(*impl.handover);
+        impl.handover.reset();
+        impl.handover_pending = false;
+        impl.Install(std::move(handover.loaded), std::move(handover.rules_fingerprint),
+                     std::move(handover.feeds_fingerprint));
+      }
+    } else {
+      impl.Install(std::move(*loaded), std::move(rules_now), std::move(feeds_now));
+    }
+  }
+  return catalog;
+}
+
+std::shared_ptr<const RuleCatalog> Detector::Catalog() const {
+  std::lock_guard lock(impl_->published_mutex);
+  return impl_->catalog;
+}
+
+std::optional<ReloadFailure> Detector::LastReloadFailure() const {
+  std::lock_guard lock(impl_->published_mutex);
+  return impl_->last_failure;
+}
+
+std::shared_ptr<const intel::IndicatorIndex> Detector::Indicators() const {
+  std::shared_ptr<scan::Engine> engine;
+  {
+    std::lock_guard lock(impl_->published_mutex);
+    engine = impl_->published_engine;
+  }
+  return engine ? engine->indicators().Current() : nullptr;
+}
 
 Result<bool> Detector::ReloadIfChangedImpl(Impl& impl) {
   std::string rules_now = FilesFingerprint(impl.options.scan.rule_paths);
@@ -729,25 +904,12 @@ Result<bool> Detector::ReloadIfChangedImpl(Impl& impl) {
     impl.rules_fingerprint = rules_now;
     auto loaded = impl.Load();
     if (!loaded) {
-      ++impl.stats.reload_failures;
-      impl.metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "failed"}}).Increment();
+      impl.RecordFailure(loaded.error().ToString());
       std::fprintf(stderr, "yagura detector: rules not reloaded, the running ones stay: %s\n",
                    loaded.error().message.c_str());
       return tl::unexpected(loaded.error());
     }
-    if (loaded->correlation_fingerprint == impl.loaded.correlation_fingerprint) {
-      if (auto restored = loaded->correlation->Restore(impl.loaded.correlation->Snapshot());
-          !restored) {
-        std::fprintf(stderr, "yagura detector: correlation windows start empty after the reload (%s)\n",
-                     restored.error().message.c_str());
-      }
-    } else {
-      std::fprintf(stderr, "yagura detector: correlation rules changed: their windows start empty\n");
-    }
-    impl.loaded = std::move(*loaded);
-    impl.feeds_fingerprint = feeds_now;  // a new engine reads the feeds afresh
-    ++impl.stats.reloads;
-    impl.metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "ok"}}).Increment();
+    impl.Install(std::move(*loaded), std::move(rules_now), std::move(feeds_now));
     changed = true;
   } else if (feeds_now != impl.feeds_fingerprint) {
     impl.feeds_fingerprint = feeds_now;

@@ -23,13 +23,20 @@
 // running one and swapped in between two batches, so no event is dropped or seen twice. A rule
 // set that fails to load leaves the running one in place. Correlation state survives a reload
 // when the correlation rules are unchanged; otherwise windows start empty (logged).
+//
+// The console lists the running rule set (Catalog(): an immutable snapshot replaced by each
+// rule reload, so readers on other threads never see the detection thread's engine change
+// under them) and can ask for a reload (Reload()): the new set is prepared on the asking
+// thread, with progress per rule file, and handed to the detection thread to swap in.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/detection.hpp"
@@ -87,6 +94,47 @@ struct DetectorStats {
   std::atomic<uint64_t> next_seq{0};        // the next spool record to process
 };
 
+// One loaded rule as the console lists it.
+struct LoadedRuleInfo {
+  std::string id;  // what alerts carry as rule_id: the rule's id, or its title when it has none
+  std::string title;
+  std::string level;
+  std::string status;
+  bool correlation = false;  // a correlation rule rather than a detection rule
+  event::Logsource logsource;
+  std::vector<std::string> tags;
+  std::vector<std::string> techniques;  // from attack.tNNNN tags: "T1110.001"
+  std::string path;
+};
+
+// A rule file or document that did not load.
+struct RuleLoadProblem {
+  std::string path;
+  int line = 0;
+  std::string message;
+};
+
+// The running rule set. Immutable once published; each rule reload publishes a new one.
+struct RuleCatalog {
+  uint64_t generation = 0;  // 1 for the rules loaded at start, then +1 per rule reload
+  int64_t loaded_at_ms = 0;
+  uint64_t files_read = 0;
+  std::vector<LoadedRuleInfo> rules;  // detection rules, then correlation rules
+  std::vector<RuleLoadProblem> failures;
+};
+
+// A reload that kept the running rules because the new set did not load.
+struct ReloadFailure {
+  int64_t at_ms = 0;
+  std::string message;
+};
+
+// What a reload asked for by hand reports while it prepares the new set.
+struct ReloadProgress {
+  std::function<void(size_t files_done, size_t files_total)> on_rule_file;
+  std::function<void(std::string_view step)> on_step;
+};
+
 class Detector {
  public:
   // Loads the rules and feeds and the saved state; does not start the thread.
@@ -107,6 +155,19 @@ class Detector {
   // Checks rule and feed files now and reloads what changed (the thread does this by itself
   // every reload_interval_ms).
   Result<bool> ReloadIfChanged();
+
+  // Reloads rules and feeds now, changed or not (the console's reload). The new set is
+  // prepared on the calling thread beside the running one, then swapped in by the detection
+  // thread between two batches (directly when that thread is not running); the call returns
+  // once it runs. A set that fails to load leaves the running one in place and returns the
+  // loader's error. One reload at a time; a file-watch reload due meanwhile waits its turn.
+  Result<std::shared_ptr<const RuleCatalog>> Reload(const ReloadProgress& progress = {});
+  // The running rule set (any thread).
+  [[nodiscard]] std::shared_ptr<const RuleCatalog> Catalog() const;
+  // The last reload (by hand or on file change) that failed, if the running set is older.
+  [[nodiscard]] std::optional<ReloadFailure> LastReloadFailure() const;
+  // The indicator index detection matches events against now (any thread).
+  [[nodiscard]] std::shared_ptr<const intel::IndicatorIndex> Indicators() const;
 
   [[nodiscard]] const DetectorStats& stats() const;
 

@@ -166,6 +166,7 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
 
   sigma::LoadOptions load_options;
   load_options.placeholders = options.placeholders;
+  load_options.on_file = options.on_rule_file;
   impl->rules = sigma::RuleSet::Load(options.rule_paths, impl->catalog, load_options);
   sigma::RuleSet& rules = impl->rules;
   for (const auto& failure : rules.failures) {

@@ -54,6 +54,9 @@ struct ScanOptions {
   // time), and a match may arrive this far behind the latest event time and still count.
   std::string time_field;
   int64_t allowed_lateness_ms = 60'000;
+  // Progress of Engine::Prepare over the rule files (sigma::LoadOptions::on_file); live
+  // detection's reloads report it to the console.
+  std::function<void(size_t files_done, size_t files_total)> on_rule_file;
 };
 
 struct ScanSummary {

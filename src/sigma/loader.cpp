@@ -401,14 +401,21 @@ class Loader {
       if (in) buffer << in.rdbuf();
       if (!in || in.bad()) {
         set_.failures.push_back({file, 0, "cannot read the file"});
+        ReportFile(files.size());
         continue;
       }
       ++set_.files_read;
       std::string bytes = buffer.str();
       LoadFile(file, bytes);
       contents.emplace_back(file, std::move(bytes));
+      ReportFile(files.size());
     }
     return Finish(std::move(contents));
+  }
+
+  void ReportFile(size_t total) {
+    ++files_done_;
+    if (options_.on_file) options_.on_file(files_done_, total);
   }
 
   RuleSet RunText(std::string_view text, const std::string& name) {
@@ -647,6 +654,7 @@ class Loader {
 
   event::FieldCatalog& catalog_;
   const LoadOptions& options_;
+  size_t files_done_ = 0;
   RuleSet set_;
   std::vector<Filter> filters_;
   std::vector<PendingCorrelation> pending_;

@@ -8,6 +8,7 @@
 // Thread-safety: immutable after Load(); share freely.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct LoadOptions {
   // entry here is refused, as the specification requires.
   // Names are written without the percent signs ("Administrators").
   std::map<std::string, std::vector<std::string>> placeholders;
+
+  // Called after each rule file is read and loaded, with how many of how many files are done
+  // (a reload started from the console shows it as progress). Empty: not called.
+  std::function<void(size_t files_done, size_t files_total)> on_file;
 
   // The project ships default placeholder values in config/placeholders.yml (a YAML map of
   // name -> string or list of strings; see that file). Reads such a file.

@@ -9,6 +9,9 @@
   campaign_three_orgs        the same malicious domain seen by three organisations yields one
                              campaign alert for the centre; each organisation sees only its own
                              part; a fourth joins the same campaign.
+  rules_reload_through_the_api  a rule file added on disk is loaded by POST /api/v1/rules/reload
+                             (a job followed through /api/v1/jobs) and fires; a broken rule set
+                             fails the job and keeps the running rules.
 
 usage: live_monitoring.py YAGURA_BINARY sqlite|postgres [TEST...]
 """
@@ -190,7 +193,88 @@ def campaign_three_orgs(yagura, database, work):
         service.kill()
 
 
+SUDO_RULE = """title: Sudo to a root shell
+id: 7d1c6a52-0d0e-4b61-9a43-5f3b1f7c2a10
+level: high
+tags: [attack.privilege_escalation, attack.t1548.003]
+logsource: {product: linux}
+detection:
+  selection: {message|contains: 'COMMAND=/bin/sh'}
+  condition: selection
+"""
+
+SSH_RULE = """title: SSH password guessing
+id: 0b6f3e8a-9c1d-4f7e-8a2b-3c4d5e6f7a81
+level: medium
+logsource: {product: linux}
+detection:
+  selection: {message|contains: 'Failed password'}
+  condition: selection
+"""
+
+
+def finished_job(service, accepted):
+    job_id = accepted["job"]["id"]
+    state = {}
+
+    def done():
+        state.update(service.get(f"/api/v1/jobs/{job_id}"))
+        return state["state"] != "running"
+
+    wait_for(done, f"job {job_id} to finish", timeout=120)
+    return state
+
+
+def rules_reload_through_the_api(yagura, database, work):
+    """A rule added on disk is loaded by POST /api/v1/rules/reload and then fires; a broken rule
+    set leaves the running one; the console's rule and intelligence lists answer."""
+    rules = os.path.join(work, "rules")
+    os.makedirs(rules)
+    with open(os.path.join(rules, "ssh.yml"), "w") as rule:
+        rule.write(SSH_RULE)
+    service = Service(yagura, work, database)
+    try:
+        service.start("--rules", rules).login()
+        listed = service.get("/api/v1/rules")
+        check(listed["detection"] and listed["rule_count"] == 1, f"rules at start: {listed}")
+        generation = listed["generation"]
+
+        with open(os.path.join(rules, "sudo.yml"), "w") as rule:
+            rule.write(SUDO_RULE)
+        job = finished_job(service, service.post("/api/v1/rules/reload", {}))
+        check(job["state"] == "succeeded", f"reload job: {job}")
+        check(job["progress"]["unit"] == "files" and job["progress"]["done"] == 2,
+              f"reload progress: {job['progress']}")
+        check(job["result"]["rule_count"] == 2 and job["result"]["generation"] > generation,
+              f"reload result: {job['result']}")
+
+        ministry = service.create_org("Ministry of Examples")
+        token = service.sensor_token(ministry, "web1", "product=linux")
+        status, answer = service.ingest(token, [json.dumps(
+            {"message": "sudo: alice : TTY=pts/0 ; COMMAND=/bin/sh", "host": "web1"})])
+        check(status == 202, f"ingest: {status} {answer}")
+        wait_until_detected(service, 1)
+        sudo = [r for r in service.get("/api/v1/rules", q="sudo")["items"]]
+        check(len(sudo) == 1 and sudo[0]["hits"] == 1 and sudo[0]["last_hit_at"],
+              f"the reloaded rule's hits: {sudo}")
+
+        # Every rule broken: the job fails and the running rules stay.
+        for name in ("ssh.yml", "sudo.yml"):
+            with open(os.path.join(rules, name), "w") as rule:
+                rule.write("title: [broken\n")
+        job = finished_job(service, service.post("/api/v1/rules/reload", {}))
+        check(job["state"] == "failed" and "no rule" in job["error"], f"broken reload: {job}")
+        check(service.get("/api/v1/rules")["rule_count"] == 2, "the running rules were dropped")
+
+        check(isinstance(service.get("/api/v1/intel/feeds")["items"], list), "intel feeds")
+        check(service.get("/api/v1/intel/taxii-sources")["items"] == [], "TAXII sources")
+        service.stop()
+    finally:
+        service.kill()
+
+
 if __name__ == "__main__":
     run({"ssh_bruteforce_syslog_tcp": ssh_bruteforce_syslog_tcp,
          "evtx_bulk_matches_scan": evtx_bulk_matches_scan,
-         "campaign_three_orgs": campaign_three_orgs}, sys.argv)
+         "campaign_three_orgs": campaign_three_orgs,
+         "rules_reload_through_the_api": rules_reload_through_the_api}, sys.argv)

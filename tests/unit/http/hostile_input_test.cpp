@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iterator>
 #include <map>
@@ -31,6 +32,8 @@
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/console_control.hpp"
+#include "http/jobs.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "hub/alerts.hpp"
@@ -42,6 +45,7 @@
 #include "hub/incidents.hpp"
 #include "hub/passwords.hpp"
 #include "hub/taxii.hpp"
+#include "intel/taxii_client.hpp"
 #include "unit/http/hostile_support.hpp"
 #include "unit/hub/attack_test_bundle.hpp"
 #include "unit/hub/hub_test_database.hpp"
@@ -68,11 +72,23 @@ class HostileWorld {
     ServiceSettings settings;
     settings.max_attachment_bytes = 4096;
     context_ = std::make_unique<ApiContext>(ApiContext{*database_, *audit_, metrics_, settings});
+    // Jobs and an indicator store (with one TAXII source, see Populate), so the job and
+    // intelligence routes answer rather than 503.
+    jobs_ = std::make_unique<JobRegistry>();
+    context_->jobs = jobs_.get();
+    std::string intel_dir =
+        (std::filesystem::temp_directory_path() / ("yagura-hostile-intel-" + hub::NewId())).string();
+    intel_dir_ = intel_dir;
+    std::filesystem::create_directories(intel_dir);
+    intel_ = MakeIntelControl(intel_dir);
+    context_->intel = intel_.get();
     RegisterApi(router_, *context_);
     return Populate();
   }
 
   ~HostileWorld() {
+    if (jobs_) jobs_->Stop();
+    if (!intel_dir_.empty()) std::filesystem::remove_all(intel_dir_);
     router_ = Router();
     context_.reset();
     audit_.reset();
@@ -131,6 +147,10 @@ class HostileWorld {
       if (name == "status_id") return taxii_status_;
     }
     if (under("/api/v1/taxii/collections/") && name == "id") return taxii_collection_;
+    if (under("/api/v1/jobs/") && name == "id") return job_;
+    if (under("/api/v1/intel/taxii-sources/") && name == "name") return std::string("partner");
+    // No export is ever written here (no job registry): a well-formed export id that names none.
+    if (under("/api/v1/exports/") && name == "export_id") return export_;
     return std::nullopt;
   }
 
@@ -323,6 +343,20 @@ class HostileWorld {
       taxii_object_ = body->Find("primary_id")->as_string();
       taxii_status_ = body->Find("status")->Find("id")->as_string();
     }
+    // A finished job of the duty officer, and a partner's TAXII collection (never pulled: the
+    // barrage sends no valid pull request).
+    auto job = jobs_->Start("hostile.noop", admin,
+                            [](JobHandle&) -> Result<JsonValue> { return JsonValue(); });
+    EXPECT_TRUE(job);
+    job_ = job.value_or("");
+    {
+      auto sources = intel::TaxiiSources::Load(intel_dir_);
+      EXPECT_TRUE(sources);
+      intel::TaxiiSource source;
+      source.name = "partner";
+      source.collection_url = "http://127.0.0.1:9/taxii2/api1/collections/hostile/";
+      EXPECT_TRUE(sources && sources->Put(source) && sources->Save());
+    }
     return !::testing::Test::HasFailure();
   }
 
@@ -335,6 +369,10 @@ class HostileWorld {
   std::string other_incident_, incident_attachment_, advisory_, request_, request_response_,
       request_attachment_, recommendation_, sensor_, alert_, campaign_;
   std::string taxii_collection_, taxii_object_, taxii_status_;
+  std::unique_ptr<JobRegistry> jobs_;
+  std::string intel_dir_, job_;
+  std::unique_ptr<IntelControl> intel_;
+  std::string export_ = hub::NewId();
 };
 
 // ---- what the database holds ------------------------------------------------------------------
