@@ -1,0 +1,541 @@
+// End-to-end scenario of the analyst console against a real `yagura serve` on loopback.
+//
+// It seeds what it needs through the API as the centre administrator (two organisations, a
+// reporter, an analyst and a user of another organisation, a sensor token and one ingested
+// event that fires a shipped rule, so there is an alert to link), then plays the issue's
+// scenario in Chromium:
+//   1. an organisation's reporter files an incident (the form's validation is exercised first);
+//   2. the duty officer assigns a centre analyst, who triages it, links the alert, comments and
+//      sends an advisory to the reporter's organisation;
+//   3. the reporter sees and acknowledges the advisory;
+//   4. a user of another organisation sees neither the incident nor the advisory, in the lists
+//      or by URL, and switching to Japanese translates the page and is remembered;
+//   5. the administrator opens every page, reloads the rules and exports alerts (progress bars).
+// Every step checks what the page shows. Any console error, page error, CSP violation or request
+// to a host other than loopback fails the run. Exit code 0 means every check passed.
+//
+// Environment: YAGURA_URL (http://127.0.0.1:PORT), YAGURA_ADMIN_USER, YAGURA_ADMIN_PASSWORD;
+// YAGURA_SCREENSHOTS: a directory for screenshots of the main pages (optional);
+// YAGURA_CHROMIUM: the browser (default /usr/bin/chromium).
+import { chromium, request as playwrightRequest } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const BASE = (process.env.YAGURA_URL ?? '').replace(/\/$/, '');
+const ADMIN_USER = process.env.YAGURA_ADMIN_USER ?? 'admin';
+const ADMIN_PASSWORD = process.env.YAGURA_ADMIN_PASSWORD ?? '';
+const SHOTS = process.env.YAGURA_SCREENSHOTS ?? '';
+const CHROMIUM = process.env.YAGURA_CHROMIUM ?? '/usr/bin/chromium';
+const PASSWORD = 'correct-horse-battery-staple-7';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const TIMEOUT = 15000;
+
+if (!BASE || !ADMIN_PASSWORD) {
+  console.error('console.e2e: set YAGURA_URL and YAGURA_ADMIN_PASSWORD');
+  process.exit(2);
+}
+if (!LOOPBACK.has(new URL(BASE).hostname)) {
+  console.error(`console.e2e: YAGURA_URL must be a loopback address, not ${BASE}`);
+  process.exit(2);
+}
+if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+
+const problems = [];
+let step = 'start';
+function log(text) {
+  console.log(`[e2e] ${text}`);
+}
+function fail(text) {
+  throw new Error(`${step}: ${text}`);
+}
+function check(condition, text) {
+  if (!condition) fail(text);
+}
+
+// ---- the API, as the seeding administrator -------------------------------------------------
+
+async function apiSession(username, password) {
+  const context = await playwrightRequest.newContext({ baseURL: BASE });
+  const login = await context.post('/api/v1/auth/login', { data: { username, password } });
+  if (login.status() !== 200) throw new Error(`API login ${username}: ${login.status()} ${await login.text()}`);
+  const { csrf_token: csrf } = await login.json();
+  const call = async (method, path, data, headers = {}) => {
+    const response = await context.fetch(path, {
+      method, data, headers: { ...(method === 'GET' ? {} : { 'X-CSRF-Token': csrf }), ...headers },
+    });
+    const text = await response.text();
+    if (!response.ok()) throw new Error(`${method} ${path}: ${response.status()} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  return { context, call };
+}
+
+async function seed() {
+  step = 'seed';
+  const admin = await apiSession(ADMIN_USER, ADMIN_PASSWORD);
+  const me = await admin.call('GET', '/api/v1/auth/me');
+  const suffix = Date.now().toString(36);
+  const orgA = await admin.call('POST', '/api/v1/organizations', {
+    name: `Ministry of Examples ${suffix}`, name_ja: `例示省 ${suffix}`, type: 'ministry', contact_email: 'soc@examples.example',
+  });
+  const orgB = await admin.call('POST', '/api/v1/organizations', {
+    name: `Prefecture of Testing ${suffix}`, name_ja: `試験県 ${suffix}`, type: 'local_government',
+  });
+  const user = (username, display, org, roles) => admin.call('POST', '/api/v1/users', {
+    username, display_name: display, email: `${username}@example.test`, org_id: org, roles,
+    password: PASSWORD, locale: 'en', time_zone: 'Asia/Tokyo',
+  });
+  const reporter = await user(`reporter-${suffix}`, 'Hanako Sato', orgA.id, ['org_reporter']);
+  const analyst = await user(`analyst-${suffix}`, 'Kenji Analyst', me.user.org_id, ['centre_analyst']);
+  const other = await user(`other-${suffix}`, 'Taro Other', orgB.id, ['org_reporter']);
+
+  // A sensor of the reporter's organisation sends one sshd line that a shipped rule fires on.
+  const sensor = await admin.call('POST', '/api/v1/sensors', {
+    org_id: orgA.id, name: `e2e-sshd-${suffix}`, logsource: 'product=linux,service=sshd',
+  });
+  const event = { message: 'Accepted password for root from 203.0.113.50 port 52144 ssh2', host: 'web01', program: 'sshd' };
+  const ingest = await admin.context.post('/api/v1/ingest', {
+    headers: { Authorization: `Bearer ${sensor.token}`, 'Content-Type': 'application/x-ndjson' },
+    data: `${JSON.stringify(event)}\n`,
+  });
+  if (ingest.status() !== 202) throw new Error(`ingest: ${ingest.status()} ${await ingest.text()}`);
+  let alert = null;
+  for (let i = 0; i < 120 && !alert; i++) {
+    const page = await admin.call('GET', `/api/v1/alerts?org_id=${orgA.id}&limit=10`);
+    alert = page.items[0] ?? null;
+    if (!alert) await new Promise((r) => setTimeout(r, 500));
+  }
+  if (!alert) throw new Error('the ingested event raised no alert within 60 s');
+  log(`seeded: organisations ${orgA.name}, ${orgB.name}; alert "${alert.rule.title}"`);
+  return { admin, suffix, orgA, orgB, reporter, analyst, other, alert };
+}
+
+// ---- the browser ----------------------------------------------------------------------------
+
+// Failed loads the scenario causes on purpose (the console logs them as errors): the first
+// /auth/me of a signed-out page, a wrong password, and the other organisation's direct URLs.
+const expectedFailures = [{ path: /^\/api\/v1\/auth\/me$/, status: 401 }];
+
+function watch(page, who) {
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    const failed = /Failed to load resource: the server responded with a status of (\d+)/.exec(text);
+    if (failed) {
+      const url = message.location()?.url ?? '';
+      const path = url ? new URL(url).pathname : '';
+      if (expectedFailures.some((e) => e.status === Number(failed[1]) && e.path.test(path))) return;
+    }
+    problems.push(`${who} @ ${step}: console error: ${text} ${message.location()?.url ?? ''}`);
+  });
+  page.on('pageerror', (error) => problems.push(`${who} @ ${step}: page error: ${error.message}`));
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.protocol === 'data:' || url.protocol === 'blob:') return;
+    if (!LOOPBACK.has(url.hostname)) problems.push(`${who} @ ${step}: request to a non-loopback host: ${request.url()}`);
+  });
+}
+
+async function newPage(browser, who) {
+  const context = await browser.newContext({ baseURL: BASE, locale: 'en-GB', timezoneId: 'UTC', viewport: { width: 1360, height: 900 } });
+  // Recorded as console errors, which fail the run.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+    });
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  watch(page, who);
+  return page;
+}
+
+// A form control's label, with or without the required-field marker (" *").
+function label(text) {
+  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\*)?$`);
+}
+
+async function shot(page, name, fullPage = false) {
+  if (!SHOTS) return;
+  await page.waitForLoadState('networkidle').catch(() => {});
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+}
+
+async function heading(page, text) {
+  const h1 = page.locator('main h1');
+  await h1.filter({ hasText: text }).first().waitFor({ state: 'visible' });
+}
+
+async function signIn(page, username, password = PASSWORD) {
+  step = `sign in as ${username}`;
+  await page.goto('/');
+  await page.waitForURL(/\/signin/);
+  await page.getByLabel(label('User name')).fill(username);
+  await page.getByLabel(label('Password')).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function signOut(page) {
+  step = 'sign out';
+  await page.getByRole('button', { name: /Sign out|サインアウト/ }).click();
+  await page.waitForURL(/\/signin/);
+  await page.getByLabel(/User name|ユーザー名/).waitFor();
+}
+
+async function nav(page, name) {
+  await page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+  await heading(page, name);
+}
+
+async function reporterFilesIncident(browser, s) {
+  const page = await newPage(browser, 'reporter');
+  await signIn(page, s.reporter.username);
+  step = 'reporter: overview';
+  await heading(page, 'Overview');
+  const navText = await page.getByRole('navigation').innerText();
+  check(navText.includes('Incidents') && navText.includes('Advisories'), `reporter's navigation lacks pages: ${navText}`);
+  check(!navText.includes('Detection rules') && !navText.includes('Organisations') && !navText.includes('Audit log'),
+    `a reporter must not be offered centre pages: ${navText}`);
+
+  step = 'reporter: empty report is refused with help';
+  await nav(page, 'Incidents');
+  await page.getByRole('link', { name: 'Report an incident' }).click();
+  await heading(page, 'Report an incident');
+  await shot(page, 'incident-form');
+  await page.getByRole('button', { name: 'Send the report' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor({ state: 'visible' });
+  check((await summary.innerText()).includes('Please correct'), 'no error summary');
+  check(await page.getByLabel(label('Title')).getAttribute('aria-invalid') === 'true', 'the empty title is not marked invalid');
+  check(await page.locator('#inc-title-error').innerText() === 'Required.', 'the title has no error text');
+  check(new URL(page.url()).pathname === '/incidents/new', 'an invalid report left the form');
+  await page.getByLabel(label('E-mail')).fill('not-an-address');
+  await page.getByRole('button', { name: 'Send the report' }).click();
+  await page.locator('#inc-point-of-contact-email-error').filter({ hasText: 'e-mail address' }).waitFor();
+
+  step = 'reporter: files the incident';
+  const title = `Phishing wave against the finance division ${s.suffix}`;
+  await page.getByLabel(label('Title')).fill(title);
+  await page.getByLabel(label('Description')).fill('Staff received e-mails with a credential-harvesting link; two accounts entered passwords.');
+  await page.getByLabel(label('Category')).selectOption('phishing');
+  await page.getByLabel(label('Functional impact')).selectOption('minimal_impact_to_non_critical_services');
+  await page.getByLabel(label('Information impact')).selectOption('suspected_but_not_identified');
+  await page.getByLabel(label('Recoverability')).selectOption('regular');
+  await page.getByLabel(label('Location of activity')).selectOption('business_network');
+  await page.getByLabel(label('Users affected')).fill('2');
+  await page.getByLabel(label('ATT&CK techniques')).fill('T1566.002');
+  await page.getByRole('button', { name: 'Add an indicator' }).click();
+  await page.locator('.indicator-row select').selectOption('domain');
+  await page.locator('.indicator-row input').fill('login-examples.invalid');
+  await page.getByLabel(label('E-mail')).fill(s.reporter.email);
+  await page.getByRole('button', { name: 'Send the report' }).click();
+  await page.waitForURL(/\/incidents\/[0-9a-f-]{20,}$/);
+  await heading(page, title);
+  const incidentId = new URL(page.url()).pathname.split('/').pop();
+  check(/INC-\d{4}-\d+/.test(await page.locator('main h1').innerText()), 'the new incident shows no reference');
+  check((await page.locator('.incident-status').innerText()).includes('Reported'), 'the new incident is not "Reported"');
+  check((await page.locator('main').innerText()).includes('login-examples.invalid'), 'the indicator is not shown');
+  await signOut(page);
+  await page.context().close();
+  return { incidentId, title };
+}
+
+async function adminAssignsAnalyst(browser, s, incident) {
+  const page = await newPage(browser, 'admin');
+  await signIn(page, ADMIN_USER, ADMIN_PASSWORD);
+  step = 'admin: assigns the analyst';
+  await heading(page, 'Overview');
+  await nav(page, 'Incidents');
+  await page.getByRole('link', { name: incident.title }).click();
+  await heading(page, incident.title);
+  await page.getByLabel(label('Assign')).selectOption(s.analyst.id);
+  await page.getByRole('button', { name: 'Assign', exact: true }).click();
+  await page.locator('main').getByText('Kenji Analyst').first().waitFor();
+  await signOut(page);
+  await page.context().close();
+}
+
+async function analystTriages(browser, s, incident) {
+  const page = await newPage(browser, 'analyst');
+  await signIn(page, s.analyst.username);
+  await heading(page, 'Overview');
+  step = 'analyst: opens the incident from the list';
+  await nav(page, 'Incidents');
+  await page.getByRole('link', { name: incident.title }).click();
+  await heading(page, incident.title);
+
+  step = 'analyst: triages';
+  await page.getByLabel(label('New status')).selectOption('triaged');
+  await page.getByLabel(label('Note')).fill('Confirmed phishing; credentials reset.');
+  await page.getByRole('button', { name: 'Change status' }).click();
+  await page.locator('.incident-status').filter({ hasText: 'Triaged' }).waitFor();
+  await page.locator('.timeline').getByText('Status changed').waitFor();
+
+  step = 'analyst: links the alert';
+  await page.getByRole('button', { name: 'Link an alert' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(label('Alert')).selectOption(s.alert.id);
+  await dialog.getByRole('button', { name: 'Link an alert' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.locator('.alert-title').filter({ hasText: s.alert.rule.title }).waitFor();
+
+  step = 'analyst: comments';
+  await page.getByLabel(label('Comment')).fill('Blocked the domain at the gateway.');
+  await page.getByRole('button', { name: 'Add comment' }).click();
+  await page.locator('.comment').filter({ hasText: 'Blocked the domain at the gateway.' }).waitFor();
+  await shot(page, 'incident');
+
+  step = 'analyst: writes an advisory to the reporter’s organisation';
+  await nav(page, 'Advisories');
+  await page.getByRole('link', { name: 'Write an advisory' }).click();
+  await heading(page, 'Write an advisory');
+  const advisoryTitle = `Credential phishing campaign targeting ministries ${s.suffix}`;
+  await page.getByRole('button', { name: 'Issue the advisory' }).click();
+  check(await page.getByLabel(label('Title')).getAttribute('aria-invalid') === 'true', 'an empty advisory was not refused');
+  await page.getByLabel(label('Title')).fill(advisoryTitle);
+  await page.getByLabel(label('Advisory')).fill('Block login-examples.invalid and reset affected credentials.');
+  await page.getByLabel(label('Severity')).selectOption('high');
+  await page.getByLabel(label('Send to')).selectOption('organization');
+  await page.getByLabel(label('Organisation')).selectOption(s.orgA.id);
+  await page.getByLabel(label('ATT&CK techniques')).fill('T1566.002');
+  await shot(page, 'advisory-form');
+  await page.getByRole('button', { name: 'Issue the advisory' }).click();
+  await page.waitForURL(/\/advisories\/[0-9a-f-]{20,}$/);
+  await heading(page, advisoryTitle);
+  const advisoryId = new URL(page.url()).pathname.split('/').pop();
+  await page.getByText('1 organisation(s) have not acknowledged yet.').waitFor();
+  await signOut(page);
+  await page.context().close();
+  return { advisoryId, advisoryTitle };
+}
+
+async function reporterAcknowledges(browser, s, incident, advisory) {
+  const page = await newPage(browser, 'reporter');
+  await signIn(page, s.reporter.username);
+  await heading(page, 'Overview');
+  step = 'reporter: sees the advisory';
+  await nav(page, 'Advisories');
+  const row = page.locator('tr').filter({ hasText: advisory.advisoryTitle });
+  await row.waitFor();
+  check((await row.innerText()).includes('Not acknowledged'), 'the advisory is not shown as unacknowledged');
+  await shot(page, 'advisories');
+  await page.getByRole('link', { name: advisory.advisoryTitle }).click();
+  await heading(page, advisory.advisoryTitle);
+  step = 'reporter: acknowledges';
+  await page.getByRole('button', { name: 'Acknowledge receipt' }).click();
+  await page.locator('.ack-state').filter({ hasText: 'Acknowledged on' }).waitFor();
+  await shot(page, 'advisory');
+  step = 'reporter: sees the triaged incident with its alert';
+  await page.goto(`/incidents/${incident.incidentId}`);
+  await heading(page, incident.title);
+  await page.locator('.incident-status').filter({ hasText: 'Triaged' }).waitFor();
+  await page.locator('.alert-title').filter({ hasText: s.alert.rule.title }).waitFor();
+  await signOut(page);
+  await page.context().close();
+}
+
+async function otherOrganisationSeesNothing(browser, s, incident, advisory) {
+  const page = await newPage(browser, 'other');
+  step = 'other: a wrong password is explained';
+  expectedFailures.push({ path: /^\/api\/v1\/auth\/login$/, status: 401 });
+  await signIn(page, s.other.username, 'wrong-password-123');
+  await page.getByRole('alert').filter({ hasText: 'The user name or password is wrong.' }).waitFor();
+  expectedFailures.pop();
+  await page.getByLabel(label('Password')).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await heading(page, 'Overview');
+
+  step = 'other: the incident is not listed';
+  await nav(page, 'Incidents');
+  await page.locator('main .paged, main .empty').first().waitFor();
+  check(!(await page.locator('main').innerText()).includes(incident.title), 'the other organisation sees the incident in its list');
+  step = 'other: the advisory is not listed';
+  await nav(page, 'Advisories');
+  await page.locator('main .paged, main .empty').first().waitFor();
+  check(!(await page.locator('main').innerText()).includes(advisory.advisoryTitle), 'the other organisation sees the advisory in its list');
+
+  step = 'other: direct URLs answer "not found"';
+  expectedFailures.push({ path: /^\/api\/v1\/(incidents|advisories|alerts)\/[^/]+$/, status: 404 });
+  for (const path of [`/incidents/${incident.incidentId}`, `/advisories/${advisory.advisoryId}`, `/alerts/${s.alert.id}`]) {
+    await page.goto(path);
+    await heading(page, 'Page not found');
+    const text = await page.locator('main').innerText();
+    check(!text.includes(incident.title) && !text.includes(advisory.advisoryTitle), `${path} shows confidential text`);
+  }
+
+  step = 'other: switches to Japanese';
+  await page.getByRole('button', { name: '日本語' }).click();
+  await heading(page, 'ページが見つかりません');
+  check(await page.locator('html').getAttribute('lang') === 'ja', 'html lang is not ja');
+  const navJa = await page.getByRole('navigation').innerText();
+  check(navJa.includes('インシデント') && navJa.includes('注意喚起') && navJa.includes('資料提供の求め'), `the navigation is not Japanese: ${navJa}`);
+  check(!navJa.includes('Incidents'), 'English left in the navigation');
+  await page.getByRole('navigation').getByRole('link', { name: 'インシデント', exact: true }).click();
+  await heading(page, 'インシデント');
+  await page.getByRole('link', { name: 'インシデントの報告' }).click();
+  await heading(page, 'インシデントの報告');
+  check((await page.locator('main').innerText()).includes('報告を送信'), 'the report form is not Japanese');
+  expectedFailures.pop();
+  await shot(page, 'incident-form-ja');
+  await signOut(page);
+  await page.context().close();
+
+  step = 'other: Japanese is remembered at the next sign-in';
+  const fresh = await newPage(browser, 'other');
+  await signIn(fresh, s.other.username);
+  await heading(fresh, '概況');
+  check(await fresh.locator('html').getAttribute('lang') === 'ja', 'the language was not remembered');
+  await shot(fresh, 'overview-ja');
+  await fresh.context().close();
+}
+
+async function adminPages(browser, s) {
+  const page = await newPage(browser, 'admin');
+  await signIn(page, ADMIN_USER, ADMIN_PASSWORD);
+  await heading(page, 'Overview');
+
+  step = 'admin: requests materials from the ministry (art. 30)';
+  const due = new Date(Date.now() + 7 * 86400000).toISOString().slice(0, 16);
+  await page.goto('/requests/new');
+  await heading(page, 'New request');
+  await page.getByLabel(label('Legal basis')).selectOption('art30');
+  await page.getByLabel(label('Addressed to')).selectOption(s.orgA.id);
+  await page.getByLabel(label('Title')).fill(`Logs of the phishing wave ${s.suffix}`);
+  await page.getByLabel(label('Request')).fill('Mail gateway logs from 1 to 26 November.');
+  await page.getByLabel(label('Due')).fill(due);
+  await page.getByRole('button', { name: 'Send the request' }).click();
+  await page.waitForURL(/\/requests\/[0-9a-f-]{20,}$/);
+  check(/REQ-/.test(await page.locator('main h1').innerText()), 'the request has no reference');
+  await page.locator('main .badges').getByText('Open').waitFor();
+
+  step = 'admin: issues a recommendation (art. 27)';
+  await page.goto('/recommendations/new');
+  await heading(page, 'New recommendation');
+  await page.getByLabel(label('Ministry or agency')).selectOption(s.orgA.id);
+  await page.getByLabel(label('Title')).fill(`Enforce phishing-resistant MFA ${s.suffix}`);
+  await page.getByLabel(label('Recommendation')).fill('Move privileged accounts to FIDO2 keys within 90 days.');
+  await page.getByLabel(label('Due')).fill(due);
+  await page.getByRole('button', { name: 'Issue', exact: true }).click();
+  await page.waitForURL(/\/recommendations\/[0-9a-f-]{20,}$/);
+  check(/REC-/.test(await page.locator('main h1').innerText()), 'the recommendation has no reference');
+  await page.locator('main .badges').getByText('Issued').waitFor();
+
+  step = 'admin: overview';
+  await page.getByRole('navigation').getByRole('link', { name: 'Overview', exact: true }).click();
+  await heading(page, 'Overview');
+  await page.locator('.panel').filter({ hasText: 'Open and overdue requests' }).getByText(`Logs of the phishing wave ${s.suffix}`).waitFor();
+  await page.locator('.card').first().waitFor();
+  await page.locator('.heatmap-area table.heatmap').waitFor();
+  const heat = await page.locator('.heatmap-area table.heatmap').innerText();
+  check(heat.includes('T1078.003') && heat.includes('T1566.002'), `the heatmap lacks the alert's or the incident's technique: ${heat.slice(0, 300)}`);
+  check(await page.locator('canvas').count() >= 3, 'the overview draws fewer than three charts');
+  await shot(page, 'overview', true);
+
+  const pages = [
+    ['Alerts', 'Alert queue', 'alerts'], ['Incidents', 'Incidents', 'incidents'], ['Advisories', 'Advisories', null],
+    ['Requests for materials', 'Requests for materials', 'requests'], ['Recommendations', 'Recommendations', 'recommendations'],
+    ['Intelligence', 'Threat intelligence', 'intel'], ['Detection rules', 'Detection rules', 'rules'],
+    ['Organisations', 'Organisations', 'organizations'], ['Users', 'Users', 'users'], ['Audit log', 'Audit log', 'audit'],
+    ['Settings', 'Settings', 'settings'],
+  ];
+  for (const [link, title, name] of pages) {
+    step = `admin: ${title}`;
+    await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
+    await heading(page, title);
+    await page.waitForLoadState('networkidle');
+    const text = await page.locator('main').innerText();
+    check(!text.includes('This page could not be shown') && !text.includes('Something went wrong'), `${title} shows an error: ${text.slice(0, 300)}`);
+    check(await page.locator('main .notice-error').count() === 0, `${title} shows an error notice: ${text.slice(0, 300)}`);
+    if (name) await shot(page, name);
+  }
+
+  step = 'admin: an alert';
+  await page.goto(`/alerts/${s.alert.id}`);
+  await heading(page, s.alert.rule.title);
+  check((await page.locator('main').innerText()).includes('Promoted'), 'the linked alert is not shown as promoted');
+  await shot(page, 'alert');
+
+  step = 'admin: reloads the rules (job with progress)';
+  await page.goto('/rules');
+  await heading(page, 'Detection rules');
+  await page.getByRole('button', { name: 'Reload rules' }).click();
+  const reload = page.locator('main > div > .job-area');
+  await reload.locator('.job progress').waitFor({ state: 'attached' });
+  await reload.locator('[data-job-state="succeeded"]').waitFor({ timeout: 60000 });
+  check((await reload.innerText()).includes('Rule reload: done'), 'the reload job does not say it is done');
+  await page.getByText(/Rule set \d+ loaded/).waitFor();
+
+  step = 'admin: exports the alerts (job with progress)';
+  await page.goto('/alerts');
+  await heading(page, 'Alert queue');
+  await page.getByRole('button', { name: 'Export' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(label('Format')).selectOption('jsonl');
+  await dialog.getByRole('button', { name: 'Start export' }).click();
+  await dialog.locator('[data-job-state="succeeded"]').waitFor({ timeout: 60000 });
+  const download = dialog.getByRole('link', { name: 'Download the file' });
+  await download.waitFor();
+  const href = await download.getAttribute('href');
+  const file = await page.context().request.get(href);
+  check(file.status() === 200, `export download: ${file.status()}`);
+  check((await file.text()).includes(s.alert.id), 'the export lacks the alert');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+
+  step = 'admin: keyboard — focus, skip link';
+  await page.goto('/incidents');
+  await heading(page, 'Incidents');
+  const focusedTag = await page.evaluate(() => document.activeElement?.tagName ?? '');
+  check(focusedTag === 'H1', `after navigation the focus is on ${focusedTag}, not the page heading`);
+  const firstStop = await page.evaluate(() => document.querySelector('a[href], button, input, select, textarea')?.className ?? '');
+  check(firstStop === 'skip-link', `the first focusable element is not the skip link: ${firstStop}`);
+  await page.locator('.skip-link').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'main');
+  await page.keyboard.press('Tab');
+  const next = await page.evaluate(() => document.activeElement?.closest('main') !== null);
+  check(next, 'Tab after the skip link does not stay in the main content');
+
+  step = 'admin: sign-in page';
+  await signOut(page);
+  await shot(page, 'signin');
+  await page.context().close();
+}
+
+async function main() {
+  const seeded = await seed();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+  try {
+    const incident = await reporterFilesIncident(browser, seeded);
+    log(`reporter filed ${incident.incidentId}`);
+    await adminAssignsAnalyst(browser, seeded, incident);
+    log('duty officer assigned the analyst');
+    const advisory = await analystTriages(browser, seeded, incident);
+    log(`analyst triaged, linked the alert and sent advisory ${advisory.advisoryId}`);
+    await reporterAcknowledges(browser, seeded, incident, advisory);
+    log('reporter acknowledged the advisory');
+    await otherOrganisationSeesNothing(browser, seeded, incident, advisory);
+    log('the other organisation saw nothing; Japanese works and is remembered');
+    await adminPages(browser, seeded);
+    log('the administrator opened every page, reloaded the rules and exported alerts');
+  } finally {
+    await browser.close();
+    await seeded.admin.context.dispose();
+  }
+  if (problems.length) {
+    for (const problem of problems) console.error(`[e2e] FAIL ${problem}`);
+    process.exit(1);
+  }
+  log('PASS');
+}
+
+main().catch((error) => {
+  console.error(`[e2e] FAIL ${error.stack ?? error}`);
+  for (const problem of problems) console.error(`[e2e] also: ${problem}`);
+  process.exit(1);
+});

@@ -1,0 +1,137 @@
+// What the signed-in user is shown and offered, derived from GET /auth/me (roles and the
+// organisation's type). It mirrors docs/access-policy.md so that the console never offers an
+// action the server would refuse; the server still decides (a hidden button is convenience,
+// not security). Everything about roles lives here, so the rules can be read and tested in one
+// place (access.test.ts).
+import type { Me } from './types';
+
+export type PageName =
+  | 'overview' | 'alerts' | 'incidents' | 'advisories' | 'requests' | 'recommendations'
+  | 'organizations' | 'users' | 'intel' | 'rules' | 'audit' | 'settings';
+
+// Navigation order.
+export const PAGE_ORDER: PageName[] = [
+  'overview', 'alerts', 'incidents', 'advisories', 'requests', 'recommendations', 'intel', 'rules',
+  'organizations', 'users', 'audit', 'settings',
+];
+
+export interface Access {
+  centre: boolean;
+  orgType: string;
+  orgId: string;
+  userId: string;
+  pages: Set<PageName>;
+  // Global actions (per-object ones are the functions below).
+  reportIncident: boolean;
+  reportForOtherOrgs: boolean;
+  triageAlerts: boolean;
+  assignIncidents: boolean;
+  issueAdvisory: boolean;
+  createRequest: boolean;
+  createInboundRequest: boolean;
+  issueRecommendation: boolean;
+  updateRecommendation: boolean;
+  manageOrganizations: boolean;
+  manageUsers: boolean;
+  manageAllUsers: boolean;
+  reloadRules: boolean;
+  pullFeeds: boolean;
+  export: boolean;
+}
+
+export const CENTRE_ROLES = ['centre_admin', 'centre_analyst', 'investigator', 'auditor'];
+
+export function accessFor(me: Me): Access {
+  const roles = new Set(me.roles);
+  const orgType = me.organization?.type ?? '';
+  const centre = orgType === 'centre';
+  const partner = orgType === 'partner_cert';
+  const has = (role: string) => roles.has(role);
+  const centreAdmin = centre && has('centre_admin');
+  const duty = centre && (has('centre_admin') || has('centre_analyst'));
+  const orgWriter = !centre && !partner && (has('org_admin') || has('org_reporter'));
+  const orgAdmin = !centre && !partner && has('org_admin');
+  const member = !centre && !partner;
+
+  const pages = new Set<PageName>(['overview', 'incidents', 'advisories', 'settings']);
+  if (centre || member) pages.add('alerts');
+  if (centre || member) pages.add('requests');
+  if (centre || orgType === 'ministry') pages.add('recommendations');
+  if (centre) {
+    pages.add('intel');
+    pages.add('rules');
+    pages.add('organizations');
+  }
+  if (centreAdmin || orgAdmin) pages.add('users');
+  if (centreAdmin) pages.add('audit');
+
+  return {
+    centre,
+    orgType,
+    orgId: me.user.org_id,
+    userId: me.user.id,
+    pages,
+    reportIncident: duty || orgWriter,
+    reportForOtherOrgs: duty,
+    triageAlerts: duty || orgWriter,
+    assignIncidents: duty,
+    issueAdvisory: duty,
+    createRequest: duty,
+    createInboundRequest: orgType === 'local_government' && orgWriter,
+    issueRecommendation: centreAdmin,
+    updateRecommendation: centreAdmin,
+    manageOrganizations: centreAdmin,
+    manageUsers: centreAdmin || orgAdmin,
+    manageAllUsers: centreAdmin,
+    reloadRules: centreAdmin,
+    pullFeeds: centreAdmin,
+    export: centre || member,
+  };
+}
+
+export function canSee(access: Access, page: PageName): boolean {
+  return access.pages.has(page);
+}
+
+// Changing an incident's status: the duty officer, or centre staff assigned to it.
+export function canTriageIncident(access: Access, me: Me, assignees: string[]): boolean {
+  if (!access.centre) return false;
+  return me.roles.includes('centre_admin') || assignees.includes(access.userId);
+}
+
+// Editing the report and linking alerts: the owning organisation's reporters, or triagers.
+export function canEditIncident(access: Access, me: Me, ownerOrgId: string, assignees: string[]): boolean {
+  if (canTriageIncident(access, me, assignees)) return true;
+  return !access.centre && access.orgId === ownerOrgId &&
+    (me.roles.includes('org_admin') || me.roles.includes('org_reporter'));
+}
+
+// Triage of one alert: the duty roles for every organisation, reporters for their own.
+export function canTriageAlert(access: Access, alertOrgId: string): boolean {
+  if (!access.triageAlerts) return false;
+  return access.centre || access.orgId === alertOrgId;
+}
+
+export function canAnswerRequest(access: Access, me: Me, request: { direction: string; target_org_id: string }): boolean {
+  if (request.direction === 'inbound') {
+    return access.centre && (me.roles.includes('centre_admin') || me.roles.includes('centre_analyst'));
+  }
+  return !access.centre && access.orgId === request.target_org_id &&
+    (me.roles.includes('org_admin') || me.roles.includes('org_reporter'));
+}
+
+export function isRequester(access: Access, request: { requester_org_id: string }): boolean {
+  return access.orgId === request.requester_org_id;
+}
+
+export function canRespondToRecommendation(access: Access, me: Me, targetOrgId: string): boolean {
+  return !access.centre && access.orgId === targetOrgId && me.roles.includes('org_admin');
+}
+
+// Roles the user may grant in an organisation of `orgType` (centre roles: centre_admin only).
+export function grantableRoles(access: Access, orgType: string): string[] {
+  if (!access.manageUsers) return [];
+  if (orgType === 'centre') return access.manageAllUsers ? ['centre_admin', 'centre_analyst', 'investigator', 'auditor'] : [];
+  if (orgType === 'partner_cert') return access.manageAllUsers ? ['partner'] : [];
+  return ['org_admin', 'org_reporter'];
+}

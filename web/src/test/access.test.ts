@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import {
+  accessFor, canAnswerRequest, canEditIncident, canRespondToRecommendation, canTriageAlert,
+  canTriageIncident, grantableRoles, PAGE_ORDER, type PageName,
+} from '../access';
+import type { Me } from '../types';
+
+function me(orgType: string, roles: string[], orgId = `org-${orgType}`, userId = 'u1'): Me {
+  return {
+    user: { id: userId, username: 'x', display_name: 'X', email: null, org_id: orgId, roles, locale: 'en', time_zone: 'Asia/Tokyo', disabled: false, created_at: '' },
+    organization: { id: orgId, name: 'Org', name_ja: null, type: orgType, sector: null, contact_email: null, created_at: '' },
+    roles,
+    locale: 'en',
+    time_zone: 'Asia/Tokyo',
+    csrf_token: 't',
+  };
+}
+
+const pages = (m: Me) => PAGE_ORDER.filter((p) => accessFor(m).pages.has(p));
+
+describe('pages by role and organisation', () => {
+  it('shows the centre administrator everything', () => {
+    expect(pages(me('centre', ['centre_admin']))).toEqual(PAGE_ORDER);
+  });
+
+  it('shows a centre analyst the centre pages but not administration of users or the audit log', () => {
+    const list = pages(me('centre', ['centre_analyst']));
+    expect(list).toEqual(expect.arrayContaining<PageName>(['alerts', 'incidents', 'intel', 'rules', 'organizations']));
+    expect(list).not.toContain('users');
+    expect(list).not.toContain('audit');
+  });
+
+  it('shows a ministry reporter its own work, recommendations, and no centre tools', () => {
+    const list = pages(me('ministry', ['org_reporter']));
+    expect(list).toEqual(['overview', 'alerts', 'incidents', 'advisories', 'requests', 'recommendations', 'settings']);
+  });
+
+  it('hides recommendations from organisations that cannot receive them', () => {
+    expect(pages(me('critical_infrastructure', ['org_admin']))).not.toContain('recommendations');
+    expect(pages(me('local_government', ['org_reporter']))).not.toContain('recommendations');
+  });
+
+  it('gives organisation administrators their users page', () => {
+    expect(pages(me('local_government', ['org_admin']))).toContain('users');
+    expect(pages(me('local_government', ['org_reporter']))).not.toContain('users');
+  });
+
+  it('shows a partner CERT only what can be shared with it', () => {
+    expect(pages(me('partner_cert', ['partner']))).toEqual(['overview', 'incidents', 'advisories', 'settings']);
+  });
+});
+
+describe('actions', () => {
+  it('lets reporters and the duty roles report incidents, but not auditors or partners', () => {
+    expect(accessFor(me('ministry', ['org_reporter'])).reportIncident).toBe(true);
+    expect(accessFor(me('centre', ['centre_analyst'])).reportIncident).toBe(true);
+    expect(accessFor(me('centre', ['centre_analyst'])).reportForOtherOrgs).toBe(true);
+    expect(accessFor(me('ministry', ['org_reporter'])).reportForOtherOrgs).toBe(false);
+    expect(accessFor(me('centre', ['auditor'])).reportIncident).toBe(false);
+    expect(accessFor(me('partner_cert', ['partner'])).reportIncident).toBe(false);
+  });
+
+  it('issues advisories and requests only from the centre; recommendations only by its administrators', () => {
+    const analyst = accessFor(me('centre', ['centre_analyst']));
+    expect(analyst.issueAdvisory && analyst.createRequest).toBe(true);
+    expect(analyst.issueRecommendation).toBe(false);
+    expect(accessFor(me('centre', ['centre_admin'])).issueRecommendation).toBe(true);
+    expect(accessFor(me('ministry', ['org_admin'])).issueAdvisory).toBe(false);
+  });
+
+  it('lets only local governments ask the centre (art. 32)', () => {
+    expect(accessFor(me('local_government', ['org_reporter'])).createInboundRequest).toBe(true);
+    expect(accessFor(me('ministry', ['org_reporter'])).createInboundRequest).toBe(false);
+  });
+
+  it('reloads rules and pulls feeds only as centre administrator', () => {
+    expect(accessFor(me('centre', ['centre_admin'])).reloadRules).toBe(true);
+    expect(accessFor(me('centre', ['centre_analyst'])).reloadRules).toBe(false);
+    expect(accessFor(me('centre', ['centre_analyst'])).pullFeeds).toBe(false);
+  });
+
+  it('triages an incident as duty officer or as assigned centre staff', () => {
+    const analyst = me('centre', ['centre_analyst'], 'c', 'a1');
+    expect(canTriageIncident(accessFor(analyst), analyst, [])).toBe(false);
+    expect(canTriageIncident(accessFor(analyst), analyst, ['a1'])).toBe(true);
+    const admin = me('centre', ['centre_admin']);
+    expect(canTriageIncident(accessFor(admin), admin, [])).toBe(true);
+    const reporter = me('ministry', ['org_reporter'], 'm', 'r1');
+    expect(canTriageIncident(accessFor(reporter), reporter, ['r1'])).toBe(false);
+  });
+
+  it('edits a report as its organisation or as a triager', () => {
+    const reporter = me('ministry', ['org_reporter'], 'm');
+    expect(canEditIncident(accessFor(reporter), reporter, 'm', [])).toBe(true);
+    expect(canEditIncident(accessFor(reporter), reporter, 'other', [])).toBe(false);
+  });
+
+  it('triages alerts of the own organisation, or any as duty staff', () => {
+    const reporter = me('ministry', ['org_reporter'], 'm');
+    expect(canTriageAlert(accessFor(reporter), 'm')).toBe(true);
+    expect(canTriageAlert(accessFor(reporter), 'x')).toBe(false);
+    expect(canTriageAlert(accessFor(me('centre', ['centre_analyst'])), 'x')).toBe(true);
+    expect(canTriageAlert(accessFor(me('centre', ['investigator'])), 'x')).toBe(false);
+  });
+
+  it('answers requests as the addressed organisation, and art. 32 requests as the centre', () => {
+    const reporter = me('ministry', ['org_reporter'], 'm');
+    expect(canAnswerRequest(accessFor(reporter), reporter, { direction: 'outbound', target_org_id: 'm' })).toBe(true);
+    expect(canAnswerRequest(accessFor(reporter), reporter, { direction: 'outbound', target_org_id: 'n' })).toBe(false);
+    const analyst = me('centre', ['centre_analyst']);
+    expect(canAnswerRequest(accessFor(analyst), analyst, { direction: 'inbound', target_org_id: 'c' })).toBe(true);
+    expect(canAnswerRequest(accessFor(analyst), analyst, { direction: 'outbound', target_org_id: 'c' })).toBe(false);
+  });
+
+  it('responds to a recommendation as the addressed ministry’s administrator only', () => {
+    const admin = me('ministry', ['org_admin'], 'm');
+    const reporter = me('ministry', ['org_reporter'], 'm');
+    expect(canRespondToRecommendation(accessFor(admin), admin, 'm')).toBe(true);
+    expect(canRespondToRecommendation(accessFor(reporter), reporter, 'm')).toBe(false);
+  });
+
+  it('grants centre roles only as centre administrator', () => {
+    expect(grantableRoles(accessFor(me('centre', ['centre_admin'])), 'centre')).toContain('centre_analyst');
+    expect(grantableRoles(accessFor(me('ministry', ['org_admin'])), 'ministry')).toEqual(['org_admin', 'org_reporter']);
+    expect(grantableRoles(accessFor(me('ministry', ['org_admin'])), 'centre')).toEqual([]);
+    expect(grantableRoles(accessFor(me('ministry', ['org_reporter'])), 'ministry')).toEqual([]);
+  });
+});

@@ -1,0 +1,311 @@
+// Shapes of the API's answers, as the console reads them (src/http/api_*.cpp, docs/console.md).
+// Only the members the console uses are listed.
+
+export interface Organization {
+  id: string;
+  name: string;
+  name_ja: string | null;
+  type: string;
+  sector: string | null;
+  contact_email: string | null;
+  created_at: string;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  display_name: string;
+  email: string | null;
+  org_id: string;
+  roles: string[];
+  locale: 'en' | 'ja';
+  time_zone: string;
+  disabled: boolean;
+  created_at: string;
+}
+
+export interface Me {
+  user: User;
+  organization: Organization | null;
+  roles: string[];
+  locale: 'en' | 'ja';
+  time_zone: string;
+  csrf_token: string | null;
+}
+
+export interface Priority {
+  level: number;
+  name: string;
+  color: string;
+  significant: boolean;
+}
+
+export interface ScoreFactor {
+  factor: string;
+  value: string;
+  points: number | null;
+  weight: number;
+  contribution: number;
+  included: boolean;
+}
+
+export interface IncidentSummary {
+  id: string;
+  reference: string;
+  title: string;
+  status: string;
+  category: string;
+  tlp: string;
+  owner_org_id: string;
+  score: { value: number; priority: Priority };
+  detected_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ResolvedTechnique {
+  id: string;
+  known: boolean;
+  name: string | null;
+  url?: string | null;
+}
+
+export interface Incident extends IncidentSummary {
+  description: string;
+  author_id: string;
+  techniques: string[];
+  techniques_resolved?: ResolvedTechnique[];
+  functional_impact: string;
+  information_impact: string;
+  recoverability: string;
+  location: string;
+  location_name: string;
+  observed_activity: string | null;
+  actor_characterization: string | null;
+  cross_sector_dependency: string | null;
+  potential_impact: string | null;
+  attack_vector: string | null;
+  occurred_at: string | null;
+  systems_affected: number | null;
+  records_affected: number | null;
+  users_affected: number | null;
+  indicators: { type: string; value: string }[];
+  mitigations: string | null;
+  point_of_contact: { name: string; email: string; phone: string | null };
+  score: { value: number; priority: Priority; method: string; factors: ScoreFactor[] };
+  assignees: string[];
+  links: { incident_id: string; reference: string; title: string; relation: string; created_at: string }[];
+  attachments: Attachment[];
+  alerts?: { id: string; title: string; level: string; kind: string; org_id: string; event_time: string }[];
+  version: number;
+}
+
+export interface Attachment {
+  id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  uploaded_by: string;
+  created_at: string;
+  url: string;
+}
+
+export interface HistoryEntry {
+  id: string;
+  at: string;
+  actor_id: string;
+  kind: string;
+  from_status: string | null;
+  to_status: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface Comment {
+  id: string;
+  author_id: string;
+  body: string;
+  created_at: string;
+}
+
+export interface Alert {
+  id: string;
+  kind: string;
+  org_id: string;
+  rule: { id: string; title: string; level: string };
+  techniques: string[];
+  techniques_resolved?: ResolvedTechnique[];
+  tags: string[];
+  event_time: string;
+  detected_at: string;
+  logsource: string;
+  sensor_id: string;
+  group: Record<string, string> | null;
+  campaign_id: string | null;
+  status: string;
+  resolution: string | null;
+  reason: string | null;
+  assignee_id: string | null;
+  incident_id: string | null;
+  acknowledged_at: string | null;
+  closed_at: string | null;
+  details?: Record<string, unknown> | null;
+  created_at: string;
+}
+
+export interface Acknowledgement {
+  org_id: string;
+  org_name?: string;
+  acknowledged: boolean;
+  acknowledged_at: string | null;
+  user_id: string | null;
+}
+
+export interface Advisory {
+  id: string;
+  reference: string;
+  title: string;
+  body: string;
+  severity: string;
+  tlp: string;
+  owner_org_id: string;
+  author_id: string;
+  target: { kind: string; org_id?: string; sector?: string };
+  references: string[];
+  cves: string[];
+  ttps: string[];
+  created_at: string;
+  acknowledgement: Acknowledgement | null;
+  pending_count?: number;
+  recipient_org_ids?: string[];
+  acknowledgements?: Acknowledgement[];
+  pending?: { org_id: string; org_name: string }[];
+}
+
+export interface MaterialsRequest {
+  id: string;
+  reference: string;
+  direction: string;
+  legal_basis: string;
+  tlp: string;
+  owner_org_id: string;
+  author_id: string;
+  requester_org_id: string;
+  target_org_id: string;
+  title: string;
+  body: string;
+  due_at: string | null;
+  status: string;
+  overdue: boolean;
+  created_at: string;
+  answered_at: string | null;
+  responses?: {
+    id: string;
+    author_id: string;
+    org_id: string;
+    body: string;
+    created_at: string;
+    attachments: { id: string; filename: string; size: number; sha256: string; uploaded_at: string }[];
+  }[];
+}
+
+export interface Recommendation {
+  id: string;
+  reference: string;
+  tlp: string;
+  owner_org_id: string;
+  target_org_id: string;
+  title: string;
+  body: string;
+  due_at: string | null;
+  status: string;
+  overdue: boolean;
+  response: string | null;
+  responded_by: string | null;
+  responded_at: string | null;
+  follow_up_notes: string | null;
+  created_at: string;
+}
+
+export interface Job {
+  id: string;
+  kind: string;
+  state: 'running' | 'succeeded' | 'failed';
+  progress: { done: number; total: number; unit: string };
+  message: string;
+  error: string;
+  result: Record<string, unknown> | null;
+  started_at: string;
+  finished_at: string | null;
+  owner_user_id: string;
+}
+
+export interface LevelCounts {
+  critical?: number;
+  high?: number;
+  medium?: number;
+  low?: number;
+  informational?: number;
+}
+
+export interface OrgCount { id: string; name: string; sector: string | null; count: number }
+export interface SectorCount { sector: string | null; count: number }
+
+export interface Overview {
+  from: string;
+  to: string;
+  bucket: 'day' | 'hour';
+  alerts: {
+    total: number;
+    open: number;
+    series: { t: string; count: number; by_level: LevelCounts }[];
+    by_level: LevelCounts;
+    by_organization: OrgCount[];
+    by_sector: SectorCount[];
+  };
+  incidents: {
+    total: number;
+    open: number;
+    series: { t: string; count: number }[];
+    by_status: Record<string, number>;
+    by_organization: OrgCount[];
+    by_sector: SectorCount[];
+  };
+  requests: { open: number; overdue: number };
+  recommendations: { open: number; overdue: number };
+  advisories: { unacknowledged: number };
+}
+
+export interface Heatmap {
+  dimension: string;
+  source: string;
+  buckets: { key: string; label: string; alerts: number; incidents: number; count: number }[];
+  techniques: { id: string; name: string | null; alerts: number; incidents: number; count: number }[];
+  cells: { technique: string; bucket: string; alerts: number; incidents: number; count: number }[];
+}
+
+export interface RuleItem {
+  id: string;
+  title: string;
+  level: string;
+  status: string;
+  kind: string;
+  logsource: { product?: string; category?: string; service?: string };
+  tags: string[];
+  techniques: string[];
+  path: string;
+  hits: number;
+  last_hit_at: string | null;
+}
+
+export interface RuleList {
+  generation: number;
+  loaded_at: string | null;
+  rule_count: number;
+  detection: boolean;
+  failures: { path: string; line?: number | null; message: string }[];
+  // Set when the last reload failed and the rule set above kept running.
+  last_reload_failure?: { at: string; message: string } | null;
+  items: RuleItem[];
+  next_cursor: string | null;
+}
