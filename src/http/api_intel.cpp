@@ -265,7 +265,7 @@ void RegisterIntelRoutes(Router& router, ApiContext& context) {
   router.Add("GET", "/api/v1/intel/feeds", bind(FeedsHandler),
              RouteDoc{"The indicator feeds: the store's (imported, pulled over TAXII) and those "
                       "detection reads from configured paths; centre staff only",
-                      tag, "", "IntelFeedList"});
+                      tag, "", "IntelFeedList", true, {}});
   router.Add("GET", "/api/v1/intel/indicators", bind(IndicatorsHandler),
              RouteDoc{"Indicators of the loaded feeds in feed order; q is a case-insensitive "
                       "substring of the value, name, id or pattern; centre staff only",
@@ -274,11 +274,11 @@ void RegisterIntelRoutes(Router& router, ApiContext& context) {
   router.Add("GET", "/api/v1/intel/taxii-sources", bind(TaxiiSourcesHandler),
              RouteDoc{"Partner TAXII collections the service pulls, with the status of their "
                       "last pull (never their credentials); centre staff only",
-                      tag, "", "TaxiiSourceList"});
+                      tag, "", "TaxiiSourceList", true, {}});
   router.Add("POST", "/api/v1/intel/taxii-sources/{name}/pull", bind(PullHandler),
              RouteDoc{"Pulls one TAXII source now as a job (progress in objects; result: "
                       "IntelPullResult); centre administrators only",
-                      tag, "", "JobAccepted"});
+                      tag, "", "JobAccepted", true, {}});
 }
 
 }  // namespace yagura::http

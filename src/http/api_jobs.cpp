@@ -81,10 +81,10 @@ void RegisterJobRoutes(Router& router, ApiContext& context) {
   router.Add("GET", "/api/v1/jobs", bind(ListJobsHandler),
              RouteDoc{"The caller's long operations, newest first (every job for centre "
                       "administrators); finished jobs are kept for an hour",
-                      std::string(TAG), "", "JobList"});
+                      std::string(TAG), "", "JobList", true, {}});
   router.Add("GET", "/api/v1/jobs/{id}", bind(GetJobHandler),
              RouteDoc{"One job's state and progress; 404 when it is not the caller's",
-                      std::string(TAG), "", "Job"});
+                      std::string(TAG), "", "Job", true, {}});
 }
 
 }  // namespace yagura::http

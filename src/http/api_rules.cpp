@@ -306,7 +306,7 @@ void RegisterRuleRoutes(Router& router, ApiContext& context) {
              RouteDoc{"Reloads the rule files and feeds as a job (progress in files; result: "
                       "RuleReloadResult); a set that fails to load keeps the running one; 409 "
                       "detection_off when detection is off; centre administrators only",
-                      std::string(TAG), "", "JobAccepted"});
+                      std::string(TAG), "", "JobAccepted", true, {}});
 }
 
 }  // namespace yagura::http

@@ -53,7 +53,7 @@ JsonValue SectorsJson(const std::vector<hub::SectorCount>& items) {
   JsonValue array = JsonValue::MakeArray();
   for (const auto& item : items) {
     JsonValue json = JsonValue::MakeObject();
-    json.Set("sector", item.sector);
+    json.Set("sector", item.sector.empty() ? JsonValue() : JsonValue(item.sector));
     json.Set("count", item.count);
     array.Push(std::move(json));
   }
@@ -229,9 +229,9 @@ void AddSchemas(ApiContext& context) {
       "sector":{"type":["string","null"],"description":"critical-infrastructure sector, null for other organisations"},
       "count":{"type":"integer"}}}})json");
   Add(context, "StatsSectorCounts", R"json({"type":"array",
-    "description":"most first; organisations without a sector are left out",
+    "description":"most first; sector null: organisations without one (ministries, agencies, local governments)",
     "items":{"type":"object","required":["sector","count"],"properties":{
-      "sector":{"type":"string"},"count":{"type":"integer"}}}})json");
+      "sector":{"type":["string","null"]},"count":{"type":"integer"}}}})json");
 }
 
 }  // namespace

@@ -40,13 +40,14 @@ std::string Next(std::vector<Param>& params, Param value) {
 }
 
 // Per-organisation counts from rows (org id, name, sector, count), most first, then by name;
-// and the per-sector sums of the same rows.
+// and the per-sector sums of the same rows (organisations without a sector, such as ministries
+// and local governments, under the empty sector, so that the sums add up to the total).
 void ReadOrganizations(const store::Rows& rows, std::vector<OrganizationCount>& organizations,
                        std::vector<SectorCount>& sectors) {
   std::map<std::string, int64_t> by_sector;
   for (const auto& row : rows.rows) {
     OrganizationCount item{row[0].text(), row[1].text(), row[2].text(), row[3].as_int()};
-    if (!item.sector.empty()) by_sector[item.sector] += item.count;
+    by_sector[item.sector] += item.count;
     organizations.push_back(std::move(item));
   }
   std::sort(organizations.begin(), organizations.end(),

@@ -81,7 +81,7 @@ struct AlertOverview {
   std::vector<AlertSeriesPoint> series;
   LevelCounts by_level{};
   std::vector<OrganizationCount> by_organization;  // most first, then by name
-  std::vector<SectorCount> by_sector;  // most first; organisations without a sector left out
+  std::vector<SectorCount> by_sector;  // most first; "": organisations without a sector
 };
 
 struct IncidentSeriesPoint {

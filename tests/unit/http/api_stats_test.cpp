@@ -253,6 +253,10 @@ TEST_F(ApiStatsTest, AnswersEveryBucketAndOnlyWhatTheCallerMayRead) {
   EXPECT_EQ(orgs[0].Find("id")->as_string(), org_a_);
   EXPECT_EQ(orgs[0].Find("name")->as_string(), "Ministry A");
   EXPECT_TRUE(orgs[0].Find("sector")->is_null());
+  const auto& a_sectors = a.Find("alerts")->Find("by_sector")->as_array();
+  ASSERT_EQ(a_sectors.size(), 1u);  // a ministry: counted under no sector
+  EXPECT_TRUE(a_sectors[0].Find("sector")->is_null());
+  EXPECT_EQ(a_sectors[0].Find("count")->as_int(), 2);
   EXPECT_EQ(Int(a, {"incidents", "total"}), 1);
   EXPECT_EQ(Int(a, {"incidents", "by_status", "reported"}), 1);
   EXPECT_EQ(Int(a, {"incidents", "by_status", "closed"}), 0);

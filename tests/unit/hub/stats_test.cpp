@@ -225,10 +225,13 @@ TEST_P(StatsTest, AlertSeriesFillsEmptyBucketsAndAddsUp) {
   EXPECT_EQ(alerts.by_organization[0].sector, "");
   EXPECT_EQ(alerts.by_organization[1].name, "Bank C");  // ties by name
   EXPECT_EQ(alerts.by_organization[1].sector, "finance");
-  ASSERT_EQ(alerts.by_sector.size(), 2u);
-  EXPECT_EQ(alerts.by_sector[0].sector, "electric_power");
-  EXPECT_EQ(alerts.by_sector[0].count, 1);
-  EXPECT_EQ(alerts.by_sector[1].sector, "finance");
+  // Organisations without a sector count under "", so that the sectors add up to the total.
+  ASSERT_EQ(alerts.by_sector.size(), 3u);
+  EXPECT_EQ(alerts.by_sector[0].sector, "");
+  EXPECT_EQ(alerts.by_sector[0].count, 3);
+  EXPECT_EQ(alerts.by_sector[1].sector, "electric_power");
+  EXPECT_EQ(alerts.by_sector[1].count, 1);
+  EXPECT_EQ(alerts.by_sector[2].sector, "finance");
 
   // Hour buckets over an unaligned range: the first bucket starts on the hour before `from`,
   // and only rows inside [from, to) count.
@@ -256,7 +259,9 @@ TEST_P(StatsTest, MembersAndPartnersCountOnlyTheirOwnAlerts) {
   EXPECT_EQ(a.alerts.total, 2);
   EXPECT_EQ(Counts(a.alerts), (std::vector<int64_t>{1, 1}));
   EXPECT_EQ(OrgIds(a.alerts.by_organization), std::vector<std::string>{org_a_});
-  EXPECT_TRUE(a.alerts.by_sector.empty());
+  ASSERT_EQ(a.alerts.by_sector.size(), 1u);  // a ministry: under no sector
+  EXPECT_EQ(a.alerts.by_sector[0].sector, "");
+  EXPECT_EQ(a.alerts.by_sector[0].count, 2);
   EXPECT_EQ(a.alerts.by_level[4], 0);  // B's critical alert is not A's to count
 
   Overview bank = Compute(rep_bank_, D0, to, StatsBucket::kDay);
@@ -301,7 +306,7 @@ TEST_P(StatsTest, IncidentsFollowTheReadPolicy) {
   ASSERT_EQ(duty.incidents.by_organization.size(), 4u);
   EXPECT_EQ(duty.incidents.by_organization[0].id, org_a_);
   EXPECT_EQ(duty.incidents.by_organization[0].count, 2);
-  ASSERT_EQ(duty.incidents.by_sector.size(), 2u);
+  ASSERT_EQ(duty.incidents.by_sector.size(), 3u);  // two sectors and the organisations without
 
   // The analyst is not a duty officer: the RED report addressed to it, and the CLEAR one.
   Overview analyst = Compute(analyst_, D0, to, StatsBucket::kDay);

@@ -44,7 +44,7 @@ TEST_F(FeedFiles, ABrokenReloadKeepsTheGoodVersion) {
   std::string path = Write("feed.json", GOOD_BUNDLE);
   LiveIndicators live;
   Diagnostics diagnostics;
-  auto outcomes = live.Reload({{path}}, diagnostics);
+  auto outcomes = live.Reload({{path, FeedFormat::kAuto, ""}}, diagnostics);
   ASSERT_EQ(outcomes.size(), 1u);
   EXPECT_TRUE(outcomes[0].loaded);
   EXPECT_EQ(live.Current()->stats().active, 2u);
@@ -53,14 +53,14 @@ TEST_F(FeedFiles, ABrokenReloadKeepsTheGoodVersion) {
   std::string truncated = GOOD_BUNDLE;
   truncated.resize(truncated.find("indicator--00000000-0000-4000-8000-000000000002"));
   Write("feed.json", truncated);
-  outcomes = live.Reload({{path}}, diagnostics);
+  outcomes = live.Reload({{path, FeedFormat::kAuto, ""}}, diagnostics);
   EXPECT_TRUE(outcomes[0].kept_previous);
   EXPECT_FALSE(outcomes[0].stats.complete);
   EXPECT_EQ(live.Current()->stats().active, 2u);
 
   // The file disappears: still the previous version.
   fs::remove(path);
-  outcomes = live.Reload({{path}}, diagnostics);
+  outcomes = live.Reload({{path, FeedFormat::kAuto, ""}}, diagnostics);
   EXPECT_TRUE(outcomes[0].kept_previous);
   EXPECT_FALSE(outcomes[0].error.empty());
   EXPECT_EQ(live.Current()->stats().active, 2u);
@@ -71,7 +71,7 @@ TEST_F(FeedFiles, ABrokenReloadKeepsTheGoodVersion) {
             std::string::npos);
   one += "]}";
   Write("feed.json", one);
-  outcomes = live.Reload({{path}}, diagnostics);
+  outcomes = live.Reload({{path, FeedFormat::kAuto, ""}}, diagnostics);
   EXPECT_TRUE(outcomes[0].loaded);
   EXPECT_EQ(live.Current()->stats().active, 1u);
 }
