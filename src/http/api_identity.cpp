@@ -9,7 +9,9 @@
 //
 // Visibility: a user record is visible to its owner and to whoever may manage users of its
 // organisation; an organisation to its members and to the centre's staff. Anything else
-// answers 404, so ids of other organisations' people cannot be probed.
+// answers 404, so ids of other organisations' people cannot be probed. Names alone (GET
+// /users/names) reach further: the caller's organisation and the centre's staff, everyone for
+// the centre; ids outside that are left out of the answer exactly like unknown ones.
 //
 // The session cookie is HttpOnly (scripts cannot read it) and SameSite=Strict (other sites
 // cannot make the browser send it); the CSRF token in the login answer and in GET /auth/me is
@@ -30,6 +32,7 @@ namespace {
 
 constexpr std::string_view SESSION_COOKIE = "yagura_session";
 constexpr std::string_view TAG = "identity";
+constexpr size_t MAX_NAME_IDS = 100;
 
 hub::IdentitySettings IdentitySettingsOf(const ServiceSettings& settings) {
   hub::IdentitySettings identity;
@@ -311,6 +314,12 @@ void AddSchemas(ApiContext& context) {
   AddSchema(context, "UserList", R"({"type":"object","required":["items","next_cursor"],
     "properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/User"}},
       "next_cursor":{"type":["string","null"]}}})");
+  AddSchema(context, "UserNameList", R"({"type":"object","required":["items"],
+    "properties":{"items":{"type":"array","items":{"type":"object",
+      "required":["id","display_name","organization_id","organization_name"],
+      "properties":{"id":{"type":"string","format":"uuid"},"display_name":{"type":"string"},
+        "organization_id":{"type":"string","format":"uuid"},
+        "organization_name":{"type":"string"}}}}}})");
   AddSchema(context, "Me", R"({"type":"object",
     "required":["user","roles","locale","time_zone","auth_method"],
     "properties":{"user":{"$ref":"#/components/schemas/User"},
@@ -580,6 +589,44 @@ void RegisterUserRoutes(Router& router, ApiContext& context) {
       Doc("Users the caller may manage (centre_admin: all; org_admin: their organisation; "
           "others: themselves)",
           "", "UserList", true, {"org_id", "limit", "cursor"}));
+
+  // Names for the ids other resources carry (authors, assignees, commenters). Unknown and
+  // invisible ids are left out alike, so the answer does not reveal which ids exist.
+  router.Add(
+      "GET", "/api/v1/users/names",
+      Authed(context,
+             [&context](Request& request, const hub::Principal& principal) {
+               std::vector<std::string> ids;
+               size_t given = 0;
+               std::string_view list = request.Query("ids").value_or("");
+               while (!list.empty()) {
+                 size_t comma = list.find(',');
+                 std::string_view id = list.substr(0, comma);
+                 list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+                 if (id.empty()) continue;
+                 if (++given > MAX_NAME_IDS) {
+                   ThrowBadRequest(fmt::format("ids: at most {} ids", MAX_NAME_IDS), "ids");
+                 }
+                 // Longer strings cannot be ids: they are simply not found, like unknown ones.
+                 if (id.size() <= 64) ids.emplace_back(id);
+               }
+               JsonValue items = JsonValue::MakeArray();
+               for (const auto& name : hub::UserNames(context.database, principal, ids)) {
+                 JsonValue item = JsonValue::MakeObject();
+                 item.Set("id", JsonValue(name.id));
+                 item.Set("display_name", JsonValue(name.display_name));
+                 item.Set("organization_id", JsonValue(name.org_id));
+                 item.Set("organization_name", JsonValue(name.org_name));
+                 items.Push(std::move(item));
+               }
+               JsonValue body = JsonValue::MakeObject();
+               body.Set("items", std::move(items));
+               return JsonResponse(200, body);
+             }),
+      Doc("Display names and organisations of users by id (at most 100, comma-separated): the "
+          "caller's organisation and the centre's staff; every user for the centre's staff. "
+          "Unknown or invisible ids are absent",
+          "", "UserNameList", true, {"ids"}));
 
   router.Add(
       "POST", "/api/v1/users",

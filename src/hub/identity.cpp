@@ -767,6 +767,40 @@ std::vector<User> ListUsers(store::Database& database, const UserQuery& query) {
   return users;
 }
 
+std::vector<UserName> UserNames(store::Database& database, const Principal& viewer,
+                                const std::vector<std::string>& ids) {
+  std::vector<std::string> wanted(ids);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  std::vector<UserName> names;
+  if (wanted.empty()) return names;
+  std::vector<Param> params;
+  std::string sql =
+      "SELECT u.id, u.display_name, o.id, o.name FROM users u "
+      "JOIN organizations o ON o.id = u.org_id WHERE u.id IN (";
+  for (const auto& id : wanted) {
+    params.emplace_back(id);
+    if (params.size() > 1) sql += ", ";
+    sql += "$" + std::to_string(params.size());
+  }
+  sql += ")";
+  if (!viewer.IsCentreStaff()) {
+    params.emplace_back(viewer.org_id);
+    sql += " AND (u.org_id = $" + std::to_string(params.size());
+    params.emplace_back(std::string(ToString(OrgType::kCentre)));
+    sql += " OR o.type = $" + std::to_string(params.size()) + ")";
+  }
+  sql += " ORDER BY u.id";
+  auto connection = database.Acquire();
+  store::Rows rows = connection->Query(sql, params);
+  names.reserve(rows.size());
+  for (const auto& row : rows.rows) {
+    names.push_back({row[0].text(), row[1].text(), row[2].text(),
+                     row[3].text()});
+  }
+  return names;
+}
+
 namespace {
 
 // Writes a new password hash, ends the user's other sessions and records it.

@@ -202,6 +202,21 @@ struct UserQuery {
 };
 std::vector<User> ListUsers(store::Database& database, const UserQuery& query);
 
+// Who a user is, as shown next to their id (incident authors, assignees, commenters...).
+struct UserName {
+  std::string id;
+  std::string display_name;
+  std::string org_id;
+  std::string org_name;
+};
+
+// The names of those `ids` the viewer may learn, in id order; ids unknown or not visible are
+// simply absent (so the answer never tells whether an id exists). A viewer may learn the names
+// of their own organisation's users and of the centre's staff (anyone may know who at the centre
+// handles their case); the centre's staff may learn every name. The filter is in the SQL.
+std::vector<UserName> UserNames(store::Database& database, const Principal& viewer,
+                                const std::vector<std::string>& ids);
+
 // ---- bootstrap -------------------------------------------------------------------------------
 
 struct BootstrapResult {

@@ -1,10 +1,11 @@
 // The signed-in user and the small reference data every page needs (organisation names, and
-// user names where the caller may list users). Loaded at sign-in, cleared at sign-out.
+// user names where the caller may list users; other people's names come from user_names.ts).
 import { accessFor, type Access } from './access';
 import { api, get, getAll, setCsrfToken, patch } from './api';
 import { isLocale, setLocale, locale } from './i18n';
 import { setTimeZone } from './format';
 import type { Me, Organization, User } from './types';
+import { userNames } from './user_names';
 
 export interface Session {
   me: Me;
@@ -47,6 +48,7 @@ export async function loadSession(): Promise<Session | null> {
 
 export async function signIn(username: string, password: string): Promise<Session> {
   await api('POST', '/api/v1/auth/login', { username, password }, { quiet401: true });
+  userNames.clear();
   const me = await get<Me>('/api/v1/auth/me');
   return applyMe(me);
 }
@@ -61,6 +63,7 @@ export async function signOut(): Promise<void> {
 
 export function forget(): void {
   session = null;
+  userNames.clear();
   organizations = null;
   users = null;
   setCsrfToken('');

@@ -165,6 +165,48 @@ class ApiIdentityTest : public ::testing::Test {
 
 // ---- login -----------------------------------------------------------------------------------
 
+TEST_F(ApiIdentityTest, UserNamesAnswerOnlyVisibleIdsAndRefuseLongLists) {
+  std::string stranger_id = CreateUser(other_id_, "stranger", "org_reporter");
+  std::string admin_id =
+      db_->Acquire()->Query("SELECT id FROM users WHERE username = 'admin'").rows.at(0).at(0).text();
+  ASSERT_FALSE(admin_id.empty());
+  std::string target = fmt::format("/api/v1/users/names?ids={},{},{},,unknown", org_admin_id_,
+                                   stranger_id, admin_id);
+  Response response = Call("GET", target, &reporter_);
+  ASSERT_EQ(response.status, 200) << response.body;
+  JsonValue body = Body(response);
+  const JsonValue* items = body.Find("items");
+  ASSERT_NE(items, nullptr);
+  std::vector<std::string> ids;
+  for (const auto& item : items->as_array()) {
+    ids.push_back(Text(item, "id"));
+    if (Text(item, "id") == admin_id) {
+      EXPECT_EQ(Text(item, "organization_id"), centre_id_);
+      EXPECT_EQ(Text(item, "organization_name"), "National Cyber Defence Centre");
+      EXPECT_EQ(Text(item, "display_name"), "admin");
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::string> expected = {org_admin_id_, admin_id};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(ids, expected);
+
+  // The centre sees everyone.
+  body = Body(Call("GET", target, &admin_));
+  EXPECT_EQ(body.Find("items")->as_array().size(), 3u);
+
+  std::string many = "/api/v1/users/names?ids=" + org_admin_id_;
+  for (int i = 0; i < 100; ++i) many += "," + reporter_id_;
+  response = Call("GET", many, &admin_);
+  EXPECT_EQ(response.status, 400) << response.body;
+  EXPECT_EQ(ErrorField(response), "ids");
+  EXPECT_EQ(Call("GET", "/api/v1/users/names?ids=" + org_admin_id_).status, 401);
+  // Without ids: an empty answer.
+  body = Body(Call("GET", "/api/v1/users/names", &reporter_));
+  EXPECT_EQ(body.Find("items")->as_array().size(), 0u);
+}
+
+
 TEST_F(ApiIdentityTest, LoginSetsAStrictHttpOnlyCookieAndReturnsTheCsrfToken) {
   Response response = Call("POST", "/api/v1/auth/login", nullptr,
                            R"({"username":"reporter","password":"a long enough password"})");

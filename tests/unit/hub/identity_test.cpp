@@ -757,6 +757,52 @@ TEST_P(IdentityTest, EveryWriteKeepsTheAuditChainIntact) {
   EXPECT_GE(verification.entries, 6);
 }
 
+// ---- names -----------------------------------------------------------------------------------
+
+TEST_P(IdentityTest, UserNamesFollowWhoMayLearnThem) {
+  auto other = CreateOrganization(*db_, admin_principal_,
+                                  {"Another Ministry", "", OrgType::kMinistry, "", ""});
+  ASSERT_TRUE(other) << other.error().message;
+  auto partner = CreateOrganization(*db_, admin_principal_,
+                                    {"CERT Abroad", "", OrgType::kPartnerCert, "", ""});
+  ASSERT_TRUE(partner) << partner.error().message;
+  User reporter = MakeUser("reporter", ministry_id_, {Role::kOrgReporter});
+  User colleague = MakeUser("colleague", ministry_id_, {Role::kOrgAdmin});
+  User analyst = MakeUser("analyst", centre_id_, {Role::kCentreAnalyst});
+  User stranger = MakeUser("stranger", other->id, {Role::kOrgReporter});
+  User foreign = MakeUser("foreign", partner->id, {Role::kPartner});
+  std::vector<std::string> everyone = {reporter.id, colleague.id, analyst.id, stranger.id,
+                                       foreign.id,  admin_id_,    NewId(),    "not-an-id"};
+  auto ids_seen_by = [&](const std::string& user_id) {
+    std::vector<std::string> ids;
+    for (const auto& name : UserNames(*db_, *AuthenticateAs(user_id), everyone)) {
+      ids.push_back(name.id);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  auto sorted = [](std::vector<std::string> ids) {
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+
+  // A member: its own organisation and the centre, never another member organisation.
+  EXPECT_EQ(ids_seen_by(reporter.id), sorted({reporter.id, colleague.id, analyst.id, admin_id_}));
+  // A partner CERT: itself and the centre.
+  EXPECT_EQ(ids_seen_by(foreign.id), sorted({foreign.id, analyst.id, admin_id_}));
+  // The centre's staff: everyone; unknown ids are absent.
+  EXPECT_EQ(ids_seen_by(analyst.id), sorted({reporter.id, colleague.id, analyst.id, stranger.id,
+                                             foreign.id, admin_id_}));
+
+  auto names = UserNames(*db_, *AuthenticateAs(reporter.id), {analyst.id, analyst.id});
+  ASSERT_EQ(names.size(), 1u);  // duplicates answered once
+  EXPECT_EQ(names[0].display_name, "analyst");
+  EXPECT_EQ(names[0].org_id, centre_id_);
+  EXPECT_EQ(names[0].org_name, "National Cyber Defence Centre");
+  EXPECT_TRUE(UserNames(*db_, *AuthenticateAs(reporter.id), {}).empty());
+  EXPECT_TRUE(UserNames(*db_, *AuthenticateAs(reporter.id), {stranger.id}).empty());
+}
+
 TEST(IdentityValidation, TimeZonesLookLikeIanaNames) {
   for (std::string_view ok : {"UTC", "Asia/Tokyo", "America/Argentina/Buenos_Aires", "Etc/GMT+9",
                               "America/Port-au-Prince"}) {

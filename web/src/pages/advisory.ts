@@ -6,14 +6,17 @@ import { get, post, describe } from '../api';
 import { formatDateTime } from '../format';
 import type { PageContext } from '../app';
 import type { Advisory } from '../types';
-import { pageHeader, section, dl, badge, tlpBadge, orgName, userName, link, button, messageArea, prose, table } from '../ui/components';
+import { pageHeader, section, dl, badge, tlpBadge, orgName, userName, userLabel, link, button, messageArea, prose, table } from '../ui/components';
 import { orgMap, userMap } from '../session';
+import { userNames } from '../user_names';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
   const id = ctx.params.id;
   const [advisory, orgs, users] = await Promise.all([get<Advisory>(`/api/v1/advisories/${encodeURIComponent(id)}`), orgMap(), userMap()]);
   const messages = messageArea();
   const ack = advisory.acknowledgement;
+  // The acknowledgement sentence is text, so its name is looked up before it is written.
+  if (ack?.user_id && !users.has(ack.user_id)) await userNames.resolve([ack.user_id]);
   let ackPart: HTMLElement | null = null;
   if (ack) {
     ackPart = ack.acknowledged
@@ -53,7 +56,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       table([
         { label: t('common.organization'), render: (a: { org_id: string; org_name?: string; acknowledged_at?: string | null; user_id?: string | null }) => a.org_name || orgName(orgs, a.org_id) },
         { label: t('advisories.acknowledged'), render: (a) => a.acknowledged_at ? formatDateTime(a.acknowledged_at) : badge(t('advisories.acknowledged_no'), 'status status-new') },
-        { label: t('advisories.by'), render: (a) => userName(users, a.user_id ?? null) },
+        { label: t('advisories.by'), render: (a) => userLabel(users, a.user_id ?? null) },
       ], [...(advisory.acknowledgements ?? []), ...(advisory.pending ?? []).map((p) => ({ ...p, acknowledged_at: null, user_id: null }))], { empty: t('common.empty') })) : null,
     h('p', null, link('/advisories', t('advisories.back'))));
 }

@@ -11,7 +11,7 @@ import type { PageContext } from '../app';
 import type { Alert, Incident, IncidentSummary } from '../types';
 import { canTriageAlert } from '../access';
 import {
-  pageHeader, section, dl, levelBadge, statusBadge, orgName, userName, link, button, dialog, field,
+  pageHeader, section, dl, levelBadge, statusBadge, orgName, userLabel, link, button, dialog, field,
   enumSelect, textarea, input, select, submit, formActions, messageArea, busy, tlpBadge,
 } from '../ui/components';
 import { orgMap, userMap } from '../session';
@@ -69,7 +69,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       [t('alerts.rule_id'), h('code', null, alert.rule.id)],
       [t('alerts.techniques'), techniqueList(alert)],
       [t('alerts.group'), alert.group && Object.keys(alert.group).length ? Object.entries(alert.group).map(([k, v]) => `${k}=${v}`).join(', ') : '—'],
-      [t('alerts.assignee'), userName(users, alert.assignee_id)],
+      [t('alerts.assignee'), userLabel(users, alert.assignee_id)],
       [t('alerts.incident'), alert.incident_id ? link(`/incidents/${alert.incident_id}`, t('alerts.open_incident')) : '—'],
       [t('alerts.campaign'), alert.campaign_id ? h('code', null, alert.campaign_id) : '—'],
       ['TLP', tlpBadge('amber')],

@@ -8,7 +8,7 @@ import { formatDateTime } from '../format';
 import { currentQuery, setQuery } from '../router';
 import type { PageContext } from '../app';
 import type { Alert } from '../types';
-import { pageHeader, enumSelect, field, input, orgSelect, filterBar, pagedTable, link, levelBadge, statusBadge, orgName, userName, type Column } from '../ui/components';
+import { pageHeader, enumSelect, field, input, orgSelect, filterBar, pagedTable, link, levelBadge, statusBadge, orgName, userLabel, type Column } from '../ui/components';
 import { exportButton } from '../ui/export';
 import { orgMap, userMap } from '../session';
 
@@ -50,7 +50,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     { label: t('common.organization'), render: (a) => orgName(orgs, a.org_id) },
     { label: t('alerts.techniques'), render: (a) => a.techniques.join(', ') || '—' },
     { label: t('common.status'), render: (a) => statusBadge('alert.status', a.status) },
-    { label: t('alerts.assignee'), render: (a) => userName(users, a.assignee_id) },
+    { label: t('alerts.assignee'), render: (a) => userLabel(users, a.assignee_id) },
   ];
   const list = pagedTable(columns, first,
     (cursor) => get<ListPage<Alert>>('/api/v1/alerts', { ...filters, limit: 50, cursor }),

@@ -6,7 +6,7 @@ import { get, type ListPage } from '../api';
 import { formatDateTime } from '../format';
 import { currentQuery, setQuery } from '../router';
 import type { PageContext } from '../app';
-import { pageHeader, field, input, filterBar, pagedTable, tlpBadge, userName, orgName } from '../ui/components';
+import { pageHeader, field, input, filterBar, pagedTable, tlpBadge, userLabel, orgName } from '../ui/components';
 import { orgMap, userMap } from '../session';
 
 interface Entry {
@@ -29,7 +29,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     pagedTable([
       { label: '#', class: 'num', render: (e: Entry) => String(e.seq) },
       { label: t('audit.at'), render: (e) => formatDateTime(e.at) },
-      { label: t('audit.actor'), render: (e) => `${userName(users, e.actor_id)} (${orgName(orgs, e.actor_org_id)})` },
+      { label: t('audit.actor'), render: (e) => [userLabel(users, e.actor_id), ` (${orgName(orgs, e.actor_org_id)})`] },
       { label: t('audit.action'), render: (e) => h('code', null, e.action) },
       { label: t('audit.object'), render: (e) => (e.object_id ? `${e.object_type} ${e.object_id.slice(0, 8)}…` : e.object_type) },
       { label: 'TLP', render: (e) => tlpBadge(e.tlp) },

@@ -11,7 +11,7 @@ import type { Alert, Comment, HistoryEntry, Incident, IncidentSummary, User } fr
 import { canEditIncident, canTriageIncident } from '../access';
 import { nextStatuses, noteRequired } from '../incident_flow';
 import {
-  pageHeader, section, dl, statusBadge, tlpBadge, priorityBadge, orgName, userName, link, button,
+  pageHeader, section, dl, statusBadge, tlpBadge, priorityBadge, orgName, userName, userLabel, link, button,
   dialog, field, select, enumSelect, textarea, input, submit, formActions, messageArea, busy, table,
   prose, levelBadge, loading, notice,
 } from '../ui/components';
@@ -59,7 +59,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
 
   // ---- assignees ----
   const assigneeList = incident.assignees.length
-    ? h('ul', { class: 'plain' }, ...incident.assignees.map((uid) => h('li', null, userName(users, uid),
+    ? h('ul', { class: 'plain' }, ...incident.assignees.map((uid) => h('li', null, userLabel(users, uid),
       access.assignIncidents ? button(t('incidents.unassign'), () => void run(messages.el, () => del(`${base}/assignees/${encodeURIComponent(uid)}`)), { class: 'btn btn-quiet btn-small', 'aria-label': t('incidents.unassign_user', { name: userName(users, uid) }) }) : null)))
     : h('p', { class: 'empty' }, t('incidents.no_assignees'));
   let assignForm: HTMLElement | null = null;
@@ -121,7 +121,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       { label: t('incidents.file'), render: (a: Incident['attachments'][number]) => h('a', { href: a.url, download: a.filename }, a.filename) },
       { label: t('incidents.size'), class: 'num', render: (a) => formatBytes(a.size) },
       { label: 'SHA-256', render: (a) => h('code', { class: 'hash' }, a.sha256) },
-      { label: t('incidents.uploaded_by'), render: (a) => userName(users, a.uploaded_by) },
+      { label: t('incidents.uploaded_by'), render: (a) => userLabel(users, a.uploaded_by) },
       { label: t('common.created'), render: (a) => formatDateTime(a.created_at) },
     ], incident.attachments, { empty: t('incidents.no_attachments') }),
     uploadForm(base, ctx, messages));
@@ -131,7 +131,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     [t('incidents.description'), prose(r.description)],
     [t('incidents.category'), tEnum('incident.category', r.category)],
     [t('common.organization'), orgName(orgs, r.owner_org_id)],
-    [t('incidents.reported_by'), userName(users, r.author_id)],
+    [t('incidents.reported_by'), userLabel(users, r.author_id)],
     [t('incidents.detected_at'), formatDateTime(r.detected_at)],
     [t('incidents.occurred_at'), formatDateTime(r.occurred_at)],
     [t('incidents.attack_vector'), tEnum('attack_vector', r.attack_vector)],
@@ -178,7 +178,7 @@ async function loadTimeline(base: string, users: Map<string, User>, container: H
       h('time', { datetime: e.at }, formatDateTime(e.at)), ' ',
       h('strong', null, tEnum('incident.history', e.kind)),
       e.from_status || e.to_status ? ` ${tEnum('incident.status', e.from_status)} → ${tEnum('incident.status', e.to_status)}` : '',
-      ` — ${userName(users, e.actor_id)}`,
+      ' — ', userLabel(users, e.actor_id),
       typeof e.detail?.note === 'string' && e.detail.note ? h('p', { class: 'note' }, e.detail.note) : null,
       Array.isArray(e.detail?.changed) ? h('p', { class: 'help' }, t('incidents.changed', { fields: (e.detail.changed as string[]).join(', ') })) : null))));
   } catch (error) {
@@ -214,7 +214,7 @@ async function loadComments(ctx: PageContext, base: string, users: Map<string, U
   replace(container,
     items.length
       ? h('ol', { class: 'comments' }, ...items.map((c) => h('li', { class: 'comment' },
-        h('p', { class: 'comment-meta' }, h('strong', null, userName(users, c.author_id)), ' · ', h('time', { datetime: c.created_at }, formatDateTime(c.created_at))),
+        h('p', { class: 'comment-meta' }, h('strong', null, userLabel(users, c.author_id)), ' · ', h('time', { datetime: c.created_at }, formatDateTime(c.created_at))),
         prose(c.body))))
       : h('p', { class: 'empty' }, t('incidents.no_comments')),
     form);

@@ -7,7 +7,7 @@ import { formatDateTime } from '../format';
 import type { PageContext } from '../app';
 import type { Recommendation } from '../types';
 import { canRespondToRecommendation } from '../access';
-import { pageHeader, section, dl, statusBadge, tlpBadge, orgName, userName, link, messageArea, prose, field, textarea, enumSelect, submit, formActions, busy, badge } from '../ui/components';
+import { pageHeader, section, dl, statusBadge, tlpBadge, orgName, userLabel, link, messageArea, prose, field, textarea, enumSelect, submit, formActions, busy, badge } from '../ui/components';
 import { orgMap, userMap } from '../session';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
@@ -63,7 +63,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       [t('common.due'), formatDateTime(rec.due_at)],
       [t('common.created'), formatDateTime(rec.created_at)],
       [t('recommendations.response'), rec.response ? prose(rec.response) : '—'],
-      [t('recommendations.responded'), rec.responded_at ? `${formatDateTime(rec.responded_at)} — ${userName(users, rec.responded_by)}` : '—'],
+      [t('recommendations.responded'), rec.responded_at ? [`${formatDateTime(rec.responded_at)} — `, userLabel(users, rec.responded_by)] : '—'],
       [t('recommendations.follow_up_notes'), rec.follow_up_notes ? prose(rec.follow_up_notes) : '—'],
     ])),
     respond, followUp,

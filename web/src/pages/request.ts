@@ -8,7 +8,7 @@ import { formatDateTime, formatBytes } from '../format';
 import type { PageContext } from '../app';
 import type { MaterialsRequest } from '../types';
 import { canAnswerRequest, isRequester } from '../access';
-import { pageHeader, section, dl, statusBadge, tlpBadge, orgName, userName, link, button, messageArea, prose, field, textarea, input, submit, formActions, busy, badge } from '../ui/components';
+import { pageHeader, section, dl, statusBadge, tlpBadge, orgName, userLabel, link, button, messageArea, prose, field, textarea, input, submit, formActions, busy, badge } from '../ui/components';
 import { orgMap, userMap } from '../session';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
@@ -83,7 +83,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     ])),
     section(t('requests.responses'), responses.length
       ? h('ol', { class: 'comments' }, ...responses.map((r) => h('li', { class: 'comment' },
-        h('p', { class: 'comment-meta' }, h('strong', null, userName(users, r.author_id)), ` (${orgName(orgs, r.org_id)}) · `, formatDateTime(r.created_at)),
+        h('p', { class: 'comment-meta' }, h('strong', null, userLabel(users, r.author_id)), ` (${orgName(orgs, r.org_id)}) · `, formatDateTime(r.created_at)),
         prose(r.body),
         r.attachments.length ? h('ul', { class: 'plain' }, ...r.attachments.map((a) => h('li', null,
           h('a', { href: `${base}/responses/${r.id}/attachments/${a.id}`, download: a.filename }, a.filename),

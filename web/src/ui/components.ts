@@ -7,6 +7,7 @@ import { t, tEnum } from '../i18n';
 import { tlpLabel } from '../format';
 import { values, type EnumGroup } from '../enums';
 import type { Organization, User } from '../types';
+import { userNames } from '../user_names';
 
 export function pageHeader(title: string, ...actions: Child[]): HTMLElement {
   return h('div', { class: 'page-header' },
@@ -121,11 +122,34 @@ export function orgName(orgs: Map<string, Organization>, id: string | null | und
   return org ? orgLabel(org) : `${id.slice(0, 8)}…`;
 }
 
+// A user's name as text: from the users the caller may list, else from the names resolver's
+// cache (asking it for the id, so the next render has it), else the short id.
 export function userName(users: Map<string, User>, id: string | null | undefined): string {
   if (!id) return '—';
   if (id === 'system') return t('common.system');
   const user = users.get(id);
-  return user ? (user.display_name || user.username) : `${id.slice(0, 8)}…`;
+  if (user) return user.display_name || user.username;
+  const named = userNames.cached(id);
+  if (named) return named.display_name;
+  if (named === undefined) void userNames.resolve([id]);
+  return `${id.slice(0, 8)}…`;
+}
+
+// A user's name as an element that fills itself in once the resolver answers: every label of
+// one render is asked for in one request.
+export function userLabel(users: Map<string, User>, id: string | null | undefined): HTMLElement {
+  const el = h('span', { class: 'user-name' }, userName(users, id));
+  if (id && id !== 'system' && !users.has(id) && userNames.cached(id) === undefined) {
+    el.title = id;
+    void userNames.resolve([id]).then(() => {
+      const named = userNames.cached(id);
+      if (named) {
+        el.textContent = named.display_name;
+        el.title = named.organization_name;
+      }
+    });
+  }
+  return el;
 }
 
 export function button(label: Child, onClick: (event: MouseEvent) => void, attrs: Record<string, unknown> = {}): HTMLButtonElement {
