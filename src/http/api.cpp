@@ -84,6 +84,14 @@ Handler Public(ApiContext& context, Handler handler) {
   };
 }
 
+void RegisterSchema(ApiContext& context, std::string_view name, std::string_view json) {
+  auto parsed = JsonValue::Parse(json);
+  if (!parsed) {
+    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
+  }
+  context.schemas.Set(name, std::move(*parsed));
+}
+
 JsonValue ParseJsonBody(const Request& request) {
   auto content_type = request.headers.Get("content-type");
   std::string_view type = content_type.value_or("");

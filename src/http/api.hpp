@@ -121,6 +121,11 @@ Handler Public(ApiContext& context, Handler handler);
 // neither is valid. Touches the session's last-seen time. Implemented with the identity code.
 std::optional<hub::Principal> Authenticate(ApiContext& context, const Request& request);
 
+// Adds the JSON Schema `json` (its text) to context.schemas under `name`, for the OpenAPI
+// document. Text that does not parse is a programming error: std::logic_error at start-up,
+// which the OpenAPI test catches.
+void RegisterSchema(ApiContext& context, std::string_view name, std::string_view json);
+
 // Parses the body as a JSON object: 415 unless Content-Type is application/json, 400 with the
 // parser's message when malformed, 400 when it is not an object.
 JsonValue ParseJsonBody(const Request& request);

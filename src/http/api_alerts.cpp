@@ -432,11 +432,7 @@ void AddSchema(ApiContext& context, std::string_view name, std::string text) {
   replace("@RESOLUTIONS@", EnumJson(hub::AlertResolutionNames()));
   replace("@CATEGORIES@", EnumJson(hub::IncidentCategoryNames()));
   replace("@TLPS@", EnumJson(hub::TlpNames()));
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
+  RegisterSchema(context, name, text);
 }
 
 void AddSchemas(ApiContext& context) {

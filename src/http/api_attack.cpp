@@ -668,11 +668,7 @@ void AddSchema(ApiContext& context, std::string_view name, std::string text) {
   replace("@REFS@",
           R"({"type":"array","items":{"$ref":"#/components/schemas/AttackRef"}})");
   replace("@COUNTS@", R"("alerts":{"type":"integer"},"incidents":{"type":"integer"},"count":{"type":"integer"})");
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
+  RegisterSchema(context, name, text);
 }
 
 void AddSchemas(ApiContext& context) {

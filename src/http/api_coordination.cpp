@@ -740,14 +740,6 @@ void RegisterRecommendationRoutes(Router& router, ApiContext& context) {
 // ---------------------------------------------------------------------------------------------
 // Schemas
 
-void AddSchema(ApiContext& context, std::string_view name, std::string_view json) {
-  auto parsed = JsonValue::Parse(json);
-  if (!parsed) {
-    throw std::logic_error(fmt::format("schema {}: {}", name, parsed.error().message));
-  }
-  context.schemas.Set(name, std::move(*parsed));
-}
-
 std::string EnumJson(std::span<const std::string_view> names) {
   std::string out = "[";
   for (auto name : names) {
@@ -771,7 +763,7 @@ void RegisterSchemas(ApiContext& context) {
         item);
   };
 
-  AddSchema(context, "AdvisoryCreate",
+  RegisterSchema(context, "AdvisoryCreate",
             fmt::format(
                 R"({{"type":"object","additionalProperties":false,"required":["title","body","severity","target"],"properties":{{)"
                 R"("title":{{"type":"string","minLength":1,"maxLength":200}},)"
@@ -792,8 +784,8 @@ void RegisterSchemas(ApiContext& context) {
                   R"("org_id":{{"type":"string"}},"org_name":{{"type":"string"}},)"
                   R"("acknowledged":{{"type":"boolean"}},"acknowledged_at":{t},"user_id":{s}}}}})",
                   fmt::arg("t", time_or_null), fmt::arg("s", text_or_null));
-  AddSchema(context, "AdvisoryAcknowledgement", acknowledgement);
-  AddSchema(context, "Advisory",
+  RegisterSchema(context, "AdvisoryAcknowledgement", acknowledgement);
+  RegisterSchema(context, "Advisory",
             fmt::format(
                 R"({{"type":"object","required":["id","reference","title","body","severity","tlp","target","created_at","updated_at"],"properties":{{)"
                 R"("id":{{"type":"string"}},"reference":{{"type":"string"}},"title":{{"type":"string"}},)"
@@ -808,9 +800,9 @@ void RegisterSchemas(ApiContext& context) {
                 R"("pending":{{"type":"array","items":{{"type":"object","properties":{{"org_id":{{"type":"string"}},"org_name":{{"type":"string"}}}}}}}},)"
                 R"("pending_count":{{"type":"integer"}}}}}})",
                 fmt::arg("tlp", tlp), fmt::arg("strings", strings), fmt::arg("time", time)));
-  AddSchema(context, "AdvisoryList", list_of("Advisory"));
+  RegisterSchema(context, "AdvisoryList", list_of("Advisory"));
 
-  AddSchema(context, "RequestCreate",
+  RegisterSchema(context, "RequestCreate",
             fmt::format(
                 R"({{"type":"object","additionalProperties":false,"required":["legal_basis","title","body"],)"
                 R"("description":"art30/art31: the centre to an organisation, with target_org_id and due_at; art32: a local government to the centre, without target_org_id",)"
@@ -819,26 +811,26 @@ void RegisterSchemas(ApiContext& context) {
                 R"("body":{{"type":"string","minLength":1,"maxLength":20000}},"due_at":{time},)"
                 R"("tlp":{{"type":"string","enum":["clear","green","amber","amber+strict"]}}}}}})",
                 fmt::arg("bases", EnumJson(hub::LegalBasisNames())), fmt::arg("time", time)));
-  AddSchema(context, "RequestUpdate",
+  RegisterSchema(context, "RequestUpdate",
             R"({"type":"object","additionalProperties":false,"required":["status"],"properties":{"status":{"type":"string","enum":["closed","withdrawn"]}}})");
-  AddSchema(context, "RequestResponseCreate",
+  RegisterSchema(context, "RequestResponseCreate",
             R"({"type":"object","additionalProperties":false,"required":["body"],"properties":{"body":{"type":"string","minLength":1,"maxLength":20000}}})");
-  AddSchema(context, "RequestAttachment",
+  RegisterSchema(context, "RequestAttachment",
             fmt::format(
                 R"({{"type":"object","required":["id","filename","size","sha256"],"properties":{{)"
                 R"("id":{{"type":"string"}},"response_id":{{"type":"string"}},"filename":{{"type":"string"}},)"
                 R"("content_type":{{"type":"string"}},"size":{{"type":"integer"}},"sha256":{{"type":"string"}},)"
                 R"("uploaded_by":{{"type":"string"}},"uploaded_at":{time}}}}})",
                 fmt::arg("time", time)));
-  AddSchema(context, "RequestAttachmentList", list_of("RequestAttachment"));
-  AddSchema(context, "RequestResponse",
+  RegisterSchema(context, "RequestAttachmentList", list_of("RequestAttachment"));
+  RegisterSchema(context, "RequestResponse",
             fmt::format(
                 R"({{"type":"object","required":["id","body","created_at"],"properties":{{)"
                 R"("id":{{"type":"string"}},"request_id":{{"type":"string"}},"author_id":{{"type":"string"}},)"
                 R"("org_id":{{"type":"string"}},"body":{{"type":"string"}},"created_at":{time},)"
                 R"("attachments":{{"type":"array","items":{{"$ref":"#/components/schemas/RequestAttachment"}}}}}}}})",
                 fmt::arg("time", time)));
-  AddSchema(context, "Request",
+  RegisterSchema(context, "Request",
             fmt::format(
                 R"({{"type":"object","required":["id","reference","direction","legal_basis","status","overdue"],"properties":{{)"
                 R"("id":{{"type":"string"}},"reference":{{"type":"string"}},)"
@@ -854,9 +846,9 @@ void RegisterSchemas(ApiContext& context) {
                 fmt::arg("strings", strings), fmt::arg("tn", time_or_null),
                 fmt::arg("statuses", EnumJson(hub::RequestStatusNames())),
                 fmt::arg("time", time)));
-  AddSchema(context, "RequestList", list_of("Request"));
+  RegisterSchema(context, "RequestList", list_of("Request"));
 
-  AddSchema(context, "RecommendationCreate",
+  RegisterSchema(context, "RecommendationCreate",
             fmt::format(
                 R"({{"type":"object","additionalProperties":false,"required":["target_org_id","title","body"],"properties":{{)"
                 R"("target_org_id":{{"type":"string","description":"a ministry or agency"}},)"
@@ -864,14 +856,14 @@ void RegisterSchemas(ApiContext& context) {
                 R"("body":{{"type":"string","minLength":1,"maxLength":20000}},"due_at":{time},)"
                 R"("tlp":{{"type":"string","enum":["clear","green","amber","amber+strict"]}}}}}})",
                 fmt::arg("time", time)));
-  AddSchema(context, "RecommendationResponseCreate",
+  RegisterSchema(context, "RecommendationResponseCreate",
             R"({"type":"object","additionalProperties":false,"required":["response"],"properties":{"response":{"type":"string","minLength":1,"maxLength":20000}}})");
-  AddSchema(context, "RecommendationUpdate",
+  RegisterSchema(context, "RecommendationUpdate",
             fmt::format(
                 R"({{"type":"object","additionalProperties":false,"minProperties":1,"properties":{{)"
                 R"("status":{{"type":"string","enum":{statuses}}},"follow_up_notes":{{"type":"string","maxLength":20000}}}}}})",
                 fmt::arg("statuses", EnumJson(hub::RecommendationStatusNames()))));
-  AddSchema(context, "Recommendation",
+  RegisterSchema(context, "Recommendation",
             fmt::format(
                 R"({{"type":"object","required":["id","reference","target_org_id","status","overdue"],"properties":{{)"
                 R"("id":{{"type":"string"}},"reference":{{"type":"string"}},"tlp":{tlp},)"
@@ -885,7 +877,7 @@ void RegisterSchemas(ApiContext& context) {
                 fmt::arg("sn", text_or_null),
                 fmt::arg("statuses", EnumJson(hub::RecommendationStatusNames())),
                 fmt::arg("time", time)));
-  AddSchema(context, "RecommendationList", list_of("Recommendation"));
+  RegisterSchema(context, "RecommendationList", list_of("Recommendation"));
 }
 
 }  // namespace

@@ -443,16 +443,12 @@ void AddSchemas(ApiContext& context) {
       fmt::arg("kinds", NamesJson(KINDS)), fmt::arg("formats", NamesJson(FORMATS)),
       fmt::arg("max", FILTER_VALUE_MAX), fmt::arg("alerts", alert_filters),
       fmt::arg("incidents", incident_filters));
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) throw std::logic_error("schema ExportCreate: " + parsed.error().message);
-  context.schemas.Set("ExportCreate", std::move(*parsed));
-  auto result = JsonValue::Parse(R"json({"type":"object",
+  RegisterSchema(context, "ExportCreate", text);
+  RegisterSchema(context, "ExportResult", R"json({"type":"object",
     "description":"the result of a succeeded export job",
     "required":["export_id","download_url","rows","bytes"],
     "properties":{"export_id":{"type":"string"},"download_url":{"type":"string"},
       "rows":{"type":"integer"},"bytes":{"type":"integer"}}})json");
-  if (!result) throw std::logic_error("schema ExportResult: " + result.error().message);
-  context.schemas.Set("ExportResult", std::move(*result));
 }
 
 }  // namespace

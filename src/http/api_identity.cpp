@@ -246,11 +246,7 @@ void AddSchema(ApiContext& context, std::string_view name, std::string text) {
   std::string sectors_or_null = EnumJson(hub::SectorNames());
   sectors_or_null.insert(sectors_or_null.size() - 1, ",null");
   replace("@SECTORS_NULL@", sectors_or_null);
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
+  RegisterSchema(context, name, text);
 }
 
 void AddSchemas(ApiContext& context) {

@@ -523,11 +523,7 @@ void AddSchema(ApiContext& context, std::string_view name, std::string text) {
   replace("@VECTORS_NULL@", EnumJson(hub::AttackVectorNames(), true));
   replace("@INDICATOR_TYPES@", EnumJson(hub::IndicatorTypeNames()));
   replace("@RELATIONS@", EnumJson(hub::LinkRelationNames()));
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
+  RegisterSchema(context, name, text);
 }
 
 // The members a report may have; `required` differs between POST and PATCH.

@@ -193,18 +193,10 @@ Response PullHandler(ApiContext& context, Request& request, const hub::Principal
       });
 }
 
-void AddSchema(ApiContext& context, std::string_view name, std::string_view text) {
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
-}
-
 }  // namespace
 
 void RegisterIntelRoutes(Router& router, ApiContext& context) {
-  AddSchema(context, "IntelFeedList", R"({"type":"object",
+  RegisterSchema(context, "IntelFeedList", R"({"type":"object",
     "required":["items","total_indicators","active_indicators"],
     "properties":{
       "items":{"type":"array","items":{"type":"object",
@@ -222,7 +214,7 @@ void RegisterIntelRoutes(Router& router, ApiContext& context) {
       "total_indicators":{"type":"integer"},
       "active_indicators":{"type":"integer",
         "description":"indicators detection matches after versions, revocation and expiry"}}})");
-  AddSchema(context, "IntelIndicatorList", R"({"type":"object","required":["items","next_cursor"],
+  RegisterSchema(context, "IntelIndicatorList", R"({"type":"object","required":["items","next_cursor"],
     "properties":{
       "items":{"type":"array","items":{"type":"object",
         "required":["id","value","type","feed","tlp","confidence"],
@@ -239,7 +231,7 @@ void RegisterIntelRoutes(Router& router, ApiContext& context) {
           "valid_until":{"type":["string","null"],"format":"date-time"},
           "revoked":{"type":"boolean"}}}},
       "next_cursor":{"type":["string","null"]}}})");
-  AddSchema(context, "TaxiiSourceList", R"({"type":"object","required":["items"],
+  RegisterSchema(context, "TaxiiSourceList", R"({"type":"object","required":["items"],
     "properties":{"items":{"type":"array","items":{"type":"object",
       "required":["name","url","collection","last_pull_at","last_error","objects_pulled"],
       "properties":{
@@ -249,7 +241,7 @@ void RegisterIntelRoutes(Router& router, ApiContext& context) {
         "last_pull_at":{"type":["string","null"],"format":"date-time"},
         "last_error":{"type":["string","null"]},
         "objects_pulled":{"type":"integer"}}}}}})");
-  AddSchema(context, "IntelPullResult", R"({"type":"object",
+  RegisterSchema(context, "IntelPullResult", R"({"type":"object",
     "required":["source","pages","objects","indicators"],
     "properties":{"source":{"type":"string"},"pages":{"type":"integer"},
       "objects":{"type":"integer","description":"objects received by this pull"},

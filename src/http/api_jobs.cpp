@@ -39,19 +39,11 @@ Response GetJobHandler(ApiContext& context, Request& request, const hub::Princip
   return Response::Json(200, JobJson(*job).Serialize());
 }
 
-void AddSchema(ApiContext& context, std::string_view name, std::string_view text) {
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
-}
-
 }  // namespace
 
 void RegisterJobRoutes(Router& router, ApiContext& context) {
   // "Job" is also what every route starting a job answers inside "JobAccepted".
-  AddSchema(context, "Job", R"({"type":"object",
+  RegisterSchema(context, "Job", R"({"type":"object",
     "required":["id","kind","state","progress","message","error","result","started_at",
                 "finished_at","owner_user_id"],
     "properties":{
@@ -68,9 +60,9 @@ void RegisterJobRoutes(Router& router, ApiContext& context) {
       "started_at":{"type":"string","format":"date-time"},
       "finished_at":{"type":["string","null"],"format":"date-time"},
       "owner_user_id":{"type":"string"}}})");
-  AddSchema(context, "JobAccepted", R"({"type":"object","required":["job"],
+  RegisterSchema(context, "JobAccepted", R"({"type":"object","required":["job"],
     "properties":{"job":{"$ref":"#/components/schemas/Job"}}})");
-  AddSchema(context, "JobList", R"({"type":"object","required":["items"],
+  RegisterSchema(context, "JobList", R"({"type":"object","required":["items"],
     "properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Job"}}}})");
 
   auto bind = [&context](Response (*handler)(ApiContext&, Request&, const hub::Principal&)) {

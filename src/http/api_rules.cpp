@@ -244,21 +244,13 @@ Response ReloadRulesHandler(ApiContext& context, Request& request,
       });
 }
 
-void AddSchema(ApiContext& context, std::string_view name, std::string_view text) {
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
-}
-
 }  // namespace
 
 void RegisterRuleRoutes(Router& router, ApiContext& context) {
-  AddSchema(context, "RuleFailure", R"({"type":"object","required":["path","line","message"],
+  RegisterSchema(context, "RuleFailure", R"({"type":"object","required":["path","line","message"],
     "properties":{"path":{"type":"string"},"line":{"type":["integer","null"]},
       "message":{"type":"string"}}})");
-  AddSchema(context, "RuleList", R"({"type":"object",
+  RegisterSchema(context, "RuleList", R"({"type":"object",
     "required":["detection","generation","loaded_at","rule_count","failures","items","next_cursor"],
     "properties":{
       "detection":{"type":"boolean","description":"false: live detection is off, nothing is loaded"},
@@ -286,7 +278,7 @@ void RegisterRuleRoutes(Router& router, ApiContext& context) {
           "last_hit_at":{"type":["string","null"],"format":"date-time",
             "description":"event time of its latest alert"}}}},
       "next_cursor":{"type":["string","null"]}}})");
-  AddSchema(context, "RuleReloadResult", R"({"type":"object",
+  RegisterSchema(context, "RuleReloadResult", R"({"type":"object",
     "required":["generation","rule_count","failures"],
     "properties":{"generation":{"type":"integer"},"rule_count":{"type":"integer"},
       "failures":{"type":"array","items":{"$ref":"#/components/schemas/RuleFailure"}}},

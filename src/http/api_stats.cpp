@@ -161,14 +161,6 @@ std::string EnumJson(std::span<const std::string_view> names) {
   return text + "]";
 }
 
-void Add(ApiContext& context, std::string_view name, const std::string& text) {
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) {
-    throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  }
-  context.schemas.Set(name, std::move(*parsed));
-}
-
 void AddSchemas(ApiContext& context) {
   std::string levels;
   for (auto name : hub::AlertLevelNames()) {
@@ -219,16 +211,16 @@ void AddSchemas(ApiContext& context) {
   replace("@STATUS_NAMES@", EnumJson(hub::IncidentStatusNames()));
   replace("@STATUSES@", statuses);
   replace("@BUCKETS@", EnumJson(hub::StatsBucketNames()));
-  Add(context, "StatsOverview", text);
-  Add(context, "StatsLevelCounts",
+  RegisterSchema(context, "StatsOverview", text);
+  RegisterSchema(context, "StatsLevelCounts",
       fmt::format(R"({{"type":"object","required":{},"properties":{{{}}}}})",
                   EnumJson(hub::AlertLevelNames()), levels));
-  Add(context, "StatsOrganizationCounts", R"json({"type":"array","description":"most first",
+  RegisterSchema(context, "StatsOrganizationCounts", R"json({"type":"array","description":"most first",
     "items":{"type":"object","required":["id","name","sector","count"],"properties":{
       "id":{"type":"string"},"name":{"type":["string","null"]},
       "sector":{"type":["string","null"],"description":"critical-infrastructure sector, null for other organisations"},
       "count":{"type":"integer"}}}})json");
-  Add(context, "StatsSectorCounts", R"json({"type":"array",
+  RegisterSchema(context, "StatsSectorCounts", R"json({"type":"array",
     "description":"most first; sector null: organisations without one (ministries, agencies, local governments)",
     "items":{"type":"object","required":["sector","count"],"properties":{
       "sector":{"type":["string","null"]},"count":{"type":"integer"}}}})json");

@@ -942,9 +942,7 @@ void AddSchema(ApiContext& context, std::string_view name, std::string text) {
   replace("@LEVELS@", EnumJson(SHARING_LEVELS));
   replace("@KINDS@", EnumJson(hub::PublishKindNames()));
   replace("@OBSERVABLES@", EnumJson(hub::ObservableTypeNames()));
-  auto parsed = JsonValue::Parse(text);
-  if (!parsed) throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
-  context.schemas.Set(name, std::move(*parsed));
+  RegisterSchema(context, name, text);
 }
 
 void AddSchemas(ApiContext& context) {
