@@ -9,6 +9,9 @@
 #include <cstring>
 #include <utility>
 
+// Inlined: hashes of short keys and values on the hot path, where a call into the shared
+// library cost more than the hashing.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace yagura::event {

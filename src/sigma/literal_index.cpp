@@ -8,6 +8,9 @@
 #include <immintrin.h>
 #endif
 
+// Inlined: hashes of short keys and values on the hot path, where a call into the shared
+// library cost more than the hashing.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "sigma/case_fold.hpp"

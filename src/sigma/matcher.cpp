@@ -58,6 +58,9 @@
 #include <optional>
 #include <thread>
 
+// Inlined: hashes of short keys and values on the hot path, where a call into the shared
+// library cost more than the hashing.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "sigma/case_fold.hpp"
