@@ -25,6 +25,7 @@
 
 #include "core/result.hpp"
 #include "sigma/hs_database.hpp"
+#include "sigma/pair_scan.hpp"
 #include "sigma/rule_set.hpp"
 
 namespace yagura::sigma {
@@ -53,6 +54,10 @@ class KeywordPrefilter {
 
  private:
   KeywordPrefilter() = default;
+  // A few long literals are searched by `pair_scan_` alone; others by the database, after
+  // `guard_` (a PairScan of no literals) has looked for unsafe spellings.
+  std::unique_ptr<PairScan> pair_scan_;
+  std::unique_ptr<PairScan> guard_;
   HsDatabase database_;
   size_t literal_count_ = 0;
 };

@@ -88,6 +88,20 @@ TEST(KeywordPrefilter, GivesUpWhereRawBytesMaySpellAValueDifferently) {
   EXPECT_FALSE(p.MayMatch(R"({"c":"C:\\Temp\\x.exe \"quoted\"\t"})"));
 }
 
+TEST(KeywordPrefilter, ShortKeywordsAreSearchedByALiteralDatabase) {
+  // A one-byte literal is beyond the pair scan: the Hyperscan database answers, after the same
+  // guard against other spellings.
+  Prefilter p(KeywordRule("11111111-1111-1111-1111-111111111111",
+                          "    - '$'\n    - 'sekurlsa::'\n"));
+  ASSERT_NE(p.prefilter, nullptr);
+  EXPECT_EQ(p.prefilter->literal_count(), 2u);
+  EXPECT_TRUE(p.MayMatch(R"({"c":"cost $5"})"));
+  EXPECT_TRUE(p.MayMatch(R"({"c":"SEKURLSA::x"})"));
+  EXPECT_FALSE(p.MayMatch(R"({"c":"sekurlsa: 5"})"));
+  EXPECT_TRUE(p.MayMatch(R"({"c":"\u0024"})"));
+  EXPECT_TRUE(p.MayMatch("{\"c\":\"\xC3\xA9\"}"));
+}
+
 TEST(KeywordPrefilter, LiteralsAroundBackslashesAndWildcards) {
   Prefilter p(KeywordRule("11111111-1111-1111-1111-111111111111",
                           "    - 'C:\\Windows\\evil.exe'\n    - 'ab*cdefgh?ij'\n"));

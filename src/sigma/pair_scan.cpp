@@ -1,0 +1,190 @@
+// PairScan (pair_scan.hpp): choosing the pairs, and the AVX2 pass.
+#include "sigma/pair_scan.hpp"
+
+#include <immintrin.h>
+
+#include <cstring>
+#include <map>
+
+namespace yagura::sigma {
+namespace {
+
+constexpr uint8_t FOLD = 0x20;
+
+// How unusual a byte (with bit 5 set) is in event text, 1 to 3. Only the order matters: it
+// steers the choice of pairs towards those that occur rarely, so that few positions need a
+// full comparison.
+int Rarity(uint8_t byte) {
+  if (byte >= 'a' && byte <= 'z') {
+    if (std::strchr("etaoinshrdlcu", byte) != nullptr) return 1;
+    if (std::strchr("kjxqz", byte) != nullptr) return 3;
+    return 2;
+  }
+  if (byte >= '0' && byte <= '9') return 1;
+  // Separators of paths, addresses, JSON and prose; '_' is 0x7f once folded.
+  if (std::strchr(" ,:.-/{}", byte) != nullptr || byte == 0x7f) return 1;
+  return 3;
+}
+
+int PairScore(uint8_t first, uint8_t second) {
+  int score = Rarity(first) + Rarity(second);
+  // A doubled separator ("::") is rare even where the separator alone is everywhere.
+  const bool alnum = (first >= 'a' && first <= 'z') || (first >= '0' && first <= '9');
+  if (first == second && !alnum && first != ' ' && first != '.' && first != '-' && first != '/')
+    score += 3;
+  return score;
+}
+
+uint8_t Folded(char c) { return static_cast<uint8_t>(static_cast<uint8_t>(c) | FOLD); }
+
+// Whether the backslash at `at` starts an escape: the run of backslashes ending there is odd.
+bool StartsEscape(const char* data, size_t at) {
+  size_t run = 0;
+  while (run <= at && data[at - run] == '\\') ++run;
+  return run % 2 == 1;
+}
+
+bool EqualsFoldedAscii(const char* a, const char* b, size_t size) {
+  for (size_t i = 0; i < size; ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<PairScan> PairScan::Build(const std::vector<Literal>& literals) {
+  for (const Literal& literal : literals) {
+    if (literal.text.size() < 2) return nullptr;
+    for (char c : literal.text)
+      if (static_cast<uint8_t>(c) >= 0x80) return nullptr;
+  }
+  std::unique_ptr<PairScan> scan(new PairScan());
+  scan->literals_ = literals;
+  // Greedy cover: the pair with the best rarity, counting the literals it would cover.
+  std::vector<bool> covered(literals.size(), false);
+  size_t remaining = literals.size();
+  while (remaining > 0) {
+    std::map<std::pair<uint8_t, uint8_t>, int> counts;
+    for (size_t l = 0; l < literals.size(); ++l) {
+      if (covered[l]) continue;
+      const std::string& text = literals[l].text;
+      std::map<std::pair<uint8_t, uint8_t>, bool> seen;
+      for (size_t i = 0; i + 1 < text.size(); ++i) {
+        auto key = std::make_pair(Folded(text[i]), Folded(text[i + 1]));
+        if (!seen.emplace(key, true).second) continue;
+        ++counts[key];
+      }
+    }
+    std::pair<uint8_t, uint8_t> best{};
+    int best_score = -1;
+    for (const auto& [key, count] : counts) {
+      const int score = PairScore(key.first, key.second) + 2 * (count - 1);
+      if (score > best_score) {
+        best_score = score;
+        best = key;
+      }
+    }
+    if (scan->pairs_.size() == MAX_PAIRS) return nullptr;
+    Pair pair;
+    pair.first = best.first;
+    pair.second = best.second;
+    for (size_t l = 0; l < literals.size(); ++l) {
+      if (covered[l]) continue;
+      const std::string& text = literals[l].text;
+      for (size_t i = 0; i + 1 < text.size(); ++i) {
+        if (Folded(text[i]) == best.first && Folded(text[i + 1]) == best.second) {
+          pair.candidates.push_back({static_cast<uint32_t>(l), static_cast<uint32_t>(i)});
+          covered[l] = true;
+          --remaining;
+          break;
+        }
+      }
+    }
+    scan->pairs_.push_back(std::move(pair));
+  }
+  return scan;
+}
+
+std::vector<std::string> PairScan::pairs() const {
+  std::vector<std::string> out;
+  for (const Pair& pair : pairs_)
+    out.push_back(std::string{static_cast<char>(pair.first), static_cast<char>(pair.second)});
+  return out;
+}
+
+bool PairScan::Verify(std::string_view text, size_t at, const Pair& pair) const {
+  for (const Candidate& candidate : pair.candidates) {
+    if (at < candidate.offset) continue;
+    const size_t start = at - candidate.offset;
+    const Literal& literal = literals_[candidate.literal];
+    if (start + literal.text.size() > text.size()) continue;
+    const char* bytes = text.data() + start;
+    if (literal.cased ? std::memcmp(bytes, literal.text.data(), literal.text.size()) == 0
+                      : EqualsFoldedAscii(bytes, literal.text.data(), literal.text.size()))
+      return true;
+  }
+  return false;
+}
+
+bool PairScan::Scan(std::string_view text, bool json_guard) const {
+  const char* data = text.data();
+  const size_t size = text.size();
+  const __m256i fold = _mm256_set1_epi8(static_cast<char>(FOLD));
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  const __m256i u = _mm256_set1_epi8('u');
+  const __m256i slash = _mm256_set1_epi8('/');
+  __m256i firsts[MAX_PAIRS];
+  __m256i seconds[MAX_PAIRS];
+  const size_t pair_count = pairs_.size();
+  for (size_t k = 0; k < pair_count; ++k) {
+    firsts[k] = _mm256_set1_epi8(static_cast<char>(pairs_[k].first));
+    seconds[k] = _mm256_set1_epi8(static_cast<char>(pairs_[k].second));
+  }
+  for (size_t at = 0; at < size; at += 32) {
+    const __m256i block = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at));
+    const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + 1));
+    // Positions whose pair lies inside the text: the pair at i needs i + 1 < size.
+    const size_t left = size - at;
+    const uint32_t valid = left >= 32 ? ~uint32_t{0} : (uint32_t{1} << left) - 1;
+    if (json_guard) {
+      const uint32_t high = static_cast<uint32_t>(_mm256_movemask_epi8(block)) & valid;
+      if (high != 0) return true;
+      uint32_t escapes = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_and_si256(
+          _mm256_cmpeq_epi8(block, backslash),
+          _mm256_or_si256(_mm256_cmpeq_epi8(next, u), _mm256_cmpeq_epi8(next, slash)))));
+      escapes &= valid;
+      while (escapes != 0) {
+        const size_t position = at + static_cast<size_t>(__builtin_ctz(escapes));
+        if (position + 1 < size && StartsEscape(data, position)) return true;
+        escapes &= escapes - 1;
+      }
+    }
+    if (pair_count == 0) continue;
+    const __m256i folded = _mm256_or_si256(block, fold);
+    const __m256i folded_next = _mm256_or_si256(next, fold);
+    __m256i hits = _mm256_setzero_si256();
+    for (size_t k = 0; k < pair_count; ++k) {
+      hits = _mm256_or_si256(hits, _mm256_and_si256(_mm256_cmpeq_epi8(folded, firsts[k]),
+                                                    _mm256_cmpeq_epi8(folded_next, seconds[k])));
+    }
+    uint32_t candidates = static_cast<uint32_t>(_mm256_movemask_epi8(hits)) & valid;
+    while (candidates != 0) {
+      const size_t position = at + static_cast<size_t>(__builtin_ctz(candidates));
+      candidates &= candidates - 1;
+      if (position + 1 >= size) continue;
+      const uint8_t first = Folded(data[position]);
+      const uint8_t second = Folded(data[position + 1]);
+      for (const Pair& pair : pairs_) {
+        if (pair.first == first && pair.second == second && Verify(text, position, pair))
+          return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace yagura::sigma

@@ -1,0 +1,135 @@
+// PairScan: the pairs it chooses, when it declines, its guard, and a differential test against
+// a plain search over random texts with planted literals in every case and position.
+#include "sigma/pair_scan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "event/record.hpp"
+
+namespace yagura::sigma {
+namespace {
+
+// `text` followed by the padding PairScan may read.
+bool Scan(const PairScan& scan, const std::string& text, bool json_guard = false) {
+  std::string padded = text;
+  padded.append(event::RECORD_PADDING, '\0');
+  return scan.Scan(std::string_view(padded).substr(0, text.size()), json_guard);
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  return text;
+}
+
+bool PlainSearch(const std::vector<PairScan::Literal>& literals, const std::string& text) {
+  for (const auto& literal : literals) {
+    if (literal.cased ? text.find(literal.text) != std::string::npos
+                      : Lower(text).find(Lower(literal.text)) != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+const std::vector<PairScan::Literal> MIMIKATZ = {
+    {"dpapi::masterkey"}, {"eo.oe.kiwi"},       {"event::clear"},      {"event::drop"},
+    {"gentilkiwi.com"},   {"kerberos::golden"}, {"kerberos::ptt"},     {"kiwi legit printer"},
+    {"lsadump::"},        {"mimidrv.sys"},      {"mimilib.dll"},       {"misc::skeleton"},
+    {"privilege::debug"}, {"sekurlsa::"},
+};
+
+TEST(PairScan, FewRarePairsCoverToolStrings) {
+  auto scan = PairScan::Build(MIMIKATZ);
+  ASSERT_NE(scan, nullptr);
+  const auto pairs = scan->pairs();
+  EXPECT_LE(pairs.size(), 3u);
+  EXPECT_NE(std::find(pairs.begin(), pairs.end(), "::"), pairs.end());
+}
+
+TEST(PairScan, DeclinesShortNonAsciiOrTooManyLiterals) {
+  EXPECT_EQ(PairScan::Build({{"a"}}), nullptr);
+  EXPECT_EQ(PairScan::Build({{"caf\xc3\xa9"}}), nullptr);
+  std::vector<PairScan::Literal> disjoint;
+  for (const char* text : {"ab", "cd", "ef", "gh", "ij", "kl", "mn", "op"}) disjoint.push_back({text});
+  EXPECT_EQ(PairScan::Build(disjoint), nullptr);
+  // No literals: only the guard.
+  auto guard = PairScan::Build({});
+  ASSERT_NE(guard, nullptr);
+  EXPECT_FALSE(Scan(*guard, "{\"a\": \"plain text\"}", true));
+  EXPECT_TRUE(Scan(*guard, "{\"a\": \"caf\xc3\xa9\"}", true));
+}
+
+TEST(PairScan, FindsLiteralsAtEveryPositionAndCase) {
+  auto scan = PairScan::Build(MIMIKATZ);
+  ASSERT_NE(scan, nullptr);
+  for (size_t length : {0, 1, 31, 32, 33, 63, 64, 65, 200}) {
+    std::string filler(length, 'x');
+    EXPECT_FALSE(Scan(*scan, filler)) << length;
+    for (size_t at = 0; at <= length; at += (length > 40 ? 7 : 1)) {
+      std::string text = filler;
+      text.insert(at, "SekurLSA::");
+      EXPECT_TRUE(Scan(*scan, text)) << text;
+      text = filler;
+      text.insert(at, "sekurlsa:");  // one byte short
+      EXPECT_FALSE(Scan(*scan, text)) << text;
+    }
+  }
+  // A pair at the very end of the text, its second byte beyond it: no match.
+  EXPECT_FALSE(Scan(*scan, "xxxxsekurlsa:"));
+  EXPECT_TRUE(Scan(*scan, "xxxxsekurlsa::"));
+}
+
+TEST(PairScan, CasedLiteralsMatchOnlyTheirCase) {
+  auto scan = PairScan::Build({{"Kiwi Legit", true}});
+  ASSERT_NE(scan, nullptr);
+  EXPECT_TRUE(Scan(*scan, "a Kiwi Legit printer"));
+  EXPECT_FALSE(Scan(*scan, "a kiwi legit printer"));
+}
+
+TEST(PairScan, GuardFindsEscapesThatMaySpellOtherBytes) {
+  auto scan = PairScan::Build(MIMIKATZ);
+  ASSERT_NE(scan, nullptr);
+  EXPECT_TRUE(Scan(*scan, R"({"a": "sekurlsa\u003a\u003a"})", true));
+  EXPECT_FALSE(Scan(*scan, R"({"a": "sekurlsa\u003a\u003a"})", false));
+  EXPECT_TRUE(Scan(*scan, R"({"a": "x\/y"})", true));
+  EXPECT_FALSE(Scan(*scan, R"({"a": "C:\\users\\x"})", true));   // escaped backslashes
+  EXPECT_TRUE(Scan(*scan, R"({"a": "C:\\\u0041"})", true));      // \\ then \u
+  EXPECT_FALSE(Scan(*scan, R"({"a": "C:\\\\u0041"})", true));    // \\\\ then u: no escape
+}
+
+TEST(PairScan, AgreesWithPlainSearchOnRandomTexts) {
+  std::mt19937 random(1234);
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 :.,-_/{}\"";
+  const std::vector<std::vector<PairScan::Literal>> sets = {
+      MIMIKATZ,
+      {{"ab"}, {"ba"}, {"a:b", true}},
+      {{"::"}, {"x::y"}, {"q-z"}},
+  };
+  for (const auto& literals : sets) {
+    auto scan = PairScan::Build(literals);
+    ASSERT_NE(scan, nullptr);
+    size_t positives = 0;
+    for (int round = 0; round < 3000; ++round) {
+      std::string text(random() % 300, ' ');
+      for (char& c : text) c = alphabet[random() % alphabet.size()];
+      if (random() % 2 == 0) {
+        std::string literal = literals[random() % literals.size()].text;
+        if (random() % 2 == 0) literal = Lower(literal);
+        if (random() % 3 == 0) literal.pop_back();
+        text.insert(random() % (text.size() + 1), literal);
+      }
+      const bool expected = PlainSearch(literals, text);
+      positives += expected;
+      ASSERT_EQ(Scan(*scan, text), expected) << text;
+    }
+    EXPECT_GT(positives, 500u);  // the test exercises both answers
+  }
+}
+
+}  // namespace
+}  // namespace yagura::sigma
