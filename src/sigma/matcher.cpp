@@ -325,9 +325,28 @@ struct Matcher::Impl {
   mutable std::map<std::vector<uint32_t>, std::shared_ptr<const KeywordPrefilter>> keyword_prefilters;
   MatcherStats stats;
 
+  // Every rule's condition as one stretch of a shared program: each node followed by its
+  // children (preorder), with the size of its subtree so a short-circuit can step over it.
+  // Evaluating walks one array instead of the rule's nested vectors (condition, selections,
+  // maps, items, groups), and a leaf names its pattern directly.
+  struct Op {
+    enum class Kind : uint8_t { kAnd, kOr, kNot, kTrue, kFalse, kFired, kLazy, kDirect };
+    Kind kind = Kind::kFalse;
+    uint32_t arg = 0;   // kAnd/kOr: children; kFired/kLazy: pattern; kDirect: global predicate
+    uint32_t size = 1;  // ops in the subtree, this one included
+  };
+  std::vector<Op> program;
+  std::vector<uint32_t> rule_program;  // per rule: where its condition starts
+
   Route BuildRoute(const event::LogsourceClass& cls) const;
-  bool EvaluateCondition(const Rule& rule, uint32_t base, const Condition& condition,
-                         const event::Event& event, Matcher::Scratch& s) const;
+  void CompileConditions();
+  void EmitCondition(const Rule& rule, uint32_t base, const Condition& condition);
+  void EmitSelection(const Rule& rule, uint32_t base, const Selection& selection);
+  void EmitItem(uint32_t base, const Item& item);
+  // Appends an op (`arg`: its children, pattern or predicate) and returns where it is.
+  size_t OpenOp(Op::Kind kind, uint32_t arg);
+  void CloseOp(size_t at) { program[at].size = static_cast<uint32_t>(program.size() - at); }
+  bool Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
   GateResult Gate(const Rule& rule, uint32_t base, const Condition& condition,
                   bool positive) const;
   // Patterns that may serve as triggers in Gate(): those that will be scanned.
@@ -402,28 +421,115 @@ int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*t
 
 // ---- evaluation ----
 
-bool Matcher::Impl::EvaluateCondition(const Rule& rule, uint32_t base, const Condition& condition,
-                                      const event::Event& event,
-                                      Matcher::Scratch& s) const {
-  switch (condition.kind) {
-    case Condition::Kind::kTrue: return true;
-    case Condition::Kind::kFalse: return false;
-    case Condition::Kind::kNot:
-      return !EvaluateCondition(rule, base, condition.children.front(), event, s);
-    case Condition::Kind::kAnd:
-      for (const Condition& child : condition.children)
-        if (!EvaluateCondition(rule, base, child, event, s)) return false;
-      return true;
-    case Condition::Kind::kOr:
-      for (const Condition& child : condition.children)
-        if (EvaluateCondition(rule, base, child, event, s)) return true;
-      return false;
-    case Condition::Kind::kSelection: break;
+size_t Matcher::Impl::OpenOp(Op::Kind kind, uint32_t arg) {
+  program.push_back({kind, arg, 1});
+  return program.size() - 1;
+}
+
+void Matcher::Impl::CompileConditions() {
+  program.clear();
+  rule_program.assign(rules->rules.size(), 0);
+  for (uint32_t r = 0; r < rules->rules.size(); ++r) {
+    rule_program[r] = static_cast<uint32_t>(program.size());
+    EmitCondition(rules->rules[r], rule_base[r], rules->rules[r].condition);
   }
-  auto holds = [&](uint32_t g) {
-    uint32_t pattern = predicate_pattern[g];
-    if (pattern == NONE) return predicates[g]->Test(event);
-    if (patterns[pattern].lazy) {
+}
+
+void Matcher::Impl::EmitCondition(const Rule& rule, uint32_t base, const Condition& condition) {
+  switch (condition.kind) {
+    case Condition::Kind::kTrue:
+      OpenOp(Op::Kind::kTrue, 0);
+      return;
+    case Condition::Kind::kFalse:
+      OpenOp(Op::Kind::kFalse, 0);
+      return;
+    case Condition::Kind::kNot: {
+      const size_t at = OpenOp(Op::Kind::kNot, 1);
+      EmitCondition(rule, base, condition.children.front());
+      CloseOp(at);
+      return;
+    }
+    case Condition::Kind::kAnd:
+    case Condition::Kind::kOr: {
+      if (condition.children.size() == 1) {
+        EmitCondition(rule, base, condition.children.front());
+        return;
+      }
+      const size_t at =
+          OpenOp(condition.kind == Condition::Kind::kAnd ? Op::Kind::kAnd : Op::Kind::kOr,
+                 static_cast<uint32_t>(condition.children.size()));
+      for (const Condition& child : condition.children) EmitCondition(rule, base, child);
+      CloseOp(at);
+      return;
+    }
+    case Condition::Kind::kSelection:
+      EmitSelection(rule, base, rule.selections[condition.selection]);
+      return;
+  }
+}
+
+// A selection is an OR of maps, a map an AND of items (as the plain evaluator: an empty map
+// holds, an empty selection does not).
+void Matcher::Impl::EmitSelection(const Rule& rule, uint32_t base, const Selection& selection) {
+  const bool one_map = selection.maps.size() == 1;
+  const size_t selection_at =
+      one_map ? 0 : OpenOp(Op::Kind::kOr, static_cast<uint32_t>(selection.maps.size()));
+  for (const auto& map : selection.maps) {
+    const bool one_item = map.size() == 1;
+    const size_t map_at = one_item ? 0 : OpenOp(Op::Kind::kAnd, static_cast<uint32_t>(map.size()));
+    for (const Item& item : map) EmitItem(base, item);
+    if (!one_item) CloseOp(map_at);
+  }
+  if (!one_map) CloseOp(selection_at);
+  (void)rule;
+}
+
+// An item is an OR (with |all, an AND) of groups, each an OR of predicates; |all over no group
+// is false, as in the plain evaluator; |neq negates the whole.
+void Matcher::Impl::EmitItem(uint32_t base, const Item& item) {
+  const size_t not_at = item.negate ? OpenOp(Op::Kind::kNot, 1) : 0;
+  auto emit_leaf = [&](uint32_t local) {
+    const uint32_t g = base + local;
+    const uint32_t pattern = predicate_pattern[g];
+    if (pattern == NONE) {
+      OpenOp(Op::Kind::kDirect, g);
+    } else {
+      OpenOp(patterns[pattern].lazy ? Op::Kind::kLazy : Op::Kind::kFired, pattern);
+    }
+  };
+  if (item.match_all && item.groups.empty()) {
+    OpenOp(Op::Kind::kFalse, 0);
+  } else {
+    const bool one_group = item.groups.size() == 1;
+    const size_t item_at =
+        one_group ? 0
+                  : OpenOp(item.match_all ? Op::Kind::kAnd : Op::Kind::kOr,
+                           static_cast<uint32_t>(item.groups.size()));
+    for (const auto& group : item.groups) {
+      const bool one = group.size() == 1;
+      const size_t group_at = one ? 0 : OpenOp(Op::Kind::kOr, static_cast<uint32_t>(group.size()));
+      for (uint32_t local : group) emit_leaf(local);
+      if (!one) CloseOp(group_at);
+    }
+    if (!one_group) CloseOp(item_at);
+  }
+  if (item.negate) CloseOp(not_at);
+}
+
+bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const {
+  switch (op->kind) {
+    case Op::Kind::kFired: {
+      const uint32_t pattern = op->arg;
+      if (!TestBit(s.fired, pattern)) return false;
+      if (TestBit(s.unconfirmed, pattern)) {
+        // Decided once per event, for every rule that reads it.
+        ClearBit(s.unconfirmed, pattern);
+        if (!predicates[patterns[pattern].confirm]->Test(event)) ClearBit(s.fired, pattern);
+      }
+      return TestBit(s.fired, pattern);
+    }
+    case Op::Kind::kLazy: {
+      const uint32_t pattern = op->arg;
       // Decided once per event, for every rule that reads it.
       if (!TestBit(s.decided, pattern)) {
         SetBit(s.decided, pattern);
@@ -432,45 +538,26 @@ bool Matcher::Impl::EvaluateCondition(const Rule& rule, uint32_t base, const Con
       }
       return TestBit(s.fired, pattern);
     }
-    if (!TestBit(s.fired, pattern)) return false;
-    if (TestBit(s.unconfirmed, pattern)) {
-      // Decided once per event, for every rule that reads it.
-      ClearBit(s.unconfirmed, pattern);
-      if (!predicates[patterns[pattern].confirm]->Test(event)) ClearBit(s.fired, pattern);
+    case Op::Kind::kDirect:
+      return predicates[op->arg]->Test(event);
+    case Op::Kind::kAnd: {
+      const Op* child = op + 1;
+      for (uint32_t i = 0; i < op->arg; ++i, child += child->size)
+        if (!Run(child, event, s)) return false;
+      return true;
     }
-    return TestBit(s.fired, pattern);
-  };
-  auto group_holds = [&](const std::vector<uint32_t>& group) {
-    for (uint32_t local : group)
-      if (holds(base + local)) return true;
-    return false;
-  };
-  const Selection& selection = rule.selections[condition.selection];
-  for (const auto& map : selection.maps) {
-    bool all = true;
-    for (const Item& item : map) {
-      bool holds;
-      if (item.match_all) {
-        holds = !item.groups.empty();  // as the evaluator: |all over nothing is false
-        for (const auto& group : item.groups)
-          if (!group_holds(group)) {
-            holds = false;
-            break;
-          }
-      } else {
-        holds = false;
-        for (const auto& group : item.groups)
-          if (group_holds(group)) {
-            holds = true;
-            break;
-          }
-      }
-      if (holds == item.negate) {
-        all = false;
-        break;
-      }
+    case Op::Kind::kOr: {
+      const Op* child = op + 1;
+      for (uint32_t i = 0; i < op->arg; ++i, child += child->size)
+        if (Run(child, event, s)) return true;
+      return false;
     }
-    if (all) return true;
+    case Op::Kind::kNot:
+      return !Run(op + 1, event, s);
+    case Op::Kind::kTrue:
+      return true;
+    case Op::Kind::kFalse:
+      return false;
   }
   return false;
 }
@@ -944,6 +1031,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   for (bool g : impl->gated)
     if (g) ++stats.gated_rules;
 
+  impl->CompileConditions();
   const Impl* raw = impl.get();
   impl->routes = std::make_unique<RouteTable>(
       [raw](const event::LogsourceClass& cls) { return raw->BuildRoute(cls); });
@@ -1117,8 +1205,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     } else {
       rule = *touched++;
     }
-    const Rule& r = impl.rules->rules[rule];
-    if (impl.EvaluateCondition(r, impl.rule_base[rule], r.condition, event, s)) {
+    if (impl.Run(&impl.program[impl.rule_program[rule]], event, s)) {
       out.push_back(rule);
     }
   }

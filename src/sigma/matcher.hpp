@@ -8,7 +8,8 @@
 // every value of the event at once. Fired patterns are recorded in a bitset and confirmed
 // exactly where the database can only prefilter (regexes). Only candidate rules with a fired
 // pattern, or whose condition can hold without any (negations, null, exists), are evaluated,
-// from the bitset, over the same condition tree as the plain evaluator. Compiled databases are
+// from the bitset, over the same condition tree as the plain evaluator (laid out as one flat
+// program for all rules, so that evaluating reads one array). Compiled databases are
 // cached on disk under a key that covers the rule set's hash and every compiled pattern.
 // Thread-safety: Match() is const and may run on many threads, each with its own Scratch.
 #pragma once
