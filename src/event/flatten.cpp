@@ -65,6 +65,7 @@ void NameTable::Build(const FieldCatalog& catalog) {
   slots_.assign(capacity, Entry{});
   mask_ = capacity - 1;
   names_.clear();
+  recent_.assign(RECENT_SLOTS, Recent{});
   for (FieldId id = 0; id < catalog.size(); ++id) {
     std::string_view name = catalog.Name(id);
     Insert(name, XXH3_64bits(name.data(), name.size())).id = id;
@@ -94,6 +95,21 @@ NameTable::Entry& NameTable::Insert(std::string_view name, uint64_t hash) {
 }
 
 const NameTable::Entry* NameTable::Find(std::string_view name) const {
+  const size_t length = name.size();
+  if (length == 0 || length > MAX_RECENT_LENGTH) return FindInTable(name);
+  const auto byte = [&](size_t at) { return static_cast<size_t>(static_cast<uint8_t>(name[at])); };
+  const size_t index =
+      (length * 37 + byte(0) * 5 + byte(length / 2) * 11 + byte(length - 1) * 3) % RECENT_SLOTS;
+  Recent& recent = recent_[index];
+  if (recent.length == length && std::memcmp(recent.text, name.data(), length) == 0)
+    return recent.entry;
+  recent.entry = FindInTable(name);
+  recent.length = static_cast<uint8_t>(length);
+  std::memcpy(recent.text, name.data(), length);
+  return recent.entry;
+}
+
+const NameTable::Entry* NameTable::FindInTable(std::string_view name) const {
   if (slots_.empty()) return nullptr;
   uint64_t hash = XXH3_64bits(name.data(), name.size());
   for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
