@@ -132,6 +132,40 @@ void LiteralTrie::Add(std::string_view folded, uint32_t pattern) {
   built_.emplace_back(std::move(key), pattern);
 }
 
+void InfixIndex::Add(std::string_view folded, uint32_t pattern) {
+  Entry entry;
+  std::memcpy(&entry.key, folded.data() + folded.size() - KEY_BYTES, KEY_BYTES);
+  entry.offset = static_cast<uint32_t>(texts_.size());
+  entry.length = static_cast<uint32_t>(folded.size());
+  entry.pattern = pattern;
+  texts_.append(folded);
+  entries_.push_back(entry);
+}
+
+void InfixIndex::Finish() {
+  std::sort(entries_.begin(), entries_.end(),
+            [](const Entry& a, const Entry& b) { return a.key < b.key; });
+  filter_.assign((size_t{1} << FILTER_BITS_LOG2) / 64, 0);
+  size_t distinct = 0;
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    const uint64_t bucket = Bucket(entries_[e].key);
+    filter_[bucket >> 6] |= uint64_t{1} << (bucket & 63);
+    if (e == 0 || entries_[e].key != entries_[e - 1].key) ++distinct;
+  }
+  size_t capacity = 16;
+  while (capacity < distinct * 2) capacity *= 2;
+  slots_.assign(capacity, KeySlot{});
+  slot_mask_ = capacity - 1;
+  for (size_t e = 0; e < entries_.size();) {
+    size_t end = e;
+    while (end < entries_.size() && entries_[end].key == entries_[e].key) ++end;
+    uint64_t slot = Slot(entries_[e].key);
+    while (slots_[slot].begin != slots_[slot].end) slot = (slot + 1) & slot_mask_;
+    slots_[slot] = {entries_[e].key, static_cast<uint32_t>(e), static_cast<uint32_t>(end)};
+    e = end;
+  }
+}
+
 void LiteralTrie::Finish() {
   // A pointer-free build: children in ordered maps, then flattened with each node's edges
   // contiguous and sorted, which the walk relies on.

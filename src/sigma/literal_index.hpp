@@ -4,8 +4,9 @@
 // `x*` (startswith), `*x` (endswith), `*x*` (contains). The first three need no automaton: a
 // hash probe of the whole value and a walk of a byte trie from the start or from the end find
 // every such literal of a field in time proportional to the length of the longest match, with
-// none of the fixed cost of a Hyperscan scan. (Contains stays with Hyperscan: a hashed scan of
-// every position measured two to three times slower than its SIMD literal matchers.)
+// none of the fixed cost of a Hyperscan scan. Contains stays with Hyperscan (a hashed scan of
+// every position measured two to three times slower than its SIMD literal matchers), except
+// for lists of hash indicators (InfixIndex below), where it is the other way round.
 // Both sides are case-folded first (FoldText): ASCII lowercased, other code points by
 // FoldCodePoint, invalid UTF-8 bytes replaced by U+FFFD. On folded text, byte equality is
 // exactly GlobMatch's code-point-wise folded equality, so these lookups decide predicates with
@@ -17,6 +18,7 @@
 #include <algorithm>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +114,75 @@ class LiteralTrie {
   std::vector<Node> nodes_;
   std::vector<unsigned char> edge_bytes_;
   std::vector<uint32_t> edge_targets_;
+};
+
+// `*literal*` over folded text for long literals, each keyed by its last KEY_BYTES bytes (the
+// first ones of indicator lists repeat: "imphash=", "sha256="): a
+// scan looks every position of the text up in a bit filter and, where that hits, in a table
+// of the keys. Hyperscan's literal matchers slow down badly when a thousand hex literals
+// meet hex text (SigmaHQ's hash lists against Sysmon's `Hashes`: about 8 ns a byte, because
+// every short fingerprint of hex text is in some literal); this costs about a multiply and a
+// bit test a byte whatever the literals. The matcher uses it for such fields only.
+class InfixIndex {
+ public:
+  static constexpr size_t KEY_BYTES = 8;
+  // `folded` has at least KEY_BYTES bytes.
+  void Add(std::string_view folded, uint32_t pattern);
+  void Finish();
+  [[nodiscard]] bool empty() const { return entries_.empty(); }
+
+  // Reports each literal contained in `text` (once or more).
+  template <typename Fire>
+  void ForEachMatch(std::string_view text, Fire&& fire) const {
+    if (entries_.empty() || text.size() < KEY_BYTES) return;
+    const char* data = text.data();
+    const size_t last = text.size() - KEY_BYTES;
+    for (size_t at = 0; at <= last; ++at) {
+      uint64_t key;
+      std::memcpy(&key, data + at, KEY_BYTES);
+      const uint64_t bucket = Bucket(key);
+      if (((filter_[bucket >> 6] >> (bucket & 63)) & 1) == 0) continue;
+      // The slot of this key, if any: open addressing over the distinct keys.
+      for (uint64_t slot = Slot(key);; slot = (slot + 1) & slot_mask_) {
+        const KeySlot& found = slots_[slot];
+        if (found.begin == found.end) break;  // empty: no literal ends so
+        if (found.key != key) continue;
+        // The key is the literal's end: its start lies before `at`.
+        for (uint32_t e = found.begin; e < found.end; ++e) {
+          const Entry& entry = entries_[e];
+          const size_t before = entry.length - KEY_BYTES;
+          if (before > at) continue;
+          if (std::memcmp(data + at - before, texts_.data() + entry.offset, before) == 0)
+            fire(entry.pattern);
+        }
+        break;
+      }
+    }
+  }
+
+ private:
+  // 256 kilobits (32 KB): with a few thousand literals, about one position in fifty passes.
+  static constexpr unsigned FILTER_BITS_LOG2 = 18;
+  static uint64_t Bucket(uint64_t key) {
+    return (key * 0x9E3779B97F4A7C15ULL) >> (64 - FILTER_BITS_LOG2);
+  }
+  [[nodiscard]] uint64_t Slot(uint64_t key) const {
+    return ((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL >> 32) & slot_mask_;
+  }
+  struct KeySlot {
+    uint64_t key = 0;
+    uint32_t begin = 0, end = 0;  // entries with this key; begin == end: empty slot
+  };
+  struct Entry {
+    uint64_t key = 0;  // the last KEY_BYTES bytes
+    uint32_t offset = 0, length = 0;
+    uint32_t pattern = 0;
+  };
+  std::vector<Entry> entries_;  // sorted by key after Finish()
+  std::string texts_;
+  std::vector<uint64_t> filter_;
+  std::vector<KeySlot> slots_;
+  uint64_t slot_mask_ = 0;
 };
 
 }  // namespace yagura::sigma

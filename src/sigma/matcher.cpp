@@ -49,6 +49,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +57,7 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <set>
 #include <thread>
 
 // Inlined: hashes of short keys and values on the hot path, where a call into the shared
@@ -290,6 +292,7 @@ struct Matcher::Impl {
     ExactIndex exact;
     LiteralTrie prefixes{LiteralTrie::Direction::kForward};
     LiteralTrie suffixes{LiteralTrie::Direction::kBackward};
+    InfixIndex infixes;  // fields of hash indicators only
     uint32_t folded_db = NONE;  // index into databases
     uint32_t raw_db = NONE;
     bool has_literals = false;
@@ -658,7 +661,9 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   impl->policy = options.unrecognised;
 
   // 1. Classify every predicate; deduplicate patterns per field.
-  enum class Shape : uint8_t { kExact, kPrefix, kSuffix, kHsFolded, kHsRaw, kHsRegex, kNumberEq };
+  enum class Shape : uint8_t {
+    kExact, kPrefix, kSuffix, kInfix, kHsFolded, kHsRaw, kHsRegex, kNumberEq
+  };
   struct PatternKey {
     uint32_t index;
     Shape shape;
@@ -694,6 +699,40 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   // nothing; the same database without the flag finds it). The fired bitset already reports
   // each pattern once, so the flag only saved callbacks.
   const unsigned hs_flags = HS_FLAG_ALLOWEMPTY;
+
+  // Fields whose `*literal*` values are mostly hash indicators get an InfixIndex for their long
+  // contains-literals instead of Hyperscan (literal_index.hpp says why).
+  auto infix_literal = [](const Predicate& predicate) -> const std::string* {
+    const auto& glob = predicate.glob;
+    if (predicate.kind != PredicateKind::kString || predicate.cased ||
+        predicate.field == event::NO_FIELD || glob.size() != 3 ||
+        glob[0].kind != GlobToken::Kind::kStar || glob[1].kind != GlobToken::Kind::kLiteral ||
+        glob[2].kind != GlobToken::Kind::kStar || !AllFoldable(glob) ||
+        glob[1].text.size() < InfixIndex::KEY_BYTES)
+      return nullptr;
+    return &glob[1].text;
+  };
+  std::set<event::FieldId> infix_fields;
+  {
+    std::map<event::FieldId, std::pair<size_t, size_t>> counts;  // (long literals, hashes)
+    for (const Rule& rule : rules.rules) {
+      for (const Predicate& predicate : rule.predicates) {
+        const std::string* literal = infix_literal(predicate);
+        if (literal == nullptr) continue;
+        auto& [total, hashes] = counts[predicate.field];
+        ++total;
+        size_t run = 0, longest = 0;
+        for (char c : *literal) {
+          run = std::isxdigit(static_cast<unsigned char>(c)) ? run + 1 : 0;
+          longest = std::max(longest, run);
+        }
+        if (longest >= 16) ++hashes;
+      }
+    }
+    for (const auto& [field, count] : counts)
+      if (count.second >= 64 && count.second * 4 >= count.first * 3) infix_fields.insert(field);
+  }
+
   for (uint32_t r = 0; r < rules.rules.size(); ++r) {
     const Rule& rule = rules.rules[r];
     impl->rule_base.push_back(static_cast<uint32_t>(impl->predicates.size()));
@@ -734,6 +773,9 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
           } else if (n == 2 && star_at(0) && literal_at(1)) {
             shape = Shape::kSuffix;
             FoldText(glob[1].text, text);
+          } else if (infix_fields.count(predicate.field) != 0 && infix_literal(predicate) != nullptr) {
+            FoldText(glob[1].text, text);
+            if (text.size() >= InfixIndex::KEY_BYTES) shape = Shape::kInfix;
           }
         }
         if (shape == Shape::kHsFolded) {
@@ -799,6 +841,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
         case Shape::kExact:
         case Shape::kPrefix:
         case Shape::kSuffix:
+        case Shape::kInfix:
         case Shape::kNumberEq:
           info.kind = PatternKind::kLiteral;
           literals[index].emplace_back(shape, text, pattern);
@@ -956,6 +999,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       if (shape == Shape::kExact) index.exact.Add(text, pattern);
       if (shape == Shape::kPrefix) index.prefixes.Add(text, pattern);
       if (shape == Shape::kSuffix) index.suffixes.Add(text, pattern);
+      if (shape == Shape::kInfix) index.infixes.Add(text, pattern);
       if (shape == Shape::kNumberEq) {
         double number;
         std::memcpy(&number, text.data(), sizeof number);
@@ -966,6 +1010,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     }
     index.prefixes.Finish();
     index.suffixes.Finish();
+    index.infixes.Finish();
     std::sort(index.numbers.begin(), index.numbers.end());
   }
   for (uint32_t& pattern : impl->predicate_pattern)
@@ -1161,6 +1206,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           if (uint32_t p = index.exact.Find(s.folded); p != NONE) s.Fire(p);
           index.prefixes.ForEachMatch(s.folded, fire);
           index.suffixes.ForEachMatch(s.folded, fire);
+          index.infixes.ForEachMatch(s.folded, fire);
         }
         if (index.folded_db != NONE) {
           hs_scan(impl.databases[index.folded_db].get(), data_of(s.folded),

@@ -93,5 +93,47 @@ TEST(LiteralIndex, TriesFindEveryPrefixAndSuffix) {
   }
 }
 
+// Hash-indicator shapes: hex text against hex literals with shared prefixes ("md5=", and
+// literals of exactly the key length), found at every position, ends included.
+TEST(LiteralIndex, InfixIndexFindsEveryContainedLiteral) {
+  std::mt19937_64 rng(17);
+  auto hex = [&](size_t length) {
+    std::string out;
+    for (size_t i = 0; i < length; ++i) out.push_back("0123456789abcdef"[rng() % 16]);
+    return out;
+  };
+  std::vector<std::string> literals = {"md5=0123456789abcdef", "0123456789abcdef", "89abcdef",
+                                       "sha1=" + hex(40), "imphash=" + hex(32)};
+  for (int i = 0; i < 300; ++i) literals.push_back((i % 2 ? "md5=" : "sha256=") + hex(i % 3 ? 32 : 8));
+  // Literals sharing their last eight bytes.
+  literals.push_back("x" + literals[3].substr(literals[3].size() - 12));
+  literals.push_back("yy" + literals[3].substr(literals[3].size() - 9));
+  InfixIndex index;
+  for (uint32_t k = 0; k < literals.size(); ++k) index.Add(literals[k], k);
+  index.Finish();
+  size_t found = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string text = hex(rng() % 120);
+    for (int planted = rng() % 3; planted > 0; --planted) {
+      std::string literal = literals[rng() % literals.size()];
+      if (rng() % 4 == 0) literal.pop_back();  // a near miss
+      text.insert(rng() % (text.size() + 1), literal);
+    }
+    if (rng() % 5 == 0) text = literals[rng() % literals.size()];  // the whole text
+    std::vector<uint32_t> got, want;
+    index.ForEachMatch(text, [&](uint32_t k) { got.push_back(k); });
+    std::sort(got.begin(), got.end());
+    got.erase(std::unique(got.begin(), got.end()), got.end());
+    for (uint32_t k = 0; k < literals.size(); ++k)
+      if (text.find(literals[k]) != std::string::npos) want.push_back(k);
+    found += want.size();
+    ASSERT_EQ(got, want) << text;
+  }
+  EXPECT_GT(found, 2000u);
+  InfixIndex empty;
+  empty.Finish();
+  empty.ForEachMatch("md5=0123456789abcdef", [](uint32_t) { FAIL(); });
+}
+
 }  // namespace
 }  // namespace yagura::sigma

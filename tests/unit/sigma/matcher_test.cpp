@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -370,6 +371,60 @@ TEST_F(MatcherTest, PatternsThatAreNoTriggerAreTestedLazily) {
   events.Add(image, "C:\\Windows\\cmd.exe");
   events.Add(command_line, "cmd -enc AAAA");
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+}
+
+TEST_F(MatcherTest, HashIndicatorListsAreLookedUpNotScanned) {
+  // A field whose contains-values are mostly hash indicators (Sysmon's Hashes against IOC
+  // lists) is decided by the infix index; shorter values of it stay with Hyperscan.
+  const event::FieldId hashes = catalog.Intern("Hashes");
+  std::mt19937_64 rng(23);
+  auto hex = [&](size_t length) {
+    std::string out;
+    for (size_t i = 0; i < length; ++i) out.push_back("0123456789ABCDEF"[rng() % 16]);
+    return out;
+  };
+  std::vector<std::string> indicators;
+  std::vector<Predicate> values;
+  for (int i = 0; i < 100; ++i) {
+    indicators.push_back((i % 2 ? "MD5=" : "IMPHASH=") + hex(32));
+    values.push_back(Str(hashes, "*" + indicators.back() + "*"));
+  }
+  values.push_back(Str(hashes, "*SHA1=00*"));
+  RuleMaker r("hash indicators");
+  r.Map({{hashes, values}});
+  Add(r.Finish(Sel(0)));
+  RuleMaker other("image and hash");
+  other.Map({{image, {Str(image, "*\\evil.exe")}}, {hashes, {Str(hashes, "*" + indicators[7] + "*")}}});
+  Add(other.Finish(Sel(0)));
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_GE(matcher->stats().literal_patterns, 100u);
+  auto scratch = matcher->NewScratch();
+  auto event_with = [&](std::string hashes_value, std::string image_value = "C:\\x.exe") {
+    events.Start();
+    events.Add(image, std::move(image_value));
+    events.Add(hashes, std::move(hashes_value));
+  };
+  std::string background = "SHA1=" + hex(40) + ",MD5=" + hex(32) + ",SHA256=" + hex(64);
+  event_with(background);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+  // In any case, at the start, the end or the middle.
+  event_with(indicators[3]);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+  std::string lower = indicators[4];
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  event_with(background + "," + lower);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+  event_with("SHA1=" + hex(40) + "," + indicators[7] + ",X", "D:\\evil.exe");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 1}));
+  // One digit short is no match; the short value is still found.
+  event_with(background + "," + indicators[9].substr(0, indicators[9].size() - 1));
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+  event_with("sha1=00ff");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+  // The same values again: replayed from the matcher's memory of values, not rescanned.
+  event_with(indicators[3]);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
 }
 
 TEST_F(MatcherTest, NumericEqualityTriggersItsRule) {
