@@ -38,6 +38,12 @@ class PairScan {
   // `text` (records carry RECORD_PADDING readable bytes).
   [[nodiscard]] bool Scan(std::string_view text, bool json_guard) const;
 
+  // The two ways Scan() goes, 32 and 64 bytes a step (the second needs AVX-512BW); public so
+  // that tests can hold both to the same answers.
+  [[nodiscard]] bool ScanAvx2(std::string_view text, bool json_guard) const;
+  [[nodiscard]] bool ScanAvx512(std::string_view text, bool json_guard) const;
+  [[nodiscard]] static bool HasAvx512();
+
   // The chosen pairs (bit 5 set on both bytes), for tests.
   [[nodiscard]] std::vector<std::string> pairs() const;
 
@@ -52,6 +58,11 @@ class PairScan {
     std::vector<Candidate> candidates;
   };
   bool Verify(std::string_view text, size_t at, const Pair& pair) const;
+  // Whether a pair found at bit i of `candidates` (position at + i) starts one of its literals.
+  bool Candidates(std::string_view text, size_t at, uint64_t candidates) const;
+  // Whether a backslash at bit i of `candidates`, followed by `u` or `/`, starts an escape.
+  static bool Escapes(std::string_view text, size_t at, uint64_t candidates);
+
 
   std::vector<Literal> literals_;
   std::vector<Pair> pairs_;
