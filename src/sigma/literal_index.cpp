@@ -145,11 +145,11 @@ void InfixIndex::Add(std::string_view folded, uint32_t pattern) {
 void InfixIndex::Finish() {
   std::sort(entries_.begin(), entries_.end(),
             [](const Entry& a, const Entry& b) { return a.key < b.key; });
-  filter_.assign((size_t{1} << FILTER_BITS_LOG2) / 64, 0);
+  filter_.assign(size_t{1} << FILTER_WORDS_LOG2, 0);
   size_t distinct = 0;
   for (size_t e = 0; e < entries_.size(); ++e) {
-    const uint64_t bucket = Bucket(entries_[e].key);
-    filter_[bucket >> 6] |= uint64_t{1} << (bucket & 63);
+    const uint64_t hash = FilterHash(entries_[e].key);
+    filter_[hash >> (64 - FILTER_WORDS_LOG2)] |= FilterBits(hash);
     if (e == 0 || entries_[e].key != entries_[e - 1].key) ++distinct;
   }
   size_t capacity = 16;
