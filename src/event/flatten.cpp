@@ -74,6 +74,10 @@ void NameTable::Build(const FieldCatalog& catalog) {
       std::string_view prefix = name.substr(0, dot);
       Insert(prefix, XXH3_64bits(prefix.data(), prefix.size())).prefix = true;
     }
+    if (const size_t underscore = name.find('_'); underscore != std::string_view::npos && underscore > 0) {
+      std::string_view element = name.substr(0, underscore);
+      Insert(element, XXH3_64bits(element.data(), element.size())).element = true;
+    }
   }
 }
 
@@ -372,6 +376,7 @@ simdjson::error_code JsonFlattener::FlattenSystem(Value system) {
       name_.assign(element);
       return FlattenValue(child, false);
     }
+    if (!sink_.WantsElement(element)) return SUCCESS;  // On-Demand steps over it
     return ForEachMember(parts, [&](std::string_view part_key, Value part) {
       if (part_key == "#text") {
         name_.assign(element);

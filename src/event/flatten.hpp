@@ -53,6 +53,7 @@ class NameTable {
     uint32_t length = UINT32_MAX;  // UINT32_MAX: empty slot
     FieldId id = NO_FIELD;         // NO_FIELD: only a prefix of wanted names
     bool prefix = false;           // some wanted name continues with '.'
+    bool element = false;          // some wanted name continues with '_' (Provider_Name)
   };
 
   // `names[i]` has FieldId i; their dotted prefixes are added as prefixes.
@@ -118,6 +119,14 @@ class EventSink final : public FieldEmitter {
     if (all_values_) return true;
     const NameTable::Entry* entry = names_.Find(prefix);
     return entry != nullptr && entry->prefix;
+  }
+  // Whether an evtx_dump System element (an object of "#text" and "#attributes") is read: as
+  // itself, as Element_Attribute, or for the event time. Most are not (Execution, Security,
+  // Correlation) and are skipped whole.
+  [[nodiscard]] bool WantsElement(std::string_view element) const {
+    if (all_values_ || element == "TimeCreated") return true;  // TimeCreated_SystemTime: TimeRank
+    const NameTable::Entry* entry = names_.Find(element);
+    return entry != nullptr && (entry->id != NO_FIELD || entry->element);
   }
   [[nodiscard]] bool all_values() const { return all_values_; }
   // Whether the next events collect every value (only if some rule has keywords at all): the

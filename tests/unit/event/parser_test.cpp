@@ -176,6 +176,28 @@ TEST(EvtxDumpJson, SystemEventDataAndAttributes) {
   EXPECT_TRUE(p.event().logsource.HasCategory("file_event"));
 }
 
+TEST(EvtxDumpJson, SystemElementsNoFieldReadsAreSkippedOthersKept) {
+  // Without Execution_* or Security_* among the wanted names those elements are passed over
+  // whole; the event time (TimeCreated_SystemTime) and EventID's text are read all the same.
+  const std::string record =
+      R"({"Event": {"System": {"Provider": {"#attributes": {"Name": "P", "Guid": "G"}},)"
+      R"( "EventID": {"#text": 4624, "#attributes": {"Qualifiers": 0}},)"
+      R"( "TimeCreated": {"#attributes": {"SystemTime": "2026-01-02T03:04:05Z"}},)"
+      R"( "Execution": {"#attributes": {"ProcessID": 4, "ThreadID": 8}},)"
+      R"( "Security": {"#attributes": {"UserID": "S-1-5-18"}}, "Channel": "Security"},)"
+      R"( "EventData": {"TargetUserName": "bob"}}})";
+  ParserFixture lean({"EventID", "Provider_Name", "TargetUserName"});
+  ASSERT_TRUE(lean.Parse(record));
+  EXPECT_EQ(lean.Value("EventID"), "4624");
+  EXPECT_EQ(lean.Value("Provider_Name"), "P");
+  EXPECT_EQ(lean.Value("TargetUserName"), "bob");
+  EXPECT_EQ(lean.event().time, "2026-01-02T03:04:05Z");
+  ParserFixture wide({"EventID", "Execution_ThreadID", "Security_UserID"});
+  ASSERT_TRUE(wide.Parse(record));
+  EXPECT_EQ(wide.Value("Execution_ThreadID"), "8");
+  EXPECT_EQ(wide.Value("Security_UserID"), "S-1-5-18");
+}
+
 TEST(EvtxDumpJson, SpacesTextAttributesUserDataAndUnnamedData) {
   ParserFixture p({"ThreatName", "EventID", "EventID_Qualifiers", "Data", "Operation", "User",
                    "Binary", "Event.RenderingInfo.Message", "Level", "Item_Kind"});
