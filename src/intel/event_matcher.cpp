@@ -1,5 +1,7 @@
 #include "intel/event_matcher.hpp"
 
+// Inlined: every event value looked up is hashed, most of them short.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
@@ -291,23 +293,43 @@ void LookupHash(const IndicatorIndex& index, std::string_view text, HashAlgorith
   if (NormaliseHash(text, algorithm, buffer)) index.FindExact(ObservableType::kHash, buffer, collector);
 }
 
-// "SHA1=AB..,MD5=CD..,SHA256=EF..,IMPHASH=01.."
-void LookupHashList(const IndicatorIndex& index, std::string_view text, std::string& buffer,
-                    HitCollector& collector) {
+// "SHA1=AB..,MD5=CD..,SHA256=EF..,IMPHASH=01..": the digests are normalised and their filter
+// words fetched first, then looked up, so that their cache misses overlap. Lists longer than
+// the batch go by batches.
+constexpr size_t HASH_BATCH = IntelMatcher::Scratch::HASH_BATCH;
+
+void LookupHashList(const IndicatorIndex& index, std::string_view text,
+                    std::array<std::string, HASH_BATCH>& buffers, HitCollector& collector) {
   if (!index.Has(ObservableType::kHash)) return;
+  std::array<std::string_view, HASH_BATCH> digests;
+  std::array<uint64_t, HASH_BATCH> prefetched;
   while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    size_t equals = item.find('=');
-    std::string_view digest = Trim(equals == std::string_view::npos ? item : item.substr(equals + 1));
-    HashAlgorithm algorithm = HashAlgorithm::kNone;
-    if (equals != std::string_view::npos) {
-      auto parsed = ParseHashAlgorithm(Trim(item.substr(0, equals)));
-      if (parsed) algorithm = *parsed;
+    size_t count = 0;
+    while (!text.empty() && count < HASH_BATCH) {
+      size_t comma = text.find(',');
+      std::string_view item = text.substr(0, comma);
+      text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+      size_t equals = item.find('=');
+      std::string_view digest =
+          Trim(equals == std::string_view::npos ? item : item.substr(equals + 1));
+      HashAlgorithm algorithm = HashAlgorithm::kNone;
+      if (equals != std::string_view::npos) {
+        auto parsed = ParseHashAlgorithm(Trim(item.substr(0, equals)));
+        if (parsed) algorithm = *parsed;
+      }
+      // As LookupHash: only lengths some indicator has, in the canonical form.
+      if (!index.HasHashLength(Trim(digest).size())) continue;
+      if (algorithm == HashAlgorithm::kNone) algorithm = HashAlgorithmForHexLength(digest.size());
+      if (algorithm == HashAlgorithm::kNone || !NormaliseHash(digest, algorithm, buffers[count]))
+        continue;
+      digests[count] = digest;
+      prefetched[count] = index.PrefetchExact(ObservableType::kHash, buffers[count]);
+      ++count;
     }
-    collector.At(digest);
-    LookupHash(index, digest, algorithm, buffer, collector);
+    for (size_t k = 0; k < count; ++k) {
+      collector.At(digests[k]);
+      index.FindExact(ObservableType::kHash, buffers[k], prefetched[k], collector);
+    }
   }
 }
 
@@ -496,7 +518,7 @@ void IntelMatcher::Match(const IndicatorIndex& index, const event::Event& event,
         case Role::kUrl:
           LookupUrl(index, Trim(text), true, buffer, host_buffer, collector);
           break;
-        case Role::kHashList: LookupHashList(index, text, buffer, collector); break;
+        case Role::kHashList: LookupHashList(index, text, scratch.hash_buffers_, collector); break;
         case Role::kHash:
           LookupHash(index, Trim(text), HashAlgorithm::kNone, buffer, collector);
           break;

@@ -15,6 +15,7 @@
 // Thread-safety: Match() is const; each thread uses its own Scratch.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,6 +53,9 @@ class IntelMatcher {
       matches_.clear();
     }
 
+    // Digests of one hash list looked up together (their cache misses overlap).
+    static constexpr size_t HASH_BATCH = 8;
+
    private:
     friend class IntelMatcher;
     // Field values that found nothing, per index generation (direct-mapped, verified by text).
@@ -69,6 +73,7 @@ class IntelMatcher {
     std::vector<IntelMatch> matches_;
     std::string buffer_;
     std::string url_buffer_;
+    std::array<std::string, HASH_BATCH> hash_buffers_;
   };
 
   // Interns the fields the matcher reads; call before the catalog is frozen.

@@ -1,5 +1,7 @@
 #include "intel/indicator_index.hpp"
 
+// Inlined: every event value looked up is hashed, most of them short.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
@@ -406,12 +408,22 @@ bool ConjunctionHasAtom(const FeedSnapshot& snapshot, const IndicatorIndex::Ref&
 
 void IndicatorIndex::FindIpv4(uint32_t address, Visitor& visitor) const {
   NoteFound note(visitor);
+  // The filter words of every prefix length present are fetched first: with a million
+  // indicators each is a cache miss, and fetched together they overlap.
+  uint64_t hashes[33];
+  for (uint64_t prefixes = ipv4_prefixes_; prefixes;) {
+    const unsigned prefix = 63 - static_cast<unsigned>(std::countl_zero(prefixes));
+    prefixes &= ~(uint64_t{1} << prefix);
+    hashes[prefix] = HashIpv4(address & Ipv4Mask(static_cast<uint8_t>(prefix)),
+                              static_cast<uint8_t>(IPV4_KIND + prefix));
+    __builtin_prefetch(&filter_[(hashes[prefix] >> 40) & filter_mask_]);
+  }
   // Longest prefix first; stop at the first length that holds the address.
   for (uint64_t prefixes = ipv4_prefixes_; prefixes && !note.found;) {
     unsigned prefix = 63 - static_cast<unsigned>(std::countl_zero(prefixes));
     prefixes &= ~(uint64_t{1} << prefix);
     uint32_t masked = address & Ipv4Mask(static_cast<uint8_t>(prefix));
-    uint64_t hash = HashIpv4(masked, static_cast<uint8_t>(IPV4_KIND + prefix));
+    const uint64_t hash = hashes[prefix];
     if (!MayContain(hash)) continue;
     Probe(*table_, hash,
           [&](const Ref& ref) {
@@ -463,6 +475,18 @@ void IndicatorIndex::FindExact(ObservableType type, std::string_view value,
   if (!Has(type)) return;
   auto kind = static_cast<uint8_t>(type);
   Lookup(HashBytes(value.data(), value.size(), kind), kind, value, visitor);
+}
+
+uint64_t IndicatorIndex::PrefetchExact(ObservableType type, std::string_view value) const {
+  const uint64_t hash = HashBytes(value.data(), value.size(), static_cast<uint8_t>(type));
+  if (!filter_.empty()) __builtin_prefetch(&filter_[(hash >> 40) & filter_mask_]);
+  return hash;
+}
+
+void IndicatorIndex::FindExact(ObservableType type, std::string_view value, uint64_t prefetched,
+                               Visitor& visitor) const {
+  if (!Has(type)) return;
+  Lookup(prefetched, static_cast<uint8_t>(type), value, visitor);
 }
 
 void IndicatorIndex::FindPort(uint16_t port, Visitor& visitor) const {

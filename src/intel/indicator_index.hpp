@@ -92,6 +92,12 @@ class IndicatorIndex {
   void FindRegistryKey(std::string_view key, Visitor& visitor) const;
   // Exact lookup of the canonical text of any other type.
   void FindExact(ObservableType type, std::string_view value, Visitor& visitor) const;
+  // FindExact in two steps, for a caller with several values at hand: the first starts
+  // fetching the value's filter word (a cache miss, with a million indicators), so that the
+  // misses of several values overlap; the second looks it up.
+  [[nodiscard]] uint64_t PrefetchExact(ObservableType type, std::string_view value) const;
+  void FindExact(ObservableType type, std::string_view value, uint64_t prefetched,
+                 Visitor& visitor) const;
   void FindPort(uint16_t port, Visitor& visitor) const;
 
   // Whether any active indicator has an atom of this type (lets the matcher skip work).
