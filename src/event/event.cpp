@@ -10,6 +10,7 @@ void Event::Reset(size_t field_count) {
     generation_ = 1;
   }
   values_.clear();
+  fields_.clear();
   all_values_.clear();
   arena_.Reset();
   raw = {};
@@ -26,6 +27,7 @@ void Event::Add(FieldId id, FieldValue value) {
   if (slot.generation != generation_) {
     slot.generation = generation_;
     slot.head = index;
+    fields_.push_back(id);
   } else {
     values_[slot.tail].next = index;
   }

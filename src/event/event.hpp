@@ -48,6 +48,9 @@ class Event {
     return Has(id) ? &values_[slots_[id].head].value : nullptr;
   }
   [[nodiscard]] const std::vector<FieldValue>& AllValues() const { return all_values_; }
+  // The fields with a value in this event, in the order they were first given one (lets a
+  // reader interested in a few fields out of many skip testing each).
+  [[nodiscard]] const std::vector<FieldId>& Fields() const { return fields_; }
 
   Arena& arena() { return arena_; }
 
@@ -72,6 +75,7 @@ class Event {
   uint32_t generation_ = 0;
   std::vector<Slot> slots_;
   std::vector<Node> values_;
+  std::vector<FieldId> fields_;
   std::vector<FieldValue> all_values_;
   Arena arena_{16 * 1024};
 

@@ -74,6 +74,7 @@ class IntelMatcher {
     std::string buffer_;
     std::string url_buffer_;
     std::array<std::string, HASH_BATCH> hash_buffers_;
+    std::vector<uint16_t> present_;  // positions in fields_ of the event's fields
   };
 
   // Interns the fields the matcher reads; call before the catalog is frozen.
@@ -93,6 +94,8 @@ class IntelMatcher {
     Direction direction;
   };
   std::vector<Field> fields_;
+  // FieldId -> 1 + its position in fields_, 0 for fields the matcher does not read.
+  std::vector<uint16_t> position_of_field_;
 };
 
 }  // namespace yagura::intel
