@@ -358,17 +358,22 @@ bool LooksLikeInteger(std::string_view text) {
   return true;
 }
 
-void WriteScalar(std::string& out, std::string_view text) {
-  Arena arena(64);
-  text = NormaliseEvtxHex(text, arena);
+// Working memory of one conversion, reused from node to node: no allocation per node or value.
+struct JsonWriting {
+  std::string& out;
+  Arena& arena;
+  std::vector<uint8_t> written;  // per child of the node being written, a stack of them
+  std::vector<size_t> same;      // likewise: the children written under one key
+};
+
+void WriteScalar(JsonWriting& w, std::string_view text) {
+  text = NormaliseEvtxHex(text, w.arena);
   if (LooksLikeInteger(text)) {
-    out.append(text);
+    w.out.append(text);
   } else {
-    AppendJsonString(out, text);
+    AppendJsonString(w.out, text);
   }
 }
-
-void WriteNode(std::string& out, const XmlNode& node, bool in_event_data);
 
 std::string_view ChildKey(const XmlNode& child, bool in_event_data) {
   if (in_event_data && child.name == "Data") {
@@ -379,31 +384,34 @@ std::string_view ChildKey(const XmlNode& child, bool in_event_data) {
   return child.name;
 }
 
-void WriteNode(std::string& out, const XmlNode& node, bool data_element) {
-  std::vector<std::pair<std::string_view, std::string_view>> attributes;
-  for (const auto& attribute : node.attributes) {
-    if (data_element && attribute.first == "Name") continue;  // it became the key
-    attributes.push_back(attribute);
-  }
-  if (node.children.empty()) {
-    if (attributes.empty()) {
-      if (node.text.empty()) {
-        out.append("null");
-      } else {
-        WriteScalar(out, node.text);
-      }
-      return;
+void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
+  std::string& out = w.out;
+  // The `Name` of a Data element became its key.
+  auto shown = [&](const std::pair<std::string_view, std::string_view>& attribute) {
+    return !(data_element && attribute.first == "Name");
+  };
+  bool any_attribute = false;
+  for (const auto& attribute : node.attributes) any_attribute |= shown(attribute);
+  if (node.children.empty() && !any_attribute) {
+    if (node.text.empty()) {
+      out.append("null");
+    } else {
+      WriteScalar(w, node.text);
     }
+    return;
   }
   out.push_back('{');
   bool first = true;
-  if (!attributes.empty()) {
+  if (any_attribute) {
     out.append("\"#attributes\":{");
-    for (size_t i = 0; i < attributes.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      AppendJsonString(out, attributes[i].first);
+    bool first_attribute = true;
+    for (const auto& attribute : node.attributes) {
+      if (!shown(attribute)) continue;
+      if (!first_attribute) out.push_back(',');
+      first_attribute = false;
+      AppendJsonString(out, attribute.first);
       out.push_back(':');
-      WriteScalar(out, attributes[i].second);
+      WriteScalar(w, attribute.second);
     }
     out.push_back('}');
     first = false;
@@ -411,35 +419,42 @@ void WriteNode(std::string& out, const XmlNode& node, bool data_element) {
   if (node.children.empty()) {
     if (!node.text.empty()) {
       out.append(",\"#text\":");
-      WriteScalar(out, node.text);
+      WriteScalar(w, node.text);
     }
     out.push_back('}');
     return;
   }
-  bool event_data = node.name == "EventData";
-  std::vector<bool> written(node.children.size(), false);
-  for (size_t i = 0; i < node.children.size(); ++i) {
-    if (written[i]) continue;
+  // Children of one name are written together, as an array, at the first one's place. The
+  // `written` marks of this node sit above those of its ancestors, and go when it is done.
+  const bool event_data = node.name == "EventData";
+  const size_t marks = w.written.size();
+  const size_t count = node.children.size();
+  w.written.resize(marks + count, 0);
+  for (size_t i = 0; i < count; ++i) {
+    if (w.written[marks + i]) continue;
     std::string_view key = ChildKey(*node.children[i], event_data);
-    std::vector<size_t> same;
-    for (size_t k = i; k < node.children.size(); ++k) {
-      if (!written[k] && ChildKey(*node.children[k], event_data) == key) {
-        same.push_back(k);
-        written[k] = true;
+    const size_t same_begin = w.same.size();
+    for (size_t k = i; k < count; ++k) {
+      if (!w.written[marks + k] && ChildKey(*node.children[k], event_data) == key) {
+        w.same.push_back(k);
+        w.written[marks + k] = 1;
       }
     }
+    const size_t same_count = w.same.size() - same_begin;
     if (!first) out.push_back(',');
     first = false;
     AppendJsonString(out, key);
     out.push_back(':');
-    if (same.size() > 1) out.push_back('[');
-    for (size_t k = 0; k < same.size(); ++k) {
+    if (same_count > 1) out.push_back('[');
+    for (size_t k = 0; k < same_count; ++k) {
       if (k > 0) out.push_back(',');
-      const XmlNode& child = *node.children[same[k]];
-      WriteNode(out, child, event_data && child.name == "Data");
+      const XmlNode& child = *node.children[w.same[same_begin + k]];
+      WriteNode(w, child, event_data && child.name == "Data");
     }
-    if (same.size() > 1) out.push_back(']');
+    if (same_count > 1) out.push_back(']');
+    w.same.resize(same_begin);
   }
+  w.written.resize(marks);
   out.push_back('}');
 }
 
@@ -494,7 +509,8 @@ Result<std::string> EvtxXmlToJson(std::string_view xml) {
   const XmlNode& root = *document.children.front();
   AppendJsonString(out, root.name);
   out.push_back(':');
-  WriteNode(out, root, false);
+  JsonWriting writing{out, arena, {}, {}};
+  WriteNode(writing, root, false);
   out.push_back('}');
   return out;
 }
