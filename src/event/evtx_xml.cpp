@@ -5,7 +5,7 @@
 #include "event/evtx_xml.hpp"
 
 #include <cstring>
-#include <memory>
+#include <deque>
 
 namespace yagura::event {
 namespace {
@@ -345,7 +345,25 @@ struct XmlNode {
   std::string_view name;
   std::vector<std::pair<std::string_view, std::string_view>> attributes;  // decoded
   std::string text;
-  std::vector<std::unique_ptr<XmlNode>> children;
+  std::vector<XmlNode*> children;
+};
+
+// The nodes of the records a thread converts, kept with their vectors' capacity from one
+// record to the next: a record's tree costs no allocation once the thread has seen a larger.
+// A deque, so that taking a node never moves the others.
+struct XmlNodePool {
+  std::deque<XmlNode> nodes;
+  size_t used = 0;
+
+  XmlNode* Take() {
+    if (used == nodes.size()) nodes.emplace_back();
+    XmlNode* node = &nodes[used++];
+    node->name = {};
+    node->attributes.clear();
+    node->text.clear();
+    node->children.clear();
+    return node;
+  }
 };
 
 bool LooksLikeInteger(std::string_view text) {
@@ -463,7 +481,9 @@ void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
 Result<std::string> EvtxXmlToJson(std::string_view xml) {
   Arena arena;
   XmlCursor cursor(xml);
-  XmlNode document;
+  thread_local XmlNodePool pool;
+  pool.used = 0;
+  XmlNode& document = *pool.Take();
   std::vector<XmlNode*> stack{&document};
   while (true) {
     XmlCursor::Token token = cursor.Next();
@@ -483,7 +503,7 @@ Result<std::string> EvtxXmlToJson(std::string_view xml) {
       continue;
     }
     if (stack.size() > 64) return Fail("XML nested too deeply");
-    auto node = std::make_unique<XmlNode>();
+    XmlNode* node = pool.Take();
     node->name = cursor.name();
     std::string_view rest = cursor.attributes();
     std::string_view name;
@@ -491,9 +511,8 @@ Result<std::string> EvtxXmlToJson(std::string_view xml) {
     while (XmlCursor::NextAttribute(rest, name, value)) {
       node->attributes.emplace_back(name, DecodeXmlText(value, arena));
     }
-    XmlNode* raw = node.get();
-    stack.back()->children.push_back(std::move(node));
-    if (!cursor.self_closing()) stack.push_back(raw);
+    stack.back()->children.push_back(node);
+    if (!cursor.self_closing()) stack.push_back(node);
   }
   if (stack.size() != 1) return Fail("XML ends inside an element");
   if (document.children.empty()) return Fail("no XML element in record");
@@ -503,7 +522,7 @@ Result<std::string> EvtxXmlToJson(std::string_view xml) {
     XmlNode* node = pending.back();
     pending.pop_back();
     if (!node->children.empty()) node->text.clear();
-    for (auto& child : node->children) pending.push_back(child.get());
+    for (XmlNode* child : node->children) pending.push_back(child);
   }
   std::string out = "{";
   const XmlNode& root = *document.children.front();
