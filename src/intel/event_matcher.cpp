@@ -285,12 +285,20 @@ void LookupUrl(const IndicatorIndex& index, std::string_view text, bool assume_h
   LookupDomain(index, host, host_buffer, collector);
 }
 
+// The canonical form of a digest in `buffer`; false when no hash indicator could be it (a
+// length none has, not a digest of its algorithm).
+bool CanonicalHash(const IndicatorIndex& index, std::string_view text, HashAlgorithm algorithm,
+                   std::string& buffer) {
+  if (!index.Has(ObservableType::kHash) || !index.HasHashLength(Trim(text).size())) return false;
+  if (algorithm == HashAlgorithm::kNone) algorithm = HashAlgorithmForHexLength(text.size());
+  if (algorithm == HashAlgorithm::kNone) return false;
+  return NormaliseHash(text, algorithm, buffer);
+}
+
 void LookupHash(const IndicatorIndex& index, std::string_view text, HashAlgorithm algorithm,
                 std::string& buffer, HitCollector& collector) {
-  if (!index.Has(ObservableType::kHash) || !index.HasHashLength(Trim(text).size())) return;
-  if (algorithm == HashAlgorithm::kNone) algorithm = HashAlgorithmForHexLength(text.size());
-  if (algorithm == HashAlgorithm::kNone) return;
-  if (NormaliseHash(text, algorithm, buffer)) index.FindExact(ObservableType::kHash, buffer, collector);
+  if (CanonicalHash(index, text, algorithm, buffer))
+    index.FindExact(ObservableType::kHash, buffer, collector);
 }
 
 // "SHA1=AB..,MD5=CD..,SHA256=EF..,IMPHASH=01..": the digests are normalised and their filter
@@ -317,11 +325,7 @@ void LookupHashList(const IndicatorIndex& index, std::string_view text,
         auto parsed = ParseHashAlgorithm(Trim(item.substr(0, equals)));
         if (parsed) algorithm = *parsed;
       }
-      // As LookupHash: only lengths some indicator has, in the canonical form.
-      if (!index.HasHashLength(Trim(digest).size())) continue;
-      if (algorithm == HashAlgorithm::kNone) algorithm = HashAlgorithmForHexLength(digest.size());
-      if (algorithm == HashAlgorithm::kNone || !NormaliseHash(digest, algorithm, buffers[count]))
-        continue;
+      if (!CanonicalHash(index, digest, algorithm, buffers[count])) continue;
       digests[count] = digest;
       prefetched[count] = index.PrefetchExact(ObservableType::kHash, buffers[count]);
       ++count;

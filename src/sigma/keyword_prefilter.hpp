@@ -49,7 +49,7 @@ class KeywordPrefilter {
   // `json` (as the parser would flatten it).
   [[nodiscard]] bool MayMatch(std::string_view json, HsScratch& scratch) const;
 
-  // How many distinct literals the database holds (for diagnostics and tests).
+  // How many distinct literals the prefilter searches for (for diagnostics and tests).
   [[nodiscard]] size_t literal_count() const { return literal_count_; }
 
  private:

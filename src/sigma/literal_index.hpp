@@ -117,9 +117,8 @@ class LiteralTrie {
 };
 
 // `*literal*` over folded text for long literals, each keyed by its last KEY_BYTES bytes (the
-// first ones of indicator lists repeat: "imphash=", "sha256="): a
-// scan looks every position of the text up in a bit filter and, where that hits, in a table
-// of the keys. Hyperscan's literal matchers slow down badly when a thousand hex literals
+// first ones of indicator lists repeat: "imphash=", "sha256="): a scan looks every position of
+// the text up in a bit filter and, where that hits, in a table of the keys. Hyperscan's literal matchers slow down badly when a thousand hex literals
 // meet hex text (SigmaHQ's hash lists against Sysmon's `Hashes`: about 8 ns a byte, because
 // every short fingerprint of hex text is in some literal); this costs about a multiply and a
 // bit test a byte whatever the literals. The matcher uses it for such fields only.

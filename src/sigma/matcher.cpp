@@ -344,7 +344,7 @@ struct Matcher::Impl {
   Route BuildRoute(const event::LogsourceClass& cls) const;
   void CompileConditions();
   void EmitCondition(const Rule& rule, uint32_t base, const Condition& condition);
-  void EmitSelection(const Rule& rule, uint32_t base, const Selection& selection);
+  void EmitSelection(uint32_t base, const Selection& selection);
   void EmitItem(uint32_t base, const Item& item);
   // Appends an op (`arg`: its children, pattern or predicate) and returns where it is.
   size_t OpenOp(Op::Kind kind, uint32_t arg);
@@ -466,14 +466,14 @@ void Matcher::Impl::EmitCondition(const Rule& rule, uint32_t base, const Conditi
       return;
     }
     case Condition::Kind::kSelection:
-      EmitSelection(rule, base, rule.selections[condition.selection]);
+      EmitSelection(base, rule.selections[condition.selection]);
       return;
   }
 }
 
 // A selection is an OR of maps, a map an AND of items (as the plain evaluator: an empty map
 // holds, an empty selection does not).
-void Matcher::Impl::EmitSelection(const Rule& rule, uint32_t base, const Selection& selection) {
+void Matcher::Impl::EmitSelection(uint32_t base, const Selection& selection) {
   const bool one_map = selection.maps.size() == 1;
   const size_t selection_at =
       one_map ? 0 : OpenOp(Op::Kind::kOr, static_cast<uint32_t>(selection.maps.size()));
@@ -484,7 +484,6 @@ void Matcher::Impl::EmitSelection(const Rule& rule, uint32_t base, const Selecti
     if (!one_item) CloseOp(map_at);
   }
   if (!one_map) CloseOp(selection_at);
-  (void)rule;
 }
 
 // An item is an OR (with |all, an AND) of groups, each an OR of predicates; |all over no group

@@ -1,10 +1,11 @@
-// PairScan (pair_scan.hpp): choosing the pairs, and the AVX2 pass.
+// PairScan (pair_scan.hpp): choosing the pairs, and the AVX2 and AVX-512 passes.
 #include "sigma/pair_scan.hpp"
 
 #include <immintrin.h>
 
 #include <cstring>
 #include <map>
+#include <set>
 
 namespace yagura::sigma {
 namespace {
@@ -72,11 +73,10 @@ std::unique_ptr<PairScan> PairScan::Build(const std::vector<Literal>& literals) 
     for (size_t l = 0; l < literals.size(); ++l) {
       if (covered[l]) continue;
       const std::string& text = literals[l].text;
-      std::map<std::pair<uint8_t, uint8_t>, bool> seen;
+      std::set<std::pair<uint8_t, uint8_t>> seen;  // each literal counts a pair once
       for (size_t i = 0; i + 1 < text.size(); ++i) {
         auto key = std::make_pair(Folded(text[i]), Folded(text[i + 1]));
-        if (!seen.emplace(key, true).second) continue;
-        ++counts[key];
+        if (seen.insert(key).second) ++counts[key];
       }
     }
     std::pair<uint8_t, uint8_t> best{};
@@ -218,7 +218,7 @@ bool PairScan::ScanAvx2(std::string_view text, bool json_guard) const {
   for (size_t at = 0; at < size; at += 32) {
     const __m256i block = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at));
     const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + 1));
-    // Positions whose pair lies inside the text: the pair at i needs i + 1 < size.
+    // Positions inside the text (a pair there also needs the byte after it: Candidates()).
     const size_t left = size - at;
     const uint32_t valid = left >= 32 ? ~uint32_t{0} : (uint32_t{1} << left) - 1;
     if (json_guard) {

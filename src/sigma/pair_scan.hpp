@@ -1,18 +1,17 @@
-// PairScan: whether any of a few literals occurs in a text, in one AVX2 pass.
+// PairScan: whether any of a few literals occurs in a text, in one SIMD pass.
 //
 // The keyword prefilter asks this of every Windows event's raw bytes, for about twenty long
 // literals ("sekurlsa::", "gentilkiwi.com"); Hyperscan answered at about 3 GB/s, a tenth of the
 // detection time. Here each literal is represented by one of its byte pairs, chosen so that few
 // and rare pairs cover them all ("::" covers most of those); a pass over the text compares 32
-// positions at a time against the pairs, and only where a pair occurs are the literals that
-// contain it compared in full. Letters are compared with bit 5 set on both sides, which folds
-// ASCII case (and maps a few punctuation bytes onto others: more candidates, never fewer).
-// The same pass can also look for what makes a JSON text unsafe to test by its bytes (a byte
-// outside ASCII, a `\u` or `\/` escape: sigma/raw_literals.hpp in spirit).
+// positions at a time (64 with AVX-512) against the pairs, and only where a pair occurs are the
+// literals that contain it compared in full. Letters are compared with bit 5 set on both sides,
+// which folds ASCII case (and maps a few punctuation bytes onto others: more candidates, never
+// fewer). The same pass can also look for what makes a JSON text unsafe to test by its bytes (a
+// byte outside ASCII, a `\u` or `\/` escape: see keyword_prefilter.hpp).
 // Thread-safety: immutable after Build().
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -62,7 +61,6 @@ class PairScan {
   bool Candidates(std::string_view text, size_t at, uint64_t candidates) const;
   // Whether a backslash at bit i of `candidates`, followed by `u` or `/`, starts an escape.
   static bool Escapes(std::string_view text, size_t at, uint64_t candidates);
-
 
   std::vector<Literal> literals_;
   std::vector<Pair> pairs_;
