@@ -33,7 +33,12 @@
 // is no gated rule's trigger is "lazy", left out of the databases and decided by
 // Predicate::Test (once per event) when a rule being evaluated reads it. Gating is therefore
 // computed twice: once to choose the triggers, once more allowing only scanned patterns as
-// triggers (Hyperscan may have left some out).
+// triggers (Hyperscan may have left some out). Literal length is a poor guide for common path
+// pieces (`\AppData\`, `\svchost.exe`), so the choice is made again from what fired on the
+// events actually seen (Adapt: after the first 4,096 events, then every 131,072), for the rules
+// evaluated often; operands whose literals looked about as rare as the chosen one have their
+// patterns scanned too, so that choice has somewhere to go. A rule's value when none of its
+// triggers fired does not depend on which are chosen, so every choice gives the same results.
 //
 // Match. Route the event's logsource class to its Route (candidate rules, field indexes to
 // run, always-evaluated rules); run the indexes of those fields, recording fired patterns in a
@@ -42,7 +47,8 @@
 // evaluator. What a field's first value fired is remembered per thread (a direct-mapped cache
 // keyed by index, type and raw text) and replayed when the value comes again, as images,
 // vendors and hashes do. Bitsets are reset through the lists of what was set, so an event costs O(fired),
-// not O(patterns); nothing is allocated once the scratch buffers have grown.
+// not O(patterns); nothing is allocated once the scratch buffers have grown, except when the
+// triggers are chosen again.
 #include "sigma/matcher.hpp"
 
 #include "sigma/keyword_prefilter.hpp"
@@ -55,6 +61,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <set>
@@ -184,14 +192,21 @@ enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
 
 // The gating analysis of one node: its value on any event on which none of `triggers` fired
 // (kUnknown claims nothing). A rule whose condition comes out kFalse needs evaluating only when
-// one of its triggers fired. `weight` guesses how rarely that happens: the literal length of the
-// weakest trigger (`.exe` fires on nearly every event, `-EncodedCommand` almost never).
+// one of its triggers fired. How often that happens is known once events have been seen:
+// `fires` counts how often the triggers fired on them (zero before any event). Before that,
+// `weight` guesses it: the literal length of the weakest trigger (`.exe` fires on nearly every
+// event, `-EncodedCommand` almost never).
 struct GateResult {
   static constexpr uint32_t NEVER = UINT32_MAX;  // no trigger: the value holds unconditionally
   Tri value = Tri::kUnknown;
   std::vector<uint32_t> triggers;
   uint32_t weight = NEVER;
+  uint64_t fires = 0;
+  // Triggers of the parts not chosen whose literals looked about as rare (ALTERNATIVE_SLACK):
+  // scanned too, so that what fires on real events can decide between them (Adapt).
+  std::vector<uint32_t> alternatives;
 };
+constexpr uint32_t ALTERNATIVE_SLACK = 2;
 
 GateResult GateConstant(Tri value) {
   GateResult r;
@@ -208,19 +223,35 @@ GateResult GateNot(GateResult r) {
 void GateUnion(GateResult& out, std::vector<GateResult>& parts) {
   for (GateResult& part : parts) {
     out.triggers.insert(out.triggers.end(), part.triggers.begin(), part.triggers.end());
+    out.alternatives.insert(out.alternatives.end(), part.alternatives.begin(),
+                            part.alternatives.end());
     out.weight = std::min(out.weight, part.weight);
+    out.fires += part.fires;
   }
 }
 
-// The part of `parts` with value `value` that is cheapest to assume: rarest triggers first.
+// The part of `parts` with value `value` that is cheapest to assume: the triggers that fired
+// least, then the rarest by their literals, then the fewest.
+// The others of about the same weight add their triggers to its alternatives.
 GateResult* GateBest(std::vector<GateResult>& parts, Tri value) {
   GateResult* best = nullptr;
   for (GateResult& part : parts) {
     if (part.value != value) continue;
-    if (!best || part.weight > best->weight ||
-        (part.weight == best->weight && part.triggers.size() < best->triggers.size())) {
+    if (!best || part.fires < best->fires ||
+        (part.fires == best->fires &&
+         (part.weight > best->weight ||
+          (part.weight == best->weight && part.triggers.size() < best->triggers.size())))) {
       best = &part;
     }
+  }
+  if (best == nullptr || best->triggers.empty()) return best;
+  for (GateResult& part : parts) {
+    if (&part == best || part.value != value || part.weight == GateResult::NEVER ||
+        part.weight + ALTERNATIVE_SLACK < best->weight)
+      continue;
+    best->alternatives.insert(best->alternatives.end(), part.triggers.begin(), part.triggers.end());
+    best->alternatives.insert(best->alternatives.end(), part.alternatives.begin(),
+                              part.alternatives.end());
   }
   return best;
 }
@@ -313,9 +344,18 @@ struct Matcher::Impl {
   std::vector<Pattern> patterns;
   std::vector<FieldIndex> indexes;
   std::vector<HsDatabase> databases;
-  // Pattern -> gated rules it can trigger (CSR).
-  std::vector<uint32_t> pattern_rule_begin;
-  std::vector<uint32_t> pattern_rules;
+  // Pattern -> the gated rules it triggers (CSR). Chosen first by the literals' lengths, then
+  // again from how often the patterns fired on the events seen (Adapt): a rule that needs
+  // `\\svchost.exe` as parent AND one of a few rare images is better triggered by the images,
+  // though the parent's literal is the longer. Every choice is sound: what a rule is gated on
+  // changes how often it is evaluated, never what it matches.
+  struct Triggers {
+    std::vector<uint32_t> begin;  // per pattern, and one past the last
+    std::vector<uint32_t> rules;
+    uint64_t generation = 0;  // 0: chosen by the literals; then one more per adaptation
+  };
+  mutable std::mutex triggers_mutex;
+  mutable std::shared_ptr<const Triggers> triggers;  // the latest choice, under the mutex
 
   std::vector<bool> gated;                          // per rule
   std::vector<std::vector<uint32_t>> rule_indexes;  // per rule: field indexes it reads
@@ -350,10 +390,22 @@ struct Matcher::Impl {
   size_t OpenOp(Op::Kind kind, uint32_t arg);
   void CloseOp(size_t at) { program[at].size = static_cast<uint32_t>(program.size() - at); }
   bool Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
-  GateResult Gate(const Rule& rule, uint32_t base, const Condition& condition,
-                  bool positive) const;
+  // `fires`: how often each pattern fired on the events seen so far (null: none seen).
+  GateResult Gate(const Rule& rule, uint32_t base, const Condition& condition, bool positive,
+                  const std::vector<uint32_t>* fires) const;
   // Patterns that may serve as triggers in Gate(): those that will be scanned.
   std::vector<bool> scannable;
+
+  // The triggers of every gated rule, chosen by the literals alone.
+  [[nodiscard]] std::shared_ptr<const Triggers> ChooseTriggers() const;
+  // `current` with the triggers chosen again from `fires` (over `events` events) for the rules
+  // whose triggers fired often; the others keep theirs.
+  [[nodiscard]] std::shared_ptr<const Triggers> ChooseTriggers(const Triggers& current,
+                                                               const std::vector<uint32_t>& fires,
+                                                               uint64_t events) const;
+  // Called by Match every so many events: chooses the triggers again from what fired on this
+  // scratch's events, or adopts a newer choice another scratch made.
+  void Adapt(Matcher::Scratch& s) const;
 };
 
 class Matcher::Scratch {
@@ -370,6 +422,17 @@ class Matcher::Scratch {
   std::string folded;    // the folded value being looked up
   std::string keywords;  // every folded value, separated
   RouteCache routes;
+  // The triggers this scratch goes by, what fired since they were chosen (per pattern, older
+  // events halved at each adaptation), and when to choose again.
+  std::shared_ptr<const Impl::Triggers> triggers;
+  std::vector<uint32_t> fire_counts;
+  uint64_t counted_events = 0;  // the events fire_counts stand for (halved with them)
+  uint64_t events = 0;
+  uint64_t rules_evaluated = 0;
+  uint64_t next_adaptation = FIRST_ADAPTATION;
+  // The first choice from observation comes early, later ones follow a stream that changes.
+  static constexpr uint64_t FIRST_ADAPTATION = 4096;
+  static constexpr uint64_t ADAPTATION_INTERVAL = uint64_t{1} << 17;
   // Keyword prefilters `hs` has been grown for (one per route with keyword rules: few).
   std::vector<const KeywordPrefilter*> reserved_prefilters;
 
@@ -565,15 +628,15 @@ bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratc
 }
 
 GateResult Matcher::Impl::Gate(const Rule& rule, uint32_t base, const Condition& condition,
-                               bool positive) const {
+                               bool positive, const std::vector<uint32_t>* fires) const {
   std::vector<GateResult> parts;
   switch (condition.kind) {
     case Condition::Kind::kTrue: return GateConstant(Tri::kTrue);
     case Condition::Kind::kFalse: return GateConstant(Tri::kFalse);
-    case Condition::Kind::kNot: return GateNot(Gate(rule, base, condition.children.front(), !positive));
+    case Condition::Kind::kNot: return GateNot(Gate(rule, base, condition.children.front(), !positive, fires));
     case Condition::Kind::kAnd:
     case Condition::Kind::kOr:
-      for (const Condition& child : condition.children) parts.push_back(Gate(rule, base, child, positive));
+      for (const Condition& child : condition.children) parts.push_back(Gate(rule, base, child, positive, fires));
       return condition.kind == Condition::Kind::kAnd ? GateAnd(parts) : GateOr(parts);
     case Condition::Kind::kSelection: break;
   }
@@ -595,6 +658,7 @@ GateResult Matcher::Impl::Gate(const Rule& rule, uint32_t base, const Condition&
             r.value = Tri::kFalse;
             r.triggers.push_back(pattern);
             r.weight = patterns[pattern].weight;
+            if (fires != nullptr) r.fires = (*fires)[pattern];
             alternatives.push_back(std::move(r));
           } else {
             alternatives.push_back(GateConstant(Tri::kUnknown));
@@ -872,9 +936,10 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     std::vector<bool> trigger(impl->patterns.size(), false);
     for (uint32_t r = 0; r < rules.rules.size(); ++r) {
       const Rule& rule = rules.rules[r];
-      GateResult gate = impl->Gate(rule, impl->rule_base[r], rule.condition, true);
+      GateResult gate = impl->Gate(rule, impl->rule_base[r], rule.condition, true, nullptr);
       if (gate.value != Tri::kFalse) continue;
       for (uint32_t pattern : gate.triggers) trigger[pattern] = true;
+      for (uint32_t pattern : gate.alternatives) trigger[pattern] = true;
     }
     for (PendingPattern& p : hs_patterns) {
       if (!trigger[p.pattern]) {
@@ -1021,20 +1086,13 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   const auto rule_count = static_cast<uint32_t>(rules.rules.size());
   impl->gated.assign(rule_count, false);
   impl->rule_indexes.resize(rule_count);
-  std::vector<std::vector<uint32_t>> rules_of_pattern(impl->patterns.size());
   std::vector<uint32_t> index_of_pattern(impl->patterns.size(), NONE);
   for (const auto& [key, id] : pattern_ids) index_of_pattern[id] = key.index;
   for (uint32_t r = 0; r < rule_count; ++r) {
     const Rule& rule = rules.rules[r];
     const uint32_t base = impl->rule_base[r];
-    GateResult gate = impl->Gate(rule, base, rule.condition, true);
-    impl->gated[r] = gate.value == Tri::kFalse;
-    if (impl->gated[r]) {
-      std::vector<uint32_t>& triggers = gate.triggers;
-      std::sort(triggers.begin(), triggers.end());
-      triggers.erase(std::unique(triggers.begin(), triggers.end()), triggers.end());
-      for (uint32_t pattern : triggers) rules_of_pattern[pattern].push_back(r);
-    }
+    // Whether a rule is gated does not depend on which triggers are chosen, only which ones.
+    impl->gated[r] = impl->Gate(rule, base, rule.condition, true, nullptr).value == Tri::kFalse;
     std::vector<uint32_t>& reads = impl->rule_indexes[r];
     for (uint32_t i = 0; i < rule.predicates.size(); ++i) {
       uint32_t pattern = impl->predicate_pattern[base + i];
@@ -1044,12 +1102,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     std::sort(reads.begin(), reads.end());
     reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
   }
-  impl->pattern_rule_begin.reserve(impl->patterns.size() + 1);
-  for (const auto& list : rules_of_pattern) {
-    impl->pattern_rule_begin.push_back(static_cast<uint32_t>(impl->pattern_rules.size()));
-    impl->pattern_rules.insert(impl->pattern_rules.end(), list.begin(), list.end());
-  }
-  impl->pattern_rule_begin.push_back(static_cast<uint32_t>(impl->pattern_rules.size()));
+  impl->triggers = impl->ChooseTriggers();
 
   for (const HsDatabase& db : impl->databases) {
     if (auto reserved = impl->prototype_scratch.Reserve(db); !reserved) {
@@ -1086,6 +1139,101 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
 
 const MatcherStats& Matcher::stats() const { return impl_->stats; }
 
+Matcher::Counters Matcher::counters(const Scratch& scratch) const {
+  Counters counters;
+  counters.events = scratch.events;
+  counters.rules_evaluated = scratch.rules_evaluated;
+  counters.trigger_choices = scratch.triggers->generation;
+  return counters;
+}
+
+namespace {
+
+// Pattern -> rules lists as a CSR table.
+void FillTriggers(const std::vector<std::vector<uint32_t>>& rules_of_pattern,
+                  std::vector<uint32_t>& begin, std::vector<uint32_t>& rules) {
+  begin.clear();
+  rules.clear();
+  begin.reserve(rules_of_pattern.size() + 1);
+  for (const auto& list : rules_of_pattern) {
+    begin.push_back(static_cast<uint32_t>(rules.size()));
+    rules.insert(rules.end(), list.begin(), list.end());
+  }
+  begin.push_back(static_cast<uint32_t>(rules.size()));
+}
+
+void SortUnique(std::vector<uint32_t>& list) {
+  std::sort(list.begin(), list.end());
+  list.erase(std::unique(list.begin(), list.end()), list.end());
+}
+
+}  // namespace
+
+std::shared_ptr<const Matcher::Impl::Triggers> Matcher::Impl::ChooseTriggers() const {
+  std::vector<std::vector<uint32_t>> rules_of_pattern(patterns.size());
+  for (uint32_t r = 0; r < rules->rules.size(); ++r) {
+    if (!gated[r]) continue;
+    const Rule& rule = rules->rules[r];
+    std::vector<uint32_t> chosen = Gate(rule, rule_base[r], rule.condition, true, nullptr).triggers;
+    SortUnique(chosen);
+    for (uint32_t pattern : chosen) rules_of_pattern[pattern].push_back(r);
+  }
+  auto table = std::make_shared<Triggers>();
+  FillTriggers(rules_of_pattern, table->begin, table->rules);
+  return table;
+}
+
+std::shared_ptr<const Matcher::Impl::Triggers> Matcher::Impl::ChooseTriggers(
+    const Triggers& current, const std::vector<uint32_t>& fires, uint64_t events) const {
+  // How often each rule was evaluated because of its triggers (an upper bound: triggers that
+  // fired on the same event are counted once each). Rules evaluated on fewer than one event in
+  // REGATE_SHARE keep their triggers: choosing again would cost more than it could save.
+  constexpr uint64_t REGATE_SHARE = 256;
+  std::vector<uint64_t> rule_fires(rules->rules.size(), 0);
+  for (uint32_t pattern = 0; pattern < patterns.size(); ++pattern) {
+    if (fires[pattern] == 0) continue;
+    for (uint32_t k = current.begin[pattern]; k < current.begin[pattern + 1]; ++k)
+      rule_fires[current.rules[k]] += fires[pattern];
+  }
+  std::vector<std::vector<uint32_t>> rules_of_pattern(patterns.size());
+  std::vector<bool> regate(rules->rules.size(), false);
+  for (uint32_t r = 0; r < rules->rules.size(); ++r)
+    regate[r] = gated[r] && rule_fires[r] * REGATE_SHARE > events;
+  for (uint32_t pattern = 0; pattern < patterns.size(); ++pattern) {
+    for (uint32_t k = current.begin[pattern]; k < current.begin[pattern + 1]; ++k)
+      if (!regate[current.rules[k]]) rules_of_pattern[pattern].push_back(current.rules[k]);
+  }
+  for (uint32_t r = 0; r < rules->rules.size(); ++r) {
+    if (!regate[r]) continue;
+    const Rule& rule = rules->rules[r];
+    std::vector<uint32_t> chosen = Gate(rule, rule_base[r], rule.condition, true, &fires).triggers;
+    SortUnique(chosen);
+    for (uint32_t pattern : chosen) {
+      // Each list stays ascending: Match collects the rules of every fired trigger and sorts.
+      auto& list = rules_of_pattern[pattern];
+      list.insert(std::upper_bound(list.begin(), list.end(), r), r);
+    }
+  }
+  auto table = std::make_shared<Triggers>();
+  table->generation = current.generation + 1;
+  FillTriggers(rules_of_pattern, table->begin, table->rules);
+  return table;
+}
+
+void Matcher::Impl::Adapt(Matcher::Scratch& s) const {
+  {
+    std::lock_guard lock(triggers_mutex);
+    // Another scratch may have chosen since this one last did: its choice is as good.
+    if (triggers->generation <= s.triggers->generation)
+      triggers = ChooseTriggers(*s.triggers, s.fire_counts, s.counted_events);
+    s.triggers = triggers;
+  }
+  // Older events count half at each choice, so the triggers follow a stream that changes.
+  for (uint32_t& count : s.fire_counts) count >>= 1;
+  s.counted_events >>= 1;
+  s.next_adaptation = s.events + Scratch::ADAPTATION_INTERVAL;
+}
+
 Matcher::ScratchPtr Matcher::NewScratch() const {
   ScratchPtr scratch(new Scratch());
   auto clone = impl_->prototype_scratch.Clone();
@@ -1096,6 +1244,11 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
   scratch->unconfirmed.assign((impl_->patterns.size() + 63) / 64, 0);
   scratch->touched.assign((impl_->rules->rules.size() + 63) / 64, 0);
   scratch->decided.assign((impl_->patterns.size() + 63) / 64, 0);
+  scratch->fire_counts.assign(impl_->patterns.size(), 0);
+  {
+    std::lock_guard lock(impl_->triggers_mutex);
+    scratch->triggers = impl_->triggers;
+  }
   scratch->value_cache.resize(Scratch::VALUE_CACHE_SLOTS);
   scratch->folded.reserve(4096);
   scratch->keywords.reserve(16384);
@@ -1229,10 +1382,10 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     }
   }
 
+  const Impl::Triggers& triggers = *s.triggers;
   for (uint32_t pattern : s.fired_list) {
-    for (uint32_t k = impl.pattern_rule_begin[pattern]; k < impl.pattern_rule_begin[pattern + 1];
-         ++k) {
-      uint32_t rule = impl.pattern_rules[k];
+    for (uint32_t k = triggers.begin[pattern]; k < triggers.begin[pattern + 1]; ++k) {
+      uint32_t rule = triggers.rules[k];
       if (TestBit(s.touched, rule) || !route.IsCandidate(rule)) continue;
       SetBit(s.touched, rule);
       s.touched_list.push_back(rule);
@@ -1250,6 +1403,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     } else {
       rule = *touched++;
     }
+    ++s.rules_evaluated;
     if (impl.Run(&impl.program[impl.rule_program[rule]], event, s)) {
       out.push_back(rule);
     }
@@ -1258,6 +1412,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
   for (uint32_t pattern : s.fired_list) {
     ClearBit(s.fired, pattern);
     ClearBit(s.unconfirmed, pattern);
+    ++s.fire_counts[pattern];
   }
   s.fired_list.clear();
   for (uint32_t rule : s.touched_list) ClearBit(s.touched, rule);
@@ -1267,6 +1422,8 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     ClearBit(s.fired, pattern);
   }
   s.decided_list.clear();
+  ++s.counted_events;
+  if (++s.events == s.next_adaptation) impl.Adapt(s);
 }
 
 }  // namespace yagura::sigma

@@ -76,6 +76,17 @@ class Matcher {
 
   [[nodiscard]] const MatcherStats& stats() const;
 
+  // What one scratch has done so far.
+  struct Counters {
+    uint64_t events = 0;           // events matched that some rule applies to
+    uint64_t rules_evaluated = 0;  // condition evaluations (always-evaluated and triggered rules)
+    // Times the triggers were chosen again from what fired on the events (Match does so after
+    // the first few thousand events and then every so often, and may adopt the choice another
+    // scratch made): a rule is then gated on whichever of its possible triggers fired least.
+    uint64_t trigger_choices = 0;
+  };
+  [[nodiscard]] Counters counters(const Scratch& scratch) const;
+
   struct Impl;
 
  private:

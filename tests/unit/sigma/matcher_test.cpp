@@ -373,6 +373,63 @@ TEST_F(MatcherTest, PatternsThatAreNoTriggerAreTestedLazily) {
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
 }
 
+TEST_F(MatcherTest, TriggersAreChosenAgainFromWhatFires) {
+  // By the literals the long parent suffix looks like the rarer trigger; on these events it
+  // fires every time and the image suffix almost never, so after the first few thousand events
+  // the rule is triggered by the image instead, and evaluated only when that fires. A second
+  // rule has one possible trigger and keeps it. Results agree with the plain evaluator
+  // throughout.
+  const event::FieldId parent = catalog.Intern("ParentImage");
+  {
+    RuleMaker r("parent and image");
+    r.Map({{parent, {Str(parent, "*\\common-parent-service-host.exe")}}});
+    r.Map({{image, {Str(image, "*\\rare.exe")}}});
+    Add(r.Finish(And({Sel(0), Sel(1)})));
+  }
+  {
+    RuleMaker r("parent only");
+    r.Map({{parent, {Str(parent, "*\\common-parent-service-host.exe")}}});
+    r.Map({{command_line, {Str(command_line, "* -x *")}}});
+    Add(r.Finish(And({Sel(0), Not(Sel(1))})));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  auto event = [&](int i) {
+    events.Start();
+    events.Add(parent, "C:\\Program Files\\common-parent-service-host.exe");
+    events.Add(image, i % 100 == 7 ? "C:\\Temp\\rare.exe" : "C:\\Windows\\notepad.exe");
+    events.Add(command_line, i % 3 ? "notepad -x y" : "notepad");
+  };
+  int i = 0;
+  for (; matcher->counters(*scratch).trigger_choices == 0; ++i) {
+    ASSERT_LT(i, 100000) << "the triggers were never chosen again";
+    event(i);
+    Both(*matcher, *scratch);
+  }
+  EXPECT_EQ(matcher->counters(*scratch).events, static_cast<uint64_t>(i));
+  const uint64_t evaluated_before = matcher->counters(*scratch).rules_evaluated;
+  EXPECT_EQ(evaluated_before, 2u * i);  // both rules on every event
+  int rare = 0;
+  for (int k = 0; k < 1000; ++k, ++i) {
+    event(i);
+    std::vector<uint32_t> expected;
+    if (i % 100 == 7) {
+      ++rare;
+      expected.push_back(0);
+    }
+    if (i % 3 == 0) expected.push_back(1);
+    EXPECT_EQ(Both(*matcher, *scratch), expected) << "event " << i;
+  }
+  EXPECT_EQ(rare, 10);
+  // The second rule still on every event, the first only on the ten rare images.
+  EXPECT_EQ(matcher->counters(*scratch).rules_evaluated - evaluated_before, 1000u + rare);
+
+  // Another scratch adopts the choice at its own first adaptation instead of choosing again.
+  auto second = matcher->NewScratch();
+  EXPECT_EQ(matcher->counters(*second).trigger_choices, 1u);
+}
+
 TEST_F(MatcherTest, HashIndicatorListsAreLookedUpNotScanned) {
   // A field whose contains-values are mostly hash indicators (Sysmon's Hashes against IOC
   // lists) is decided by the infix index; shorter values of it stay with Hyperscan.
