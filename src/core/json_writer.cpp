@@ -1,5 +1,7 @@
 #include "core/json_writer.hpp"
 
+#include <immintrin.h>
+
 #include <charconv>
 
 #include <cmath>
@@ -31,19 +33,35 @@ size_t ValidUtf8Length(std::string_view s, size_t i) {
 
 }  // namespace
 
+size_t JsonPlainRunEnd(std::string_view text, size_t from) {
+  const char* data = text.data();
+  const size_t size = text.size();
+  // Signed bytes below 0x20 are the control characters and everything from 0x80 on.
+  const __m256i space = _mm256_set1_epi8(0x20);
+  const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\');
+  for (; from + 32 <= size; from += 32) {
+    const __m256i chunk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + from));
+    const auto special = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_or_si256(
+        _mm256_cmpgt_epi8(space, chunk),
+        _mm256_or_si256(_mm256_cmpeq_epi8(chunk, quote), _mm256_cmpeq_epi8(chunk, backslash)))));
+    if (special != 0) return from + static_cast<size_t>(__builtin_ctz(special));
+  }
+  for (; from < size; ++from) {
+    const auto c = static_cast<unsigned char>(data[from]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+  }
+  return from;
+}
+
 void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
   size_t i = 0;
   while (i < text.size()) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      size_t start = i;
-      while (i < text.size()) {
-        auto d = static_cast<unsigned char>(text[i]);
-        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-        ++i;
-      }
-      out.append(text.substr(start, i - start));
+      const size_t end = JsonPlainRunEnd(text, i);
+      out.append(text.data() + i, end - i);
+      i = end;
       continue;
     }
     switch (c) {

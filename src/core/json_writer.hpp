@@ -14,6 +14,11 @@ namespace yagura {
 // Appends `text` as a JSON string literal (with quotes).
 void AppendJsonString(std::string& out, std::string_view text);
 
+// Where the run of bytes from `from` that a JSON string holds as they are ends: the first
+// control character, non-ASCII byte, '"' or '\\' at or after `from`, or text.size(). Escapers
+// copy such runs whole (32 bytes are classified at once).
+[[nodiscard]] size_t JsonPlainRunEnd(std::string_view text, size_t from);
+
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}

@@ -381,6 +381,7 @@ struct JsonWriting {
   std::string& out;
   Arena& arena;
   std::vector<uint8_t> written;  // per child of the node being written, a stack of them
+  std::vector<std::string_view> keys;  // likewise: each child's key
   std::vector<size_t> same;      // likewise: the children written under one key
 };
 
@@ -448,12 +449,14 @@ void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
   const size_t marks = w.written.size();
   const size_t count = node.children.size();
   w.written.resize(marks + count, 0);
+  w.keys.resize(marks + count);
+  for (size_t i = 0; i < count; ++i) w.keys[marks + i] = ChildKey(*node.children[i], event_data);
   for (size_t i = 0; i < count; ++i) {
     if (w.written[marks + i]) continue;
-    std::string_view key = ChildKey(*node.children[i], event_data);
+    const std::string_view key = w.keys[marks + i];
     const size_t same_begin = w.same.size();
     for (size_t k = i; k < count; ++k) {
-      if (!w.written[marks + k] && ChildKey(*node.children[k], event_data) == key) {
+      if (!w.written[marks + k] && w.keys[marks + k] == key) {
         w.same.push_back(k);
         w.written[marks + k] = 1;
       }
@@ -473,6 +476,7 @@ void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
     w.same.resize(same_begin);
   }
   w.written.resize(marks);
+  w.keys.resize(marks);
   out.push_back('}');
 }
 
@@ -528,7 +532,7 @@ Result<std::string> EvtxXmlToJson(std::string_view xml) {
   const XmlNode& root = *document.children.front();
   AppendJsonString(out, root.name);
   out.push_back(':');
-  JsonWriting writing{out, arena, {}, {}};
+  JsonWriting writing{out, arena, {}, {}, {}};
   WriteNode(writing, root, false);
   out.push_back('}');
   return out;

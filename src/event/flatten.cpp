@@ -14,6 +14,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "core/json_writer.hpp"
+
 namespace yagura::event {
 
 using simdjson::SUCCESS;
@@ -527,6 +529,12 @@ void AppendJsonString(std::string& out, std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      const size_t end = JsonPlainRunEnd(text, i);
+      out.append(text.data() + i, end - i);
+      i = end;
+      continue;
+    }
     if (c >= 0x80) {
       size_t length = Utf8Length(text, i);
       if (length == 0) {

@@ -35,3 +35,38 @@ TEST(JsonWriter, NestsObjectsAndArraysWithCommas) {
 
 }  // namespace
 }  // namespace yagura
+
+namespace yagura {
+namespace {
+
+// The plain-run finder classifies 32 bytes at a time: every kind of special byte, at every
+// offset of a block and of the scalar tail, ends the run exactly where a byte-wise scan does.
+TEST(JsonWriter, PlainRunsEndAtTheFirstByteThatNeedsEscaping) {
+  auto reference = [](std::string_view text, size_t from) {
+    for (; from < text.size(); ++from) {
+      const auto c = static_cast<unsigned char>(text[from]);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+    }
+    return from;
+  };
+  const char specials[] = {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x80', '\xe3', '\xff'};
+  for (size_t length : {0, 1, 31, 32, 33, 64, 70}) {
+    std::string text(length, 'a');
+    EXPECT_EQ(JsonPlainRunEnd(text, 0), length);
+    for (size_t at = 0; at < length; ++at) {
+      for (char special : specials) {
+        std::string with = text;
+        with[at] = special;
+        for (size_t from : {size_t{0}, at / 2, at}) {
+          ASSERT_EQ(JsonPlainRunEnd(with, from), reference(with, from))
+              << "length " << length << ", special at " << at << ", from " << from;
+        }
+      }
+    }
+  }
+  // DEL is no control character for JSON: it stays in the run.
+  EXPECT_EQ(JsonPlainRunEnd("a\x7f" "b", 0), 3u);
+}
+
+}  // namespace
+}  // namespace yagura

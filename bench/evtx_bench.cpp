@@ -1,0 +1,136 @@
+// Micro benchmarks of reading EVTX records into events: the XML of every record of the
+// EVTX-ATTACK-SAMPLES files in ../shared/data/logs/evtx is rendered once up front, then parsed
+// (BM_ParseEvtxXml: flattening the XML into the fields SigmaHQ rules name, and classifying) or
+// converted to evtx_dump's JSON as an alert carries it (BM_EvtxXmlToJson).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+
+#include "core/diagnostics.hpp"
+#include "event/evtx_xml.hpp"
+#include "event/input.hpp"
+#include "event/logsource_mapping.hpp"
+#include "event/parser.hpp"
+#include "sigma/rule_set.hpp"
+
+namespace yagura {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EvtxRecords {
+  event::FieldCatalog catalog;
+  sigma::RuleSet rules;
+  std::optional<event::LogsourceMapping> mapping;
+  std::deque<std::string> buffers;  // each record's XML, padded
+  std::vector<event::Record> records;
+  size_t bytes = 0;
+  std::string error;
+};
+
+EvtxRecords& Records() {
+  static EvtxRecords r = [] {
+    EvtxRecords c;
+    fs::path shared = YAGURA_SHARED_DIR;
+    fs::path sigmahq = shared / "data/sigma/sigmahq";
+    fs::path logs = shared / "data/logs/evtx";
+    if (!fs::exists(sigmahq / "rules") || !fs::exists(logs)) {
+      c.error = "SigmaHQ rules or EVTX samples not found under " + shared.string();
+      return c;
+    }
+    auto options = sigma::LoadOptions::WithPlaceholderFile(
+        std::string(YAGURA_SOURCE_DIR) + "/" + sigma::LoadOptions::DEFAULT_PLACEHOLDER_FILE);
+    auto mapping = event::LogsourceMapping::LoadDefault();
+    if (!options || !mapping) {
+      c.error = "cannot load placeholders or the logsource mapping";
+      return c;
+    }
+    c.mapping.emplace(std::move(*mapping));
+    c.mapping->InternFields(c.catalog);
+    // The fields of every rule, so the parser keeps what a scan keeps.
+    std::vector<std::string> paths;
+    for (const char* dir : {"rules", "rules-emerging-threats", "rules-threat-hunting",
+                            "rules-placeholder", "rules-compliance"}) {
+      paths.push_back((sigmahq / dir).string());
+    }
+    c.rules = sigma::RuleSet::Load(paths, c.catalog, *options);
+
+    std::vector<std::string> files;
+    for (const auto& entry : fs::recursive_directory_iterator(logs))
+      if (entry.path().extension() == ".evtx") files.push_back(entry.path().string());
+    std::sort(files.begin(), files.end());
+    Diagnostics diagnostics;
+    event::RecordReader reader(event::InputFormat::kAuto, diagnostics);
+    for (const std::string& path : files) {
+      event::InputFile input{path};
+      reader.ReadFile(input, 0, [&](const event::Record& record) {
+        if (record.format != event::RecordFormat::kEvtx) return;
+        std::string& buffer = c.buffers.emplace_back(record.data);
+        buffer.append(event::RECORD_PADDING, ' ');
+        event::Record copy = record;
+        copy.data = std::string_view(buffer.data(), record.data.size());
+        c.records.push_back(copy);
+        c.bytes += record.data.size();
+      });
+    }
+    if (c.records.empty()) c.error = "no EVTX record read";
+    return c;
+  }();
+  return r;
+}
+
+void Report(benchmark::State& state, size_t passes, const EvtxRecords& c) {
+  state.SetItemsProcessed(static_cast<int64_t>(passes * c.records.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(passes * c.bytes));
+  state.counters["ns_per_record"] = benchmark::Counter(
+      static_cast<double>(passes * c.records.size()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// As a scan parses a record for detection when no keyword search needs every value.
+void BM_ParseEvtxXml(benchmark::State& state) {
+  EvtxRecords& c = Records();
+  if (!c.error.empty()) {
+    state.SkipWithError(c.error.c_str());
+    return;
+  }
+  event::EventParser parser(c.catalog, *c.mapping);
+  parser.SetCollectAllValues(state.range(0) != 0);
+  event::Event event;
+  size_t passes = 0, failed = 0;
+  for (auto _ : state) {
+    for (const event::Record& record : c.records)
+      if (!parser.Parse(record, event)) ++failed;
+    ++passes;
+  }
+  if (failed != 0) {
+    state.SkipWithError("a record did not parse");
+    return;
+  }
+  Report(state, passes, c);
+}
+BENCHMARK(BM_ParseEvtxXml)->Arg(0)->Arg(1)->ArgName("all_values")->Unit(benchmark::kMillisecond);
+
+void BM_EvtxXmlToJson(benchmark::State& state) {
+  EvtxRecords& c = Records();
+  if (!c.error.empty()) {
+    state.SkipWithError(c.error.c_str());
+    return;
+  }
+  size_t passes = 0, output = 0;
+  for (auto _ : state) {
+    for (const event::Record& record : c.records) {
+      auto json = event::EvtxXmlToJson(record.data);
+      if (json) output += json->size();
+    }
+    ++passes;
+  }
+  benchmark::DoNotOptimize(output);
+  Report(state, passes, c);
+}
+BENCHMARK(BM_EvtxXmlToJson)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace yagura
