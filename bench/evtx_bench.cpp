@@ -14,48 +14,26 @@
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
 #include "sigma/rule_set.hpp"
+#include "sigmahq_rules.hpp"
 
 namespace yagura {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct EvtxRecords {
-  event::FieldCatalog catalog;
-  sigma::RuleSet rules;
-  std::optional<event::LogsourceMapping> mapping;
+struct EvtxRecords : bench::SigmaHqRules {
   std::deque<std::string> buffers;  // each record's XML, padded
   std::vector<event::Record> records;
   size_t bytes = 0;
-  std::string error;
 };
 
 EvtxRecords& Records() {
   static EvtxRecords r = [] {
     EvtxRecords c;
-    fs::path shared = YAGURA_SHARED_DIR;
-    fs::path sigmahq = shared / "data/sigma/sigmahq";
-    fs::path logs = shared / "data/logs/evtx";
-    if (!fs::exists(sigmahq / "rules") || !fs::exists(logs)) {
-      c.error = "SigmaHQ rules or EVTX samples not found under " + shared.string();
-      return c;
-    }
-    auto options = sigma::LoadOptions::WithPlaceholderFile(
-        std::string(YAGURA_SOURCE_DIR) + "/" + sigma::LoadOptions::DEFAULT_PLACEHOLDER_FILE);
-    auto mapping = event::LogsourceMapping::LoadDefault();
-    if (!options || !mapping) {
-      c.error = "cannot load placeholders or the logsource mapping";
-      return c;
-    }
-    c.mapping.emplace(std::move(*mapping));
-    c.mapping->InternFields(c.catalog);
     // The fields of every rule, so the parser keeps what a scan keeps.
-    std::vector<std::string> paths;
-    for (const char* dir : {"rules", "rules-emerging-threats", "rules-threat-hunting",
-                            "rules-placeholder", "rules-compliance"}) {
-      paths.push_back((sigmahq / dir).string());
-    }
-    c.rules = sigma::RuleSet::Load(paths, c.catalog, *options);
+    bench::LoadSigmaHqRules(c, "data/logs/evtx");
+    if (!c.error.empty()) return c;
+    const fs::path logs = fs::path(YAGURA_SHARED_DIR) / "data/logs/evtx";
 
     std::vector<std::string> files;
     for (const auto& entry : fs::recursive_directory_iterator(logs))

@@ -19,16 +19,14 @@
 #include "sigma/evaluator.hpp"
 #include "sigma/matcher.hpp"
 #include "sigma/rule_set.hpp"
+#include "sigmahq_rules.hpp"
 
 namespace yagura {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Corpus {
-  event::FieldCatalog catalog;
-  sigma::RuleSet rules;
-  std::optional<event::LogsourceMapping> mapping;
+struct Corpus : bench::SigmaHqRules {
   std::deque<std::string> buffers;  // record bytes (padded) the parsed events point into
   std::vector<event::Record> records;
   std::vector<event::Event> events;
@@ -36,7 +34,6 @@ struct Corpus {
   std::string cache_dir;
   std::unique_ptr<sigma::Matcher> matcher;
   size_t expected_matches = 0;  // per pass over the events, from the plain evaluator
-  std::string error;
 };
 
 std::vector<std::string> ReadLines(const fs::path& path) {
@@ -52,28 +49,10 @@ Corpus& Shared() {
   static Corpus corpus = [] {
     Corpus c;
     fs::path shared = YAGURA_SHARED_DIR;
-    fs::path sigmahq = shared / "data/sigma/sigmahq";
     fs::path regression = shared / "data/sigma/regression/jsonl";
     fs::path generator = shared / "data/sigma/bench/gen_synthetic_events.py";
-    if (!fs::exists(sigmahq / "rules") || !fs::exists(generator)) {
-      c.error = "SigmaHQ rules or the event generator not found under " + shared.string();
-      return c;
-    }
-    auto options = sigma::LoadOptions::WithPlaceholderFile(
-        std::string(YAGURA_SOURCE_DIR) + "/" + sigma::LoadOptions::DEFAULT_PLACEHOLDER_FILE);
-    auto mapping = event::LogsourceMapping::LoadDefault();
-    if (!options || !mapping) {
-      c.error = "cannot load placeholders or the logsource mapping";
-      return c;
-    }
-    c.mapping.emplace(std::move(*mapping));
-    c.mapping->InternFields(c.catalog);
-    std::vector<std::string> paths;
-    for (const char* dir : {"rules", "rules-emerging-threats", "rules-threat-hunting",
-                            "rules-placeholder", "rules-compliance"}) {
-      paths.push_back((sigmahq / dir).string());
-    }
-    c.rules = sigma::RuleSet::Load(paths, c.catalog, *options);
+    bench::LoadSigmaHqRules(c, "data/sigma/bench/gen_synthetic_events.py");
+    if (!c.error.empty()) return c;
 
     fs::path out = fs::temp_directory_path() / "yagura-matcher-bench-events.jsonl";
     std::string command = "python3 '" + generator.string() + "' 5000 '" + out.string() +
