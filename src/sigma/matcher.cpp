@@ -1091,7 +1091,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   for (uint32_t r = 0; r < rule_count; ++r) {
     const Rule& rule = rules.rules[r];
     const uint32_t base = impl->rule_base[r];
-    // Whether a rule is gated does not depend on which triggers are chosen, only which ones.
+    // Whether a rule is gated depends on its condition alone, not on the triggers chosen.
     impl->gated[r] = impl->Gate(rule, base, rule.condition, true, nullptr).value == Tri::kFalse;
     std::vector<uint32_t>& reads = impl->rule_indexes[r];
     for (uint32_t i = 0; i < rule.predicates.size(); ++i) {
