@@ -27,6 +27,7 @@
 #include "intel/store.hpp"
 #include "pipeline/envelope.hpp"
 #include "scan/alert_writer.hpp"
+#include "sigma/evaluator.hpp"
 
 namespace yagura::pipeline {
 namespace {
@@ -606,7 +607,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
       if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
     }
     matched_fields.clear();
-    (void)sigma::EvaluateRule(rule, event, &matched_fields);
+    sigma::AppendMatchedFields(rule, event, matched_fields);
     scan::AlertRecord record_out;
     record_out.rule = &rule;
     record_out.time = event.time;

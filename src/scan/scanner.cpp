@@ -21,6 +21,7 @@
 #include "event/parser.hpp"
 #include "scan/alert_writer.hpp"
 #include "scan/engine_impl.hpp"
+#include "sigma/evaluator.hpp"
 #include "sigma/matcher.hpp"
 #include "sigma/rule_set.hpp"
 #include "intel/store.hpp"
@@ -658,7 +659,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   auto write_rule_alert = [&](const sigma::Rule& rule, const event::Event& event,
                               const event::Record& record, const std::string& path) {
     matched_fields.clear();
-    (void)sigma::EvaluateRule(rule, event, &matched_fields);
+    sigma::AppendMatchedFields(rule, event, matched_fields);
     AlertRecord alert = AlertOf(event, record, path, &matched_fields);
     alert.rule = &rule;
     writer->Write(alert);

@@ -73,8 +73,9 @@ void AddField(std::vector<std::string_view>& out, std::string_view name) {
   if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
 }
 
-// Fields of the positive items that held in the selections that made `condition` true. Items
-// under `not`, negated (|neq) items and keyword items name no matched field.
+// Fields of the positive items that held in the selections that made `condition` true, for a
+// `condition` that holds. Items under `not`, negated (|neq) items and keyword items name no
+// matched field.
 void CollectMatched(const Rule& rule, const Condition& condition, const event::Event& event,
                     std::vector<std::string_view>& out) {
   switch (condition.kind) {
@@ -88,6 +89,9 @@ void CollectMatched(const Rule& rule, const Condition& condition, const event::E
       return;
     }
     case Condition::Kind::kAnd:
+      // Every operand of an AND that holds holds.
+      for (const Condition& child : condition.children) CollectMatched(rule, child, event, out);
+      return;
     case Condition::Kind::kOr:
       for (const Condition& child : condition.children)
         if (ConditionHolds(rule, child, event)) CollectMatched(rule, child, event, out);
@@ -110,6 +114,11 @@ bool EvaluateRule(const Rule& rule, const event::Event& event,
   if (!ConditionHolds(rule, rule.condition, event)) return false;
   if (matched_fields != nullptr) CollectMatched(rule, rule.condition, event, *matched_fields);
   return true;
+}
+
+void AppendMatchedFields(const Rule& rule, const event::Event& event,
+                         std::vector<std::string_view>& matched_fields) {
+  CollectMatched(rule, rule.condition, event, matched_fields);
 }
 
 void EvaluateAll(const RuleSet& rules, const event::Event& event, UnrecognisedPolicy policy,

@@ -32,6 +32,11 @@ enum class UnrecognisedPolicy : uint8_t {
 [[nodiscard]] bool EvaluateRule(const Rule& rule, const event::Event& event,
                                 std::vector<std::string_view>* matched_fields = nullptr);
 
+// The matched fields of a rule already known to hold for the event (a matcher's result), as
+// EvaluateRule appends them, without deciding the whole condition again first.
+void AppendMatchedFields(const Rule& rule, const event::Event& event,
+                         std::vector<std::string_view>& matched_fields);
+
 // Appends to `out` the indices of all rules of `rules` that apply to and match `event`, in
 // ascending order.
 void EvaluateAll(const RuleSet& rules, const event::Event& event, UnrecognisedPolicy policy,

@@ -166,6 +166,48 @@ TEST(Evaluator, MatchedFields) {
   EXPECT_EQ(fields, (std::vector<std::string_view>{"Image", "CommandLine"}));
 }
 
+// AppendMatchedFields (for a rule a matcher found) names what EvaluateRule names, for each way
+// the condition can hold: through either side of the OR, through both, with maps of a list,
+// and not through a disjunct whose selection holds but which is vetoed.
+TEST(Evaluator, MatchedFieldsOfARuleKnownToHold) {
+  RuleFixture f(R"(  sel:
+    - Image|endswith: '\cmd.exe'
+      CommandLine|contains: 'whoami'
+    - Image|endswith: '\sh.exe'
+  veto:
+    Veto: 'yes'
+  other:
+    User: 'bob'
+  also:
+    Host|startswith: 'ws'
+  filter:
+    Parent: 'x'
+  condition: ((sel and not veto) or other) and also and not filter
+)");
+  ASSERT_LOADED(f);
+  const std::vector<std::vector<std::pair<const char*, const char*>>> holding = {
+      {{"Image", "c:\\cmd.exe"}, {"CommandLine", "whoami"}, {"Host", "ws1"}},
+      {{"User", "bob"}, {"Host", "ws2"}, {"Parent", "y"}},
+      {{"Image", "c:\\sh.exe"}, {"User", "bob"}, {"Host", "ws3"}},
+      {{"Image", "c:\\cmd.exe"}, {"CommandLine", "whoami"}, {"User", "bob"}, {"Host", "ws"}},
+      {{"Image", "c:\\cmd.exe"}, {"CommandLine", "whoami"}, {"Veto", "yes"}, {"User", "bob"},
+       {"Host", "ws"}},
+  };
+  for (const auto& values : holding) {
+    f.builder().Clear();
+    for (const auto& [name, value] : values) f.builder().Add(name, value);
+    std::vector<std::string_view> evaluated, appended;
+    ASSERT_TRUE(EvaluateRule(f.rule(), f.builder().event(), &evaluated));
+    AppendMatchedFields(f.rule(), f.builder().event(), appended);
+    EXPECT_EQ(appended, evaluated);
+    EXPECT_FALSE(appended.empty());
+  }
+  // The last event: the vetoed selection names nothing.
+  std::vector<std::string_view> fields;
+  AppendMatchedFields(f.rule(), f.builder().event(), fields);
+  EXPECT_EQ(fields, (std::vector<std::string_view>{"User", "Host"}));
+}
+
 TEST(Evaluator, RoutingByLogsource) {
   RuleFixture f("  sel:\n    A: '1'\n  condition: sel\n");
   ASSERT_LOADED(f);
