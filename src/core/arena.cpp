@@ -16,7 +16,8 @@ char* Arena::Allocate(size_t size) {
     used_ = 0;
   }
   size_t chunk_size = size > chunk_size_ ? size : chunk_size_;
-  chunks_.push_back(Chunk{std::make_unique<char[]>(chunk_size), chunk_size});
+  // Not zero-filled: every byte handed out is written by the caller first.
+  chunks_.push_back(Chunk{std::make_unique_for_overwrite<char[]>(chunk_size), chunk_size});
   current_ = chunks_.size() - 1;
   used_ = size;
   return chunks_.back().data.get();

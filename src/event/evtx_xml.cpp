@@ -483,7 +483,9 @@ void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
 }  // namespace
 
 Result<std::string> EvtxXmlToJson(std::string_view xml) {
-  Arena arena;
+  // Decoded texts, and the tree's nodes, in storage the thread keeps from record to record.
+  thread_local Arena arena;
+  arena.Reset();
   XmlCursor cursor(xml);
   thread_local XmlNodePool pool;
   pool.used = 0;
