@@ -396,8 +396,6 @@ struct Matcher::Impl {
   // Patterns that may serve as triggers in Gate(): those that will be scanned.
   std::vector<bool> scannable;
 
-  // The triggers of every gated rule, chosen by the literals alone.
-  [[nodiscard]] std::shared_ptr<const Triggers> ChooseTriggers() const;
   // `current` with the triggers chosen again from `fires` (over `events` events) for the rules
   // whose triggers fired often; the others keep theirs.
   [[nodiscard]] std::shared_ptr<const Triggers> ChooseTriggers(const Triggers& current,
@@ -711,6 +709,28 @@ Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
 }
 
 // ---- build ----
+
+namespace {
+
+// Pattern -> rules lists as a CSR table.
+void FillTriggers(const std::vector<std::vector<uint32_t>>& rules_of_pattern,
+                  std::vector<uint32_t>& begin, std::vector<uint32_t>& rules) {
+  begin.clear();
+  rules.clear();
+  begin.reserve(rules_of_pattern.size() + 1);
+  for (const auto& list : rules_of_pattern) {
+    begin.push_back(static_cast<uint32_t>(rules.size()));
+    rules.insert(rules.end(), list.begin(), list.end());
+  }
+  begin.push_back(static_cast<uint32_t>(rules.size()));
+}
+
+void SortUnique(std::vector<uint32_t>& list) {
+  std::sort(list.begin(), list.end());
+  list.erase(std::unique(list.begin(), list.end()), list.end());
+}
+
+}  // namespace
 
 Matcher::Matcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Matcher::~Matcher() = default;
@@ -1086,13 +1106,20 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   const auto rule_count = static_cast<uint32_t>(rules.rules.size());
   impl->gated.assign(rule_count, false);
   impl->rule_indexes.resize(rule_count);
+  std::vector<std::vector<uint32_t>> rules_of_pattern(impl->patterns.size());
   std::vector<uint32_t> index_of_pattern(impl->patterns.size(), NONE);
   for (const auto& [key, id] : pattern_ids) index_of_pattern[id] = key.index;
   for (uint32_t r = 0; r < rule_count; ++r) {
     const Rule& rule = rules.rules[r];
     const uint32_t base = impl->rule_base[r];
-    // Whether a rule is gated depends on its condition alone, not on the triggers chosen.
-    impl->gated[r] = impl->Gate(rule, base, rule.condition, true, nullptr).value == Tri::kFalse;
+    // The first choice of triggers, by the literals alone. Whether a rule is gated depends on
+    // its condition alone: choosing again (Adapt) changes only which patterns gate it.
+    GateResult gate = impl->Gate(rule, base, rule.condition, true, nullptr);
+    impl->gated[r] = gate.value == Tri::kFalse;
+    if (impl->gated[r]) {
+      SortUnique(gate.triggers);
+      for (uint32_t pattern : gate.triggers) rules_of_pattern[pattern].push_back(r);
+    }
     std::vector<uint32_t>& reads = impl->rule_indexes[r];
     for (uint32_t i = 0; i < rule.predicates.size(); ++i) {
       uint32_t pattern = impl->predicate_pattern[base + i];
@@ -1102,7 +1129,11 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     std::sort(reads.begin(), reads.end());
     reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
   }
-  impl->triggers = impl->ChooseTriggers();
+  {
+    auto triggers = std::make_shared<Impl::Triggers>();
+    FillTriggers(rules_of_pattern, triggers->begin, triggers->rules);
+    impl->triggers = std::move(triggers);
+  }
 
   for (const HsDatabase& db : impl->databases) {
     if (auto reserved = impl->prototype_scratch.Reserve(db); !reserved) {
@@ -1145,42 +1176,6 @@ Matcher::Counters Matcher::counters(const Scratch& scratch) const {
   counters.rules_evaluated = scratch.rules_evaluated;
   counters.trigger_choices = scratch.triggers->generation;
   return counters;
-}
-
-namespace {
-
-// Pattern -> rules lists as a CSR table.
-void FillTriggers(const std::vector<std::vector<uint32_t>>& rules_of_pattern,
-                  std::vector<uint32_t>& begin, std::vector<uint32_t>& rules) {
-  begin.clear();
-  rules.clear();
-  begin.reserve(rules_of_pattern.size() + 1);
-  for (const auto& list : rules_of_pattern) {
-    begin.push_back(static_cast<uint32_t>(rules.size()));
-    rules.insert(rules.end(), list.begin(), list.end());
-  }
-  begin.push_back(static_cast<uint32_t>(rules.size()));
-}
-
-void SortUnique(std::vector<uint32_t>& list) {
-  std::sort(list.begin(), list.end());
-  list.erase(std::unique(list.begin(), list.end()), list.end());
-}
-
-}  // namespace
-
-std::shared_ptr<const Matcher::Impl::Triggers> Matcher::Impl::ChooseTriggers() const {
-  std::vector<std::vector<uint32_t>> rules_of_pattern(patterns.size());
-  for (uint32_t r = 0; r < rules->rules.size(); ++r) {
-    if (!gated[r]) continue;
-    const Rule& rule = rules->rules[r];
-    std::vector<uint32_t> chosen = Gate(rule, rule_base[r], rule.condition, true, nullptr).triggers;
-    SortUnique(chosen);
-    for (uint32_t pattern : chosen) rules_of_pattern[pattern].push_back(r);
-  }
-  auto table = std::make_shared<Triggers>();
-  FillTriggers(rules_of_pattern, table->begin, table->rules);
-  return table;
 }
 
 std::shared_ptr<const Matcher::Impl::Triggers> Matcher::Impl::ChooseTriggers(
