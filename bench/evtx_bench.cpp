@@ -1,6 +1,7 @@
 // Micro benchmarks of reading EVTX records into events: the XML of every record of the
-// EVTX-ATTACK-SAMPLES files in ../shared/data/logs/evtx is rendered once up front, then parsed
-// (BM_ParseEvtxXml: flattening the XML into the fields SigmaHQ rules name, and classifying) or
+// EVTX-ATTACK-SAMPLES files in ../shared/data/logs/evtx is rendered once up front, with its
+// outline, then parsed (BM_ParseEvtxXml: flattening the XML into the fields SigmaHQ rules name,
+// and classifying; BM_ParseEvtxOutline: the same from the outline, as a scan does) or
 // converted to evtx_dump's JSON as an alert carries it (BM_EvtxXmlToJson).
 #include <benchmark/benchmark.h>
 
@@ -23,7 +24,9 @@ namespace fs = std::filesystem;
 
 struct EvtxRecords : bench::SigmaHqRules {
   std::deque<std::string> buffers;  // each record's XML, padded
-  std::vector<event::Record> records;
+  std::deque<std::string> outlines;
+  std::vector<event::Record> records;  // without outlines
+  std::vector<std::string_view> record_outlines;
   size_t bytes = 0;
 };
 
@@ -49,7 +52,9 @@ EvtxRecords& Records() {
         buffer.append(event::RECORD_PADDING, ' ');
         event::Record copy = record;
         copy.data = std::string_view(buffer.data(), record.data.size());
+        copy.outline = {};
         c.records.push_back(copy);
+        c.record_outlines.push_back(c.outlines.emplace_back(record.outline));
         c.bytes += record.data.size();
       });
     }
@@ -90,6 +95,31 @@ void BM_ParseEvtxXml(benchmark::State& state) {
   Report(state, passes, c);
 }
 BENCHMARK(BM_ParseEvtxXml)->Arg(0)->Arg(1)->ArgName("all_values")->Unit(benchmark::kMillisecond);
+
+void BM_ParseEvtxOutline(benchmark::State& state) {
+  EvtxRecords& c = Records();
+  if (!c.error.empty()) {
+    state.SkipWithError(c.error.c_str());
+    return;
+  }
+  std::vector<event::Record> records = c.records;
+  for (size_t i = 0; i < records.size(); ++i) records[i].outline = c.record_outlines[i];
+  event::EventParser parser(c.catalog, *c.mapping);
+  parser.SetCollectAllValues(state.range(0) != 0);
+  event::Event event;
+  size_t passes = 0, failed = 0;
+  for (auto _ : state) {
+    for (const event::Record& record : records)
+      if (!parser.Parse(record, event)) ++failed;
+    ++passes;
+  }
+  if (failed != 0) {
+    state.SkipWithError("a record did not parse");
+    return;
+  }
+  Report(state, passes, c);
+}
+BENCHMARK(BM_ParseEvtxOutline)->Arg(0)->Arg(1)->ArgName("all_values")->Unit(benchmark::kMillisecond);
 
 void BM_EvtxXmlToJson(benchmark::State& state) {
   EvtxRecords& c = Records();

@@ -206,6 +206,33 @@ inline const char* EscapeOf(uint32_t c, size_t& length) {
   }
 }
 
+// Whether an XML reader finds a name where it was written: none of the bytes that end a name,
+// start markup or quote, and no '!' or '?' that would make "<Name" a declaration or a
+// processing instruction.
+bool ReadsBackAsName(const char* text, size_t length) {
+  for (size_t i = 0; i < length; ++i) {
+    switch (text[i]) {
+      case ' ':
+      case '\t':
+      case '\r':
+      case '\n':
+      case '/':
+      case '>':
+      case '<':
+      case '=':
+      case '"':
+      case '\'':
+      case '&':
+      case '!':
+      case '?':
+        return false;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void TextBuffer::Grow(size_t n) {
@@ -399,13 +426,18 @@ void ChunkRenderer::SetChunk(const uint8_t* chunk, size_t size) {
   // (every record then fails as outside the chunk).
   size_ = size <= MAX_CHUNK_SIZE ? size : 0;
   ops_.clear();
+  fused_.clear();
   pool_.Clear();
   templates_.clear();
 }
 
-bool ChunkRenderer::RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out) {
+bool ChunkRenderer::RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out,
+                                 std::vector<OutlineStep>* outline) {
+  if (outline != nullptr) outline->clear();
   if (end > size_ || begin > end) return Fail("record outside the chunk");
   out_ = &out;
+  outline_ = outline;
+  outline_valid_ = true;
   elements_.clear();
   values_.clear();
   in_start_tag_ = false;
@@ -418,6 +450,9 @@ bool ChunkRenderer::RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out) 
   if (!RenderFragment(begin, end, 0)) return false;
   if (!elements_.empty()) return Fail("elements left open at the end of the record");
   if (out.size() == 0) return Fail("record without elements");
+  // Outline offsets are 32-bit (records are far smaller than that unless a caller lifts the
+  // output limit).
+  if (outline != nullptr && (!outline_valid_ || out.size() > UINT32_MAX)) outline->clear();
   return true;
 }
 
@@ -562,6 +597,7 @@ bool ChunkRenderer::Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_
         uint32_t text = 0;
         uint32_t length = 0;
         if (!ReadName(name, pos, end, text, length)) return fail(error_);
+        op.plain = ReadsBackAsName(pool_.data() + text, length);
         op.length = length + 1;
         op.close = static_cast<uint32_t>(pool_.size());
         op.close_length = length + 4;
@@ -619,6 +655,7 @@ bool ChunkRenderer::Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_
         uint32_t text = 0;
         uint32_t length = 0;
         if (!ReadName(name, pos, end, text, length)) return fail(error_);
+        op.plain = ReadsBackAsName(pool_.data() + text, length);
         pool_.Append("=\"", 2);
         op.length = length + 3;
         in_attribute = true;
@@ -712,16 +749,30 @@ void ChunkRenderer::Fuse(size_t ops_begin) {
       size_t j = i + 1;
       const size_t text = pool_.size();
       bool fused = false;
+      op.fused_begin = static_cast<uint32_t>(fused_.size());
+      op.fused_count = 0;
       while (j + 2 < end && ops_[j].code == OpCode::kAttribute && ops_[j + 1].code == OpCode::kText &&
-             ops_[j + 1].length != 0 &&
+             ops_[j + 1].length != 0 && op.fused_count < UINT16_MAX &&
              (ops_[j + 2].code == OpCode::kAttribute || ops_[j + 2].code == OpCode::kCloseStart ||
               ops_[j + 2].code == OpCode::kCloseEmpty)) {
         if (!fused) {
           CopyWithinPool(op.text, op.length);
           fused = true;
         }
+        // ` Name="` then the value: the outline's name starts after the space.
+        FusedAttribute attribute;
+        attribute.name = static_cast<uint32_t>(pool_.size() - text + 1);
+        attribute.name_length = ops_[j].length - 3;
+        attribute.value = static_cast<uint32_t>(pool_.size() - text + ops_[j].length);
+        attribute.value_length = ops_[j + 1].length;
         CopyWithinPool(ops_[j].text, ops_[j].length);
         CopyWithinPool(ops_[j + 1].text, ops_[j + 1].length);
+        if (!ops_[j].plain ||
+            std::memchr(pool_.data() + text + attribute.value, '"', attribute.value_length) != nullptr) {
+          op.plain = false;
+        }
+        fused_.push_back(attribute);
+        ++op.fused_count;
         pool_.Push('"');
         j += 2;
       }
@@ -786,7 +837,18 @@ bool ChunkRenderer::OpenElement(const Op& op) {
   element.pieces = 0;
   element.parent_start_open = parent_start_open;
   element.parent_has_children = parent_has_children;
+  element.outline_mark = outline_ != nullptr ? outline_->size() : 0;
   Indent(depth);
+  if (outline_ != nullptr) {
+    if (!op.plain) OutlineUnreadable();
+    const size_t at = out_->size();  // "<Name" and the fused attributes
+    Outline(OutlineStep::kOpen, at + 1, op.close_length - 4, 0, 0);
+    for (uint32_t k = 0; k < op.fused_count; ++k) {
+      const FusedAttribute& attribute = fused_[op.fused_begin + k];
+      Outline(OutlineStep::kAttribute, at + attribute.name, attribute.name_length,
+              at + attribute.value, attribute.value_length);
+    }
+  }
   out_->Append(pool_.data() + op.text, op.length);
   in_start_tag_ = !op.closes_start;
   return true;
@@ -801,6 +863,7 @@ bool ChunkRenderer::EndElement() {
     // as it was before the element opened (empty again, if it was its only child).
     dropping_ = false;
     out_->Truncate(top.content_mark);
+    if (outline_ != nullptr) outline_->resize(top.outline_mark);
     if (!elements_.empty()) {
       elements_.back().start_open = top.parent_start_open;
       elements_.back().has_children = top.parent_has_children;
@@ -813,6 +876,7 @@ bool ChunkRenderer::EndElement() {
     if (top.has_children) Indent(elements_.size());
     out_->Append(pool_.data() + top.close, top.close_length);
   }
+  Outline(OutlineStep::kClose, 0, 0, 0, 0);
   return true;
 }
 
@@ -839,6 +903,7 @@ void ChunkRenderer::CloseText(size_t mark) {
     out_->Truncate(mark - 1);
   } else {
     elements_.back().start_open = false;
+    Outline(OutlineStep::kText, 0, 0, mark, out_->size() - mark);
   }
 }
 
@@ -849,6 +914,7 @@ bool ChunkRenderer::BeginAttributePiece() {
 }
 
 void ChunkRenderer::WriteAttributeName() {
+  attribute_at_ = out_->size();
   out_->Append(pool_.data() + attribute_name_, attribute_length_);
   attribute_written_ = true;
 }
@@ -857,6 +923,14 @@ bool ChunkRenderer::FinishAttribute() {
   if (!in_attribute_) return true;
   in_attribute_ = false;
   if (attribute_written_) {
+    if (outline_ != nullptr) {
+      // ` Name="` then the value, which must not end early at a quote of its own.
+      const size_t value = attribute_at_ + attribute_length_;
+      const size_t value_length = out_->size() - value;
+      if (std::memchr(out_->data() + value, '"', value_length) != nullptr) OutlineUnreadable();
+      Outline(OutlineStep::kAttribute, attribute_at_ + 1, attribute_length_ - 3, value,
+              value_length);
+    }
     out_->Push('"');
   } else if (!attribute_omitted_) {
     return Fail("attribute without a value");
@@ -900,6 +974,12 @@ bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
   if (!AppendValue(value.type, chunk_ + value.offset, value.size, true, *out_)) {
     return FailValue(value);
   }
+  // ANSI strings are the one content libevtx leaves unescaped: a '<' in one would read back
+  // as markup.
+  if (value.type == kAnsiStringType && outline_ != nullptr &&
+      std::memchr(out_->data() + mark, '<', out_->size() - mark) != nullptr) {
+    OutlineUnreadable();
+  }
   CloseText(mark);
   return true;
 }
@@ -933,6 +1013,10 @@ bool ChunkRenderer::WriteArray(const Value& value) {
   const uint8_t* data = chunk_ + value.offset;
   const size_t tag_begin = top.tag_offset;
   const size_t tag_length = out_->size() - tag_begin;
+  // Each copy of the element opens as the first did: its outline steps are repeated (their
+  // names and values point into the first copy, which holds the same text).
+  const size_t open_begin = top.outline_mark;
+  const size_t open_end = outline_ != nullptr ? outline_->size() : 0;
   bool first = true;
   bool empty = true;
   auto item = [&](const uint8_t* bytes, size_t size) {
@@ -944,13 +1028,24 @@ bool ChunkRenderer::WriteArray(const Value& value) {
       }
       char* at = out_->Extend(tag_length);
       std::memcpy(at, out_->data() + tag_begin, tag_length);
+      if (outline_ != nullptr) {
+        Outline(OutlineStep::kClose, 0, 0, 0, 0);
+        for (size_t k = open_begin; k < open_end; ++k) {
+          const OutlineStep step = (*outline_)[k];
+          outline_->push_back(step);
+        }
+      }
     }
     first = false;
     const size_t mark = out_->size();
     out_->Push('>');
     if (!AppendValue(base, bytes, size, true, *out_)) return false;
     empty = out_->size() == mark + 1;
-    if (empty) out_->Truncate(mark);
+    if (empty) {
+      out_->Truncate(mark);
+    } else {
+      Outline(OutlineStep::kText, 0, 0, mark + 1, out_->size() - mark - 1);
+    }
     return true;
   };
   if (base == kStringType) {
@@ -996,6 +1091,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
       case OpCode::kAttribute:
         if (!in_start_tag_) return Fail("attribute outside a start tag");
         if (!FinishAttribute()) return false;
+        if (!op.plain) OutlineUnreadable();
         in_attribute_ = true;
         attribute_written_ = false;
         attribute_omitted_ = false;
@@ -1014,6 +1110,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         in_start_tag_ = false;
         out_->Append("/>\n", 3);
         elements_.pop_back();
+        Outline(OutlineStep::kClose, 0, 0, 0, 0);
         break;
       case OpCode::kEndElement:
         if (!EndElement()) return false;

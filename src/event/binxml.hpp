@@ -14,6 +14,11 @@
 // Anything this renderer cannot vouch for (an unknown token or value type, a value of the wrong
 // size) makes it fail the record rather than guess, so the caller can fall back to libevtx.
 //
+// Alongside the text, the renderer can record the record's outline (OutlineStep): where each
+// element opens and closes and where the text of its name, attributes and content lies in the
+// rendered text. Flattening then reads the outline instead of the XML's syntax
+// (EvtxXmlFlattener::FlattenOutline), and gets the same fields.
+//
 // Every read is bounds-checked against the chunk; no state survives a failed record except the
 // cached compiled templates, which are only added once compiled in full. Buffers grow during
 // warm-up and are reused afterwards: rendering a record allocates nothing. Not thread-safe; one
@@ -90,6 +95,20 @@ enum ValueType : uint8_t {
   kArrayFlag = 0x80,
 };
 
+// One step of a record's outline: offsets and lengths are into the record's rendered text, so
+// the outline travels with the text as plain bytes. Names are as written in the text; values
+// are as written too (content escaped, attribute values as libevtx leaves them).
+struct OutlineStep {
+  enum Kind : uint8_t { kOpen = 1, kAttribute, kText, kClose };
+  uint8_t kind = 0;
+  uint8_t reserved = 0;
+  uint16_t name_length = 0;  // kOpen, kAttribute
+  uint32_t name = 0;
+  uint32_t value = 0;  // kAttribute, kText
+  uint32_t value_length = 0;
+};
+static_assert(sizeof(OutlineStep) == 16);
+
 // Appends UTF-16LE text (`units` code units) as UTF-8, XML-escaped when `escape`. Returns false
 // when the text cannot be rendered as libevtx renders it.
 bool AppendUtf16(const uint8_t* data, size_t units, bool escape, TextBuffer& out);
@@ -121,7 +140,11 @@ class ChunkRenderer {
 
   // Appends the XML of the BinXML at [begin, end) of the chunk to `out`. On failure returns
   // false, `out` holds partial text and error() says what was wrong.
-  bool RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out);
+  // With `outline`, the record's outline replaces its contents; it is left empty when the text
+  // holds something an XML reader would read otherwise than it was written (a name with a
+  // space or a quote, a quote inside an attribute value), so that the XML is read instead.
+  bool RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out,
+                    std::vector<OutlineStep>* outline = nullptr);
 
   [[nodiscard]] std::string_view error() const { return error_; }
   // Whether the last failure was the output limit (the record is too large, not malformed).
@@ -130,7 +153,8 @@ class ChunkRenderer {
   // Bytes of storage held (all of it reused): stays put once warm, which is how tests see that
   // rendering does not allocate.
   [[nodiscard]] size_t footprint() const {
-    return ops_.capacity() * sizeof(Op) + pool_.capacity() + templates_.capacity() * sizeof(Compiled) +
+    return ops_.capacity() * sizeof(Op) + fused_.capacity() * sizeof(FusedAttribute) +
+           pool_.capacity() + templates_.capacity() * sizeof(Compiled) +
            values_.capacity() * sizeof(Value) + elements_.capacity() * sizeof(Element);
   }
 
@@ -153,7 +177,11 @@ class ChunkRenderer {
     OpCode code;
     bool optional = false;     // kSubstitution: token 0x0e
     bool closes_start = false;  // kOpenElement: the start tag's attributes are all in `text`
+    // kOpenElement, kAttribute: the names (and fused literal values) read back as written.
+    bool plain = true;
     uint16_t index = 0;
+    uint16_t fused_count = 0;  // kOpenElement: literal attributes fused into `text`
+    uint32_t fused_begin = 0;  // ... at fused_[fused_begin...]
     uint32_t text = 0;  // offset into pool_
     uint32_t length = 0;
     uint32_t close = 0;  // kOpenElement: "</Name>\n" in pool_
@@ -163,6 +191,13 @@ class ChunkRenderer {
     uint32_t key;  // chunk offset of the definition (or fragment) | kind bit
     uint32_t first_op;
     uint32_t op_count;
+  };
+  // Where a fused literal attribute lies in its start tag's text.
+  struct FusedAttribute {
+    uint32_t name;  // relative to the start of the op's text
+    uint32_t name_length;
+    uint32_t value;
+    uint32_t value_length;
   };
   struct Value {
     uint8_t type;
@@ -174,6 +209,7 @@ class ChunkRenderer {
     uint32_t close_length = 0;
     size_t content_mark = 0;  // output size before the element (and its parent's ">\n")
     size_t tag_offset = 0;  // where its line starts in the output (arrays repeat the start tag)
+    size_t outline_mark = 0;  // outline steps before the element opened
     bool start_open = true;     // "<Name attrs" written, neither ">" nor "/>" yet
     bool has_children = false;  // child elements written
     uint8_t pieces = 0;         // text or values in its content (at most one)
@@ -205,15 +241,29 @@ class ChunkRenderer {
   bool FailValue(const Value& value);
   bool WriteArray(const Value& value);
   void Indent(size_t depth);
+  void Outline(uint8_t kind, size_t name, size_t name_length, size_t value, size_t value_length) {
+    if (outline_ != nullptr) {
+      if (name_length > UINT16_MAX) OutlineUnreadable();
+      outline_->push_back(OutlineStep{kind, 0, static_cast<uint16_t>(name_length),
+                                      static_cast<uint32_t>(name), static_cast<uint32_t>(value),
+                                      static_cast<uint32_t>(value_length)});
+    }
+  }
+  // The text just written cannot be read back as written: no outline for this record.
+  void OutlineUnreadable() { outline_valid_ = false; }
 
   const uint8_t* chunk_ = nullptr;
   size_t size_ = 0;
   std::vector<Op> ops_;
+  std::vector<FusedAttribute> fused_;
   TextBuffer pool_;  // names and literal text of the compiled ops
   std::vector<Compiled> templates_;
   std::vector<Value> values_;
   std::vector<Element> elements_;
   TextBuffer* out_ = nullptr;
+  std::vector<OutlineStep>* outline_ = nullptr;
+  bool outline_valid_ = true;
+  size_t attribute_at_ = 0;  // where the written attribute's ` Name="` starts in the output
   bool in_start_tag_ = false;  // between an element's name and its close-start token
   // Attribute being written: its name is pending until a non-null value shows up.
   bool in_attribute_ = false;

@@ -266,7 +266,8 @@ struct Emitter {
   uint64_t next_number = 0;
   int lost_fragments = 0;
 
-  void Emit(std::string_view xml, bool is_recovered, uint64_t index) {
+  void Emit(std::string_view xml, bool is_recovered, uint64_t index,
+            std::string_view outline = {}) {
     if (!is_recovered) {
       if (track_ids) regular_ids.insert(EventRecordId(xml));
     } else if (!HasPlainTags(xml) || xml.find("<EventID") == std::string_view::npos) {
@@ -282,6 +283,7 @@ struct Emitter {
     out.source_index = source_index;
     out.number = next_number;
     out.line = 0;
+    out.outline = outline;
     ++stats.records;
     stats.bytes += xml.size();
     on_record(out);
@@ -476,7 +478,7 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
         continue;
       }
       text_.Clear();
-      if (renderer_.RenderRecord(view.binxml_begin, view.binxml_end, text_)) {
+      if (renderer_.RenderRecord(view.binxml_begin, view.binxml_end, text_, &outline_)) {
         size_t length = text_.size();
         if (length + 1 > max_record_size) {
           skip(too_large);
@@ -489,7 +491,9 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
         text_.Truncate(length);
         std::memset(text_.Extend(RECORD_PADDING), 0, RECORD_PADDING);
         ++native_records_;
-        emitter.Emit(std::string_view(text_.data(), length), false, index);
+        emitter.Emit(std::string_view(text_.data(), length), false, index,
+                     std::string_view(reinterpret_cast<const char*>(outline_.data()),
+                                      outline_.size() * sizeof(binxml::OutlineStep)));
         continue;
       }
       // Declined (or over the size limit, which the renderer stops at early): libevtx renders

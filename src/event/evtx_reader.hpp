@@ -79,6 +79,7 @@ class EvtxReader {
   std::vector<ChunkPlan> plan_;
   binxml::ChunkRenderer renderer_;
   binxml::TextBuffer text_;
+  std::vector<binxml::OutlineStep> outline_;  // of the record in text_
   bool native_ = true;
   uint64_t native_files_ = 0;
   uint64_t native_records_ = 0;

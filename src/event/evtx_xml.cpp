@@ -7,6 +7,8 @@
 #include <cstring>
 #include <deque>
 
+#include "event/binxml.hpp"
+
 namespace yagura::event {
 namespace {
 
@@ -213,128 +215,215 @@ bool XmlCursor::NextAttribute(std::string_view& rest, std::string_view& name,
   return true;
 }
 
-Result<void> EvtxXmlFlattener::Flatten(std::string_view xml, FieldEmitter& emitter,
-                                       Arena& arena) {
-  stack_.clear();
-  XmlCursor cursor(xml);
-  bool seen_root = false;
-  auto close = [&](Frame& frame) {
-    if (frame.has_child || frame.field.empty()) return;
+// Opens an element whose attributes are in attributes_: names its field from its section and
+// depth, and emits the attributes that are fields of their own.
+Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emitter,
+                                    Arena& arena) {
+  if (stack_.empty() && seen_root_) return Fail("more than one root element");
+  seen_root_ = true;
+  if (stack_.size() >= 64) return Fail("XML nested too deeply");
+  const size_t depth = stack_.size();  // 0: Event, 1: section, 2: section child, ...
+  if (!stack_.empty()) stack_.back().has_child = true;
+  std::string_view section = depth >= 2 ? stack_[1].element : std::string_view();
+  // Filled in place: a whole Frame copied in after piecewise stores stalls the CPU.
+  Frame& frame = stack_.emplace_back();
+  frame.element = element;
+  frame.field = {};
+  frame.text = {};
+  frame.has_child = false;
+  frame.has_attributes = false;
+  frame.section = Section::kOther;
+  if (depth == 1) {
+    frame.section = element == "System"      ? Section::kSystem
+                    : element == "EventData" ? Section::kEventData
+                    : element == "UserData"  ? Section::kUserData
+                                             : Section::kOther;
+  } else if (depth >= 2) {
+    frame.section = stack_[1].section;
+  }
+  // Which attributes become Element_Attribute fields, and under which element name.
+  bool attributes_as_fields = false;
+  if (depth >= 2) {
+    if (frame.section == Section::kSystem) {
+      frame.field = element;
+      attributes_as_fields = true;
+    } else if (frame.section == Section::kEventData) {
+      if (depth == 2 && element == "Data") {
+        std::string_view data_name;
+        for (const Attribute& attribute : attributes_) {
+          if (attribute.name == "Name") data_name = attribute.raw_value;
+        }
+        if (!data_name.empty()) {
+          std::string_view decoded = DecodeXmlText(data_name, arena);
+          if (decoded.find(' ') == std::string_view::npos) {
+            frame.field = decoded;  // valid as long as the record, or the arena
+          } else {
+            char* out = arena.Allocate(decoded.size());
+            size_t length = 0;
+            for (char c : decoded) {
+              if (c != ' ') out[length++] = c;
+            }
+            frame.field = {out, length};
+          }
+        } else {
+          frame.field = "Data";
+        }
+      } else {
+        frame.field = element;
+      }
+    } else if (frame.section == Section::kUserData) {
+      if (depth >= 3) {
+        frame.field = element;
+        attributes_as_fields = true;
+      }
+    } else {
+      std::string_view parent = stack_[depth - 1].field;
+      if (depth == 2) {
+        name_.assign("Event.");
+        name_.append(section);
+      } else {
+        name_.assign(parent);
+      }
+      name_.push_back('.');
+      name_.append(element);
+      frame.field = arena.Store(name_);
+    }
+  }
+  if (attributes_as_fields) {
+    for (const Attribute& attribute : attributes_) {
+      if (attribute.name.substr(0, 5) == "xmlns") continue;
+      frame.has_attributes = true;
+      name_.assign(element);
+      name_.push_back('_');
+      name_.append(attribute.name);
+      emitter.Emit(name_, FieldValue{NormaliseEvtxHex(DecodeXmlText(attribute.raw_value, arena), arena),
+                                     ValueType::kString});
+    }
+  }
+  return {};
+}
+
+// Text (decoded) inside the innermost open element; what lies between child elements is layout.
+void EvtxXmlFlattener::AddText(std::string_view text, Arena& arena) {
+  if (stack_.empty() || stack_.back().has_child) return;
+  Frame& top = stack_.back();
+  if (top.text.empty()) {
+    top.text = text;
+  } else if (!text.empty()) {  // text split by a comment or CDATA: join the pieces
+    char* joined = arena.Allocate(top.text.size() + text.size());
+    std::memcpy(joined, top.text.data(), top.text.size());
+    std::memcpy(joined + top.text.size(), text.data(), text.size());
+    top.text = {joined, top.text.size() + text.size()};
+  }
+}
+
+// Closes the innermost element: a leaf's text is its value; a leaf with neither text nor
+// attributes is null.
+void EvtxXmlFlattener::Close(FieldEmitter& emitter, Arena& arena) {
+  const Frame& frame = stack_.back();
+  if (!frame.has_child && !frame.field.empty()) {
     if (frame.text.empty() && !frame.has_attributes) {
       emitter.Emit(frame.field, FieldValue{{}, ValueType::kNull});
     } else if (!frame.text.empty()) {
       emitter.Emit(frame.field, FieldValue{NormaliseEvtxHex(frame.text, arena), ValueType::kString});
     }
-  };
+  }
+  stack_.pop_back();
+}
+
+Result<void> EvtxXmlFlattener::Flatten(std::string_view xml, FieldEmitter& emitter,
+                                       Arena& arena) {
+  stack_.clear();
+  seen_root_ = false;
+  XmlCursor cursor(xml);
   while (true) {
     XmlCursor::Token token = cursor.Next();
     switch (token) {
       case XmlCursor::Token::kDone:
         if (!stack_.empty()) return Fail("XML ends inside <" + std::string(stack_.back().element) + ">");
-        if (!seen_root) return Fail("no XML element in record");
+        if (!seen_root_) return Fail("no XML element in record");
         return {};
       case XmlCursor::Token::kError:
         return Fail("bad XML: " + std::string(cursor.error()));
       case XmlCursor::Token::kText:
-        if (!stack_.empty() && !stack_.back().has_child) {
-          Frame& top = stack_.back();
-          std::string_view text = cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena);
-          if (top.text.empty()) {
-            top.text = text;
-          } else if (!text.empty()) {  // text split by a comment or CDATA: join the pieces
-            char* joined = arena.Allocate(top.text.size() + text.size());
-            std::memcpy(joined, top.text.data(), top.text.size());
-            std::memcpy(joined + top.text.size(), text.data(), text.size());
-            top.text = {joined, top.text.size() + text.size()};
-          }
-        }
+        AddText(cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena), arena);
         break;
-      case XmlCursor::Token::kEnd: {
+      case XmlCursor::Token::kEnd:
         if (stack_.empty() || stack_.back().element != cursor.name()) {
           return Fail("mismatched end tag </" + std::string(cursor.name()) + ">");
         }
-        close(stack_.back());
-        stack_.pop_back();
+        Close(emitter, arena);
         break;
-      }
       case XmlCursor::Token::kStart: {
-        if (stack_.empty() && seen_root) return Fail("more than one root element");
-        seen_root = true;
-        if (stack_.size() >= 64) return Fail("XML nested too deeply");
-        std::string_view element = cursor.name();
-        size_t depth = stack_.size();  // 0: Event, 1: section, 2: section child, ...
-        if (!stack_.empty()) stack_.back().has_child = true;
-        std::string_view section = depth >= 2 ? stack_[1].element : std::string_view();
-        Frame frame{element, {}, {}, false, false};
-        // Which attributes become Element_Attribute fields, and under which element name.
-        bool attributes_as_fields = false;
-        std::string_view data_name;
-        if (depth >= 2) {
-          if (section == "System") {
-            frame.field = element;
-            attributes_as_fields = true;
-          } else if (section == "EventData") {
-            if (depth == 2 && element == "Data") {
-              std::string_view rest = cursor.attributes();
-              std::string_view attribute;
-              std::string_view value;
-              while (XmlCursor::NextAttribute(rest, attribute, value)) {
-                if (attribute == "Name") data_name = value;
-              }
-              if (!data_name.empty()) {
-                std::string_view decoded = DecodeXmlText(data_name, arena);
-                char* out = arena.Allocate(decoded.size());
-                size_t length = 0;
-                for (char c : decoded) {
-                  if (c != ' ') out[length++] = c;
-                }
-                frame.field = {out, length};
-              } else {
-                frame.field = "Data";
-              }
-            } else {
-              frame.field = element;
-            }
-          } else if (section == "UserData") {
-            if (depth >= 3) {
-              frame.field = element;
-              attributes_as_fields = true;
-            }
-          } else {
-            std::string_view parent = stack_.back().field;
-            if (depth == 2) {
-              name_.assign("Event.");
-              name_.append(section);
-            } else {
-              name_.assign(parent);
-            }
-            name_.push_back('.');
-            name_.append(element);
-            frame.field = arena.Store(name_);
-          }
-        }
+        attributes_.clear();
         std::string_view rest = cursor.attributes();
-        std::string_view attribute;
-        std::string_view raw_value;
-        while (XmlCursor::NextAttribute(rest, attribute, raw_value)) {
-          if (attribute.substr(0, 5) == "xmlns") continue;
-          if (!attributes_as_fields) continue;
-          frame.has_attributes = true;
-          name_.assign(element);
-          name_.push_back('_');
-          name_.append(attribute);
-          emitter.Emit(name_, FieldValue{NormaliseEvtxHex(DecodeXmlText(raw_value, arena), arena),
-                                         ValueType::kString});
+        Attribute attribute;
+        while (XmlCursor::NextAttribute(rest, attribute.name, attribute.raw_value)) {
+          attributes_.push_back(attribute);
         }
-        stack_.push_back(frame);
-        if (cursor.self_closing()) {
-          close(stack_.back());
-          stack_.pop_back();
-        }
+        if (auto opened = Open(cursor.name(), emitter, arena); !opened) return opened;
+        if (cursor.self_closing()) Close(emitter, arena);
         break;
       }
     }
   }
+}
+
+Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_view outline,
+                                              FieldEmitter& emitter, Arena& arena) {
+  using binxml::OutlineStep;
+  stack_.clear();
+  seen_root_ = false;
+  if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
+  const size_t steps = outline.size() / sizeof(OutlineStep);
+  auto span = [&](uint32_t offset, size_t length, std::string_view& out) {
+    if (offset > xml.size() || length > xml.size() - offset) return false;
+    out = xml.substr(offset, length);
+    return true;
+  };
+  size_t i = 0;
+  while (i < steps) {
+    OutlineStep step;
+    std::memcpy(&step, outline.data() + i * sizeof(OutlineStep), sizeof step);
+    ++i;
+    switch (step.kind) {
+      case OutlineStep::kOpen: {
+        std::string_view element;
+        if (!span(step.name, step.name_length, element)) return Fail("damaged record outline");
+        // The element's attributes follow it.
+        attributes_.clear();
+        while (i < steps) {
+          OutlineStep next;
+          std::memcpy(&next, outline.data() + i * sizeof(OutlineStep), sizeof next);
+          if (next.kind != OutlineStep::kAttribute) break;
+          Attribute attribute;
+          if (!span(next.name, next.name_length, attribute.name) ||
+              !span(next.value, next.value_length, attribute.raw_value)) {
+            return Fail("damaged record outline");
+          }
+          attributes_.push_back(attribute);
+          ++i;
+        }
+        if (auto opened = Open(element, emitter, arena); !opened) return opened;
+        break;
+      }
+      case OutlineStep::kText: {
+        std::string_view text;
+        if (!span(step.value, step.value_length, text)) return Fail("damaged record outline");
+        AddText(DecodeXmlText(text, arena), arena);
+        break;
+      }
+      case OutlineStep::kClose:
+        if (stack_.empty()) return Fail("damaged record outline");
+        Close(emitter, arena);
+        break;
+      default:
+        return Fail("damaged record outline");
+    }
+  }
+  if (!stack_.empty()) return Fail("XML ends inside <" + std::string(stack_.back().element) + ">");
+  if (!seen_root_) return Fail("no XML element in record");
+  return {};
 }
 
 // --- evtx_dump JSON ------------------------------------------------------------------------

@@ -73,16 +73,34 @@ class EvtxXmlFlattener {
   // Emits the fields of one record. `arena` holds decoded text and names (the event's arena).
   [[nodiscard]] Result<void> Flatten(std::string_view xml, FieldEmitter& emitter, Arena& arena);
 
+  // The same fields, in the same order, from the outline the native renderer recorded for
+  // `xml` (binxml::OutlineStep values, in any alignment), without reading the XML's syntax.
+  [[nodiscard]] Result<void> FlattenOutline(std::string_view xml, std::string_view outline,
+                                            FieldEmitter& emitter, Arena& arena);
+
  private:
+  enum class Section : uint8_t { kSystem, kEventData, kUserData, kOther };
   struct Frame {
     std::string_view element;
     std::string_view field;  // empty: the element yields no field of its own
     std::string_view text;
     bool has_child = false;
     bool has_attributes = false;
+    Section section = Section::kOther;  // the section the element is in (or is)
   };
+  struct Attribute {
+    std::string_view name;
+    std::string_view raw_value;  // entities not decoded
+  };
+  // Both readers report the record element by element; the fields are named here.
+  [[nodiscard]] Result<void> Open(std::string_view element, FieldEmitter& emitter, Arena& arena);
+  void AddText(std::string_view text, Arena& arena);
+  void Close(FieldEmitter& emitter, Arena& arena);
+
   std::vector<Frame> stack_;
+  std::vector<Attribute> attributes_;  // of the element being opened
   std::string name_;
+  bool seen_root_ = false;
 };
 
 // The record as evtx_dump would print it: {"Event": {"#attributes": {...}, "System": {...},

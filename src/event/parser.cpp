@@ -110,7 +110,9 @@ Result<void> EventParser::Parse(const Record& record, Event& event) {
       break;
     }
     case RecordFormat::kEvtx: {
-      auto flattened = s.xml.Flatten(record.data, s.sink, event.arena());
+      auto flattened = record.outline.empty()
+                           ? s.xml.Flatten(record.data, s.sink, event.arena())
+                           : s.xml.FlattenOutline(record.data, record.outline, s.sink, event.arena());
       if (!flattened) return tl::unexpected(flattened.error());
       break;
     }

@@ -24,6 +24,10 @@ struct Record {
   // IIS W3C extended logs: the field names of the last "#Fields:" directive before this line,
   // space-separated (valid as long as `data`); empty for every other format.
   std::string_view schema;
+  // EVTX records rendered by Yagura's own reader: the record's outline (binxml::OutlineStep
+  // values, unaligned), which flattening reads instead of the XML's syntax; empty otherwise.
+  // Valid as long as `data`.
+  std::string_view outline;
 };
 
 }  // namespace yagura::event

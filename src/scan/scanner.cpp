@@ -270,7 +270,9 @@ struct Batch {
     size_t size = 0;
     size_t schema_offset = 0;
     size_t schema_size = 0;
-    event::Record meta;  // data/schema filled in by View()
+    size_t outline_offset = 0;
+    size_t outline_size = 0;
+    event::Record meta;  // data/schema/outline filled in by View()
   };
   struct Hit {
     uint32_t entry;
@@ -317,6 +319,11 @@ struct Batch {
       bytes.append(record.schema);
       bytes.append(event::RECORD_PADDING, '\0');
     }
+    if (!record.outline.empty()) {
+      entry.outline_offset = bytes.size();
+      entry.outline_size = record.outline.size();
+      bytes.append(record.outline);
+    }
     entries.push_back(entry);
   }
   [[nodiscard]] event::Record View(size_t index) const {
@@ -326,6 +333,9 @@ struct Batch {
     record.schema = entry.schema_size
                         ? std::string_view(bytes.data() + entry.schema_offset, entry.schema_size)
                         : std::string_view();
+    record.outline = entry.outline_size
+                         ? std::string_view(bytes.data() + entry.outline_offset, entry.outline_size)
+                         : std::string_view();
     return record;
   }
 };

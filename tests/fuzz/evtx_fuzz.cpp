@@ -7,7 +7,8 @@
 // first record header is also rendered on its own, whatever the record walk makes of it.
 // Invariants: no crash or out-of-bounds access (build with YAGURA_SANITIZE to see them), every
 // call returns, text stays under the output limit, and a rendered record is valid UTF-8 ending
-// in a newline. Rendered text is also put through the EVTX XML flattener and JSON conversion.
+// in a newline. Rendered text is also put through the EVTX XML flattener and JSON conversion,
+// and where the renderer recorded an outline, flattening it gives the fields the XML gives.
 //
 // Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
 // own main() replays the files and directories named on the command line, then deterministic
@@ -74,12 +75,23 @@ struct Harness {
       bytes += name.size() + value.text.size();
     }
   };
+  // Every field, in order, for comparing the two ways of flattening a record.
+  struct ListEmitter : FieldEmitter {
+    std::string fields;
+    void Emit(std::string_view name, FieldValue value) override {
+      fields.append(name);
+      fields.push_back(value.type == ValueType::kNull ? '~' : '=');
+      fields.append(value.text);
+      fields.push_back('\n');
+    }
+  };
+  std::vector<binxml::OutlineStep> outline;
 
   Harness() { renderer.set_output_limit(OUTPUT_LIMIT); }
 
   void Render(uint32_t begin, uint32_t end) {
     text.Clear();
-    const bool ok = renderer.RenderRecord(begin, end, text);
+    const bool ok = renderer.RenderRecord(begin, end, text, &outline);
     Check(text.size() <= OUTPUT_LIMIT + (1 << 18), "output stays near the limit");
     if (!ok) {
       Check(!renderer.error().empty(), "a failure says why");
@@ -95,8 +107,23 @@ struct Harness {
     record.append(64, '\0');
     const std::string_view data(record.data(), xml.size() - 1);
     arena.Reset();
-    NullEmitter emitter;
-    (void)flattener.Flatten(data, emitter, arena);
+    if (outline.empty()) {
+      NullEmitter emitter;
+      (void)flattener.Flatten(data, emitter, arena);
+    } else {
+      // The outline reads as the XML reads: the same fields in the same order, or the same
+      // failure.
+      ListEmitter from_xml;
+      ListEmitter from_outline;
+      const auto xml_result = flattener.Flatten(data, from_xml, arena);
+      const auto outline_result = flattener.FlattenOutline(
+          data,
+          std::string_view(reinterpret_cast<const char*>(outline.data()),
+                           outline.size() * sizeof(binxml::OutlineStep)),
+          from_outline, arena);
+      Check(xml_result.has_value() == outline_result.has_value(), "outline and XML agree on failure");
+      Check(from_xml.fields == from_outline.fields, "outline and XML give the same fields");
+    }
     (void)EvtxXmlToJson(data);
   }
 

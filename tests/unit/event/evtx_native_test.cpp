@@ -16,6 +16,7 @@
 #include "event/binxml.hpp"
 #include "event/evtx_native.hpp"
 #include "event/evtx_reader.hpp"
+#include "event/evtx_xml.hpp"
 #include "input_test_util.hpp"
 
 namespace yagura::event {
@@ -295,6 +296,8 @@ std::string U16s(const std::u16string& text) { return EvtxBuilder::Utf16(text); 
 
 struct Read {
   std::vector<std::string> records;
+  size_t outlines = 0;  // records handed on with an outline
+  std::vector<std::vector<std::string>> outline_fields;  // per record; empty without an outline
   std::vector<uint64_t> numbers;
   std::vector<Diagnostic> diagnostics;
   ReadStats stats;
@@ -303,6 +306,31 @@ struct Read {
   uint64_t native_records = 0;
   uint64_t fallback_records = 0;
 };
+
+// Every field a flattener emits, in order, as text.
+struct FieldList final : FieldEmitter {
+  std::vector<std::string> fields;
+  void Emit(std::string_view name, FieldValue value) override {
+    fields.push_back(std::string(name) + (value.type == ValueType::kNull ? " (null)" : " = ") +
+                     std::string(value.text));
+  }
+};
+
+// A record's outline gives exactly the fields that reading its XML gives; returns them.
+std::vector<std::string> ExpectOutlineReadsAsXml(const Record& record, const std::string& what) {
+  EvtxXmlFlattener flattener;
+  Arena arena;
+  FieldList from_xml;
+  FieldList from_outline;
+  const auto xml = flattener.Flatten(record.data, from_xml, arena);
+  const auto outline = flattener.FlattenOutline(record.data, record.outline, from_outline, arena);
+  EXPECT_EQ(outline.has_value(), xml.has_value()) << what << "\n" << record.data;
+  if (!xml && !outline) {
+    EXPECT_EQ(outline.error().message, xml.error().message) << what;
+  }
+  EXPECT_EQ(from_outline.fields, from_xml.fields) << what << "\n" << record.data;
+  return from_outline.fields;
+}
 
 Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RECORD_SIZE,
               bool recover_deleted = false) {
@@ -318,6 +346,12 @@ Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RE
         EXPECT_EQ(record.data.data()[record.data.size() + RECORD_PADDING - 1], '\0');
         result.records.emplace_back(record.data);
         result.numbers.push_back(record.number);
+        result.outline_fields.emplace_back();
+        if (!record.outline.empty()) {
+          ++result.outlines;
+          result.outline_fields.back() = ExpectOutlineReadsAsXml(
+              record, path.filename().string() + " record " + std::to_string(record.number));
+        }
       },
       {}, diagnostics, result.stats);
   result.diagnostics = diagnostics.Kept();
@@ -384,6 +418,9 @@ TEST(EvtxNative, EveryRecordOfTheSampleLogsIsLibevtxsXml) {
     EXPECT_EQ(native.native_files, 1u) << path;
     EXPECT_EQ(native.native_records, native.records.size()) << path;
     EXPECT_EQ(native.fallback_records, 0u) << path;
+    // And each with its outline, which reads as the XML does (checked in ReadEvtx).
+    EXPECT_EQ(native.outlines, native.records.size()) << path;
+    EXPECT_EQ(reference.outlines, 0u) << path;
     records += native.records.size();
   }
   EXPECT_GT(records, 8000u);
@@ -411,6 +448,7 @@ TEST(EvtxNative, RenderingDoesNotAllocateOnceWarm) {
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   binxml::ChunkRenderer renderer;
   binxml::TextBuffer text;
+  std::vector<binxml::OutlineStep> outline;
   auto render_all = [&] {
     size_t rendered = 0;
     for (size_t at = evtx::FILE_HEADER_SIZE; at + evtx::CHUNK_SIZE <= bytes.size();
@@ -422,8 +460,9 @@ TEST(EvtxNative, RenderingDoesNotAllocateOnceWarm) {
       evtx::RecordView record;
       while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
         text.Clear();
-        EXPECT_TRUE(renderer.RenderRecord(record.binxml_begin, record.binxml_end, text))
+        EXPECT_TRUE(renderer.RenderRecord(record.binxml_begin, record.binxml_end, text, &outline))
             << renderer.error();
+        EXPECT_FALSE(outline.empty());
         ++rendered;
       }
     }
@@ -433,9 +472,11 @@ TEST(EvtxNative, RenderingDoesNotAllocateOnceWarm) {
   ASSERT_GT(first, 0u);
   const size_t footprint = renderer.footprint();
   const size_t capacity = text.capacity();
+  const size_t outline_capacity = outline.capacity();
   EXPECT_EQ(render_all(), first);
   EXPECT_EQ(renderer.footprint(), footprint);
   EXPECT_EQ(text.capacity(), capacity);
+  EXPECT_EQ(outline.capacity(), outline_capacity);
 }
 
 // --- value formatting ------------------------------------------------------------------------
@@ -819,6 +860,92 @@ TEST(EvtxSynthetic, NestedBinXmlMatchesLibevtx) {
       << native.records[1];
   EXPECT_NE(native.records[2].find("<Plain A=\"a\">\n      <Child>text</Child>"), std::string::npos)
       << native.records[2];
+}
+
+// Flattening reads the renderer's outline of a record instead of its XML: the same fields,
+// through every edit the renderer makes to text it has already written (an absent optional
+// value removing its element, an array repeating it, empty text closing it), and no outline
+// where the text would not read back as written.
+TEST(EvtxSynthetic, OutlinesGiveTheFieldsTheXmlGives) {
+  EvtxBuilder b;
+  uint64_t id = 1;
+  auto record = [&](auto body, const std::vector<V>& values) { b.Record(id++, body, values); };
+  const V none{0x00, ""};
+  record([](EvtxBuilder& e) {
+    e.Open("System");
+    e.CloseStart();
+    e.Open("Provider", true);
+    e.Attribute("Name", true);
+    e.Text(u"Microsoft-Windows-Sysmon");
+    e.Attribute("Guid");
+    e.Subst(0, 0x0f);
+    e.CloseEmpty();
+    e.Open("EventID");
+    e.CloseStart();
+    e.Subst(1, 0x06);
+    e.End();
+    e.Open("Execution", true);
+    e.Attribute("ProcessID", true);
+    e.Subst(2, 0x08);
+    e.Attribute("ThreadID");
+    e.Subst(3, 0x08, true);
+    e.CloseEmpty();
+    e.End();
+    e.Open("EventData");
+    e.CloseStart();
+    for (const auto& [name, index] : std::vector<std::pair<std::u16string, uint16_t>>{
+             {u"Command Line", 4}, {u"Gone", 3}, {u"Empty", 5}, {u"Items", 6}, {u"LogonId", 7}}) {
+      e.Open("Data", true);
+      e.Attribute("Name");
+      e.Text(name);
+      e.CloseStart();
+      e.Subst(index, 0x01, index == 3);
+      e.End();
+    }
+    e.End();
+  }, {{0x0f, std::string(16, '\x11')}, {0x06, Le(4688, 2)}, {0x08, Le(480, 4)}, none,
+      {0x01, U16s(u"cmd /c \"a & b\" > out")}, {0x01, ""},
+      {0x81, U16s(u"one") + Bytes({0, 0}) + Bytes({0, 0}) + U16s(u"three") + Bytes({0, 0})},
+      {0x15, Le(0x3e7, 8)}});
+  // Text that would not read back as written: a quote in an attribute value, markup in ANSI
+  // content (libevtx does not escape it).
+  record([](EvtxBuilder& e) {
+    e.Open("System");
+    e.CloseStart();
+    e.Open("Provider", true);
+    e.Attribute("Name");
+    e.Subst(0, 0x01);
+    e.CloseEmpty();
+    e.End();
+  }, {{0x01, U16s(u"say \"hi\"")}});
+  record([](EvtxBuilder& e) {
+    e.Open("EventData");
+    e.CloseStart();
+    e.Open("Data");
+    e.CloseStart();
+    e.Subst(0, 0x02);
+    e.End();
+    e.End();
+  }, {{0x02, "a<b>c"}});
+  const Read native = CompareSynthetic(b, "outlines");
+  ASSERT_EQ(native.records.size(), 3u);
+  EXPECT_EQ(native.native_records, 3u);
+  EXPECT_EQ(native.outlines, 1u);
+  EXPECT_TRUE(native.outline_fields[1].empty());
+  EXPECT_TRUE(native.outline_fields[2].empty());
+  const std::vector<std::string> expected = {
+      "Provider_Name = Microsoft-Windows-Sysmon",
+      "Provider_Guid = {11111111-1111-1111-1111-111111111111}",
+      "EventID = 4688",
+      "Execution_ProcessID = 480",
+      "CommandLine = cmd /c \"a & b\" > out",
+      "Empty (null)",
+      "Items = one",
+      "Items (null)",
+      "Items = three",
+      "LogonId = 0x3e7",
+  };
+  EXPECT_EQ(native.outline_fields[0], expected) << native.records[0];
 }
 
 // --- damaged input ---------------------------------------------------------------------------

@@ -252,7 +252,7 @@ TEST(EvtxXml, RealRecordFlattensToSigmaNames) {
 TEST(EvtxXml, EntitiesUnnamedDataUserDataAndOtherSections) {
   ParserFixture p({"Provider_Name", "EventID", "EventID_Qualifiers", "ThreatName", "Data",
                    "Binary", "SubjectUserName", "LogFileCleared_xmlns", "Event.RenderingInfo.Message",
-                   "Param"});
+                   "Param", "Event.RenderingInfo.Keywords.Keyword"});
   std::string xml = R"(<?xml version="1.0"?>
 <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">
   <System>
@@ -272,7 +272,9 @@ TEST(EvtxXml, EntitiesUnnamedDataUserDataAndOtherSections) {
       <Nested><Param>deep</Param></Nested>
     </LogFileCleared>
   </UserData>
-  <RenderingInfo Culture="en-US"><Message>hello</Message></RenderingInfo>
+  <RenderingInfo Culture="en-US"><Message>hello</Message>
+    <Keywords><Keyword>Audit Success</Keyword><Keyword>Classic</Keyword></Keywords>
+  </RenderingInfo>
 </Event>)";
   ASSERT_TRUE(p.Parse(xml, RecordFormat::kEvtx));
   EXPECT_EQ(p.Value("Provider_Name"), "A&B AB");
@@ -285,6 +287,7 @@ TEST(EvtxXml, EntitiesUnnamedDataUserDataAndOtherSections) {
   EXPECT_EQ(p.Value("Param"), "deep");
   EXPECT_TRUE(p.Values("LogFileCleared_xmlns").empty());
   EXPECT_EQ(p.Value("Event.RenderingInfo.Message"), "hello");
+  EXPECT_EQ(p.Values("Event.RenderingInfo.Keywords.Keyword"), (Strings{"Audit Success", "Classic"}));
 
   for (std::string_view bad : {"", "<Event><System></Event>", "<Event>", "not xml",
                                "<Event></Event><Event></Event>", "<Event><a b=\"1></Event>"}) {
