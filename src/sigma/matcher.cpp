@@ -365,7 +365,7 @@ struct Matcher::Impl {
   // Keyword prefilters by the keyword rules they cover: the classes of one product mostly share
   // them (every Windows class meets the same Windows keyword rules). Null: not coverable.
   // Written only by BuildRoute, which RouteTable calls under its mutex.
-  mutable std::map<std::vector<uint32_t>, std::shared_ptr<const KeywordPrefilter>> keyword_prefilters;
+  mutable std::map<std::vector<uint32_t>, std::shared_ptr<const LazyKeywordPrefilter>> keyword_prefilters;
   MatcherStats stats;
 
   // Every rule's condition as one stretch of a shared program: each node followed by its
@@ -687,8 +687,8 @@ Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
   }
   for (uint32_t i = 0; i < indexes.size(); ++i)
     if (wanted[i]) route.field_indexes.push_back(i);
-  // The keyword rules of this class get a prefilter of their own (keyword_prefilter.hpp).
-  // Built here, once per class seen; a literal database compiles in milliseconds.
+  // The keyword rules of this class get a prefilter of their own (keyword_prefilter.hpp),
+  // compiled when first needed; a literal database compiles in milliseconds.
   std::vector<uint32_t> keyword_rules;
   auto has_keywords = [](const Rule& rule) {
     return std::any_of(rule.predicates.begin(), rule.predicates.end(),
@@ -700,8 +700,12 @@ Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
     route.keyword_rules = true;
     auto [it, inserted] = keyword_prefilters.try_emplace(keyword_rules);
     if (inserted) {
-      if (auto prefilter = KeywordPrefilter::Build(*rules, keyword_rules); prefilter && *prefilter)
-        it->second = std::move(*prefilter);
+      it->second = std::make_shared<const LazyKeywordPrefilter>(
+          [rule_set = rules, keyword_rules]() -> std::shared_ptr<const KeywordPrefilter> {
+            auto prefilter = KeywordPrefilter::Build(*rule_set, keyword_rules);
+            if (prefilter && *prefilter) return std::move(*prefilter);
+            return nullptr;
+          });
     }
     route.keyword_prefilter = it->second;
   }
@@ -1256,7 +1260,7 @@ bool Matcher::NeedsAllValues(const event::Event& event, std::string_view raw_jso
                              Scratch& s) const {
   const Route& route = s.routes.Find(event.logsource, *impl_->routes);
   if (!route.keyword_rules) return false;
-  const KeywordPrefilter* prefilter = route.keyword_prefilter.get();
+  const KeywordPrefilter* prefilter = route.keyword_prefilter->Get();
   if (prefilter == nullptr) return true;
   if (std::find(s.reserved_prefilters.begin(), s.reserved_prefilters.end(), prefilter) ==
       s.reserved_prefilters.end()) {

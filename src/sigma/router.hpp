@@ -21,6 +21,24 @@ namespace yagura::sigma {
 
 class KeywordPrefilter;
 
+// A route's keyword prefilter, compiled the first time an event of the class asks for it:
+// EVTX records always collect every value, so a scan of them never compiles one. Thread-safe.
+class LazyKeywordPrefilter {
+ public:
+  using Compile = std::function<std::shared_ptr<const KeywordPrefilter>()>;
+  explicit LazyKeywordPrefilter(Compile compile) : compile_(std::move(compile)) {}
+  // Null when the keyword searches cannot be covered by a prefilter.
+  [[nodiscard]] const KeywordPrefilter* Get() const {
+    std::call_once(once_, [this] { prefilter_ = compile_(); });
+    return prefilter_.get();
+  }
+
+ private:
+  Compile compile_;
+  mutable std::once_flag once_;
+  mutable std::shared_ptr<const KeywordPrefilter> prefilter_;
+};
+
 struct Route {
   std::vector<uint64_t> candidates;  // bitset over rule indices: rules routed to this class
   std::vector<uint32_t> always;      // candidate rules evaluated on every event, ascending
@@ -29,7 +47,7 @@ struct Route {
   // Keyword searches of the candidate rules: none, or covered by `keyword_prefilter` (null when
   // they cannot be covered: then every event of the class needs all its values).
   bool keyword_rules = false;
-  std::shared_ptr<const KeywordPrefilter> keyword_prefilter;
+  std::shared_ptr<const LazyKeywordPrefilter> keyword_prefilter;
 
   [[nodiscard]] bool IsCandidate(uint32_t rule) const {
     return (candidates[rule >> 6] >> (rule & 63)) & 1;
