@@ -571,14 +571,11 @@ void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
 
 }  // namespace
 
-Result<std::string> EvtxXmlToJson(std::string_view xml) {
-  // Decoded texts, and the tree's nodes, in storage the thread keeps from record to record.
-  thread_local Arena arena;
-  arena.Reset();
+namespace {
+
+// The record's elements as a tree under `document`, read from its XML.
+Result<void> TreeOfXml(std::string_view xml, XmlNode& document, XmlNodePool& pool, Arena& arena) {
   XmlCursor cursor(xml);
-  thread_local XmlNodePool pool;
-  pool.used = 0;
-  XmlNode& document = *pool.Take();
   std::vector<XmlNode*> stack{&document};
   while (true) {
     XmlCursor::Token token = cursor.Next();
@@ -610,6 +607,72 @@ Result<std::string> EvtxXmlToJson(std::string_view xml) {
     if (!cursor.self_closing()) stack.push_back(node);
   }
   if (stack.size() != 1) return Fail("XML ends inside an element");
+  return {};
+}
+
+// The same tree from the record's outline (see EvtxXmlFlattener::FlattenOutline).
+Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNode& document,
+                           XmlNodePool& pool, Arena& arena) {
+  using binxml::OutlineStep;
+  if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
+  auto span = [&](uint32_t offset, size_t length, std::string_view& out) {
+    if (offset > xml.size() || length > xml.size() - offset) return false;
+    out = xml.substr(offset, length);
+    return true;
+  };
+  std::vector<XmlNode*> stack{&document};
+  for (size_t at = 0; at < outline.size(); at += sizeof(OutlineStep)) {
+    OutlineStep step;
+    std::memcpy(&step, outline.data() + at, sizeof step);
+    switch (step.kind) {
+      case OutlineStep::kOpen: {
+        if (stack.size() > 64) return Fail("XML nested too deeply");
+        XmlNode* node = pool.Take();
+        if (!span(step.name, step.name_length, node->name)) return Fail("damaged record outline");
+        stack.back()->children.push_back(node);
+        stack.push_back(node);
+        break;
+      }
+      case OutlineStep::kAttribute: {
+        std::string_view name;
+        std::string_view value;
+        if (stack.size() <= 1 || !span(step.name, step.name_length, name) ||
+            !span(step.value, step.value_length, value)) {
+          return Fail("damaged record outline");
+        }
+        stack.back()->attributes.emplace_back(name, DecodeXmlText(value, arena));
+        break;
+      }
+      case OutlineStep::kText: {
+        std::string_view text;
+        if (!span(step.value, step.value_length, text)) return Fail("damaged record outline");
+        if (stack.size() > 1) stack.back()->text.append(DecodeXmlText(text, arena));
+        break;
+      }
+      case OutlineStep::kClose:
+        if (stack.size() <= 1) return Fail("damaged record outline");
+        stack.pop_back();
+        break;
+      default:
+        return Fail("damaged record outline");
+    }
+  }
+  if (stack.size() != 1) return Fail("XML ends inside an element");
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> EvtxXmlToJson(std::string_view xml, std::string_view outline) {
+  // Decoded texts, and the tree's nodes, in storage the thread keeps from record to record.
+  thread_local Arena arena;
+  arena.Reset();
+  thread_local XmlNodePool pool;
+  pool.used = 0;
+  XmlNode& document = *pool.Take();
+  auto tree = outline.empty() ? TreeOfXml(xml, document, pool, arena)
+                              : TreeOfOutline(xml, outline, document, pool, arena);
+  if (!tree) return tl::unexpected(tree.error());
   if (document.children.empty()) return Fail("no XML element in record");
   // Layout whitespace around child elements is not data.
   std::vector<XmlNode*> pending{&document};

@@ -104,7 +104,10 @@ class EvtxXmlFlattener {
 };
 
 // The record as evtx_dump would print it: {"Event": {"#attributes": {...}, "System": {...},
-// "EventData": {...}}}. Integers are written as numbers, everything else as strings.
-[[nodiscard]] Result<std::string> EvtxXmlToJson(std::string_view xml);
+// "EventData": {...}}}. Integers are written as numbers, everything else as strings. With the
+// record's outline (binxml::OutlineStep values), the elements are taken from it instead of
+// the XML's syntax.
+[[nodiscard]] Result<std::string> EvtxXmlToJson(std::string_view xml,
+                                                std::string_view outline = {});
 
 }  // namespace yagura::event

@@ -145,7 +145,7 @@ std::string EventParser::ToJson(const Record& record) {
       out.assign(Trim(record.data));
       return out;
     case RecordFormat::kEvtx: {
-      auto json = EvtxXmlToJson(record.data);
+      auto json = EvtxXmlToJson(record.data, record.outline);
       if (json) return std::move(*json);
       // Unreadable XML still gets reported with its text.
       JsonObjectWriter writer(out);

@@ -8,7 +8,7 @@
 // Invariants: no crash or out-of-bounds access (build with YAGURA_SANITIZE to see them), every
 // call returns, text stays under the output limit, and a rendered record is valid UTF-8 ending
 // in a newline. Rendered text is also put through the EVTX XML flattener and JSON conversion,
-// and where the renderer recorded an outline, flattening it gives the fields the XML gives.
+// and where the renderer recorded an outline, it gives the fields and the JSON the XML gives.
 //
 // Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
 // own main() replays the files and directories named on the command line, then deterministic
@@ -123,6 +123,14 @@ struct Harness {
           from_outline, arena);
       Check(xml_result.has_value() == outline_result.has_value(), "outline and XML agree on failure");
       Check(from_xml.fields == from_outline.fields, "outline and XML give the same fields");
+      const auto json_of_xml = EvtxXmlToJson(data);
+      const auto json_of_outline = EvtxXmlToJson(
+          data, std::string_view(reinterpret_cast<const char*>(outline.data()),
+                                 outline.size() * sizeof(binxml::OutlineStep)));
+      Check(json_of_xml.has_value() == json_of_outline.has_value() &&
+                (!json_of_xml || *json_of_xml == *json_of_outline),
+            "outline and XML give the same JSON");
+      return;
     }
     (void)EvtxXmlToJson(data);
   }

@@ -316,7 +316,8 @@ struct FieldList final : FieldEmitter {
   }
 };
 
-// A record's outline gives exactly the fields that reading its XML gives; returns them.
+// A record's outline gives exactly the fields, and the JSON, that reading its XML gives;
+// returns the fields.
 std::vector<std::string> ExpectOutlineReadsAsXml(const Record& record, const std::string& what) {
   EvtxXmlFlattener flattener;
   Arena arena;
@@ -329,6 +330,11 @@ std::vector<std::string> ExpectOutlineReadsAsXml(const Record& record, const std
     EXPECT_EQ(outline.error().message, xml.error().message) << what;
   }
   EXPECT_EQ(from_outline.fields, from_xml.fields) << what << "\n" << record.data;
+  // And alerts carry the same evtx_dump JSON.
+  const auto json_of_xml = EvtxXmlToJson(record.data);
+  const auto json_of_outline = EvtxXmlToJson(record.data, record.outline);
+  EXPECT_EQ(json_of_outline.has_value(), json_of_xml.has_value()) << what;
+  if (json_of_xml && json_of_outline) EXPECT_EQ(*json_of_outline, *json_of_xml) << what;
   return from_outline.fields;
 }
 
