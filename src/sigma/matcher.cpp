@@ -451,6 +451,19 @@ class Matcher::Scratch {
   static constexpr size_t VALUE_CACHE_SLOTS = 8192;
   static constexpr size_t MAX_CACHED_TEXT = 256;
   std::vector<CachedValue> value_cache;
+  // Some fields hardly repeat (command lines, process GUIDs, timestamps): hashing and storing
+  // their values is wasted. Per field index, the cache is left out when fewer than one lookup
+  // in CACHE_MIN_HIT_SHARE hit over a trial of CACHE_TRIAL lookups, and tried again after
+  // CACHE_PAUSE values (the stream may change).
+  struct CacheUse {
+    uint32_t lookups = 0;
+    uint32_t hits = 0;
+    uint32_t paused = 0;  // values left to skip
+  };
+  static constexpr uint32_t CACHE_TRIAL = 1024;
+  static constexpr uint32_t CACHE_MIN_HIT_SHARE = 4;
+  static constexpr uint32_t CACHE_PAUSE = 1u << 16;
+  std::vector<CacheUse> cache_use;  // per field index
 
   void Fire(uint32_t pattern) {
     if (TestBit(fired, pattern)) return;
@@ -1249,6 +1262,7 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
     scratch->triggers = impl_->triggers;
   }
   scratch->value_cache.resize(Scratch::VALUE_CACHE_SLOTS);
+  scratch->cache_use.resize(impl_->indexes.size());
   scratch->folded.reserve(4096);
   scratch->keywords.reserve(16384);
   return scratch;
@@ -1320,13 +1334,21 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
       // The first value of an index is remembered: every pattern it fires is new in this event
       // (patterns belong to one index), so what it adds to fired_list is exactly its result.
       Scratch::CachedValue* entry = nullptr;
-      if (first_value && value.text.size() <= Scratch::MAX_CACHED_TEXT) {
+      Scratch::CacheUse& use = s.cache_use[i];
+      if (use.paused != 0 && first_value) --use.paused;
+      if (first_value && use.paused == 0 && value.text.size() <= Scratch::MAX_CACHED_TEXT) {
+        if (++use.lookups == Scratch::CACHE_TRIAL) {
+          if (use.hits < Scratch::CACHE_TRIAL / Scratch::CACHE_MIN_HIT_SHARE) use.paused = Scratch::CACHE_PAUSE;
+          use.lookups = 0;
+          use.hits = 0;
+        }
         const uint64_t hash =
             XXH3_64bits_withSeed(value.text.data(), value.text.size(),
                                  (uint64_t{i} << 8) | static_cast<uint64_t>(value.type));
         entry = &s.value_cache[hash & (Scratch::VALUE_CACHE_SLOTS - 1)];
         if (entry->index == i && entry->hash == hash && entry->type == value.type &&
             entry->text == value.text) {
+          ++use.hits;
           for (uint8_t k = 0; k < entry->count; ++k) {
             if ((entry->unconfirmed >> k) & 1)
               s.FireUnconfirmed(entry->patterns[k]);
