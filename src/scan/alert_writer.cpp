@@ -16,13 +16,12 @@ constexpr std::string_view CSV_HEADER =
     "time,level,rule_id,rule_title,rule_author,file,record,product,service,category,matched,"
     "event\n";
 
-// Whether `text` holds one of `bytes`, in one pass over it. (std::string_view::find_first_of
-// searches the set once for every byte of the text: for an event's JSON, thousands of calls.)
+// Whether `text` holds one of the few `bytes`: one vectorised memchr pass per byte, which is
+// faster than one pass that looks every byte up (std::string_view::find_first_of searches the
+// set once for every byte of the text: for an event's JSON, thousands of calls).
 bool HasAnyOf(std::string_view text, std::string_view bytes) {
-  bool wanted[256] = {};
-  for (char c : bytes) wanted[static_cast<unsigned char>(c)] = true;
-  for (char c : text)
-    if (wanted[static_cast<unsigned char>(c)]) return true;
+  for (char c : bytes)
+    if (!text.empty() && std::memchr(text.data(), c, text.size()) != nullptr) return true;
   return false;
 }
 
