@@ -783,6 +783,14 @@ void ChunkRenderer::Fuse(size_t ops_begin) {
       if (j < end && ops_[j].code == OpCode::kCloseStart) {
         op.closes_start = true;
         ++j;
+        // <Name attrs>%value%</Name>, most elements of every event: one op.
+        if (j + 1 < end && ops_[j].code == OpCode::kSubstitution &&
+            ops_[j + 1].code == OpCode::kEndElement) {
+          op.code = OpCode::kLeafSubstitution;
+          op.index = ops_[j].index;
+          op.optional = ops_[j].optional;
+          j += 2;
+        }
       }
       ops_[write++] = op;
       i = j - 1;
@@ -1113,6 +1121,15 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         Outline(OutlineStep::kClose, 0, 0, 0, 0);
         break;
       case OpCode::kEndElement:
+        if (!EndElement()) return false;
+        break;
+      case OpCode::kLeafSubstitution:
+        // What kOpenElement, kSubstitution and kEndElement do, one after the other.
+        work_ += 2;
+        if (in_start_tag_) return Fail("element inside a start tag");
+        if (!OpenElement(op)) return false;
+        if (op.index >= values_end - values_begin) return Fail("substitution index out of range");
+        if (!Substitute(op, values_[values_begin + op.index], nesting)) return false;
         if (!EndElement()) return false;
         break;
       case OpCode::kText:

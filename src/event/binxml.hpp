@@ -161,6 +161,8 @@ class ChunkRenderer {
  private:
   enum class OpCode : uint8_t {
     kOpenElement,  // "<Name" (and literal attributes, when fused), `close`: "</Name>\n"
+    // kOpenElement that closes its start tag, then kSubstitution `index`, then kEndElement.
+    kLeafSubstitution,
     kAttribute,    // " Name=\""
     kCloseStart,
     kCloseEmpty,
@@ -175,7 +177,7 @@ class ChunkRenderer {
   };
   struct Op {
     OpCode code;
-    bool optional = false;     // kSubstitution: token 0x0e
+    bool optional = false;     // kSubstitution, kLeafSubstitution: token 0x0e
     bool closes_start = false;  // kOpenElement: the start tag's attributes are all in `text`
     // kOpenElement, kAttribute: the names (and fused literal values) read back as written.
     bool plain = true;
