@@ -323,6 +323,15 @@ std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
         index->ipv6_prefixes_[prefix / 8] |= static_cast<uint8_t>(1u << (prefix % 8));
       } else if (kind >= IPV4_KIND) {
         index->ipv4_prefixes_ |= uint64_t{1} << (kind - IPV4_KIND);
+        if (auto network = ParseIpv4Network(snapshot.Text(atom.value))) {
+          auto& blocks = index->ipv4_blocks_;
+          if (blocks.empty()) blocks.assign((uint64_t{1} << 24) / 64, 0);
+          const uint32_t first = network->address >> 8;
+          const uint32_t count = network->prefix >= 24 ? 1u : 1u << (24 - network->prefix);
+          for (uint32_t block = first; block < first + count; ++block) {
+            blocks[block >> 6] |= uint64_t{1} << (block & 63);
+          }
+        }
       }
       index->AddToFilter(hash);
     }
@@ -352,7 +361,8 @@ std::shared_ptr<const IndicatorIndex> IndicatorIndex::Build(
   stats.memory_bytes = table.slots.capacity() * sizeof(Table::Slot) +
                        table.postings.capacity() * sizeof(Table::Posting) +
                        table.refs.capacity() * sizeof(Ref) +
-                       index->filter_.capacity() * sizeof(uint64_t);
+                       index->filter_.capacity() * sizeof(uint64_t) +
+                       index->ipv4_blocks_.capacity() * sizeof(uint64_t);
   index->snapshots_ = std::move(snapshots);
   return index;
 }
@@ -407,6 +417,9 @@ bool ConjunctionHasAtom(const FeedSnapshot& snapshot, const IndicatorIndex::Ref&
 }  // namespace
 
 void IndicatorIndex::FindIpv4(uint32_t address, Visitor& visitor) const {
+  if (ipv4_blocks_.empty() || ((ipv4_blocks_[address >> 14] >> ((address >> 8) & 63)) & 1) == 0) {
+    return;
+  }
   NoteFound note(visitor);
   // The filter words of every prefix length present are fetched first: with a million
   // indicators each is a cache miss, and fetched together they overlap.

@@ -151,6 +151,10 @@ class IndicatorIndex {
   std::vector<uint64_t> filter_;
   uint64_t filter_mask_ = 0;
   uint64_t ipv4_prefixes_ = 0;        // bit n: some IPv4 range of prefix length n exists
+  // Bit b: some IPv4 key (address or range) covers part of the /24 block b. Most addresses of
+  // events lie in no block a feed names: one bit, in 2 MB, answers for them, where the
+  // filter is asked once per prefix length. Empty without IPv4 keys.
+  std::vector<uint64_t> ipv4_blocks_;
   uint8_t ipv6_prefixes_[17] = {};    // bitmap of IPv6 prefix lengths 0..128
   uint32_t present_types_ = 0;
   uint64_t generation_ = 0;

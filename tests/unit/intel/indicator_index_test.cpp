@@ -52,6 +52,40 @@ TEST(IndicatorIndex, Ipv4LongestPrefixWins) {
   EXPECT_EQ(index->stats().active, 3u);
 }
 
+// Addresses are first checked against the /24 blocks feeds name: every address of a range
+// is found, up to its edges, whatever its prefix length (shorter or longer than /24).
+TEST(IndicatorIndex, Ipv4RangesAreFoundUpToTheirEdges) {
+  auto index = IndicatorIndex::Build(
+      {Snapshot({One("net12", A(OT::kIpv4, "172.16.0.0/12")), One("net28", A(OT::kIpv4, "198.51.100.16/28")),
+                 One("host", A(OT::kIpv4, "203.0.113.9"))})},
+      At());
+  auto find = [&](const char* text) {
+    Collect collect(*index);
+    index->FindIpv4(*ParseIpv4(text), collect);
+    return collect.ids;
+  };
+  EXPECT_EQ(find("172.16.0.0"), std::vector<std::string>{"net12"});
+  EXPECT_EQ(find("172.31.255.255"), std::vector<std::string>{"net12"});
+  EXPECT_TRUE(find("172.15.255.255").empty());
+  EXPECT_TRUE(find("172.32.0.0").empty());
+  EXPECT_EQ(find("198.51.100.16"), std::vector<std::string>{"net28"});
+  EXPECT_EQ(find("198.51.100.31"), std::vector<std::string>{"net28"});
+  EXPECT_TRUE(find("198.51.100.15").empty());  // same /24 block, outside the range
+  EXPECT_TRUE(find("198.51.100.32").empty());
+  EXPECT_EQ(find("203.0.113.9"), std::vector<std::string>{"host"});
+  EXPECT_TRUE(find("203.0.113.10").empty());
+  EXPECT_TRUE(find("203.0.114.9").empty());
+
+  // A /0 range holds every address.
+  auto everything =
+      IndicatorIndex::Build({Snapshot({One("all", A(OT::kIpv4, "0.0.0.0/0"))})}, At());
+  for (const char* text : {"0.0.0.0", "127.0.0.1", "255.255.255.255"}) {
+    Collect collect(*everything);
+    everything->FindIpv4(*ParseIpv4(text), collect);
+    EXPECT_EQ(collect.ids, std::vector<std::string>{"all"}) << text;
+  }
+}
+
 TEST(IndicatorIndex, HostBitsOfARangeAreCleared) {
   auto index = IndicatorIndex::Build({Snapshot({One("r", A(OT::kIpv4, "192.0.2.77/24"))})}, At());
   Collect collect(*index);
