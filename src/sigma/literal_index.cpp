@@ -246,22 +246,41 @@ void LiteralTrie::Finish() {
   built_.shrink_to_fit();
   root_pattern_ = patterns[0];
   root_table_.assign(256, NONE);
-  for (const auto& [byte, child] : children[0]) root_table_[byte] = child;
-  nodes_.assign(children.size(), Node{});
+  nodes_.clear();
   edge_bytes_.clear();
   edge_targets_.clear();
-  for (size_t i = 0; i < children.size(); ++i) {
-    nodes_[i].pattern = patterns[i];
-    nodes_[i].edge_begin = static_cast<uint32_t>(edge_bytes_.size());
-    if (i != 0) {
-      for (const auto& [byte, child] : children[i]) {
-        edge_bytes_.push_back(byte);
-        edge_targets_.push_back(child);
-      }
+  chain_bytes_.clear();
+  // Each flat node stands for a node of the tree reached by an edge (its head) and the chain
+  // below it; nodes are numbered as they are first referred to.
+  std::vector<uint32_t> heads;
+  auto refer = [&](uint32_t head) {
+    heads.push_back(head);
+    nodes_.emplace_back();
+    return static_cast<uint32_t>(nodes_.size() - 1);
+  };
+  for (const auto& [byte, child] : children[0]) root_table_[byte] = refer(child);
+  std::string chain;
+  for (size_t index = 0; index < heads.size(); ++index) {
+    uint32_t node = heads[index];
+    chain.clear();
+    while (patterns[node] == NONE && children[node].size() == 1) {
+      chain.push_back(static_cast<char>(children[node].begin()->first));
+      node = children[node].begin()->second;
     }
-    nodes_[i].edge_end = static_cast<uint32_t>(edge_bytes_.size());
+    if (direction_ == Direction::kBackward) std::reverse(chain.begin(), chain.end());
+    Node flat;
+    flat.chain_begin = static_cast<uint32_t>(chain_bytes_.size());
+    flat.chain_length = static_cast<uint32_t>(chain.size());
+    chain_bytes_.append(chain);
+    flat.pattern = patterns[node];
+    flat.edge_begin = static_cast<uint32_t>(edge_bytes_.size());
+    for (const auto& [byte, child] : children[node]) {
+      edge_bytes_.push_back(byte);
+      edge_targets_.push_back(refer(child));
+    }
+    flat.edge_end = static_cast<uint32_t>(edge_bytes_.size());
+    nodes_[index] = flat;
   }
-  if (children.size() == 1) nodes_.clear();  // nothing but (maybe) the empty literal
 }
 
 }  // namespace yagura::sigma

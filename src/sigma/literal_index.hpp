@@ -74,15 +74,22 @@ class LiteralTrie {
     if (root_pattern_ != NONE) fire(root_pattern_);
     if (nodes_.empty() || text.empty()) return;
     const size_t n = text.size();
-    uint32_t node = root_table_[static_cast<unsigned char>(
-        direction_ == Direction::kForward ? text[0] : text[n - 1])];
-    for (size_t i = 1;; ++i) {
-      if (node == NONE) return;
+    const bool forward = direction_ == Direction::kForward;
+    uint32_t node = root_table_[static_cast<unsigned char>(forward ? text[0] : text[n - 1])];
+    size_t i = 1;  // bytes of the text walked
+    while (node != NONE) {
       const Node& current = nodes_[node];
+      if (current.chain_length != 0) {
+        if (n - i < current.chain_length) return;
+        const char* at = forward ? text.data() + i : text.data() + (n - i - current.chain_length);
+        if (std::memcmp(at, chain_bytes_.data() + current.chain_begin, current.chain_length) != 0)
+          return;
+        i += current.chain_length;
+      }
       if (current.pattern != NONE) fire(current.pattern);
       if (i == n || current.edge_begin == current.edge_end) return;
-      auto byte = static_cast<unsigned char>(direction_ == Direction::kForward ? text[i]
-                                                                              : text[n - 1 - i]);
+      auto byte = static_cast<unsigned char>(forward ? text[i] : text[n - 1 - i]);
+      ++i;
       node = NONE;
       if (current.edge_end - current.edge_begin > 8) {
         // Wide nodes (the bytes before ".exe" in a suffix trie): binary search.
@@ -103,9 +110,13 @@ class LiteralTrie {
   }
 
  private:
+  // A node reached by an edge first requires the bytes of its chain (the run of literal bytes
+  // no literal ends inside and no other literal branches from: "ndows\\system32\\" in a trie
+  // of Windows paths), compared at once instead of node by node.
   struct Node {
     uint32_t edge_begin = 0, edge_end = 0;
     uint32_t pattern = NONE;
+    uint32_t chain_begin = 0, chain_length = 0;  // in chain_bytes_, in text order
   };
   Direction direction_;
   std::vector<std::pair<std::string, uint32_t>> built_;  // (key in walk order, pattern) until Finish
@@ -114,6 +125,7 @@ class LiteralTrie {
   std::vector<Node> nodes_;
   std::vector<unsigned char> edge_bytes_;
   std::vector<uint32_t> edge_targets_;
+  std::string chain_bytes_;
 };
 
 // `*literal*` over folded text for long literals, each keyed by its last KEY_BYTES bytes (the

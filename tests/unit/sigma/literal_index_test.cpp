@@ -58,6 +58,14 @@ TEST(LiteralIndex, TriesFindEveryPrefixAndSuffix) {
   std::vector<std::string> keys = {"", "a", "ab", "abc", "b", "\\cmd.exe", ".exe", "x.exe",
                                    "é", "éa"};
   for (int i = 0; i < 200; ++i) keys.push_back(RandomText(rng, 6));
+  // Long runs no literal ends in or branches from, which the walk compares at once: texts
+  // that leave them at every byte, or end inside them, must still find what they hold.
+  for (const char* path :
+       {"c:\\windows\\system32\\", "c:\\windows\\system32\\cmd.exe",
+        "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+        "c:\\windows\\syswow64\\rundll32.exe", "c:\\program files\\", "\\appdata\\local\\temp\\"}) {
+    keys.push_back(path);
+  }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   LiteralTrie prefixes(LiteralTrie::Direction::kForward);
@@ -70,10 +78,22 @@ TEST(LiteralIndex, TriesFindEveryPrefixAndSuffix) {
   }
   prefixes.Finish();
   suffixes.Finish();
-  for (int i = 0; i < 5000; ++i) {
+  for (int i = 0; i < 20000; ++i) {
     std::string text = RandomText(rng, 12);
     if (i % 2) text = keys[rng() % keys.size()] + text;
     if (i % 3 == 0) text += keys[rng() % keys.size()];
+    if (i % 5 == 0) {
+      // A key cut short, or changed in one byte, on either end of the text.
+      std::string key = keys[rng() % keys.size()];
+      if (!key.empty()) {
+        if (rng() % 2) {
+          key.resize(rng() % key.size());
+        } else {
+          key[rng() % key.size()] = static_cast<char>('a' + rng() % 26);
+        }
+      }
+      text = i % 2 ? key + text : text + key;
+    }
     std::vector<uint32_t> got_prefix, got_suffix, want_prefix, want_suffix;
     prefixes.ForEachMatch(text, [&](uint32_t k) { got_prefix.push_back(k); });
     suffixes.ForEachMatch(text, [&](uint32_t k) { got_suffix.push_back(k); });
