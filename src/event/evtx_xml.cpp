@@ -81,6 +81,20 @@ size_t DecodeEntity(std::string_view raw, size_t i, char*& out) {
   return end - i + 1;
 }
 
+// Step `i` of a record's outline (stored in any alignment).
+binxml::OutlineStep OutlineStepAt(std::string_view outline, size_t i) {
+  binxml::OutlineStep step;
+  std::memcpy(&step, outline.data() + i * sizeof step, sizeof step);
+  return step;
+}
+
+// The record's text at [offset, offset + length), or false when the outline points outside it.
+bool OutlineText(std::string_view xml, uint32_t offset, size_t length, std::string_view& out) {
+  if (offset > xml.size() || length > xml.size() - offset) return false;
+  out = xml.substr(offset, length);
+  return true;
+}
+
 }  // namespace
 
 std::string_view NormaliseEvtxHex(std::string_view text, Arena& arena) {
@@ -376,29 +390,24 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
   seen_root_ = false;
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
   const size_t steps = outline.size() / sizeof(OutlineStep);
-  auto span = [&](uint32_t offset, size_t length, std::string_view& out) {
-    if (offset > xml.size() || length > xml.size() - offset) return false;
-    out = xml.substr(offset, length);
-    return true;
-  };
   size_t i = 0;
   while (i < steps) {
-    OutlineStep step;
-    std::memcpy(&step, outline.data() + i * sizeof(OutlineStep), sizeof step);
+    const OutlineStep step = OutlineStepAt(outline, i);
     ++i;
     switch (step.kind) {
       case OutlineStep::kOpen: {
         std::string_view element;
-        if (!span(step.name, step.name_length, element)) return Fail("damaged record outline");
+        if (!OutlineText(xml, step.name, step.name_length, element)) {
+          return Fail("damaged record outline");
+        }
         // The element's attributes follow it.
         attributes_.clear();
         while (i < steps) {
-          OutlineStep next;
-          std::memcpy(&next, outline.data() + i * sizeof(OutlineStep), sizeof next);
+          const OutlineStep next = OutlineStepAt(outline, i);
           if (next.kind != OutlineStep::kAttribute) break;
           Attribute attribute;
-          if (!span(next.name, next.name_length, attribute.name) ||
-              !span(next.value, next.value_length, attribute.raw_value)) {
+          if (!OutlineText(xml, next.name, next.name_length, attribute.name) ||
+              !OutlineText(xml, next.value, next.value_length, attribute.raw_value)) {
             return Fail("damaged record outline");
           }
           attributes_.push_back(attribute);
@@ -409,7 +418,9 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
       }
       case OutlineStep::kText: {
         std::string_view text;
-        if (!span(step.value, step.value_length, text)) return Fail("damaged record outline");
+        if (!OutlineText(xml, step.value, step.value_length, text)) {
+          return Fail("damaged record outline");
+        }
         AddText(DecodeXmlText(text, arena), arena);
         break;
       }
@@ -615,20 +626,16 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
                            XmlNodePool& pool, Arena& arena) {
   using binxml::OutlineStep;
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
-  auto span = [&](uint32_t offset, size_t length, std::string_view& out) {
-    if (offset > xml.size() || length > xml.size() - offset) return false;
-    out = xml.substr(offset, length);
-    return true;
-  };
   std::vector<XmlNode*> stack{&document};
-  for (size_t at = 0; at < outline.size(); at += sizeof(OutlineStep)) {
-    OutlineStep step;
-    std::memcpy(&step, outline.data() + at, sizeof step);
+  for (size_t i = 0; i < outline.size() / sizeof(OutlineStep); ++i) {
+    const OutlineStep step = OutlineStepAt(outline, i);
     switch (step.kind) {
       case OutlineStep::kOpen: {
         if (stack.size() > 64) return Fail("XML nested too deeply");
         XmlNode* node = pool.Take();
-        if (!span(step.name, step.name_length, node->name)) return Fail("damaged record outline");
+        if (!OutlineText(xml, step.name, step.name_length, node->name)) {
+          return Fail("damaged record outline");
+        }
         stack.back()->children.push_back(node);
         stack.push_back(node);
         break;
@@ -636,8 +643,8 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
       case OutlineStep::kAttribute: {
         std::string_view name;
         std::string_view value;
-        if (stack.size() <= 1 || !span(step.name, step.name_length, name) ||
-            !span(step.value, step.value_length, value)) {
+        if (stack.size() <= 1 || !OutlineText(xml, step.name, step.name_length, name) ||
+            !OutlineText(xml, step.value, step.value_length, value)) {
           return Fail("damaged record outline");
         }
         stack.back()->attributes.emplace_back(name, DecodeXmlText(value, arena));
@@ -645,7 +652,9 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
       }
       case OutlineStep::kText: {
         std::string_view text;
-        if (!span(step.value, step.value_length, text)) return Fail("damaged record outline");
+        if (!OutlineText(xml, step.value, step.value_length, text)) {
+          return Fail("damaged record outline");
+        }
         if (stack.size() > 1) stack.back()->text.append(DecodeXmlText(text, arena));
         break;
       }
