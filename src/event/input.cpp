@@ -296,8 +296,10 @@ bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
   Filler filler{source, diagnostics_, file.path, stats_, on_progress};
 
   // Detection looks at up to DETECT_BYTES, but a live stream on stdin must not wait for that
-  // much: there the first complete line is enough.
-  filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, DETECT_BYTES, file.path == "-");
+  // much: there the first complete line is enough. No more than that is read here: an EVTX
+  // file is read again by the EVTX reader, and reading it whole here would copy it twice.
+  filler.Fill(s.buffer.get(), std::min(s.capacity, DETECT_BYTES), s.end, s.eof, DETECT_BYTES,
+              file.path == "-");
   InputFormat format = forced_;
   if (format == InputFormat::kAuto) {
     bool binary = false;
