@@ -36,6 +36,7 @@ namespace fs = std::filesystem;
 constexpr size_t INITIAL_CAPACITY = size_t{4} << 20;
 constexpr size_t READ_CHUNK = size_t{1} << 20;
 constexpr size_t DETECT_BYTES = size_t{64} << 10;
+constexpr size_t EVTX_SIGNATURE_PAGE = 4096;
 constexpr size_t DETECT_LINES = 20;
 
 constexpr std::array<std::pair<std::string_view, InputFormat>, 11> FORMAT_NAMES = {{
@@ -108,9 +109,13 @@ bool LooksBinary(std::string_view head) {
   return odd >= 8 && odd * 20 > head.size();
 }
 
+bool IsEvtxSignature(std::string_view head) {
+  return head.size() >= 8 && std::memcmp(head.data(), "ElfFile\0", 8) == 0;
+}
+
 InputFormat DetectFormat(std::string_view head, bool whole_file, bool& binary) {
   binary = false;
-  if (head.size() >= 8 && std::memcmp(head.data(), "ElfFile\0", 8) == 0) return InputFormat::kEvtx;
+  if (IsEvtxSignature(head)) return InputFormat::kEvtx;
   if (LooksBinary(head)) {
     binary = true;
     return InputFormat::kText;
@@ -296,10 +301,14 @@ bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
   Filler filler{source, diagnostics_, file.path, stats_, on_progress};
 
   // Detection looks at up to DETECT_BYTES, but a live stream on stdin must not wait for that
-  // much: there the first complete line is enough. No more than that is read here: an EVTX
-  // file is read again by the EVTX reader, and reading it whole here would copy it twice.
-  filler.Fill(s.buffer.get(), std::min(s.capacity, DETECT_BYTES), s.end, s.eof, DETECT_BYTES,
-              file.path == "-");
+  // much: there the first complete line is enough. An EVTX file is read again by the EVTX
+  // reader, so its first page, which shows the file signature, is all that is read here.
+  const bool live = file.path == "-";
+  filler.Fill(s.buffer.get(), std::min(s.capacity, EVTX_SIGNATURE_PAGE), s.end, s.eof,
+              EVTX_SIGNATURE_PAGE, live);
+  if (!IsEvtxSignature({s.buffer.get(), s.end}))
+    filler.Fill(s.buffer.get(), std::min(s.capacity, DETECT_BYTES), s.end, s.eof, DETECT_BYTES,
+                live);
   InputFormat format = forced_;
   if (format == InputFormat::kAuto) {
     bool binary = false;
