@@ -666,8 +666,24 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     alert.matched = matched;
     return alert;
   };
+  // The summary's counters by rule title and by host are map entries, whose addresses do not
+  // change: an alert finds its rule's counter by the rule's index, and its host's counter
+  // without a map lookup when it has the host of the alert before (most do).
+  std::vector<uint64_t*> rule_counters((*engine)->rules().rules.size());
+  std::string_view counted_host;
+  uint64_t* host_counter = nullptr;
+  auto count_host = [&](std::string_view host) {
+    if (host.empty()) return;
+    if (host_counter == nullptr || host != counted_host) {
+      auto entry = summary.alerts_by_host.try_emplace(std::string(host), 0).first;
+      counted_host = entry->first;
+      host_counter = &entry->second;
+    }
+    ++*host_counter;
+  };
   auto write_rule_alert = [&](const sigma::Rule& rule, const event::Event& event,
-                              const event::Record& record, const std::string& path) {
+                              const event::Record& record, const std::string& path,
+                              uint32_t rule_index) {
     matched_fields.clear();
     sigma::AppendMatchedFields(rule, event, matched_fields);
     AlertRecord alert = AlertOf(event, record, path, &matched_fields);
@@ -675,9 +691,10 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     writer->Write(alert);
     ++summary.alerts;
     ++summary.alerts_by_level[rule.info.level];
-    ++summary.alerts_by_rule[rule.info.title];
-    std::string_view host = (*engine)->Host(event);
-    if (!host.empty()) ++summary.alerts_by_host[std::string(host)];
+    uint64_t*& rule_counter = rule_counters[rule_index];
+    if (rule_counter == nullptr) rule_counter = &summary.alerts_by_rule[rule.info.title];
+    ++*rule_counter;
+    count_host((*engine)->Host(event));
   };
   // Correlation rules: every match of a rule that a correlation references is fed to the
   // engine. Its sequence is the input file's ordinal (high bits) and the record number (low 40
@@ -760,7 +777,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   auto on_alert = [&](const sigma::Rule& rule, const event::Event& event,
                       const event::Record& record, const std::string& path) {
     auto rule_index = static_cast<uint32_t>(&rule - rule_set.rules.data());
-    if (rule_written[rule_index]) write_rule_alert(rule, event, record, path);
+    if (rule_written[rule_index]) write_rule_alert(rule, event, record, path, rule_index);
     if (correlations.Referenced(rule_index)) correlate(rule_index, event, record, path);
   };
   std::vector<std::string_view> indicator_fields;
@@ -799,8 +816,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     ++summary.indicator_alerts;
     ++summary.alerts_by_level[level];
     ++summary.alerts_by_feed[std::string(view.feed)];
-    std::string_view host = (*engine)->Host(event);
-    if (!host.empty()) ++summary.alerts_by_host[std::string(host)];
+    count_host((*engine)->Host(event));
   };
   (*engine)->Scan(options.inputs, on_alert, on_indicator, summary);
   correlations.Finish(fired);  // end of input: every window closes
