@@ -478,8 +478,9 @@ bool LooksLikeInteger(std::string_view text) {
 
 // Working memory of one conversion, reused from node to node: no allocation per node or value.
 struct JsonWriting {
-  std::string& out;
+  explicit JsonWriting(Arena& text_arena) : arena(text_arena) {}
   Arena& arena;
+  std::string* out = nullptr;
   std::vector<uint8_t> written;  // per child of the node being written, a stack of them
   std::vector<std::string_view> keys;  // likewise: each child's key
   std::vector<size_t> same;      // likewise: the children written under one key
@@ -488,9 +489,9 @@ struct JsonWriting {
 void WriteScalar(JsonWriting& w, std::string_view text) {
   text = NormaliseEvtxHex(text, w.arena);
   if (LooksLikeInteger(text)) {
-    w.out.append(text);
+    w.out->append(text);
   } else {
-    AppendJsonString(w.out, text);
+    AppendJsonString(*w.out, text);
   }
 }
 
@@ -504,7 +505,7 @@ std::string_view ChildKey(const XmlNode& child, bool in_event_data) {
 }
 
 void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
-  std::string& out = w.out;
+  std::string& out = *w.out;
   // The `Name` of a Data element became its key.
   auto shown = [&](const std::pair<std::string_view, std::string_view>& attribute) {
     return !(data_element && attribute.first == "Name");
@@ -673,11 +674,21 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
 }  // namespace
 
 Result<std::string> EvtxXmlToJson(std::string_view xml, std::string_view outline) {
-  // Decoded texts, and the tree's nodes, in storage the thread keeps from record to record.
+  std::string out;
+  if (auto written = EvtxXmlToJson(xml, outline, out); !written) {
+    return tl::unexpected(written.error());
+  }
+  return out;
+}
+
+Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::string& out) {
+  // Decoded texts, the tree's nodes and the writer's stacks, in storage the thread keeps from
+  // record to record.
   thread_local Arena arena;
   arena.Reset();
   thread_local XmlNodePool pool;
   pool.used = 0;
+  thread_local JsonWriting writing{arena};
   XmlNode& document = *pool.Take();
   auto tree = outline.empty() ? TreeOfXml(xml, document, pool, arena)
                               : TreeOfOutline(xml, outline, document, pool, arena);
@@ -691,14 +702,16 @@ Result<std::string> EvtxXmlToJson(std::string_view xml, std::string_view outline
     if (!node->children.empty()) node->text.clear();
     for (XmlNode* child : node->children) pending.push_back(child);
   }
-  std::string out = "{";
+  out.clear();
+  out.reserve(xml.size());  // the JSON is about as long as the XML
+  out.push_back('{');
   const XmlNode& root = *document.children.front();
   AppendJsonString(out, root.name);
   out.push_back(':');
-  JsonWriting writing{out, arena, {}, {}, {}};
+  writing.out = &out;
   WriteNode(writing, root, false);
   out.push_back('}');
-  return out;
+  return {};
 }
 
 }  // namespace yagura::event

@@ -109,5 +109,9 @@ class EvtxXmlFlattener {
 // the XML's syntax.
 [[nodiscard]] Result<std::string> EvtxXmlToJson(std::string_view xml,
                                                 std::string_view outline = {});
+// The same, written over `out`, whose storage is reused (an alert writer converts record after
+// record). On failure `out` holds partial text.
+[[nodiscard]] Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline,
+                                         std::string& out);
 
 }  // namespace yagura::event

@@ -138,20 +138,26 @@ Result<void> EventParser::Parse(const Record& record, Event& event) {
 }
 
 std::string EventParser::ToJson(const Record& record) {
-  Impl& s = *impl_;
   std::string out;
+  ToJson(record, out);
+  return out;
+}
+
+void EventParser::ToJson(const Record& record, std::string& out) {
+  Impl& s = *impl_;
+  out.clear();
   switch (record.format) {
     case RecordFormat::kJson:
       out.assign(Trim(record.data));
-      return out;
+      return;
     case RecordFormat::kEvtx: {
-      auto json = EvtxXmlToJson(record.data, record.outline);
-      if (json) return std::move(*json);
+      if (EvtxXmlToJson(record.data, record.outline, out)) return;
       // Unreadable XML still gets reported with its text.
+      out.clear();
       JsonObjectWriter writer(out);
       writer.Emit("xml", FieldValue{record.data, ValueType::kString});
       writer.Finish();
-      return out;
+      return;
     }
     default:
       break;
@@ -170,7 +176,6 @@ std::string EventParser::ToJson(const Record& record) {
       break;
   }
   writer.Finish();
-  return out;
 }
 
 }  // namespace yagura::event

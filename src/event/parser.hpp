@@ -48,6 +48,8 @@ class EventParser {
   // The whole record as one JSON object, for alert output: JSON records as they were, EVTX in
   // the evtx_dump shape, syslog and access lines as an object of their parsed fields.
   [[nodiscard]] std::string ToJson(const Record& record);
+  // The same, written over `out`, whose storage is reused.
+  void ToJson(const Record& record, std::string& out);
 
  private:
   struct Impl;

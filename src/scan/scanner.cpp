@@ -126,6 +126,10 @@ std::string Engine::EventJson(const event::Record& record) {
   return impl_->main_worker.parser->ToJson(record);
 }
 
+void Engine::EventJson(const event::Record& record, std::string& out) {
+  impl_->main_worker.parser->ToJson(record, out);
+}
+
 std::string_view Engine::Host(const event::Event& event) const {
   for (auto id : impl_->host_fields) {
     if (const auto* value = event.First(id)) return value->text;
@@ -653,7 +657,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   auto AlertOf = [&](const event::Event& event, const event::Record& record,
                      const std::string& path, const std::vector<std::string_view>* matched) {
     if (rendered_path != &path || rendered_number != record.number) {
-      event_json = (*engine)->EventJson(record);
+      (*engine)->EventJson(record, event_json);
       rendered_path = &path;
       rendered_number = record.number;
     }

@@ -119,6 +119,8 @@ class Engine {
   [[nodiscard]] const sigma::RuleSet& rules() const;
   // The whole record as JSON, for output (see EventParser::ToJson).
   [[nodiscard]] std::string EventJson(const event::Record& record);
+  // The same, written over `out`, whose storage is reused.
+  void EventJson(const event::Record& record, std::string& out);
   // The first value of the fields that name the host of an event, if any.
   [[nodiscard]] std::string_view Host(const event::Event& event) const;
 

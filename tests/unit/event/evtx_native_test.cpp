@@ -334,7 +334,9 @@ std::vector<std::string> ExpectOutlineReadsAsXml(const Record& record, const std
   const auto json_of_xml = EvtxXmlToJson(record.data);
   const auto json_of_outline = EvtxXmlToJson(record.data, record.outline);
   EXPECT_EQ(json_of_outline.has_value(), json_of_xml.has_value()) << what;
-  if (json_of_xml && json_of_outline) EXPECT_EQ(*json_of_outline, *json_of_xml) << what;
+  if (json_of_xml && json_of_outline) {
+    EXPECT_EQ(*json_of_outline, *json_of_xml) << what;
+  }
   return from_outline.fields;
 }
 

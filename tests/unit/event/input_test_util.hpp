@@ -170,6 +170,15 @@ class ParserFixture {
     record.format = format;
     return parser_->ToJson(record);
   }
+  // The same, written over `out`.
+  void ToJson(std::string_view data, RecordFormat format, std::string& out) {
+    padded_.assign(data);
+    padded_.append(RECORD_PADDING, '\0');
+    Record record;
+    record.data = std::string_view(padded_.data(), data.size());
+    record.format = format;
+    parser_->ToJson(record, out);
+  }
 
   // The values of a field, as text.
   std::vector<std::string> Values(std::string_view name) const {

@@ -655,6 +655,29 @@ TEST(ToJson, EvtxInEvtxDumpShape) {
   EXPECT_EQ(unnamed, R"({"Event":{"EventData":{"Data":["a","b"]}}})");
 }
 
+TEST(ToJson, AReusedStringGetsWhatAFreshOneGets) {
+  fs::path path = SharedDir() / "data/logs/evtx/Command and Control/DE_RDP_Tunneling_4624.evtx";
+  YAGURA_REQUIRE_SHARED(path);
+  auto records = ReadAll(path.string());
+  ASSERT_FALSE(records.records.empty());
+  ParserFixture p({});
+  // Longest first, so that every later conversion is written over longer leftovers; the
+  // unreadable XML fails halfway and falls back to its text.
+  const std::vector<std::pair<std::string, RecordFormat>> inputs = {
+      {records.records[0].data, RecordFormat::kEvtx},
+      {"{\"a\": 1}", RecordFormat::kJson},
+      {"<Event><System><EventID>4</EventID></System><Broken>", RecordFormat::kEvtx},
+      {"<Event><EventData><Data>a</Data></EventData></Event>", RecordFormat::kEvtx},
+      {"<13>Jun 14 15:16:01 combo sshd[1]: x", RecordFormat::kSyslog},
+  };
+  std::string reused;
+  for (const auto& [data, format] : inputs) {
+    p.ToJson(data, format, reused);
+    EXPECT_EQ(reused, p.ToJson(data, format)) << data;
+  }
+  EXPECT_EQ(p.ToJson(inputs[2].first, RecordFormat::kEvtx).substr(0, 8), "{\"xml\":\"");
+}
+
 // --- allocation --------------------------------------------------------------------------
 
 TEST(ParserAllocation, WarmParsesAllocateNothing) {
