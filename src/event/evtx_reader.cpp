@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -99,13 +99,13 @@ void CheckChunks(const std::string& path, const std::string& display_path,
       }
       continue;
     }
-    uLong header_crc = crc32(0L, chunk.data(), 120);
-    header_crc = crc32(header_crc, chunk.data() + 128, 512 - 128);
+    uint32_t header_crc = libdeflate_crc32(0, chunk.data(), 120);
+    header_crc = libdeflate_crc32(header_crc, chunk.data() + 128, 512 - 128);
     uint32_t free_offset = ReadU32(chunk.data() + 48);
     bool header_ok = header_crc == ReadU32(chunk.data() + 124);
     bool records_ok = true;
     if (free_offset >= 512 && free_offset <= CHUNK) {
-      uLong data_crc = crc32(0L, chunk.data() + 512, free_offset - 512);
+      uint32_t data_crc = libdeflate_crc32(0, chunk.data() + 512, free_offset - 512);
       records_ok = data_crc == ReadU32(chunk.data() + 52);
     } else {
       records_ok = false;
