@@ -98,7 +98,8 @@ AlertWriter::AlertWriter(AlertWriter&& other) noexcept
       owned_(other.owned_),
       format_(other.format_),
       path_(std::move(other.path_)),
-      failed_(other.failed_) {
+      failed_(other.failed_),
+      rule_objects_(std::move(other.rule_objects_)) {
   other.file_ = nullptr;
   other.owned_ = false;
 }
@@ -208,7 +209,25 @@ void AlertWriter::FormatCorrelation(const CorrelationAlertInfo& info, std::strin
   w.EndObject();
 }
 
-void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
+void AlertWriter::FormatRuleObject(const sigma::RuleInfo& info, std::string& out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("id").String(info.id);
+  w.Key("title").String(info.title);
+  w.Key("level").String(sigma::LevelName(info.level));
+  w.Key("status").String(info.status);
+  w.Key("author").String(info.author);
+  w.Key("tags").BeginArray();
+  for (const auto& tag : info.tags) w.String(tag);
+  w.EndArray();
+  w.Key("references").BeginArray();
+  for (const auto& ref : info.references) w.String(ref);
+  w.EndArray();
+  w.EndObject();
+}
+
+void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out,
+                             std::string_view rule_object) {
   if (alert.correlation) {
     FormatCorrelation(*alert.correlation, out);
     return;
@@ -226,20 +245,14 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out) {
     w.EndObject();
     return;
   }
-  const sigma::RuleInfo& info = alert.rule->info;
-  w.Key("rule").BeginObject();
-  w.Key("id").String(info.id);
-  w.Key("title").String(info.title);
-  w.Key("level").String(sigma::LevelName(info.level));
-  w.Key("status").String(info.status);
-  w.Key("author").String(info.author);
-  w.Key("tags").BeginArray();
-  for (const auto& tag : info.tags) w.String(tag);
-  w.EndArray();
-  w.Key("references").BeginArray();
-  for (const auto& ref : info.references) w.String(ref);
-  w.EndArray();
-  w.EndObject();
+  w.Key("rule");
+  if (rule_object.empty()) {
+    std::string written;
+    FormatRuleObject(alert.rule->info, written);
+    w.Raw(written);
+  } else {
+    w.Raw(rule_object);
+  }
   FormatTail(w, alert);
   w.EndObject();
 }
@@ -276,7 +289,13 @@ void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
 void AlertWriter::Write(const AlertRecord& alert) {
   line_.clear();
   if (format_ == OutputFormat::kJsonl) {
-    FormatJson(alert, line_);
+    std::string_view rule_object;
+    if (alert.rule != nullptr && alert.indicator == nullptr && alert.correlation == nullptr) {
+      auto [entry, added] = rule_objects_.try_emplace(&alert.rule->info);
+      if (added) FormatRuleObject(alert.rule->info, entry->second);
+      rule_object = entry->second;
+    }
+    FormatJson(alert, line_, rule_object);
   } else {
     ShownLogsource shown = Shown(alert);
     std::string record = std::to_string(alert.record);

@@ -1,0 +1,78 @@
+// The JSON lines of Sigma rule alerts as the writer writes them, which keeps each rule's `rule`
+// object from its first alert: every line must be what FormatJson writes for it alone.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <vector>
+
+#include "core/json_value.hpp"
+#include "scan/alert_writer.hpp"
+
+namespace yagura::scan {
+namespace {
+
+sigma::Rule MakeRule(std::string id, std::string title) {
+  sigma::Rule rule;
+  rule.info.id = std::move(id);
+  rule.info.title = std::move(title);
+  rule.info.status = "test";
+  rule.info.author = "Yagura project";
+  rule.info.level = sigma::Level::kHigh;
+  rule.info.tags = {"attack.execution", "attack.t1059.001"};
+  rule.info.references = {"https://example.org/a?b=\"c\"&d=\\e"};
+  return rule;
+}
+
+TEST(RuleAlert, LinesOfOneRuleAndAnotherAreWrittenAsAlone) {
+  const sigma::Rule first = MakeRule("11111111-1111-4111-8111-111111111111",
+                                     "Quotes \" backslash \\ and 櫓 in a title");
+  const sigma::Rule second = MakeRule("22222222-2222-4222-8222-222222222222", "Second rule");
+  event::LogsourceClass logsource;
+  logsource.product = "windows";
+  std::vector<AlertRecord> alerts;
+  for (const sigma::Rule* rule : {&first, &second, &first, &second, &first}) {
+    AlertRecord alert;
+    alert.rule = rule;
+    alert.time = "2026-11-26T08:12:15.000Z";
+    alert.file = "a.jsonl";
+    alert.record = alerts.size() + 1;
+    alert.logsource = &logsource;
+    alert.event_json = R"({"EventID": 1})";
+    alerts.push_back(alert);
+  }
+
+  char path[] = "/tmp/yagura-rule-alerts-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    auto writer = AlertWriter::Open(path, OutputFormat::kJsonl);
+    ASSERT_TRUE(writer.has_value());
+    for (const AlertRecord& alert : alerts) writer->Write(alert);
+    ASSERT_TRUE(writer->Finish().has_value());
+  }
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  unlink(path);
+
+  ASSERT_EQ(lines.size(), alerts.size());
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    std::string alone;
+    AlertWriter::FormatJson(alerts[i], alone);
+    EXPECT_EQ(lines[i], alone) << "line " << i;
+    auto parsed = JsonValue::Parse(lines[i]);
+    ASSERT_TRUE(parsed.has_value()) << lines[i];
+    const JsonValue* rule = parsed->Find("rule");
+    ASSERT_NE(rule, nullptr) << lines[i];
+    EXPECT_EQ(rule->Find("title")->as_string(), alerts[i].rule->info.title);
+    EXPECT_EQ(rule->Find("references")->as_array().at(0).as_string(),
+              "https://example.org/a?b=\"c\"&d=\\e");
+    EXPECT_EQ(parsed->Find("source")->Find("record")->as_int(), static_cast<int64_t>(i + 1));
+  }
+}
+
+}  // namespace
+}  // namespace yagura::scan
