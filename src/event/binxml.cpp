@@ -6,6 +6,7 @@
 #include "event/binxml.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #if defined(__SSE2__)
@@ -421,6 +422,9 @@ bool AppendValue(uint8_t type, const uint8_t* data, size_t size, bool escape, Te
 // --- ChunkRenderer ---------------------------------------------------------------------------
 
 void ChunkRenderer::SetChunk(const uint8_t* chunk, size_t size) {
+  // Element keys must differ between chunks (and renderers): their compiled templates differ.
+  static std::atomic<uint64_t> chunks_set{0};
+  chunk_serial_ = chunks_set.fetch_add(1, std::memory_order_relaxed) + 1;
   chunk_ = chunk;
   // Offsets are 32-bit and cache keys twice that: anything larger than a chunk is refused
   // (every record then fails as outside the chunk).
@@ -780,6 +784,8 @@ void ChunkRenderer::Fuse(size_t ops_begin) {
         op.text = static_cast<uint32_t>(text);
         op.length = static_cast<uint32_t>(pool_.size() - text);
       }
+      op.literal_start = j < end && (ops_[j].code == OpCode::kCloseStart ||
+                                     ops_[j].code == OpCode::kCloseEmpty);
       if (j < end && ops_[j].code == OpCode::kCloseStart) {
         op.closes_start = true;
         ++j;
@@ -814,7 +820,7 @@ bool ChunkRenderer::FailValue(const Value& value) {
   return false;
 }
 
-bool ChunkRenderer::OpenElement(const Op& op) {
+bool ChunkRenderer::OpenElement(const Op& op, size_t op_index) {
   const size_t depth = elements_.size();
   if (depth >= MAX_ELEMENT_DEPTH) return Fail("elements nested too deeply");
   const size_t content_mark = out_->size();
@@ -850,7 +856,13 @@ bool ChunkRenderer::OpenElement(const Op& op) {
   if (outline_ != nullptr) {
     if (!op.plain) OutlineUnreadable();
     const size_t at = out_->size();  // "<Name" and the fused attributes
-    Outline(OutlineStep::kOpen, at + 1, op.close_length - 4, 0, 0);
+    // The key: this chunk, and the op's place among the chunk's compiled ops (which only grow
+    // until the next chunk). Left out where the op index would not fit its 24 bits.
+    uint64_t key = 0;
+    if (op.literal_start && op_index < (size_t{1} << ELEMENT_KEY_OP_BITS))
+      key = chunk_serial_ << ELEMENT_KEY_OP_BITS | op_index;
+    Outline(OutlineStep::kOpen, at + 1, op.close_length - 4, static_cast<uint32_t>(key),
+            static_cast<uint32_t>(key >> 32));
     for (uint32_t k = 0; k < op.fused_count; ++k) {
       const FusedAttribute& attribute = fused_[op.fused_begin + k];
       Outline(OutlineStep::kAttribute, at + attribute.name, attribute.name_length,
@@ -1094,7 +1106,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
     switch (op.code) {
       case OpCode::kOpenElement:
         if (in_start_tag_) return Fail("element inside a start tag");
-        if (!OpenElement(op)) return false;
+        if (!OpenElement(op, code.first_op + i)) return false;
         break;
       case OpCode::kAttribute:
         if (!in_start_tag_) return Fail("attribute outside a start tag");
@@ -1127,7 +1139,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         // What kOpenElement, kSubstitution and kEndElement do, one after the other.
         work_ += 2;
         if (in_start_tag_) return Fail("element inside a start tag");
-        if (!OpenElement(op)) return false;
+        if (!OpenElement(op, code.first_op + i)) return false;
         if (op.index >= values_end - values_begin) return Fail("substitution index out of range");
         if (!Substitute(op, values_[values_begin + op.index], nesting)) return false;
         if (!EndElement()) return false;

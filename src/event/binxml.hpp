@@ -98,14 +98,24 @@ enum ValueType : uint8_t {
 // One step of a record's outline: offsets and lengths are into the record's rendered text, so
 // the outline travels with the text as plain bytes. Names are as written in the text; values
 // are as written too (content escaped, attribute values as libevtx leaves them).
+//
+// A kOpen step whose start tag is all literal (its name and every attribute, names and values,
+// come from the template) carries the element's key in `value` and `value_length` (low and
+// high halves; 0: none). Equal keys, in any records of one scan, mean the same element of the
+// same compiled template: the same name and the same attributes. So what a reader decides from
+// them alone (a field's name) can be kept by key instead of being decided again.
 struct OutlineStep {
   enum Kind : uint8_t { kOpen = 1, kAttribute, kText, kClose };
   uint8_t kind = 0;
   uint8_t reserved = 0;
   uint16_t name_length = 0;  // kOpen, kAttribute
   uint32_t name = 0;
-  uint32_t value = 0;  // kAttribute, kText
-  uint32_t value_length = 0;
+  uint32_t value = 0;  // kAttribute, kText; kOpen: the key's low half
+  uint32_t value_length = 0;  // kAttribute, kText; kOpen: the key's high half
+
+  [[nodiscard]] uint64_t element_key() const {
+    return kind == kOpen ? (uint64_t{value_length} << 32 | value) : 0;
+  }
 };
 static_assert(sizeof(OutlineStep) == 16);
 
@@ -123,6 +133,7 @@ bool AppendValue(uint8_t type, const uint8_t* data, size_t size, bool escape, Te
 class ChunkRenderer {
  public:
   static constexpr int MAX_NESTING = 8;     // nested BinXML values inside one record
+  static constexpr int ELEMENT_KEY_OP_BITS = 24;  // an outline element key's op index
   static constexpr size_t MAX_CHUNK_SIZE = 1u << 24;
   static constexpr int MAX_ELEMENT_DEPTH = 256;
   // Bounds on one record: a few KiB of BinXML can reference the same values and templates over
@@ -181,6 +192,8 @@ class ChunkRenderer {
     bool closes_start = false;  // kOpenElement: the start tag's attributes are all in `text`
     // kOpenElement, kAttribute: the names (and fused literal values) read back as written.
     bool plain = true;
+    // kOpenElement, kLeafSubstitution: every attribute of the start tag is fused into `text`.
+    bool literal_start = false;
     uint16_t index = 0;
     uint16_t fused_count = 0;  // kOpenElement: literal attributes fused into `text`
     uint32_t fused_begin = 0;  // ... at fused_[fused_begin...]
@@ -229,7 +242,7 @@ class ChunkRenderer {
   bool Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_template, size_t& entry);
   bool ReadName(uint32_t offset, uint32_t& pos, uint32_t end, uint32_t& text, uint32_t& length);
   bool Execute(const Compiled& code, size_t values_begin, size_t values_end, int nesting);
-  bool OpenElement(const Op& op);
+  bool OpenElement(const Op& op, size_t op_index);
   void Fuse(size_t ops_begin);
   void CopyWithinPool(uint32_t text, uint32_t length);
   bool EndElement();
@@ -256,6 +269,8 @@ class ChunkRenderer {
 
   const uint8_t* chunk_ = nullptr;
   size_t size_ = 0;
+  // Which SetChunk this is, unique in the process: the high bits of the elements' outline keys.
+  uint64_t chunk_serial_ = 0;
   std::vector<Op> ops_;
   std::vector<FusedAttribute> fused_;
   TextBuffer pool_;  // names and literal text of the compiled ops

@@ -4,6 +4,7 @@
 // elements is layout, not data).
 #include "event/evtx_xml.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 
@@ -232,7 +233,7 @@ bool XmlCursor::NextAttribute(std::string_view& rest, std::string_view& name,
 // Opens an element whose attributes are in attributes_: names its field from its section and
 // depth, and emits the attributes that are fields of their own.
 Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emitter,
-                                    Arena& arena) {
+                                    Arena& arena, uint64_t key) {
   if (stack_.empty() && seen_root_) return Fail("more than one root element");
   seen_root_ = true;
   if (stack_.size() >= 64) return Fail("XML nested too deeply");
@@ -243,6 +244,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
   Frame& frame = stack_.emplace_back();
   frame.element = element;
   frame.field = {};
+  frame.field_handle = nullptr;
   frame.text = {};
   frame.has_child = false;
   frame.has_attributes = false;
@@ -256,11 +258,25 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
     frame.section = stack_[1].section;
   }
   // Which attributes become Element_Attribute fields, and under which element name.
-  bool attributes_as_fields = false;
-  if (depth >= 2) {
+  const bool attributes_as_fields =
+      depth >= 2 && (frame.section == Section::kSystem ||
+                     (frame.section == Section::kUserData && depth >= 3));
+  // A keyed element's field depends on nothing but the element (its name and literal
+  // attributes), its depth and its section: decided once, kept by key.
+  KnownElement* known = nullptr;
+  bool named = false;
+  if (key != 0 && depth >= 2 && frame.section != Section::kOther) {
+    known = &known_[(key * 0x9E3779B97F4A7C15ULL) >> (64 - KNOWN_SLOTS_LOG2)];
+    if (known->key == key && known->depth == depth && known->section == frame.section) {
+      frame.field = known->field;
+      frame.field_handle = known->field_handle;
+      known = nullptr;
+      named = true;
+    }
+  }
+  if (depth >= 2 && !named) {
     if (frame.section == Section::kSystem) {
       frame.field = element;
-      attributes_as_fields = true;
     } else if (frame.section == Section::kEventData) {
       if (depth == 2 && element == "Data") {
         std::string_view data_name;
@@ -286,10 +302,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
         frame.field = element;
       }
     } else if (frame.section == Section::kUserData) {
-      if (depth >= 3) {
-        frame.field = element;
-        attributes_as_fields = true;
-      }
+      if (depth >= 3) frame.field = element;
     } else {
       std::string_view parent = stack_[depth - 1].field;
       if (depth == 2) {
@@ -301,6 +314,16 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
       name_.push_back('.');
       name_.append(element);
       frame.field = arena.Store(name_);
+    }
+    if (known != nullptr) {
+      known->key = key;
+      known->depth = depth;
+      known->section = frame.section;
+      known->field = frame.field.empty() ? std::string_view() : known_names_.Store(frame.field);
+      known->field_handle = frame.field.empty() ? nullptr : emitter.Resolve(frame.field);
+      known_bytes_ += frame.field.size();
+      frame.field = known->field;
+      frame.field_handle = known->field_handle;
     }
   }
   if (attributes_as_fields) {
@@ -337,9 +360,10 @@ void EvtxXmlFlattener::Close(FieldEmitter& emitter, Arena& arena) {
   const Frame& frame = stack_.back();
   if (!frame.has_child && !frame.field.empty()) {
     if (frame.text.empty() && !frame.has_attributes) {
-      emitter.Emit(frame.field, FieldValue{{}, ValueType::kNull});
+      emitter.EmitResolved(frame.field_handle, frame.field, FieldValue{{}, ValueType::kNull});
     } else if (!frame.text.empty()) {
-      emitter.Emit(frame.field, FieldValue{NormaliseEvtxHex(frame.text, arena), ValueType::kString});
+      emitter.EmitResolved(frame.field_handle, frame.field,
+                           FieldValue{NormaliseEvtxHex(frame.text, arena), ValueType::kString});
     }
   }
   stack_.pop_back();
@@ -388,6 +412,13 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
   using binxml::OutlineStep;
   stack_.clear();
   seen_root_ = false;
+  if (known_.empty()) known_.resize(size_t{1} << KNOWN_SLOTS_LOG2);
+  if (known_scope_ != emitter.resolve_scope() || known_bytes_ > KNOWN_NAMES_LIMIT) {
+    std::fill(known_.begin(), known_.end(), KnownElement{});
+    known_names_.Reset();
+    known_bytes_ = 0;
+    known_scope_ = emitter.resolve_scope();
+  }
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
   const size_t steps = outline.size() / sizeof(OutlineStep);
   size_t i = 0;
@@ -413,7 +444,9 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
           attributes_.push_back(attribute);
           ++i;
         }
-        if (auto opened = Open(element, emitter, arena); !opened) return opened;
+        if (auto opened = Open(element, emitter, arena, step.element_key()); !opened) {
+          return opened;
+        }
         break;
       }
       case OutlineStep::kText: {

@@ -83,6 +83,7 @@ class EvtxXmlFlattener {
   struct Frame {
     std::string_view element;
     std::string_view field;  // empty: the element yields no field of its own
+    const void* field_handle = nullptr;  // `field` resolved by the emitter, if it was
     std::string_view text;
     bool has_child = false;
     bool has_attributes = false;
@@ -92,8 +93,10 @@ class EvtxXmlFlattener {
     std::string_view name;
     std::string_view raw_value;  // entities not decoded
   };
-  // Both readers report the record element by element; the fields are named here.
-  [[nodiscard]] Result<void> Open(std::string_view element, FieldEmitter& emitter, Arena& arena);
+  // Both readers report the record element by element; the fields are named here. `key`: the
+  // outline's element key (binxml::OutlineStep), 0 for none.
+  [[nodiscard]] Result<void> Open(std::string_view element, FieldEmitter& emitter, Arena& arena,
+                                  uint64_t key = 0);
   void AddText(std::string_view text, Arena& arena);
   void Close(FieldEmitter& emitter, Arena& arena);
 
@@ -101,6 +104,24 @@ class EvtxXmlFlattener {
   std::vector<Attribute> attributes_;  // of the element being opened
   std::string name_;
   bool seen_root_ = false;
+
+  // Field names of the outline's keyed elements, decided once per key: the elements of a
+  // template recur record after record, and naming them (comparing element and attribute
+  // names, looking the field up) was a third of reading a record's fields. Direct-mapped; the
+  // names live in known_names_ until it is cleared, between records.
+  struct KnownElement {
+    uint64_t key = 0;
+    size_t depth = 0;
+    Section section = Section::kOther;
+    std::string_view field;
+    const void* field_handle = nullptr;
+  };
+  static constexpr unsigned KNOWN_SLOTS_LOG2 = 10;
+  static constexpr size_t KNOWN_NAMES_LIMIT = size_t{1} << 20;
+  std::vector<KnownElement> known_;
+  Arena known_names_;
+  size_t known_bytes_ = 0;
+  uint64_t known_scope_ = 0;  // the handles are of the emitter with this resolve_scope()
 };
 
 // The record as evtx_dump would print it: {"Event": {"#attributes": {...}, "System": {...},

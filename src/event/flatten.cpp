@@ -6,6 +6,7 @@
 // buffer is reused by the next record.
 #include "event/flatten.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <utility>
 
@@ -126,6 +127,11 @@ const NameTable::Entry* NameTable::FindInTable(std::string_view name) const {
       return &slot;
     }
   }
+}
+
+uint64_t EventSink::NextScope() {
+  static std::atomic<uint64_t> sinks{0};
+  return sinks.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 EventSink::EventSink(const FieldCatalog& catalog)

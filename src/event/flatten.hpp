@@ -34,6 +34,15 @@ class FieldEmitter {
   [[nodiscard]] virtual bool Wants(std::string_view name) const { return true; }
   // Offers an event time found outside a named field (syslog header, web log date).
   virtual void OfferTime(std::string_view text, int rank) {}
+  // For a name emitted again and again (an element of an EVTX template, record after record):
+  // Resolve looks it up once, and EmitResolved emits under it as Emit(name, value) would. A
+  // null handle, the default, means nothing was looked up: the value is emitted by name.
+  // Handles stay valid as long as resolve_scope() returns the same value (0: never resolves).
+  [[nodiscard]] virtual const void* Resolve(std::string_view name) { return nullptr; }
+  [[nodiscard]] virtual uint64_t resolve_scope() const { return 0; }
+  virtual void EmitResolved(const void* handle, std::string_view name, FieldValue value) {
+    Emit(name, value);
+  }
 };
 
 // Lower is better: the event time is the first found of these names, in this order.
@@ -94,6 +103,19 @@ class EventSink final : public FieldEmitter {
     const NameTable::Entry* entry = names_.Find(name);
     Add(entry != nullptr ? entry->id : NO_FIELD, name, value);
   }
+  // The handle is the name's table entry, or an entry of no field for a name not wanted.
+  [[nodiscard]] const void* Resolve(std::string_view name) override {
+    const NameTable::Entry* entry = names_.Find(name);
+    return entry != nullptr ? entry : &NOT_WANTED;
+  }
+  [[nodiscard]] uint64_t resolve_scope() const override { return scope_; }
+  void EmitResolved(const void* handle, std::string_view name, FieldValue value) override {
+    if (handle == nullptr) {
+      Emit(name, value);
+      return;
+    }
+    Add(static_cast<const NameTable::Entry*>(handle)->id, name, value);
+  }
   void Add(FieldId id, std::string_view name, FieldValue value) {
     if (id != NO_FIELD) event_->Add(id, value);
     if (all_values_ && value.type != ValueType::kNull && value.type != ValueType::kObject &&
@@ -142,6 +164,9 @@ class EventSink final : public FieldEmitter {
   [[nodiscard]] Event& event() { return *event_; }
 
  private:
+  static constexpr NameTable::Entry NOT_WANTED{};  // id NO_FIELD
+  static uint64_t NextScope();
+  const uint64_t scope_ = NextScope();  // unique to this sink: its entries are its own
   const FieldCatalog& catalog_;
   bool all_values_;
   NameTable names_;
