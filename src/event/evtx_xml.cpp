@@ -477,8 +477,21 @@ namespace {
 struct XmlNode {
   std::string_view name;
   std::vector<std::pair<std::string_view, std::string_view>> attributes;  // decoded
-  std::string text;
+  std::string_view text;  // decoded; in the record or the conversion's arena
   std::vector<XmlNode*> children;
+
+  // Text pieces (split by comments or CDATA) are joined in `arena`; one piece is kept as is.
+  void AddText(std::string_view piece, Arena& arena) {
+    if (piece.empty()) return;
+    if (text.empty()) {
+      text = piece;
+      return;
+    }
+    char* joined = arena.Allocate(text.size() + piece.size());
+    std::memcpy(joined, text.data(), text.size());
+    std::memcpy(joined + text.size(), piece.data(), piece.size());
+    text = {joined, text.size() + piece.size()};
+  }
 };
 
 // The nodes of the records a thread converts, kept with their vectors' capacity from one
@@ -493,7 +506,7 @@ struct XmlNodePool {
     XmlNode* node = &nodes[used++];
     node->name = {};
     node->attributes.clear();
-    node->text.clear();
+    node->text = {};
     node->children.clear();
     return node;
   }
@@ -628,7 +641,8 @@ Result<void> TreeOfXml(std::string_view xml, XmlNode& document, XmlNodePool& poo
     if (token == XmlCursor::Token::kError) return Fail("bad XML: " + std::string(cursor.error()));
     if (token == XmlCursor::Token::kText) {
       if (stack.size() > 1) {
-        stack.back()->text.append(cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena));
+        stack.back()->AddText(cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena),
+                              arena);
       }
       continue;
     }
@@ -689,7 +703,7 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
         if (!OutlineText(xml, step.value, step.value_length, text)) {
           return Fail("damaged record outline");
         }
-        if (stack.size() > 1) stack.back()->text.append(DecodeXmlText(text, arena));
+        if (stack.size() > 1) stack.back()->AddText(DecodeXmlText(text, arena), arena);
         break;
       }
       case OutlineStep::kClose:
@@ -732,7 +746,7 @@ Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::
   while (!pending.empty()) {
     XmlNode* node = pending.back();
     pending.pop_back();
-    if (!node->children.empty()) node->text.clear();
+    if (!node->children.empty()) node->text = {};
     for (XmlNode* child : node->children) pending.push_back(child);
   }
   out.clear();
