@@ -1,11 +1,10 @@
 // The JSON line and CSV row of a correlation alert (the contract in scan/alert_writer.hpp).
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <fstream>
-#include <sstream>
+#include <string>
+#include <vector>
 
+#include "alert_test_util.hpp"
 #include "core/json_value.hpp"
 #include "scan/alert_writer.hpp"
 
@@ -83,22 +82,9 @@ TEST(CorrelationAlert, JsonLine) {
 
 TEST(CorrelationAlert, CsvRow) {
   Fixture f;
-  char path[] = "/tmp/yagura-corr-csv-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  close(fd);
-  {
-    auto writer = AlertWriter::Open(path, OutputFormat::kCsv);
-    ASSERT_TRUE(writer.has_value());
-    writer->Write(f.record);
-    ASSERT_TRUE(writer->Finish().has_value());
-  }
-  std::ifstream in(path);
-  std::string header;
-  std::string row;
-  std::getline(in, header);
-  std::getline(in, row);
-  unlink(path);
+  const std::vector<std::string> lines = WriteAlerts({f.record}, OutputFormat::kCsv);
+  ASSERT_EQ(lines.size(), 2u);  // the header and the row
+  const std::string& row = lines[1];
   EXPECT_EQ(row.rfind("2026-11-26T08:13:15.500Z,medium,66ff9f6b-40dc-499a-b2c9-a998d9910b7a,"
                       "SSH Brute Force From One Address,Yagura project,auth.log,35,,,,"
                       "src_ip=203.0.113.7,",

@@ -1,12 +1,10 @@
 // The JSON lines of Sigma rule alerts as the writer writes them, which keeps each rule's `rule`
 // object from its first alert: every line must be what FormatJson writes for it alone.
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <vector>
 
+#include "alert_test_util.hpp"
 #include "core/json_value.hpp"
 #include "scan/alert_writer.hpp"
 
@@ -43,21 +41,7 @@ TEST(RuleAlert, LinesOfOneRuleAndAnotherAreWrittenAsAlone) {
     alerts.push_back(alert);
   }
 
-  char path[] = "/tmp/yagura-rule-alerts-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  close(fd);
-  {
-    auto writer = AlertWriter::Open(path, OutputFormat::kJsonl);
-    ASSERT_TRUE(writer.has_value());
-    for (const AlertRecord& alert : alerts) writer->Write(alert);
-    ASSERT_TRUE(writer->Finish().has_value());
-  }
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  unlink(path);
-
+  const std::vector<std::string> lines = WriteAlerts(alerts, OutputFormat::kJsonl);
   ASSERT_EQ(lines.size(), alerts.size());
   for (size_t i = 0; i < alerts.size(); ++i) {
     std::string alone;

@@ -1,0 +1,42 @@
+// Alerts written through an AlertWriter into a temporary file, read back line by line.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "scan/alert_writer.hpp"
+
+namespace yagura::scan {
+
+inline std::vector<std::string> WriteAlerts(const std::vector<AlertRecord>& alerts,
+                                            OutputFormat format) {
+  std::vector<std::string> lines;
+  char path[] = "/tmp/yagura-alerts-XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) {
+    ADD_FAILURE() << "cannot create a temporary file";
+    return lines;
+  }
+  close(fd);
+  {
+    auto writer = AlertWriter::Open(path, format);
+    if (!writer) {
+      ADD_FAILURE() << writer.error().message;
+      unlink(path);
+      return lines;
+    }
+    for (const AlertRecord& alert : alerts) writer->Write(alert);
+    EXPECT_TRUE(writer->Finish().has_value());
+  }
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  unlink(path);
+  return lines;
+}
+
+}  // namespace yagura::scan
