@@ -859,10 +859,10 @@ bool ChunkRenderer::OpenElement(const Op& op, size_t op_index) {
     // The key: this chunk, and the op's place among the chunk's compiled ops (which only grow
     // until the next chunk). Left out where the op index would not fit its 24 bits.
     uint64_t key = 0;
-    if (op.literal_start && op_index < (size_t{1} << ELEMENT_KEY_OP_BITS))
+    if (op_index < (size_t{1} << ELEMENT_KEY_OP_BITS))
       key = chunk_serial_ << ELEMENT_KEY_OP_BITS | op_index;
     Outline(OutlineStep::kOpen, at + 1, op.close_length - 4, static_cast<uint32_t>(key),
-            static_cast<uint32_t>(key >> 32));
+            static_cast<uint32_t>(key >> 32), op.literal_start ? OutlineStep::LITERAL_START : 0);
     for (uint32_t k = 0; k < op.fused_count; ++k) {
       const FusedAttribute& attribute = fused_[op.fused_begin + k];
       Outline(OutlineStep::kAttribute, at + attribute.name, attribute.name_length,

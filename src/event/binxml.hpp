@@ -99,15 +99,17 @@ enum ValueType : uint8_t {
 // the outline travels with the text as plain bytes. Names are as written in the text; values
 // are as written too (content escaped, attribute values as libevtx leaves them).
 //
-// A kOpen step whose start tag is all literal (its name and every attribute, names and values,
-// come from the template) carries the element's key in `value` and `value_length` (low and
-// high halves; 0: none). Equal keys, in any records of one scan, mean the same element of the
-// same compiled template: the same name and the same attributes. So what a reader decides from
-// them alone (a field's name) can be kept by key instead of being decided again.
+// A kOpen step carries the element's key in `value` and `value_length` (low and high halves;
+// 0: none). Equal keys, in any records of one scan, mean the same element of the same
+// compiled template: the same name and the same attribute names, in the same order (an
+// optional attribute may be absent). With LITERAL_START in `flags`, the attribute values come
+// from the template too. So what a reader decides from them alone (a field's name) can be
+// kept by key instead of being decided again.
 struct OutlineStep {
   enum Kind : uint8_t { kOpen = 1, kAttribute, kText, kClose };
+  static constexpr uint8_t LITERAL_START = 1;  // kOpen: every attribute is literal
   uint8_t kind = 0;
-  uint8_t reserved = 0;
+  uint8_t flags = 0;
   uint16_t name_length = 0;  // kOpen, kAttribute
   uint32_t name = 0;
   uint32_t value = 0;  // kAttribute, kText; kOpen: the key's low half
@@ -256,10 +258,11 @@ class ChunkRenderer {
   bool FailValue(const Value& value);
   bool WriteArray(const Value& value);
   void Indent(size_t depth);
-  void Outline(uint8_t kind, size_t name, size_t name_length, size_t value, size_t value_length) {
+  void Outline(uint8_t kind, size_t name, size_t name_length, size_t value, size_t value_length,
+               uint8_t flags = 0) {
     if (outline_ != nullptr) {
       if (name_length > UINT16_MAX) OutlineUnreadable();
-      outline_->push_back(OutlineStep{kind, 0, static_cast<uint16_t>(name_length),
+      outline_->push_back(OutlineStep{kind, flags, static_cast<uint16_t>(name_length),
                                       static_cast<uint32_t>(name), static_cast<uint32_t>(value),
                                       static_cast<uint32_t>(value_length)});
     }

@@ -233,7 +233,7 @@ bool XmlCursor::NextAttribute(std::string_view& rest, std::string_view& name,
 // Opens an element whose attributes are in attributes_: names its field from its section and
 // depth, and emits the attributes that are fields of their own.
 Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emitter,
-                                    Arena& arena, uint64_t key) {
+                                    Arena& arena, uint64_t key, bool literal_start) {
   if (stack_.empty() && seen_root_) return Fail("more than one root element");
   seen_root_ = true;
   if (stack_.size() >= 64) return Fail("XML nested too deeply");
@@ -261,16 +261,18 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
   const bool attributes_as_fields =
       depth >= 2 && (frame.section == Section::kSystem ||
                      (frame.section == Section::kUserData && depth >= 3));
-  // A keyed element's field depends on nothing but the element (its name and literal
-  // attributes), its depth and its section: decided once, kept by key.
-  KnownElement* known = nullptr;
+  // A keyed element's field depends on nothing but the element's name, its depth and its
+  // section, and the names of its attributes; an EventData child's also on its attributes'
+  // values (`Data Name="..."`), which the key covers only when they are literal. Decided once,
+  // kept by key.
+  KnownElement* known = nullptr;  // this element's entry: found, or filled in below
   bool named = false;
-  if (key != 0 && depth >= 2 && frame.section != Section::kOther) {
+  if (key != 0 && depth >= 2 && frame.section != Section::kOther &&
+      (literal_start || !(frame.section == Section::kEventData && depth == 2))) {
     known = &known_[(key * 0x9E3779B97F4A7C15ULL) >> (64 - KNOWN_SLOTS_LOG2)];
     if (known->key == key && known->depth == depth && known->section == frame.section) {
       frame.field = known->field;
       frame.field_handle = known->field_handle;
-      known = nullptr;
       named = true;
     }
   }
@@ -319,6 +321,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
       known->key = key;
       known->depth = depth;
       known->section = frame.section;
+      known->attribute_count = 0;
       known->field = frame.field.empty() ? std::string_view() : known_names_.Store(frame.field);
       known->field_handle = frame.field.empty() ? nullptr : emitter.Resolve(frame.field);
       known_bytes_ += frame.field.size();
@@ -330,11 +333,30 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
     for (const Attribute& attribute : attributes_) {
       if (attribute.name.substr(0, 5) == "xmlns") continue;
       frame.has_attributes = true;
-      name_.assign(element);
-      name_.push_back('_');
-      name_.append(attribute.name);
-      emitter.Emit(name_, FieldValue{NormaliseEvtxHex(DecodeXmlText(attribute.raw_value, arena), arena),
-                                     ValueType::kString});
+      const FieldValue value{NormaliseEvtxHex(DecodeXmlText(attribute.raw_value, arena), arena),
+                             ValueType::kString};
+      const KnownAttribute* named_attribute = nullptr;
+      if (known != nullptr) {
+        for (uint8_t k = 0; k < known->attribute_count; ++k) {
+          if (known->attributes[k].name == attribute.name) named_attribute = &known->attributes[k];
+        }
+      }
+      if (named_attribute == nullptr) {
+        name_.assign(element);
+        name_.push_back('_');
+        name_.append(attribute.name);
+        if (known == nullptr || known->attribute_count == KNOWN_ATTRIBUTES) {
+          emitter.Emit(name_, value);
+          continue;
+        }
+        KnownAttribute& added = known->attributes[known->attribute_count++];
+        added.name = known_names_.Store(attribute.name);
+        added.field = known_names_.Store(name_);
+        added.field_handle = emitter.Resolve(added.field);
+        known_bytes_ += attribute.name.size() + name_.size();
+        named_attribute = &added;
+      }
+      emitter.EmitResolved(named_attribute->field_handle, named_attribute->field, value);
     }
   }
   return {};
@@ -444,7 +466,9 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
           attributes_.push_back(attribute);
           ++i;
         }
-        if (auto opened = Open(element, emitter, arena, step.element_key()); !opened) {
+        if (auto opened = Open(element, emitter, arena, step.element_key(),
+                               (step.flags & OutlineStep::LITERAL_START) != 0);
+            !opened) {
           return opened;
         }
         break;

@@ -94,9 +94,10 @@ class EvtxXmlFlattener {
     std::string_view raw_value;  // entities not decoded
   };
   // Both readers report the record element by element; the fields are named here. `key`: the
-  // outline's element key (binxml::OutlineStep), 0 for none.
+  // outline's element key (binxml::OutlineStep), 0 for none; `literal_start`: its attribute
+  // values come from the template.
   [[nodiscard]] Result<void> Open(std::string_view element, FieldEmitter& emitter, Arena& arena,
-                                  uint64_t key = 0);
+                                  uint64_t key = 0, bool literal_start = false);
   void AddText(std::string_view text, Arena& arena);
   void Close(FieldEmitter& emitter, Arena& arena);
 
@@ -107,14 +108,23 @@ class EvtxXmlFlattener {
 
   // Field names of the outline's keyed elements, decided once per key: the elements of a
   // template recur record after record, and naming them (comparing element and attribute
-  // names, looking the field up) was a third of reading a record's fields. Direct-mapped; the
-  // names live in known_names_ until it is cleared, between records.
+  // names, building Element_Attribute names, looking the fields up) was a third of reading a
+  // record's fields. Direct-mapped; the names live in known_names_ until it is cleared,
+  // between records.
+  struct KnownAttribute {
+    std::string_view name;   // as in the outline
+    std::string_view field;  // Element_Attribute
+    const void* field_handle = nullptr;
+  };
+  static constexpr size_t KNOWN_ATTRIBUTES = 4;  // per element; more are named each time
   struct KnownElement {
     uint64_t key = 0;
     size_t depth = 0;
     Section section = Section::kOther;
+    uint8_t attribute_count = 0;
     std::string_view field;
     const void* field_handle = nullptr;
+    KnownAttribute attributes[KNOWN_ATTRIBUTES];
   };
   static constexpr unsigned KNOWN_SLOTS_LOG2 = 10;
   static constexpr size_t KNOWN_NAMES_LIMIT = size_t{1} << 20;
