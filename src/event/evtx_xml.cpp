@@ -267,9 +267,9 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
   // kept by key.
   KnownElement* known = nullptr;  // this element's entry: found, or filled in below
   bool named = false;
-  if (key != 0 && depth >= 2 && frame.section != Section::kOther &&
+  if (key != 0 && depth >= 2 && depth <= UINT16_MAX && frame.section != Section::kOther &&
       (literal_start || !(frame.section == Section::kEventData && depth == 2))) {
-    known = &known_[(key * 0x9E3779B97F4A7C15ULL) >> (64 - KNOWN_SLOTS_LOG2)];
+    known = &known_[key & ((size_t{1} << KNOWN_SLOTS_LOG2) - 1)];
     if (known->key == key && known->depth == depth && known->section == frame.section) {
       frame.field = known->field;
       frame.field_handle = known->field_handle;
@@ -319,7 +319,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
     }
     if (known != nullptr) {
       known->key = key;
-      known->depth = depth;
+      known->depth = static_cast<uint16_t>(depth);
       known->section = frame.section;
       known->attribute_count = 0;
       known->field = frame.field.empty() ? std::string_view() : known_names_.Store(frame.field);
@@ -335,10 +335,14 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
       frame.has_attributes = true;
       const FieldValue value{NormaliseEvtxHex(DecodeXmlText(attribute.raw_value, arena), arena),
                              ValueType::kString};
+      KnownAttribute* const known_attributes =
+          known != nullptr ? &known_attributes_[static_cast<size_t>(known - known_.data()) *
+                                                KNOWN_ATTRIBUTES]
+                           : nullptr;
       const KnownAttribute* named_attribute = nullptr;
       if (known != nullptr) {
         for (uint8_t k = 0; k < known->attribute_count; ++k) {
-          if (known->attributes[k].name == attribute.name) named_attribute = &known->attributes[k];
+          if (known_attributes[k].name == attribute.name) named_attribute = &known_attributes[k];
         }
       }
       if (named_attribute == nullptr) {
@@ -349,7 +353,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
           emitter.Emit(name_, value);
           continue;
         }
-        KnownAttribute& added = known->attributes[known->attribute_count++];
+        KnownAttribute& added = known_attributes[known->attribute_count++];
         added.name = known_names_.Store(attribute.name);
         added.field = known_names_.Store(name_);
         added.field_handle = emitter.Resolve(added.field);
@@ -434,7 +438,10 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
   using binxml::OutlineStep;
   stack_.clear();
   seen_root_ = false;
-  if (known_.empty()) known_.resize(size_t{1} << KNOWN_SLOTS_LOG2);
+  if (known_.empty()) {
+    known_.resize(size_t{1} << KNOWN_SLOTS_LOG2);
+    known_attributes_.resize(known_.size() * KNOWN_ATTRIBUTES);
+  }
   if (known_scope_ != emitter.resolve_scope() || known_bytes_ > KNOWN_NAMES_LIMIT) {
     std::fill(known_.begin(), known_.end(), KnownElement{});
     known_names_.Reset();

@@ -119,16 +119,18 @@ class EvtxXmlFlattener {
   static constexpr size_t KNOWN_ATTRIBUTES = 4;  // per element; more are named each time
   struct KnownElement {
     uint64_t key = 0;
-    size_t depth = 0;
-    Section section = Section::kOther;
-    uint8_t attribute_count = 0;
     std::string_view field;
     const void* field_handle = nullptr;
-    KnownAttribute attributes[KNOWN_ATTRIBUTES];
+    uint16_t depth = 0;
+    Section section = Section::kOther;
+    uint8_t attribute_count = 0;  // in known_attributes_, KNOWN_ATTRIBUTES per slot
   };
+  // A key's slot is its op index (its low bits): a template's elements are consecutive ops,
+  // so its entries are neighbours in memory.
   static constexpr unsigned KNOWN_SLOTS_LOG2 = 10;
   static constexpr size_t KNOWN_NAMES_LIMIT = size_t{1} << 20;
   std::vector<KnownElement> known_;
+  std::vector<KnownAttribute> known_attributes_;
   Arena known_names_;
   size_t known_bytes_ = 0;
   uint64_t known_scope_ = 0;  // the handles are of the emitter with this resolve_scope()
