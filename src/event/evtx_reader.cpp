@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libdeflate.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -56,11 +54,6 @@ uint64_t EventRecordId(std::string_view xml) {
   return id;
 }
 
-uint32_t ReadU32(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
 // libevtx quietly passes over chunks it cannot trust and cannot see chunks cut off by
 // truncation, so the file's own checksums are verified here: every 64 KiB chunk that carries
 // the "ElfChnk" signature must match its header and records CRC32, a chunk without it must be
@@ -81,7 +74,6 @@ void CheckChunks(const std::string& path, const std::string& display_path,
     size_t got = std::fread(chunk.data(), 1, CHUNK, file);
     if (got == 0) break;
     auto where = [&] { return display_path + " chunk " + std::to_string(index); };
-    bool signed_chunk = got >= 8 && std::memcmp(chunk.data(), "ElfChnk", 8) == 0;
     if (got < CHUNK) {
       diagnostics.Report(DiagnosticKind::kRecordSkipped, where(),
                          "truncated: the file ends " + std::to_string(got) +
@@ -89,32 +81,29 @@ void CheckChunks(const std::string& path, const std::string& display_path,
       ++stats.records_skipped;
       break;
     }
-    if (!signed_chunk) {
-      // Unused chunks are zero-filled; data without the signature is a damaged chunk.
-      if (std::any_of(chunk.begin(), chunk.end(), [](unsigned char c) { return c != 0; })) {
-        diagnostics.Report(DiagnosticKind::kRecordSkipped, where(),
-                           "corrupted: the chunk holds data but no chunk signature; records in "
-                           "it, if any, are lost");
-        ++stats.records_skipped;
-      }
-      continue;
+    // The checks the native reader makes (evtx::CheckChunk), reported as diagnostics.
+    evtx::ChunkHeader header;
+    const char* problem = nullptr;
+    switch (evtx::CheckChunk(chunk.data(), CHUNK, header)) {
+      case evtx::ChunkState::kValid:
+      case evtx::ChunkState::kUnused:  // unused chunks are zero-filled
+      case evtx::ChunkState::kTruncated:
+        break;
+      case evtx::ChunkState::kNoSignature:
+        problem = "corrupted: the chunk holds data but no chunk signature; records in it, if any, "
+                  "are lost";
+        break;
+      case evtx::ChunkState::kBadHeaderChecksum:
+        problem = "corrupted: the chunk header checksum does not match; records in this chunk "
+                  "may be damaged or missing";
+        break;
+      case evtx::ChunkState::kBadRecordsChecksum:
+        problem = "corrupted: the records checksum does not match; records in this chunk may be "
+                  "damaged or missing";
+        break;
     }
-    uint32_t header_crc = libdeflate_crc32(0, chunk.data(), 120);
-    header_crc = libdeflate_crc32(header_crc, chunk.data() + 128, 512 - 128);
-    uint32_t free_offset = ReadU32(chunk.data() + 48);
-    bool header_ok = header_crc == ReadU32(chunk.data() + 124);
-    bool records_ok = true;
-    if (free_offset >= 512 && free_offset <= CHUNK) {
-      uint32_t data_crc = libdeflate_crc32(0, chunk.data() + 512, free_offset - 512);
-      records_ok = data_crc == ReadU32(chunk.data() + 52);
-    } else {
-      records_ok = false;
-    }
-    if (!header_ok || !records_ok) {
-      diagnostics.Report(DiagnosticKind::kRecordSkipped, where(),
-                         std::string("corrupted: the ") + (header_ok ? "records" : "chunk header") +
-                             " checksum does not match; records in this chunk may be damaged "
-                             "or missing");
+    if (problem != nullptr) {
+      diagnostics.Report(DiagnosticKind::kRecordSkipped, where(), problem);
       ++stats.records_skipped;
     }
   }
