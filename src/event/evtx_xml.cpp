@@ -82,6 +82,20 @@ size_t DecodeEntity(std::string_view raw, size_t i, char*& out) {
   return end - i + 1;
 }
 
+// Adds a piece of an element's text (text is split by comments or CDATA): the first piece is
+// kept as it is, later ones are joined to it in `arena`.
+void AddTextPiece(std::string_view& text, std::string_view piece, Arena& arena) {
+  if (piece.empty()) return;
+  if (text.empty()) {
+    text = piece;
+    return;
+  }
+  char* joined = arena.Allocate(text.size() + piece.size());
+  std::memcpy(joined, text.data(), text.size());
+  std::memcpy(joined + text.size(), piece.data(), piece.size());
+  text = {joined, text.size() + piece.size()};
+}
+
 // Step `i` of a record's outline (stored in any alignment).
 binxml::OutlineStep OutlineStepAt(std::string_view outline, size_t i) {
   binxml::OutlineStep step;
@@ -330,20 +344,20 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
     }
   }
   if (attributes_as_fields) {
+    // The element's kept attribute names (none without an entry).
+    KnownAttribute* const known_attributes =
+        known != nullptr
+            ? &known_attributes_[static_cast<size_t>(known - known_.data()) * KNOWN_ATTRIBUTES]
+            : nullptr;
+    const uint8_t known_count = known != nullptr ? known->attribute_count : 0;
     for (const Attribute& attribute : attributes_) {
       if (attribute.name.substr(0, 5) == "xmlns") continue;
       frame.has_attributes = true;
       const FieldValue value{NormaliseEvtxHex(DecodeXmlText(attribute.raw_value, arena), arena),
                              ValueType::kString};
-      KnownAttribute* const known_attributes =
-          known != nullptr ? &known_attributes_[static_cast<size_t>(known - known_.data()) *
-                                                KNOWN_ATTRIBUTES]
-                           : nullptr;
       const KnownAttribute* named_attribute = nullptr;
-      if (known != nullptr) {
-        for (uint8_t k = 0; k < known->attribute_count; ++k) {
-          if (known_attributes[k].name == attribute.name) named_attribute = &known_attributes[k];
-        }
+      for (uint8_t k = 0; k < known_count; ++k) {
+        if (known_attributes[k].name == attribute.name) named_attribute = &known_attributes[k];
       }
       if (named_attribute == nullptr) {
         name_.assign(element);
@@ -369,15 +383,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
 // Text (decoded) inside the innermost open element; what lies between child elements is layout.
 void EvtxXmlFlattener::AddText(std::string_view text, Arena& arena) {
   if (stack_.empty() || stack_.back().has_child) return;
-  Frame& top = stack_.back();
-  if (top.text.empty()) {
-    top.text = text;
-  } else if (!text.empty()) {  // text split by a comment or CDATA: join the pieces
-    char* joined = arena.Allocate(top.text.size() + text.size());
-    std::memcpy(joined, top.text.data(), top.text.size());
-    std::memcpy(joined + top.text.size(), text.data(), text.size());
-    top.text = {joined, top.text.size() + text.size()};
-  }
+  AddTextPiece(stack_.back().text, text, arena);
 }
 
 // Closes the innermost element: a leaf's text is its value; a leaf with neither text nor
@@ -508,21 +514,8 @@ namespace {
 struct XmlNode {
   std::string_view name;
   std::vector<std::pair<std::string_view, std::string_view>> attributes;  // decoded
-  std::string_view text;  // decoded; in the record or the conversion's arena
+  std::string_view text;  // decoded; in the record or the conversion's arena (AddTextPiece)
   std::vector<XmlNode*> children;
-
-  // Text pieces (split by comments or CDATA) are joined in `arena`; one piece is kept as is.
-  void AddText(std::string_view piece, Arena& arena) {
-    if (piece.empty()) return;
-    if (text.empty()) {
-      text = piece;
-      return;
-    }
-    char* joined = arena.Allocate(text.size() + piece.size());
-    std::memcpy(joined, text.data(), text.size());
-    std::memcpy(joined + text.size(), piece.data(), piece.size());
-    text = {joined, text.size() + piece.size()};
-  }
 };
 
 // The nodes of the records a thread converts, kept with their vectors' capacity from one
@@ -672,8 +665,8 @@ Result<void> TreeOfXml(std::string_view xml, XmlNode& document, XmlNodePool& poo
     if (token == XmlCursor::Token::kError) return Fail("bad XML: " + std::string(cursor.error()));
     if (token == XmlCursor::Token::kText) {
       if (stack.size() > 1) {
-        stack.back()->AddText(cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena),
-                              arena);
+        AddTextPiece(stack.back()->text,
+                     cursor.cdata() ? cursor.text() : DecodeXmlText(cursor.text(), arena), arena);
       }
       continue;
     }
@@ -734,7 +727,7 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
         if (!OutlineText(xml, step.value, step.value_length, text)) {
           return Fail("damaged record outline");
         }
-        if (stack.size() > 1) stack.back()->AddText(DecodeXmlText(text, arena), arena);
+        if (stack.size() > 1) AddTextPiece(stack.back()->text, DecodeXmlText(text, arena), arena);
         break;
       }
       case OutlineStep::kClose:
