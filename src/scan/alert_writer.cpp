@@ -211,6 +211,10 @@ void AlertWriter::FormatCorrelation(const CorrelationAlertInfo& info, std::strin
 
 void AlertWriter::FormatRuleObject(const sigma::RuleInfo& info, std::string& out) {
   JsonWriter w(out);
+  WriteRuleObject(w, info);
+}
+
+void AlertWriter::WriteRuleObject(JsonWriter& w, const sigma::RuleInfo& info) {
   w.BeginObject();
   w.Key("id").String(info.id);
   w.Key("title").String(info.title);
@@ -247,9 +251,7 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out,
   }
   w.Key("rule");
   if (rule_object.empty()) {
-    std::string written;
-    FormatRuleObject(alert.rule->info, written);
-    w.Raw(written);
+    WriteRuleObject(w, alert.rule->info);
   } else {
     w.Raw(rule_object);
   }

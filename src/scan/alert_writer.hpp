@@ -92,6 +92,7 @@ class AlertWriter {
   static void FormatRuleObject(const sigma::RuleInfo& info, std::string& out);
 
  private:
+  static void WriteRuleObject(JsonWriter& w, const sigma::RuleInfo& info);
   static void FormatTail(JsonWriter& w, const AlertRecord& alert);
   static void FormatCorrelation(const CorrelationAlertInfo& info, std::string& out);
   // The correlation alert without its "correlation" object (the CSV `event` column).
