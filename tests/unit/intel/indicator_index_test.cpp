@@ -27,6 +27,18 @@ class Collect final : public IndicatorIndex::Visitor {
   const IndicatorIndex& index_;
 };
 
+// The ids of the indicators found for an address.
+std::vector<std::string> Ipv4Ids(const IndicatorIndex& index, const char* text) {
+  Collect collect(index);
+  index.FindIpv4(*ParseIpv4(text), collect);
+  return collect.ids;
+}
+std::vector<std::string> Ipv6Ids(const IndicatorIndex& index, const char* text) {
+  Collect collect(index);
+  index.FindIpv6(*ParseIpv6(text), collect);
+  return collect.ids;
+}
+
 constexpr int64_t NOW = 1'800'000'000'000;  // 2027-01-15
 
 IndexOptions At(int64_t now = NOW) {
@@ -40,11 +52,7 @@ TEST(IndicatorIndex, Ipv4LongestPrefixWins) {
                                                 One("net16", A(OT::kIpv4, "10.1.0.0/16")),
                                                 One("host", A(OT::kIpv4, "10.1.2.3"))})},
                                      At());
-  auto find = [&](const char* text) {
-    Collect collect(*index);
-    index->FindIpv4(*ParseIpv4(text), collect);
-    return collect.ids;
-  };
+  auto find = [&](const char* text) { return Ipv4Ids(*index, text); };
   EXPECT_EQ(find("10.1.2.3"), std::vector<std::string>{"host"});
   EXPECT_EQ(find("10.1.2.4"), std::vector<std::string>{"net16"});
   EXPECT_EQ(find("10.200.0.1"), std::vector<std::string>{"net8"});
@@ -59,11 +67,7 @@ TEST(IndicatorIndex, Ipv4RangesAreFoundUpToTheirEdges) {
       {Snapshot({One("net12", A(OT::kIpv4, "172.16.0.0/12")), One("net28", A(OT::kIpv4, "198.51.100.16/28")),
                  One("host", A(OT::kIpv4, "203.0.113.9"))})},
       At());
-  auto find = [&](const char* text) {
-    Collect collect(*index);
-    index->FindIpv4(*ParseIpv4(text), collect);
-    return collect.ids;
-  };
+  auto find = [&](const char* text) { return Ipv4Ids(*index, text); };
   EXPECT_EQ(find("172.16.0.0"), std::vector<std::string>{"net12"});
   EXPECT_EQ(find("172.31.255.255"), std::vector<std::string>{"net12"});
   EXPECT_TRUE(find("172.15.255.255").empty());
@@ -80,9 +84,7 @@ TEST(IndicatorIndex, Ipv4RangesAreFoundUpToTheirEdges) {
   auto everything =
       IndicatorIndex::Build({Snapshot({One("all", A(OT::kIpv4, "0.0.0.0/0"))})}, At());
   for (const char* text : {"0.0.0.0", "127.0.0.1", "255.255.255.255"}) {
-    Collect collect(*everything);
-    everything->FindIpv4(*ParseIpv4(text), collect);
-    EXPECT_EQ(collect.ids, std::vector<std::string>{"all"}) << text;
+    EXPECT_EQ(Ipv4Ids(*everything, text), std::vector<std::string>{"all"}) << text;
   }
 }
 
@@ -97,11 +99,7 @@ TEST(IndicatorIndex, Ipv6RangesAndAddresses) {
   auto index = IndicatorIndex::Build({Snapshot({One("net", A(OT::kIpv6, "2001:db8::/32")),
                                                 One("host", A(OT::kIpv6, "2001:DB8::1"))})},
                                      At());
-  auto find = [&](const char* text) {
-    Collect collect(*index);
-    index->FindIpv6(*ParseIpv6(text), collect);
-    return collect.ids;
-  };
+  auto find = [&](const char* text) { return Ipv6Ids(*index, text); };
   EXPECT_EQ(find("2001:db8:0:0::1"), std::vector<std::string>{"host"});
   EXPECT_EQ(find("2001:db8:ffff::5"), std::vector<std::string>{"net"});
   EXPECT_TRUE(find("2001:db9::1").empty());
