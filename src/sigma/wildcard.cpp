@@ -130,37 +130,78 @@ bool AllAscii(std::string_view text) {
   return (acc & 0x8080808080808080ULL) == 0;
 }
 
-char AsciiUpper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
-
-// `*literal*` on ASCII text: candidates for the literal's first byte (either case unless
-// cased) are found 32 bytes at a time, then the rest is compared. Most Sigma values have this
-// shape, and on long values (script blocks, command lines of real attacks) the general
-// matcher's byte-by-byte retries were the largest cost of evaluating rules.
+// `*literal*` on ASCII text. Candidates are the positions where both the literal's first and
+// its last byte occur (either case unless cased), 32 positions at a time; only those are
+// compared in full. Most Sigma values have this shape, and on long values (script blocks,
+// command lines of real attacks) a literal starting with a common byte (a space, `-`, `e`)
+// made a first-byte search stop every few bytes. Caseless, bytes are compared with bit 5 set
+// on both sides, which folds ASCII letters and confuses a few punctuation bytes with others
+// (`@` and `` ` ``, `[` and `{`): more candidates, never fewer.
 bool ContainsAscii(std::string_view value, std::string_view literal, bool cased) {
-  if (literal.empty()) return true;
-  if (literal.size() > value.size()) return false;
-  const char first_lower = cased ? literal[0] : static_cast<char>(AsciiLower(literal[0]));
-  const char first_upper = cased ? literal[0] : AsciiUpper(literal[0]);
-  auto rest_matches = [&](size_t at) {
-    for (size_t k = 1; k < literal.size(); ++k) {
-      char a = value[at + k], b = literal[k];
+  const size_t n = literal.size();
+  if (n == 0) return true;
+  if (n > value.size()) return false;
+  const char* text = value.data();
+  // The candidate search confuses some bytes, so every byte is compared here.
+  auto matches_at = [&](size_t at) {
+    for (size_t k = 0; k < n; ++k) {
+      char a = text[at + k], b = literal[k];
       if (a != b && (cased || AsciiLower(a) != AsciiLower(b))) return false;
     }
     return true;
   };
-  const size_t last = value.size() - literal.size();  // the last possible start
-  size_t at = 0;
-  const __m256i lower = _mm256_set1_epi8(first_lower), upper = _mm256_set1_epi8(first_upper);
-  for (; at + 32 <= last + 1; at += 32) {
-    __m256i chunk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(value.data() + at));
-    auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(
-        _mm256_or_si256(_mm256_cmpeq_epi8(chunk, lower), _mm256_cmpeq_epi8(chunk, upper))));
+  const auto fold = static_cast<char>(cased ? 0 : 0x20);
+  const char first = static_cast<char>(literal[0] | fold);
+  const char last = static_cast<char>(literal[n - 1] | fold);
+  const size_t last_start = value.size() - n;  // the last position the literal can start at
+  // Positions [base, base + 32) whose first and last bytes are candidates, as a bit mask.
+  const __m256i fold_bits = _mm256_set1_epi8(fold);
+  const __m256i first_bytes = _mm256_set1_epi8(first), last_bytes = _mm256_set1_epi8(last);
+  auto candidates = [&](size_t base) {
+    __m256i head = _mm256_or_si256(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(text + base)), fold_bits);
+    __m256i tail = _mm256_or_si256(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(text + base + n - 1)), fold_bits);
+    return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_and_si256(
+        _mm256_cmpeq_epi8(head, first_bytes), _mm256_cmpeq_epi8(tail, last_bytes))));
+  };
+  auto any_matches = [&](uint32_t mask, size_t base) {
     for (; mask; mask &= mask - 1) {
-      if (rest_matches(at + static_cast<size_t>(std::countr_zero(mask)))) return true;
+      if (matches_at(base + static_cast<size_t>(std::countr_zero(mask)))) return true;
+    }
+    return false;
+  };
+  size_t at = 0;
+  // Both loads of a step end at or before the value's last byte.
+  for (; at + 32 <= last_start + 1; at += 32) {
+    if (any_matches(candidates(at), at)) return true;
+  }
+  if (at > last_start) return false;
+  if (last_start + 1 >= 32) {
+    // The last few positions: one more step over the 32 positions that end at the last start,
+    // without those already looked at.
+    const size_t base = last_start + 1 - 32;
+    return any_matches(candidates(base) & (~uint32_t{0} << (at - base)), base);
+  }
+  for (; at <= last_start; ++at) {
+    if (static_cast<char>(text[at] | fold) == first &&
+        static_cast<char>(text[at + n - 1] | fold) == last && matches_at(at)) {
+      return true;
     }
   }
-  for (; at <= last; ++at) {
-    if ((value[at] == first_lower || value[at] == first_upper) && rest_matches(at)) return true;
+  return false;
+}
+
+// Whether a literal of the pattern holds a code point that no ASCII character can match:
+// a byte outside ASCII when cased, else a code point whose folding is outside ASCII (a few
+// fold to ASCII letters, such as U+212A KELVIN SIGN). Such a pattern cannot match ASCII text.
+bool NeedsNonAscii(const std::vector<GlobToken>& glob, bool cased) {
+  for (const GlobToken& token : glob) {
+    if (token.kind != GlobToken::Kind::kLiteral || AllAscii(token.text)) continue;
+    if (cased) return true;
+    for (size_t at = 0; at < token.text.size();) {
+      if (FoldCodePoint(DecodeUtf8(token.text, &at)) >= 0x80) return true;
+    }
   }
   return false;
 }
@@ -168,11 +209,17 @@ bool ContainsAscii(std::string_view value, std::string_view literal, bool cased)
 }  // namespace
 
 bool GlobMatch(const std::vector<GlobToken>& glob, std::string_view value, bool cased) {
+  const bool ascii_value = AllAscii(value);
   if (glob.size() == 3 && glob[0].kind == GlobToken::Kind::kStar &&
-      glob[1].kind == GlobToken::Kind::kLiteral && glob[2].kind == GlobToken::Kind::kStar &&
-      AllAscii(glob[1].text) && AllAscii(value)) {
-    return ContainsAscii(value, glob[1].text, cased);
+      glob[1].kind == GlobToken::Kind::kLiteral && glob[2].kind == GlobToken::Kind::kStar) {
+    if (AllAscii(glob[1].text)) {
+      if (ascii_value) return ContainsAscii(value, glob[1].text, cased);
+      return GlobMatchGeneral(glob, value, cased);
+    }
   }
+  // The general matcher would compare such a literal with every position, decoding and
+  // folding code points, to find nothing.
+  if (ascii_value && NeedsNonAscii(glob, cased)) return false;
   return GlobMatchGeneral(glob, value, cased);
 }
 

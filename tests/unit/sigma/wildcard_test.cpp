@@ -155,17 +155,19 @@ namespace yagura::sigma {
 namespace {
 
 // The `*literal*` fast path against the general matcher: random ASCII values (long ones
-// included, so the 32-byte loop runs), literals cut from them or made up, in mixed case.
+// included, so the 32-byte steps and the last, overlapping one run), literals cut from them or
+// made up, in mixed case. The alphabet has bytes that differ only in bit 5 without being
+// letters (`@` and `` ` ``, `[` and `{`, NUL and space), which the candidate search confuses.
 TEST(GlobMatch, ContainsFastPathAgreesWithTheGeneralMatcher) {
   std::mt19937_64 rng(11);
-  const char alphabet[] = "aAbB-:\\/. \n";
+  const char alphabet[] = "aAbB-:\\/. \n@`[{";
   auto text = [&](size_t n) {
     std::string s(n, 'x');
     for (char& c : s) c = alphabet[rng() % (sizeof alphabet - 1)];
     return s;
   };
   for (int i = 0; i < 20000; ++i) {
-    std::string value = text(rng() % 120);
+    std::string value = text(rng() % 160);
     std::string literal = value.size() > 4 && rng() % 2
                               ? value.substr(rng() % (value.size() - 3), 1 + rng() % 8)
                               : text(1 + rng() % 8);
@@ -181,6 +183,37 @@ TEST(GlobMatch, ContainsFastPathAgreesWithTheGeneralMatcher) {
           << "[" << literal << "] in [" << value << "] cased=" << cased;
     }
   }
+}
+
+// A pattern with a code point no ASCII character folds to cannot match ASCII text, which
+// GlobMatch answers without walking it; one that folds to ASCII (KELVIN SIGN, LONG S) still
+// can. Random ASCII values and patterns mixing those code points with ASCII, against the
+// general matcher.
+TEST(GlobMatch, NonAsciiPatternsOnAsciiValuesAgreeWithTheGeneralMatcher) {
+  std::mt19937_64 rng(12);
+  const std::vector<std::string> pieces = {"a", "K", "k", "s", "S", "-", " ", "\u2013",
+                                           "\u212a", "\u017f", "\u00e9", "*", "?", "\xff"};
+  const char alphabet[] = "aksKS- e";
+  for (int i = 0; i < 20000; ++i) {
+    std::string value(rng() % 40, 'x');
+    for (char& c : value) c = alphabet[rng() % (sizeof alphabet - 1)];
+    std::vector<GlobToken> glob;
+    const size_t parts = 1 + rng() % 5;
+    for (size_t k = 0; k < parts; ++k) {
+      const std::string& piece = pieces[rng() % pieces.size()];
+      if (piece == "*") AppendStar(glob);
+      else if (piece == "?") AppendOne(glob);
+      else AppendLiteral(glob, piece);
+    }
+    for (bool cased : {false, true}) {
+      ASSERT_EQ(GlobMatch(glob, value, cased), GlobMatchGeneral(glob, value, cased))
+          << "[" << GlobToSigma(glob) << "] on [" << value << "] cased=" << cased;
+    }
+  }
+  // The rejection itself: an en dash is needed, and ASCII text has none.
+  EXPECT_FALSE(GlobMatch(ParseSigmaString("*\u2013s*"), "dir -s c:\\", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("*\u2013s*"), "dir \u2013s c:\\", false));
+  EXPECT_TRUE(GlobMatch(ParseSigmaString("*\u212aey*"), "a key", false));
 }
 
 }  // namespace
