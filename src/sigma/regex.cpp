@@ -3,7 +3,12 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
+
+#include <algorithm>
+
+#include "sigma/wildcard.hpp"
 
 namespace yagura::sigma {
 
@@ -23,6 +28,36 @@ struct ThreadMatchData {
 };
 
 thread_local ThreadMatchData thread_match_data;
+
+// Atoms shorter than this are left out by RE2 (the part of the pattern they stand for then
+// demands nothing), and patterns needing more than MAX_ATOMS get no atom test: looking for
+// each would cost about what the engine does.
+constexpr int MIN_ATOM_LENGTH = 3;
+constexpr size_t MAX_ATOMS = 8;
+
+bool IsAscii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// RE2's prefilter for the pattern alone. Its atoms form an AND/OR tree that every match
+// satisfies on the lower-cased text; the tree is monotone, so when it fails with no atom
+// present, any match contains at least one of them. Atoms outside ASCII are not used: Unicode
+// case folding maps a few non-ASCII letters to ASCII ones, and the test below folds ASCII only.
+std::vector<std::string> NecessaryAtoms(const std::string& pattern, const RE2::Options& options) {
+  re2::FilteredRE2 filter(MIN_ATOM_LENGTH);
+  int id = 0;
+  if (filter.Add(pattern, options, &id) != RE2::NoError) return {};
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  if (atoms.empty() || atoms.size() > MAX_ATOMS) return {};
+  std::vector<int> passing;
+  filter.AllPotentials({}, &passing);
+  if (!passing.empty()) return {};  // the pattern can match without any atom
+  for (const std::string& atom : atoms)
+    if (atom.empty() || !IsAscii(atom)) return {};
+  return atoms;
+}
 
 }  // namespace
 
@@ -62,6 +97,7 @@ Result<std::shared_ptr<const Regex>> Regex::Compile(std::string_view pattern, Fl
   std::string re2_pattern = flags.multiline ? "(?m)" + regex->pattern_ : regex->pattern_;
   auto re2 = std::make_unique<RE2>(re2_pattern, options);
   if (re2->ok()) {
+    regex->atoms_ = NecessaryAtoms(re2_pattern, options);
     regex->re2_ = std::move(re2);
     return std::shared_ptr<const Regex>(std::move(regex));
   }
@@ -107,6 +143,17 @@ bool Regex::Search(std::string_view text) const {
       return false;
     }
   }
+  if (!atoms_.empty() && IsAscii(text)) {
+    bool any = false;
+    for (const std::string& atom : atoms_) {
+      if ((any = ContainsAscii(text, atom, /*cased=*/false))) break;
+    }
+    if (!any) return false;
+  }
+  return SearchWithEngine(text);
+}
+
+bool Regex::SearchWithEngine(std::string_view text) const {
   if (re2_) return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re2_);
   static constexpr char EMPTY[] = "";
   const char* subject = text.data() != nullptr ? text.data() : EMPTY;

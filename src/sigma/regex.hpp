@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -36,6 +37,14 @@ class Regex {
 
   // Whether the pattern matches somewhere in `text`.
   [[nodiscard]] bool Search(std::string_view text) const;
+  // The same, always asked of the engine: without the atom test below (tests compare the two).
+  [[nodiscard]] bool SearchWithEngine(std::string_view text) const;
+
+  // Literal pieces one of which every match contains (RE2's prefilter atoms, lower case), or
+  // none when the pattern has no such set. On ASCII text, Search() answers false without the
+  // engine when none of them occurs (ASCII case-insensitively); most values a rule tests hold
+  // none, and starting the engine cost more than looking for a few literals.
+  [[nodiscard]] const std::vector<std::string>& atoms() const { return atoms_; }
 
   [[nodiscard]] const std::string& pattern() const { return pattern_; }
   [[nodiscard]] Flags flags() const { return flags_; }
@@ -53,6 +62,7 @@ class Regex {
   // per value on it; 0 when the pattern has another shape.
   size_t min_run_ = 0;
   bool run_crosses_newlines_ = false;
+  std::vector<std::string> atoms_;
 };
 
 }  // namespace yagura::sigma

@@ -130,6 +130,8 @@ bool AllAscii(std::string_view text) {
   return (acc & 0x8080808080808080ULL) == 0;
 }
 
+}  // namespace
+
 // `*literal*` on ASCII text. Candidates are the positions where both the literal's first and
 // its last byte occur (either case unless cased), 32 positions at a time; only those are
 // compared in full. Most Sigma values have this shape, and on long values (script blocks,
@@ -191,6 +193,8 @@ bool ContainsAscii(std::string_view value, std::string_view literal, bool cased)
   }
   return false;
 }
+
+namespace {
 
 // Whether a literal of the pattern holds a code point that no ASCII character can match:
 // a byte outside ASCII when cased, else a code point whose folding is outside ASCII (a few

@@ -41,6 +41,10 @@ void AppendTokens(std::vector<GlobToken>& glob, const std::vector<GlobToken>& mo
 [[nodiscard]] bool GlobMatchGeneral(const std::vector<GlobToken>& glob, std::string_view value,
                                     bool cased);
 
+// Whether `literal` occurs in `text`, ASCII case-insensitively unless `cased` (other bytes
+// compare as they are). GlobMatch's `*literal*` on ASCII text.
+[[nodiscard]] bool ContainsAscii(std::string_view text, std::string_view literal, bool cased);
+
 // The pattern as an anchored regular expression for Hyperscan (compile with HS_FLAG_DOTALL, and
 // HS_FLAG_CASELESS unless cased). Literal bytes are escaped (non-ASCII as \xHH), `*` is `.*`, and
 // `?` is one UTF-8 code point, `(?:[\x00-\x7f\xc0-\xff][\x80-\xbf]*)`, so it agrees with

@@ -8,18 +8,22 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/matcher.hpp"
+#include "sigma/regex.hpp"
 #include "sigma/rule_set.hpp"
+#include "sigma/wildcard.hpp"
 #include "unit/sigma/matcher_test_util.hpp"
 
 namespace yagura::sigma {
@@ -390,6 +394,68 @@ TEST(MatcherDifferential, AllSigmaHqRulesOnRegressionAndSyntheticEvents) {
   matches = 0;
   CheckCorpus(*hq, **matcher, synthetic, "synthetic", &matches);
   EXPECT_GT(matches, 0u);
+}
+
+// Regex::Search rules a value out without the engine when none of the pattern's atoms occurs
+// in it. The plain evaluator and the matcher both go through Search, so the test above cannot
+// see an atom test that is wrong; here every SigmaHQ regex is asked about every value of the
+// regression events (which many of them match), as written and in upper and lower case,
+// with and without the atom test.
+TEST(RegexAtoms, NeverHideAMatchOfASigmaHqRegex) {
+  std::string why;
+  SigmaHq* hq = LoadSigmaHq(&why);
+  if (!hq) GTEST_SKIP() << why;
+  std::vector<const Regex*> regexes;
+  for (const Rule& rule : hq->rules.rules) {
+    for (const Predicate& predicate : rule.predicates) {
+      if (predicate.kind == PredicateKind::kRegex && predicate.regex != nullptr &&
+          !predicate.regex->atoms().empty()) {
+        regexes.push_back(predicate.regex.get());
+      }
+    }
+  }
+  ASSERT_GT(regexes.size(), 100u) << "most SigmaHQ regexes have atoms";
+
+  std::set<std::string> values;
+  fs::path regression = fs::path(YAGURA_SHARED_DIR) / "data/sigma/regression/jsonl";
+  event::EventParser parser(hq->catalog, *hq->mapping);
+  parser.SetCollectAllValues(true);
+  event::Event event;
+  for (const auto& entry : fs::directory_iterator(regression)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    for (std::string& line : ReadLines(entry.path())) {
+      const size_t size = line.size();
+      line.append(event::RECORD_PADDING, ' ');
+      event::Record record;
+      record.data = std::string_view(line.data(), size);
+      if (!parser.Parse(record, event)) continue;
+      for (const event::FieldValue& value : event.AllValues()) {
+        std::string text(value.text);
+        values.insert(text);
+        for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        values.insert(text);
+        for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        values.insert(text);
+      }
+    }
+  }
+  ASSERT_GT(values.size(), 1000u);
+  size_t engine_matches = 0, ruled_out = 0;
+  for (const Regex* regex : regexes) {
+    for (const std::string& value : values) {
+      const bool engine = regex->SearchWithEngine(value);
+      ASSERT_EQ(regex->Search(value), engine) << regex->pattern() << " on [" << value << "]";
+      engine_matches += engine;
+      bool any_atom = false;
+      for (const std::string& atom : regex->atoms())
+        any_atom = any_atom || ContainsAscii(value, atom, false);
+      ruled_out += !any_atom;
+    }
+  }
+  std::printf("%zu regexes with atoms, %zu values: %zu matches, %zu ruled out by atoms\n",
+              regexes.size(), values.size(), engine_matches, ruled_out);
+  EXPECT_GT(engine_matches, 100u) << "the values should exercise matches too";
+  EXPECT_GT(ruled_out, regexes.size() * values.size() / 2);
 }
 
 }  // namespace

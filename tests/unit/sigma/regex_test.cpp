@@ -35,3 +35,64 @@ TEST(Regex, LongRunsAgreeWithRe2) {
 
 }  // namespace
 }  // namespace yagura::sigma
+
+namespace yagura::sigma {
+namespace {
+
+// A value holding none of the atoms is no match, whatever its case; one holding an atom is
+// left to the engine, which alone decides case sensitivity and the rest of the pattern.
+TEST(Regex, AtomsRuleOutValuesWithoutThem) {
+  auto cased = Regex::Compile(R"(net\s+user\s+)", Regex::Flags{});
+  ASSERT_TRUE(cased);
+  ASSERT_FALSE((*cased)->atoms().empty());
+  for (const std::string& atom : (*cased)->atoms()) {
+    EXPECT_EQ(atom.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), std::string::npos) << atom;
+  }
+  EXPECT_FALSE((*cased)->Search("cmd.exe /c dir"));
+  EXPECT_TRUE((*cased)->Search("cmd /c net  user admin"));
+  EXPECT_FALSE((*cased)->Search("cmd /c NET USER admin"));  // atoms present, engine says no
+  EXPECT_FALSE((*cased)->Search("net user"));               // no whitespace after user
+
+  auto caseless = Regex::Compile(R"(net\s+user\s+)", Regex::Flags{true, false, false});
+  ASSERT_TRUE(caseless);
+  EXPECT_TRUE((*caseless)->Search("cmd /c NET USER admin"));
+  EXPECT_FALSE((*caseless)->Search("cmd /c NET GROUP admin"));
+  EXPECT_TRUE((*caseless)->Search("\xc3\xa9 net user x"));  // non-ASCII: the engine decides
+
+  // Without atoms: every match needs no particular literal, or the atoms are too short.
+  for (const char* pattern : {"[0-9]+", "a|bc", "(?i)x.{2}y", "abc|[0-9]"}) {
+    auto regex = Regex::Compile(pattern, Regex::Flags{});
+    ASSERT_TRUE(regex) << pattern;
+    EXPECT_TRUE((*regex)->atoms().empty()) << pattern;
+  }
+  // Alternatives: one atom of either side is enough to ask the engine.
+  auto either = Regex::Compile(R"(mimikatz|sekurlsa::\w+)", Regex::Flags{});
+  ASSERT_TRUE(either);
+  EXPECT_EQ((*either)->atoms().size(), 2u);
+  EXPECT_TRUE((*either)->Search("run sekurlsa::logonpasswords"));
+  EXPECT_TRUE((*either)->Search("mimikatz.exe"));
+  EXPECT_FALSE((*either)->Search("Mimikatz.exe"));  // cased: the atom is found, RE2 says no
+  EXPECT_FALSE((*either)->Search("procdump -ma lsass"));
+}
+
+// Random texts over the atoms' letters in both cases, against the engine alone.
+TEST(Regex, AtomTestAgreesWithTheEngine) {
+  std::mt19937_64 rng(9);
+  const char alphabet[] = "netusrNETUSR \t-x";
+  for (const char* pattern : {R"(net\s+user\s+)", R"((?i)net\s+user)", R"(user|ne+t)",
+                              R"(^net\s)", R"(se.u?r)"}) {
+    for (bool ignore_case : {false, true}) {
+      auto regex = Regex::Compile(pattern, Regex::Flags{ignore_case, false, false});
+      ASSERT_TRUE(regex);
+      for (int i = 0; i < 3000; ++i) {
+        std::string text(rng() % 24, 'x');
+        for (char& c : text) c = alphabet[rng() % (sizeof alphabet - 1)];
+        ASSERT_EQ((*regex)->Search(text), (*regex)->SearchWithEngine(text))
+            << pattern << " ignore_case=" << ignore_case << " on [" << text << "]";
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace yagura::sigma
