@@ -4,6 +4,10 @@
 // itself, which errs towards "not equal" rather than towards false matches.
 #include "sigma/case_fold.hpp"
 
+#include <immintrin.h>
+
+#include <cstring>
+
 namespace yagura::sigma {
 
 namespace {
@@ -211,6 +215,23 @@ bool ContainsFolded(std::string_view text, std::string_view needle) {
     DecodeUtf8(text, &start);
   }
   return false;
+}
+
+bool IsAscii(std::string_view text) {
+  const char* p = text.data();
+  size_t n = text.size();
+  __m256i any = _mm256_setzero_si256();
+  for (; n >= 32; p += 32, n -= 32)
+    any = _mm256_or_si256(any, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  if (_mm256_movemask_epi8(any) != 0) return false;
+  uint64_t acc = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    acc |= word;
+  }
+  for (; n > 0; --n) acc |= static_cast<unsigned char>(*p++);
+  return (acc & 0x8080808080808080ULL) == 0;
 }
 
 }  // namespace yagura::sigma

@@ -31,6 +31,10 @@ inline uint32_t DecodeUtf8(std::string_view text, size_t* at) {
   return DecodeUtf8Multibyte(text, at);
 }
 
+// Whether every byte of `text` is ASCII (32 bytes a step: rules test long values, such as
+// script blocks, many times over).
+[[nodiscard]] bool IsAscii(std::string_view text);
+
 // The simple case folding of `cp` (lower case for the scripts listed above).
 uint32_t FoldCodePoint(uint32_t cp);
 

@@ -61,6 +61,18 @@ void AppendFolded(std::string_view text, std::string& out) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), chunk);
   }
 #endif
+  // Then 8 bytes at a time (most values are shorter than 32 bytes): a byte below 0x80 is upper
+  // case when adding 0x3F sets its top bit and adding 0x25 does not; no sum carries into the
+  // next byte.
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, src + i, 8);
+    if (word & 0x8080808080808080ULL) break;
+    const uint64_t upper = (word + 0x3F3F3F3F3F3F3F3FULL) & ~(word + 0x2525252525252525ULL) &
+                           0x8080808080808080ULL;
+    word |= upper >> 2;
+    std::memcpy(dst + i, &word, 8);
+  }
   for (; i < text.size(); ++i) {
     if (static_cast<unsigned char>(src[i]) >= 0x80) {
       // Non-ASCII from here on: fold code point by code point.

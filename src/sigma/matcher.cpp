@@ -284,18 +284,6 @@ inline void ClearBit(std::vector<uint64_t>& bits, uint32_t i) {
   bits[i >> 6] &= ~(1ULL << (i & 63));
 }
 
-bool IsAscii(std::string_view text) {
-  const char* p = text.data();
-  size_t n = text.size();
-  uint64_t acc = 0;
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    acc |= word;
-  }
-  for (; n > 0; --n) acc |= static_cast<unsigned char>(*p++);
-  return (acc & 0x8080808080808080ULL) == 0;
-}
 
 std::string Hex64(uint64_t v) {
   char buffer[17];

@@ -6,8 +6,7 @@
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
 
-#include <algorithm>
-
+#include "sigma/case_fold.hpp"
 #include "sigma/wildcard.hpp"
 
 namespace yagura::sigma {
@@ -35,10 +34,6 @@ thread_local ThreadMatchData thread_match_data;
 constexpr int MIN_ATOM_LENGTH = 3;
 constexpr size_t MAX_ATOMS = 8;
 
-bool IsAscii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
 
 // RE2's prefilter for the pattern alone. Its atoms form an AND/OR tree that every match
 // satisfies on the lower-cased text; the tree is monotone, so when it fails with no atom

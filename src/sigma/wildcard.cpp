@@ -116,22 +116,6 @@ struct PatternPos {
 
 }  // namespace
 
-namespace {
-
-bool AllAscii(std::string_view text) {
-  uint64_t acc = 0;
-  size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, text.data() + i, 8);
-    acc |= word;
-  }
-  for (; i < text.size(); ++i) acc |= static_cast<unsigned char>(text[i]);
-  return (acc & 0x8080808080808080ULL) == 0;
-}
-
-}  // namespace
-
 // `*literal*` on ASCII text. Candidates are the positions where both the literal's first and
 // its last byte occur (either case unless cased), 32 positions at a time; only those are
 // compared in full. Most Sigma values have this shape, and on long values (script blocks,
@@ -201,7 +185,7 @@ namespace {
 // fold to ASCII letters, such as U+212A KELVIN SIGN). Such a pattern cannot match ASCII text.
 bool NeedsNonAscii(const std::vector<GlobToken>& glob, bool cased) {
   for (const GlobToken& token : glob) {
-    if (token.kind != GlobToken::Kind::kLiteral || AllAscii(token.text)) continue;
+    if (token.kind != GlobToken::Kind::kLiteral || IsAscii(token.text)) continue;
     if (cased) return true;
     for (size_t at = 0; at < token.text.size();) {
       if (FoldCodePoint(DecodeUtf8(token.text, &at)) >= 0x80) return true;
@@ -213,10 +197,10 @@ bool NeedsNonAscii(const std::vector<GlobToken>& glob, bool cased) {
 }  // namespace
 
 bool GlobMatch(const std::vector<GlobToken>& glob, std::string_view value, bool cased) {
-  const bool ascii_value = AllAscii(value);
+  const bool ascii_value = IsAscii(value);
   if (glob.size() == 3 && glob[0].kind == GlobToken::Kind::kStar &&
       glob[1].kind == GlobToken::Kind::kLiteral && glob[2].kind == GlobToken::Kind::kStar) {
-    if (AllAscii(glob[1].text)) {
+    if (IsAscii(glob[1].text)) {
       if (ascii_value) return ContainsAscii(value, glob[1].text, cased);
       return GlobMatchGeneral(glob, value, cased);
     }

@@ -46,6 +46,22 @@ TEST(LiteralIndex, FoldTextAgreesWithCodePointFolding) {
   EXPECT_EQ(folded, "prefix:abck");
 }
 
+// Every ASCII byte at every offset of texts short and long, so each byte goes through the
+// 32-byte, the 8-byte and the byte-by-byte steps of AppendFolded.
+TEST(LiteralIndex, FoldTextFoldsEveryAsciiByteAtEveryOffset) {
+  std::string folded;
+  for (size_t length = 1; length <= 72; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      for (int byte = 0; byte < 0x80; ++byte) {
+        std::string text(length, 'Q');
+        text[at] = static_cast<char>(byte);
+        FoldText(text, folded);
+        ASSERT_EQ(folded, ReferenceFold(text)) << "byte " << byte << " at " << at << " of " << length;
+      }
+    }
+  }
+}
+
 TEST(LiteralIndex, FoldableLiterals) {
   EXPECT_TRUE(FoldableLiteral("C:\\Windows\\ÄÖÜ"));
   EXPECT_TRUE(FoldableLiteral(""));
