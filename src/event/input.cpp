@@ -5,6 +5,8 @@
 // record. When the buffer runs out mid-record, the unfinished record is moved to the front and
 // more is read; the buffer grows only while a single record needs it, up to the record size
 // limit, beyond which the record is scanned to its end without being kept and then reported.
+// A consumer that keeps records past the callback (set_share_buffers) holds the buffer itself;
+// the reader then moves the unfinished record into another buffer instead, from a pool.
 // Formats are detected from the first (decompressed) bytes: the EVTX signature, a leading '{' or
 // '[', or a vote over the first lines (W3C directives, syslog headers, access-log shape). Data
 // that is none of these and not text either is refused unless a format is forced.
@@ -19,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <system_error>
 
 #include "event/byte_source.hpp"
@@ -252,22 +255,97 @@ struct Filler {
 
 }  // namespace
 
+// Spare buffers of one capacity, for a reader whose consumers keep its buffers past the
+// on_record call (RecordReader::set_share_buffers): a buffer comes back here when the last of
+// them lets go of it, so fresh pages, which cost a fault each, are touched once per run.
+// Shared between threads: buffers come back from wherever their last holder drops them.
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  explicit BufferPool(size_t capacity) : capacity_(capacity) {}
+  ~BufferPool() {
+    for (char* buffer : spare_) delete[] buffer;
+  }
+  [[nodiscard]] size_t capacity() const { return capacity_; }
+  std::shared_ptr<char[]> Get() {
+    char* buffer = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      if (!spare_.empty()) {
+        buffer = spare_.back();
+        spare_.pop_back();
+      }
+    }
+    if (buffer == nullptr) buffer = NewBuffer(capacity_);
+    return std::shared_ptr<char[]>(buffer, [pool = shared_from_this()](char* returned) {
+      pool->Return(returned);
+    });
+  }
+  // The allocation has RECORD_PADDING readable bytes past `capacity`.
+  static char* NewBuffer(size_t capacity) {
+    char* buffer = new char[capacity + RECORD_PADDING];
+    std::memset(buffer + capacity, 0, RECORD_PADDING);
+    return buffer;
+  }
+
+ private:
+  // Enough for the batches a scan keeps in flight; more are freed.
+  static constexpr size_t MAX_SPARE = 16;
+  void Return(char* buffer) {
+    {
+      std::lock_guard lock(mutex_);
+      if (spare_.size() < MAX_SPARE) {
+        spare_.push_back(buffer);
+        return;
+      }
+    }
+    delete[] buffer;
+  }
+
+  const size_t capacity_;
+  std::mutex mutex_;
+  std::vector<char*> spare_;
+};
+
 struct RecordReader::Impl {
   RecordReader& owner;
-  std::unique_ptr<char[]> buffer;
+  std::shared_ptr<char[]> buffer;
   size_t capacity = 0;  // usable bytes; the allocation has RECORD_PADDING more
   size_t end = 0;       // bytes of data in the buffer
   bool eof = false;
   std::string schema;   // W3C "#Fields:" of the current file
   EvtxReader evtx;
+  // With shared buffers: where buffers of the usual capacity come from, and whether the
+  // records being handed on lie in `buffer` (JSON and line formats; not EVTX).
+  std::shared_ptr<BufferPool> pool;
+  bool records_in_buffer = false;
 
   explicit Impl(RecordReader& reader) : owner(reader) {}
 
+  std::shared_ptr<char[]> NewBuffer(size_t new_capacity) {
+    if (pool && pool->capacity() == new_capacity) return pool->Get();
+    return std::shared_ptr<char[]>(BufferPool::NewBuffer(new_capacity));
+  }
   void Allocate(size_t new_capacity) {
-    auto grown = std::make_unique<char[]>(new_capacity + RECORD_PADDING);
+    auto grown = NewBuffer(new_capacity);
     if (end > 0) std::memcpy(grown.get(), buffer.get(), end);
     buffer = std::move(grown);
     capacity = new_capacity;
+  }
+  // Before writing over the buffer from its start: a consumer may still hold it.
+  void Unshare() {
+    if (buffer.use_count() > 1) buffer = NewBuffer(capacity);
+  }
+  // Moves the data from `keep` on to the front, or into another buffer while a consumer still
+  // holds this one.
+  void Compact(size_t keep) {
+    if (buffer.use_count() > 1) {
+      auto fresh = NewBuffer(capacity);
+      std::memcpy(fresh.get(), buffer.get() + keep, end - keep);
+      buffer = std::move(fresh);
+    } else {
+      std::memmove(buffer.get(), buffer.get() + keep, end - keep);
+    }
+    end -= keep;
   }
 
   bool ReadEvtx(const InputFile& file, ByteSource& source, uint32_t source_index,
@@ -283,6 +361,11 @@ RecordReader::RecordReader(InputFormat forced, Diagnostics& diagnostics)
 
 RecordReader::~RecordReader() = default;
 
+const std::shared_ptr<char[]>& RecordReader::shared_buffer() const {
+  static const std::shared_ptr<char[]> none;
+  return impl_->records_in_buffer ? impl_->buffer : none;
+}
+
 bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
                             const OnRecord& on_record, const OnProgress& on_progress) {
   auto opened = OpenByteSource(file.path);
@@ -294,8 +377,10 @@ bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
   ByteSource& source = **opened;
   Impl& s = *impl_;
   const size_t limit = max_record_size_ + READ_CHUNK;
+  if (share_buffers_ && !s.pool) s.pool = std::make_shared<BufferPool>(std::min(INITIAL_CAPACITY, limit));
   if (s.capacity == 0) s.Allocate(std::min(INITIAL_CAPACITY, limit));
   s.end = 0;
+  s.Unshare();
   s.eof = false;
   s.schema.clear();
   Filler filler{source, diagnostics_, file.path, stats_, on_progress};
@@ -326,10 +411,13 @@ bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
   if (format == InputFormat::kEvtx) {
     ok = s.ReadEvtx(file, source, source_index, on_record, on_progress);
   } else if (format == InputFormat::kJson) {
+    s.records_in_buffer = share_buffers_;
     s.ReadJson(file, filler, source_index, on_record);
   } else {
+    s.records_in_buffer = share_buffers_;
     s.ReadLines(file, filler, format, source_index, on_record);
   }
+  s.records_in_buffer = false;
   if (!ok) {
     ++stats_.files_failed;
   } else {
@@ -443,8 +531,7 @@ void RecordReader::Impl::ReadJson(const InputFile& file, Filler& filler, uint32_
     if (framer.open_record_size() > max_record_size_) framer.Discard(too_large);
     size_t keep = framer.keep_from();
     stats_.bytes += keep;
-    std::memmove(s.buffer.get(), s.buffer.get() + keep, s.end - keep);
-    s.end -= keep;
+    s.Compact(keep);
     framer.Rebase(keep);
     if (s.end == s.capacity && s.capacity < limit) s.Allocate(std::min(s.capacity * 2, limit));
     filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, s.end + 1);
@@ -519,8 +606,7 @@ void RecordReader::Impl::ReadLines(const InputFile& file, Filler& filler, InputF
     }
     scanned = s.end - pos;
     stats_.bytes += pos;
-    std::memmove(s.buffer.get(), s.buffer.get() + pos, s.end - pos);
-    s.end -= pos;
+    s.Compact(pos);
     pos = 0;
     if (s.end == s.capacity && s.capacity < limit) s.Allocate(std::min(s.capacity * 2, limit));
     filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, s.end + 1);

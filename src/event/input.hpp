@@ -93,6 +93,14 @@ class RecordReader {
 
   // Lowers the record size limit (tests; memory-constrained deployments).
   void set_max_record_size(size_t bytes) { max_record_size_ = bytes; }
+  // Lets a consumer keep records past the on_record call without copying them (a scan with
+  // several threads hands them to workers). While on_record runs for a record of a JSON or
+  // line-format file, shared_buffer() holds the storage its `data` lies in (not its `schema`,
+  // which is the reader's own); while a copy of it is kept, the reader reads on into other
+  // storage instead of writing over it. Empty for EVTX records, and when sharing is off.
+  void set_share_buffers(bool share) { share_buffers_ = share; }
+  [[nodiscard]] const std::shared_ptr<char[]>& shared_buffer() const;
+
   // Whether EVTX files also yield the deleted records libevtx recovers from free space,
   // numbered after the file's regular records. Off by default: libevtx often renders such
   // remnants with the wrong template (garbled names), which would be classified and matched as
@@ -106,6 +114,7 @@ class RecordReader {
   ReadStats stats_;
   size_t max_record_size_ = MAX_RECORD_SIZE;
   bool recover_deleted_ = false;
+  bool share_buffers_ = false;
   std::unique_ptr<Impl> impl_;
 };
 

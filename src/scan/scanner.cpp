@@ -266,10 +266,14 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
 
 namespace {
 
-// A run of records copied out of the reader's buffers, so workers can process them while the
-// reader goes on. Each record's bytes are followed by RECORD_PADDING zero bytes.
+// A run of records that workers process while the reader goes on. JSON and line records stay
+// where the reader put them: the batch keeps the reader's buffers alive instead (copying every
+// record was most of what a second thread added to the work). Others (EVTX records, whose
+// storage the EVTX reader reuses, and web-log records with a schema) are copied into `bytes`,
+// each followed by RECORD_PADDING zero bytes.
 struct Batch {
   struct Entry {
+    const char* shared = nullptr;  // the record's bytes in a kept buffer, or null: in `bytes`
     size_t offset = 0;
     size_t size = 0;
     size_t schema_offset = 0;
@@ -290,6 +294,8 @@ struct Batch {
 
   uint64_t sequence = 0;
   std::string bytes;
+  size_t record_bytes = 0;  // of every record, kept or copied
+  std::vector<std::shared_ptr<char[]>> kept;  // the reader's buffers the records lie in
   std::vector<Entry> entries;
   std::vector<Hit> hits;
   std::vector<Failure> failures;
@@ -301,6 +307,8 @@ struct Batch {
 
   void Clear() {
     bytes.clear();
+    record_bytes = 0;
+    kept.clear();
     entries.clear();
     hits.clear();
     failures.clear();
@@ -308,13 +316,21 @@ struct Batch {
     intel_index.reset();
   }
   [[nodiscard]] bool Full() const {
-    return entries.size() >= MAX_RECORDS || bytes.size() >= MAX_BYTES;
+    return entries.size() >= MAX_RECORDS || record_bytes >= MAX_BYTES;
   }
-  void Add(const event::Record& record) {
+  // `buffer`: the reader's shared buffer that the record's data lies in, or empty.
+  void Add(const event::Record& record, const std::shared_ptr<char[]>& buffer) {
     Entry entry;
     entry.meta = record;
-    entry.offset = bytes.size();
     entry.size = record.data.size();
+    record_bytes += record.data.size();
+    if (buffer && record.schema.empty() && record.outline.empty()) {
+      if (kept.empty() || kept.back() != buffer) kept.push_back(buffer);
+      entry.shared = record.data.data();
+      entries.push_back(entry);
+      return;
+    }
+    entry.offset = bytes.size();
     bytes.append(record.data);
     bytes.append(event::RECORD_PADDING, '\0');
     if (!record.schema.empty()) {
@@ -333,6 +349,10 @@ struct Batch {
   [[nodiscard]] event::Record View(size_t index) const {
     const Entry& entry = entries[index];
     event::Record record = entry.meta;
+    if (entry.shared != nullptr) {
+      record.data = std::string_view(entry.shared, entry.size);
+      return record;
+    }
     record.data = std::string_view(bytes.data() + entry.offset, entry.size);
     record.schema = entry.schema_size
                         ? std::string_view(bytes.data() + entry.schema_offset, entry.schema_size)
@@ -477,6 +497,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   uint64_t paths_missing = diagnostics.Count(DiagnosticKind::kInputUnreadable) - unreadable_before;
   Progress progress(m.options.progress, InputSize(inputs));
   event::RecordReader reader(m.options.format, diagnostics);
+  // Several threads: batches keep the reader's buffers instead of copying records out of them.
+  reader.set_share_buffers(m.options.threads > 1);
   uint64_t records = 0;
   uint64_t parse_failures = 0;
 
@@ -568,7 +590,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           auto recycled = free_batches.TryPop();
           batch = recycled ? std::move(*recycled) : std::make_unique<Batch>();
         }
-        batch->Add(record);
+        batch->Add(record, reader.shared_buffer());
         if (batch->Full()) send();
       });
       if (batch && !batch->entries.empty()) send();

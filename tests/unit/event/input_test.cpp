@@ -219,6 +219,64 @@ TEST(JsonInput, RecordLimitAppliesToPrettyPrintedValues) {
   EXPECT_EQ(result.diagnostics[0].where, path.string() + ":1");
 }
 
+// Shared buffers: records whose buffer a consumer keeps stay as they were read while the
+// reader reads on through files several buffers long; buffers nobody keeps are reused in
+// place. EVTX records have no shared buffer, and without sharing there is none at all.
+TEST(SharedBuffers, KeptRecordsStayIntactWhileTheReaderReadsOn) {
+  TempDir dir;
+  std::string json, lines;
+  for (int i = 0; i < 120000; ++i) {
+    json += "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 173, 'j') + "\"}\n";
+    lines += "line " + std::to_string(i) + " " + std::string(i % 151, 't') + "\n";
+  }
+  ASSERT_GT(json.size(), size_t{3} * (4 << 20));
+  const fs::path json_path = dir.Write("a.jsonl", json);
+  const fs::path text_path = dir.Write("b.txt", lines);
+
+  Diagnostics diagnostics;
+  RecordReader reader(InputFormat::kAuto, diagnostics);
+  reader.set_share_buffers(true);
+  struct Kept {
+    std::string_view view;
+    std::string copy;
+  };
+  std::vector<Kept> kept;
+  std::vector<std::shared_ptr<char[]>> buffers;
+  size_t records = 0;
+  for (const fs::path& path : {json_path, text_path, json_path}) {
+    ASSERT_TRUE(reader.ReadFile({path.string()}, 0, [&](const Record& record) {
+      const std::shared_ptr<char[]>& buffer = reader.shared_buffer();
+      ASSERT_TRUE(buffer != nullptr) << path;
+      ASSERT_GE(record.data.data(), buffer.get());
+      // Every third record's buffer is kept; the others' may be written over.
+      if (records++ % 3 == 0) {
+        if (buffers.empty() || buffers.back() != buffer) buffers.push_back(buffer);
+        kept.push_back({record.data, std::string(record.data)});
+      }
+    }));
+  }
+  EXPECT_EQ(records, 360000u);
+  EXPECT_GT(buffers.size(), 4u);
+  for (const Kept& record : kept) ASSERT_EQ(record.view, record.copy);
+
+  const fs::path evtx = SharedDir() / "data/logs/evtx";
+  if (fs::exists(evtx)) {
+    std::vector<InputFile> files = ExpandInputs({evtx.string()}, diagnostics);
+    ASSERT_FALSE(files.empty());
+    size_t evtx_records = 0;
+    ASSERT_TRUE(reader.ReadFile(files.front(), 0, [&](const Record&) {
+      ++evtx_records;
+      EXPECT_TRUE(reader.shared_buffer() == nullptr);
+    }));
+    EXPECT_GT(evtx_records, 0u);
+  }
+
+  RecordReader unshared(InputFormat::kAuto, diagnostics);
+  ASSERT_TRUE(unshared.ReadFile({json_path.string()}, 0, [&](const Record&) {
+    EXPECT_TRUE(unshared.shared_buffer() == nullptr);
+  }));
+}
+
 TEST(LineInput, SyslogFilesAreDetected) {
   for (const char* name : {"OpenSSH_2k.log", "Linux_2k.log"}) {
     fs::path path = SharedDir() / "data/logs/loghub" / name;

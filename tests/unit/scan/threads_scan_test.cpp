@@ -1,0 +1,111 @@
+// Several threads give the alerts of one thread, in the same order, also when the records lie
+// in many of the reader's buffers that workers keep while the reader goes on (JSON and line
+// files larger than a buffer), mixed with records that are copied (EVTX).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "scan/scanner.hpp"
+
+namespace yagura::scan {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Alert {
+  std::string rule, path, data;
+  uint64_t number = 0, line = 0;
+  bool operator==(const Alert&) const = default;
+};
+
+std::vector<Alert> ScanWith(int threads, const fs::path& rules,
+                            const std::vector<std::string>& inputs, ScanSummary& summary) {
+  ScanOptions options;
+  options.rule_paths = {rules.string()};
+  options.threads = threads;
+  Diagnostics diagnostics;
+  auto engine = Engine::Prepare(options, diagnostics, summary);
+  EXPECT_TRUE(engine) << engine.error().ToString();
+  std::vector<Alert> alerts;
+  if (!engine) return alerts;
+  (*engine)->Scan(inputs,
+                  [&](const sigma::Rule& rule, const event::Event&, const event::Record& record,
+                      const std::string& path) {
+                    alerts.push_back({rule.info.title, path, std::string(record.data),
+                                      record.number, record.line});
+                  },
+                  summary);
+  return alerts;
+}
+
+TEST(ThreadsScan, KeptReaderBuffersGiveTheAlertsOfOneThread) {
+  fs::path dir = fs::temp_directory_path() / ("yagura-threads-scan-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "rules");
+  std::ofstream(dir / "rules" / "whoami.yml") << R"(title: Whoami
+id: 5f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0
+logsource: {product: windows}
+detection:
+  selection: {CommandLine|contains: 'whoami /all'}
+  condition: selection
+level: high
+)";
+  std::ofstream(dir / "rules" / "ssh.yml") << R"(title: Ssh failure
+id: 6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d
+logsource: {product: linux}
+detection:
+  keywords: ['Failed password for root']
+  condition: keywords
+level: medium
+)";
+  // About 14 MB of JSON lines: several of the reader's 4 MiB buffers, each record unique, an
+  // alerting one every 997 lines so that some sit where one buffer ends and the next begins.
+  {
+    std::ofstream out(dir / "events.jsonl");
+    for (int i = 0; i < 60000; ++i) {
+      const bool alerting = i % 997 == 0;
+      out << R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"ws)"
+          << i % 13 << R"(","CommandLine":"cmd.exe /c )" << (alerting ? "whoami /all" : "dir")
+          << " " << std::string(static_cast<size_t>(i % 181), 'x') << " #" << i << "\"}\n";
+    }
+  }
+  {
+    std::ofstream out(dir / "auth.log");
+    for (int i = 0; i < 40000; ++i) {
+      out << "<38>Jan 12 10:0" << i % 10 << ":00 host sshd[" << i << "]: "
+          << (i % 1009 == 0 ? "Failed password for root" : "Accepted publickey for deploy")
+          << " from 127.0.0." << i % 250 << " port " << 1024 + i << " ssh2 "
+          << std::string(static_cast<size_t>(i % 97), 'y') << "\n";
+    }
+  }
+  std::vector<std::string> inputs = {(dir / "events.jsonl").string(), (dir / "auth.log").string(),
+                                     (dir / "events.jsonl").string()};
+  const fs::path evtx = fs::path(YAGURA_SHARED_DIR) / "data/logs/evtx";
+  if (fs::exists(evtx)) inputs.push_back(evtx.string());
+
+  ScanSummary one_summary;
+  std::vector<Alert> one = ScanWith(1, dir / "rules", inputs, one_summary);
+  ASSERT_GE(one.size(), 2u * 61 + 40);
+  // Every alerting JSON record is the one written: no buffer was written over while kept.
+  for (const Alert& alert : one) {
+    if (alert.path.ends_with("events.jsonl")) {
+      EXPECT_NE(alert.data.find("whoami /all"), std::string::npos) << alert.data;
+      EXPECT_NE(alert.data.find("#" + std::to_string(alert.number - 1) + "\""), std::string::npos)
+          << alert.data;
+    }
+  }
+  for (int threads : {2, 3}) {
+    ScanSummary summary;
+    std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary);
+    EXPECT_EQ(summary.records_read, one_summary.records_read) << threads;
+    ASSERT_EQ(many.size(), one.size()) << threads;
+    for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(many[i], one[i]) << threads << " alert " << i;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace yagura::scan
