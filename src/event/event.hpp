@@ -38,6 +38,9 @@ class Event {
   void Add(FieldId id, FieldValue value);
   // Adds to the every-value list used by keyword searches (see FieldCatalog::wants_all_values).
   void AddToAllValues(FieldValue value) { all_values_.push_back(value); }
+  // Forgets the every-value list (when no keyword search can hold, see
+  // sigma::Matcher::KeywordsMayMatchValues); the fields keep their values.
+  void ClearAllValues() { all_values_.clear(); }
 
   [[nodiscard]] bool Has(FieldId id) const {
     return id < slots_.size() && slots_[id].generation == generation_;

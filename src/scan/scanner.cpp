@@ -457,6 +457,10 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
   } else {
     worker.parser->SetCollectAllValues(true);
     parsed = worker.parser->Parse(record, worker.event);
+    // Other formats are parsed with every value (cheaply: EVTX fields come from the renderer's
+    // outline); the matcher then folds and scans them all only if a keyword might be there.
+    if (parsed && m.matcher && !m.matcher->KeywordsMayMatchValues(worker.event, *worker.scratch))
+      worker.event.ClearAllValues();
   }
   if (!parsed) {
     error = parsed.error().message;

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <utility>
@@ -97,6 +98,9 @@ Result<std::unique_ptr<KeywordPrefilter>> KeywordPrefilter::Build(
 
   std::unique_ptr<KeywordPrefilter> prefilter(new KeywordPrefilter());
   prefilter->literal_count_ = literals.size();
+  prefilter->shortest_literal_ = literals.begin()->first.size();
+  for (const auto& [literal, cased] : literals)
+    prefilter->shortest_literal_ = std::min(prefilter->shortest_literal_, literal.size());
   std::vector<PairScan::Literal> pair_literals;
   for (const auto& [literal, cased] : literals) pair_literals.push_back({literal, cased});
   // A few long literals: one AVX2 pass does it all, several times faster than Hyperscan.
@@ -131,9 +135,18 @@ Result<void> KeywordPrefilter::Reserve(HsScratch& scratch) const {
 }
 
 bool KeywordPrefilter::MayMatch(std::string_view json, HsScratch& scratch) const {
-  if (pair_scan_) return pair_scan_->Scan(json, /*json_guard=*/true);
-  if (guard_->Scan(json, /*json_guard=*/true)) return true;
-  const hs_error_t result = hs_scan(database_.get(), json.data(), static_cast<unsigned>(json.size()),
+  return Search(json, PairScan::Guard::kJson, scratch);
+}
+
+bool KeywordPrefilter::MayMatchValues(std::string_view values, HsScratch& scratch) const {
+  return Search(values, PairScan::Guard::kFoldsToAscii, scratch);
+}
+
+bool KeywordPrefilter::Search(std::string_view text, PairScan::Guard guard,
+                              HsScratch& scratch) const {
+  if (pair_scan_) return pair_scan_->Scan(text, guard);
+  if (guard_->Scan(text, guard)) return true;
+  const hs_error_t result = hs_scan(database_.get(), text.data(), static_cast<unsigned>(text.size()),
                                     0, scratch.get(), StopAtFirst, nullptr);
   // HS_SCAN_TERMINATED: something was found. Any other failure: be safe and collect.
   return result != HS_SUCCESS;

@@ -49,17 +49,28 @@ class KeywordPrefilter {
   // `json` (as the parser would flatten it).
   [[nodiscard]] bool MayMatch(std::string_view json, HsScratch& scratch) const;
 
+  // The same for the values of an event, as they are (not JSON): each followed by a byte that
+  // no literal holds (NUL), and the whole followed by 64 readable bytes. Only a letter that
+  // case folding maps to ASCII (U+0130, U+017F, U+212A) makes this give up; other bytes
+  // outside ASCII fold to bytes outside ASCII, which no literal holds.
+  [[nodiscard]] bool MayMatchValues(std::string_view values, HsScratch& scratch) const;
+
   // How many distinct literals the prefilter searches for (for diagnostics and tests).
   [[nodiscard]] size_t literal_count() const { return literal_count_; }
+  // The length of the shortest literal: a value with fewer bytes holds none (folding can only
+  // shorten what it maps to ASCII).
+  [[nodiscard]] size_t shortest_literal() const { return shortest_literal_; }
 
  private:
   KeywordPrefilter() = default;
+  [[nodiscard]] bool Search(std::string_view text, PairScan::Guard guard, HsScratch& scratch) const;
   // A few long literals are searched by `pair_scan_` alone; others by the database, after
   // `guard_` (a PairScan of no literals) has looked for unsafe spellings.
   std::unique_ptr<PairScan> pair_scan_;
   std::unique_ptr<PairScan> guard_;
   HsDatabase database_;
   size_t literal_count_ = 0;
+  size_t shortest_literal_ = 0;
 };
 
 }  // namespace yagura::sigma

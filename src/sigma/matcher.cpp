@@ -73,6 +73,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "event/record.hpp"
 #include "sigma/case_fold.hpp"
 #include "sigma/hs_database.hpp"
 #include "sigma/literal_index.hpp"
@@ -392,6 +393,8 @@ struct Matcher::Impl {
   // Called by Match every so many events: chooses the triggers again from what fired on this
   // scratch's events, or adopts a newer choice another scratch made.
   void Adapt(Matcher::Scratch& s) const;
+  const KeywordPrefilter* PrefilterFor(const event::Event& event, Matcher::Scratch& s,
+                                       bool* none) const;
 };
 
 class Matcher::Scratch {
@@ -407,6 +410,7 @@ class Matcher::Scratch {
   std::vector<uint32_t> decided_list;
   std::string folded;    // the folded value being looked up
   std::string keywords;  // every folded value, separated
+  std::string keyword_values;  // every value as it is, for KeywordsMayMatchValues
   RouteCache routes;
   // The triggers this scratch goes by, what fired since they were chosen (per pattern, older
   // events halved at each adaptation), and when to choose again.
@@ -1258,18 +1262,54 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
 
 // ---- match ----
 
-bool Matcher::NeedsAllValues(const event::Event& event, std::string_view raw_json,
-                             Scratch& s) const {
-  const Route& route = s.routes.Find(event.logsource, *impl_->routes);
-  if (!route.keyword_rules) return false;
+// The keyword prefilter of the event's route, ready to scan with `s`; null when keyword
+// searches cannot be ruled out (then `*none` tells whether the route has none at all).
+const KeywordPrefilter* Matcher::Impl::PrefilterFor(const event::Event& event, Scratch& s,
+                                                    bool* none) const {
+  const Route& route = s.routes.Find(event.logsource, *routes);
+  *none = !route.keyword_rules;
+  if (*none) return nullptr;
   const KeywordPrefilter* prefilter = route.keyword_prefilter->Get();
-  if (prefilter == nullptr) return true;
+  if (prefilter == nullptr) return nullptr;
   if (std::find(s.reserved_prefilters.begin(), s.reserved_prefilters.end(), prefilter) ==
       s.reserved_prefilters.end()) {
-    if (!prefilter->Reserve(s.hs)) return true;  // no scratch: collect, as without a prefilter
+    if (!prefilter->Reserve(s.hs)) return nullptr;  // no scratch: as without a prefilter
     s.reserved_prefilters.push_back(prefilter);
   }
+  return prefilter;
+}
+
+bool Matcher::NeedsAllValues(const event::Event& event, std::string_view raw_json,
+                             Scratch& s) const {
+  bool none = false;
+  const KeywordPrefilter* prefilter = impl_->PrefilterFor(event, s, &none);
+  if (prefilter == nullptr) return !none;
   return prefilter->MayMatch(raw_json, s.hs);
+}
+
+bool Matcher::KeywordsMayMatchValues(const event::Event& event, Scratch& s) const {
+  bool none = false;
+  const KeywordPrefilter* prefilter = impl_->PrefilterFor(event, s, &none);
+  if (prefilter == nullptr) return !none;
+  // The values as they are, each ended by a NUL (no literal holds one), then the padding the
+  // scan reads past the end. Values shorter than every literal (event ids, flags, levels: most
+  // of a Windows event's) cannot hold one and are left out.
+  const size_t shortest = prefilter->shortest_literal();
+  size_t size = 0;
+  for (const event::FieldValue& value : event.AllValues())
+    if (value.text.size() >= shortest) size += value.text.size() + 1;
+  std::string& values = s.keyword_values;
+  if (values.size() < size + event::RECORD_PADDING) values.resize(size + event::RECORD_PADDING);
+  char* out = values.data();
+  for (const event::FieldValue& value : event.AllValues()) {
+    // Null values have no text (event.hpp), so they are left out too.
+    if (value.text.size() < shortest) continue;
+    std::memcpy(out, value.text.data(), value.text.size());
+    out += value.text.size();
+    *out++ = '\0';
+  }
+  std::memset(out, 0, event::RECORD_PADDING);
+  return prefilter->MayMatchValues(std::string_view(values.data(), size), s.hs);
 }
 
 void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>& out) const {

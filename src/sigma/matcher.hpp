@@ -74,6 +74,12 @@ class Matcher {
   [[nodiscard]] bool NeedsAllValues(const event::Event& event, std::string_view raw_json,
                                     Scratch& scratch) const;
 
+  // For an event parsed with every value from a record that is not JSON (EVTX, syslog...):
+  // whether keyword searches of the rules routed to its class might hold for those values.
+  // False means Match() need not look at them (Event::ClearAllValues), which spares folding
+  // and scanning every value of every Windows event for one Mimikatz keyword rule.
+  [[nodiscard]] bool KeywordsMayMatchValues(const event::Event& event, Scratch& scratch) const;
+
   [[nodiscard]] const MatcherStats& stats() const;
 
   // What one scratch has done so far.

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "sigma/case_fold.hpp"
+
 namespace yagura::sigma {
 namespace {
 
@@ -53,6 +55,36 @@ bool EqualsFoldedAscii(const char* a, const char* b, size_t size) {
     if (x != y) return false;
   }
   return true;
+}
+
+// The first bytes of the UTF-8 of every code point that case folding (case_fold.hpp) maps to
+// ASCII (three today: 0xC4 for U+0130, 0xC5 for U+017F, 0xE2 for U+212A), read from the
+// folding table once. When there would be more than fit, every byte outside ASCII counts
+// (`count` 0).
+struct FoldingLeads {
+  static constexpr size_t MAX = 4;
+  uint8_t bytes[MAX] = {};
+  size_t count = 0;
+};
+
+const FoldingLeads& Leads() {
+  static const FoldingLeads leads = [] {
+    std::set<uint8_t> found;
+    // The table folds nothing beyond the Basic Multilingual Plane; the next plane is read too,
+    // so that a table grown there is still seen.
+    for (uint32_t cp = 0x80; cp < 0x20000; ++cp) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+      if (FoldCodePoint(cp) >= 0x80) continue;
+      found.insert(static_cast<uint8_t>(cp < 0x800 ? 0xC0 | (cp >> 6)
+                                        : cp < 0x10000 ? 0xE0 | (cp >> 12)
+                                                       : 0xF0 | (cp >> 18)));
+    }
+    FoldingLeads result;
+    if (found.size() > FoldingLeads::MAX) return result;
+    for (uint8_t byte : found) result.bytes[result.count++] = byte;
+    return result;
+  }();
+  return leads;
 }
 
 }  // namespace
@@ -130,11 +162,11 @@ bool PairScan::Verify(std::string_view text, size_t at, const Pair& pair) const 
   return false;
 }
 
-bool PairScan::Scan(std::string_view text, bool json_guard) const {
+bool PairScan::Scan(std::string_view text, Guard guard) const {
   // AVX-512 where the processor has it (64 bytes a step, compares straight into masks);
   // decided once per process.
   static const bool wide = HasAvx512();
-  return wide ? ScanAvx512(text, json_guard) : ScanAvx2(text, json_guard);
+  return wide ? ScanAvx512(text, guard) : ScanAvx2(text, guard);
 }
 
 bool PairScan::HasAvx512() { return __builtin_cpu_supports("avx512bw"); }
@@ -164,8 +196,18 @@ bool PairScan::Escapes(std::string_view text, size_t at, uint64_t candidates) {
   return false;
 }
 
+bool PairScan::FoldsToAscii(std::string_view text, size_t at, uint64_t candidates) {
+  if (Leads().count == 0) return candidates != 0;
+  while (candidates != 0) {
+    size_t position = at + static_cast<size_t>(__builtin_ctzll(candidates));
+    if (position < text.size() && FoldCodePoint(DecodeUtf8(text, &position)) < 0x80) return true;
+    candidates &= candidates - 1;
+  }
+  return false;
+}
+
 __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanAvx512(std::string_view text,
-                                                                      bool json_guard) const {
+                                                                      Guard guard) const {
   const char* data = text.data();
   const size_t size = text.size();
   const __m512i fold = _mm512_set1_epi8(static_cast<char>(FOLD));
@@ -179,13 +221,21 @@ __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanAvx512(std::strin
     firsts[k] = _mm512_set1_epi8(static_cast<char>(pairs_[k].first));
     seconds[k] = _mm512_set1_epi8(static_cast<char>(pairs_[k].second));
   }
+  const FoldingLeads& leads = Leads();
+  __m512i lead_bytes[FoldingLeads::MAX];
+  for (size_t k = 0; k < leads.count; ++k) lead_bytes[k] = _mm512_set1_epi8(static_cast<char>(leads.bytes[k]));
   for (size_t at = 0; at < size; at += 64) {
     const __m512i block = _mm512_loadu_si512(data + at);
     const __m512i next = _mm512_loadu_si512(data + at + 1);
     const size_t left = size - at;
     const uint64_t valid = left >= 64 ? ~uint64_t{0} : (uint64_t{1} << left) - 1;
-    if (json_guard) {
-      if ((_mm512_movepi8_mask(block) & valid) != 0) return true;
+    if (guard == Guard::kFoldsToAscii) {
+      uint64_t starts = leads.count == 0 ? _mm512_movepi8_mask(block) : 0;
+      for (size_t k = 0; k < leads.count; ++k) starts |= _mm512_cmpeq_epi8_mask(block, lead_bytes[k]);
+      if ((starts & valid) != 0 && FoldsToAscii(text, at, starts & valid)) return true;
+    }
+    if (guard == Guard::kJson && (_mm512_movepi8_mask(block) & valid) != 0) return true;
+    if (guard == Guard::kJson) {
       const uint64_t escapes = _mm512_cmpeq_epi8_mask(block, backslash) &
                                (_mm512_cmpeq_epi8_mask(next, u) | _mm512_cmpeq_epi8_mask(next, slash));
       if ((escapes & valid) != 0 && Escapes(text, at, escapes & valid)) return true;
@@ -201,7 +251,7 @@ __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanAvx512(std::strin
   return false;
 }
 
-bool PairScan::ScanAvx2(std::string_view text, bool json_guard) const {
+bool PairScan::ScanAvx2(std::string_view text, Guard guard) const {
   const char* data = text.data();
   const size_t size = text.size();
   const __m256i fold = _mm256_set1_epi8(static_cast<char>(FOLD));
@@ -215,15 +265,27 @@ bool PairScan::ScanAvx2(std::string_view text, bool json_guard) const {
     firsts[k] = _mm256_set1_epi8(static_cast<char>(pairs_[k].first));
     seconds[k] = _mm256_set1_epi8(static_cast<char>(pairs_[k].second));
   }
+  const FoldingLeads& leads = Leads();
+  __m256i lead_bytes[FoldingLeads::MAX];
+  for (size_t k = 0; k < leads.count; ++k) lead_bytes[k] = _mm256_set1_epi8(static_cast<char>(leads.bytes[k]));
   for (size_t at = 0; at < size; at += 32) {
     const __m256i block = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at));
     const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + 1));
     // Positions inside the text (a pair there also needs the byte after it: Candidates()).
     const size_t left = size - at;
     const uint32_t valid = left >= 32 ? ~uint32_t{0} : (uint32_t{1} << left) - 1;
-    if (json_guard) {
-      const uint32_t high = static_cast<uint32_t>(_mm256_movemask_epi8(block)) & valid;
-      if (high != 0) return true;
+    if (guard == Guard::kFoldsToAscii) {
+      __m256i starts = leads.count == 0 ? block : _mm256_setzero_si256();
+      for (size_t k = 0; k < leads.count; ++k)
+        starts = _mm256_or_si256(starts, _mm256_cmpeq_epi8(block, lead_bytes[k]));
+      const uint32_t mask = static_cast<uint32_t>(_mm256_movemask_epi8(starts)) & valid;
+      if (mask != 0 && FoldsToAscii(text, at, mask)) return true;
+    }
+    if (guard == Guard::kJson &&
+        (static_cast<uint32_t>(_mm256_movemask_epi8(block)) & valid) != 0) {
+      return true;
+    }
+    if (guard == Guard::kJson) {
       const uint32_t escapes = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_and_si256(
           _mm256_cmpeq_epi8(block, backslash),
           _mm256_or_si256(_mm256_cmpeq_epi8(next, u), _mm256_cmpeq_epi8(next, slash)))));

@@ -7,8 +7,8 @@
 // positions at a time (64 with AVX-512) against the pairs, and only where a pair occurs are the
 // literals that contain it compared in full. Letters are compared with bit 5 set on both sides,
 // which folds ASCII case (and maps a few punctuation bytes onto others: more candidates, never
-// fewer). The same pass can also look for what makes a JSON text unsafe to test by its bytes (a
-// byte outside ASCII, a `\u` or `\/` escape: see keyword_prefilter.hpp).
+// fewer). The same pass can also look for what makes a text unsafe to test by its bytes (a
+// byte outside ASCII; in JSON, a `\u` or `\/` escape: see keyword_prefilter.hpp).
 // Thread-safety: immutable after Build().
 #pragma once
 
@@ -32,15 +32,20 @@ class PairScan {
   // more than MAX_PAIRS pairs needed to cover them.
   [[nodiscard]] static std::unique_ptr<PairScan> Build(const std::vector<Literal>& literals);
 
-  // Whether one of the literals occurs in `text`; with `json_guard`, also true when the text
-  // has a byte outside ASCII or a `\u` or `\/` escape. Reads up to 64 bytes past the end of
-  // `text` (records carry RECORD_PADDING readable bytes).
-  [[nodiscard]] bool Scan(std::string_view text, bool json_guard) const;
+  // What else makes Scan() answer true: text that might spell a literal otherwise than as
+  // itself. kJson: a byte outside ASCII (simple case folding maps a few non-ASCII letters to
+  // ASCII ones), a `\u` or a `\/` escape. kFoldsToAscii, for text as it is: one of those few
+  // letters (U+0130, U+017F LONG S, U+212A KELVIN SIGN), found from the folding table.
+  enum class Guard : uint8_t { kNone, kFoldsToAscii, kJson };
+
+  // Whether one of the literals occurs in `text`, or the guard finds what it looks for. Reads
+  // up to 64 bytes past the end of `text` (records carry RECORD_PADDING readable bytes).
+  [[nodiscard]] bool Scan(std::string_view text, Guard guard) const;
 
   // The two ways Scan() goes, 32 and 64 bytes a step (the second needs AVX-512BW); public so
   // that tests can hold both to the same answers.
-  [[nodiscard]] bool ScanAvx2(std::string_view text, bool json_guard) const;
-  [[nodiscard]] bool ScanAvx512(std::string_view text, bool json_guard) const;
+  [[nodiscard]] bool ScanAvx2(std::string_view text, Guard guard) const;
+  [[nodiscard]] bool ScanAvx512(std::string_view text, Guard guard) const;
   [[nodiscard]] static bool HasAvx512();
 
   // The chosen pairs (bit 5 set on both bytes), for tests.
@@ -61,6 +66,8 @@ class PairScan {
   bool Candidates(std::string_view text, size_t at, uint64_t candidates) const;
   // Whether a backslash at bit i of `candidates`, followed by `u` or `/`, starts an escape.
   static bool Escapes(std::string_view text, size_t at, uint64_t candidates);
+  // Whether a byte at bit i of `candidates` starts a code point that folds to ASCII.
+  static bool FoldsToAscii(std::string_view text, size_t at, uint64_t candidates);
 
   std::vector<Literal> literals_;
   std::vector<Pair> pairs_;

@@ -10,20 +10,22 @@
 #include <vector>
 
 #include "event/record.hpp"
+#include "sigma/case_fold.hpp"
 
 namespace yagura::sigma {
 namespace {
 
 // `text` followed by the padding PairScan may read; both ways of scanning must agree.
-bool Scan(const PairScan& scan, const std::string& text, bool json_guard = false) {
+bool Scan(const PairScan& scan, const std::string& text,
+          PairScan::Guard guard = PairScan::Guard::kNone) {
   std::string padded = text;
   padded.append(event::RECORD_PADDING, '\0');
   const std::string_view view = std::string_view(padded).substr(0, text.size());
-  const bool narrow = scan.ScanAvx2(view, json_guard);
+  const bool narrow = scan.ScanAvx2(view, guard);
   if (PairScan::HasAvx512()) {
-    EXPECT_EQ(scan.ScanAvx512(view, json_guard), narrow) << text;
+    EXPECT_EQ(scan.ScanAvx512(view, guard), narrow) << text;
   }
-  EXPECT_EQ(scan.Scan(view, json_guard), narrow) << text;
+  EXPECT_EQ(scan.Scan(view, guard), narrow) << text;
   return narrow;
 }
 
@@ -66,8 +68,8 @@ TEST(PairScan, DeclinesShortNonAsciiOrTooManyLiterals) {
   // No literals: only the guard.
   auto guard = PairScan::Build({});
   ASSERT_NE(guard, nullptr);
-  EXPECT_FALSE(Scan(*guard, "{\"a\": \"plain text\"}", true));
-  EXPECT_TRUE(Scan(*guard, "{\"a\": \"caf\xc3\xa9\"}", true));
+  EXPECT_FALSE(Scan(*guard, "{\"a\": \"plain text\"}", PairScan::Guard::kJson));
+  EXPECT_TRUE(Scan(*guard, "{\"a\": \"caf\xc3\xa9\"}", PairScan::Guard::kJson));
 }
 
 TEST(PairScan, FindsLiteralsAtEveryPositionAndCase) {
@@ -100,12 +102,54 @@ TEST(PairScan, CasedLiteralsMatchOnlyTheirCase) {
 TEST(PairScan, GuardFindsEscapesThatMaySpellOtherBytes) {
   auto scan = PairScan::Build(MIMIKATZ);
   ASSERT_NE(scan, nullptr);
-  EXPECT_TRUE(Scan(*scan, R"({"a": "sekurlsa\u003a\u003a"})", true));
-  EXPECT_FALSE(Scan(*scan, R"({"a": "sekurlsa\u003a\u003a"})", false));
-  EXPECT_TRUE(Scan(*scan, R"({"a": "x\/y"})", true));
-  EXPECT_FALSE(Scan(*scan, R"({"a": "C:\\users\\x"})", true));   // escaped backslashes
-  EXPECT_TRUE(Scan(*scan, R"({"a": "C:\\\u0041"})", true));      // \\ then \u
-  EXPECT_FALSE(Scan(*scan, R"({"a": "C:\\\\u0041"})", true));    // \\\\ then u: no escape
+  EXPECT_TRUE(Scan(*scan, R"({"a": "sekurlsa\u003a\u003a"})", PairScan::Guard::kJson));
+  EXPECT_FALSE(Scan(*scan, R"({"a": "sekurlsa\u003a\u003a"})", PairScan::Guard::kNone));
+  EXPECT_TRUE(Scan(*scan, R"({"a": "x\/y"})", PairScan::Guard::kJson));
+  EXPECT_FALSE(Scan(*scan, R"({"a": "C:\\users\\x"})", PairScan::Guard::kJson));   // escaped backslashes
+  EXPECT_TRUE(Scan(*scan, R"({"a": "C:\\\u0041"})", PairScan::Guard::kJson));      // \\ then \u
+  EXPECT_FALSE(Scan(*scan, R"({"a": "C:\\\\u0041"})", PairScan::Guard::kJson));    // \\\\ then u: no escape
+}
+
+// Values as they are (no JSON): a backslash is a character, and of the bytes outside ASCII
+// only the letters that fold to ASCII (U+0130, U+017F, U+212A) give up.
+TEST(PairScan, FoldingGuardGivesUpOnlyOnLettersThatFoldToAscii) {
+  auto scan = PairScan::Build(MIMIKATZ);
+  ASSERT_NE(scan, nullptr);
+  const auto guard = PairScan::Guard::kFoldsToAscii;
+  EXPECT_FALSE(Scan(*scan, R"(C:\users\public\u.exe)", guard));
+  EXPECT_FALSE(Scan(*scan, "x\\/y", guard));
+  EXPECT_FALSE(Scan(*scan, "Microsoft\xc2\xae Windows\xc2\xae \xe2\x84\xa2 caf\xc3\xa9 \xe2\x80\x94", guard));
+  EXPECT_TRUE(Scan(*scan, "\xc5\xbf" "ekurlsa", guard));      // U+017F
+  EXPECT_TRUE(Scan(*scan, "\xe2\x84\xaa" "erberos", guard));  // U+212A
+  EXPECT_TRUE(Scan(*scan, "m\xc4\xb0m\xc4\xb0katz", guard));   // U+0130
+  EXPECT_FALSE(Scan(*scan, "\xc5\xbe \xe2\x84\xab", guard));  // U+017E, U+212B fold elsewhere
+  EXPECT_TRUE(Scan(*scan, std::string("a\0sekurlsa::\0b", 14), guard));
+  for (size_t at = 0; at + 1 < 150; ++at) {  // every position of both step widths
+    std::string text(150, 'x');
+    text[at] = '\xc3';
+    text[at + 1] = '\xa9';
+    EXPECT_FALSE(Scan(*scan, text, guard)) << at;
+    text[at] = '\xc5';
+    text[at + 1] = '\xbf';
+    EXPECT_TRUE(Scan(*scan, text, guard)) << at;
+  }
+}
+
+// Every code point the folding table maps to ASCII sets the guard off, and no other.
+TEST(PairScan, FoldingGuardAgreesWithTheFoldingTable) {
+  auto guard = PairScan::Build({});
+  ASSERT_NE(guard, nullptr);
+  size_t folding = 0;
+  for (uint32_t cp = 0x80; cp < 0x20000; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    std::string text = "ab";
+    AppendUtf8(text, cp);
+    text += "cd";
+    const bool folds = FoldCodePoint(cp) < 0x80;
+    folding += folds;
+    ASSERT_EQ(Scan(*guard, text, PairScan::Guard::kFoldsToAscii), folds) << std::hex << cp;
+  }
+  EXPECT_EQ(folding, 3u);  // U+0130, U+017F, U+212A
 }
 
 // The guard on random texts, against a byte-by-byte reading of the same rule.
@@ -135,7 +179,7 @@ TEST(PairScan, GuardAgreesWithAPlainReadingOnRandomTexts) {
     }
     const bool expected = plain(text);
     unsafe += expected;
-    ASSERT_EQ(Scan(*guard, text, true), expected) << text;
+    ASSERT_EQ(Scan(*guard, text, PairScan::Guard::kJson), expected) << text;
   }
   EXPECT_GT(unsafe, 500u);
   EXPECT_LT(unsafe, 4500u);
