@@ -455,7 +455,8 @@ struct LogsourceMapping::Impl {
       cache.event_id = event_id;
       cache.by_provider = from_provider;
       cache.length = static_cast<uint8_t>(text.size());
-      std::memcpy(cache.name, text.data(), text.size());
+      // An empty name may have no storage at all (a null data pointer).
+      if (!text.empty()) std::memcpy(cache.name, text.data(), text.size());
       cache.result = result;
     }
     return result;
