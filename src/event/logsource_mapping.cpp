@@ -441,7 +441,7 @@ struct LogsourceMapping::Impl {
     std::string_view text = name->text;
     bool cacheable = text.size() <= CACHE_NAME;
     if (cacheable && cache.serial == serial && cache.event_id == event_id && cache.by_provider == from_provider &&
-        cache.length == text.size() && std::memcmp(cache.name, text.data(), text.size()) == 0)
+        std::string_view(cache.name, cache.length) == text)
       return cache.result;
 
     char buffer[MAX_NAME];
