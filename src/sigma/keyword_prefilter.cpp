@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <utility>
@@ -98,11 +99,12 @@ Result<std::unique_ptr<KeywordPrefilter>> KeywordPrefilter::Build(
 
   std::unique_ptr<KeywordPrefilter> prefilter(new KeywordPrefilter());
   prefilter->literal_count_ = literals.size();
-  prefilter->shortest_literal_ = literals.begin()->first.size();
-  for (const auto& [literal, cased] : literals)
-    prefilter->shortest_literal_ = std::min(prefilter->shortest_literal_, literal.size());
+  prefilter->shortest_literal_ = SIZE_MAX;
   std::vector<PairScan::Literal> pair_literals;
-  for (const auto& [literal, cased] : literals) pair_literals.push_back({literal, cased});
+  for (const auto& [literal, cased] : literals) {
+    pair_literals.push_back({literal, cased});
+    prefilter->shortest_literal_ = std::min(prefilter->shortest_literal_, literal.size());
+  }
   // A few long literals: one AVX2 pass does it all, several times faster than Hyperscan.
   if ((prefilter->pair_scan_ = PairScan::Build(pair_literals))) return prefilter;
   prefilter->guard_ = PairScan::Build({});

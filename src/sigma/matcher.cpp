@@ -285,7 +285,6 @@ inline void ClearBit(std::vector<uint64_t>& bits, uint32_t i) {
   bits[i >> 6] &= ~(1ULL << (i & 63));
 }
 
-
 std::string Hex64(uint64_t v) {
   char buffer[17];
   std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
