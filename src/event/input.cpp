@@ -24,6 +24,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "core/large_buffer.hpp"
 #include "event/byte_source.hpp"
 #include "event/evtx_reader.hpp"
 #include "event/json_framing.hpp"
@@ -36,7 +37,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t INITIAL_CAPACITY = size_t{4} << 20;
+// With its padding, a buffer of this capacity fills exactly two huge pages (AllocateLarge).
+constexpr size_t INITIAL_CAPACITY = (size_t{4} << 20) - RECORD_PADDING;
 constexpr size_t READ_CHUNK = size_t{1} << 20;
 constexpr size_t DETECT_BYTES = size_t{64} << 10;
 constexpr size_t EVTX_SIGNATURE_PAGE = 4096;
@@ -263,7 +265,7 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
  public:
   explicit BufferPool(size_t capacity) : capacity_(capacity) {}
   ~BufferPool() {
-    for (char* buffer : spare_) delete[] buffer;
+    for (char* buffer : spare_) FreeBuffer(buffer, capacity_);
   }
   [[nodiscard]] size_t capacity() const { return capacity_; }
   std::shared_ptr<char[]> Get() {
@@ -280,11 +282,10 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
       pool->Return(returned);
     });
   }
-  // The allocation has RECORD_PADDING readable bytes past `capacity`.
-  static char* NewBuffer(size_t capacity) {
-    char* buffer = new char[capacity + RECORD_PADDING];
-    std::memset(buffer + capacity, 0, RECORD_PADDING);
-    return buffer;
+  // The allocation has RECORD_PADDING readable (zero) bytes past `capacity`.
+  static char* NewBuffer(size_t capacity) { return AllocateLarge(capacity + RECORD_PADDING); }
+  static void FreeBuffer(char* buffer, size_t capacity) {
+    FreeLarge(buffer, capacity + RECORD_PADDING);
   }
 
  private:
@@ -298,7 +299,7 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
         return;
       }
     }
-    delete[] buffer;
+    FreeBuffer(buffer, capacity_);
   }
 
   const size_t capacity_;
@@ -323,7 +324,10 @@ struct RecordReader::Impl {
 
   std::shared_ptr<char[]> NewBuffer(size_t new_capacity) {
     if (pool && pool->capacity() == new_capacity) return pool->Get();
-    return std::shared_ptr<char[]>(BufferPool::NewBuffer(new_capacity));
+    return std::shared_ptr<char[]>(BufferPool::NewBuffer(new_capacity),
+                                   [new_capacity](char* buffer) {
+                                     BufferPool::FreeBuffer(buffer, new_capacity);
+                                   });
   }
   void Allocate(size_t new_capacity) {
     auto grown = NewBuffer(new_capacity);
