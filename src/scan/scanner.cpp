@@ -554,13 +554,21 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     uint64_t batches_sent = 0;
     bool reading_finished = false;
 
+    // The first worker takes the matcher scratch prepared while loading, which this thread
+    // does not use while workers match: a fresh one is memory touched for the first time,
+    // slow on virtual machines (see core/large_buffer.hpp).
+    sigma::Matcher::ScratchPtr loaded_scratch = std::move(m.main_worker.scratch);
     std::vector<std::thread> threads;
     for (size_t t = 0; t < thread_count; ++t) {
-      threads.emplace_back([&] {
+      threads.emplace_back([&, t] {
         Worker worker;
         worker.parser = std::make_unique<event::EventParser>(m.catalog, *m.mapping,
                                                              m.options.declared_logsource);
-        PrepareWorker(m, worker);
+        if (t == 0 && loaded_scratch) {
+          worker.scratch = std::move(loaded_scratch);
+        } else {
+          PrepareWorker(m, worker);
+        }
         std::string error;
         while (auto batch = work.Pop()) {
           Batch& b = **batch;
@@ -580,6 +588,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           done.emplace(b.sequence, std::move(*batch));
           done_changed.notify_one();
         }
+        if (t == 0) loaded_scratch = std::move(worker.scratch);
       });
     }
     std::thread reader_thread([&] {
@@ -653,6 +662,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     }
     reader_thread.join();
     for (auto& thread : threads) thread.join();
+    m.main_worker.scratch = std::move(loaded_scratch);
   }
   progress.Finish();
 
