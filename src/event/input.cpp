@@ -171,6 +171,11 @@ InputFormat DetectFormat(std::string_view head, bool whole_file, bool& binary) {
 
 }  // namespace
 
+InputFormat DetectInputFormat(std::string_view head, bool whole_file) {
+  bool binary = false;
+  return DetectFormat(head, whole_file, binary);
+}
+
 Result<InputFormat> ParseInputFormat(std::string_view name) {
   for (const auto& [known, format] : FORMAT_NAMES) {
     if (name == known) return format;

@@ -50,6 +50,10 @@ enum class InputFormat : uint8_t {
 [[nodiscard]] Result<InputFormat> ParseInputFormat(std::string_view name);
 [[nodiscard]] std::string_view InputFormatName(InputFormat format);
 
+// The format detected for an input that begins with `head` (all of it when `whole_file`);
+// kText for binary data too.
+[[nodiscard]] InputFormat DetectInputFormat(std::string_view head, bool whole_file);
+
 // Records larger than this are reported and skipped, so one runaway line cannot take memory
 // without bound. The reader's buffer never grows beyond it plus one read chunk.
 inline constexpr size_t MAX_RECORD_SIZE = size_t{64} << 20;

@@ -53,6 +53,17 @@ class JsonFramer {
   }
   // The open value is too large to keep: scan it to its end without keeping its bytes, then
   // report it as an error with `message`.
+  // The data begins right after a newline of a longer stream (a segment of a file read by
+  // several threads): no byte order mark is looked for. Framing it from here gives what framing
+  // the whole stream gives when that stream's framer is at_clean_line_start() there.
+  void ResumeAtLineStart() { started_ = true; }
+  // Everything so far is consumed, the last byte was a newline, and no value, top-level array
+  // or skipped text is open: what follows frames as if it were the start of a stream.
+  [[nodiscard]] bool at_clean_line_start() const {
+    return started_ && at_line_start_ && !in_record_ && !array_mode_ && !garbage_;
+  }
+  // The line the scan is on (1-based; newlines consumed so far plus one).
+  [[nodiscard]] uint64_t line() const { return line_; }
   // Off: every byte goes through the byte-by-byte scanner, which the 64-byte block scanner
   // must agree with exactly (tests compare the two).
   void set_block_scanning(bool enabled) { block_scanning_ = enabled; }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <condition_variable>
@@ -18,6 +19,7 @@
 #include "correlate/correlation_engine.hpp"
 #include "correlate/event_time.hpp"
 #include "core/time.hpp"
+#include "event/json_segments.hpp"
 #include "event/parser.hpp"
 #include "scan/alert_writer.hpp"
 #include "scan/engine_impl.hpp"
@@ -292,6 +294,25 @@ struct Batch {
     std::string message;
   };
 
+  // A segment of a large JSON file (event::JsonSegmentReader) that the worker reads itself;
+  // then `entries` holds only the records with hits (copied), and `notes` what could not be
+  // framed or parsed, in order, with lines relative to the segment.
+  struct Segment {
+    uint32_t file = 0;  // index into the inputs
+    uint64_t size = 0;  // of the file
+    uint64_t index = 0;
+    std::atomic<uint64_t>* covered = nullptr;  // of the file: what reads ran on into
+  };
+  struct Note {
+    uint64_t line;
+    std::string message;
+  };
+  std::optional<Segment> segment;
+  bool skipped = false;  // not read: the first segment's read ran on into it
+  event::JsonSegment outcome;
+  std::optional<std::string> read_error;  // the read stopped here; the rest of the file is lost
+  std::vector<Note> notes;
+
   uint64_t sequence = 0;
   std::string bytes;
   size_t record_bytes = 0;  // of every record, kept or copied
@@ -306,6 +327,11 @@ struct Batch {
   static constexpr size_t MAX_BYTES = 1 << 20;
 
   void Clear() {
+    segment.reset();
+    skipped = false;
+    outcome = {};
+    read_error.reset();
+    notes.clear();
     bytes.clear();
     record_bytes = 0;
     kept.clear();
@@ -479,6 +505,57 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
   return true;
 }
 
+namespace {
+
+// Reads, parses and matches the batch's segment (Batch::Segment) with `worker`, unless the read
+// of the file's first segment ran on into it (a pretty-printed file: then that one read covers
+// it, and the batch is marked skipped). Only the first segment's read says how far it ran:
+// it alone is known to start where the file's framing does, so it alone covers exactly what it
+// says. A later segment's read may have started inside a value that an earlier read covers;
+// its results are dropped, and what it ran on into is still needed.
+void MatchSegment(const Engine::Impl& m, Worker& worker, event::JsonSegmentReader& reader,
+                  const std::vector<event::InputFile>& inputs, Batch& b) {
+  const Batch::Segment& segment = *b.segment;
+  if (segment.index < segment.covered->load(std::memory_order_relaxed)) {
+    b.skipped = true;
+    return;
+  }
+  const std::string& path = inputs[segment.file].path;
+  if (reader.path() != path) {
+    if (auto opened = reader.Open(path, segment.size); !opened) {
+      b.read_error = opened.error().message;
+      return;
+    }
+  }
+  std::string error;
+  auto on_record = [&](const event::Record& framed) {
+    event::Record record = framed;
+    record.source_index = segment.file;
+    ++b.outcome.values;
+    if (!Detect(m, worker, record, error)) {
+      b.notes.push_back({record.line, error});
+      return;
+    }
+    if (!worker.event.logsource.recognised) ++b.unrecognised;
+    if (worker.matches.empty() && worker.intel_scratch.matches().empty()) return;
+    b.Add(record, {});  // a copy: the segment reader reuses its buffer
+    const auto entry = static_cast<uint32_t>(b.entries.size() - 1);
+    for (uint32_t rule_index : worker.matches) b.hits.push_back({entry, rule_index});
+    if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
+  };
+  auto on_error = [&](uint64_t line, std::string_view message) {
+    b.notes.push_back({line, std::string(message)});
+  };
+  auto outcome =
+      reader.Read(segment.index, on_record, on_error, segment.index == 0 ? segment.covered : nullptr);
+  if (!outcome) {
+    b.read_error = outcome.error().message;
+    return;
+  }
+  b.outcome = *outcome;
+}
+
+}  // namespace
 
 void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert,
                   ScanSummary& summary) {
@@ -541,9 +618,10 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       report_indicators(w, record, path);
     });
   } else {
-    // Several threads: the reader copies records into batches, workers parse and match them,
-    // and this thread hands the alerts on in input order, so the output does not depend on
-    // the number of threads. Alerts are rare, so their events are parsed again here rather
+    // Several threads: the reader thread puts records into batches, workers parse and match
+    // them, and this thread hands the alerts on in input order, so the output does not depend
+    // on the number of threads. Large JSON files are not read by the reader thread: it queues
+    // their segments, and each worker reads, frames, parses and matches a segment itself. Alerts are rare, so their events are parsed again here rather
     // than kept from the worker.
     size_t thread_count = static_cast<size_t>(m.options.threads);
     BoundedQueue<std::unique_ptr<Batch>> work(thread_count * 2);
@@ -570,10 +648,12 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           PrepareWorker(m, worker);
         }
         std::string error;
+        event::JsonSegmentReader segment_reader;
         while (auto batch = work.Pop()) {
           Batch& b = **batch;
           if (m.intel_matcher) worker.intel_index = b.intel_index = m.indicators->Current();
-          for (uint32_t i = 0; i < b.entries.size(); ++i) {
+          if (b.segment) MatchSegment(m, worker, segment_reader, inputs, b);
+          for (uint32_t i = 0; !b.segment && i < b.entries.size(); ++i) {
             event::Record record = b.View(i);
             if (!Detect(m, worker, record, error)) {
               b.failures.push_back({i, error});
@@ -591,27 +671,73 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         if (t == 0) loaded_scratch = std::move(worker.scratch);
       });
     }
+    // Whether a read of a segmented file ran on into later segments, per file; the atomics stay
+    // where they are while workers hold pointers to them.
+    std::deque<std::atomic<uint64_t>> segments_covered;
+    uint64_t files_segmented = 0;
     std::thread reader_thread([&] {
       std::unique_ptr<Batch> batch;
+      auto take = [&] {
+        if (batch) return;
+        auto recycled = free_batches.TryPop();
+        batch = recycled ? std::move(*recycled) : std::make_unique<Batch>();
+      };
       auto send = [&] {
         batch->sequence = batches_sent++;
         work.Push(std::move(batch));
       };
-      read_all([&](const event::Record& record) {
+      auto on_record = [&](const event::Record& record) {
         ++records;
-        if (!batch) {
-          auto recycled = free_batches.TryPop();
-          batch = recycled ? std::move(*recycled) : std::make_unique<Batch>();
-        }
+        take();
         batch->Add(record, reader.shared_buffer());
         if (batch->Full()) send();
-      });
+      };
+      uint64_t bytes_before_file = 0;
+      for (uint32_t index = 0; index < inputs.size(); ++index) {
+        auto splittable = event::JsonSegmentReader::SplittableSize(inputs[index], m.options.format);
+        if (!splittable) {
+          auto on_progress = [&](uint64_t bytes_done) {
+            progress.Update(bytes_before_file + bytes_done, records);
+          };
+          reader.ReadFile(inputs[index], index, on_record, on_progress);
+          struct stat st {};
+          const std::string& path = inputs[index].path;
+          if (path != "-" && ::stat(path.c_str(), &st) == 0) bytes_before_file += st.st_size;
+          continue;
+        }
+        // A large JSON file: the workers read it, a segment each (event/json_segments.hpp).
+        if (batch && !batch->entries.empty()) send();
+        ++files_segmented;
+        std::atomic<uint64_t>& covered = segments_covered.emplace_back(0);
+        const uint64_t size = *splittable;
+        const uint64_t count = event::JsonSegmentReader::SegmentCount(
+            size, event::JsonSegmentReader::DEFAULT_SEGMENT_SIZE);
+        for (uint64_t k = 0; k < count; ++k) {
+          take();
+          batch->segment = Batch::Segment{index, size, k, &covered};
+          send();
+          progress.Update(bytes_before_file + (k + 1) * size / count, records);
+        }
+        bytes_before_file += size;
+      }
       if (batch && !batch->entries.empty()) send();
       work.Close();
       std::lock_guard lock(done_mutex);
       reading_finished = true;
       done_changed.notify_one();
     });
+
+    // The segmented file whose batches are being handed on: the segment it needs next, and the
+    // JSON values and newlines before it (the segments' numbers and lines are their own).
+    struct SegmentedFile {
+      uint32_t file = UINT32_MAX;
+      uint64_t needed = 0;
+      uint64_t values = 0;
+      uint64_t lines = 0;
+      bool stopped = false;  // a read error: the rest of the file is skipped
+    } segmented;
+    uint64_t segment_records = 0;
+    uint64_t segment_bytes = 0;
 
     uint64_t next = 0;
     for (;;) {
@@ -626,11 +752,44 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         done.erase(next);
       }
       ++next;
+      uint64_t value_base = 0;
+      uint64_t line_base = 0;
+      if (batch->segment) {
+        const Batch::Segment& segment = *batch->segment;
+        if (segmented.file != segment.file) segmented = SegmentedFile{segment.file};
+        if (segmented.stopped || segment.index < segmented.needed || batch->skipped) {
+          // Covered by the read of a segment before it, which ran on into it (a skipped
+          // segment always is: see MatchSegment).
+          batch->Clear();
+          (void)free_batches.TryPush(std::move(batch));
+          continue;
+        }
+        value_base = segmented.values;
+        line_base = segmented.lines;
+        const std::string& path = inputs[segment.file].path;
+        for (const Batch::Note& note : batch->notes) {
+          ++parse_failures;
+          diagnostics.Report(DiagnosticKind::kRecordSkipped,
+                             fmt::format("{}:{}", path, line_base + note.line), note.message);
+        }
+        segment_records += batch->outcome.values;
+        segment_bytes += batch->outcome.bytes;
+        segmented.values += batch->outcome.values;
+        segmented.lines += batch->outcome.newlines;
+        segmented.needed = batch->outcome.end;
+        if (batch->read_error) {
+          diagnostics.Report(DiagnosticKind::kInputUnreadable, path,
+                             *batch->read_error + " (the rest of the file is skipped)");
+          segmented.stopped = true;
+        }
+      }
       summary.events_unrecognised += batch->unrecognised;
       size_t failure = 0;
       size_t hit = 0;
       for (uint32_t i = 0; i < batch->entries.size(); ++i) {
         event::Record record = batch->View(i);
+        record.number += value_base;
+        record.line += line_base;
         const std::string& path = inputs[record.source_index].path;
         if (failure < batch->failures.size() && batch->failures[failure].entry == i) {
           ++parse_failures;
@@ -663,6 +822,9 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     reader_thread.join();
     for (auto& thread : threads) thread.join();
     m.main_worker.scratch = std::move(loaded_scratch);
+    records += segment_records;
+    summary.files_read += files_segmented;
+    summary.bytes_read += segment_bytes;
   }
   progress.Finish();
 

@@ -22,11 +22,14 @@ struct Alert {
 };
 
 std::vector<Alert> ScanWith(int threads, const fs::path& rules,
-                            const std::vector<std::string>& inputs, ScanSummary& summary) {
+                            const std::vector<std::string>& inputs, ScanSummary& summary,
+                            std::vector<std::string>* reported = nullptr) {
   ScanOptions options;
   options.rule_paths = {rules.string()};
   options.threads = threads;
-  Diagnostics diagnostics;
+  Diagnostics diagnostics([&](const Diagnostic& d) {
+    if (reported != nullptr) reported->push_back(d.where + ": " + d.message);
+  });
   auto engine = Engine::Prepare(options, diagnostics, summary);
   EXPECT_TRUE(engine) << engine.error().ToString();
   std::vector<Alert> alerts;
@@ -103,6 +106,98 @@ level: medium
     EXPECT_EQ(summary.records_read, one_summary.records_read) << threads;
     ASSERT_EQ(many.size(), one.size()) << threads;
     for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(many[i], one[i]) << threads << " alert " << i;
+  }
+  fs::remove_all(dir);
+}
+
+// JSON files of several segments (read by the workers themselves, event/json_segments.hpp)
+// with pretty-printed values, a top-level array and broken records lying across the segment
+// boundaries, and pretty-printed throughout: the same alerts, numbers, lines, diagnostics and
+// counts as one thread.
+TEST(ThreadsScan, SegmentedJsonGivesWhatOneThreadGives) {
+  fs::path dir = fs::temp_directory_path() / ("yagura-segments-scan-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "rules");
+  std::ofstream(dir / "rules" / "whoami.yml") << R"(title: Whoami
+id: 5f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0
+logsource: {product: windows}
+detection:
+  selection: {CommandLine|contains: 'whoami /all'}
+  condition: selection
+level: high
+)";
+  {
+    // Ordinary JSON lines, and at each 1 MiB segment boundary something the boundary falls in:
+    // a pretty-printed value, a top-level array over several lines, a record left open.
+    std::ofstream out(dir / "events.json");
+    uint64_t written = 0;
+    int boundary = 1;
+    auto put = [&](const std::string& text) {
+      out << text;
+      written += text.size();
+    };
+    for (int i = 0; i < 19000; ++i) {
+      const std::string number = std::to_string(i);
+      const std::string pad(static_cast<size_t>(i % 173), 'x');
+      const uint64_t next_boundary = uint64_t{static_cast<unsigned>(boundary)} << 20;
+      if (written + 300 >= next_boundary && written < next_boundary) {
+        switch (boundary++ % 3) {
+          case 1:  // pretty-printed, alerting
+            put("{\n  \"Channel\": \"Microsoft-Windows-Sysmon/Operational\",\n");
+            for (int line = 0; line < 12; ++line) put("  \"Pad" + std::to_string(line) + "\": \"" + pad + "\",\n");
+            put("  \"EventID\": 1,\n  \"CommandLine\": \"whoami /all #" + number + "\"\n}\n");
+            break;
+          case 2:  // a top-level array over several lines
+            put("[\n");
+            for (int line = 0; line < 6; ++line)
+              put(" {\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,"
+                  "\"CommandLine\":\"whoami /all #" + number + "-" + std::to_string(line) + "\"},\n");
+            put(" {\"EventID\":2}\n]\n");
+            break;
+          default:  // not JSON, then records left open (the next one at a line start ends each)
+            put("garbage line " + number + "\n");
+            for (int line = 0; line < 6; ++line) put("{\"CommandLine\": \"whoami /all open\", " + pad + "\n");
+        }
+        continue;
+      }
+      put(R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":")" +
+          std::string(i % 101 == 0 ? "whoami /all" : "dir") + " " + pad + " #" + number + "\"}\n");
+    }
+  }
+  ASSERT_GT(fs::file_size(dir / "events.json"), 3u << 20);
+  {
+    // Pretty-printed through and through: the first segment's read runs on to the end, and
+    // the reads of the others are dropped or skipped.
+    std::ofstream out(dir / "pretty.json");
+    for (int i = 0; i < 12000; ++i) {
+      out << "{\n  \"Channel\": \"Microsoft-Windows-Sysmon/Operational\",\n  \"EventID\": 1,\n"
+          << "  \"CommandLine\": \"" << (i % 211 == 0 ? "whoami /all" : "dir") << " #" << i
+          << "\",\n  \"Pad\": \"" << std::string(static_cast<size_t>(i % 150), 'p') << "\"\n}\n";
+    }
+  }
+  ASSERT_GT(fs::file_size(dir / "pretty.json"), 2u << 20);
+  std::vector<std::string> inputs = {(dir / "events.json").string(),
+                                     (dir / "pretty.json").string()};
+
+  ScanSummary one_summary;
+  std::vector<std::string> one_reported;
+  std::vector<Alert> one = ScanWith(1, dir / "rules", inputs, one_summary, &one_reported);
+  ASSERT_GE(one.size(), 150u);
+  ASSERT_GE(one_reported.size(), 5u);
+  for (int threads : {2, 3}) {
+    for (int round = 0; round < 3; ++round) {
+      ScanSummary summary;
+      std::vector<std::string> reported;
+      std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary, &reported);
+      EXPECT_EQ(summary.records_read, one_summary.records_read) << threads;
+      EXPECT_EQ(summary.records_skipped, one_summary.records_skipped) << threads;
+      EXPECT_EQ(summary.bytes_read, one_summary.bytes_read) << threads;
+      EXPECT_EQ(summary.files_read, one_summary.files_read) << threads;
+      EXPECT_EQ(reported, one_reported) << threads;
+      ASSERT_EQ(many.size(), one.size()) << threads;
+      for (size_t i = 0; i < one.size(); ++i)
+        ASSERT_EQ(many[i], one[i]) << threads << " alert " << i;
+    }
   }
   fs::remove_all(dir);
 }
