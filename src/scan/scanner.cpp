@@ -583,10 +583,20 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   uint64_t records = 0;
   uint64_t parse_failures = 0;
 
-  // Reads every input in order, calling `on_record` for each record.
-  auto read_all = [&](const std::function<void(const event::Record&)>& on_record) {
+  // Reads every input in order, calling `on_record` for each record. `claim`, when given, may
+  // take a file over instead, given its index and the bytes of the files before it, and returns
+  // the file's size when it does.
+  using Claim = std::function<std::optional<uint64_t>(uint32_t index, uint64_t bytes_before)>;
+  auto read_all = [&](const std::function<void(const event::Record&)>& on_record,
+                      const Claim& claim = {}) {
     uint64_t bytes_before_file = 0;
     for (uint32_t index = 0; index < inputs.size(); ++index) {
+      if (claim) {
+        if (auto size = claim(index, bytes_before_file)) {
+          bytes_before_file += *size;
+          continue;
+        }
+      }
       auto on_progress = [&](uint64_t bytes_done) {
         progress.Update(bytes_before_file + bytes_done, records);
       };
@@ -692,34 +702,24 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         batch->Add(record, reader.shared_buffer());
         if (batch->Full()) send();
       };
-      uint64_t bytes_before_file = 0;
-      for (uint32_t index = 0; index < inputs.size(); ++index) {
-        auto splittable = event::JsonSegmentReader::SplittableSize(inputs[index], m.options.format);
-        if (!splittable) {
-          auto on_progress = [&](uint64_t bytes_done) {
-            progress.Update(bytes_before_file + bytes_done, records);
-          };
-          reader.ReadFile(inputs[index], index, on_record, on_progress);
-          struct stat st {};
-          const std::string& path = inputs[index].path;
-          if (path != "-" && ::stat(path.c_str(), &st) == 0) bytes_before_file += st.st_size;
-          continue;
-        }
-        // A large JSON file: the workers read it, a segment each (event/json_segments.hpp).
+      // A large JSON file: the workers read it, a segment each (event/json_segments.hpp).
+      auto claim = [&](uint32_t index, uint64_t bytes_before) -> std::optional<uint64_t> {
+        auto size = event::JsonSegmentReader::SplittableSize(inputs[index], m.options.format);
+        if (!size) return std::nullopt;
         if (batch && !batch->entries.empty()) send();
         ++files_segmented;
         std::atomic<uint64_t>& covered = segments_covered.emplace_back(0);
-        const uint64_t size = *splittable;
         const uint64_t count = event::JsonSegmentReader::SegmentCount(
-            size, event::JsonSegmentReader::DEFAULT_SEGMENT_SIZE);
+            *size, event::JsonSegmentReader::DEFAULT_SEGMENT_SIZE);
         for (uint64_t k = 0; k < count; ++k) {
           take();
-          batch->segment = Batch::Segment{index, size, k, &covered};
+          batch->segment = Batch::Segment{index, *size, k, &covered};
           send();
-          progress.Update(bytes_before_file + (k + 1) * size / count, records);
+          progress.Update(bytes_before + (k + 1) * *size / count, records);
         }
-        bytes_before_file += size;
-      }
+        return size;
+      };
+      read_all(on_record, claim);
       if (batch && !batch->entries.empty()) send();
       work.Close();
       std::lock_guard lock(done_mutex);

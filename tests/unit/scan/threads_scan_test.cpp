@@ -44,8 +44,9 @@ std::vector<Alert> ScanWith(int threads, const fs::path& rules,
   return alerts;
 }
 
-TEST(ThreadsScan, KeptReaderBuffersGiveTheAlertsOfOneThread) {
-  fs::path dir = fs::temp_directory_path() / ("yagura-threads-scan-" + std::to_string(::getpid()));
+// A fresh folder with a rules folder holding a rule on Windows command lines.
+fs::path PrepareDir(const std::string& prefix) {
+  fs::path dir = fs::temp_directory_path() / (prefix + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir / "rules");
   std::ofstream(dir / "rules" / "whoami.yml") << R"(title: Whoami
@@ -56,6 +57,11 @@ detection:
   condition: selection
 level: high
 )";
+  return dir;
+}
+
+TEST(ThreadsScan, KeptReaderBuffersGiveTheAlertsOfOneThread) {
+  fs::path dir = PrepareDir("yagura-threads-scan-");
   std::ofstream(dir / "rules" / "ssh.yml") << R"(title: Ssh failure
 id: 6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d
 logsource: {product: linux}
@@ -115,17 +121,7 @@ level: medium
 // boundaries, and pretty-printed throughout: the same alerts, numbers, lines, diagnostics and
 // counts as one thread.
 TEST(ThreadsScan, SegmentedJsonGivesWhatOneThreadGives) {
-  fs::path dir = fs::temp_directory_path() / ("yagura-segments-scan-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir / "rules");
-  std::ofstream(dir / "rules" / "whoami.yml") << R"(title: Whoami
-id: 5f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0
-logsource: {product: windows}
-detection:
-  selection: {CommandLine|contains: 'whoami /all'}
-  condition: selection
-level: high
-)";
+  fs::path dir = PrepareDir("yagura-segments-scan-");
   {
     // Ordinary JSON lines, and at each 1 MiB segment boundary something the boundary falls in:
     // a pretty-printed value, a top-level array over several lines, a record left open.
