@@ -51,8 +51,6 @@ class JsonFramer {
     pos_ -= shift;
     record_start_ = record_start_ >= shift ? record_start_ - shift : 0;
   }
-  // The open value is too large to keep: scan it to its end without keeping its bytes, then
-  // report it as an error with `message`.
   // The data begins right after a newline of a longer stream (a segment of a file read by
   // several threads): no byte order mark is looked for. Framing it from here gives what framing
   // the whole stream gives when that stream's framer is at_clean_line_start() there.
@@ -67,6 +65,8 @@ class JsonFramer {
   // Off: every byte goes through the byte-by-byte scanner, which the 64-byte block scanner
   // must agree with exactly (tests compare the two).
   void set_block_scanning(bool enabled) { block_scanning_ = enabled; }
+  // The open value is too large to keep: scan it to its end without keeping its bytes, then
+  // report it as an error with `message`.
   void Discard(std::string_view message) {
     discarding_ = true;
     discard_message_ = message;

@@ -46,23 +46,32 @@ std::optional<uint64_t> JsonSegmentReader::SplittableSize(const InputFile& file,
   size_t got = 0;
   bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
             static_cast<uint64_t>(st.st_size) >= 2 * segment_size;
-  while (ok && got < head.size()) {
-    ssize_t n = ::pread(fd, head.data() + got, head.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) ok = false;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
+  auto read_to = [&](size_t want) {
+    while (got < want) {
+      ssize_t n = ::pread(fd, head.data() + got, want - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return false;
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    return true;
+  };
+  // Not compressed, and an object first (after a byte order mark and white space).
+  auto object_first = [&] {
+    std::string_view rest(head.data(), got);
+    if (Compressed(rest)) return false;
+    if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
+    size_t first = rest.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && rest[first] == '{';
+  };
+  // The first page rules out most other files (EVTX, compressed, text) before the rest of what
+  // format detection looks at is read, which the reader would then read again.
+  ok = ok && read_to(PROBE_BYTES) && object_first() && read_to(HEAD_BYTES);
   ::close(fd);
   if (!ok) return std::nullopt;
-  head.resize(got);
-  if (Compressed(head)) return std::nullopt;
-  if (forced == InputFormat::kAuto && DetectInputFormat(head, false) != InputFormat::kJson)
+  if (forced == InputFormat::kAuto &&
+      DetectInputFormat({head.data(), got}, false) != InputFormat::kJson)
     return std::nullopt;
-  std::string_view rest = head;
-  if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
-  size_t first = rest.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || rest[first] != '{') return std::nullopt;
   return static_cast<uint64_t>(st.st_size);
 }
 
@@ -111,10 +120,11 @@ Result<uint64_t> JsonSegmentReader::Start(uint64_t k) {
   return size_;
 }
 
-void JsonSegmentReader::Reserve(size_t bytes) {
+void JsonSegmentReader::Reserve(size_t bytes, size_t keep) {
   if (bytes <= capacity_) return;
   size_t capacity = std::max(bytes, std::max<size_t>(capacity_ * 2, (size_t{2} << 20) - RECORD_PADDING));
   LargeBuffer grown = MakeLargeBuffer(capacity + RECORD_PADDING);
+  if (keep > 0) std::memcpy(grown.get(), buffer_.get(), keep);
   buffer_ = std::move(grown);
   capacity_ = capacity;
 }
@@ -136,7 +146,7 @@ Result<JsonSegment> JsonSegmentReader::Read(uint64_t k, const OnRecord& on_recor
   if (k > 0) framer.ResumeAtLineStart();
   const std::string too_large =
       "JSON value larger than " + std::to_string(max_record_size_) + " bytes";
-  Reserve(std::min<uint64_t>(*boundary - *begin, READ_CHUNK * 2));
+  Reserve(std::min<uint64_t>(*boundary - *begin, READ_CHUNK * 2), 0);
   size_t end = 0;               // bytes in the buffer
   uint64_t read_to = *begin;    // file offset of the buffer's end
   while (true) {
@@ -177,12 +187,7 @@ Result<JsonSegment> JsonSegmentReader::Read(uint64_t k, const OnRecord& on_recor
       framer.Rebase(keep);
     }
     const size_t want = static_cast<size_t>(std::min<uint64_t>(READ_CHUNK, *boundary - read_to));
-    if (end + want > capacity_) {
-      LargeBuffer old = std::move(buffer_);
-      capacity_ = 0;
-      Reserve(end + want);
-      std::memcpy(buffer_.get(), old.get(), end);
-    }
+    Reserve(end + want, end);
     auto got = ReadAt(buffer_.get() + end, want, read_to);
     if (!got) return tl::unexpected(got.error());
     if (*got < want) return Fail("the file shrank while it was read");

@@ -90,7 +90,8 @@ class JsonSegmentReader {
   // Where segment `k` starts: just after the first newline at or after its nominal start.
   [[nodiscard]] Result<uint64_t> Start(uint64_t k);
   [[nodiscard]] Result<size_t> ReadAt(char* out, size_t size, uint64_t offset);
-  void Reserve(size_t bytes);
+  // At least `bytes` of capacity, keeping the buffer's first `keep` bytes.
+  void Reserve(size_t bytes, size_t keep);
 
   uint64_t segment_size_;
   size_t max_record_size_;
