@@ -15,7 +15,9 @@ namespace yagura::event {
 namespace {
 
 constexpr size_t HEAD_BYTES = size_t{64} << 10;  // what format detection looks at
-constexpr size_t READ_CHUNK = size_t{1} << 20;
+// Read at a time: small enough that the bytes are still in the core's own cache when the
+// framer and the parser reach them (input.cpp reads the same way).
+constexpr size_t READ_CHUNK = size_t{256} << 10;
 constexpr size_t PROBE_BYTES = 4096;  // read at a time while looking for a segment's start
 
 bool Compressed(std::string_view head) {
