@@ -13,6 +13,7 @@
 #include "event/input.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -180,6 +181,26 @@ InputFormat DetectFormat(std::string_view head, bool whole_file, bool& binary) {
 InputFormat DetectInputFormat(std::string_view head, bool whole_file) {
   bool binary = false;
   return DetectFormat(head, whole_file, binary);
+}
+
+std::optional<uint64_t> WholeEvtxFileSize(const InputFile& file, InputFormat forced,
+                                          uint64_t limit) {
+  if (file.path == "-" || (forced != InputFormat::kAuto && forced != InputFormat::kEvtx))
+    return std::nullopt;
+  int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  std::array<char, 8> head{};
+  ssize_t got = -1;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= limit) {
+    do {
+      got = ::pread(fd, head.data(), head.size(), 0);
+    } while (got < 0 && errno == EINTR);
+  }
+  ::close(fd);
+  if (got != static_cast<ssize_t>(head.size()) || !IsEvtxSignature({head.data(), head.size()}))
+    return std::nullopt;
+  return static_cast<uint64_t>(st.st_size);
 }
 
 Result<InputFormat> ParseInputFormat(std::string_view name) {

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,13 @@ inline constexpr size_t MAX_RECORD_SIZE = size_t{64} << 20;
 struct InputFile {
   std::string path;  // "-" for stdin
 };
+
+// The size of `file` when it is an EVTX file of at most `limit` bytes that one reader can take
+// whole: a regular file (not stdin, not compressed) that starts with the EVTX signature, read
+// as EVTX under `forced` (kAuto or kEvtx). A scan with several threads lets each worker read
+// such files itself, rendering included.
+[[nodiscard]] std::optional<uint64_t> WholeEvtxFileSize(const InputFile& file, InputFormat forced,
+                                                        uint64_t limit);
 
 // Expands directories (recursively) and checks that each path exists. Unreadable paths are
 // reported and left out.

@@ -313,6 +313,19 @@ struct Batch {
   std::optional<std::string> read_error;  // the read stopped here; the rest of the file is lost
   std::vector<Note> notes;
 
+  // Whole EVTX files (event::WholeEvtxFileSize; indexes into the inputs, consecutive) that the
+  // worker reads, renders, parses and matches itself; then `entries` holds only the records
+  // with hits (copied), and `reported` what reading and parsing them reported, in order. Small
+  // files go several to a batch: a batch per file of a few dozen records cost more in waking
+  // threads than in matching.
+  std::vector<uint32_t> whole_files;
+  uint64_t whole_file_bytes = 0;
+  static constexpr uint64_t WHOLE_FILE_BATCH_BYTES = 1 << 20;
+  std::vector<Diagnostic> reported;
+  uint64_t records_read = 0;
+  uint64_t parse_failures = 0;  // of the records read (each also in `reported`)
+  event::ReadStats read_stats;
+
   uint64_t sequence = 0;
   std::string bytes;
   size_t record_bytes = 0;  // of every record, kept or copied
@@ -332,6 +345,12 @@ struct Batch {
     outcome = {};
     read_error.reset();
     notes.clear();
+    whole_files.clear();
+    whole_file_bytes = 0;
+    reported.clear();
+    records_read = 0;
+    parse_failures = 0;
+    read_stats = {};
     bytes.clear();
     record_bytes = 0;
     kept.clear();
@@ -555,6 +574,45 @@ void MatchSegment(const Engine::Impl& m, Worker& worker, event::JsonSegmentReade
   b.outcome = *outcome;
 }
 
+// Reads, renders, parses and matches one of the batch's whole EVTX files (Batch::whole_files)
+// with `worker` and its own `reader`, whose diagnostics go to `collecting` (set to the batch's
+// list while the file is read).
+void MatchWholeFile(const Engine::Impl& m, Worker& worker, event::RecordReader& reader,
+                    std::vector<Diagnostic>*& collecting,
+                    const std::vector<event::InputFile>& inputs, uint32_t index, Batch& b) {
+  const std::string& path = inputs[index].path;
+  const event::ReadStats before = reader.stats();
+  collecting = &b.reported;
+  std::string error;
+  reader.ReadFile(inputs[index], index, [&](const event::Record& record) {
+    ++b.records_read;
+    if (!Detect(m, worker, record, error)) {
+      ++b.parse_failures;
+      b.reported.push_back({DiagnosticKind::kRecordSkipped, RecordLocation(path, record), error});
+      return;
+    }
+    if (!worker.event.logsource.recognised) ++b.unrecognised;
+    if (worker.matches.empty() && worker.intel_scratch.matches().empty()) return;
+    b.Add(record, {});  // a copy: the EVTX reader reuses its storage
+    const auto entry = static_cast<uint32_t>(b.entries.size() - 1);
+    for (uint32_t rule_index : worker.matches) b.hits.push_back({entry, rule_index});
+    if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
+  });
+  collecting = nullptr;
+  const event::ReadStats& after = reader.stats();
+  b.read_stats.files_read += after.files_read - before.files_read;
+  b.read_stats.files_failed += after.files_failed - before.files_failed;
+  b.read_stats.records_skipped += after.records_skipped - before.records_skipped;
+  b.read_stats.bytes += after.bytes - before.bytes;
+  b.read_stats.evtx_native_records += after.evtx_native_records - before.evtx_native_records;
+  b.read_stats.evtx_libevtx_records += after.evtx_libevtx_records - before.evtx_libevtx_records;
+}
+
+// EVTX files up to this size are read whole by a worker in a scan with several threads (the
+// EVTX reader holds them in memory whole up to the same size). A larger one goes through the
+// reader thread, so that its rendering and its matching still run side by side.
+constexpr uint64_t WHOLE_EVTX_LIMIT = uint64_t{64} << 20;
+
 }  // namespace
 
 void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert,
@@ -631,8 +689,9 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     // Several threads: the reader thread puts records into batches, workers parse and match
     // them, and this thread hands the alerts on in input order, so the output does not depend
     // on the number of threads. Large JSON files are not read by the reader thread: it queues
-    // their segments, and each worker reads, frames, parses and matches a segment itself. Alerts are rare, so their events are parsed again here rather
-    // than kept from the worker.
+    // their segments, and each worker reads, frames, parses and matches a segment itself. EVTX
+    // files go to the workers whole, several small ones to a batch, rendering included. Alerts
+    // are rare, so their events are parsed again here rather than kept from the worker.
     size_t thread_count = static_cast<size_t>(m.options.threads);
     BoundedQueue<std::unique_ptr<Batch>> work(thread_count * 2);
     std::mutex done_mutex;
@@ -659,11 +718,19 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         }
         std::string error;
         event::JsonSegmentReader segment_reader;
+        std::vector<Diagnostic>* collecting = nullptr;
+        Diagnostics file_diagnostics([&collecting](const Diagnostic& d) {
+          if (collecting != nullptr) collecting->push_back(d);
+        });
+        event::RecordReader file_reader(m.options.format, file_diagnostics);
         while (auto batch = work.Pop()) {
           Batch& b = **batch;
           if (m.intel_matcher) worker.intel_index = b.intel_index = m.indicators->Current();
           if (b.segment) MatchSegment(m, worker, segment_reader, inputs, b);
-          for (uint32_t i = 0; !b.segment && i < b.entries.size(); ++i) {
+          for (uint32_t file : b.whole_files)
+            MatchWholeFile(m, worker, file_reader, collecting, inputs, file, b);
+          const bool read_by_worker = b.segment || !b.whole_files.empty();
+          for (uint32_t i = 0; !read_by_worker && i < b.entries.size(); ++i) {
             event::Record record = b.View(i);
             if (!Detect(m, worker, record, error)) {
               b.failures.push_back({i, error});
@@ -698,15 +765,27 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       };
       auto on_record = [&](const event::Record& record) {
         ++records;
+        if (batch && !batch->whole_files.empty()) send();
         take();
         batch->Add(record, reader.shared_buffer());
         if (batch->Full()) send();
       };
-      // A large JSON file: the workers read it, a segment each (event/json_segments.hpp).
+      // A large JSON file: the workers read it, a segment each (event/json_segments.hpp). An
+      // EVTX file: a worker reads it whole, rendering included (most of the work of reading
+      // EVTX, which the reader thread did alone before).
       auto claim = [&](uint32_t index, uint64_t bytes_before) -> std::optional<uint64_t> {
+        if (auto size = event::WholeEvtxFileSize(inputs[index], m.options.format, WHOLE_EVTX_LIMIT)) {
+          if (batch && !batch->entries.empty()) send();
+          take();
+          batch->whole_files.push_back(index);
+          batch->whole_file_bytes += *size;
+          if (batch->whole_file_bytes >= Batch::WHOLE_FILE_BATCH_BYTES) send();
+          progress.Update(bytes_before + *size, records);
+          return size;
+        }
         auto size = event::JsonSegmentReader::SplittableSize(inputs[index], m.options.format);
         if (!size) return std::nullopt;
-        if (batch && !batch->entries.empty()) send();
+        if (batch && (!batch->entries.empty() || !batch->whole_files.empty())) send();
         ++files_segmented;
         std::atomic<uint64_t>& covered = segments_covered.emplace_back(0);
         const uint64_t count = event::JsonSegmentReader::SegmentCount(
@@ -720,7 +799,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         return size;
       };
       read_all(on_record, claim);
-      if (batch && !batch->entries.empty()) send();
+      if (batch && (!batch->entries.empty() || !batch->whole_files.empty())) send();
       work.Close();
       std::lock_guard lock(done_mutex);
       reading_finished = true;
@@ -738,6 +817,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     } segmented;
     uint64_t segment_records = 0;
     uint64_t segment_bytes = 0;
+    event::ReadStats whole_files;  // what workers read of whole files
+    uint64_t whole_file_records = 0;
 
     uint64_t next = 0;
     for (;;) {
@@ -783,6 +864,17 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           segmented.stopped = true;
         }
       }
+      if (!batch->whole_files.empty()) {
+        for (const Diagnostic& d : batch->reported) diagnostics.Report(d.kind, d.where, d.message);
+        parse_failures += batch->parse_failures;
+        whole_file_records += batch->records_read;
+        whole_files.files_read += batch->read_stats.files_read;
+        whole_files.files_failed += batch->read_stats.files_failed;
+        whole_files.records_skipped += batch->read_stats.records_skipped;
+        whole_files.bytes += batch->read_stats.bytes;
+        whole_files.evtx_native_records += batch->read_stats.evtx_native_records;
+        whole_files.evtx_libevtx_records += batch->read_stats.evtx_libevtx_records;
+      }
       summary.events_unrecognised += batch->unrecognised;
       size_t failure = 0;
       size_t hit = 0;
@@ -822,9 +914,13 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     reader_thread.join();
     for (auto& thread : threads) thread.join();
     m.main_worker.scratch = std::move(loaded_scratch);
-    records += segment_records;
-    summary.files_read += files_segmented;
-    summary.bytes_read += segment_bytes;
+    records += segment_records + whole_file_records;
+    summary.files_read += files_segmented + whole_files.files_read;
+    summary.files_failed += whole_files.files_failed;
+    summary.records_skipped += whole_files.records_skipped;
+    summary.bytes_read += segment_bytes + whole_files.bytes;
+    summary.evtx_native_records += whole_files.evtx_native_records;
+    summary.evtx_libevtx_records += whole_files.evtx_libevtx_records;
   }
   progress.Finish();
 

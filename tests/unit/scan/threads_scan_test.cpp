@@ -1,8 +1,10 @@
 // Several threads give the alerts of one thread, in the same order, also when the records lie
 // in many of the reader's buffers that workers keep while the reader goes on (JSON and line
-// files larger than a buffer), mixed with records that are copied (EVTX).
+// files larger than a buffer), when workers read large JSON files a segment each, and when they
+// read EVTX files whole.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -194,6 +196,90 @@ TEST(ThreadsScan, SegmentedJsonGivesWhatOneThreadGives) {
       for (size_t i = 0; i < one.size(); ++i)
         ASSERT_EQ(many[i], one[i]) << threads << " alert " << i;
     }
+  }
+  fs::remove_all(dir);
+}
+
+// EVTX files read whole by the workers, several to a batch, among JSON files the reader thread
+// reads, with a truncated and a corrupted copy (diagnostics from the reading, and records
+// rendered by libevtx): the same alerts, diagnostics and counts as one thread.
+TEST(ThreadsScan, WholeEvtxFilesGiveWhatOneThreadGives) {
+  const fs::path evtx = fs::path(YAGURA_SHARED_DIR) / "data/logs/evtx";
+  const fs::path cleared = evtx / "Defense Evasion/DE_1102_security_log_cleared.evtx";
+  if (!fs::exists(cleared)) GTEST_SKIP() << "no EVTX samples under " << evtx;
+  fs::path dir = PrepareDir("yagura-evtx-threads-");
+  std::ofstream(dir / "rules" / "events.yml") << R"(title: Common events
+id: 0b1c2d3e-4f50-4617-a829-3a4b5c6d7e8f
+logsource: {product: windows}
+detection:
+  selection: {EventID: [1, 3, 11, 13, 1102, 4624, 4688, 7045]}
+  condition: selection
+level: low
+)";
+  {
+    std::ifstream in(cleared, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 0x1000u + 3 * 65536);
+    std::ofstream(dir / "truncated.evtx", std::ios::binary) << bytes.substr(0, 300000);
+    bytes[0x1000 + 70000] = static_cast<char>(bytes[0x1000 + 70000] ^ 0xff);
+    bytes[0x1000 + 2 * 65536 + 9000] = static_cast<char>(bytes[0x1000 + 2 * 65536 + 9000] ^ 0x55);
+    std::ofstream(dir / "corrupted.evtx", std::ios::binary) << bytes;
+  }
+  {
+    std::ofstream out(dir / "between.jsonl");
+    for (int i = 0; i < 3000; ++i) {
+      out << R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":")"
+          << (i % 50 == 0 ? "whoami /all" : "dir") << " #" << i << "\"}\n";
+    }
+    out << "{\"CommandLine\": broken\n";
+  }
+  std::vector<std::string> inputs;
+  for (const auto& entry : fs::recursive_directory_iterator(evtx)) {
+    if (entry.path().extension() == ".evtx") inputs.push_back(entry.path().string());
+  }
+  std::sort(inputs.begin(), inputs.end());
+  ASSERT_GE(inputs.size(), 40u);
+  inputs.resize(40);
+  inputs.insert(inputs.begin() + 10, (dir / "between.jsonl").string());
+  inputs.insert(inputs.begin() + 20, (dir / "truncated.evtx").string());
+  inputs.insert(inputs.begin() + 21, (dir / "corrupted.evtx").string());
+  inputs.push_back((dir / "between.jsonl").string());
+  inputs.push_back(cleared.string());
+
+  ScanSummary one_summary;
+  std::vector<std::string> one_reported;
+  std::vector<Alert> one = ScanWith(1, dir / "rules", inputs, one_summary, &one_reported);
+  ASSERT_GE(one.size(), 200u);
+  ASSERT_GE(one_reported.size(), 4u);
+  ASSERT_GT(one_summary.evtx_libevtx_records, 0u);
+  for (int threads : {2, 3}) {
+    ScanSummary summary;
+    std::vector<std::string> reported;
+    std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary, &reported);
+    EXPECT_EQ(summary.records_read, one_summary.records_read) << threads;
+    EXPECT_EQ(summary.records_skipped, one_summary.records_skipped) << threads;
+    EXPECT_EQ(summary.bytes_read, one_summary.bytes_read) << threads;
+    EXPECT_EQ(summary.files_read, one_summary.files_read) << threads;
+    EXPECT_EQ(summary.files_failed, one_summary.files_failed) << threads;
+    EXPECT_EQ(summary.evtx_native_records, one_summary.evtx_native_records) << threads;
+    EXPECT_EQ(summary.evtx_libevtx_records, one_summary.evtx_libevtx_records) << threads;
+    EXPECT_EQ(summary.events_unrecognised, one_summary.events_unrecognised) << threads;
+    // The reader thread reports what it reads as it goes, before the alerts of earlier files
+    // are handed on; what workers report comes in input order. Compare as sets, and the
+    // workers' EVTX diagnostics in order.
+    std::vector<std::string> sorted_one = one_reported, sorted_many = reported;
+    std::sort(sorted_one.begin(), sorted_one.end());
+    std::sort(sorted_many.begin(), sorted_many.end());
+    EXPECT_EQ(sorted_many, sorted_one) << threads;
+    auto evtx_only = [](const std::vector<std::string>& all) {
+      std::vector<std::string> kept;
+      for (const std::string& line : all)
+        if (line.find(".evtx") != std::string::npos) kept.push_back(line);
+      return kept;
+    };
+    EXPECT_EQ(evtx_only(reported), evtx_only(one_reported)) << threads;
+    ASSERT_EQ(many.size(), one.size()) << threads;
+    for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(many[i], one[i]) << threads << " alert " << i;
   }
   fs::remove_all(dir);
 }
