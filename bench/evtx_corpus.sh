@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # EVTX throughput: the 277 EVTX-ATTACK-SAMPLES files in ../shared/data/logs/evtx, each read
-# REPEAT times, with every active SigmaHQ rule, one thread. Prints the median events/s (of RUNS
-# runs) with detection and with --no-detect.
+# REPEAT times, with every active SigmaHQ rule. Prints the median events/s (of RUNS runs) of one
+# thread with detection and with --no-detect, and of two threads with detection.
 #
 # usage: bench/evtx_corpus.sh [BUILD_DIR]    (env: RUNS=3, REPEAT=5)
 set -euo pipefail
@@ -21,20 +21,30 @@ fi
 inputs=()
 for ((i = 0; i < repeat; i++)); do inputs+=("${files[@]}"); done
 
-run() {  # run ARGS... -> "events_per_second records alerts"
-  "$yagura" scan --quiet "${rules[@]}" --cache-dir "$data/cache" --threads 1 \
+run() {  # run THREADS ARGS... -> "events_per_second records alerts"
+  local threads=$1
+  shift
+  "$yagura" scan --quiet "${rules[@]}" --cache-dir "$data/cache" --threads "$threads" \
     --summary-json "$data/summary-evtx.json" -o /dev/null "$@" "${inputs[@]}" 2>/dev/null || true
   /usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["events_per_second"], s["records_read"], s["alerts"])' \
     "$data/summary-evtx.json"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-run >/dev/null  # warm the matcher cache
-detect=(); nodetect=()
+run 1 >/dev/null  # warm the matcher cache
+detect=(); nodetect=(); two=()
 for ((i = 0; i < runs; i++)); do
-  read -r rate records alerts < <(run); detect+=("$rate")
-  read -r rate _ _ < <(run --no-detect); nodetect+=("$rate")
+  read -r rate records alerts < <(run 1); detect+=("$rate")
+  read -r rate _ _ < <(run 1 --no-detect); nodetect+=("$rate")
+  read -r rate _ two_alerts < <(run 2); two+=("$rate")
+  if [[ $two_alerts != "$alerts" ]]; then
+    echo "$(basename "$0"): two threads gave $two_alerts alerts, one thread $alerts" >&2
+    exit 1
+  fi
 done
-echo "EVTX: ${#files[@]} files x $repeat ($records records), all active SigmaHQ rules, one thread, runs: $runs"
+echo "EVTX: ${#files[@]} files x $repeat ($records records), all active SigmaHQ rules, runs: $runs"
 printf 'detection:   %10.0f events/s (%d alerts)\n' "$(printf '%s\n' "${detect[@]}" | median)" "$alerts"
 printf 'no-detect:   %10.0f events/s\n' "$(printf '%s\n' "${nodetect[@]}" | median)"
+d=$(printf '%s\n' "${detect[@]}" | median)
+t=$(printf '%s\n' "${two[@]}" | median)
+printf 'two threads: %10.0f events/s (%.2fx one thread)\n' "$t" "$(echo "$t / $d" | bc -l)"
