@@ -526,6 +526,16 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
 
 namespace {
 
+// Keeps a copy of `record` in the batch, with the worker's hits on it, when it has any: a worker
+// that reads a file itself reuses its storage for the next record.
+void KeepHits(const Worker& worker, const event::Record& record, Batch& b) {
+  if (worker.matches.empty() && worker.intel_scratch.matches().empty()) return;
+  b.Add(record, {});
+  const auto entry = static_cast<uint32_t>(b.entries.size() - 1);
+  for (uint32_t rule_index : worker.matches) b.hits.push_back({entry, rule_index});
+  if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
+}
+
 // Reads, parses and matches the batch's segment (Batch::Segment) with `worker`, unless the read
 // of the file's first segment ran on into it (a pretty-printed file: then that one read covers
 // it, and the batch is marked skipped). Only the first segment's read says how far it ran:
@@ -556,11 +566,7 @@ void MatchSegment(const Engine::Impl& m, Worker& worker, event::JsonSegmentReade
       return;
     }
     if (!worker.event.logsource.recognised) ++b.unrecognised;
-    if (worker.matches.empty() && worker.intel_scratch.matches().empty()) return;
-    b.Add(record, {});  // a copy: the segment reader reuses its buffer
-    const auto entry = static_cast<uint32_t>(b.entries.size() - 1);
-    for (uint32_t rule_index : worker.matches) b.hits.push_back({entry, rule_index});
-    if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
+    KeepHits(worker, record, b);
   };
   auto on_error = [&](uint64_t line, std::string_view message) {
     b.notes.push_back({line, std::string(message)});
@@ -592,11 +598,7 @@ void MatchWholeFile(const Engine::Impl& m, Worker& worker, event::RecordReader& 
       return;
     }
     if (!worker.event.logsource.recognised) ++b.unrecognised;
-    if (worker.matches.empty() && worker.intel_scratch.matches().empty()) return;
-    b.Add(record, {});  // a copy: the EVTX reader reuses its storage
-    const auto entry = static_cast<uint32_t>(b.entries.size() - 1);
-    for (uint32_t rule_index : worker.matches) b.hits.push_back({entry, rule_index});
-    if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
+    KeepHits(worker, record, b);
   });
   collecting = nullptr;
   const event::ReadStats& after = reader.stats();

@@ -46,6 +46,18 @@ std::vector<Alert> ScanWith(int threads, const fs::path& rules,
   return alerts;
 }
 
+// What was read, skipped and unrecognised, as one thread counted it.
+void ExpectSameCounts(const ScanSummary& many, const ScanSummary& one, int threads) {
+  EXPECT_EQ(many.records_read, one.records_read) << threads;
+  EXPECT_EQ(many.records_skipped, one.records_skipped) << threads;
+  EXPECT_EQ(many.bytes_read, one.bytes_read) << threads;
+  EXPECT_EQ(many.files_read, one.files_read) << threads;
+  EXPECT_EQ(many.files_failed, one.files_failed) << threads;
+  EXPECT_EQ(many.evtx_native_records, one.evtx_native_records) << threads;
+  EXPECT_EQ(many.evtx_libevtx_records, one.evtx_libevtx_records) << threads;
+  EXPECT_EQ(many.events_unrecognised, one.events_unrecognised) << threads;
+}
+
 // A fresh folder with a rules folder holding a rule on Windows command lines.
 fs::path PrepareDir(const std::string& prefix) {
   fs::path dir = fs::temp_directory_path() / (prefix + std::to_string(::getpid()));
@@ -187,10 +199,7 @@ TEST(ThreadsScan, SegmentedJsonGivesWhatOneThreadGives) {
       ScanSummary summary;
       std::vector<std::string> reported;
       std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary, &reported);
-      EXPECT_EQ(summary.records_read, one_summary.records_read) << threads;
-      EXPECT_EQ(summary.records_skipped, one_summary.records_skipped) << threads;
-      EXPECT_EQ(summary.bytes_read, one_summary.bytes_read) << threads;
-      EXPECT_EQ(summary.files_read, one_summary.files_read) << threads;
+      ExpectSameCounts(summary, one_summary, threads);
       EXPECT_EQ(reported, one_reported) << threads;
       ASSERT_EQ(many.size(), one.size()) << threads;
       for (size_t i = 0; i < one.size(); ++i)
@@ -256,14 +265,7 @@ level: low
     ScanSummary summary;
     std::vector<std::string> reported;
     std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary, &reported);
-    EXPECT_EQ(summary.records_read, one_summary.records_read) << threads;
-    EXPECT_EQ(summary.records_skipped, one_summary.records_skipped) << threads;
-    EXPECT_EQ(summary.bytes_read, one_summary.bytes_read) << threads;
-    EXPECT_EQ(summary.files_read, one_summary.files_read) << threads;
-    EXPECT_EQ(summary.files_failed, one_summary.files_failed) << threads;
-    EXPECT_EQ(summary.evtx_native_records, one_summary.evtx_native_records) << threads;
-    EXPECT_EQ(summary.evtx_libevtx_records, one_summary.evtx_libevtx_records) << threads;
-    EXPECT_EQ(summary.events_unrecognised, one_summary.events_unrecognised) << threads;
+    ExpectSameCounts(summary, one_summary, threads);
     // The reader thread reports what it reads as it goes, before the alerts of earlier files
     // are handed on; what workers report comes in input order. Compare as sets, and the
     // workers' EVTX diagnostics in order.
