@@ -193,6 +193,25 @@ Fetched FetchRecord(libevtx_file_t* file, int index, bool recovered, size_t max_
 }
 
 // libevtx opened on demand, for fallback and recovered records of a natively read file.
+
+bool ReadFully(int fd, uint8_t* data, size_t size, uint64_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, data + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Per-file bookkeeping shared by both paths: numbering, de-duplication of recovered records
+// against regular ones, progress.
+
+}  // namespace
+
+namespace evtx_reading {
+
 struct LazyLibevtx {
   FileCloser handle;
   bool tried = false;
@@ -221,19 +240,6 @@ struct LazyLibevtx {
   }
 };
 
-bool ReadFully(int fd, uint8_t* data, size_t size, uint64_t offset) {
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::pread(fd, data + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Per-file bookkeeping shared by both paths: numbering, de-duplication of recovered records
-// against regular ones, progress.
 struct Emitter {
   Emitter(const RecordReader::OnRecord& on_record, const RecordReader::OnProgress& on_progress,
           ReadStats& stats, uint32_t source_index, uint64_t file_size, uint64_t total)
@@ -281,6 +287,13 @@ struct Emitter {
     }
   }
 };
+
+}  // namespace evtx_reading
+
+namespace {
+
+using evtx_reading::Emitter;
+using evtx_reading::LazyLibevtx;
 
 // The recovered records, through libevtx, after the regular ones.
 void ReadRecovered(libevtx_file_t* file, int recovered, uint64_t first_index,
@@ -441,6 +454,22 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
   Emitter emitter(on_record, on_progress, stats, source_index, file_size,
                   regular + static_cast<uint64_t>(recovered));
   emitter.track_ids = recovered > 0;
+  RenderChunks(fd, path, display_path, max_record_size, plan_, 0, plan_.size(), 0, regular,
+               emitter, libevtx, diagnostics, stats);
+  if (recovered > 0) {
+    ReadRecovered(libevtx.handle.file, recovered, regular, max_record_size, display_path, xml_,
+                  emitter, diagnostics, stats);
+  }
+  ReportLostFragments(emitter, display_path, diagnostics);
+  return true;
+}
+
+void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string& display_path,
+                              size_t max_record_size, const std::vector<ChunkPlan>& chunks,
+                              size_t first, size_t last, uint64_t index, uint64_t regular,
+                              Emitter& emitter, LazyLibevtx& libevtx, Diagnostics& diagnostics,
+                              ReadStats& stats) {
+  using namespace evtx;
   renderer_.set_output_limit(max_record_size);
   auto skip = [&](const std::string& message) {
     ++emitter.next_number;
@@ -450,8 +479,8 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
   };
   const std::string too_large = "record larger than " + std::to_string(max_record_size) + " bytes";
   std::string message;
-  uint64_t index = 0;
-  for (const ChunkPlan& chunk : plan_) {
+  for (size_t c = first; c < last; ++c) {
+    const ChunkPlan& chunk = chunks[c];
     const uint64_t chunk_end = index + chunk.records;
     const uint8_t* data = LoadChunk(fd, chunk.offset);
     if (data == nullptr) {
@@ -514,12 +543,48 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
       }
     }
   }
-  if (recovered > 0) {
-    ReadRecovered(libevtx.handle.file, recovered, regular, max_record_size, display_path, xml_,
-                  emitter, diagnostics, stats);
-  }
-  ReportLostFragments(emitter, display_path, diagnostics);
+}
+
+bool EvtxReader::MakePlan(const std::string& path, Plan& plan) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat info {};
+  const bool planned = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) &&
+                       PlanNative(fd, static_cast<uint64_t>(info.st_size));
+  ::close(fd);
+  if (!planned) return false;
+  plan.chunks = plan_;
+  plan.file_size = static_cast<uint64_t>(info.st_size);
   return true;
+}
+
+void EvtxReader::ReadChunks(const std::string& path, const std::string& display_path,
+                            uint32_t source_index, size_t max_record_size, const Plan& plan,
+                            size_t first, size_t last, const RecordReader::OnRecord& on_record,
+                            Diagnostics& diagnostics, ReadStats& stats) {
+  uint64_t index = 0;
+  uint64_t regular = 0;
+  for (size_t c = 0; c < plan.chunks.size(); ++c) {
+    if (c < first) index += plan.chunks[c].records;
+    regular += plan.chunks[c].records;
+  }
+  const uint64_t records_before = stats.records;
+  const uint64_t native_before = native_records_;
+  static const RecordReader::OnProgress no_progress;
+  Emitter emitter(on_record, no_progress, stats, source_index, plan.file_size, regular);
+  emitter.next_number = index;
+  LazyLibevtx libevtx;
+  whole_ = false;  // a chunk at a time
+  chunk_.resize(evtx::CHUNK_SIZE);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // A file that cannot be opened again yields its records as chunks that cannot be read again.
+  RenderChunks(fd, path, display_path, max_record_size, plan.chunks, first, last, index, regular,
+               emitter, libevtx, diagnostics, stats);
+  if (fd >= 0) ::close(fd);
+  const uint64_t native_now = native_records_ - native_before;
+  const uint64_t all = stats.records - records_before;
+  stats.evtx_native_records += native_now;
+  stats.evtx_libevtx_records += all > native_now ? all - native_now : 0;
 }
 
 bool EvtxReader::ReadLibevtx(const std::string& path, const std::string& display_path,

@@ -32,6 +32,11 @@
 
 namespace yagura::event {
 
+namespace evtx_reading {  // evtx_reader.cpp
+struct Emitter;
+struct LazyLibevtx;
+}  // namespace evtx_reading
+
 class EvtxReader {
  public:
   // Reads the EVTX file at `path`; diagnostics name `display_path`. Returns false when the file
@@ -44,6 +49,27 @@ class EvtxReader {
   // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
   void set_native(bool native) { native_ = native; }
 
+  // A large file read by several readers, a range of chunks each (a scan with several threads).
+  // MakePlan() checks the file once, as Read() does before reading natively; then each
+  // ReadChunks() renders the records of chunks [first, last) of the plan, numbered on from the
+  // records of the chunks before. Range by range, the records, numbers and diagnostics are
+  // those Read() gives (without recovering deleted records, which are libevtx's alone).
+  struct ChunkPlan {
+    uint64_t offset;  // in the file
+    uint32_t free_offset;
+    uint32_t records;
+  };
+  struct Plan {
+    std::vector<ChunkPlan> chunks;
+    uint64_t file_size = 0;
+  };
+  // False when the file is not to be read natively (Read() would read it through libevtx).
+  bool MakePlan(const std::string& path, Plan& plan);
+  void ReadChunks(const std::string& path, const std::string& display_path, uint32_t source_index,
+                  size_t max_record_size, const Plan& plan, size_t first, size_t last,
+                  const RecordReader::OnRecord& on_record, Diagnostics& diagnostics,
+                  ReadStats& stats);
+
   // Over the reader's lifetime: files read natively, records rendered natively, and records
   // of natively read files that were rendered by libevtx instead.
   [[nodiscard]] uint64_t native_files() const { return native_files_; }
@@ -51,11 +77,6 @@ class EvtxReader {
   [[nodiscard]] uint64_t fallback_records() const { return fallback_records_; }
 
  private:
-  struct ChunkPlan {
-    uint64_t offset;  // in the file
-    uint32_t free_offset;
-    uint32_t records;
-  };
   // Files up to this size are read into memory once; larger ones a chunk at a time, twice.
   static constexpr uint64_t WHOLE_FILE_LIMIT = 64u << 20;
 
@@ -66,6 +87,13 @@ class EvtxReader {
                   const RecordReader::OnRecord& on_record,
                   const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
                   ReadStats& stats, uint64_t file_size);
+  // Renders the records of chunks [first, last) of `chunks`, the first of them the file's
+  // record `index` (from 0) of `regular`; a record the renderer declines comes from `libevtx`.
+  void RenderChunks(int fd, const std::string& path, const std::string& display_path,
+                    size_t max_record_size, const std::vector<ChunkPlan>& chunks, size_t first,
+                    size_t last, uint64_t index, uint64_t regular, evtx_reading::Emitter& emitter,
+                    evtx_reading::LazyLibevtx& libevtx, Diagnostics& diagnostics,
+                    ReadStats& stats);
   bool ReadLibevtx(const std::string& path, const std::string& display_path,
                    uint32_t source_index, size_t max_record_size, bool recover_deleted,
                    const RecordReader::OnRecord& on_record,

@@ -63,10 +63,10 @@ struct InputFile {
   std::string path;  // "-" for stdin
 };
 
-// The size of `file` when it is an EVTX file of at most `limit` bytes that one reader can take
-// whole: a regular file (not stdin, not compressed) that starts with the EVTX signature, read
-// as EVTX under `forced` (kAuto or kEvtx). A scan with several threads lets each worker read
-// such files itself, rendering included.
+// The size of `file` when it is an EVTX file of at most `limit` bytes that readers can take
+// over by name: a regular file (not stdin, not compressed) that starts with the EVTX
+// signature, read as EVTX under `forced` (kAuto or kEvtx). A scan with several threads lets its
+// workers read such files themselves, rendering included: whole, or a range of chunks each.
 [[nodiscard]] std::optional<uint64_t> WholeEvtxFileSize(const InputFile& file, InputFormat forced,
                                                         uint64_t limit);
 

@@ -19,6 +19,7 @@
 #include "correlate/correlation_engine.hpp"
 #include "correlate/event_time.hpp"
 #include "core/time.hpp"
+#include "event/evtx_reader.hpp"
 #include "event/json_segments.hpp"
 #include "event/parser.hpp"
 #include "scan/alert_writer.hpp"
@@ -321,6 +322,15 @@ struct Batch {
   std::vector<uint32_t> whole_files;
   uint64_t whole_file_bytes = 0;
   static constexpr uint64_t WHOLE_FILE_BATCH_BYTES = 1 << 20;
+  // Or a range of chunks of a large EVTX file that the reader thread has checked
+  // (event::EvtxReader::MakePlan): the same, for those chunks' records.
+  struct EvtxRange {
+    uint32_t file = 0;
+    std::shared_ptr<const event::EvtxReader::Plan> plan;
+    size_t first = 0, last = 0;  // chunks
+  };
+  std::optional<EvtxRange> evtx_range;
+  static constexpr size_t CHUNKS_PER_RANGE = 16;  // 1 MiB
   std::vector<Diagnostic> reported;
   uint64_t records_read = 0;
   uint64_t parse_failures = 0;  // of the records read (each also in `reported`)
@@ -347,6 +357,7 @@ struct Batch {
     notes.clear();
     whole_files.clear();
     whole_file_bytes = 0;
+    evtx_range.reset();
     reported.clear();
     records_read = 0;
     parse_failures = 0;
@@ -610,10 +621,32 @@ void MatchWholeFile(const Engine::Impl& m, Worker& worker, event::RecordReader& 
   b.read_stats.evtx_libevtx_records += after.evtx_libevtx_records - before.evtx_libevtx_records;
 }
 
-// EVTX files up to this size are read whole by a worker in a scan with several threads (the
-// EVTX reader holds them in memory whole up to the same size). A larger one goes through the
-// reader thread, so that its rendering and its matching still run side by side.
-constexpr uint64_t WHOLE_EVTX_LIMIT = uint64_t{64} << 20;
+// Reads, renders, parses and matches the batch's range of chunks of a large EVTX file
+// (Batch::evtx_range) with `worker` and its own `reader`, which reports to `diagnostics` (the
+// worker's, collecting into the batch's list).
+void MatchEvtxRange(const Engine::Impl& m, Worker& worker, event::EvtxReader& reader,
+                    Diagnostics& diagnostics, std::vector<Diagnostic>*& collecting,
+                    const std::vector<event::InputFile>& inputs, Batch& b) {
+  const Batch::EvtxRange& range = *b.evtx_range;
+  const std::string& path = inputs[range.file].path;
+  collecting = &b.reported;
+  std::string error;
+  reader.ReadChunks(
+      path, path, range.file, event::MAX_RECORD_SIZE, *range.plan, range.first, range.last,
+      [&](const event::Record& record) {
+        ++b.records_read;
+        if (!Detect(m, worker, record, error)) {
+          ++b.parse_failures;
+          b.reported.push_back({DiagnosticKind::kRecordSkipped, RecordLocation(path, record), error});
+          return;
+        }
+        if (!worker.event.logsource.recognised) ++b.unrecognised;
+        KeepHits(worker, record, b);
+      },
+      diagnostics, b.read_stats);
+  collecting = nullptr;
+  if (range.first == 0) ++b.read_stats.files_read;
+}
 
 }  // namespace
 
@@ -725,13 +758,16 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           if (collecting != nullptr) collecting->push_back(d);
         });
         event::RecordReader file_reader(m.options.format, file_diagnostics);
+        event::EvtxReader range_reader;
         while (auto batch = work.Pop()) {
           Batch& b = **batch;
           if (m.intel_matcher) worker.intel_index = b.intel_index = m.indicators->Current();
           if (b.segment) MatchSegment(m, worker, segment_reader, inputs, b);
           for (uint32_t file : b.whole_files)
             MatchWholeFile(m, worker, file_reader, collecting, inputs, file, b);
-          const bool read_by_worker = b.segment || !b.whole_files.empty();
+          if (b.evtx_range)
+            MatchEvtxRange(m, worker, range_reader, file_diagnostics, collecting, inputs, b);
+          const bool read_by_worker = b.segment || !b.whole_files.empty() || b.evtx_range;
           for (uint32_t i = 0; !read_by_worker && i < b.entries.size(); ++i) {
             event::Record record = b.View(i);
             if (!Detect(m, worker, record, error)) {
@@ -774,15 +810,33 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       };
       // A large JSON file: the workers read it, a segment each (event/json_segments.hpp). An
       // EVTX file: a worker reads it whole, rendering included (most of the work of reading
-      // EVTX, which the reader thread did alone before).
+      // EVTX, which the reader thread did alone before); a larger one that reads natively, a
+      // range of chunks each, once this thread has checked it (one that does not, through
+      // libevtx, is read here as before).
+      event::EvtxReader planner;
       auto claim = [&](uint32_t index, uint64_t bytes_before) -> std::optional<uint64_t> {
-        if (auto size = event::WholeEvtxFileSize(inputs[index], m.options.format, WHOLE_EVTX_LIMIT)) {
-          if (batch && !batch->entries.empty()) send();
-          take();
-          batch->whole_files.push_back(index);
-          batch->whole_file_bytes += *size;
-          if (batch->whole_file_bytes >= Batch::WHOLE_FILE_BATCH_BYTES) send();
-          progress.Update(bytes_before + *size, records);
+        if (auto size = event::WholeEvtxFileSize(inputs[index], m.options.format, UINT64_MAX)) {
+          if (*size <= m.options.whole_evtx_limit) {
+            if (batch && !batch->entries.empty()) send();
+            take();
+            batch->whole_files.push_back(index);
+            batch->whole_file_bytes += *size;
+            if (batch->whole_file_bytes >= Batch::WHOLE_FILE_BATCH_BYTES) send();
+            progress.Update(bytes_before + *size, records);
+            return size;
+          }
+          auto plan = std::make_shared<event::EvtxReader::Plan>();
+          if (!planner.MakePlan(inputs[index].path, *plan)) return std::nullopt;
+          if (batch && (!batch->entries.empty() || !batch->whole_files.empty())) send();
+          const size_t chunks = plan->chunks.size();
+          for (size_t first = 0; first == 0 || first < chunks; first += Batch::CHUNKS_PER_RANGE) {
+            take();
+            batch->evtx_range = Batch::EvtxRange{
+                index, plan, first, std::min(chunks, first + Batch::CHUNKS_PER_RANGE)};
+            send();
+            const size_t done = std::min(chunks, first + Batch::CHUNKS_PER_RANGE);
+            if (chunks > 0) progress.Update(bytes_before + *size * done / chunks, records);
+          }
           return size;
         }
         auto size = event::JsonSegmentReader::SplittableSize(inputs[index], m.options.format);
@@ -866,7 +920,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           segmented.stopped = true;
         }
       }
-      if (!batch->whole_files.empty()) {
+      if (!batch->whole_files.empty() || batch->evtx_range) {
         for (const Diagnostic& d : batch->reported) diagnostics.Report(d.kind, d.where, d.message);
         parse_failures += batch->parse_failures;
         whole_file_records += batch->records_read;

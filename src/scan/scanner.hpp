@@ -40,6 +40,9 @@ struct ScanOptions {
   std::vector<std::string> rule_ids;  // only these rules (by id or name)
   std::vector<std::string> tags;      // only rules with one of these tags
   int threads = 1;
+  // With several threads, workers read EVTX files up to this size whole, and larger ones a
+  // range of chunks each (the reader thread checks them first).
+  uint64_t whole_evtx_limit = uint64_t{64} << 20;
   bool detect = true;             // false: --no-detect, parse and extract only
   bool plain_evaluator = false;   // use the oracle instead of the compiled matcher
   bool progress = false;          // progress bar on stderr

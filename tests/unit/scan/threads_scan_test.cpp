@@ -25,10 +25,12 @@ struct Alert {
 
 std::vector<Alert> ScanWith(int threads, const fs::path& rules,
                             const std::vector<std::string>& inputs, ScanSummary& summary,
-                            std::vector<std::string>* reported = nullptr) {
+                            std::vector<std::string>* reported = nullptr,
+                            uint64_t whole_evtx_limit = ScanOptions().whole_evtx_limit) {
   ScanOptions options;
   options.rule_paths = {rules.string()};
   options.threads = threads;
+  options.whole_evtx_limit = whole_evtx_limit;
   Diagnostics diagnostics([&](const Diagnostic& d) {
     if (reported != nullptr) reported->push_back(d.where + ": " + d.message);
   });
@@ -209,10 +211,11 @@ TEST(ThreadsScan, SegmentedJsonGivesWhatOneThreadGives) {
   fs::remove_all(dir);
 }
 
-// EVTX files read whole by the workers, several to a batch, among JSON files the reader thread
-// reads, with a truncated and a corrupted copy (diagnostics from the reading, and records
-// rendered by libevtx): the same alerts, diagnostics and counts as one thread.
-TEST(ThreadsScan, WholeEvtxFilesGiveWhatOneThreadGives) {
+// EVTX files read by the workers, whole (several to a batch) or, when larger than the limit, a
+// range of chunks each, among JSON files the reader thread reads, with a truncated and a
+// corrupted copy (diagnostics from the reading, and records rendered by libevtx, which the
+// reader thread reads): the same alerts, diagnostics and counts as one thread.
+TEST(ThreadsScan, EvtxFilesReadByWorkersGiveWhatOneThreadGives) {
   const fs::path evtx = fs::path(YAGURA_SHARED_DIR) / "data/logs/evtx";
   const fs::path cleared = evtx / "Defense Evasion/DE_1102_security_log_cleared.evtx";
   if (!fs::exists(cleared)) GTEST_SKIP() << "no EVTX samples under " << evtx;
@@ -261,10 +264,13 @@ level: low
   ASSERT_GE(one.size(), 200u);
   ASSERT_GE(one_reported.size(), 4u);
   ASSERT_GT(one_summary.evtx_libevtx_records, 0u);
-  for (int threads : {2, 3}) {
+  // Files of 17 chunks: a range of 16 and one of 1 each.
+  for (auto [threads, limit] : {std::pair{2, ScanOptions().whole_evtx_limit}, std::pair{3, ScanOptions().whole_evtx_limit},
+                                std::pair{2, uint64_t{100000}}, std::pair{3, uint64_t{100000}}}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
     ScanSummary summary;
     std::vector<std::string> reported;
-    std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary, &reported);
+    std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary, &reported, limit);
     ExpectSameCounts(summary, one_summary, threads);
     // The reader thread reports what it reads as it goes, before the alerts of earlier files
     // are handed on; what workers report comes in input order. Compare as sets, and the
