@@ -3,7 +3,11 @@
 # REPEAT times, with every active SigmaHQ rule. Prints the median events/s (of RUNS runs) of one
 # thread with detection and with --no-detect, and of two threads with detection.
 #
-# usage: bench/evtx_corpus.sh [BUILD_DIR]    (env: RUNS=3, REPEAT=5)
+# With LARGE_MIB set, also one EVTX file of that many MiB made of the samples' chunks
+# (bench/make_large_evtx.py), as a domain controller's Security.evtx would be: one and two
+# threads, which read it a range of chunks per worker.
+#
+# usage: bench/evtx_corpus.sh [BUILD_DIR]    (env: RUNS=3, REPEAT=5, LARGE_MIB unset)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -48,3 +52,23 @@ printf 'no-detect:   %10.0f events/s\n' "$(printf '%s\n' "${nodetect[@]}" | medi
 d=$(printf '%s\n' "${detect[@]}" | median)
 t=$(printf '%s\n' "${two[@]}" | median)
 printf 'two threads: %10.0f events/s (%.2fx one thread)\n' "$t" "$(echo "$t / $d" | bc -l)"
+
+if [[ -n ${LARGE_MIB:-} ]]; then
+  large=$data/large-$LARGE_MIB.evtx
+  [[ -s $large ]] || /usr/bin/python3 "$here/bench/make_large_evtx.py" "$large" "$LARGE_MIB" "$shared/logs/evtx"
+  inputs=("$large")
+  one=(); two=()
+  for ((i = 0; i < runs; i++)); do
+    read -r rate records alerts < <(run 1); one+=("$rate")
+    read -r rate _ two_alerts < <(run 2); two+=("$rate")
+    if [[ $two_alerts != "$alerts" ]]; then
+      echo "$(basename "$0"): two threads gave $two_alerts alerts on the large file, one thread $alerts" >&2
+      exit 1
+    fi
+  done
+  d=$(printf '%s\n' "${one[@]}" | median)
+  t=$(printf '%s\n' "${two[@]}" | median)
+  echo "one EVTX file of $LARGE_MIB MiB ($records records, $alerts alerts):"
+  printf 'one thread:  %10.0f events/s\n' "$d"
+  printf 'two threads: %10.0f events/s (%.2fx one thread)\n' "$t" "$(echo "$t / $d" | bc -l)"
+fi
