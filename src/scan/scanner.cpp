@@ -591,6 +591,20 @@ void MatchSegment(const Engine::Impl& m, Worker& worker, event::JsonSegmentReade
   b.outcome = *outcome;
 }
 
+// Parses and matches a record of a file the worker reads itself (Batch::whole_files,
+// Batch::evtx_range); one that cannot be parsed is reported in the batch's list.
+void MatchOwnRecord(const Engine::Impl& m, Worker& worker, const std::string& path,
+                    const event::Record& record, std::string& error, Batch& b) {
+  ++b.records_read;
+  if (!Detect(m, worker, record, error)) {
+    ++b.parse_failures;
+    b.reported.push_back({DiagnosticKind::kRecordSkipped, RecordLocation(path, record), error});
+    return;
+  }
+  if (!worker.event.logsource.recognised) ++b.unrecognised;
+  KeepHits(worker, record, b);
+}
+
 // Reads, renders, parses and matches one of the batch's whole EVTX files (Batch::whole_files)
 // with `worker` and its own `reader`, whose diagnostics go to `collecting` (set to the batch's
 // list while the file is read).
@@ -602,14 +616,7 @@ void MatchWholeFile(const Engine::Impl& m, Worker& worker, event::RecordReader& 
   collecting = &b.reported;
   std::string error;
   reader.ReadFile(inputs[index], index, [&](const event::Record& record) {
-    ++b.records_read;
-    if (!Detect(m, worker, record, error)) {
-      ++b.parse_failures;
-      b.reported.push_back({DiagnosticKind::kRecordSkipped, RecordLocation(path, record), error});
-      return;
-    }
-    if (!worker.event.logsource.recognised) ++b.unrecognised;
-    KeepHits(worker, record, b);
+    MatchOwnRecord(m, worker, path, record, error, b);
   });
   collecting = nullptr;
   const event::ReadStats& after = reader.stats();
@@ -633,16 +640,7 @@ void MatchEvtxRange(const Engine::Impl& m, Worker& worker, event::EvtxReader& re
   std::string error;
   reader.ReadChunks(
       path, path, range.file, event::MAX_RECORD_SIZE, *range.plan, range.first, range.last,
-      [&](const event::Record& record) {
-        ++b.records_read;
-        if (!Detect(m, worker, record, error)) {
-          ++b.parse_failures;
-          b.reported.push_back({DiagnosticKind::kRecordSkipped, RecordLocation(path, record), error});
-          return;
-        }
-        if (!worker.event.logsource.recognised) ++b.unrecognised;
-        KeepHits(worker, record, b);
-      },
+      [&](const event::Record& record) { MatchOwnRecord(m, worker, path, record, error, b); },
       diagnostics, b.read_stats);
   collecting = nullptr;
   if (range.first == 0) ++b.read_stats.files_read;
