@@ -19,7 +19,8 @@
 // copies), and fragments libevtx cannot render, or renders with garbled element names (a
 // template that no longer fits), are only summed up in one warning, since they are leftovers
 // rather than records of the log. Buffers are reused across records and files.
-// Internal to src/event; one per RecordReader, not thread-safe.
+// Internal to src/event and to the scan's workers (large files a range of chunks each); one
+// per thread, not thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -472,6 +472,52 @@ TEST(EvtxNative, EveryRecordOfTheSampleLogsIsLibevtxsXml) {
   EXPECT_GT(OutlineFields().by_handle - by_handle_before, records * 10);
 }
 
+// A file read a range of chunks at a time, with one reader per range as a scan's workers read
+// it (MakePlan, then ReadChunks), gives what Read() gives: the records, their numbers and
+// outlines, the diagnostics and the counts. Files that do not read natively have no plan.
+TEST(EvtxNative, RangesOfChunksGiveWhatReadingTheFileGives) {
+  const std::vector<fs::path> files = SampleLogs();
+  if (files.empty()) GTEST_SKIP() << "no EVTX samples under " << SharedDir() / "data/logs/evtx";
+  size_t planned = 0, ranged = 0;
+  for (const fs::path& path : files) {
+    const Read whole = ReadEvtx(path, true);
+    EvtxReader planner;
+    EvtxReader::Plan plan;
+    if (!planner.MakePlan(path.string(), plan)) {
+      EXPECT_EQ(whole.native_files, 0u) << path;
+      continue;
+    }
+    ++planned;
+    EXPECT_EQ(whole.native_files, 1u) << path;
+    for (size_t range : {size_t{1}, size_t{3}}) {
+      Read pieces;
+      Diagnostics diagnostics;
+      for (size_t first = 0; first < plan.chunks.size(); first += range) {
+        EvtxReader reader;  // a fresh one per range, as another worker's would be
+        reader.ReadChunks(
+            path.string(), path.filename().string(), 0, MAX_RECORD_SIZE, plan, first,
+            std::min(plan.chunks.size(), first + range),
+            [&](const Record& record) {
+              EXPECT_EQ(record.data.data()[record.data.size()], '\0');
+              pieces.records.emplace_back(record.data);
+              pieces.numbers.push_back(record.number);
+              pieces.outlines += record.outline.empty() ? 0 : 1;
+            },
+            diagnostics, pieces.stats);
+        ++ranged;
+      }
+      pieces.ok = true;
+      pieces.diagnostics = diagnostics.Kept();
+      ExpectSameAsLibevtx(whole, pieces, path.filename().string() + " in ranges of " + std::to_string(range));
+      EXPECT_EQ(pieces.outlines, whole.outlines) << path;
+      EXPECT_EQ(pieces.stats.evtx_native_records, whole.stats.evtx_native_records) << path;
+      EXPECT_EQ(pieces.stats.evtx_libevtx_records, whole.stats.evtx_libevtx_records) << path;
+    }
+  }
+  EXPECT_GT(planned, 200u);
+  EXPECT_GT(ranged, planned * 2);
+}
+
 TEST(EvtxNative, RecoveredRecordsAndSizeLimitsAreAsBefore) {
   const auto files = SampleLogs();
   if (files.empty()) GTEST_SKIP() << "test data absent: " << SharedDir() / "data/logs/evtx";
