@@ -192,8 +192,6 @@ Fetched FetchRecord(libevtx_file_t* file, int index, bool recovered, size_t max_
   return Fetched::kOk;
 }
 
-// libevtx opened on demand, for fallback and recovered records of a natively read file.
-
 bool ReadFully(int fd, uint8_t* data, size_t size, uint64_t offset) {
   size_t done = 0;
   while (done < size) {
@@ -205,13 +203,26 @@ bool ReadFully(int fd, uint8_t* data, size_t size, uint64_t offset) {
   return true;
 }
 
-// Per-file bookkeeping shared by both paths: numbering, de-duplication of recovered records
-// against regular ones, progress.
+// Adds what a read handed on to `stats`, as rendered natively or by libevtx, when it goes out
+// of scope (every record handed on was one or the other).
+struct CountRenderers {
+  ReadStats& stats;
+  const uint64_t& native;
+  uint64_t records_before = stats.records;
+  uint64_t native_before = native;
+  ~CountRenderers() {
+    const uint64_t native_now = native - native_before;
+    const uint64_t all = stats.records - records_before;
+    stats.evtx_native_records += native_now;
+    stats.evtx_libevtx_records += all > native_now ? all - native_now : 0;
+  }
+};
 
 }  // namespace
 
 namespace evtx_reading {
 
+// libevtx opened on demand, for fallback and recovered records of a natively read file.
 struct LazyLibevtx {
   FileCloser handle;
   bool tried = false;
@@ -240,6 +251,8 @@ struct LazyLibevtx {
   }
 };
 
+// Per-file bookkeeping shared by both paths: numbering, de-duplication of recovered records
+// against regular ones, progress.
 struct Emitter {
   Emitter(const RecordReader::OnRecord& on_record, const RecordReader::OnProgress& on_progress,
           ReadStats& stats, uint32_t source_index, uint64_t file_size, uint64_t total)
@@ -338,21 +351,9 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                       const RecordReader::OnRecord& on_record,
                       const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
                       ReadStats& stats) {
-  // Every record handed on was rendered natively or by libevtx (fallbacks, damaged files,
-  // recovered records); the summary tells how many of each.
-  const uint64_t records_before = stats.records;
-  const uint64_t native_before = native_records_;
-  struct Count {
-    ReadStats& stats;
-    const uint64_t& native;
-    uint64_t records_before, native_before;
-    ~Count() {
-      const uint64_t native_now = native - native_before;
-      const uint64_t all = stats.records - records_before;
-      stats.evtx_native_records += native_now;
-      stats.evtx_libevtx_records += all > native_now ? all - native_now : 0;
-    }
-  } count{stats, native_records_, records_before, native_before};
+  // Records rendered natively or by libevtx (fallbacks, damaged files, recovered records): the
+  // summary tells how many of each.
+  CountRenderers count{stats, native_records_};
   if (native_) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -568,8 +569,7 @@ void EvtxReader::ReadChunks(const std::string& path, const std::string& display_
     if (c < first) index += plan.chunks[c].records;
     regular += plan.chunks[c].records;
   }
-  const uint64_t records_before = stats.records;
-  const uint64_t native_before = native_records_;
+  CountRenderers count{stats, native_records_};
   static const RecordReader::OnProgress no_progress;
   Emitter emitter(on_record, no_progress, stats, source_index, plan.file_size, regular);
   emitter.next_number = index;
@@ -581,10 +581,6 @@ void EvtxReader::ReadChunks(const std::string& path, const std::string& display_
   RenderChunks(fd, path, display_path, max_record_size, plan.chunks, first, last, index, regular,
                emitter, libevtx, diagnostics, stats);
   if (fd >= 0) ::close(fd);
-  const uint64_t native_now = native_records_ - native_before;
-  const uint64_t all = stats.records - records_before;
-  stats.evtx_native_records += native_now;
-  stats.evtx_libevtx_records += all > native_now ? all - native_now : 0;
 }
 
 bool EvtxReader::ReadLibevtx(const std::string& path, const std::string& display_path,
