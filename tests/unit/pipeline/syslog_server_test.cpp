@@ -287,6 +287,10 @@ TEST_F(SyslogServerTest, UdpDatagramsAreMessages) {
   EXPECT_EQ(messages[0].transport, "udp");
   EXPECT_EQ(Rejected("udp", "oversized"), 1);
   MetricLabels labels = {{"transport", "udp"}, {"org_id", "org-a"}, {"sensor", "lo"}};
+  // The counters follow the spool append that hands the messages on, a moment later.
+  EXPECT_TRUE(WaitUntil([&] {
+    return metrics_.GetCounter("yagura_syslog_messages_total", "", labels).Value() == 3;
+  }));
   EXPECT_EQ(metrics_.GetCounter("yagura_syslog_messages_total", "", labels).Value(), 3);
   EXPECT_GT(metrics_.GetCounter("yagura_syslog_bytes_total", "", labels).Value(), 100);
 }
