@@ -183,7 +183,7 @@ InputFormat DetectInputFormat(std::string_view head, bool whole_file) {
   return DetectFormat(head, whole_file, binary);
 }
 
-std::optional<uint64_t> WholeEvtxFileSize(const InputFile& file, InputFormat forced,
+std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                           uint64_t limit) {
   if (file.path == "-" || (forced != InputFormat::kAuto && forced != InputFormat::kEvtx))
     return std::nullopt;
@@ -201,6 +201,29 @@ std::optional<uint64_t> WholeEvtxFileSize(const InputFile& file, InputFormat for
   if (got != static_cast<ssize_t>(head.size()) || !IsEvtxSignature({head.data(), head.size()}))
     return std::nullopt;
   return static_cast<uint64_t>(st.st_size);
+}
+
+ReadStats& ReadStats::operator+=(const ReadStats& other) {
+  files_read += other.files_read;
+  files_failed += other.files_failed;
+  records += other.records;
+  records_skipped += other.records_skipped;
+  bytes += other.bytes;
+  evtx_native_records += other.evtx_native_records;
+  evtx_libevtx_records += other.evtx_libevtx_records;
+  return *this;
+}
+
+ReadStats ReadStats::operator-(const ReadStats& earlier) const {
+  ReadStats since;
+  since.files_read = files_read - earlier.files_read;
+  since.files_failed = files_failed - earlier.files_failed;
+  since.records = records - earlier.records;
+  since.records_skipped = records_skipped - earlier.records_skipped;
+  since.bytes = bytes - earlier.bytes;
+  since.evtx_native_records = evtx_native_records - earlier.evtx_native_records;
+  since.evtx_libevtx_records = evtx_libevtx_records - earlier.evtx_libevtx_records;
+  return since;
 }
 
 Result<InputFormat> ParseInputFormat(std::string_view name) {

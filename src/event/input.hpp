@@ -67,7 +67,7 @@ struct InputFile {
 // over by name: a regular file (not stdin, not compressed) that starts with the EVTX
 // signature, read as EVTX under `forced` (kAuto or kEvtx). A scan with several threads lets its
 // workers read such files themselves, rendering included: whole, or a range of chunks each.
-[[nodiscard]] std::optional<uint64_t> WholeEvtxFileSize(const InputFile& file, InputFormat forced,
+[[nodiscard]] std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                                         uint64_t limit);
 
 // Expands directories (recursively) and checks that each path exists. Unreadable paths are
@@ -83,6 +83,10 @@ struct ReadStats {
   uint64_t bytes = 0;            // bytes of input consumed (after decompression)
   uint64_t evtx_native_records = 0;   // EVTX records rendered by Yagura's BinXML reader
   uint64_t evtx_libevtx_records = 0;  // EVTX records rendered by libevtx (damaged files...)
+
+  // Field by field: what readers on several threads read together, and what one read since.
+  ReadStats& operator+=(const ReadStats& other);
+  [[nodiscard]] ReadStats operator-(const ReadStats& earlier) const;
 };
 
 // Reads records from files. One reader per thread; the Record views passed to `on_record`

@@ -314,7 +314,7 @@ struct Batch {
   std::optional<std::string> read_error;  // the read stopped here; the rest of the file is lost
   std::vector<Note> notes;
 
-  // Whole EVTX files (event::WholeEvtxFileSize; indexes into the inputs, consecutive) that the
+  // Whole EVTX files (event::PlainEvtxFileSize; indexes into the inputs, consecutive) that the
   // worker reads, renders, parses and matches itself; then `entries` holds only the records
   // with hits (copied), and `reported` what reading and parsing them reported, in order. Small
   // files go several to a batch: a batch per file of a few dozen records cost more in waking
@@ -619,13 +619,7 @@ void MatchWholeFile(const Engine::Impl& m, Worker& worker, event::RecordReader& 
     MatchOwnRecord(m, worker, path, record, error, b);
   });
   collecting = nullptr;
-  const event::ReadStats& after = reader.stats();
-  b.read_stats.files_read += after.files_read - before.files_read;
-  b.read_stats.files_failed += after.files_failed - before.files_failed;
-  b.read_stats.records_skipped += after.records_skipped - before.records_skipped;
-  b.read_stats.bytes += after.bytes - before.bytes;
-  b.read_stats.evtx_native_records += after.evtx_native_records - before.evtx_native_records;
-  b.read_stats.evtx_libevtx_records += after.evtx_libevtx_records - before.evtx_libevtx_records;
+  b.read_stats += reader.stats() - before;
 }
 
 // Reads, renders, parses and matches the batch's range of chunks of a large EVTX file
@@ -813,7 +807,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       // libevtx, is read here as before).
       event::EvtxReader planner;
       auto claim = [&](uint32_t index, uint64_t bytes_before) -> std::optional<uint64_t> {
-        if (auto size = event::WholeEvtxFileSize(inputs[index], m.options.format, UINT64_MAX)) {
+        if (auto size = event::PlainEvtxFileSize(inputs[index], m.options.format, UINT64_MAX)) {
           if (*size <= m.options.whole_evtx_limit) {
             if (batch && !batch->entries.empty()) send();
             take();
@@ -871,8 +865,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     } segmented;
     uint64_t segment_records = 0;
     uint64_t segment_bytes = 0;
-    event::ReadStats whole_files;  // what workers read of whole files
-    uint64_t whole_file_records = 0;
+    event::ReadStats read_by_workers;  // of whole files and EVTX ranges
+    uint64_t records_read_by_workers = 0;
 
     uint64_t next = 0;
     for (;;) {
@@ -921,13 +915,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       if (!batch->whole_files.empty() || batch->evtx_range) {
         for (const Diagnostic& d : batch->reported) diagnostics.Report(d.kind, d.where, d.message);
         parse_failures += batch->parse_failures;
-        whole_file_records += batch->records_read;
-        whole_files.files_read += batch->read_stats.files_read;
-        whole_files.files_failed += batch->read_stats.files_failed;
-        whole_files.records_skipped += batch->read_stats.records_skipped;
-        whole_files.bytes += batch->read_stats.bytes;
-        whole_files.evtx_native_records += batch->read_stats.evtx_native_records;
-        whole_files.evtx_libevtx_records += batch->read_stats.evtx_libevtx_records;
+        records_read_by_workers += batch->records_read;
+        read_by_workers += batch->read_stats;
       }
       summary.events_unrecognised += batch->unrecognised;
       size_t failure = 0;
@@ -968,13 +957,13 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     reader_thread.join();
     for (auto& thread : threads) thread.join();
     m.main_worker.scratch = std::move(loaded_scratch);
-    records += segment_records + whole_file_records;
-    summary.files_read += files_segmented + whole_files.files_read;
-    summary.files_failed += whole_files.files_failed;
-    summary.records_skipped += whole_files.records_skipped;
-    summary.bytes_read += segment_bytes + whole_files.bytes;
-    summary.evtx_native_records += whole_files.evtx_native_records;
-    summary.evtx_libevtx_records += whole_files.evtx_libevtx_records;
+    records += segment_records + records_read_by_workers;
+    summary.files_read += files_segmented + read_by_workers.files_read;
+    summary.files_failed += read_by_workers.files_failed;
+    summary.records_skipped += read_by_workers.records_skipped;
+    summary.bytes_read += segment_bytes + read_by_workers.bytes;
+    summary.evtx_native_records += read_by_workers.evtx_native_records;
+    summary.evtx_libevtx_records += read_by_workers.evtx_libevtx_records;
   }
   progress.Finish();
 

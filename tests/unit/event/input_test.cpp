@@ -373,22 +373,22 @@ TEST(EvtxInput, WholeFilesAreOnlyPlainEvtxFilesUpToTheLimit) {
   TempDir dir;
   const std::string evtx_bytes = std::string("ElfFile\0", 8) + std::string(100, 'x');
   const std::string evtx = dir.Write("log.evtx", evtx_bytes).string();
-  EXPECT_EQ(WholeEvtxFileSize(InputFile{evtx}, InputFormat::kAuto, 1000), evtx_bytes.size());
-  EXPECT_EQ(WholeEvtxFileSize(InputFile{evtx}, InputFormat::kEvtx, evtx_bytes.size()),
+  EXPECT_EQ(PlainEvtxFileSize(InputFile{evtx}, InputFormat::kAuto, 1000), evtx_bytes.size());
+  EXPECT_EQ(PlainEvtxFileSize(InputFile{evtx}, InputFormat::kEvtx, evtx_bytes.size()),
             evtx_bytes.size());
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{evtx}, InputFormat::kAuto, evtx_bytes.size() - 1));
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{evtx}, InputFormat::kJson, 1000));
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{evtx}, InputFormat::kText, 1000));
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{dir.Write("log.gz", Gzip(evtx_bytes)).string()},
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{evtx}, InputFormat::kAuto, evtx_bytes.size() - 1));
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{evtx}, InputFormat::kJson, 1000));
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{evtx}, InputFormat::kText, 1000));
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{dir.Write("log.gz", Gzip(evtx_bytes)).string()},
                                  InputFormat::kAuto, 1000));
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{dir.Write("short.evtx", "ElfFil").string()},
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{dir.Write("short.evtx", "ElfFil").string()},
                                  InputFormat::kAuto, 1000));
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{dir.Write("e.jsonl", "{\"EventID\": 1}\n").string()},
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{dir.Write("e.jsonl", "{\"EventID\": 1}\n").string()},
                                  InputFormat::kAuto, 1000));
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{"-"}, InputFormat::kAuto, 1000));
-  EXPECT_FALSE(WholeEvtxFileSize(InputFile{dir.path().string()}, InputFormat::kAuto, 1000));
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{"-"}, InputFormat::kAuto, 1000));
+  EXPECT_FALSE(PlainEvtxFileSize(InputFile{dir.path().string()}, InputFormat::kAuto, 1000));
   EXPECT_FALSE(
-      WholeEvtxFileSize(InputFile{(dir.path() / "missing.evtx").string()}, InputFormat::kAuto, 1000));
+      PlainEvtxFileSize(InputFile{(dir.path() / "missing.evtx").string()}, InputFormat::kAuto, 1000));
 }
 
 TEST(LineInput, InvalidUtf8InTextPassesThrough) {
