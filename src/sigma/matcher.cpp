@@ -1198,28 +1198,44 @@ std::shared_ptr<const Matcher::Impl::Triggers> Matcher::Impl::ChooseTriggers(
     for (uint32_t k = current.begin[pattern]; k < current.begin[pattern + 1]; ++k)
       rule_fires[current.rules[k]] += fires[pattern];
   }
-  std::vector<std::vector<uint32_t>> rules_of_pattern(patterns.size());
   std::vector<bool> regate(rules->rules.size(), false);
   for (uint32_t r = 0; r < rules->rules.size(); ++r)
     regate[r] = gated[r] && rule_fires[r] * REGATE_SHARE > events;
-  for (uint32_t pattern = 0; pattern < patterns.size(); ++pattern) {
-    for (uint32_t k = current.begin[pattern]; k < current.begin[pattern + 1]; ++k)
-      if (!regate[current.rules[k]]) rules_of_pattern[pattern].push_back(current.rules[k]);
-  }
+  // The triggers chosen again, as (pattern, rule) pairs. The new table is laid out in place
+  // (counts, offsets, then the rules), not as a list per pattern: scanning threads wait for it,
+  // and tens of thousands of small lists took milliseconds to allocate and free.
+  std::vector<std::pair<uint32_t, uint32_t>> chosen_pairs;
   for (uint32_t r = 0; r < rules->rules.size(); ++r) {
     if (!regate[r]) continue;
     const Rule& rule = rules->rules[r];
     std::vector<uint32_t> chosen = Gate(rule, rule_base[r], rule.condition, true, &fires).triggers;
     SortUnique(chosen);
-    for (uint32_t pattern : chosen) {
-      // Each list stays ascending: Match collects the rules of every fired trigger and sorts.
-      auto& list = rules_of_pattern[pattern];
-      list.insert(std::upper_bound(list.begin(), list.end(), r), r);
-    }
+    for (uint32_t pattern : chosen) chosen_pairs.emplace_back(pattern, r);
   }
   auto table = std::make_shared<Triggers>();
   table->generation = current.generation + 1;
-  FillTriggers(rules_of_pattern, table->begin, table->rules);
+  std::vector<uint32_t>& begin = table->begin;
+  begin.assign(patterns.size() + 1, 0);
+  for (uint32_t pattern = 0; pattern < patterns.size(); ++pattern) {
+    for (uint32_t k = current.begin[pattern]; k < current.begin[pattern + 1]; ++k)
+      if (!regate[current.rules[k]]) ++begin[pattern + 1];
+  }
+  for (const auto& [pattern, rule] : chosen_pairs) ++begin[pattern + 1];
+  for (size_t i = 1; i < begin.size(); ++i) begin[i] += begin[i - 1];
+  std::vector<uint32_t>& table_rules = table->rules;
+  table_rules.resize(begin.back());
+  std::vector<uint32_t> end(begin.begin(), begin.end() - 1);  // where each list is filled to
+  for (uint32_t pattern = 0; pattern < patterns.size(); ++pattern) {
+    for (uint32_t k = current.begin[pattern]; k < current.begin[pattern + 1]; ++k)
+      if (!regate[current.rules[k]]) table_rules[end[pattern]++] = current.rules[k];
+  }
+  for (const auto& [pattern, rule] : chosen_pairs) table_rules[end[pattern]++] = rule;
+  // Each list ascending, as Match expects: only those that received chosen triggers may not be.
+  for (const auto& [pattern, rule] : chosen_pairs) {
+    auto first = table_rules.begin() + begin[pattern];
+    auto last = table_rules.begin() + begin[pattern + 1];
+    if (!std::is_sorted(first, last)) std::sort(first, last);
+  }
   return table;
 }
 
