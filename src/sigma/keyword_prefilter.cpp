@@ -7,17 +7,24 @@
 // escape). Other sets go to a Hyperscan literal database, after the same guard pass: as
 // patterns of the database the guards made its scan about twice as slow. Both stop at the first
 // hit, so a record that needs its values collected costs only as much of the scan as it took
-// to find out.
+// to find out. A literal database takes milliseconds to compile (ten for the hundred literals
+// of the PowerShell keyword rules), which a scan of a few EVTX files pays for every class of
+// event it meets: with a cache folder, the compiled database is kept there under a digest of
+// its patterns and of the library build, as the matcher keeps its own.
 #include "sigma/keyword_prefilter.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace yagura::sigma {
 namespace {
@@ -60,6 +67,56 @@ std::string LiteralExpression(std::string_view literal) {
 
 int StopAtFirst(unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 1; }
 
+// Bump when the patterns generated for the same literals change meaning.
+constexpr uint32_t CACHE_FORMAT = 1;
+
+uint64_t PatternsDigest(const std::vector<HsPattern>& patterns) {
+  XXH3_state_t* hasher = XXH3_createState();
+  XXH3_64bits_reset(hasher);
+  auto feed_string = [&](std::string_view text) {
+    const uint64_t size = text.size();
+    XXH3_64bits_update(hasher, &size, sizeof size);
+    XXH3_64bits_update(hasher, text.data(), text.size());
+  };
+  feed_string("keyword prefilter");
+  XXH3_64bits_update(hasher, &CACHE_FORMAT, sizeof CACHE_FORMAT);
+  feed_string(HsBuildTag());
+  for (const HsPattern& pattern : patterns) {
+    XXH3_64bits_update(hasher, &pattern.flags, sizeof pattern.flags);
+    feed_string(pattern.expression);
+  }
+  const uint64_t digest = XXH3_64bits_digest(hasher);
+  XXH3_freeState(hasher);
+  return digest;
+}
+
+// The database of `patterns`, from `cache_dir` when it holds it, else compiled (and stored
+// there when it can be: a cache that cannot be written only costs the next scan the compile).
+Result<HsDatabase> LoadOrCompile(const std::vector<HsPattern>& patterns,
+                                 const std::string& cache_dir,
+                                 std::vector<HsPatternStatus>& status) {
+  std::string path;
+  uint64_t digest = 0;
+  if (!cache_dir.empty()) {
+    digest = PatternsDigest(patterns);
+    path = (std::filesystem::path(cache_dir) / fmt::format("keywords-{:016x}.hsdb", digest)).string();
+    if (auto loaded = LoadHsCache(path, digest);
+        loaded && loaded->databases.size() == 1 && loaded->status.size() == 1 &&
+        loaded->status[0].size() == patterns.size()) {
+      status = std::move(loaded->status[0]);
+      return std::move(loaded->databases[0]);
+    }
+  }
+  const std::vector<bool> allow_prefilter(patterns.size(), false);
+  auto database = CompileHsDatabase(patterns, allow_prefilter, status);
+  if (!database || path.empty()) return database;
+  HsCacheEntry entry;
+  entry.databases.push_back(std::move(*database));
+  entry.status.push_back(status);
+  (void)StoreHsCache(path, digest, entry);
+  return std::move(entry.databases[0]);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<KeywordPrefilter>> KeywordPrefilter::Build(const RuleSet& rules) {
@@ -77,7 +134,7 @@ bool KeywordPrefilter::Coverable(const Rule& rule) {
 }
 
 Result<std::unique_ptr<KeywordPrefilter>> KeywordPrefilter::Build(
-    const RuleSet& rules, const std::vector<uint32_t>& rule_indexes) {
+    const RuleSet& rules, const std::vector<uint32_t>& rule_indexes, const std::string& cache_dir) {
   // (literal, cased): caseless literals are kept lower-cased so that one entry covers both.
   std::set<std::pair<std::string, bool>> literals;
   bool any_keyword = false;
@@ -113,9 +170,8 @@ Result<std::unique_ptr<KeywordPrefilter>> KeywordPrefilter::Build(
   for (const auto& [literal, cased] : literals) {
     patterns.push_back({LiteralExpression(literal), cased ? 0u : unsigned{HS_FLAG_CASELESS}, 0});
   }
-  std::vector<bool> allow_prefilter(patterns.size(), false);
   std::vector<HsPatternStatus> status;
-  auto database = CompileHsDatabase(patterns, allow_prefilter, status);
+  auto database = LoadOrCompile(patterns, cache_dir, status);
   if (!database) return tl::unexpected(database.error());
   for (HsPatternStatus s : status) {
     // A literal Hyperscan left out would make the test unsound: no prefilter then.

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,10 +34,12 @@ namespace yagura::sigma {
 class KeywordPrefilter {
  public:
   // Null when the rules have no keyword searches or one the prefilter cannot cover. With
-  // `rule_indexes`, only those rules of the set are considered.
+  // `rule_indexes`, only those rules of the set are considered. With `cache_dir`, a literal
+  // database is loaded from there when it was compiled before, and stored there when not.
   [[nodiscard]] static Result<std::unique_ptr<KeywordPrefilter>> Build(const RuleSet& rules);
   [[nodiscard]] static Result<std::unique_ptr<KeywordPrefilter>> Build(
-      const RuleSet& rules, const std::vector<uint32_t>& rule_indexes);
+      const RuleSet& rules, const std::vector<uint32_t>& rule_indexes,
+      const std::string& cache_dir = {});
 
   // Whether a rule has a keyword search that no prefilter can cover.
   [[nodiscard]] static bool Coverable(const Rule& rule);

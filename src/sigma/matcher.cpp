@@ -323,6 +323,7 @@ struct Matcher::Impl {
 
   const RuleSet* rules = nullptr;
   UnrecognisedPolicy policy = UnrecognisedPolicy::kAllRules;
+  std::string cache_dir;  // also for the keyword prefilters compiled when first needed
 
   // Global predicate index = rule_base[rule] + index in rule.predicates.
   std::vector<uint32_t> rule_base;
@@ -692,7 +693,7 @@ Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
   for (uint32_t i = 0; i < indexes.size(); ++i)
     if (wanted[i]) route.field_indexes.push_back(i);
   // The keyword rules of this class get a prefilter of their own (keyword_prefilter.hpp),
-  // compiled when first needed; a literal database compiles in milliseconds.
+  // compiled (or loaded from the cache folder) when first needed.
   std::vector<uint32_t> keyword_rules;
   auto has_keywords = [](const Rule& rule) {
     return std::any_of(rule.predicates.begin(), rule.predicates.end(),
@@ -705,8 +706,9 @@ Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
     auto [it, inserted] = keyword_prefilters.try_emplace(keyword_rules);
     if (inserted) {
       it->second = std::make_shared<const LazyKeywordPrefilter>(
-          [rule_set = rules, keyword_rules]() -> std::shared_ptr<const KeywordPrefilter> {
-            auto prefilter = KeywordPrefilter::Build(*rule_set, keyword_rules);
+          [rule_set = rules, keyword_rules, cache = cache_dir]()
+              -> std::shared_ptr<const KeywordPrefilter> {
+            auto prefilter = KeywordPrefilter::Build(*rule_set, keyword_rules, cache);
             if (prefilter && *prefilter) return std::move(*prefilter);
             return nullptr;
           });
@@ -750,6 +752,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   auto impl = std::make_unique<Impl>();
   impl->rules = &rules;
   impl->policy = options.unrecognised;
+  impl->cache_dir = options.cache_dir;
 
   // 1. Classify every predicate; deduplicate patterns per field.
   enum class Shape : uint8_t {

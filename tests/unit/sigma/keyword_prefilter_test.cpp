@@ -5,9 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "event/parser.hpp"
 #include "event/record.hpp"
@@ -29,10 +34,12 @@ std::string KeywordRule(std::string_view id, std::string_view keywords) {
 }
 
 struct Prefilter {
-  explicit Prefilter(const std::string& rules_text) {
+  explicit Prefilter(const std::string& rules_text, const std::string& cache_dir = {}) {
     rules = LoadRuleText(rules_text, catalog);
     EXPECT_TRUE(rules.failures.empty()) << testing::Describe(rules);
-    auto built = KeywordPrefilter::Build(rules);
+    std::vector<uint32_t> all(rules.rules.size());
+    for (uint32_t r = 0; r < all.size(); ++r) all[r] = r;
+    auto built = KeywordPrefilter::Build(rules, all, cache_dir);
     EXPECT_TRUE(built.has_value()) << (built ? "" : built.error().ToString());
     if (built) prefilter = std::move(*built);
     if (prefilter) {
@@ -100,6 +107,63 @@ TEST(KeywordPrefilter, ShortKeywordsAreSearchedByALiteralDatabase) {
   EXPECT_FALSE(p.MayMatch(R"({"c":"sekurlsa: 5"})"));
   EXPECT_TRUE(p.MayMatch(R"({"c":"\u0024"})"));
   EXPECT_TRUE(p.MayMatch("{\"c\":\"\xC3\xA9\"}"));
+}
+
+TEST(KeywordPrefilter, LiteralDatabasesAreKeptInTheCacheFolder) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("yagura-keyword-cache-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string rules = KeywordRule("11111111-1111-1111-1111-111111111111",
+                                        "    - '$'\n    - 'sekurlsa::'\n");
+  auto cache_files = [&] {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
+    return files;
+  };
+  auto inode = [](const fs::path& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0 ? info.st_ino : ino_t{0};
+  };
+  auto answers_right = [](Prefilter& p) {
+    ASSERT_NE(p.prefilter, nullptr);
+    EXPECT_TRUE(p.MayMatch(R"({"c":"cost $5"})"));
+    EXPECT_TRUE(p.MayMatch(R"({"c":"SEKURLSA::x"})"));
+    EXPECT_FALSE(p.MayMatch(R"({"c":"sekurlsa: 5"})"));
+  };
+
+  Prefilter compiled(rules, dir.string());
+  answers_right(compiled);
+  ASSERT_EQ(cache_files().size(), 1u);
+  const fs::path file = cache_files()[0];
+  EXPECT_EQ(file.filename().string().rfind("keywords-", 0), 0u) << file;
+  const auto size = fs::file_size(file);
+  const auto stored = inode(file);
+
+  // Loaded, not compiled and stored again: the file is the one written first.
+  Prefilter loaded(rules, dir.string());
+  answers_right(loaded);
+  EXPECT_EQ(inode(file), stored);
+
+  // A truncated file is not trusted: compiled again, and the file replaced by a whole one.
+  fs::resize_file(file, size / 2);
+  Prefilter recompiled(rules, dir.string());
+  answers_right(recompiled);
+  EXPECT_EQ(fs::file_size(file), size);
+  EXPECT_NE(inode(file), stored);
+
+  // Other literals, another database under another name.
+  Prefilter other(KeywordRule("11111111-1111-1111-1111-111111111111", "    - '%'\n"), dir.string());
+  ASSERT_NE(other.prefilter, nullptr);
+  EXPECT_TRUE(other.MayMatch(R"({"c":"100%"})"));
+  EXPECT_FALSE(other.MayMatch(R"({"c":"cost $5"})"));
+  EXPECT_EQ(cache_files().size(), 2u);
+
+  // A folder that cannot be written only costs the compile.
+  Prefilter unwritable(rules, (dir / "missing" / "deeper").string());
+  answers_right(unwritable);
+  fs::remove_all(dir);
 }
 
 TEST(KeywordPrefilter, LiteralsAroundBackslashesAndWildcards) {
