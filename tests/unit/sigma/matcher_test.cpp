@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
@@ -346,6 +347,70 @@ TEST_F(MatcherTest, OneByteLiteralInALongValue) {
   events.Start();
   events.Add(command_line, std::string(200, 'x'));
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+}
+
+TEST_F(MatcherTest, RepeatedValuesReplayWhatTheyFired) {
+  // What a value fired is remembered with the value's text and replayed when it comes again.
+  // Values around the lengths the remembered text is laid out by (48 bytes in the first line,
+  // 80 at most), values that differ only late, numbers and strings of the same text, and the
+  // empty value, in a shuffled order that repeats each many times: the results must be the
+  // plain evaluator's every time.
+  {
+    RuleMaker r("suffix");
+    r.Map({{image, {Str(image, "*\\tool.exe")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("contains");
+    r.Map({{image, {Str(image, "*zzz*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("exact number text");
+    r.Map({{count, {Str(count, "5")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("empty");
+    r.Map({{user, {Str(user, "")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  std::vector<std::string> images;
+  for (size_t length : {9u, 47u, 48u, 49u, 63u, 64u, 65u, 79u, 80u, 81u, 96u, 127u}) {
+    for (std::string_view tail : {"\\tool.exe", "\\tool.exf", "zzz\\tool.exe", "zzz"}) {
+      if (tail.size() > length) continue;
+      images.push_back(std::string(length - tail.size(), 'x') + std::string(tail));
+      // The same length, differing only in the first byte.
+      images.push_back("y" + images.back().substr(1));
+    }
+  }
+  struct Case {
+    size_t image;
+    int count;  // 0: none
+    ValueType count_type;
+    bool empty_user;
+  };
+  std::vector<Case> cases;
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (int repeat = 0; repeat < 8; ++repeat) {
+      cases.push_back({i, repeat % 3 == 0 ? 5 : 6,
+                       repeat % 2 ? ValueType::kNumber : ValueType::kString, repeat % 4 == 1});
+    }
+  }
+  std::mt19937 rng(7);
+  std::shuffle(cases.begin(), cases.end(), rng);
+  size_t fired = 0;
+  for (const Case& c : cases) {
+    events.Start();
+    events.Add(image, images[c.image]);
+    events.Add(count, std::to_string(c.count), c.count_type);
+    events.Add(user, c.empty_user ? "" : "erin");
+    fired += Both(*matcher, *scratch).size();
+  }
+  EXPECT_GT(fired, cases.size());  // the rules do fire, and often
 }
 
 TEST_F(MatcherTest, PatternsThatAreNoTriggerAreTestedLazily) {
