@@ -429,34 +429,53 @@ class Matcher::Scratch {
 
   // Values repeat (the same images, companies, hashes on event after event): what a field
   // index fired for a value is remembered, keyed by the index, the value's type and its raw
-  // text, and replayed without folding or scanning. Direct-mapped; only short values, and
-  // only when they fire few patterns. An entry is two cache lines and holds its text: the
-  // first line has the key and the text's first 48 bytes, which is all a lookup of most values
-  // reads (five in six are shorter than 32 bytes), and the patterns come second.
-  // With the text in a std::string a lookup took a second miss, to the string's heap block.
+  // text, and replayed without folding or scanning. Direct-mapped; only values of up to
+  // MAX_CACHED_TEXT bytes, and only when they fire few patterns. An entry is two cache lines:
+  // the first holds the key and the text's first HEAD bytes, which is all a lookup of most
+  // values reads (five in six are shorter than 32 bytes); the second the patterns. The rest
+  // of a longer text (command lines, hashes) lies in the slot's own stretch of `value_tails`.
+  // With the text in a std::string, every lookup took a second miss to the string's block.
   struct alignas(64) CachedValue {
     static constexpr size_t MAX_PATTERNS = 8;
-    static constexpr size_t MAX_TEXT = 80;
+    static constexpr size_t HEAD = 48;
     uint64_t hash = 0;
     uint32_t index = NONE;
+    uint16_t length = 0;
     event::ValueType type = event::ValueType::kString;
     uint8_t count = 0;
+    char head[HEAD];
     uint8_t unconfirmed = 0;  // bit k: patterns[k] fired unconfirmed
-    uint8_t length = 0;
-    char text[MAX_TEXT];
     uint32_t patterns[MAX_PATTERNS];
 
-    [[nodiscard]] bool Holds(uint32_t i, uint64_t value_hash, const event::FieldValue& value) const {
-      return index == i && hash == value_hash && type == value.type &&
-             length == value.text.size() &&
-             (length == 0 || std::memcmp(text, value.text.data(), length) == 0);
+    // `tail`: the slot's stretch of value_tails.
+    [[nodiscard]] bool Holds(uint32_t i, uint64_t value_hash, const event::FieldValue& value,
+                             const char* tail) const {
+      if (index != i || hash != value_hash || type != value.type || length != value.text.size())
+        return false;
+      const size_t in_head = std::min<size_t>(length, HEAD);
+      return (in_head == 0 || std::memcmp(head, value.text.data(), in_head) == 0) &&
+             (length <= HEAD || std::memcmp(tail, value.text.data() + HEAD, length - HEAD) == 0);
+    }
+    void Store(const event::FieldValue& value, char* tail) {
+      length = static_cast<uint16_t>(value.text.size());
+      type = value.type;
+      const size_t in_head = std::min<size_t>(length, HEAD);
+      if (in_head != 0) std::memcpy(head, value.text.data(), in_head);
+      if (length > HEAD) std::memcpy(tail, value.text.data() + HEAD, length - HEAD);
     }
   };
   static_assert(sizeof(CachedValue) == 128);
-  static_assert(offsetof(CachedValue, text) == 16);
+  static_assert(offsetof(CachedValue, head) + CachedValue::HEAD == 64);
   static constexpr size_t VALUE_CACHE_SLOTS = 8192;
-  static constexpr size_t MAX_CACHED_TEXT = CachedValue::MAX_TEXT;
+  static constexpr size_t MAX_CACHED_TEXT = 256;
+  static constexpr size_t TAIL_BYTES = MAX_CACHED_TEXT - CachedValue::HEAD;
   std::vector<CachedValue> value_cache;
+  // VALUE_CACHE_SLOTS stretches of TAIL_BYTES, left uninitialised: only long values touch
+  // theirs, so the pages of a stream of short values are never faulted in.
+  std::unique_ptr<char[]> value_tails;
+  [[nodiscard]] char* TailOf(const CachedValue* entry) {
+    return value_tails.get() + static_cast<size_t>(entry - value_cache.data()) * TAIL_BYTES;
+  }
   // Some fields hardly repeat (command lines, process GUIDs, timestamps): hashing and storing
   // their values is wasted. Per field index, the cache is left out when fewer than one lookup
   // in CACHE_MIN_HIT_SHARE hit over a trial of CACHE_TRIAL lookups, and tried again after
@@ -1286,6 +1305,7 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
     scratch->triggers = impl_->triggers;
   }
   scratch->value_cache.resize(Scratch::VALUE_CACHE_SLOTS);
+  scratch->value_tails.reset(new char[Scratch::VALUE_CACHE_SLOTS * Scratch::TAIL_BYTES]);
   scratch->cache_use.resize(impl_->indexes.size());
   scratch->folded.reserve(4096);
   scratch->keywords.reserve(16384);
@@ -1406,7 +1426,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
             XXH3_64bits_withSeed(value.text.data(), value.text.size(),
                                  (uint64_t{i} << 8) | static_cast<uint64_t>(value.type));
         entry = &s.value_cache[hash & (Scratch::VALUE_CACHE_SLOTS - 1)];
-        if (entry->Holds(i, hash, value)) {
+        if (entry->Holds(i, hash, value, s.TailOf(entry))) {
           ++use.hits;
           for (uint8_t k = 0; k < entry->count; ++k) {
             if ((entry->unconfirmed >> k) & 1)
@@ -1449,9 +1469,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
       const size_t added = s.fired_list.size() - fired_before;
       if (entry != nullptr && added <= Scratch::CachedValue::MAX_PATTERNS) {
         entry->index = i;
-        entry->type = value.type;
-        entry->length = static_cast<uint8_t>(value.text.size());
-        if (!value.text.empty()) std::memcpy(entry->text, value.text.data(), value.text.size());
+        entry->Store(value, s.TailOf(entry));
         entry->count = static_cast<uint8_t>(added);
         entry->unconfirmed = 0;
         for (size_t k = 0; k < added; ++k) {
