@@ -49,6 +49,7 @@ class FdSource final : public ByteSource {
   }
   [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
   [[nodiscard]] const std::string& reopenable_path() const override { return reopenable_; }
+  [[nodiscard]] int reopenable_fd() const override { return reopenable_.empty() ? -1 : fd_; }
 
  private:
   Result<size_t> ReadFd(char* out, size_t size) {

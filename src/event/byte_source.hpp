@@ -27,6 +27,9 @@ class ByteSource {
   // The path of an uncompressed regular file that can be reopened by name (libevtx opens files
   // itself); empty for stdin, pipes and compressed input.
   [[nodiscard]] virtual const std::string& reopenable_path() const = 0;
+  // The open descriptor of that file while reopenable_path() is not empty, else -1: a reader
+  // that reads the file by offset itself (the EVTX reader) uses it instead of opening it again.
+  [[nodiscard]] virtual int reopenable_fd() const { return -1; }
 };
 
 // Opens `path` ("-" is stdin) and detects compression. Fails when the path cannot be opened or

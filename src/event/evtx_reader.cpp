@@ -350,12 +350,12 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                       uint32_t source_index, size_t max_record_size, bool recover_deleted,
                       const RecordReader::OnRecord& on_record,
                       const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
-                      ReadStats& stats) {
+                      ReadStats& stats, int open_fd) {
   // Records rendered natively or by libevtx (fallbacks, damaged files, recovered records): the
   // summary tells how many of each.
   CountRenderers count{stats, native_records_};
   if (native_) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = open_fd >= 0 ? open_fd : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       struct stat info {};
       bool planned = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) &&
@@ -366,7 +366,7 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                         on_record, on_progress, diagnostics, stats,
                         static_cast<uint64_t>(info.st_size));
       }
-      ::close(fd);
+      if (fd != open_fd) ::close(fd);
       if (planned) return ok;
     }
   }

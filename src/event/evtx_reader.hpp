@@ -41,11 +41,12 @@ struct LazyLibevtx;
 class EvtxReader {
  public:
   // Reads the EVTX file at `path`; diagnostics name `display_path`. Returns false when the file
-  // cannot be opened as EVTX at all.
+  // cannot be opened as EVTX at all. `fd`, when not -1, is the file already open (it is read by
+  // offset and left open); libevtx, where it takes over, opens the file by `path` itself.
   bool Read(const std::string& path, const std::string& display_path, uint32_t source_index,
             size_t max_record_size, bool recover_deleted, const RecordReader::OnRecord& on_record,
             const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
-            ReadStats& stats);
+            ReadStats& stats, int fd = -1);
 
   // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
   void set_native(bool native) { native_ = native; }

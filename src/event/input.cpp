@@ -555,8 +555,10 @@ bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uin
     }
     path = spooled;
   }
-  bool ok = s.evtx.Read(path, file.path, source_index, max_record_size_, owner.recover_deleted_, on_record, on_progress,
-                        diagnostics_, stats_);
+  // A file (not a spooled stream) is read through the descriptor it was detected with.
+  const int fd = spooled.empty() ? source.reopenable_fd() : -1;
+  bool ok = s.evtx.Read(path, file.path, source_index, max_record_size_, owner.recover_deleted_,
+                        on_record, on_progress, diagnostics_, stats_, fd);
   if (!spooled.empty()) ::unlink(spooled.c_str());
   return ok;
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "event/binxml.hpp"
@@ -376,7 +378,7 @@ std::vector<std::string> ExpectOutlineReadsAsXml(const Record& record, const std
 }
 
 Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RECORD_SIZE,
-              bool recover_deleted = false) {
+              bool recover_deleted = false, int fd = -1) {
   Diagnostics diagnostics;
   EvtxReader reader;
   reader.set_native(native);
@@ -396,7 +398,7 @@ Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RE
               record, path.filename().string() + " record " + std::to_string(record.number));
         }
       },
-      {}, diagnostics, result.stats);
+      {}, diagnostics, result.stats, fd);
   result.diagnostics = diagnostics.Kept();
   result.native_files = reader.native_files();
   result.native_records = reader.native_records();
@@ -516,6 +518,33 @@ TEST(EvtxNative, RangesOfChunksGiveWhatReadingTheFileGives) {
   }
   EXPECT_GT(planned, 200u);
   EXPECT_GT(ranged, planned * 2);
+}
+
+TEST(EvtxNative, AnOpenFileIsReadThroughItsDescriptor) {
+  // The scanner detects the format through a descriptor and hands it on: the file is not
+  // opened again. Here its name is gone before the read, so only the descriptor can serve.
+  const std::vector<fs::path> files = SampleLogs();
+  if (files.empty()) GTEST_SKIP() << "no EVTX samples under " << SharedDir() / "data/logs/evtx";
+  const fs::path dir = fs::temp_directory_path() / ("yagura-evtx-fd-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  size_t checked = 0;
+  for (size_t i = 0; i < files.size(); i += 23) {
+    const Read by_name = ReadEvtx(files[i], true);
+    if (by_name.native_files != 1) continue;
+    const fs::path copy = dir / files[i].filename();
+    fs::copy_file(files[i], copy, fs::copy_options::overwrite_existing);
+    const int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << copy;
+    fs::remove(copy);
+    const Read by_descriptor = ReadEvtx(copy, true, MAX_RECORD_SIZE, false, fd);
+    EXPECT_EQ(by_descriptor.native_files, 1u) << copy;
+    ExpectSameAsLibevtx(by_name, by_descriptor, files[i].filename().string() + " by descriptor");
+    EXPECT_NE(::fcntl(fd, F_GETFD), -1) << "the reader closed a descriptor it did not open";
+    ::close(fd);
+    ++checked;
+  }
+  fs::remove_all(dir);
+  EXPECT_GT(checked, 8u);
 }
 
 TEST(EvtxNative, RecoveredRecordsAndSizeLimitsAreAsBefore) {
