@@ -75,14 +75,16 @@ void AddField(std::vector<std::string_view>& out, std::string_view name) {
 
 // Fields of the positive items that held in the selections that made `condition` true, for a
 // `condition` that holds. Items under `not`, negated (|neq) items and keyword items name no
-// matched field.
+// matched field. Since the node holds, a selection of one map needs no test to say that its
+// map held: the matched fields of most rules (`selection and not filter`) cost no evaluation.
 void CollectMatched(const Rule& rule, const Condition& condition, const event::Event& event,
                     std::vector<std::string_view>& out) {
   switch (condition.kind) {
     case Condition::Kind::kSelection: {
       const Selection& selection = rule.selections[condition.selection];
+      const bool one_map = selection.maps.size() == 1;
       for (const auto& map : selection.maps) {
-        if (!MapHolds(rule, map, event)) continue;
+        if (!one_map && !MapHolds(rule, map, event)) continue;
         for (const Item& item : map)
           if (!item.negate && item.field != event::NO_FIELD) AddField(out, item.field_name);
       }

@@ -193,14 +193,23 @@ TEST(Evaluator, MatchedFieldsOfARuleKnownToHold) {
       {{"Image", "c:\\cmd.exe"}, {"CommandLine", "whoami"}, {"Veto", "yes"}, {"User", "bob"},
        {"Host", "ws"}},
   };
-  for (const auto& values : holding) {
+  // Only the map of `sel` that held names its fields; single-map selections that hold name
+  // theirs without being tested again.
+  const std::vector<std::vector<std::string_view>> expected = {
+      {"Image", "CommandLine", "Host"},
+      {"User", "Host"},
+      {"Image", "User", "Host"},
+      {"Image", "CommandLine", "User", "Host"},
+      {"User", "Host"},
+  };
+  for (size_t i = 0; i < holding.size(); ++i) {
     f.builder().Clear();
-    for (const auto& [name, value] : values) f.builder().Add(name, value);
+    for (const auto& [name, value] : holding[i]) f.builder().Add(name, value);
     std::vector<std::string_view> evaluated, appended;
     ASSERT_TRUE(EvaluateRule(f.rule(), f.builder().event(), &evaluated));
     AppendMatchedFields(f.rule(), f.builder().event(), appended);
     EXPECT_EQ(appended, evaluated);
-    EXPECT_FALSE(appended.empty());
+    EXPECT_EQ(appended, expected[i]) << "event " << i;
   }
   // The last event: the vetoed selection names nothing.
   std::vector<std::string_view> fields;
