@@ -249,17 +249,18 @@ std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
       files.push_back({path});
       continue;
     }
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+      diagnostics.Report(DiagnosticKind::kInputUnreadable, path,
+                         std::error_code(errno, std::generic_category()).message());
+      continue;
+    }
+    if (!S_ISDIR(info.st_mode)) {
+      files.push_back({path, static_cast<uint64_t>(info.st_size)});
+      continue;
+    }
     std::error_code error;
-    fs::file_status status = fs::status(path, error);
-    if (error) {
-      diagnostics.Report(DiagnosticKind::kInputUnreadable, path, error.message());
-      continue;
-    }
-    if (!fs::is_directory(status)) {
-      files.push_back({path});
-      continue;
-    }
-    std::vector<std::string> found;
+    std::vector<InputFile> found;
     fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, error);
     if (error) {
       diagnostics.Report(DiagnosticKind::kInputUnreadable, path, error.message());
@@ -268,13 +269,16 @@ std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
     for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
       if (error) break;
       std::error_code entry_error;
-      if (it->is_regular_file(entry_error)) found.push_back(it->path().string());
+      if (!it->is_regular_file(entry_error)) continue;
+      const uintmax_t size = it->file_size(entry_error);
+      found.push_back({it->path().string(), entry_error ? 0 : static_cast<uint64_t>(size)});
     }
     if (error) {
       diagnostics.Report(DiagnosticKind::kInputUnreadable, path, error.message());
     }
-    std::sort(found.begin(), found.end());
-    for (auto& name : found) files.push_back({std::move(name)});
+    std::sort(found.begin(), found.end(),
+              [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
+    for (auto& file : found) files.push_back(std::move(file));
   }
   return files;
 }

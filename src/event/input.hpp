@@ -61,6 +61,9 @@ inline constexpr size_t MAX_RECORD_SIZE = size_t{64} << 20;
 
 struct InputFile {
   std::string path;  // "-" for stdin
+  // Bytes when the input was listed (0 for stdin): what progress reports measure against, so a
+  // scan of many small files does not look each up again.
+  uint64_t size = 0;
 };
 
 // The size of `file` when it is an EVTX file of at most `limit` bytes that readers can take

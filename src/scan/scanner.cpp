@@ -94,10 +94,7 @@ bool RuleSelected(const sigma::Rule& rule, const ScanOptions& options) {
 
 uint64_t InputSize(const std::vector<event::InputFile>& inputs) {
   uint64_t total = 0;
-  for (const auto& input : inputs) {
-    struct stat st {};
-    if (input.path != "-" && ::stat(input.path.c_str(), &st) == 0) total += st.st_size;
-  }
+  for (const auto& input : inputs) total += input.size;
   return total;
 }
 
@@ -686,9 +683,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         progress.Update(bytes_before_file + bytes_done, records);
       };
       reader.ReadFile(inputs[index], index, on_record, on_progress);
-      struct stat st {};
-      const std::string& path = inputs[index].path;
-      if (path != "-" && ::stat(path.c_str(), &st) == 0) bytes_before_file += st.st_size;
+      bytes_before_file += inputs[index].size;
     }
   };
 

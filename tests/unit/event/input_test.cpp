@@ -465,6 +465,24 @@ TEST(ExpandInputs, WalksDirectoriesRecursivelyInSortedOrder) {
                                              root + "/b/2.log", root + "/c.log", "-"}));
   ASSERT_EQ(diagnostics.Count(DiagnosticKind::kInputUnreadable), 1u);
   EXPECT_EQ(diagnostics.Kept()[0].where, missing);
+  EXPECT_EQ(diagnostics.Kept()[0].message, "No such file or directory");
+}
+
+TEST(ExpandInputs, ListedFilesCarryTheirSizes) {
+  // Progress reports measure against these sizes instead of looking every file up again.
+  TempDir dir;
+  dir.Write("d/one.log", "1234\n");
+  dir.Write("d/two.json", std::string(1000, ' ') + "{}\n");
+  const fs::path alone = dir.Write("alone.log", "");
+  Diagnostics diagnostics;
+  auto files = ExpandInputs({(dir.path() / "d").string(), alone.string(), "-"}, diagnostics);
+  ASSERT_EQ(files.size(), 4u);
+  EXPECT_EQ(files[0].size, 5u);
+  EXPECT_EQ(files[1].size, 1003u);
+  EXPECT_EQ(files[2].size, 0u);
+  EXPECT_EQ(files[3].path, "-");
+  EXPECT_EQ(files[3].size, 0u);
+  EXPECT_EQ(diagnostics.Count(DiagnosticKind::kInputUnreadable), 0u);
 }
 
 TEST(UnreadableInput, DirectoriesAndMissingFilesAreReportedAndCounted) {
