@@ -374,10 +374,26 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                      on_record, on_progress, diagnostics, stats);
 }
 
-// The 64 KiB at `offset` (the file header is at 0), or nullptr if they cannot be read.
-const uint8_t* EvtxReader::LoadChunk(int fd, uint64_t offset) {
+// Most of a chunk may be free space: files of a few records (exported logs, samples) hold a
+// quarter of their bytes in records. Reading the header first, then only the records, copies
+// that quarter instead of the whole.
+bool EvtxReader::ReadChunkInUse(int fd, uint64_t offset, uint8_t* into) {
+  using namespace evtx;
+  if (!ReadFully(fd, into, CHUNK_HEADER_SIZE, offset)) return false;
+  uint32_t free_offset = CHUNK_SIZE;
+  if (std::memcmp(into, "ElfChnk", 8) == 0) {
+    free_offset = static_cast<uint32_t>(into[48]) | static_cast<uint32_t>(into[49]) << 8 |
+                  static_cast<uint32_t>(into[50]) << 16 | static_cast<uint32_t>(into[51]) << 24;
+    // An impossible offset fails the chunk's check; the rest is then read as it always was.
+    if (free_offset < CHUNK_HEADER_SIZE || free_offset > CHUNK_SIZE) free_offset = CHUNK_SIZE;
+  }
+  return ReadFully(fd, into + CHUNK_HEADER_SIZE, free_offset - CHUNK_HEADER_SIZE,
+                   offset + CHUNK_HEADER_SIZE);
+}
+
+const uint8_t* EvtxReader::LoadChunk(int fd, uint64_t offset, uint32_t free_offset) {
   if (whole_) return file_.data() + offset;
-  return ReadFully(fd, chunk_.data(), evtx::CHUNK_SIZE, offset) ? chunk_.data() : nullptr;
+  return ReadFully(fd, chunk_.data(), free_offset, offset) ? chunk_.data() : nullptr;
 }
 
 // Pass one: whether libevtx would list exactly the records a plain walk of the chunks finds.
@@ -385,22 +401,25 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size) {
   using namespace evtx;
   plan_.clear();
   if (file_size < FILE_HEADER_SIZE || (file_size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0) return false;
-  // Files of ordinary size are read once, whole; larger ones a chunk at a time, twice.
+  // Files of ordinary size are read once and kept; larger ones a chunk at a time, twice.
   whole_ = file_size <= WHOLE_FILE_LIMIT;
+  uint8_t header_bytes[FILE_HEADER_SIZE];
   if (whole_) {
     if (file_.size() < file_size) file_.resize(file_size);
-    if (!ReadFully(fd, file_.data(), file_size, 0)) return false;
   } else {
     chunk_.resize(CHUNK_SIZE);
   }
-  const uint8_t* data = LoadChunk(fd, 0);
+  uint8_t* const header_at = whole_ ? file_.data() : header_bytes;
   FileHeader header;
-  if (data == nullptr || !ParseFileHeader(data, FILE_HEADER_SIZE, header)) return false;
+  if (!ReadFully(fd, header_at, FILE_HEADER_SIZE, 0) ||
+      !ParseFileHeader(header_at, FILE_HEADER_SIZE, header)) {
+    return false;
+  }
   const uint64_t chunks = (file_size - FILE_HEADER_SIZE) / CHUNK_SIZE;
   for (uint64_t index = 0; index < chunks; ++index) {
     const uint64_t offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
-    data = LoadChunk(fd, offset);
-    if (data == nullptr) return false;
+    uint8_t* const data = whole_ ? file_.data() + offset : chunk_.data();
+    if (!ReadChunkInUse(fd, offset, data)) return false;
     ChunkHeader chunk;
     const ChunkState state = CheckChunk(data, CHUNK_SIZE, chunk);
     if (state == ChunkState::kUnused) {
@@ -483,13 +502,15 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
   for (size_t c = first; c < last; ++c) {
     const ChunkPlan& chunk = chunks[c];
     const uint64_t chunk_end = index + chunk.records;
-    const uint8_t* data = LoadChunk(fd, chunk.offset);
+    const uint8_t* data = LoadChunk(fd, chunk.offset, chunk.free_offset);
     if (data == nullptr) {
       for (; index < chunk_end; ++index) skip("cannot read the record's chunk again");
       continue;
     }
     RecordWalker walker(data, CHUNK_SIZE, chunk.free_offset);
-    renderer_.SetChunk(data, CHUNK_SIZE);
+    // Only the bytes up to the free space were read: a reference past them (a damaged record)
+    // fails, and libevtx renders that record.
+    renderer_.SetChunk(data, chunk.free_offset);
     for (; index < chunk_end; ++index) {
       RecordView view;
       if (walker.Next(view) != RecordWalker::Status::kRecord) {

@@ -79,11 +79,17 @@ class EvtxReader {
   [[nodiscard]] uint64_t fallback_records() const { return fallback_records_; }
 
  private:
-  // Files up to this size are read into memory once; larger ones a chunk at a time, twice.
+  // Files up to this size are kept in memory after the first pass; larger ones are read a
+  // chunk at a time, twice.
   static constexpr uint64_t WHOLE_FILE_LIMIT = 64u << 20;
 
   bool PlanNative(int fd, uint64_t file_size);
-  const uint8_t* LoadChunk(int fd, uint64_t offset);
+  // Reads the chunk at `offset` into `into` as far as its records go (the free-space offset
+  // its header gives), or whole when it has no such header; false when it cannot be read.
+  // Nothing reads past the free-space offset of a chunk in use: the renderer is bound to it.
+  bool ReadChunkInUse(int fd, uint64_t offset, uint8_t* into);
+  // The chunk at `offset`, read as far as `free_offset` (the plan's), or null.
+  const uint8_t* LoadChunk(int fd, uint64_t offset, uint32_t free_offset);
   bool ReadNative(int fd, const std::string& path, const std::string& display_path,
                   uint32_t source_index, size_t max_record_size, bool recover_deleted,
                   const RecordReader::OnRecord& on_record,
@@ -103,7 +109,7 @@ class EvtxReader {
                    ReadStats& stats);
 
   std::vector<char> xml_;
-  std::vector<uint8_t> file_;   // the whole file, when it is read whole
+  std::vector<uint8_t> file_;   // the whole file (its chunks as far as in use), below the limit
   std::vector<uint8_t> chunk_;  // one chunk, otherwise
   bool whole_ = false;
   std::vector<ChunkPlan> plan_;
