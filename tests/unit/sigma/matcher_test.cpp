@@ -51,6 +51,12 @@ class MatcherTest : public ::testing::Test {
   }
 
   void Add(Rule rule) { rules.rules.push_back(std::move(rule)); }
+  // A rule of one selection testing one field against one Sigma value.
+  void AddOneValueRule(const std::string& title, event::FieldId field, std::string_view value) {
+    RuleMaker r(title);
+    r.Map({{field, {Str(field, value)}}});
+    Add(r.Finish(Sel(0)));
+  }
 
   std::unique_ptr<Matcher> Build(MatcherOptions options = {}) {
     auto matcher = Matcher::Build(rules, catalog, options);
@@ -77,11 +83,7 @@ class MatcherTest : public ::testing::Test {
 using Ids = std::vector<uint32_t>;
 
 TEST_F(MatcherTest, GlobShapesAndCase) {
-  {
-    RuleMaker r("exact");
-    r.Map({{image, {Str(image, "C:\\Windows\\System32\\cmd.exe")}}});
-    Add(r.Finish(Sel(0)));
-  }
+  AddOneValueRule("exact", image, "C:\\Windows\\System32\\cmd.exe");
   {
     RuleMaker r("endswith");
     r.Map({{image, {Str(image, "*\\powershell.exe"), Str(image, "*\\pwsh.exe")}}});
@@ -92,21 +94,9 @@ TEST_F(MatcherTest, GlobShapesAndCase) {
     r.Map({{command_line, {Str(command_line, "* -enc *"), Str(command_line, "*hidden*")}, true}});
     Add(r.Finish(Sel(0)));
   }
-  {
-    RuleMaker r("question mark");
-    r.Map({{command_line, {Str(command_line, "net? user*")}}});
-    Add(r.Finish(Sel(0)));
-  }
-  {
-    RuleMaker r("empty string");
-    r.Map({{user, {Str(user, "")}}});
-    Add(r.Finish(Sel(0)));
-  }
-  {
-    RuleMaker r("any value");
-    r.Map({{user, {Str(user, "*")}}});
-    Add(r.Finish(Sel(0)));
-  }
+  AddOneValueRule("question mark", command_line, "net? user*");
+  AddOneValueRule("empty string", user, "");
+  AddOneValueRule("any value", user, "*");
   {
     RuleMaker r("cased");
     r.Map({{command_line, {Str(command_line, "*FromBase64String*", true)}}});
@@ -355,26 +345,10 @@ TEST_F(MatcherTest, RepeatedValuesReplayWhatTheyFired) {
   // at most), values that differ only late, numbers and strings of the same text, and the
   // empty value, in a shuffled order that repeats each many times: the results must be the
   // plain evaluator's every time.
-  {
-    RuleMaker r("suffix");
-    r.Map({{image, {Str(image, "*\\tool.exe")}}});
-    Add(r.Finish(Sel(0)));
-  }
-  {
-    RuleMaker r("contains");
-    r.Map({{image, {Str(image, "*zzz*")}}});
-    Add(r.Finish(Sel(0)));
-  }
-  {
-    RuleMaker r("exact number text");
-    r.Map({{count, {Str(count, "5")}}});
-    Add(r.Finish(Sel(0)));
-  }
-  {
-    RuleMaker r("empty");
-    r.Map({{user, {Str(user, "")}}});
-    Add(r.Finish(Sel(0)));
-  }
+  AddOneValueRule("suffix", image, "*\\tool.exe");
+  AddOneValueRule("contains", image, "*zzz*");
+  AddOneValueRule("exact number text", count, "5");
+  AddOneValueRule("empty", user, "");
   auto matcher = Build();
   ASSERT_TRUE(matcher);
   auto scratch = matcher->NewScratch();
