@@ -305,6 +305,7 @@ struct Matcher::Impl {
     // evaluated reads it (Predicate::Test of `decider`, once per event).
     bool lazy = false;
     uint32_t decider = NONE;  // global index of a predicate with this pattern
+    uint32_t index = NONE;    // the field index it belongs to
   };
   // Everything that decides the patterns of one field (or of the keywords).
   struct FieldIndex {
@@ -380,6 +381,8 @@ struct Matcher::Impl {
   size_t OpenOp(Op::Kind kind, uint32_t arg);
   void CloseOp(size_t at) { program[at].size = static_cast<uint32_t>(program.size() - at); }
   bool Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
+  // Predicate::Test of lazy `pattern`'s decider, or what it gave before for the same value.
+  bool DecideLazy(uint32_t pattern, const event::Event& event, Matcher::Scratch& s) const;
   // `fires`: how often each pattern fired on the events seen so far (null: none seen).
   GateResult Gate(const Rule& rule, uint32_t base, const Condition& condition, bool positive,
                   const std::vector<uint32_t>* fires) const;
@@ -420,6 +423,7 @@ class Matcher::Scratch {
   uint64_t counted_events = 0;  // the events fire_counts stand for (halved with them)
   uint64_t events = 0;
   uint64_t rules_evaluated = 0;
+  uint64_t lazy_remembered = 0;
   uint64_t next_adaptation = FIRST_ADAPTATION;
   // The first choice from observation comes early, later ones follow a stream that changes.
   static constexpr uint64_t FIRST_ADAPTATION = 4096;
@@ -446,6 +450,12 @@ class Matcher::Scratch {
     char head[HEAD];
     uint8_t unconfirmed = 0;  // bit k: patterns[k] fired unconfirmed
     uint32_t patterns[MAX_PATTERNS];
+    // Lazy patterns of the field decided on this value when it was the field's only value:
+    // the pattern, and in the top bit whether it held.
+    static constexpr size_t MAX_LAZY = 6;
+    static constexpr uint32_t LAZY_HELD = uint32_t{1} << 31;
+    uint8_t lazy_count = 0;
+    uint32_t lazy[MAX_LAZY];
 
     // `tail`: the slot's stretch of value_tails.
     [[nodiscard]] bool Holds(uint32_t i, uint64_t value_hash, const event::FieldValue& value,
@@ -457,6 +467,7 @@ class Matcher::Scratch {
              (length <= HEAD || std::memcmp(tail, value.text.data() + HEAD, length - HEAD) == 0);
     }
     void Store(const event::FieldValue& value, char* tail) {
+      lazy_count = 0;
       length = static_cast<uint16_t>(value.text.size());
       type = value.type;
       const size_t in_head = std::min<size_t>(length, HEAD);
@@ -489,6 +500,17 @@ class Matcher::Scratch {
   static constexpr uint32_t CACHE_MIN_HIT_SHARE = 4;
   static constexpr uint32_t CACHE_PAUSE = 1u << 16;
   std::vector<CacheUse> cache_use;  // per field index
+  // Per field index, the remembered entry of the field's value in this event, when the field
+  // has that one value (entry null otherwise): lazy patterns of the field decided during the
+  // event are remembered with the value (CachedValue::lazy). The entry may be taken by another
+  // field's value later in the event, so it is checked again before use.
+  struct LookedUp {
+    CachedValue* entry = nullptr;
+    const event::FieldValue* value = nullptr;
+    uint64_t hash = 0;
+  };
+  std::vector<LookedUp> looked_up;
+  std::vector<uint32_t> looked_up_list;
 
   void Fire(uint32_t pattern) {
     if (TestBit(fired, pattern)) return;
@@ -635,7 +657,7 @@ bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratc
       if (!TestBit(s.decided, pattern)) {
         SetBit(s.decided, pattern);
         s.decided_list.push_back(pattern);
-        if (predicates[patterns[pattern].decider]->Test(event)) SetBit(s.fired, pattern);
+        if (DecideLazy(pattern, event, s)) SetBit(s.fired, pattern);
       }
       return TestBit(s.fired, pattern);
     }
@@ -661,6 +683,28 @@ bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratc
       return false;
   }
   return false;
+}
+
+// A lazy pattern of a field with one value is a function of that value (its index, type and
+// text): what its decider gave is kept with the value's remembered entry and read back when
+// the value comes again, as images, parents and loaded modules do.
+bool Matcher::Impl::DecideLazy(uint32_t pattern, const event::Event& event,
+                               Matcher::Scratch& s) const {
+  const uint32_t i = patterns[pattern].index;
+  const Scratch::LookedUp* looked_up = i < s.looked_up.size() ? &s.looked_up[i] : nullptr;
+  Scratch::CachedValue* entry = looked_up != nullptr ? looked_up->entry : nullptr;
+  if (entry == nullptr || !entry->Holds(i, looked_up->hash, *looked_up->value, s.TailOf(entry)))
+    return predicates[patterns[pattern].decider]->Test(event);
+  for (uint8_t k = 0; k < entry->lazy_count; ++k) {
+    if ((entry->lazy[k] & ~Scratch::CachedValue::LAZY_HELD) == pattern) {
+      ++s.lazy_remembered;
+      return (entry->lazy[k] & Scratch::CachedValue::LAZY_HELD) != 0;
+    }
+  }
+  const bool held = predicates[patterns[pattern].decider]->Test(event);
+  if (entry->lazy_count < Scratch::CachedValue::MAX_LAZY)
+    entry->lazy[entry->lazy_count++] = pattern | (held ? Scratch::CachedValue::LAZY_HELD : 0);
+  return held;
 }
 
 GateResult Matcher::Impl::Gate(const Rule& rule, uint32_t base, const Condition& condition,
@@ -954,6 +998,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
 
       Impl::Pattern info;
       info.decider = global;
+      info.index = index;
       // Regexes rarely say how selective they are; count them as weak triggers. So are numbers
       // (event ids, ports) and exact values of fields that repeat across most events of a
       // class: `Company: 'Microsoft Corporation'` is long but holds on nearly every process
@@ -1218,6 +1263,7 @@ Matcher::Counters Matcher::counters(const Scratch& scratch) const {
   Counters counters;
   counters.events = scratch.events;
   counters.rules_evaluated = scratch.rules_evaluated;
+  counters.lazy_remembered = scratch.lazy_remembered;
   counters.trigger_choices = scratch.triggers->generation;
   return counters;
 }
@@ -1307,6 +1353,8 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
   scratch->value_cache.resize(Scratch::VALUE_CACHE_SLOTS);
   scratch->value_tails.reset(new char[Scratch::VALUE_CACHE_SLOTS * Scratch::TAIL_BYTES]);
   scratch->cache_use.resize(impl_->indexes.size());
+  scratch->looked_up.resize(impl_->indexes.size());
+  scratch->looked_up_list.reserve(impl_->indexes.size());
   scratch->folded.reserve(4096);
   scratch->keywords.reserve(16384);
   return scratch;
@@ -1409,7 +1457,12 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
       continue;
     }
     bool first_value = true;
+    // The first value's remembered entry, and how many values the field has (nulls too).
+    Scratch::CachedValue* first_entry = nullptr;
+    const event::FieldValue* first_entry_value = nullptr;
+    uint32_t value_count = 0;
     for (const event::FieldValue& value : event.Values(index.field)) {
+      ++value_count;
       if (value.type == event::ValueType::kNull) continue;
       // The first value of an index is remembered: every pattern it fires is new in this event
       // (patterns belong to one index), so what it adds to fired_list is exactly its result.
@@ -1434,6 +1487,8 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
             else
               s.Fire(entry->patterns[k]);
           }
+          first_entry = entry;
+          first_entry_value = &value;
           first_value = false;
           continue;
         }
@@ -1477,7 +1532,13 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           entry->patterns[k] = pattern;
           if (TestBit(s.unconfirmed, pattern)) entry->unconfirmed |= static_cast<uint8_t>(1u << k);
         }
+        first_entry = entry;
+        first_entry_value = &value;
       }
+    }
+    if (first_entry != nullptr && value_count == 1) {
+      s.looked_up[i] = {first_entry, first_entry_value, first_entry->hash};
+      s.looked_up_list.push_back(i);
     }
   }
 
@@ -1521,6 +1582,8 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     ClearBit(s.fired, pattern);
   }
   s.decided_list.clear();
+  for (uint32_t i : s.looked_up_list) s.looked_up[i].entry = nullptr;
+  s.looked_up_list.clear();
   ++s.counted_events;
   if (++s.events == s.next_adaptation) impl.Adapt(s);
 }

@@ -86,6 +86,9 @@ class Matcher {
   struct Counters {
     uint64_t events = 0;           // events matched that some rule applies to
     uint64_t rules_evaluated = 0;  // condition evaluations (always-evaluated and triggered rules)
+    // Lazy patterns decided by reading back what they gave on the same value before (the
+    // field's only value, remembered with what it fired).
+    uint64_t lazy_remembered = 0;
     // Times the triggers were chosen again from what fired on the events (Match does so after
     // the first few thousand events and then every so often, and may adopt the choice another
     // scratch made): a rule is then gated on whichever of its possible triggers fired least.

@@ -412,6 +412,43 @@ TEST_F(MatcherTest, PatternsThatAreNoTriggerAreTestedLazily) {
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
 }
 
+TEST_F(MatcherTest, LazyDecisionsAreRememberedWithTheirValue) {
+  // The command-line suffix triggers the first rule; its image tests are lazy. What they gave on an
+  // image that was its field's only value is read back when the image comes again; an event
+  // with a second image (which may hold what the first does not) decides them afresh. Results
+  // are the plain evaluator's throughout.
+  {
+    RuleMaker r("image in temp or appdata, not trusted");
+    r.Map({{command_line, {Str(command_line, "* --go-on-and-on")}}});
+    // `\\*`: a backslash, then the wildcard (`\*` would be a literal star).
+    r.Map({{image, {Str(image, "*\\temp\\\\*"), Str(image, "*\\appdata\\\\*")}}});
+    r.Map({{image, {Str(image, "*\\trusted\\\\*")}}});
+    Add(r.Finish(And({Sel(0), Sel(1), Not(Sel(2))})));
+  }
+  // Images are looked up (and remembered) only where some rule's trigger reads them.
+  AddOneValueRule("image looked up", image, "*\\nothing-here.exe");
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().lazy_patterns, 3u);
+  auto scratch = matcher->NewScratch();
+  const std::vector<std::string> images = {
+      "C:\\Windows\\notepad.exe",       "C:\\Users\\a\\AppData\\x.exe",
+      "C:\\Temp\\tool.exe",              "C:\\Temp\\Trusted\\tool.exe",
+      "C:\\Users\\a\\appdata\\trusted\\y.exe", "12345"};
+  std::mt19937 rng(11);
+  size_t held = 0;
+  for (int i = 0; i < 3000; ++i) {
+    events.Start();
+    events.Add(command_line, i % 5 == 0 ? "tool --stop" : "tool --go-on-and-on");
+    const size_t first = rng() % images.size();
+    events.Add(image, images[first], first == 5 && i % 2 ? ValueType::kNumber : ValueType::kString);
+    if (i % 7 == 0) events.Add(image, images[rng() % images.size()]);
+    held += Both(*matcher, *scratch).size();
+  }
+  EXPECT_GT(held, 300u);
+  EXPECT_GT(matcher->counters(*scratch).lazy_remembered, 1000u);
+}
+
 TEST_F(MatcherTest, TriggersAreChosenAgainFromWhatFires) {
   // By the literals the long parent suffix looks like the rarer trigger; on these events it
   // fires every time and the image suffix almost never, so after the first few thousand events
