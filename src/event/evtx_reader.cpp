@@ -357,14 +357,12 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
   if (native_) {
     const int fd = open_fd >= 0 ? open_fd : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-      struct stat info {};
-      bool planned = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) &&
-                     PlanNative(fd, static_cast<uint64_t>(info.st_size));
+      uint64_t file_size = 0;
+      const bool planned = PlanFile(fd, file_size);
       bool ok = false;
       if (planned) {
         ok = ReadNative(fd, path, display_path, source_index, max_record_size, recover_deleted,
-                        on_record, on_progress, diagnostics, stats,
-                        static_cast<uint64_t>(info.st_size));
+                        on_record, on_progress, diagnostics, stats, file_size);
       }
       if (fd != open_fd) ::close(fd);
       if (planned) return ok;
@@ -372,6 +370,13 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
   }
   return ReadLibevtx(path, display_path, source_index, max_record_size, recover_deleted,
                      on_record, on_progress, diagnostics, stats);
+}
+
+bool EvtxReader::PlanFile(int fd, uint64_t& file_size) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return false;
+  file_size = static_cast<uint64_t>(info.st_size);
+  return PlanNative(fd, file_size);
 }
 
 // Most of a chunk may be free space: files of a few records (exported logs, samples) hold a
@@ -570,13 +575,12 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
 bool EvtxReader::MakePlan(const std::string& path, Plan& plan) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  struct stat info {};
-  const bool planned = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) &&
-                       PlanNative(fd, static_cast<uint64_t>(info.st_size));
+  uint64_t file_size = 0;
+  const bool planned = PlanFile(fd, file_size);
   ::close(fd);
   if (!planned) return false;
   plan.chunks = plan_;
-  plan.file_size = static_cast<uint64_t>(info.st_size);
+  plan.file_size = file_size;
   return true;
 }
 

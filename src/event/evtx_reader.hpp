@@ -84,6 +84,8 @@ class EvtxReader {
   static constexpr uint64_t WHOLE_FILE_LIMIT = 64u << 20;
 
   bool PlanNative(int fd, uint64_t file_size);
+  // PlanNative() of the open file `fd`, when it is a regular file; `file_size` receives its size.
+  bool PlanFile(int fd, uint64_t& file_size);
   // Reads the chunk at `offset` into `into` as far as its records go (the free-space offset
   // its header gives), or whole when it has no such header; false when it cannot be read.
   // Nothing reads past the free-space offset of a chunk in use: the renderer is bound to it.

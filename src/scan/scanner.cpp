@@ -664,6 +664,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   reader.set_share_buffers(m.options.threads > 1);
   uint64_t records = 0;
   uint64_t parse_failures = 0;
+  event::ReadStats read_by_workers;  // of whole EVTX files and EVTX ranges, with several threads
 
   // Reads every input in order, calling `on_record` for each record. `claim`, when given, may
   // take a file over instead, given its index and the bytes of the files before it, and returns
@@ -860,7 +861,6 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     } segmented;
     uint64_t segment_records = 0;
     uint64_t segment_bytes = 0;
-    event::ReadStats read_by_workers;  // of whole files and EVTX ranges
     uint64_t records_read_by_workers = 0;
 
     uint64_t next = 0;
@@ -953,16 +953,13 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     for (auto& thread : threads) thread.join();
     m.main_worker.scratch = std::move(loaded_scratch);
     records += segment_records + records_read_by_workers;
-    summary.files_read += files_segmented + read_by_workers.files_read;
-    summary.files_failed += read_by_workers.files_failed;
-    summary.records_skipped += read_by_workers.records_skipped;
-    summary.bytes_read += segment_bytes + read_by_workers.bytes;
-    summary.evtx_native_records += read_by_workers.evtx_native_records;
-    summary.evtx_libevtx_records += read_by_workers.evtx_libevtx_records;
+    summary.files_read += files_segmented;
+    summary.bytes_read += segment_bytes;
   }
   progress.Finish();
 
-  const event::ReadStats& stats = reader.stats();
+  event::ReadStats stats = reader.stats();
+  stats += read_by_workers;
   summary.files_read += stats.files_read;
   summary.files_failed += stats.files_failed + paths_missing;
   summary.records_read += records;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <new>
 
 #include <xxhash.h>
 
@@ -280,6 +281,34 @@ Result<void> StoreHsCache(const std::string& path, uint64_t digest, const HsCach
     return Fail("cannot rename the matcher cache into place: " + ec.message(), path);
   }
   return {};
+}
+
+HsCacheDigest::HsCacheDigest() : state_(XXH3_createState()) {
+  if (state_ == nullptr) throw std::bad_alloc();
+  XXH3_64bits_reset(static_cast<XXH3_state_t*>(state_));
+}
+
+HsCacheDigest::~HsCacheDigest() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
+
+void HsCacheDigest::Add(const void* data, size_t size) {
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(state_), data, size);
+}
+
+void HsCacheDigest::AddString(std::string_view text) {
+  const uint64_t size = text.size();
+  Add(&size, sizeof size);
+  Add(text.data(), text.size());
+}
+
+uint64_t HsCacheDigest::Finish() const {
+  return XXH3_64bits_digest(static_cast<const XXH3_state_t*>(state_));
+}
+
+std::string HsCachePath(const std::string& dir, std::string_view kind, uint64_t digest) {
+  char name[64];
+  std::snprintf(name, sizeof name, "%.*s-%016llx.hsdb", static_cast<int>(kind.size()), kind.data(),
+                static_cast<unsigned long long>(digest));
+  return (std::filesystem::path(dir) / name).string();
 }
 
 }  // namespace yagura::sigma

@@ -90,6 +90,27 @@ struct HsCacheEntry {
   std::vector<std::vector<HsPatternStatus>> status;  // per database, per pattern
 };
 
+// The digest a cache file is keyed by, fed piece by piece with everything its databases are
+// made of (the library's HsBuildTag among it). Strings go in with their length, so that
+// pieces cannot run into each other.
+class HsCacheDigest {
+ public:
+  HsCacheDigest();
+  ~HsCacheDigest();
+  HsCacheDigest(const HsCacheDigest&) = delete;
+  HsCacheDigest& operator=(const HsCacheDigest&) = delete;
+  void Add(const void* data, size_t size);
+  void AddString(std::string_view text);
+  [[nodiscard]] uint64_t Finish() const;
+
+ private:
+  void* state_;  // XXH3_state_t, kept out of this header
+};
+
+// `<dir>/<kind>-<digest in hex>.hsdb`: where the databases of that digest are cached.
+[[nodiscard]] std::string HsCachePath(const std::string& dir, std::string_view kind,
+                                      uint64_t digest);
+
 // Reads a cache file written by StoreHsCache. Fails (and the caller recompiles) when the file
 // is missing, truncated, corrupt, of another format, or was written for another `digest`.
 [[nodiscard]] Result<HsCacheEntry> LoadHsCache(const std::string& path, uint64_t digest);

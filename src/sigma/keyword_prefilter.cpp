@@ -17,14 +17,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <filesystem>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 namespace yagura::sigma {
 namespace {
@@ -71,23 +67,15 @@ int StopAtFirst(unsigned, unsigned long long, unsigned long long, unsigned, void
 constexpr uint32_t CACHE_FORMAT = 1;
 
 uint64_t PatternsDigest(const std::vector<HsPattern>& patterns) {
-  XXH3_state_t* hasher = XXH3_createState();
-  XXH3_64bits_reset(hasher);
-  auto feed_string = [&](std::string_view text) {
-    const uint64_t size = text.size();
-    XXH3_64bits_update(hasher, &size, sizeof size);
-    XXH3_64bits_update(hasher, text.data(), text.size());
-  };
-  feed_string("keyword prefilter");
-  XXH3_64bits_update(hasher, &CACHE_FORMAT, sizeof CACHE_FORMAT);
-  feed_string(HsBuildTag());
+  HsCacheDigest hasher;
+  hasher.AddString("keyword prefilter");
+  hasher.Add(&CACHE_FORMAT, sizeof CACHE_FORMAT);
+  hasher.AddString(HsBuildTag());
   for (const HsPattern& pattern : patterns) {
-    XXH3_64bits_update(hasher, &pattern.flags, sizeof pattern.flags);
-    feed_string(pattern.expression);
+    hasher.Add(&pattern.flags, sizeof pattern.flags);
+    hasher.AddString(pattern.expression);
   }
-  const uint64_t digest = XXH3_64bits_digest(hasher);
-  XXH3_freeState(hasher);
-  return digest;
+  return hasher.Finish();
 }
 
 // The database of `patterns`, from `cache_dir` when it holds it, else compiled (and stored
@@ -99,7 +87,7 @@ Result<HsDatabase> LoadOrCompile(const std::vector<HsPattern>& patterns,
   uint64_t digest = 0;
   if (!cache_dir.empty()) {
     digest = PatternsDigest(patterns);
-    path = (std::filesystem::path(cache_dir) / fmt::format("keywords-{:016x}.hsdb", digest)).string();
+    path = HsCachePath(cache_dir, "keywords", digest);
     if (auto loaded = LoadHsCache(path, digest);
         loaded && loaded->databases.size() == 1 && loaded->status.size() == 1 &&
         loaded->status[0].size() == patterns.size()) {

@@ -58,9 +58,7 @@
 #include <cctype>
 #include <cstddef>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -284,12 +282,6 @@ inline bool TestBit(const std::vector<uint64_t>& bits, uint32_t i) {
 inline void SetBit(std::vector<uint64_t>& bits, uint32_t i) { bits[i >> 6] |= 1ULL << (i & 63); }
 inline void ClearBit(std::vector<uint64_t>& bits, uint32_t i) {
   bits[i >> 6] &= ~(1ULL << (i & 63));
-}
-
-std::string Hex64(uint64_t v) {
-  char buffer[17];
-  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
-  return buffer;
 }
 
 }  // namespace
@@ -1067,37 +1059,29 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   }
 
   // 2. The cache key covers everything the databases are made of.
-  XXH3_state_t* hasher = XXH3_createState();
-  XXH3_64bits_reset(hasher);
-  auto feed = [&](const void* data, size_t size) { XXH3_64bits_update(hasher, data, size); };
-  auto feed_string = [&](std::string_view s) {
-    uint64_t n = s.size();
-    feed(&n, sizeof n);
-    feed(s.data(), s.size());
-  };
-  feed(&MATCHER_FORMAT, sizeof MATCHER_FORMAT);
-  feed_string(rules.content_hash);
-  feed_string(HsBuildTag());
+  HsCacheDigest hasher;
+  hasher.Add(&MATCHER_FORMAT, sizeof MATCHER_FORMAT);
+  hasher.AddString(rules.content_hash);
+  hasher.AddString(HsBuildTag());
   for (const PendingDb& db : pending) {
     event::FieldId field = impl->indexes[db.index].field;
-    feed_string(field == event::NO_FIELD ? std::string_view("\x01keywords") : catalog.Name(field));
-    feed(&db.folded, sizeof db.folded);
+    hasher.AddString(field == event::NO_FIELD ? std::string_view("\x01keywords")
+                                              : catalog.Name(field));
+    hasher.Add(&db.folded, sizeof db.folded);
     for (const HsPattern& p : db.patterns) {
-      feed(&p.flags, sizeof p.flags);
-      feed(&p.id, sizeof p.id);
-      feed_string(p.expression);
+      hasher.Add(&p.flags, sizeof p.flags);
+      hasher.Add(&p.id, sizeof p.id);
+      hasher.AddString(p.expression);
     }
   }
-  const uint64_t digest = XXH3_64bits_digest(hasher);
-  XXH3_freeState(hasher);
+  const uint64_t digest = hasher.Finish();
 
   // 3. Compile, or load from the cache.
   HsCacheEntry compiled;
   std::string cache_path;
   bool from_cache = false;
   if (!options.cache_dir.empty()) {
-    cache_path = (std::filesystem::path(options.cache_dir) / ("matcher-" + Hex64(digest) + ".hsdb"))
-                     .string();
+    cache_path = HsCachePath(options.cache_dir, "matcher", digest);
     if (auto loaded = LoadHsCache(cache_path, digest);
         loaded && loaded->databases.size() == pending.size()) {
       bool consistent = true;
@@ -1311,13 +1295,8 @@ std::shared_ptr<const Matcher::Impl::Triggers> Matcher::Impl::ChooseTriggers(
     for (uint32_t k = current.begin[pattern]; k < current.begin[pattern + 1]; ++k)
       if (!regate[current.rules[k]]) table_rules[end[pattern]++] = current.rules[k];
   }
+  // The order within a list does not matter: Match sorts the rules it collects.
   for (const auto& [pattern, rule] : chosen_pairs) table_rules[end[pattern]++] = rule;
-  // Each list ascending, as Match expects: only those that received chosen triggers may not be.
-  for (const auto& [pattern, rule] : chosen_pairs) {
-    auto first = table_rules.begin() + begin[pattern];
-    auto last = table_rules.begin() + begin[pattern + 1];
-    if (!std::is_sorted(first, last)) std::sort(first, last);
-  }
   return table;
 }
 
