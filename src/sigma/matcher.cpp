@@ -66,12 +66,14 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 // Inlined: hashes of short keys and values on the hot path, where a call into the shared
 // library cost more than the hashing.
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "core/large_buffer.hpp"
 #include "event/record.hpp"
 #include "sigma/case_fold.hpp"
 #include "sigma/hs_database.hpp"
@@ -472,12 +474,24 @@ class Matcher::Scratch {
   static constexpr size_t VALUE_CACHE_SLOTS = 8192;
   static constexpr size_t MAX_CACHED_TEXT = 256;
   static constexpr size_t TAIL_BYTES = MAX_CACHED_TEXT - CachedValue::HEAD;
-  std::vector<CachedValue> value_cache;
-  // VALUE_CACHE_SLOTS stretches of TAIL_BYTES, left uninitialised: only long values touch
-  // theirs, so the pages of a stream of short values are never faulted in.
-  std::unique_ptr<char[]> value_tails;
+  // The slots, then VALUE_CACHE_SLOTS stretches of TAIL_BYTES, in one buffer of 2 MiB pages
+  // (core/large_buffer.hpp): 2.7 MB in 4 KiB pages took about 1,050 page faults as a scan
+  // went on (the tails as long values came, all the slots when a worker's scratch was made),
+  // about 12 ms of a two-thread scan of the benchmark corpus on a virtual machine.
+  static constexpr size_t VALUE_CACHE_BYTES = VALUE_CACHE_SLOTS * sizeof(CachedValue);
+  static constexpr size_t VALUE_MEMORY_BYTES = VALUE_CACHE_BYTES + VALUE_CACHE_SLOTS * TAIL_BYTES;
+  LargeBuffer value_memory;
+  CachedValue* value_cache = nullptr;  // VALUE_CACHE_SLOTS, at the start of value_memory
+  char* value_tails = nullptr;         // after them
+  void AllocateValueCache() {
+    static_assert(std::is_trivially_destructible_v<CachedValue>);
+    value_memory = MakeLargeBuffer(VALUE_MEMORY_BYTES);
+    value_cache = reinterpret_cast<CachedValue*>(value_memory.get());
+    for (size_t slot = 0; slot < VALUE_CACHE_SLOTS; ++slot) new (value_cache + slot) CachedValue();
+    value_tails = value_memory.get() + VALUE_CACHE_BYTES;
+  }
   [[nodiscard]] char* TailOf(const CachedValue* entry) {
-    return value_tails.get() + static_cast<size_t>(entry - value_cache.data()) * TAIL_BYTES;
+    return value_tails + static_cast<size_t>(entry - value_cache) * TAIL_BYTES;
   }
   // Some fields hardly repeat (command lines, process GUIDs, timestamps): hashing and storing
   // their values is wasted. Per field index, the cache is left out when fewer than one lookup
@@ -1329,8 +1343,7 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
     std::lock_guard lock(impl_->triggers_mutex);
     scratch->triggers = impl_->triggers;
   }
-  scratch->value_cache.resize(Scratch::VALUE_CACHE_SLOTS);
-  scratch->value_tails.reset(new char[Scratch::VALUE_CACHE_SLOTS * Scratch::TAIL_BYTES]);
+  scratch->AllocateValueCache();
   scratch->cache_use.resize(impl_->indexes.size());
   scratch->looked_up.resize(impl_->indexes.size());
   scratch->looked_up_list.reserve(impl_->indexes.size());
