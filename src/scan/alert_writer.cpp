@@ -12,6 +12,8 @@
 namespace yagura::scan {
 namespace {
 
+constexpr size_t OUTPUT_BUFFER_BYTES = size_t{1} << 20;
+
 constexpr std::string_view CSV_HEADER =
     "time,level,rule_id,rule_title,rule_author,file,record,product,service,category,matched,"
     "event\n";
@@ -90,11 +92,15 @@ Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat form
 
 AlertWriter::AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::string path)
     : file_(file), owned_(owned), format_(format), path_(std::move(path)) {
-  if (owned_) std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+  if (owned_) {
+    buffer_ = std::make_unique<char[]>(OUTPUT_BUFFER_BYTES);
+    std::setvbuf(file_, buffer_.get(), _IOFBF, OUTPUT_BUFFER_BYTES);
+  }
 }
 
 AlertWriter::AlertWriter(AlertWriter&& other) noexcept
-    : file_(other.file_),
+    : buffer_(std::move(other.buffer_)),
+      file_(other.file_),
       owned_(other.owned_),
       format_(other.format_),
       path_(std::move(other.path_)),
