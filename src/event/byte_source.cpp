@@ -19,20 +19,25 @@ constexpr size_t COMPRESSED_CHUNK = 256 * 1024;
 
 class FdSource final : public ByteSource {
  public:
-  FdSource(int fd, bool owned, std::string reopenable)
-      : fd_(fd), owned_(owned), reopenable_(std::move(reopenable)) {}
+  FdSource(int fd, bool owned, std::string reopenable, int64_t size)
+      : fd_(fd), owned_(owned), reopenable_(std::move(reopenable)), size_(size) {}
   ~FdSource() override {
     if (owned_) ::close(fd_);
   }
 
-  // Reads the first bytes so the caller can look at them; Read() serves them again.
+  // Reads at least the first `want` bytes (fewer at the end of input) so the caller can look at
+  // them; Read() serves them again. Each read asks for up to PEEK_BLOCK bytes: the reader's
+  // first read (the page that tells EVTX from text) is then served without a system call.
+  // A read returns what is there, so a live stream is not waited on for more.
+  static constexpr size_t PEEK_BLOCK = 4096;
   Result<void> Peek(size_t want) {
     while (peeked_.size() < want) {
-      char buffer[16];
-      auto got = ReadFd(buffer, want - peeked_.size());
+      const size_t had = peeked_.size();
+      peeked_.resize(had + PEEK_BLOCK);
+      auto got = ReadFd(reinterpret_cast<char*>(peeked_.data() + had), PEEK_BLOCK);
+      peeked_.resize(had + (got ? *got : 0));
       if (!got) return tl::unexpected(got.error());
       if (*got == 0) break;
-      peeked_.insert(peeked_.end(), buffer, buffer + *got);
     }
     return {};
   }
@@ -50,6 +55,9 @@ class FdSource final : public ByteSource {
   [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
   [[nodiscard]] const std::string& reopenable_path() const override { return reopenable_; }
   [[nodiscard]] int reopenable_fd() const override { return reopenable_.empty() ? -1 : fd_; }
+  [[nodiscard]] int64_t reopenable_size() const override {
+    return reopenable_.empty() ? -1 : size_;
+  }
 
  private:
   Result<size_t> ReadFd(char* out, size_t size) {
@@ -67,6 +75,7 @@ class FdSource final : public ByteSource {
   int fd_;
   bool owned_;
   std::string reopenable_;
+  int64_t size_;  // of a regular file, when opened; -1 otherwise
   std::vector<unsigned char> peeked_;
   size_t peek_served_ = 0;
   uint64_t raw_bytes_ = 0;
@@ -219,6 +228,7 @@ Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path) {
   int fd = 0;
   bool owned = false;
   std::string reopenable;
+  int64_t size = -1;
   if (path == "-") {
     fd = STDIN_FILENO;
   } else {
@@ -235,9 +245,12 @@ Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path) {
       ::close(fd);
       return Fail("is a directory", path);
     }
-    if (S_ISREG(info.st_mode)) reopenable = path;
+    if (S_ISREG(info.st_mode)) {
+      reopenable = path;
+      size = static_cast<int64_t>(info.st_size);
+    }
   }
-  auto plain = std::make_unique<FdSource>(fd, owned, reopenable);
+  auto plain = std::make_unique<FdSource>(fd, owned, reopenable, size);
   if (auto peeked = plain->Peek(4); !peeked) {
     return Fail(peeked.error().message, path);
   }

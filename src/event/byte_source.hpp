@@ -30,6 +30,8 @@ class ByteSource {
   // The open descriptor of that file while reopenable_path() is not empty, else -1: a reader
   // that reads the file by offset itself (the EVTX reader) uses it instead of opening it again.
   [[nodiscard]] virtual int reopenable_fd() const { return -1; }
+  // That file's size when it was opened, else -1.
+  [[nodiscard]] virtual int64_t reopenable_size() const { return -1; }
 };
 
 // Opens `path` ("-" is stdin) and detects compression. Fails when the path cannot be opened or

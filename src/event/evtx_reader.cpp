@@ -350,21 +350,23 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                       uint32_t source_index, size_t max_record_size, bool recover_deleted,
                       const RecordReader::OnRecord& on_record,
                       const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
-                      ReadStats& stats, int open_fd) {
+                      ReadStats& stats, const OpenFile& open) {
   // Records rendered natively or by libevtx (fallbacks, damaged files, recovered records): the
   // summary tells how many of each.
   CountRenderers count{stats, native_records_};
   if (native_) {
-    const int fd = open_fd >= 0 ? open_fd : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    OpenFile file = open;
+    if (file.fd < 0) file = {::open(path.c_str(), O_RDONLY | O_CLOEXEC), -1, {}};
+    const int fd = file.fd;
     if (fd >= 0) {
       uint64_t file_size = 0;
-      const bool planned = PlanFile(fd, file_size);
+      const bool planned = PlanFile(file, file_size);
       bool ok = false;
       if (planned) {
         ok = ReadNative(fd, path, display_path, source_index, max_record_size, recover_deleted,
                         on_record, on_progress, diagnostics, stats, file_size);
       }
-      if (fd != open_fd) ::close(fd);
+      if (fd != open.fd) ::close(fd);
       if (planned) return ok;
     }
   }
@@ -372,11 +374,15 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                      on_record, on_progress, diagnostics, stats);
 }
 
-bool EvtxReader::PlanFile(int fd, uint64_t& file_size) {
-  struct stat info {};
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return false;
-  file_size = static_cast<uint64_t>(info.st_size);
-  return PlanNative(fd, file_size);
+bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size) {
+  if (open.size >= 0) {
+    file_size = static_cast<uint64_t>(open.size);
+  } else {
+    struct stat info {};
+    if (::fstat(open.fd, &info) != 0 || !S_ISREG(info.st_mode)) return false;
+    file_size = static_cast<uint64_t>(info.st_size);
+  }
+  return PlanNative(open.fd, file_size, open.first_bytes);
 }
 
 // Most of a chunk may be free space: files of a few records (exported logs, samples) hold a
@@ -402,7 +408,7 @@ const uint8_t* EvtxReader::LoadChunk(int fd, uint64_t offset, uint32_t free_offs
 }
 
 // Pass one: whether libevtx would list exactly the records a plain walk of the chunks finds.
-bool EvtxReader::PlanNative(int fd, uint64_t file_size) {
+bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_bytes) {
   using namespace evtx;
   plan_.clear();
   if (file_size < FILE_HEADER_SIZE || (file_size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0) return false;
@@ -416,8 +422,12 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size) {
   }
   uint8_t* const header_at = whole_ ? file_.data() : header_bytes;
   FileHeader header;
-  if (!ReadFully(fd, header_at, FILE_HEADER_SIZE, 0) ||
-      !ParseFileHeader(header_at, FILE_HEADER_SIZE, header)) {
+  if (first_bytes.size() >= FILE_HEADER_SIZE) {
+    std::memcpy(header_at, first_bytes.data(), FILE_HEADER_SIZE);
+  } else if (!ReadFully(fd, header_at, FILE_HEADER_SIZE, 0)) {
+    return false;
+  }
+  if (!ParseFileHeader(header_at, FILE_HEADER_SIZE, header)) {
     return false;
   }
   const uint64_t chunks = (file_size - FILE_HEADER_SIZE) / CHUNK_SIZE;
@@ -576,7 +586,7 @@ bool EvtxReader::MakePlan(const std::string& path, Plan& plan) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   uint64_t file_size = 0;
-  const bool planned = PlanFile(fd, file_size);
+  const bool planned = PlanFile({fd, -1, {}}, file_size);
   ::close(fd);
   if (!planned) return false;
   plan.chunks = plan_;

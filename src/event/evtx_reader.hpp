@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostics.hpp"
@@ -38,15 +39,28 @@ struct Emitter;
 struct LazyLibevtx;
 }  // namespace evtx_reading
 
+// What a caller that has opened an EVTX file already knows of it, so that it is not asked
+// again: samples of attacks come as hundreds of small files, and a system call costs a few
+// microseconds on virtual machines.
+struct EvtxOpenFile {
+  int fd = -1;        // the file, read by offset and left open; -1: opened by path
+  int64_t size = -1;  // its size as fstat gave it (a regular file); -1: unknown
+  // Its first bytes, from offset 0 (as read to detect its format): the file header is taken
+  // from them when they hold all of it.
+  std::string_view first_bytes;
+};
+
 class EvtxReader {
  public:
+  using OpenFile = EvtxOpenFile;
+
   // Reads the EVTX file at `path`; diagnostics name `display_path`. Returns false when the file
-  // cannot be opened as EVTX at all. `fd`, when not -1, is the file already open (it is read by
-  // offset and left open); libevtx, where it takes over, opens the file by `path` itself.
+  // cannot be opened as EVTX at all. libevtx, where it takes over, opens the file by `path`
+  // itself, whatever `open` gives.
   bool Read(const std::string& path, const std::string& display_path, uint32_t source_index,
             size_t max_record_size, bool recover_deleted, const RecordReader::OnRecord& on_record,
             const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
-            ReadStats& stats, int fd = -1);
+            ReadStats& stats, const OpenFile& open = {});
 
   // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
   void set_native(bool native) { native_ = native; }
@@ -83,9 +97,11 @@ class EvtxReader {
   // chunk at a time, twice.
   static constexpr uint64_t WHOLE_FILE_LIMIT = 64u << 20;
 
-  bool PlanNative(int fd, uint64_t file_size);
-  // PlanNative() of the open file `fd`, when it is a regular file; `file_size` receives its size.
-  bool PlanFile(int fd, uint64_t& file_size);
+  // `first_bytes`: the file's first bytes, if known (OpenFile).
+  bool PlanNative(int fd, uint64_t file_size, std::string_view first_bytes = {});
+  // PlanNative() of the open file `open.fd`, when it is a regular file (known to be one when
+  // `open.size` is given); `file_size` receives its size.
+  bool PlanFile(const OpenFile& open, uint64_t& file_size);
   // Reads the chunk at `offset` into `into` as far as its records go (the free-space offset
   // its header gives), or whole when it has no such header; false when it cannot be read.
   // Nothing reads past the free-space offset of a chunk in use: the renderer is bound to it.

@@ -559,10 +559,16 @@ bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uin
     }
     path = spooled;
   }
-  // A file (not a spooled stream) is read through the descriptor it was detected with.
-  const int fd = spooled.empty() ? source.reopenable_fd() : -1;
+  // A file (not a spooled stream) is read through the descriptor it was detected with, and
+  // its size and first page are not asked for again.
+  EvtxReader::OpenFile open;
+  if (spooled.empty() && source.reopenable_fd() >= 0) {
+    open.fd = source.reopenable_fd();
+    open.size = source.reopenable_size();
+    open.first_bytes = std::string_view(s.buffer.get(), s.end);
+  }
   bool ok = s.evtx.Read(path, file.path, source_index, max_record_size_, owner.recover_deleted_,
-                        on_record, on_progress, diagnostics_, stats_, fd);
+                        on_record, on_progress, diagnostics_, stats_, open);
   if (!spooled.empty()) ::unlink(spooled.c_str());
   return ok;
 }

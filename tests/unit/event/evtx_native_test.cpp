@@ -378,7 +378,7 @@ std::vector<std::string> ExpectOutlineReadsAsXml(const Record& record, const std
 }
 
 Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RECORD_SIZE,
-              bool recover_deleted = false, int fd = -1) {
+              bool recover_deleted = false, const EvtxReader::OpenFile& open = {}) {
   Diagnostics diagnostics;
   EvtxReader reader;
   reader.set_native(native);
@@ -398,7 +398,7 @@ Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RE
               record, path.filename().string() + " record " + std::to_string(record.number));
         }
       },
-      {}, diagnostics, result.stats, fd);
+      {}, diagnostics, result.stats, open);
   result.diagnostics = diagnostics.Kept();
   result.native_files = reader.native_files();
   result.native_records = reader.native_records();
@@ -536,7 +536,7 @@ TEST(EvtxNative, AnOpenFileIsReadThroughItsDescriptor) {
     const int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_GE(fd, 0) << copy;
     fs::remove(copy);
-    const Read by_descriptor = ReadEvtx(copy, true, MAX_RECORD_SIZE, false, fd);
+    const Read by_descriptor = ReadEvtx(copy, true, MAX_RECORD_SIZE, false, {fd, -1, {}});
     EXPECT_EQ(by_descriptor.native_files, 1u) << copy;
     ExpectSameAsLibevtx(by_name, by_descriptor, files[i].filename().string() + " by descriptor");
     EXPECT_NE(::fcntl(fd, F_GETFD), -1) << "the reader closed a descriptor it did not open";
@@ -544,6 +544,46 @@ TEST(EvtxNative, AnOpenFileIsReadThroughItsDescriptor) {
     ++checked;
   }
   fs::remove_all(dir);
+  EXPECT_GT(checked, 8u);
+}
+
+TEST(EvtxNative, AKnownSizeAndFirstPageAreNotReadAgain) {
+  // The scanner has read a file's first page (to detect EVTX) and its size (fstat) when it
+  // hands the file on: the reader takes the header from that page and plans with that size.
+  const std::vector<fs::path> files = SampleLogs();
+  if (files.empty()) GTEST_SKIP() << "no EVTX samples under " << SharedDir() / "data/logs/evtx";
+  size_t checked = 0;
+  for (size_t i = 0; i < files.size(); i += 19) {
+    const Read by_name = ReadEvtx(files[i], true);
+    if (by_name.native_files != 1) continue;
+    const std::string bytes = ReadWholeFile(files[i]);
+    ASSERT_GE(bytes.size(), evtx::FILE_HEADER_SIZE) << files[i];
+    const int fd = ::open(files[i].c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << files[i];
+    const auto size = static_cast<int64_t>(bytes.size());
+    const std::string name = files[i].filename().string();
+    // A whole first page, as the scanner reads it; more than a page; less than the header,
+    // which is then read from the file.
+    for (size_t known : {evtx::FILE_HEADER_SIZE, evtx::FILE_HEADER_SIZE + 100, size_t{100}}) {
+      const Read given = ReadEvtx(files[i], true, MAX_RECORD_SIZE, false,
+                                  {fd, size, std::string_view(bytes).substr(0, known)});
+      EXPECT_EQ(given.native_files, 1u) << name << " knowing " << known << " bytes";
+      ExpectSameAsLibevtx(by_name, given, name + " knowing " + std::to_string(known) + " bytes");
+    }
+    // The page given is the one used: a header that fails its check (here a wrong signature)
+    // sends the file to libevtx, which reads it by name and finds the same records.
+    std::string damaged = bytes.substr(0, evtx::FILE_HEADER_SIZE);
+    damaged[0] = 'X';
+    const Read from_damaged = ReadEvtx(files[i], true, MAX_RECORD_SIZE, false, {fd, size, damaged});
+    EXPECT_EQ(from_damaged.native_files, 0u) << name;
+    EXPECT_EQ(from_damaged.records, by_name.records) << name;
+    // So is the size: a file a byte short is not whole chunks, which only libevtx reads.
+    const Read short_size = ReadEvtx(files[i], true, MAX_RECORD_SIZE, false, {fd, size - 1, ""});
+    EXPECT_EQ(short_size.native_files, 0u) << name;
+    EXPECT_EQ(short_size.records, by_name.records) << name;
+    ::close(fd);
+    ++checked;
+  }
   EXPECT_GT(checked, 8u);
 }
 

@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 
+#include "event/byte_source.hpp"
 #include "input_test_util.hpp"
 
 // libevtx 20181227 leaks its partly built XML tags when a corrupted record fails to render;
@@ -397,6 +398,40 @@ TEST(LineInput, InvalidUtf8InTextPassesThrough) {
   EXPECT_TRUE(utf8.ok);
   EXPECT_EQ(Data(utf8), (std::vector<std::string>{"caf\xC3", "\xFF\xFE\x80 line", "ok"}));
   EXPECT_TRUE(utf8.diagnostics.empty());
+}
+
+TEST(ByteSourceTest, BytesComeBackWholeAroundTheFirstBlock) {
+  // The first read asks for a block (the page that tells EVTX from text); what follows must
+  // come after it, whatever the file's size and the sizes of later reads.
+  TempDir dir;
+  std::mt19937 random(7);
+  for (size_t size : {size_t{0}, size_t{3}, size_t{4}, size_t{4095}, size_t{4096}, size_t{4097},
+                      size_t{10000}}) {
+    std::string content(size, '\0');
+    for (char& c : content) c = static_cast<char>('a' + random() % 26);
+    const fs::path path = dir.Write("f" + std::to_string(size), content);
+    for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, size_t{65536}}) {
+      auto source = OpenByteSource(path.string());
+      ASSERT_TRUE(source) << path;
+      EXPECT_EQ((*source)->reopenable_path(), path.string());
+      EXPECT_EQ((*source)->reopenable_size(), static_cast<int64_t>(size));
+      std::string read;
+      std::string buffer(piece, '\0');
+      for (;;) {
+        auto got = (*source)->Read(buffer.data(), piece);
+        ASSERT_TRUE(got);
+        if (*got == 0) break;
+        read.append(buffer.data(), *got);
+      }
+      EXPECT_EQ(read, content) << size << " bytes read " << piece << " at a time";
+      EXPECT_EQ((*source)->raw_bytes(), size);
+    }
+  }
+  // A compressed file is not read by offset: no size, no path.
+  auto gz = OpenByteSource(dir.Write("c.gz", Gzip("{\"a\":1}\n")).string());
+  ASSERT_TRUE(gz);
+  EXPECT_EQ((*gz)->reopenable_size(), -1);
+  EXPECT_EQ((*gz)->reopenable_fd(), -1);
 }
 
 TEST(CompressedInput, GzipAndZstdGiveTheSameRecords) {
