@@ -146,7 +146,6 @@ void LiteralTrie::Add(std::string_view folded, uint32_t pattern) {
 
 void InfixIndex::Add(std::string_view folded, uint32_t pattern) {
   Entry entry;
-  std::memcpy(&entry.key, folded.data() + folded.size() - KEY_BYTES, KEY_BYTES);
   entry.offset = static_cast<uint32_t>(texts_.size());
   entry.length = static_cast<uint32_t>(folded.size());
   entry.pattern = pattern;
@@ -155,6 +154,21 @@ void InfixIndex::Add(std::string_view folded, uint32_t pattern) {
 }
 
 void InfixIndex::Finish() {
+  // Keyed after the first ANCHOR when every literal allows it, else by the last bytes.
+  anchored_ = !entries_.empty();
+  for (Entry& entry : entries_) {
+    const std::string_view literal(texts_.data() + entry.offset, entry.length);
+    const size_t anchor = literal.find(ANCHOR);
+    if (anchor == std::string_view::npos || literal.size() - anchor - 1 < KEY_BYTES) {
+      anchored_ = false;
+      break;
+    }
+    entry.key_at = static_cast<uint32_t>(anchor + 1);
+  }
+  for (Entry& entry : entries_) {
+    if (!anchored_) entry.key_at = entry.length - static_cast<uint32_t>(KEY_BYTES);
+    std::memcpy(&entry.key, texts_.data() + entry.offset + entry.key_at, KEY_BYTES);
+  }
   std::sort(entries_.begin(), entries_.end(),
             [](const Entry& a, const Entry& b) { return a.key < b.key; });
   filter_.assign(size_t{1} << FILTER_WORDS_LOG2, 0);

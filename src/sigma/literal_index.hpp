@@ -134,6 +134,9 @@ class LiteralTrie {
 // meet hex text (SigmaHQ's hash lists against Sysmon's `Hashes`: about 8 ns a byte, because
 // every short fingerprint of hex text is in some literal); this costs about a multiply and a
 // bit test a byte whatever the literals. The matcher uses it for such fields only.
+// When every literal has an `=` followed by at least KEY_BYTES bytes (`algorithm=hex`, as all
+// of SigmaHQ's `Hashes` values are), each is keyed by the bytes after its first `=` instead,
+// and only the positions after an `=` of the text are looked up: a `Hashes` value has four.
 class InfixIndex {
  public:
   static constexpr size_t KEY_BYTES = 8;
@@ -149,30 +152,36 @@ class InfixIndex {
     const char* data = text.data();
     const size_t last = text.size() - KEY_BYTES;
     size_t at = 0;
+    if (anchored_) {
+      // A literal's key follows its first `=`, so it can only be found right after an `=`.
+      for (const char* sign; at < last && (sign = static_cast<const char*>(
+                                               std::memchr(data + at, ANCHOR, last - at)));) {
+        at = static_cast<size_t>(sign - data) + 1;
+        if (Passes(data + at)) LookUp(text, at, fire);
+      }
+      return;
+    }
     if (vector_filter_) {
       // 64 positions at a time through the filter, then only those that pass one by one.
       for (; at <= last; at += 64) {
         for (uint64_t pass = FilterPass64(text, at); pass != 0; pass &= pass - 1)
-          LookUp(data, at + static_cast<size_t>(__builtin_ctzll(pass)), fire);
+          LookUp(text, at + static_cast<size_t>(__builtin_ctzll(pass)), fire);
       }
       return;
     }
-    for (; at <= last; ++at) {
-      uint64_t key;
-      std::memcpy(&key, data + at, KEY_BYTES);
-      const uint64_t hash = FilterHash(key);
-      const uint64_t bits = FilterBits(hash);
-      if ((filter_[hash >> (64 - FILTER_WORDS_LOG2)] & bits) != bits) continue;
-      LookUp(data, at, fire);
-    }
+    for (; at <= last; ++at)
+      if (Passes(data + at)) LookUp(text, at, fire);
   }
 
   // Whether this processor can run the filter 8 positions at a time (AVX-512 with VBMI).
   static bool HasVectorFilter();
   // On by default where the processor has it; tests turn it off to compare the two.
   void set_vector_filter(bool enabled) { vector_filter_ = enabled && HasVectorFilter(); }
+  // Whether the literals are keyed after their first `=` (decided by Finish()).
+  [[nodiscard]] bool anchored() const { return anchored_; }
 
  private:
+  static constexpr char ANCHOR = '=';
   // A blocked Bloom filter of 32 KB: two bits of one word per key. With a few thousand
   // literals about one position in five hundred passes (one bit per key let one in fifty
   // through, each then a cache miss in the key table).
@@ -184,11 +193,20 @@ class InfixIndex {
   [[nodiscard]] uint64_t Slot(uint64_t key) const {
     return ((key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL >> 32) & slot_mask_;
   }
+  // Whether the KEY_BYTES bytes at `key_bytes` pass the filter.
+  [[nodiscard]] bool Passes(const char* key_bytes) const {
+    uint64_t key;
+    std::memcpy(&key, key_bytes, KEY_BYTES);
+    const uint64_t hash = FilterHash(key);
+    const uint64_t bits = FilterBits(hash);
+    return (filter_[hash >> (64 - FILTER_WORDS_LOG2)] & bits) == bits;
+  }
   // Bit j: the key at `at + j` passes the filter (positions past the last key are clear).
   [[nodiscard]] uint64_t FilterPass64(std::string_view text, size_t at) const;
-  // The literals whose key ends at `at`, compared in full.
+  // The literals whose key is the text's at `at`, compared in full.
   template <typename Fire>
-  void LookUp(const char* data, size_t at, Fire& fire) const {
+  void LookUp(std::string_view text, size_t at, Fire& fire) const {
+    const char* data = text.data();
     uint64_t key;
     std::memcpy(&key, data + at, KEY_BYTES);
     // The slot of this key, if any: open addressing over the distinct keys.
@@ -196,12 +214,15 @@ class InfixIndex {
       const KeySlot& found = slots_[slot];
       if (found.begin == found.end) return;  // empty: no literal ends so
       if (found.key != key) continue;
-      // The key is the literal's end: its start lies before `at`.
+      // The literal starts `key_at` bytes before its key; the key itself is equal.
       for (uint32_t e = found.begin; e < found.end; ++e) {
         const Entry& entry = entries_[e];
-        const size_t before = entry.length - KEY_BYTES;
-        if (before > at) continue;
-        if (std::memcmp(data + at - before, texts_.data() + entry.offset, before) == 0)
+        const size_t before = entry.key_at;
+        const size_t after = entry.length - entry.key_at - KEY_BYTES;
+        if (before > at || after > text.size() - at - KEY_BYTES) continue;
+        if (std::memcmp(data + at - before, texts_.data() + entry.offset, before) == 0 &&
+            std::memcmp(data + at + KEY_BYTES,
+                        texts_.data() + entry.offset + entry.key_at + KEY_BYTES, after) == 0)
           fire(entry.pattern);
       }
       return;
@@ -212,9 +233,10 @@ class InfixIndex {
     uint32_t begin = 0, end = 0;  // entries with this key; begin == end: empty slot
   };
   struct Entry {
-    uint64_t key = 0;  // the last KEY_BYTES bytes
+    uint64_t key = 0;  // KEY_BYTES bytes of the literal, from key_at
     uint32_t offset = 0, length = 0;
     uint32_t pattern = 0;
+    uint32_t key_at = 0;  // the last KEY_BYTES bytes, or those after the first ANCHOR
   };
   std::vector<Entry> entries_;  // sorted by key after Finish()
   std::string texts_;
@@ -222,6 +244,7 @@ class InfixIndex {
   std::vector<KeySlot> slots_;
   uint64_t slot_mask_ = 0;
   bool vector_filter_ = HasVectorFilter();
+  bool anchored_ = false;
 };
 
 }  // namespace yagura::sigma

@@ -175,6 +175,66 @@ void CheckInfixIndex(bool vector_filter) {
   empty.ForEachMatch("md5=0123456789abcdef", [](uint32_t) { FAIL(); });
 }
 
+TEST(LiteralIndex, InfixIndexOfHashListsLooksAfterEachEqualsSign) {
+  // `algorithm=hex` literals, as SigmaHQ's `Hashes` lists are: keyed after their first `=`.
+  // Texts are Sysmon-like lists with more `=` than the literals need, some near the end of
+  // the text, and literals planted whole, cut short, or with a byte changed before or after
+  // their key.
+  std::mt19937_64 rng(23);
+  auto hex = [&](size_t length) {
+    std::string out;
+    for (size_t i = 0; i < length; ++i) out.push_back("0123456789abcdef"[rng() % 16]);
+    return out;
+  };
+  std::vector<std::string> literals = {"md5=0123456789abcdef", "=0123456789abcdef",
+                                       "a=b=0123456789", "imphash=" + hex(32)};
+  for (int i = 0; i < 200; ++i)
+    literals.push_back((i % 3 == 0 ? "sha1=" : i % 3 == 1 ? "md5=" : "sha256=") + hex(i % 4 ? 32 : 8));
+  // The same key after different algorithm names.
+  literals.push_back("sha1=" + literals[3].substr(8));
+  InfixIndex index;
+  for (uint32_t k = 0; k < literals.size(); ++k) index.Add(literals[k], k);
+  index.Finish();
+  EXPECT_TRUE(index.anchored());
+  size_t found = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string text;
+    for (int item = rng() % 5; item > 0; --item) {
+      if (!text.empty()) text += ",";
+      text += (rng() % 2 ? "sha256=" : "md5=") + hex(rng() % 40);
+    }
+    for (int planted = rng() % 3; planted > 0; --planted) {
+      std::string literal = literals[rng() % literals.size()];
+      const size_t change = rng() % 6;
+      if (change == 0) literal.pop_back();
+      if (change == 1) literal[rng() % literal.size()] ^= 1;
+      text.insert(rng() % (text.size() + 1), literal);
+    }
+    if (rng() % 7 == 0) text += "=" + hex(rng() % 10);  // an `=` too near the end for a key
+    if (rng() % 9 == 0) text = literals[rng() % literals.size()];
+    std::vector<uint32_t> got, want;
+    index.ForEachMatch(text, [&](uint32_t k) { got.push_back(k); });
+    std::sort(got.begin(), got.end());
+    got.erase(std::unique(got.begin(), got.end()), got.end());
+    for (uint32_t k = 0; k < literals.size(); ++k)
+      if (text.find(literals[k]) != std::string::npos) want.push_back(k);
+    found += want.size();
+    ASSERT_EQ(got, want) << text;
+  }
+  EXPECT_GT(found, 1500u);
+
+  // One literal without room after its `=` keys them all by their last bytes, as before.
+  InfixIndex mixed;
+  mixed.Add("md5=0123456789abcdef", 0);
+  mixed.Add("sha1=0123", 1);
+  mixed.Finish();
+  EXPECT_FALSE(mixed.anchored());
+  std::vector<uint32_t> got;
+  mixed.ForEachMatch("x,sha1=0123,md5=0123456789abcdef", [&](uint32_t k) { got.push_back(k); });
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<uint32_t>{0, 1}));
+}
+
 TEST(LiteralIndex, InfixIndexFindsEveryContainedLiteral) {
   CheckInfixIndex(false);
   if (!InfixIndex::HasVectorFilter()) {
