@@ -156,18 +156,50 @@ uint64_t ByteMask(const __m256i lo, const __m256i hi, char c) {
   return uint64_t{low} | (uint64_t{high} << 32);
 }
 
-// Classifies block[0, 64). On kRecordEnd `end` is the offset just past the closing brace.
-// `ignored_line_start`: bit 0 when the block starts at the record's own first brace.
-BlockOutcome ScanBlock(const char* block, bool line_start_matters, uint64_t ignored_line_start,
-                       BlockState& state, size_t& end) {
+// The bytes of a block the framer looks at, a bit per byte.
+struct BlockMasks {
+  uint64_t quotes, backslashes, newlines, left_braces, opens, closes;
+};
+
+BlockMasks ClassifyAvx2(const char* block) {
   const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block));
   const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32));
-  const uint64_t quotes = ByteMask(lo, hi, '"');
-  const uint64_t backslashes = ByteMask(lo, hi, '\\');
-  const uint64_t newlines = ByteMask(lo, hi, '\n');
-  const uint64_t opens = ByteMask(lo, hi, '{') | ByteMask(lo, hi, '[');
-  const uint64_t closes = ByteMask(lo, hi, '}') | ByteMask(lo, hi, ']');
-  const uint64_t left_braces = ByteMask(lo, hi, '{');
+  BlockMasks m;
+  m.quotes = ByteMask(lo, hi, '"');
+  m.backslashes = ByteMask(lo, hi, '\\');
+  m.newlines = ByteMask(lo, hi, '\n');
+  m.left_braces = ByteMask(lo, hi, '{');
+  m.opens = m.left_braces | ByteMask(lo, hi, '[');
+  m.closes = ByteMask(lo, hi, '}') | ByteMask(lo, hi, ']');
+  return m;
+}
+
+// The same with AVX-512BW, where a compare gives the 64-bit mask itself: seven instructions
+// instead of forty-odd, and the framer is a tenth of reading a JSON file.
+__attribute__((target("avx512f,avx512bw"))) BlockMasks ClassifyAvx512(const char* block) {
+  const __m512i bytes = _mm512_loadu_si512(block);
+  BlockMasks m;
+  m.quotes = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('"'));
+  m.backslashes = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('\\'));
+  m.newlines = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('\n'));
+  m.left_braces = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('{'));
+  m.opens = m.left_braces | _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('['));
+  m.closes = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('}')) |
+             _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(']'));
+  return m;
+}
+
+// Classifies block[0, 64). On kRecordEnd `end` is the offset just past the closing brace.
+// `ignored_line_start`: bit 0 when the block starts at the record's own first brace.
+BlockOutcome ScanBlock(const char* block, bool wide, bool line_start_matters,
+                       uint64_t ignored_line_start, BlockState& state, size_t& end) {
+  const BlockMasks masks = wide ? ClassifyAvx512(block) : ClassifyAvx2(block);
+  const uint64_t quotes = masks.quotes;
+  const uint64_t backslashes = masks.backslashes;
+  const uint64_t newlines = masks.newlines;
+  const uint64_t opens = masks.opens;
+  const uint64_t closes = masks.closes;
+  const uint64_t left_braces = masks.left_braces;
 
   // Escaped bytes: each backslash that is not itself escaped escapes the next byte. Windows
   // paths make these common, but a block holds only a handful.
@@ -227,6 +259,11 @@ BlockOutcome ScanBlock(const char* block, bool line_start_matters, uint64_t igno
 
 }  // namespace
 
+bool JsonFramer::HasWideBlocks() {
+  static const bool available = __builtin_cpu_supports("avx512bw");
+  return available;
+}
+
 JsonFramer::Frame JsonFramer::ScanRecord(const char* data, size_t size, bool eof) {
   // The scan state lives in locals while the loop runs (stores through `data`, a char
   // pointer, would otherwise force every member back to memory on every byte) and is written
@@ -252,8 +289,8 @@ JsonFramer::Frame JsonFramer::ScanRecord(const char* data, size_t size, bool eof
       size_t end = 0;
       // A `{` at a line start inside a record that began at a line start is the next value
       // (the byte scanner reports it); the record's own first brace is not.
-      switch (ScanBlock(data + pos, record_at_line_start_, pos == record_start_ ? 1 : 0, state,
-                        end)) {
+      switch (ScanBlock(data + pos, wide_blocks_, record_at_line_start_,
+                        pos == record_start_ ? 1 : 0, state, end)) {
         case BlockOutcome::kContinue:
           line = state.line;
           depth = state.depth;

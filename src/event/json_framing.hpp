@@ -65,6 +65,10 @@ class JsonFramer {
   // Off: every byte goes through the byte-by-byte scanner, which the 64-byte block scanner
   // must agree with exactly (tests compare the two).
   void set_block_scanning(bool enabled) { block_scanning_ = enabled; }
+  // Blocks are classified with AVX-512BW where the processor has it, else with AVX2; tests
+  // hold both to the byte scanner (off: AVX2 even where AVX-512BW is there).
+  void set_wide_blocks(bool enabled) { wide_blocks_ = enabled && HasWideBlocks(); }
+  [[nodiscard]] static bool HasWideBlocks();
   // The open value is too large to keep: scan it to its end without keeping its bytes, then
   // report it as an error with `message`.
   void Discard(std::string_view message) {
@@ -96,6 +100,7 @@ class JsonFramer {
   bool discarding_ = false;
   std::string_view discard_message_;
   bool block_scanning_ = true;
+  bool wide_blocks_ = HasWideBlocks();
 };
 
 }  // namespace yagura::event

@@ -1,5 +1,6 @@
-// The 64-byte block scanner of JsonFramer against its byte-by-byte scanner: the same frames,
-// errors and line numbers on well-formed and broken streams, fed in chunks of every size.
+// The 64-byte block scanner of JsonFramer (its AVX2 and, where the processor has it, its
+// AVX-512BW form) against its byte-by-byte scanner: the same frames, errors and line numbers
+// on well-formed and broken streams, fed in chunks of every size.
 #include "event/json_framing.hpp"
 
 #include <gtest/gtest.h>
@@ -21,9 +22,10 @@ struct Seen {
 
 // Feeds `text` to a framer `chunk` bytes at a time, as RecordReader does (without dropping
 // consumed bytes, which does not change the framer's decisions).
-std::vector<Seen> Frames(const std::string& text, size_t chunk, bool blocks) {
+std::vector<Seen> Frames(const std::string& text, size_t chunk, bool blocks, bool wide = false) {
   JsonFramer framer;
   framer.set_block_scanning(blocks);
+  framer.set_wide_blocks(wide);
   std::vector<Seen> seen;
   size_t available = std::min(chunk, text.size());
   for (int guard = 0; guard < 1000000; ++guard) {
@@ -103,8 +105,12 @@ TEST(JsonFramerBlocks, AgreeWithTheByteScanner) {
     std::string text = maker.Stream();
     for (size_t chunk : {size_t{1} << 30, size_t{7}, size_t{64}, size_t{100}, size_t{333}}) {
       auto expected = Frames(text, chunk, false);
-      auto got = Frames(text, chunk, true);
-      ASSERT_EQ(got, expected) << "stream " << i << ", chunk " << chunk << ":\n" << text;
+      ASSERT_EQ(Frames(text, chunk, true), expected)
+          << "stream " << i << ", chunk " << chunk << ":\n" << text;
+      if (JsonFramer::HasWideBlocks()) {
+        ASSERT_EQ(Frames(text, chunk, true, true), expected)
+            << "AVX-512, stream " << i << ", chunk " << chunk << ":\n" << text;
+      }
     }
   }
 }
@@ -118,6 +124,9 @@ TEST(JsonFramerBlocks, LongRecordsWithEscapesAcrossBlocks) {
     auto expected = Frames(text, 1 << 30, false);
     ASSERT_EQ(expected.size(), 2u) << text;
     EXPECT_EQ(Frames(text, 1 << 30, true), expected) << text;
+    if (JsonFramer::HasWideBlocks()) {
+      EXPECT_EQ(Frames(text, 1 << 30, true, true), expected) << text;
+    }
   }
 }
 
