@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <new>
 
@@ -38,6 +39,27 @@ char* AllocateLarge(size_t size) {
 
 void FreeLarge(char* buffer, size_t size) noexcept {
   if (buffer != nullptr) ::munmap(buffer, MappedSize(size));
+}
+
+char* LargeBytes::Extend(size_t n) {
+  const size_t needed = size_ + n;
+  if (!large_ && needed <= SMALL_LIMIT) {
+    if (needed > small_.size()) small_.resize(std::max(needed, std::min(SMALL_LIMIT, 2 * small_.size())));
+    char* at = small_.data() + size_;
+    size_ = needed;
+    return at;
+  }
+  if (needed > large_capacity_) {
+    const size_t capacity = MappedSize(std::max(needed, 2 * large_capacity_));
+    LargeBuffer grown = MakeLargeBuffer(capacity);
+    if (size_ != 0) std::memcpy(grown.get(), data(), size_);
+    large_ = std::move(grown);
+    large_capacity_ = capacity;
+    small_ = std::string();
+  }
+  char* at = large_.get() + size_;
+  size_ = needed;
+  return at;
 }
 
 }  // namespace yagura

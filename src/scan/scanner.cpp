@@ -18,6 +18,7 @@
 
 #include "correlate/correlation_engine.hpp"
 #include "correlate/event_time.hpp"
+#include "core/large_buffer.hpp"
 #include "core/time.hpp"
 #include "event/evtx_reader.hpp"
 #include "event/json_segments.hpp"
@@ -334,7 +335,7 @@ struct Batch {
   event::ReadStats read_stats;
 
   uint64_t sequence = 0;
-  std::string bytes;
+  LargeBytes bytes;
   size_t record_bytes = 0;  // of every record, kept or copied
   std::vector<std::shared_ptr<char[]>> kept;  // the reader's buffers the records lie in
   std::vector<Entry> entries;
@@ -359,7 +360,7 @@ struct Batch {
     records_read = 0;
     parse_failures = 0;
     read_stats = {};
-    bytes.clear();
+    bytes.Clear();
     record_bytes = 0;
     kept.clear();
     entries.clear();
@@ -384,18 +385,18 @@ struct Batch {
       return;
     }
     entry.offset = bytes.size();
-    bytes.append(record.data);
-    bytes.append(event::RECORD_PADDING, '\0');
+    bytes.Append(record.data);
+    bytes.AppendZeros(event::RECORD_PADDING);
     if (!record.schema.empty()) {
       entry.schema_offset = bytes.size();
       entry.schema_size = record.schema.size();
-      bytes.append(record.schema);
-      bytes.append(event::RECORD_PADDING, '\0');
+      bytes.Append(record.schema);
+      bytes.AppendZeros(event::RECORD_PADDING);
     }
     if (!record.outline.empty()) {
       entry.outline_offset = bytes.size();
       entry.outline_size = record.outline.size();
-      bytes.append(record.outline);
+      bytes.Append(record.outline);
     }
     entries.push_back(entry);
   }

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 namespace yagura {
 namespace {
@@ -33,6 +35,37 @@ TEST(LargeBuffer, FreesItselfAndLeavesNeighboursAlone) {
   first.reset();
   EXPECT_EQ(second[0], 'y');
   EXPECT_EQ(second[HUGE_PAGE + 9], 'y');
+}
+
+TEST(LargeBytes, KeepsWhatWasAppendedAcrossTheMoveToALargeBuffer) {
+  LargeBytes bytes;
+  std::string expected;
+  uint32_t seed = 1;
+  // Pieces of every size up to a few kilobytes, zeros among them, well past SMALL_LIMIT and
+  // past one huge page.
+  while (expected.size() < HUGE_PAGE + LargeBytes::SMALL_LIMIT) {
+    seed = seed * 1103515245 + 12345;
+    const size_t n = seed % 5000;
+    if (seed % 7 == 0) {
+      bytes.AppendZeros(n);
+      expected.append(n, '\0');
+    } else {
+      std::string piece(n, static_cast<char>('a' + seed % 26));
+      bytes.Append(piece);
+      expected += piece;
+    }
+    ASSERT_EQ(bytes.size(), expected.size());
+    EXPECT_EQ(bytes.in_large_buffer(), expected.size() > LargeBytes::SMALL_LIMIT);
+  }
+  ASSERT_EQ(std::string_view(bytes.data(), bytes.size()), expected);
+
+  // Cleared, it writes over the same storage: no new pages for the next batch.
+  const char* storage = bytes.data();
+  bytes.Clear();
+  EXPECT_EQ(bytes.size(), 0u);
+  bytes.Append(expected);
+  EXPECT_EQ(bytes.data(), storage);
+  EXPECT_EQ(std::string_view(bytes.data(), bytes.size()), expected);
 }
 
 TEST(LargeBuffer, AnImpossibleSizeThrows) {
