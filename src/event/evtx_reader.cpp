@@ -403,7 +403,7 @@ bool EvtxReader::ReadChunkInUse(int fd, uint64_t offset, uint8_t* into) {
 }
 
 const uint8_t* EvtxReader::LoadChunk(int fd, uint64_t offset, uint32_t free_offset) {
-  if (whole_) return file_.data() + offset;
+  if (whole_) return file_data() + offset;
   return ReadFully(fd, chunk_.data(), free_offset, offset) ? chunk_.data() : nullptr;
 }
 
@@ -416,11 +416,14 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_b
   whole_ = file_size <= WHOLE_FILE_LIMIT;
   uint8_t header_bytes[FILE_HEADER_SIZE];
   if (whole_) {
-    if (file_.size() < file_size) file_.resize(file_size);
+    if (file_capacity_ < file_size) {
+      file_ = MakeLargeBuffer(file_size);
+      file_capacity_ = file_size;
+    }
   } else {
     chunk_.resize(CHUNK_SIZE);
   }
-  uint8_t* const header_at = whole_ ? file_.data() : header_bytes;
+  uint8_t* const header_at = whole_ ? file_data() : header_bytes;
   FileHeader header;
   if (first_bytes.size() >= FILE_HEADER_SIZE) {
     std::memcpy(header_at, first_bytes.data(), FILE_HEADER_SIZE);
@@ -433,7 +436,7 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_b
   const uint64_t chunks = (file_size - FILE_HEADER_SIZE) / CHUNK_SIZE;
   for (uint64_t index = 0; index < chunks; ++index) {
     const uint64_t offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
-    uint8_t* const data = whole_ ? file_.data() + offset : chunk_.data();
+    uint8_t* const data = whole_ ? file_data() + offset : chunk_.data();
     if (!ReadChunkInUse(fd, offset, data)) return false;
     ChunkHeader chunk;
     const ChunkState state = CheckChunk(data, CHUNK_SIZE, chunk);

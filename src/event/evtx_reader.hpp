@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/diagnostics.hpp"
+#include "core/large_buffer.hpp"
 #include "event/binxml.hpp"
 #include "event/input.hpp"
 
@@ -127,7 +128,11 @@ class EvtxReader {
                    ReadStats& stats);
 
   std::vector<char> xml_;
-  std::vector<uint8_t> file_;   // the whole file (its chunks as far as in use), below the limit
+  // The whole file (its chunks as far as in use), below the limit; in 2 MiB pages, which a
+  // reader of hundreds of files of different sizes does not fault in 4 KiB at a time.
+  LargeBuffer file_;
+  size_t file_capacity_ = 0;
+  [[nodiscard]] uint8_t* file_data() { return reinterpret_cast<uint8_t*>(file_.get()); }
   std::vector<uint8_t> chunk_;  // one chunk, otherwise
   bool whole_ = false;
   std::vector<ChunkPlan> plan_;
