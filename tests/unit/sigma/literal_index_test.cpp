@@ -129,6 +129,22 @@ TEST(LiteralIndex, TriesFindEveryPrefixAndSuffix) {
   }
 }
 
+// What `index` reports in `text` (each literal once, sorted) and what it should: the literals
+// `text` contains.
+struct Found {
+  std::vector<uint32_t> got, want;
+};
+Found FindIn(const InfixIndex& index, const std::vector<std::string>& literals,
+             const std::string& text) {
+  Found found;
+  index.ForEachMatch(text, [&](uint32_t k) { found.got.push_back(k); });
+  std::sort(found.got.begin(), found.got.end());
+  found.got.erase(std::unique(found.got.begin(), found.got.end()), found.got.end());
+  for (uint32_t k = 0; k < literals.size(); ++k)
+    if (text.find(literals[k]) != std::string::npos) found.want.push_back(k);
+  return found;
+}
+
 // Hash-indicator shapes: hex text against hex literals with shared prefixes ("md5=", and
 // literals of exactly the key length), found at every position, ends included; by the scalar
 // filter and, where the processor has it, by the vector one.
@@ -159,14 +175,9 @@ void CheckInfixIndex(bool vector_filter) {
       text.insert(rng() % (text.size() + 1), literal);
     }
     if (rng() % 5 == 0) text = literals[rng() % literals.size()];  // the whole text
-    std::vector<uint32_t> got, want;
-    index.ForEachMatch(text, [&](uint32_t k) { got.push_back(k); });
-    std::sort(got.begin(), got.end());
-    got.erase(std::unique(got.begin(), got.end()), got.end());
-    for (uint32_t k = 0; k < literals.size(); ++k)
-      if (text.find(literals[k]) != std::string::npos) want.push_back(k);
-    found += want.size();
-    ASSERT_EQ(got, want) << text;
+    const Found both = FindIn(index, literals, text);
+    ASSERT_EQ(both.got, both.want) << text;
+    found += both.want.size();
   }
   EXPECT_GT(found, 2000u);
   InfixIndex empty;
@@ -212,14 +223,9 @@ TEST(LiteralIndex, InfixIndexOfHashListsLooksAfterEachEqualsSign) {
     }
     if (rng() % 7 == 0) text += "=" + hex(rng() % 10);  // an `=` too near the end for a key
     if (rng() % 9 == 0) text = literals[rng() % literals.size()];
-    std::vector<uint32_t> got, want;
-    index.ForEachMatch(text, [&](uint32_t k) { got.push_back(k); });
-    std::sort(got.begin(), got.end());
-    got.erase(std::unique(got.begin(), got.end()), got.end());
-    for (uint32_t k = 0; k < literals.size(); ++k)
-      if (text.find(literals[k]) != std::string::npos) want.push_back(k);
-    found += want.size();
-    ASSERT_EQ(got, want) << text;
+    const Found both = FindIn(index, literals, text);
+    ASSERT_EQ(both.got, both.want) << text;
+    found += both.want.size();
   }
   EXPECT_GT(found, 1500u);
 
