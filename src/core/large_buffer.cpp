@@ -44,7 +44,8 @@ void FreeLarge(char* buffer, size_t size) noexcept {
 char* LargeBytes::Extend(size_t n) {
   const size_t needed = size_ + n;
   if (!large_ && needed <= SMALL_LIMIT) {
-    if (needed > small_.size()) small_.resize(std::max(needed, std::min(SMALL_LIMIT, 2 * small_.size())));
+    if (needed > small_.size())
+      small_.resize(std::max(needed, std::min(SMALL_LIMIT, 2 * small_.size())));
     char* at = small_.data() + size_;
     size_ = needed;
     return at;

@@ -63,6 +63,13 @@ ChunkState CheckChunk(const uint8_t* chunk, size_t size, ChunkHeader& header) {
   return ChunkState::kValid;
 }
 
+uint32_t DeclaredEnd(const uint8_t* chunk_header) {
+  if (std::memcmp(chunk_header, "ElfChnk", 8) != 0) return CHUNK_SIZE;
+  const uint32_t free_offset = U32(chunk_header + 48);
+  return free_offset < CHUNK_HEADER_SIZE || free_offset > CHUNK_SIZE ? uint32_t{CHUNK_SIZE}
+                                                                      : free_offset;
+}
+
 RecordWalker::RecordWalker(const uint8_t* chunk, size_t size, uint32_t end)
     : chunk_(chunk), end_(static_cast<uint32_t>(std::min<size_t>(end, size))) {}
 

@@ -60,6 +60,11 @@ struct ChunkHeader {
 // Classifies the chunk of `size` bytes (normally CHUNK_SIZE) and reads its header.
 ChunkState CheckChunk(const uint8_t* chunk, size_t size, ChunkHeader& header);
 
+// How far the bytes of a chunk matter, from its first CHUNK_HEADER_SIZE bytes alone: the
+// free-space offset its header declares, when the header has the signature and that offset
+// lies within the chunk; CHUNK_SIZE otherwise (CheckChunk then tells what is wrong).
+uint32_t DeclaredEnd(const uint8_t* chunk_header);
+
 struct RecordView {
   uint32_t offset = 0;  // in the chunk
   uint32_t size = 0;

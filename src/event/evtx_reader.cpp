@@ -391,14 +391,9 @@ bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size) {
 bool EvtxReader::ReadChunkInUse(int fd, uint64_t offset, uint8_t* into) {
   using namespace evtx;
   if (!ReadFully(fd, into, CHUNK_HEADER_SIZE, offset)) return false;
-  uint32_t free_offset = CHUNK_SIZE;
-  if (std::memcmp(into, "ElfChnk", 8) == 0) {
-    free_offset = static_cast<uint32_t>(into[48]) | static_cast<uint32_t>(into[49]) << 8 |
-                  static_cast<uint32_t>(into[50]) << 16 | static_cast<uint32_t>(into[51]) << 24;
-    // An impossible offset fails the chunk's check; the rest is then read as it always was.
-    if (free_offset < CHUNK_HEADER_SIZE || free_offset > CHUNK_SIZE) free_offset = CHUNK_SIZE;
-  }
-  return ReadFully(fd, into + CHUNK_HEADER_SIZE, free_offset - CHUNK_HEADER_SIZE,
+  // A header without a possible end fails the chunk's check; the chunk is then read whole.
+  const uint32_t end = DeclaredEnd(into);
+  return ReadFully(fd, into + CHUNK_HEADER_SIZE, end - CHUNK_HEADER_SIZE,
                    offset + CHUNK_HEADER_SIZE);
 }
 

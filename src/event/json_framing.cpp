@@ -193,13 +193,8 @@ __attribute__((target("avx512f,avx512bw"))) BlockMasks ClassifyAvx512(const char
 // `ignored_line_start`: bit 0 when the block starts at the record's own first brace.
 BlockOutcome ScanBlock(const char* block, bool wide, bool line_start_matters,
                        uint64_t ignored_line_start, BlockState& state, size_t& end) {
-  const BlockMasks masks = wide ? ClassifyAvx512(block) : ClassifyAvx2(block);
-  const uint64_t quotes = masks.quotes;
-  const uint64_t backslashes = masks.backslashes;
-  const uint64_t newlines = masks.newlines;
-  const uint64_t opens = masks.opens;
-  const uint64_t closes = masks.closes;
-  const uint64_t left_braces = masks.left_braces;
+  const auto [quotes, backslashes, newlines, left_braces, opens, closes] =
+      wide ? ClassifyAvx512(block) : ClassifyAvx2(block);
 
   // Escaped bytes: each backslash that is not itself escaped escapes the next byte. Windows
   // paths make these common, but a block holds only a handful.
