@@ -437,6 +437,17 @@ void ChunkRenderer::SetChunk(const uint8_t* chunk, size_t size) {
 
 bool ChunkRenderer::RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out,
                                  std::vector<OutlineStep>* outline) {
+  const size_t out_begin = out.size();
+  if (!RenderOnce(begin, end, out, outline, outline_only_ && outline != nullptr)) return false;
+  if (!compact_ || !outline->empty()) return true;
+  // No outline after all: the caller reads the XML, so the record is written again as XML.
+  out.Truncate(out_begin);
+  return RenderOnce(begin, end, out, outline, false);
+}
+
+bool ChunkRenderer::RenderOnce(uint32_t begin, uint32_t end, TextBuffer& out,
+                               std::vector<OutlineStep>* outline, bool compact) {
+  compact_ = compact;
   if (outline != nullptr) outline->clear();
   if (end > size_ || begin > end) return Fail("record outside the chunk");
   out_ = &out;
@@ -808,7 +819,7 @@ void ChunkRenderer::Fuse(size_t ops_begin) {
 }
 
 void ChunkRenderer::Indent(size_t depth) {
-  if (depth == 0) return;
+  if (depth == 0 || compact_) return;
   char* at = out_->Extend(2 * depth);
   std::memset(at, ' ', 2 * depth);
 }
@@ -833,7 +844,7 @@ bool ChunkRenderer::OpenElement(const Op& op, size_t op_index) {
     parent_start_open = parent.start_open;
     parent_has_children = parent.has_children;
     if (parent.start_open) {
-      out_->Append(">\n", 2);
+      if (!compact_) out_->Append(">\n", 2);
       parent.start_open = false;
     }
     parent.has_children = true;
@@ -890,7 +901,9 @@ bool ChunkRenderer::EndElement() {
     }
     return true;
   }
-  if (top.start_open) {
+  if (compact_) {
+    // Nothing to write: the outline step says where the element ends.
+  } else if (top.start_open) {
     out_->Append("/>\n", 3);
   } else {
     if (top.has_children) Indent(elements_.size());
@@ -914,13 +927,13 @@ bool ChunkRenderer::BeginContentPiece() {
 // Text content goes after a ">" written in advance, which is taken back if the text turns out
 // empty (the element then closes as "<Name/>").
 size_t ChunkRenderer::OpenText() {
-  out_->Push('>');
+  if (!compact_) out_->Push('>');
   return out_->size();
 }
 
 void ChunkRenderer::CloseText(size_t mark) {
   if (out_->size() == mark) {
-    out_->Truncate(mark - 1);
+    if (!compact_) out_->Truncate(mark - 1);
   } else {
     elements_.back().start_open = false;
     Outline(OutlineStep::kText, 0, 0, mark, out_->size() - mark);
@@ -951,7 +964,7 @@ bool ChunkRenderer::FinishAttribute() {
       Outline(OutlineStep::kAttribute, attribute_at_ + 1, attribute_length_ - 3, value,
               value_length);
     }
-    out_->Push('"');
+    if (!compact_) out_->Push('"');
   } else if (!attribute_omitted_) {
     return Fail("attribute without a value");
   }
@@ -1041,13 +1054,17 @@ bool ChunkRenderer::WriteArray(const Value& value) {
   bool empty = true;
   auto item = [&](const uint8_t* bytes, size_t size) {
     if (!first) {
-      if (empty) {
-        out_->Append("/>\n", 3);
+      if (compact_) {
+        // The repeated steps point into the first copy's text: nothing to write again.
       } else {
-        out_->Append(pool_.data() + top.close, top.close_length);
+        if (empty) {
+          out_->Append("/>\n", 3);
+        } else {
+          out_->Append(pool_.data() + top.close, top.close_length);
+        }
+        char* at = out_->Extend(tag_length);
+        std::memcpy(at, out_->data() + tag_begin, tag_length);
       }
-      char* at = out_->Extend(tag_length);
-      std::memcpy(at, out_->data() + tag_begin, tag_length);
       if (outline_ != nullptr) {
         Outline(OutlineStep::kClose, 0, 0, 0, 0);
         for (size_t k = open_begin; k < open_end; ++k) {
@@ -1058,13 +1075,14 @@ bool ChunkRenderer::WriteArray(const Value& value) {
     }
     first = false;
     const size_t mark = out_->size();
-    out_->Push('>');
+    if (!compact_) out_->Push('>');
+    const size_t value = out_->size();
     if (!AppendValue(base, bytes, size, true, *out_)) return false;
-    empty = out_->size() == mark + 1;
+    empty = out_->size() == value;
     if (empty) {
       out_->Truncate(mark);
     } else {
-      Outline(OutlineStep::kText, 0, 0, mark + 1, out_->size() - mark - 1);
+      Outline(OutlineStep::kText, 0, 0, value, out_->size() - value);
     }
     return true;
   };
@@ -1128,7 +1146,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         if (!in_start_tag_ || elements_.empty()) return Fail("close of no start tag");
         if (!FinishAttribute()) return false;
         in_start_tag_ = false;
-        out_->Append("/>\n", 3);
+        if (!compact_) out_->Append("/>\n", 3);
         elements_.pop_back();
         Outline(OutlineStep::kClose, 0, 0, 0, 0);
         break;

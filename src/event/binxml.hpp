@@ -146,6 +146,11 @@ class ChunkRenderer {
 
   // Records whose text would exceed `limit` bytes fail.
   void set_output_limit(size_t limit) { output_limit_ = limit; }
+  // With an outline asked for, writes only the text its steps point at (names, attribute and
+  // content values, as the XML would hold them), not the markup, indentation and end tags
+  // around it: about a quarter less text, and readers of the outline never look at the rest.
+  // A record that gets no outline is written as XML all the same (see text_is_xml()).
+  void set_outline_only(bool on) { outline_only_ = on; }
 
   // Starts on a new chunk of `size` bytes (normally 64 KiB); forgets the previous chunk's
   // compiled templates. `chunk` must stay valid until the next SetChunk.
@@ -159,6 +164,9 @@ class ChunkRenderer {
   bool RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out,
                     std::vector<OutlineStep>* outline = nullptr);
 
+  // Whether the last record's text is its XML: false when it holds only what its outline
+  // points at (set_outline_only).
+  [[nodiscard]] bool text_is_xml() const { return !compact_; }
   [[nodiscard]] std::string_view error() const { return error_; }
   // Whether the last failure was the output limit (the record is too large, not malformed).
   [[nodiscard]] bool over_limit() const { return over_limit_; }
@@ -238,6 +246,9 @@ class ChunkRenderer {
     error_ = message;
     return false;
   }
+  // One rendering of the record, with or without the markup (`compact`).
+  bool RenderOnce(uint32_t begin, uint32_t end, TextBuffer& out,
+                  std::vector<OutlineStep>* outline, bool compact);
   bool RenderFragment(uint32_t begin, uint32_t end, int nesting);
   bool RenderTemplateInstance(uint32_t& pos, uint32_t end, int nesting);
   // Compiles the token stream [begin, end) into ops; returns the cache entry's index.
@@ -283,6 +294,8 @@ class ChunkRenderer {
   TextBuffer* out_ = nullptr;
   std::vector<OutlineStep>* outline_ = nullptr;
   bool outline_valid_ = true;
+  bool outline_only_ = false;  // set_outline_only
+  bool compact_ = false;       // this record is written without markup
   size_t attribute_at_ = 0;  // where the written attribute's ` Name="` starts in the output
   bool in_start_tag_ = false;  // between an element's name and its close-start token
   // Attribute being written: its name is pending until a non-null value shows up.

@@ -537,8 +537,10 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
           skip(too_large);
           continue;
         }
-        while (length > 0 && (text_.data()[length - 1] == '\n' || text_.data()[length - 1] == ' ' ||
-                              text_.data()[length - 1] == '\r')) {
+        // XML ends in a newline; text without markup may end in a value's own spaces.
+        while (renderer_.text_is_xml() && length > 0 &&
+               (text_.data()[length - 1] == '\n' || text_.data()[length - 1] == ' ' ||
+                text_.data()[length - 1] == '\r')) {
           --length;
         }
         text_.Truncate(length);

@@ -65,6 +65,9 @@ class EvtxReader {
 
   // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
   void set_native(bool native) { native_ = native; }
+  // Records rendered natively with an outline carry only the text their outline points at,
+  // not their XML (binxml::ChunkRenderer::set_outline_only); see Record::outline.
+  void set_outline_only(bool on) { renderer_.set_outline_only(on); }
 
   // A large file read by several readers, a range of chunks each (a scan with several threads).
   // MakePlan() checks the file once, as Read() does before reading natively; then each

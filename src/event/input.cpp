@@ -431,6 +431,8 @@ RecordReader::RecordReader(InputFormat forced, Diagnostics& diagnostics)
 
 RecordReader::~RecordReader() = default;
 
+void RecordReader::set_evtx_outline_only(bool on) { impl_->evtx.set_outline_only(on); }
+
 const std::shared_ptr<char[]>& RecordReader::shared_buffer() const {
   static const std::shared_ptr<char[]> none;
   return impl_->records_in_buffer ? impl_->buffer : none;

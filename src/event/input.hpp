@@ -125,6 +125,10 @@ class RecordReader {
   // remnants with the wrong template (garbled names), which would be classified and matched as
   // if they were real events; only well-formed ones are handed on when this is on.
   void set_recover_deleted(bool recover) { recover_deleted_ = recover; }
+  // EVTX records rendered with an outline carry only the text the outline points at, not
+  // their XML (see Record::outline): for readers that parse and convert records through
+  // EventParser, which reads the outline alone.
+  void set_evtx_outline_only(bool on);
 
  private:
   struct Impl;

@@ -26,7 +26,9 @@ struct Record {
   std::string_view schema;
   // EVTX records rendered by Yagura's own reader: the record's outline (binxml::OutlineStep
   // values, unaligned), which flattening reads instead of the XML's syntax; empty otherwise.
-  // Valid as long as `data`.
+  // Valid as long as `data`. Unless the reader was asked for outline-only text
+  // (RecordReader::set_evtx_outline_only), `data` is the record's XML either way; with it, a
+  // record with an outline has in `data` only the names and values the outline points at.
   std::string_view outline;
 };
 

@@ -663,6 +663,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   event::RecordReader reader(m.options.format, diagnostics);
   // Several threads: batches keep the reader's buffers instead of copying records out of them.
   reader.set_share_buffers(m.options.threads > 1);
+  // Records are parsed and written out through their EVTX outlines, never as XML text.
+  reader.set_evtx_outline_only(true);
   uint64_t records = 0;
   uint64_t parse_failures = 0;
   event::ReadStats read_by_workers;  // of whole EVTX files and EVTX ranges, with several threads
@@ -747,7 +749,9 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           if (collecting != nullptr) collecting->push_back(d);
         });
         event::RecordReader file_reader(m.options.format, file_diagnostics);
+        file_reader.set_evtx_outline_only(true);
         event::EvtxReader range_reader;
+        range_reader.set_outline_only(true);
         while (auto batch = work.Pop()) {
           Batch& b = **batch;
           if (m.intel_matcher) worker.intel_index = b.intel_index = m.indicators->Current();

@@ -406,6 +406,66 @@ Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RE
   return result;
 }
 
+// Reads `path` natively again with outline-only text (EvtxReader::set_outline_only) and holds
+// each record to `full`, the same file read with XML: a record with an outline gives the fields
+// and the JSON that the full record's XML gives, one without is the same XML. Returns how many
+// bytes of text the outline-only reading handed on, against `full_bytes` of the XML.
+struct OutlineOnlyRead {
+  size_t records = 0;
+  size_t outlines = 0;
+  size_t bytes = 0;
+  size_t full_bytes = 0;
+};
+OutlineOnlyRead ExpectOutlineOnlyReadsAsXml(const fs::path& path, const Read& full,
+                                            const std::string& what) {
+  Diagnostics diagnostics;
+  ReadStats stats;
+  EvtxReader reader;
+  reader.set_outline_only(true);
+  OutlineOnlyRead result;
+  reader.Read(
+      path.string(), path.filename().string(), 0, MAX_RECORD_SIZE, false,
+      [&](const Record& record) {
+        const size_t k = result.records++;
+        EXPECT_EQ(record.data.data()[record.data.size()], '\0');
+        EXPECT_EQ(record.data.data()[record.data.size() + RECORD_PADDING - 1], '\0');
+        if (k >= full.records.size()) return;
+        const std::string where = what + " record " + std::to_string(record.number);
+        EXPECT_EQ(record.number, full.numbers[k]) << where;
+        const std::string& xml = full.records[k];
+        result.bytes += record.data.size();
+        result.full_bytes += xml.size();
+        if (record.outline.empty()) {
+          EXPECT_EQ(record.data, xml) << where;
+          return;
+        }
+        ++result.outlines;
+        EXPECT_LT(record.data.size(), xml.size()) << where;
+        EvtxXmlFlattener flattener;
+        Arena arena;
+        FieldList from_xml;
+        ResolvingFieldList& from_outline = OutlineFields();
+        from_outline.fields.clear();
+        const auto read_xml = flattener.Flatten(xml, from_xml, arena);
+        const auto read_outline =
+            OutlineFlattener().FlattenOutline(record.data, record.outline, from_outline, arena);
+        EXPECT_TRUE(read_xml.has_value()) << where;
+        EXPECT_TRUE(read_outline.has_value()) << where << ": " << read_outline.error().message;
+        EXPECT_EQ(from_outline.fields, from_xml.fields) << where << "\n" << xml;
+        const auto json_of_xml = EvtxXmlToJson(xml);
+        const auto json_of_outline = EvtxXmlToJson(record.data, record.outline);
+        ASSERT_TRUE(json_of_xml.has_value()) << where;
+        ASSERT_TRUE(json_of_outline.has_value()) << where;
+        EXPECT_EQ(*json_of_outline, *json_of_xml) << where;
+      },
+      {}, diagnostics, stats);
+  EXPECT_EQ(result.records, full.records.size()) << what;
+  EXPECT_EQ(stats.records, full.stats.records) << what;
+  EXPECT_EQ(stats.records_skipped, full.stats.records_skipped) << what;
+  EXPECT_EQ(diagnostics.Kept().size(), full.diagnostics.size()) << what;
+  return result;
+}
+
 // Where two renderings of a record first differ, with some context.
 std::string FirstDifference(const std::string& expected, const std::string& actual) {
   size_t at = 0;
@@ -472,6 +532,25 @@ TEST(EvtxNative, EveryRecordOfTheSampleLogsIsLibevtxsXml) {
   EXPECT_GT(records, 8000u);
   // Most of the records' element fields were named from memory, and came out the same.
   EXPECT_GT(OutlineFields().by_handle - by_handle_before, records * 10);
+}
+
+// Outline-only text, as a scan reads records: every record of the sample logs gives the fields
+// and the alert JSON its XML gives, with a quarter or so less text handed on.
+TEST(EvtxNative, OutlineOnlyTextOfTheSampleLogsReadsAsTheirXml) {
+  const auto files = SampleLogs();
+  if (files.empty()) GTEST_SKIP() << "test data absent: " << SharedDir() / "data/logs/evtx";
+  OutlineOnlyRead total;
+  for (const fs::path& path : files) {
+    const Read full = ReadEvtx(path, true);
+    const OutlineOnlyRead read = ExpectOutlineOnlyReadsAsXml(path, full, path.string());
+    EXPECT_EQ(read.outlines, full.outlines) << path;
+    total.records += read.records;
+    total.outlines += read.outlines;
+    total.bytes += read.bytes;
+    total.full_bytes += read.full_bytes;
+  }
+  EXPECT_GT(total.outlines, 5000u);
+  EXPECT_LT(total.bytes, total.full_bytes * 4 / 5);
 }
 
 // A file read a range of chunks at a time, with one reader per range as a scan's workers read
@@ -1090,6 +1169,14 @@ TEST(EvtxSynthetic, OutlinesGiveTheFieldsTheXmlGives) {
   }, {{0x02, "a<b>c"}});
   const Read native = CompareSynthetic(b, "outlines");
   ASSERT_EQ(native.records.size(), 3u);
+  {
+    // The same with outline-only text; the two records without an outline come as XML.
+    TempDir dir;
+    const fs::path path = dir.Write("synthetic.evtx", b.File());
+    const OutlineOnlyRead read = ExpectOutlineOnlyReadsAsXml(path, native, "outline-only");
+    EXPECT_EQ(read.records, 3u);
+    EXPECT_EQ(read.outlines, 1u);
+  }
   EXPECT_EQ(native.native_records, 3u);
   EXPECT_EQ(native.outlines, 1u);
   EXPECT_TRUE(native.outline_fields[1].empty());
