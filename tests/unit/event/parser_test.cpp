@@ -73,6 +73,46 @@ TEST(JsonParser, FlattensNestedKeysArraysAndScalars) {
   EXPECT_TRUE(p.event().AllValues().empty());
 }
 
+// Keys are read without unescaping unless they hold an escape: short keys by one 32-byte
+// compare, longer ones byte by byte. Every length around that window, with an escape (a quote,
+// a backslash, a \u escape) before, at and after its edge, as a plain key and as an evtx_dump
+// EventData name, gives the key's text.
+TEST(JsonParser, KeysOfEveryLengthAroundTheirWindowAreRead) {
+  struct Key {
+    std::string name;     // as a field
+    std::string written;  // as JSON writes it
+  };
+  std::vector<Key> keys;
+  const std::string letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (size_t length = 1; length <= 70; ++length) {
+    std::string plain;
+    for (size_t i = 0; i < length; ++i) plain.push_back(letters[(i * 7 + length) % letters.size()]);
+    keys.push_back({plain, plain});
+    for (size_t at : {size_t{0}, length / 2, size_t{30}, size_t{31}, size_t{32}, length - 1}) {
+      if (at >= length) continue;
+      const std::pair<char, std::string> escapes[] = {{'"', "\\\""}, {'\\', "\\\\"}, {'Q', "\\u0051"}};
+      for (const auto& [character, escape] : escapes) {
+        Key key{plain, plain.substr(0, at) + escape + plain.substr(at + 1)};
+        key.name[at] = character;
+        keys.push_back(key);
+      }
+    }
+  }
+  std::vector<std::string> names;
+  for (const Key& key : keys) names.push_back(key.name);
+  ParserFixture p(names);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Key& key = keys[i];
+    const std::string value = "v" + std::to_string(i);
+    ASSERT_TRUE(p.Parse("{\"" + key.written + "\":\"" + value + "\",\"after\":1}")) << key.written;
+    EXPECT_EQ(p.Values(key.name), Strings{value}) << key.written;
+    ASSERT_TRUE(p.Parse("{\"Event\":{\"EventData\":{\"" + key.written + "\": \"" + value +
+                        "\"}}}"))
+        << key.written;
+    EXPECT_EQ(p.Values(key.name), Strings{value}) << "EventData " << key.written;
+  }
+}
+
 TEST(JsonParser, LiteralDottedKeysAndNestedObjectsGiveTheSameName) {
   ParserFixture p({"id.orig_h", "id.resp_p"});
   ASSERT_TRUE(p.Parse(R"({"id.orig_h": "10.0.0.1", "id": {"resp_p": 53}})"));
