@@ -19,19 +19,6 @@ void Event::Reset(size_t field_count) {
   logsource = LogsourceClass{};
 }
 
-void Event::Add(FieldId id, FieldValue value) {
-  if (id >= slots_.size()) slots_.resize(id + 1);
-  auto index = static_cast<uint32_t>(values_.size());
-  values_.push_back(Node{value, UINT32_MAX});
-  Slot& slot = slots_[id];
-  if (slot.generation != generation_) {
-    slot.generation = generation_;
-    slot.head = index;
-    fields_.push_back(id);
-  } else {
-    values_[slot.tail].next = index;
-  }
-  slot.tail = index;
-}
+void Event::GrowSlots(FieldId id) { slots_.resize(id + 1); }
 
 }  // namespace yagura::event

@@ -35,7 +35,22 @@ class Event {
   // Prepares for a new record with `field_count` interned fields.
   void Reset(size_t field_count);
 
-  void Add(FieldId id, FieldValue value);
+  // Inline: a value passed to an out-of-line call went through the stack, stored in pieces
+  // and loaded back whole, a store-forwarding stall on every value kept.
+  [[gnu::always_inline]] void Add(FieldId id, FieldValue value) {
+    if (id >= slots_.size()) GrowSlots(id);
+    const auto index = static_cast<uint32_t>(values_.size());
+    values_.push_back(Node{value, UINT32_MAX});
+    Slot& slot = slots_[id];
+    if (slot.generation != generation_) {
+      slot.generation = generation_;
+      slot.head = index;
+      fields_.push_back(id);
+    } else {
+      values_[slot.tail].next = index;
+    }
+    slot.tail = index;
+  }
   // Adds to the every-value list used by keyword searches (see FieldCatalog::wants_all_values).
   void AddToAllValues(FieldValue value) { all_values_.push_back(value); }
   // Forgets the every-value list (when no keyword search can hold, see
@@ -75,6 +90,8 @@ class Event {
     FieldValue value;
     uint32_t next;  // index into values_, or UINT32_MAX
   };
+  void GrowSlots(FieldId id);
+
   uint32_t generation_ = 0;
   std::vector<Slot> slots_;
   std::vector<Node> values_;

@@ -116,7 +116,9 @@ class EventSink final : public FieldEmitter {
     }
     Add(static_cast<const NameTable::Entry*>(handle)->id, name, value);
   }
-  void Add(FieldId id, std::string_view name, FieldValue value) {
+  // Always inlined, as Event::Add is: a value passed by value through the stack is a
+  // store-forwarding stall.
+  [[gnu::always_inline]] void Add(FieldId id, std::string_view name, FieldValue value) {
     if (id != NO_FIELD) event_->Add(id, value);
     if (all_values_ && value.type != ValueType::kNull && value.type != ValueType::kObject &&
         value.type != ValueType::kArray) {
