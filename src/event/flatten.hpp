@@ -189,17 +189,19 @@ class JsonFlattener {
   using Object = simdjson::ondemand::object;
 
   simdjson::error_code FlattenObject(Object object, size_t prefix_length, bool nested);
-  simdjson::error_code FlattenValue(Value value, bool nested);
+  // Values by reference: a copy passed through the stack was loaded back at once (store
+  // forwarding), on every member.
+  simdjson::error_code FlattenValue(Value& value, bool nested);
   simdjson::error_code FlattenArray(simdjson::ondemand::array array, FieldId id, bool nested);
-  simdjson::error_code Leaf(Value value, simdjson::ondemand::json_type type, FieldId id);
-  simdjson::error_code ScalarText(Value value, simdjson::ondemand::json_type type,
+  simdjson::error_code Leaf(Value& value, simdjson::ondemand::json_type type, FieldId id);
+  simdjson::error_code ScalarText(Value& value, simdjson::ondemand::json_type type,
                                   FieldValue& out);
   simdjson::error_code FlattenWindowsEvent(Object event);
-  simdjson::error_code FlattenSystem(Value system);
-  simdjson::error_code FlattenEventData(Value event_data);
-  simdjson::error_code FlattenUserData(Value user_data);
-  simdjson::error_code FlattenUserElement(Value element);
-  simdjson::error_code FlattenAttributes(Value attributes, std::string_view element,
+  simdjson::error_code FlattenSystem(Value& system);
+  simdjson::error_code FlattenEventData(Value& event_data);
+  simdjson::error_code FlattenUserData(Value& user_data);
+  simdjson::error_code FlattenUserElement(Value& element);
+  simdjson::error_code FlattenAttributes(Value& attributes, std::string_view element,
                                          bool skip_xmlns);
 
   EventSink& sink_;
