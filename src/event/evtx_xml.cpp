@@ -374,7 +374,8 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
         known_bytes_ += attribute.name.size() + name_.size();
         named_attribute = &added;
       }
-      emitter.EmitResolved(named_attribute->field_handle, named_attribute->field, value);
+      emitter.EmitResolved(named_attribute->field_handle, named_attribute->field, value.text,
+                           value.type);
     }
   }
   return {};
@@ -392,10 +393,10 @@ void EvtxXmlFlattener::Close(FieldEmitter& emitter, Arena& arena) {
   const Frame& frame = stack_.back();
   if (!frame.has_child && !frame.field.empty()) {
     if (frame.text.empty() && !frame.has_attributes) {
-      emitter.EmitResolved(frame.field_handle, frame.field, FieldValue{{}, ValueType::kNull});
+      emitter.EmitResolved(frame.field_handle, frame.field, {}, ValueType::kNull);
     } else if (!frame.text.empty()) {
-      emitter.EmitResolved(frame.field_handle, frame.field,
-                           FieldValue{NormaliseEvtxHex(frame.text, arena), ValueType::kString});
+      emitter.EmitResolved(frame.field_handle, frame.field, NormaliseEvtxHex(frame.text, arena),
+                           ValueType::kString);
     }
   }
   stack_.pop_back();

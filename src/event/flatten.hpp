@@ -38,10 +38,14 @@ class FieldEmitter {
   // Resolve looks it up once, and EmitResolved emits under it as Emit(name, value) would. A
   // null handle, the default, means nothing was looked up: the value is emitted by name.
   // Handles stay valid as long as resolve_scope() returns the same value (0: never resolves).
+  // The value comes as its text and type, in registers: a FieldValue passed by value goes
+  // through the stack, where copying its type's word back stalled every call (a one-byte store
+  // read back as eight bytes).
   [[nodiscard]] virtual const void* Resolve(std::string_view name) { return nullptr; }
   [[nodiscard]] virtual uint64_t resolve_scope() const { return 0; }
-  virtual void EmitResolved(const void* handle, std::string_view name, FieldValue value) {
-    Emit(name, value);
+  virtual void EmitResolved(const void* handle, std::string_view name, std::string_view text,
+                            ValueType type) {
+    Emit(name, FieldValue{text, type});
   }
 };
 
@@ -109,12 +113,13 @@ class EventSink final : public FieldEmitter {
     return entry != nullptr ? entry : &NOT_WANTED;
   }
   [[nodiscard]] uint64_t resolve_scope() const override { return scope_; }
-  void EmitResolved(const void* handle, std::string_view name, FieldValue value) override {
+  void EmitResolved(const void* handle, std::string_view name, std::string_view text,
+                    ValueType type) override {
     if (handle == nullptr) {
-      Emit(name, value);
+      Emit(name, FieldValue{text, type});
       return;
     }
-    Add(static_cast<const NameTable::Entry*>(handle)->id, name, value);
+    Add(static_cast<const NameTable::Entry*>(handle)->id, name, FieldValue{text, type});
   }
   // Always inlined, as Event::Add is: a value passed by value through the stack is a
   // store-forwarding stall.

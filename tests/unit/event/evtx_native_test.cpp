@@ -331,12 +331,13 @@ struct ResolvingFieldList final : FieldEmitter {
   }
   const void* Resolve(std::string_view name) override { return &resolved.emplace_back(name); }
   uint64_t resolve_scope() const override { return reinterpret_cast<uintptr_t>(this); }
-  void EmitResolved(const void* handle, std::string_view name, FieldValue value) override {
+  void EmitResolved(const void* handle, std::string_view name, std::string_view text,
+                    ValueType type) override {
     if (handle != nullptr) {
       EXPECT_EQ(*static_cast<const std::string*>(handle), name);
       ++by_handle;
     }
-    Emit(name, value);
+    Emit(name, FieldValue{text, type});
   }
 };
 
