@@ -9,6 +9,9 @@
 // call returns, text stays under the output limit, and a rendered record is valid UTF-8 ending
 // in a newline. Rendered text is also put through the EVTX XML flattener and JSON conversion,
 // and where the renderer recorded an outline, it gives the fields and the JSON the XML gives.
+// A second renderer writes outline-only text (as a scan reads records): it renders or declines
+// what the first does, writes the same XML where there is no outline, and otherwise gives the
+// fields and the JSON of the first one's XML.
 //
 // Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
 // own main() replays the files and directories named on the command line, then deterministic
@@ -86,17 +89,70 @@ struct Harness {
     }
   };
   std::vector<binxml::OutlineStep> outline;
+  binxml::ChunkRenderer outline_only;
+  binxml::TextBuffer compact;
+  std::vector<binxml::OutlineStep> compact_outline;
 
-  Harness() { renderer.set_output_limit(OUTPUT_LIMIT); }
+  Harness() {
+    renderer.set_output_limit(OUTPUT_LIMIT);
+    outline_only.set_output_limit(OUTPUT_LIMIT);
+    outline_only.set_outline_only(true);
+  }
+
+  static std::string_view Bytes(const std::vector<binxml::OutlineStep>& steps) {
+    return {reinterpret_cast<const char*>(steps.data()),
+            steps.size() * sizeof(binxml::OutlineStep)};
+  }
 
   void Render(uint32_t begin, uint32_t end) {
+    const bool ok = RenderXml(begin, end);
+    CompareOutlineOnly(begin, end, ok);
+  }
+
+  void CompareOutlineOnly(uint32_t begin, uint32_t end, bool ok) {
+    compact.Clear();
+    const bool compact_ok = outline_only.RenderRecord(begin, end, compact, &compact_outline);
+    if (!ok && renderer.over_limit()) return;  // the shorter text may fit where the XML did not
+    Check(compact_ok == ok, "outline-only rendering succeeds where XML rendering does");
+    if (!ok) return;
+    Check(compact_outline.empty() == outline.empty(), "both renderings keep an outline or neither");
+    if (compact_outline.empty()) {
+      Check(compact.view() == text.view(), "a record without an outline is written as XML");
+      return;
+    }
+    Check(outline_only.text_is_xml() == false, "outline-only text is not the XML");
+    std::string xml_record(text.view().substr(0, text.size() - 1));
+    xml_record.append(64, '\0');
+    const std::string_view xml(xml_record.data(), text.size() - 1);
+    std::string compact_record(compact.view());
+    compact_record.append(64, '\0');
+    const std::string_view data(compact_record.data(), compact.size());
+    arena.Reset();
+    ListEmitter from_xml;
+    ListEmitter from_outline;
+    const auto xml_result = flattener.Flatten(xml, from_xml, arena);
+    const auto outline_result =
+        flattener.FlattenOutline(data, Bytes(compact_outline), from_outline, arena);
+    Check(xml_result.has_value() == outline_result.has_value(),
+          "outline-only text and XML agree on failure");
+    Check(from_xml.fields == from_outline.fields, "outline-only text and XML give the same fields");
+    const auto json_of_xml = EvtxXmlToJson(xml);
+    const auto json_of_outline = EvtxXmlToJson(data, Bytes(compact_outline));
+    Check(json_of_xml.has_value() == json_of_outline.has_value() &&
+              (!json_of_xml || *json_of_xml == *json_of_outline),
+          "outline-only text and XML give the same JSON");
+  }
+
+  // Renders the record as XML (with an outline where it can) and checks what it gave; returns
+  // whether it rendered.
+  bool RenderXml(uint32_t begin, uint32_t end) {
     text.Clear();
     const bool ok = renderer.RenderRecord(begin, end, text, &outline);
     Check(text.size() <= OUTPUT_LIMIT + (1 << 18), "output stays near the limit");
     if (!ok) {
       Check(!renderer.error().empty(), "a failure says why");
       ++declined;
-      return;
+      return false;
     }
     ++rendered;
     const std::string_view xml = text.view();
@@ -130,9 +186,10 @@ struct Harness {
       Check(json_of_xml.has_value() == json_of_outline.has_value() &&
                 (!json_of_xml || *json_of_xml == *json_of_outline),
             "outline and XML give the same JSON");
-      return;
+      return true;
     }
     (void)EvtxXmlToJson(data);
+    return true;
   }
 
   // Renders every record of one 64 KiB chunk, and its first record's BinXML directly.
@@ -142,6 +199,7 @@ struct Harness {
     uint32_t free_offset = 0;
     std::memcpy(&free_offset, chunk + 48, 4);
     renderer.SetChunk(chunk, evtx::CHUNK_SIZE);
+    outline_only.SetChunk(chunk, evtx::CHUNK_SIZE);
     evtx::RecordWalker walker(chunk, evtx::CHUNK_SIZE, free_offset);
     evtx::RecordView record;
     for (int guard = 0; walker.Next(record) == evtx::RecordWalker::Status::kRecord; ++guard) {
