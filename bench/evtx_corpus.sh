@@ -3,11 +3,11 @@
 # REPEAT times, with every active SigmaHQ rule. Prints the median events/s (of RUNS runs) of one
 # thread with detection and with --no-detect, and of two threads with detection.
 #
-# With LARGE_MIB set, also one EVTX file of that many MiB made of the samples' chunks
-# (bench/make_large_evtx.py), as a domain controller's Security.evtx would be: one and two
-# threads, which read it a range of chunks per worker.
+# Then one EVTX file of LARGE_MIB MiB made of the samples' chunks (bench/make_large_evtx.py,
+# written once into bench/data; LARGE_MIB=0 skips it), as a domain controller's Security.evtx
+# would be: one and two threads, which read it a range of chunks per worker.
 #
-# usage: bench/evtx_corpus.sh [BUILD_DIR]    (env: RUNS=3, REPEAT=5, LARGE_MIB unset)
+# usage: bench/evtx_corpus.sh [BUILD_DIR]    (env: RUNS=3, REPEAT=5, LARGE_MIB=200)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -53,7 +53,8 @@ d=$(printf '%s\n' "${detect[@]}" | median)
 t=$(printf '%s\n' "${two[@]}" | median)
 printf 'two threads: %10.0f events/s (%.2fx one thread)\n' "$t" "$(echo "$t / $d" | bc -l)"
 
-if [[ -n ${LARGE_MIB:-} ]]; then
+LARGE_MIB=${LARGE_MIB:-200}
+if [[ $LARGE_MIB != 0 ]]; then
   large=$data/large-$LARGE_MIB.evtx
   [[ -s $large ]] || /usr/bin/python3 "$here/bench/make_large_evtx.py" "$large" "$LARGE_MIB" "$shared/logs/evtx"
   inputs=("$large")
