@@ -504,6 +504,7 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
                               ReadStats& stats) {
   using namespace evtx;
   renderer_.set_output_limit(max_record_size);
+  renderer_.set_outline_only(outline_only_ && !emitter.track_ids);
   auto skip = [&](const std::string& message) {
     ++emitter.next_number;
     diagnostics.Report(DiagnosticKind::kRecordSkipped,

@@ -66,8 +66,10 @@ class EvtxReader {
   // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
   void set_native(bool native) { native_ = native; }
   // Records rendered natively with an outline carry only the text their outline points at,
-  // not their XML (binxml::ChunkRenderer::set_outline_only); see Record::outline.
-  void set_outline_only(bool on) { renderer_.set_outline_only(on); }
+  // not their XML (binxml::ChunkRenderer::set_outline_only); see Record::outline. Not for a
+  // file whose recovered records follow: those are told from stale copies by the regular
+  // records' EventRecordID, read from their XML.
+  void set_outline_only(bool on) { outline_only_ = on; }
 
   // A large file read by several readers, a range of chunks each (a scan with several threads).
   // MakePlan() checks the file once, as Read() does before reading natively; then each
@@ -143,6 +145,7 @@ class EvtxReader {
   binxml::TextBuffer text_;
   std::vector<binxml::OutlineStep> outline_;  // of the record in text_
   bool native_ = true;
+  bool outline_only_ = false;
   uint64_t native_files_ = 0;
   uint64_t native_records_ = 0;
   uint64_t fallback_records_ = 0;
