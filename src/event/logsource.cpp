@@ -4,8 +4,31 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 
 namespace yagura::event {
+
+void RegisterClassId(LogsourceClass& cls) {
+  // Each name led by its length, each list by its count: no two contents share a key.
+  std::string key;
+  auto add_name = [&key](std::string_view name) {
+    const uint64_t size = name.size();
+    key.append(reinterpret_cast<const char*>(&size), sizeof size);
+    key += name;
+  };
+  key += cls.recognised ? '1' : '0';
+  add_name(cls.product);
+  key += static_cast<char>(cls.service_count);
+  for (uint8_t i = 0; i < cls.service_count; ++i) add_name(cls.services[i]);
+  key += static_cast<char>(cls.category_count);
+  for (uint8_t i = 0; i < cls.category_count; ++i) add_name(cls.categories[i]);
+  static std::mutex mutex;
+  static std::unordered_map<std::string, uint32_t> ids;
+  std::lock_guard lock(mutex);
+  cls.id = ids.try_emplace(std::move(key), static_cast<uint32_t>(ids.size() + 1)).first->second;
+}
 
 Result<Logsource> ParseLogsource(std::string_view text) {
   Logsource logsource;

@@ -37,12 +37,19 @@ struct LogsourceClass {
   uint8_t service_count = 0;
   std::array<std::string_view, MAX_NAMES> categories{};
   uint8_t category_count = 0;
+  // Nonzero: the class's content was registered (RegisterClassId), and classes with equal
+  // nonzero ids are equal, in any mapping of the process. Lets a router know an event's class
+  // by one compare instead of its strings. Whoever changes a registered class's content sets
+  // it back to 0 (the Add functions do).
+  uint32_t id = 0;
 
   void AddService(std::string_view s) {
     if (service_count < MAX_NAMES) services[service_count++] = s;
+    id = 0;
   }
   void AddCategory(std::string_view c) {
     if (category_count < MAX_NAMES) categories[category_count++] = c;
+    id = 0;
   }
   [[nodiscard]] bool HasService(std::string_view s) const {
     for (uint8_t i = 0; i < service_count; ++i)
@@ -62,5 +69,10 @@ struct LogsourceClass {
     return true;
   }
 };
+
+// Sets `cls.id` to the process-wide number of its content (recognised, product, services and
+// categories in order), registering that content the first time it is seen. Thread-safe; meant
+// for classes precomputed while loading, not for one per event.
+void RegisterClassId(LogsourceClass& cls);
 
 }  // namespace yagura::event

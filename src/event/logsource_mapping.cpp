@@ -414,6 +414,7 @@ struct LogsourceMapping::Impl {
       for (const Source& source : sources)
         if (source.when.formats == 0 || (source.when.formats & (1u << format)) != 0)
           sources_by_format[format].push_back(&source);
+    for (Class& cls : classes) RegisterClassId(cls.logsource);
   }
 
   // ---- Classification ----

@@ -130,6 +130,7 @@ Result<void> EventParser::Parse(const Record& record, Event& event) {
   if (!event.logsource.recognised && s.declared && !s.declared->empty()) {
     // The strings live in the parser (declared), which outlives every event it fills.
     event.logsource.recognised = true;
+    event.logsource.id = 0;
     event.logsource.product = s.declared->product;
     if (!s.declared->service.empty()) event.logsource.AddService(s.declared->service);
     if (!s.declared->category.empty()) event.logsource.AddCategory(s.declared->category);

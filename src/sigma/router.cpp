@@ -3,12 +3,13 @@
 namespace yagura::sigma {
 
 RouteKey::RouteKey(const event::LogsourceClass& cls)
-    : recognised_(cls.recognised), product_(cls.product) {
+    : id_(cls.id), recognised_(cls.recognised), product_(cls.product) {
   for (uint8_t i = 0; i < cls.service_count; ++i) services_.emplace_back(cls.services[i]);
   for (uint8_t i = 0; i < cls.category_count; ++i) categories_.emplace_back(cls.categories[i]);
 }
 
 bool RouteKey::Matches(const event::LogsourceClass& cls) const {
+  if (cls.id != 0 && id_ != 0) return cls.id == id_;
   if (cls.recognised != recognised_ || cls.service_count != services_.size() ||
       cls.category_count != categories_.size() || cls.product != product_) {
     return false;

@@ -62,6 +62,7 @@ class RouteKey {
   [[nodiscard]] bool Matches(const event::LogsourceClass& cls) const;
 
  private:
+  uint32_t id_ = 0;  // LogsourceClass::id
   bool recognised_ = false;
   std::string product_;
   std::vector<std::string> services_;

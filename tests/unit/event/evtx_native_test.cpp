@@ -444,7 +444,9 @@ OutlineOnlyRead ExpectOutlineOnlyReadsAsXml(const fs::path& path, const Read& fu
         ++result.outlines;
         // (With recovered records following, a file's records come as XML: see
         // EvtxReader::set_outline_only.)
-        if (!recover_deleted) EXPECT_LT(record.data.size(), xml.size()) << where;
+        if (!recover_deleted) {
+          EXPECT_LT(record.data.size(), xml.size()) << where;
+        }
         EvtxXmlFlattener flattener;
         Arena arena;
         FieldList from_xml;

@@ -331,6 +331,34 @@ TEST(LogsourceMappingLoad, TwoMappingsOnOneThreadKeepTheirOwnClasses) {
   }
 }
 
+// Routers tell classes apart by id: equal content, equal id, whichever mapping made it.
+TEST(LogsourceMappingLoad, ClassesOfEqualContentShareTheirIdAcrossMappings) {
+  const char* yaml =
+      "version: 1\nwindows:\n  logs:\n    - {channel: C, service: first}\n"
+      "    - {channel: D, service: second}\n    - {channel: E, service: first}\n";
+  auto a = LogsourceMapping::LoadText(yaml, "a.yml");
+  auto b = LogsourceMapping::LoadText(yaml, "b.yml");
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  FieldCatalog catalog;
+  a->InternFields(catalog);
+  b->InternFields(catalog);
+  auto id_of = [&](const LogsourceMapping& mapping, std::string_view channel) {
+    Event event;
+    event.Reset(catalog.size());
+    event.Add(catalog.Find("Channel"), FieldValue{channel});
+    mapping.Classify(event);
+    EXPECT_TRUE(event.logsource.recognised) << channel;
+    return event.logsource.id;
+  };
+  const uint32_t first = id_of(*a, "C");
+  EXPECT_NE(first, 0u);
+  EXPECT_EQ(id_of(*b, "C"), first);
+  EXPECT_EQ(id_of(*a, "E"), first);
+  EXPECT_NE(id_of(*a, "D"), first);
+  EXPECT_EQ(id_of(*b, "D"), id_of(*a, "D"));
+  EXPECT_NE(id_of(*a, "unknown channel"), first);
+}
+
 // Every SigmaHQ regression case: the rule's logsource must admit the class of the case's events.
 TEST(LogsourceMappingData, AdmitsEveryRegressionCase) {
   namespace fs = std::filesystem;

@@ -634,6 +634,74 @@ TEST_F(MatcherTest, RoutesByLogsource) {
   EXPECT_EQ(Both(*skipping, *scratch2, UnrecognisedPolicy::kSkip), (Ids{}));
 }
 
+// Classes registered by the mapping are routed by their id; the same content without an id,
+// and a registered class changed afterwards, by their strings. All must meet the same rules
+// in any order, through one scratch's route cache.
+TEST_F(MatcherTest, RoutesByClassIdAsByContent) {
+  {
+    RuleMaker r("windows process", Logsource{"windows", "process_creation", ""});
+    r.Map({{image, {Str(image, "*whoami*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("windows network", Logsource{"windows", "network_connection", ""});
+    r.Map({{image, {Str(image, "*whoami*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("linux process", Logsource{"linux", "process_creation", ""});
+    r.Map({{image, {Str(image, "*whoami*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+
+  auto make = [](std::string_view product, std::string_view category, bool registered) {
+    event::LogsourceClass cls;
+    cls.recognised = true;
+    cls.product = product;
+    cls.AddCategory(category);
+    if (registered) event::RegisterClassId(cls);
+    return cls;
+  };
+  const event::LogsourceClass windows_process = make("windows", "process_creation", true);
+  const event::LogsourceClass windows_network = make("windows", "network_connection", true);
+  const event::LogsourceClass linux_process = make("linux", "process_creation", true);
+  ASSERT_NE(windows_process.id, 0u);
+  EXPECT_NE(windows_process.id, windows_network.id);
+  EXPECT_NE(windows_process.id, linux_process.id);
+  EXPECT_EQ(make("windows", "process_creation", true).id, windows_process.id);
+  // Registered, then given one more category: no longer the registered content.
+  event::LogsourceClass widened = windows_process;
+  widened.AddCategory("network_connection");
+  EXPECT_EQ(widened.id, 0u);
+
+  struct Case {
+    event::LogsourceClass cls;
+    Ids expected;
+  };
+  const std::vector<Case> cases = {
+      {windows_process, {0}},
+      {make("windows", "process_creation", false), {0}},
+      {windows_network, {1}},
+      {linux_process, {2}},
+      {make("linux", "process_creation", false), {2}},
+      {widened, {0, 1}},
+      {make("windows", "network_connection", false), {1}},
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (size_t k = 0; k < cases.size(); ++k) {
+      // Forwards, then backwards: every entry of the cache is met from every other.
+      const Case& c = cases[round == 1 ? cases.size() - 1 - k : k];
+      auto& e = events.Start();
+      events.Add(image, "C:\\Windows\\System32\\whoami.exe");
+      e.logsource = c.cls;
+      EXPECT_EQ(Both(*matcher, *scratch), c.expected) << "case " << k << " round " << round;
+    }
+  }
+}
+
 class MatcherCacheTest : public MatcherTest {
  protected:
   void SetUp() override {
