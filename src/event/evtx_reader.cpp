@@ -293,7 +293,6 @@ struct Emitter {
     out.line = 0;
     out.outline = outline;
     ++stats.records;
-    stats.bytes += xml.size();
     on_record(out);
     if (on_progress && total > 0 && (index % 256 == 255 || index + 1 == total)) {
       on_progress(file_size * (index + 1) / total);
@@ -494,6 +493,7 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
                   emitter, diagnostics, stats);
   }
   ReportLostFragments(emitter, display_path, diagnostics);
+  stats.bytes += file_size;
   return true;
 }
 
@@ -617,6 +617,11 @@ void EvtxReader::ReadChunks(const std::string& path, const std::string& display_
   RenderChunks(fd, path, display_path, max_record_size, plan.chunks, first, last, index, regular,
                emitter, libevtx, diagnostics, stats);
   if (fd >= 0) ::close(fd);
+  // The file's bytes from this range's first chunk to the next range's (the header with the
+  // first range, whatever follows the last chunk with the last): the ranges add up to the file.
+  const uint64_t begin = first == 0 || first >= plan.chunks.size() ? 0 : plan.chunks[first].offset;
+  const uint64_t end = last >= plan.chunks.size() ? plan.file_size : plan.chunks[last].offset;
+  if (end > begin) stats.bytes += end - begin;
 }
 
 bool EvtxReader::ReadLibevtx(const std::string& path, const std::string& display_path,
@@ -692,6 +697,7 @@ bool EvtxReader::ReadLibevtx(const std::string& path, const std::string& display
                   display_path, xml_, emitter, diagnostics, stats);
   }
   ReportLostFragments(emitter, display_path, diagnostics);
+  stats.bytes += file_size;
   return true;
 }
 

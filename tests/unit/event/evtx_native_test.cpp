@@ -526,6 +526,8 @@ TEST(EvtxNative, EveryRecordOfTheSampleLogsIsLibevtxsXml) {
     const Read reference = ReadEvtx(path, false);
     const Read native = ReadEvtx(path, true);
     ExpectSameAsLibevtx(reference, native, path.string());
+    // The bytes consumed are the file's, whoever renders it (ranges add up to it: below).
+    EXPECT_EQ(reference.stats.bytes, fs::file_size(path)) << path;
     // Read natively, every record rendered natively: no fallback hides a difference.
     EXPECT_EQ(native.native_files, 1u) << path;
     EXPECT_EQ(native.native_records, native.records.size()) << path;
