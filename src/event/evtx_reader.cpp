@@ -359,7 +359,7 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
     const int fd = file.fd;
     if (fd >= 0) {
       uint64_t file_size = 0;
-      const bool planned = PlanFile(file, file_size);
+      const bool planned = PlanFile(file, file_size, true);
       bool ok = false;
       if (planned) {
         ok = ReadNative(fd, path, display_path, source_index, max_record_size, recover_deleted,
@@ -373,7 +373,7 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                      on_record, on_progress, diagnostics, stats);
 }
 
-bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size) {
+bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size, bool keep) {
   if (open.size >= 0) {
     file_size = static_cast<uint64_t>(open.size);
   } else {
@@ -381,7 +381,7 @@ bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size) {
     if (::fstat(open.fd, &info) != 0 || !S_ISREG(info.st_mode)) return false;
     file_size = static_cast<uint64_t>(info.st_size);
   }
-  return PlanNative(open.fd, file_size, open.first_bytes);
+  return PlanNative(open.fd, file_size, open.first_bytes, keep);
 }
 
 // Most of a chunk may be free space: files of a few records (exported logs, samples) hold a
@@ -396,19 +396,24 @@ bool EvtxReader::ReadChunkInUse(int fd, uint64_t offset, uint8_t* into) {
                    offset + CHUNK_HEADER_SIZE);
 }
 
-const uint8_t* EvtxReader::LoadChunk(int fd, uint64_t offset, uint32_t free_offset) {
+const uint8_t* EvtxReader::LoadChunk(int fd, uint64_t offset, uint32_t free_offset,
+                                     uint64_t kept) {
   if (whole_) return file_data() + offset;
+  if (kept != NOT_KEPT) return kept_data() + kept;
   return ReadFully(fd, chunk_.data(), free_offset, offset) ? chunk_.data() : nullptr;
 }
 
 // Pass one: whether libevtx would list exactly the records a plain walk of the chunks finds.
-bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_bytes) {
+bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_bytes,
+                            bool keep_for_second_pass) {
   using namespace evtx;
   plan_.clear();
+  kept_at_.clear();
   if (file_size < FILE_HEADER_SIZE || (file_size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0) return false;
-  // Files of ordinary size are read once and kept; larger ones a chunk at a time, twice.
-  whole_ = file_size <= WHOLE_FILE_LIMIT;
+  // Files of ordinary size are read once and kept; of larger ones, what fits is kept packed.
+  whole_ = file_size <= whole_file_limit_;
   uint8_t header_bytes[FILE_HEADER_SIZE];
+  uint64_t kept_size = 0;
   if (whole_) {
     if (file_capacity_ < file_size) {
       file_ = MakeLargeBuffer(file_size);
@@ -416,6 +421,12 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_b
     }
   } else {
     chunk_.resize(CHUNK_SIZE);
+    // A chunk's room past the last one kept: a chunk is read there before its size is known.
+    const uint64_t capacity = whole_file_limit_ + CHUNK_SIZE;
+    if (keep_for_second_pass && whole_file_limit_ > 0 && kept_capacity_ < capacity) {
+      kept_ = MakeLargeBuffer(capacity);
+      kept_capacity_ = capacity;
+    }
   }
   uint8_t* const header_at = whole_ ? file_data() : header_bytes;
   FileHeader header;
@@ -430,7 +441,8 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_b
   const uint64_t chunks = (file_size - FILE_HEADER_SIZE) / CHUNK_SIZE;
   for (uint64_t index = 0; index < chunks; ++index) {
     const uint64_t offset = FILE_HEADER_SIZE + index * CHUNK_SIZE;
-    uint8_t* const data = whole_ ? file_data() + offset : chunk_.data();
+    const bool keep = !whole_ && keep_for_second_pass && kept_size < whole_file_limit_;
+    uint8_t* const data = whole_ ? file_data() + offset : keep ? kept_data() + kept_size : chunk_.data();
     if (!ReadChunkInUse(fd, offset, data)) return false;
     ChunkHeader chunk;
     const ChunkState state = CheckChunk(data, CHUNK_SIZE, chunk);
@@ -458,6 +470,11 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_b
       return false;
     }
     plan_.push_back(ChunkPlan{offset, chunk.free_offset, count});
+    if (!whole_) {
+      kept_at_.push_back(keep ? kept_size : NOT_KEPT);
+      // The next one starts on a cache line of its own.
+      if (keep) kept_size += (uint64_t{chunk.free_offset} + 63) & ~uint64_t{63};
+    }
   }
   return plan_.size() == header.chunk_count;
 }
@@ -486,7 +503,7 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
   Emitter emitter(on_record, on_progress, stats, source_index, file_size,
                   regular + static_cast<uint64_t>(recovered));
   emitter.track_ids = recovered > 0;
-  RenderChunks(fd, path, display_path, max_record_size, plan_, 0, plan_.size(), 0, regular,
+  RenderChunks(fd, path, display_path, max_record_size, plan_, kept_at_, 0, plan_.size(), 0, regular,
                emitter, libevtx, diagnostics, stats);
   if (recovered > 0) {
     ReadRecovered(libevtx.handle.file, recovered, regular, max_record_size, display_path, xml_,
@@ -499,6 +516,7 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
 
 void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string& display_path,
                               size_t max_record_size, const std::vector<ChunkPlan>& chunks,
+                              const std::vector<uint64_t>& kept,
                               size_t first, size_t last, uint64_t index, uint64_t regular,
                               Emitter& emitter, LazyLibevtx& libevtx, Diagnostics& diagnostics,
                               ReadStats& stats) {
@@ -516,7 +534,8 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
   for (size_t c = first; c < last; ++c) {
     const ChunkPlan& chunk = chunks[c];
     const uint64_t chunk_end = index + chunk.records;
-    const uint8_t* data = LoadChunk(fd, chunk.offset, chunk.free_offset);
+    const uint8_t* data =
+        LoadChunk(fd, chunk.offset, chunk.free_offset, c < kept.size() ? kept[c] : NOT_KEPT);
     if (data == nullptr) {
       for (; index < chunk_end; ++index) skip("cannot read the record's chunk again");
       continue;
@@ -587,7 +606,7 @@ bool EvtxReader::MakePlan(const std::string& path, Plan& plan) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   uint64_t file_size = 0;
-  const bool planned = PlanFile({fd, -1, {}}, file_size);
+  const bool planned = PlanFile({fd, -1, {}}, file_size, false);  // ranges read their own
   ::close(fd);
   if (!planned) return false;
   plan.chunks = plan_;
@@ -614,7 +633,8 @@ void EvtxReader::ReadChunks(const std::string& path, const std::string& display_
   chunk_.resize(evtx::CHUNK_SIZE);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   // A file that cannot be opened again yields its records as chunks that cannot be read again.
-  RenderChunks(fd, path, display_path, max_record_size, plan.chunks, first, last, index, regular,
+  static const std::vector<uint64_t> none_kept;  // the chunks are this reader's to read
+  RenderChunks(fd, path, display_path, max_record_size, plan.chunks, none_kept, first, last, index, regular,
                emitter, libevtx, diagnostics, stats);
   if (fd >= 0) ::close(fd);
   // The file's bytes from this range's first chunk to the next range's (the header with the

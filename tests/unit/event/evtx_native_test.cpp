@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -379,10 +380,12 @@ std::vector<std::string> ExpectOutlineReadsAsXml(const Record& record, const std
 }
 
 Read ReadEvtx(const fs::path& path, bool native, size_t max_record_size = MAX_RECORD_SIZE,
-              bool recover_deleted = false, const EvtxReader::OpenFile& open = {}) {
+              bool recover_deleted = false, const EvtxReader::OpenFile& open = {},
+              std::optional<uint64_t> whole_file_limit = std::nullopt) {
   Diagnostics diagnostics;
   EvtxReader reader;
   reader.set_native(native);
+  if (whole_file_limit) reader.set_whole_file_limit(*whole_file_limit);
   Read result;
   result.ok = reader.Read(
       path.string(), path.filename().string(), 0, max_record_size, recover_deleted,
@@ -578,7 +581,8 @@ TEST(EvtxNative, RangesOfChunksGiveWhatReadingTheFileGives) {
     }
     ++planned;
     EXPECT_EQ(whole.native_files, 1u) << path;
-    for (size_t range : {size_t{1}, size_t{3}}) {
+    // Ranges below four chunks are read a chunk at a time; longer ones by blocks.
+    for (size_t range : {size_t{1}, size_t{3}, size_t{5}, size_t{16}}) {
       Read pieces;
       Diagnostics diagnostics;
       for (size_t first = 0; first < plan.chunks.size(); first += range) {
@@ -605,6 +609,72 @@ TEST(EvtxNative, RangesOfChunksGiveWhatReadingTheFileGives) {
   }
   EXPECT_GT(planned, 200u);
   EXPECT_GT(ranged, planned * 2);
+}
+
+// A file larger than the reader keeps whole is read twice: the first pass keeps what fits of
+// its chunks, packed, and the second reads the rest again. Whatever fits, the records,
+// numbers, diagnostics and counts are those of a file kept whole.
+TEST(EvtxNative, LargeFilesGiveWhatFilesKeptWholeGive) {
+  const std::vector<fs::path> files = SampleLogs();
+  if (files.empty()) GTEST_SKIP() << "no EVTX samples under " << SharedDir() / "data/logs/evtx";
+  for (const fs::path& path : files) {
+    const Read kept = ReadEvtx(path, true);
+    // Nothing kept; and the first chunk or so kept, the others read again.
+    for (uint64_t limit : {uint64_t{0}, uint64_t{40} << 10}) {
+      const Read twice = ReadEvtx(path, true, MAX_RECORD_SIZE, false, {}, limit);
+      ExpectSameAsLibevtx(kept, twice, path.filename().string() + " keeping " + std::to_string(limit));
+      EXPECT_EQ(twice.outlines, kept.outlines) << path;
+      EXPECT_EQ(twice.native_files, kept.native_files) << path;
+      EXPECT_EQ(twice.native_records, kept.native_records) << path;
+    }
+  }
+
+  // Forty intact chunks of the samples, in one file as bench/make_large_evtx.py writes larger
+  // ones: partly filled chunks, which pack into less than the file.
+  std::vector<std::string> chunks;
+  for (const fs::path& path : files) {
+    const std::string bytes = ReadWholeFile(path);
+    for (size_t at = 4096; at + 65536 <= bytes.size() && chunks.size() < 40; at += 65536) {
+      const auto* chunk = reinterpret_cast<const unsigned char*>(bytes.data() + at);
+      uint32_t free_offset = 0, data_crc = 0, header_crc = 0;
+      std::memcpy(&free_offset, chunk + 48, 4);
+      std::memcpy(&data_crc, chunk + 52, 4);
+      std::memcpy(&header_crc, chunk + 124, 4);
+      if (std::memcmp(chunk, "ElfChnk", 8) != 0 || free_offset < 512 || free_offset > 65536) continue;
+      if (crc32(0, chunk + 512, free_offset - 512) != data_crc) continue;
+      if (crc32(crc32(0, chunk, 120), chunk + 128, 384) != header_crc) continue;
+      chunks.emplace_back(bytes.data() + at, 65536);
+    }
+  }
+  ASSERT_EQ(chunks.size(), 40u);
+  std::string header = ReadWholeFile(files.front()).substr(0, 4096);
+  const uint64_t first_chunk = 0, last_chunk = chunks.size() - 1;
+  const uint16_t chunk_count = static_cast<uint16_t>(chunks.size());
+  const uint32_t clean = 0;
+  std::memcpy(header.data() + 8, &first_chunk, 8);
+  std::memcpy(header.data() + 16, &last_chunk, 8);
+  std::memcpy(header.data() + 42, &chunk_count, 2);
+  std::memcpy(header.data() + 120, &clean, 4);
+  const uint32_t file_crc = crc32(0, reinterpret_cast<const unsigned char*>(header.data()), 120);
+  std::memcpy(header.data() + 124, &file_crc, 4);
+  const fs::path joined =
+      fs::temp_directory_path() / ("yagura-evtx-joined-" + std::to_string(::getpid()) + ".evtx");
+  {
+    std::ofstream out(joined, std::ios::binary);
+    out << header;
+    for (const std::string& chunk : chunks) out << chunk;
+  }
+  const uint64_t file_size = fs::file_size(joined);
+  const Read reference = ReadEvtx(joined, false);
+  EXPECT_GT(reference.records.size(), 100u);
+  // Kept whole; all of it kept packed (its chunks are partly filled); a third kept; none.
+  for (uint64_t limit : {file_size, file_size - 1, file_size / 3, uint64_t{0}}) {
+    const Read read = ReadEvtx(joined, true, MAX_RECORD_SIZE, false, {}, limit);
+    ExpectSameAsLibevtx(reference, read, "40 chunks keeping " + std::to_string(limit));
+    EXPECT_EQ(read.native_records, read.records.size()) << limit;
+    EXPECT_EQ(read.stats.bytes, file_size) << limit;
+  }
+  fs::remove(joined);
 }
 
 TEST(EvtxNative, AnOpenFileIsReadThroughItsDescriptor) {
