@@ -5,7 +5,6 @@
 #include <charconv>
 
 #include <cmath>
-#include <cstdio>
 
 namespace yagura {
 namespace {
@@ -75,9 +74,9 @@ void AppendJsonString(std::string& out, std::string_view text) {
       default: break;
     }
     if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
+      static constexpr char HEX[] = "0123456789abcdef";
+      const char escape[6] = {'\\', 'u', '0', '0', HEX[c >> 4], HEX[c & 15]};
+      out.append(escape, sizeof escape);
       ++i;
       continue;
     }

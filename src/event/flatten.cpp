@@ -503,37 +503,6 @@ simdjson::error_code JsonFlattener::FlattenUserElement(Value& element) {
 
 namespace {
 
-// Length of the valid UTF-8 sequence at text[i], or 0.
-size_t Utf8Length(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  unsigned char lead = byte(i);
-  size_t length = 0;
-  uint32_t minimum = 0;
-  uint32_t code = 0;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-    code = lead & 0x1f;
-    minimum = 0x80;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    code = lead & 0x0f;
-    minimum = 0x800;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    code = lead & 0x07;
-    minimum = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-    code = (code << 6) | (byte(i + k) & 0x3f);
-  }
-  if (code < minimum || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
-  return length;
-}
-
 bool IsJsonNumber(std::string_view text) {
   size_t i = 0;
   auto digit = [&](size_t k) { return k < text.size() && text[k] >= '0' && text[k] <= '9'; };
@@ -560,64 +529,6 @@ bool IsJsonNumber(std::string_view text) {
 
 }  // namespace
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  static constexpr char HEX[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      const size_t end = JsonPlainRunEnd(text, i);
-      out.append(text.data() + i, end - i);
-      i = end;
-      continue;
-    }
-    if (c >= 0x80) {
-      size_t length = Utf8Length(text, i);
-      if (length == 0) {
-        out.append("\\ufffd");
-        ++i;
-      } else {
-        out.append(text.substr(i, length));
-        i += length;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(HEX[c >> 4]);
-          out.push_back(HEX[c & 15]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  out.push_back('"');
-}
 
 void AppendJsonValue(std::string& out, FieldValue value) {
   switch (value.type) {

@@ -20,6 +20,7 @@
 
 #include <simdjson.h>
 
+#include "core/json_writer.hpp"
 #include "event/event.hpp"
 #include "event/field_catalog.hpp"
 
@@ -216,9 +217,7 @@ class JsonFlattener {
   std::string scratch_;
 };
 
-// Appends `text` as a JSON string literal (quotes included). Invalid UTF-8 becomes U+FFFD so
-// the output is always valid JSON.
-void AppendJsonString(std::string& out, std::string_view text);
+// JSON strings are written by yagura::AppendJsonString (core/json_writer.hpp).
 // Appends `value` as a JSON value: numbers and booleans bare when they are valid JSON literals,
 // null for kNull, kObject/kArray raw, everything else as a string.
 void AppendJsonValue(std::string& out, FieldValue value);
