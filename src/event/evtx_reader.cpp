@@ -373,7 +373,7 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                      on_record, on_progress, diagnostics, stats);
 }
 
-bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size, bool keep) {
+bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size, bool keep_for_second_pass) {
   if (open.size >= 0) {
     file_size = static_cast<uint64_t>(open.size);
   } else {
@@ -381,7 +381,7 @@ bool EvtxReader::PlanFile(const OpenFile& open, uint64_t& file_size, bool keep) 
     if (::fstat(open.fd, &info) != 0 || !S_ISREG(info.st_mode)) return false;
     file_size = static_cast<uint64_t>(info.st_size);
   }
-  return PlanNative(open.fd, file_size, open.first_bytes, keep);
+  return PlanNative(open.fd, file_size, open.first_bytes, keep_for_second_pass);
 }
 
 // Most of a chunk may be free space: files of a few records (exported logs, samples) hold a

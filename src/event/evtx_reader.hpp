@@ -65,8 +65,9 @@ class EvtxReader {
 
   // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
   void set_native(bool native) { native_ = native; }
-  // How much of a file the first pass keeps for the second (WHOLE_FILE_LIMIT; tests set less,
-  // to read small files as large ones are read).
+  // Files up to this size are kept whole after the first pass; of larger ones the first pass
+  // keeps this much of the chunks in use for the second (WHOLE_FILE_LIMIT; tests set less, to
+  // read small files as large ones are read).
   void set_whole_file_limit(uint64_t bytes) { whole_file_limit_ = bytes; }
   // Records rendered natively with an outline carry only the text their outline points at,
   // not their XML (binxml::ChunkRenderer::set_outline_only); see Record::outline. Not for a
@@ -110,11 +111,13 @@ class EvtxReader {
   static constexpr uint64_t WHOLE_FILE_LIMIT = 64u << 20;
 
   // `first_bytes`: the file's first bytes, if known (OpenFile).
-  // `keep`: a second pass of this reader follows (Read), and may use what the first kept.
-  bool PlanNative(int fd, uint64_t file_size, std::string_view first_bytes, bool keep);
+  // `keep_for_second_pass`: a second pass of this reader follows (Read), and may use what the
+  // first kept (kept_at_).
+  bool PlanNative(int fd, uint64_t file_size, std::string_view first_bytes,
+                  bool keep_for_second_pass);
   // PlanNative() of the open file `open.fd`, when it is a regular file (known to be one when
   // `open.size` is given); `file_size` receives its size.
-  bool PlanFile(const OpenFile& open, uint64_t& file_size, bool keep);
+  bool PlanFile(const OpenFile& open, uint64_t& file_size, bool keep_for_second_pass);
   // Reads the chunk at `offset` into `into` as far as its records go (the free-space offset
   // its header gives), or whole when it has no such header; false when it cannot be read.
   // Nothing reads past the free-space offset of a chunk in use: the renderer is bound to it.

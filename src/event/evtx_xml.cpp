@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 
+#include "core/json_writer.hpp"
 #include "event/binxml.hpp"
 
 namespace yagura::event {

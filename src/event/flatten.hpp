@@ -20,7 +20,6 @@
 
 #include <simdjson.h>
 
-#include "core/json_writer.hpp"
 #include "event/event.hpp"
 #include "event/field_catalog.hpp"
 
@@ -217,7 +216,6 @@ class JsonFlattener {
   std::string scratch_;
 };
 
-// JSON strings are written by yagura::AppendJsonString (core/json_writer.hpp).
 // Appends `value` as a JSON value: numbers and booleans bare when they are valid JSON literals,
 // null for kNull, kObject/kArray raw, everything else as a string.
 void AppendJsonValue(std::string& out, FieldValue value);

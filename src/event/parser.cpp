@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "core/json_writer.hpp"
 #include "event/evtx_xml.hpp"
 #include "event/flatten.hpp"
 #include "event/syslog.hpp"
