@@ -11,6 +11,12 @@
 
 #if defined(__SSE2__)
 #include <immintrin.h>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+#include <xxhash.h>
 #endif
 
 namespace yagura::event::binxml {
@@ -739,11 +745,113 @@ bool ChunkRenderer::Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_
     ops_.push_back(op);
   }
   if (depth != 0) return fail("BinXML ends inside an element");
+  const size_t fused_begin = fused_.size();
   Fuse(ops_begin);
   entry = templates_.size();
-  templates_.push_back(Compiled{key, static_cast<uint32_t>(ops_begin),
-                                static_cast<uint32_t>(ops_.size() - ops_begin)});
+  Compiled& code = templates_.emplace_back();
+  code.key = key;
+  code.first_op = static_cast<uint32_t>(ops_begin);
+  code.op_count = static_cast<uint32_t>(ops_.size() - ops_begin);
+  SetElementKeys(code, pool_begin, fused_begin);
   return true;
+}
+
+namespace {
+
+// Templates by what they compile to, process-wide: the same template compiled in another chunk,
+// by another renderer or thread, gets the same id, and its elements the same outline keys, so
+// that what readers decide per key (field names, record plans) lasts the whole scan instead of
+// one chunk. A template is known by the 128-bit XXH3 hash of its content (names and literal
+// text, not chunk offsets) under a seed drawn for the process: keeping the content to compare
+// cost a cache miss per line of it for every template of every chunk. Two templates given one
+// id would need a collision of that hash under a seed nobody outside the process knows.
+// Bounded: past the limit, templates are keyed per chunk as before.
+class TemplateIds {
+ public:
+  static constexpr size_t MAX_TEMPLATES = size_t{1} << 16;
+  // 0 when the limit is reached.
+  uint64_t IdOf(std::string_view content) {
+    const XXH128_hash_t hash = XXH3_128bits_withSeed(content.data(), content.size(), seed_);
+    std::lock_guard lock(mutex_);
+    auto found = ids_.find(hash);
+    if (found != ids_.end()) return found->second;
+    if (ids_.size() >= MAX_TEMPLATES) return 0;
+    const uint64_t id = ids_.size() + 1;
+    ids_.emplace(hash, id);
+    return id;
+  }
+
+ private:
+  struct HashOfHash {
+    size_t operator()(const XXH128_hash_t& hash) const { return hash.low64; }
+  };
+  struct SameHash {
+    bool operator()(const XXH128_hash_t& a, const XXH128_hash_t& b) const {
+      return XXH128_isEqual(a, b) != 0;
+    }
+  };
+  const uint64_t seed_ = std::random_device{}() | uint64_t{std::random_device{}()} << 32;
+  std::mutex mutex_;
+  std::unordered_map<XXH128_hash_t, uint64_t, HashOfHash, SameHash> ids_;
+};
+
+TemplateIds& SharedTemplateIds() {
+  static TemplateIds ids;
+  return ids;
+}
+
+}  // namespace
+
+void ChunkRenderer::SetElementKeys(Compiled& code, size_t pool_begin, size_t fused_begin) {
+  // What the template's ops render, whatever the chunk: the ops with their places in the pool
+  // and in fused_ made relative to the template's (compiling it appended to both), then its
+  // stretch of the pool and its fused attributes.
+  struct OpContent {
+    uint32_t text, length, close, close_length, fused_begin;
+    uint16_t index, fused_count;
+    uint8_t code, flags;
+    uint8_t padding[2] = {};
+  };
+  static_assert(sizeof(OpContent) == 28 && sizeof(FusedAttribute) == 16);
+  const size_t ops_begin = code.first_op;
+  const size_t op_bytes = code.op_count * sizeof(OpContent);
+  const size_t pool_bytes = pool_.size() - pool_begin;
+  const size_t fused_bytes = (fused_.size() - fused_begin) * sizeof(FusedAttribute);
+  std::string& content = key_content_;
+  content.resize(op_bytes + pool_bytes + fused_bytes);
+  char* at = content.data();
+  for (size_t i = ops_begin; i < ops_.size(); ++i, at += sizeof(OpContent)) {
+    const Op& op = ops_[i];
+    const OpContent one{
+        op.length != 0 ? static_cast<uint32_t>(op.text - pool_begin) : 0,
+        op.length,
+        op.close_length != 0 ? static_cast<uint32_t>(op.close - pool_begin) : 0,
+        op.close_length,
+        op.fused_count != 0 ? static_cast<uint32_t>(op.fused_begin - fused_begin) : 0,
+        op.index,
+        op.fused_count,
+        static_cast<uint8_t>(op.code),
+        static_cast<uint8_t>(op.optional | op.closes_start << 1 | op.plain << 2 |
+                             op.literal_start << 3)};
+    std::memcpy(at, &one, sizeof one);
+  }
+  if (pool_bytes != 0) std::memcpy(at, pool_.data() + pool_begin, pool_bytes);
+  if (fused_bytes != 0) std::memcpy(at + pool_bytes, fused_.data() + fused_begin, fused_bytes);
+  const uint64_t id = SharedTemplateIds().IdOf(content);
+  // Keyed by content: the top bit, the template's id, the op's place in the template. Else by
+  // chunk: this chunk's serial and the op's place among the chunk's ops (which only grow until
+  // the next chunk). None where the place would not fit its 24 bits.
+  constexpr uint64_t OP_LIMIT = uint64_t{1} << ELEMENT_KEY_OP_BITS;
+  if (id != 0) {
+    code.element_keys = uint64_t{1} << 63 | id << ELEMENT_KEY_OP_BITS;
+    code.keyed_ops = static_cast<uint32_t>(std::min<uint64_t>(code.op_count, OP_LIMIT));
+  } else if (chunk_serial_ < (uint64_t{1} << 31)) {  // keys by chunk stay below 2^55
+    code.element_keys = chunk_serial_ << ELEMENT_KEY_OP_BITS | code.first_op;
+    code.keyed_ops = static_cast<uint32_t>(
+        std::min<uint64_t>(code.op_count, OP_LIMIT - std::min<uint64_t>(OP_LIMIT, code.first_op)));
+  } else {
+    code.keyed_ops = 0;
+  }
 }
 
 // Appends a copy of pool_ bytes to pool_ (the source is found after the pool has grown).
@@ -831,7 +939,7 @@ bool ChunkRenderer::FailValue(const Value& value) {
   return false;
 }
 
-bool ChunkRenderer::OpenElement(const Op& op, size_t op_index) {
+bool ChunkRenderer::OpenElement(const Op& op, uint64_t key) {
   const size_t depth = elements_.size();
   if (depth >= MAX_ELEMENT_DEPTH) return Fail("elements nested too deeply");
   const size_t content_mark = out_->size();
@@ -867,11 +975,6 @@ bool ChunkRenderer::OpenElement(const Op& op, size_t op_index) {
   if (outline_ != nullptr) {
     if (!op.plain) OutlineUnreadable();
     const size_t at = out_->size();  // "<Name" and the fused attributes
-    // The key: this chunk, and the op's place among the chunk's compiled ops (which only grow
-    // until the next chunk). Left out where the op index would not fit its 24 bits.
-    uint64_t key = 0;
-    if (op_index < (size_t{1} << ELEMENT_KEY_OP_BITS))
-      key = chunk_serial_ << ELEMENT_KEY_OP_BITS | op_index;
     Outline(OutlineStep::kOpen, at + 1, op.close_length - 4, static_cast<uint32_t>(key),
             static_cast<uint32_t>(key >> 32), op.literal_start ? OutlineStep::LITERAL_START : 0);
     for (uint32_t k = 0; k < op.fused_count; ++k) {
@@ -1124,7 +1227,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
     switch (op.code) {
       case OpCode::kOpenElement:
         if (in_start_tag_) return Fail("element inside a start tag");
-        if (!OpenElement(op, code.first_op + i)) return false;
+        if (!OpenElement(op, i < code.keyed_ops ? code.element_keys + i : 0)) return false;
         break;
       case OpCode::kAttribute:
         if (!in_start_tag_) return Fail("attribute outside a start tag");
@@ -1157,7 +1260,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         // What kOpenElement, kSubstitution and kEndElement do, one after the other.
         work_ += 2;
         if (in_start_tag_) return Fail("element inside a start tag");
-        if (!OpenElement(op, code.first_op + i)) return false;
+        if (!OpenElement(op, i < code.keyed_ops ? code.element_keys + i : 0)) return false;
         if (op.index >= values_end - values_begin) return Fail("substitution index out of range");
         if (!Substitute(op, values_[values_begin + op.index], nesting)) return false;
         if (!EndElement()) return false;

@@ -100,11 +100,14 @@ enum ValueType : uint8_t {
 // are as written too (content escaped, attribute values as libevtx leaves them).
 //
 // A kOpen step carries the element's key in `value` and `value_length` (low and high halves;
-// 0: none). Equal keys, in any records of one scan, mean the same element of the same
+// 0: none). Equal keys, in any records of one process, mean the same element of the same
 // compiled template: the same name and the same attribute names, in the same order (an
 // optional attribute may be absent). With LITERAL_START in `flags`, the attribute values come
 // from the template too. So what a reader decides from them alone (a field's name) can be
-// kept by key instead of being decided again.
+// kept by key instead of being decided again. A template is known by what it compiles to, not
+// by where it lies, so the same template in every chunk of a file (and of every file) gives
+// its elements the same keys. Keys are 2^63 and up, or (past 65,536 distinct templates) below
+// 2^55 and then for one chunk only.
 struct OutlineStep {
   enum Kind : uint8_t { kOpen = 1, kAttribute, kText, kClose };
   static constexpr uint8_t LITERAL_START = 1;  // kOpen: every attribute is literal
@@ -216,6 +219,10 @@ class ChunkRenderer {
     uint32_t key;  // chunk offset of the definition (or fragment) | kind bit
     uint32_t first_op;
     uint32_t op_count;
+    // The outline key of the element op at first_op + i is element_keys + i, for i below
+    // keyed_ops (see SetElementKeys); above it, none.
+    uint32_t keyed_ops = 0;
+    uint64_t element_keys = 0;
   };
   // Where a fused literal attribute lies in its start tag's text.
   struct FusedAttribute {
@@ -255,8 +262,10 @@ class ChunkRenderer {
   bool Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_template, size_t& entry);
   bool ReadName(uint32_t offset, uint32_t& pos, uint32_t end, uint32_t& text, uint32_t& length);
   bool Execute(const Compiled& code, size_t values_begin, size_t values_end, int nesting);
-  bool OpenElement(const Op& op, size_t op_index);
+  bool OpenElement(const Op& op, uint64_t key);
   void Fuse(size_t ops_begin);
+  // Decides the outline keys of the elements of `code`, just compiled.
+  void SetElementKeys(Compiled& code, size_t pool_begin, size_t fused_begin);
   void CopyWithinPool(uint32_t text, uint32_t length);
   bool EndElement();
   bool BeginContentPiece();
@@ -288,6 +297,7 @@ class ChunkRenderer {
   std::vector<Op> ops_;
   std::vector<FusedAttribute> fused_;
   TextBuffer pool_;  // names and literal text of the compiled ops
+  std::string key_content_;  // SetElementKeys' working copy of a template's content
   std::vector<Compiled> templates_;
   std::vector<Value> values_;
   std::vector<Element> elements_;

@@ -5,8 +5,11 @@
 #include "event/evtx_xml.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <deque>
+
+#include <emmintrin.h>
 
 #include "core/json_writer.hpp"
 #include "event/binxml.hpp"
@@ -131,7 +134,71 @@ std::string_view NormaliseEvtxHex(std::string_view text, Arena& arena) {
   return {out, 2 + digits};
 }
 
-std::string_view DecodeXmlText(std::string_view raw, Arena& arena) {
+namespace {
+
+// Whether `text` holds an '&' (every entity and character reference starts with one). Inline:
+// most values are a few bytes without one, where a call to memchr cost more than the search.
+inline bool HasAmpersand(std::string_view text) {
+  const char* at = text.data();
+  const size_t size = text.size();
+  if (size >= 16) {
+    const __m128i ampersand = _mm_set1_epi8('&');
+    auto block_has = [&](const char* block) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
+      return _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, ampersand)) != 0;
+    };
+    for (size_t i = 0; i + 16 <= size; i += 16)
+      if (block_has(at + i)) return true;
+    return block_has(at + size - 16);  // the last bytes, overlapping the blocks before
+  }
+  if (size >= 8) {
+    // Two words overlapping in the middle; a byte equal to '&' becomes zero in `x`.
+    auto word_has = [](const char* word) {
+      uint64_t x;
+      std::memcpy(&x, word, sizeof x);
+      x ^= 0x2626262626262626ull;
+      return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+    };
+    return word_has(at) || word_has(at + size - 8);
+  }
+  for (size_t i = 0; i < size; ++i)
+    if (at[i] == '&') return true;
+  return false;
+}
+
+std::string_view DecodeEntities(std::string_view raw, Arena& arena);
+
+// DecodeXmlText and NormaliseEvtxHex with their common cases inline, for the paths that run
+// once per value.
+inline std::string_view Decode(std::string_view raw, Arena& arena) {
+  return HasAmpersand(raw) ? DecodeEntities(raw, arena) : raw;
+}
+inline std::string_view NormaliseHex(std::string_view text, Arena& arena) {
+  return text.size() == 10 || text.size() == 18 ? NormaliseEvtxHex(text, arena) : text;
+}
+
+// Whether `text` is the `length` bytes at `name`: attribute names are short, and a call to
+// memcmp per attribute cost more than comparing them here.
+inline bool SameName(std::string_view text, const char* name, size_t length) {
+  if (text.size() != length) return false;
+  if (length >= 8 && length <= 16) {
+    uint64_t a, b, c, d;
+    std::memcpy(&a, text.data(), 8);
+    std::memcpy(&b, name, 8);
+    std::memcpy(&c, text.data() + length - 8, 8);
+    std::memcpy(&d, name + length - 8, 8);
+    return ((a ^ b) | (c ^ d)) == 0;
+  }
+  return std::memcmp(text.data(), name, length) == 0;
+}
+
+}  // namespace
+
+std::string_view DecodeXmlText(std::string_view raw, Arena& arena) { return Decode(raw, arena); }
+
+namespace {
+
+std::string_view DecodeEntities(std::string_view raw, Arena& arena) {
   size_t first = raw.find('&');
   if (first == std::string_view::npos) return raw;
   // A decoded entity is never longer than its reference, so raw.size() bytes suffice.
@@ -151,6 +218,8 @@ std::string_view DecodeXmlText(std::string_view raw, Arena& arena) {
   }
   return {start, static_cast<size_t>(out - start)};
 }
+
+}  // namespace
 
 XmlCursor::Token XmlCursor::Next() {
   while (true) {
@@ -261,6 +330,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
   frame.field = {};
   frame.field_handle = nullptr;
   frame.text = {};
+  frame.text_step = NO_STEP;
   frame.has_child = false;
   frame.has_attributes = false;
   frame.section = Section::kOther;
@@ -284,13 +354,15 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
   bool named = false;
   if (key != 0 && depth >= 2 && depth <= UINT16_MAX && frame.section != Section::kOther &&
       (literal_start || !(frame.section == Section::kEventData && depth == 2))) {
-    known = &known_[key & ((size_t{1} << KNOWN_SLOTS_LOG2) - 1)];
+    known = &known_[(key * 0x9e3779b97f4a7c15ull) >> (64 - KNOWN_SLOTS_LOG2)];
     if (known->key == key && known->depth == depth && known->section == frame.section) {
       frame.field = known->field;
       frame.field_handle = known->field_handle;
       named = true;
     }
   }
+  // A plan names the element's field through its entry: without one the shape has no plan.
+  if (recording_ != nullptr && depth >= 2 && known == nullptr) recording_->usable = false;
   if (depth >= 2 && !named) {
     if (frame.section == Section::kSystem) {
       frame.field = element;
@@ -354,7 +426,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
     for (const Attribute& attribute : attributes_) {
       if (attribute.name.substr(0, 5) == "xmlns") continue;
       frame.has_attributes = true;
-      const FieldValue value{NormaliseEvtxHex(DecodeXmlText(attribute.raw_value, arena), arena),
+      const FieldValue value{NormaliseHex(Decode(attribute.raw_value, arena), arena),
                              ValueType::kString};
       const KnownAttribute* named_attribute = nullptr;
       for (uint8_t k = 0; k < known_count; ++k) {
@@ -365,6 +437,7 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
         name_.push_back('_');
         name_.append(attribute.name);
         if (known == nullptr || known->attribute_count == KNOWN_ATTRIBUTES) {
+          if (recording_ != nullptr) recording_->usable = false;
           emitter.Emit(name_, value);
           continue;
         }
@@ -377,26 +450,41 @@ Result<void> EvtxXmlFlattener::Open(std::string_view element, FieldEmitter& emit
       }
       emitter.EmitResolved(named_attribute->field_handle, named_attribute->field, value.text,
                            value.type);
+      if (recording_ != nullptr) {
+        AddPlannedEmit(named_attribute->field_handle, named_attribute->field, attribute.step,
+                       0);
+      }
     }
   }
   return {};
 }
 
 // Text (decoded) inside the innermost open element; what lies between child elements is layout.
-void EvtxXmlFlattener::AddText(std::string_view text, Arena& arena) {
+void EvtxXmlFlattener::AddText(std::string_view text, Arena& arena, uint32_t step) {
   if (stack_.empty() || stack_.back().has_child) return;
-  AddTextPiece(stack_.back().text, text, arena);
+  Frame& frame = stack_.back();
+  if (recording_ != nullptr) {
+    // A plan gives an element the text of one step; pieces joined are left to this path.
+    if (frame.text_step != NO_STEP) recording_->usable = false;
+    frame.text_step = step;
+  }
+  AddTextPiece(frame.text, text, arena);
 }
 
 // Closes the innermost element: a leaf's text is its value; a leaf with neither text nor
 // attributes is null.
 void EvtxXmlFlattener::Close(FieldEmitter& emitter, Arena& arena) {
   const Frame& frame = stack_.back();
+  if (recording_ != nullptr && !frame.has_child && !frame.field.empty()) {
+    AddPlannedEmit(frame.field_handle, frame.field, frame.text_step,
+                   LEAF | (frame.text_step != NO_STEP ? TEXT_STEP : 0) |
+                       (frame.has_attributes ? HAS_ATTRIBUTES : 0));
+  }
   if (!frame.has_child && !frame.field.empty()) {
     if (frame.text.empty() && !frame.has_attributes) {
       emitter.EmitResolved(frame.field_handle, frame.field, {}, ValueType::kNull);
     } else if (!frame.text.empty()) {
-      emitter.EmitResolved(frame.field_handle, frame.field, NormaliseEvtxHex(frame.text, arena),
+      emitter.EmitResolved(frame.field_handle, frame.field, NormaliseHex(frame.text, arena),
                            ValueType::kString);
     }
   }
@@ -455,8 +543,146 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
     known_names_.Reset();
     known_bytes_ = 0;
     known_scope_ = emitter.resolve_scope();
+    for (Plan& plan : plans_) plan.root_key = 0;  // they name fields through those entries
   }
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
+  const size_t steps = outline.size() / sizeof(OutlineStep);
+  Plan* plan = nullptr;
+  if (const uint64_t root_key = steps > 0 ? OutlineStepAt(outline, 0).element_key() : 0;
+      root_key != 0) {
+    if (plans_.empty()) plans_.resize(size_t{1} << PLAN_SLOTS_LOG2);
+    // Optional values left out give a template's records several shapes, often of the same
+    // length: the set is the root's key and the number of steps, and its ways are tried in
+    // turn (a shape that differs mostly differs early). A shape without a plan replaces the
+    // way used least recently.
+    const size_t set = (((root_key ^ steps) * 0x9e3779b97f4a7c15ull) >> (64 - PLAN_SLOTS_LOG2)) &
+                       ~(PLAN_WAYS - 1);
+    ++plan_clock_;
+    Plan* replace = &plans_[set];
+    for (size_t way = 0; way < PLAN_WAYS; ++way) {
+      Plan& candidate = plans_[set + way];
+      if (candidate.root_key == root_key) {
+        switch (FollowPlan(candidate, xml, outline, emitter, arena)) {
+          case PlanResult::kFollowed:
+            candidate.last_used = plan_clock_;
+            ++records_by_plan_;
+            return {};
+          case PlanResult::kUnusable:
+            candidate.last_used = plan_clock_;
+            replace = nullptr;  // this shape is read step by step, as recorded
+            break;
+          case PlanResult::kOtherShape:
+            break;
+        }
+        if (replace == nullptr) break;
+      }
+      if (candidate.last_used < replace->last_used) replace = &candidate;
+    }
+    if (replace != nullptr) {
+      plan = replace;
+      plan->root_key = root_key;
+      plan->last_used = plan_clock_;
+      plan->usable = true;
+      plan->emits.clear();
+      RecordShape(*plan, xml, outline);
+    }
+  }
+  recording_ = plan;
+  auto flattened = FlattenSteps(xml, outline, emitter, arena);
+  recording_ = nullptr;
+  if (!flattened && plan != nullptr) plan->root_key = 0;
+  return flattened;
+}
+
+void EvtxXmlFlattener::AddPlannedEmit(const void* field_handle, std::string_view field,
+                                      uint32_t step, uint8_t flags) {
+  // Steps past 16 bits would not fit: such records are read step by step.
+  if (step != NO_STEP && step > UINT16_MAX) recording_->usable = false;
+  recording_->emits.push_back(PlannedEmit{field_handle, field.data(),
+                                          static_cast<uint32_t>(field.size()),
+                                          static_cast<uint16_t>(step), flags});
+}
+
+namespace {
+constexpr int SHAPE_KIND_SHIFT = 56;
+}  // namespace
+
+void EvtxXmlFlattener::RecordShape(Plan& plan, std::string_view xml,
+                                   std::string_view outline) const {
+  using binxml::OutlineStep;
+  const size_t steps = outline.size() / sizeof(OutlineStep);
+  plan.shape.resize(steps);
+  plan.names.clear();
+  for (size_t i = 0; i < steps; ++i) {
+    const OutlineStep step = OutlineStepAt(outline, i);
+    uint64_t& shape = plan.shape[i];
+    if (step.kind == OutlineStep::kOpen) {
+      shape = step.element_key();
+      // (Keys are 0, above 2^63, or a chunk's serial below 2^31 shifted by 24 bits: never a
+      // kind's word.)
+      if (shape == 0) plan.usable = false;
+      continue;
+    }
+    shape = uint64_t{step.kind} << SHAPE_KIND_SHIFT;
+    std::string_view name;
+    if (step.kind == OutlineStep::kAttribute && OutlineText(xml, step.name, step.name_length, name)) {
+      shape |= uint64_t{name.size()} << 32 | plan.names.size();
+      plan.names.append(name);
+    }
+  }
+}
+
+EvtxXmlFlattener::PlanResult EvtxXmlFlattener::FollowPlan(const Plan& plan, std::string_view xml,
+                                                          std::string_view outline,
+                                                          FieldEmitter& emitter,
+                                                          Arena& arena) const {
+  using binxml::OutlineStep;
+  const size_t steps = outline.size() / sizeof(OutlineStep);
+  if (plan.shape.size() != steps) return PlanResult::kOtherShape;
+  // The shape, and every text the steps point at within the record (as the step-by-step path
+  // checks them), before anything is emitted.
+  std::string_view text;
+  for (size_t i = 0; i < steps; ++i) {
+    const OutlineStep step = OutlineStepAt(outline, i);
+    const uint64_t shape = plan.shape[i];
+    if (step.kind == OutlineStep::kOpen) {
+      if (step.element_key() != shape || !OutlineText(xml, step.name, step.name_length, text))
+        return PlanResult::kOtherShape;
+      continue;
+    }
+    if (shape >> SHAPE_KIND_SHIFT != step.kind) return PlanResult::kOtherShape;
+    if (step.kind == OutlineStep::kAttribute) {
+      if (!OutlineText(xml, step.name, step.name_length, text) ||
+          !SameName(text, plan.names.data() + static_cast<uint32_t>(shape),
+                    (shape >> 32) & 0xffffff) ||
+          !OutlineText(xml, step.value, step.value_length, text)) {
+        return PlanResult::kOtherShape;
+      }
+    } else if (step.kind == OutlineStep::kText) {
+      if (!OutlineText(xml, step.value, step.value_length, text)) return PlanResult::kOtherShape;
+    }
+  }
+  if (!plan.usable) return PlanResult::kUnusable;
+  for (const PlannedEmit& emit : plan.emits) {
+    text = {};
+    if (!(emit.flags & LEAF) || (emit.flags & TEXT_STEP)) {
+      const OutlineStep step = OutlineStepAt(outline, emit.step);
+      text = Decode(xml.substr(step.value, step.value_length), arena);
+    }
+    const std::string_view field(emit.field, emit.field_length);
+    if (!(emit.flags & LEAF) || !text.empty()) {
+      emitter.EmitResolved(emit.field_handle, field, NormaliseHex(text, arena),
+                           ValueType::kString);
+    } else if (!(emit.flags & HAS_ATTRIBUTES)) {
+      emitter.EmitResolved(emit.field_handle, field, {}, ValueType::kNull);
+    }
+  }
+  return PlanResult::kFollowed;
+}
+
+Result<void> EvtxXmlFlattener::FlattenSteps(std::string_view xml, std::string_view outline,
+                                            FieldEmitter& emitter, Arena& arena) {
+  using binxml::OutlineStep;
   const size_t steps = outline.size() / sizeof(OutlineStep);
   size_t i = 0;
   while (i < steps) {
@@ -474,6 +700,7 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
           const OutlineStep next = OutlineStepAt(outline, i);
           if (next.kind != OutlineStep::kAttribute) break;
           Attribute attribute;
+          attribute.step = static_cast<uint32_t>(i);
           if (!OutlineText(xml, next.name, next.name_length, attribute.name) ||
               !OutlineText(xml, next.value, next.value_length, attribute.raw_value)) {
             return Fail("damaged record outline");
@@ -493,7 +720,7 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
         if (!OutlineText(xml, step.value, step.value_length, text)) {
           return Fail("damaged record outline");
         }
-        AddText(DecodeXmlText(text, arena), arena);
+        AddText(Decode(text, arena), arena, static_cast<uint32_t>(i - 1));
         break;
       }
       case OutlineStep::kClose:

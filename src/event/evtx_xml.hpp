@@ -77,14 +77,18 @@ class EvtxXmlFlattener {
   // `xml` (binxml::OutlineStep values, in any alignment), without reading the XML's syntax.
   [[nodiscard]] Result<void> FlattenOutline(std::string_view xml, std::string_view outline,
                                             FieldEmitter& emitter, Arena& arena);
+  // Records FlattenOutline read by a plan (see below) rather than step by step, so far.
+  [[nodiscard]] uint64_t records_by_plan() const { return records_by_plan_; }
 
  private:
   enum class Section : uint8_t { kSystem, kEventData, kUserData, kOther };
+  static constexpr uint32_t NO_STEP = UINT32_MAX;
   struct Frame {
     std::string_view element;
     std::string_view field;  // empty: the element yields no field of its own
     const void* field_handle = nullptr;  // `field` resolved by the emitter, if it was
     std::string_view text;
+    uint32_t text_step = NO_STEP;  // the outline step of its first text, if any
     bool has_child = false;
     bool has_attributes = false;
     Section section = Section::kOther;  // the section the element is in (or is)
@@ -92,13 +96,15 @@ class EvtxXmlFlattener {
   struct Attribute {
     std::string_view name;
     std::string_view raw_value;  // entities not decoded
+    uint32_t step = NO_STEP;     // its outline step (outlines only)
   };
   // Both readers report the record element by element; the fields are named here. `key`: the
   // outline's element key (binxml::OutlineStep), 0 for none; `literal_start`: its attribute
   // values come from the template.
   [[nodiscard]] Result<void> Open(std::string_view element, FieldEmitter& emitter, Arena& arena,
                                   uint64_t key = 0, bool literal_start = false);
-  void AddText(std::string_view text, Arena& arena);
+  // `step`: the outline step the text comes from (NO_STEP reading XML).
+  void AddText(std::string_view text, Arena& arena, uint32_t step = NO_STEP);
   void Close(FieldEmitter& emitter, Arena& arena);
 
   std::vector<Frame> stack_;
@@ -125,8 +131,8 @@ class EvtxXmlFlattener {
     Section section = Section::kOther;
     uint8_t attribute_count = 0;  // in known_attributes_, KNOWN_ATTRIBUTES per slot
   };
-  // A key's slot is its op index (its low bits): a template's elements are consecutive ops,
-  // so its entries are neighbours in memory.
+  // Keys last the whole scan (binxml::OutlineStep), so the table holds the elements of every
+  // template seen; slots by a multiplicative hash of the key.
   static constexpr unsigned KNOWN_SLOTS_LOG2 = 10;
   static constexpr size_t KNOWN_NAMES_LIMIT = size_t{1} << 20;
   std::vector<KnownElement> known_;
@@ -134,6 +140,53 @@ class EvtxXmlFlattener {
   Arena known_names_;
   size_t known_bytes_ = 0;
   uint64_t known_scope_ = 0;  // the handles are of the emitter with this resolve_scope()
+
+  // Record plans. Records of one template mostly have the same outline step for step: the
+  // same elements (keys), attributes (names), texts and closes, only other text. What such a
+  // record emits is then known before reading it: which step's text goes to which field,
+  // whether an element without text is null. The first record of a shape is flattened step by
+  // step and recorded as its plan; the next ones whose shape equals it step for step are
+  // flattened by the plan, without the stack, the naming and the per-step work. A shape the
+  // plan cannot express (an element named by its attribute values, more than one text in an
+  // element, an element the keyed names do not cover) is kept as not plannable. Plans name
+  // fields through known_'s entries and are cleared with them. Keyed by the root's key.
+  struct PlannedEmit {  // 24 bytes: a plan is read whole for every record that follows it
+    const void* field_handle = nullptr;
+    const char* field = nullptr;
+    uint32_t field_length = 0;
+    uint16_t step = 0;  // the attribute step, or the leaf's text step if text_step
+    uint8_t flags = 0;
+  };
+  static constexpr uint8_t LEAF = 1;            // else an attribute
+  static constexpr uint8_t TEXT_STEP = 2;       // a leaf with a text step
+  static constexpr uint8_t HAS_ATTRIBUTES = 4;  // a leaf: with attributes, no text is no value
+  struct Plan {
+    uint64_t root_key = 0;  // 0: empty slot
+    uint64_t last_used = 0;  // plan_clock_ when last followed or recorded
+    bool usable = false;
+    // Per step, what must be equal: a kOpen step's key; otherwise the step's kind (bits 56
+    // and up; element keys never have those bits alone) and for kAttribute its name, in
+    // `names` at [low 32 bits, + bits 32..55).
+    std::vector<uint64_t> shape;
+    std::string names;
+    std::vector<PlannedEmit> emits;
+  };
+  static constexpr unsigned PLAN_SLOTS_LOG2 = 10;
+  static constexpr size_t PLAN_WAYS = 4;  // plans per set (a power of two)
+  uint64_t plan_clock_ = 0;
+  uint64_t records_by_plan_ = 0;
+  enum class PlanResult : uint8_t { kFollowed, kUnusable, kOtherShape };
+  // Flattens by `plan` if the outline has its shape (kFollowed); emits nothing otherwise.
+  PlanResult FollowPlan(const Plan& plan, std::string_view xml, std::string_view outline,
+                        FieldEmitter& emitter, Arena& arena) const;
+  void RecordShape(Plan& plan, std::string_view xml, std::string_view outline) const;
+  void AddPlannedEmit(const void* field_handle, std::string_view field, uint32_t step,
+                      uint8_t flags);
+  // The outline read step by step.
+  [[nodiscard]] Result<void> FlattenSteps(std::string_view xml, std::string_view outline,
+                                          FieldEmitter& emitter, Arena& arena);
+  std::vector<Plan> plans_;
+  Plan* recording_ = nullptr;  // the plan being recorded while flattening step by step
 };
 
 // The record as evtx_dump would print it: {"Event": {"#attributes": {...}, "System": {...},

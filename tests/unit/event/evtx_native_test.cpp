@@ -1277,6 +1277,161 @@ TEST(EvtxSynthetic, OutlinesGiveTheFieldsTheXmlGives) {
   EXPECT_EQ(native.outline_fields[0], expected) << native.records[0];
 }
 
+// Records of one template whose values come and go: present, left out (optional), empty, an
+// array, text with entities, hexadecimal numbers. Their outlines have several shapes of the
+// same length, which the flattener reads by plans once it has seen each; every record must
+// still give the fields its XML gives.
+TEST(EvtxSynthetic, RecordsOfOneTemplateGiveTheirFieldsByPlan) {
+  EvtxBuilder b;
+  const V none{0x00, ""};
+  auto body = [](EvtxBuilder& e) {
+    e.Open("System");
+    e.CloseStart();
+    e.Open("Provider", true);
+    e.Attribute("Name", true);
+    e.Text(u"Microsoft-Windows-Sysmon");
+    e.Attribute("Guid");
+    e.Subst(0, 0x0f, true);
+    e.CloseEmpty();
+    e.Open("EventID");
+    e.CloseStart();
+    e.Subst(1, 0x06);
+    e.End();
+    e.Open("Execution", true);
+    e.Attribute("ProcessID", true);
+    e.Subst(2, 0x08, true);
+    e.Attribute("ThreadID");
+    e.Subst(3, 0x08, true);
+    e.CloseEmpty();
+    e.End();
+    e.Open("EventData");
+    e.CloseStart();
+    for (const auto& [name, index] : std::vector<std::pair<std::u16string, uint16_t>>{
+             {u"Image", 4}, {u"Command Line", 5}, {u"Items", 6}, {u"LogonId", 7}}) {
+      e.Open("Data", true);
+      e.Attribute("Name");
+      e.Text(name);
+      e.CloseStart();
+      e.Subst(index, 0x01, true);
+      e.End();
+    }
+    e.End();
+  };
+  const V guid{0x0f, std::string(16, '\x22')};
+  const V event_id{0x06, Le(1, 2)};
+  auto pid = [](uint32_t value) { return V{0x08, Le(value, 4)}; };
+  auto text = [](const std::u16string& value) { return V{0x01, U16s(value)}; };
+  const V items{0x81, U16s(u"one") + Bytes({0, 0}) + U16s(u"two") + Bytes({0, 0})};
+  const V logon{0x15, Le(0x3e7, 8)};
+  // Each shape twice or more, apart, so that later records meet the plans of earlier ones.
+  const std::vector<std::vector<V>> records = {
+      {guid, event_id, pid(4), pid(8), text(u"C:\\a.exe"), text(u"a & b <c>"), items, logon},
+      {none, event_id, pid(4), none, text(u"C:\\b.exe"), none, items, logon},
+      {guid, event_id, none, pid(8), none, text(u"x"), none, none},
+      {guid, event_id, pid(5), pid(9), text(u"C:\\c.exe"), text(u"plain"), items, logon},
+      {none, event_id, pid(6), none, text(u"C:\\d.exe"), none, items, logon},
+      {guid, event_id, none, pid(7), none, text(u"y &amp; z"), none, none},
+      {guid, event_id, pid(4), pid(8), text(u""), text(u"&&"), text(u"single"), logon},
+      {guid, event_id, pid(4), pid(8), text(u"e"), text(u"0x00000000000003e7"), text(u""), none},
+      {none, event_id, pid(1), none, text(u"C:\\e.exe"), none, items, logon},
+      {guid, event_id, pid(2), pid(3), text(u"C:\\f.exe"), text(u"f"), items, logon},
+      // The shape of 1, 4 and 8 but for the name of Execution's one attribute.
+      {none, event_id, none, pid(11), text(u"C:\\g.exe"), none, items, logon},
+      {none, event_id, none, pid(12), text(u"C:\\h.exe"), none, items, logon},
+  };
+  uint64_t id = 1;
+  b.Record(id++, body, records[0]);
+  const uint32_t definition = b.last_definition();
+  for (size_t i = 1; i < records.size(); ++i) {
+    b.BeginRecord(id++);
+    b.InstanceOf(definition);
+    b.Values(records[i]);
+    b.EndRecord();
+  }
+  const uint64_t by_plan_before = OutlineFlattener().records_by_plan();
+  const Read native = CompareSynthetic(b, "one template");
+  ASSERT_EQ(native.records.size(), records.size());
+  EXPECT_EQ(native.outlines, records.size());
+  // Records 3 and 9 repeat the shape of 0, 4 and 8 that of 1, 5 that of 2, 11 that of 10; 6
+  // and 7 (an empty value each) have shapes of their own, and so has 10.
+  EXPECT_EQ(OutlineFlattener().records_by_plan() - by_plan_before, 6u);
+  EXPECT_EQ(native.outline_fields[10][2], "Execution_ThreadID = 11");
+  EXPECT_EQ(native.outline_fields[3], (std::vector<std::string>{
+                                          "Provider_Name = Microsoft-Windows-Sysmon",
+                                          "Provider_Guid = {22222222-2222-2222-2222-222222222222}",
+                                          "EventID = 1",
+                                          "Execution_ProcessID = 5",
+                                          "Execution_ThreadID = 9",
+                                          "Image = C:\\c.exe",
+                                          "CommandLine = plain",
+                                          "Items = one",
+                                          "Items = two",
+                                          "LogonId = 0x3e7",
+                                      }));
+}
+
+// Outline keys name an element of a template by what the template holds, wherever and
+// whenever it was compiled: the same template in another chunk, at another offset, gives its
+// elements the same keys (so what a reader decided for them lasts the whole scan); another
+// template, if only one name differs, other keys.
+TEST(EvtxSynthetic, OutlineKeysFollowTheTemplateNotTheChunk) {
+  auto body = [](std::string_view data_name) {
+    return [data_name](EvtxBuilder& e) {
+      e.Open("System");
+      e.CloseStart();
+      e.Open("EventID");
+      e.CloseStart();
+      e.Subst(0, 0x06);
+      e.End();
+      e.End();
+      e.Open("EventData");
+      e.CloseStart();
+      e.Open(data_name);
+      e.CloseStart();
+      e.Subst(1, 0x01);
+      e.End();
+      e.End();
+    };
+  };
+  const std::vector<V> values = {{0x06, Le(7, 2)}, {0x01, U16s(u"v")}};
+  // The keys of the elements of a chunk's last record, in order.
+  auto keys_of_last = [](const EvtxBuilder& builder) {
+    const std::string chunk = builder.Chunk();
+    const auto* data = reinterpret_cast<const uint8_t*>(chunk.data());
+    evtx::ChunkHeader header;
+    EXPECT_EQ(evtx::CheckChunk(data, chunk.size(), header), evtx::ChunkState::kValid);
+    evtx::RecordWalker walker(data, chunk.size(), header.free_offset);
+    evtx::RecordView record;
+    evtx::RecordView last;
+    while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) last = record;
+    binxml::ChunkRenderer renderer;
+    renderer.SetChunk(data, chunk.size());
+    binxml::TextBuffer text;
+    std::vector<binxml::OutlineStep> outline;
+    EXPECT_TRUE(renderer.RenderRecord(last.binxml_begin, last.binxml_end, text, &outline))
+        << renderer.error();
+    std::vector<uint64_t> keys;
+    for (const binxml::OutlineStep& step : outline)
+      if (step.kind == binxml::OutlineStep::kOpen) keys.push_back(step.element_key());
+    return keys;
+  };
+  EvtxBuilder alone;
+  alone.Record(1, body("Data"), values);
+  EvtxBuilder after_another;  // the same template, defined further into its chunk
+  after_another.Record(1, body("Other"), values);
+  after_another.Record(2, body("Data"), values);
+  EvtxBuilder renamed;
+  renamed.Record(1, body("Datum"), values);
+  const std::vector<uint64_t> keys = keys_of_last(alone);
+  ASSERT_EQ(keys.size(), 5u);  // Event, System, EventID, EventData, Data; none 0, all different
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), 0u), 0);
+  EXPECT_EQ(std::set<uint64_t>(keys.begin(), keys.end()).size(), keys.size());
+  EXPECT_EQ(keys_of_last(after_another), keys);
+  const std::vector<uint64_t> other = keys_of_last(renamed);
+  ASSERT_EQ(other.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) EXPECT_NE(other[i], keys[i]) << "element " << i;
+}
+
 // --- damaged input ---------------------------------------------------------------------------
 
 // One chunk's renderer over the builder's chunk.

@@ -289,6 +289,27 @@ TEST(EvtxXml, RealRecordFlattensToSigmaNames) {
   for (auto& record : records.records) EXPECT_TRUE(p.Parse(record).has_value());
 }
 
+// Text is searched for '&' in blocks of 16 and words of 8 bytes, and byte by byte below 8:
+// every length from 0 to 40, with an entity at every place or none, decodes as it should, and
+// text without one comes back as itself.
+TEST(EvtxXml, EntitiesAreFoundAtEveryPlaceOfEveryLength) {
+  Arena arena;
+  for (size_t length = 0; length <= 40; ++length) {
+    const std::string plain(length, 'x');
+    const std::string_view decoded_plain = DecodeXmlText(plain, arena);
+    EXPECT_EQ(decoded_plain.data(), plain.data()) << length;
+    EXPECT_EQ(decoded_plain, plain);
+    // (The shortest reference is four bytes: its '&' can be anywhere up to length - 4.)
+    for (size_t at = 0; at + 4 <= length; ++at) {
+      std::string raw = plain;
+      raw.replace(at, 4, "&lt;");
+      std::string expected = plain;
+      expected.replace(at, 4, "<");
+      EXPECT_EQ(DecodeXmlText(raw, arena), expected) << "length " << length << " at " << at;
+    }
+  }
+}
+
 TEST(EvtxXml, EntitiesUnnamedDataUserDataAndOtherSections) {
   ParserFixture p({"Provider_Name", "EventID", "EventID_Qualifiers", "ThreatName", "Data",
                    "Binary", "SubjectUserName", "LogFileCleared_xmlns", "Event.RenderingInfo.Message",
