@@ -769,9 +769,11 @@ namespace {
 class TemplateIds {
  public:
   static constexpr size_t MAX_TEMPLATES = size_t{1} << 16;
-  // 0 when the limit is reached.
-  uint64_t IdOf(std::string_view content) {
-    const XXH128_hash_t hash = XXH3_128bits_withSeed(content.data(), content.size(), seed_);
+  [[nodiscard]] XXH128_hash_t HashOf(std::string_view content) const {
+    return XXH3_128bits_withSeed(content.data(), content.size(), seed_);
+  }
+  // The id of the content of `hash`; 0 when the limit is reached.
+  uint64_t IdOf(const XXH128_hash_t& hash) {
     std::lock_guard lock(mutex_);
     auto found = ids_.find(hash);
     if (found != ids_.end()) return found->second;
@@ -804,40 +806,44 @@ TemplateIds& SharedTemplateIds() {
 
 void ChunkRenderer::SetElementKeys(Compiled& code, size_t pool_begin, size_t fused_begin) {
   // What the template's ops render, whatever the chunk: the ops with their places in the pool
-  // and in fused_ made relative to the template's (compiling it appended to both), then its
-  // stretch of the pool and its fused attributes.
-  struct OpContent {
-    uint32_t text, length, close, close_length, fused_begin;
-    uint16_t index, fused_count;
-    uint8_t code, flags;
-    uint8_t padding[2] = {};
-  };
-  static_assert(sizeof(OpContent) == 28 && sizeof(FusedAttribute) == 16);
+  // and in fused_ made relative to the template's (compiling it appended to both), seven words
+  // each, then its stretch of the pool and its fused attributes. Stored word by word: a struct
+  // built on the stack and copied in was read back before its stores had landed.
+  constexpr size_t OP_WORDS = 7;
+  static_assert(sizeof(FusedAttribute) == 16);
   const size_t ops_begin = code.first_op;
-  const size_t op_bytes = code.op_count * sizeof(OpContent);
+  const size_t op_bytes = code.op_count * OP_WORDS * sizeof(uint32_t);
   const size_t pool_bytes = pool_.size() - pool_begin;
   const size_t fused_bytes = (fused_.size() - fused_begin) * sizeof(FusedAttribute);
-  std::string& content = key_content_;
-  content.resize(op_bytes + pool_bytes + fused_bytes);
-  char* at = content.data();
-  for (size_t i = ops_begin; i < ops_.size(); ++i, at += sizeof(OpContent)) {
+  const size_t bytes = op_bytes + pool_bytes + fused_bytes;
+  std::vector<uint32_t>& content = key_content_;
+  content.resize((bytes + sizeof(uint32_t) - 1) / sizeof(uint32_t));
+  uint32_t* word = content.data();
+  for (size_t i = ops_begin; i < ops_.size(); ++i, word += OP_WORDS) {
     const Op& op = ops_[i];
-    const OpContent one{
-        op.length != 0 ? static_cast<uint32_t>(op.text - pool_begin) : 0,
-        op.length,
-        op.close_length != 0 ? static_cast<uint32_t>(op.close - pool_begin) : 0,
-        op.close_length,
-        op.fused_count != 0 ? static_cast<uint32_t>(op.fused_begin - fused_begin) : 0,
-        op.index,
-        op.fused_count,
-        static_cast<uint8_t>(op.code),
-        static_cast<uint8_t>(op.optional | op.closes_start << 1 | op.plain << 2 |
-                             op.literal_start << 3)};
-    std::memcpy(at, &one, sizeof one);
+    word[0] = op.length != 0 ? static_cast<uint32_t>(op.text - pool_begin) : 0;
+    word[1] = op.length;
+    word[2] = op.close_length != 0 ? static_cast<uint32_t>(op.close - pool_begin) : 0;
+    word[3] = op.close_length;
+    word[4] = op.fused_count != 0 ? static_cast<uint32_t>(op.fused_begin - fused_begin) : 0;
+    word[5] = op.index | uint32_t{op.fused_count} << 16;
+    word[6] = static_cast<uint32_t>(op.code) |
+              static_cast<uint32_t>(op.optional | op.closes_start << 1 | op.plain << 2 |
+                                    op.literal_start << 3)
+                  << 8;
   }
+  char* at = reinterpret_cast<char*>(content.data()) + op_bytes;
   if (pool_bytes != 0) std::memcpy(at, pool_.data() + pool_begin, pool_bytes);
   if (fused_bytes != 0) std::memcpy(at + pool_bytes, fused_.data() + fused_begin, fused_bytes);
-  const uint64_t id = SharedTemplateIds().IdOf(content);
+  const std::string_view whole(reinterpret_cast<const char*>(content.data()), bytes);
+  // The renderer's own table first: a chunk mostly holds the templates of the chunk before, and
+  // the shared table costs a lock and, a chunk later, cache misses.
+  const XXH128_hash_t hash = SharedTemplateIds().HashOf(whole);
+  KnownTemplate& known = known_templates_[hash.low64 & (KNOWN_TEMPLATES - 1)];
+  if (known.id == 0 || known.low != hash.low64 || known.high != hash.high64) {
+    known = KnownTemplate{hash.low64, hash.high64, SharedTemplateIds().IdOf(hash)};
+  }
+  const uint64_t id = known.id;
   // Keyed by content: the top bit, the template's id, the op's place in the template. Else by
   // chunk: this chunk's serial and the op's place among the chunk's ops (which only grow until
   // the next chunk). None where the place would not fit its 24 bits.

@@ -25,6 +25,7 @@
 // renderer per reader.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -297,7 +298,14 @@ class ChunkRenderer {
   std::vector<Op> ops_;
   std::vector<FusedAttribute> fused_;
   TextBuffer pool_;  // names and literal text of the compiled ops
-  std::string key_content_;  // SetElementKeys' working copy of a template's content
+  std::vector<uint32_t> key_content_;  // SetElementKeys' working copy of a template's content
+  // Ids of templates this renderer has met, by their content's hash (see SetElementKeys).
+  struct KnownTemplate {
+    uint64_t low = 0, high = 0;  // the hash
+    uint64_t id = 0;             // 0: none
+  };
+  static constexpr size_t KNOWN_TEMPLATES = 64;
+  std::array<KnownTemplate, KNOWN_TEMPLATES> known_templates_{};
   std::vector<Compiled> templates_;
   std::vector<Value> values_;
   std::vector<Element> elements_;
