@@ -1187,31 +1187,38 @@ TEST(EvtxSynthetic, NestedBinXmlMatchesLibevtx) {
 // through every edit the renderer makes to text it has already written (an absent optional
 // value removing its element, an array repeating it, empty text closing it), and no outline
 // where the text would not read back as written.
+// A Sysmon record's System section: Provider (literal Name, Guid from value 0), EventID (value
+// 1), Execution (ProcessID and ThreadID from values 2 and 3). ThreadID is optional, and with
+// `optional` so are the Guid and ProcessID.
+void SysmonSystem(EvtxBuilder& e, bool optional) {
+  e.Open("System");
+  e.CloseStart();
+  e.Open("Provider", true);
+  e.Attribute("Name", true);
+  e.Text(u"Microsoft-Windows-Sysmon");
+  e.Attribute("Guid");
+  e.Subst(0, 0x0f, optional);
+  e.CloseEmpty();
+  e.Open("EventID");
+  e.CloseStart();
+  e.Subst(1, 0x06);
+  e.End();
+  e.Open("Execution", true);
+  e.Attribute("ProcessID", true);
+  e.Subst(2, 0x08, optional);
+  e.Attribute("ThreadID");
+  e.Subst(3, 0x08, true);
+  e.CloseEmpty();
+  e.End();
+}
+
 TEST(EvtxSynthetic, OutlinesGiveTheFieldsTheXmlGives) {
   EvtxBuilder b;
   uint64_t id = 1;
   auto record = [&](auto body, const std::vector<V>& values) { b.Record(id++, body, values); };
   const V none{0x00, ""};
   record([](EvtxBuilder& e) {
-    e.Open("System");
-    e.CloseStart();
-    e.Open("Provider", true);
-    e.Attribute("Name", true);
-    e.Text(u"Microsoft-Windows-Sysmon");
-    e.Attribute("Guid");
-    e.Subst(0, 0x0f);
-    e.CloseEmpty();
-    e.Open("EventID");
-    e.CloseStart();
-    e.Subst(1, 0x06);
-    e.End();
-    e.Open("Execution", true);
-    e.Attribute("ProcessID", true);
-    e.Subst(2, 0x08);
-    e.Attribute("ThreadID");
-    e.Subst(3, 0x08, true);
-    e.CloseEmpty();
-    e.End();
+    SysmonSystem(e, false);
     e.Open("EventData");
     e.CloseStart();
     for (const auto& [name, index] : std::vector<std::pair<std::u16string, uint16_t>>{
@@ -1285,25 +1292,7 @@ TEST(EvtxSynthetic, RecordsOfOneTemplateGiveTheirFieldsByPlan) {
   EvtxBuilder b;
   const V none{0x00, ""};
   auto body = [](EvtxBuilder& e) {
-    e.Open("System");
-    e.CloseStart();
-    e.Open("Provider", true);
-    e.Attribute("Name", true);
-    e.Text(u"Microsoft-Windows-Sysmon");
-    e.Attribute("Guid");
-    e.Subst(0, 0x0f, true);
-    e.CloseEmpty();
-    e.Open("EventID");
-    e.CloseStart();
-    e.Subst(1, 0x06);
-    e.End();
-    e.Open("Execution", true);
-    e.Attribute("ProcessID", true);
-    e.Subst(2, 0x08, true);
-    e.Attribute("ThreadID");
-    e.Subst(3, 0x08, true);
-    e.CloseEmpty();
-    e.End();
+    SysmonSystem(e, true);
     e.Open("EventData");
     e.CloseStart();
     for (const auto& [name, index] : std::vector<std::pair<std::u16string, uint16_t>>{
