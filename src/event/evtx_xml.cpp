@@ -177,21 +177,6 @@ inline std::string_view NormaliseHex(std::string_view text, Arena& arena) {
   return text.size() == 10 || text.size() == 18 ? NormaliseEvtxHex(text, arena) : text;
 }
 
-// Whether `text` is the `length` bytes at `name`: attribute names are short, and a call to
-// memcmp per attribute cost more than comparing them here.
-inline bool SameName(std::string_view text, const char* name, size_t length) {
-  if (text.size() != length) return false;
-  if (length >= 8 && length <= 16) {
-    uint64_t a, b, c, d;
-    std::memcpy(&a, text.data(), 8);
-    std::memcpy(&b, name, 8);
-    std::memcpy(&c, text.data() + length - 8, 8);
-    std::memcpy(&d, name + length - 8, 8);
-    return ((a ^ b) | (c ^ d)) == 0;
-  }
-  return std::memcmp(text.data(), name, length) == 0;
-}
-
 }  // namespace
 
 std::string_view DecodeXmlText(std::string_view raw, Arena& arena) { return Decode(raw, arena); }
@@ -543,54 +528,24 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
     known_names_.Reset();
     known_bytes_ = 0;
     known_scope_ = emitter.resolve_scope();
-    for (Plan& plan : plans_) plan.root_key = 0;  // they name fields through those entries
+    plans_.Clear();  // they name fields through those entries
   }
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
-  const size_t steps = outline.size() / sizeof(OutlineStep);
+  const uint64_t root_key = outline.empty() ? 0 : OutlineStepAt(outline, 0).element_key();
   Plan* plan = nullptr;
-  if (const uint64_t root_key = steps > 0 ? OutlineStepAt(outline, 0).element_key() : 0;
-      root_key != 0) {
-    if (plans_.empty()) plans_.resize(size_t{1} << PLAN_SLOTS_LOG2);
-    // Optional values left out give a template's records several shapes, often of the same
-    // length: the set is the root's key and the number of steps, and its ways are tried in
-    // turn (a shape that differs mostly differs early). A shape without a plan replaces the
-    // way used least recently.
-    const size_t set = (((root_key ^ steps) * 0x9e3779b97f4a7c15ull) >> (64 - PLAN_SLOTS_LOG2)) &
-                       ~(PLAN_WAYS - 1);
-    ++plan_clock_;
-    Plan* replace = &plans_[set];
-    for (size_t way = 0; way < PLAN_WAYS; ++way) {
-      Plan& candidate = plans_[set + way];
-      if (candidate.root_key == root_key) {
-        switch (FollowPlan(candidate, xml, outline, emitter, arena)) {
-          case PlanResult::kFollowed:
-            candidate.last_used = plan_clock_;
-            ++records_by_plan_;
-            return {};
-          case PlanResult::kUnusable:
-            candidate.last_used = plan_clock_;
-            replace = nullptr;  // this shape is read step by step, as recorded
-            break;
-          case PlanResult::kOtherShape:
-            break;
-        }
-        if (replace == nullptr) break;
-      }
-      if (candidate.last_used < replace->last_used) replace = &candidate;
-    }
-    if (replace != nullptr) {
-      plan = replace;
-      plan->root_key = root_key;
-      plan->last_used = plan_clock_;
-      plan->usable = true;
-      plan->emits.clear();
-      RecordShape(*plan, xml, outline);
-    }
+  if (const Plan* followed = plans_.Find(xml, outline, root_key, &plan); followed != nullptr) {
+    FollowPlan(*followed, xml, outline, emitter, arena);
+    ++records_by_plan_;
+    return {};
+  }
+  if (plan != nullptr) {
+    plan->emits.clear();
+    if (!plan->usable) plan = nullptr;  // the shape is kept, as one to read step by step
   }
   recording_ = plan;
   auto flattened = FlattenSteps(xml, outline, emitter, arena);
   recording_ = nullptr;
-  if (!flattened && plan != nullptr) plan->root_key = 0;
+  if (!flattened && plan != nullptr) OutlinePlans<Plan>::Drop(plan);
   return flattened;
 }
 
@@ -603,68 +558,13 @@ void EvtxXmlFlattener::AddPlannedEmit(const void* field_handle, std::string_view
                                           static_cast<uint16_t>(step), flags});
 }
 
-namespace {
-constexpr int SHAPE_KIND_SHIFT = 56;
-}  // namespace
-
-void EvtxXmlFlattener::RecordShape(Plan& plan, std::string_view xml,
-                                   std::string_view outline) const {
+void EvtxXmlFlattener::FollowPlan(const Plan& plan, std::string_view xml,
+                                  std::string_view outline, FieldEmitter& emitter,
+                                  Arena& arena) const {
   using binxml::OutlineStep;
-  const size_t steps = outline.size() / sizeof(OutlineStep);
-  plan.shape.resize(steps);
-  plan.names.clear();
-  for (size_t i = 0; i < steps; ++i) {
-    const OutlineStep step = OutlineStepAt(outline, i);
-    uint64_t& shape = plan.shape[i];
-    if (step.kind == OutlineStep::kOpen) {
-      shape = step.element_key();
-      // (Keys are 0, above 2^63, or a chunk's serial below 2^31 shifted by 24 bits: never a
-      // kind's word.)
-      if (shape == 0) plan.usable = false;
-      continue;
-    }
-    shape = uint64_t{step.kind} << SHAPE_KIND_SHIFT;
-    std::string_view name;
-    if (step.kind == OutlineStep::kAttribute && OutlineText(xml, step.name, step.name_length, name)) {
-      shape |= uint64_t{name.size()} << 32 | plan.names.size();
-      plan.names.append(name);
-    }
-  }
-}
-
-EvtxXmlFlattener::PlanResult EvtxXmlFlattener::FollowPlan(const Plan& plan, std::string_view xml,
-                                                          std::string_view outline,
-                                                          FieldEmitter& emitter,
-                                                          Arena& arena) const {
-  using binxml::OutlineStep;
-  const size_t steps = outline.size() / sizeof(OutlineStep);
-  if (plan.shape.size() != steps) return PlanResult::kOtherShape;
-  // The shape, and every text the steps point at within the record (as the step-by-step path
-  // checks them), before anything is emitted.
-  std::string_view text;
-  for (size_t i = 0; i < steps; ++i) {
-    const OutlineStep step = OutlineStepAt(outline, i);
-    const uint64_t shape = plan.shape[i];
-    if (step.kind == OutlineStep::kOpen) {
-      if (step.element_key() != shape || !OutlineText(xml, step.name, step.name_length, text))
-        return PlanResult::kOtherShape;
-      continue;
-    }
-    if (shape >> SHAPE_KIND_SHIFT != step.kind) return PlanResult::kOtherShape;
-    if (step.kind == OutlineStep::kAttribute) {
-      if (!OutlineText(xml, step.name, step.name_length, text) ||
-          !SameName(text, plan.names.data() + static_cast<uint32_t>(shape),
-                    (shape >> 32) & 0xffffff) ||
-          !OutlineText(xml, step.value, step.value_length, text)) {
-        return PlanResult::kOtherShape;
-      }
-    } else if (step.kind == OutlineStep::kText) {
-      if (!OutlineText(xml, step.value, step.value_length, text)) return PlanResult::kOtherShape;
-    }
-  }
-  if (!plan.usable) return PlanResult::kUnusable;
+  // (The shape matched: every step's text lies within the record.)
   for (const PlannedEmit& emit : plan.emits) {
-    text = {};
+    std::string_view text;
     if (!(emit.flags & LEAF) || (emit.flags & TEXT_STEP)) {
       const OutlineStep step = OutlineStepAt(outline, emit.step);
       text = Decode(xml.substr(step.value, step.value_length), arena);
@@ -677,7 +577,6 @@ EvtxXmlFlattener::PlanResult EvtxXmlFlattener::FollowPlan(const Plan& plan, std:
       emitter.EmitResolved(emit.field_handle, field, {}, ValueType::kNull);
     }
   }
-  return PlanResult::kFollowed;
 }
 
 Result<void> EvtxXmlFlattener::FlattenSteps(std::string_view xml, std::string_view outline,
@@ -740,11 +639,24 @@ Result<void> EvtxXmlFlattener::FlattenSteps(std::string_view xml, std::string_vi
 
 namespace {
 
+constexpr uint32_t NO_STEP = UINT32_MAX;
+
+struct XmlAttribute {
+  std::string_view name;
+  std::string_view value;  // decoded
+  uint32_t step = NO_STEP;  // its outline step, if read from one
+};
+
 struct XmlNode {
   std::string_view name;
-  std::vector<std::pair<std::string_view, std::string_view>> attributes;  // decoded
+  std::vector<XmlAttribute> attributes;
   std::string_view text;  // decoded; in the record or the conversion's arena (AddTextPiece)
   std::vector<XmlNode*> children;
+  // Read from an outline: the step of its text (the first, if pieces > 1), and whether its
+  // attributes are all literal in the template.
+  uint32_t text_step = NO_STEP;
+  uint8_t text_pieces = 0;
+  bool literal_start = false;
 };
 
 // The nodes of the records a thread converts, kept with their vectors' capacity from one
@@ -761,6 +673,9 @@ struct XmlNodePool {
     node->attributes.clear();
     node->text = {};
     node->children.clear();
+    node->text_step = NO_STEP;
+    node->text_pieces = 0;
+    node->literal_start = false;
     return node;
   }
 };
@@ -783,21 +698,64 @@ struct JsonWriting {
   std::vector<uint8_t> written;  // per child of the node being written, a stack of them
   std::vector<std::string_view> keys;  // likewise: each child's key
   std::vector<size_t> same;      // likewise: the children written under one key
+  // The plan being recorded (see EvtxXmlToJson), and where the output's text since the last
+  // value began.
+  struct JsonPlan* recording = nullptr;
+  size_t mark = 0;
+  std::vector<XmlNode*> pending;  // EvtxXmlToJson's walk over the tree
 };
 
-void WriteScalar(JsonWriting& w, std::string_view text) {
-  text = NormaliseEvtxHex(text, w.arena);
+void WriteScalar(std::string& out, std::string_view text, Arena& arena) {
+  text = NormaliseHex(text, arena);
   if (LooksLikeInteger(text)) {
-    w.out->append(text);
+    out.append(text);
   } else {
-    AppendJsonString(*w.out, text);
+    AppendJsonString(out, text);
   }
 }
+void WriteScalar(JsonWriting& w, std::string_view text) { WriteScalar(*w.out, text, w.arena); }
 
-std::string_view ChildKey(const XmlNode& child, bool in_event_data) {
+// A record's evtx_dump JSON as text that is the same for every record of its outline's shape,
+// and the values that differ, each from one step of the outline. Recorded while a record is
+// written from its tree, replayed for the next records of the shape (OutlinePlans).
+struct JsonPlan {
+  enum Kind : uint8_t {
+    kScalar,    // an attribute's value
+    kLeaf,      // an element without children or shown attributes: its text, or null
+    kHashText,  // an element with attributes and no children: `,"#text":` and its text, if any
+  };
+  struct Value {
+    uint32_t literal_end;  // the fixed text before it ends here in `literals`
+    uint32_t step;         // NO_STEP: no text
+    Kind kind;
+  };
+  uint64_t root_key = 0;
+  uint64_t last_used = 0;
+  bool usable = false;
+  OutlineShape shape;
+  std::string literals;
+  std::vector<Value> values;
+};
+
+// Recording: the fixed text written since the last value, and a value of `kind` from `step`.
+void PlanValue(JsonWriting& w, JsonPlan::Kind kind, uint32_t step) {
+  if (w.recording == nullptr) return;
+  JsonPlan& plan = *w.recording;
+  plan.literals.append(*w.out, w.mark, w.out->size() - w.mark);
+  plan.values.push_back(JsonPlan::Value{static_cast<uint32_t>(plan.literals.size()), step, kind});
+}
+void PlanValueEnd(JsonWriting& w) {
+  if (w.recording != nullptr) w.mark = w.out->size();
+}
+
+std::string_view ChildKey(JsonWriting& w, const XmlNode& child, bool in_event_data) {
   if (in_event_data && child.name == "Data") {
-    for (const auto& [name, value] : child.attributes) {
-      if (name == "Name") return value;
+    for (const XmlAttribute& attribute : child.attributes) {
+      if (attribute.name == "Name") {
+        // A key from a value: the same in every record of the shape only if the template holds it.
+        if (w.recording != nullptr && !child.literal_start) w.recording->usable = false;
+        return attribute.value;
+      }
     }
   }
   return child.name;
@@ -806,17 +764,20 @@ std::string_view ChildKey(const XmlNode& child, bool in_event_data) {
 void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
   std::string& out = *w.out;
   // The `Name` of a Data element became its key.
-  auto shown = [&](const std::pair<std::string_view, std::string_view>& attribute) {
-    return !(data_element && attribute.first == "Name");
+  auto shown = [&](const XmlAttribute& attribute) {
+    return !(data_element && attribute.name == "Name");
   };
   bool any_attribute = false;
   for (const auto& attribute : node.attributes) any_attribute |= shown(attribute);
+  if (w.recording != nullptr && node.text_pieces > 1) w.recording->usable = false;
   if (node.children.empty() && !any_attribute) {
+    PlanValue(w, JsonPlan::kLeaf, node.text_step);
     if (node.text.empty()) {
       out.append("null");
     } else {
       WriteScalar(w, node.text);
     }
+    PlanValueEnd(w);
     return;
   }
   out.push_back('{');
@@ -828,18 +789,22 @@ void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
       if (!shown(attribute)) continue;
       if (!first_attribute) out.push_back(',');
       first_attribute = false;
-      AppendJsonString(out, attribute.first);
+      AppendJsonString(out, attribute.name);
       out.push_back(':');
-      WriteScalar(w, attribute.second);
+      PlanValue(w, JsonPlan::kScalar, attribute.step);
+      WriteScalar(w, attribute.value);
+      PlanValueEnd(w);
     }
     out.push_back('}');
     first = false;
   }
   if (node.children.empty()) {
+    PlanValue(w, JsonPlan::kHashText, node.text_step);
     if (!node.text.empty()) {
       out.append(",\"#text\":");
       WriteScalar(w, node.text);
     }
+    PlanValueEnd(w);
     out.push_back('}');
     return;
   }
@@ -850,7 +815,7 @@ void WriteNode(JsonWriting& w, const XmlNode& node, bool data_element) {
   const size_t count = node.children.size();
   w.written.resize(marks + count, 0);
   w.keys.resize(marks + count);
-  for (size_t i = 0; i < count; ++i) w.keys[marks + i] = ChildKey(*node.children[i], event_data);
+  for (size_t i = 0; i < count; ++i) w.keys[marks + i] = ChildKey(w, *node.children[i], event_data);
   for (size_t i = 0; i < count; ++i) {
     if (w.written[marks + i]) continue;
     const std::string_view key = w.keys[marks + i];
@@ -913,7 +878,7 @@ Result<void> TreeOfXml(std::string_view xml, XmlNode& document, XmlNodePool& poo
     std::string_view name;
     std::string_view value;
     while (XmlCursor::NextAttribute(rest, name, value)) {
-      node->attributes.emplace_back(name, DecodeXmlText(value, arena));
+      node->attributes.push_back(XmlAttribute{name, DecodeXmlText(value, arena)});
     }
     stack.back()->children.push_back(node);
     if (!cursor.self_closing()) stack.push_back(node);
@@ -937,6 +902,7 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
         if (!OutlineText(xml, step.name, step.name_length, node->name)) {
           return Fail("damaged record outline");
         }
+        node->literal_start = (step.flags & OutlineStep::LITERAL_START) != 0;
         stack.back()->children.push_back(node);
         stack.push_back(node);
         break;
@@ -948,7 +914,8 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
             !OutlineText(xml, step.value, step.value_length, value)) {
           return Fail("damaged record outline");
         }
-        stack.back()->attributes.emplace_back(name, DecodeXmlText(value, arena));
+        stack.back()->attributes.push_back(
+            XmlAttribute{name, DecodeXmlText(value, arena), static_cast<uint32_t>(i)});
         break;
       }
       case OutlineStep::kText: {
@@ -956,7 +923,11 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
         if (!OutlineText(xml, step.value, step.value_length, text)) {
           return Fail("damaged record outline");
         }
-        if (stack.size() > 1) AddTextPiece(stack.back()->text, DecodeXmlText(text, arena), arena);
+        if (stack.size() > 1) {
+          XmlNode& node = *stack.back();
+          if (node.text_pieces++ == 0) node.text_step = static_cast<uint32_t>(i);
+          AddTextPiece(node.text, DecodeXmlText(text, arena), arena);
+        }
         break;
       }
       case OutlineStep::kClose:
@@ -981,25 +952,93 @@ Result<std::string> EvtxXmlToJson(std::string_view xml, std::string_view outline
   return out;
 }
 
+namespace {
+
+thread_local uint64_t json_records_by_plan = 0;
+
+// Writes the JSON of a record that has `plan`'s shape.
+void FollowJsonPlan(const JsonPlan& plan, std::string_view xml, std::string_view outline,
+                    std::string& out, Arena& arena) {
+  out.clear();
+  out.reserve(xml.size());
+  size_t literal = 0;
+  for (const JsonPlan::Value& value : plan.values) {
+    out.append(plan.literals, literal, value.literal_end - literal);
+    literal = value.literal_end;
+    std::string_view text;
+    if (value.step != NO_STEP) {
+      // (The shape matched: the step's text lies within the record.)
+      const binxml::OutlineStep step = OutlineStepAt(outline, value.step);
+      text = DecodeXmlText(xml.substr(step.value, step.value_length), arena);
+    }
+    switch (value.kind) {
+      case JsonPlan::kScalar:
+        WriteScalar(out, text, arena);
+        break;
+      case JsonPlan::kLeaf:
+        if (text.empty()) {
+          out.append("null");
+        } else {
+          WriteScalar(out, text, arena);
+        }
+        break;
+      case JsonPlan::kHashText:
+        if (!text.empty()) {
+          out.append(",\"#text\":");
+          WriteScalar(out, text, arena);
+        }
+        break;
+    }
+  }
+  out.append(plan.literals, literal, std::string::npos);
+}
+
+}  // namespace
+
+uint64_t EvtxJsonRecordsByPlan() { return json_records_by_plan; }
+
 Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::string& out) {
-  // Decoded texts, the tree's nodes and the writer's stacks, in storage the thread keeps from
-  // record to record.
+  // Decoded texts, the tree's nodes, the writer's stacks and the plans, in storage the thread
+  // keeps from record to record.
   thread_local Arena arena;
   arena.Reset();
   thread_local XmlNodePool pool;
   pool.used = 0;
   thread_local JsonWriting writing{arena};
+  thread_local OutlinePlans<JsonPlan> plans;
+  JsonPlan* plan = nullptr;
+  if (!outline.empty() && outline.size() % sizeof(binxml::OutlineStep) == 0) {
+    const uint64_t root_key = OutlineStepAt(outline, 0).element_key();
+    if (const JsonPlan* followed = plans.Find(xml, outline, root_key, &plan); followed != nullptr) {
+      FollowJsonPlan(*followed, xml, outline, out, arena);
+      ++json_records_by_plan;
+      return {};
+    }
+    if (plan != nullptr) {
+      plan->literals.clear();
+      plan->values.clear();
+      if (!plan->usable) plan = nullptr;  // the shape is kept, as one to write from its tree
+    }
+  }
   XmlNode& document = *pool.Take();
   auto tree = outline.empty() ? TreeOfXml(xml, document, pool, arena)
                               : TreeOfOutline(xml, outline, document, pool, arena);
-  if (!tree) return tl::unexpected(tree.error());
-  if (document.children.empty()) return Fail("no XML element in record");
+  if (tree && document.children.empty()) tree = Fail("no XML element in record");
+  if (!tree) {
+    if (plan != nullptr) OutlinePlans<JsonPlan>::Drop(plan);
+    return tl::unexpected(tree.error());
+  }
   // Layout whitespace around child elements is not data.
-  std::vector<XmlNode*> pending{&document};
+  std::vector<XmlNode*>& pending = writing.pending;
+  pending.assign(1, &document);
   while (!pending.empty()) {
     XmlNode* node = pending.back();
     pending.pop_back();
-    if (!node->children.empty()) node->text = {};
+    if (!node->children.empty()) {
+      node->text = {};
+      node->text_step = NO_STEP;
+      node->text_pieces = 0;
+    }
     for (XmlNode* child : node->children) pending.push_back(child);
   }
   out.clear();
@@ -1009,8 +1048,12 @@ Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::
   AppendJsonString(out, root.name);
   out.push_back(':');
   writing.out = &out;
+  writing.recording = plan;
+  writing.mark = 0;
   WriteNode(writing, root, false);
   out.push_back('}');
+  if (plan != nullptr) plan->literals.append(out, writing.mark, std::string::npos);
+  writing.recording = nullptr;
   return {};
 }
 

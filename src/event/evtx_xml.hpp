@@ -22,6 +22,7 @@
 #include "core/arena.hpp"
 #include "core/result.hpp"
 #include "event/flatten.hpp"
+#include "event/outline_plans.hpp"
 
 namespace yagura::event {
 
@@ -161,32 +162,23 @@ class EvtxXmlFlattener {
   static constexpr uint8_t TEXT_STEP = 2;       // a leaf with a text step
   static constexpr uint8_t HAS_ATTRIBUTES = 4;  // a leaf: with attributes, no text is no value
   struct Plan {
-    uint64_t root_key = 0;  // 0: empty slot
-    uint64_t last_used = 0;  // plan_clock_ when last followed or recorded
+    uint64_t root_key = 0;  // 0: empty slot (OutlinePlans)
+    uint64_t last_used = 0;
     bool usable = false;
-    // Per step, what must be equal: a kOpen step's key; otherwise the step's kind (bits 56
-    // and up; element keys never have those bits alone) and for kAttribute its name, in
-    // `names` at [low 32 bits, + bits 32..55).
-    std::vector<uint64_t> shape;
-    std::string names;
+    OutlineShape shape;
     std::vector<PlannedEmit> emits;
   };
-  static constexpr unsigned PLAN_SLOTS_LOG2 = 10;
-  static constexpr size_t PLAN_WAYS = 4;  // plans per set (a power of two)
-  uint64_t plan_clock_ = 0;
-  uint64_t records_by_plan_ = 0;
-  enum class PlanResult : uint8_t { kFollowed, kUnusable, kOtherShape };
-  // Flattens by `plan` if the outline has its shape (kFollowed); emits nothing otherwise.
-  PlanResult FollowPlan(const Plan& plan, std::string_view xml, std::string_view outline,
-                        FieldEmitter& emitter, Arena& arena) const;
-  void RecordShape(Plan& plan, std::string_view xml, std::string_view outline) const;
+  // Emits the fields of a record that has `plan`'s shape.
+  void FollowPlan(const Plan& plan, std::string_view xml, std::string_view outline,
+                  FieldEmitter& emitter, Arena& arena) const;
   void AddPlannedEmit(const void* field_handle, std::string_view field, uint32_t step,
                       uint8_t flags);
   // The outline read step by step.
   [[nodiscard]] Result<void> FlattenSteps(std::string_view xml, std::string_view outline,
                                           FieldEmitter& emitter, Arena& arena);
-  std::vector<Plan> plans_;
+  OutlinePlans<Plan> plans_;
   Plan* recording_ = nullptr;  // the plan being recorded while flattening step by step
+  uint64_t records_by_plan_ = 0;
 };
 
 // The record as evtx_dump would print it: {"Event": {"#attributes": {...}, "System": {...},
@@ -199,5 +191,8 @@ class EvtxXmlFlattener {
 // record). On failure `out` holds partial text.
 [[nodiscard]] Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline,
                                          std::string& out);
+// Records this thread's EvtxXmlToJson wrote by a plan (OutlinePlans: records of one outline
+// shape have the same JSON but for their values), so far.
+[[nodiscard]] uint64_t EvtxJsonRecordsByPlan();
 
 }  // namespace yagura::event

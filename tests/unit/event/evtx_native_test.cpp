@@ -1188,9 +1188,9 @@ TEST(EvtxSynthetic, NestedBinXmlMatchesLibevtx) {
 // value removing its element, an array repeating it, empty text closing it), and no outline
 // where the text would not read back as written.
 // A Sysmon record's System section: Provider (literal Name, Guid from value 0), EventID (value
-// 1), Execution (ProcessID and ThreadID from values 2 and 3). ThreadID is optional, and with
-// `optional` so are the Guid and ProcessID.
-void SysmonSystem(EvtxBuilder& e, bool optional) {
+// 1), Execution (ProcessID and `second`, ThreadID unless said, from values 2 and 3). The second
+// is optional, and with `optional` so are the Guid and ProcessID.
+void SysmonSystem(EvtxBuilder& e, bool optional, std::string_view second = "ThreadID") {
   e.Open("System");
   e.CloseStart();
   e.Open("Provider", true);
@@ -1206,7 +1206,7 @@ void SysmonSystem(EvtxBuilder& e, bool optional) {
   e.Open("Execution", true);
   e.Attribute("ProcessID", true);
   e.Subst(2, 0x08, optional);
-  e.Attribute("ThreadID");
+  e.Attribute(second);
   e.Subst(3, 0x08, true);
   e.CloseEmpty();
   e.End();
@@ -1286,13 +1286,14 @@ TEST(EvtxSynthetic, OutlinesGiveTheFieldsTheXmlGives) {
 
 // Records of one template whose values come and go: present, left out (optional), empty, an
 // array, text with entities, hexadecimal numbers. Their outlines have several shapes of the
-// same length, which the flattener reads by plans once it has seen each; every record must
-// still give the fields its XML gives.
+// same length, which the flattener and the JSON writer read by plans once they have seen each;
+// every record must still give the fields and the JSON its XML gives.
 TEST(EvtxSynthetic, RecordsOfOneTemplateGiveTheirFieldsByPlan) {
   EvtxBuilder b;
   const V none{0x00, ""};
   auto body = [](EvtxBuilder& e) {
-    SysmonSystem(e, true);
+    // SessionID: a name as long as ProcessID, so that only the names tell the shapes apart.
+    SysmonSystem(e, true, "SessionID");
     e.Open("EventData");
     e.CloseStart();
     for (const auto& [name, index] : std::vector<std::pair<std::u16string, uint16_t>>{
@@ -1338,25 +1339,67 @@ TEST(EvtxSynthetic, RecordsOfOneTemplateGiveTheirFieldsByPlan) {
     b.EndRecord();
   }
   const uint64_t by_plan_before = OutlineFlattener().records_by_plan();
+  const uint64_t json_by_plan_before = EvtxJsonRecordsByPlan();
   const Read native = CompareSynthetic(b, "one template");
   ASSERT_EQ(native.records.size(), records.size());
   EXPECT_EQ(native.outlines, records.size());
   // Records 3 and 9 repeat the shape of 0, 4 and 8 that of 1, 5 that of 2, 11 that of 10; 6
   // and 7 (an empty value each) have shapes of their own, and so has 10.
   EXPECT_EQ(OutlineFlattener().records_by_plan() - by_plan_before, 6u);
-  EXPECT_EQ(native.outline_fields[10][2], "Execution_ThreadID = 11");
+  // And their JSON (held to the XML's for every record) is written by plans as well.
+  EXPECT_EQ(EvtxJsonRecordsByPlan() - json_by_plan_before, 6u);
+  EXPECT_EQ(native.outline_fields[10][2], "Execution_SessionID = 11");
   EXPECT_EQ(native.outline_fields[3], (std::vector<std::string>{
                                           "Provider_Name = Microsoft-Windows-Sysmon",
                                           "Provider_Guid = {22222222-2222-2222-2222-222222222222}",
                                           "EventID = 1",
                                           "Execution_ProcessID = 5",
-                                          "Execution_ThreadID = 9",
+                                          "Execution_SessionID = 9",
                                           "Image = C:\\c.exe",
                                           "CommandLine = plain",
                                           "Items = one",
                                           "Items = two",
                                           "LogonId = 0x3e7",
                                       }));
+}
+
+// Data elements named by a value rather than by the template: records of one shape then differ
+// in their field names and JSON keys, which no plan may fix.
+TEST(EvtxSynthetic, DataNamedByValuesGiveTheirOwnNames) {
+  EvtxBuilder b;
+  auto body = [](EvtxBuilder& e) {
+    e.Open("EventData");
+    e.CloseStart();
+    for (uint16_t index : {0, 2}) {
+      e.Open("Data", true);
+      e.Attribute("Name");
+      e.Subst(index, 0x01);
+      e.CloseStart();
+      e.Subst(static_cast<uint16_t>(index + 1), 0x01);
+      e.End();
+    }
+    e.End();
+  };
+  auto text = [](const std::u16string& value) { return V{0x01, U16s(value)}; };
+  const std::vector<std::vector<V>> records = {
+      {text(u"Alpha"), text(u"1"), text(u"Beta"), text(u"2")},
+      {text(u"Gamma"), text(u"3"), text(u"Gamma"), text(u"4")},
+      {text(u"Beta"), text(u"5"), text(u"Alpha"), text(u"6")},
+  };
+  uint64_t id = 1;
+  b.Record(id++, body, records[0]);
+  const uint32_t definition = b.last_definition();
+  for (size_t i = 1; i < records.size(); ++i) {
+    b.BeginRecord(id++);
+    b.InstanceOf(definition);
+    b.Values(records[i]);
+    b.EndRecord();
+  }
+  // (ReadEvtx holds every record's fields and JSON to its XML's.)
+  const Read native = CompareSynthetic(b, "data named by values");
+  ASSERT_EQ(native.outline_fields.size(), records.size());
+  EXPECT_EQ(native.outline_fields[1], (std::vector<std::string>{"Gamma = 3", "Gamma = 4"}));
+  EXPECT_EQ(native.outline_fields[2], (std::vector<std::string>{"Beta = 5", "Alpha = 6"}));
 }
 
 // Outline keys name an element of a template by what the template holds, wherever and
