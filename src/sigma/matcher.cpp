@@ -300,6 +300,11 @@ struct Matcher::Impl {
     bool lazy = false;
     uint32_t decider = NONE;  // global index of a predicate with this pattern
     uint32_t index = NONE;    // the field index it belongs to
+    // A lazy `*literal*` with an ASCII literal: the literal, in lazy_literals, so that deciding
+    // it on ASCII values reads neither the predicate nor its glob (both cold by then).
+    uint32_t contains = NONE;
+    uint16_t contains_length = 0;
+    bool contains_cased = false;
   };
   // Everything that decides the patterns of one field (or of the keywords).
   struct FieldIndex {
@@ -377,6 +382,9 @@ struct Matcher::Impl {
   bool Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
   // Predicate::Test of lazy `pattern`'s decider, or what it gave before for the same value.
   bool DecideLazy(uint32_t pattern, const event::Event& event, Matcher::Scratch& s) const;
+  // Predicate::Test of the lazy pattern's decider, by its literal where it has one.
+  bool TestLazy(uint32_t pattern, const event::Event& event) const;
+  std::string lazy_literals;  // Pattern::contains
   // `fires`: how often each pattern fired on the events seen so far (null: none seen).
   GateResult Gate(const Rule& rule, uint32_t base, const Condition& condition, bool positive,
                   const std::vector<uint32_t>* fires) const;
@@ -691,6 +699,20 @@ bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratc
   return false;
 }
 
+bool Matcher::Impl::TestLazy(uint32_t pattern, const event::Event& event) const {
+  const Pattern& p = patterns[pattern];
+  if (p.contains == NONE) return predicates[p.decider]->Test(event);
+  // GlobMatch's `*literal*` with an ASCII literal, value by value: on ASCII text a search of
+  // the literal; a value that is not ASCII is left to the predicate, for the whole event.
+  const std::string_view literal(lazy_literals.data() + p.contains, p.contains_length);
+  for (const event::FieldValue& value : event.Values(indexes[p.index].field)) {
+    if (value.type == event::ValueType::kNull) continue;  // no string (predicate.cpp)
+    if (!IsAscii(value.text)) return predicates[p.decider]->Test(event);
+    if (ContainsAscii(value.text, literal, p.contains_cased)) return true;
+  }
+  return false;
+}
+
 // A lazy pattern of a field with one value is a function of that value (its index, type and
 // text): what its decider gave is kept with the value's remembered entry and read back when
 // the value comes again, as images, parents and loaded modules do.
@@ -700,14 +722,14 @@ bool Matcher::Impl::DecideLazy(uint32_t pattern, const event::Event& event,
   const Scratch::LookedUp* looked_up = i < s.looked_up.size() ? &s.looked_up[i] : nullptr;
   Scratch::CachedValue* entry = looked_up != nullptr ? looked_up->entry : nullptr;
   if (entry == nullptr || !entry->Holds(i, looked_up->hash, *looked_up->value, s.TailOf(entry)))
-    return predicates[patterns[pattern].decider]->Test(event);
+    return TestLazy(pattern, event);
   for (uint8_t k = 0; k < entry->lazy_count; ++k) {
     if ((entry->lazy[k] & ~Scratch::CachedValue::LAZY_HELD) == pattern) {
       ++s.lazy_remembered;
       return (entry->lazy[k] & Scratch::CachedValue::LAZY_HELD) != 0;
     }
   }
-  const bool held = predicates[patterns[pattern].decider]->Test(event);
+  const bool held = TestLazy(pattern, event);
   if (entry->lazy_count < Scratch::CachedValue::MAX_LAZY)
     entry->lazy[entry->lazy_count++] = pattern | (held ? Scratch::CachedValue::LAZY_HELD : 0);
   return held;
@@ -1058,8 +1080,21 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     }
     for (PendingPattern& p : hs_patterns) {
       if (!trigger[p.pattern]) {
-        impl->patterns[p.pattern].lazy = true;
+        Impl::Pattern& lazy = impl->patterns[p.pattern];
+        lazy.lazy = true;
         impl->scannable[p.pattern] = false;
+        const Predicate& decider = *impl->predicates[lazy.decider];
+        const std::vector<GlobToken>& glob = decider.glob;
+        if (decider.kind == PredicateKind::kString && decider.field != event::NO_FIELD &&
+            decider.field == impl->indexes[lazy.index].field && glob.size() == 3 &&
+            glob[0].kind == GlobToken::Kind::kStar && glob[1].kind == GlobToken::Kind::kLiteral &&
+            glob[2].kind == GlobToken::Kind::kStar && !glob[1].text.empty() &&
+            glob[1].text.size() <= UINT16_MAX && IsAscii(glob[1].text)) {
+          lazy.contains = static_cast<uint32_t>(impl->lazy_literals.size());
+          lazy.contains_length = static_cast<uint16_t>(glob[1].text.size());
+          lazy.contains_cased = decider.cased;
+          impl->lazy_literals += glob[1].text;
+        }
         continue;
       }
       uint32_t& slot = p.folded ? db_of_index[p.index].first : db_of_index[p.index].second;

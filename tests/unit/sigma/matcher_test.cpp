@@ -412,6 +412,46 @@ TEST_F(MatcherTest, PatternsThatAreNoTriggerAreTestedLazily) {
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
 }
 
+TEST_F(MatcherTest, LazyContainsOfAsciiLiteralsAgreeWithTheirPredicates) {
+  // Lazy `*literal*` patterns with an ASCII literal are decided from the literal the matcher
+  // keeps, on ASCII values; other values go to the predicate. Caseless and cased, over values
+  // ASCII or not (the Kelvin sign folds to `k`), null, empty, and several to one field, the
+  // rules hold exactly where the plain evaluator says they do.
+  {
+    RuleMaker r("image and caseless flags");
+    r.Map({{image, {Str(image, "*\\tool.exe")}}});
+    r.Map({{command_line, {Str(command_line, "*-kill*"), Str(command_line, "*/quiet*")}}});
+    Add(r.Finish(And({Sel(0), Sel(1)})));
+  }
+  {
+    RuleMaker r("image and cased flag");
+    r.Map({{image, {Str(image, "*\\tool.exe")}}});
+    r.Map({{command_line, {Str(command_line, "*-Kill*", true)}}});
+    Add(r.Finish(And({Sel(0), Sel(1)})));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().lazy_patterns, 3u);
+  auto scratch = matcher->NewScratch();
+  const std::vector<std::string> lines = {
+      "tool -kill 1",   "tool -KILL 1",         "tool -Kill 1",      "tool /QUIET",
+      "tool -\xe2\x84\xaaill",  // -Kill with the Kelvin sign: caseless -kill holds
+      "t\xc3\xb6\xc3\xb6l -kill",  // not ASCII elsewhere
+      "t\xc3\xb6\xc3\xb6l -nothing", "tool", "", "-kil", "kill-"};
+  size_t held = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    for (size_t j = 0; j <= lines.size(); ++j) {
+      events.Start();
+      events.Add(image, "C:\\x\\tool.exe");
+      events.Add(command_line, lines[i]);
+      if (j < lines.size()) events.Add(command_line, lines[j]);  // a second value
+      if (j == lines.size()) events.Add(command_line, "", ValueType::kNull);
+      held += Both(*matcher, *scratch).size();
+    }
+  }
+  EXPECT_GT(held, 100u);
+}
+
 TEST_F(MatcherTest, LazyDecisionsAreRememberedWithTheirValue) {
   // The command-line suffix triggers the first rule; its image tests are lazy. What they gave on an
   // image that was its field's only value is read back when the image comes again; an event
