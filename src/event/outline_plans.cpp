@@ -23,7 +23,8 @@ bool Within(std::string_view text, uint32_t offset, size_t length) {
 }
 
 // Whether the `length` bytes at `at` in `text` are those at `name`: attribute names are short,
-// and a call to memcmp per attribute cost more than comparing them here.
+// and a call to memcmp per attribute cost more than comparing them here (two overlapping
+// loads up to 16 bytes).
 bool SameName(std::string_view text, uint32_t at, const char* name, size_t length) {
   const char* bytes = text.data() + at;
   if (length >= 8 && length <= 16) {
@@ -33,6 +34,19 @@ bool SameName(std::string_view text, uint32_t at, const char* name, size_t lengt
     std::memcpy(&c, bytes + length - 8, 8);
     std::memcpy(&d, name + length - 8, 8);
     return ((a ^ b) | (c ^ d)) == 0;
+  }
+  if (length >= 4 && length < 8) {
+    uint32_t a, b, c, d;
+    std::memcpy(&a, bytes, 4);
+    std::memcpy(&b, name, 4);
+    std::memcpy(&c, bytes + length - 4, 4);
+    std::memcpy(&d, name + length - 4, 4);
+    return ((a ^ b) | (c ^ d)) == 0;
+  }
+  if (length < 4) {
+    for (size_t i = 0; i < length; ++i)
+      if (bytes[i] != name[i]) return false;
+    return true;
   }
   return std::memcmp(bytes, name, length) == 0;
 }

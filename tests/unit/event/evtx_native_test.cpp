@@ -21,6 +21,7 @@
 #include "event/evtx_native.hpp"
 #include "event/evtx_reader.hpp"
 #include "event/evtx_xml.hpp"
+#include "event/outline_plans.hpp"
 #include "input_test_util.hpp"
 
 namespace yagura::event {
@@ -1400,6 +1401,55 @@ TEST(EvtxSynthetic, DataNamedByValuesGiveTheirOwnNames) {
   ASSERT_EQ(native.outline_fields.size(), records.size());
   EXPECT_EQ(native.outline_fields[1], (std::vector<std::string>{"Gamma = 3", "Gamma = 4"}));
   EXPECT_EQ(native.outline_fields[2], (std::vector<std::string>{"Beta = 5", "Alpha = 6"}));
+}
+
+// A shape holds for an outline with the same kinds, keys and attribute names, whatever the texts
+// around them; an attribute name differing in any one byte, of any length, is another shape, as
+// is a text outside the record.
+TEST(OutlineShape, AttributeNamesOfEveryLengthAreComparedWhole) {
+  using binxml::OutlineStep;
+  auto outline_of = [](const std::vector<OutlineStep>& steps) {
+    return std::string(reinterpret_cast<const char*>(steps.data()),
+                       steps.size() * sizeof(OutlineStep));
+  };
+  for (size_t length = 1; length <= 20; ++length) {
+    const std::string name(length, 'n');
+    // The record's text: the element's name, then the attribute's name and value.
+    const std::string text = "Elem" + name + "value";
+    const uint64_t key = uint64_t{1} << 63 | 5;
+    std::vector<OutlineStep> steps = {
+        OutlineStep{OutlineStep::kOpen, 0, 4, 0, static_cast<uint32_t>(key),
+                    static_cast<uint32_t>(key >> 32)},
+        OutlineStep{OutlineStep::kAttribute, 0, static_cast<uint16_t>(length), 4,
+                    static_cast<uint32_t>(4 + length), 5},
+        OutlineStep{OutlineStep::kClose, 0, 0, 0, 0, 0},
+    };
+    const std::string outline = outline_of(steps);
+    OutlineShape shape;
+    ASSERT_TRUE(shape.Record(text, outline));
+    EXPECT_TRUE(shape.Matches(text, outline)) << length;
+    // Other values, moved: the same shape.
+    const std::string moved = "Elem" + name + "other value";
+    std::vector<OutlineStep> moved_steps = steps;
+    moved_steps[1].value_length = 11;
+    EXPECT_TRUE(shape.Matches(moved, outline_of(moved_steps))) << length;
+    for (size_t at = 0; at < length; ++at) {
+      std::string renamed = text;
+      renamed[4 + at] = 'm';
+      EXPECT_FALSE(shape.Matches(renamed, outline)) << length << " at " << at;
+    }
+    // A value past the record's end.
+    std::vector<OutlineStep> outside = steps;
+    outside[1].value_length = 6;
+    EXPECT_FALSE(shape.Matches(text, outline_of(outside))) << length;
+    // Another key, another kind.
+    std::vector<OutlineStep> other_key = steps;
+    other_key[0].value = 6;
+    EXPECT_FALSE(shape.Matches(text, outline_of(other_key))) << length;
+    std::vector<OutlineStep> other_kind = steps;
+    other_kind[2].kind = OutlineStep::kText;
+    EXPECT_FALSE(shape.Matches(text, outline_of(other_kind))) << length;
+  }
 }
 
 // Outline keys name an element of a template by what the template holds, wherever and
