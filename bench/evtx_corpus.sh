@@ -7,7 +7,8 @@
 # written once into bench/data; LARGE_MIB=0 skips it), as a domain controller's Security.evtx
 # would be: one and two threads, which read it a range of chunks per worker.
 #
-# usage: bench/evtx_corpus.sh [BUILD_DIR]    (env: RUNS=3, REPEAT=5, LARGE_MIB=200)
+# usage: bench/evtx_corpus.sh [BUILD_DIR]    (env: RUNS=3, REPEAT=5, LARGE_MIB=200, ONE_CPU=)
+# ONE_CPU=N runs the one-thread scans on CPU N only (see bench/scan_corpus.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -28,7 +29,9 @@ for ((i = 0; i < repeat; i++)); do inputs+=("${files[@]}"); done
 run() {  # run THREADS ARGS... -> "events_per_second records alerts"
   local threads=$1
   shift
-  "$yagura" scan --quiet "${rules[@]}" --cache-dir "$data/cache" --threads "$threads" \
+  local pin=()
+  [[ -n ${ONE_CPU:-} && $threads == 1 ]] && pin=(taskset -c "$ONE_CPU")
+  "${pin[@]}" "$yagura" scan --quiet "${rules[@]}" --cache-dir "$data/cache" --threads "$threads" \
     --summary-json "$data/summary-evtx.json" -o /dev/null "$@" "${inputs[@]}" 2>/dev/null || true
   /usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["events_per_second"], s["records_read"], s["alerts"])' \
     "$data/summary-evtx.json"

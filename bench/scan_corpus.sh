@@ -6,7 +6,9 @@
 # two threads; rule loading with a cold and a warm compiled-matcher cache; peak resident memory.
 # Rule loading is excluded from the rates (the scan reports it separately).
 #
-# usage: bench/scan_corpus.sh [BUILD_DIR]    (env: RUNS=5, EVENTS=100000)
+# usage: bench/scan_corpus.sh [BUILD_DIR]    (env: RUNS=5, EVENTS=100000, ONE_CPU=)
+# ONE_CPU=N runs the one-thread scans on CPU N only (taskset): on a machine whose cores slow
+# down by turns, a one-thread rate otherwise depends on where the scheduler put it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -17,9 +19,11 @@ source "$here/bench/corpus.sh"
 cache=$data/cache
 out=$data/alerts.jsonl
 
-run() {  # run LABEL ARGS... -> prints "events_per_second load_seconds peak_kb alerts"
+run() {  # run --threads N ARGS... -> prints "events_per_second load_seconds peak_kb alerts"
   local summary=$data/summary.json
-  /usr/bin/time -f %M -o "$data/rss" "$yagura" scan --quiet "${rules[@]}" --cache-dir "$cache" \
+  local pin=()
+  [[ -n ${ONE_CPU:-} && $2 == 1 ]] && pin=(taskset -c "$ONE_CPU")
+  /usr/bin/time -f %M -o "$data/rss" "${pin[@]}" "$yagura" scan --quiet "${rules[@]}" --cache-dir "$cache" \
     --summary-json "$summary" --output "$out" "$@" "$corpus" || true
   /usr/bin/python3 - "$summary" "$(cat "$data/rss")" <<'PY'
 import json, sys
