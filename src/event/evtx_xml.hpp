@@ -150,12 +150,12 @@ class EvtxXmlFlattener {
   // flattened by the plan, without the stack, the naming and the per-step work. A shape the
   // plan cannot express (an element named by its attribute values, more than one text in an
   // element, an element the keyed names do not cover) is kept as not plannable. Plans name
-  // fields through known_'s entries and are cleared with them. Keyed by the root's key.
+  // fields through known_'s entries and are cleared with them (OutlinePlans keeps them).
   struct PlannedEmit {  // 24 bytes: a plan is read whole for every record that follows it
     const void* field_handle = nullptr;
     const char* field = nullptr;
     uint32_t field_length = 0;
-    uint16_t step = 0;  // the attribute step, or the leaf's text step if text_step
+    uint16_t step = 0;  // the attribute's step, or the leaf's text step (with TEXT_STEP)
     uint8_t flags = 0;
   };
   static constexpr uint8_t LEAF = 1;            // else an attribute
