@@ -1285,6 +1285,21 @@ TEST(EvtxSynthetic, OutlinesGiveTheFieldsTheXmlGives) {
   EXPECT_EQ(native.outline_fields[0], expected) << native.records[0];
 }
 
+// Records of one template, numbered from 1: the first defines it with `body`, the others are
+// instances of that definition with their own values.
+template <typename Body>
+void RecordsOfOneTemplate(EvtxBuilder& b, Body body, const std::vector<std::vector<V>>& records) {
+  uint64_t id = 1;
+  b.Record(id++, body, records[0]);
+  const uint32_t definition = b.last_definition();
+  for (size_t i = 1; i < records.size(); ++i) {
+    b.BeginRecord(id++);
+    b.InstanceOf(definition);
+    b.Values(records[i]);
+    b.EndRecord();
+  }
+}
+
 // Records of one template whose values come and go: present, left out (optional), empty, an
 // array, text with entities, hexadecimal numbers. Their outlines have several shapes of the
 // same length, which the flattener and the JSON writer read by plans once they have seen each;
@@ -1330,15 +1345,7 @@ TEST(EvtxSynthetic, RecordsOfOneTemplateGiveTheirFieldsByPlan) {
       {none, event_id, none, pid(11), text(u"C:\\g.exe"), none, items, logon},
       {none, event_id, none, pid(12), text(u"C:\\h.exe"), none, items, logon},
   };
-  uint64_t id = 1;
-  b.Record(id++, body, records[0]);
-  const uint32_t definition = b.last_definition();
-  for (size_t i = 1; i < records.size(); ++i) {
-    b.BeginRecord(id++);
-    b.InstanceOf(definition);
-    b.Values(records[i]);
-    b.EndRecord();
-  }
+  RecordsOfOneTemplate(b, body, records);
   const uint64_t by_plan_before = OutlineFlattener().records_by_plan();
   const uint64_t json_by_plan_before = EvtxJsonRecordsByPlan();
   const Read native = CompareSynthetic(b, "one template");
@@ -1387,15 +1394,7 @@ TEST(EvtxSynthetic, DataNamedByValuesGiveTheirOwnNames) {
       {text(u"Gamma"), text(u"3"), text(u"Gamma"), text(u"4")},
       {text(u"Beta"), text(u"5"), text(u"Alpha"), text(u"6")},
   };
-  uint64_t id = 1;
-  b.Record(id++, body, records[0]);
-  const uint32_t definition = b.last_definition();
-  for (size_t i = 1; i < records.size(); ++i) {
-    b.BeginRecord(id++);
-    b.InstanceOf(definition);
-    b.Values(records[i]);
-    b.EndRecord();
-  }
+  RecordsOfOneTemplate(b, body, records);
   // (ReadEvtx holds every record's fields and JSON to its XML's.)
   const Read native = CompareSynthetic(b, "data named by values");
   ASSERT_EQ(native.outline_fields.size(), records.size());
