@@ -8,15 +8,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-
-#if defined(__SSE2__)
-#include <immintrin.h>
 #include <mutex>
 #include <random>
 #include <string>
 #include <unordered_map>
 
 #include <xxhash.h>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
 #endif
 
 namespace yagura::event::binxml {

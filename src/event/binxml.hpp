@@ -122,6 +122,12 @@ struct OutlineStep {
   [[nodiscard]] uint64_t element_key() const {
     return kind == kOpen ? (uint64_t{value_length} << 32 | value) : 0;
   }
+  // Step `i` of an outline held as bytes (in any alignment).
+  [[nodiscard]] static OutlineStep At(std::string_view outline, size_t i) {
+    OutlineStep step;
+    std::memcpy(&step, outline.data() + i * sizeof step, sizeof step);
+    return step;
+  }
 };
 static_assert(sizeof(OutlineStep) == 16);
 

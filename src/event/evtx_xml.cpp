@@ -100,12 +100,6 @@ void AddTextPiece(std::string_view& text, std::string_view piece, Arena& arena) 
   text = {joined, text.size() + piece.size()};
 }
 
-// Step `i` of a record's outline (stored in any alignment).
-binxml::OutlineStep OutlineStepAt(std::string_view outline, size_t i) {
-  binxml::OutlineStep step;
-  std::memcpy(&step, outline.data() + i * sizeof step, sizeof step);
-  return step;
-}
 
 // The record's text at [offset, offset + length), or false when the outline points outside it.
 bool OutlineText(std::string_view xml, uint32_t offset, size_t length, std::string_view& out) {
@@ -531,7 +525,7 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
     plans_.Clear();  // they name fields through those entries
   }
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
-  const uint64_t root_key = outline.empty() ? 0 : OutlineStepAt(outline, 0).element_key();
+  const uint64_t root_key = outline.empty() ? 0 : binxml::OutlineStep::At(outline, 0).element_key();
   Plan* plan = nullptr;
   if (const Plan* followed = plans_.Find(xml, outline, root_key, &plan); followed != nullptr) {
     FollowPlan(*followed, xml, outline, emitter, arena);
@@ -566,7 +560,7 @@ void EvtxXmlFlattener::FollowPlan(const Plan& plan, std::string_view xml,
   for (const PlannedEmit& emit : plan.emits) {
     std::string_view text;
     if (!(emit.flags & LEAF) || (emit.flags & TEXT_STEP)) {
-      const OutlineStep step = OutlineStepAt(outline, emit.step);
+      const OutlineStep step = binxml::OutlineStep::At(outline, emit.step);
       text = Decode(xml.substr(step.value, step.value_length), arena);
     }
     const std::string_view field(emit.field, emit.field_length);
@@ -585,7 +579,7 @@ Result<void> EvtxXmlFlattener::FlattenSteps(std::string_view xml, std::string_vi
   const size_t steps = outline.size() / sizeof(OutlineStep);
   size_t i = 0;
   while (i < steps) {
-    const OutlineStep step = OutlineStepAt(outline, i);
+    const OutlineStep step = binxml::OutlineStep::At(outline, i);
     ++i;
     switch (step.kind) {
       case OutlineStep::kOpen: {
@@ -596,7 +590,7 @@ Result<void> EvtxXmlFlattener::FlattenSteps(std::string_view xml, std::string_vi
         // The element's attributes follow it.
         attributes_.clear();
         while (i < steps) {
-          const OutlineStep next = OutlineStepAt(outline, i);
+          const OutlineStep next = binxml::OutlineStep::At(outline, i);
           if (next.kind != OutlineStep::kAttribute) break;
           Attribute attribute;
           attribute.step = static_cast<uint32_t>(i);
@@ -894,7 +888,7 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
   std::vector<XmlNode*> stack{&document};
   for (size_t i = 0; i < outline.size() / sizeof(OutlineStep); ++i) {
-    const OutlineStep step = OutlineStepAt(outline, i);
+    const OutlineStep step = binxml::OutlineStep::At(outline, i);
     switch (step.kind) {
       case OutlineStep::kOpen: {
         if (stack.size() > 64) return Fail("XML nested too deeply");
@@ -968,7 +962,7 @@ void FollowJsonPlan(const JsonPlan& plan, std::string_view xml, std::string_view
     std::string_view text;
     if (value.step != NO_STEP) {
       // (The shape matched: the step's text lies within the record.)
-      const binxml::OutlineStep step = OutlineStepAt(outline, value.step);
+      const binxml::OutlineStep step = binxml::OutlineStep::At(outline, value.step);
       text = DecodeXmlText(xml.substr(step.value, step.value_length), arena);
     }
     switch (value.kind) {
@@ -1008,7 +1002,7 @@ Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::
   thread_local OutlinePlans<JsonPlan> plans;
   JsonPlan* plan = nullptr;
   if (!outline.empty() && outline.size() % sizeof(binxml::OutlineStep) == 0) {
-    const uint64_t root_key = OutlineStepAt(outline, 0).element_key();
+    const uint64_t root_key = binxml::OutlineStep::At(outline, 0).element_key();
     if (const JsonPlan* followed = plans.Find(xml, outline, root_key, &plan); followed != nullptr) {
       FollowJsonPlan(*followed, xml, outline, out, arena);
       ++json_records_by_plan;

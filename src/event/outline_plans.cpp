@@ -12,12 +12,6 @@ namespace {
 using binxml::OutlineStep;
 constexpr int KIND_SHIFT = 56;
 
-OutlineStep StepAt(std::string_view outline, size_t i) {
-  OutlineStep step;
-  std::memcpy(&step, outline.data() + i * sizeof step, sizeof step);
-  return step;
-}
-
 bool Within(std::string_view text, uint32_t offset, size_t length) {
   return offset <= text.size() && length <= text.size() - offset;
 }
@@ -61,7 +55,7 @@ bool OutlineShape::Record(std::string_view text, std::string_view outline) {
   names_.clear();
   bool plannable = true;
   for (size_t i = 0; i < steps; ++i) {
-    const OutlineStep step = StepAt(outline, i);
+    const OutlineStep step = OutlineStep::At(outline, i);
     uint64_t& word = words_[i];
     if (step.kind == OutlineStep::kOpen) {
       // (Keys are 0, 2^63 and up, or below 2^55: never a kind's word.)
@@ -86,7 +80,7 @@ bool OutlineShape::Matches(std::string_view text, std::string_view outline) cons
   const size_t steps = outline.size() / sizeof(OutlineStep);
   if (words_.size() != steps) return false;
   for (size_t i = 0; i < steps; ++i) {
-    const OutlineStep step = StepAt(outline, i);
+    const OutlineStep step = OutlineStep::At(outline, i);
     const uint64_t word = words_[i];
     if (step.kind == OutlineStep::kOpen) {
       if (step.element_key() != word || !Within(text, step.name, step.name_length)) return false;

@@ -24,7 +24,6 @@ class OutlineShape {
   // Whether `outline` has this shape and every text its steps point at lies within `text`
   // (what reading it step by step checks).
   [[nodiscard]] bool Matches(std::string_view text, std::string_view outline) const;
-  [[nodiscard]] size_t steps() const { return words_.size(); }
 
  private:
   // Per step: a kOpen step's key; otherwise its kind (bits 56 and up, which keys never have

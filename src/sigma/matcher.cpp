@@ -1086,10 +1086,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
         const Predicate& decider = *impl->predicates[lazy.decider];
         const std::vector<GlobToken>& glob = decider.glob;
         if (decider.kind == PredicateKind::kString && decider.field != event::NO_FIELD &&
-            decider.field == impl->indexes[lazy.index].field && glob.size() == 3 &&
-            glob[0].kind == GlobToken::Kind::kStar && glob[1].kind == GlobToken::Kind::kLiteral &&
-            glob[2].kind == GlobToken::Kind::kStar && !glob[1].text.empty() &&
-            glob[1].text.size() <= UINT16_MAX && IsAscii(glob[1].text)) {
+            decider.field == impl->indexes[lazy.index].field && IsAsciiInfix(glob) &&
+            !glob[1].text.empty() && glob[1].text.size() <= UINT16_MAX) {
           lazy.contains = static_cast<uint32_t>(impl->lazy_literals.size());
           lazy.contains_length = static_cast<uint16_t>(glob[1].text.size());
           lazy.contains_cased = decider.cased;

@@ -196,14 +196,17 @@ bool NeedsNonAscii(const std::vector<GlobToken>& glob, bool cased) {
 
 }  // namespace
 
+bool IsAsciiInfix(const std::vector<GlobToken>& glob) {
+  return glob.size() == 3 && glob[0].kind == GlobToken::Kind::kStar &&
+         glob[1].kind == GlobToken::Kind::kLiteral && glob[2].kind == GlobToken::Kind::kStar &&
+         IsAscii(glob[1].text);
+}
+
 bool GlobMatch(const std::vector<GlobToken>& glob, std::string_view value, bool cased) {
   const bool ascii_value = IsAscii(value);
-  if (glob.size() == 3 && glob[0].kind == GlobToken::Kind::kStar &&
-      glob[1].kind == GlobToken::Kind::kLiteral && glob[2].kind == GlobToken::Kind::kStar) {
-    if (IsAscii(glob[1].text)) {
-      if (ascii_value) return ContainsAscii(value, glob[1].text, cased);
-      return GlobMatchGeneral(glob, value, cased);
-    }
+  if (IsAsciiInfix(glob)) {
+    if (ascii_value) return ContainsAscii(value, glob[1].text, cased);
+    return GlobMatchGeneral(glob, value, cased);
   }
   // The general matcher would compare such a literal with every position, decoding and
   // folding code points, to find nothing.

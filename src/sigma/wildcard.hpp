@@ -41,6 +41,10 @@ void AppendTokens(std::vector<GlobToken>& glob, const std::vector<GlobToken>& mo
 [[nodiscard]] bool GlobMatchGeneral(const std::vector<GlobToken>& glob, std::string_view value,
                                     bool cased);
 
+// Whether the glob is `*literal*` with an ASCII literal (glob[1]): GlobMatch decides it on ASCII
+// text by ContainsAscii.
+[[nodiscard]] bool IsAsciiInfix(const std::vector<GlobToken>& glob);
+
 // Whether `literal` occurs in `text`, ASCII case-insensitively unless `cased` (other bytes
 // compare as they are). GlobMatch's `*literal*` on ASCII text.
 [[nodiscard]] bool ContainsAscii(std::string_view text, std::string_view literal, bool cased);
