@@ -14,6 +14,12 @@
 #include <unordered_map>
 
 #include <xxhash.h>
+#if defined(__x86_64__)
+// The library's AVX2 and AVX-512 forms, chosen when first called, instead of its SSE2 one:
+// outline shapes are hashed once a record (a kilobyte or two).
+#define XXH_DISPATCH_DISABLE_REPLACE
+#include <xxh_x86dispatch.h>
+#endif
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -427,6 +433,10 @@ bool AppendValue(uint8_t type, const uint8_t* data, size_t size, bool escape, Te
 
 // --- ChunkRenderer ---------------------------------------------------------------------------
 
+namespace {
+OutlineShapeId ShapeOfWords(const std::vector<uint64_t>& words);  // (below, by template ids)
+}  // namespace
+
 void ChunkRenderer::SetChunk(const uint8_t* chunk, size_t size) {
   // Element keys must differ between chunks (and renderers): their compiled templates differ.
   static std::atomic<uint64_t> chunks_set{0};
@@ -455,6 +465,9 @@ bool ChunkRenderer::RenderOnce(uint32_t begin, uint32_t end, TextBuffer& out,
                                std::vector<OutlineStep>* outline, bool compact) {
   compact_ = compact;
   if (outline != nullptr) outline->clear();
+  shape_words_.clear();
+  shape_keyed_ = true;
+  outline_shape_ = {};
   if (end > size_ || begin > end) return Fail("record outside the chunk");
   out_ = &out;
   outline_ = outline;
@@ -474,6 +487,9 @@ bool ChunkRenderer::RenderOnce(uint32_t begin, uint32_t end, TextBuffer& out,
   // Outline offsets are 32-bit (records are far smaller than that unless a caller lifts the
   // output limit).
   if (outline != nullptr && (!outline_valid_ || out.size() > UINT32_MAX)) outline->clear();
+  if (outline != nullptr && !outline->empty() && shape_keyed_) {
+    outline_shape_ = ShapeOfWords(shape_words_);
+  }
   return true;
 }
 
@@ -770,7 +786,11 @@ class TemplateIds {
  public:
   static constexpr size_t MAX_TEMPLATES = size_t{1} << 16;
   [[nodiscard]] XXH128_hash_t HashOf(std::string_view content) const {
+#if defined(__x86_64__)
+    return XXH3_128bits_withSeed_dispatch(content.data(), content.size(), seed_);
+#else
     return XXH3_128bits_withSeed(content.data(), content.size(), seed_);
+#endif
   }
   // The id of the content of `hash`; 0 when the limit is reached.
   uint64_t IdOf(const XXH128_hash_t& hash) {
@@ -800,6 +820,15 @@ class TemplateIds {
 TemplateIds& SharedTemplateIds() {
   static TemplateIds ids;
   return ids;
+}
+
+// Under the templates' seed: two shapes given one id would need a collision of that hash.
+OutlineShapeId ShapeOfWords(const std::vector<uint64_t>& words) {
+  const XXH128_hash_t hash = SharedTemplateIds().HashOf(std::string_view(
+      reinterpret_cast<const char*>(words.data()), words.size() * sizeof(uint64_t)));
+  OutlineShapeId shape{hash.low64, hash.high64};
+  if (!shape.known()) shape.low = 1;  // (zero says "not known")
+  return shape;
 }
 
 }  // namespace
@@ -982,11 +1011,14 @@ bool ChunkRenderer::OpenElement(const Op& op, uint64_t key) {
     if (!op.plain) OutlineUnreadable();
     const size_t at = out_->size();  // "<Name" and the fused attributes
     Outline(OutlineStep::kOpen, at + 1, op.close_length - 4, static_cast<uint32_t>(key),
-            static_cast<uint32_t>(key >> 32), op.literal_start ? OutlineStep::LITERAL_START : 0);
+            static_cast<uint32_t>(key >> 32), key,
+            op.literal_start ? OutlineStep::LITERAL_START : 0);
     for (uint32_t k = 0; k < op.fused_count; ++k) {
       const FusedAttribute& attribute = fused_[op.fused_begin + k];
+      // (The element's key fixes its literal attributes: their places name them.)
       Outline(OutlineStep::kAttribute, at + attribute.name, attribute.name_length,
-              at + attribute.value, attribute.value_length);
+              at + attribute.value, attribute.value_length,
+              KindWord(OutlineStep::kAttribute, k));
     }
   }
   out_->Append(pool_.data() + op.text, op.length);
@@ -1003,7 +1035,10 @@ bool ChunkRenderer::EndElement() {
     // as it was before the element opened (empty again, if it was its only child).
     dropping_ = false;
     out_->Truncate(top.content_mark);
-    if (outline_ != nullptr) outline_->resize(top.outline_mark);
+    if (outline_ != nullptr) {
+      outline_->resize(top.outline_mark);
+      shape_words_.resize(top.outline_mark);
+    }
     if (!elements_.empty()) {
       elements_.back().start_open = top.parent_start_open;
       elements_.back().has_children = top.parent_has_children;
@@ -1018,7 +1053,7 @@ bool ChunkRenderer::EndElement() {
     if (top.has_children) Indent(elements_.size());
     out_->Append(pool_.data() + top.close, top.close_length);
   }
-  Outline(OutlineStep::kClose, 0, 0, 0, 0);
+  Outline(OutlineStep::kClose, 0, 0, 0, 0, KindWord(OutlineStep::kClose));
   return true;
 }
 
@@ -1045,7 +1080,7 @@ void ChunkRenderer::CloseText(size_t mark) {
     if (!compact_) out_->Truncate(mark - 1);
   } else {
     elements_.back().start_open = false;
-    Outline(OutlineStep::kText, 0, 0, mark, out_->size() - mark);
+    Outline(OutlineStep::kText, 0, 0, mark, out_->size() - mark, KindWord(OutlineStep::kText));
   }
 }
 
@@ -1071,7 +1106,7 @@ bool ChunkRenderer::FinishAttribute() {
       const size_t value_length = out_->size() - value;
       if (std::memchr(out_->data() + value, '"', value_length) != nullptr) OutlineUnreadable();
       Outline(OutlineStep::kAttribute, attribute_at_ + 1, attribute_length_ - 3, value,
-              value_length);
+              value_length, attribute_key_);
     }
     if (!compact_) out_->Push('"');
   } else if (!attribute_omitted_) {
@@ -1175,10 +1210,12 @@ bool ChunkRenderer::WriteArray(const Value& value) {
         std::memcpy(at, out_->data() + tag_begin, tag_length);
       }
       if (outline_ != nullptr) {
-        Outline(OutlineStep::kClose, 0, 0, 0, 0);
+        Outline(OutlineStep::kClose, 0, 0, 0, 0, KindWord(OutlineStep::kClose));
         for (size_t k = open_begin; k < open_end; ++k) {
           const OutlineStep step = (*outline_)[k];
           outline_->push_back(step);
+          const uint64_t word = shape_words_[k];
+          shape_words_.push_back(word);
         }
       }
     }
@@ -1191,7 +1228,7 @@ bool ChunkRenderer::WriteArray(const Value& value) {
     if (empty) {
       out_->Truncate(mark);
     } else {
-      Outline(OutlineStep::kText, 0, 0, value, out_->size() - value);
+      Outline(OutlineStep::kText, 0, 0, value, out_->size() - value, KindWord(OutlineStep::kText));
     }
     return true;
   };
@@ -1245,6 +1282,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         attribute_pieces_ = 0;
         attribute_name_ = op.text;
         attribute_length_ = op.length;
+        attribute_key_ = i < code.keyed_ops ? code.element_keys + i : 0;
         break;
       case OpCode::kCloseStart:
         if (!in_start_tag_) return Fail("close of no start tag");
@@ -1257,7 +1295,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         in_start_tag_ = false;
         if (!compact_) out_->Append("/>\n", 3);
         elements_.pop_back();
-        Outline(OutlineStep::kClose, 0, 0, 0, 0);
+        Outline(OutlineStep::kClose, 0, 0, 0, 0, KindWord(OutlineStep::kClose));
         break;
       case OpCode::kEndElement:
         if (!EndElement()) return false;

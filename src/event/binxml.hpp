@@ -33,6 +33,8 @@
 #include <string_view>
 #include <vector>
 
+#include "event/outline_shape.hpp"
+
 namespace yagura::event::binxml {
 
 // A growable byte buffer that keeps its storage across records.
@@ -174,6 +176,12 @@ class ChunkRenderer {
   bool RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out,
                     std::vector<OutlineStep>* outline = nullptr);
 
+  // The shape of the last record's outline: a hash, under the seed template ids are hashed
+  // with, of one word per step (an element's key, an attribute's key or its place among the
+  // literal attributes of its element, the kind of a text or a close). Zero without an outline
+  // or when an element or attribute has no key. Equal keys fix every name, so records of equal
+  // shapes have outlines equal step by step but for where their texts lie and what they say.
+  [[nodiscard]] OutlineShapeId outline_shape() const { return outline_shape_; }
   // Whether the last record's text is its XML: false when it holds only what its outline
   // points at (set_outline_only).
   [[nodiscard]] bool text_is_xml() const { return !compact_; }
@@ -285,14 +293,22 @@ class ChunkRenderer {
   bool FailValue(const Value& value);
   bool WriteArray(const Value& value);
   void Indent(size_t depth);
+  // Appends an outline step and its word of the shape (outline_shape; 0: no key).
   void Outline(uint8_t kind, size_t name, size_t name_length, size_t value, size_t value_length,
-               uint8_t flags = 0) {
+               uint64_t shape_word, uint8_t flags = 0) {
     if (outline_ != nullptr) {
       if (name_length > UINT16_MAX) OutlineUnreadable();
       outline_->push_back(OutlineStep{kind, flags, static_cast<uint16_t>(name_length),
                                       static_cast<uint32_t>(name), static_cast<uint32_t>(value),
                                       static_cast<uint32_t>(value_length)});
+      shape_words_.push_back(shape_word);
+      if (shape_word == 0) shape_keyed_ = false;
     }
+  }
+  // The shape word of a step known by its kind (and a place): keys are 2^63 and up with bits
+  // 41 to 62 clear, or below 2^55, so these words are never keys.
+  static constexpr uint64_t KindWord(uint8_t kind, uint64_t place = 0) {
+    return uint64_t{kind} << 56 | place;
   }
   // The text just written cannot be read back as written: no outline for this record.
   void OutlineUnreadable() { outline_valid_ = false; }
@@ -318,6 +334,10 @@ class ChunkRenderer {
   TextBuffer* out_ = nullptr;
   std::vector<OutlineStep>* outline_ = nullptr;
   bool outline_valid_ = true;
+  std::vector<uint64_t> shape_words_;  // one per step of outline_
+  bool shape_keyed_ = true;            // every word of shape_words_ is a key or a kind word
+  OutlineShapeId outline_shape_;
+  uint64_t attribute_key_ = 0;  // the outline key of the attribute being written
   bool outline_only_ = false;  // set_outline_only
   bool compact_ = false;       // this record is written without markup
   size_t attribute_at_ = 0;  // where the written attribute's ` Name="` starts in the output

@@ -275,7 +275,7 @@ struct Emitter {
   int lost_fragments = 0;
 
   void Emit(std::string_view xml, bool is_recovered, uint64_t index,
-            std::string_view outline = {}) {
+            std::string_view outline = {}, OutlineShapeId outline_shape = {}) {
     if (!is_recovered) {
       if (track_ids) regular_ids.insert(EventRecordId(xml));
     } else if (!HasPlainTags(xml) || xml.find("<EventID") == std::string_view::npos) {
@@ -292,6 +292,7 @@ struct Emitter {
     out.number = next_number;
     out.line = 0;
     out.outline = outline;
+    out.outline_shape = outline_shape;
     ++stats.records;
     on_record(out);
     if (on_progress && total > 0 && (index % 256 == 255 || index + 1 == total)) {
@@ -568,7 +569,8 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
         ++native_records_;
         emitter.Emit(std::string_view(text_.data(), length), false, index,
                      std::string_view(reinterpret_cast<const char*>(outline_.data()),
-                                      outline_.size() * sizeof(binxml::OutlineStep)));
+                                      outline_.size() * sizeof(binxml::OutlineStep)),
+                     renderer_.outline_shape());
         continue;
       }
       // Declined (or over the size limit, which the renderer stops at early): libevtx renders

@@ -17,6 +17,14 @@
 namespace yagura::event {
 namespace {
 
+// Whether the text of outline step `step` lies within the record's `text`. The renderer writes
+// outlines so, and reading step by step checks it; a plan checks the steps it reads before it
+// writes anything.
+bool StepTextWithin(std::string_view text, std::string_view outline, size_t step) {
+  const binxml::OutlineStep at = binxml::OutlineStep::At(outline, step);
+  return at.value <= text.size() && at.value_length <= text.size() - at.value;
+}
+
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view TrimSpaces(std::string_view s) {
@@ -509,7 +517,8 @@ Result<void> EvtxXmlFlattener::Flatten(std::string_view xml, FieldEmitter& emitt
 }
 
 Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_view outline,
-                                              FieldEmitter& emitter, Arena& arena) {
+                                              FieldEmitter& emitter, Arena& arena,
+                                              OutlineShapeId shape) {
   using binxml::OutlineStep;
   stack_.clear();
   seen_root_ = false;
@@ -525,15 +534,15 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
     plans_.Clear();  // they name fields through those entries
   }
   if (outline.size() % sizeof(OutlineStep) != 0) return Fail("damaged record outline");
-  const uint64_t root_key = outline.empty() ? 0 : binxml::OutlineStep::At(outline, 0).element_key();
   Plan* plan = nullptr;
-  if (const Plan* followed = plans_.Find(xml, outline, root_key, &plan); followed != nullptr) {
-    FollowPlan(*followed, xml, outline, emitter, arena);
+  if (const Plan* followed = plans_.Find(outline.size() / sizeof(OutlineStep), shape, &plan);
+      followed != nullptr && FollowPlan(*followed, xml, outline, emitter, arena)) {
     ++records_by_plan_;
     return {};
   }
   if (plan != nullptr) {
     plan->emits.clear();
+    plan->read_steps.clear();
     if (!plan->usable) plan = nullptr;  // the shape is kept, as one to read step by step
   }
   recording_ = plan;
@@ -547,16 +556,25 @@ void EvtxXmlFlattener::AddPlannedEmit(const void* field_handle, std::string_view
                                       uint32_t step, uint8_t flags) {
   // Steps past 16 bits would not fit: such records are read step by step.
   if (step != NO_STEP && step > UINT16_MAX) recording_->usable = false;
+  if (!(flags & LEAF) || (flags & TEXT_STEP)) {
+    recording_->read_steps.push_back(static_cast<uint16_t>(step));
+  }
   recording_->emits.push_back(PlannedEmit{field_handle, field.data(),
                                           static_cast<uint32_t>(field.size()),
                                           static_cast<uint16_t>(step), flags});
 }
 
-void EvtxXmlFlattener::FollowPlan(const Plan& plan, std::string_view xml,
+bool EvtxXmlFlattener::FollowPlan(const Plan& plan, std::string_view xml,
                                   std::string_view outline, FieldEmitter& emitter,
                                   Arena& arena) const {
   using binxml::OutlineStep;
-  // (The shape matched: every step's text lies within the record.)
+  // Where the texts it reads end, the furthest: one test instead of one per step.
+  uint64_t end = 0;
+  for (const uint16_t step : plan.read_steps) {
+    const OutlineStep at = binxml::OutlineStep::At(outline, step);
+    end = std::max(end, uint64_t{at.value} + at.value_length);
+  }
+  if (end > xml.size()) return false;
   for (const PlannedEmit& emit : plan.emits) {
     std::string_view text;
     if (!(emit.flags & LEAF) || (emit.flags & TEXT_STEP)) {
@@ -571,6 +589,7 @@ void EvtxXmlFlattener::FollowPlan(const Plan& plan, std::string_view xml,
       emitter.EmitResolved(emit.field_handle, field, {}, ValueType::kNull);
     }
   }
+  return true;
 }
 
 Result<void> EvtxXmlFlattener::FlattenSteps(std::string_view xml, std::string_view outline,
@@ -723,10 +742,10 @@ struct JsonPlan {
     uint32_t step;         // NO_STEP: no text
     Kind kind;
   };
-  uint64_t root_key = 0;
+  OutlineShapeId shape;  // not known: an empty slot (OutlinePlans)
+  size_t steps = 0;
   uint64_t last_used = 0;
   bool usable = false;
-  OutlineShape shape;
   std::string literals;
   std::vector<Value> values;
 };
@@ -938,9 +957,10 @@ Result<void> TreeOfOutline(std::string_view xml, std::string_view outline, XmlNo
 
 }  // namespace
 
-Result<std::string> EvtxXmlToJson(std::string_view xml, std::string_view outline) {
+Result<std::string> EvtxXmlToJson(std::string_view xml, std::string_view outline,
+                                  OutlineShapeId shape) {
   std::string out;
-  if (auto written = EvtxXmlToJson(xml, outline, out); !written) {
+  if (auto written = EvtxXmlToJson(xml, outline, out, shape); !written) {
     return tl::unexpected(written.error());
   }
   return out;
@@ -950,9 +970,13 @@ namespace {
 
 thread_local uint64_t json_records_by_plan = 0;
 
-// Writes the JSON of a record that has `plan`'s shape.
-void FollowJsonPlan(const JsonPlan& plan, std::string_view xml, std::string_view outline,
+// Writes the JSON of a record that has `plan`'s shape; false (nothing written) when a step it
+// reads lies outside the record.
+bool FollowJsonPlan(const JsonPlan& plan, std::string_view xml, std::string_view outline,
                     std::string& out, Arena& arena) {
+  for (const JsonPlan::Value& value : plan.values) {
+    if (value.step != NO_STEP && !StepTextWithin(xml, outline, value.step)) return false;
+  }
   out.clear();
   out.reserve(xml.size());
   size_t literal = 0;
@@ -961,7 +985,6 @@ void FollowJsonPlan(const JsonPlan& plan, std::string_view xml, std::string_view
     literal = value.literal_end;
     std::string_view text;
     if (value.step != NO_STEP) {
-      // (The shape matched: the step's text lies within the record.)
       const binxml::OutlineStep step = binxml::OutlineStep::At(outline, value.step);
       text = DecodeXmlText(xml.substr(step.value, step.value_length), arena);
     }
@@ -985,13 +1008,15 @@ void FollowJsonPlan(const JsonPlan& plan, std::string_view xml, std::string_view
     }
   }
   out.append(plan.literals, literal, std::string::npos);
+  return true;
 }
 
 }  // namespace
 
 uint64_t EvtxJsonRecordsByPlan() { return json_records_by_plan; }
 
-Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::string& out) {
+Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::string& out,
+                           OutlineShapeId shape) {
   // Decoded texts, the tree's nodes, the writer's stacks and the plans, in storage the thread
   // keeps from record to record.
   thread_local Arena arena;
@@ -1002,9 +1027,9 @@ Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::
   thread_local OutlinePlans<JsonPlan> plans;
   JsonPlan* plan = nullptr;
   if (!outline.empty() && outline.size() % sizeof(binxml::OutlineStep) == 0) {
-    const uint64_t root_key = binxml::OutlineStep::At(outline, 0).element_key();
-    if (const JsonPlan* followed = plans.Find(xml, outline, root_key, &plan); followed != nullptr) {
-      FollowJsonPlan(*followed, xml, outline, out, arena);
+    const size_t steps = outline.size() / sizeof(binxml::OutlineStep);
+    if (const JsonPlan* followed = plans.Find(steps, shape, &plan);
+        followed != nullptr && FollowJsonPlan(*followed, xml, outline, out, arena)) {
       ++json_records_by_plan;
       return {};
     }

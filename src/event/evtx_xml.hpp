@@ -76,8 +76,11 @@ class EvtxXmlFlattener {
 
   // The same fields, in the same order, from the outline the native renderer recorded for
   // `xml` (binxml::OutlineStep values, in any alignment), without reading the XML's syntax.
+  // With the outline's `shape` (the renderer's), records of a shape seen before are read by
+  // its plan (below).
   [[nodiscard]] Result<void> FlattenOutline(std::string_view xml, std::string_view outline,
-                                            FieldEmitter& emitter, Arena& arena);
+                                            FieldEmitter& emitter, Arena& arena,
+                                            OutlineShapeId shape = {});
   // Records FlattenOutline read by a plan (see below) rather than step by step, so far.
   [[nodiscard]] uint64_t records_by_plan() const { return records_by_plan_; }
 
@@ -143,11 +146,11 @@ class EvtxXmlFlattener {
   uint64_t known_scope_ = 0;  // the handles are of the emitter with this resolve_scope()
 
   // Record plans. Records of one template mostly have the same outline step for step: the
-  // same elements (keys), attributes (names), texts and closes, only other text. What such a
-  // record emits is then known before reading it: which step's text goes to which field,
-  // whether an element without text is null. The first record of a shape is flattened step by
-  // step and recorded as its plan; the next ones whose shape equals it step for step are
-  // flattened by the plan, without the stack, the naming and the per-step work. A shape the
+  // same elements (keys), attributes, texts and closes, only other text. What such a record
+  // emits is then known before reading it: which step's text goes to which field, whether an
+  // element without text is null. The first record of a shape is flattened step by step and
+  // recorded as its plan; the next ones of that shape (the renderer names it, OutlineShapeId)
+  // are flattened by the plan, without the stack, the naming and the per-step work. A shape the
   // plan cannot express (an element named by its attribute values, more than one text in an
   // element, an element the keyed names do not cover) is kept as not plannable. Plans name
   // fields through known_'s entries and are cleared with them (OutlinePlans keeps them).
@@ -162,14 +165,16 @@ class EvtxXmlFlattener {
   static constexpr uint8_t TEXT_STEP = 2;       // a leaf with a text step
   static constexpr uint8_t HAS_ATTRIBUTES = 4;  // a leaf: with attributes, no text is no value
   struct Plan {
-    uint64_t root_key = 0;  // 0: empty slot (OutlinePlans)
+    OutlineShapeId shape;  // not known: an empty slot (OutlinePlans)
+    size_t steps = 0;
     uint64_t last_used = 0;
     bool usable = false;
-    OutlineShape shape;
     std::vector<PlannedEmit> emits;
+    std::vector<uint16_t> read_steps;  // the steps whose text the emits read
   };
-  // Emits the fields of a record that has `plan`'s shape.
-  void FollowPlan(const Plan& plan, std::string_view xml, std::string_view outline,
+  // Emits the fields of a record that has `plan`'s shape; false (nothing emitted) when a step
+  // it reads lies outside the record.
+  [[nodiscard]] bool FollowPlan(const Plan& plan, std::string_view xml, std::string_view outline,
                   FieldEmitter& emitter, Arena& arena) const;
   void AddPlannedEmit(const void* field_handle, std::string_view field, uint32_t step,
                       uint8_t flags);
@@ -184,13 +189,15 @@ class EvtxXmlFlattener {
 // The record as evtx_dump would print it: {"Event": {"#attributes": {...}, "System": {...},
 // "EventData": {...}}}. Integers are written as numbers, everything else as strings. With the
 // record's outline (binxml::OutlineStep values), the elements are taken from it instead of
-// the XML's syntax.
+// the XML's syntax; with the outline's `shape` as well, records of a shape seen before are
+// written by a plan.
 [[nodiscard]] Result<std::string> EvtxXmlToJson(std::string_view xml,
-                                                std::string_view outline = {});
+                                                std::string_view outline = {},
+                                                OutlineShapeId shape = {});
 // The same, written over `out`, whose storage is reused (an alert writer converts record after
 // record). On failure `out` holds partial text.
 [[nodiscard]] Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline,
-                                         std::string& out);
+                                         std::string& out, OutlineShapeId shape = {});
 // Records this thread's EvtxXmlToJson wrote by a plan (OutlinePlans: records of one outline
 // shape have the same JSON but for their values), so far.
 [[nodiscard]] uint64_t EvtxJsonRecordsByPlan();

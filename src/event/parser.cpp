@@ -113,7 +113,8 @@ Result<void> EventParser::Parse(const Record& record, Event& event) {
     case RecordFormat::kEvtx: {
       auto flattened = record.outline.empty()
                            ? s.xml.Flatten(record.data, s.sink, event.arena())
-                           : s.xml.FlattenOutline(record.data, record.outline, s.sink, event.arena());
+                           : s.xml.FlattenOutline(record.data, record.outline, s.sink, event.arena(),
+                                                  record.outline_shape);
       if (!flattened) return tl::unexpected(flattened.error());
       break;
     }
@@ -153,7 +154,7 @@ void EventParser::ToJson(const Record& record, std::string& out) {
       out.assign(Trim(record.data));
       return;
     case RecordFormat::kEvtx: {
-      if (EvtxXmlToJson(record.data, record.outline, out)) return;
+      if (EvtxXmlToJson(record.data, record.outline, out, record.outline_shape)) return;
       // Unreadable XML still gets reported with its text.
       out.clear();
       JsonObjectWriter writer(out);

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "event/event.hpp"
+#include "event/outline_shape.hpp"
 
 namespace yagura::event {
 
@@ -30,6 +31,8 @@ struct Record {
   // (RecordReader::set_evtx_outline_only), `data` is the record's XML either way; with it, a
   // record with an outline has in `data` only the names and values the outline points at.
   std::string_view outline;
+  // The outline's shape, when the reader knows it.
+  OutlineShapeId outline_shape;
 };
 
 }  // namespace yagura::event

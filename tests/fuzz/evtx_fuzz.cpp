@@ -121,6 +121,8 @@ struct Harness {
       return;
     }
     Check(outline_only.text_is_xml() == false, "outline-only text is not the XML");
+    Check(outline_only.outline_shape() == renderer.outline_shape(),
+          "both renderings name the outline's shape alike");
     std::string xml_record(text.view().substr(0, text.size() - 1));
     xml_record.append(64, '\0');
     const std::string_view xml(xml_record.data(), text.size() - 1);
@@ -131,13 +133,14 @@ struct Harness {
     ListEmitter from_xml;
     ListEmitter from_outline;
     const auto xml_result = flattener.Flatten(xml, from_xml, arena);
-    const auto outline_result =
-        flattener.FlattenOutline(data, Bytes(compact_outline), from_outline, arena);
+    const auto outline_result = flattener.FlattenOutline(data, Bytes(compact_outline), from_outline,
+                                                         arena, outline_only.outline_shape());
     Check(xml_result.has_value() == outline_result.has_value(),
           "outline-only text and XML agree on failure");
     Check(from_xml.fields == from_outline.fields, "outline-only text and XML give the same fields");
     const auto json_of_xml = EvtxXmlToJson(xml);
-    const auto json_of_outline = EvtxXmlToJson(data, Bytes(compact_outline));
+    const auto json_of_outline =
+        EvtxXmlToJson(data, Bytes(compact_outline), outline_only.outline_shape());
     Check(json_of_xml.has_value() == json_of_outline.has_value() &&
               (!json_of_xml || *json_of_xml == *json_of_outline),
           "outline-only text and XML give the same JSON");
@@ -155,6 +158,7 @@ struct Harness {
       return false;
     }
     ++rendered;
+    Check(!renderer.outline_shape().known() || !outline.empty(), "a shape is named for outlines only");
     const std::string_view xml = text.view();
     Check(!xml.empty() && xml.back() == '\n', "a record ends with a newline");
     Check(ValidUtf8(xml), "rendered text is UTF-8");
@@ -176,13 +180,14 @@ struct Harness {
           data,
           std::string_view(reinterpret_cast<const char*>(outline.data()),
                            outline.size() * sizeof(binxml::OutlineStep)),
-          from_outline, arena);
+          from_outline, arena, renderer.outline_shape());
       Check(xml_result.has_value() == outline_result.has_value(), "outline and XML agree on failure");
       Check(from_xml.fields == from_outline.fields, "outline and XML give the same fields");
       const auto json_of_xml = EvtxXmlToJson(data);
       const auto json_of_outline = EvtxXmlToJson(
           data, std::string_view(reinterpret_cast<const char*>(outline.data()),
-                                 outline.size() * sizeof(binxml::OutlineStep)));
+                                 outline.size() * sizeof(binxml::OutlineStep)),
+          renderer.outline_shape());
       Check(json_of_xml.has_value() == json_of_outline.has_value() &&
                 (!json_of_xml || *json_of_xml == *json_of_outline),
             "outline and XML give the same JSON");
