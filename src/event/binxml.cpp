@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -38,15 +39,13 @@ uint64_t U64(const uint8_t* p) { return U32(p) | static_cast<uint64_t>(U32(p + 4
 constexpr char HEX_UPPER[] = "0123456789ABCDEF";
 constexpr char HEX_LOWER[] = "0123456789abcdef";
 
+// (std::to_chars writes two digits a step, in place; a digit a step and a reversed copy were
+// 2% of rendering.)
 void AppendUnsigned(uint64_t value, TextBuffer& out) {
-  char digits[20];
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  char* at = out.Extend(n);
-  for (size_t i = 0; i < n; ++i) at[i] = digits[n - 1 - i];
+  constexpr size_t MAX_DIGITS = 20;
+  char* at = out.Extend(MAX_DIGITS);
+  char* end = std::to_chars(at, at + MAX_DIGITS, value).ptr;
+  out.Truncate(out.size() - static_cast<size_t>(at + MAX_DIGITS - end));
 }
 
 void AppendSigned(int64_t value, TextBuffer& out) {
