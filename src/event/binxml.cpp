@@ -262,11 +262,12 @@ bool AppendUtf16(const uint8_t* data, size_t units, bool escape, TextBuffer& out
   const size_t reserved = (units - i) * (escape ? 5 : 3);
   for (; i < units; ++i) {
 #if defined(__SSE2__)
-    // Runs of ASCII that needs no escaping (most of every event), eight units at a time.
-    while (units - i >= 8) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 2 * i));
+    // Eight units as ASCII that needs no escaping (most of every event), written as they are;
+    // false (nothing written) otherwise.
+    auto plain_block = [&](size_t from, char* to) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 2 * from));
       const __m128i high = _mm_and_si128(v, _mm_set1_epi16(static_cast<short>(0xff80)));
-      if (_mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) != 0xffff) break;
+      if (_mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) != 0xffff) return false;
       const __m128i bytes = _mm_packus_epi16(v, v);
       __m128i special = _mm_cmpeq_epi8(bytes, _mm_setzero_si128());
       if (escape) {
@@ -274,12 +275,25 @@ bool AppendUtf16(const uint8_t* data, size_t units, bool escape, TextBuffer& out
         special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('<')));
         special = _mm_or_si128(special, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('>')));
       }
-      if ((_mm_movemask_epi8(special) & 0xff) != 0) break;
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(at), bytes);
+      if ((_mm_movemask_epi8(special) & 0xff) != 0) return false;
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(to), bytes);
+      return true;
+    };
+    while (units - i >= 8 && plain_block(i, at)) {
       at += 8;
       i += 8;
     }
     if (i >= units) break;
+    // The last few units of a text of eight or more: the block of its last eight, when plain,
+    // is written over the bytes its first units already gave (plain units give one byte each,
+    // so those are the same bytes), instead of a unit at a time.
+    if (units >= 8 && units - i < 8) {
+      const size_t back = 8 - (units - i);
+      if (plain_block(units - 8, at - back)) {
+        at += units - i;
+        break;
+      }
+    }
 #endif
     uint32_t code = U16(data + 2 * i);
     if (code == 0) break;  // strings end at their first NUL
