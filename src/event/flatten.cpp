@@ -118,6 +118,7 @@ NameTable::Entry& NameTable::Insert(std::string_view name, uint64_t hash) {
       slot.hash = hash;
       slot.offset = static_cast<uint32_t>(names_.size());
       slot.length = static_cast<uint32_t>(name.size());
+      slot.time_rank = static_cast<int8_t>(TimeRank(name));
       names_.append(name);
       return slot;
     }

@@ -14,6 +14,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,7 @@ class NameTable {
     FieldId id = NO_FIELD;         // NO_FIELD: only a prefix of wanted names
     bool prefix = false;           // some wanted name continues with '.'
     bool element = false;          // some wanted name continues with '_' (Provider_Name)
+    int8_t time_rank = -1;         // TimeRank of the name
   };
 
   // `names[i]` has FieldId i; their dotted prefixes are added as prefixes.
@@ -108,9 +110,15 @@ class EventSink final : public FieldEmitter {
     Add(entry != nullptr ? entry->id : NO_FIELD, name, value);
   }
   // The handle is the name's table entry, or an entry of no field for a name not wanted.
+  // (Its time rank comes with it: a name emitted record after record is not ranked each time.)
   [[nodiscard]] const void* Resolve(std::string_view name) override {
     const NameTable::Entry* entry = names_.Find(name);
-    return entry != nullptr ? entry : &NOT_WANTED;
+    if (entry != nullptr) return entry;
+    const int rank = TimeRank(name);
+    if (rank < 0) return &NOT_WANTED;
+    // (A rank past the table's, should TimeRank ever give one, resolves to nothing: by name.)
+    constexpr int RANKS = static_cast<int>(std::size(NOT_WANTED_TIMES));
+    return rank < RANKS ? &NOT_WANTED_TIMES[rank] : nullptr;
   }
   [[nodiscard]] uint64_t resolve_scope() const override { return scope_; }
   void EmitResolved(const void* handle, std::string_view name, std::string_view text,
@@ -119,17 +127,21 @@ class EventSink final : public FieldEmitter {
       Emit(name, FieldValue{text, type});
       return;
     }
-    Add(static_cast<const NameTable::Entry*>(handle)->id, name, FieldValue{text, type});
+    const auto* entry = static_cast<const NameTable::Entry*>(handle);
+    Add(entry->id, entry->time_rank, FieldValue{text, type});
   }
   // Always inlined, as Event::Add is: a value passed by value through the stack is a
   // store-forwarding stall.
   [[gnu::always_inline]] void Add(FieldId id, std::string_view name, FieldValue value) {
+    Add(id, TimeRank(name), value);
+  }
+  // `rank`: the name's TimeRank.
+  [[gnu::always_inline]] void Add(FieldId id, int rank, FieldValue value) {
     if (id != NO_FIELD) event_->Add(id, value);
     if (all_values_ && value.type != ValueType::kNull && value.type != ValueType::kObject &&
         value.type != ValueType::kArray) {
       event_->AddToAllValues(value);
     }
-    int rank = TimeRank(name);
     if (rank >= 0) OfferTime(value.text, rank);
   }
   [[nodiscard]] const NameTable::Entry* Lookup(std::string_view name) const {
@@ -172,6 +184,9 @@ class EventSink final : public FieldEmitter {
 
  private:
   static constexpr NameTable::Entry NOT_WANTED{};  // id NO_FIELD
+  // Names of no field that are times (TimeRank 0 to 4), by rank.
+  static constexpr NameTable::Entry NOT_WANTED_TIMES[] = {
+      {.time_rank = 0}, {.time_rank = 1}, {.time_rank = 2}, {.time_rank = 3}, {.time_rank = 4}};
   static uint64_t NextScope();
   const uint64_t scope_ = NextScope();  // unique to this sink: its entries are its own
   const FieldCatalog& catalog_;

@@ -289,6 +289,38 @@ TEST(EvtxXml, RealRecordFlattensToSigmaNames) {
   for (auto& record : records.records) EXPECT_TRUE(p.Parse(record).has_value());
 }
 
+// The event time comes from TimeCreated_SystemTime whether or not a rule reads that field, and
+// whether the record is read from its XML or from the renderer's outline (where names are
+// resolved once, time ranks with them, and records of a shape go by a plan).
+TEST(EvtxXml, EventTimesAreTheSameFromOutlinesAsFromXml) {
+  fs::path path = SharedDir() / "data/logs/evtx/Command and Control/DE_RDP_Tunneling_4624.evtx";
+  YAGURA_REQUIRE_SHARED(path);
+  for (const bool field_wanted : {false, true}) {
+    ParserFixture from_xml({field_wanted ? "TimeCreated_SystemTime" : "EventID"});
+    ParserFixture from_outline({field_wanted ? "TimeCreated_SystemTime" : "EventID"});
+    std::vector<std::string> xml_times;
+    auto read = ReadAll(path.string());
+    for (testing::SavedRecord& record : read.records) {
+      ASSERT_TRUE(from_xml.Parse(record));
+      xml_times.emplace_back(from_xml.event().time);
+    }
+    ASSERT_EQ(xml_times.size(), 18u);
+    EXPECT_EQ(xml_times[0], "2019-02-13T15:14:52.409734400Z");
+    std::vector<std::string> outline_times;
+    Diagnostics diagnostics;
+    RecordReader reader(InputFormat::kAuto, diagnostics);
+    reader.set_evtx_outline_only(true);
+    size_t outlines = 0;
+    reader.ReadFile(InputFile{path.string()}, 0, [&](const Record& record) {
+      outlines += record.outline.empty() ? 0 : 1;
+      ASSERT_TRUE(from_outline.parser().Parse(record, from_outline.event()));
+      outline_times.emplace_back(from_outline.event().time);
+    });
+    EXPECT_EQ(outlines, 18u);
+    EXPECT_EQ(outline_times, xml_times) << (field_wanted ? "a rule field" : "no rule field");
+  }
+}
+
 // Text is searched for '&' in blocks of 16 and words of 8 bytes, and byte by byte below 8:
 // every length from 0 to 40, with an entity at every place or none, decodes as it should, and
 // text without one comes back as itself.
