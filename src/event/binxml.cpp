@@ -1278,7 +1278,9 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
       over_limit_ = true;
       return Fail("record text over the size limit");
     }
-    const Op op = ops_[code.first_op + i];
+    // By reference, not copied: a nested fragment compiled by Substitute may move ops_, and no
+    // case reads `op` after the call that can.
+    const Op& op = ops_[code.first_op + i];
     if (dropping_ && op.code != OpCode::kEndElement) return Fail("content after an omitted value");
     switch (op.code) {
       case OpCode::kOpenElement:
