@@ -1083,6 +1083,21 @@ TEST(EvtxSynthetic, EveryValueTypeMatchesLibevtx) {
   EXPECT_GT(native.fallback_records, 0u);
 }
 
+// An EventData section of one Data element named by its literal attribute (`attribute`="`name`"),
+// whose content is value 0, of `type`.
+void EventDataOfOneValue(EvtxBuilder& e, std::string_view attribute, const std::u16string& name,
+                         uint8_t type) {
+  e.Open("EventData");
+  e.CloseStart();
+  e.Open("Data", true);
+  e.Attribute(attribute);
+  e.Text(name);
+  e.CloseStart();
+  e.Subst(0, type);
+  e.End();
+  e.End();
+}
+
 TEST(EvtxSynthetic, ElementShapesMatchLibevtx) {
   EvtxBuilder b;
   uint64_t id = 1;
@@ -1165,17 +1180,7 @@ TEST(EvtxSynthetic, ElementShapesMatchLibevtx) {
     e.CloseEmpty();
   }, {{0x01, U16s(u"y")}});
   // Arrays repeat their element, with its attributes, at its depth.
-  record([](EvtxBuilder& e) {
-    e.Open("EventData");
-    e.CloseStart();
-    e.Open("Data", true);
-    e.Attribute("N");
-    e.Text(u"n");
-    e.CloseStart();
-    e.Subst(0, 0x81);
-    e.End();
-    e.End();
-  }, {{0x81, U16s(u"{90140000-001F}") + Bytes({0, 0}) + U16s(u"(NULL)") + Bytes({0, 0, 0, 0})}});
+  record([](EvtxBuilder& e) { EventDataOfOneValue(e, "N", u"n", 0x81); }, {{0x81, U16s(u"{90140000-001F}") + Bytes({0, 0}) + U16s(u"(NULL)") + Bytes({0, 0, 0, 0})}});
   // Substitution out of range and a null in a normal substitution: libevtx fails on both.
   record([](EvtxBuilder& e) {
     e.Open("D");
@@ -1469,17 +1474,7 @@ TEST(EvtxSynthetic, RecordsOfOneTemplateGiveTheirFieldsByPlan) {
 // is emitted or written by the plan.
 TEST(EvtxSynthetic, PlansReadNoTextOutsideTheRecord) {
   EvtxBuilder b;
-  auto body = [](EvtxBuilder& e) {
-    e.Open("EventData");
-    e.CloseStart();
-    e.Open("Data", true);
-    e.Attribute("Name");
-    e.Text(u"Image");
-    e.CloseStart();
-    e.Subst(0, 0x01);
-    e.End();
-    e.End();
-  };
+  auto body = [](EvtxBuilder& e) { EventDataOfOneValue(e, "Name", u"Image", 0x01); };
   auto text = [](const std::u16string& value) { return V{0x01, U16s(value)}; };
   RecordsOfOneTemplate(b, body, {{text(u"C:\\first.exe")}, {text(u"C:\\second.exe")}});
   const Read native = CompareSynthetic(b, "plans within the record");
