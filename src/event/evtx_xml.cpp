@@ -540,11 +540,6 @@ Result<void> EvtxXmlFlattener::FlattenOutline(std::string_view xml, std::string_
     ++records_by_plan_;
     return {};
   }
-  if (plan != nullptr) {
-    plan->emits.clear();
-    plan->read_steps.clear();
-    if (!plan->usable) plan = nullptr;  // the shape is kept, as one to read step by step
-  }
   recording_ = plan;
   auto flattened = FlattenSteps(xml, outline, emitter, arena);
   recording_ = nullptr;
@@ -748,6 +743,10 @@ struct JsonPlan {
   bool usable = false;
   std::string literals;
   std::vector<Value> values;
+  void Reset() {
+    literals.clear();
+    values.clear();
+  }
 };
 
 // Recording: the fixed text written since the last value, and a value of `kind` from `step`.
@@ -1032,11 +1031,6 @@ Result<void> EvtxXmlToJson(std::string_view xml, std::string_view outline, std::
         followed != nullptr && FollowJsonPlan(*followed, xml, outline, out, arena)) {
       ++json_records_by_plan;
       return {};
-    }
-    if (plan != nullptr) {
-      plan->literals.clear();
-      plan->values.clear();
-      if (!plan->usable) plan = nullptr;  // the shape is kept, as one to write from its tree
     }
   }
   XmlNode& document = *pool.Take();

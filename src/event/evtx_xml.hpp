@@ -171,6 +171,10 @@ class EvtxXmlFlattener {
     bool usable = false;
     std::vector<PlannedEmit> emits;
     std::vector<uint16_t> read_steps;  // the steps whose text the emits read
+    void Reset() {
+      emits.clear();
+      read_steps.clear();
+    }
   };
   // Emits the fields of a record that has `plan`'s shape; false (nothing emitted) when a step
   // it reads lies outside the record.

@@ -16,7 +16,8 @@ namespace yagura::event {
 
 // Plans in sets of four by the outline's shape (OutlineShapeId, from the renderer that wrote the
 // outline): optional values left out give one template several shapes. `Plan` has `shape` (an
-// OutlineShapeId; not known: an empty slot), `steps`, `last_used` and `usable` members.
+// OutlineShapeId; not known: an empty slot), `steps`, `last_used` and `usable` members, and
+// `Reset()`, which empties what a recording fills in.
 template <typename Plan>
 class OutlinePlans {
  public:
@@ -24,8 +25,8 @@ class OutlinePlans {
   static constexpr size_t WAYS = 4;
 
   // The plan an outline of `steps` steps and `shape` follows, or nullptr; with none, `*record`
-  // is the slot to record the outline's plan in (taken, and `usable`), or nullptr when the
-  // shape is known not to be plannable or is not known.
+  // is the slot to record the outline's plan in (taken, reset and `usable`), or nullptr when
+  // the shape is known not to be plannable or is not known.
   Plan* Find(size_t steps, OutlineShapeId shape, Plan** record) {
     *record = nullptr;
     if (!shape.known()) return nullptr;
@@ -45,6 +46,7 @@ class OutlinePlans {
     replace->steps = steps;
     replace->last_used = clock_;
     replace->usable = true;
+    replace->Reset();
     *record = replace;
     return nullptr;
   }
