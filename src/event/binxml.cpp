@@ -1,6 +1,6 @@
 // Compile-then-execute: Compile() turns a BinXML token stream (a template definition, or a plain
-// fragment) into ops once per chunk; Execute() walks the ops of one template instance with its
-// values. Start tags are written lazily ("<Name attrs" first, then ">" or "/>" once the first
+// fragment) into ops, once for every template that reads differently (CompileOrReuse); Execute()
+// walks the ops of one template instance with its values. Start tags are written lazily ("<Name attrs" first, then ">" or "/>" once the first
 // content, or the end, shows whether the element is empty), which is what lets a single pass
 // produce libevtx's layout without building a tree.
 #include "event/binxml.hpp"
@@ -458,10 +458,16 @@ void ChunkRenderer::SetChunk(const uint8_t* chunk, size_t size) {
   // Offsets are 32-bit and cache keys twice that: anything larger than a chunk is refused
   // (every record then fails as outside the chunk).
   size_ = size <= MAX_CHUNK_SIZE ? size : 0;
-  ops_.clear();
-  fused_.clear();
-  pool_.Clear();
   templates_.clear();
+  if (reusable_.empty()) reusable_.resize(REUSABLE_TEMPLATES);
+  // Every chunk of a log defines its templates again, and compiling them was a seventh of
+  // rendering; the ops stay for the next chunks until they outgrow their budget.
+  if (ops_.size() > KEPT_OPS || pool_.size() > KEPT_POOL_BYTES || fused_.size() > KEPT_FUSED) {
+    ops_.clear();
+    fused_.clear();
+    pool_.Clear();
+    std::fill(reusable_.begin(), reusable_.end(), ReusableTemplate{});
+  }
 }
 
 bool ChunkRenderer::RenderRecord(uint32_t begin, uint32_t end, TextBuffer& out,
@@ -524,7 +530,7 @@ bool ChunkRenderer::RenderFragment(uint32_t begin, uint32_t end, int nesting) {
       break;
     }
   }
-  if (entry == templates_.size() && !Compile(pos, end, key, false, entry)) return false;
+  if (entry == templates_.size() && !CompileOrReuse(pos, end, key, false, entry)) return false;
   const Compiled code = templates_[entry];
   return Execute(code, values_.size(), values_.size(), nesting);
 }
@@ -554,7 +560,7 @@ bool ChunkRenderer::RenderTemplateInstance(uint32_t& pos, uint32_t end, int nest
     }
   }
   if (entry == templates_.size() &&
-      !Compile(definition + 24, definition + 24 + data_size, key, true, entry)) {
+      !CompileOrReuse(definition + 24, definition + 24 + data_size, key, true, entry)) {
     return false;
   }
   const Compiled code = templates_[entry];
@@ -771,6 +777,7 @@ bool ChunkRenderer::Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_
       default:
         return fail("unknown BinXML token");
     }
+    if (pool_.size() - pool_begin > MAX_TEMPLATE_TEXT) return fail("template text too large");
     ops_.push_back(op);
   }
   if (depth != 0) return fail("BinXML ends inside an element");
@@ -845,6 +852,162 @@ OutlineShapeId ShapeOfWords(const std::vector<uint64_t>& words) {
 }
 
 }  // namespace
+
+// The canonical content: a byte saying whether the stream is a template definition, then each
+// token Compile() reads, in order: its byte, what it reads of the token (a substitution's index,
+// a character reference, a text's length and UTF-16), and for a name offset the name itself
+// (its length and UTF-16) wherever in the chunk it lies. Left out is what Compile() skips:
+// element sizes, dependency ids, attribute list sizes, the fields of an inline name before its
+// length, and every chunk offset. Compile() reads nothing else, so streams of one canonical
+// content compile to the same ops. Every check here is one Compile() makes too; where one
+// fails, Compile() runs and reports it.
+bool ChunkRenderer::CanonicalContent(uint32_t begin, uint32_t end, bool in_template,
+                                     size_t& tokens) {
+  // Written through a pointer into canonical_, grown (rarely) where a piece would not fit:
+  // a vector's insert per piece was most of this pass.
+  size_t used = 0;
+  auto room = [&](size_t n) {
+    if (canonical_.size() - used < n) canonical_.resize(std::max(2 * canonical_.size(), used + n + 4096));
+    return canonical_.data() + used;
+  };
+  auto put_byte = [&](uint8_t byte) {
+    *room(1) = byte;
+    ++used;
+  };
+  auto put_two = [&](const uint8_t* bytes) {
+    std::memcpy(room(2), bytes, 2);
+    used += 2;
+  };
+  auto put = [&](const uint8_t* bytes, size_t n) {
+    std::memcpy(room(n), bytes, n);
+    used += n;
+  };
+  auto need = [&](uint32_t pos, uint32_t n) { return n <= end - pos; };
+  // As ReadName() reads it: the length and characters go in, an inline name is stepped over.
+  auto name = [&](uint32_t offset, uint32_t& pos) {
+    if (offset > size_ || size_ - offset < 8) return false;
+    const uint32_t units = U16(chunk_ + offset + 6);
+    const uint32_t bytes = 8 + 2 * units + 2;
+    if (bytes > size_ - offset) return false;
+    if (offset == pos) {
+      if (bytes > end - pos) return false;
+      pos += bytes;
+    }
+    put(chunk_ + offset + 6, 2 + 2 * size_t{units});
+    return true;
+  };
+  // A length-prefixed text at `pos`: its count of units at pos + count_at, its UTF-16 after
+  // `header` bytes.
+  auto text = [&](uint32_t& pos, uint32_t header, uint32_t count_at) {
+    if (!need(pos, header)) return false;
+    const uint32_t units = U16(chunk_ + pos + count_at);
+    put_two(chunk_ + pos + count_at);
+    pos += header;
+    if (!need(pos, 2 * units)) return false;
+    put(chunk_ + pos, 2 * size_t{units});
+    pos += 2 * units;
+    return true;
+  };
+  put_byte(in_template ? 1 : 0);
+  uint32_t pos = begin;
+  tokens = 0;
+  while (pos < end) {
+    // Names can be long and named over and over: past what Compile() accepts, it decides.
+    if (used > MAX_TEMPLATE_TEXT) return false;
+    ++tokens;
+    const uint8_t token = chunk_[pos];
+    put_byte(token);
+    switch (token) {
+      case 0x00:
+        canonical_size_ = used;
+        return true;
+      case 0x0f:
+        if (!need(pos, 4)) return false;
+        pos += 4;
+        break;
+      case 0x01:
+      case 0x41: {
+        if (!need(pos, 11)) return false;
+        const uint32_t offset = U32(chunk_ + pos + 7);
+        pos += 11;
+        if (!name(offset, pos)) return false;
+        if (token == 0x41) {
+          if (!need(pos, 4)) return false;
+          pos += 4;
+        }
+        break;
+      }
+      case 0x02:
+      case 0x03:
+      case 0x04:
+        ++pos;
+        break;
+      case 0x05:
+      case 0x45:
+        if (!need(pos, 4) || chunk_[pos + 1] != kStringType) return false;
+        if (!text(pos, 4, 2)) return false;
+        break;
+      case 0x06:
+      case 0x46:
+      case 0x09:
+      case 0x49:
+      case 0x0a: {
+        if (!need(pos, 5)) return false;
+        const uint32_t offset = U32(chunk_ + pos + 1);
+        pos += 5;
+        if (!name(offset, pos)) return false;
+        break;
+      }
+      case 0x07:
+      case 0x47:
+      case 0x0b:
+        if (!text(pos, 3, 1)) return false;
+        break;
+      case 0x08:
+      case 0x48:
+      case 0x0d:
+      case 0x0e:
+        // A character reference (3 bytes) or a substitution (4): the 16 bits after the token.
+        if (!need(pos, token == 0x08 || token == 0x48 ? 3 : 4)) return false;
+        put_two(chunk_ + pos + 1);
+        pos += token == 0x08 || token == 0x48 ? 3 : 4;
+        break;
+      default:
+        return false;
+    }
+  }
+  put_byte(0xff);  // the stream ran to `end` (only a plain fragment may)
+  canonical_size_ = used;
+  return true;
+}
+
+bool ChunkRenderer::CompileOrReuse(uint32_t begin, uint32_t end, uint32_t key, bool in_template,
+                                   size_t& entry) {
+  if (templates_.size() >= MAX_TEMPLATES) return Fail("too many templates in one chunk");
+  size_t tokens = 0;
+  // Compile() counts a unit of work per token; reused ops count the same, so that a record
+  // fails as too complex whether its templates were compiled or reused.
+  if (!CanonicalContent(begin, end, in_template, tokens) || work_ > MAX_WORK ||
+      tokens > MAX_WORK - work_) {
+    return Compile(begin, end, key, in_template, entry);
+  }
+  const XXH128_hash_t hash = SharedTemplateIds().HashOf(
+      std::string_view(reinterpret_cast<const char*>(canonical_.data()), canonical_size_));
+  ReusableTemplate& slot = reusable_[hash.low64 & (REUSABLE_TEMPLATES - 1)];
+  if (slot.used && slot.low == hash.low64 && slot.high == hash.high64) {
+    work_ += tokens;
+    entry = templates_.size();
+    templates_.push_back(slot.code);
+    templates_.back().key = key;
+    ++templates_reused_;
+    return true;
+  }
+  if (!Compile(begin, end, key, in_template, entry)) return false;
+  const Compiled& code = templates_[entry];
+  // Ops keyed by this chunk (past 65,536 distinct templates) hold for this chunk only.
+  if ((code.element_keys >> 63) != 0) slot = ReusableTemplate{hash.low64, hash.high64, true, code};
+  return true;
+}
 
 void ChunkRenderer::SetElementKeys(Compiled& code, size_t pool_begin, size_t fused_begin) {
   // What the template's ops render, whatever the chunk: the ops with their places in the pool

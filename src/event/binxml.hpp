@@ -154,6 +154,14 @@ class ChunkRenderer {
   // and over, so the work and the text are capped rather than trusted.
   static constexpr size_t MAX_WORK = 1 << 18;
   static constexpr size_t MAX_TEMPLATES = 4096;  // compiled per chunk
+  // What the compiled templates of earlier chunks may hold before they are dropped (at the next
+  // SetChunk): ops, bytes of names and literal text, fused attributes.
+  static constexpr size_t KEPT_OPS = size_t{1} << 18;
+  static constexpr size_t KEPT_POOL_BYTES = size_t{8} << 20;
+  static constexpr size_t KEPT_FUSED = size_t{1} << 18;
+  // Names and literal text one template may compile to: a definition can name the same long
+  // name thousands of times (each a five-byte token), and each is written out.
+  static constexpr size_t MAX_TEMPLATE_TEXT = size_t{4} << 20;
   static constexpr size_t DEFAULT_OUTPUT_LIMIT = 64u << 20;
 
   // Records whose text would exceed `limit` bytes fail.
@@ -164,8 +172,9 @@ class ChunkRenderer {
   // A record that gets no outline is written as XML all the same (see text_is_xml()).
   void set_outline_only(bool on) { outline_only_ = on; }
 
-  // Starts on a new chunk of `size` bytes (normally 64 KiB); forgets the previous chunk's
-  // compiled templates. `chunk` must stay valid until the next SetChunk.
+  // Starts on a new chunk of `size` bytes (normally 64 KiB). `chunk` must stay valid until the
+  // next SetChunk. Templates compiled for earlier chunks are kept, within the KEPT_ budgets, to
+  // be reused where a template of this chunk reads the same (see CompileOrReuse).
   void SetChunk(const uint8_t* chunk, size_t size);
 
   // Appends the XML of the BinXML at [begin, end) of the chunk to `out`. On failure returns
@@ -188,13 +197,17 @@ class ChunkRenderer {
   [[nodiscard]] std::string_view error() const { return error_; }
   // Whether the last failure was the output limit (the record is too large, not malformed).
   [[nodiscard]] bool over_limit() const { return over_limit_; }
+  // Templates (and plain fragments) of the current chunk, compiled or reused.
   [[nodiscard]] size_t templates_compiled() const { return templates_.size(); }
+  // Of those since construction, how many were reused from an earlier chunk's compilation.
+  [[nodiscard]] size_t templates_reused() const { return templates_reused_; }
   // Bytes of storage held (all of it reused): stays put once warm, which is how tests see that
   // rendering does not allocate.
   [[nodiscard]] size_t footprint() const {
     return ops_.capacity() * sizeof(Op) + fused_.capacity() * sizeof(FusedAttribute) +
            pool_.capacity() + templates_.capacity() * sizeof(Compiled) +
-           values_.capacity() * sizeof(Value) + elements_.capacity() * sizeof(Element);
+           values_.capacity() * sizeof(Value) + elements_.capacity() * sizeof(Element) +
+           reusable_.capacity() * sizeof(ReusableTemplate) + canonical_.capacity();
   }
 
  private:
@@ -275,6 +288,11 @@ class ChunkRenderer {
   bool RenderTemplateInstance(uint32_t& pos, uint32_t end, int nesting);
   // Compiles the token stream [begin, end) into ops; returns the cache entry's index.
   bool Compile(uint32_t begin, uint32_t end, uint32_t key, bool in_template, size_t& entry);
+  // Compile(), or the ops an earlier chunk compiled from a stream that reads the same.
+  bool CompileOrReuse(uint32_t begin, uint32_t end, uint32_t key, bool in_template,
+                      size_t& entry);
+  // Writes to canonical_ what Compile() reads of [begin, end); `tokens`: how many it reads.
+  bool CanonicalContent(uint32_t begin, uint32_t end, bool in_template, size_t& tokens);
   bool ReadName(uint32_t offset, uint32_t& pos, uint32_t end, uint32_t& text, uint32_t& length);
   bool Execute(const Compiled& code, size_t values_begin, size_t values_end, int nesting);
   bool OpenElement(const Op& op, uint64_t key);
@@ -328,7 +346,20 @@ class ChunkRenderer {
   };
   static constexpr size_t KNOWN_TEMPLATES = 64;
   std::array<KnownTemplate, KNOWN_TEMPLATES> known_templates_{};
-  std::vector<Compiled> templates_;
+  std::vector<Compiled> templates_;  // this chunk's, looked up by `key`
+  // Compiled templates by the hash of their canonical content (CanonicalContent), from this
+  // chunk and earlier ones; direct-mapped. Only templates keyed by content are kept (their
+  // element keys hold in any chunk).
+  struct ReusableTemplate {
+    uint64_t low = 0, high = 0;
+    bool used = false;
+    Compiled code;
+  };
+  static constexpr size_t REUSABLE_TEMPLATES = 1024;
+  std::vector<ReusableTemplate> reusable_;
+  std::vector<uint8_t> canonical_;  // CanonicalContent's bytes: the first canonical_size_
+  size_t canonical_size_ = 0;
+  size_t templates_reused_ = 0;
   std::vector<Value> values_;
   std::vector<Element> elements_;
   TextBuffer* out_ = nullptr;

@@ -11,7 +11,9 @@
 // and where the renderer recorded an outline, it gives the fields and the JSON the XML gives.
 // A second renderer writes outline-only text (as a scan reads records): it renders or declines
 // what the first does, writes the same XML where there is no outline, and otherwise gives the
-// fields and the JSON of the first one's XML.
+// fields and the JSON of the first one's XML. Both renderers live across chunks and inputs, so
+// they reuse templates compiled for earlier ones; a third, new for every chunk, compiles each
+// template itself and must render exactly what the first does.
 //
 // Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
 // own main() replays the files and directories named on the command line, then deterministic
@@ -24,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -92,6 +95,9 @@ struct Harness {
   binxml::ChunkRenderer outline_only;
   binxml::TextBuffer compact;
   std::vector<binxml::OutlineStep> compact_outline;
+  std::unique_ptr<binxml::ChunkRenderer> fresh;  // new for every chunk: reuses nothing
+  binxml::TextBuffer fresh_text;
+  std::vector<binxml::OutlineStep> fresh_outline;
 
   Harness() {
     renderer.set_output_limit(OUTPUT_LIMIT);
@@ -106,7 +112,20 @@ struct Harness {
 
   void Render(uint32_t begin, uint32_t end) {
     const bool ok = RenderXml(begin, end);
+    CompareFresh(begin, end, ok);
     CompareOutlineOnly(begin, end, ok);
+  }
+
+  // Templates reused from earlier chunks render as compiling them again does.
+  void CompareFresh(uint32_t begin, uint32_t end, bool ok) {
+    fresh_text.Clear();
+    const bool fresh_ok = fresh->RenderRecord(begin, end, fresh_text, &fresh_outline);
+    Check(fresh_ok == ok, "a renderer reusing templates succeeds where a new one does");
+    Check(fresh->error() == renderer.error(), "... and fails for the same reason");
+    if (!ok) return;
+    Check(fresh_text.view() == text.view(), "... and writes the same text");
+    Check(Bytes(fresh_outline) == Bytes(outline), "... and the same outline");
+    Check(fresh->outline_shape() == renderer.outline_shape(), "... of the same shape");
   }
 
   void CompareOutlineOnly(uint32_t begin, uint32_t end, bool ok) {
@@ -205,6 +224,9 @@ struct Harness {
     std::memcpy(&free_offset, chunk + 48, 4);
     renderer.SetChunk(chunk, evtx::CHUNK_SIZE);
     outline_only.SetChunk(chunk, evtx::CHUNK_SIZE);
+    fresh = std::make_unique<binxml::ChunkRenderer>();
+    fresh->set_output_limit(OUTPUT_LIMIT);
+    fresh->SetChunk(chunk, evtx::CHUNK_SIZE);
     evtx::RecordWalker walker(chunk, evtx::CHUNK_SIZE, free_offset);
     evtx::RecordView record;
     for (int guard = 0; walker.Next(record) == evtx::RecordWalker::Status::kRecord; ++guard) {

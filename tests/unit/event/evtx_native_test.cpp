@@ -54,6 +54,18 @@ class EvtxBuilder {
     attribute_lists_.push_back(attributes ? c_.size() : 0);
     if (attributes) U32(0);
   }
+  // An element whose name is the one written at chunk offset `name` (name_at()), as writers
+  // do for a name the chunk already holds.
+  void OpenNamedAt(uint32_t name) {
+    U8(0x01);
+    U16(0xffff);
+    sizes_.push_back(c_.size());
+    U32(0);
+    U32(name);
+    attribute_lists_.push_back(0);
+  }
+  // Where the next element's inline name will be written if it follows right away.
+  [[nodiscard]] uint32_t name_at_next_element() const { return static_cast<uint32_t>(c_.size() + 11); }
   void Attribute(std::string_view name, bool more = false) {
     U8(more ? 0x46 : 0x06);
     InlineName(name);
@@ -1613,6 +1625,117 @@ TEST(EvtxSynthetic, OutlineKeysFollowTheTemplateNotTheChunk) {
 }
 
 // --- damaged input ---------------------------------------------------------------------------
+
+// Every record of every chunk of the sample logs, rendered by one renderer (which reuses the
+// templates of earlier chunks) and by a renderer new for each chunk (which compiles them all):
+// the same text, outline and shape, or the same failure.
+TEST(EvtxNative, TemplatesReusedFromEarlierChunksRenderAsCompiledOnes) {
+  const auto files = SampleLogs();
+  if (files.empty()) GTEST_SKIP() << "test data absent: " << SharedDir() / "data/logs/evtx";
+  binxml::ChunkRenderer shared;
+  shared.set_outline_only(true);
+  binxml::TextBuffer text, fresh_text;
+  std::vector<binxml::OutlineStep> outline, fresh_outline;
+  size_t records = 0;
+  size_t compiled = 0;
+  for (const fs::path& path : files) {
+    const std::string bytes = ReadWholeFile(path);
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    for (size_t at = evtx::FILE_HEADER_SIZE; at + evtx::CHUNK_SIZE <= bytes.size();
+         at += evtx::CHUNK_SIZE) {
+      evtx::ChunkHeader header;
+      if (evtx::CheckChunk(data + at, evtx::CHUNK_SIZE, header) != evtx::ChunkState::kValid) continue;
+      binxml::ChunkRenderer fresh;
+      fresh.set_outline_only(true);
+      shared.SetChunk(data + at, evtx::CHUNK_SIZE);
+      fresh.SetChunk(data + at, evtx::CHUNK_SIZE);
+      evtx::RecordWalker walker(data + at, evtx::CHUNK_SIZE, header.free_offset);
+      evtx::RecordView record;
+      while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
+        text.Clear();
+        fresh_text.Clear();
+        const bool ok = shared.RenderRecord(record.binxml_begin, record.binxml_end, text, &outline);
+        const bool fresh_ok =
+            fresh.RenderRecord(record.binxml_begin, record.binxml_end, fresh_text, &fresh_outline);
+        const std::string what = path.filename().string() + " record " + std::to_string(record.id);
+        ASSERT_EQ(ok, fresh_ok) << what << ": " << shared.error() << " / " << fresh.error();
+        EXPECT_EQ(shared.error(), fresh.error()) << what;
+        EXPECT_EQ(text.view(), fresh_text.view()) << what;
+        ASSERT_EQ(outline.size(), fresh_outline.size()) << what;
+        EXPECT_EQ(std::memcmp(outline.data(), fresh_outline.data(),
+                              outline.size() * sizeof(binxml::OutlineStep)),
+                  0)
+            << what;
+        EXPECT_TRUE(shared.outline_shape() == fresh.outline_shape()) << what;
+        ++records;
+      }
+      compiled += fresh.templates_compiled();
+    }
+  }
+  EXPECT_GT(records, 8000u);
+  // Most templates of a chunk were met in an earlier one.
+  EXPECT_GT(shared.templates_reused(), compiled / 2);
+}
+
+// A template that reads the same bytes in two chunks but names a name written elsewhere in each
+// (an earlier template's), which differ: reused by its bytes, the second chunk would show the
+// first chunk's name.
+TEST(EvtxSynthetic, TemplatesAreReusedByWhatTheyReadNotByTheirBytes) {
+  auto chunk_naming = [](std::string_view inner) {
+    EvtxBuilder b;
+    uint32_t name = 0;
+    b.Record(1, [&](EvtxBuilder& e) {
+      name = e.name_at_next_element();
+      e.Open(inner);
+      e.CloseStart();
+      e.Subst(0, 0x01);
+      e.End();
+    }, {{0x01, U16s(u"one")}});
+    b.Record(2, [&](EvtxBuilder& e) {
+      e.Open("Outer");
+      e.CloseStart();
+      e.OpenNamedAt(name);
+      e.CloseStart();
+      e.Subst(0, 0x01);
+      e.End();
+      e.End();
+    }, {{0x01, U16s(u"two")}});
+    return b.Chunk();
+  };
+  const std::string alpha = chunk_naming("Alpha");
+  const std::string bravo = chunk_naming("Bravo");
+  ASSERT_EQ(alpha.size(), bravo.size());
+  binxml::ChunkRenderer renderer;
+  binxml::TextBuffer text;
+  // The rendered records of a chunk, one after another.
+  auto render = [&](const std::string& chunk) {
+    const auto* data = reinterpret_cast<const uint8_t*>(chunk.data());
+    evtx::ChunkHeader header;
+    EXPECT_EQ(evtx::CheckChunk(data, chunk.size(), header), evtx::ChunkState::kValid);
+    renderer.SetChunk(data, chunk.size());
+    evtx::RecordWalker walker(data, chunk.size(), header.free_offset);
+    evtx::RecordView record;
+    std::string all;
+    while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
+      text.Clear();
+      EXPECT_TRUE(renderer.RenderRecord(record.binxml_begin, record.binxml_end, text))
+          << renderer.error();
+      all += text.view();
+    }
+    return all;
+  };
+  const std::string first = render(alpha);
+  EXPECT_NE(first.find("<Outer>\n    <Alpha>two</Alpha>"), std::string::npos) << first;
+  EXPECT_EQ(renderer.templates_reused(), 0u);
+  const std::string second = render(bravo);
+  EXPECT_NE(second.find("<Bravo>one</Bravo>"), std::string::npos) << second;
+  EXPECT_NE(second.find("<Outer>\n    <Bravo>two</Bravo>"), std::string::npos) << second;
+  EXPECT_EQ(second.find("Alpha"), std::string::npos) << second;
+  EXPECT_EQ(renderer.templates_reused(), 0u);
+  // The same chunk again: both of its templates are reused, and render as before.
+  EXPECT_EQ(render(bravo), second);
+  EXPECT_EQ(renderer.templates_reused(), 2u);
+}
 
 // One chunk's renderer over the builder's chunk.
 struct ChunkFixture {
