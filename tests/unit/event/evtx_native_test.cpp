@@ -1894,6 +1894,28 @@ TEST(EvtxDamaged, RandomCorruptionNeverCrashesTheRenderer) {
   }
 }
 
+// A long name named by thousands of five-byte attribute tokens: its text would be written out
+// for each (20 MB and more from one chunk) before the template is even used.
+TEST(EvtxDamaged, RepeatedNamesCannotBlowUpATemplate) {
+  const std::string long_name(20000, 'n');
+  EvtxBuilder b;
+  b.Record(1, [&](EvtxBuilder& e) {
+    const uint32_t name = e.name_at_next_element();
+    e.Open(long_name, true);
+    for (int i = 0; i < 2000; ++i) {
+      e.Byte(0x46);
+      e.Raw(Le(name, 4));
+      e.Text(u"v");
+    }
+    e.CloseEmpty();
+  }, {});
+  ChunkFixture f(b);
+  ASSERT_EQ(f.records.size(), 1u);
+  EXPECT_FALSE(f.Render(0));
+  EXPECT_EQ(f.renderer.error(), "template text too large");
+  EXPECT_LT(f.renderer.footprint(), size_t{16} << 20);
+}
+
 TEST(EvtxDamaged, RepeatedValuesCannotBlowUpTheOutput) {
   // 1000 references to one 8 KiB value: 16 MB of text from 36 KiB of record.
   EvtxBuilder b;
