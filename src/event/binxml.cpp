@@ -1171,7 +1171,7 @@ bool ChunkRenderer::OpenElement(const Op& op, uint64_t key) {
     return Fail("a second root element");
   }
   // Filled in place: a whole Element copied in after piecewise stores stalls the CPU.
-  Element& element = elements_.emplace_back();
+  Element& element = elements_.push();
   element.close = op.close;
   element.close_length = op.close_length;
   element.content_mark = content_mark;
@@ -1204,7 +1204,8 @@ bool ChunkRenderer::OpenElement(const Op& op, uint64_t key) {
 
 bool ChunkRenderer::EndElement() {
   if (in_start_tag_ || elements_.empty()) return Fail("end of no element");
-  const Element top = elements_.back();
+  // (Still there after the pop: nothing opens an element before this returns.)
+  const Element& top = elements_.back();
   elements_.pop_back();
   if (dropping_) {
     // An optional substitution without a value removes its element altogether; the parent is
