@@ -130,6 +130,12 @@ std::unique_ptr<PairScan> PairScan::Build(const std::vector<Literal>& literals) 
       for (size_t i = 0; i + 1 < text.size(); ++i) {
         if (Folded(text[i]) == best.first && Folded(text[i + 1]) == best.second) {
           pair.candidates.push_back({static_cast<uint32_t>(l), static_cast<uint32_t>(i)});
+          if (i == 0) {
+            pair.starts_literal = true;
+          } else {
+            const uint8_t before = Folded(text[i - 1]);
+            pair.before[before >> 6] |= uint64_t{1} << (before & 63);
+          }
           covered[l] = true;
           --remaining;
           break;
@@ -180,7 +186,8 @@ bool PairScan::Candidates(std::string_view text, size_t at, uint64_t candidates)
     const uint8_t first = Folded(data[position]);
     const uint8_t second = Folded(data[position + 1]);
     for (const Pair& pair : pairs_) {
-      if (pair.first == first && pair.second == second && Verify(text, position, pair))
+      if (pair.first == first && pair.second == second && pair.MayFollow(data, position) &&
+          Verify(text, position, pair))
         return true;
     }
   }

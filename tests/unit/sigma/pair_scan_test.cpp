@@ -90,6 +90,17 @@ TEST(PairScan, FindsLiteralsAtEveryPositionAndCase) {
   // A pair at the very end of the text, its second byte beyond it: no match.
   EXPECT_FALSE(Scan(*scan, "xxxxsekurlsa:"));
   EXPECT_TRUE(Scan(*scan, "xxxxsekurlsa::"));
+  // The pair after a byte none of its literals has there (IPv6 in a DNS answer), at the start
+  // of the text, and after each byte one of them has.
+  EXPECT_FALSE(Scan(*scan, "type:  5 edge.example.net;::ffff:13.107.4.50;"));
+  EXPECT_FALSE(Scan(*scan, "::ffff:13.107.4.50"));
+  for (const char* text : {"LSADUMP::sam", "Privilege::Debug", "misc::SKELETON", "(dpapi::masterkey)"})
+    EXPECT_TRUE(Scan(*scan, text)) << text;
+  auto starting = PairScan::Build({{"::1"}, {"x::y"}});
+  ASSERT_NE(starting, nullptr);
+  EXPECT_TRUE(Scan(*starting, "::1"));
+  EXPECT_TRUE(Scan(*starting, "a;::1"));
+  EXPECT_TRUE(Scan(*starting, "X::Y"));
 }
 
 TEST(PairScan, CasedLiteralsMatchOnlyTheirCase) {
