@@ -896,6 +896,13 @@ bool ChunkRenderer::CanonicalContent(uint32_t begin, uint32_t end, bool in_templ
     put(chunk_ + offset + 6, 2 + 2 * size_t{units});
     return true;
   };
+  // A token of `header` bytes at `pos` whose name offset lies at pos + name_at.
+  auto named = [&](uint32_t& pos, uint32_t header, uint32_t name_at) {
+    if (!need(pos, header)) return false;
+    const uint32_t offset = U32(chunk_ + pos + name_at);
+    pos += header;
+    return name(offset, pos);
+  };
   // A length-prefixed text at `pos`: its count of units at pos + count_at, its UTF-16 after
   // `header` bytes.
   auto text = [&](uint32_t& pos, uint32_t header, uint32_t count_at) {
@@ -926,17 +933,13 @@ bool ChunkRenderer::CanonicalContent(uint32_t begin, uint32_t end, bool in_templ
         pos += 4;
         break;
       case 0x01:
-      case 0x41: {
-        if (!need(pos, 11)) return false;
-        const uint32_t offset = U32(chunk_ + pos + 7);
-        pos += 11;
-        if (!name(offset, pos)) return false;
+      case 0x41:
+        if (!named(pos, 11, 7)) return false;
         if (token == 0x41) {
           if (!need(pos, 4)) return false;
           pos += 4;
         }
         break;
-      }
       case 0x02:
       case 0x03:
       case 0x04:
@@ -951,13 +954,9 @@ bool ChunkRenderer::CanonicalContent(uint32_t begin, uint32_t end, bool in_templ
       case 0x46:
       case 0x09:
       case 0x49:
-      case 0x0a: {
-        if (!need(pos, 5)) return false;
-        const uint32_t offset = U32(chunk_ + pos + 1);
-        pos += 5;
-        if (!name(offset, pos)) return false;
+      case 0x0a:
+        if (!named(pos, 5, 1)) return false;
         break;
-      }
       case 0x07:
       case 0x47:
       case 0x0b:
