@@ -2,9 +2,11 @@
 //
 // A record's BinXML is (almost always) a template instance: a reference to a template
 // definition stored once per chunk plus an array of substitution values. Each definition is
-// compiled once per chunk into a flat list of operations (element and attribute names already
-// converted to UTF-8, literal text already escaped, substitution slots) and cached by its chunk
-// offset; rendering a record then walks that list and formats only the record's values. Nested
+// compiled into a flat list of operations (element and attribute names already converted to
+// UTF-8, literal text already escaped, substitution slots), found by its chunk offset within the
+// chunk, and reused by later chunks whose definition reads the same (every chunk of a log
+// defines its templates again); rendering a record then walks that list and formats only the
+// record's values. Nested
 // BinXML values (type 0x21, e.g. UserData) are rendered recursively up to MAX_NESTING levels.
 //
 // The text is laid out exactly as libevtx lays it out, since everything downstream (flattening,
