@@ -1,8 +1,9 @@
 // Compile-then-execute: Compile() turns a BinXML token stream (a template definition, or a plain
 // fragment) into ops, once for every template that reads differently (CompileOrReuse); Execute()
-// walks the ops of one template instance with its values. Start tags are written lazily ("<Name attrs" first, then ">" or "/>" once the first
-// content, or the end, shows whether the element is empty), which is what lets a single pass
-// produce libevtx's layout without building a tree.
+// walks the ops of one template instance with its values. Start tags are written lazily
+// ("<Name attrs" first, then ">" or "/>" once the first content, or the end, shows whether the
+// element is empty), which is what lets a single pass produce libevtx's layout without building
+// a tree.
 #include "event/binxml.hpp"
 
 #include <algorithm>
@@ -862,7 +863,7 @@ OutlineShapeId ShapeOfWords(const std::vector<uint64_t>& words) {
 // content compile to the same ops. Every check here is one Compile() makes too; where one
 // fails, Compile() runs and reports it.
 bool ChunkRenderer::CanonicalContent(uint32_t begin, uint32_t end, bool in_template,
-                                     size_t& tokens) {
+                                     size_t& tokens, std::string_view& content) {
   // Written through a pointer into canonical_, grown (rarely) where a piece would not fit:
   // a vector's insert per piece was most of this pass.
   size_t used = 0;
@@ -926,7 +927,7 @@ bool ChunkRenderer::CanonicalContent(uint32_t begin, uint32_t end, bool in_templ
     put_byte(token);
     switch (token) {
       case 0x00:
-        canonical_size_ = used;
+        content = {reinterpret_cast<const char*>(canonical_.data()), used};
         return true;
       case 0x0f:
         if (!need(pos, 4)) return false;
@@ -976,7 +977,7 @@ bool ChunkRenderer::CanonicalContent(uint32_t begin, uint32_t end, bool in_templ
     }
   }
   put_byte(0xff);  // the stream ran to `end` (only a plain fragment may)
-  canonical_size_ = used;
+  content = {reinterpret_cast<const char*>(canonical_.data()), used};
   return true;
 }
 
@@ -984,14 +985,14 @@ bool ChunkRenderer::CompileOrReuse(uint32_t begin, uint32_t end, uint32_t key, b
                                    size_t& entry) {
   if (templates_.size() >= MAX_TEMPLATES) return Fail("too many templates in one chunk");
   size_t tokens = 0;
+  std::string_view content;
   // Compile() counts a unit of work per token; reused ops count the same, so that a record
   // fails as too complex whether its templates were compiled or reused.
-  if (!CanonicalContent(begin, end, in_template, tokens) || work_ > MAX_WORK ||
+  if (!CanonicalContent(begin, end, in_template, tokens, content) || work_ > MAX_WORK ||
       tokens > MAX_WORK - work_) {
     return Compile(begin, end, key, in_template, entry);
   }
-  const XXH128_hash_t hash = SharedTemplateIds().HashOf(
-      std::string_view(reinterpret_cast<const char*>(canonical_.data()), canonical_size_));
+  const XXH128_hash_t hash = SharedTemplateIds().HashOf(content);
   ReusableTemplate& slot = reusable_[hash.low64 & (REUSABLE_TEMPLATES - 1)];
   if (slot.used && slot.low == hash.low64 && slot.high == hash.high64) {
     work_ += tokens;
