@@ -468,6 +468,10 @@ void ChunkRenderer::SetChunk(const uint8_t* chunk, size_t size) {
     fused_.clear();
     pool_.Clear();
     std::fill(reusable_.begin(), reusable_.end(), ReusableTemplate{});
+    ClearTraces();  // they name templates by their ops
+  } else if (traces_.size() >= KEPT_TRACES || trace_steps_.size() >= KEPT_TRACE_STEPS ||
+             trace_text_.size() >= KEPT_TRACE_TEXT) {
+    ClearTraces();
   }
 }
 
@@ -493,6 +497,7 @@ bool ChunkRenderer::RenderOnce(uint32_t begin, uint32_t end, TextBuffer& out,
   outline_ = outline;
   outline_valid_ = true;
   elements_.clear();
+  min_depth_ = 0;
   values_.clear();
   in_start_tag_ = false;
   in_attribute_ = false;
@@ -1207,6 +1212,7 @@ bool ChunkRenderer::EndElement() {
   // (Still there after the pop: nothing opens an element before this returns.)
   const Element& top = elements_.back();
   elements_.pop_back();
+  if (elements_.size() < min_depth_) min_depth_ = elements_.size();
   if (dropping_) {
     // An optional substitution without a value removes its element altogether; the parent is
     // as it was before the element opened (empty again, if it was its only child).
@@ -1298,6 +1304,7 @@ bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
     if (value.type == kNullType) {
       if (!op.optional) return Fail("null value in a normal substitution");
       attribute_omitted_ = true;
+      if (recording_ != nullptr) RecordValue(PieceKind::kTypeOnly, op.index, value.type, 0, 0, 0);
       return true;
     }
     // libevtx fails on empty attribute values and repeats the attribute for arrays.
@@ -1305,8 +1312,12 @@ bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
       return FailValue(value);
     }
     WriteAttributeName();
+    const size_t begin = out_->size();
     if (!AppendValue(value.type, chunk_ + value.offset, value.size, false, *out_)) {
       return FailValue(value);
+    }
+    if (recording_ != nullptr) {
+      RecordValue(PieceKind::kAttributeValue, op.index, value.type, begin, out_->size(), 0);
     }
     return true;
   }
@@ -1314,19 +1325,28 @@ bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
     // Child elements rendered from a nested fragment.
     if (in_start_tag_) return Fail("content inside a start tag");
     if (!elements_.empty() && elements_.back().pieces != 0) return Fail("mixed content");
+    if (recording_ != nullptr) return RecordNested(op.index, value, nesting);
     return RenderFragment(value.offset, value.offset + value.size, nesting + 1);
   }
   if (!BeginContentPiece()) return false;
   if (value.type == kNullType) {
     if (!op.optional) return Fail("null value in a normal substitution");
     if (!elements_.back().start_open) return Fail("optional value after content");
+    // (Removing the element takes back text and steps: a replay does not.)
+    if (recording_ != nullptr) recording_->ok = false;
     dropping_ = true;
     return true;
   }
-  if ((value.type & kArrayFlag) != 0) return WriteArray(value);
+  if ((value.type & kArrayFlag) != 0) {
+    if (recording_ != nullptr) recording_->ok = false;
+    return WriteArray(value);
+  }
   const size_t mark = OpenText();
   if (!AppendValue(value.type, chunk_ + value.offset, value.size, true, *out_)) {
     return FailValue(value);
+  }
+  if (recording_ != nullptr) {
+    RecordValue(PieceKind::kContent, op.index, value.type, mark, out_->size(), outline_->size());
   }
   // ANSI strings are the one content libevtx leaves unescaped: a '<' in one would read back
   // as markup.
@@ -1434,8 +1454,8 @@ bool ChunkRenderer::WriteArray(const Value& value) {
   return true;
 }
 
-bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t values_end,
-                            int nesting) {
+bool ChunkRenderer::Interpret(const Compiled& code, size_t values_begin, size_t values_end,
+                              int nesting) {
   for (uint32_t i = 0; i < code.op_count; ++i) {
     if (++work_ > MAX_WORK) return Fail("record too complex");
     if (out_->size() > output_limit_) {
@@ -1474,6 +1494,7 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
         in_start_tag_ = false;
         if (!compact_) out_->Append("/>\n", 3);
         elements_.pop_back();
+        if (elements_.size() < min_depth_) min_depth_ = elements_.size();
         Outline(OutlineStep::kClose, 0, 0, 0, 0, KindWord(OutlineStep::kClose));
         break;
       case OpCode::kEndElement:

@@ -6,7 +6,9 @@
 // UTF-8, literal text already escaped, substitution slots), found by its chunk offset within the
 // chunk, and reused by later chunks whose definition reads the same (every chunk of a log
 // defines its templates again); rendering a record then walks that list and formats only the
-// record's values. Nested BinXML values (type 0x21, e.g. UserData) are rendered recursively up
+// record's values. In outline-only mode, what walking the list wrote for one record is
+// recorded, and later records of that template with values of the same types replay it
+// (binxml_replay.cpp). Nested BinXML values (type 0x21, e.g. UserData) are rendered recursively up
 // to MAX_NESTING levels.
 //
 // The text is laid out exactly as libevtx lays it out, since everything downstream (flattening,
@@ -203,13 +205,20 @@ class ChunkRenderer {
   [[nodiscard]] size_t templates_compiled() const { return templates_.size(); }
   // Of those since construction, how many were reused from an earlier chunk's compilation.
   [[nodiscard]] size_t templates_reused() const { return templates_reused_; }
+  // Template instances written by replaying a recording (see Execute), since construction; and
+  // replays that gave up (the instance was then interpreted).
+  [[nodiscard]] size_t instances_replayed() const { return instances_replayed_; }
+  [[nodiscard]] size_t replays_abandoned() const { return replays_abandoned_; }
+  // Off: every template instance is interpreted op by op (tests compare the two).
+  void set_replay(bool on) { replay_ = on; }
   // Bytes of storage held (all of it reused): stays put once warm, which is how tests see that
   // rendering does not allocate.
   [[nodiscard]] size_t footprint() const {
     return ops_.capacity() * sizeof(Op) + fused_.capacity() * sizeof(FusedAttribute) +
            pool_.capacity() + templates_.capacity() * sizeof(Compiled) +
            values_.capacity() * sizeof(Value) +
-           reusable_.capacity() * sizeof(ReusableTemplate) + canonical_.capacity();
+           reusable_.capacity() * sizeof(ReusableTemplate) + canonical_.capacity() +
+           TraceFootprint();
   }
 
  private:
@@ -286,6 +295,11 @@ class ChunkRenderer {
     [[nodiscard]] size_t size() const { return size_; }
     [[nodiscard]] bool empty() const { return size_ == 0; }
     Element& back() { return items_[size_ - 1]; }
+    [[nodiscard]] const Element& back() const { return items_[size_ - 1]; }
+    Element& at(size_t i) { return items_[i]; }
+    void truncate(size_t size) {
+      if (size < size_) size_ = size;
+    }
     // The new innermost element, holding whatever was there before: set every field.
     Element& push() { return items_[size_++]; }
     void pop_back() { --size_; }
@@ -295,6 +309,131 @@ class ChunkRenderer {
     std::array<Element, MAX_ELEMENT_DEPTH> items_{};
     size_t size_ = 0;
   };
+
+  // Replay. In outline-only mode the text and outline a template's ops write for one record
+  // differ from those for the next record of the same template only where the values go,
+  // provided the values have the same types: the rest is names and literal text, and steps
+  // whose positions are fixed distances from the pieces around them. So the first instance of
+  // a template with values of given types is interpreted and recorded (a Recording), and later
+  // ones replay it: copy the literal pieces, format the values, add the steps with their
+  // positions moved: records are written in about three quarters of the instructions that
+  // interpreting them took (docs/benchmarks.md). Anything a replay does not vouch for (a value that
+  // fails to format, a nested fragment that ends unlike the recorded one, the work or size
+  // limits) undoes the replay and interprets the instance instead, so a replay writes exactly
+  // what interpreting would.
+  enum class PieceKind : uint8_t {
+    kLiteral,         // text the ops wrote: names, literal attributes and text
+    kContent,         // a value as element content
+    kAttributeValue,  // a value as an attribute's
+    kNested,          // a BinXML value: its fragment rendered in place
+    kTypeOnly,        // (recording only) a value read without text: an omitted attribute
+  };
+  static constexpr uint16_t NO_PIECE = 0xffff;
+  static constexpr uint32_t NO_TRACE = UINT32_MAX;
+  struct TracePiece {
+    PieceKind kind;
+    uint16_t index = 0;  // values: the substitution's index
+    uint32_t text = 0;   // kLiteral: offset in trace_text_; kNested: its TraceCall
+    uint32_t length = 0;  // kLiteral
+  };
+  // A nested fragment's call: what is done before it, and what it must leave.
+  struct TraceCall {
+    uint32_t steps_end;  // the trace's steps (and moves) added before the call
+    uint32_t moves_end;
+    uint32_t work;       // ops counted since the previous call (or the start)
+    uint32_t elements_begin, elements_end;  // trace_elements_: elements open at the call
+    uint8_t flags_after;  // of the innermost open element, after the call (ElementFlags)
+  };
+  // An element open at a call, with its positions relative to pieces and steps.
+  struct TraceElement {
+    Element element;
+    uint16_t content_piece, tag_piece;  // content_mark, tag_offset: piece start + offset
+    uint32_t outline_step;              // outline_mark: where this step of the trace went
+  };
+  // A recorded step that is moved: its name and value by the start of its piece (they were
+  // recorded as offsets from it), its value length set to the piece's length, and the step left
+  // out when that is 0 (the text step of a content value: CloseText adds none for empty text).
+  // The other steps are copied as recorded.
+  static constexpr uint8_t MOVE_NAME = 1, MOVE_VALUE = 2, LENGTH_OF_PIECE = 4,
+                           ONLY_IF_NOT_EMPTY = 8;
+  struct TraceMove {
+    uint32_t step;  // in trace_steps_
+    uint16_t piece;
+    uint8_t moves;  // MOVE_NAME...
+  };
+  struct TraceCheck {
+    uint16_t index;
+    uint8_t type;
+  };
+  struct Trace {
+    uint32_t first_op = 0, op_count = 0, value_count = 0;
+    uint32_t next = NO_TRACE;  // another trace in the same slot
+    uint32_t checks_begin = 0, checks_end = 0;  // the types it was recorded with
+    uint32_t pieces_begin = 0, pieces_end = 0;
+    uint32_t steps_begin = 0, steps_end = 0;  // trace_steps_ and trace_words_
+    uint32_t moves_begin = 0, moves_end = 0;
+    uint32_t calls_begin = 0, calls_end = 0;
+    uint32_t work = 0;  // ops counted after the last call
+    uint32_t depth = 0;  // open elements at the start (and the end)
+    uint8_t entry_flags = 0, exit_flags = 0;  // EntryFlags()
+    bool unkeyed = false;  // a step without a key (its shape word 0)
+    bool usable = true;    // false: these types cannot be replayed; interpret, do not record
+  };
+  // What a recording notes as the ops run: the pieces that are not literal text.
+  struct TraceMark {
+    PieceKind kind;
+    uint8_t type;
+    uint16_t index;
+    size_t begin = 0, end = 0;  // text
+    size_t step_at = 0;  // kContent: where its text step goes; kNested: outline before
+    size_t outline_end = 0, work_begin = 0, work_end = 0;  // kNested
+    size_t elements_begin = 0, elements_end = 0;  // kNested: recording_elements_
+    uint8_t flags_after = 0;                      // kNested
+  };
+  struct Recording {
+    size_t out_begin, outline_begin, work_begin, depth;
+    size_t marks_begin, elements_begin;  // in recording_marks_, recording_elements_
+    bool ok = true;  // nothing seen that a replay could not repeat
+  };
+  // Renderer state an abandoned replay puts back.
+  struct RenderState {
+    size_t out, outline, values, work, min_depth, piece_at, step_at;
+    size_t depth, saved_elements;  // elements_[0, depth) are saved_elements_[saved_elements...]
+    bool outline_valid, shape_keyed;
+  };
+  static uint8_t ElementFlags(const Element& element) {
+    return static_cast<uint8_t>(element.start_open | element.has_children << 1 |
+                                (element.pieces != 0) << 2);
+  }
+  // What the ops of a template at the current place depend on: the parent's flags, or at the
+  // root whether text was written before.
+  uint8_t EntryFlags() const {
+    return elements_.empty() ? static_cast<uint8_t>(8 | (out_->size() != 0))
+                             : ElementFlags(elements_.back());
+  }
+  void SetElementFlags(Element& element, uint8_t flags) {
+    element.start_open = (flags & 1) != 0;
+    element.has_children = (flags & 2) != 0;
+    element.pieces = (flags & 4) != 0 ? 1 : 0;
+  }
+  // The trace of `code` for these values and this place, or null; `variants`: traces of `code`.
+  const Trace* FindTrace(const Compiled& code, size_t values_begin, size_t values_end,
+                         size_t& variants) const;
+  bool Replay(uint32_t trace, size_t values_begin, int nesting);
+  void AddReplayedSteps(const Trace& trace, uint32_t from, uint32_t to, uint32_t moves_from,
+                        uint32_t moves_to, size_t piece_base, size_t step_base);
+  bool InterpretRecording(const Compiled& code, size_t values_begin, size_t values_end,
+                          int nesting);
+  void StoreTrace(const Compiled& code, size_t values_begin, size_t values_end,
+                  const Recording& recording, uint8_t entry_flags, bool usable);
+  bool BuildTrace(Trace& trace, const Recording& recording);
+  void RecordValue(PieceKind kind, uint16_t index, uint8_t type, size_t begin, size_t end,
+                   size_t step_at);
+  bool RecordNested(uint16_t index, const Value& value, int nesting);
+  RenderState SaveState();
+  void RestoreState(const RenderState& state);
+  void ClearTraces();
+  [[nodiscard]] size_t TraceFootprint() const;
 
   bool Fail(const char* message) {
     error_ = message;
@@ -315,7 +454,10 @@ class ChunkRenderer {
   bool CanonicalContent(uint32_t begin, uint32_t end, bool in_template, size_t& tokens,
                         std::string_view& content);
   bool ReadName(uint32_t offset, uint32_t& pos, uint32_t end, uint32_t& text, uint32_t& length);
+  // Runs the ops of `code` with values [values_begin, values_end): by replay when a trace fits,
+  // else by Interpret (recording it when none was made for these types yet).
   bool Execute(const Compiled& code, size_t values_begin, size_t values_end, int nesting);
+  bool Interpret(const Compiled& code, size_t values_begin, size_t values_end, int nesting);
   bool OpenElement(const Op& op, uint64_t key);
   void Fuse(size_t ops_begin);
   // Decides the outline keys of the elements of `code`, just compiled.
@@ -404,6 +546,39 @@ class ChunkRenderer {
   bool over_limit_ = false;
   uint32_t attribute_name_ = 0;
   uint32_t attribute_length_ = 0;
+  // Replay (see Execute): traces found by their template's first op, direct-mapped.
+  bool replay_ = true;
+  static constexpr size_t TRACE_SLOTS = 4096;
+  static constexpr size_t TRACES_PER_TEMPLATE = 4;
+  // What traces may hold before all are dropped (at the next SetChunk).
+  static constexpr size_t KEPT_TRACES = 1 << 14;
+  static constexpr size_t KEPT_TRACE_STEPS = size_t{1} << 20;
+  static constexpr size_t KEPT_TRACE_TEXT = size_t{4} << 20;
+  std::vector<uint32_t> trace_slots_;
+  std::vector<Trace> traces_;
+  std::vector<TracePiece> trace_pieces_;
+  std::vector<OutlineStep> trace_steps_;  // as recorded, moved fields as offsets
+  std::vector<uint64_t> trace_words_;      // their shape words
+  std::vector<TraceMove> trace_moves_;
+  std::vector<TraceCall> trace_calls_;
+  std::vector<TraceElement> trace_elements_;
+  std::vector<TraceCheck> trace_checks_;
+  TextBuffer trace_text_;
+  // Where each piece of the replays in progress started (and each trace step's outline place),
+  // one stretch per replay, innermost last.
+  std::vector<size_t> piece_at_;
+  std::vector<uint32_t> step_at_;
+  // The open elements at the start of each replay in progress: a nested fragment that closes
+  // elements it did not open may overwrite them before the replay gives up.
+  std::vector<Element> saved_elements_;
+  Recording* recording_ = nullptr;  // of the Execute running now, if recording
+  std::vector<TraceMark> recording_marks_;
+  std::vector<Element> recording_elements_;
+  // The fewest open elements since it was last set: a recording or replay sees by it whether a
+  // fragment closed elements it had not opened.
+  size_t min_depth_ = 0;
+  size_t instances_replayed_ = 0;
+  size_t replays_abandoned_ = 0;
   const char* error_ = "";
   char error_buffer_[80] = {};
 };

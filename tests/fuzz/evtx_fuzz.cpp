@@ -94,7 +94,13 @@ struct Harness {
   std::vector<binxml::OutlineStep> outline;
   binxml::ChunkRenderer outline_only;
   binxml::TextBuffer compact;
+  bool compact_ok = false;  // what outline_only's last RenderRecord returned
   std::vector<binxml::OutlineStep> compact_outline;
+  // Outline-only like `outline_only`, but interpreting every template instance: replays must
+  // write what interpreting writes.
+  binxml::ChunkRenderer interpreting;
+  binxml::TextBuffer interpreted;
+  std::vector<binxml::OutlineStep> interpreted_outline;
   std::unique_ptr<binxml::ChunkRenderer> fresh;  // new for every chunk: reuses nothing
   binxml::TextBuffer fresh_text;
   std::vector<binxml::OutlineStep> fresh_outline;
@@ -103,6 +109,9 @@ struct Harness {
     renderer.set_output_limit(OUTPUT_LIMIT);
     outline_only.set_output_limit(OUTPUT_LIMIT);
     outline_only.set_outline_only(true);
+    interpreting.set_output_limit(OUTPUT_LIMIT);
+    interpreting.set_outline_only(true);
+    interpreting.set_replay(false);
   }
 
   static std::string_view Bytes(const std::vector<binxml::OutlineStep>& steps) {
@@ -114,6 +123,21 @@ struct Harness {
     const bool ok = RenderXml(begin, end);
     CompareFresh(begin, end, ok);
     CompareOutlineOnly(begin, end, ok);
+    CompareInterpreted(begin, end);
+  }
+
+  // What outline_only rendered last, by replay where it could, against interpreting every op.
+  void CompareInterpreted(uint32_t begin, uint32_t end) {
+    interpreted.Clear();
+    const bool ok = interpreting.RenderRecord(begin, end, interpreted, &interpreted_outline);
+    Check(ok == compact_ok, "replaying succeeds where interpreting does");
+    Check(interpreting.error() == outline_only.error(), "... and fails for the same reason");
+    Check(interpreting.over_limit() == outline_only.over_limit(), "... at the size limit alike");
+    if (!ok) return;
+    Check(interpreted.view() == compact.view(), "... and writes the same text");
+    Check(Bytes(interpreted_outline) == Bytes(compact_outline), "... and the same outline");
+    Check(interpreting.outline_shape() == outline_only.outline_shape(), "... of the same shape");
+    Check(interpreting.text_is_xml() == outline_only.text_is_xml(), "... in the same form");
   }
 
   // Templates reused from earlier chunks render as compiling them again does.
@@ -130,7 +154,7 @@ struct Harness {
 
   void CompareOutlineOnly(uint32_t begin, uint32_t end, bool ok) {
     compact.Clear();
-    const bool compact_ok = outline_only.RenderRecord(begin, end, compact, &compact_outline);
+    compact_ok = outline_only.RenderRecord(begin, end, compact, &compact_outline);
     if (!ok && renderer.over_limit()) return;  // the shorter text may fit where the XML did not
     Check(compact_ok == ok, "outline-only rendering succeeds where XML rendering does");
     if (!ok) return;
@@ -224,6 +248,7 @@ struct Harness {
     std::memcpy(&free_offset, chunk + 48, 4);
     renderer.SetChunk(chunk, evtx::CHUNK_SIZE);
     outline_only.SetChunk(chunk, evtx::CHUNK_SIZE);
+    interpreting.SetChunk(chunk, evtx::CHUNK_SIZE);
     fresh = std::make_unique<binxml::ChunkRenderer>();
     fresh->set_output_limit(OUTPUT_LIMIT);
     fresh->SetChunk(chunk, evtx::CHUNK_SIZE);
@@ -333,8 +358,11 @@ std::string Mutate(const std::string& seed, std::mt19937& random) {
 int main(int argc, char** argv) {
   yagura::fuzz::Replayed replayed;
   if (int usage = yagura::fuzz::ReplaySeeds(argc, argv, 20000, 20240502, Mutate, replayed)) return usage;
-  std::printf("evtx_fuzz: %zu inputs from %zu seeds (%zu records rendered, %zu declined), no failures\n",
-              replayed.runs, replayed.seeds, GetHarness().rendered, GetHarness().declined);
+  std::printf("evtx_fuzz: %zu inputs from %zu seeds (%zu records rendered, %zu declined; %zu "
+              "template instances replayed, %zu replays given up), no failures\n",
+              replayed.runs, replayed.seeds, GetHarness().rendered, GetHarness().declined,
+              GetHarness().outline_only.instances_replayed(),
+              GetHarness().outline_only.replays_abandoned());
   return 0;
 }
 

@@ -1677,6 +1677,185 @@ TEST(EvtxNative, TemplatesReusedFromEarlierChunksRenderAsCompiledOnes) {
   EXPECT_GT(shared.templates_reused(), compiled / 2);
 }
 
+// Renders every record of `chunk` by `replaying` (outline-only, replays on) and by a renderer
+// that interprets every template instance: the same text, outline, shape and form, or the
+// same failure. Both are kept by the caller, so that traces recorded in one chunk serve later
+// ones.
+void CompareReplayWithInterpreting(const uint8_t* chunk, binxml::ChunkRenderer& replaying,
+                                   binxml::ChunkRenderer& interpreting, const std::string& what,
+                                   size_t& records) {
+  evtx::ChunkHeader header;
+  ASSERT_EQ(evtx::CheckChunk(chunk, evtx::CHUNK_SIZE, header), evtx::ChunkState::kValid) << what;
+  replaying.SetChunk(chunk, evtx::CHUNK_SIZE);
+  interpreting.SetChunk(chunk, evtx::CHUNK_SIZE);
+  binxml::TextBuffer text, interpreted;
+  std::vector<binxml::OutlineStep> outline, interpreted_outline;
+  evtx::RecordWalker walker(chunk, evtx::CHUNK_SIZE, header.free_offset);
+  evtx::RecordView record;
+  while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
+    const std::string at = what + " record " + std::to_string(record.id);
+    const bool ok = replaying.RenderRecord(record.binxml_begin, record.binxml_end, text, &outline);
+    const bool interpreted_ok = interpreting.RenderRecord(record.binxml_begin, record.binxml_end,
+                                                          interpreted, &interpreted_outline);
+    ASSERT_EQ(ok, interpreted_ok) << at << ": " << replaying.error() << " / " << interpreting.error();
+    EXPECT_EQ(replaying.error(), interpreting.error()) << at;
+    EXPECT_EQ(text.view(), interpreted.view()) << at;
+    EXPECT_EQ(replaying.text_is_xml(), interpreting.text_is_xml()) << at;
+    ASSERT_EQ(outline.size(), interpreted_outline.size()) << at;
+    EXPECT_EQ(std::memcmp(outline.data(), interpreted_outline.data(),
+                          outline.size() * sizeof(binxml::OutlineStep)),
+              0)
+        << at;
+    EXPECT_TRUE(replaying.outline_shape() == interpreting.outline_shape()) << at;
+    text.Clear();
+    interpreted.Clear();
+    ++records;
+  }
+}
+
+// Every record of the sample logs, written by replaying recorded template instances and by
+// interpreting every op: the same. Nearly every instance is replayed.
+TEST(EvtxNative, ReplayedInstancesWriteWhatInterpretingWrites) {
+  const auto files = SampleLogs();
+  if (files.empty()) GTEST_SKIP() << "test data absent: " << SharedDir() / "data/logs/evtx";
+  binxml::ChunkRenderer replaying, interpreting;
+  replaying.set_outline_only(true);
+  interpreting.set_outline_only(true);
+  interpreting.set_replay(false);
+  size_t records = 0;
+  for (const fs::path& path : files) {
+    const std::string bytes = ReadWholeFile(path);
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    for (size_t at = evtx::FILE_HEADER_SIZE; at + evtx::CHUNK_SIZE <= bytes.size();
+         at += evtx::CHUNK_SIZE) {
+      evtx::ChunkHeader header;
+      if (evtx::CheckChunk(data + at, evtx::CHUNK_SIZE, header) != evtx::ChunkState::kValid) continue;
+      CompareReplayWithInterpreting(data + at, replaying, interpreting,
+                                    path.filename().string(), records);
+    }
+  }
+  EXPECT_GT(records, 8000u);
+  EXPECT_EQ(interpreting.instances_replayed(), 0u);
+  // Most records are instances of a template met before with values of the same types; nested
+  // fragments are instances too.
+  EXPECT_GT(replaying.instances_replayed(), records / 2);
+  EXPECT_LT(replaying.replays_abandoned(), records / 100);
+}
+
+// One template whose instances differ in everything a replay must follow: values present and
+// absent (an optional attribute left out), empty and not, an attribute value with a quote (no
+// outline: the record is written again as XML), a value of the wrong size (the replay gives
+// up; interpreting fails the record), and a nested fragment of one template or another, or
+// one of the same template with different types.
+TEST(EvtxSynthetic, ReplaysFollowWhatTheirValuesWrite) {
+  EvtxBuilder b;
+  struct Instance {
+    V name;              // Provider Name: optional string
+    V id;                // EventID: uint32
+    V computer;          // Computer: string
+    int inner = 0;       // the nested fragment's template: 0 or 1
+    V inner_attribute;   // its attribute: optional string
+    V inner_text;        // its content: string, or uint32
+  };
+  const V none{0x00, ""};
+  auto text = [](const std::u16string& value) { return V{0x01, U16s(value)}; };
+  auto u32 = [](uint32_t value) { return V{0x08, Le(value, 4)}; };
+  const std::vector<Instance> instances = {
+      {text(u"Provider-A"), u32(4624), text(u"host-1"), 0, text(u"x"), text(u"first")},
+      {text(u"Provider-B"), u32(4625), text(u"host-22"), 0, text(u"yy"), text(u"second")},
+      {none, u32(1), text(u"host-3"), 0, none, text(u"third")},
+      {text(u"Provider-C"), u32(2), text(u""), 0, text(u""), text(u"")},
+      {text(u"Pro\"vider"), u32(3), text(u"host-4"), 0, text(u"z"), text(u"fourth")},
+      {text(u"Provider-D"), V{0x08, Le(5, 3)}, text(u"host-5"), 0, text(u"z"), text(u"fifth")},
+      {text(u"Provider-E"), u32(6), text(u"host-6"), 1, text(u"w"), text(u"other template")},
+      {text(u"Provider-F"), u32(7), text(u"host-7"), 0, text(u"v"), u32(77)},
+      {text(u"Provider-G"), u32(8), text(u"host-8"), 0, text(u"u"), text(u"again")},
+      {text(u"Provider-H"), u32(9), text(u"a & <b>"), 1, none, text(u"<c> & d")},
+      {text(u"Provider-I"), u32(10), text(u""), 0, text(u"t"), text(u"")},
+      {text(u"Provider-J"), u32(11), text(u"host-10"), 0, text(u"s"), text(u"last")},
+  };
+  uint32_t outer = 0;
+  uint32_t inner[2] = {0, 0};
+  uint64_t id = 1;
+  for (const Instance& instance : instances) {
+    b.BeginRecord(id++);
+    if (outer == 0) {
+      b.BeginInstance();
+      outer = b.last_definition();
+      b.Open("Event");
+      b.CloseStart();
+      b.Open("System");
+      b.CloseStart();
+      b.Open("Provider", true);
+      b.Attribute("Name");
+      b.Subst(0, 0x01, true);
+      b.CloseEmpty();
+      b.Open("EventID");
+      b.CloseStart();
+      b.Subst(1, 0x08);
+      b.End();
+      b.Open("Computer");
+      b.CloseStart();
+      b.Subst(2, 0x01);
+      b.End();
+      b.End();
+      b.Open("UserData");
+      b.CloseStart();
+      b.Subst(3, 0x21);
+      b.End();
+      b.End();
+      b.EndDefinition();
+    } else {
+      b.InstanceOf(outer);
+    }
+    b.BeginValues(4);
+    for (const V& value : {instance.name, instance.id, instance.computer}) {
+      b.BeginValue(value.type);
+      b.Raw(value.bytes);
+      b.EndValue();
+    }
+    b.BeginValue(0x21);
+    b.Raw(std::string_view("\x0f\x01\x01\x00", 4));
+    uint32_t& definition = inner[instance.inner];
+    if (definition == 0) {
+      b.BeginInstance();
+      definition = b.last_definition();
+      b.Open(instance.inner == 0 ? "Inner" : "Other", true);
+      b.Attribute("Attr");
+      b.Subst(0, 0x01, true);
+      b.CloseStart();
+      b.Subst(1, 0x01);
+      b.End();
+      b.EndDefinition();
+    } else {
+      b.InstanceOf(definition);
+    }
+    b.Values({instance.inner_attribute, instance.inner_text});
+    b.Byte(0x00);
+    b.EndValue();
+    b.EndValues();
+    b.EndRecord();
+  }
+  const std::string chunk = b.Chunk();
+  binxml::ChunkRenderer replaying, interpreting;
+  replaying.set_outline_only(true);
+  interpreting.set_outline_only(true);
+  interpreting.set_replay(false);
+  size_t records = 0;
+  CompareReplayWithInterpreting(reinterpret_cast<const uint8_t*>(chunk.data()), replaying,
+                                interpreting, "synthetic", records);
+  EXPECT_EQ(records, instances.size());
+  // Recorded: 0 (both templates), 2 (both: other types), 6 and 9 (the other nested template),
+  // 7 (the nested one: other types). Replayed: both templates of 1, 4 (before its quote sends
+  // it back to be written as XML, which is interpreted), 8, 10 and 11; the outer one of 6, 7
+  // and 9.
+  EXPECT_EQ(replaying.instances_replayed(), 13u);
+  // Given up: the empty attribute value of 3 (in the nested template, then the outer one, then
+  // the nested one again as the outer one is interpreted), and the value of the wrong size of
+  // 5. Interpreting fails those records alike.
+  EXPECT_EQ(replaying.replays_abandoned(), 4u);
+}
+
 // A template that reads the same bytes in two chunks but names a name written elsewhere in each
 // (an earlier template's), which differ: reused by its bytes, the second chunk would show the
 // first chunk's name.
