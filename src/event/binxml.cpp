@@ -538,6 +538,7 @@ bool ChunkRenderer::RenderFragment(uint32_t begin, uint32_t end, int nesting) {
   }
   if (entry == templates_.size() && !CompileOrReuse(pos, end, key, false, entry)) return false;
   const Compiled code = templates_[entry];
+  instance_descriptors_ = nullptr;
   return Execute(code, values_.size(), values_.size(), nesting);
 }
 
@@ -576,6 +577,7 @@ bool ChunkRenderer::RenderTemplateInstance(uint32_t& pos, uint32_t end, int nest
   pos += 4;
   if (count > (end - pos) / 4) return Fail("template value count overruns the record");
   uint32_t data = pos + count * 4;
+  const uint32_t descriptors = pos;
   const size_t values_begin = values_.size();
   for (uint32_t i = 0; i < count; ++i) {
     const uint8_t* descriptor = chunk_ + pos + 4 * i;
@@ -588,6 +590,7 @@ bool ChunkRenderer::RenderTemplateInstance(uint32_t& pos, uint32_t end, int nest
     data += size;
   }
   pos = data;
+  instance_descriptors_ = chunk_ + descriptors;
   const bool ok = Execute(code, values_begin, values_.size(), nesting);
   values_.resize(values_begin);
   return ok;

@@ -35,6 +35,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "event/outline_shape.hpp"
@@ -118,12 +119,13 @@ enum ValueType : uint8_t {
 struct OutlineStep {
   enum Kind : uint8_t { kOpen = 1, kAttribute, kText, kClose };
   static constexpr uint8_t LITERAL_START = 1;  // kOpen: every attribute is literal
-  uint8_t kind = 0;
-  uint8_t flags = 0;
-  uint16_t name_length = 0;  // kOpen, kAttribute
-  uint32_t name = 0;
-  uint32_t value = 0;  // kAttribute, kText; kOpen: the key's low half
-  uint32_t value_length = 0;  // kAttribute, kText; kOpen: the key's high half
+  // (No member initialisers: a trivial type is copied in blocks, as replays copy steps.)
+  uint8_t kind;
+  uint8_t flags;
+  uint16_t name_length;  // kOpen, kAttribute
+  uint32_t name;
+  uint32_t value;  // kAttribute, kText; kOpen: the key's low half
+  uint32_t value_length;  // kAttribute, kText; kOpen: the key's high half
 
   [[nodiscard]] uint64_t element_key() const {
     return kind == kOpen ? (uint64_t{value_length} << 32 | value) : 0;
@@ -135,7 +137,7 @@ struct OutlineStep {
     return step;
   }
 };
-static_assert(sizeof(OutlineStep) == 16);
+static_assert(sizeof(OutlineStep) == 16 && std::is_trivial_v<OutlineStep>);
 
 // Appends UTF-16LE text (`units` code units) as UTF-8, XML-escaped when `escape`. Returns false
 // when the text cannot be rendered as libevtx renders it.
@@ -361,14 +363,12 @@ class ChunkRenderer {
     uint16_t piece;
     uint8_t moves;  // MOVE_NAME...
   };
-  struct TraceCheck {
-    uint16_t index;
-    uint8_t type;
-  };
   struct Trace {
     uint32_t first_op = 0, op_count = 0, value_count = 0;
     uint32_t next = NO_TRACE;  // another trace in the same slot
-    uint32_t checks_begin = 0, checks_end = 0;  // the types it was recorded with
+    // The types of its values, as the instance's descriptors hold them (a descriptor's third
+    // byte, as a word's), from trace_types_[types_begin].
+    uint32_t types_begin = 0;
     uint32_t pieces_begin = 0, pieces_end = 0;
     uint32_t steps_begin = 0, steps_end = 0;  // trace_steps_ and trace_words_
     uint32_t moves_begin = 0, moves_end = 0;
@@ -562,7 +562,10 @@ class ChunkRenderer {
   std::vector<TraceMove> trace_moves_;
   std::vector<TraceCall> trace_calls_;
   std::vector<TraceElement> trace_elements_;
-  std::vector<TraceCheck> trace_checks_;
+  std::vector<uint32_t> trace_types_;
+  // The value descriptors of the template instance being executed (null for a plain
+  // fragment): FindTrace compares their types with a trace's.
+  const uint8_t* instance_descriptors_ = nullptr;
   TextBuffer trace_text_;
   // Where each piece of the replays in progress started (and each trace step's outline place),
   // one stretch per replay, innermost last.

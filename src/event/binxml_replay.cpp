@@ -12,6 +12,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 
 #include "event/binxml.hpp"
 
@@ -43,6 +47,31 @@ bool ChunkRenderer::Execute(const Compiled& code, size_t values_begin, size_t va
   return InterpretRecording(code, values_begin, values_end, nesting);
 }
 
+namespace {
+
+// Whether the `count` value descriptors at `descriptors` (four bytes each, the type third) have
+// the types in `types` (each type shifted to the third byte of a word).
+bool SameTypes(const uint8_t* descriptors, const uint32_t* types, size_t count) {
+  size_t i = 0;
+#if defined(__AVX2__)
+  const __m256i type_bytes = _mm256_set1_epi32(0xff0000);
+  for (; i + 8 <= count; i += 8) {
+    const __m256i read = _mm256_and_si256(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(descriptors + 4 * i)), type_bytes);
+    const __m256i recorded = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(types + i));
+    if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(read, recorded)) != -1) return false;
+  }
+#endif
+  for (; i < count; ++i) {
+    uint32_t descriptor;
+    std::memcpy(&descriptor, descriptors + 4 * i, 4);
+    if ((descriptor & 0xff0000) != types[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 const ChunkRenderer::Trace* ChunkRenderer::FindTrace(const Compiled& code, size_t values_begin,
                                                      size_t values_end, size_t& variants) const {
   if (trace_slots_.empty()) return nullptr;
@@ -57,15 +86,11 @@ const ChunkRenderer::Trace* ChunkRenderer::FindTrace(const Compiled& code, size_
         trace.entry_flags != entry_flags) {
       continue;
     }
-    bool same = true;
-    for (uint32_t c = trace.checks_begin; c < trace.checks_end; ++c) {
-      const TraceCheck check = trace_checks_[c];
-      if (values_[values_begin + check.index].type != check.type) {
-        same = false;
-        break;
-      }
+    if (!SameTypes(instance_descriptors_, trace_types_.data() + trace.types_begin,
+                   trace.value_count)) {
+      continue;
     }
-    if (same) return &trace;
+    return &trace;
   }
   return nullptr;
 }
@@ -355,12 +380,10 @@ void ChunkRenderer::StoreTrace(const Compiled& code, size_t values_begin, size_t
   trace.depth = static_cast<uint32_t>(recording.depth);
   trace.entry_flags = entry_flags;
   trace.exit_flags = recording.depth > 0 ? ElementFlags(elements_.back()) : 0;
-  trace.checks_begin = static_cast<uint32_t>(trace_checks_.size());
-  for (size_t m = recording.marks_begin; m < recording_marks_.size(); ++m) {
-    const TraceMark& mark = recording_marks_[m];
-    trace_checks_.push_back(TraceCheck{mark.index, mark.type});
+  trace.types_begin = static_cast<uint32_t>(trace_types_.size());
+  for (size_t v = values_begin; v < values_end; ++v) {
+    trace_types_.push_back(uint32_t{values_[v].type} << 16);
   }
-  trace.checks_end = static_cast<uint32_t>(trace_checks_.size());
   const size_t pieces_begin = trace_pieces_.size();
   const size_t steps_begin = trace_steps_.size();
   const size_t moves_begin = trace_moves_.size();
@@ -603,7 +626,7 @@ void ChunkRenderer::ClearTraces() {
   trace_moves_.clear();
   trace_calls_.clear();
   trace_elements_.clear();
-  trace_checks_.clear();
+  trace_types_.clear();
   trace_text_.Clear();
 }
 
@@ -614,7 +637,7 @@ size_t ChunkRenderer::TraceFootprint() const {
          trace_words_.capacity() * sizeof(uint64_t) + trace_moves_.capacity() * sizeof(TraceMove) +
          trace_calls_.capacity() * sizeof(TraceCall) +
          trace_elements_.capacity() * sizeof(TraceElement) +
-         trace_checks_.capacity() * sizeof(TraceCheck) + trace_text_.capacity() +
+         trace_types_.capacity() * sizeof(uint32_t) + trace_text_.capacity() +
          piece_at_.capacity() * sizeof(size_t) + step_at_.capacity() * sizeof(uint32_t) +
          saved_elements_.capacity() * sizeof(Element) +
          recording_marks_.capacity() * sizeof(TraceMark) +
