@@ -1856,6 +1856,74 @@ TEST(EvtxSynthetic, ReplaysFollowWhatTheirValuesWrite) {
   EXPECT_EQ(replaying.replays_abandoned(), 4u);
 }
 
+// A nested fragment leaves its parent element as its own content says: with child elements,
+// or with text (a template whose root is a value). An element the outer template opens after
+// it is then fine, or mixed content that fails the record. Replaying the outer template
+// recorded with the first kind must not carry on past a fragment of the second.
+TEST(EvtxSynthetic, ReplaysHoldNestedFragmentsToWhatTheyLeft) {
+  EvtxBuilder b;
+  uint32_t outer = 0;
+  uint32_t element_fragment = 0;
+  uint32_t text_fragment = 0;
+  // Instances: the nested fragment with an element, with text only, with an element again.
+  for (const int kind : {0, 1, 0, 1}) {
+    b.BeginRecord(static_cast<uint64_t>(b.size()));
+    if (outer == 0) {
+      b.BeginInstance();
+      outer = b.last_definition();
+      b.Open("Event");
+      b.CloseStart();
+      b.Open("UserData");
+      b.CloseStart();
+      b.Subst(0, 0x21);
+      b.Open("After");
+      b.CloseEmpty();
+      b.End();
+      b.End();
+      b.EndDefinition();
+    } else {
+      b.InstanceOf(outer);
+    }
+    b.BeginValues(1);
+    b.BeginValue(0x21);
+    b.Raw(std::string_view("\x0f\x01\x01\x00", 4));
+    uint32_t& definition = kind == 0 ? element_fragment : text_fragment;
+    if (definition == 0) {
+      b.BeginInstance();
+      definition = b.last_definition();
+      if (kind == 0) {
+        b.Open("Inner");
+        b.CloseStart();
+        b.Subst(0, 0x01);
+        b.End();
+      } else {
+        b.Subst(0, 0x01);
+      }
+      b.EndDefinition();
+    } else {
+      b.InstanceOf(definition);
+    }
+    b.Values({{0x01, U16s(kind == 0 ? u"element" : u"text")}});
+    b.Byte(0x00);
+    b.EndValue();
+    b.EndValues();
+    b.EndRecord();
+  }
+  const std::string chunk = b.Chunk();
+  binxml::ChunkRenderer replaying, interpreting;
+  replaying.set_outline_only(true);
+  interpreting.set_outline_only(true);
+  interpreting.set_replay(false);
+  size_t records = 0;
+  CompareReplayWithInterpreting(reinterpret_cast<const uint8_t*>(chunk.data()), replaying,
+                                interpreting, "nested", records);
+  EXPECT_EQ(records, 4u);
+  // The third instance is replayed, outer and nested; the second and fourth give up after
+  // their fragment and fail as interpreting fails them.
+  EXPECT_GE(replaying.instances_replayed(), 2u);
+  EXPECT_GE(replaying.replays_abandoned(), 1u);
+}
+
 // A template that reads the same bytes in two chunks but names a name written elsewhere in each
 // (an earlier template's), which differ: reused by its bytes, the second chunk would show the
 // first chunk's name.
