@@ -1626,6 +1626,41 @@ TEST(EvtxSynthetic, OutlineKeysFollowTheTemplateNotTheChunk) {
 
 // --- damaged input ---------------------------------------------------------------------------
 
+// Calls `visit(path, chunk, header)` for every chunk of `files` that passes its checks.
+template <typename Visit>
+void ForEachChunk(const std::vector<fs::path>& files, Visit visit) {
+  for (const fs::path& path : files) {
+    const std::string bytes = ReadWholeFile(path);
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    for (size_t at = evtx::FILE_HEADER_SIZE; at + evtx::CHUNK_SIZE <= bytes.size();
+         at += evtx::CHUNK_SIZE) {
+      evtx::ChunkHeader header;
+      if (evtx::CheckChunk(data + at, evtx::CHUNK_SIZE, header) != evtx::ChunkState::kValid) continue;
+      visit(path, data + at, header);
+    }
+  }
+}
+
+// Renders [begin, end) of the chunk both renderers are on, with an outline: the same text in
+// the same form, the same outline and shape, or the same failure.
+void ExpectSameRendering(binxml::ChunkRenderer& one, binxml::ChunkRenderer& other,
+                         uint32_t begin, uint32_t end, const std::string& what) {
+  binxml::TextBuffer text, other_text;
+  std::vector<binxml::OutlineStep> outline, other_outline;
+  const bool ok = one.RenderRecord(begin, end, text, &outline);
+  const bool other_ok = other.RenderRecord(begin, end, other_text, &other_outline);
+  ASSERT_EQ(ok, other_ok) << what << ": " << one.error() << " / " << other.error();
+  EXPECT_EQ(one.error(), other.error()) << what;
+  EXPECT_EQ(text.view(), other_text.view()) << what;
+  EXPECT_EQ(one.text_is_xml(), other.text_is_xml()) << what;
+  ASSERT_EQ(outline.size(), other_outline.size()) << what;
+  EXPECT_EQ(std::memcmp(outline.data(), other_outline.data(),
+                        outline.size() * sizeof(binxml::OutlineStep)),
+            0)
+      << what;
+  EXPECT_TRUE(one.outline_shape() == other.outline_shape()) << what;
+}
+
 // Every record of every chunk of the sample logs, rendered by one renderer (which reuses the
 // templates of earlier chunks) and by a renderer new for each chunk (which compiles them all):
 // the same text, outline and shape, or the same failure.
@@ -1634,44 +1669,23 @@ TEST(EvtxNative, TemplatesReusedFromEarlierChunksRenderAsCompiledOnes) {
   if (files.empty()) GTEST_SKIP() << "test data absent: " << SharedDir() / "data/logs/evtx";
   binxml::ChunkRenderer shared;
   shared.set_outline_only(true);
-  binxml::TextBuffer text, fresh_text;
-  std::vector<binxml::OutlineStep> outline, fresh_outline;
   size_t records = 0;
   size_t compiled = 0;
-  for (const fs::path& path : files) {
-    const std::string bytes = ReadWholeFile(path);
-    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-    for (size_t at = evtx::FILE_HEADER_SIZE; at + evtx::CHUNK_SIZE <= bytes.size();
-         at += evtx::CHUNK_SIZE) {
-      evtx::ChunkHeader header;
-      if (evtx::CheckChunk(data + at, evtx::CHUNK_SIZE, header) != evtx::ChunkState::kValid) continue;
-      binxml::ChunkRenderer fresh;
-      fresh.set_outline_only(true);
-      shared.SetChunk(data + at, evtx::CHUNK_SIZE);
-      fresh.SetChunk(data + at, evtx::CHUNK_SIZE);
-      evtx::RecordWalker walker(data + at, evtx::CHUNK_SIZE, header.free_offset);
-      evtx::RecordView record;
-      while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
-        text.Clear();
-        fresh_text.Clear();
-        const bool ok = shared.RenderRecord(record.binxml_begin, record.binxml_end, text, &outline);
-        const bool fresh_ok =
-            fresh.RenderRecord(record.binxml_begin, record.binxml_end, fresh_text, &fresh_outline);
-        const std::string what = path.filename().string() + " record " + std::to_string(record.id);
-        ASSERT_EQ(ok, fresh_ok) << what << ": " << shared.error() << " / " << fresh.error();
-        EXPECT_EQ(shared.error(), fresh.error()) << what;
-        EXPECT_EQ(text.view(), fresh_text.view()) << what;
-        ASSERT_EQ(outline.size(), fresh_outline.size()) << what;
-        EXPECT_EQ(std::memcmp(outline.data(), fresh_outline.data(),
-                              outline.size() * sizeof(binxml::OutlineStep)),
-                  0)
-            << what;
-        EXPECT_TRUE(shared.outline_shape() == fresh.outline_shape()) << what;
-        ++records;
-      }
-      compiled += fresh.templates_compiled();
+  ForEachChunk(files, [&](const fs::path& path, const uint8_t* chunk,
+                          const evtx::ChunkHeader& header) {
+    binxml::ChunkRenderer fresh;
+    fresh.set_outline_only(true);
+    shared.SetChunk(chunk, evtx::CHUNK_SIZE);
+    fresh.SetChunk(chunk, evtx::CHUNK_SIZE);
+    evtx::RecordWalker walker(chunk, evtx::CHUNK_SIZE, header.free_offset);
+    evtx::RecordView record;
+    while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
+      ExpectSameRendering(shared, fresh, record.binxml_begin, record.binxml_end,
+                          path.filename().string() + " record " + std::to_string(record.id));
+      ++records;
     }
-  }
+    compiled += fresh.templates_compiled();
+  });
   EXPECT_GT(records, 8000u);
   // Most templates of a chunk were met in an earlier one.
   EXPECT_GT(shared.templates_reused(), compiled / 2);
@@ -1688,29 +1702,43 @@ void CompareReplayWithInterpreting(const uint8_t* chunk, binxml::ChunkRenderer& 
   ASSERT_EQ(evtx::CheckChunk(chunk, evtx::CHUNK_SIZE, header), evtx::ChunkState::kValid) << what;
   replaying.SetChunk(chunk, evtx::CHUNK_SIZE);
   interpreting.SetChunk(chunk, evtx::CHUNK_SIZE);
-  binxml::TextBuffer text, interpreted;
-  std::vector<binxml::OutlineStep> outline, interpreted_outline;
   evtx::RecordWalker walker(chunk, evtx::CHUNK_SIZE, header.free_offset);
   evtx::RecordView record;
   while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
-    const std::string at = what + " record " + std::to_string(record.id);
-    const bool ok = replaying.RenderRecord(record.binxml_begin, record.binxml_end, text, &outline);
-    const bool interpreted_ok = interpreting.RenderRecord(record.binxml_begin, record.binxml_end,
-                                                          interpreted, &interpreted_outline);
-    ASSERT_EQ(ok, interpreted_ok) << at << ": " << replaying.error() << " / " << interpreting.error();
-    EXPECT_EQ(replaying.error(), interpreting.error()) << at;
-    EXPECT_EQ(text.view(), interpreted.view()) << at;
-    EXPECT_EQ(replaying.text_is_xml(), interpreting.text_is_xml()) << at;
-    ASSERT_EQ(outline.size(), interpreted_outline.size()) << at;
-    EXPECT_EQ(std::memcmp(outline.data(), interpreted_outline.data(),
-                          outline.size() * sizeof(binxml::OutlineStep)),
-              0)
-        << at;
-    EXPECT_TRUE(replaying.outline_shape() == interpreting.outline_shape()) << at;
-    text.Clear();
-    interpreted.Clear();
+    ExpectSameRendering(replaying, interpreting, record.binxml_begin, record.binxml_end,
+                        what + " record " + std::to_string(record.id));
     ++records;
   }
+}
+
+// A synthetic chunk's records through CompareReplayWithInterpreting, with renderers new for it:
+// how many records, and how many instances the replaying one replayed and gave up on.
+struct ReplayCounts {
+  size_t records = 0;
+  size_t replayed = 0;
+  size_t abandoned = 0;
+};
+ReplayCounts CompareReplayOnChunk(const std::string& chunk, const std::string& what) {
+  binxml::ChunkRenderer replaying, interpreting;
+  replaying.set_outline_only(true);
+  interpreting.set_outline_only(true);
+  interpreting.set_replay(false);
+  ReplayCounts counts;
+  CompareReplayWithInterpreting(reinterpret_cast<const uint8_t*>(chunk.data()), replaying,
+                                interpreting, what, counts.records);
+  counts.replayed = replaying.instances_replayed();
+  counts.abandoned = replaying.replays_abandoned();
+  return counts;
+}
+
+// The end of a record whose last value is a nested fragment being written: the fragment's
+// values, its end, and the record's.
+void EndNestedFragmentAndRecord(EvtxBuilder& b, const std::vector<V>& fragment_values) {
+  b.Values(fragment_values);
+  b.Byte(0x00);
+  b.EndValue();
+  b.EndValues();
+  b.EndRecord();
 }
 
 // Every record of the sample logs, written by replaying recorded template instances and by
@@ -1723,17 +1751,10 @@ TEST(EvtxNative, ReplayedInstancesWriteWhatInterpretingWrites) {
   interpreting.set_outline_only(true);
   interpreting.set_replay(false);
   size_t records = 0;
-  for (const fs::path& path : files) {
-    const std::string bytes = ReadWholeFile(path);
-    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-    for (size_t at = evtx::FILE_HEADER_SIZE; at + evtx::CHUNK_SIZE <= bytes.size();
-         at += evtx::CHUNK_SIZE) {
-      evtx::ChunkHeader header;
-      if (evtx::CheckChunk(data + at, evtx::CHUNK_SIZE, header) != evtx::ChunkState::kValid) continue;
-      CompareReplayWithInterpreting(data + at, replaying, interpreting,
-                                    path.filename().string(), records);
-    }
-  }
+  ForEachChunk(files, [&](const fs::path& path, const uint8_t* chunk, const evtx::ChunkHeader&) {
+    CompareReplayWithInterpreting(chunk, replaying, interpreting, path.filename().string(),
+                                  records);
+  });
   EXPECT_GT(records, 8000u);
   EXPECT_EQ(interpreting.instances_replayed(), 0u);
   // Most records are instances of a template met before with values of the same types; nested
@@ -1830,30 +1851,19 @@ TEST(EvtxSynthetic, ReplaysFollowWhatTheirValuesWrite) {
     } else {
       b.InstanceOf(definition);
     }
-    b.Values({instance.inner_attribute, instance.inner_text});
-    b.Byte(0x00);
-    b.EndValue();
-    b.EndValues();
-    b.EndRecord();
+    EndNestedFragmentAndRecord(b, {instance.inner_attribute, instance.inner_text});
   }
-  const std::string chunk = b.Chunk();
-  binxml::ChunkRenderer replaying, interpreting;
-  replaying.set_outline_only(true);
-  interpreting.set_outline_only(true);
-  interpreting.set_replay(false);
-  size_t records = 0;
-  CompareReplayWithInterpreting(reinterpret_cast<const uint8_t*>(chunk.data()), replaying,
-                                interpreting, "synthetic", records);
-  EXPECT_EQ(records, instances.size());
+  const ReplayCounts counts = CompareReplayOnChunk(b.Chunk(), "synthetic");
+  EXPECT_EQ(counts.records, instances.size());
   // Recorded: 0 (both templates), 2 (both: other types), 6 and 9 (the other nested template),
   // 7 (the nested one: other types). Replayed: both templates of 1, 4 (before its quote sends
   // it back to be written as XML, which is interpreted), 8, 10 and 11; the outer one of 6, 7
   // and 9.
-  EXPECT_EQ(replaying.instances_replayed(), 13u);
+  EXPECT_EQ(counts.replayed, 13u);
   // Given up: the empty attribute value of 3 (in the nested template, then the outer one, then
   // the nested one again as the outer one is interpreted), and the value of the wrong size of
   // 5. Interpreting fails those records alike.
-  EXPECT_EQ(replaying.replays_abandoned(), 4u);
+  EXPECT_EQ(counts.abandoned, 4u);
 }
 
 // A nested fragment leaves its parent element as its own content says: with child elements,
@@ -1903,25 +1913,14 @@ TEST(EvtxSynthetic, ReplaysHoldNestedFragmentsToWhatTheyLeft) {
     } else {
       b.InstanceOf(definition);
     }
-    b.Values({{0x01, U16s(kind == 0 ? u"element" : u"text")}});
-    b.Byte(0x00);
-    b.EndValue();
-    b.EndValues();
-    b.EndRecord();
+    EndNestedFragmentAndRecord(b, {{0x01, U16s(kind == 0 ? u"element" : u"text")}});
   }
-  const std::string chunk = b.Chunk();
-  binxml::ChunkRenderer replaying, interpreting;
-  replaying.set_outline_only(true);
-  interpreting.set_outline_only(true);
-  interpreting.set_replay(false);
-  size_t records = 0;
-  CompareReplayWithInterpreting(reinterpret_cast<const uint8_t*>(chunk.data()), replaying,
-                                interpreting, "nested", records);
-  EXPECT_EQ(records, 4u);
+  const ReplayCounts counts = CompareReplayOnChunk(b.Chunk(), "nested");
+  EXPECT_EQ(counts.records, 4u);
   // The third instance is replayed, outer and nested; the second and fourth give up after
   // their fragment and fail as interpreting fails them.
-  EXPECT_GE(replaying.instances_replayed(), 2u);
-  EXPECT_GE(replaying.replays_abandoned(), 1u);
+  EXPECT_GE(counts.replayed, 2u);
+  EXPECT_GE(counts.abandoned, 1u);
 }
 
 // A template that reads the same bytes in two chunks but names a name written elsewhere in each
