@@ -9,15 +9,14 @@
 // nested fragments rendered, each the way Interpret would), and adds the steps with the
 // pieces' new starts. A content value's text step is added only when its text is not empty,
 // which is all that an empty value changes in outline-only text.
+#include "event/binxml.hpp"
+
 #include <algorithm>
 #include <cstring>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
-
-
-#include "event/binxml.hpp"
 
 namespace yagura::event::binxml {
 
