@@ -211,6 +211,8 @@ class ChunkRenderer {
   // replays that gave up (the instance was then interpreted).
   [[nodiscard]] size_t instances_replayed() const { return instances_replayed_; }
   [[nodiscard]] size_t replays_abandoned() const { return replays_abandoned_; }
+  // Traces held now (they are dropped together when over their budget, at a SetChunk).
+  [[nodiscard]] size_t traces_kept() const { return traces_.size(); }
   // Off: every template instance is interpreted op by op (tests compare the two).
   void set_replay(bool on) { replay_ = on; }
   // Bytes of storage held (all of it reused): stays put once warm, which is how tests see that
@@ -551,9 +553,10 @@ class ChunkRenderer {
   static constexpr size_t TRACE_SLOTS = 4096;
   static constexpr size_t TRACES_PER_TEMPLATE = 4;
   // What traces may hold before all are dropped (at the next SetChunk).
-  static constexpr size_t KEPT_TRACES = 1 << 14;
-  static constexpr size_t KEPT_TRACE_STEPS = size_t{1} << 20;
-  static constexpr size_t KEPT_TRACE_TEXT = size_t{4} << 20;
+  // (All the sample logs' traces take about 0.7 MB; these bound a renderer's at about 10 MB.)
+  static constexpr size_t KEPT_TRACES = 1 << 13;
+  static constexpr size_t KEPT_TRACE_STEPS = size_t{1} << 18;
+  static constexpr size_t KEPT_TRACE_TEXT = size_t{2} << 20;
   std::vector<uint32_t> trace_slots_;
   std::vector<Trace> traces_;
   std::vector<TracePiece> trace_pieces_;

@@ -1923,6 +1923,50 @@ TEST(EvtxSynthetic, ReplaysHoldNestedFragmentsToWhatTheyLeft) {
   EXPECT_GE(counts.abandoned, 1u);
 }
 
+// Chunks of many templates, each with a few instances, fill a renderer's traces past their
+// budget: they are dropped at the next chunk and recorded again, and replays still write what
+// interpreting writes.
+TEST(EvtxSynthetic, TracesOverTheirBudgetAreDroppedAndRecordedAgain) {
+  std::vector<std::string> chunks;
+  int name = 0;
+  while (chunks.size() < 48) {
+    EvtxBuilder b;
+    uint64_t id = 1;
+    // Templates of their own names (so not reused between chunks), two instances each.
+    while (b.size() < 60000) {
+      const std::string attribute = "A" + std::to_string(name++);
+      b.Record(id++, [&](EvtxBuilder& e) { EventDataOfOneValue(e, attribute, u"v", 0x01); },
+               {{0x01, U16s(u"first")}});
+      const uint32_t definition = b.last_definition();
+      b.BeginRecord(id++);
+      b.InstanceOf(definition);
+      b.Values({{0x01, U16s(u"second")}});
+      b.EndRecord();
+    }
+    chunks.push_back(b.Chunk());
+  }
+  binxml::ChunkRenderer replaying, interpreting;
+  replaying.set_outline_only(true);
+  interpreting.set_outline_only(true);
+  interpreting.set_replay(false);
+  size_t records = 0;
+  size_t most_kept = 0;
+  bool dropped = false;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& chunk : chunks) {
+      const size_t kept = replaying.traces_kept();
+      CompareReplayWithInterpreting(reinterpret_cast<const uint8_t*>(chunk.data()), replaying,
+                                    interpreting, "budget", records);
+      // (SetChunk, at the start of the comparison, drops them when over the budget.)
+      if (replaying.traces_kept() < kept) dropped = true;
+      most_kept = std::max(most_kept, replaying.traces_kept());
+    }
+  }
+  EXPECT_TRUE(dropped);
+  EXPECT_GT(most_kept, 8000u);
+  EXPECT_GT(replaying.instances_replayed(), records / 4);
+}
+
 // A template that reads the same bytes in two chunks but names a name written elsewhere in each
 // (an earlier template's), which differ: reused by its bytes, the second chunk would show the
 // first chunk's name.
