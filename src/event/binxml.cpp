@@ -1307,7 +1307,6 @@ bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
     if (value.type == kNullType) {
       if (!op.optional) return Fail("null value in a normal substitution");
       attribute_omitted_ = true;
-      if (recording_ != nullptr) RecordValue(PieceKind::kTypeOnly, op.index, value.type, 0, 0, 0);
       return true;
     }
     // libevtx fails on empty attribute values and repeats the attribute for arrays.
@@ -1320,7 +1319,7 @@ bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
       return FailValue(value);
     }
     if (recording_ != nullptr) {
-      RecordValue(PieceKind::kAttributeValue, op.index, value.type, begin, out_->size(), 0);
+      RecordValue(PieceKind::kAttributeValue, op.index, begin, out_->size(), 0);
     }
     return true;
   }
@@ -1349,7 +1348,7 @@ bool ChunkRenderer::Substitute(const Op& op, const Value& value, int nesting) {
     return FailValue(value);
   }
   if (recording_ != nullptr) {
-    RecordValue(PieceKind::kContent, op.index, value.type, mark, out_->size(), outline_->size());
+    RecordValue(PieceKind::kContent, op.index, mark, out_->size(), outline_->size());
   }
   // ANSI strings are the one content libevtx leaves unescaped: a '<' in one would read back
   // as markup.

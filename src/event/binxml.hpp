@@ -330,7 +330,6 @@ class ChunkRenderer {
     kContent,         // a value as element content
     kAttributeValue,  // a value as an attribute's
     kNested,          // a BinXML value: its fragment rendered in place
-    kTypeOnly,        // (recording only) a value read without text: an omitted attribute
   };
   static constexpr uint16_t NO_PIECE = 0xffff;
   static constexpr uint32_t NO_TRACE = UINT32_MAX;
@@ -384,7 +383,6 @@ class ChunkRenderer {
   // What a recording notes as the ops run: the pieces that are not literal text.
   struct TraceMark {
     PieceKind kind;
-    uint8_t type;
     uint16_t index;
     size_t begin = 0, end = 0;  // text
     size_t step_at = 0;  // kContent: where its text step goes; kNested: outline before
@@ -429,8 +427,7 @@ class ChunkRenderer {
   void StoreTrace(const Compiled& code, size_t values_begin, size_t values_end,
                   const Recording& recording, uint8_t entry_flags, bool usable);
   bool BuildTrace(Trace& trace, const Recording& recording);
-  void RecordValue(PieceKind kind, uint16_t index, uint8_t type, size_t begin, size_t end,
-                   size_t step_at);
+  void RecordValue(PieceKind kind, uint16_t index, size_t begin, size_t end, size_t step_at);
   bool RecordNested(uint16_t index, const Value& value, int nesting);
   RenderState SaveState();
   void RestoreState(const RenderState& state);

@@ -202,8 +202,6 @@ bool ChunkRenderer::Replay(uint32_t index, size_t values_begin, int nesting) {
         if (!as_recorded) return false;
         break;
       }
-      case PieceKind::kTypeOnly:
-        break;
     }
   }
   piece_at_[piece_base + pieces] = out_->size();
@@ -323,12 +321,12 @@ bool ChunkRenderer::InterpretRecording(const Compiled& code, size_t values_begin
   return ok;
 }
 
-void ChunkRenderer::RecordValue(PieceKind kind, uint16_t index, uint8_t type, size_t begin,
-                                size_t end, size_t step_at) {
+void ChunkRenderer::RecordValue(PieceKind kind, uint16_t index, size_t begin, size_t end,
+                                size_t step_at) {
   // A value in the content of an element the ops did not open sets that element's state by
   // whether it is empty: not repeatable from the recording alone.
   if (kind == PieceKind::kContent && elements_.size() <= recording_->depth) recording_->ok = false;
-  TraceMark mark{kind, type, index};
+  TraceMark mark{kind, index};
   mark.begin = begin;
   mark.end = end;
   mark.step_at = step_at;
@@ -338,10 +336,9 @@ void ChunkRenderer::RecordValue(PieceKind kind, uint16_t index, uint8_t type, si
 bool ChunkRenderer::RecordNested(uint16_t index, const Value& value, int nesting) {
   Recording* const recording = recording_;
   // (Copied now: rendering the fragment adds values and may move `value`.)
-  const uint8_t type = value.type;
   const uint32_t offset = value.offset;
   const uint32_t size = value.size;
-  TraceMark mark{PieceKind::kNested, type, index};
+  TraceMark mark{PieceKind::kNested, index};
   mark.begin = out_->size();
   mark.step_at = outline_->size();
   mark.work_begin = work_;
@@ -436,7 +433,6 @@ bool ChunkRenderer::BuildTrace(Trace& trace, const Recording& recording) {
   };
   for (size_t m = marks_begin; m < marks_end; ++m) {
     const TraceMark& mark = recording_marks_[m];
-    if (mark.kind == PieceKind::kTypeOnly) continue;
     if (mark.begin < pos || mark.end < mark.begin) return false;
     add_literal(mark.begin);
     piece_of_mark[m - marks_begin] = static_cast<uint16_t>(starts.size());
