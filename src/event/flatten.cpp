@@ -19,6 +19,7 @@
 #include <xxhash.h>
 
 #include "core/json_writer.hpp"
+#include "core/short_compare.hpp"
 
 namespace yagura::event {
 
@@ -95,7 +96,12 @@ void NameTable::Build(const FieldCatalog& catalog) {
   slots_.assign(capacity, Entry{});
   mask_ = capacity - 1;
   names_.clear();
-  recent_.assign(RECENT_SLOTS, Recent{});
+  recent_.assign(RECENT_SETS * 2, Recent{});
+  // The names of event times, wanted or not, so that a lookup answers for a name's rank too.
+  for (std::string_view time_name :
+       {"TimeCreated_SystemTime", "UtcTime", "@timestamp", "timestamp", "TimeCreated"}) {
+    Insert(time_name, XXH3_64bits(time_name.data(), time_name.size()));
+  }
   for (FieldId id = 0; id < catalog.size(); ++id) {
     std::string_view name = catalog.Name(id);
     Insert(name, XXH3_64bits(name.data(), name.size())).id = id;
@@ -133,18 +139,29 @@ const NameTable::Entry* NameTable::Find(std::string_view name) const {
   const size_t length = name.size();
   if (length == 0 || length > MAX_RECENT_LENGTH) return FindInTable(name);
   const auto byte = [&](size_t at) { return static_cast<size_t>(static_cast<uint8_t>(name[at])); };
-  const size_t index =
-      (length * 37 + byte(0) * 5 + byte(length / 2) * 11 + byte(length - 1) * 3) % RECENT_SLOTS;
-  Recent& recent = recent_[index];
-  if (recent.length == length && std::memcmp(recent.text, name.data(), length) == 0)
-    return recent.entry;
+  const size_t set =
+      (length * 37 + byte(0) * 5 + byte(length / 2) * 11 + byte(length - 1) * 3) % RECENT_SETS;
+  Recent* ways = &recent_[set * 2];
+  if (ways[0].length == length && SameShortBytes(ways[0].text, name.data(), length))
+    return ways[0].entry;
+  if (ways[1].length == length && SameShortBytes(ways[1].text, name.data(), length))
+    return ways[1].entry;
+  return Remember(ways, name);
+}
+
+// Out of line, so that a hit saves and restores few registers.
+[[gnu::noinline]] const NameTable::Entry* NameTable::Remember(Recent* ways,
+                                                              std::string_view name) const {
+  // The name goes first, the first way becomes the second, and the second is forgotten.
+  ways[1] = ways[0];
+  Recent& recent = ways[0];
   recent.entry = FindInTable(name);
-  recent.length = static_cast<uint8_t>(length);
-  std::memcpy(recent.text, name.data(), length);
+  recent.length = static_cast<uint8_t>(name.size());
+  std::memcpy(recent.text, name.data(), name.size());
   return recent.entry;
 }
 
-const NameTable::Entry* NameTable::FindInTable(std::string_view name) const {
+[[gnu::noinline]] const NameTable::Entry* NameTable::FindInTable(std::string_view name) const {
   if (slots_.empty()) return nullptr;
   uint64_t hash = XXH3_64bits(name.data(), name.size());
   for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
@@ -218,6 +235,8 @@ simdjson::error_code JsonFlattener::FlattenValue(Value& value, bool nested) {
   SIMDJSON_TRY(value.type().get(type));
   const NameTable::Entry* entry = sink_.Lookup(name_);
   FieldId id = entry != nullptr ? entry->id : NO_FIELD;
+  // Every time name is in the table, so a name not found is not one.
+  const int rank = entry != nullptr ? entry->time_rank : -1;
   bool children = sink_.all_values() || (entry != nullptr && entry->prefix);
   switch (type) {
     case json_type::object: {
@@ -233,7 +252,7 @@ simdjson::error_code JsonFlattener::FlattenValue(Value& value, bool nested) {
                               raw.back() == '\t')) {
         raw.remove_suffix(1);
       }
-      sink_.Add(id, name_, FieldValue{raw, ValueType::kObject});
+      sink_.Add(id, rank, FieldValue{raw, ValueType::kObject});
       if (!children || nested) return SUCCESS;
       simdjson::ondemand::document document;
       SIMDJSON_TRY(nested_parser_
@@ -244,14 +263,14 @@ simdjson::error_code JsonFlattener::FlattenValue(Value& value, bool nested) {
       return FlattenObject(again, name_.size(), true);
     }
     case json_type::array: {
-      if (id == NO_FIELD && !children && !sink_.WantsUnlisted(name_)) return SUCCESS;
+      if (id == NO_FIELD && !children && !sink_.WantsUnlisted(rank)) return SUCCESS;
       simdjson::ondemand::array array;
       SIMDJSON_TRY(value.get_array().get(array));
       return FlattenArray(array, id, nested);
     }
     default:
-      if (id == NO_FIELD && !sink_.WantsUnlisted(name_)) return SUCCESS;
-      return Leaf(value, type, id);
+      if (id == NO_FIELD && !sink_.WantsUnlisted(rank)) return SUCCESS;
+      return Leaf(value, type, id, rank);
   }
 }
 
@@ -331,10 +350,10 @@ simdjson::error_code JsonFlattener::FlattenArray(simdjson::ondemand::array array
   }
 }
 
-simdjson::error_code JsonFlattener::Leaf(Value& value, json_type type, FieldId id) {
+simdjson::error_code JsonFlattener::Leaf(Value& value, json_type type, FieldId id, int rank) {
   FieldValue out;
   SIMDJSON_TRY(ScalarText(value, type, out));
-  sink_.Add(id, name_, out);
+  sink_.Add(id, rank, out);
   return SUCCESS;
 }
 

@@ -74,6 +74,7 @@
 #include <xxhash.h>
 
 #include "core/large_buffer.hpp"
+#include "core/short_compare.hpp"
 #include "event/record.hpp"
 #include "sigma/case_fold.hpp"
 #include "sigma/hs_database.hpp"
@@ -465,7 +466,7 @@ class Matcher::Scratch {
       if (index != i || hash != value_hash || type != value.type || length != value.text.size())
         return false;
       const size_t in_head = std::min<size_t>(length, HEAD);
-      return (in_head == 0 || std::memcmp(head, value.text.data(), in_head) == 0) &&
+      return SameShortBytes(head, value.text.data(), in_head) &&
              (length <= HEAD || std::memcmp(tail, value.text.data() + HEAD, length - HEAD) == 0);
     }
     void Store(const event::FieldValue& value, char* tail) {
@@ -479,6 +480,7 @@ class Matcher::Scratch {
   };
   static_assert(sizeof(CachedValue) == 128);
   static_assert(offsetof(CachedValue, head) + CachedValue::HEAD == 64);
+  static_assert(CachedValue::HEAD <= MAX_SHORT_COMPARE);
   static constexpr size_t VALUE_CACHE_SLOTS = 8192;
   static constexpr size_t MAX_CACHED_TEXT = 256;
   static constexpr size_t TAIL_BYTES = MAX_CACHED_TEXT - CachedValue::HEAD;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -11,6 +12,7 @@
 #include <set>
 
 #include "event/evtx_xml.hpp"
+#include "event/flatten.hpp"
 #include "input_test_util.hpp"
 
 // Counts heap allocations so a test can prove that parsing allocates nothing once warm.
@@ -259,6 +261,62 @@ TEST(EvtxDumpJson, SpacesTextAttributesUserDataAndUnnamedData) {
   EXPECT_EQ(p.Value("Operation"), "Start IWbemServices");
   EXPECT_EQ(p.Value("User"), "dom\\u");
   EXPECT_EQ(p.Value("Item_Kind"), "k");
+}
+
+// Names are answered from a small table of the names looked up last, two to a set: 1,500
+// names, many more than it holds and many sharing a set, looked up in rounds of different
+// orders, each answered with its own entry; names of no field are answered with none, and
+// the event times' names with their rank whether or not a rule reads them.
+TEST(NameTable, AnswersEveryNameWhateverWasLookedUpBefore) {
+  FieldCatalog catalog;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1500; ++i) {
+    // Lengths 1 to 40 and names alike but for one byte, so that sets and lengths are shared.
+    std::string name(static_cast<size_t>(1 + i % 40), static_cast<char>('a' + i % 7));
+    name[name.size() / 2] = static_cast<char>('A' + (i / 40) % 26);
+    name.front() = static_cast<char>('0' + i / 1040);
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  ASSERT_GT(names.size(), 1000u);
+  for (size_t i = 0; i < names.size(); i += 2) catalog.Intern(names[i]);  // every other one
+  catalog.Intern("UtcTime");
+  NameTable table;
+  table.Build(catalog);
+  auto check = [&](size_t i) {
+    const NameTable::Entry* entry = table.Find(names[i]);
+    if (i % 2 != 0) {
+      EXPECT_EQ(entry, nullptr) << names[i];
+      return;
+    }
+    ASSERT_NE(entry, nullptr) << names[i];
+    EXPECT_EQ(catalog.Name(entry->id), names[i]);
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < names.size(); ++i) check(i);
+    for (size_t i = names.size(); i-- > 0;) check(i);
+    for (size_t i = 0; i < names.size(); ++i) check((i * 7919) % names.size());
+    for (size_t i = 0; i + 1 < names.size(); i += 2) {  // pairs, back and forth
+      check(i);
+      check(i + 1);
+      check(i);
+    }
+  }
+  const NameTable::Entry* utc = table.Find("UtcTime");
+  ASSERT_NE(utc, nullptr);
+  EXPECT_EQ(catalog.Name(utc->id), "UtcTime");
+  EXPECT_EQ(utc->time_rank, TimeRank("UtcTime"));
+  for (std::string_view time_name : {"TimeCreated_SystemTime", "@timestamp", "timestamp",
+                                     "TimeCreated"}) {
+    const NameTable::Entry* entry = table.Find(time_name);
+    ASSERT_NE(entry, nullptr) << time_name;
+    EXPECT_EQ(entry->id, NO_FIELD) << time_name;
+    EXPECT_EQ(entry->time_rank, TimeRank(time_name)) << time_name;
+    EXPECT_GE(entry->time_rank, 0) << time_name;
+  }
+  EXPECT_EQ(table.Find("timestamps"), nullptr);
+  EXPECT_EQ(table.Find(""), nullptr);
 }
 
 // --- EVTX XML ------------------------------------------------------------------------------
