@@ -343,8 +343,9 @@ TEST_F(MatcherTest, RepeatedValuesReplayWhatTheyFired) {
   // What a value fired is remembered with the value's text and replayed when it comes again.
   // Values around the lengths the remembered text is laid out by (48 bytes with the key, 256
   // at most), values that differ only late, numbers and strings of the same text, and the
-  // empty value, in a shuffled order that repeats each many times: the results must be the
-  // plain evaluator's every time.
+  // empty value, in a shuffled order that repeats each many times, some after a null value of
+  // the same field (the first value, which is hashed ahead of the lookups): the results must be
+  // the plain evaluator's every time.
   AddOneValueRule("suffix", image, "*\\tool.exe");
   AddOneValueRule("contains", image, "*zzz*");
   AddOneValueRule("exact number text", count, "5");
@@ -366,12 +367,14 @@ TEST_F(MatcherTest, RepeatedValuesReplayWhatTheyFired) {
     int count;  // 0: none
     ValueType count_type;
     bool empty_user;
+    bool null_first;  // a null Image before the image
   };
   std::vector<Case> cases;
   for (size_t i = 0; i < images.size(); ++i) {
     for (int repeat = 0; repeat < 8; ++repeat) {
       cases.push_back({i, repeat % 3 == 0 ? 5 : 6,
-                       repeat % 2 ? ValueType::kNumber : ValueType::kString, repeat % 4 == 1});
+                       repeat % 2 ? ValueType::kNumber : ValueType::kString, repeat % 4 == 1,
+                       repeat % 5 == 2});
     }
   }
   std::mt19937 rng(7);
@@ -379,6 +382,7 @@ TEST_F(MatcherTest, RepeatedValuesReplayWhatTheyFired) {
   size_t fired = 0;
   for (const Case& c : cases) {
     events.Start();
+    if (c.null_first) events.Add(image, "", ValueType::kNull);
     events.Add(image, images[c.image]);
     events.Add(count, std::to_string(c.count), c.count_type);
     events.Add(user, c.empty_user ? "" : "erin");
