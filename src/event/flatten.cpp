@@ -96,7 +96,7 @@ void NameTable::Build(const FieldCatalog& catalog) {
   slots_.assign(capacity, Entry{});
   mask_ = capacity - 1;
   names_.clear();
-  recent_.assign(RECENT_SETS * 2, Recent{});
+  recent_.assign(RECENT_SETS, RecentSet{});
   // The names of event times, wanted or not, so that a lookup answers for a name's rank too.
   for (std::string_view time_name :
        {"TimeCreated_SystemTime", "UtcTime", "@timestamp", "timestamp", "TimeCreated"}) {
@@ -139,26 +139,29 @@ const NameTable::Entry* NameTable::Find(std::string_view name) const {
   const size_t length = name.size();
   if (length == 0 || length > MAX_RECENT_LENGTH) return FindInTable(name);
   const auto byte = [&](size_t at) { return static_cast<size_t>(static_cast<uint8_t>(name[at])); };
-  const size_t set =
+  const size_t index =
       (length * 37 + byte(0) * 5 + byte(length / 2) * 11 + byte(length - 1) * 3) % RECENT_SETS;
-  Recent* ways = &recent_[set * 2];
-  if (ways[0].length == length && SameShortBytes(ways[0].text, name.data(), length))
-    return ways[0].entry;
-  if (ways[1].length == length && SameShortBytes(ways[1].text, name.data(), length))
-    return ways[1].entry;
-  return Remember(ways, name);
+  RecentSet& set = recent_[index];
+  used_sets_[used_count_ & (MAX_USED_SETS - 1)] = static_cast<uint8_t>(index);
+  ++used_count_;
+  if (set.ways[0].length == length && SameShortBytes(set.ways[0].text, name.data(), length))
+    return EntryAt(set.ways[0].entry);
+  if (set.ways[1].length == length && SameShortBytes(set.ways[1].text, name.data(), length))
+    return EntryAt(set.ways[1].entry);
+  return Remember(set, name);
 }
 
 // Out of line, so that a hit saves and restores few registers.
-[[gnu::noinline]] const NameTable::Entry* NameTable::Remember(Recent* ways,
+[[gnu::noinline]] const NameTable::Entry* NameTable::Remember(RecentSet& set,
                                                               std::string_view name) const {
   // The name goes first, the first way becomes the second, and the second is forgotten.
-  ways[1] = ways[0];
-  Recent& recent = ways[0];
-  recent.entry = FindInTable(name);
+  set.ways[1] = set.ways[0];
+  Recent& recent = set.ways[0];
+  const Entry* entry = FindInTable(name);
+  recent.entry = entry == nullptr ? NO_ENTRY : static_cast<uint32_t>(entry - slots_.data());
   recent.length = static_cast<uint8_t>(name.size());
   std::memcpy(recent.text, name.data(), name.size());
-  return recent.entry;
+  return entry;
 }
 
 [[gnu::noinline]] const NameTable::Entry* NameTable::FindInTable(std::string_view name) const {
@@ -190,6 +193,8 @@ JsonFlattener::JsonFlattener(EventSink& sink) : sink_(sink) {
 }
 
 simdjson::error_code JsonFlattener::Flatten(std::string_view json) {
+  // Matching the record before has likely evicted the names' table from the first-level cache.
+  sink_.PrefetchNames();
   simdjson::ondemand::document document;
   auto error = parser_.iterate(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING)
                    .get(document);
