@@ -189,6 +189,26 @@ __attribute__((target("avx512f,avx512bw"))) BlockMasks ClassifyAvx512(const char
   return m;
 }
 
+// The bytes of a block escaped by a backslash, given its backslashes and whether a backslash
+// at the end of the block before escapes its first byte; `escape_out` tells whether one at its
+// end escapes the next block's first byte. A byte is escaped when the run of backslashes just
+// before it has an odd length. Without a loop: adding a run's first bit to the backslashes
+// carries through the run and sets the bit just past it, and a run that starts at an even
+// place has an odd length when it ends before an odd place (and the other way round). Windows
+// paths put several runs in most blocks, and a loop over them mispredicted its exits.
+uint64_t EscapedBytes(uint64_t backslashes, bool escape_in, bool& escape_out) {
+  constexpr uint64_t EVEN = 0x5555555555555555;
+  const uint64_t first = escape_in ? 1 : 0;
+  const uint64_t runs = backslashes & ~first;  // an escaped backslash is a plain byte
+  const uint64_t starts = runs & ~(runs << 1);
+  uint64_t past_even_runs = 0;
+  uint64_t past_odd_runs = 0;
+  (void)__builtin_add_overflow(runs, starts & EVEN, &past_even_runs);
+  // A run from an odd place to the block's end has an odd length.
+  escape_out = __builtin_add_overflow(runs, starts & ~EVEN, &past_odd_runs);
+  return (past_even_runs & ~runs & ~EVEN) | (past_odd_runs & ~runs & EVEN) | first;
+}
+
 // Classifies block[0, 64). On kRecordEnd `end` is the offset just past the closing brace.
 // `ignored_line_start`: bit 0 when the block starts at the record's own first brace.
 BlockOutcome ScanBlock(const char* block, bool wide, bool line_start_matters,
@@ -196,18 +216,8 @@ BlockOutcome ScanBlock(const char* block, bool wide, bool line_start_matters,
   const auto [quotes, backslashes, newlines, left_braces, opens, closes] =
       wide ? ClassifyAvx512(block) : ClassifyAvx2(block);
 
-  // Escaped bytes: each backslash that is not itself escaped escapes the next byte. Windows
-  // paths make these common, but a block holds only a handful.
-  uint64_t escaped = state.escape ? 1 : 0;
   bool escape_out = false;
-  for (uint64_t rest = backslashes; rest; rest &= rest - 1) {
-    unsigned at = static_cast<unsigned>(std::countr_zero(rest));
-    if ((escaped >> at) & 1) continue;
-    if (at == 63)
-      escape_out = true;
-    else
-      escaped |= uint64_t{1} << (at + 1);
-  }
+  const uint64_t escaped = EscapedBytes(backslashes, state.escape, escape_out);
   const uint64_t real_quotes = quotes & ~escaped;
   // Inside-string mask: bit i is the parity of real quotes up to and including i, so an
   // opening quote and the string's bytes are set and the closing quote is clear.
@@ -220,25 +230,31 @@ BlockOutcome ScanBlock(const char* block, bool wide, bool line_start_matters,
   const uint64_t line_starts = ((newlines << 1) | (state.at_line_start ? 1 : 0)) & ~ignored_line_start;
   if (line_start_matters && (left_braces & ~in_string & line_starts)) return BlockOutcome::kFallBack;
 
-  // Braces outside strings, in order: the record ends where the depth returns to zero.
-  const uint64_t structure = (opens | closes) & ~in_string;
+  // Braces outside strings, in order: the record ends where the depth returns to zero. It
+  // cannot in a block with fewer closing braces than the depth at its start (most blocks of a
+  // record, in nested JSON): those are counted, not followed.
   uint32_t depth = state.depth;
-  for (uint64_t rest = structure; rest; rest &= rest - 1) {
-    unsigned at = static_cast<unsigned>(std::countr_zero(rest));
-    if ((opens >> at) & 1) {
-      ++depth;
-      continue;
-    }
-    if (depth > 0) --depth;
-    if (depth == 0) {
-      const uint64_t before = at == 0 ? 0 : (~uint64_t{0} >> (64 - at));
-      state.line += static_cast<uint64_t>(std::popcount(newlines & before));
-      state.depth = 0;
-      state.in_string = false;
-      state.escape = false;
-      state.at_line_start = false;
-      end = at + 1;
-      return BlockOutcome::kRecordEnd;
+  const auto closing = static_cast<uint32_t>(std::popcount(closes & ~in_string));
+  if (closing < depth) {
+    depth += static_cast<uint32_t>(std::popcount(opens & ~in_string)) - closing;
+  } else {
+    for (uint64_t rest = (opens | closes) & ~in_string; rest; rest &= rest - 1) {
+      unsigned at = static_cast<unsigned>(std::countr_zero(rest));
+      if ((opens >> at) & 1) {
+        ++depth;
+        continue;
+      }
+      if (depth > 0) --depth;
+      if (depth == 0) {
+        const uint64_t before = at == 0 ? 0 : (~uint64_t{0} >> (64 - at));
+        state.line += static_cast<uint64_t>(std::popcount(newlines & before));
+        state.depth = 0;
+        state.in_string = false;
+        state.escape = false;
+        state.at_line_start = false;
+        end = at + 1;
+        return BlockOutcome::kRecordEnd;
+      }
     }
   }
   state.depth = depth;

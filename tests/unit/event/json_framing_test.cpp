@@ -130,5 +130,29 @@ TEST(JsonFramerBlocks, LongRecordsWithEscapesAcrossBlocks) {
   }
 }
 
+TEST(JsonFramerBlocks, BackslashRunsOfEveryLengthAcrossBlocks) {
+  // A run of 1 to 70 backslashes, then a quote (escaped after an odd run, closing the string
+  // after an even one), starting at every place of a 64-byte block and so ending in the same
+  // block, the next one or the one after; records of nested objects around them, so that the
+  // depth is also counted across blocks. Each stream must frame as the byte scanner frames it.
+  for (size_t run = 1; run <= 70; ++run) {
+    for (size_t shift = 0; shift < 64; ++shift) {
+      const std::string value = std::string(shift, 'a') + std::string(run, '\\') + "\"";
+      std::string record = "{\"a\": {\"b\": {\"k\": \"" + value;
+      if (run % 2 == 1) record += " still a string\"";  // the quote was escaped
+      record += ", \"n\": [{}, {\"m\": [1, 2]}]}}, \"z\": \"C:\\\\x\"}\n";
+      const std::string text = record + record + "{\"last\": 1}\n";
+      auto expected = Frames(text, 1 << 30, false);
+      ASSERT_EQ(expected.size(), 3u) << text;
+      for (const auto& frame : expected) ASSERT_EQ(frame.kind, JsonFramer::Kind::kRecord) << text;
+      ASSERT_EQ(Frames(text, 1 << 30, true), expected) << text;
+      ASSERT_EQ(Frames(text, 100, true), expected) << text;
+      if (JsonFramer::HasWideBlocks()) {
+        ASSERT_EQ(Frames(text, 1 << 30, true, true), expected) << text;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace yagura::event
