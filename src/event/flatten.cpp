@@ -142,8 +142,6 @@ const NameTable::Entry* NameTable::Find(std::string_view name) const {
   const size_t index =
       (length * 37 + byte(0) * 5 + byte(length / 2) * 11 + byte(length - 1) * 3) % RECENT_SETS;
   RecentSet& set = recent_[index];
-  used_sets_[used_count_ & (MAX_USED_SETS - 1)] = static_cast<uint8_t>(index);
-  ++used_count_;
   if (set.ways[0].length == length && SameShortBytes(set.ways[0].text, name.data(), length))
     return EntryAt(set.ways[0].entry);
   if (set.ways[1].length == length && SameShortBytes(set.ways[1].text, name.data(), length))
@@ -193,8 +191,6 @@ JsonFlattener::JsonFlattener(EventSink& sink) : sink_(sink) {
 }
 
 simdjson::error_code JsonFlattener::Flatten(std::string_view json) {
-  // Matching the record before has likely evicted the names' table from the first-level cache.
-  sink_.PrefetchNames();
   simdjson::ondemand::document document;
   auto error = parser_.iterate(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING)
                    .get(document);

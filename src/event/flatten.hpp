@@ -12,7 +12,6 @@
 // Internal to src/event; one of each per EventParser (not thread-safe).
 #pragma once
 
-#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -75,14 +74,6 @@ class NameTable {
   void Build(const FieldCatalog& catalog);
   // Not thread-safe: lookups remember their answers.
   [[nodiscard]] const Entry* Find(std::string_view name) const;
-  // Starts fetching the remembered answers of the names looked up since the last call (those
-  // of the record before, which the next record mostly repeats), while the next record's
-  // parsing begins.
-  void PrefetchRecent() const {
-    const uint32_t count = std::min<uint32_t>(used_count_, MAX_USED_SETS);
-    for (uint32_t k = 0; k < count; ++k) __builtin_prefetch(&recent_[used_sets_[k]]);
-    used_count_ = 0;
-  }
 
  private:
   Entry& Insert(std::string_view name, uint64_t hash);
@@ -95,7 +86,8 @@ class NameTable {
   // shared a slot evicted each other on every record (a quarter of the lookups of the
   // standard corpus missed; one in a thousand now). A set is one cache line, because the
   // table does not stay in the first-level cache from record to record (matching in between
-  // evicts it): a lookup misses at most once.
+  // evicts it): a lookup misses at most once. (Fetching the sets of the record before when the
+  // next one begins made no measurable difference, and was left out.)
   static constexpr size_t MAX_RECENT_LENGTH = 27;
   static constexpr size_t RECENT_SETS = 256;
   static constexpr uint32_t NO_ENTRY = UINT32_MAX;
@@ -119,11 +111,6 @@ class NameTable {
   std::string names_;
   uint64_t mask_ = 0;
   mutable std::vector<RecentSet> recent_;
-  // The sets looked up since PrefetchRecent, the first MAX_USED_SETS of them.
-  static constexpr uint32_t MAX_USED_SETS = 64;
-  static_assert(RECENT_SETS <= 256);
-  mutable uint8_t used_sets_[MAX_USED_SETS] = {};
-  mutable uint32_t used_count_ = 0;
 };
 
 class EventSink final : public FieldEmitter {
@@ -170,8 +157,6 @@ class EventSink final : public FieldEmitter {
   [[nodiscard]] const NameTable::Entry* Lookup(std::string_view name) const {
     return names_.Find(name);
   }
-  // See NameTable::PrefetchRecent.
-  void PrefetchNames() const { names_.PrefetchRecent(); }
   // Whether a value that is not stored under a field is still wanted (keywords, event time),
   // given its name's TimeRank.
   [[nodiscard]] bool WantsUnlisted(int rank) const { return all_values_ || rank >= 0; }

@@ -516,9 +516,6 @@ class Matcher::Scratch {
   static constexpr uint32_t CACHE_MIN_HIT_SHARE = 4;
   static constexpr uint32_t CACHE_PAUSE = 1u << 16;
   std::vector<CacheUse> cache_use;  // per field index
-  // Per field index, the hash of the field's first value in this event when it is looked up
-  // in the value cache (see Matcher::Match: hashed, and its entry fetched, before any lookup).
-  std::vector<uint64_t> first_value_hash;
   // Per field index, the remembered entry of the field's value in this event, when the field
   // has that one value (entry null otherwise): lazy patterns of the field decided during the
   // event are remembered with the value (CachedValue::lazy). The entry may be taken by another
@@ -1383,7 +1380,6 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
   }
   scratch->AllocateValueCache();
   scratch->cache_use.resize(impl_->indexes.size());
-  scratch->first_value_hash.resize(impl_->indexes.size());
   scratch->looked_up.resize(impl_->indexes.size());
   scratch->looked_up_list.reserve(impl_->indexes.size());
   scratch->folded.reserve(4096);
@@ -1460,27 +1456,6 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     for (uint32_t pattern : index.regex_patterns) s.FireUnconfirmed(pattern);
   };
 
-  // The remembered entries of the fields' first values are scattered over a table larger than
-  // the second-level cache, and each lookup waited for its entry's miss before the next one
-  // began. So the values are hashed first and their entries fetched all at once, here, under
-  // the same conditions as the lookups below.
-  for (uint32_t i : route.field_indexes) {
-    const event::FieldId field = impl.indexes[i].field;
-    if (field == event::NO_FIELD || s.cache_use[i].paused > 1) continue;
-    const event::FieldValue* value = event.First(field);
-    if (value == nullptr || value->type == event::ValueType::kNull ||
-        value->text.size() > Scratch::MAX_CACHED_TEXT) {
-      continue;
-    }
-    const uint64_t hash = XXH3_64bits_withSeed(
-        value->text.data(), value->text.size(), (uint64_t{i} << 8) | static_cast<uint64_t>(value->type));
-    s.first_value_hash[i] = hash;
-    const Scratch::CachedValue* entry = &s.value_cache[hash & (Scratch::VALUE_CACHE_SLOTS - 1)];
-    __builtin_prefetch(entry);
-    __builtin_prefetch(reinterpret_cast<const char*>(entry) + 64);
-    if (value->text.size() > Scratch::CachedValue::HEAD) __builtin_prefetch(s.TailOf(entry));
-  }
-
   bool keywords_ready = false;
   for (uint32_t i : route.field_indexes) {
     const Impl::FieldIndex& index = impl.indexes[i];
@@ -1508,7 +1483,6 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
       }
       continue;
     }
-    const event::FieldValue* first_of_field = event.First(index.field);
     bool first_value = true;
     // The first value's remembered entry, and how many values the field has (nulls too).
     Scratch::CachedValue* first_entry = nullptr;
@@ -1528,12 +1502,9 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           use.lookups = 0;
           use.hits = 0;
         }
-        // The field's first value was hashed above; a later one (after nulls) is hashed here.
         const uint64_t hash =
-            &value == first_of_field
-                ? s.first_value_hash[i]
-                : XXH3_64bits_withSeed(value.text.data(), value.text.size(),
-                                       (uint64_t{i} << 8) | static_cast<uint64_t>(value.type));
+            XXH3_64bits_withSeed(value.text.data(), value.text.size(),
+                                 (uint64_t{i} << 8) | static_cast<uint64_t>(value.type));
         entry = &s.value_cache[hash & (Scratch::VALUE_CACHE_SLOTS - 1)];
         if (entry->Holds(i, hash, value, s.TailOf(entry))) {
           ++use.hits;
