@@ -69,20 +69,10 @@ T& Inside(simdjson::simdjson_result<T>& result) {
 }  // namespace
 
 int TimeRank(std::string_view name) {
-  switch (name.size()) {
-    case 22:
-      return name == "TimeCreated_SystemTime" ? 0 : -1;
-    case 7:
-      return name == "UtcTime" ? 1 : -1;
-    case 10:
-      return name == "@timestamp" ? 2 : -1;
-    case 9:
-      return name == "timestamp" ? 3 : -1;
-    case 11:
-      return name == "TimeCreated" ? 4 : -1;
-    default:
-      return -1;
+  for (size_t rank = 0; rank < std::size(TIME_NAMES); ++rank) {
+    if (name == TIME_NAMES[rank]) return static_cast<int>(rank);
   }
+  return -1;
 }
 
 void NameTable::Build(const FieldCatalog& catalog) {
@@ -97,9 +87,9 @@ void NameTable::Build(const FieldCatalog& catalog) {
   mask_ = capacity - 1;
   names_.clear();
   recent_.assign(RECENT_SETS, RecentSet{});
-  // The names of event times, wanted or not, so that a lookup answers for a name's rank too.
-  for (std::string_view time_name :
-       {"TimeCreated_SystemTime", "UtcTime", "@timestamp", "timestamp", "TimeCreated"}) {
+  // The names of event times, wanted or not, so that a lookup answers for a name's rank too
+  // (which is why TimeRank itself need not be fast).
+  for (std::string_view time_name : TIME_NAMES) {
     Insert(time_name, XXH3_64bits(time_name.data(), time_name.size()));
   }
   for (FieldId id = 0; id < catalog.size(); ++id) {

@@ -14,6 +14,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,11 +50,15 @@ class FieldEmitter {
   }
 };
 
-// Lower is better: the event time is the first found of these names, in this order.
-// Returns -1 for other names.
+// The names an event time is taken from, best first: the event time is the first found of
+// them, in this order.
+inline constexpr std::string_view TIME_NAMES[] = {"TimeCreated_SystemTime", "UtcTime",
+                                                  "@timestamp", "timestamp", "TimeCreated"};
+// The name's place in TIME_NAMES (lower is better), or -1 for other names.
 [[nodiscard]] int TimeRank(std::string_view name);
 inline constexpr int TIME_RANK_SYSLOG = 5;
 inline constexpr int TIME_RANK_WEB = 6;
+static_assert(std::size(TIME_NAMES) <= TIME_RANK_SYSLOG);
 
 // The names the sink wants, for lookups by string_view without touching the catalog's
 // node-based map: one flat open-addressed table of (hash, name, field id, is-a-prefix). Most
