@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 #ifdef __AVX2__
 #include <immintrin.h>
@@ -243,6 +244,144 @@ InfixIndex::FilterPass64(std::string_view text, size_t at) const {
     pass |= static_cast<uint64_t>(hit) << step;
   }
   return pass;
+}
+#pragma GCC diagnostic pop
+
+void ContainsIndex::Add(std::string_view folded, uint32_t pattern) {
+  Entry entry;
+  entry.offset = static_cast<uint32_t>(texts_.size());
+  entry.length = static_cast<uint32_t>(folded.size());
+  entry.pattern = pattern;
+  texts_.append(folded);
+  (folded.size() >= LONG_KEY ? long_ : short_).entries.push_back(entry);
+}
+
+void ContainsIndex::Finish() {
+  // How many long literals have each run of four bytes (once per literal), to key each literal
+  // by its least shared run.
+  std::unordered_map<uint32_t, uint32_t> literals_with;
+  std::vector<uint32_t> runs;
+  auto runs_of = [&](const Entry& entry) {
+    runs.clear();
+    for (uint32_t at = 0; at + LONG_KEY <= entry.length; ++at)
+      runs.push_back(Load4(texts_.data() + entry.offset + at));
+  };
+  for (const Entry& entry : long_.entries) {
+    runs_of(entry);
+    std::sort(runs.begin(), runs.end());
+    runs.erase(std::unique(runs.begin(), runs.end()), runs.end());
+    for (uint32_t run : runs) ++literals_with[run];
+  }
+  for (Entry& entry : long_.entries) {
+    runs_of(entry);
+    uint32_t fewest = UINT32_MAX;
+    for (uint32_t at = 0; at < runs.size(); ++at) {
+      const uint32_t shared = literals_with[runs[at]];
+      if (shared < fewest) {
+        fewest = shared;
+        entry.key_at = at;
+        entry.key = runs[at];
+      }
+    }
+  }
+  for (Entry& entry : short_.entries) {
+    entry.key_at = 0;
+    entry.key = Load2(texts_.data() + entry.offset);
+  }
+  long_.Finish();
+  short_.Finish();
+}
+
+void ContainsIndex::Keyed::Finish() {
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.key != b.key ? a.key < b.key : a.offset < b.offset;
+  });
+  size_t distinct = 0;
+  for (size_t e = 0; e < entries.size(); ++e)
+    if (e == 0 || entries[e].key != entries[e - 1].key) ++distinct;
+  // About two keys a word: four bits of 32 set, so about one position in sixty passes by chance.
+  unsigned words_log2 = 4;
+  while ((size_t{1} << words_log2) * 2 < distinct) ++words_log2;
+  filter.assign(size_t{1} << words_log2, 0);
+  filter_shift = 32 - words_log2;
+  for (const Entry& entry : entries) {
+    const uint32_t hash = entry.key * FILTER_MULTIPLIER;
+    filter[hash >> filter_shift] |= (1u << (hash & 31)) | (1u << ((hash >> 5) & 31));
+  }
+  unsigned slots_log2 = 4;
+  while ((size_t{1} << slots_log2) < distinct * 2) ++slots_log2;
+  slots.assign(size_t{1} << slots_log2, KeySlot{});
+  slot_shift = 32 - slots_log2;
+  const size_t mask = slots.size() - 1;
+  for (size_t e = 0; e < entries.size();) {
+    size_t end = e;
+    while (end < entries.size() && entries[end].key == entries[e].key) ++end;
+    size_t slot = (entries[e].key * SLOT_MULTIPLIER) >> slot_shift;
+    while (slots[slot].begin != slots[slot].end) slot = (slot + 1) & mask;
+    slots[slot] = {entries[e].key, static_cast<uint32_t>(e), static_cast<uint32_t>(end)};
+    e = end;
+  }
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593, as above
+// Which of sixteen 32-bit keys pass a ContainsIndex filter: its words, 32 - log2 of their
+// number as a shift count, and the multiplier that hashes a key.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi"))) static inline __mmask16
+KeysPassing(const uint32_t* filter, __m512i keys, __m128i shift, uint32_t multiplier) {
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i low5 = _mm512_set1_epi32(31);
+  const __m512i hash =
+      _mm512_mullo_epi32(keys, _mm512_set1_epi32(static_cast<int>(multiplier)));
+  const __m512i words = _mm512_i32gather_epi32(_mm512_srl_epi32(hash, shift), filter, 4);
+  const __m512i bits =
+      _mm512_or_si512(_mm512_sllv_epi32(one, _mm512_and_si512(hash, low5)),
+                      _mm512_sllv_epi32(one, _mm512_and_si512(_mm512_srli_epi32(hash, 5), low5)));
+  return _mm512_cmpeq_epi32_mask(_mm512_and_si512(words, bits), bits);
+}
+// Sixteen positions per step: the 19 bytes they span are loaded once and spread into sixteen
+// overlapping 4-byte keys by one byte permutation; each filter is then a 32-bit multiply, a
+// gather and a bit test for all sixteen. The short keys are the low halves of the long ones.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi"))) uint64_t
+ContainsIndex::FilterPass64(std::string_view text, size_t at, uint64_t* short_pass) const {
+  alignas(64) static constexpr uint8_t SPREAD[64] = {
+      0,  1,  2,  3,  1,  2,  3,  4,  2,  3,  4,  5,  3,  4,  5,  6,  4,  5,  6,  7,  5,  6,
+      7,  8,  6,  7,  8,  9,  7,  8,  9,  10, 8,  9,  10, 11, 9,  10, 11, 12, 10, 11, 12, 13,
+      11, 12, 13, 14, 12, 13, 14, 15, 13, 14, 15, 16, 14, 15, 16, 17, 15, 16, 17, 18};
+  const __m512i spread = _mm512_load_si512(SPREAD);
+  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+  const __m128i long_shift = _mm_cvtsi32_si128(static_cast<int>(long_.filter_shift));
+  const __m128i short_shift = _mm_cvtsi32_si128(static_cast<int>(short_.filter_shift));
+  const bool longs = !long_.entries.empty();
+  const bool shorts = !short_.entries.empty();
+
+  const size_t size = text.size();
+  uint64_t long_pass = 0;
+  uint64_t shorts_passed = 0;
+  for (size_t step = 0; step < 64; step += 16) {
+    const size_t position = at + step;
+    if (position + SHORT_KEY > size) break;
+    const size_t available = size - position;
+    const __mmask32 load_mask = available >= 32 ? ~__mmask32{0}
+                                                : static_cast<__mmask32>((1u << available) - 1);
+    const __m256i window = _mm256_maskz_loadu_epi8(load_mask, text.data() + position);
+    const __m512i keys = _mm512_permutexvar_epi8(spread, _mm512_zextsi256_si512(window));
+    if (longs && available >= LONG_KEY) {
+      __mmask16 hit = KeysPassing(long_.filter.data(), keys, long_shift, FILTER_MULTIPLIER);
+      const size_t whole = available - LONG_KEY + 1;  // long keys from here on
+      if (whole < 16) hit &= static_cast<__mmask16>((1u << whole) - 1);
+      long_pass |= static_cast<uint64_t>(hit) << step;
+    }
+    if (shorts) {
+      __mmask16 hit = KeysPassing(short_.filter.data(), _mm512_and_si512(keys, low16), short_shift,
+                                   FILTER_MULTIPLIER);
+      const size_t whole = available - SHORT_KEY + 1;
+      if (whole < 16) hit &= static_cast<__mmask16>((1u << whole) - 1);
+      shorts_passed |= static_cast<uint64_t>(hit) << step;
+    }
+  }
+  *short_pass = shorts_passed;
+  return long_pass;
 }
 #pragma GCC diagnostic pop
 

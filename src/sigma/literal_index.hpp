@@ -4,9 +4,9 @@
 // `x*` (startswith), `*x` (endswith), `*x*` (contains). The first three need no automaton: a
 // hash probe of the whole value and a walk of a byte trie from the start or from the end find
 // every such literal of a field in time proportional to the length of the longest match, with
-// none of the fixed cost of a Hyperscan scan. Contains stays with Hyperscan (a hashed scan of
-// every position measured two to three times slower than its SIMD literal matchers), except
-// for lists of hash indicators (InfixIndex below), where it is the other way round.
+// none of the fixed cost of a Hyperscan scan. Contains is a hashed scan of every position
+// (ContainsIndex below; InfixIndex for lists of hash indicators): slower than Hyperscan's SIMD
+// literal matchers on a warm cache, but its tables stay warm where Hyperscan's do not.
 // Both sides are case-folded first (FoldText): ASCII lowercased, other code points by
 // FoldCodePoint, invalid UTF-8 bytes replaced by U+FFFD. On folded text, byte equality is
 // exactly GlobMatch's code-point-wise folded equality, so these lookups decide predicates with
@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/short_compare.hpp"
 
 namespace yagura::sigma {
 
@@ -245,6 +247,136 @@ class InfixIndex {
   uint64_t slot_mask_ = 0;
   bool vector_filter_ = HasVectorFilter();
   bool anchored_ = false;
+};
+
+// `*literal*` over folded text for the contains literals of two bytes or more of a field (hash
+// lists have InfixIndex). Hyperscan decided these before. Its literal matcher is the faster one
+// on a warm cache (SigmaHQ's 8,400 command-line literals against the command lines of the
+// EVTX samples: about 1,200 cycles a value against 630 here), but its database for them is a
+// megabyte, which the rest of an event's work pushes out of the cache: within a scan a command
+// line cost it about 5,000 cycles. A scan here reads a filter of a few kilobytes per position and
+// the tables behind it only where a literal may start.
+// A literal of four bytes or more is keyed by four of its bytes: of all its runs of four, the
+// one the fewest other literals have, so that literals rarely share a key (and a rare run of
+// the literals is, more often than not, rare in text too). Literals of two or three bytes are
+// keyed by their first two. Each key sets two bits of one 32-bit word of a blocked Bloom filter
+// (one filter for each key length); a position whose key passes is looked up in the table of
+// that length's keys, and the literals found there are compared in full.
+class ContainsIndex {
+ public:
+  static constexpr size_t MIN_LENGTH = 2;
+  // `folded` has at least MIN_LENGTH bytes.
+  void Add(std::string_view folded, uint32_t pattern);
+  void Finish();
+  [[nodiscard]] bool empty() const { return long_.entries.empty() && short_.entries.empty(); }
+  [[nodiscard]] size_t size() const { return long_.entries.size() + short_.entries.size(); }
+
+  // Reports each literal contained in `text` (once or more).
+  template <typename Fire>
+  void ForEachMatch(std::string_view text, Fire&& fire) const {
+    const size_t size = text.size();
+    if (size < MIN_LENGTH || empty()) return;
+    const char* data = text.data();
+    if (vector_filter_) {
+      // 64 positions at a time through both filters, then only those that pass one by one.
+      for (size_t at = 0; at + MIN_LENGTH <= size; at += 64) {
+        uint64_t short_pass = 0;
+        for (uint64_t pass = FilterPass64(text, at, &short_pass); pass != 0; pass &= pass - 1) {
+          const size_t position = at + static_cast<size_t>(__builtin_ctzll(pass));
+          long_.LookUp(text, position, Load4(data + position), texts_.data(), fire);
+        }
+        for (; short_pass != 0; short_pass &= short_pass - 1) {
+          const size_t position = at + static_cast<size_t>(__builtin_ctzll(short_pass));
+          short_.LookUp(text, position, Load2(data + position), texts_.data(), fire);
+        }
+      }
+      return;
+    }
+    for (size_t at = 0; at + MIN_LENGTH <= size; ++at) {
+      if (at + LONG_KEY <= size) {
+        const uint32_t key = Load4(data + at);
+        if (long_.Passes(key)) long_.LookUp(text, at, key, texts_.data(), fire);
+      }
+      const uint32_t key = Load2(data + at);
+      if (short_.Passes(key)) short_.LookUp(text, at, key, texts_.data(), fire);
+    }
+  }
+
+  // Whether this processor can run the filters 16 positions at a time (AVX-512 with VBMI).
+  static bool HasVectorFilter() { return InfixIndex::HasVectorFilter(); }
+  // On by default where the processor has it; tests turn it off to compare the two.
+  void set_vector_filter(bool enabled) { vector_filter_ = enabled && HasVectorFilter(); }
+
+ private:
+  static constexpr size_t LONG_KEY = 4;
+  static constexpr size_t SHORT_KEY = 2;
+  static constexpr uint32_t FILTER_MULTIPLIER = 0x9E3779B1u;
+  static constexpr uint32_t SLOT_MULTIPLIER = 0x85EBCA77u;
+  static uint32_t Load4(const char* at) {
+    uint32_t key;
+    std::memcpy(&key, at, sizeof key);
+    return key;
+  }
+  static uint32_t Load2(const char* at) {
+    uint16_t key;
+    std::memcpy(&key, at, sizeof key);
+    return key;
+  }
+  struct Entry {
+    uint32_t key = 0;
+    uint32_t offset = 0, length = 0;  // in texts_
+    uint32_t key_at = 0;              // where the key lies in the literal
+    uint32_t pattern = 0;
+  };
+  struct KeySlot {
+    uint32_t key = 0;
+    uint32_t begin = 0, end = 0;  // entries with this key; begin == end: empty slot
+  };
+  // The literals of one key length: their filter and their table.
+  struct Keyed {
+    std::vector<Entry> entries;  // sorted by key after Finish()
+    std::vector<uint32_t> filter;
+    unsigned filter_shift = 32;  // 32 - log2 of the filter's words
+    std::vector<KeySlot> slots;
+    unsigned slot_shift = 32;
+
+    void Finish();
+    [[nodiscard]] bool Passes(uint32_t key) const {
+      if (entries.empty()) return false;
+      const uint32_t hash = key * FILTER_MULTIPLIER;
+      const uint32_t bits = (1u << (hash & 31)) | (1u << ((hash >> 5) & 31));
+      return (filter[hash >> filter_shift] & bits) == bits;
+    }
+    // The literals whose key is `key`, found at `at` of the text, compared in full.
+    template <typename Fire>
+    void LookUp(std::string_view text, size_t at, uint32_t key, const char* literals,
+                Fire& fire) const {
+      const size_t mask = slots.size() - 1;
+      for (size_t slot = (key * SLOT_MULTIPLIER) >> slot_shift;; slot = (slot + 1) & mask) {
+        const KeySlot& found = slots[slot];
+        if (found.begin == found.end) return;  // empty: no literal has this key
+        if (found.key != key) continue;
+        for (uint32_t e = found.begin; e < found.end; ++e) {
+          const Entry& entry = entries[e];
+          if (entry.key_at > at || entry.length - entry.key_at > text.size() - at) continue;
+          const char* start = text.data() + at - entry.key_at;
+          const char* literal = literals + entry.offset;
+          if (entry.length <= MAX_SHORT_COMPARE
+                  ? SameShortBytes(start, literal, entry.length)
+                  : std::memcmp(start, literal, entry.length) == 0)
+            fire(entry.pattern);
+        }
+        return;
+      }
+    }
+  };
+  // Bit j of the result: the long key at `at + j` passes its filter; of `*short_pass`, the
+  // short key. Positions without a whole key are clear.
+  [[nodiscard]] uint64_t FilterPass64(std::string_view text, size_t at, uint64_t* short_pass) const;
+
+  std::string texts_;
+  Keyed long_, short_;
+  bool vector_filter_ = HasVectorFilter();
 };
 
 }  // namespace yagura::sigma

@@ -314,6 +314,7 @@ struct Matcher::Impl {
     LiteralTrie prefixes{LiteralTrie::Direction::kForward};
     LiteralTrie suffixes{LiteralTrie::Direction::kBackward};
     InfixIndex infixes;  // fields of hash indicators only
+    ContainsIndex contains;
     uint32_t folded_db = NONE;  // index into databases
     uint32_t raw_db = NONE;
     bool has_literals = false;
@@ -863,7 +864,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
 
   // 1. Classify every predicate; deduplicate patterns per field.
   enum class Shape : uint8_t {
-    kExact, kPrefix, kSuffix, kInfix, kHsFolded, kHsRaw, kHsRegex, kNumberEq
+    kExact, kPrefix, kSuffix, kInfix, kContains, kHsFolded, kHsRaw, kHsRegex, kNumberEq
   };
   struct PatternKey {
     uint32_t index;
@@ -887,10 +888,13 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   std::vector<PendingDb> pending;
   std::vector<std::pair<uint32_t, uint32_t>> db_of_index;  // (folded, raw) pending positions
   std::vector<std::vector<std::tuple<Shape, std::string, uint32_t>>> literals;  // per index
+  // A pattern scanned only if it is some rule's trigger (1b): one for Hyperscan, or a contains
+  // literal (`contains`; its folded literal is hs.expression).
   struct PendingPattern {
     uint32_t pattern;
     uint32_t index;
     bool folded;
+    bool contains;
     HsPattern hs;
   };
   std::vector<PendingPattern> hs_patterns;
@@ -974,9 +978,14 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
           } else if (n == 2 && star_at(0) && literal_at(1)) {
             shape = Shape::kSuffix;
             FoldText(glob[1].text, text);
-          } else if (infix_fields.count(predicate.field) != 0 && infix_literal(predicate) != nullptr) {
+          } else if (n == 3 && star_at(0) && literal_at(1) && star_at(2)) {
             FoldText(glob[1].text, text);
-            if (text.size() >= InfixIndex::KEY_BYTES) shape = Shape::kInfix;
+            if (infix_fields.count(predicate.field) != 0 && infix_literal(predicate) != nullptr &&
+                text.size() >= InfixIndex::KEY_BYTES) {
+              shape = Shape::kInfix;
+            } else if (text.size() >= ContainsIndex::MIN_LENGTH) {
+              shape = Shape::kContains;
+            }
           }
         }
         if (shape == Shape::kHsFolded) {
@@ -1048,6 +1057,10 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
           info.kind = PatternKind::kLiteral;
           literals[index].emplace_back(shape, text, pattern);
           break;
+        case Shape::kContains:
+          info.kind = PatternKind::kLiteral;
+          hs_patterns.push_back({pattern, index, true, true, HsPattern{text, 0, pattern}});
+          break;
         case Shape::kHsFolded:
         case Shape::kHsRaw:
         case Shape::kHsRegex: {
@@ -1055,7 +1068,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
                       : shape == Shape::kHsRaw  ? PatternKind::kRaw
                                                 : PatternKind::kRegex;
           if (shape == Shape::kHsRegex) info.confirm = global;
-          hs_patterns.push_back({pattern, index, shape == Shape::kHsFolded,
+          hs_patterns.push_back({pattern, index, shape == Shape::kHsFolded, false,
                                  HsPattern{text, flags, pattern}});
           break;
         }
@@ -1065,11 +1078,12 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   }
 
   // 1b. Only triggers are scanned. A first gating pass, with every pattern allowed as a
-  //     trigger, picks each gated rule's triggers; Hyperscan patterns that are no rule's trigger
-  //     become lazy: decided by Predicate::Test when an evaluated rule reads them. The
-  //     databases then hold a fraction of the patterns (a rule that needs `Image` ending in
-  //     `\\powershell.exe` AND a command line with one of twenty flags is triggered by the image
-  //     lookup; its flags are tested only on PowerShell events).
+  //     trigger, picks each gated rule's triggers; Hyperscan patterns and contains literals
+  //     that are no rule's trigger become lazy: decided by Predicate::Test when an evaluated
+  //     rule reads them. The databases and contains indexes then hold a fraction of the
+  //     patterns (a rule that needs `Image` ending in `\\powershell.exe` AND a command line with
+  //     one of twenty flags is triggered by the image lookup; its flags are tested only on
+  //     PowerShell events).
   impl->scannable.assign(impl->patterns.size(), true);
   {
     std::vector<bool> trigger(impl->patterns.size(), false);
@@ -1095,6 +1109,10 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
           lazy.contains_cased = decider.cased;
           impl->lazy_literals += glob[1].text;
         }
+        continue;
+      }
+      if (p.contains) {
+        literals[p.index].emplace_back(Shape::kContains, std::move(p.hs.expression), p.pattern);
         continue;
       }
       uint32_t& slot = p.folded ? db_of_index[p.index].first : db_of_index[p.index].second;
@@ -1206,6 +1224,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       if (shape == Shape::kPrefix) index.prefixes.Add(text, pattern);
       if (shape == Shape::kSuffix) index.suffixes.Add(text, pattern);
       if (shape == Shape::kInfix) index.infixes.Add(text, pattern);
+      if (shape == Shape::kContains) index.contains.Add(text, pattern);
       if (shape == Shape::kNumberEq) {
         double number;
         std::memcpy(&number, text.data(), sizeof number);
@@ -1217,6 +1236,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     index.prefixes.Finish();
     index.suffixes.Finish();
     index.infixes.Finish();
+    index.contains.Finish();
     std::sort(index.numbers.begin(), index.numbers.end());
   }
   for (uint32_t& pattern : impl->predicate_pattern)
@@ -1541,6 +1561,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           index.prefixes.ForEachMatch(s.folded, fire);
           index.suffixes.ForEachMatch(s.folded, fire);
           index.infixes.ForEachMatch(s.folded, fire);
+          index.contains.ForEachMatch(s.folded, fire);
         }
         if (index.folded_db != NONE) {
           hs_scan(impl.databases[index.folded_db].get(), data_of(s.folded),

@@ -134,8 +134,8 @@ TEST(LiteralIndex, TriesFindEveryPrefixAndSuffix) {
 struct Found {
   std::vector<uint32_t> got, want;
 };
-Found FindIn(const InfixIndex& index, const std::vector<std::string>& literals,
-             const std::string& text) {
+template <typename Index>
+Found FindIn(const Index& index, const std::vector<std::string>& literals, const std::string& text) {
   Found found;
   index.ForEachMatch(text, [&](uint32_t k) { found.got.push_back(k); });
   std::sort(found.got.begin(), found.got.end());
@@ -247,6 +247,71 @@ TEST(LiteralIndex, InfixIndexFindsEveryContainedLiteral) {
     GTEST_SKIP() << "this processor has no AVX-512 VBMI: the vector filter was not tested";
   }
   CheckInfixIndex(true);
+}
+
+// Command-line shapes: literals of 2 to 90 bytes over a small alphabet, so that they share
+// runs of four bytes and contain one another; the same literal under two patterns; bytes of
+// UTF-8 beyond ASCII. Texts of every length up to a few hundred bytes (ends of 16- and
+// 64-position blocks included) with literals planted whole, cut short or changed by a byte.
+void CheckContainsIndex(bool vector_filter) {
+  std::mt19937_64 rng(29);
+  const std::string alphabet = "abc -/\\.e\xc3\xa9";
+  auto random_text = [&](size_t length) {
+    std::string out;
+    for (size_t i = 0; i < length; ++i) out.push_back(alphabet[rng() % alphabet.size()]);
+    return out;
+  };
+  std::vector<std::string> literals = {"ab", "abc", "bca", "a b", " -e", "\\a\\", "cccc",
+                                       "cccccccc", "-e c", std::string(70, 'a') + "b",
+                                       random_text(90)};
+  for (int i = 0; i < 600; ++i) {
+    const size_t length = 2 + (i % 5 == 0 ? rng() % 80 : rng() % 10);
+    literals.push_back(random_text(length));
+  }
+  literals.push_back(literals[5]);  // the same literal, another pattern
+  ContainsIndex index;
+  for (uint32_t k = 0; k < literals.size(); ++k) index.Add(literals[k], k);
+  index.Finish();
+  index.set_vector_filter(vector_filter);
+  EXPECT_EQ(index.size(), literals.size());
+  size_t found = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string text = random_text(rng() % (round % 2 ? 70 : 300));
+    for (int planted = rng() % 3; planted > 0; --planted) {
+      std::string literal = literals[rng() % literals.size()];
+      const size_t change = rng() % 5;
+      if (change == 0) literal.pop_back();
+      if (change == 1) literal[rng() % literal.size()] ^= 0x40;
+      text.insert(rng() % (text.size() + 1), literal);
+    }
+    if (rng() % 7 == 0) text = literals[rng() % literals.size()];  // the whole text
+    const Found both = FindIn(index, literals, text);
+    ASSERT_EQ(both.got, both.want) << text;
+    found += both.want.size();
+  }
+  EXPECT_GT(found, 20000u);
+
+  // Only short literals, only long ones, none.
+  for (const std::vector<std::string>& only :
+       {std::vector<std::string>{"ab", "ba", "abc"}, std::vector<std::string>{"abcd", "bcda"},
+        std::vector<std::string>{}}) {
+    ContainsIndex some;
+    for (uint32_t k = 0; k < only.size(); ++k) some.Add(only[k], k);
+    some.Finish();
+    some.set_vector_filter(vector_filter);
+    for (const std::string text : {"", "a", "ab", "abcda", "xxabcdaxxbaxx"}) {
+      const Found both = FindIn(some, only, text);
+      ASSERT_EQ(both.got, both.want) << text;
+    }
+  }
+}
+
+TEST(LiteralIndex, ContainsIndexFindsEveryContainedLiteral) {
+  CheckContainsIndex(false);
+  if (!ContainsIndex::HasVectorFilter()) {
+    GTEST_SKIP() << "this processor has no AVX-512 VBMI: the vector filter was not tested";
+  }
+  CheckContainsIndex(true);
 }
 
 }  // namespace
