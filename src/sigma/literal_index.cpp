@@ -247,8 +247,9 @@ InfixIndex::FilterPass64(std::string_view text, size_t at) const {
 }
 #pragma GCC diagnostic pop
 
-void ContainsIndex::Add(std::string_view folded, uint32_t pattern) {
+void ContainsIndex::Add(std::string_view folded, uint32_t pattern, bool candidate) {
   Entry entry;
+  entry.candidate = candidate;
   entry.offset = static_cast<uint32_t>(texts_.size());
   entry.length = static_cast<uint32_t>(folded.size());
   entry.pattern = pattern;
@@ -258,13 +259,13 @@ void ContainsIndex::Add(std::string_view folded, uint32_t pattern) {
 
 void ContainsIndex::Finish() {
   // How many long literals have each run of four bytes (once per literal), to key each literal
-  // by its least shared run.
+  // by its least shared run. The key lies in the first 256 bytes (Slot::key_at is a byte).
   std::unordered_map<uint32_t, uint32_t> literals_with;
   std::vector<uint32_t> runs;
   auto runs_of = [&](const Entry& entry) {
     runs.clear();
-    for (uint32_t at = 0; at + LONG_KEY <= entry.length; ++at)
-      runs.push_back(Load4(texts_.data() + entry.offset + at));
+    const uint32_t last = std::min<uint32_t>(entry.length - LONG_KEY, UINT8_MAX);
+    for (uint32_t at = 0; at <= last; ++at) runs.push_back(Load4(texts_.data() + entry.offset + at));
   };
   for (const Entry& entry : long_.entries) {
     runs_of(entry);
@@ -272,54 +273,59 @@ void ContainsIndex::Finish() {
     runs.erase(std::unique(runs.begin(), runs.end()), runs.end());
     for (uint32_t run : runs) ++literals_with[run];
   }
-  for (Entry& entry : long_.entries) {
+  std::vector<uint32_t> key_at, keys;
+  for (const Entry& entry : long_.entries) {
     runs_of(entry);
     uint32_t fewest = UINT32_MAX;
+    key_at.push_back(0);
+    keys.push_back(0);
     for (uint32_t at = 0; at < runs.size(); ++at) {
       const uint32_t shared = literals_with[runs[at]];
       if (shared < fewest) {
         fewest = shared;
-        entry.key_at = at;
-        entry.key = runs[at];
+        key_at.back() = at;
+        keys.back() = runs[at];
       }
     }
   }
-  for (Entry& entry : short_.entries) {
-    entry.key_at = 0;
-    entry.key = Load2(texts_.data() + entry.offset);
-  }
-  long_.Finish();
-  short_.Finish();
+  Build(long_, key_at, keys);
+  key_at.assign(short_.entries.size(), 0);
+  keys.clear();
+  for (const Entry& entry : short_.entries) keys.push_back(Load2(texts_.data() + entry.offset));
+  Build(short_, key_at, keys);
 }
 
-void ContainsIndex::Keyed::Finish() {
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.key != b.key ? a.key < b.key : a.offset < b.offset;
-  });
-  size_t distinct = 0;
-  for (size_t e = 0; e < entries.size(); ++e)
-    if (e == 0 || entries[e].key != entries[e - 1].key) ++distinct;
+void ContainsIndex::Build(Keyed& keyed, const std::vector<uint32_t>& key_at,
+                          const std::vector<uint32_t>& keys) {
+  std::vector<uint32_t> distinct(keys);
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   // About two keys a word: four bits of 32 set, so about one position in sixty passes by chance.
   unsigned words_log2 = 4;
-  while ((size_t{1} << words_log2) * 2 < distinct) ++words_log2;
-  filter.assign(size_t{1} << words_log2, 0);
-  filter_shift = 32 - words_log2;
-  for (const Entry& entry : entries) {
-    const uint32_t hash = entry.key * FILTER_MULTIPLIER;
-    filter[hash >> filter_shift] |= (1u << (hash & 31)) | (1u << ((hash >> 5) & 31));
+  while ((size_t{1} << words_log2) * 2 < distinct.size()) ++words_log2;
+  keyed.filter.assign(size_t{1} << words_log2, 0);
+  keyed.filter_shift = 32 - words_log2;
+  for (uint32_t key : distinct) {
+    const uint32_t hash = key * FILTER_MULTIPLIER;
+    keyed.filter[hash >> keyed.filter_shift] |= (1u << (hash & 31)) | (1u << ((hash >> 5) & 31));
   }
   unsigned slots_log2 = 4;
-  while ((size_t{1} << slots_log2) < distinct * 2) ++slots_log2;
-  slots.assign(size_t{1} << slots_log2, KeySlot{});
-  slot_shift = 32 - slots_log2;
-  const size_t mask = slots.size() - 1;
-  for (size_t e = 0; e < entries.size();) {
-    size_t end = e;
-    while (end < entries.size() && entries[end].key == entries[e].key) ++end;
-    size_t slot = (entries[e].key * SLOT_MULTIPLIER) >> slot_shift;
-    while (slots[slot].begin != slots[slot].end) slot = (slot + 1) & mask;
-    slots[slot] = {entries[e].key, static_cast<uint32_t>(e), static_cast<uint32_t>(end)};
-    e = end;
+  while ((size_t{1} << slots_log2) < keyed.entries.size() * 2) ++slots_log2;
+  keyed.slots.assign(size_t{1} << slots_log2, Slot{});
+  keyed.slot_shift = 32 - slots_log2;
+  const size_t mask = keyed.slots.size() - 1;
+  for (size_t e = 0; e < keyed.entries.size(); ++e) {
+    const Entry& entry = keyed.entries[e];
+    size_t at = (keys[e] * SLOT_MULTIPLIER) >> keyed.slot_shift;
+    while (keyed.slots[at].length != 0) at = (at + 1) & mask;
+    Slot& slot = keyed.slots[at];
+    slot.key = keys[e];
+    slot.pattern = entry.pattern;
+    slot.rest = entry.offset + static_cast<uint32_t>(std::min<size_t>(entry.length, HEAD));
+    slot.length = static_cast<uint16_t>(entry.length);
+    slot.key_at = static_cast<uint8_t>(key_at[e]);
+    slot.candidate = entry.candidate;
+    std::memcpy(slot.head, texts_.data() + entry.offset, std::min<size_t>(entry.length, HEAD));
   }
 }
 

@@ -262,16 +262,19 @@ class InfixIndex {
 // keyed by their first two. Each key sets two bits of one 32-bit word of a blocked Bloom filter
 // (one filter for each key length); a position whose key passes is looked up in the table of
 // that length's keys, and the literals found there are compared in full.
+// A literal may stand for a pattern it is only necessary for (`candidate`): the matcher keys
+// a glob such as `*\\temp\\*.ps1` by its longest literal and confirms it when a rule reads it.
 class ContainsIndex {
  public:
   static constexpr size_t MIN_LENGTH = 2;
-  // `folded` has at least MIN_LENGTH bytes.
-  void Add(std::string_view folded, uint32_t pattern);
+  static constexpr size_t MAX_LENGTH = UINT16_MAX;
+  // `folded` has MIN_LENGTH to MAX_LENGTH bytes.
+  void Add(std::string_view folded, uint32_t pattern, bool candidate = false);
   void Finish();
   [[nodiscard]] bool empty() const { return long_.entries.empty() && short_.entries.empty(); }
   [[nodiscard]] size_t size() const { return long_.entries.size() + short_.entries.size(); }
 
-  // Reports each literal contained in `text` (once or more).
+  // Reports each literal contained in `text` (once or more): fire(pattern, candidate).
   template <typename Fire>
   void ForEachMatch(std::string_view text, Fire&& fire) const {
     const size_t size = text.size();
@@ -322,25 +325,34 @@ class ContainsIndex {
     std::memcpy(&key, at, sizeof key);
     return key;
   }
+  // A literal as added, until Finish().
   struct Entry {
-    uint32_t key = 0;
     uint32_t offset = 0, length = 0;  // in texts_
-    uint32_t key_at = 0;              // where the key lies in the literal
     uint32_t pattern = 0;
+    bool candidate = false;
   };
-  struct KeySlot {
+  // One literal in the table of its key length: what is needed to compare it, in one cache line
+  // with the key, since a lookup that passes the filter is often a cache miss (most literals
+  // are at most HEAD bytes long and need nothing else).
+  static constexpr size_t HEAD = 16;
+  struct alignas(32) Slot {
     uint32_t key = 0;
-    uint32_t begin = 0, end = 0;  // entries with this key; begin == end: empty slot
+    uint32_t pattern = 0;
+    uint32_t rest = 0;  // in texts_: the bytes after the head
+    uint16_t length = 0;  // 0: an empty slot
+    uint8_t key_at = 0;   // where the key lies in the literal
+    bool candidate = false;
+    char head[HEAD] = {};  // the literal's first bytes, zero-padded
   };
-  // The literals of one key length: their filter and their table.
+  // The literals of one key length: their filter and their table (open addressing; literals
+  // that share a key lie in the same run of slots).
   struct Keyed {
-    std::vector<Entry> entries;  // sorted by key after Finish()
+    std::vector<Entry> entries;
     std::vector<uint32_t> filter;
     unsigned filter_shift = 32;  // 32 - log2 of the filter's words
-    std::vector<KeySlot> slots;
+    std::vector<Slot> slots;
     unsigned slot_shift = 32;
 
-    void Finish();
     [[nodiscard]] bool Passes(uint32_t key) const {
       if (entries.empty()) return false;
       const uint32_t hash = key * FILTER_MULTIPLIER;
@@ -349,27 +361,31 @@ class ContainsIndex {
     }
     // The literals whose key is `key`, found at `at` of the text, compared in full.
     template <typename Fire>
-    void LookUp(std::string_view text, size_t at, uint32_t key, const char* literals,
+    void LookUp(std::string_view text, size_t at, uint32_t key, const char* texts,
                 Fire& fire) const {
       const size_t mask = slots.size() - 1;
       for (size_t slot = (key * SLOT_MULTIPLIER) >> slot_shift;; slot = (slot + 1) & mask) {
-        const KeySlot& found = slots[slot];
-        if (found.begin == found.end) return;  // empty: no literal has this key
-        if (found.key != key) continue;
-        for (uint32_t e = found.begin; e < found.end; ++e) {
-          const Entry& entry = entries[e];
-          if (entry.key_at > at || entry.length - entry.key_at > text.size() - at) continue;
-          const char* start = text.data() + at - entry.key_at;
-          const char* literal = literals + entry.offset;
-          if (entry.length <= MAX_SHORT_COMPARE
-                  ? SameShortBytes(start, literal, entry.length)
-                  : std::memcmp(start, literal, entry.length) == 0)
-            fire(entry.pattern);
+        const Slot& found = slots[slot];
+        if (found.length == 0) return;  // empty: no more literals with this key
+        if (found.key != key || found.key_at > at ||
+            size_t{found.length} - found.key_at > text.size() - at)
+          continue;
+        const char* start = text.data() + at - found.key_at;
+        if (found.length <= HEAD) {
+          if (!SameShortBytes(start, found.head, found.length)) continue;
+        } else {
+          if (!SameShortBytes(start, found.head, HEAD)) continue;
+          const size_t rest = found.length - HEAD;
+          if (rest <= MAX_SHORT_COMPARE ? !SameShortBytes(start + HEAD, texts + found.rest, rest)
+                                        : std::memcmp(start + HEAD, texts + found.rest, rest) != 0)
+            continue;
         }
-        return;
+        fire(found.pattern, found.candidate);
       }
     }
   };
+  // Keys each literal (`key_at` in `at`, the key in `keys`) and builds its table and filter.
+  void Build(Keyed& keyed, const std::vector<uint32_t>& key_at, const std::vector<uint32_t>& keys);
   // Bit j of the result: the long key at `at + j` passes its filter; of `*short_pass`, the
   // short key. Positions without a whole key are clear.
   [[nodiscard]] uint64_t FilterPass64(std::string_view text, size_t at, uint64_t* short_pass) const;

@@ -7,16 +7,18 @@
 // the rules that have nothing else to trigger them.
 // A caseless glob is looked up on the case-folded value (literal_index.hpp): a plain literal,
 // `x*` or `*x` goes to the field's exact index, prefix trie or suffix trie, which cost a hash
-// probe or a short walk; contains (`*x*`, where Hyperscan's SIMD literal matchers are hard to
-// beat) and globs with inner wildcards go to the field's "folded" Hyperscan database, also run
-// on the folded value. Cased globs and regexes go to the field's "raw" database, run on the
-// value as it is. Keyword (field-less) globs are compiled against one buffer holding every
+// probe or a short walk; contains (`*x*`) goes to the field's contains index, and a glob with
+// inner wildcards too, keyed by its longest literal, as a candidate confirmed by
+// Predicate::Test when a rule reads it. What is left (globs whose literals are all one byte
+// long) goes to the field's "folded" Hyperscan database, also run on the folded value. Cased
+// globs and regexes go to the field's "raw" database, run on the value as it is. Keyword (field-less) globs are compiled against one buffer holding every
 // folded value of the event between 0xFF separators (0xFF never occurs in folded text), one
 // database per rule logsource, so keywords cost a scan per event, not one per value, and only
 // for the keyword rules routed to the event.
 //
 // Exactness. Folded lookups are exact (byte equality of folded text is GlobMatch's folded
 // equality), and so are cased globs on raw bytes when the pattern is valid UTF-8 without `?`.
+// Globs keyed by a literal are candidates: a value can only match if it holds the literal.
 // Regex hits are only candidates, confirmed with Predicate::Test when (and if) a rule being
 // evaluated reads them: on ASCII values Hyperscan (exact or prefilter) finds a superset of
 // what RE2/PCRE2 find; on non-ASCII values the engines may disagree on case folding and code
@@ -97,6 +99,9 @@ enum class PatternKind : uint8_t {
   kFolded,   // folded Hyperscan database: exact
   kRaw,      // cased glob in the raw database: exact
   kRegex,    // regex in the raw database: a candidate, confirmed when a rule reads it
+  // A glob with inner wildcards whose longest literal was found in the folded value (the
+  // contains index): a candidate, confirmed when a rule reads it.
+  kCandidate,
 };
 
 // ---- pattern text ----
@@ -864,7 +869,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
 
   // 1. Classify every predicate; deduplicate patterns per field.
   enum class Shape : uint8_t {
-    kExact, kPrefix, kSuffix, kInfix, kContains, kHsFolded, kHsRaw, kHsRegex, kNumberEq
+    kExact, kPrefix, kSuffix, kInfix, kContains, kCandidate, kHsFolded, kHsRaw, kHsRegex,
+    kNumberEq
   };
   struct PatternKey {
     uint32_t index;
@@ -888,13 +894,15 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
   std::vector<PendingDb> pending;
   std::vector<std::pair<uint32_t, uint32_t>> db_of_index;  // (folded, raw) pending positions
   std::vector<std::vector<std::tuple<Shape, std::string, uint32_t>>> literals;  // per index
-  // A pattern scanned only if it is some rule's trigger (1b): one for Hyperscan, or a contains
-  // literal (`contains`; its folded literal is hs.expression).
+  // A pattern scanned only if it is some rule's trigger (1b): one for Hyperscan, or one for the
+  // contains index (`contains`; its folded literal is hs.expression), where it may be a glob
+  // keyed by a literal it needs (`candidate`).
   struct PendingPattern {
     uint32_t pattern;
     uint32_t index;
     bool folded;
     bool contains;
+    bool candidate;
     HsPattern hs;
   };
   std::vector<PendingPattern> hs_patterns;
@@ -949,6 +957,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
 
       Shape shape;
       std::string text;
+      std::string candidate_literal;  // kCandidate: the folded literal it is keyed by
       unsigned flags = hs_flags;
       if (predicate.kind == PredicateKind::kNumber && predicate.op == CompareOp::kEq && !keyword) {
         // Decided by a lookup of the parsed value, so event ids can trigger their rules.
@@ -983,12 +992,27 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
             if (infix_fields.count(predicate.field) != 0 && infix_literal(predicate) != nullptr &&
                 text.size() >= InfixIndex::KEY_BYTES) {
               shape = Shape::kInfix;
-            } else if (text.size() >= ContainsIndex::MIN_LENGTH) {
+            } else if (text.size() >= ContainsIndex::MIN_LENGTH &&
+                       text.size() <= ContainsIndex::MAX_LENGTH) {
               shape = Shape::kContains;
+            }
+          } else {
+            // Literals between wildcards: a value can match only if it contains the longest.
+            const std::string* longest = nullptr;
+            for (const GlobToken& token : glob)
+              if (token.kind == GlobToken::Kind::kLiteral &&
+                  (longest == nullptr || token.text.size() > longest->size()))
+                longest = &token.text;
+            if (longest != nullptr) {
+              FoldText(*longest, candidate_literal);
+              if (candidate_literal.size() >= ContainsIndex::MIN_LENGTH &&
+                  candidate_literal.size() <= ContainsIndex::MAX_LENGTH)
+                shape = Shape::kCandidate;
             }
           }
         }
-        if (shape == Shape::kHsFolded) {
+        if (shape == Shape::kHsFolded || shape == Shape::kCandidate) {
+          // For a candidate, the pattern's identity (two globs may share a longest literal).
           text = FoldedGlobRegex(glob, keyword);
           if (!keyword) flags |= HS_FLAG_DOTALL;
         }
@@ -1059,7 +1083,13 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
           break;
         case Shape::kContains:
           info.kind = PatternKind::kLiteral;
-          hs_patterns.push_back({pattern, index, true, true, HsPattern{text, 0, pattern}});
+          hs_patterns.push_back({pattern, index, true, true, false, HsPattern{text, 0, pattern}});
+          break;
+        case Shape::kCandidate:
+          info.kind = PatternKind::kCandidate;
+          info.confirm = global;
+          hs_patterns.push_back(
+              {pattern, index, true, true, true, HsPattern{candidate_literal, 0, pattern}});
           break;
         case Shape::kHsFolded:
         case Shape::kHsRaw:
@@ -1068,7 +1098,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
                       : shape == Shape::kHsRaw  ? PatternKind::kRaw
                                                 : PatternKind::kRegex;
           if (shape == Shape::kHsRegex) info.confirm = global;
-          hs_patterns.push_back({pattern, index, shape == Shape::kHsFolded, false,
+          hs_patterns.push_back({pattern, index, shape == Shape::kHsFolded, false, false,
                                  HsPattern{text, flags, pattern}});
           break;
         }
@@ -1112,7 +1142,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
         continue;
       }
       if (p.contains) {
-        literals[p.index].emplace_back(Shape::kContains, std::move(p.hs.expression), p.pattern);
+        literals[p.index].emplace_back(p.candidate ? Shape::kCandidate : Shape::kContains,
+                                       std::move(p.hs.expression), p.pattern);
         continue;
       }
       uint32_t& slot = p.folded ? db_of_index[p.index].first : db_of_index[p.index].second;
@@ -1224,7 +1255,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       if (shape == Shape::kPrefix) index.prefixes.Add(text, pattern);
       if (shape == Shape::kSuffix) index.suffixes.Add(text, pattern);
       if (shape == Shape::kInfix) index.infixes.Add(text, pattern);
-      if (shape == Shape::kContains) index.contains.Add(text, pattern);
+      if (shape == Shape::kContains || shape == Shape::kCandidate)
+        index.contains.Add(text, pattern, shape == Shape::kCandidate);
       if (shape == Shape::kNumberEq) {
         double number;
         std::memcpy(&number, text.data(), sizeof number);
@@ -1561,7 +1593,13 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           index.prefixes.ForEachMatch(s.folded, fire);
           index.suffixes.ForEachMatch(s.folded, fire);
           index.infixes.ForEachMatch(s.folded, fire);
-          index.contains.ForEachMatch(s.folded, fire);
+          index.contains.ForEachMatch(s.folded, [&s](uint32_t pattern, bool candidate) {
+            if (candidate) {
+              s.FireUnconfirmed(pattern);
+            } else {
+              s.Fire(pattern);
+            }
+          });
         }
         if (index.folded_db != NONE) {
           hs_scan(impl.databases[index.folded_db].get(), data_of(s.folded),

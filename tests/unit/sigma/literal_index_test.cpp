@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <type_traits>
 
 #include "sigma/case_fold.hpp"
 
@@ -137,7 +138,14 @@ struct Found {
 template <typename Index>
 Found FindIn(const Index& index, const std::vector<std::string>& literals, const std::string& text) {
   Found found;
-  index.ForEachMatch(text, [&](uint32_t k) { found.got.push_back(k); });
+  if constexpr (std::is_same_v<Index, ContainsIndex>) {
+    index.ForEachMatch(text, [&](uint32_t k, bool candidate) {
+      found.got.push_back(k);
+      EXPECT_EQ(candidate, k % 3 == 1) << k;
+    });
+  } else {
+    index.ForEachMatch(text, [&](uint32_t k) { found.got.push_back(k); });
+  }
   std::sort(found.got.begin(), found.got.end());
   found.got.erase(std::unique(found.got.begin(), found.got.end()), found.got.end());
   for (uint32_t k = 0; k < literals.size(); ++k)
@@ -263,14 +271,14 @@ void CheckContainsIndex(bool vector_filter) {
   };
   std::vector<std::string> literals = {"ab", "abc", "bca", "a b", " -e", "\\a\\", "cccc",
                                        "cccccccc", "-e c", std::string(70, 'a') + "b",
-                                       random_text(90)};
+                                       random_text(90), random_text(300)};
   for (int i = 0; i < 600; ++i) {
     const size_t length = 2 + (i % 5 == 0 ? rng() % 80 : rng() % 10);
     literals.push_back(random_text(length));
   }
   literals.push_back(literals[5]);  // the same literal, another pattern
   ContainsIndex index;
-  for (uint32_t k = 0; k < literals.size(); ++k) index.Add(literals[k], k);
+  for (uint32_t k = 0; k < literals.size(); ++k) index.Add(literals[k], k, k % 3 == 1);
   index.Finish();
   index.set_vector_filter(vector_filter);
   EXPECT_EQ(index.size(), literals.size());
@@ -296,7 +304,7 @@ void CheckContainsIndex(bool vector_filter) {
        {std::vector<std::string>{"ab", "ba", "abc"}, std::vector<std::string>{"abcd", "bcda"},
         std::vector<std::string>{}}) {
     ContainsIndex some;
-    for (uint32_t k = 0; k < only.size(); ++k) some.Add(only[k], k);
+    for (uint32_t k = 0; k < only.size(); ++k) some.Add(only[k], k, k % 3 == 1);
     some.Finish();
     some.set_vector_filter(vector_filter);
     for (const std::string text : {"", "a", "ab", "abcda", "xxabcdaxxbaxx"}) {

@@ -131,6 +131,38 @@ TEST_F(MatcherTest, GlobShapesAndCase) {
   EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
 }
 
+// Globs with inner wildcards are found by their longest literal and confirmed: a value that
+// holds the literal but not the glob fires nothing, also when it comes again (replayed from the
+// value cache) and when the literal is found in a second value of the field.
+TEST_F(MatcherTest, GlobsFoundByTheirLongestLiteralAreConfirmed) {
+  AddOneValueRule("inner star", command_line, "*/temp/*.ps1");
+  AddOneValueRule("question marks", command_line, "*reg? add *hklm\\run*");
+  AddOneValueRule("anchored ends", image, "c:/users/*/appdata/*.exe");
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  for (int round = 0; round < 2; ++round) {
+    events.Start();
+    events.Add(command_line, "powershell -w hidden -f C:/Temp/x.PS1");
+    events.Add(image, "C:/Users/bob/AppData/Local/a.exe");
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 2}));
+
+    events.Start();
+    events.Add(command_line, "notepad C:/Temp/x.txt");  // the literal, not the glob
+    events.Add(command_line, "x.ps1");
+    events.Add(image, "D:/Users/bob/AppData/a.exe");
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+
+    events.Start();
+    events.Add(command_line, "REG1 ADD HKLM\\Run /v x");
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{1}));
+
+    events.Start();
+    events.Add(command_line, "reg add hklm\\run");  // no byte for the `?`
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+  }
+}
+
 TEST_F(MatcherTest, UnicodeCaseFoldingAgreesWithGlobMatch) {
   const char* patterns[] = {
       "*ärger*",          // Latin-1
