@@ -5,8 +5,8 @@
 // hash probe of the whole value and a walk of a byte trie from the start or from the end find
 // every such literal of a field in time proportional to the length of the longest match, with
 // none of the fixed cost of a Hyperscan scan. Contains is a hashed scan of every position
-// (ContainsIndex below; InfixIndex for lists of hash indicators): slower than Hyperscan's SIMD
-// literal matchers on a warm cache, but its tables stay warm where Hyperscan's do not.
+// (ContainsIndex below; InfixIndex for lists of hash indicators), whose small filter stays in
+// the cache where Hyperscan's database of the same literals does not.
 // Both sides are case-folded first (FoldText): ASCII lowercased, other code points by
 // FoldCodePoint, invalid UTF-8 bytes replaced by U+FFFD. On folded text, byte equality is
 // exactly GlobMatch's code-point-wise folded equality, so these lookups decide predicates with
@@ -250,12 +250,13 @@ class InfixIndex {
 };
 
 // `*literal*` over folded text for the contains literals of two bytes or more of a field (hash
-// lists have InfixIndex). Hyperscan decided these before. Its literal matcher is the faster one
-// on a warm cache (SigmaHQ's 8,400 command-line literals against the command lines of the
-// EVTX samples: about 1,200 cycles a value against 630 here), but its database for them is a
+// lists have InfixIndex). Hyperscan decided these before. On a warm cache the two are close
+// (SigmaHQ's 8,400 command-line literals against the command lines of the EVTX samples: about
+// 1,200 cycles a value for Hyperscan, 630 here), but Hyperscan's database for them is a
 // megabyte, which the rest of an event's work pushes out of the cache: within a scan a command
-// line cost it about 5,000 cycles. A scan here reads a filter of a few kilobytes per position and
-// the tables behind it only where a literal may start.
+// line cost it about 5,000 cycles, and costs this index 1,400 to 1,900. A scan here reads a
+// filter of a few kilobytes at every position, and the table behind it only where a literal
+// may start.
 // A literal of four bytes or more is keyed by four of its bytes: of all its runs of four, the
 // one the fewest other literals have, so that literals rarely share a key (and a rare run of
 // the literals is, more often than not, rare in text too). Literals of two or three bytes are
