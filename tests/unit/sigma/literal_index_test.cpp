@@ -153,6 +153,20 @@ Found FindIn(const Index& index, const std::vector<std::string>& literals, const
   return found;
 }
 
+// Inserts up to two of `literals` at random places of `text`: whole, or, one time in
+// `changes`, one byte short, and one time in `changes` (when `flip` is not zero) with one
+// byte's bits `flip` changed.
+void PlantLiterals(std::string& text, const std::vector<std::string>& literals,
+                   std::mt19937_64& rng, size_t changes, unsigned char flip) {
+  for (int planted = rng() % 3; planted > 0; --planted) {
+    std::string literal = literals[rng() % literals.size()];
+    const size_t change = rng() % changes;
+    if (change == 0) literal.pop_back();
+    if (change == 1 && flip != 0) literal[rng() % literal.size()] ^= static_cast<char>(flip);
+    text.insert(rng() % (text.size() + 1), literal);
+  }
+}
+
 // Hash-indicator shapes: hex text against hex literals with shared prefixes ("md5=", and
 // literals of exactly the key length), found at every position, ends included; by the scalar
 // filter and, where the processor has it, by the vector one.
@@ -177,11 +191,7 @@ void CheckInfixIndex(bool vector_filter) {
   for (int round = 0; round < 4000; ++round) {
     // Up to a few hundred bytes: texts end at every offset of a 64-position block.
     std::string text = hex(rng() % (round % 2 ? 120 : 300));
-    for (int planted = rng() % 3; planted > 0; --planted) {
-      std::string literal = literals[rng() % literals.size()];
-      if (rng() % 4 == 0) literal.pop_back();  // a near miss
-      text.insert(rng() % (text.size() + 1), literal);
-    }
+    PlantLiterals(text, literals, rng, 4, 0);
     if (rng() % 5 == 0) text = literals[rng() % literals.size()];  // the whole text
     const Found both = FindIn(index, literals, text);
     ASSERT_EQ(both.got, both.want) << text;
@@ -222,13 +232,7 @@ TEST(LiteralIndex, InfixIndexOfHashListsLooksAfterEachEqualsSign) {
       if (!text.empty()) text += ",";
       text += (rng() % 2 ? "sha256=" : "md5=") + hex(rng() % 40);
     }
-    for (int planted = rng() % 3; planted > 0; --planted) {
-      std::string literal = literals[rng() % literals.size()];
-      const size_t change = rng() % 6;
-      if (change == 0) literal.pop_back();
-      if (change == 1) literal[rng() % literal.size()] ^= 1;
-      text.insert(rng() % (text.size() + 1), literal);
-    }
+    PlantLiterals(text, literals, rng, 6, 1);
     if (rng() % 7 == 0) text += "=" + hex(rng() % 10);  // an `=` too near the end for a key
     if (rng() % 9 == 0) text = literals[rng() % literals.size()];
     const Found both = FindIn(index, literals, text);
@@ -285,13 +289,7 @@ void CheckContainsIndex(bool vector_filter) {
   size_t found = 0;
   for (int round = 0; round < 4000; ++round) {
     std::string text = random_text(rng() % (round % 2 ? 70 : 300));
-    for (int planted = rng() % 3; planted > 0; --planted) {
-      std::string literal = literals[rng() % literals.size()];
-      const size_t change = rng() % 5;
-      if (change == 0) literal.pop_back();
-      if (change == 1) literal[rng() % literal.size()] ^= 0x40;
-      text.insert(rng() % (text.size() + 1), literal);
-    }
+    PlantLiterals(text, literals, rng, 5, 0x40);
     if (rng() % 7 == 0) text = literals[rng() % literals.size()];  // the whole text
     const Found both = FindIn(index, literals, text);
     ASSERT_EQ(both.got, both.want) << text;
