@@ -1001,11 +1001,13 @@ bool ChunkRenderer::CompileOrReuse(uint32_t begin, uint32_t end, uint32_t key, b
     return Compile(begin, end, key, in_template, entry);
   }
   const XXH128_hash_t hash = SharedTemplateIds().HashOf(content);
-  ReusableTemplate& slot = reusable_[hash.low64 & (REUSABLE_TEMPLATES - 1)];
-  if (slot.used && slot.low == hash.low64 && slot.high == hash.high64) {
+  ReusableTemplate* set = &reusable_[hash.low64 & (REUSABLE_TEMPLATES - 2)];
+  for (size_t way = 0; way < 2; ++way) {
+    if (!set[way].used || set[way].low != hash.low64 || set[way].high != hash.high64) continue;
+    if (way == 1) std::swap(set[0], set[1]);
     work_ += tokens;
     entry = templates_.size();
-    templates_.push_back(slot.code);
+    templates_.push_back(set[0].code);
     templates_.back().key = key;
     ++templates_reused_;
     return true;
@@ -1013,7 +1015,10 @@ bool ChunkRenderer::CompileOrReuse(uint32_t begin, uint32_t end, uint32_t key, b
   if (!Compile(begin, end, key, in_template, entry)) return false;
   const Compiled& code = templates_[entry];
   // Ops keyed by this chunk (past 65,536 distinct templates) hold for this chunk only.
-  if ((code.element_keys >> 63) != 0) slot = ReusableTemplate{hash.low64, hash.high64, true, code};
+  if ((code.element_keys >> 63) != 0) {
+    set[1] = set[0];
+    set[0] = ReusableTemplate{hash.low64, hash.high64, true, code};
+  }
   return true;
 }
 

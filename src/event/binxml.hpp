@@ -510,14 +510,16 @@ class ChunkRenderer {
   std::array<KnownTemplate, KNOWN_TEMPLATES> known_templates_{};
   std::vector<Compiled> templates_;  // this chunk's, looked up by `key`
   // Compiled templates by the hash of their canonical content (CanonicalContent), from this
-  // chunk and earlier ones; direct-mapped. Only templates keyed by content are kept (their
-  // element keys hold in any chunk).
+  // chunk and earlier ones; sets of two, the one used last first, so that two templates of a
+  // log whose hashes share a set do not evict each other chunk after chunk. Only templates
+  // keyed by content are kept (their element keys hold in any chunk).
   struct ReusableTemplate {
     uint64_t low = 0, high = 0;
     bool used = false;
     Compiled code;
   };
-  static constexpr size_t REUSABLE_TEMPLATES = 1024;
+  static constexpr size_t REUSABLE_TEMPLATES = 1024;  // in sets of two
+  static_assert(REUSABLE_TEMPLATES >= 2 && (REUSABLE_TEMPLATES & (REUSABLE_TEMPLATES - 1)) == 0);
   std::vector<ReusableTemplate> reusable_;
   std::vector<uint8_t> canonical_;  // CanonicalContent's storage
   size_t templates_reused_ = 0;
