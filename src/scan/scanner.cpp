@@ -723,7 +723,9 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     std::mutex done_mutex;
     std::condition_variable done_changed;
     std::map<uint64_t, std::unique_ptr<Batch>> done;
-    BoundedQueue<std::unique_ptr<Batch>> free_batches(thread_count * 4);
+    const size_t batch_limit = thread_count * 4;
+    size_t batches_made = 0;  // by the reader thread
+    BoundedQueue<std::unique_ptr<Batch>> free_batches(batch_limit);
     uint64_t batches_sent = 0;
     bool reading_finished = false;
 
@@ -785,10 +787,21 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     uint64_t files_segmented = 0;
     std::thread reader_thread([&] {
       std::unique_ptr<Batch> batch;
+      // At most as many batches as the free list holds: a new batch's storage is memory touched
+      // for the first time (slow on virtual machines, core/large_buffer.hpp), and batches that
+      // are never dropped are made once. When all of them are in flight, this thread waits for
+      // one to come back: the hand-on thread returns each after the batches before it, which
+      // are all queued, being matched or matched.
       auto take = [&] {
         if (batch) return;
         auto recycled = free_batches.TryPop();
-        batch = recycled ? std::move(*recycled) : std::make_unique<Batch>();
+        if (!recycled && batches_made >= batch_limit) recycled = free_batches.Pop();
+        if (recycled) {
+          batch = std::move(*recycled);
+        } else {
+          batch = std::make_unique<Batch>();
+          ++batches_made;
+        }
       };
       auto send = [&] {
         batch->sequence = batches_sent++;
@@ -952,7 +965,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         }
       }
       batch->Clear();
-      (void)free_batches.TryPush(std::move(batch));  // when full, enough are spare: free it
+      (void)free_batches.TryPush(std::move(batch));  // never full: at most batch_limit exist
     }
     reader_thread.join();
     for (auto& thread : threads) thread.join();
