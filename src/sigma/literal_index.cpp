@@ -265,7 +265,8 @@ void ContainsIndex::Finish() {
   auto runs_of = [&](const Entry& entry) {
     runs.clear();
     const uint32_t last = std::min<uint32_t>(entry.length - LONG_KEY, UINT8_MAX);
-    for (uint32_t at = 0; at <= last; ++at) runs.push_back(Load4(texts_.data() + entry.offset + at));
+    const char* literal = texts_.data() + entry.offset;
+    for (uint32_t at = 0; at <= last; ++at) runs.push_back(Load4(literal + at));
   };
   for (const Entry& entry : long_.entries) {
     runs_of(entry);

@@ -11,10 +11,11 @@
 // inner wildcards too, keyed by its longest literal, as a candidate confirmed by
 // Predicate::Test when a rule reads it. What is left (globs whose literals are all one byte
 // long) goes to the field's "folded" Hyperscan database, also run on the folded value. Cased
-// globs and regexes go to the field's "raw" database, run on the value as it is. Keyword (field-less) globs are compiled against one buffer holding every
-// folded value of the event between 0xFF separators (0xFF never occurs in folded text), one
-// database per rule logsource, so keywords cost a scan per event, not one per value, and only
-// for the keyword rules routed to the event.
+// globs and regexes go to the field's "raw" database, run on the value as it is. Keyword
+// (field-less) globs are compiled against one buffer holding every folded value of the event
+// between 0xFF separators (0xFF never occurs in folded text), one database per rule logsource,
+// so keywords cost a scan per event, not one per value, and only for the keyword rules routed
+// to the event.
 //
 // Exactness. Folded lookups are exact (byte equality of folded text is GlobMatch's folded
 // equality), and so are cased globs on raw bytes when the pattern is valid UTF-8 without `?`.
@@ -905,7 +906,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     bool candidate;
     HsPattern hs;
   };
-  std::vector<PendingPattern> hs_patterns;
+  std::vector<PendingPattern> pending_patterns;
 
   // No HS_FLAG_SINGLEMATCH: Vectorscan 5.4.9 (Debian 12) misses single-byte literals compiled
   // with it on buffers of about 80 bytes and more (a keyword `*i*` against a long value found
@@ -1083,12 +1084,12 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
           break;
         case Shape::kContains:
           info.kind = PatternKind::kLiteral;
-          hs_patterns.push_back({pattern, index, true, true, false, HsPattern{text, 0, pattern}});
+          pending_patterns.push_back({pattern, index, true, true, false, HsPattern{text, 0, pattern}});
           break;
         case Shape::kCandidate:
           info.kind = PatternKind::kCandidate;
           info.confirm = global;
-          hs_patterns.push_back(
+          pending_patterns.push_back(
               {pattern, index, true, true, true, HsPattern{candidate_literal, 0, pattern}});
           break;
         case Shape::kHsFolded:
@@ -1098,7 +1099,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
                       : shape == Shape::kHsRaw  ? PatternKind::kRaw
                                                 : PatternKind::kRegex;
           if (shape == Shape::kHsRegex) info.confirm = global;
-          hs_patterns.push_back({pattern, index, shape == Shape::kHsFolded, false, false,
+          pending_patterns.push_back({pattern, index, shape == Shape::kHsFolded, false, false,
                                  HsPattern{text, flags, pattern}});
           break;
         }
@@ -1124,7 +1125,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       for (uint32_t pattern : gate.triggers) trigger[pattern] = true;
       for (uint32_t pattern : gate.alternatives) trigger[pattern] = true;
     }
-    for (PendingPattern& p : hs_patterns) {
+    for (PendingPattern& p : pending_patterns) {
       if (!trigger[p.pattern]) {
         Impl::Pattern& lazy = impl->patterns[p.pattern];
         lazy.lazy = true;
@@ -1153,7 +1154,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       }
       pending[slot].patterns.push_back(std::move(p.hs));
     }
-    hs_patterns = {};
+    pending_patterns = {};
   }
 
   // 2. The cache key covers everything the databases are made of.

@@ -136,7 +136,8 @@ struct Found {
   std::vector<uint32_t> got, want;
 };
 template <typename Index>
-Found FindIn(const Index& index, const std::vector<std::string>& literals, const std::string& text) {
+Found FindIn(const Index& index, const std::vector<std::string>& literals,
+             const std::string& text) {
   Found found;
   if constexpr (std::is_same_v<Index, ContainsIndex>) {
     index.ForEachMatch(text, [&](uint32_t k, bool candidate) {
