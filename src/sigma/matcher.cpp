@@ -1084,7 +1084,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
           break;
         case Shape::kContains:
           info.kind = PatternKind::kLiteral;
-          pending_patterns.push_back({pattern, index, true, true, false, HsPattern{text, 0, pattern}});
+          pending_patterns.push_back(
+              {pattern, index, true, true, false, HsPattern{text, 0, pattern}});
           break;
         case Shape::kCandidate:
           info.kind = PatternKind::kCandidate;
