@@ -4,6 +4,13 @@ namespace yagura::event {
 
 void Event::Reset(size_t field_count) {
   if (slots_.size() < field_count) slots_.resize(field_count);
+  ClearValues();
+  raw = {};
+  record_number = 0;
+  logsource = LogsourceClass{};
+}
+
+void Event::ClearValues() {
   if (++generation_ == 0) {
     // Wrapped after 4 billion events: clear the tags once so no stale slot looks current.
     for (Slot& slot : slots_) slot.generation = 0;
@@ -13,10 +20,7 @@ void Event::Reset(size_t field_count) {
   fields_.clear();
   all_values_.clear();
   arena_.Reset();
-  raw = {};
   time = {};
-  record_number = 0;
-  logsource = LogsourceClass{};
 }
 
 void Event::GrowSlots(FieldId id) { slots_.resize(id + 1); }

@@ -34,6 +34,9 @@ class Event {
 
   // Prepares for a new record with `field_count` interned fields.
   void Reset(size_t field_count);
+  // Forgets what a parse put into the event (values, the every-value list, the arena's strings,
+  // the time), keeping where the record came from: for a parse that starts over.
+  void ClearValues();
 
   // Inline: a value passed to an out-of-line call went through the stack, stored in pieces
   // and loaded back whole, a store-forwarding stall on every value kept.

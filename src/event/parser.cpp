@@ -12,6 +12,7 @@
 #include "core/json_writer.hpp"
 #include "event/evtx_xml.hpp"
 #include "event/flatten.hpp"
+#include "event/json_walk.hpp"
 #include "event/syslog.hpp"
 #include "event/web_access.hpp"
 
@@ -74,12 +75,15 @@ struct EventParser::Impl {
   const LogsourceMapping& mapping;
   std::optional<Logsource> declared;
   EventSink sink;
+  JsonWalker walker;
   JsonFlattener json;
+  bool walk_json = true;
+  uint64_t walk_declined = 0;
   EvtxXmlFlattener xml;
   Arena scratch;  // ToJson only
 
   Impl(const FieldCatalog& c, const LogsourceMapping& m, std::optional<Logsource> d)
-      : catalog(c), mapping(m), declared(std::move(d)), sink(c), json(sink) {}
+      : catalog(c), mapping(m), declared(std::move(d)), sink(c), walker(sink), json(sink) {}
 };
 
 EventParser::EventParser(const FieldCatalog& catalog, const LogsourceMapping& mapping,
@@ -89,6 +93,10 @@ EventParser::EventParser(const FieldCatalog& catalog, const LogsourceMapping& ma
 EventParser::~EventParser() = default;
 
 void EventParser::SetCollectAllValues(bool on) { impl_->sink.set_all_values(on); }
+
+void EventParser::SetJsonWalk(bool on) { impl_->walk_json = on; }
+
+uint64_t EventParser::json_walk_declined() const { return impl_->walk_declined; }
 
 Result<void> EventParser::Parse(const Record& record, Event& event) {
   Impl& s = *impl_;
@@ -100,6 +108,13 @@ Result<void> EventParser::Parse(const Record& record, Event& event) {
   s.sink.Begin(event);
   switch (record.format) {
     case RecordFormat::kJson: {
+      if (s.walk_json) {
+        if (s.walker.Flatten(record.data)) break;
+        // Declined: simdjson parses the record again from the start.
+        ++s.walk_declined;
+        event.ClearValues();
+        s.sink.Begin(event);
+      }
       simdjson::error_code error = s.json.Flatten(record.data);
       if (error) {
         if (error == simdjson::INCORRECT_TYPE && !Trim(record.data).empty() &&

@@ -1,6 +1,7 @@
 // EventParser: one Record -> one Event with Sigma field names, classified by logsource.
 //
-// JSON records are parsed with simdjson On-Demand; nested objects are flattened to dotted paths
+// JSON records are walked byte by byte (json_walk.hpp), and parsed with simdjson On-Demand when
+// the walk declines them (malformed or unusual JSON); nested objects are flattened to dotted paths
 // (a key that itself contains dots, as Zeek writes `id.orig_h`, yields the same dotted name).
 // The evtx_dump shape {"Event": {"System", "EventData", "UserData"}} is flattened to the Sigma
 // names of Windows events (docs/sigma-spec.md section 11): System children by element name,
@@ -14,6 +15,7 @@
 // Event values stay valid while the record's bytes do, and until the event is parsed into again.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +46,12 @@ class EventParser {
   // Whether Parse() collects every value of the event for keyword searches (on by default when
   // some rule has keywords). Off, only the fields rules name are extracted.
   void SetCollectAllValues(bool on);
+
+  // Off: every JSON record is parsed with simdjson, as if the walk had declined it (tests hold
+  // the two to the same events).
+  void SetJsonWalk(bool on);
+  // JSON records the walk declined so far (they were parsed with simdjson).
+  [[nodiscard]] uint64_t json_walk_declined() const;
 
   // The whole record as one JSON object, for alert output: JSON records as they were, EVTX in
   // the evtx_dump shape, syslog and access lines as an object of their parsed fields.

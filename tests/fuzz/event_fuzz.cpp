@@ -1,6 +1,7 @@
 // Fuzz harness of the event input layer: the JSON framer (fed in uneven chunks, as the reader
 // feeds it), every record parser (JSON, EVTX XML, syslog, web access, text) with and without
-// keyword values, and ToJson, whose output must always be valid JSON.
+// keyword values, and ToJson, whose output must always be valid JSON. JSON records are parsed
+// both by the walk and by simdjson alone, which must give the same event or the same error.
 //
 // Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
 // own main() replays the files and directories named on the command line, then deterministic
@@ -45,7 +46,10 @@ struct Harness {
   FieldCatalog all;   // plus keyword searches
   std::unique_ptr<EventParser> some_parser;
   std::unique_ptr<EventParser> all_parser;
+  std::unique_ptr<EventParser> some_simdjson;  // the same, without the JSON walk
+  std::unique_ptr<EventParser> all_simdjson;
   Event event;
+  Event simdjson_event;
   simdjson::dom::parser validator;
 
   Harness() {
@@ -66,6 +70,55 @@ struct Harness {
     all.RequireAllValues();
     some_parser = std::make_unique<EventParser>(some, *mapping);
     all_parser = std::make_unique<EventParser>(all, *mapping, Logsource{"fuzz", "input", ""});
+    some_simdjson = std::make_unique<EventParser>(some, *mapping);
+    all_simdjson = std::make_unique<EventParser>(all, *mapping, Logsource{"fuzz", "input", ""});
+    some_simdjson->SetJsonWalk(false);
+    all_simdjson->SetJsonWalk(false);
+  }
+
+  // An event's values, types and time as text, for comparing two parses.
+  static std::string Describe(const Event& parsed, const FieldCatalog& catalog) {
+    std::string out;
+    for (FieldId id : parsed.Fields()) {
+      out.append(catalog.Name(id));
+      for (const FieldValue& value : parsed.Values(id)) {
+        out += static_cast<char>('0' + static_cast<int>(value.type));
+        out.append(value.text);
+        out += '\0';
+      }
+      out += '\n';
+    }
+    for (const FieldValue& value : parsed.AllValues()) {
+      out += static_cast<char>('0' + static_cast<int>(value.type));
+      out.append(value.text);
+      out += '\0';
+    }
+    out += '\n';
+    out.append(parsed.time);
+    return out;
+  }
+
+  // The walk and simdjson alone agree on a JSON record.
+  void CompareJson(const Record& record) {
+    for (bool all_values : {false, true}) {
+      EventParser& walking = all_values ? *all_parser : *some_parser;
+      EventParser& parsing = all_values ? *all_simdjson : *some_simdjson;
+      const FieldCatalog& catalog = all_values ? all : some;
+      auto walked = walking.Parse(record, event);
+      auto parsed = parsing.Parse(record, simdjson_event);
+      if (walked.has_value() != parsed.has_value()) {
+        std::fprintf(stderr, "event_fuzz: the JSON walk and simdjson disagree on: %.*s\n",
+                     static_cast<int>(record.data.size()), record.data.data());
+      }
+      Check(walked.has_value() == parsed.has_value(), "the JSON walk accepts what simdjson does");
+      if (walked) {
+        Check(Describe(event, catalog) == Describe(simdjson_event, catalog),
+              "the JSON walk gives simdjson's event");
+      } else {
+        Check(walked.error().ToString() == parsed.error().ToString(),
+              "the JSON walk gives simdjson's error");
+      }
+    }
   }
 
   void Frame(const std::string& input, size_t seed) {
@@ -126,6 +179,7 @@ struct Harness {
         (void)total;
       }
     }
+    if (format == RecordFormat::kJson) CompareJson(record);
     std::string json = some_parser->ToJson(record);
     if (format != RecordFormat::kJson) {
       simdjson::dom::element element;
