@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -85,54 +86,57 @@ const char* LiteralEnd(const char* at, const char* end, std::string_view literal
   return EndsScalar(*past) ? past : nullptr;
 }
 
+// The bytes that may follow a backslash: the escapes JSON allows but \u (left to simdjson).
+constexpr std::array<bool, 256> SIMPLE_ESCAPES = [] {
+  std::array<bool, 256> table{};
+  for (char c : std::string_view("\"\\/bfnrt")) table[static_cast<uint8_t>(c)] = true;
+  return table;
+}();
+
 // The string at `at` ('"'): its closing quote, or nullptr to decline. `escaped`: it holds an
-// escape. (Blocks of 64 bytes by AVX-512BW, with the framer's arithmetic for runs of
-// backslashes, were slower: most strings end within the first 32 bytes.)
+// escape. 32 bytes at a time: a quote, a backslash, a control character or a byte of a
+// multi-byte character is a bit of the block's mask (a signed compare with 0x20 finds the last
+// two), and the bits are taken in turn without loading the block again, so the backslashes of
+// a Windows path cost a bit each. The record's padding covers loads past its end; what lies
+// there is never taken. (Blocks of 64 bytes by AVX-512BW, with the framer's arithmetic for
+// runs of backslashes, were slower: most strings end within their first 32 bytes.)
 const char* StringEnd(const char* at, const char* end, bool& escaped) {
-  // 32 bytes at a time: the first quote, backslash, control character or byte of a multi-byte
-  // character ends a run (a signed compare with 0x20 finds both of the last two). The record's
-  // padding covers loads that run past its end; what lies there is never taken.
   const __m256i quote = _mm256_set1_epi8('"');
   const __m256i backslash = _mm256_set1_epi8('\\');
   const __m256i space = _mm256_set1_epi8(0x20);
-  const char* p = at + 1;
-  while (p < end) {
-    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const char* block = at + 1;
+  while (block < end) {
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block));
     const __m256i special =
         _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(bytes, quote),
                                         _mm256_cmpeq_epi8(bytes, backslash)),
                         _mm256_cmpgt_epi8(space, bytes));
-    const auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(special));
-    if (mask == 0) {
-      p += 32;
-      continue;
-    }
-    p += std::countr_zero(mask);
-    if (p >= end) return nullptr;
-    const char c = *p;
-    if (c == '"') return p;
-    if (c == '\\') {
-      if (p + 1 >= end) return nullptr;
-      switch (p[1]) {
-        case '"':
-        case '\\':
-        case '/':
-        case 'b':
-        case 'f':
-        case 'n':
-        case 'r':
-        case 't':
-          escaped = true;
-          p += 2;
-          continue;
-        default:  // \u, and anything invalid
-          return nullptr;
+    auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(special));
+    size_t next = 32;  // where the next block starts, from `block`
+    while (mask != 0) {
+      const auto i = static_cast<size_t>(std::countr_zero(mask));
+      const char* p = block + i;
+      if (p >= end) return nullptr;
+      const char c = *p;
+      if (c == '"') return p;
+      size_t taken = 0;  // bytes of this escape or character
+      if (c == '\\') {
+        if (p + 1 >= end || !SIMPLE_ESCAPES[static_cast<uint8_t>(p[1])]) return nullptr;
+        escaped = true;
+        taken = 2;
+      } else if (static_cast<uint8_t>(c) < 0x20) {
+        return nullptr;  // a raw control character
+      } else {
+        taken = Utf8SequenceLength(p, end);
+        if (taken == 0) return nullptr;
       }
+      if (i + taken >= 32) {
+        next = i + taken;
+        break;
+      }
+      mask &= ~((uint32_t{1} << (i + taken)) - 1);
     }
-    if (static_cast<uint8_t>(c) < 0x20) return nullptr;  // a raw control character
-    const size_t length = Utf8SequenceLength(p, end);
-    if (length == 0) return nullptr;
-    p += length;
+    block += next;
   }
   return nullptr;
 }
