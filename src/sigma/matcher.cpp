@@ -70,6 +70,7 @@
 #include <set>
 #include <thread>
 #include <type_traits>
+#include <xmmintrin.h>
 
 // Inlined: hashes of short keys and values on the hot path, where a call into the shared
 // library cost more than the hashing.
@@ -534,6 +535,12 @@ class Matcher::Scratch {
   };
   std::vector<LookedUp> looked_up;
   std::vector<uint32_t> looked_up_list;
+  // Per place in the route's field_indexes, for one event: the hash of the field's first value
+  // when it was computed ahead (NO_HASH otherwise), so that every remembered entry the event
+  // needs is fetched at once before the first is read. Looked up one after the other, each
+  // waited for its own cache miss (the cache is larger than the second-level cache).
+  static constexpr uint64_t NO_HASH = 0;
+  std::vector<uint64_t> early_hashes;
 
   void Fire(uint32_t pattern) {
     if (TestBit(fired, pattern)) return;
@@ -552,6 +559,15 @@ class Matcher::Scratch {
 void Matcher::ScratchDeleter::operator()(Scratch* scratch) const { delete scratch; }
 
 namespace {
+
+// The key of a value in the value cache: its text, hashed with its field index and type.
+// Never NO_HASH.
+uint64_t CacheHash(const event::FieldValue& value, uint32_t index) {
+  const uint64_t hash = XXH3_64bits_withSeed(value.text.data(), value.text.size(),
+                                             (uint64_t{index} << 8) |
+                                                 static_cast<uint64_t>(value.type));
+  return hash != Matcher::Scratch::NO_HASH ? hash : 1;
+}
 
 int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/,
             unsigned int /*flags*/, void* context) {
@@ -804,8 +820,11 @@ Route Matcher::Impl::BuildRoute(const event::LogsourceClass& cls) const {
     if (!gated[r]) route.always.push_back(r);
     for (uint32_t i : rule_indexes[r]) wanted[i] = true;
   }
-  for (uint32_t i = 0; i < indexes.size(); ++i)
-    if (wanted[i]) route.field_indexes.push_back(i);
+  for (uint32_t i = 0; i < indexes.size(); ++i) {
+    if (!wanted[i]) continue;
+    route.field_indexes.push_back(i);
+    route.index_fields.push_back(indexes[i].field);
+  }
   // The keyword rules of this class get a prefilter of their own (keyword_prefilter.hpp),
   // compiled (or loaded from the cache folder) when first needed.
   std::vector<uint32_t> keyword_rules;
@@ -1435,6 +1454,7 @@ Matcher::ScratchPtr Matcher::NewScratch() const {
   scratch->AllocateValueCache();
   scratch->cache_use.resize(impl_->indexes.size());
   scratch->looked_up.resize(impl_->indexes.size());
+  scratch->early_hashes.resize(impl_->indexes.size());
   scratch->looked_up_list.reserve(impl_->indexes.size());
   scratch->folded.reserve(4096);
   scratch->keywords.reserve(16384);
@@ -1510,8 +1530,32 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     for (uint32_t pattern : index.regex_patterns) s.FireUnconfirmed(pattern);
   };
 
+  // The first values' hashes, and their entries fetched (see Scratch::early_hashes).
+  const size_t index_count = route.field_indexes.size();
+  for (size_t k = 0; k < index_count; ++k) {
+    s.early_hashes[k] = Scratch::NO_HASH;
+    const event::FieldId field = route.index_fields[k];
+    if (field == event::NO_FIELD || !event.Has(field)) continue;
+    const uint32_t i = route.field_indexes[k];
+    if (s.cache_use[i].paused != 0) continue;
+    for (const event::FieldValue& value : event.Values(field)) {
+      if (value.type == event::ValueType::kNull) continue;
+      if (value.text.size() > Scratch::MAX_CACHED_TEXT) break;
+      const uint64_t hash = CacheHash(value, i);
+      s.early_hashes[k] = hash;
+      const char* entry = reinterpret_cast<const char*>(
+          &s.value_cache[hash & (Scratch::VALUE_CACHE_SLOTS - 1)]);
+      _mm_prefetch(entry, _MM_HINT_T0);
+      _mm_prefetch(entry + 64, _MM_HINT_T0);
+      break;
+    }
+  }
+
   bool keywords_ready = false;
-  for (uint32_t i : route.field_indexes) {
+  for (size_t k = 0; k < index_count; ++k) {
+    const event::FieldId field = route.index_fields[k];
+    if (field != event::NO_FIELD && !event.Has(field)) continue;
+    const uint32_t i = route.field_indexes[k];
     const Impl::FieldIndex& index = impl.indexes[i];
     if (index.field == event::NO_FIELD) {
       // No values collected (KeywordPrefilter ruled keywords out): no keyword can hold.
@@ -1557,8 +1601,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           use.hits = 0;
         }
         const uint64_t hash =
-            XXH3_64bits_withSeed(value.text.data(), value.text.size(),
-                                 (uint64_t{i} << 8) | static_cast<uint64_t>(value.type));
+            s.early_hashes[k] != Scratch::NO_HASH ? s.early_hashes[k] : CacheHash(value, i);
         entry = &s.value_cache[hash & (Scratch::VALUE_CACHE_SLOTS - 1)];
         if (entry->Holds(i, hash, value, s.TailOf(entry))) {
           ++use.hits;

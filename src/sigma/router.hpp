@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "event/field_catalog.hpp"
 #include "event/logsource.hpp"
 
 namespace yagura::sigma {
@@ -43,6 +44,10 @@ struct Route {
   std::vector<uint64_t> candidates;  // bitset over rule indices: rules routed to this class
   std::vector<uint32_t> always;      // candidate rules evaluated on every event, ascending
   std::vector<uint32_t> field_indexes;  // matcher field indexes some candidate rule reads
+  // The event field of each of field_indexes (NO_FIELD for keywords), so that the fields an
+  // event lacks are passed over without touching their indexes (a cache miss each: most of a
+  // class's fields are absent from most of its events).
+  std::vector<event::FieldId> index_fields;
   bool any_candidate = false;
   // Keyword searches of the candidate rules: none, or covered by `keyword_prefilter` (null when
   // they cannot be covered: then every event of the class needs all its values).
