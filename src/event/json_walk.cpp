@@ -307,6 +307,19 @@ const char* JsonWalker::FlattenValue(const char* at, bool nested) {
   }
 }
 
+const char* JsonWalker::FlattenNamed(const char* at, std::string_view name) {
+  if (*at == '{' || *at == '[') {
+    name_.assign(name);
+    return FlattenValue(at, false);
+  }
+  // FlattenValue's way with a scalar, without copying the name.
+  const NameTable::Entry* entry = sink_.Lookup(name);
+  const FieldId id = entry != nullptr ? entry->id : NO_FIELD;
+  const int rank = entry != nullptr ? entry->time_rank : -1;
+  if (id == NO_FIELD && !sink_.WantsUnlisted(rank)) return Skip(at);
+  return Leaf(at, id, rank);
+}
+
 const char* JsonWalker::FlattenArray(const char* at, bool nested) {
   // Every element is a value of the array's own field; object elements flatten below it.
   const size_t length = name_.size();
@@ -386,16 +399,10 @@ const char* JsonWalker::FlattenAttributes(const char* at, std::string_view eleme
 const char* JsonWalker::FlattenSystem(const char* at) {
   if (*at != '{') return Skip(at);
   return Members(at, [&](std::string_view element, const char* child) -> const char* {
-    if (*child != '{') {
-      name_.assign(element);
-      return FlattenValue(child, false);
-    }
+    if (*child != '{') return FlattenNamed(child, element);
     if (!sink_.WantsElement(element)) return Skip(child);
     return Members(child, [&](std::string_view part_key, const char* part) -> const char* {
-      if (part_key == "#text") {
-        name_.assign(element);
-        return FlattenValue(part, false);
-      }
+      if (part_key == "#text") return FlattenNamed(part, element);
       if (part_key == "#attributes") return FlattenAttributes(part, element, false);
       return Skip(part);
     });
@@ -408,12 +415,14 @@ const char* JsonWalker::FlattenEventData(const char* at) {
     if (key.empty() || key[0] == '#') return Skip(child);
     // Defender writes "Threat Name"; Sigma rules say ThreatName.
     if (key.find(' ') == std::string_view::npos) {
-      name_.assign(key);
-    } else {
-      name_.clear();
-      for (char c : key) {
-        if (c != ' ') name_.push_back(c);
-      }
+      if (*child != '{') return FlattenNamed(child, key);
+      return Members(child, [&](std::string_view part_key, const char* part) -> const char* {
+        return part_key == "#text" ? FlattenNamed(part, key) : Skip(part);
+      });
+    }
+    name_.clear();
+    for (char c : key) {
+      if (c != ' ') name_.push_back(c);
     }
     if (*child != '{') return FlattenValue(child, false);
     // {"#text": ...} carries the element's text (unnamed Data elements); attributes are dropped.
@@ -430,10 +439,7 @@ const char* JsonWalker::FlattenUserData(const char* at) {
   if (*at != '{') return Skip(at);
   return Members(at, [&](std::string_view wrapper_name, const char* content) -> const char* {
     if (wrapper_name.empty() || wrapper_name[0] == '#') return Skip(content);
-    if (*content != '{') {
-      name_.assign(wrapper_name);
-      return FlattenValue(content, false);
-    }
+    if (*content != '{') return FlattenNamed(content, wrapper_name);
     return Members(content, [&](std::string_view child_name, const char* child) -> const char* {
       if (child_name.empty() || child_name[0] == '#') return Skip(child);
       name_.assign(child_name);
@@ -448,10 +454,7 @@ const char* JsonWalker::FlattenUserElement(const char* at) {
   // The name must survive name_ being reused below: a copy in the arena (no heap).
   const std::string_view own = sink_.event().arena().Store(name_);
   return Members(at, [&](std::string_view part_key, const char* part) -> const char* {
-    if (part_key == "#text") {
-      name_.assign(own);
-      return FlattenValue(part, false);
-    }
+    if (part_key == "#text") return FlattenNamed(part, own);
     if (part_key == "#attributes") return FlattenAttributes(part, own, true);
     if (part_key.empty()) return Skip(part);
     name_.assign(part_key);

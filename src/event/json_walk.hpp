@@ -37,6 +37,9 @@ class JsonWalker {
   // the value, or nullptr to decline. Positions stay in registers that way; `end_` bounds them.
   const char* FlattenObject(const char* at, size_t prefix_length, bool nested);
   const char* FlattenValue(const char* at, bool nested);
+  // FlattenValue(at, false) for the value named `name` (a key, or an element's name): the name
+  // goes into name_ only when the value is an object or array, whose fields' names build on it.
+  const char* FlattenNamed(const char* at, std::string_view name);
   const char* FlattenArray(const char* at, bool nested);
   const char* Leaf(const char* at, FieldId id, int rank);
   const char* Skip(const char* at);
