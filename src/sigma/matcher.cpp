@@ -1556,10 +1556,10 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     const event::FieldId field = route.index_fields[k];
     if (field != event::NO_FIELD && !event.Has(field)) continue;
     const uint32_t i = route.field_indexes[k];
-    const Impl::FieldIndex& index = impl.indexes[i];
-    if (index.field == event::NO_FIELD) {
+    if (field == event::NO_FIELD) {
       // No values collected (KeywordPrefilter ruled keywords out): no keyword can hold.
       if (event.AllValues().empty()) continue;
+      const Impl::FieldIndex& index = impl.indexes[i];
       if (index.folded_db != NONE) {
         if (!keywords_ready) {  // one buffer for every keyword database of the route
           keywords_ready = true;
@@ -1586,7 +1586,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     Scratch::CachedValue* first_entry = nullptr;
     const event::FieldValue* first_entry_value = nullptr;
     uint32_t value_count = 0;
-    for (const event::FieldValue& value : event.Values(index.field)) {
+    for (const event::FieldValue& value : event.Values(field)) {
       ++value_count;
       if (value.type == event::ValueType::kNull) continue;
       // The first value of an index is remembered: every pattern it fires is new in this event
@@ -1619,6 +1619,9 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
         entry->hash = hash;
         entry->index = NONE;  // filled in below if the result fits
       }
+      // Not remembered: the field's index is read (only now: with most values remembered, it
+      // was a cache miss for nothing on most fields).
+      const Impl::FieldIndex& index = impl.indexes[i];
       const size_t fired_before = s.fired_list.size();
       first_value = false;
       if (!index.numbers.empty() &&
