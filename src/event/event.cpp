@@ -3,7 +3,7 @@
 namespace yagura::event {
 
 void Event::Reset(size_t field_count) {
-  if (slots_.size() < field_count) slots_.resize(field_count);
+  if (slots_.size() < field_count) GrowSlots(static_cast<FieldId>(field_count - 1));
   ClearValues();
   raw = {};
   record_number = 0;
@@ -16,6 +16,7 @@ void Event::ClearValues() {
     for (Slot& slot : slots_) slot.generation = 0;
     generation_ = 1;
   }
+  for (FieldId id : fields_) present_[id >> 6] = 0;
   values_.clear();
   fields_.clear();
   all_values_.clear();
@@ -23,6 +24,9 @@ void Event::ClearValues() {
   time = {};
 }
 
-void Event::GrowSlots(FieldId id) { slots_.resize(id + 1); }
+void Event::GrowSlots(FieldId id) {
+  slots_.resize(id + 1);
+  present_.resize((slots_.size() + 63) / 64, 0);
+}
 
 }  // namespace yagura::event

@@ -49,6 +49,7 @@ class Event {
       slot.generation = generation_;
       slot.head = index;
       fields_.push_back(id);
+      present_[id >> 6] |= uint64_t{1} << (id & 63);
     } else {
       values_[slot.tail].next = index;
     }
@@ -60,8 +61,10 @@ class Event {
   // sigma::Matcher::KeywordsMayMatchValues); the fields keep their values.
   void ClearAllValues() { all_values_.clear(); }
 
+  // By a bit per field: readers ask for many fields an event lacks (a matcher route's fields),
+  // and their slots were cache misses.
   [[nodiscard]] bool Has(FieldId id) const {
-    return id < slots_.size() && slots_[id].generation == generation_;
+    return id < slots_.size() && ((present_[id >> 6] >> (id & 63)) & 1) != 0;
   }
   [[nodiscard]] ValueRange Values(FieldId id) const;
   // The first value of a field, or nullptr.
@@ -97,6 +100,7 @@ class Event {
 
   uint32_t generation_ = 0;
   std::vector<Slot> slots_;
+  std::vector<uint64_t> present_;  // a bit per slot: the field has a value (cleared by fields_)
   std::vector<Node> values_;
   std::vector<FieldId> fields_;
   std::vector<FieldValue> all_values_;
