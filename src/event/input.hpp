@@ -129,6 +129,12 @@ class RecordReader {
   // their XML (see Record::outline): for readers that parse and convert records through
   // EventParser, which reads the outline alone.
   void set_evtx_outline_only(bool on);
+  // JSON lines taken as records without framing them byte by byte (JsonFramer's line
+  // records), for a consumer that parses each record during the on_record call and calls
+  // RejectLineRecord() there for a record with `whole_line` that does not parse (it is then
+  // not counted, and the line is framed again). Off by default.
+  void set_json_line_records(bool on) { json_line_records_ = on; }
+  void RejectLineRecord() { line_rejected_ = true; }
 
  private:
   struct Impl;
@@ -138,6 +144,8 @@ class RecordReader {
   size_t max_record_size_ = MAX_RECORD_SIZE;
   bool recover_deleted_ = false;
   bool share_buffers_ = false;
+  bool json_line_records_ = false;
+  bool line_rejected_ = false;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 
 namespace yagura::event {
 namespace {
@@ -116,6 +117,10 @@ JsonFramer::Frame JsonFramer::StartOrSkip(const char* data, size_t size, bool eo
         garbage_line_ = line_;
         continue;
     }
+    if (line_records_ && at_line_start_ && !array_mode_ && pos_ >= no_line_record_before_) {
+      Frame frame = LineRecord(data, size);
+      if (frame.kind == Kind::kRecord) return frame;
+    }
     in_record_ = true;
     record_start_ = pos_;
     record_line_ = line_;
@@ -131,6 +136,23 @@ JsonFramer::Frame JsonFramer::StartOrSkip(const char* data, size_t size, bool eo
     return {Kind::kError, 0, 0, garbage_line_, "not a JSON value"};
   }
   return {Kind::kNeedMore, 0, 0, 0, {}};
+}
+
+JsonFramer::Frame JsonFramer::LineRecord(const char* data, size_t size) {
+  const void* found = std::memchr(data + pos_, '\n', size - pos_);
+  if (found == nullptr) return {Kind::kNeedMore};
+  const size_t newline = static_cast<size_t>(static_cast<const char*>(found) - data);
+  size_t end = newline;
+  while (end > pos_ && (data[end - 1] == ' ' || data[end - 1] == '\t' || data[end - 1] == '\r')) {
+    --end;
+  }
+  if (end - pos_ < 2 || data[end - 1] != '}') return {Kind::kNeedMore};
+  last_line_ = {pos_, line_, newline + 1};
+  Frame frame{Kind::kRecord, pos_, end, line_, {}, true};
+  pos_ = newline + 1;
+  ++line_;
+  at_line_start_ = true;
+  return frame;
 }
 
 namespace {

@@ -85,6 +85,10 @@ class JsonSegmentReader {
   [[nodiscard]] Result<JsonSegment> Read(uint64_t k, const OnRecord& on_record,
                                          const OnError& on_error,
                                          std::atomic<uint64_t>* covered = nullptr);
+  // JSON line records, as RecordReader::set_json_line_records: on_record calls
+  // RejectLineRecord() for a record with `whole_line` that does not parse.
+  void set_line_records(bool on) { line_records_ = on; }
+  void RejectLineRecord() { line_rejected_ = true; }
 
  private:
   // Where segment `k` starts: just after the first newline at or after its nominal start.
@@ -100,6 +104,8 @@ class JsonSegmentReader {
   uint64_t size_ = 0;
   LargeBuffer buffer_;
   size_t capacity_ = 0;  // usable bytes of buffer_; RECORD_PADDING more are allocated
+  bool line_records_ = false;
+  bool line_rejected_ = false;
 };
 
 }  // namespace yagura::event

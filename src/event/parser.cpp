@@ -110,6 +110,10 @@ Result<void> EventParser::Parse(const Record& record, Event& event) {
     case RecordFormat::kJson: {
       if (s.walk_json) {
         if (s.walker.Flatten(record.data)) break;
+        // A line taken as a record unframed is one JSON value only if the walk, which
+        // validates all of it, says so (simdjson leaves skipped values unchecked): otherwise
+        // its reader frames the line again and this record comes back framed.
+        if (record.whole_line) return Fail("a JSON line the walk declined is framed again");
         // Declined: simdjson parses the record again from the start.
         ++s.walk_declined;
         event.ClearValues();

@@ -33,6 +33,10 @@ struct Record {
   std::string_view outline;
   // The outline's shape, when the reader knows it.
   OutlineShapeId outline_shape;
+  // A JSON record taken as its whole line without being framed (the reader's JSON line
+  // records): if it does not parse, its consumer calls the reader's RejectLineRecord() instead
+  // of reporting it, and the line's records come again, framed the ordinary way.
+  bool whole_line = false;
 };
 
 }  // namespace yagura::event

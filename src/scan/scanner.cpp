@@ -569,11 +569,16 @@ void MatchSegment(const Engine::Impl& m, Worker& worker, event::JsonSegmentReade
   auto on_record = [&](const event::Record& framed) {
     event::Record record = framed;
     record.source_index = segment.file;
-    ++b.outcome.values;
     if (!Detect(m, worker, record, error)) {
+      if (record.whole_line) {  // not one JSON value by itself: framed again by the reader
+        reader.RejectLineRecord();
+        return;
+      }
+      ++b.outcome.values;
       b.notes.push_back({record.line, error});
       return;
     }
+    ++b.outcome.values;
     if (!worker.event.logsource.recognised) ++b.unrecognised;
     KeepHits(worker, record, b);
   };
@@ -663,6 +668,9 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   event::RecordReader reader(m.options.format, diagnostics);
   // Several threads: batches keep the reader's buffers instead of copying records out of them.
   reader.set_share_buffers(m.options.threads > 1);
+  // One thread parses each record while the reader waits: JSON lines need no framing but
+  // their parse (event::JsonFramer's line records).
+  reader.set_json_line_records(m.options.threads <= 1);
   // Records are parsed and written out through their EVTX outlines, never as XML text.
   reader.set_evtx_outline_only(true);
   uint64_t records = 0;
@@ -697,13 +705,18 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     read_all([&](const event::Record& record) {
       if (m.intel_matcher && records % INTEL_REFRESH == 0)
         m.main_worker.intel_index = m.indicators->Current();
-      ++records;
       const std::string& path = inputs[record.source_index].path;
       if (!Detect(m, m.main_worker, record, error)) {
+        if (record.whole_line) {  // not one JSON value by itself: framed again by the reader
+          reader.RejectLineRecord();
+          return;
+        }
+        ++records;
         ++parse_failures;
         diagnostics.Report(DiagnosticKind::kRecordSkipped, RecordLocation(path, record), error);
         return;
       }
+      ++records;
       Worker& w = m.main_worker;
       if (!w.event.logsource.recognised) ++summary.events_unrecognised;
       for (uint32_t rule_index : w.matches) {
@@ -746,6 +759,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
         }
         std::string error;
         event::JsonSegmentReader segment_reader;
+        segment_reader.set_line_records(true);  // MatchSegment parses during the call
         std::vector<Diagnostic>* collecting = nullptr;
         Diagnostics file_diagnostics([&collecting](const Diagnostic& d) {
           if (collecting != nullptr) collecting->push_back(d);

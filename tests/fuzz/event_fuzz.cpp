@@ -121,13 +121,27 @@ struct Harness {
     }
   }
 
+  // What a framer gave: records by their text and line, errors by their line and message.
+  using Frames = std::vector<std::pair<std::string, uint64_t>>;
+
+  // Frames `input` both ways, byte by byte and with line records (each framed again unless
+  // it is exactly one JSON object, as the scanner does): the two must agree.
   void Frame(const std::string& input, size_t seed) {
+    Frames framed;
+    Frames lines;
+    Frame(input, seed, false, framed);
+    Frame(input, seed, true, lines);
+    Check(framed == lines, "line records frame as the byte scanner does");
+  }
+
+  void Frame(const std::string& input, size_t seed, bool line_records, Frames& frames) {
     // The reader's loop with a small buffer: compaction and Rebase() get exercised.
     std::vector<char> buffer(256 + RECORD_PADDING);
     size_t end = 0;
     size_t fed = 0;
     bool eof = false;
     JsonFramer framer;
+    framer.set_line_records(line_records);
     std::minstd_rand chunks(static_cast<uint32_t>(seed));
     size_t guard = 0;
     while (++guard < 1000000) {
@@ -136,9 +150,26 @@ struct Harness {
         Check(frame.begin < frame.end && frame.end <= end, "record inside the buffer");
         char first = buffer[frame.begin];
         Check(first == '{' || first == '[', "record starts a value");
+        if (frame.whole_line) {
+          if (frame.end - frame.begin > 200) {  // the reader's limit below: framed again
+            framer.Reframe();
+            continue;
+          }
+          const simdjson::padded_string text(buffer.data() + frame.begin, frame.end - frame.begin);
+          simdjson::dom::element element;
+          if (validator.parse(text).get(element) != simdjson::SUCCESS || !element.is_object()) {
+            framer.Reframe();
+            continue;
+          }
+        }
+        frames.emplace_back(std::string(buffer.data() + frame.begin, frame.end - frame.begin),
+                            frame.line);
         continue;
       }
-      if (frame.kind == JsonFramer::Kind::kError) continue;
+      if (frame.kind == JsonFramer::Kind::kError) {
+        frames.emplace_back("error: " + std::string(frame.message), frame.line);
+        continue;
+      }
       if (eof) return;
       if (framer.open_record_size() > 200) framer.Discard("too large");
       size_t keep = framer.keep_from();

@@ -220,6 +220,44 @@ TEST(JsonInput, RecordLimitAppliesToPrettyPrintedValues) {
   EXPECT_EQ(result.diagnostics[0].where, path.string() + ":1");
 }
 
+// JSON line records, with a consumer that has each line framed again when it is not exactly
+// one object, read every stream as framing it byte by byte does: the same records, numbers,
+// lines, diagnostics and counts, on JSON lines, pretty-printed and concatenated values, broken
+// lines, arrays and values over the record limit.
+TEST(JsonInput, LineRecordsReadAsFramedRecords) {
+  TempDir dir;
+  const std::string long_line = "{\"big\": \"" + std::string(5000, 'x') + "\"}\n";
+  const std::vector<std::string> texts = {
+      "{\"a\":1}\n{\"a\": \"unterminated}\n{\"a\":3}\nnot json at all\n"
+      "{\"a\":5, \"open\": {\n{\"a\":6}\n]\n{\"a\":8}",
+      "{\"a\":1}\n{\"a\": {\"b\": [1, 2",
+      "[{\"a\":1}, 2, \"x\", {\"a\":3}]\n{\"b\": 1}\n",
+      "{\"a\": 1} {\"b\": 2}\n{\"c\":\n 3}\n{\"d\": {\"x\": 1}\n}\n{\"e\": \"\\u00e9\"}\r\n",
+      "{\"a\": 1}}\n{\"b\": [}\n{\"c\": tru}\n{\"d\": 4}\n",
+      long_line + "{\"small\": 1}\n" + long_line,
+  };
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string path = dir.Write("lines" + std::to_string(i) + ".jsonl", texts[i]);
+    for (size_t limit : {MAX_RECORD_SIZE, size_t{4096}}) {
+      const auto framed = ReadAll(path, InputFormat::kAuto, limit);
+      const auto lines = ReadAll(path, InputFormat::kAuto, limit, false, true);
+      ASSERT_EQ(lines.records.size(), framed.records.size()) << texts[i];
+      for (size_t r = 0; r < framed.records.size(); ++r) {
+        EXPECT_EQ(lines.records[r].data, framed.records[r].data) << texts[i];
+        EXPECT_EQ(lines.records[r].number, framed.records[r].number) << texts[i];
+        EXPECT_EQ(lines.records[r].line, framed.records[r].line) << texts[i];
+      }
+      ASSERT_EQ(lines.diagnostics.size(), framed.diagnostics.size()) << texts[i];
+      for (size_t d = 0; d < framed.diagnostics.size(); ++d) {
+        EXPECT_EQ(lines.diagnostics[d].where, framed.diagnostics[d].where) << texts[i];
+        EXPECT_EQ(lines.diagnostics[d].message, framed.diagnostics[d].message) << texts[i];
+      }
+      EXPECT_EQ(lines.stats.records, framed.stats.records) << texts[i];
+      EXPECT_EQ(lines.stats.records_skipped, framed.stats.records_skipped) << texts[i];
+    }
+  }
+}
+
 // Shared buffers: records whose buffer a consumer keeps stay as they were read while the
 // reader reads on through files several buffers long; buffers nobody keeps are reused in
 // place. EVTX records have no shared buffer, and without sharing there is none at all.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -103,15 +104,28 @@ struct ReadResult {
   }
 };
 
+// `line_records`: JSON line records on (RecordReader::set_json_line_records), with a consumer
+// that has a line record framed again unless it is exactly one JSON object.
 inline ReadResult ReadAll(const std::string& path, InputFormat format = InputFormat::kAuto,
                           size_t max_record_size = MAX_RECORD_SIZE,
-                          bool recover_deleted = false) {
+                          bool recover_deleted = false, bool line_records = false) {
   Diagnostics diagnostics;
   RecordReader reader(format, diagnostics);
   reader.set_max_record_size(max_record_size);
   reader.set_recover_deleted(recover_deleted);
+  reader.set_json_line_records(line_records);
+  simdjson::dom::parser validator;
   ReadResult result;
   result.ok = reader.ReadFile(InputFile{path}, 7, [&](const Record& record) {
+    EXPECT_TRUE(line_records || !record.whole_line);
+    if (record.whole_line) {
+      const simdjson::padded_string text(record.data);
+      simdjson::dom::element element;
+      if (validator.parse(text).get(element) != simdjson::SUCCESS || !element.is_object()) {
+        reader.RejectLineRecord();
+        return;
+      }
+    }
     EXPECT_GE(record.data.size(), 0u);
     // The padding promise: RECORD_PADDING bytes after the data are readable.
     volatile char last = record.data.data()[record.data.size() + RECORD_PADDING - 1];

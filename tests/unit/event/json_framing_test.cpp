@@ -1,9 +1,10 @@
 // The 64-byte block scanner of JsonFramer (its AVX2 and, where the processor has it, its
-// AVX-512BW form) against its byte-by-byte scanner: the same frames, errors and line numbers
-// on well-formed and broken streams, fed in chunks of every size.
+// AVX-512BW form) and its line records against its byte-by-byte scanner: the same frames,
+// errors and line numbers on well-formed and broken streams, fed in chunks of every size.
 #include "event/json_framing.hpp"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <random>
 #include <string>
@@ -35,6 +36,37 @@ std::vector<Seen> Frames(const std::string& text, size_t chunk, bool blocks, boo
       if (eof) break;
       available = std::min(available + chunk, text.size());
       continue;
+    }
+    seen.push_back({frame.kind, frame.begin, frame.end, frame.line, std::string(frame.message)});
+  }
+  return seen;
+}
+
+// The same with line records, and a consumer that has a line record framed again when it is
+// not exactly one JSON object (as the scanner does). `taken` counts the line records kept.
+std::vector<Seen> LineFrames(const std::string& text, size_t chunk, size_t* taken = nullptr) {
+  JsonFramer framer;
+  framer.set_line_records(true);
+  simdjson::dom::parser parser;
+  std::vector<Seen> seen;
+  size_t available = std::min(chunk, text.size());
+  for (int guard = 0; guard < 1000000; ++guard) {
+    bool eof = available == text.size();
+    JsonFramer::Frame frame = framer.Next(text.data(), available, eof);
+    if (frame.kind == JsonFramer::Kind::kNeedMore) {
+      if (eof) break;
+      available = std::min(available + chunk, text.size());
+      continue;
+    }
+    if (frame.whole_line) {
+      EXPECT_EQ(frame.kind, JsonFramer::Kind::kRecord);
+      const simdjson::padded_string record(text.data() + frame.begin, frame.end - frame.begin);
+      simdjson::dom::element element;
+      if (parser.parse(record).get(element) != simdjson::SUCCESS || !element.is_object()) {
+        framer.Reframe();
+        continue;
+      }
+      if (taken != nullptr) ++*taken;
     }
     seen.push_back({frame.kind, frame.begin, frame.end, frame.line, std::string(frame.message)});
   }
@@ -150,6 +182,39 @@ TEST(JsonFramerBlocks, BackslashRunsOfEveryLengthAcrossBlocks) {
       if (JsonFramer::HasWideBlocks()) {
         ASSERT_EQ(Frames(text, 1 << 30, true, true), expected) << text;
       }
+    }
+  }
+}
+
+TEST(JsonFramerLines, LineRecordsFrameAsTheByteScannerDoes) {
+  StreamMaker maker(7);
+  size_t taken = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string text = maker.Stream();
+    for (size_t chunk : {size_t{1} << 30, size_t{7}, size_t{100}, size_t{333}}) {
+      ASSERT_EQ(LineFrames(text, chunk, &taken), Frames(text, chunk, false))
+          << "stream " << i << ", chunk " << chunk << ":\n" << text;
+    }
+  }
+  EXPECT_GT(taken, 10000u);  // most lines of the JSON-lines streams were taken whole
+}
+
+TEST(JsonFramerLines, LinesThatAreNotOneValue) {
+  for (const std::string& text : std::vector<std::string>{
+           "{\"a\": 1}\r\n{\"b\": [1, {\"c\": \"}\"}]}  \t\n",  // CRLF, trailing blanks
+           "{\"a\": 1} {\"b\": 2}\n{\"c\": 3}\n",                // two values on a line
+           "{\"a\": {\"x\": 1}\n}\n{\"b\": 2}\n",                // a value over two lines
+           "{\"a\": {\"x\": 1}\n{\"b\": 2}\n",                   // a truncated line
+           "{\"a\": \"x}\n{\"b\": 2}\n",                           // an unterminated string
+           "{\"a\": 1}}\n{\"b\": 2}\n",                            // one brace too many
+           "{\"a\": [}\n{\"b\": 2}\n",                             // mismatched brackets
+           "{}\n{\"a\": tru}\n{\"b\": 2}",                          // no newline at the end
+           "\xEF\xBB\xBF{\"a\": 1}\n",                              // a byte order mark
+           "[{\"a\": 1},\n{\"b\": 2}]\n{\"c\": 3}\n",             // a top-level array
+           " {\"a\": 1}\n{\"b\": 2}\n",                            // a blank before the value
+       }) {
+    for (size_t chunk : {size_t{1} << 30, size_t{1}, size_t{5}, size_t{12}}) {
+      EXPECT_EQ(LineFrames(text, chunk), Frames(text, chunk, false)) << chunk << ": " << text;
     }
   }
 }

@@ -5,6 +5,7 @@
 #include "event/json_segments.hpp"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -68,8 +69,10 @@ class JsonSegmentsTest : public ::testing::Test {
   // before. `order` is the order the segments are read in (as workers might); with
   // `skip_covered` the first segment's read says how far it ran on, and reads of segments it
   // covers are skipped, as the scan does (such a segment must then never be needed).
+  // `line_records`: with JSON line records, each framed again unless it is one object.
   static std::vector<Seen> Segmented(const std::string& path, uint64_t segment_size,
-                                     const std::vector<uint64_t>& order, bool skip_covered) {
+                                     const std::vector<uint64_t>& order, bool skip_covered,
+                                     bool line_records = false) {
     const uint64_t size = fs::file_size(path);
     const uint64_t count = JsonSegmentReader::SegmentCount(size, segment_size);
     struct Result {
@@ -80,12 +83,23 @@ class JsonSegmentsTest : public ::testing::Test {
     std::vector<Result> results(count);
     std::atomic<uint64_t> covered{0};
     JsonSegmentReader reader(segment_size);
+    reader.set_line_records(line_records);
+    simdjson::dom::parser validator;
     EXPECT_TRUE(reader.Open(path, size));
     auto read = [&](uint64_t k, std::atomic<uint64_t>* shared) {
       Result& result = results[k];
       result.seen.clear();
       auto segment = reader.Read(
           k, [&](const Record& record) {
+            if (record.whole_line) {
+              const simdjson::padded_string text(record.data);
+              simdjson::dom::element element;
+              if (validator.parse(text).get(element) != simdjson::SUCCESS ||
+                  !element.is_object()) {
+                reader.RejectLineRecord();
+                return;
+              }
+            }
             result.seen.push_back({std::string(record.data), record.number, record.line});
           },
           [&](uint64_t line, std::string_view message) {
@@ -133,12 +147,15 @@ class JsonSegmentsTest : public ::testing::Test {
       std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(static_cast<unsigned>(count)));
       for (const auto& order : {forward, backward, shuffled}) {
         for (bool skip : {false, true}) {
-          std::vector<Seen> segmented = Segmented(path, segment_size, order, skip);
-          ASSERT_EQ(segmented.size(), sequential.size())
-              << "segments of " << segment_size << ", skip " << skip;
-          for (size_t i = 0; i < sequential.size(); ++i) {
-            ASSERT_EQ(segmented[i], sequential[i])
-                << "segments of " << segment_size << ", skip " << skip << ", item " << i;
+          for (bool lines : {false, true}) {
+            std::vector<Seen> segmented = Segmented(path, segment_size, order, skip, lines);
+            ASSERT_EQ(segmented.size(), sequential.size())
+                << "segments of " << segment_size << ", skip " << skip << ", lines " << lines;
+            for (size_t i = 0; i < sequential.size(); ++i) {
+              ASSERT_EQ(segmented[i], sequential[i]) << "segments of " << segment_size
+                                                     << ", skip " << skip << ", lines " << lines
+                                                     << ", item " << i;
+            }
           }
         }
       }

@@ -178,6 +178,27 @@ TEST(JsonWalk, DeclinesWhatItDoesNotCoverAndSimdjsonDecides) {
   }
 }
 
+// A line taken as a record without framing it is one JSON value only if the walk says so: one
+// the walk declines fails, so that its reader frames the line again (simdjson, which leaves
+// skipped values unchecked, does not decide what a line is).
+TEST(JsonWalk, WholeLinesTheWalkDeclinesFail) {
+  ParserFixture p(NAMES);
+  const std::string json = R"({"s": "\u00e9", "Image": "x"})";
+  std::string padded = json + std::string(RECORD_PADDING, '\0');
+  Record record;
+  record.data = std::string_view(padded.data(), json.size());
+  record.number = 1;
+  record.line = 1;
+  Event event;
+  EXPECT_TRUE(p.parser().Parse(record, event).has_value());
+  record.whole_line = true;
+  EXPECT_FALSE(p.parser().Parse(record, event).has_value());
+  const std::string walked = R"({"s": "e", "Image": "x"})";
+  padded = walked + std::string(RECORD_PADDING, '\0');
+  record.data = std::string_view(padded.data(), walked.size());
+  EXPECT_TRUE(p.parser().Parse(record, event).has_value());
+}
+
 // Records from the regression cases (evtx_dump JSON of real detections): the walk takes them.
 TEST(JsonWalk, RegressionRecordsAreWalked) {
   const fs::path dir = SharedDir() / "data/sigma/regression/jsonl";
