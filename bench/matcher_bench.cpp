@@ -139,14 +139,16 @@ void BM_MatchSigmaHq(benchmark::State& state) {
 }
 BENCHMARK(BM_MatchSigmaHq)->Unit(benchmark::kMillisecond);
 
-// Parses every record into one event and, when `match`, matches it right away.
-void ParseLoop(benchmark::State& state, bool match) {
+// Parses every record into one event and, when `match`, matches it right away. `walk`: JSON
+// walked by event::JsonWalker (off: simdjson On-Demand for every record).
+void ParseLoop(benchmark::State& state, bool match, bool walk = true) {
   Corpus& c = Shared();
   if (!c.error.empty()) {
     state.SkipWithError(c.error.c_str());
     return;
   }
   event::EventParser parser(c.catalog, *c.mapping);
+  parser.SetJsonWalk(walk);
   event::Event event;
   auto scratch = c.matcher->NewScratch();
   std::vector<uint32_t> out;
@@ -176,6 +178,9 @@ void ParseLoop(benchmark::State& state, bool match) {
 
 void BM_ParseOnly(benchmark::State& state) { ParseLoop(state, false); }
 BENCHMARK(BM_ParseOnly)->Unit(benchmark::kMillisecond);
+
+void BM_ParseOnlySimdjson(benchmark::State& state) { ParseLoop(state, false, false); }
+BENCHMARK(BM_ParseOnlySimdjson)->Unit(benchmark::kMillisecond);
 
 void BM_ParseThenMatch(benchmark::State& state) { ParseLoop(state, true); }
 BENCHMARK(BM_ParseThenMatch)->Unit(benchmark::kMillisecond);
