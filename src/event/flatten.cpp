@@ -125,20 +125,6 @@ NameTable::Entry& NameTable::Insert(std::string_view name, uint64_t hash) {
   }
 }
 
-const NameTable::Entry* NameTable::Find(std::string_view name) const {
-  const size_t length = name.size();
-  if (length == 0 || length > MAX_RECENT_LENGTH) return FindInTable(name);
-  const auto byte = [&](size_t at) { return static_cast<size_t>(static_cast<uint8_t>(name[at])); };
-  const size_t index =
-      (length * 37 + byte(0) * 5 + byte(length / 2) * 11 + byte(length - 1) * 3) % RECENT_SETS;
-  RecentSet& set = recent_[index];
-  if (set.ways[0].length == length && SameShortBytes(set.ways[0].text, name.data(), length))
-    return EntryAt(set.ways[0].entry);
-  if (set.ways[1].length == length && SameShortBytes(set.ways[1].text, name.data(), length))
-    return EntryAt(set.ways[1].entry);
-  return Remember(set, name);
-}
-
 // Out of line, so that a hit saves and restores few registers.
 [[gnu::noinline]] const NameTable::Entry* NameTable::Remember(RecentSet& set,
                                                               std::string_view name) const {
