@@ -372,9 +372,15 @@ struct Matcher::Impl {
   // Evaluating walks one array instead of the rule's nested vectors (condition, selections,
   // maps, items, groups), and a leaf names its pattern directly.
   struct Op {
-    enum class Kind : uint8_t { kAnd, kOr, kNot, kTrue, kFalse, kFired, kLazy, kDirect };
+    // kAnyOf and kAllOf are an OR and an AND whose children are all leaves: evaluated in one
+    // loop rather than a call of Run for each child (value lists of dozens of patterns are
+    // common: `CommandLine|contains` with thirty flags).
+    enum class Kind : uint8_t {
+      kAnd, kOr, kNot, kTrue, kFalse, kFired, kLazy, kDirect, kAnyOf, kAllOf
+    };
     Kind kind = Kind::kFalse;
-    uint32_t arg = 0;   // kAnd/kOr: children; kFired/kLazy: pattern; kDirect: global predicate
+    uint32_t arg = 0;   // kAnd/kOr/kAnyOf/kAllOf: children; kFired/kLazy: pattern; kDirect:
+                        // global predicate
     uint32_t size = 1;  // ops in the subtree, this one included
   };
   std::vector<Op> program;
@@ -389,6 +395,8 @@ struct Matcher::Impl {
   size_t OpenOp(Op::Kind kind, uint32_t arg);
   void CloseOp(size_t at) { program[at].size = static_cast<uint32_t>(program.size() - at); }
   bool Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
+  // A leaf (kTrue, kFalse, kFired, kLazy, kDirect), inlined into Run's loops.
+  bool RunLeaf(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
   // Predicate::Test of lazy `pattern`'s decider, or what it gave before for the same value.
   bool DecideLazy(uint32_t pattern, const event::Event& event, Matcher::Scratch& s) const;
   // Predicate::Test of the lazy pattern's decider, by its literal where it has one.
@@ -596,6 +604,11 @@ void Matcher::Impl::CompileConditions() {
     rule_program[r] = static_cast<uint32_t>(program.size());
     EmitCondition(rules->rules[r], rule_base[r], rules->rules[r].condition);
   }
+  for (Op& op : program) {
+    if (op.size != op.arg + 1) continue;  // not every child is a single op
+    if (op.kind == Op::Kind::kOr) op.kind = Op::Kind::kAnyOf;
+    if (op.kind == Op::Kind::kAnd) op.kind = Op::Kind::kAllOf;
+  }
 }
 
 void Matcher::Impl::EmitCondition(const Rule& rule, uint32_t base, const Condition& condition) {
@@ -678,7 +691,9 @@ void Matcher::Impl::EmitItem(uint32_t base, const Item& item) {
   if (item.negate) CloseOp(not_at);
 }
 
-bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const {
+[[gnu::always_inline]] inline bool Matcher::Impl::RunLeaf(const Op* op,
+                                                          const event::Event& event,
+                                                          Matcher::Scratch& s) const {
   switch (op->kind) {
     case Op::Kind::kFired: {
       const uint32_t pattern = op->arg;
@@ -702,6 +717,25 @@ bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratc
     }
     case Op::Kind::kDirect:
       return predicates[op->arg]->Test(event);
+    case Op::Kind::kTrue:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const {
+  switch (op->kind) {
+    case Op::Kind::kAnyOf: {
+      for (const Op *leaf = op + 1, *end = leaf + op->arg; leaf != end; ++leaf)
+        if (RunLeaf(leaf, event, s)) return true;
+      return false;
+    }
+    case Op::Kind::kAllOf: {
+      for (const Op *leaf = op + 1, *end = leaf + op->arg; leaf != end; ++leaf)
+        if (!RunLeaf(leaf, event, s)) return false;
+      return true;
+    }
     case Op::Kind::kAnd: {
       const Op* child = op + 1;
       for (uint32_t i = 0; i < op->arg; ++i, child += child->size)
@@ -716,12 +750,9 @@ bool Matcher::Impl::Run(const Op* op, const event::Event& event, Matcher::Scratc
     }
     case Op::Kind::kNot:
       return !Run(op + 1, event, s);
-    case Op::Kind::kTrue:
-      return true;
-    case Op::Kind::kFalse:
-      return false;
+    default:
+      return RunLeaf(op, event, s);
   }
-  return false;
 }
 
 bool Matcher::Impl::TestLazy(uint32_t pattern, const event::Event& event) const {
