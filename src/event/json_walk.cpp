@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstring>
 
-
 namespace yagura::event {
 
 namespace {
@@ -154,7 +153,7 @@ constexpr std::array<bool, 256> SIMPLE_ESCAPES = [] {
   const auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(special));
   if (mask != 0) {
     const char* p = at + 1 + std::countr_zero(mask);
-    if (*p == '"' && p < end) return p;
+    if (p < end && *p == '"') return p;
   }
   return StringEndSlow(at, end, escaped);
 }
@@ -195,7 +194,8 @@ std::string_view JsonWalker::Unescape(const char* at, const char* close) {
   while (p < close) {
     const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), bytes);
-    const auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(bytes, backslash)));
+    const auto mask =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(bytes, backslash)));
     const auto run = static_cast<size_t>(mask != 0 ? std::countr_zero(mask) : 32);
     if (run >= static_cast<size_t>(close - p)) {
       o += close - p;

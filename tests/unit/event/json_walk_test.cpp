@@ -92,7 +92,8 @@ TEST(JsonWalk, TakesWellFormedRecordsAndAgrees) {
              R"({"Event": {"#attributes": {"xmlns": "x"}, "System": {"Provider": {"#attributes":
                  {"Name": "Microsoft-Windows-Sysmon", "Guid": "{5770}"}}, "EventID": 1,
                  "TimeCreated": {"#attributes": {"SystemTime": "2026-03-01T08:00:00Z"}},
-                 "Execution": {"#attributes": {"ProcessID": 3208}}, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                 "Execution": {"#attributes": {"ProcessID": 3208}},
+                 "Channel": "Microsoft-Windows-Sysmon/Operational",
                  "Computer": "WS-1", "Security": null, "EventRecordID": {"#text": 7}},
                  "EventData": {"Image": "C:\\a.exe", "Threat Name": "Evil", "#text": "skip",
                  "Data": [{"#text": "one"}, {"#text": "two"}], "CommandLine": {"#text": "x /c y",
@@ -114,7 +115,8 @@ TEST(JsonWalk, TakesTheRecordsItCovers) {
   EXPECT_TRUE(pair.Agree(R"({"a": {"b": {"c": "deep"}}, "n": [1, -2.5, 0, true, null]})"));
   EXPECT_TRUE(pair.Agree(R"({"s": "C:\\Windows\\\"q\"", "k": "\/\b\f\n\r\t"})"));
   EXPECT_TRUE(pair.Agree("{\"s\": \"\xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80 \xC3\xA9\"}"));
-  EXPECT_TRUE(pair.Agree(R"({"Event": {"System": {"EventID": 4688}, "EventData": {"Image": "x"}}})"));
+  EXPECT_TRUE(
+      pair.Agree(R"({"Event": {"System": {"EventID": 4688}, "EventData": {"Image": "x"}}})"));
 }
 
 // Escapes, backslash runs and multi-byte characters at every place around the 32- and 64-byte
@@ -236,7 +238,8 @@ TEST(JsonWalk, RandomAndDamagedDocumentsAgree) {
                                          "Image", "x y", "obj", "inner", "Data", "list", "name"};
   const std::vector<std::string> scalars = {
       "1", "-2.5", "0", "true", "false", "null", "\"\"", "\"C:\\\\Windows\\\\x.exe\"",
-      "\"q\\\"uote\"", "\"\\u0041\"", "1e3", "\"caf\xC3\xA9\"", "\"tab\\t\"", "12345678901234567890"};
+      "\"q\\\"uote\"", "\"\\u0041\"", "1e3", "\"caf\xC3\xA9\"", "\"tab\\t\"",
+      "12345678901234567890"};
   std::function<std::string(int)> value = [&](int depth) -> std::string {
     const size_t kind = depth > 4 ? 2 : pick(4);
     if (kind == 0) {
