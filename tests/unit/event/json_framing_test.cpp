@@ -22,31 +22,15 @@ struct Seen {
 };
 
 // Feeds `text` to a framer `chunk` bytes at a time, as RecordReader does (without dropping
-// consumed bytes, which does not change the framer's decisions).
-std::vector<Seen> Frames(const std::string& text, size_t chunk, bool blocks, bool wide = false) {
+// consumed bytes, which does not change the framer's decisions). With `line_records`, a
+// consumer has each line record that is not exactly one JSON object framed again (as the
+// scanner does); `taken` counts the line records kept.
+std::vector<Seen> Frames(const std::string& text, size_t chunk, bool blocks, bool wide = false,
+                         bool line_records = false, size_t* taken = nullptr) {
   JsonFramer framer;
   framer.set_block_scanning(blocks);
   framer.set_wide_blocks(wide);
-  std::vector<Seen> seen;
-  size_t available = std::min(chunk, text.size());
-  for (int guard = 0; guard < 1000000; ++guard) {
-    bool eof = available == text.size();
-    JsonFramer::Frame frame = framer.Next(text.data(), available, eof);
-    if (frame.kind == JsonFramer::Kind::kNeedMore) {
-      if (eof) break;
-      available = std::min(available + chunk, text.size());
-      continue;
-    }
-    seen.push_back({frame.kind, frame.begin, frame.end, frame.line, std::string(frame.message)});
-  }
-  return seen;
-}
-
-// The same with line records, and a consumer that has a line record framed again when it is
-// not exactly one JSON object (as the scanner does). `taken` counts the line records kept.
-std::vector<Seen> LineFrames(const std::string& text, size_t chunk, size_t* taken = nullptr) {
-  JsonFramer framer;
-  framer.set_line_records(true);
+  framer.set_line_records(line_records);
   simdjson::dom::parser parser;
   std::vector<Seen> seen;
   size_t available = std::min(chunk, text.size());
@@ -59,6 +43,7 @@ std::vector<Seen> LineFrames(const std::string& text, size_t chunk, size_t* take
       continue;
     }
     if (frame.whole_line) {
+      EXPECT_TRUE(line_records);
       EXPECT_EQ(frame.kind, JsonFramer::Kind::kRecord);
       const simdjson::padded_string record(text.data() + frame.begin, frame.end - frame.begin);
       simdjson::dom::element element;
@@ -71,6 +56,11 @@ std::vector<Seen> LineFrames(const std::string& text, size_t chunk, size_t* take
     seen.push_back({frame.kind, frame.begin, frame.end, frame.line, std::string(frame.message)});
   }
   return seen;
+}
+
+// With line records and the framer's widest blocks.
+std::vector<Seen> LineFrames(const std::string& text, size_t chunk, size_t* taken = nullptr) {
+  return Frames(text, chunk, true, JsonFramer::HasWideBlocks(), true, taken);
 }
 
 class StreamMaker {
