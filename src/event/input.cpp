@@ -583,17 +583,13 @@ void RecordReader::Impl::ReadJson(const InputFile& file, Filler& filler, uint32_
   const size_t max_record_size_ = owner.max_record_size_;
   const size_t limit = max_record_size_ + READ_CHUNK;
   JsonFramer framer;
-  framer.set_line_records(owner.json_line_records_);
+  framer.set_line_records(owner.json_line_records_, max_record_size_);
   uint64_t values = 0;
   const std::string too_large =
       "JSON value larger than " + std::to_string(max_record_size_) + " bytes";
   while (true) {
     JsonFramer::Frame frame = framer.Next(s.buffer.get(), s.end, s.eof);
     if (frame.kind == JsonFramer::Kind::kRecord && frame.end - frame.begin > max_record_size_) {
-      if (frame.whole_line) {  // framed the ordinary way, the limit is reported as ever
-        framer.Reframe();
-        continue;
-      }
       // Over the limit but short enough to have arrived in one read.
       frame = JsonFramer::Frame{JsonFramer::Kind::kError, 0, 0, frame.line, too_large};
     }

@@ -146,7 +146,9 @@ JsonFramer::Frame JsonFramer::LineRecord(const char* data, size_t size) {
   while (end > pos_ && (data[end - 1] == ' ' || data[end - 1] == '\t' || data[end - 1] == '\r')) {
     --end;
   }
-  if (end - pos_ < 2 || data[end - 1] != '}') return {Kind::kNeedMore};
+  if (end - pos_ < 2 || end - pos_ > max_line_record_ || data[end - 1] != '}') {
+    return {Kind::kNeedMore};
+  }
   last_line_ = {pos_, line_, newline + 1};
   Frame frame{Kind::kRecord, pos_, end, line_, {}, true};
   pos_ = newline + 1;

@@ -78,8 +78,12 @@ class JsonFramer {
   // Reframe() when it is not one JSON object, before the next Next(): the framer then goes back
   // to the line's start and frames it byte by byte, so a line that is not a value on its own
   // (the first line of a pretty-printed value, two values on a line, broken JSON) frames
-  // exactly as it does without line records. Off by default.
-  void set_line_records(bool on) { line_records_ = on; }
+  // exactly as it does without line records. Lines longer than `max_record_size` are framed
+  // the ordinary way too, which reports them as too large. Off by default.
+  void set_line_records(bool on, size_t max_record_size = SIZE_MAX) {
+    line_records_ = on;
+    max_line_record_ = max_record_size;
+  }
   // The last frame, a line record, did not parse: frame its line again the ordinary way.
   void Reframe() {
     pos_ = last_line_.begin;
@@ -122,6 +126,7 @@ class JsonFramer {
   std::string_view discard_message_;
   bool block_scanning_ = true;
   bool line_records_ = false;
+  size_t max_line_record_ = SIZE_MAX;
   struct LastLine {
     size_t begin = 0;  // where the line record began
     uint64_t line = 0;

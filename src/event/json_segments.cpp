@@ -146,7 +146,7 @@ Result<JsonSegment> JsonSegmentReader::Read(uint64_t k, const OnRecord& on_recor
 
   JsonFramer framer;
   if (k > 0) framer.ResumeAtLineStart();
-  framer.set_line_records(line_records_);
+  framer.set_line_records(line_records_, max_record_size_);
   const std::string too_large =
       "JSON value larger than " + std::to_string(max_record_size_) + " bytes";
   Reserve(std::min<uint64_t>(*boundary - *begin, READ_CHUNK * 2), 0);
@@ -156,10 +156,6 @@ Result<JsonSegment> JsonSegmentReader::Read(uint64_t k, const OnRecord& on_recor
     const bool eof = read_to == size_;
     JsonFramer::Frame frame = framer.Next(buffer_.get(), end, eof);
     if (frame.kind == JsonFramer::Kind::kRecord && frame.end - frame.begin > max_record_size_) {
-      if (frame.whole_line) {  // framed the ordinary way, the limit is reported as ever
-        framer.Reframe();
-        continue;
-      }
       frame = JsonFramer::Frame{JsonFramer::Kind::kError, 0, 0, frame.line, too_large};
     }
     if (frame.kind == JsonFramer::Kind::kRecord) {
