@@ -1,8 +1,9 @@
-// PairScan (pair_scan.hpp): choosing the pairs, and the AVX2 and AVX-512 passes.
+// PairScan (pair_scan.hpp): choosing the grams, and the AVX2 and AVX-512 passes.
 #include "sigma/pair_scan.hpp"
 
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
 #include <map>
 #include <set>
@@ -14,9 +15,7 @@ namespace {
 
 constexpr uint8_t FOLD = 0x20;
 
-// How unusual a byte (with bit 5 set) is in event text, 1 to 3. Only the order matters: it
-// steers the choice of pairs towards those that occur rarely, so that few positions need a
-// full comparison.
+// How unusual a byte (with bit 5 set) is in event text, 1 to 3.
 int Rarity(uint8_t byte) {
   if (byte >= 'a' && byte <= 'z') {
     if (std::strchr("etaoinshrdlcu", byte) != nullptr) return 1;
@@ -29,14 +28,24 @@ int Rarity(uint8_t byte) {
   return 3;
 }
 
-int PairScore(uint8_t first, uint8_t second) {
-  int score = Rarity(first) + Rarity(second);
+// A rough share of text positions where `gram` occurs: the product of its bytes' shares, by
+// rarity. Only the comparison of grams matters.
+double Frequency(const uint8_t* gram, size_t length) {
+  static constexpr double SHARE[4] = {0, 1.0 / 12, 1.0 / 40, 1.0 / 150};
+  double frequency = 1;
+  for (size_t i = 0; i < length; ++i) frequency *= SHARE[Rarity(gram[i])];
   // A doubled separator ("::") is rare even where the separator alone is everywhere.
+  const uint8_t first = gram[0];
   const bool alnum = (first >= 'a' && first <= 'z') || (first >= '0' && first <= '9');
-  if (first == second && !alnum && first != ' ' && first != '.' && first != '-' && first != '/')
-    score += 3;
-  return score;
+  if (length == 2 && gram[1] == first && !alnum && first != ' ' && first != '.' &&
+      first != '-' && first != '/')
+    frequency /= 20;
+  return frequency;
 }
+
+// What one more gram costs the pass (two or three compares every 32 or 64 positions), as a
+// share of positions that would need a full comparison for the same time.
+constexpr double GRAM_COST = 3e-4;
 
 uint8_t Folded(char c) { return static_cast<uint8_t>(static_cast<uint8_t>(c) | FOLD); }
 
@@ -97,65 +106,70 @@ std::unique_ptr<PairScan> PairScan::Build(const std::vector<Literal>& literals) 
   }
   std::unique_ptr<PairScan> scan(new PairScan());
   scan->literals_ = literals;
-  // Greedy cover: the pair with the best rarity, counting the literals it would cover.
+  using Key = std::array<uint8_t, 3>;  // a gram's bytes, the third 0 for a pair
+  auto key_at = [&](const std::string& text, size_t i, size_t length) {
+    Key key{Folded(text[i]), Folded(text[i + 1]), 0};
+    if (length == 3) key[2] = Folded(text[i + 2]);
+    return key;
+  };
+  // Greedy cover: the gram that covers the most literals for what it costs (the positions it
+  // sends to a full comparison, and its compares).
   std::vector<bool> covered(literals.size(), false);
   size_t remaining = literals.size();
   while (remaining > 0) {
-    std::map<std::pair<uint8_t, uint8_t>, int> counts;
+    std::map<Key, int> counts;
     for (size_t l = 0; l < literals.size(); ++l) {
       if (covered[l]) continue;
       const std::string& text = literals[l].text;
-      std::set<std::pair<uint8_t, uint8_t>> seen;  // each literal counts a pair once
-      for (size_t i = 0; i + 1 < text.size(); ++i) {
-        auto key = std::make_pair(Folded(text[i]), Folded(text[i + 1]));
-        if (seen.insert(key).second) ++counts[key];
-      }
+      std::set<Key> seen;  // each literal counts a gram once
+      for (size_t length = 2; length <= 3; ++length)
+        for (size_t i = 0; i + length <= text.size(); ++i)
+          if (seen.insert(key_at(text, i, length)).second) ++counts[key_at(text, i, length)];
     }
-    std::pair<uint8_t, uint8_t> best{};
-    int best_score = -1;
+    Key best{};
+    double best_value = -1;
     for (const auto& [key, count] : counts) {
-      const int score = PairScore(key.first, key.second) + 2 * (count - 1);
-      if (score > best_score) {
-        best_score = score;
+      const double value = count / (Frequency(key.data(), key[2] == 0 ? 2 : 3) + GRAM_COST);
+      if (value > best_value) {
+        best_value = value;
         best = key;
       }
     }
-    if (scan->pairs_.size() == MAX_PAIRS) return nullptr;
-    Pair pair;
-    pair.first = best.first;
-    pair.second = best.second;
+    if (scan->grams_.size() == MAX_GRAMS) return nullptr;
+    Gram gram;
+    gram.length = best[2] == 0 ? 2 : 3;
+    std::copy(best.begin(), best.end(), gram.bytes);
     for (size_t l = 0; l < literals.size(); ++l) {
       if (covered[l]) continue;
       const std::string& text = literals[l].text;
-      for (size_t i = 0; i + 1 < text.size(); ++i) {
-        if (Folded(text[i]) == best.first && Folded(text[i + 1]) == best.second) {
-          pair.candidates.push_back({static_cast<uint32_t>(l), static_cast<uint32_t>(i)});
-          if (i == 0) {
-            pair.starts_literal = true;
-          } else {
-            const uint8_t before = Folded(text[i - 1]);
-            pair.before[before >> 6] |= uint64_t{1} << (before & 63);
-          }
-          covered[l] = true;
-          --remaining;
-          break;
+      for (size_t i = 0; i + gram.length <= text.size(); ++i) {
+        if (key_at(text, i, gram.length) != best) continue;
+        gram.candidates.push_back({static_cast<uint32_t>(l), static_cast<uint32_t>(i)});
+        if (i == 0) {
+          gram.starts_literal = true;
+        } else {
+          const uint8_t before = Folded(text[i - 1]);
+          gram.before[before >> 6] |= uint64_t{1} << (before & 63);
         }
+        covered[l] = true;
+        --remaining;
+        break;
       }
     }
-    scan->pairs_.push_back(std::move(pair));
+    scan->grams_.push_back(std::move(gram));
   }
   return scan;
 }
 
-std::vector<std::string> PairScan::pairs() const {
+std::vector<std::string> PairScan::grams() const {
   std::vector<std::string> out;
-  for (const Pair& pair : pairs_)
-    out.push_back(std::string{static_cast<char>(pair.first), static_cast<char>(pair.second)});
+  for (const Gram& gram : grams_)
+    out.emplace_back(reinterpret_cast<const char*>(gram.bytes), gram.length);
   return out;
 }
 
-bool PairScan::Verify(std::string_view text, size_t at, const Pair& pair) const {
-  for (const Candidate& candidate : pair.candidates) {
+bool PairScan::Verify(std::string_view text, size_t at, const Gram& gram) const {
+  for (const Candidate& candidate : gram.candidates) {
     if (at < candidate.offset) continue;
     const size_t start = at - candidate.offset;
     const Literal& literal = literals_[candidate.literal];
@@ -185,9 +199,11 @@ bool PairScan::Candidates(std::string_view text, size_t at, uint64_t candidates)
     if (position + 1 >= text.size()) continue;
     const uint8_t first = Folded(data[position]);
     const uint8_t second = Folded(data[position + 1]);
-    for (const Pair& pair : pairs_) {
-      if (pair.first == first && pair.second == second && pair.MayFollow(data, position) &&
-          Verify(text, position, pair))
+    const uint8_t third = position + 2 < text.size() ? Folded(data[position + 2]) : 0;
+    for (const Gram& gram : grams_) {
+      if (gram.bytes[0] == first && gram.bytes[1] == second &&
+          (gram.length == 2 || gram.bytes[2] == third) && gram.MayFollow(data, position) &&
+          Verify(text, position, gram))
         return true;
     }
   }
@@ -213,6 +229,13 @@ bool PairScan::FoldsToAscii(std::string_view text, size_t at, uint64_t candidate
   return false;
 }
 
+// Both passes compare each position and the two bytes after it with every gram at once, ASCII
+// case folded: a byte of (text XOR gram) is zero where they agree, so the OR of a gram's two
+// or three differences is zero where it occurs, and the minimum over the grams is zero where
+// any does. A pair's third difference is left out. What needs a closer look (a gram, an
+// escape, a byte outside ASCII) is gathered into one mask, so that a step that holds none of
+// it, nearly every step, costs one test. (Compares into masks, one per gram and byte, took
+// about half as long again on AVX-512.)
 __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanAvx512(std::string_view text,
                                                                       Guard guard) const {
   const char* data = text.data();
@@ -221,38 +244,55 @@ __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanAvx512(std::strin
   const __m512i backslash = _mm512_set1_epi8('\\');
   const __m512i u = _mm512_set1_epi8('u');
   const __m512i slash = _mm512_set1_epi8('/');
-  __m512i firsts[MAX_PAIRS];
-  __m512i seconds[MAX_PAIRS];
-  const size_t pair_count = pairs_.size();
-  for (size_t k = 0; k < pair_count; ++k) {
-    firsts[k] = _mm512_set1_epi8(static_cast<char>(pairs_[k].first));
-    seconds[k] = _mm512_set1_epi8(static_cast<char>(pairs_[k].second));
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i firsts[MAX_GRAMS];
+  __m512i seconds[MAX_GRAMS];
+  __m512i thirds[MAX_GRAMS];
+  __m512i third_used[MAX_GRAMS];  // all ones for a gram of three bytes, zero for a pair
+  const size_t gram_count = grams_.size();
+  for (size_t k = 0; k < gram_count; ++k) {
+    firsts[k] = _mm512_set1_epi8(static_cast<char>(grams_[k].bytes[0]));
+    seconds[k] = _mm512_set1_epi8(static_cast<char>(grams_[k].bytes[1]));
+    thirds[k] = _mm512_set1_epi8(static_cast<char>(grams_[k].bytes[2]));
+    third_used[k] = grams_[k].length == 3 ? _mm512_set1_epi8(-1) : zero;
   }
   const FoldingLeads& leads = Leads();
   __m512i lead_bytes[FoldingLeads::MAX];
   for (size_t k = 0; k < leads.count; ++k) lead_bytes[k] = _mm512_set1_epi8(static_cast<char>(leads.bytes[k]));
   for (size_t at = 0; at < size; at += 64) {
+    const size_t left = size - at;
     const __m512i block = _mm512_loadu_si512(data + at);
     const __m512i next = _mm512_loadu_si512(data + at + 1);
-    const size_t left = size - at;
+    // The padding covers 64 bytes past the end: at the last position, the last byte is left out.
+    const __m512i after = left >= 2 ? _mm512_loadu_si512(data + at + 2)
+                                    : _mm512_maskz_loadu_epi8(~uint64_t{0} >> 1, data + at + 2);
     const uint64_t valid = left >= 64 ? ~uint64_t{0} : (uint64_t{1} << left) - 1;
     if (guard == Guard::kFoldsToAscii) {
       uint64_t starts = leads.count == 0 ? _mm512_movepi8_mask(block) : 0;
       for (size_t k = 0; k < leads.count; ++k) starts |= _mm512_cmpeq_epi8_mask(block, lead_bytes[k]);
       if ((starts & valid) != 0 && FoldsToAscii(text, at, starts & valid)) return true;
     }
-    if (guard == Guard::kJson && (_mm512_movepi8_mask(block) & valid) != 0) return true;
-    if (guard == Guard::kJson) {
-      const uint64_t escapes = _mm512_cmpeq_epi8_mask(block, backslash) &
-                               (_mm512_cmpeq_epi8_mask(next, u) | _mm512_cmpeq_epi8_mask(next, slash));
-      if ((escapes & valid) != 0 && Escapes(text, at, escapes & valid)) return true;
-    }
-    if (pair_count == 0) continue;
     const __m512i folded = _mm512_or_si512(block, fold);
     const __m512i folded_next = _mm512_or_si512(next, fold);
-    uint64_t hits = 0;
-    for (size_t k = 0; k < pair_count; ++k)
-      hits |= _mm512_cmpeq_epi8_mask(folded, firsts[k]) & _mm512_cmpeq_epi8_mask(folded_next, seconds[k]);
+    const __m512i folded_after = _mm512_or_si512(after, fold);
+    __m512i nearest = _mm512_set1_epi8(-1);
+    for (size_t k = 0; k < gram_count; ++k) {
+      const __m512i third = _mm512_and_si512(_mm512_xor_si512(folded_after, thirds[k]), third_used[k]);
+      // 0xFE: a | b | c.
+      const __m512i difference = _mm512_ternarylogic_epi32(
+          _mm512_xor_si512(folded, firsts[k]), _mm512_xor_si512(folded_next, seconds[k]), third, 0xFE);
+      nearest = _mm512_min_epu8(nearest, difference);
+    }
+    const uint64_t hits = _mm512_cmpeq_epi8_mask(nearest, zero);
+    uint64_t escapes = 0, outside = 0;
+    if (guard == Guard::kJson) {
+      outside = _mm512_movepi8_mask(block);
+      escapes = _mm512_mask_cmpeq_epi8_mask(
+          _mm512_cmpeq_epi8_mask(next, u) | _mm512_cmpeq_epi8_mask(next, slash), block, backslash);
+    }
+    if (((hits | escapes | outside) & valid) == 0) continue;
+    if ((outside & valid) != 0) return true;
+    if ((escapes & valid) != 0 && Escapes(text, at, escapes & valid)) return true;
     if ((hits & valid) != 0 && Candidates(text, at, hits & valid)) return true;
   }
   return false;
@@ -265,12 +305,17 @@ bool PairScan::ScanAvx2(std::string_view text, Guard guard) const {
   const __m256i backslash = _mm256_set1_epi8('\\');
   const __m256i u = _mm256_set1_epi8('u');
   const __m256i slash = _mm256_set1_epi8('/');
-  __m256i firsts[MAX_PAIRS];
-  __m256i seconds[MAX_PAIRS];
-  const size_t pair_count = pairs_.size();
-  for (size_t k = 0; k < pair_count; ++k) {
-    firsts[k] = _mm256_set1_epi8(static_cast<char>(pairs_[k].first));
-    seconds[k] = _mm256_set1_epi8(static_cast<char>(pairs_[k].second));
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i firsts[MAX_GRAMS];
+  __m256i seconds[MAX_GRAMS];
+  __m256i thirds[MAX_GRAMS];
+  __m256i third_used[MAX_GRAMS];  // as in ScanAvx512
+  const size_t gram_count = grams_.size();
+  for (size_t k = 0; k < gram_count; ++k) {
+    firsts[k] = _mm256_set1_epi8(static_cast<char>(grams_[k].bytes[0]));
+    seconds[k] = _mm256_set1_epi8(static_cast<char>(grams_[k].bytes[1]));
+    thirds[k] = _mm256_set1_epi8(static_cast<char>(grams_[k].bytes[2]));
+    third_used[k] = grams_[k].length == 3 ? _mm256_set1_epi8(-1) : zero;
   }
   const FoldingLeads& leads = Leads();
   __m256i lead_bytes[FoldingLeads::MAX];
@@ -278,7 +323,8 @@ bool PairScan::ScanAvx2(std::string_view text, Guard guard) const {
   for (size_t at = 0; at < size; at += 32) {
     const __m256i block = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at));
     const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + 1));
-    // Positions inside the text (a pair there also needs the byte after it: Candidates()).
+    const __m256i after = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at + 2));
+    // Positions inside the text (a gram there also needs the bytes after it: Candidates()).
     const size_t left = size - at;
     const uint32_t valid = left >= 32 ? ~uint32_t{0} : (uint32_t{1} << left) - 1;
     if (guard == Guard::kFoldsToAscii) {
@@ -288,23 +334,32 @@ bool PairScan::ScanAvx2(std::string_view text, Guard guard) const {
       const uint32_t mask = static_cast<uint32_t>(_mm256_movemask_epi8(starts)) & valid;
       if (mask != 0 && FoldsToAscii(text, at, mask)) return true;
     }
-    if (guard == Guard::kJson &&
-        (static_cast<uint32_t>(_mm256_movemask_epi8(block)) & valid) != 0) {
-      return true;
-    }
-    if (guard == Guard::kJson) {
-      const uint32_t escapes = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_and_si256(
-          _mm256_cmpeq_epi8(block, backslash),
-          _mm256_or_si256(_mm256_cmpeq_epi8(next, u), _mm256_cmpeq_epi8(next, slash)))));
-      if ((escapes & valid) != 0 && Escapes(text, at, escapes & valid)) return true;
-    }
-    if (pair_count == 0) continue;
     const __m256i folded = _mm256_or_si256(block, fold);
     const __m256i folded_next = _mm256_or_si256(next, fold);
-    __m256i hits = _mm256_setzero_si256();
-    for (size_t k = 0; k < pair_count; ++k) {
-      hits = _mm256_or_si256(hits, _mm256_and_si256(_mm256_cmpeq_epi8(folded, firsts[k]),
-                                                    _mm256_cmpeq_epi8(folded_next, seconds[k])));
+    const __m256i folded_after = _mm256_or_si256(after, fold);
+    __m256i nearest = _mm256_set1_epi8(-1);
+    for (size_t k = 0; k < gram_count; ++k) {
+      const __m256i third = _mm256_and_si256(_mm256_xor_si256(folded_after, thirds[k]), third_used[k]);
+      const __m256i difference =
+          _mm256_or_si256(_mm256_or_si256(_mm256_xor_si256(folded, firsts[k]),
+                                          _mm256_xor_si256(folded_next, seconds[k])),
+                          third);
+      nearest = _mm256_min_epu8(nearest, difference);
+    }
+    const __m256i hits = _mm256_cmpeq_epi8(nearest, zero);
+    // Top bits: a gram, or (JSON) an escape or a byte outside ASCII.
+    __m256i flagged = hits;
+    __m256i escapes = zero;
+    if (guard == Guard::kJson) {
+      escapes = _mm256_and_si256(_mm256_cmpeq_epi8(block, backslash),
+                                 _mm256_or_si256(_mm256_cmpeq_epi8(next, u), _mm256_cmpeq_epi8(next, slash)));
+      flagged = _mm256_or_si256(flagged, _mm256_or_si256(escapes, block));
+    }
+    if ((static_cast<uint32_t>(_mm256_movemask_epi8(flagged)) & valid) == 0) continue;
+    if (guard == Guard::kJson) {
+      if ((static_cast<uint32_t>(_mm256_movemask_epi8(block)) & valid) != 0) return true;
+      const uint32_t escaped = static_cast<uint32_t>(_mm256_movemask_epi8(escapes)) & valid;
+      if (escaped != 0 && Escapes(text, at, escaped)) return true;
     }
     const uint32_t candidates = static_cast<uint32_t>(_mm256_movemask_epi8(hits)) & valid;
     if (candidates != 0 && Candidates(text, at, candidates)) return true;

@@ -2,10 +2,13 @@
 //
 // The keyword prefilter asks this of every Windows event's raw bytes, for about twenty long
 // literals ("sekurlsa::", "gentilkiwi.com"); Hyperscan answered at about 3 GB/s, a tenth of the
-// detection time. Here each literal is represented by one of its byte pairs, chosen so that few
-// and rare pairs cover them all ("::" covers most of those); a pass over the text compares 32
-// positions at a time (64 with AVX-512) against the pairs, and only where a pair occurs are the
-// literals that contain it compared in full. Letters are compared with bit 5 set on both sides,
+// detection time. Here each literal is represented by a run of two or three of its bytes (a
+// "gram"), chosen so that few and rare grams cover them all ("::" covers most of those); a pass
+// over the text compares 32 positions at a time (64 with AVX-512) against the grams, and only
+// where a gram occurs are the literals that contain it compared in full. Three bytes are rarer
+// than two: with pairs only, "im" stood for "mimidrv.sys" and "mimilib.dll", and it occurs
+// about five times in every Windows event ("SystemTime", "Image"), each a comparison that
+// found nothing; "mim" does not occur at all. Letters are compared with bit 5 set on both sides,
 // which folds ASCII case (and maps a few punctuation bytes onto others: more candidates, never
 // fewer). The same pass can also look for what makes a text unsafe to test by its bytes (a
 // byte outside ASCII; in JSON, a `\u` or `\/` escape: see keyword_prefilter.hpp).
@@ -26,10 +29,10 @@ class PairScan {
     std::string text;  // ASCII
     bool cased = false;
   };
-  static constexpr size_t MAX_PAIRS = 6;
+  static constexpr size_t MAX_GRAMS = 6;
 
   // Null when the literals do not suit it: empty, one shorter than two bytes or not ASCII, or
-  // more than MAX_PAIRS pairs needed to cover them.
+  // more than MAX_GRAMS grams needed to cover them.
   [[nodiscard]] static std::unique_ptr<PairScan> Build(const std::vector<Literal>& literals);
 
   // What else makes Scan() answer true: text that might spell a literal otherwise than as
@@ -48,20 +51,21 @@ class PairScan {
   [[nodiscard]] bool ScanAvx512(std::string_view text, Guard guard) const;
   [[nodiscard]] static bool HasAvx512();
 
-  // The chosen pairs (bit 5 set on both bytes), for tests.
-  [[nodiscard]] std::vector<std::string> pairs() const;
+  // The chosen grams (bit 5 set on every byte), for tests.
+  [[nodiscard]] std::vector<std::string> grams() const;
 
  private:
   PairScan() = default;
   struct Candidate {
     uint32_t literal = 0;
-    uint32_t offset = 0;  // where the pair starts in the literal
+    uint32_t offset = 0;  // where the gram starts in the literal
   };
-  struct Pair {
-    uint8_t first = 0, second = 0;
+  struct Gram {
+    uint8_t bytes[3] = {};  // bit 5 set
+    uint8_t length = 2;     // 2 or 3
     std::vector<Candidate> candidates;
-    // The bytes (bit 5 set) that come before the pair in its literals, and whether one starts
-    // with it: a pair found after any other byte starts none of them. "::" occurs in IPv6
+    // The bytes (bit 5 set) that come before the gram in its literals, and whether one starts
+    // with it: a gram found after any other byte starts none of them. "::" occurs in IPv6
     // addresses ("::ffff:…" after a ';' or a space), where comparing it with every literal that
     // holds "::" was most of the scan's cost in DNS events.
     uint64_t before[4] = {};
@@ -73,8 +77,8 @@ class PairScan {
       return (before[byte >> 6] >> (byte & 63)) & 1;
     }
   };
-  bool Verify(std::string_view text, size_t at, const Pair& pair) const;
-  // Whether a pair found at bit i of `candidates` (position at + i) starts one of its literals.
+  bool Verify(std::string_view text, size_t at, const Gram& gram) const;
+  // Whether a gram found at bit i of `candidates` (position at + i) starts one of its literals.
   bool Candidates(std::string_view text, size_t at, uint64_t candidates) const;
   // Whether a backslash at bit i of `candidates`, followed by `u` or `/`, starts an escape.
   static bool Escapes(std::string_view text, size_t at, uint64_t candidates);
@@ -82,7 +86,7 @@ class PairScan {
   static bool FoldsToAscii(std::string_view text, size_t at, uint64_t candidates);
 
   std::vector<Literal> literals_;
-  std::vector<Pair> pairs_;
+  std::vector<Gram> grams_;
 };
 
 }  // namespace yagura::sigma

@@ -51,12 +51,41 @@ const std::vector<PairScan::Literal> MIMIKATZ = {
     {"privilege::debug"}, {"sekurlsa::"},
 };
 
-TEST(PairScan, FewRarePairsCoverToolStrings) {
+TEST(PairScan, FewRareGramsCoverToolStrings) {
   auto scan = PairScan::Build(MIMIKATZ);
   ASSERT_NE(scan, nullptr);
-  const auto pairs = scan->pairs();
-  EXPECT_LE(pairs.size(), 3u);
-  EXPECT_NE(std::find(pairs.begin(), pairs.end(), "::"), pairs.end());
+  const auto grams = scan->grams();
+  EXPECT_LE(grams.size(), 3u);
+  EXPECT_NE(std::find(grams.begin(), grams.end(), "::"), grams.end());
+  // None of them occurs in an ordinary Sysmon event, which therefore meets no comparison
+  // (with pairs only, "im" stood for "mimidrv.sys" and was in every event's "SystemTime").
+  const std::string event = Lower(
+      R"({"Event":{"System":{"Provider":{"Name":"Microsoft-Windows-Sysmon"},"EventID":1,)"
+      R"("TimeCreated":{"SystemTime":"2024-05-01T10:00:00.123Z"},"Computer":"ws01.corp.example"},)"
+      R"("EventData":{"Image":"C:\Windows\System32\cmd.exe","CommandLine":"cmd.exe /c dir",)"
+      R"("ParentImage":"C:\Windows\explorer.exe","User":"CORP\admin","IntegrityLevel":"Medium",)"
+      R"("Hashes":"SHA256=0123456789abcdef","Company":"Microsoft Corporation"}}})");
+  for (const std::string& gram : grams) {
+    std::string folded = event;
+    for (char& c : folded) c = static_cast<char>(c | 0x20);
+    EXPECT_EQ(folded.find(gram), std::string::npos) << gram;
+  }
+}
+
+TEST(PairScan, TriplesAreFoundAtTheEndOfABlock) {
+  // A gram of three bytes starting at the last position of a 32- or 64-byte block has its
+  // third byte in the next block.
+  auto scan = PairScan::Build({{"mimidrv.sys"}, {"mimilib.dll"}});
+  ASSERT_NE(scan, nullptr);
+  for (size_t at = 0; at < 140; ++at) {
+    std::string text(at, 'x');
+    text += "MimiLib.DLL";
+    text += std::string(3, 'y');
+    EXPECT_TRUE(Scan(*scan, text)) << at;
+    std::string near_miss(at, 'x');
+    near_miss += "mimiLab.dll";
+    EXPECT_FALSE(Scan(*scan, near_miss)) << at;
+  }
 }
 
 TEST(PairScan, DeclinesShortNonAsciiOrTooManyLiterals) {
