@@ -258,6 +258,11 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
     if (!built) return tl::unexpected(built.error());
     impl->matcher = std::move(*built);
     PrepareWorker(*impl, impl->main_worker);
+    for (int t = 1; t < options.threads; ++t) {
+      Worker spare;
+      PrepareWorker(*impl, spare);
+      impl->spare_scratches.push_back(std::move(spare.scratch));
+    }
   }
   impl->main_worker.parser = std::make_unique<event::EventParser>(impl->catalog, *impl->mapping,
                                                       options.declared_logsource);
@@ -743,8 +748,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     bool reading_finished = false;
 
     // The first worker takes the matcher scratch prepared while loading, which this thread
-    // does not use while workers match: a fresh one is memory touched for the first time,
-    // slow on virtual machines (see core/large_buffer.hpp).
+    // does not use while workers match, and the others the spare ones: a fresh one is memory
+    // touched for the first time, slow on virtual machines (see core/large_buffer.hpp).
     sigma::Matcher::ScratchPtr loaded_scratch = std::move(m.main_worker.scratch);
     std::vector<std::thread> threads;
     for (size_t t = 0; t < thread_count; ++t) {
@@ -754,6 +759,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
                                                              m.options.declared_logsource);
         if (t == 0 && loaded_scratch) {
           worker.scratch = std::move(loaded_scratch);
+        } else if (t > 0 && t <= m.spare_scratches.size() && m.spare_scratches[t - 1]) {
+          worker.scratch = std::move(m.spare_scratches[t - 1]);
         } else {
           PrepareWorker(m, worker);
         }
@@ -792,7 +799,11 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           done.emplace(b.sequence, std::move(*batch));
           done_changed.notify_one();
         }
-        if (t == 0) loaded_scratch = std::move(worker.scratch);
+        if (t == 0) {
+          loaded_scratch = std::move(worker.scratch);
+        } else if (t <= m.spare_scratches.size()) {
+          m.spare_scratches[t - 1] = std::move(worker.scratch);  // for the next Scan()
+        }
       });
     }
     // Whether a read of a segmented file ran on into later segments, per file; the atomics stay

@@ -211,6 +211,47 @@ TEST(ThreadsScan, SegmentedJsonGivesWhatOneThreadGives) {
   fs::remove_all(dir);
 }
 
+// The matcher state of every worker is made while the engine is prepared and kept for the next
+// scan: a second scan with the same engine gives the same alerts as the first, and as one
+// thread.
+TEST(ThreadsScan, OneEngineScansAgainWithTheSameWorkers) {
+  fs::path dir = PrepareDir("yagura-rescan-");
+  {
+    std::ofstream out(dir / "events.json");
+    for (int i = 0; i < 12000; ++i)
+      out << R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":")"
+          << (i % 97 == 0 ? "whoami /all" : "dir") << " " << std::string(static_cast<size_t>(i % 151), 'x')
+          << " #" << i << "\"}\n";
+  }
+  ASSERT_GT(fs::file_size(dir / "events.json"), 1u << 20);
+  const std::vector<std::string> inputs = {(dir / "events.json").string()};
+  ScanSummary one_summary;
+  const std::vector<Alert> one = ScanWith(1, dir / "rules", inputs, one_summary);
+  ASSERT_EQ(one.size(), 124u);
+
+  ScanOptions options;
+  options.rule_paths = {(dir / "rules").string()};
+  options.threads = 3;
+  Diagnostics diagnostics([](const Diagnostic&) {});
+  ScanSummary summary;
+  auto engine = Engine::Prepare(options, diagnostics, summary);
+  ASSERT_TRUE(engine) << engine.error().ToString();
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Alert> alerts;
+    ScanSummary scanned;
+    (*engine)->Scan(inputs,
+                    [&](const sigma::Rule& rule, const event::Event&, const event::Record& record,
+                        const std::string& path) {
+                      alerts.push_back({rule.info.title, path, std::string(record.data),
+                                        record.number, record.line});
+                    },
+                    scanned);
+    EXPECT_EQ(scanned.records_read, one_summary.records_read) << round;
+    ASSERT_EQ(alerts, one) << round;
+  }
+  fs::remove_all(dir);
+}
+
 // EVTX files read by the workers, whole (several to a batch) or, when larger than the limit, a
 // range of chunks each, among JSON files the reader thread reads, with a truncated and a
 // corrupted copy (diagnostics from the reading, and records rendered by libevtx, which the
