@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace yagura {
 namespace {
 
@@ -23,6 +26,40 @@ TEST(JsonWriter, KeepsValidUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(Quote("a\xFF" "b"), "\"a\xEF\xBF\xBD" "b\"");
   EXPECT_EQ(Quote("\xE6\xAB"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // truncated sequence
   EXPECT_EQ(Quote("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
+}
+
+// Texts of every length up to and past the plain-run finder's blocks, plain or with one byte to
+// escape or to replace at any place, come out as escaping byte by byte gives them, as values and
+// as keys.
+TEST(JsonWriter, ShortAndLongTextsAreEscapedAlike) {
+  auto reference = [](std::string_view text) {
+    std::string out = "\"";
+    for (size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == 0x01) out += "\\u0001";
+      else if (c == 0xC3 && i + 1 < text.size()) { out += text.substr(i, 2); ++i; }  // é
+      else if (c >= 0x80) out += "\xEF\xBF\xBD";
+      else out.push_back(static_cast<char>(c));
+    }
+    return out + "\"";
+  };
+  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\xC3\xA9", "\xFF"};
+  for (size_t length = 0; length <= 70; ++length) {
+    const std::string plain(length, 'k');
+    std::vector<std::string> texts = {plain};
+    for (size_t at = 0; at < length; ++at)
+      for (const std::string& special : specials) texts.push_back(plain.substr(0, at) + special + plain.substr(at + 1));
+    for (const std::string& text : texts) {
+      ASSERT_EQ(Quote(text), reference(text)) << length;
+      std::string out;
+      JsonWriter w(out);
+      w.BeginObject().Key(text).Int(1).EndObject();
+      ASSERT_EQ(out, "{" + reference(text) + ":1}") << length;
+    }
+  }
 }
 
 TEST(JsonWriter, NestsObjectsAndArraysWithCommas) {
