@@ -7,7 +7,7 @@
 # runs in turns see the same slow and fast minutes, and the best of many runs is the steadiest
 # figure (see docs/benchmarks.md). Changes below about 5% still do not show.
 #
-# usage: bench/ab_compare.sh BINARY BINARY... (env: ROUNDS=8, INPUT=json|evtx, CPU=1)
+# usage: bench/ab_compare.sh BINARY BINARY... (env: ROUNDS=8, INPUT=json|evtx, CPU=1, CORPUS_IN_MEMORY=)
 #   INPUT=json: the standard corpus; INPUT=evtx: the EVTX samples, each read five times.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

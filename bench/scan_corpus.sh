@@ -6,7 +6,7 @@
 # two threads; rule loading with a cold and a warm compiled-matcher cache; peak resident memory.
 # Rule loading is excluded from the rates (the scan reports it separately).
 #
-# usage: bench/scan_corpus.sh [BUILD_DIR]    (env: RUNS=5, EVENTS=100000, ONE_CPU=)
+# usage: bench/scan_corpus.sh [BUILD_DIR]    (env: RUNS=5, EVENTS=100000, ONE_CPU=, CORPUS_IN_MEMORY=)
 # ONE_CPU=N runs the one-thread scans on CPU N only (taskset): on a machine whose cores slow
 # down by turns, a one-thread rate otherwise depends on where the scheduler put it.
 set -euo pipefail
