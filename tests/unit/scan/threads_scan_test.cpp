@@ -23,6 +23,20 @@ struct Alert {
   bool operator==(const Alert&) const = default;
 };
 
+// The alerts of one scan by `engine`.
+std::vector<Alert> ScanAlerts(Engine& engine, const std::vector<std::string>& inputs,
+                              ScanSummary& summary) {
+  std::vector<Alert> alerts;
+  engine.Scan(inputs,
+              [&](const sigma::Rule& rule, const event::Event&, const event::Record& record,
+                  const std::string& path) {
+                alerts.push_back({rule.info.title, path, std::string(record.data), record.number,
+                                  record.line});
+              },
+              summary);
+  return alerts;
+}
+
 std::vector<Alert> ScanWith(int threads, const fs::path& rules,
                             const std::vector<std::string>& inputs, ScanSummary& summary,
                             std::vector<std::string>* reported = nullptr,
@@ -36,16 +50,8 @@ std::vector<Alert> ScanWith(int threads, const fs::path& rules,
   });
   auto engine = Engine::Prepare(options, diagnostics, summary);
   EXPECT_TRUE(engine) << engine.error().ToString();
-  std::vector<Alert> alerts;
-  if (!engine) return alerts;
-  (*engine)->Scan(inputs,
-                  [&](const sigma::Rule& rule, const event::Event&, const event::Record& record,
-                      const std::string& path) {
-                    alerts.push_back({rule.info.title, path, std::string(record.data),
-                                      record.number, record.line});
-                  },
-                  summary);
-  return alerts;
+  if (!engine) return {};
+  return ScanAlerts(**engine, inputs, summary);
 }
 
 // What was read, skipped and unrecognised, as one thread counted it.
@@ -237,15 +243,8 @@ TEST(ThreadsScan, OneEngineScansAgainWithTheSameWorkers) {
   auto engine = Engine::Prepare(options, diagnostics, summary);
   ASSERT_TRUE(engine) << engine.error().ToString();
   for (int round = 0; round < 3; ++round) {
-    std::vector<Alert> alerts;
     ScanSummary scanned;
-    (*engine)->Scan(inputs,
-                    [&](const sigma::Rule& rule, const event::Event&, const event::Record& record,
-                        const std::string& path) {
-                      alerts.push_back({rule.info.title, path, std::string(record.data),
-                                        record.number, record.line});
-                    },
-                    scanned);
+    const std::vector<Alert> alerts = ScanAlerts(**engine, inputs, scanned);
     EXPECT_EQ(scanned.records_read, one_summary.records_read) << round;
     ASSERT_EQ(alerts, one) << round;
   }
