@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <fstream>
+#include <random>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -218,6 +220,47 @@ TEST_F(LogsourceMappingTest, AlternatingChannelsAreNotConfusedByTheCache) {
     EXPECT_TRUE(Classify({{"Provider_Name", "Microsoft-Windows-Sysmon/Operational"}, {"EventID", "3"}})
                     .service_count == 0);
     EXPECT_TRUE(Classify({{"Channel", "Security"}, {"EventID", "3"}}).HasService("security"));
+  }
+}
+
+// Classes are remembered per channel (or provider) and event id in a small table: far more
+// pairs than it has entries, met in different orders, each get the class they got first.
+TEST_F(LogsourceMappingTest, ManyInterleavedChannelsKeepTheirClasses) {
+  const char* channels[] = {"Microsoft-Windows-Sysmon/Operational", "Security", "System",
+                            "Application", "Microsoft-Windows-PowerShell/Operational",
+                            "Windows PowerShell", "Microsoft-Windows-TaskScheduler/Operational",
+                            "Microsoft-Windows-Windows Defender/Operational", "DNS Server",
+                            "Microsoft-Windows-Bits-Client/Operational", "Unknown/Channel"};
+  struct Case {
+    const char* field;
+    const char* name;
+    std::string event_id;
+  };
+  std::vector<Case> cases;
+  for (const char* field : {"Channel", "Provider_Name"})
+    for (const char* channel : channels)
+      for (int id = 1; id <= 30; ++id) {
+        cases.push_back({field, channel, std::to_string(id)});
+        // Ids 128 apart share the table's entry for a name: the id must tell them apart.
+        cases.push_back({field, channel, std::to_string(id + 128)});
+      }
+  for (const char* channel : channels) cases.push_back({"Channel", channel, "4688"});
+  ASSERT_GT(cases.size(), 1200u);
+  std::vector<std::string> first_classes;
+  for (const Case& c : cases) {
+    const auto& ls = Classify({{c.field, c.name}, {"EventID", c.event_id}});
+    first_classes.push_back(std::to_string(ls.id) + "/" + std::to_string(ls.recognised));
+  }
+  std::mt19937 random(7);
+  std::vector<size_t> order(cases.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (int round = 0; round < 3; ++round) {
+    std::shuffle(order.begin(), order.end(), random);
+    for (size_t i : order) {
+      const auto& ls = Classify({{cases[i].field, cases[i].name}, {"EventID", cases[i].event_id}});
+      ASSERT_EQ(std::to_string(ls.id) + "/" + std::to_string(ls.recognised), first_classes[i])
+          << cases[i].field << " " << cases[i].name << " " << cases[i].event_id;
+    }
   }
 }
 
