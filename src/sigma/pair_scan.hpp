@@ -86,7 +86,8 @@ class PairScan {
   static bool FoldsToAscii(std::string_view text, size_t at, uint64_t candidates);
 
   std::vector<Literal> literals_;
-  std::vector<Gram> grams_;
+  std::vector<Gram> grams_;  // the pairs first
+  size_t pair_count_ = 0;
 };
 
 }  // namespace yagura::sigma
