@@ -136,6 +136,34 @@ TEST(JsonWalk, StringsAroundTheirBlocks) {
   }
 }
 
+// Numbers of every length on either side of the point, around the 8-byte words the walk reads
+// digits in, followed by every kind of byte that may or may not end them, at the end of the
+// record too (the walk takes what simdjson takes, up to 18 digits a side, and declines longer).
+TEST(JsonWalk, NumbersAroundTheirWords) {
+  WalkPair pair(true);
+  const std::string digits = "1234567890123456789012";
+  for (size_t whole = 1; whole <= 20; ++whole) {
+    for (size_t fraction : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{17}, size_t{19}}) {
+      std::string number = digits.substr(0, whole);
+      if (fraction > 0) number += "." + digits.substr(3, fraction);
+      const bool taken = whole <= 18 && fraction <= 18;
+      for (const std::string& sign : {std::string(), std::string("-")}) {
+        for (const std::string& after : {std::string(","), std::string(" ,"),
+                                         std::string("\n,"), std::string("x,"), std::string("e5,"),
+                                         std::string(":,"), std::string("/,")}) {
+          const std::string json = "{\"n\": " + sign + number + after + " \"EventID\": " +
+                                   sign + number + "}";
+          const bool walked = pair.Agree(json);
+          if (after == "," || after == " ,") {
+            EXPECT_EQ(walked, taken) << json;
+          }
+        }
+        EXPECT_EQ(pair.Agree("{\"EventID\": " + sign + number + "}"), taken) << number;
+      }
+    }
+  }
+}
+
 TEST(JsonWalk, DeclinesWhatItDoesNotCoverAndSimdjsonDecides) {
   WalkPair pair;
   const std::string deep = std::string(100, '[') + std::string(100, ']');
