@@ -171,6 +171,12 @@ JsonWriter& JsonWriter::Key(std::string_view key) {
   need_comma_ = false;
   return *this;
 }
+JsonWriter& JsonWriter::WrittenKey(QuotedKey key) {
+  Separate();
+  out_.append(key.text());
+  need_comma_ = false;
+  return *this;
+}
 JsonWriter& JsonWriter::String(std::string_view value) {
   Separate();
   AppendJsonString(out_, value);

@@ -255,7 +255,7 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out,
     w.EndObject();
     return;
   }
-  w.Key("rule");
+  w.WrittenKey("\"rule\":");
   if (rule_object.empty()) {
     WriteRuleObject(w, alert.rule->info);
   } else {
@@ -268,26 +268,27 @@ void AlertWriter::FormatJson(const AlertRecord& alert, std::string& out,
 // The members every alert has after its "rule" or "indicator": time, source, logsource, event
 // and matched (the field names).
 void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
-  w.Key("time");
+  w.WrittenKey("\"time\":");
   if (alert.time.empty())
     w.Null();
   else
     w.String(alert.time);
-  w.Key("source").BeginObject().Key("file").String(alert.file).Key("record").Uint(alert.record);
+  w.WrittenKey("\"source\":").BeginObject();
+  w.WrittenKey("\"file\":").String(alert.file).WrittenKey("\"record\":").Uint(alert.record);
   w.EndObject();
   ShownLogsource shown = Shown(alert);
-  w.Key("logsource").BeginObject();
-  if (!shown.product.empty()) w.Key("product").String(shown.product);
-  if (!shown.category.empty()) w.Key("category").String(shown.category);
-  if (!shown.service.empty()) w.Key("service").String(shown.service);
+  w.WrittenKey("\"logsource\":").BeginObject();
+  if (!shown.product.empty()) w.WrittenKey("\"product\":").String(shown.product);
+  if (!shown.category.empty()) w.WrittenKey("\"category\":").String(shown.category);
+  if (!shown.service.empty()) w.WrittenKey("\"service\":").String(shown.service);
   w.EndObject();
-  w.Key("event");
+  w.WrittenKey("\"event\":");
   std::string one_line;
   if (alert.event_json.empty())
     w.Raw("{}");
   else
     w.Raw(OneLine(alert.event_json, one_line));
-  w.Key("matched").BeginArray();
+  w.WrittenKey("\"matched\":").BeginArray();
   if (alert.matched) {
     for (auto name : *alert.matched) w.String(name);
   }

@@ -62,6 +62,18 @@ TEST(JsonWriter, ShortAndLongTextsAreEscapedAlike) {
   }
 }
 
+TEST(JsonWriter, WrittenKeysAreWrittenAsKeys) {
+  std::string keys, written;
+  JsonWriter k(keys), w(written);
+  k.BeginObject().Key("time").Null().Key("source").BeginObject().Key("file").String("a");
+  k.EndObject().Key("matched").BeginArray().EndArray().EndObject();
+  w.BeginObject().WrittenKey("\"time\":").Null().WrittenKey("\"source\":").BeginObject();
+  w.WrittenKey("\"file\":").String("a").EndObject().WrittenKey("\"matched\":").BeginArray();
+  w.EndArray().EndObject();
+  EXPECT_EQ(written, keys);
+  EXPECT_EQ(written, R"({"time":null,"source":{"file":"a"},"matched":[]})");
+}
+
 TEST(JsonWriter, NestsObjectsAndArraysWithCommas) {
   std::string out;
   JsonWriter w(out);
