@@ -29,7 +29,8 @@ class QuotedKey {
       throw "a quoted key is written \"name\":";
     for (char c : text_.substr(1, text_.size() - 3)) {
       const auto byte = static_cast<unsigned char>(c);
-      if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') throw "a quoted key needs no escaping";
+      if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\')
+        throw "a quoted key needs no escaping";
     }
   }
   [[nodiscard]] std::string_view text() const { return text_; }

@@ -66,7 +66,8 @@ size_t Utf8SequenceLength(const char* at, const char* end) {
   while (p < end) {
     uint64_t word;
     std::memcpy(&word, p, sizeof word);
-    const uint64_t other = ((word & HIGH_NIBBLES) ^ THREES) | (((word + SIXES) & HIGH_NIBBLES) ^ THREES);
+    const uint64_t other =
+        ((word & HIGH_NIBBLES) ^ THREES) | (((word + SIXES) & HIGH_NIBBLES) ^ THREES);
     if (other != 0) {
       p += __builtin_ctzll(other) / 8;
       return p < end ? p : end;

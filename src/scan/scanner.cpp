@@ -258,11 +258,8 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
     if (!built) return tl::unexpected(built.error());
     impl->matcher = std::move(*built);
     PrepareWorker(*impl, impl->main_worker);
-    for (int t = 1; t < options.threads; ++t) {
-      Worker spare;
-      PrepareWorker(*impl, spare);
-      impl->spare_scratches.push_back(std::move(spare.scratch));
-    }
+    for (int t = 1; t < options.threads; ++t)
+      impl->spare_scratches.push_back(impl->matcher->NewScratch());
   }
   impl->main_worker.parser = std::make_unique<event::EventParser>(impl->catalog, *impl->mapping,
                                                       options.declared_logsource);

@@ -290,8 +290,8 @@ inline void ClearBit(std::vector<uint64_t>& bits, uint32_t i) {
 }
 
 // The ids a scratch set during one event (fired patterns, touched rules...), to be cleared
-// after it: each at most once, so the capacity given up front is never exceeded, and adding
-// one is a store. std::vector's push_back was a call of its own from the hot loops (about 2%
+// after it: each at most once, so the capacity given up front is never exceeded (the guard
+// that would grow it is never taken), and adding one is a store. std::vector's push_back was a call of its own from the hot loops (about 2%
 // of matching's instructions with Fire).
 class IdList {
  public:
@@ -636,7 +636,8 @@ uint64_t CacheHash(const event::FieldValue& value, uint32_t index) {
     b = last;
   } else if (size > 0) {
     a = (uint64_t{static_cast<uint8_t>(text[0])} << 16) |
-        (uint64_t{static_cast<uint8_t>(text[size / 2])} << 8) | static_cast<uint8_t>(text[size - 1]);
+        (uint64_t{static_cast<uint8_t>(text[size / 2])} << 8) |
+        static_cast<uint8_t>(text[size - 1]);
   }
   const uint64_t hash = MultiplyFold(a ^ K1 ^ state, b ^ K2 ^ (uint64_t{size} << 32) ^ seed);
   return hash != Matcher::Scratch::NO_HASH ? hash : 1;

@@ -160,10 +160,9 @@ std::unique_ptr<PairScan> PairScan::Build(const std::vector<Literal>& literals) 
     scan->grams_.push_back(std::move(gram));
   }
   // Pairs first: the passes compare them without a third byte.
-  std::stable_partition(scan->grams_.begin(), scan->grams_.end(),
-                        [](const Gram& gram) { return gram.length == 2; });
-  scan->pair_count_ = static_cast<size_t>(
-      std::count_if(scan->grams_.begin(), scan->grams_.end(), [](const Gram& gram) { return gram.length == 2; }));
+  const auto triples = std::stable_partition(scan->grams_.begin(), scan->grams_.end(),
+                                             [](const Gram& gram) { return gram.length == 2; });
+  scan->pair_count_ = static_cast<size_t>(triples - scan->grams_.begin());
   return scan;
 }
 
@@ -189,7 +188,7 @@ bool PairScan::Verify(std::string_view text, size_t at, const Gram& gram) const 
 }
 
 bool PairScan::Scan(std::string_view text, Guard guard) const {
-  // AVX-512 where the processor has it (64 bytes a step, compares straight into masks);
+  // AVX-512 where the processor has it (64 bytes a step, with masks for what it finds);
   // decided once per process.
   static const bool wide = HasAvx512();
   return wide ? ScanAvx512(text, guard) : ScanAvx2(text, guard);
@@ -362,8 +361,9 @@ bool PairScan::ScanAvx2(std::string_view text, Guard guard) const {
     __m256i flagged = hits;
     __m256i escapes = zero;
     if (guard == Guard::kJson) {
-      escapes = _mm256_and_si256(_mm256_cmpeq_epi8(block, backslash),
-                                 _mm256_or_si256(_mm256_cmpeq_epi8(next, u), _mm256_cmpeq_epi8(next, slash)));
+      escapes = _mm256_and_si256(
+          _mm256_cmpeq_epi8(block, backslash),
+          _mm256_or_si256(_mm256_cmpeq_epi8(next, u), _mm256_cmpeq_epi8(next, slash)));
       flagged = _mm256_or_si256(flagged, _mm256_or_si256(escapes, block));
     }
     if ((static_cast<uint32_t>(_mm256_movemask_epi8(flagged)) & valid) == 0) continue;
