@@ -582,6 +582,60 @@ TEST_F(MatcherTest, TriggersAreChosenAgainFromWhatFires) {
   EXPECT_EQ(matcher->counters(*second).trigger_choices, 1u);
 }
 
+TEST_F(MatcherTest, ScratchesAdaptingAtOnceAllEndWithTheChoice) {
+  // Threads of one scan reach their first adaptation together. One chooses; the others match
+  // on with the triggers they have and adopt its choice a few hundred events later, instead
+  // of waiting for it. Each thread's results agree with the plain evaluator throughout, and
+  // each ends triggered as the events say (the first rule only on the rare images).
+  const event::FieldId parent = catalog.Intern("ParentImage");
+  {
+    RuleMaker r("parent and image");
+    r.Map({{parent, {Str(parent, "*\\common-parent-service-host.exe")}}});
+    r.Map({{image, {Str(image, "*\\rare.exe")}}});
+    Add(r.Finish(And({Sel(0), Sel(1)})));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  constexpr int THREADS = 4;
+  constexpr int EVENTS = 8000;  // past the first adaptation and many retries
+  std::atomic<int> ready{0};
+  std::vector<int> disagreements(THREADS, 0);
+  std::vector<uint64_t> late_evaluations(THREADS, 0);
+  std::vector<uint64_t> choices(THREADS, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < THREADS; ++t) {
+    threads.emplace_back([&, t] {
+      auto scratch = matcher->NewScratch();
+      EventMaker own{catalog};
+      std::vector<uint32_t> fast, plain;
+      uint64_t evaluated_before = 0;
+      for (int i = 0; i < EVENTS; ++i) {
+        if (i == 4000) {  // all threads start their first adaptation within a few events
+          ready.fetch_add(1);
+          while (ready.load() < THREADS) std::this_thread::yield();
+        }
+        if (i == EVENTS - 1000) evaluated_before = matcher->counters(*scratch).rules_evaluated;
+        own.Start();
+        own.Add(parent, "C:\\Program Files\\common-parent-service-host.exe");
+        own.Add(image, i % 100 == 7 ? "C:\\Temp\\rare.exe" : "C:\\Windows\\notepad.exe");
+        fast.clear();
+        plain.clear();
+        matcher->Match(own.event(), *scratch, fast);
+        EvaluateAll(rules, own.event(), UnrecognisedPolicy::kAllRules, plain);
+        if (fast != plain) ++disagreements[t];
+      }
+      late_evaluations[t] = matcher->counters(*scratch).rules_evaluated - evaluated_before;
+      choices[t] = matcher->counters(*scratch).trigger_choices;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < THREADS; ++t) {
+    EXPECT_EQ(disagreements[t], 0) << "thread " << t;
+    EXPECT_GE(choices[t], 1u) << "thread " << t << " never took the choice";
+    EXPECT_EQ(late_evaluations[t], 10u) << "thread " << t;  // the ten rare images only
+  }
+}
+
 TEST_F(MatcherTest, HashIndicatorListsAreLookedUpNotScanned) {
   // A field whose contains-values are mostly hash indicators (Sysmon's Hashes against IOC
   // lists) is decided by the infix index; shorter values of it stay with Hyperscan.
