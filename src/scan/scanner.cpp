@@ -429,19 +429,27 @@ class BoundedQueue {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return items_.size() < capacity_ || closed_; });
     items_.push_back(std::move(item));
-    not_empty_.notify_one();
+    if (items_.size() >= wanted_) not_empty_.notify_one();
   }
   // Adds an item unless the queue is full (then the item is dropped and false returned).
   bool TryPush(T item) {
     std::lock_guard lock(mutex_);
     if (items_.size() >= capacity_ || closed_) return false;
     items_.push_back(std::move(item));
-    not_empty_.notify_one();
+    if (items_.size() >= wanted_) not_empty_.notify_one();
     return true;
   }
-  std::optional<T> Pop() {
+  std::optional<T> Pop() { return PopWhenAtLeast(1); }
+  // Pop(), but waits (when it has to) until `count` items are there: a consumer that can take
+  // several in a row wakes once for them, not once each. One consumer at a time may ask for
+  // more than one.
+  std::optional<T> PopWhenAtLeast(size_t count) {
     std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) {
+      wanted_ = count;
+      not_empty_.wait(lock, [&] { return items_.size() >= wanted_ || closed_; });
+      wanted_ = 1;
+    }
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -466,6 +474,7 @@ class BoundedQueue {
 
  private:
   size_t capacity_;
+  size_t wanted_ = 1;  // items a waiting consumer waits for
   std::mutex mutex_;
   std::condition_variable not_empty_, not_full_;
   std::deque<T> items_;
@@ -733,16 +742,39 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     // their segments, and each worker reads, frames, parses and matches a segment itself. EVTX
     // files go to the workers whole, several small ones to a batch, rendering included. Alerts
     // are rare, so their events are parsed again here rather than kept from the worker.
+    //
+    // Each batch used to wake the other two threads: the reader, to queue the next one as soon
+    // as a worker took one and again for the batch this thread freed, and this thread, to hand
+    // it on. That was three context switches a batch (about 400 in a two-thread scan of the
+    // standard corpus), on two cores the workers were using. Now the reader never waits for
+    // room in the queue (at most batch_limit batches exist), and when it waits for free
+    // batches it waits for REFILL of them; this thread waits until HAND_ON_GROUP batches in a
+    // row are matched (or HAND_ON_WAIT has passed: a slow stream's alerts are not held up).
+    // Neither can wait for the other for ever: when the reader waits, fewer than REFILL
+    // batches are free, so more than batch_limit - REFILL are sent and not handed on; the
+    // workers match them, and batch_limit - REFILL + 1 >= HAND_ON_GROUP.
     size_t thread_count = static_cast<size_t>(m.options.threads);
-    BoundedQueue<std::unique_ptr<Batch>> work(thread_count * 2);
+    const size_t batch_limit = thread_count * 4;
+    const size_t REFILL = batch_limit / 2;
+    const uint64_t HAND_ON_GROUP = batch_limit / 2;
+    constexpr auto HAND_ON_WAIT = std::chrono::milliseconds(50);
+    BoundedQueue<std::unique_ptr<Batch>> work(batch_limit);
     std::mutex done_mutex;
     std::condition_variable done_changed;
     std::map<uint64_t, std::unique_ptr<Batch>> done;
-    const size_t batch_limit = thread_count * 4;
     size_t batches_made = 0;  // by the reader thread
     BoundedQueue<std::unique_ptr<Batch>> free_batches(batch_limit);
     uint64_t batches_sent = 0;
     bool reading_finished = false;
+    uint64_t next = 0;  // the batch to hand on next
+    // Under done_mutex: whether the batches from `next` on can be handed on, `group` of them
+    // in a row (fewer at the end of the input).
+    auto can_hand_on = [&](uint64_t group) {
+      if (reading_finished && next == batches_sent) return true;
+      for (uint64_t k = next; k < next + group; ++k)
+        if (done.count(k) == 0) return reading_finished && k == batches_sent && k > next;
+      return true;
+    };
 
     // The first worker takes the matcher scratch prepared while loading, which this thread
     // does not use while workers match, and the others the spare ones: a fresh one is memory
@@ -794,7 +826,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
           }
           std::lock_guard lock(done_mutex);
           done.emplace(b.sequence, std::move(*batch));
-          done_changed.notify_one();
+          if (can_hand_on(HAND_ON_GROUP)) done_changed.notify_one();
         }
         if (t == 0) {
           loaded_scratch = std::move(worker.scratch);
@@ -817,7 +849,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       auto take = [&] {
         if (batch) return;
         auto recycled = free_batches.TryPop();
-        if (!recycled && batches_made >= batch_limit) recycled = free_batches.Pop();
+        if (!recycled && batches_made >= batch_limit) recycled = free_batches.PopWhenAtLeast(REFILL);
         if (recycled) {
           batch = std::move(*recycled);
         } else {
@@ -903,19 +935,23 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     uint64_t segment_bytes = 0;
     uint64_t records_read_by_workers = 0;
 
-    uint64_t next = 0;
+    bool handing_on_run = false;  // a run of matched batches is being handed on
     for (;;) {
       std::unique_ptr<Batch> batch;
       {
         std::unique_lock lock(done_mutex);
-        done_changed.wait(lock, [&] {
-          return done.count(next) || (reading_finished && next == batches_sent);
-        });
+        if (!handing_on_run || done.count(next) == 0) {
+          while (!done_changed.wait_for(lock, HAND_ON_WAIT,
+                                        [&] { return can_hand_on(HAND_ON_GROUP); })) {
+            if (can_hand_on(1)) break;
+          }
+          handing_on_run = true;
+        }
         if (!done.count(next)) break;
         batch = std::move(done[next]);
         done.erase(next);
+        ++next;  // under the lock: workers read it (can_hand_on)
       }
-      ++next;
       uint64_t value_base = 0;
       uint64_t line_base = 0;
       if (batch->segment) {

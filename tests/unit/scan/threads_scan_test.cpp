@@ -4,10 +4,16 @@
 // read EVTX files whole.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "scan/scanner.hpp"
@@ -248,6 +254,53 @@ TEST(ThreadsScan, OneEngineScansAgainWithTheSameWorkers) {
     EXPECT_EQ(scanned.records_read, one_summary.records_read) << round;
     ASSERT_EQ(alerts, one) << round;
   }
+  fs::remove_all(dir);
+}
+
+// Several threads hand alerts on in groups of batches, but not at the cost of a slow stream's
+// alerts: with one full batch of records written to a pipe and nothing more for the moment,
+// that batch's alert comes out while the writer waits for it.
+TEST(ThreadsScan, AlertsOfASlowStreamAreNotHeldBack) {
+  fs::path dir = PrepareDir("yagura-slow-stream-");
+  const fs::path fifo = dir / "events.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::mutex mutex;
+  std::condition_variable alerted;
+  int alerts = 0;
+  bool waited_in_vain = false;
+  std::thread writer([&] {
+    std::ofstream out(fifo);
+    auto record = [&](int i) {
+      out << R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":")"
+          << (i == 0 ? "whoami /all" : "dir") << " #" << i << "\"}\n";
+    };
+    for (int i = 0; i < 1500; ++i) record(i);  // more than a batch (Batch::MAX_RECORDS)
+    out.flush();
+    {
+      std::unique_lock lock(mutex);
+      waited_in_vain = !alerted.wait_for(lock, std::chrono::seconds(20), [&] { return alerts > 0; });
+    }
+    for (int i = 1500; i < 1600; ++i) record(i);
+  });
+  ScanOptions options;
+  options.rule_paths = {(dir / "rules").string()};
+  options.threads = 2;
+  Diagnostics diagnostics([](const Diagnostic&) {});
+  ScanSummary summary;
+  auto engine = Engine::Prepare(options, diagnostics, summary);
+  ASSERT_TRUE(engine) << engine.error().ToString();
+  (*engine)->Scan({fifo.string()},
+                  [&](const sigma::Rule&, const event::Event&, const event::Record&,
+                      const std::string&) {
+                    std::lock_guard lock(mutex);
+                    ++alerts;
+                    alerted.notify_one();
+                  },
+                  summary);
+  writer.join();
+  EXPECT_EQ(alerts, 1);
+  EXPECT_EQ(summary.records_read, 1600u);
+  EXPECT_FALSE(waited_in_vain) << "the alert came only when the input ended";
   fs::remove_all(dir);
 }
 
