@@ -1,8 +1,10 @@
 // The compiled matcher (see matcher.hpp for the contract).
 //
 // Build. Every predicate of every rule gets a global index. String (glob) and regex predicates
-// become *patterns*, deduplicated per field and numbered globally; every other predicate kind,
-// and whatever cannot be compiled exactly, stays "direct" and is decided by Predicate::Test.
+// become *patterns*, deduplicated per field index and numbered globally (a field has an index
+// per product of the rules that read it, so an event runs only its own product's); every other
+// predicate kind, and whatever cannot be compiled exactly, stays "direct" and is decided by
+// Predicate::Test.
 // Numeric equality (`EventID: 4688`) is looked up by the parsed value, so event ids can trigger
 // the rules that have nothing else to trigger them.
 // A caseless glob is looked up on the case-folded value (literal_index.hpp): a plain literal,
@@ -49,9 +51,9 @@
 // always-evaluated ones in ascending order over the same condition tree as the plain
 // evaluator. What a field's first value fired is remembered per thread (a direct-mapped cache
 // keyed by index, type and raw text) and replayed when the value comes again, as images,
-// vendors and hashes do. Bitsets are reset through the lists of what was set, so an event costs O(fired),
-// not O(patterns); nothing is allocated once the scratch buffers have grown, except when the
-// triggers are chosen again.
+// vendors and hashes do. Bitsets are reset through the lists of what was set, so an event costs
+// O(fired), not O(patterns); nothing is allocated once the scratch buffers have grown, except when
+// the triggers are chosen again.
 #include "sigma/matcher.hpp"
 
 #include "sigma/keyword_prefilter.hpp"
@@ -1008,9 +1010,14 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
     std::vector<HsPattern> patterns;
   };
   // Keyword patterns are kept apart per rule logsource: an event scans only the keyword
-  // databases of the rules routed to it (few), not every keyword of every product.
+  // databases of the rules routed to it (few), not every keyword of every product. Field
+  // patterns are kept apart per rule product, likewise: Linux and macOS rules read
+  // `CommandLine` and `Image` too, and a Windows event scanned their regexes (the two of
+  // "Potential Container Discovery Via Inodes Listing" cost more than the 34 of Windows
+  // rules on that field) and looked up their literals.
   std::map<std::pair<event::FieldId, uint32_t>, uint32_t> index_of_field;  // (field, group)
   std::map<std::tuple<std::string, std::string, std::string>, uint32_t> keyword_groups;
+  std::map<std::string, uint32_t> product_groups;
   std::map<PatternKey, uint32_t> pattern_ids;
   std::vector<PendingDb> pending;
   std::vector<std::pair<uint32_t, uint32_t>> db_of_index;  // (folded, raw) pending positions
@@ -1158,11 +1165,14 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const RuleSet& rules,
       }
 
       uint32_t group = 0;
+      const event::Logsource& ls = rule.info.logsource;
       if (keyword) {
-        const event::Logsource& ls = rule.info.logsource;
         group = keyword_groups
                     .emplace(std::make_tuple(ls.product, ls.category, ls.service),
                              static_cast<uint32_t>(keyword_groups.size()))
+                    .first->second;
+      } else {
+        group = product_groups.emplace(ls.product, static_cast<uint32_t>(product_groups.size()))
                     .first->second;
       }
       auto [field_it, new_field] = index_of_field.emplace(

@@ -764,6 +764,51 @@ TEST_F(MatcherTest, RoutesByLogsource) {
   EXPECT_EQ(Both(*skipping, *scratch2, UnrecognisedPolicy::kSkip), (Ids{}));
 }
 
+// Patterns are kept apart per rule product: a Windows event neither scans the regexes of Linux
+// rules on the same field nor looks up their literals (one database per product here), and
+// the same glob in rules of two products is decided in each. An unrecognised event, which
+// every rule applies to, runs both products' indexes of the field.
+TEST_F(MatcherTest, ProductsKeepTheirPatternsApart) {
+  {
+    RuleMaker r("windows regex", Logsource{"windows", "process_creation", ""});
+    r.Map({{command_line, {Re(command_line, "-enc(odedcommand)? [a-z0-9+/=]{20,}", true)}}});
+    Add(r.Finish(Sel(0)));
+  }
+  {
+    RuleMaker r("linux regex", Logsource{"linux", "process_creation", ""});
+    r.Map({{command_line, {Re(command_line, "\\s-[^-\\s]{0,20}i")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  for (const char* product : {"windows", "linux"}) {
+    RuleMaker r(std::string(product) + " whoami", Logsource{product, "process_creation", ""});
+    r.Map({{image, {Str(image, "*whoami*")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().databases, 2u);
+  auto scratch = matcher->NewScratch();
+  auto event = [&](const char* product, const char* image_value, const char* command) {
+    auto& e = events.Start();
+    events.Add(image, image_value);
+    events.Add(command_line, command);
+    if (product != nullptr) {
+      e.logsource.recognised = true;
+      e.logsource.product = product;
+      e.logsource.AddCategory("process_creation");
+    }
+  };
+  const char* both = "whoami -ENC QWxhZGRpbjpvcGVuIHNlc2FtZQ== -li";
+  event("windows", "C:\\Windows\\System32\\whoami.exe", both);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 2}));
+  event("linux", "/usr/bin/whoami", both);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{1, 3}));
+  event(nullptr, "/usr/bin/whoami", both);
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{0, 1, 2, 3}));
+  event("windows", "C:\\Windows\\System32\\cmd.exe", "cmd /c dir -li");
+  EXPECT_EQ(Both(*matcher, *scratch), (Ids{}));
+}
+
 // Classes registered by the mapping are routed by their id; the same content without an id,
 // and a registered class changed afterwards, by their strings. All must meet the same rules
 // in any order, through one scratch's route cache.
