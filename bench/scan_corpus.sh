@@ -4,7 +4,8 @@
 # Prints, for one thread (median of RUNS runs): events/s with detection, events/s with
 # --no-detect (parse and extract the rule-referenced fields only) and their ratio; the same for
 # two threads; rule loading with a cold and a warm compiled-matcher cache; peak resident memory.
-# Rule loading is excluded from the rates (the scan reports it separately).
+# Rule loading is excluded from the rates (the scan reports it separately). Also printed: the
+# median of each round's own ratio and speed-up (a round's runs are seconds apart).
 #
 # usage: bench/scan_corpus.sh [BUILD_DIR]    (env: RUNS=5, EVENTS=100000, ONE_CPU=, CORPUS_IN_MEMORY=)
 # ONE_CPU=N runs the one-thread scans on CPU N only (taskset): on a machine whose cores slow
@@ -51,6 +52,19 @@ printf 'one thread, detection:     %12.0f events/s\n' "$d"
 printf 'one thread, --no-detect:   %12.0f events/s\n' "$n"
 printf 'ratio detect/no-detect:    %12.2f\n' "$(echo "$d / $n" | bc -l)"
 printf 'two threads, detection:    %12.0f events/s (%.2fx one thread)\n' "$t" "$(echo "$t / $d" | bc -l)"
+# The machine's speed moves from minute to minute; a round's one- and two-thread runs are
+# seconds apart, so the median of the rounds' own ratios is the steadier figure for both.
+per_round() {  # UNIT NUMERATORS... -- DENOMINATORS... -> median (lowest-highest) of the ratios
+  local unit=$1 a=() b=()
+  shift
+  while [[ $1 != -- ]]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  for i in "${!a[@]}"; do echo "${a[$i]} / ${b[$i]}" | bc -l; done | sort -g |
+    awk -v u="$unit" '{r[NR]=$1} END {printf "%.2f%s (%.2f%s-%.2f%s)", r[int((NR+1)/2)], u, r[1], u, r[NR], u}'
+}
+printf 'rounds own, median (range): ratio %s, two threads %s\n' \
+  "$(per_round "" "${detect[@]}" -- "${nodetect[@]}")" "$(per_round x "${two[@]}" -- "${detect[@]}")"
 printf 'rule loading:              cold %.2f s, warm cache %.2f s\n' "$cold_load" "$warm_load"
 printf 'peak resident memory:      %d MB (cold load run: %d MB)\n' $((peak / 1024)) $((cold_rss / 1024))
 printf 'alerts:                    %d\n' "$alerts"
