@@ -1759,12 +1759,13 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           index.prefixes.ForEachMatch(s.folded, fire);
           index.suffixes.ForEachMatch(s.folded, fire);
           index.infixes.ForEachMatch(s.folded, fire);
-          index.contains.ForEachMatch(s.folded, [&s](uint32_t pattern, bool candidate) {
-            if (candidate) {
-              s.FireUnconfirmed(pattern);
-            } else {
+          // A glob keyed by one of its literals is decided on this value at once: it is a
+          // cheap test, and the value cache then replays the answer, not a candidate that each
+          // event with the value would test again (`7z*.exe`, keyed by `.exe`, met nearly
+          // every process creation's OriginalFileName).
+          index.contains.ForEachMatch(s.folded, [&](uint32_t pattern, bool candidate) {
+            if (!candidate || impl.predicates[impl.patterns[pattern].confirm]->TestValue(value))
               s.Fire(pattern);
-            }
           });
         }
         if (index.folded_db != NONE) {

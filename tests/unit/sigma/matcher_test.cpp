@@ -636,6 +636,32 @@ TEST_F(MatcherTest, ScratchesAdaptingAtOnceAllEndWithTheChoice) {
   }
 }
 
+TEST_F(MatcherTest, GlobsKeyedByALiteralAreDecidedOnTheValue) {
+  // `7z*.exe` is keyed by `.exe`, which nearly every image name holds. The glob is decided on
+  // the value when the key is found, so its rule is evaluated only for the names it matches,
+  // and a name seen again is not tested again either.
+  const event::FieldId original = catalog.Intern("OriginalFileName");
+  {
+    RuleMaker r("seven zip");
+    r.Map({{original, {Str(original, "7z*.exe")}}});
+    Add(r.Finish(Sel(0)));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  const std::vector<std::pair<const char*, Ids>> names = {
+      {"svchost.exe", {}}, {"7z.exe", {0}}, {"7zG.EXE", {0}}, {"conhost.exe", {}},
+      {"7z.dll", {}},      {"x7z.exe", {}}, {"svchost.exe", {}}};
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& [name, expected] : names) {
+      events.Start();
+      events.Add(original, name);
+      EXPECT_EQ(Both(*matcher, *scratch), expected) << name;
+    }
+  }
+  EXPECT_EQ(matcher->counters(*scratch).rules_evaluated, 6u);  // the two 7-Zip names, 3 times
+}
+
 TEST_F(MatcherTest, HashIndicatorListsAreLookedUpNotScanned) {
   // A field whose contains-values are mostly hash indicators (Sysmon's Hashes against IOC
   // lists) is decided by the infix index; shorter values of it stay with Hyperscan.
