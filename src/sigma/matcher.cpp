@@ -10,10 +10,10 @@
 // A caseless glob is looked up on the case-folded value (literal_index.hpp): a plain literal,
 // `x*` or `*x` goes to the field's exact index, prefix trie or suffix trie, which cost a hash
 // probe or a short walk; contains (`*x*`) goes to the field's contains index, and a glob with
-// inner wildcards too, keyed by its longest literal, as a candidate confirmed by
-// Predicate::Test when a rule reads it. What is left (globs whose literals are all one byte
-// long) goes to the field's "folded" Hyperscan database, also run on the folded value. Cased
-// globs and regexes go to the field's "raw" database, run on the value as it is. Keyword
+// inner wildcards too, keyed by its longest literal, as a candidate tested on the value
+// (Predicate::TestValue) when the literal is found. What is left (globs whose literals are all
+// one byte long) goes to the field's "folded" Hyperscan database, also run on the folded value.
+// Cased globs and regexes go to the field's "raw" database, run on the value as it is. Keyword
 // (field-less) globs are compiled against one buffer holding every folded value of the event
 // between 0xFF separators (0xFF never occurs in folded text), one database per rule logsource,
 // so keywords cost a scan per event, not one per value, and only for the keyword rules routed
@@ -21,7 +21,8 @@
 //
 // Exactness. Folded lookups are exact (byte equality of folded text is GlobMatch's folded
 // equality), and so are cased globs on raw bytes when the pattern is valid UTF-8 without `?`.
-// Globs keyed by a literal are candidates: a value can only match if it holds the literal.
+// Globs keyed by a literal are candidates (a value can only match if it holds the literal),
+// decided on the value they are found in: the event holds the glob when one of its values does.
 // Regex hits are only candidates, confirmed with Predicate::Test when (and if) a rule being
 // evaluated reads them: on ASCII values Hyperscan (exact or prefilter) finds a superset of
 // what RE2/PCRE2 find; on non-ASCII values the engines may disagree on case folding and code
