@@ -183,10 +183,16 @@ InputFormat DetectInputFormat(std::string_view head, bool whole_file) {
   return DetectFormat(head, whole_file, binary);
 }
 
+bool IsRegularFile(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                           uint64_t limit) {
   if (file.path == "-" || (forced != InputFormat::kAuto && forced != InputFormat::kEvtx))
     return std::nullopt;
+  if (!IsRegularFile(file.path)) return std::nullopt;
   int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   struct stat st {};

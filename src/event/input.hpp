@@ -66,6 +66,12 @@ struct InputFile {
   uint64_t size = 0;
 };
 
+// Whether `path` names a regular file, found without opening it: the checks below open only
+// those. Opening a named pipe to look at it would take a reader's place for a moment, and the
+// writer, finding no reader once it is closed, would get SIGPIPE (or its data would be split
+// between that look and the real read).
+[[nodiscard]] bool IsRegularFile(const std::string& path);
+
 // The size of `file` when it is an EVTX file of at most `limit` bytes that readers can take
 // over by name: a regular file (not stdin, not compressed) that starts with the EVTX
 // signature, read as EVTX under `forced` (kAuto or kEvtx). A scan with several threads lets its

@@ -41,6 +41,7 @@ std::optional<uint64_t> JsonSegmentReader::SplittableSize(const InputFile& file,
                                                           uint64_t segment_size) {
   if (file.path == "-" || (forced != InputFormat::kAuto && forced != InputFormat::kJson))
     return std::nullopt;
+  if (!IsRegularFile(file.path)) return std::nullopt;  // a pipe is read by the reader alone
   int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   struct stat st {};
