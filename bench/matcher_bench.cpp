@@ -191,7 +191,8 @@ void BM_KeywordPrefilterJson(benchmark::State& state) {
   size_t needed = 0, passes = 0;
   for (auto _ : state) {
     for (size_t i = 0; i < c.events.size(); ++i)
-      needed += c.matcher->NeedsAllValues(c.events[i], c.records[c.event_records[i]].data, *scratch);
+      needed +=
+          c.matcher->NeedsAllValues(c.events[i], c.records[c.event_records[i]].data, *scratch);
     ++passes;
   }
   state.SetItemsProcessed(static_cast<int64_t>(passes * c.events.size()));

@@ -61,10 +61,12 @@ per_round() {  # UNIT NUMERATORS... -- DENOMINATORS... -> median (lowest-highest
   shift
   b=("$@")
   for i in "${!a[@]}"; do echo "${a[$i]} / ${b[$i]}" | bc -l; done | sort -g |
-    awk -v u="$unit" '{r[NR]=$1} END {printf "%.2f%s (%.2f%s-%.2f%s)", r[int((NR+1)/2)], u, r[1], u, r[NR], u}'
+    awk -v u="$unit" '{r[NR]=$1}
+      END {printf "%.2f%s (%.2f%s-%.2f%s)", r[int((NR+1)/2)], u, r[1], u, r[NR], u}'
 }
 printf 'rounds own, median (range): ratio %s, two threads %s\n' \
-  "$(per_round "" "${detect[@]}" -- "${nodetect[@]}")" "$(per_round x "${two[@]}" -- "${detect[@]}")"
+  "$(per_round "" "${detect[@]}" -- "${nodetect[@]}")" \
+  "$(per_round x "${two[@]}" -- "${detect[@]}")"
 printf 'rule loading:              cold %.2f s, warm cache %.2f s\n' "$cold_load" "$warm_load"
 printf 'peak resident memory:      %d MB (cold load run: %d MB)\n' $((peak / 1024)) $((cold_rss / 1024))
 printf 'alerts:                    %d\n' "$alerts"

@@ -849,7 +849,8 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       auto take = [&] {
         if (batch) return;
         auto recycled = free_batches.TryPop();
-        if (!recycled && batches_made >= batch_limit) recycled = free_batches.PopWhenAtLeast(REFILL);
+        if (!recycled && batches_made >= batch_limit)
+          recycled = free_batches.PopWhenAtLeast(REFILL);
         if (recycled) {
           batch = std::move(*recycled);
         } else {

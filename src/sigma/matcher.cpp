@@ -294,8 +294,8 @@ inline void ClearBit(std::vector<uint64_t>& bits, uint32_t i) {
 
 // The ids a scratch set during one event (fired patterns, touched rules...), to be cleared
 // after it: each at most once, so the capacity given up front is never exceeded (the guard
-// that would grow it is never taken), and adding one is a store. std::vector's push_back was a call of its own from the hot loops (about 2%
-// of matching's instructions with Fire).
+// that would grow it is never taken), and adding one is a store. std::vector's push_back was a
+// call of its own from the hot loops (about 2% of matching's instructions with Fire).
 class IdList {
  public:
   void Reserve(size_t capacity) {

@@ -51,7 +51,8 @@ TEST(JsonWriter, ShortAndLongTextsAreEscapedAlike) {
     const std::string plain(length, 'k');
     std::vector<std::string> texts = {plain};
     for (size_t at = 0; at < length; ++at)
-      for (const std::string& special : specials) texts.push_back(plain.substr(0, at) + special + plain.substr(at + 1));
+      for (const std::string& special : specials)
+        texts.push_back(plain.substr(0, at) + special + plain.substr(at + 1));
     for (const std::string& text : texts) {
       ASSERT_EQ(Quote(text), reference(text)) << length;
       std::string out;

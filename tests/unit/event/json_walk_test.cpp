@@ -143,7 +143,8 @@ TEST(JsonWalk, NumbersAroundTheirWords) {
   WalkPair pair(true);
   const std::string digits = "1234567890123456789012";
   for (size_t whole = 1; whole <= 20; ++whole) {
-    for (size_t fraction : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{17}, size_t{19}}) {
+    for (size_t fraction :
+         {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{17}, size_t{19}}) {
       std::string number = digits.substr(0, whole);
       if (fraction > 0) number += "." + digits.substr(3, fraction);
       const bool taken = whole <= 18 && fraction <= 18;

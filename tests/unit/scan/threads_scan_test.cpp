@@ -232,8 +232,8 @@ TEST(ThreadsScan, OneEngineScansAgainWithTheSameWorkers) {
     std::ofstream out(dir / "events.json");
     for (int i = 0; i < 12000; ++i)
       out << R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":")"
-          << (i % 97 == 0 ? "whoami /all" : "dir") << " " << std::string(static_cast<size_t>(i % 151), 'x')
-          << " #" << i << "\"}\n";
+          << (i % 97 == 0 ? "whoami /all" : "dir") << " "
+          << std::string(static_cast<size_t>(i % 151), 'x') << " #" << i << "\"}\n";
   }
   ASSERT_GT(fs::file_size(dir / "events.json"), 1u << 20);
   const std::vector<std::string> inputs = {(dir / "events.json").string()};
@@ -278,7 +278,8 @@ TEST(ThreadsScan, AlertsOfASlowStreamAreNotHeldBack) {
     out.flush();
     {
       std::unique_lock lock(mutex);
-      waited_in_vain = !alerted.wait_for(lock, std::chrono::seconds(20), [&] { return alerts > 0; });
+      waited_in_vain =
+          !alerted.wait_for(lock, std::chrono::seconds(20), [&] { return alerts > 0; });
     }
     for (int i = 1500; i < 1600; ++i) record(i);
   });
