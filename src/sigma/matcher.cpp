@@ -486,13 +486,16 @@ class Matcher::Scratch {
   // Values repeat (the same images, companies, hashes on event after event): what a field
   // index fired for a value is remembered, keyed by the index, the value's type and its raw
   // text, and replayed without folding or scanning. Direct-mapped; only values of up to
-  // MAX_CACHED_TEXT bytes, and only when they fire few patterns. An entry is two cache lines:
-  // the first holds the key and the text's first HEAD bytes, which is all a lookup of most
-  // values reads (five in six are shorter than 32 bytes); the second the patterns. The rest
-  // of a longer text (command lines, hashes) lies in the slot's own stretch of `value_tails`.
-  // With the text in a std::string, every lookup took a second miss to the string's block.
+  // MAX_CACHED_TEXT bytes, and only when they fire at most MAX_PATTERNS patterns. An entry is
+  // three cache lines: the first holds the key and the text's first HEAD bytes, which is all a
+  // lookup of most values reads (five in six are shorter than 32 bytes); the second the first
+  // patterns; the third the rest and the lazy decisions. The rest of a longer text (command
+  // lines, hashes) lies in the slot's own stretch of `value_tails`. With the text in a
+  // std::string, every lookup took a second miss to the string's block. With room for eight
+  // patterns, the commonest images of the benchmark corpus (msedge.exe fires nine) were never
+  // remembered: four in five of the Image values computed afresh, a fifth of its command lines.
   struct alignas(64) CachedValue {
-    static constexpr size_t MAX_PATTERNS = 8;
+    static constexpr size_t MAX_PATTERNS = 24;
     static constexpr size_t HEAD = 48;
     uint64_t hash = 0;
     uint32_t index = NONE;
@@ -500,7 +503,7 @@ class Matcher::Scratch {
     event::ValueType type = event::ValueType::kString;
     uint8_t count = 0;
     char head[HEAD];
-    uint8_t unconfirmed = 0;  // bit k: patterns[k] fired unconfirmed
+    uint32_t unconfirmed = 0;  // bit k: patterns[k] fired unconfirmed
     uint32_t patterns[MAX_PATTERNS];
     // Lazy patterns of the field decided on this value when it was the field's only value:
     // the pattern, and in the top bit whether it held.
@@ -527,7 +530,8 @@ class Matcher::Scratch {
       if (length > HEAD) std::memcpy(tail, value.text.data() + HEAD, length - HEAD);
     }
   };
-  static_assert(sizeof(CachedValue) == 128);
+  static_assert(sizeof(CachedValue) == 192);
+  static_assert(CachedValue::MAX_PATTERNS <= 32);  // bits of `unconfirmed`
   static_assert(offsetof(CachedValue, head) + CachedValue::HEAD == 64);
   static_assert(CachedValue::HEAD <= MAX_SHORT_COMPARE);
   static constexpr size_t VALUE_CACHE_SLOTS = 8192;
@@ -1784,7 +1788,7 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
         for (size_t k = 0; k < added; ++k) {
           const uint32_t pattern = s.fired_list[fired_before + k];
           entry->patterns[k] = pattern;
-          if (TestBit(s.unconfirmed, pattern)) entry->unconfirmed |= static_cast<uint8_t>(1u << k);
+          if (TestBit(s.unconfirmed, pattern)) entry->unconfirmed |= uint32_t{1} << k;
         }
         first_entry = entry;
         first_entry_value = &value;

@@ -525,6 +525,47 @@ TEST_F(MatcherTest, LazyDecisionsAreRememberedWithTheirValue) {
   EXPECT_GT(matcher->counters(*scratch).lazy_remembered, 1000u);
 }
 
+TEST_F(MatcherTest, ValuesThatFireManyPatternsAreRememberedToo) {
+  // A common image can hold the suffixes of many rules at once (msedge.exe holds nine of
+  // SigmaHQ's). What it fired is remembered all the same, and so are the lazy decisions made
+  // on it. An image that holds more suffixes than an entry has room for is matched afresh
+  // each time. Results are the plain evaluator's throughout.
+  {
+    RuleMaker r("tool in temp, not trusted");
+    r.Map({{command_line, {Str(command_line, "* --go-on-and-on")}}});
+    r.Map({{image, {Str(image, "*\\temp\\\\*")}}});
+    r.Map({{image, {Str(image, "*\\trusted\\\\*")}}});
+    Add(r.Finish(And({Sel(0), Sel(1), Not(Sel(2))})));
+  }
+  const std::string common = "C:\\Temp\\Tools\\tool.exe";  // 18 suffixes of 5 bytes or more
+  const std::string vendor = "C:\\Program Files\\Some Vendor\\Temp\\Sub\\tool.exe";  // 42
+  for (size_t length = 5; length <= vendor.size(); ++length) {
+    AddOneValueRule("suffix " + std::to_string(length), image,
+                    "*" + vendor.substr(vendor.size() - length));
+  }
+  for (size_t length = 5; length <= common.size(); ++length) {
+    AddOneValueRule("common suffix " + std::to_string(length), image,
+                    "*" + common.substr(common.size() - length));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().lazy_patterns, 2u);
+  auto scratch = matcher->NewScratch();
+  auto run = [&](const std::string& image_text, int events_to_match) {
+    const uint64_t remembered_before = matcher->counters(*scratch).lazy_remembered;
+    for (int i = 0; i < events_to_match; ++i) {
+      events.Start();
+      events.Add(command_line, "tool --go-on-and-on");
+      events.Add(image, image_text);
+      // Its own suffixes, those the two names share (5 to 9 bytes), and the temp rule.
+      EXPECT_EQ(Both(*matcher, *scratch).size(), image_text == common ? 18u + 5 + 1 : 42u + 5 + 1);
+    }
+    return matcher->counters(*scratch).lazy_remembered - remembered_before;
+  };
+  EXPECT_EQ(run(common, 100), 2u * 99);  // both, in all but the first event
+  EXPECT_EQ(run(vendor, 100), 0u);   // 42 patterns or more fired: not remembered
+}
+
 TEST_F(MatcherTest, TriggersAreChosenAgainFromWhatFires) {
   // By the literals the long parent suffix looks like the rarer trigger; on these events it
   // fires every time and the image suffix almost never, so after the first few thousand events
