@@ -56,6 +56,18 @@ class PairScan {
 
  private:
   PairScan() = default;
+  // The AVX-512 pass over the blocks of `text` that start in [from, to) (from a multiple of 64).
+  [[nodiscard]] bool ScanAvx512Blocks(std::string_view text, Guard guard, size_t from,
+                                      size_t to) const;
+  // The JSON pass of the keyword prefilter, built for a number of pairs and triples: the gram
+  // bytes stay in registers, and a step is one test of one vector that holds every reason to
+  // look closer; a step that has one is looked at again by ScanAvx512Blocks.
+  template <size_t PAIRS, size_t TRIPLES>
+  [[nodiscard]] bool ScanJsonAvx512(std::string_view text) const;
+  using JsonPass = bool (PairScan::*)(std::string_view) const;
+  // The pass for so many pairs and triples; null when there is none, or no AVX-512.
+  static JsonPass JsonPassFor(size_t pairs, size_t triples);
+  JsonPass json_pass_ = nullptr;
   struct Candidate {
     uint32_t literal = 0;
     uint32_t offset = 0;  // where the gram starts in the literal

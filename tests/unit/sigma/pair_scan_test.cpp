@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -223,6 +224,62 @@ TEST(PairScan, GuardAgreesWithAPlainReadingOnRandomTexts) {
   }
   EXPECT_GT(unsafe, 500u);
   EXPECT_LT(unsafe, 4500u);
+}
+
+// JSON text with literals, escapes and bytes outside ASCII, for literal sets of several shapes
+// (each a different build of the JSON pass, or none): the answer is a plain search's, or the
+// plain reading of the guard's.
+TEST(PairScan, JsonPassesAgreeWithAPlainReading) {
+  auto unsafe = [](const std::string& text) {
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (static_cast<unsigned char>(text[i]) >= 0x80) return true;
+      if (text[i] != '\\') continue;
+      size_t run = 0;
+      while (run <= i && text[i - run] == '\\') ++run;
+      if (run % 2 == 1 && i + 1 < text.size() && (text[i + 1] == 'u' || text[i + 1] == '/'))
+        return true;
+    }
+    return false;
+  };
+  const std::vector<std::vector<PairScan::Literal>> sets = {
+      MIMIKATZ,                                      // a pair and two triples
+      {{"::"}, {"x::y"}, {"q-z"}},                   // pairs
+      {{"mimidrv.sys"}, {"gentilkiwi.com"}},         // triples
+      {},                                            // the guard alone
+      {{"jq"}, {"zx"}, {"kv"}, {"qj"}, {"xz"}},      // more pairs than a built pass has
+  };
+  std::set<std::pair<size_t, size_t>> shapes;  // (pairs, triples)
+  std::mt19937 random(4321);
+  const std::vector<std::string> pieces = {"a", "b", " ", "\"", ":", "\\", "u", "/", "\\\\",
+                                           "\xC3\xA9", "Q", "z"};
+  for (const auto& literals : sets) {
+    auto scan = PairScan::Build(literals);
+    ASSERT_NE(scan, nullptr);
+    size_t pairs = 0;
+    for (const std::string& gram : scan->grams()) pairs += gram.size() == 2;
+    shapes.insert({pairs, scan->grams().size() - pairs});
+    size_t found = 0, rounds = 4000;
+    for (size_t round = 0; round < rounds; ++round) {
+      std::string text;
+      const size_t length = random() % 300;
+      while (text.size() < length) {
+        const size_t piece = random() % 1000;
+        text += piece < 990 ? pieces[piece % 3] : pieces[piece % pieces.size()];
+      }
+      if (!literals.empty() && random() % 2 == 0) {
+        std::string literal = literals[random() % literals.size()].text;
+        if (random() % 3 == 0) literal.pop_back();
+        text.insert(random() % (text.size() + 1), literal);
+      }
+      const bool expected = PlainSearch(literals, text) || unsafe(text);
+      found += expected;
+      ASSERT_EQ(Scan(*scan, text, PairScan::Guard::kJson), expected) << text;
+    }
+    // Both answers, for the literals and for the guard alone.
+    EXPECT_GT(found, rounds / 10) << scan->grams().size();
+    EXPECT_LT(found, rounds * 9 / 10) << scan->grams().size();
+  }
+  EXPECT_EQ(shapes.size(), sets.size());
 }
 
 TEST(PairScan, AgreesWithPlainSearchOnRandomTexts) {
