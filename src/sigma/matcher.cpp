@@ -487,13 +487,15 @@ class Matcher::Scratch {
   // index fired for a value is remembered, keyed by the index, the value's type and its raw
   // text, and replayed without folding or scanning. Direct-mapped; only values of up to
   // MAX_CACHED_TEXT bytes, and only when they fire at most MAX_PATTERNS patterns. An entry is
-  // three cache lines: the first holds the key and the text's first HEAD bytes, which is all a
+  // four cache lines: the first holds the key and the text's first HEAD bytes, which is all a
   // lookup of most values reads (five in six are shorter than 32 bytes); the second the first
-  // patterns; the third the rest and the lazy decisions. The rest of a longer text (command
+  // patterns; the others the rest and the lazy decisions. The rest of a longer text (command
   // lines, hashes) lies in the slot's own stretch of `value_tails`. With the text in a
   // std::string, every lookup took a second miss to the string's block. With room for eight
   // patterns, the commonest images of the benchmark corpus (msedge.exe fires nine) were never
   // remembered: four in five of the Image values computed afresh, a fifth of its command lines.
+  // With room for six lazy decisions, a process creation's image decided the rest of the
+  // twenty-odd image filters of "Execution of Suspicious File Type Extension" afresh each time.
   struct alignas(64) CachedValue {
     static constexpr size_t MAX_PATTERNS = 24;
     static constexpr size_t HEAD = 48;
@@ -507,7 +509,7 @@ class Matcher::Scratch {
     uint32_t patterns[MAX_PATTERNS];
     // Lazy patterns of the field decided on this value when it was the field's only value:
     // the pattern, and in the top bit whether it held.
-    static constexpr size_t MAX_LAZY = 6;
+    static constexpr size_t MAX_LAZY = 22;
     static constexpr uint32_t LAZY_HELD = uint32_t{1} << 31;
     uint8_t lazy_count = 0;
     uint32_t lazy[MAX_LAZY];
@@ -530,7 +532,7 @@ class Matcher::Scratch {
       if (length > HEAD) std::memcpy(tail, value.text.data() + HEAD, length - HEAD);
     }
   };
-  static_assert(sizeof(CachedValue) == 192);
+  static_assert(sizeof(CachedValue) == 256);
   static_assert(CachedValue::MAX_PATTERNS <= 32);  // bits of `unconfirmed`
   static_assert(offsetof(CachedValue, head) + CachedValue::HEAD == 64);
   static_assert(CachedValue::HEAD <= MAX_SHORT_COMPARE);
@@ -572,10 +574,10 @@ class Matcher::Scratch {
   // Per field index, the remembered entry of the field's value in this event, when the field
   // has that one value (entry null otherwise): lazy patterns of the field decided during the
   // event are remembered with the value (CachedValue::lazy). The entry may be taken by another
-  // field's value later in the event, so it is checked again before use.
+  // field's value later in the event, so it is checked again before use: by its index and hash
+  // alone, since no other value of the same index comes in the event (the field has one).
   struct LookedUp {
     CachedValue* entry = nullptr;
-    const event::FieldValue* value = nullptr;
     uint64_t hash = 0;
   };
   std::vector<LookedUp> looked_up;
@@ -854,7 +856,7 @@ bool Matcher::Impl::DecideLazy(uint32_t pattern, const event::Event& event,
   const uint32_t i = patterns[pattern].index;
   const Scratch::LookedUp* looked_up = i < s.looked_up.size() ? &s.looked_up[i] : nullptr;
   Scratch::CachedValue* entry = looked_up != nullptr ? looked_up->entry : nullptr;
-  if (entry == nullptr || !entry->Holds(i, looked_up->hash, *looked_up->value, s.TailOf(entry)))
+  if (entry == nullptr || entry->index != i || entry->hash != looked_up->hash)
     return TestLazy(pattern, event);
   for (uint8_t k = 0; k < entry->lazy_count; ++k) {
     if ((entry->lazy[k] & ~Scratch::CachedValue::LAZY_HELD) == pattern) {
@@ -1707,7 +1709,6 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     bool first_value = true;
     // The first value's remembered entry, and how many values the field has (nulls too).
     Scratch::CachedValue* first_entry = nullptr;
-    const event::FieldValue* first_entry_value = nullptr;
     uint32_t value_count = 0;
     for (const event::FieldValue& value : event.Values(field)) {
       ++value_count;
@@ -1735,7 +1736,6 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
               s.Fire(entry->patterns[k]);
           }
           first_entry = entry;
-          first_entry_value = &value;
           first_value = false;
           continue;
         }
@@ -1791,11 +1791,10 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
           if (TestBit(s.unconfirmed, pattern)) entry->unconfirmed |= uint32_t{1} << k;
         }
         first_entry = entry;
-        first_entry_value = &value;
       }
     }
     if (first_entry != nullptr && value_count == 1) {
-      s.looked_up[i] = {first_entry, first_entry_value, first_entry->hash};
+      s.looked_up[i] = {first_entry, first_entry->hash};
       s.looked_up_list.push_back(i);
     }
   }

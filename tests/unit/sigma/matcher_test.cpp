@@ -566,6 +566,32 @@ TEST_F(MatcherTest, ValuesThatFireManyPatternsAreRememberedToo) {
   EXPECT_EQ(run(vendor, 100), 0u);   // 42 patterns or more fired: not remembered
 }
 
+TEST_F(MatcherTest, ManyLazyDecisionsAreRememberedWithTheirValue) {
+  // "Execution of Suspicious File Type Extension" tests an image against twenty-odd filters.
+  // Each is decided once per image and read back after that, not only the first few.
+  {
+    RuleMaker r("tool outside twenty folders");
+    r.Map({{command_line, {Str(command_line, "* --go-on-and-on")}}});
+    std::vector<Predicate> folders;
+    for (int k = 0; k < 20; ++k)
+      folders.push_back(Str(image, "*\\folder" + std::to_string(k) + "\\\\*"));
+    r.Map({{image, folders}});
+    Add(r.Finish(And({Sel(0), Not(Sel(1))})));
+  }
+  AddOneValueRule("image looked up", image, "*\\nothing-here.exe");
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  EXPECT_EQ(matcher->stats().lazy_patterns, 20u);
+  auto scratch = matcher->NewScratch();
+  for (int i = 0; i < 100; ++i) {
+    events.Start();
+    events.Add(command_line, "tool --go-on-and-on");
+    events.Add(image, "C:\\Temp\\tool.exe");
+    EXPECT_EQ(Both(*matcher, *scratch), (Ids{0}));
+  }
+  EXPECT_EQ(matcher->counters(*scratch).lazy_remembered, 20u * 99);
+}
+
 TEST_F(MatcherTest, TriggersAreChosenAgainFromWhatFires) {
   // By the literals the long parent suffix looks like the rarer trigger; on these events it
   // fires every time and the image suffix almost never, so after the first few thousand events
