@@ -340,6 +340,7 @@ __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanJsonAvx512(
   const char* data = text.data();
   const size_t size = text.size();
   for (size_t at = 0; at < size; at += 64) {
+    const size_t left = size - at;
     const __m512i block = _mm512_loadu_si512(data + at);
     const __m512i next = _mm512_loadu_si512(data + at + 1);
     __m512i nearest = _mm512_ternarylogic_epi32(
@@ -354,7 +355,10 @@ __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanJsonAvx512(
                                              _mm512_xor_si512(folded_next, seconds[k]), OR_OF_XOR));
     }
     if constexpr (TRIPLES > 0) {
-      const __m512i folded_after = _mm512_or_si512(_mm512_loadu_si512(data + at + 2), fold);
+      // The padding covers 64 bytes past the end: at the last position, the last byte is left out.
+      const __m512i after = left >= 2 ? _mm512_loadu_si512(data + at + 2)
+                                      : _mm512_maskz_loadu_epi8(~uint64_t{0} >> 1, data + at + 2);
+      const __m512i folded_after = _mm512_or_si512(after, fold);
       for (size_t k = PAIRS; k < GRAMS; ++k) {
         const __m512i later = _mm512_ternarylogic_epi32(
             folded_next, seconds[k], _mm512_xor_si512(folded_after, thirds[k]), OR_OF_XOR);
@@ -363,7 +367,6 @@ __attribute__((target("avx512f,avx512bw"))) bool PairScan::ScanJsonAvx512(
       }
     }
     uint64_t flagged = _mm512_testn_epi8_mask(nearest, nearest);
-    const size_t left = size - at;
     if (left < 64) flagged &= (uint64_t{1} << left) - 1;
     if (flagged != 0 && ScanAvx512Blocks(text, Guard::kJson, at, at + 64)) return true;
   }

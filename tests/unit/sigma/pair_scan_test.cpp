@@ -3,8 +3,12 @@
 #include "sigma/pair_scan.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -272,6 +276,36 @@ TEST(PairScan, JsonPassesAgreeWithAPlainReading) {
     EXPECT_LT(found, rounds * 9 / 10) << scan->grams().size();
   }
   EXPECT_EQ(shapes.size(), sets.size());
+}
+
+// Every pass reads at most RECORD_PADDING bytes past the text: here they end where an
+// unreadable page begins, for texts of every length around the steps of 32 and 64 bytes.
+TEST(PairScan, PassesReadNoFurtherThanThePadding) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* mapped = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mapped, MAP_FAILED);
+  char* const guard_page = static_cast<char*>(mapped) + page;
+  ASSERT_EQ(mprotect(guard_page, page, PROT_NONE), 0);
+  std::vector<std::unique_ptr<PairScan>> scans;
+  scans.push_back(PairScan::Build(MIMIKATZ));  // a pair and two triples: a built JSON pass
+  scans.push_back(PairScan::Build({}));
+  scans.push_back(PairScan::Build({{"jq"}, {"zx"}, {"kv"}, {"qj"}, {"xz"}}));
+  for (const auto& scan : scans) {
+    ASSERT_NE(scan, nullptr);
+    for (size_t length = 0; length <= 200; ++length) {
+      char* const text = guard_page - event::RECORD_PADDING - length;
+      std::memset(text, 'x', length);
+      std::memset(text + length, 0, event::RECORD_PADDING);
+      const std::string_view view(text, length);
+      for (auto guard : {PairScan::Guard::kNone, PairScan::Guard::kJson,
+                         PairScan::Guard::kFoldsToAscii}) {
+        EXPECT_FALSE(scan->ScanAvx2(view, guard)) << length;
+        if (PairScan::HasAvx512()) EXPECT_FALSE(scan->ScanAvx512(view, guard)) << length;
+        EXPECT_FALSE(scan->Scan(view, guard)) << length;
+      }
+    }
+  }
+  munmap(mapped, 2 * page);
 }
 
 TEST(PairScan, AgreesWithPlainSearchOnRandomTexts) {
