@@ -564,12 +564,18 @@ void RegisterRequestRoutes(Router& router, ApiContext& context) {
                    context.database, principal, request.PathParam("id"),
                    request.PathParam("response_id"), filename, content_type, request.body,
                    NowMs()));
-               return Created(AttachmentJson(attachment),
-                              fmt::format("/api/v1/requests/{}/responses/{}/attachments/{}",
-                                          request.PathParam("id"), attachment.response_id,
-                                          attachment.id));
+               Response response =
+                   Created(AttachmentJson(attachment),
+                           fmt::format("/api/v1/requests/{}/responses/{}/attachments/{}",
+                                       request.PathParam("id"), attachment.response_id,
+                                       attachment.id));
+               // The same file again answers 200 with the attachment it already is.
+               if (attachment.already_attached) response.status = 200;
+               return response;
              }),
-      RouteDoc{"Attach a file to a response (raw body, ?filename=)", "requests", "",
+      RouteDoc{"Attach a file to a response (raw body, ?filename=); the same file again "
+               "answers 200 with the attachment it already is",
+               "requests", "",
                "RequestAttachment", true, {"filename"}});
 
   router.Add(

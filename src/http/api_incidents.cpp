@@ -919,7 +919,8 @@ Response UploadHandler(ApiContext& context, Request& request, const hub::Princip
     return Unwrap(hub::AddAttachment(connection, principal, id, filename, content_type,
                                      request.body, NowMs()));
   });
-  Response response = JsonResponse(201, AttachmentJson(info));
+  // The same file again answers 200 with the attachment it already is (a retried upload).
+  Response response = JsonResponse(info.already_attached ? 200 : 201, AttachmentJson(info));
   response.headers.Set("Location", fmt::format("{}/attachments/{}", IncidentPath(id), info.id));
   return response;
 }
@@ -1028,7 +1029,8 @@ void RegisterIncidentRoutes(Router& router, ApiContext& context) {
   router.Add("POST", base + "/{id}/attachments", bind(UploadHandler),
              Doc("Upload an attachment: the raw file as the body with its Content-Type, the "
                  "name in ?filename= or Content-Disposition; SHA-256 recorded; 413 above the "
-                 "size limit",
+                 "size limit; the same file again (name, size, SHA-256) answers 200 with the "
+                 "attachment it already is",
                  "", "Attachment", {"filename"}));
   router.Add("GET", base + "/{id}/attachments", bind(ListAttachmentsHandler),
              Doc("Attachment metadata", "", "AttachmentList"));

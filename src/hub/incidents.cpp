@@ -1202,13 +1202,33 @@ IncidentResult<AttachmentInfo> AddAttachment(store::Connection& connection,
   if (content.empty()) {
     return Refuse(IncidentErrorKind::kInvalid, "the attachment is empty", "body");
   }
+  const std::string sha256 = Sha256Hex(content);
+  const auto size = static_cast<int64_t>(content.size());
+  store::Rows same = connection.Query(
+      fmt::format("SELECT {} FROM attachments WHERE object_type = $1 AND object_id = $2 AND "
+                  "filename = $3 AND size = $4 AND sha256 = $5 ORDER BY uploaded_at, id LIMIT 1",
+                  ATTACHMENT_COLUMNS),
+      {store::Param{std::string(OBJECT_TYPE)}, store::Param{incident->id}, store::Param{filename},
+       store::Param{size}, store::Param{sha256}});
+  if (!same.empty()) {
+    AttachmentInfo info = RowToAttachment(same.rows[0]);
+    info.already_attached = true;
+    JsonValue detail = JsonValue::MakeObject();
+    detail.Set("attachment_id", info.id);
+    detail.Set("filename", info.filename);
+    detail.Set("size", info.size);
+    detail.Set("sha256", info.sha256);
+    detail.Set("already_attached", true);
+    Audit(connection, principal, "incident.attachment.add", *incident, detail, now_ms);
+    return info;
+  }
   AttachmentInfo info;
   info.id = NewId();
   info.incident_id = incident->id;
   info.filename = filename;
   info.content_type = content_type;
-  info.size = static_cast<int64_t>(content.size());
-  info.sha256 = Sha256Hex(content);
+  info.size = size;
+  info.sha256 = sha256;
   info.uploaded_by = principal.user_id;
   info.uploaded_at = now_ms;
   connection.Execute(

@@ -155,6 +155,10 @@ struct AttachmentInfo {
   std::string sha256;
   std::string uploaded_by;
   int64_t uploaded_at = 0;
+  // Set by AddAttachment when the incident already had this file (the same name, size and
+  // SHA-256): that attachment is returned and nothing is stored again, so a client that
+  // retries an upload whose answer it lost gets one attachment, not two.
+  bool already_attached = false;
 };
 
 struct Attachment {
@@ -264,6 +268,8 @@ IncidentResult<void> UnlinkIncidents(store::Connection& connection, const Princi
                                      int64_t now_ms);
 
 // Stores an attachment with its SHA-256. Size limits are the caller's (the API answers 413).
+// The same file again (name, size and SHA-256) returns the first one, already_attached set;
+// the attempt is audited, and the incident's history does not change.
 IncidentResult<AttachmentInfo> AddAttachment(store::Connection& connection,
                                              const Principal& principal, std::string_view id,
                                              const std::string& filename,

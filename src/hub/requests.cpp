@@ -369,13 +369,34 @@ CoordinationResult<RequestAttachment> AddResponseAttachment(
     if (request.status != "open" && request.status != "answered") {
       return tl::unexpected(Conflict(fmt::format("the request is {}", request.status)));
     }
+    const std::string sha256 = Sha256Hex(bytes);
+    const auto size = static_cast<int64_t>(bytes.size());
+    store::Rows same = connection.Query(
+        fmt::format("SELECT {} FROM attachments f WHERE f.object_type = 'request_response' AND "
+                    "f.object_id = $1 AND f.filename = $2 AND f.size = $3 AND f.sha256 = $4 "
+                    "ORDER BY f.uploaded_at, f.id LIMIT 1",
+                    ATTACHMENT_COLUMNS),
+        {Param{std::string(response_id)}, Param{filename}, Param{size}, Param{sha256}});
+    if (!same.empty()) {
+      RequestAttachment attachment = AttachmentFromRow(same.rows[0]);
+      attachment.already_attached = true;
+      AuditEntry entry = EntryFor(principal, "request.attach", "request", request.id, request.tlp);
+      entry.detail = AuditDetail({{"response_id", attachment.response_id},
+                                  {"attachment_id", attachment.id},
+                                  {"filename", attachment.filename},
+                                  {"size", attachment.size},
+                                  {"sha256", attachment.sha256},
+                                  {"already_attached", true}});
+      AuditLog::Append(connection, entry, now_ms);
+      return attachment;
+    }
     RequestAttachment attachment;
     attachment.id = NewId();
     attachment.response_id = std::string(response_id);
     attachment.filename = filename;
     attachment.content_type = content_type;
-    attachment.size = static_cast<int64_t>(bytes.size());
-    attachment.sha256 = Sha256Hex(bytes);
+    attachment.size = size;
+    attachment.sha256 = sha256;
     attachment.uploaded_by = principal.user_id;
     attachment.uploaded_at = now_ms;
     connection.Execute(

@@ -59,6 +59,9 @@ struct RequestAttachment {
   std::string sha256;
   std::string uploaded_by;
   int64_t uploaded_at = 0;
+  // Set by AddResponseAttachment when the response already had this file (the same name, size
+  // and SHA-256): that attachment is returned and nothing is stored again (a retried upload).
+  bool already_attached = false;
 };
 
 struct RequestResponse {
@@ -125,7 +128,8 @@ CoordinationResult<RequestResponse> AddRequestResponse(store::Database& database
                                                        std::string_view request_id,
                                                        const std::string& body, int64_t now_ms);
 // Attaches a file to a response; only the responding organisation may, while the request takes
-// responses. The caller enforces the size limit.
+// responses. The caller enforces the size limit. The same file again returns the first one,
+// already_attached set (the attempt is audited; nothing else changes).
 CoordinationResult<RequestAttachment> AddResponseAttachment(
     store::Database& database, const Principal& principal, std::string_view request_id,
     std::string_view response_id, const std::string& filename, const std::string& content_type,

@@ -998,8 +998,9 @@ void TryIncidentWrites(Object& o, const Actor& u) {
          MayEditReport(u, o), 204, "incident.unlink"});
   }
 
+  // Each actor's own file: the same file again would be the attachment it already is (200).
   Try(o, u,
-      {"attach", "POST", o.Path() + "/attachments?filename=more.txt", "more evidence",
+      {"attach", "POST", o.Path() + "/attachments?filename=more.txt", "more evidence from " + u.label,
        "text/plain", MayEditReport(u, o), 201, "incident.attachment.add"});
 }
 
@@ -1020,7 +1021,7 @@ void TryRequestWrites(Object& o, const Actor& u) {
   Try(o, u,
       {"attach to the response", "POST",
        fmt::format("{}/responses/{}/attachments?filename=more.log", o.Path(), o.response_id),
-       "more lines", "text/plain", MayAnswer(u, o) && u.org_id == o.response_org_id, 201,
+       "more lines from " + u.label, "text/plain", MayAnswer(u, o) && u.org_id == o.response_org_id, 201,
        "request.attach"});
 }
 

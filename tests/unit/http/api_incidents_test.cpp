@@ -449,6 +449,11 @@ TEST_F(ApiIncidentsTest, AttachmentsAreLimitedHashedAndServedAsDownloads) {
   EXPECT_EQ(info.Find("size")->as_int(), static_cast<int64_t>(content.size()));
   EXPECT_EQ(Text(info, "filename"), "evil.html");
   std::string attachment_id = Text(info, "id");
+  // The same file again (a retried upload) answers 200 with the attachment it already is.
+  Response retried = Call("POST", path + "?filename=evil.html", reporter_a_, content, "text/html");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(Text(Body(retried), "id"), attachment_id);
+  EXPECT_EQ(retried.headers.Get("location").value_or(""), path + "/" + attachment_id);
 
   // Content-Disposition names the file when there is no ?filename=.
   Request request;

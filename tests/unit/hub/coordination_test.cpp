@@ -447,6 +447,22 @@ TEST_P(CoordinationTest, OutboundRequestIsAnsweredWithAnAttachmentAndOverdueFoll
   ASSERT_TRUE(attachment) << attachment.error().message;
   EXPECT_EQ(attachment->size, 21);
   EXPECT_EQ(attachment->sha256, Sha256Hex(bytes));
+  EXPECT_FALSE(attachment->already_attached);
+  // The same file again (a retried upload) is the attachment it already is; other bytes under
+  // the same name are another.
+  auto again = AddResponseAttachment(*db_, minister_reporter_, created->id, response->id,
+                                     "gateway.log", "text/plain", bytes, due + 4);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->already_attached);
+  EXPECT_EQ(again->id, attachment->id);
+  EXPECT_EQ(again->uploaded_at, due + 3);
+  auto other = AddResponseAttachment(*db_, minister_reporter_, created->id, response->id,
+                                     "gateway.log", "text/plain", bytes + "!", due + 4);
+  ASSERT_TRUE(other) << other.error().message;
+  EXPECT_FALSE(other->already_attached);
+  auto attachments = ListResponseAttachments(*db_, analyst_p_, created->id, response->id);
+  ASSERT_TRUE(attachments) << attachments.error().message;
+  EXPECT_EQ(attachments->items.size(), 2u);
   // Only the responding organisation attaches to its response.
   EXPECT_FALSE(AddResponseAttachment(*db_, analyst_p_, created->id, response->id, "x", "text/plain",
                                      "x", due + 3));
@@ -457,7 +473,7 @@ TEST_P(CoordinationTest, OutboundRequestIsAnsweredWithAnAttachmentAndOverdueFoll
   EXPECT_FALSE(answered->overdue);
   EXPECT_EQ(answered->answered_at, due + 2);
   ASSERT_EQ(answered->responses.size(), 1u);
-  ASSERT_EQ(answered->responses[0].attachments.size(), 1u);
+  ASSERT_EQ(answered->responses[0].attachments.size(), 2u);  // the file and its other bytes
   EXPECT_EQ(answered->responses[0].attachments[0].filename, "gateway.log");
 
   auto content = ReadResponseAttachment(*db_, analyst_p_, created->id, response->id,
@@ -483,7 +499,7 @@ TEST_P(CoordinationTest, OutboundRequestIsAnsweredWithAnAttachmentAndOverdueFoll
   EXPECT_EQ(late.error().kind, Kind::kConflict);
   EXPECT_EQ(AuditCount("request.create"), 1);
   EXPECT_EQ(AuditCount("request.respond"), 1);
-  EXPECT_EQ(AuditCount("request.attach"), 1);
+  EXPECT_EQ(AuditCount("request.attach"), 3);  // the retried upload too
   EXPECT_EQ(AuditCount("request.transition"), 1);
 }
 

@@ -759,6 +759,49 @@ TEST_P(IncidentsTest, AttachmentsKeepContentAndSha256) {
   EXPECT_EQ(Get(reporter_a_, incident.id)->attachments.size(), 1u);
 }
 
+TEST_P(IncidentsTest, TheSameFileAgainIsTheAttachmentItAlreadyIs) {
+  // A client that retries an upload whose answer it lost sends the same file again: it gets the
+  // attachment it made, and nothing is stored twice. Another name, or other bytes under the
+  // same name, make another attachment. Every attempt is audited; the history has the three.
+  Incident incident = Create(reporter_a_);
+  auto add = [&](const Principal& who, const std::string& name, const std::string& bytes,
+                 int64_t at) {
+    return With([&](store::Connection& c) {
+      return AddAttachment(c, who, incident.id, name, "text/plain", bytes, at);
+    });
+  };
+  auto first = add(reporter_a_, "auth.log", "failed login", T0);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(first->already_attached);
+  auto again = add(reporter_a2_, "auth.log", "failed login", T0 + 5);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->already_attached);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(again->uploaded_at, T0);
+  EXPECT_EQ(again->uploaded_by, first->uploaded_by);
+  auto renamed = add(reporter_a_, "auth-copy.log", "failed login", T0 + 6);
+  ASSERT_TRUE(renamed);
+  EXPECT_FALSE(renamed->already_attached);
+  auto changed = add(reporter_a_, "auth.log", "failed logins", T0 + 7);
+  ASSERT_TRUE(changed);
+  EXPECT_FALSE(changed->already_attached);
+  EXPECT_NE(changed->id, first->id);
+  // Refusals come first: an outsider learns nothing from a file it guesses.
+  auto outsider = add(reporter_b_, "auth.log", "failed login", T0 + 8);
+  ASSERT_FALSE(outsider);
+  EXPECT_EQ(outsider.error().kind, IncidentErrorKind::kNotFound);
+
+  EXPECT_EQ(Get(reporter_a_, incident.id)->attachments.size(), 3u);
+  EXPECT_EQ(AuditCount("incident.attachment.add"), 4);
+  auto history = With([&](store::Connection& c) {
+    return IncidentHistory(c, reporter_a_, incident.id);
+  });
+  ASSERT_TRUE(history);
+  EXPECT_EQ(std::count_if(history->begin(), history->end(),
+                          [](const HistoryEntry& e) { return e.kind == "attachment_added"; }),
+            3);
+}
+
 TEST_P(IncidentsTest, ListFiltersAndKeysetPaging) {
   std::vector<std::string> created;  // oldest first
   std::vector<std::pair<int64_t, std::string>> keys;
