@@ -936,17 +936,16 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
     uint64_t segment_bytes = 0;
     uint64_t records_read_by_workers = 0;
 
-    bool handing_on_run = false;  // a run of matched batches is being handed on
     for (;;) {
       std::unique_ptr<Batch> batch;
       {
         std::unique_lock lock(done_mutex);
-        if (!handing_on_run || done.count(next) == 0) {
+        // At the start, and whenever the run of matched batches ends, wait for a group.
+        if (next == 0 || done.count(next) == 0) {
           while (!done_changed.wait_for(lock, HAND_ON_WAIT,
                                         [&] { return can_hand_on(HAND_ON_GROUP); })) {
             if (can_hand_on(1)) break;
           }
-          handing_on_run = true;
         }
         if (!done.count(next)) break;
         batch = std::move(done[next]);
