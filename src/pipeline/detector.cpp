@@ -607,7 +607,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
       if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
     }
     matched_fields.clear();
-    sigma::AppendMatchedFields(rule, event, matched_fields);
+    engine.AppendMatchedFields(rule, event, matched_fields);
     scan::AlertRecord record_out;
     record_out.rule = &rule;
     record_out.time = event.time;

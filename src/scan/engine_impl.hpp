@@ -59,6 +59,10 @@ struct Engine::Impl {
   // one declared class.
   std::map<std::string, std::unique_ptr<Worker>, std::less<>> live_workers;
   std::string live_key;  // DetectRecord's lookup key, reused
+  // During OnAlert calls: the worker that matched the event, when its matcher scratch still
+  // holds what it found on it (one thread, DetectRecord); null when the event was parsed again
+  // to be handed on (several threads). See Engine::AppendMatchedFields.
+  Worker* alerting_worker = nullptr;
 };
 
 constexpr uint32_t KEYWORD_RECHECK = 8;

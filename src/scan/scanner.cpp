@@ -138,6 +138,20 @@ std::string_view Engine::Host(const event::Event& event) const {
   return {};
 }
 
+void Engine::AppendMatchedFields(const sigma::Rule& rule, const event::Event& event,
+                                 std::vector<std::string_view>& out) const {
+  const Impl& m = *impl_;
+  const Worker* w = m.alerting_worker;
+  if (m.matcher && w != nullptr && w->scratch && &w->event == &event) {
+    // Testing the predicates again took about a twentieth of a scan of the EVTX samples, where
+    // one record in five alerts (`1 of selection_*` decides every selection).
+    const auto rule_index = static_cast<uint32_t>(&rule - m.rules.rules.data());
+    m.matcher->AppendMatchedFields(rule_index, event, *w->scratch, out);
+    return;
+  }
+  sigma::AppendMatchedFields(rule, event, out);
+}
+
 Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
                                                 Diagnostics& diagnostics, ScanSummary& summary) {
   auto load_start = Clock::now();
@@ -730,9 +744,11 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       ++records;
       Worker& w = m.main_worker;
       if (!w.event.logsource.recognised) ++summary.events_unrecognised;
+      m.alerting_worker = &w;
       for (uint32_t rule_index : w.matches) {
         on_alert(m.rules.rules[rule_index], w.event, record, path);
       }
+      m.alerting_worker = nullptr;
       report_indicators(w, record, path);
     });
   } else {
@@ -1094,7 +1110,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
                               const event::Record& record, const std::string& path,
                               uint32_t rule_index) {
     matched_fields.clear();
-    sigma::AppendMatchedFields(rule, event, matched_fields);
+    (*engine)->AppendMatchedFields(rule, event, matched_fields);
     AlertRecord alert = AlertOf(event, record, path, &matched_fields);
     alert.rule = &rule;
     writer->Write(alert);

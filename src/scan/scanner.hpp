@@ -126,6 +126,11 @@ class Engine {
   void EventJson(const event::Record& record, std::string& out);
   // The first value of the fields that name the host of an event, if any.
   [[nodiscard]] std::string_view Host(const event::Event& event) const;
+  // During an OnAlert call: the alert's matched fields (sigma::AppendMatchedFields), from what
+  // the matcher found on the event where it still holds that (one thread, DetectRecord), else
+  // by testing the rule's predicates again.
+  void AppendMatchedFields(const sigma::Rule& rule, const event::Event& event,
+                           std::vector<std::string_view>& out) const;
 
   // Scans `inputs` (files, directories, "-"), adding to the counts of `summary`.
   void Scan(const std::vector<std::string>& inputs, const OnAlert& on_alert,

@@ -7,60 +7,67 @@ namespace yagura::sigma {
 
 namespace {
 
-bool GroupHolds(const Rule& rule, const std::vector<uint32_t>& group, const event::Event& event) {
+// The walk is written once over `Holds`, a callable deciding a predicate by its index in the
+// rule: Predicate::Test for the plain evaluator, a matcher's findings for matched fields.
+template <typename Holds>
+bool GroupHolds(const std::vector<uint32_t>& group, const Holds& holds) {
   for (uint32_t index : group)
-    if (rule.predicates[index].Test(event)) return true;
+    if (holds(index)) return true;
   return false;
 }
 
-bool ItemHolds(const Rule& rule, const Item& item, const event::Event& event) {
-  bool holds;
+template <typename Holds>
+bool ItemHolds(const Item& item, const Holds& holds) {
+  bool held;
   if (item.match_all) {
-    holds = !item.groups.empty();
+    held = !item.groups.empty();
     for (const auto& group : item.groups) {
-      if (!GroupHolds(rule, group, event)) {
-        holds = false;
+      if (!GroupHolds(group, holds)) {
+        held = false;
         break;
       }
     }
   } else {
-    holds = false;
+    held = false;
     for (const auto& group : item.groups) {
-      if (GroupHolds(rule, group, event)) {
-        holds = true;
+      if (GroupHolds(group, holds)) {
+        held = true;
         break;
       }
     }
   }
-  return item.negate ? !holds : holds;
+  return item.negate ? !held : held;
 }
 
-bool MapHolds(const Rule& rule, const std::vector<Item>& map, const event::Event& event) {
+template <typename Holds>
+bool MapHolds(const std::vector<Item>& map, const Holds& holds) {
   for (const Item& item : map)
-    if (!ItemHolds(rule, item, event)) return false;
+    if (!ItemHolds(item, holds)) return false;
   return true;
 }
 
-bool SelectionHolds(const Rule& rule, const Selection& selection, const event::Event& event) {
+template <typename Holds>
+bool SelectionHolds(const Selection& selection, const Holds& holds) {
   for (const auto& map : selection.maps)
-    if (MapHolds(rule, map, event)) return true;
+    if (MapHolds(map, holds)) return true;
   return false;
 }
 
-bool ConditionHolds(const Rule& rule, const Condition& condition, const event::Event& event) {
+template <typename Holds>
+bool ConditionHolds(const Rule& rule, const Condition& condition, const Holds& holds) {
   switch (condition.kind) {
     case Condition::Kind::kSelection:
-      return SelectionHolds(rule, rule.selections[condition.selection], event);
+      return SelectionHolds(rule.selections[condition.selection], holds);
     case Condition::Kind::kAnd:
       for (const Condition& child : condition.children)
-        if (!ConditionHolds(rule, child, event)) return false;
+        if (!ConditionHolds(rule, child, holds)) return false;
       return true;
     case Condition::Kind::kOr:
       for (const Condition& child : condition.children)
-        if (ConditionHolds(rule, child, event)) return true;
+        if (ConditionHolds(rule, child, holds)) return true;
       return false;
     case Condition::Kind::kNot:
-      return !ConditionHolds(rule, condition.children.front(), event);
+      return !ConditionHolds(rule, condition.children.front(), holds);
     case Condition::Kind::kTrue:
       return true;
     case Condition::Kind::kFalse:
@@ -77,14 +84,15 @@ void AddField(std::vector<std::string_view>& out, std::string_view name) {
 // `condition` that holds. Items under `not`, negated (|neq) items and keyword items name no
 // matched field. Since the node holds, a selection of one map needs no test to say that its
 // map held: the matched fields of most rules (`selection and not filter`) cost no evaluation.
-void CollectMatched(const Rule& rule, const Condition& condition, const event::Event& event,
+template <typename Holds>
+void CollectMatched(const Rule& rule, const Condition& condition, const Holds& holds,
                     std::vector<std::string_view>& out) {
   switch (condition.kind) {
     case Condition::Kind::kSelection: {
       const Selection& selection = rule.selections[condition.selection];
       const bool one_map = selection.maps.size() == 1;
       for (const auto& map : selection.maps) {
-        if (!one_map && !MapHolds(rule, map, event)) continue;
+        if (!one_map && !MapHolds(map, holds)) continue;
         for (const Item& item : map)
           if (!item.negate && item.field != event::NO_FIELD) AddField(out, item.field_name);
       }
@@ -92,16 +100,23 @@ void CollectMatched(const Rule& rule, const Condition& condition, const event::E
     }
     case Condition::Kind::kAnd:
       // Every operand of an AND that holds holds.
-      for (const Condition& child : condition.children) CollectMatched(rule, child, event, out);
+      for (const Condition& child : condition.children) CollectMatched(rule, child, holds, out);
       return;
     case Condition::Kind::kOr:
       for (const Condition& child : condition.children)
-        if (ConditionHolds(rule, child, event)) CollectMatched(rule, child, event, out);
+        if (ConditionHolds(rule, child, holds)) CollectMatched(rule, child, holds, out);
       return;
     default:
       return;
   }
 }
+
+// Predicate::Test, the plain evaluator's way.
+struct TestedOn {
+  const Rule& rule;
+  const event::Event& event;
+  bool operator()(uint32_t index) const { return rule.predicates[index].Test(event); }
+};
 
 }  // namespace
 
@@ -113,14 +128,20 @@ bool RuleApplies(const Rule& rule, const event::LogsourceClass& event_class,
 
 bool EvaluateRule(const Rule& rule, const event::Event& event,
                   std::vector<std::string_view>* matched_fields) {
-  if (!ConditionHolds(rule, rule.condition, event)) return false;
-  if (matched_fields != nullptr) CollectMatched(rule, rule.condition, event, *matched_fields);
+  const TestedOn holds{rule, event};
+  if (!ConditionHolds(rule, rule.condition, holds)) return false;
+  if (matched_fields != nullptr) CollectMatched(rule, rule.condition, holds, *matched_fields);
   return true;
 }
 
 void AppendMatchedFields(const Rule& rule, const event::Event& event,
                          std::vector<std::string_view>& matched_fields) {
-  CollectMatched(rule, rule.condition, event, matched_fields);
+  CollectMatched(rule, rule.condition, TestedOn{rule, event}, matched_fields);
+}
+
+void AppendMatchedFields(const Rule& rule, const PredicateTest& holds,
+                         std::vector<std::string_view>& matched_fields) {
+  CollectMatched(rule, rule.condition, holds, matched_fields);
 }
 
 void EvaluateAll(const RuleSet& rules, const event::Event& event, UnrecognisedPolicy policy,

@@ -37,6 +37,28 @@ enum class UnrecognisedPolicy : uint8_t {
 void AppendMatchedFields(const Rule& rule, const event::Event& event,
                          std::vector<std::string_view>& matched_fields);
 
+// Whether predicate `index` of a rule (into Rule::predicates) holds for the event at hand,
+// decided by whoever knows best: a matcher that has just matched the event answers from what it
+// found instead of testing the predicate again. A non-owning reference to a callable.
+class PredicateTest {
+ public:
+  template <typename Test>
+  explicit PredicateTest(const Test& test)
+      : test_(&test), call_([](const void* t, uint32_t index) {
+          return (*static_cast<const Test*>(t))(index);
+        }) {}
+  bool operator()(uint32_t index) const { return call_(test_, index); }
+
+ private:
+  const void* test_;
+  bool (*call_)(const void*, uint32_t);
+};
+
+// AppendMatchedFields with the rule's predicates decided by `holds`, which must agree with
+// Predicate::Test on the event.
+void AppendMatchedFields(const Rule& rule, const PredicateTest& holds,
+                         std::vector<std::string_view>& matched_fields);
+
 // Appends to `out` the indices of all rules of `rules` that apply to and match `event`, in
 // ascending order.
 void EvaluateAll(const RuleSet& rules, const event::Event& event, UnrecognisedPolicy policy,

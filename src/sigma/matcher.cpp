@@ -424,6 +424,8 @@ struct Matcher::Impl {
   size_t OpenOp(Op::Kind kind, uint32_t arg);
   void CloseOp(size_t at) { program[at].size = static_cast<uint32_t>(program.size() - at); }
   bool Run(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
+  // Clears what the scratch found on the event Match saw last (kept for AppendMatchedFields).
+  static void ForgetEvent(Matcher::Scratch& s);
   // A leaf (kTrue, kFalse, kFired, kLazy, kDirect), inlined into Run's loops.
   bool RunLeaf(const Op* op, const event::Event& event, Matcher::Scratch& s) const;
   // Predicate::Test of lazy `pattern`'s decider, or what it gave before for the same value.
@@ -1640,6 +1642,7 @@ bool Matcher::KeywordsMayMatchValues(const event::Event& event, Scratch& s) cons
 
 void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>& out) const {
   const Impl& impl = *impl_;
+  impl.ForgetEvent(s);
   const Route& route = s.routes.Find(event.logsource, *impl.routes);
   if (!route.any_candidate) return;
   static const char EMPTY[1] = {0};
@@ -1826,14 +1829,20 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
     }
   }
 
+  for (uint32_t pattern : s.fired_list) ++s.fire_counts[pattern];
+  for (uint32_t rule : s.touched_list) ClearBit(s.touched, rule);
+  s.touched_list.clear();
+  ++s.counted_events;
+  if (++s.events == s.next_adaptation) impl.Adapt(s);
+  // What fired stays until the next event, for AppendMatchedFields.
+}
+
+void Matcher::Impl::ForgetEvent(Matcher::Scratch& s) {
   for (uint32_t pattern : s.fired_list) {
     ClearBit(s.fired, pattern);
     ClearBit(s.unconfirmed, pattern);
-    ++s.fire_counts[pattern];
   }
   s.fired_list.clear();
-  for (uint32_t rule : s.touched_list) ClearBit(s.touched, rule);
-  s.touched_list.clear();
   for (uint32_t pattern : s.decided_list) {
     ClearBit(s.decided, pattern);
     ClearBit(s.fired, pattern);
@@ -1841,8 +1850,28 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
   s.decided_list.clear();
   for (uint32_t i : s.looked_up_list) s.looked_up[i].entry = nullptr;
   s.looked_up_list.clear();
-  ++s.counted_events;
-  if (++s.events == s.next_adaptation) impl.Adapt(s);
+}
+
+void Matcher::AppendMatchedFields(uint32_t rule_index, const event::Event& event,
+                                  Scratch& scratch, std::vector<std::string_view>& out) const {
+  const Impl& impl = *impl_;
+  const uint32_t base = impl.rule_base[rule_index];
+  // A predicate holds when its pattern fired (confirmed or decided now, as Run does), or, for
+  // one the matcher tests directly, when its test says so.
+  auto holds = [&](uint32_t local) {
+    const uint32_t g = base + local;
+    const uint32_t pattern = impl.predicate_pattern[g];
+    Impl::Op leaf;
+    if (pattern == NONE) {
+      leaf.kind = Impl::Op::Kind::kDirect;
+      leaf.arg = g;
+    } else {
+      leaf.kind = impl.patterns[pattern].lazy ? Impl::Op::Kind::kLazy : Impl::Op::Kind::kFired;
+      leaf.arg = pattern;
+    }
+    return impl.RunLeaf(&leaf, event, scratch);
+  };
+  sigma::AppendMatchedFields(impl.rules->rules[rule_index], PredicateTest(holds), out);
 }
 
 }  // namespace yagura::sigma

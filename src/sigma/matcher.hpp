@@ -67,6 +67,13 @@ class Matcher {
   // exactly what EvaluateAll() gives.
   void Match(const event::Event& event, Scratch& scratch, std::vector<uint32_t>& out) const;
 
+  // The matched fields of rule `rule_index` (into the rule set) on `event`, as
+  // sigma::AppendMatchedFields gives them, decided from what `scratch` found on the event: for
+  // the event last given to Match() with `scratch`, and a rule Match() gave for it. Predicates
+  // the matcher did not need to decide are decided now; none is tested twice.
+  void AppendMatchedFields(uint32_t rule_index, const event::Event& event, Scratch& scratch,
+                           std::vector<std::string_view>& out) const;
+
   // Whether `event`, parsed without every value (EventParser::SetCollectAllValues(false)), must
   // be parsed again with them before Match(): true when keyword searches of the rules routed to
   // its class might hold for the record's JSON text `raw_json` (sigma/keyword_prefilter.hpp).

@@ -26,6 +26,8 @@ namespace fs = std::filesystem;
 struct Alert {
   std::string rule, path, data;
   uint64_t number = 0, line = 0;
+  // One thread takes them from what its matcher found, several from the rule tested again.
+  std::vector<std::string> matched_fields;
   bool operator==(const Alert&) const = default;
 };
 
@@ -33,11 +35,14 @@ struct Alert {
 std::vector<Alert> ScanAlerts(Engine& engine, const std::vector<std::string>& inputs,
                               ScanSummary& summary) {
   std::vector<Alert> alerts;
+  std::vector<std::string_view> fields;
   engine.Scan(inputs,
-              [&](const sigma::Rule& rule, const event::Event&, const event::Record& record,
+              [&](const sigma::Rule& rule, const event::Event& event, const event::Record& record,
                   const std::string& path) {
+                fields.clear();
+                engine.AppendMatchedFields(rule, event, fields);
                 alerts.push_back({rule.info.title, path, std::string(record.data), record.number,
-                                  record.line});
+                                  record.line, {fields.begin(), fields.end()}});
               },
               summary);
   return alerts;
@@ -322,6 +327,19 @@ detection:
   condition: selection
 level: low
 )";
+  // Matched fields decided selection by selection, and map by map.
+  std::ofstream(dir / "rules" / "selections.yml") << R"(title: Selections
+id: 6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d
+logsource: {product: windows}
+detection:
+  sel_logon: {EventID: 4624, LogonType: [2, 3, 10]}
+  sel_process:
+    - {EventID: 4688, NewProcessName|endswith: '.exe'}
+    - {EventID: 1, Image|contains: '\'}
+  sel_channel: {Channel|contains: 'Sysmon'}
+  condition: 1 of sel_*
+level: low
+)";
   {
     std::ifstream in(cleared, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -358,6 +376,10 @@ level: low
   ASSERT_GE(one.size(), 200u);
   ASSERT_GE(one_reported.size(), 4u);
   ASSERT_GT(one_summary.evtx_libevtx_records, 0u);
+  const auto several_fields = std::count_if(one.begin(), one.end(), [](const Alert& alert) {
+    return alert.rule == "Selections" && alert.matched_fields.size() >= 2;
+  });
+  EXPECT_GT(several_fields, 50);
   // Files of 17 chunks: a range of 16 and one of 1 each.
   for (auto [threads, limit] : {std::pair{2, ScanOptions().whole_evtx_limit}, std::pair{3, ScanOptions().whole_evtx_limit},
                                 std::pair{2, uint64_t{100000}}, std::pair{3, uint64_t{100000}}}) {

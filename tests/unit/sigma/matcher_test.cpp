@@ -1111,6 +1111,72 @@ TEST_F(MatcherTest, ThreadsWithTheirOwnScratchAgree) {
   EXPECT_EQ(b, serial_b);
 }
 
+TEST_F(MatcherTest, MatchedFieldsFromWhatTheMatcherFound) {
+  // For each rule an event matched, the matched fields the matcher gives from what it found on
+  // the event (fired patterns, lazy and direct predicates decided then or now, regexes
+  // confirmed) are the plain evaluator's: `1 of` selections, selections of several maps,
+  // lazy image tests, a regex, numbers and exists.
+  {
+    RuleMaker r("one of the selections");
+    uint32_t a = r.Map({{image, {Str(image, "*\\tool.exe")}}});
+    uint32_t b = r.Map({{command_line, {Str(command_line, "*--x*")}}, {user, {Str(user, "erin")}}});
+    uint32_t c = r.Selection({{{image, {Str(image, "*temp*")}}}, {{user, {Re(user, "^adm.*")}}}});
+    Add(r.Finish(Or({Sel(a), Sel(b), Sel(c)})));
+  }
+  {
+    RuleMaker r("lazy image tests");
+    uint32_t a = r.Map({{command_line, {Str(command_line, "* --go")}}});
+    uint32_t b = r.Map({{image, {Str(image, "*\\temp\\\\*"), Str(image, "*\\appdata\\\\*")}}});
+    uint32_t c = r.Map({{image, {Str(image, "*\\trusted\\\\*")}}});
+    Add(r.Finish(And({Sel(a), Sel(b), Not(Sel(c))})));
+  }
+  {
+    RuleMaker r("regex or image");
+    uint32_t a = r.Map({{command_line, {Re(command_line, "-enc\\s+[a-z0-9]+")}}});
+    uint32_t b = r.Map({{image, {Str(image, "*\\a.exe")}}});
+    Add(r.Finish(Or({Sel(a), Sel(b)})));
+  }
+  {
+    RuleMaker r("number or exists");
+    uint32_t a = r.Map({{count, {Number(count, 3, CompareOp::kGt)}}});
+    uint32_t b = r.Map({{user, {Exists(user)}}, {image, {Str(image, "*\\a.exe")}}});
+    Add(r.Finish(Or({Sel(a), Sel(b)})));
+  }
+  for (Rule& rule : rules.rules) {
+    for (Selection& selection : rule.selections)
+      for (auto& map : selection.maps)
+        for (Item& item : map) item.field_name = std::string(catalog.Name(item.field));
+  }
+  auto matcher = Build();
+  ASSERT_TRUE(matcher);
+  auto scratch = matcher->NewScratch();
+  const std::vector<std::string> images = {"C:\\x\\tool.exe", "C:\\Temp\\a.exe",
+                                           "C:\\Users\\u\\AppData\\Trusted\\b.exe",
+                                           "C:\\temp\\trusted\\c.exe", "C:\\y\\z.exe"};
+  const std::vector<std::string> command_lines = {"a --x", "run --go", "ps -enc abc12", "none",
+                                                  "ps -enc abc --go"};
+  const std::vector<std::string> users = {"erin", "admin", "bob"};
+  std::mt19937 rng(5);
+  size_t alerts = 0, several_fields = 0;
+  for (int i = 0; i < 3000; ++i) {
+    events.Start();
+    if (rng() % 4) events.Add(image, images[rng() % images.size()]);
+    if (rng() % 4) events.Add(command_line, command_lines[rng() % command_lines.size()]);
+    if (rng() % 3) events.Add(user, users[rng() % users.size()]);
+    if (rng() % 3 == 0) events.Add(count, std::to_string(rng() % 6), ValueType::kNumber);
+    for (uint32_t rule : Both(*matcher, *scratch)) {
+      std::vector<std::string_view> found, plain;
+      matcher->AppendMatchedFields(rule, events.event(), *scratch, found);
+      sigma::AppendMatchedFields(rules.rules[rule], events.event(), plain);
+      EXPECT_EQ(found, plain) << rules.rules[rule].info.title << " on event " << i;
+      ++alerts;
+      several_fields += found.size() > 1;
+    }
+  }
+  EXPECT_GT(alerts, 1000u);
+  EXPECT_GT(several_fields, 300u);
+}
+
 TEST_F(MatcherTest, MatchAllocatesNothingAfterWarmUp) {
   {
     RuleMaker r("regex and string");
