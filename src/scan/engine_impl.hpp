@@ -5,7 +5,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "event/event.hpp"
@@ -31,6 +33,7 @@ struct Worker {
   bool keywords_last_needed = false;
   uint32_t keyword_checks_skipped = 0;
   std::vector<uint32_t> matches;
+  std::vector<std::string_view> fields;  // one rule's matched fields, reused
   // The indicator set this worker matches with: taken from LiveIndicators per batch (or every
   // INTEL_REFRESH records on one thread), so a reload reaches the workers within a batch.
   std::shared_ptr<const intel::IndicatorIndex> intel_index;
@@ -63,6 +66,9 @@ struct Engine::Impl {
   // holds what it found on it (one thread, DetectRecord); null when the event was parsed again
   // to be handed on (several threads). See Engine::AppendMatchedFields.
   Worker* alerting_worker = nullptr;
+  // During OnAlert calls of the handing-on thread (several threads): the alert's matched fields
+  // as the worker's matcher found them.
+  std::optional<std::span<const std::string_view>> alerting_fields;
 };
 
 constexpr uint32_t KEYWORD_RECHECK = 8;

@@ -141,6 +141,11 @@ std::string_view Engine::Host(const event::Event& event) const {
 void Engine::AppendMatchedFields(const sigma::Rule& rule, const event::Event& event,
                                  std::vector<std::string_view>& out) const {
   const Impl& m = *impl_;
+  if (m.alerting_fields) {  // found by the worker that matched the event (several threads)
+    for (std::string_view field : *m.alerting_fields)
+      if (std::find(out.begin(), out.end(), field) == out.end()) out.push_back(field);
+    return;
+  }
   const Worker* w = m.alerting_worker;
   if (m.matcher && w != nullptr && w->scratch && &w->event == &event) {
     // Testing the predicates again took about a twentieth of a scan of the EVTX samples, where
@@ -302,6 +307,8 @@ struct Batch {
   struct Hit {
     uint32_t entry;
     uint32_t rule;  // or INDICATORS: the entry matched indicators of `intel_index`
+    // The rule's matched fields, found by the worker's matcher: matched_fields[begin, end).
+    uint32_t fields_begin = 0, fields_end = 0;
   };
   static constexpr uint32_t INDICATORS = UINT32_MAX;
   struct Failure {
@@ -356,6 +363,8 @@ struct Batch {
   std::vector<std::shared_ptr<char[]>> kept;  // the reader's buffers the records lie in
   std::vector<Entry> entries;
   std::vector<Hit> hits;
+  // Names of the rules' fields (views of the rule set's strings), for Hit::fields_begin.
+  std::vector<std::string_view> matched_fields;
   std::vector<Failure> failures;
   uint64_t unrecognised = 0;
   std::shared_ptr<const intel::IndicatorIndex> intel_index;  // the set the batch was matched with
@@ -381,6 +390,7 @@ struct Batch {
     kept.clear();
     entries.clear();
     hits.clear();
+    matched_fields.clear();
     failures.clear();
     unrecognised = 0;
     intel_index.reset();
@@ -562,12 +572,28 @@ namespace {
 
 // Keeps a copy of `record` in the batch, with the worker's hits on it, when it has any: a worker
 // that reads a file itself reuses its storage for the next record.
-void KeepHits(const Worker& worker, const event::Record& record, Batch& b) {
+// The hits of the event `worker` has just matched, on entry `entry` of the batch, with each
+// rule's matched fields: the worker's matcher still knows what fired on the event, where the
+// handing-on thread would test the rule's predicates again (Engine::AppendMatchedFields).
+void AddHits(const Engine::Impl& m, Worker& worker, uint32_t entry, Batch& b) {
+  for (uint32_t rule_index : worker.matches) {
+    Batch::Hit hit{entry, rule_index};
+    if (m.matcher && worker.scratch) {
+      worker.fields.clear();
+      m.matcher->AppendMatchedFields(rule_index, worker.event, *worker.scratch, worker.fields);
+      hit.fields_begin = static_cast<uint32_t>(b.matched_fields.size());
+      b.matched_fields.insert(b.matched_fields.end(), worker.fields.begin(), worker.fields.end());
+      hit.fields_end = static_cast<uint32_t>(b.matched_fields.size());
+    }
+    b.hits.push_back(hit);
+  }
+  if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
+}
+
+void KeepHits(const Engine::Impl& m, Worker& worker, const event::Record& record, Batch& b) {
   if (worker.matches.empty() && worker.intel_scratch.matches().empty()) return;
   b.Add(record, {});
-  const auto entry = static_cast<uint32_t>(b.entries.size() - 1);
-  for (uint32_t rule_index : worker.matches) b.hits.push_back({entry, rule_index});
-  if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
+  AddHits(m, worker, static_cast<uint32_t>(b.entries.size() - 1), b);
 }
 
 // Reads, parses and matches the batch's segment (Batch::Segment) with `worker`, unless the read
@@ -605,7 +631,7 @@ void MatchSegment(const Engine::Impl& m, Worker& worker, event::JsonSegmentReade
     }
     ++b.outcome.values;
     if (!worker.event.logsource.recognised) ++b.unrecognised;
-    KeepHits(worker, record, b);
+    KeepHits(m, worker, record, b);
   };
   auto on_error = [&](uint64_t line, std::string_view message) {
     b.notes.push_back({line, std::string(message)});
@@ -630,7 +656,7 @@ void MatchOwnRecord(const Engine::Impl& m, Worker& worker, const std::string& pa
     return;
   }
   if (!worker.event.logsource.recognised) ++b.unrecognised;
-  KeepHits(worker, record, b);
+  KeepHits(m, worker, record, b);
 }
 
 // Reads, renders, parses and matches one of the batch's whole EVTX files (Batch::whole_files)
@@ -836,9 +862,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
               continue;
             }
             if (!worker.event.logsource.recognised) ++b.unrecognised;
-            for (uint32_t rule_index : worker.matches) b.hits.push_back({i, rule_index});
-            if (!worker.intel_scratch.matches().empty())
-              b.hits.push_back({i, Batch::INDICATORS});
+            AddHits(m, worker, i, b);
           }
           std::lock_guard lock(done_mutex);
           done.emplace(b.sequence, std::move(*batch));
@@ -1035,7 +1059,14 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
             report_indicators(w, record, path);
             continue;
           }
-          on_alert(m.rules.rules[batch->hits[hit].rule], m.main_worker.event, record, path);
+          const Batch::Hit& found = batch->hits[hit];
+          if (m.matcher) {  // the worker found them (AddHits)
+            m.alerting_fields = std::span<const std::string_view>(
+                batch->matched_fields.data() + found.fields_begin,
+                found.fields_end - found.fields_begin);
+          }
+          on_alert(m.rules.rules[found.rule], m.main_worker.event, record, path);
+          m.alerting_fields.reset();
         }
       }
       batch->Clear();

@@ -127,8 +127,8 @@ class Engine {
   // The first value of the fields that name the host of an event, if any.
   [[nodiscard]] std::string_view Host(const event::Event& event) const;
   // During an OnAlert call: the alert's matched fields (sigma::AppendMatchedFields), from what
-  // the matcher found on the event where it still holds that (one thread, DetectRecord), else
-  // by testing the rule's predicates again.
+  // the matcher found on the event (with several threads, as the worker that matched it kept
+  // them); by testing the rule's predicates again where no matcher was used.
   void AppendMatchedFields(const sigma::Rule& rule, const event::Event& event,
                            std::vector<std::string_view>& out) const;
 
