@@ -62,12 +62,9 @@ struct Engine::Impl {
   // one declared class.
   std::map<std::string, std::unique_ptr<Worker>, std::less<>> live_workers;
   std::string live_key;  // DetectRecord's lookup key, reused
-  // During OnAlert calls: the worker that matched the event, when its matcher scratch still
-  // holds what it found on it (one thread, DetectRecord); null when the event was parsed again
-  // to be handed on (several threads). See Engine::AppendMatchedFields.
-  Worker* alerting_worker = nullptr;
-  // During OnAlert calls of the handing-on thread (several threads): the alert's matched fields
-  // as the worker's matcher found them.
+  // During an OnAlert call: the alert's matched fields as the matcher of the worker that
+  // matched the event found them (FindMatchedFields); unset without a matcher. See
+  // Engine::AppendMatchedFields.
   std::optional<std::span<const std::string_view>> alerting_fields;
 };
 
@@ -79,5 +76,15 @@ void PrepareWorker(const Engine::Impl& m, Worker& worker);
 // Parses and matches one record; false when the record could not be parsed (`error` says why).
 bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
             std::string& error);
+
+// The matched fields of rule `rule_index` on the event `worker` has just matched, into
+// worker.fields, from what its matcher found there (it still knows what fired); false without
+// a matcher.
+bool FindMatchedFields(const Engine::Impl& m, Worker& worker, uint32_t rule_index);
+
+// Calls `on_alert` for each rule the event `worker` has just matched, with its matched fields
+// found by the worker's matcher (Engine::AppendMatchedFields).
+void ReportRuleAlerts(Engine::Impl& m, Worker& worker, const event::Record& record,
+                      const std::string& path, const Engine::OnAlert& on_alert);
 
 }  // namespace yagura::scan

@@ -45,11 +45,9 @@ bool Engine::DetectRecord(const event::Record& record,
     w.intel_index = m.indicators->Current();
   }
   if (!Detect(m, w, record, error)) return false;
-  m.alerting_worker = &w;
-  for (uint32_t rule_index : w.matches) on_alert(m.rules.rules[rule_index], w.event, record, "");
-  m.alerting_worker = nullptr;
+  static const std::string NO_PATH;
+  ReportRuleAlerts(m, w, record, NO_PATH, on_alert);
   if (on_indicator && w.intel_index) {
-    static const std::string NO_PATH;
     for (const auto& match : w.intel_scratch.matches())
       on_indicator(*w.intel_index, match, w.intel_scratch.hits(), w.event, record, NO_PATH);
   }

@@ -141,20 +141,31 @@ std::string_view Engine::Host(const event::Event& event) const {
 void Engine::AppendMatchedFields(const sigma::Rule& rule, const event::Event& event,
                                  std::vector<std::string_view>& out) const {
   const Impl& m = *impl_;
-  if (m.alerting_fields) {  // found by the worker that matched the event (several threads)
-    for (std::string_view field : *m.alerting_fields)
-      if (std::find(out.begin(), out.end(), field) == out.end()) out.push_back(field);
+  if (!m.alerting_fields) {
+    sigma::AppendMatchedFields(rule, event, out);
     return;
   }
-  const Worker* w = m.alerting_worker;
-  if (m.matcher && w != nullptr && w->scratch && &w->event == &event) {
-    // Testing the predicates again took about a twentieth of a scan of the EVTX samples, where
-    // one record in five alerts (`1 of selection_*` decides every selection).
-    const auto rule_index = static_cast<uint32_t>(&rule - m.rules.rules.data());
-    m.matcher->AppendMatchedFields(rule_index, event, *w->scratch, out);
-    return;
+  // Found by the matcher that matched the event: testing the predicates again took about a
+  // twentieth of a scan of the EVTX samples, where one record in five alerts (`1 of
+  // selection_*` decides every selection).
+  for (std::string_view field : *m.alerting_fields)
+    if (std::find(out.begin(), out.end(), field) == out.end()) out.push_back(field);
+}
+
+bool FindMatchedFields(const Engine::Impl& m, Worker& worker, uint32_t rule_index) {
+  if (!m.matcher || !worker.scratch) return false;
+  worker.fields.clear();
+  m.matcher->AppendMatchedFields(rule_index, worker.event, *worker.scratch, worker.fields);
+  return true;
+}
+
+void ReportRuleAlerts(Engine::Impl& m, Worker& worker, const event::Record& record,
+                      const std::string& path, const Engine::OnAlert& on_alert) {
+  for (uint32_t rule_index : worker.matches) {
+    if (FindMatchedFields(m, worker, rule_index)) m.alerting_fields = worker.fields;
+    on_alert(m.rules.rules[rule_index], worker.event, record, path);
   }
-  sigma::AppendMatchedFields(rule, event, out);
+  m.alerting_fields.reset();
 }
 
 Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
@@ -570,17 +581,13 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
 
 namespace {
 
-// Keeps a copy of `record` in the batch, with the worker's hits on it, when it has any: a worker
-// that reads a file itself reuses its storage for the next record.
 // The hits of the event `worker` has just matched, on entry `entry` of the batch, with each
 // rule's matched fields: the worker's matcher still knows what fired on the event, where the
 // handing-on thread would test the rule's predicates again (Engine::AppendMatchedFields).
 void AddHits(const Engine::Impl& m, Worker& worker, uint32_t entry, Batch& b) {
   for (uint32_t rule_index : worker.matches) {
     Batch::Hit hit{entry, rule_index};
-    if (m.matcher && worker.scratch) {
-      worker.fields.clear();
-      m.matcher->AppendMatchedFields(rule_index, worker.event, *worker.scratch, worker.fields);
+    if (FindMatchedFields(m, worker, rule_index)) {
       hit.fields_begin = static_cast<uint32_t>(b.matched_fields.size());
       b.matched_fields.insert(b.matched_fields.end(), worker.fields.begin(), worker.fields.end());
       hit.fields_end = static_cast<uint32_t>(b.matched_fields.size());
@@ -590,6 +597,8 @@ void AddHits(const Engine::Impl& m, Worker& worker, uint32_t entry, Batch& b) {
   if (!worker.intel_scratch.matches().empty()) b.hits.push_back({entry, Batch::INDICATORS});
 }
 
+// Keeps a copy of `record` in the batch, with the worker's hits on it, when it has any: a worker
+// that reads a file itself reuses its storage for the next record.
 void KeepHits(const Engine::Impl& m, Worker& worker, const event::Record& record, Batch& b) {
   if (worker.matches.empty() && worker.intel_scratch.matches().empty()) return;
   b.Add(record, {});
@@ -770,11 +779,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       ++records;
       Worker& w = m.main_worker;
       if (!w.event.logsource.recognised) ++summary.events_unrecognised;
-      m.alerting_worker = &w;
-      for (uint32_t rule_index : w.matches) {
-        on_alert(m.rules.rules[rule_index], w.event, record, path);
-      }
-      m.alerting_worker = nullptr;
+      ReportRuleAlerts(m, w, record, path, on_alert);
       report_indicators(w, record, path);
     });
   } else {
