@@ -1204,6 +1204,10 @@ IncidentResult<AttachmentInfo> AddAttachment(store::Connection& connection,
   }
   const std::string sha256 = Sha256Hex(content);
   const auto size = static_cast<int64_t>(content.size());
+  // Two identical uploads at once (a client retrying before its first answer) must not both
+  // find nothing and both insert.
+  store::SerializeWith(connection,
+                       fmt::format("attachment {} {} {}", OBJECT_TYPE, incident->id, sha256));
   store::Rows same = connection.Query(
       fmt::format("SELECT {} FROM attachments WHERE object_type = $1 AND object_id = $2 AND "
                   "filename = $3 AND size = $4 AND sha256 = $5 ORDER BY uploaded_at, id LIMIT 1",

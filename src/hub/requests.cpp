@@ -371,6 +371,9 @@ CoordinationResult<RequestAttachment> AddResponseAttachment(
     }
     const std::string sha256 = Sha256Hex(bytes);
     const auto size = static_cast<int64_t>(bytes.size());
+    // Two identical uploads at once must not both find nothing and both insert.
+    store::SerializeWith(connection,
+                         fmt::format("attachment request_response {} {}", response_id, sha256));
     store::Rows same = connection.Query(
         fmt::format("SELECT {} FROM attachments f WHERE f.object_type = 'request_response' AND "
                     "f.object_id = $1 AND f.filename = $2 AND f.size = $3 AND f.sha256 = $4 "

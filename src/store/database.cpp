@@ -32,6 +32,8 @@ namespace {
 
 // Key of the PostgreSQL advisory lock that serialises migrators ("yagu").
 constexpr int64_t MIGRATION_LOCK_KEY = 0x79616775;
+// The first half of SerializeWith's two-part advisory keys ("ya" + "gs").
+constexpr int64_t SERIALIZED_KEY_CLASS = 0x79616773;
 
 std::string UtcNow() {
   const auto now = std::chrono::system_clock::now();
@@ -50,6 +52,17 @@ void LockMigrations(Connection& connection) {
     connection.Query("SELECT pg_advisory_xact_lock($1)", {Param{MIGRATION_LOCK_KEY}});
   }
 }
+
+}  // namespace
+
+void SerializeWith(Connection& connection, std::string_view key) {
+  if (connection.engine() != Engine::kPostgres) return;
+  static const std::string sql =
+      fmt::format("SELECT pg_advisory_xact_lock({}, hashtext($1))", SERIALIZED_KEY_CLASS);
+  connection.Query(sql, {Param{std::string(key)}});
+}
+
+namespace {
 
 bool MigrationTableExists(Connection& connection) {
   if (connection.engine() == Engine::kSqlite) {

@@ -104,6 +104,15 @@ class Connection {
   }
 };
 
+// Makes every other transaction that calls this with the same `key` wait until this one ends
+// (commits or rolls back). For a check-then-insert that must not run twice at once: PostgreSQL
+// at read committed lets two transactions both find nothing and both insert. On PostgreSQL it
+// is a transaction-scoped advisory lock on a hash of the key (in the two-part key space, apart
+// from the migrations' lock; keys that share a hash only wait for each other needlessly); SQLite's
+// write transactions already run one at a time (BEGIN IMMEDIATE). Call it inside
+// Database::Transact.
+void SerializeWith(Connection& connection, std::string_view key);
+
 class Database;
 
 // A connection borrowed from the pool; returned when this goes out of scope.

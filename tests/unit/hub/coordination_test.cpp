@@ -8,7 +8,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <latch>
 #include <random>
+#include <thread>
 
 #include "hub/advisories.hpp"
 #include "hub/audit_log.hpp"
@@ -501,6 +503,46 @@ TEST_P(CoordinationTest, OutboundRequestIsAnsweredWithAnAttachmentAndOverdueFoll
   EXPECT_EQ(AuditCount("request.respond"), 1);
   EXPECT_EQ(AuditCount("request.attach"), 3);  // the retried upload too
   EXPECT_EQ(AuditCount("request.transition"), 1);
+}
+
+TEST_P(CoordinationTest, TheSameResponseFileAtOnceIsStoredOnce) {
+  // Retries that overlap their first attempt: one upload makes the attachment, the others get
+  // it back as already attached. Each round starts every upload together with a file of its own.
+  auto created = CreateMaterialsRequest(*db_, analyst_p_, Outbound("art30", ministry_), T0);
+  ASSERT_TRUE(created) << created.error().message;
+  auto response = AddRequestResponse(*db_, minister_reporter_, created->id, "Logs.", T0 + 1);
+  ASSERT_TRUE(response) << response.error().message;
+  constexpr int ROUNDS = 12;
+  constexpr int UPLOADERS = 4;  // the pool's connections
+  for (int round = 0; round < ROUNDS; ++round) {
+    const std::string bytes = "proxy log " + std::to_string(round);
+    std::vector<CoordinationResult<RequestAttachment>> results(UPLOADERS);
+    std::latch start(UPLOADERS);
+    std::vector<std::thread> uploaders;
+    for (int i = 0; i < UPLOADERS; ++i) {
+      uploaders.emplace_back([&, i] {
+        start.arrive_and_wait();
+        try {
+          results[i] = AddResponseAttachment(*db_, minister_reporter_, created->id, response->id,
+                                             "proxy.log", "text/plain", bytes, T0 + 2 + round);
+        } catch (const std::exception& error) {
+          results[i] = tl::unexpected(CoordinationError{Kind::kConflict, error.what(), {}});
+        }
+      });
+    }
+    for (auto& uploader : uploaders) uploader.join();
+    int made = 0;
+    for (const auto& result : results) {
+      ASSERT_TRUE(result) << "round " << round << ": " << result.error().message;
+      if (!result->already_attached) ++made;
+      EXPECT_EQ(result->id, results[0]->id) << "round " << round;
+    }
+    EXPECT_EQ(made, 1) << "round " << round;
+  }
+  auto attachments = ListResponseAttachments(*db_, analyst_p_, created->id, response->id);
+  ASSERT_TRUE(attachments) << attachments.error().message;
+  EXPECT_EQ(attachments->items.size(), static_cast<size_t>(ROUNDS));
+  EXPECT_EQ(AuditCount("request.attach"), ROUNDS * UPLOADERS);
 }
 
 TEST_P(CoordinationTest, LocalGovernmentAsksTheCentreUnderArticle32) {

@@ -11,8 +11,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <latch>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "core/json_value.hpp"
 #include "hub/audit_log.hpp"
@@ -23,6 +25,8 @@ namespace yagura::hub {
 namespace {
 
 constexpr int64_t T0 = 1'790'000'000'000;  // 2026-09-21
+// Connections in the pool, and clients uploading the same file at once.
+constexpr int UPLOADERS = 4;
 
 std::string RandomSuffix() {
   std::random_device device;
@@ -57,7 +61,7 @@ class IncidentsTest : public ::testing::TestWithParam<store::Engine> {
       target = base + (base.find('?') == std::string::npos ? "?" : "&") +
                "options=-csearch_path%3D" + schema_;
     }
-    auto db = store::Database::Open(target, 2);
+    auto db = store::Database::Open(target, UPLOADERS);
     ASSERT_TRUE(db) << db.error().ToString();
     db_ = std::move(*db);
     auto migrated = MigrateSchema(*db_);
@@ -800,6 +804,43 @@ TEST_P(IncidentsTest, TheSameFileAgainIsTheAttachmentItAlreadyIs) {
   EXPECT_EQ(std::count_if(history->begin(), history->end(),
                           [](const HistoryEntry& e) { return e.kind == "attachment_added"; }),
             3);
+}
+
+TEST_P(IncidentsTest, TheSameFileAtOnceIsStoredOnce) {
+  // Clients that retry before their first answer arrives send the same file at the same
+  // instant. One of them makes the attachment; the others get it back as already attached.
+  // Each round starts every upload together, a file of its own per round.
+  Incident incident = Create(reporter_a_);
+  constexpr int ROUNDS = 12;
+  for (int round = 0; round < ROUNDS; ++round) {
+    const std::string bytes = "capture " + std::to_string(round);
+    std::vector<IncidentResult<AttachmentInfo>> results(UPLOADERS);
+    std::latch start(UPLOADERS);
+    std::vector<std::thread> uploaders;
+    for (int i = 0; i < UPLOADERS; ++i) {
+      uploaders.emplace_back([&, i] {
+        start.arrive_and_wait();
+        try {
+          results[i] = With([&](store::Connection& c) {
+            return AddAttachment(c, reporter_a_, incident.id, "capture.pcap",
+                                 "application/vnd.tcpdump.pcap", bytes, T0 + round);
+          });
+        } catch (const std::exception& error) {
+          results[i] = tl::unexpected(IncidentError{IncidentErrorKind::kConflict, error.what()});
+        }
+      });
+    }
+    for (auto& uploader : uploaders) uploader.join();
+    int made = 0;
+    for (const auto& result : results) {
+      ASSERT_TRUE(result) << "round " << round << ": " << result.error().message;
+      if (!result->already_attached) ++made;
+      EXPECT_EQ(result->id, results[0]->id) << "round " << round;
+    }
+    EXPECT_EQ(made, 1) << "round " << round;
+  }
+  EXPECT_EQ(Get(reporter_a_, incident.id)->attachments.size(), static_cast<size_t>(ROUNDS));
+  EXPECT_EQ(AuditCount("incident.attachment.add"), ROUNDS * UPLOADERS);
 }
 
 TEST_P(IncidentsTest, ListFiltersAndKeysetPaging) {
