@@ -10,7 +10,9 @@
 //   3. the reporter sees and acknowledges the advisory;
 //   4. a user of another organisation sees neither the incident nor the advisory, in the lists
 //      or by URL, and switching to Japanese translates the page and is remembered;
-//   5. the administrator opens every page, reloads the rules and exports alerts (progress bars).
+//   5. the administrator opens every page, reloads the rules and exports alerts (progress bars),
+//      makes and revokes a sensor token and an API token (each used before and after), and
+//      creates a TAXII collection, grants an organisation access and publishes an indicator.
 // Every step checks what the page shows. Any console error, page error, CSP violation or request
 // to a host other than loopback fails the run. Exit code 0 means every check passed.
 //
@@ -435,7 +437,8 @@ async function adminPages(browser, s) {
     ['Alerts', 'Alert queue', 'alerts'], ['Incidents', 'Incidents', 'incidents'], ['Advisories', 'Advisories', null],
     ['Requests for materials', 'Requests for materials', 'requests'], ['Recommendations', 'Recommendations', 'recommendations'],
     ['Intelligence', 'Threat intelligence', 'intel'], ['Detection rules', 'Detection rules', 'rules'],
-    ['Organisations', 'Organisations', 'organizations'], ['Users', 'Users', 'users'], ['Audit log', 'Audit log', 'audit'],
+    ['Organisations', 'Organisations', 'organizations'], ['Users', 'Users', 'users'], ['Sensors', 'Sensors', 'sensors'],
+    ['Audit log', 'Audit log', 'audit'],
     ['Settings', 'Settings', 'settings'],
   ];
   for (const [link, title, name] of pages) {
@@ -481,6 +484,89 @@ async function adminPages(browser, s) {
   check((await file.text()).includes(s.alert.id), 'the export lacks the alert');
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
+
+  step = 'admin: makes a sensor token, which ingests, then revokes it';
+  await page.goto(`/sensors?org_id=${s.orgA.id}`);
+  await heading(page, 'Sensors');
+  await page.locator('main table').getByText(`e2e-sshd-${s.suffix}`).waitFor();
+  await page.getByRole('button', { name: 'New sensor' }).click();
+  let box = page.getByRole('dialog');
+  await box.getByRole('button', { name: 'Create the sensor' }).click();
+  await box.getByText('Required.').waitFor();
+  await box.getByLabel(label('Name')).fill(`console-proxy-${s.suffix}`);
+  await box.getByLabel(label('Product')).fill('Linux');
+  await box.getByRole('button', { name: 'Create the sensor' }).click();
+  await box.getByText('Use lowercase letters, digits, _ and - only (at most 64).').waitFor();
+  await box.getByLabel(label('Product')).fill('linux');
+  await box.getByLabel(label('Service')).fill('sshd');
+  await box.getByRole('button', { name: 'Create the sensor' }).click();
+  const sensorToken = await box.getByLabel('Sensor token').inputValue();
+  check(/^ygs_/.test(sensorToken), `the new sensor's token is not shown: ${sensorToken.slice(0, 8)}`);
+  check((await box.locator('pre.command').innerText()).includes('/api/v1/ingest'), 'the dialog does not show how to send events');
+  const sendWith = async (token) => (await page.context().request.post('/api/v1/ingest', {
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-ndjson' },
+    data: `${JSON.stringify({ message: 'Connection closed by 198.51.100.9 port 40022', host: 'proxy01', program: 'sshd' })}\n`,
+  })).status();
+  check(await sendWith(sensorToken) === 202, 'the sensor token made in the console does not ingest');
+  await box.locator('.form-actions').getByRole('button', { name: 'Close', exact: true }).click();
+  await box.waitFor({ state: 'detached' });
+  const sensorRow = page.locator('main tr').filter({ hasText: `console-proxy-${s.suffix}` });
+  await sensorRow.getByText('product=linux,service=sshd').waitFor();
+  await sensorRow.getByRole('button', { name: `Revoke the token of console-proxy-${s.suffix}` }).click();
+  box = page.getByRole('dialog');
+  await box.getByRole('button', { name: 'Revoke' }).click();
+  await sensorRow.getByText(/^Revoked /).waitFor();
+  check(await sendWith(sensorToken) === 401, 'a revoked sensor token still ingests');
+  await shot(page, 'sensors');
+
+  step = 'admin: makes an API token in the settings, uses it, revokes it';
+  await page.goto('/settings');
+  await heading(page, 'Settings');
+  await page.getByLabel(label('Name')).last().fill(`e2e-script-${s.suffix}`);
+  await page.getByRole('button', { name: 'Create the token' }).click();
+  const apiToken = await page.getByLabel('Token', { exact: true }).inputValue();
+  check(/^ygt_/.test(apiToken), 'the new API token is not shown');
+  const meWith = async () => (await page.context().request.get('/api/v1/auth/me', {
+    headers: { Authorization: `Bearer ${apiToken}` },
+  })).status();
+  check(await meWith() === 200, 'the API token made in the console is refused');
+  const tokenRow = page.locator('main tr').filter({ hasText: `e2e-script-${s.suffix}` });
+  await tokenRow.getByText('Active').waitFor();
+  await tokenRow.getByRole('button', { name: `Revoke the token e2e-script-${s.suffix}` }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+  await tokenRow.getByText('Revoked').waitFor();
+  check(await meWith() === 401, 'a revoked API token is still accepted');
+  await shot(page, 'settings-tokens', true);
+
+  step = 'admin: creates a TAXII collection, grants access, publishes an indicator';
+  await page.goto('/intel');
+  await heading(page, 'Threat intelligence');
+  await page.getByRole('button', { name: 'New collection' }).click();
+  box = page.getByRole('dialog');
+  await box.getByLabel(label('Title')).fill(`Phishing infrastructure ${s.suffix}`);
+  await box.getByLabel(label('Alias')).fill(`phish-${s.suffix}`);
+  await box.getByRole('button', { name: 'Create the collection' }).click();
+  await box.waitFor({ state: 'detached' });
+  const collectionRow = page.locator('main tr').filter({ hasText: `Phishing infrastructure ${s.suffix}` });
+  await collectionRow.waitFor();
+  await collectionRow.getByRole('button', { name: `Access to Phishing infrastructure ${s.suffix}` }).click();
+  box = page.getByRole('dialog');
+  await box.getByLabel(label('Organisation')).selectOption(s.orgA.id);
+  await box.getByLabel('May read the collection').check();
+  await box.getByRole('button', { name: 'Save' }).click();
+  await box.waitFor({ state: 'detached' });
+  await page.locator('main tr').filter({ hasText: `Phishing infrastructure ${s.suffix}` }).getByText(`${s.orgA.name} (Read)`).waitFor();
+  await page.locator('main tr').filter({ hasText: `Phishing infrastructure ${s.suffix}` })
+    .getByRole('button', { name: `Publish to Phishing infrastructure ${s.suffix}` }).click();
+  box = page.getByRole('dialog');
+  await box.getByLabel(label('Value')).fill('203.0.113.77');
+  await box.getByRole('button', { name: 'Publish' }).click();
+  await box.getByText(/Published \(\d+ STIX objects\)/).waitFor();
+  const primary = await box.locator('.notice-success code').innerText();
+  check(primary.startsWith('indicator--'), `publishing did not name the indicator: ${primary}`);
+  await page.keyboard.press('Escape');
+  await box.waitFor({ state: 'detached' });
+  await shot(page, 'intel-collections', true);
 
   step = 'admin: keyboard — focus, skip link';
   await page.goto('/incidents');

@@ -7,12 +7,12 @@ import type { Me } from './types';
 
 export type PageName =
   | 'overview' | 'alerts' | 'incidents' | 'advisories' | 'requests' | 'recommendations'
-  | 'organizations' | 'users' | 'intel' | 'rules' | 'audit' | 'settings';
+  | 'organizations' | 'users' | 'sensors' | 'intel' | 'rules' | 'audit' | 'settings';
 
 // Navigation order.
 export const PAGE_ORDER: PageName[] = [
   'overview', 'alerts', 'incidents', 'advisories', 'requests', 'recommendations', 'intel', 'rules',
-  'organizations', 'users', 'audit', 'settings',
+  'organizations', 'users', 'sensors', 'audit', 'settings',
 ];
 
 export interface Access {
@@ -36,6 +36,9 @@ export interface Access {
   manageAllUsers: boolean;
   reloadRules: boolean;
   pullFeeds: boolean;
+  // The centre's TAXII collections: creating them and granting access, and publishing to them.
+  manageCollections: boolean;
+  publishIntel: boolean;
   export: boolean;
 }
 
@@ -62,7 +65,10 @@ export function accessFor(me: Me): Access {
     pages.add('rules');
     pages.add('organizations');
   }
-  if (centreAdmin || orgAdmin) pages.add('users');
+  if (centreAdmin || orgAdmin) {
+    pages.add('users');
+    pages.add('sensors');
+  }
   if (centreAdmin) pages.add('audit');
 
   return {
@@ -85,6 +91,8 @@ export function accessFor(me: Me): Access {
     manageAllUsers: centreAdmin,
     reloadRules: centreAdmin,
     pullFeeds: centreAdmin,
+    manageCollections: centreAdmin,
+    publishIntel: duty,
     export: centre || member,
   };
 }

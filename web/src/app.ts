@@ -45,6 +45,7 @@ export const ROUTES: Route[] = [
   { name: 'recommendation', pattern: '/recommendations/:id', page: 'recommendations', load: () => import('./pages/recommendation') },
   { name: 'organizations', pattern: '/organizations', page: 'organizations', load: () => import('./pages/organizations') },
   { name: 'users', pattern: '/users', page: 'users', load: () => import('./pages/users') },
+  { name: 'sensors', pattern: '/sensors', page: 'sensors', load: () => import('./pages/sensors') },
   { name: 'intel', pattern: '/intel', page: 'intel', load: () => import('./pages/intel') },
   { name: 'rules', pattern: '/rules', page: 'rules', load: () => import('./pages/rules') },
   { name: 'audit', pattern: '/audit', page: 'audit', load: () => import('./pages/audit') },
@@ -54,7 +55,7 @@ export const ROUTES: Route[] = [
 export const NAV_PATHS: Record<PageName, string> = {
   overview: '/', alerts: '/alerts', incidents: '/incidents', advisories: '/advisories',
   requests: '/requests', recommendations: '/recommendations', organizations: '/organizations',
-  users: '/users', intel: '/intel', rules: '/rules', audit: '/audit', settings: '/settings',
+  users: '/users', sensors: '/sensors', intel: '/intel', rules: '/rules', audit: '/audit', settings: '/settings',
 };
 
 let root: HTMLElement;

@@ -1,11 +1,12 @@
 // The user's own settings: language and time zone (remembered on the server with
-// PATCH /auth/me and applied at every sign-in), display name, and password.
-import { h } from '../dom';
+// PATCH /auth/me and applied at every sign-in), display name, password, and API tokens for
+// scripts (a new token's secret is shown once; the server keeps only its hash).
+import { h, replace } from '../dom';
 import { t } from '../i18n';
-import { post, describe } from '../api';
+import { get, post, del, describe } from '../api';
 import { isValidTimeZone, timeZone, formatDateTime } from '../format';
 import type { PageContext } from '../app';
-import { pageHeader, section, field, input, select, submit, formActions, busy, messageArea, dl, orgLabel } from '../ui/components';
+import { pageHeader, section, field, input, select, submit, formActions, busy, messageArea, dl, orgLabel, table, button, badge, loading, notice, confirmAction, secretReveal } from '../ui/components';
 import { saveProfile } from '../session';
 import { tEnum } from '../i18n';
 
@@ -68,5 +69,79 @@ export function render(ctx: PageContext): HTMLElement {
       [t('settings.now'), `${formatDateTime(new Date().toISOString())} (${timeZone()})`],
     ])),
     section(t('settings.preferences'), profile),
-    section(t('settings.password'), password));
+    section(t('settings.password'), password),
+    section(t('tokens.title'), tokensPanel()));
+}
+
+interface ApiToken {
+  id: string; name: string; scopes: string[]; status: 'active' | 'expired' | 'revoked';
+  created_at: string; expires_at: string | null; revoked_at: string | null; last_used_at: string | null;
+}
+
+const SCOPES = ['read', 'write', 'admin'];
+const LIFETIMES: [string, string][] = [['30', 'tokens.days_30'], ['90', 'tokens.days_90'], ['365', 'tokens.days_365'], ['', 'tokens.never']];
+
+function tokensPanel(): HTMLElement {
+  const messages = messageArea();
+  const list = h('div', null, loading());
+  const reveal = h('div');
+  const load = async () => {
+    try {
+      const { items } = await get<{ items: ApiToken[] }>('/api/v1/tokens');
+      replace(list, table([
+        { label: t('tokens.name'), render: (k: ApiToken) => k.name },
+        { label: t('tokens.scopes'), render: (k) => k.scopes.map((scope) => t(`tokens.scope.${scope}`)).join(', ') },
+        { label: t('common.status'), render: (k) => badge(t(`tokens.status.${k.status}`), k.status === 'active' ? 'status status-ok' : 'status status-closed') },
+        { label: t('common.created'), render: (k) => formatDateTime(k.created_at) },
+        { label: t('tokens.expires'), render: (k) => (k.expires_at ? formatDateTime(k.expires_at) : t('tokens.never')) },
+        { label: t('tokens.last_used'), render: (k) => (k.last_used_at ? formatDateTime(k.last_used_at) : '—') },
+        { label: t('common.actions'), render: (k) => (k.status !== 'active' ? '—' : button(t('tokens.revoke'), async () => {
+          if (!await confirmAction(t('tokens.revoke_title'), t('tokens.revoke_body', { name: k.name }), t('tokens.revoke'))) return;
+          try {
+            await del(`/api/v1/tokens/${encodeURIComponent(k.id)}`);
+            replace(reveal);  // a secret shown earlier may be the one just revoked
+            await load();
+          } catch (error) {
+            messages.show('error', describe(error));
+          }
+        }, { class: 'btn btn-small btn-danger', 'aria-label': t('tokens.revoke_named', { name: k.name }) })) },
+      ], items, { empty: t('tokens.empty'), label: t('tokens.title') }));
+    } catch (error) {
+      replace(list, notice('error', describe(error)));
+    }
+  };
+
+  const name = field(t('tokens.name'), input('text', { maxlength: 100, autocomplete: 'off' }), { required: true, help: t('tokens.name_help') });
+  const boxes = SCOPES.map((scope) => {
+    const box = h('input', { type: 'checkbox', id: `token-scope-${scope}`, value: scope, checked: scope === 'read' });
+    return { box, el: h('div', { class: 'field-check' }, box, h('label', { for: `token-scope-${scope}` }, t(`tokens.scope.${scope}`))) };
+  });
+  const scopes = h('fieldset', null, h('legend', null, t('tokens.scopes')), h('p', { class: 'help' }, t('tokens.scopes_help')), ...boxes.map((b) => b.el));
+  const lifetime = field(t('tokens.lifetime'), select(LIFETIMES.map(([value, key]) => [value, t(key)]), '90'));
+  const form = h('form', { novalidate: true }, name.el, scopes, lifetime.el, formActions(submit(t('tokens.create'))));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    name.setError(null);
+    messages.clear();
+    replace(reveal);
+    const chosen = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
+    if (!name.control.value.trim()) { name.setError(t('validation.required')); name.control.focus(); return; }
+    if (!chosen.length) { messages.show('error', t('tokens.scopes_required')); boxes[0].box.focus(); return; }
+    const body: Record<string, unknown> = { name: name.control.value.trim(), scopes: chosen };
+    if (lifetime.control.value) body.expires_at = new Date(Date.now() + Number(lifetime.control.value) * 86400000).toISOString();
+    try {
+      const created = await busy(form, () => post<ApiToken & { token: string }>('/api/v1/tokens', body));
+      form.reset();
+      lifetime.control.value = '90';
+      replace(reveal,
+        notice('success', t('tokens.created', { name: created.name })),
+        secretReveal(t('tokens.secret'), created.token, t('tokens.secret_once')));
+      reveal.querySelector('input')?.focus();
+      await load();
+    } catch (error) {
+      messages.show('error', describe(error));
+    }
+  });
+  void load();
+  return h('div', null, h('p', { class: 'help' }, t('tokens.lead')), messages.el, list, reveal, h('h3', null, t('tokens.new')), form);
 }

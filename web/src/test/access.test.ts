@@ -45,6 +45,14 @@ describe('pages by role and organisation', () => {
     expect(pages(me('local_government', ['org_reporter']))).not.toContain('users');
   });
 
+  it('lets only administrators manage sensor tokens (the server\'s ManageUsersOf)', () => {
+    expect(pages(me('centre', ['centre_admin']))).toContain('sensors');
+    expect(pages(me('critical_infrastructure', ['org_admin']))).toContain('sensors');
+    expect(pages(me('centre', ['centre_analyst']))).not.toContain('sensors');
+    expect(pages(me('ministry', ['org_reporter']))).not.toContain('sensors');
+    expect(pages(me('partner_cert', ['partner']))).not.toContain('sensors');
+  });
+
   it('shows a partner CERT only what can be shared with it', () => {
     expect(pages(me('partner_cert', ['partner']))).toEqual(['overview', 'incidents', 'advisories', 'settings']);
   });
@@ -71,6 +79,14 @@ describe('actions', () => {
   it('lets only local governments ask the centre (art. 32)', () => {
     expect(accessFor(me('local_government', ['org_reporter'])).createInboundRequest).toBe(true);
     expect(accessFor(me('ministry', ['org_reporter'])).createInboundRequest).toBe(false);
+  });
+
+  it('manages TAXII collections as centre administrator; publishes as a duty role', () => {
+    expect(accessFor(me('centre', ['centre_admin'])).manageCollections).toBe(true);
+    expect(accessFor(me('centre', ['centre_analyst'])).manageCollections).toBe(false);
+    expect(accessFor(me('centre', ['centre_analyst'])).publishIntel).toBe(true);
+    expect(accessFor(me('centre', ['auditor'])).publishIntel).toBe(false);
+    expect(accessFor(me('ministry', ['org_admin'])).publishIntel).toBe(false);
   });
 
   it('reloads rules and pulls feeds only as centre administrator', () => {

@@ -297,3 +297,40 @@ export function filterBar(onSubmit: () => void, ...fields: Child[]): HTMLFormEle
 export function splitList(text: string): string[] {
   return text.split(/[\n,]+/).map((s) => s.trim()).filter(Boolean);
 }
+
+// Asks before an action that cannot be undone (revoking a credential). Resolves true when the
+// user chose `action`, false when they cancelled or closed the dialog.
+export function confirmAction(title: string, text: string, action: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    let chosen = false;
+    const yes = h('button', { type: 'button', class: 'btn btn-danger' }, action);
+    const no = h('button', { type: 'button', class: 'btn' }, t('common.cancel'));
+    // Cancel comes first, so Enter on the opened dialog does not revoke anything.
+    const d = dialog(title, h('div', null, h('p', null, text), formActions(no, yes)), { onClose: () => resolve(chosen) });
+    yes.addEventListener('click', () => { chosen = true; d.close(); });
+    no.addEventListener('click', () => d.close());
+    d.open();
+  });
+}
+
+// A secret the server shows once (a new token): read-only, selected on focus, with a copy
+// button, and a warning that it cannot be shown again.
+export function secretReveal(label: string, secret: string, warning: string): HTMLElement {
+  const control = input('text', { value: secret, readonly: true, class: 'secret', spellcheck: 'false', autocomplete: 'off' });
+  control.addEventListener('focus', () => control.select());
+  const status = h('span', { class: 'help', role: 'status' });
+  const copy = h('button', { type: 'button', class: 'btn btn-small' }, t('common.copy'));
+  copy.addEventListener('click', async () => {
+    control.focus();
+    try {
+      await navigator.clipboard.writeText(secret);
+      status.textContent = t('common.copied');
+    } catch {
+      status.textContent = t('common.copy_by_hand');
+    }
+  });
+  const f = field(label, control, { help: warning });
+  f.el.classList.add('secret-field');
+  f.el.append(h('div', { class: 'secret-actions' }, copy, ' ', status));
+  return f.el;
+}
