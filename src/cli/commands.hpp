@@ -113,6 +113,7 @@ class ServeCommand {
   std::vector<std::string> rules_, intel_;
   std::string time_field_;
   std::string allowed_lateness_;
+  std::string alert_fold_window_;
   bool no_detection_ = false;
   std::string web_root_;
 };

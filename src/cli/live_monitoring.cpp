@@ -115,6 +115,7 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
     options.correlation.allowed_lateness_ms = config.allowed_lateness_ms;
     options.campaigns.min_organisations = config.campaign_min_organisations;
     options.campaigns.window_ms = config.campaign_window_ms;
+    options.fold_window_ms = config.alert_fold_window_ms;
     options.centre_org_id = organisations.centre();
     options.spool_retention_ms = config.spool_retention_ms;
     options.state_path = (std::filesystem::path(config.data_dir) / "detector.state").string();

@@ -138,6 +138,10 @@ ServeCommand::ServeCommand(CLI::App& app) {
                        "Take event time from this field (correlation windows)");
   command_->add_option("--allowed-lateness", allowed_lateness_,
                        "How late an event may arrive and still count in correlation windows (default 60s)");
+  command_->add_option("--alert-fold-window", alert_fold_window_,
+                       "Count an alert's repeats (same rule or indicator, organisation and host) "
+                       "within this window of event time on it (default 1h; 0: every event its own "
+                       "alert)");
   command_->add_flag("--no-detection", no_detection_,
                      "Spool ingested events without analysing them");
   command_->add_option("--web-root", web_root_,
@@ -167,6 +171,14 @@ int ServeCommand::Run() {
     auto applied = ApplySetting(config, "allowed_lateness", allowed_lateness_);
     if (!applied) {
       std::fprintf(stderr, "yagura serve: --allowed-lateness: %s\n", applied.error().message.c_str());
+      return EXIT_USAGE;
+    }
+  }
+  if (!alert_fold_window_.empty()) {
+    auto applied = ApplySetting(config, "alert_fold_window", alert_fold_window_);
+    if (!applied) {
+      std::fprintf(stderr, "yagura serve: --alert-fold-window: %s\n",
+                   applied.error().message.c_str());
       return EXIT_USAGE;
     }
   }

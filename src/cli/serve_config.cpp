@@ -173,6 +173,16 @@ const std::map<std::string, Setter>& Setters() {
          c.campaign_window_ms = *ms;
          return {};
        }},
+      {"alert_fold_window", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         if (v == "0") {
+           c.alert_fold_window_ms = 0;
+           return {};
+         }
+         auto ms = ParseDurationMs(v, "alert_fold_window");
+         if (!ms) return tl::unexpected(ms.error());
+         c.alert_fold_window_ms = *ms;
+         return {};
+       }},
       {"taxii_poll_interval", [](ServeConfig& c, const std::string& v) -> Result<void> {
          if (v == "0") {
            c.taxii_poll_interval_ms = 0;

@@ -40,6 +40,8 @@ struct ServeConfig {
   int64_t allowed_lateness_ms = 60'000;
   size_t campaign_min_organisations = 3;
   int64_t campaign_window_ms = 24 * 3600 * 1000LL;
+  // Repeats of an alert within this much event time are counted on it (0: never).
+  int64_t alert_fold_window_ms = 3600 * 1000LL;
   // Partner TAXII collections (`yagura intel --store DATA/intel taxii add`) are pulled this
   // often into DATA/intel, whose feeds detection reads; 0: never.
   int64_t taxii_poll_interval_ms = 5 * 60 * 1000;

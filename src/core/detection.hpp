@@ -12,7 +12,8 @@ namespace yagura {
 
 // One alert as the detector hands it over (not yet seen by anyone).
 struct DetectedAlert {
-  std::string id;              // deterministic UUID-shaped id
+  std::string id;              // deterministic UUID-shaped id; repeats share their first's
+                               // (pipeline/detector.hpp, fold_window_ms)
   std::string kind;            // rule | indicator | correlation | campaign
   std::string org_id;          // whose events raised it (campaign: the centre's organisation)
   std::string rule_id;         // Sigma rule / correlation id, or indicator id
@@ -27,7 +28,8 @@ struct DetectedAlert {
   uint64_t spool_seq = 0;      // the event's position in the spool (0 for campaigns)
   std::string group_key;       // correlation: group-by values as JSON; campaign: the key
   std::string campaign_id;     // set on member alerts once they belong to a campaign
-  std::string details_json;    // the alert as `yagura scan` writes it (rule, event, matched...)
+  std::string details_json;    // the alert as `yagura scan` writes it (rule, event, matched...);
+                               // empty on a repeat of an alert earlier in the same batch
 };
 
 // A campaign as the detector raises or extends it.

@@ -67,6 +67,9 @@ JsonValue AlertJson(const hub::Alert& alert, bool with_details, const JsonValue&
   json.Set("techniques_resolved", ResolvedTechniquesJson(technique_index, alert.techniques));
   json.Set("tags", Strings(alert.tags));
   json.Set("event_time", Time(alert.event_time));
+  json.Set("occurrences", alert.occurrences);
+  json.Set("last_event_time",
+           Time(alert.last_event_time != 0 ? alert.last_event_time : alert.event_time));
   json.Set("detected_at", Time(alert.detected_at));
   json.Set("logsource", alert.logsource);
   json.Set("sensor_id", alert.sensor_id);
@@ -455,6 +458,8 @@ void AddSchemas(ApiContext& context) {
           "url":{"type":["string","null"]}}}},
       "tags":{"type":"array","items":{"type":"string"}},
       "event_time":@TIME@,"detected_at":@TIME@,
+      "occurrences":{"type":"integer","minimum":1,"description":"events this alert stands for: the first and its repeats (same rule or indicator, organisation and host within the fold window)"},
+      "last_event_time":@TIME@,
       "logsource":{"type":"string"},"sensor_id":{"type":"string"},"spool_seq":{"type":"integer"},
       "group":{"description":"correlation: the group-by values; campaign: the key; null otherwise"},
       "campaign_id":{"type":["string","null"],"description":"set when the alert belongs to a campaign; organisations see the id, never the campaign"},

@@ -58,12 +58,14 @@ constexpr size_t FILTER_VALUE_MAX = 512;
 constexpr int ALERT_PAGE = 1000;
 constexpr int INCIDENT_PAGE = 500;
 
-const std::array<std::string, 24> ALERT_COLUMNS = {
+// New columns go at the end: scripts read these files by position.
+const std::array<std::string, 26> ALERT_COLUMNS = {
     "id",        "kind",        "org_id",      "rule_id",         "title",
     "level",     "status",      "event_time",  "detected_at",     "techniques",
     "tags",      "logsource",   "sensor_id",   "campaign_id",     "resolution",
     "reason",    "assignee_id", "incident_id", "acknowledged_by", "acknowledged_at",
-    "closed_by", "closed_at",   "created_at",  "updated_at"};
+    "closed_by", "closed_at",   "created_at",  "updated_at",      "occurrences",
+    "last_event_time"};
 const std::array<std::string, 13> INCIDENT_COLUMNS = {
     "id",    "reference", "title",         "status",      "category",   "tlp",       "owner_org_id",
     "score", "priority",  "priority_name", "detected_at", "created_at", "updated_at"};
@@ -113,7 +115,9 @@ std::vector<std::string> AlertRow(const hub::Alert& a) {
           a.closed_by.value_or(""),
           TimeText(a.closed_at),
           TimeText(a.created_at),
-          TimeText(a.updated_at)};
+          TimeText(a.updated_at),
+          std::to_string(a.occurrences),
+          TimeText(a.last_event_time != 0 ? a.last_event_time : a.event_time)};
 }
 
 std::vector<std::string> IncidentRow(const hub::IncidentSummary& s) {

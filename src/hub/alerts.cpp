@@ -54,7 +54,7 @@ constexpr std::string_view ALERT_COLUMNS =
     "a.detected_at, a.logsource, a.sensor_id, a.spool_seq, a.group_key, a.campaign_id, "
     "a.status, a.resolution, a.resolution_reason, a.assignee_id, a.incident_id, "
     "a.acknowledged_by, a.acknowledged_at, a.closed_by, a.closed_at, a.created_at, "
-    "a.updated_at";
+    "a.updated_at, a.occurrences, a.last_event_time";
 
 template <size_t N>
 bool OneOf(const std::array<std::string_view, N>& names, std::string_view value) {
@@ -206,6 +206,8 @@ Alert RowToAlert(const std::vector<store::Field>& row, bool with_details) {
   alert.closed_at = OptionalInt(row[c++]);
   alert.created_at = row[c++].as_int();
   alert.updated_at = row[c++].as_int();
+  alert.occurrences = row[c++].as_int();
+  alert.last_event_time = row[c++].as_int();
   if (with_details) alert.details = row[c++].text();
   return alert;
 }
@@ -266,8 +268,10 @@ std::string StatusText(AlertStatus status) { return std::string(ToString(status)
 
 // ---- detection ---------------------------------------------------------------------------------
 
-void InsertAlert(store::Connection& connection, const DetectedAlert& a, int64_t now_ms,
-                 size_t& inserted) {
+// Inserts `a` as a new alert that already counts `occurrences` events, the last of them at
+// `last_event_ms` and spool position `last_seq`. False when its id is stored already.
+bool InsertAlert(store::Connection& connection, const DetectedAlert& a, int64_t occurrences,
+                 int64_t last_event_ms, uint64_t last_seq, int64_t now_ms, size_t& inserted) {
   std::vector<std::string> techniques;
   for (const auto& technique : a.techniques) {
     std::string upper = Upper(Clean(technique));
@@ -280,18 +284,31 @@ void InsertAlert(store::Connection& connection, const DetectedAlert& a, int64_t 
   int64_t changed = connection.Execute(
       "INSERT INTO alerts (id, kind, org_id, rule_id, title, level, level_rank, techniques, tags, "
       "event_time, detected_at, logsource, sensor_id, spool_seq, group_key, campaign_id, "
-      "details, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-      "$11, $12, $13, $14, $15, $16, $17, 'new', $18, $18) ON CONFLICT (id) DO NOTHING",
-      {store::Param{Clean(a.id)}, store::Param{Clean(a.kind)}, store::Param{Clean(a.org_id)},
-       store::Param{Clean(a.rule_id)}, store::Param{Clean(a.title)}, store::Param{Clean(a.level)},
+      "details, status, created_at, updated_at, occurrences, last_event_time, last_spool_seq) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'new', "
+      "$18, $18, $19, $20, $21) ON CONFLICT (id) DO NOTHING",
+      {store::Param{Clean(a.id)},
+       store::Param{Clean(a.kind)},
+       store::Param{Clean(a.org_id)},
+       store::Param{Clean(a.rule_id)},
+       store::Param{Clean(a.title)},
+       store::Param{Clean(a.level)},
        store::Param{static_cast<int64_t>(AlertLevelRank(a.level))},
-       store::Param{JsonArrayText(techniques)}, store::Param{JsonArrayText(a.tags)},
-       store::Param{a.event_time_ms}, store::Param{a.detected_at_ms},
-       store::Param{Clean(a.logsource)}, store::Param{Clean(a.sensor_id)},
-       store::Param{static_cast<int64_t>(a.spool_seq)}, store::Param{Clean(a.group_key)},
+       store::Param{JsonArrayText(techniques)},
+       store::Param{JsonArrayText(a.tags)},
+       store::Param{a.event_time_ms},
+       store::Param{a.detected_at_ms},
+       store::Param{Clean(a.logsource)},
+       store::Param{Clean(a.sensor_id)},
+       store::Param{static_cast<int64_t>(a.spool_seq)},
+       store::Param{Clean(a.group_key)},
        a.campaign_id.empty() ? store::Param{nullptr} : store::Param{Clean(a.campaign_id)},
-       store::Param{std::move(details)}, store::Param{now_ms}});
-  if (changed == 0) return;
+       store::Param{std::move(details)},
+       store::Param{now_ms},
+       store::Param{occurrences},
+       store::Param{last_event_ms},
+       store::Param{static_cast<int64_t>(last_seq)}});
+  if (changed == 0) return false;
   ++inserted;
   for (const auto& technique : techniques) {
     connection.Execute(
@@ -299,6 +316,79 @@ void InsertAlert(store::Connection& connection, const DetectedAlert& a, int64_t 
         "NOTHING",
         {store::Param{Clean(a.id)}, store::Param{technique}});
   }
+  return true;
+}
+
+// Counts `count` repeats, spool positions `first_seq` to `last_seq`, on the stored alert `id`,
+// unless it counted them already. Returns how many were counted (0 or `count`).
+int64_t CountRepeats(store::Connection& connection, const std::string& id, int64_t count,
+                     int64_t last_event_ms, uint64_t first_seq, uint64_t last_seq, int64_t now_ms) {
+  const int64_t changed = connection.Execute(
+      "UPDATE alerts SET occurrences = occurrences + $2, last_event_time = CASE WHEN $3 > "
+      "last_event_time THEN $3 ELSE last_event_time END, last_spool_seq = $4, updated_at = $5 "
+      "WHERE id = $1 AND last_spool_seq < $6",
+      {store::Param{id}, store::Param{count}, store::Param{last_event_ms},
+       store::Param{static_cast<int64_t>(last_seq)}, store::Param{now_ms},
+       store::Param{static_cast<int64_t>(first_seq)}});
+  return changed > 0 ? count : 0;
+}
+
+// Stores the alerts of one batch. Alerts that share an id are repeats of one alert (the
+// detector gives repeats within the fold window the id of the first): the first stored makes
+// the row, and the others are counted on it. A repeat counts only when its spool position lies
+// beyond the last one the row counted, so a batch replayed after a crash (whole or in part, and
+// cut differently) counts nothing twice. Returns the repeats counted on rows that existed
+// before this batch or were made by it.
+int64_t StoreAlerts(store::Connection& connection, std::span<const DetectedAlert> alerts,
+                    int64_t now_ms, size_t& inserted) {
+  // Positions of the alerts by id, in the batch's (spool) order.
+  std::vector<size_t> order(alerts.size());
+  for (size_t i = 0; i < alerts.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return alerts[x].id < alerts[y].id; });
+  int64_t repeats = 0;
+  for (size_t begin = 0; begin < order.size();) {
+    size_t end = begin + 1;
+    while (end < order.size() && alerts[order[end]].id == alerts[order[begin]].id) ++end;
+    const DetectedAlert& first = alerts[order[begin]];
+    const std::string id = Clean(first.id);
+    if (first.spool_seq == 0) {
+      // Campaign alerts come again with every update of their campaign: not repeats.
+      InsertAlert(connection, first, 1, first.event_time_ms, 0, now_ms, inserted);
+    } else if (end - begin == 1) {
+      // The common case in one statement; a replay of it changes nothing.
+      if (!InsertAlert(connection, first, 1, first.event_time_ms, first.spool_seq, now_ms,
+                       inserted)) {
+        repeats += CountRepeats(connection, id, 1, first.event_time_ms, first.spool_seq,
+                                first.spool_seq, now_ms);
+      }
+    } else {
+      store::Rows row =
+          connection.Query("SELECT last_spool_seq FROM alerts WHERE id = $1", {store::Param{id}});
+      const bool exists = !row.empty();
+      const auto counted_to = exists ? static_cast<uint64_t>(row.rows[0][0].as_int()) : 0;
+      int64_t count = 0;
+      int64_t last_event = 0;
+      uint64_t first_seq = 0;
+      uint64_t last_seq = 0;
+      for (size_t k = begin; k < end; ++k) {
+        const DetectedAlert& a = alerts[order[k]];
+        if (exists && a.spool_seq <= counted_to) continue;
+        if (count == 0 || a.event_time_ms > last_event) last_event = a.event_time_ms;
+        if (count == 0) first_seq = a.spool_seq;
+        last_seq = std::max(last_seq, a.spool_seq);
+        ++count;
+      }
+      if (!exists) {
+        InsertAlert(connection, first, count, last_event, last_seq, now_ms, inserted);
+        repeats += count - 1;
+      } else if (count > 0) {
+        repeats += CountRepeats(connection, id, count, last_event, first_seq, last_seq, now_ms);
+      }
+    }
+    begin = end;
+  }
+  return repeats;
 }
 
 // Creates the campaign or brings it up to date; true when a row changed.
@@ -496,7 +586,7 @@ Result<size_t> InsertDetections(store::Database& database, std::span<const Detec
   try {
     return database.Transact([&](store::Connection& connection) {
       size_t inserted = 0;
-      for (const auto& alert : alerts) InsertAlert(connection, alert, now_ms, inserted);
+      const int64_t repeats = StoreAlerts(connection, alerts, now_ms, inserted);
       int64_t campaigns_changed = 0;
       for (const auto& campaign : campaigns) {
         if (UpsertCampaign(connection, campaign, now_ms)) ++campaigns_changed;
@@ -504,6 +594,7 @@ Result<size_t> InsertDetections(store::Database& database, std::span<const Detec
       JsonValue detail = JsonValue::MakeObject();
       detail.Set("alerts", static_cast<int64_t>(alerts.size()));
       detail.Set("new", static_cast<int64_t>(inserted));
+      detail.Set("repeats", repeats);
       detail.Set("campaigns", static_cast<int64_t>(campaigns.size()));
       detail.Set("campaigns_changed", campaigns_changed);
       AuditEntry entry =

@@ -9,6 +9,15 @@
 // inserting the same alert twice (a replay after a crash) is a no-op: InsertDetections() uses
 // INSERT ... ON CONFLICT DO NOTHING and reports how many were new.
 //
+// Repeats: a rule or indicator that fires again for the same organisation and host within the
+// detector's fold window (pipeline/detector.hpp, `fold_window_ms`) gets the id of its first
+// alert, and InsertDetections() counts it there (`occurrences`, `last_event_time`) instead of
+// storing a row of its own. The row keeps the first event's details. A brute-force campaign
+// of a million attempts is then a handful of alerts with their counts, which is both what an
+// analyst wants to see and what the store can write at the rate such a stream arrives. Each
+// row remembers the spool position of the last repeat it counted, so replays count nothing
+// twice.
+//
 // Lifecycle: new -> acknowledged -> closed (as true_positive, false_positive with a reason, or
 // duplicate), or promoted into an incident (new or existing); closed alerts can be reopened.
 // Access follows hub/policy.hpp: an alert is an AMBER object owned by the organisation whose
@@ -39,9 +48,10 @@ using DetectedAlert = yagura::DetectedAlert;
 using DetectedCampaign = yagura::DetectedCampaign;
 
 // Stores what the detector found, in one transaction: new alerts (existing ids are left as
-// they are), campaigns (created or their members and times updated) and the campaign id of
-// their member alerts. Returns the number of alerts that were new. Written by the detector as
-// the system; each batch is one audit entry ("alert.detect") with the counts.
+// they are, or count the batch's repeats of them), campaigns (created or their members and times
+// updated) and the campaign id of their member alerts. Returns the number of alerts that were new.
+// Written by the detector as the system; each batch is one audit entry ("alert.detect") with the
+// counts.
 Result<size_t> InsertDetections(store::Database& database, std::span<const DetectedAlert> alerts,
                                 std::span<const DetectedCampaign> campaigns, int64_t now_ms);
 
@@ -119,6 +129,8 @@ struct Alert {
   std::optional<int64_t> closed_at;
   int64_t created_at = 0;  // when the centre stored it
   int64_t updated_at = 0;
+  int64_t occurrences = 1;      // events it stands for: the first and its repeats
+  int64_t last_event_time = 0;  // event time of the latest of them
 };
 
 // The access-relevant facts of an alert: TLP:AMBER, owned by its organisation, shared with the

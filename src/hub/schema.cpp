@@ -506,6 +506,17 @@ CREATE TABLE taxii_status (
 );
 )sql";
 
+// Repeats of an alert (the same rule or indicator, organisation and host within the fold window)
+// are counted on the first one rather than stored as rows of their own (hub/alerts.hpp).
+// `last_spool_seq` is the spool position of the last repeat counted, so that a replay after a
+// crash counts nothing twice.
+constexpr const char* ALERT_REPEATS_SQL = R"sql(
+ALTER TABLE alerts ADD COLUMN occurrences BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN last_event_time BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN last_spool_seq BIGINT NOT NULL DEFAULT 0;
+UPDATE alerts SET last_event_time = event_time, last_spool_seq = spool_seq;
+)sql";
+
 std::string ForPostgres(std::string sql) {
   auto replace_all = [&](std::string_view from, std::string_view to) {
     for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
@@ -533,6 +544,7 @@ const std::vector<store::Migration>& Migrations() {
       Make(6, "alerts", ALERTS_SQL),
       Make(7, "attack", ATTACK_SQL),
       Make(8, "taxii", TAXII_SQL),
+      Make(9, "alert repeats", ALERT_REPEATS_SQL),
   };
   return migrations;
 }

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -202,6 +203,9 @@ struct Detector::Impl {
 
   uint64_t next_seq = 0;
   std::optional<DetectionBatch> pending;  // processed, not yet accepted by the sink
+  // Ids of the pending batch's alerts: a repeat of one of them carries no details of its own
+  // (the store keeps the first's), which spares rendering its event.
+  std::unordered_set<std::string> batch_alert_ids;
   int64_t last_state_save_ms = 0;
   bool state_dirty = false;
 
@@ -568,7 +572,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     }
     return event_time_ms;
   };
-  auto base_alert = [&](const event::Event& event, std::string_view kind) {
+  auto base_alert = [&](const event::Event& event, std::string_view kind, bool render) {
     DetectedAlert alert;
     alert.kind = std::string(kind);
     alert.org_id = std::string(envelope->org_id);
@@ -577,10 +581,22 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     alert.logsource = std::string(envelope->logsource);
     alert.sensor_id = std::string(envelope->sensor_id);
     alert.spool_seq = spooled.seq;
-    if (event_json.empty()) event_json = engine.EventJson(record);
+    if (render && event_json.empty()) event_json = engine.EventJson(record);
     return alert;
   };
   std::string seq_text = std::to_string(spooled.seq);
+  // With folding, the id that every repeat in the event's window shares (DetectorOptions).
+  const int64_t fold_window = options.fold_window_ms;
+  auto repeats_id = [&](const event::Event& event, std::string_view kind, std::string_view a,
+                        std::string_view b) {
+    const int64_t time = event_time(event);
+    int64_t window = time / fold_window;
+    if (time % fold_window != 0 && time < 0) --window;  // floor, for times before 1970
+    // The window's start orders these ids as spool positions order the others.
+    const auto position = static_cast<uint64_t>(std::max<int64_t>(window, 0) * fold_window);
+    return OrderedStableId(position, {"repeats", kind, envelope->org_id, engine.Host(event),
+                                      std::to_string(window), a, b});
+  };
 
   auto on_alert = [&](const sigma::Rule& rule, const event::Event& event, const event::Record&,
                       const std::string&) {
@@ -596,9 +612,12 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
       correlation.Observe(match, correlation_out);
     }
     if (correlation.Suppressed(rule_index)) return;
-    DetectedAlert alert = base_alert(event, "rule");
     const std::string& rule_key = rule.info.id.empty() ? rule.info.title : rule.info.id;
-    alert.id = OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
+    std::string id = fold_window > 0 ? repeats_id(event, "rule", rule_key, "")
+                                     : OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
+    const bool repeat = fold_window > 0 && !batch_alert_ids.insert(id).second;
+    DetectedAlert alert = base_alert(event, "rule", !repeat);
+    alert.id = std::move(id);
     alert.rule_id = rule_key;
     alert.title = rule.info.title;
     alert.level = std::string(sigma::LevelName(rule.info.level));
@@ -606,16 +625,18 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     for (const auto& tag : rule.info.tags) {
       if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
     }
-    matched_fields.clear();
-    engine.AppendMatchedFields(rule, event, matched_fields);
-    scan::AlertRecord record_out;
-    record_out.rule = &rule;
-    record_out.time = event.time;
-    record_out.record = spooled.seq;
-    record_out.logsource = &event.logsource;
-    record_out.event_json = event_json;
-    record_out.matched = &matched_fields;
-    scan::AlertWriter::FormatJson(record_out, alert.details_json);
+    if (!repeat) {
+      matched_fields.clear();
+      engine.AppendMatchedFields(rule, event, matched_fields);
+      scan::AlertRecord record_out;
+      record_out.rule = &rule;
+      record_out.time = event.time;
+      record_out.record = spooled.seq;
+      record_out.logsource = &event.logsource;
+      record_out.event_json = event_json;
+      record_out.matched = &matched_fields;
+      scan::AlertWriter::FormatJson(record_out, alert.details_json);
+    }
     ++stats.alerts;
     key_values.clear();
     loaded.key_fields->Extract(event, key_values);
@@ -636,8 +657,12 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     sigma::Level level = scan::IndicatorLevel(view.confidence);
     if (options.scan.min_level && level < *options.scan.min_level) return;
     const auto& compact = snapshot.indicator(match.indicator);
-    DetectedAlert alert = base_alert(event, "indicator");
-    alert.id = OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
+    std::string id = fold_window > 0
+                         ? repeats_id(event, "indicator", view.feed, view.id)
+                         : OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
+    const bool repeat = fold_window > 0 && !batch_alert_ids.insert(id).second;
+    DetectedAlert alert = base_alert(event, "indicator", !repeat);
+    alert.id = std::move(id);
     alert.rule_id = std::string(view.id);
     alert.title = view.name.empty() ? std::string(view.pattern) : std::string(view.name);
     alert.level = std::string(sigma::LevelName(level));
@@ -660,14 +685,16 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
       if (std::find(indicator_fields.begin(), indicator_fields.end(), field) == indicator_fields.end())
         indicator_fields.push_back(field);
     }
-    scan::AlertRecord record_out;
-    record_out.indicator = &info;
-    record_out.time = event.time;
-    record_out.record = spooled.seq;
-    record_out.logsource = &event.logsource;
-    record_out.event_json = event_json;
-    record_out.matched = &indicator_fields;
-    scan::AlertWriter::FormatJson(record_out, alert.details_json);
+    if (!repeat) {
+      scan::AlertRecord record_out;
+      record_out.indicator = &info;
+      record_out.time = event.time;
+      record_out.record = spooled.seq;
+      record_out.logsource = &event.logsource;
+      record_out.event_json = event_json;
+      record_out.matched = &indicator_fields;
+      scan::AlertWriter::FormatJson(record_out, alert.details_json);
+    }
     ++stats.alerts;
     std::string key_id = fmt::format("{}/{}", view.feed, view.id);
     batch.alerts.push_back(std::move(alert));
@@ -714,6 +741,7 @@ Result<uint64_t> Detector::Impl::ProcessBatch() {
     if (records->empty()) return 0;
     pending.emplace();
     pending->first_seq = next_seq;
+    batch_alert_ids.clear();
     for (const auto& record : *records) ProcessRecord(record, *pending);
     pending->next_seq = records->back().seq + 1;
   }

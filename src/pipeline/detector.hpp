@@ -68,6 +68,12 @@ struct DetectorOptions {
   int64_t spool_retention_ms = 0;
   // How long the sink is given before a failed batch is retried.
   int64_t retry_delay_ms = 1000;
+  // Repeats: a rule or indicator alert for the same organisation and host as an earlier one, in
+  // the same window of event time, gets that alert's id, and the store counts it there instead
+  // of keeping a row per event (hub/alerts.hpp). Windows are fixed (event time divided by this),
+  // so the id is a function of the event alone and a replay finds the same alert. 0: every
+  // event is an alert of its own.
+  int64_t fold_window_ms = 3'600'000;
 };
 
 // What one batch of spool records produced.

@@ -91,23 +91,25 @@ async function seed() {
   const analyst = await user(`analyst-${suffix}`, 'Kenji Analyst', me.user.org_id, ['centre_analyst']);
   const other = await user(`other-${suffix}`, 'Taro Other', orgB.id, ['org_reporter']);
 
-  // A sensor of the reporter's organisation sends one sshd line that a shipped rule fires on.
+  // A sensor of the reporter's organisation sends an sshd line that a shipped rule fires on,
+  // three times from the same host: one alert that counts three occurrences.
   const sensor = await admin.call('POST', '/api/v1/sensors', {
     org_id: orgA.id, name: `e2e-sshd-${suffix}`, logsource: 'product=linux,service=sshd',
   });
   const event = { message: 'Accepted password for root from 203.0.113.50 port 52144 ssh2', host: 'web01', program: 'sshd' };
   const ingest = await admin.context.post('/api/v1/ingest', {
     headers: { Authorization: `Bearer ${sensor.token}`, 'Content-Type': 'application/x-ndjson' },
-    data: `${JSON.stringify(event)}\n`,
+    data: `${JSON.stringify(event)}\n`.repeat(3),
   });
   if (ingest.status() !== 202) throw new Error(`ingest: ${ingest.status()} ${await ingest.text()}`);
   let alert = null;
-  for (let i = 0; i < 120 && !alert; i++) {
+  for (let i = 0; i < 120 && alert?.occurrences !== 3; i++) {
     const page = await admin.call('GET', `/api/v1/alerts?org_id=${orgA.id}&limit=10`);
+    if (page.items.length > 1) throw new Error(`three repeats made ${page.items.length} alerts, not one`);
     alert = page.items[0] ?? null;
-    if (!alert) await new Promise((r) => setTimeout(r, 500));
+    if (alert?.occurrences !== 3) await new Promise((r) => setTimeout(r, 500));
   }
-  if (!alert) throw new Error('the ingested event raised no alert within 60 s');
+  if (alert?.occurrences !== 3) throw new Error(`the ingested events raised no alert counting three within 60 s: ${JSON.stringify(alert)}`);
   log(`seeded: organisations ${orgA.name}, ${orgB.name}; alert "${alert.rule.title}"`);
   return { admin, suffix, orgA, orgB, reporter, analyst, other, alert };
 }
@@ -455,7 +457,9 @@ async function adminPages(browser, s) {
   step = 'admin: an alert';
   await page.goto(`/alerts/${s.alert.id}`);
   await heading(page, s.alert.rule.title);
-  check((await page.locator('main').innerText()).includes('Promoted'), 'the linked alert is not shown as promoted');
+  const alertText = await page.locator('main').innerText();
+  check(alertText.includes('Promoted'), 'the linked alert is not shown as promoted');
+  check(/Occurrences\s+3\b/.test(alertText), 'the alert does not show its three occurrences');
   await shot(page, 'alert');
 
   step = 'admin: reloads the rules (job with progress)';

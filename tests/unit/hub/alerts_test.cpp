@@ -22,6 +22,7 @@ using testing::Backend;
 
 constexpr int64_t T0 = 1'800'000'000'000;  // 2027-01-15
 constexpr int64_t MINUTE = 60'000;
+constexpr int64_t HOUR = 60 * MINUTE;
 
 class AlertsTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -186,6 +187,70 @@ TEST_P(AlertsTest, InsertingTheSameBatchTwiceAddsNothingAndChangesNoRow) {
   auto empty = InsertDetections(*db_, {}, {}, T0);
   ASSERT_TRUE(empty);
   EXPECT_EQ(*empty, 0u);
+}
+
+TEST_P(AlertsTest, RepeatsAreCountedOnTheFirstAlertAndReplaysCountNothingTwice) {
+  // The detector gives an alert's repeats (same rule, organisation and host within the fold
+  // window) the first one's id; the store keeps one row with their count.
+  auto repeat = [&](uint64_t seq, int64_t event_time, std::string id) {
+    DetectedAlert a = MakeAlert(org_a_, "ssh-brute", "high", event_time, {"T1110.001"});
+    a.id = std::move(id);
+    a.spool_seq = seq;
+    a.details_json = R"({"event":{"seq":)" + std::to_string(seq) + "}}";
+    return a;
+  };
+  const std::string brute = NewId();
+  const std::string other = NewId();
+  std::vector<DetectedAlert> first_batch = {repeat(1, T0, brute), repeat(2, T0 + 5 * MINUTE, brute),
+                                            repeat(3, T0 + MINUTE, other),
+                                            repeat(4, T0 + 3 * MINUTE, brute)};
+  EXPECT_EQ(Insert(first_batch), 2u);
+  auto stored = Get(duty_, brute);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->occurrences, 3);
+  EXPECT_EQ(stored->event_time, T0);
+  EXPECT_EQ(stored->last_event_time, T0 + 5 * MINUTE);  // the latest, not the last in order
+  EXPECT_NE(stored->details.find(R"("seq":1)"), std::string::npos);  // the first event's
+  EXPECT_EQ(Get(duty_, other)->occurrences, 1);
+  EXPECT_EQ(ListIds(duty_).size(), 2u);
+
+  // The next batch counts on the stored row, alone or several at once.
+  EXPECT_EQ(Insert({repeat(5, T0 + 9 * MINUTE, brute)}), 0u);
+  EXPECT_EQ(Get(duty_, brute)->occurrences, 4);
+  EXPECT_EQ(Get(duty_, brute)->last_event_time, T0 + 9 * MINUTE);
+  EXPECT_EQ(Insert({repeat(6, T0 + 10 * MINUTE, brute), repeat(7, T0 + 11 * MINUTE, brute)}), 0u);
+  EXPECT_EQ(Get(duty_, brute)->occurrences, 6);
+
+  // Replays: the same batches again change nothing; a replay cut differently counts only what
+  // lies beyond what the row counted (positions 8 and 9 here).
+  const std::string before = Snapshot();
+  EXPECT_EQ(Insert(first_batch, {}, T0 + HOUR), 0u);
+  EXPECT_EQ(Insert({repeat(5, T0 + 9 * MINUTE, brute)}, {}, T0 + HOUR), 0u);
+  EXPECT_EQ(Insert({repeat(6, T0 + 10 * MINUTE, brute), repeat(7, T0 + 11 * MINUTE, brute)}, {},
+                   T0 + HOUR),
+            0u);
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Insert({repeat(7, T0 + 11 * MINUTE, brute), repeat(8, T0 + 12 * MINUTE, brute),
+                    repeat(9, T0 + 13 * MINUTE, brute)}),
+            0u);
+  EXPECT_EQ(Get(duty_, brute)->occurrences, 8);
+  EXPECT_EQ(Get(duty_, brute)->last_event_time, T0 + 13 * MINUTE);
+
+  // A closed alert goes on counting its window's repeats; it is not reopened.
+  ASSERT_TRUE(Write([&](store::Connection& c) {
+    return CloseAlert(c, duty_, brute, "true_positive", "", T0 + HOUR);
+  }));
+  EXPECT_EQ(Insert({repeat(10, T0 + 14 * MINUTE, brute)}), 0u);
+  EXPECT_EQ(Get(duty_, brute)->occurrences, 9);
+  EXPECT_EQ(Get(duty_, brute)->status, AlertStatus::kClosed);
+
+  // A campaign's own alert comes again with each update of its campaign: never a repeat.
+  DetectedAlert centre = MakeAlert(centre_, "ssh-brute", "high", T0);
+  centre.kind = "campaign";
+  centre.spool_seq = 0;
+  EXPECT_EQ(Insert({centre, centre}), 1u);
+  EXPECT_EQ(Insert({centre}), 0u);
+  EXPECT_EQ(Get(duty_, centre.id)->occurrences, 1);
 }
 
 TEST_P(AlertsTest, TextThatIsNotUtf8IsStoredRepaired) {

@@ -222,6 +222,59 @@ TEST_F(DetectorTest, ACampaignIsRaisedOnceWhenEnoughOrganisationsSeeTheSameAttac
   EXPECT_EQ(collected.campaigns.back().key_value, "45.33.32.156");
 }
 
+TEST_F(DetectorTest, RepeatsInAWindowShareTheFirstAlertsIdAndOnlyItCarriesDetails) {
+  auto logon = [&](std::string_view org, std::string_view host, std::string_view time) {
+    Send(org, PayloadKind::kJson, "product=windows,service=security",
+         std::string(R"({"EventID":4625,"TargetUserName":"alice","IpAddress":"45.33.32.156",)") +
+             R"("Computer":")" + std::string(host) + R"(","@timestamp":")" + std::string(time) +
+             R"("})");
+  };
+  auto rule_ids = [&](DetectorOptions options) {  // of a detector run from the spool's start
+    fs::remove(dir_ / "detector.state");
+    EXPECT_TRUE(queue_->SaveCheckpoint("detector", 1));
+    Collected collected;
+    auto detector = Make(collected, std::move(options));
+    EXPECT_TRUE(detector && detector->RunUntilIdle());
+    std::vector<std::string> ids;
+    for (const auto* alert : OfKind(collected, "rule")) ids.push_back(alert->id);
+    return ids;
+  };
+  logon("org-a", "dc01", "2026-11-26T01:05:00.000Z");
+  logon("org-a", "dc01", "2026-11-26T01:59:59.000Z");  // the same hour
+  logon("org-a", "dc02", "2026-11-26T01:06:00.000Z");  // another host
+  logon("org-b", "dc01", "2026-11-26T01:07:00.000Z");  // another organisation
+  logon("org-a", "dc01", "2026-11-26T02:00:00.000Z");  // the next window
+  logon("org-a", "dc01", "2026-11-26T01:30:00.000Z");  // late, back in the first window
+
+  Collected collected;
+  auto detector = Make(collected);
+  ASSERT_TRUE(detector && detector->RunUntilIdle());
+  detector.reset();
+  auto folded = OfKind(collected, "rule");
+  ASSERT_EQ(folded.size(), 6u);  // the detector hands every detection on; the store counts them
+  EXPECT_EQ(folded[0]->id, folded[1]->id);
+  EXPECT_EQ(folded[0]->id, folded[5]->id);
+  std::set<std::string> ids;
+  for (const auto* alert : folded) ids.insert(alert->id);
+  EXPECT_EQ(ids.size(), 4u);
+  EXPECT_FALSE(folded[0]->details_json.empty());
+  EXPECT_TRUE(folded[1]->details_json.empty());  // a repeat in the same batch: no details
+  EXPECT_EQ(folded[1]->spool_seq, 2u);
+  EXPECT_EQ(folded[1]->event_time_ms, *ParseIsoDateTimeMs("2026-11-26T01:59:59Z"));
+  EXPECT_FALSE(folded[2]->details_json.empty());
+
+  // The ids are a function of the events: a second detector over the same spool agrees.
+  std::vector<std::string> first_ids;
+  for (const auto* alert : folded) first_ids.push_back(alert->id);
+  EXPECT_EQ(rule_ids(Options()), first_ids);
+
+  // Without folding, every detection is an alert of its own.
+  DetectorOptions unfolded = Options();
+  unfolded.fold_window_ms = 0;
+  auto single = rule_ids(unfolded);
+  EXPECT_EQ(std::set<std::string>(single.begin(), single.end()).size(), 6u);
+}
+
 TEST_F(DetectorTest, ARestartResumesWhereTheStateWasSavedAndAReplayRepeatsTheSameIds) {
   Collected first;
   {

@@ -2,10 +2,10 @@
 // resolution (a false positive needs a reason, so the rule can be tuned), reopen, promote to a
 // new incident, or attach to an existing one. Actions are offered only when the policy allows
 // them (access.canTriageAlert) and when the alert's state allows them (docs/serve.md).
-import { h } from '../dom';
+import { h, type Child } from '../dom';
 import { t, tEnum } from '../i18n';
 import { get, post, describe, getAll } from '../api';
-import { formatDateTime } from '../format';
+import { formatDateTime, formatNumber } from '../format';
 import { navigate } from '../router';
 import type { PageContext } from '../app';
 import type { Alert, Incident, IncidentSummary } from '../types';
@@ -64,6 +64,10 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       [t('alerts.kind'), tEnum('alert.kind', alert.kind)],
       [t('common.organization'), orgName(orgs, alert.org_id)],
       [t('alerts.event_time'), formatDateTime(alert.event_time)],
+      ...((alert.occurrences ?? 1) > 1 ? [
+        [t('alerts.occurrences'), h('span', null, formatNumber(alert.occurrences ?? 1), ' ', h('span', { class: 'help' }, t('alerts.occurrences_help')))],
+        [t('alerts.last_event_time'), formatDateTime(alert.last_event_time ?? alert.event_time)],
+      ] as [string, Child][] : []),
       [t('alerts.detected_at'), formatDateTime(alert.detected_at)],
       [t('alerts.logsource'), alert.logsource || '—'],
       [t('alerts.rule_id'), h('code', null, alert.rule.id)],

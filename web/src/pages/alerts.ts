@@ -4,11 +4,11 @@
 import { h } from '../dom';
 import { t, tEnum } from '../i18n';
 import { get, type ListPage } from '../api';
-import { formatDateTime } from '../format';
+import { formatDateTime, formatNumber } from '../format';
 import { currentQuery, setQuery } from '../router';
 import type { PageContext } from '../app';
 import type { Alert } from '../types';
-import { pageHeader, enumSelect, field, input, orgSelect, filterBar, pagedTable, link, levelBadge, statusBadge, orgName, userLabel, type Column } from '../ui/components';
+import { pageHeader, enumSelect, field, input, orgSelect, filterBar, pagedTable, link, levelBadge, statusBadge, orgName, userLabel, badge, type Column } from '../ui/components';
 import { exportButton } from '../ui/export';
 import { orgMap, userMap } from '../session';
 
@@ -46,7 +46,8 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
   const columns: Column<Alert>[] = [
     { label: t('alerts.event_time'), render: (a) => link(`/alerts/${a.id}`, formatDateTime(a.event_time)) },
     { label: t('alerts.level'), render: (a) => levelBadge(a.rule.level) },
-    { label: t('alerts.rule'), render: (a) => link(`/alerts/${a.id}`, a.rule.title || a.rule.id) },
+    { label: t('alerts.rule'), render: (a) => h('span', null, link(`/alerts/${a.id}`, a.rule.title || a.rule.id),
+      (a.occurrences ?? 1) > 1 ? [' ', badge(t('alerts.times', { count: formatNumber(a.occurrences ?? 1) }), 'count')] : null) },
     { label: t('common.organization'), render: (a) => orgName(orgs, a.org_id) },
     { label: t('alerts.techniques'), render: (a) => a.techniques.join(', ') || '—' },
     { label: t('common.status'), render: (a) => statusBadge('alert.status', a.status) },
