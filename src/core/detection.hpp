@@ -28,8 +28,9 @@ struct DetectedAlert {
   uint64_t spool_seq = 0;      // the event's position in the spool (0 for campaigns)
   std::string group_key;       // correlation: group-by values as JSON; campaign: the key
   std::string campaign_id;     // set on member alerts once they belong to a campaign
-  std::string details_json;    // the alert as `yagura scan` writes it (rule, event, matched...);
-                               // empty on a repeat of an alert earlier in the same batch
+  std::string details_json;    // the alert as `yagura scan` writes it (rule, event, matched...)
+  // A repeat of an alert earlier in the same batch carries only id, kind, org_id, the times and
+  // spool_seq: the store counts it on that alert, which has the rest.
 };
 
 // A campaign as the detector raises or extends it.

@@ -15,7 +15,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -203,9 +203,9 @@ struct Detector::Impl {
 
   uint64_t next_seq = 0;
   std::optional<DetectionBatch> pending;  // processed, not yet accepted by the sink
-  // Ids of the pending batch's alerts: a repeat of one of them carries no details of its own
-  // (the store keeps the first's), which spares rendering its event.
-  std::unordered_set<std::string> batch_alert_ids;
+  // The pending batch's alerts by id (their first in the batch): a repeat of one of them is only
+  // what the store counts (id, time, spool position), which spares rendering its event.
+  std::unordered_map<std::string, size_t> batch_alert_ids;
   int64_t last_state_save_ms = 0;
   bool state_dirty = false;
 
@@ -260,7 +260,10 @@ struct Detector::Impl {
   Result<uint64_t> ProcessBatch();
   void ProcessRecord(const SpoolRecord& record, DetectionBatch& batch);
   void EmitCorrelations(const Envelope& envelope, uint64_t seq, DetectionBatch& batch);
-  void OfferToCampaigns(const correlate::CampaignKey& key, const DetectedAlert& alert,
+  // Offers the batch's alert `member` under `key`; a campaign it raises takes its level, tags
+  // and techniques from the batch's alert `described` (the member itself, or the first alert of
+  // which it is a repeat). Indexes, not references: raising a campaign adds to the batch.
+  void OfferToCampaigns(const correlate::CampaignKey& key, size_t member, size_t described,
                         DetectionBatch& batch);
   void Run();
 };
@@ -421,10 +424,13 @@ Result<void> Detector::Impl::SaveState() {
   return {};
 }
 
-void Detector::Impl::OfferToCampaigns(const correlate::CampaignKey& key, const DetectedAlert& alert,
-                                      DetectionBatch& batch) {
+void Detector::Impl::OfferToCampaigns(const correlate::CampaignKey& key, size_t member,
+                                      size_t described, DetectionBatch& batch) {
   campaign_out.clear();
-  campaigns.Observe(key, alert.org_id, alert.id, alert.event_time_ms, campaign_out);
+  {
+    const DetectedAlert& alert = batch.alerts[member];
+    campaigns.Observe(key, alert.org_id, alert.id, alert.event_time_ms, campaign_out);
+  }
   for (auto& update : campaign_out) {
     DetectedCampaign campaign;
     campaign.id = update.id;
@@ -442,6 +448,7 @@ void Detector::Impl::OfferToCampaigns(const correlate::CampaignKey& key, const D
       campaign.members.push_back({member.org_id, member.alert_id, member.first_time_ms});
     if (update.created) {
       // The centre's own alert for the campaign: it is what the duty officer triages.
+      const DetectedAlert& alert = batch.alerts[described];
       DetectedAlert centre;
       centre.id = update.id;
       centre.kind = "campaign";
@@ -572,7 +579,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     }
     return event_time_ms;
   };
-  auto base_alert = [&](const event::Event& event, std::string_view kind, bool render) {
+  auto base_alert = [&](const event::Event& event, std::string_view kind) {
     DetectedAlert alert;
     alert.kind = std::string(kind);
     alert.org_id = std::string(envelope->org_id);
@@ -581,7 +588,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     alert.logsource = std::string(envelope->logsource);
     alert.sensor_id = std::string(envelope->sensor_id);
     alert.spool_seq = spooled.seq;
-    if (render && event_json.empty()) event_json = engine.EventJson(record);
+    if (event_json.empty()) event_json = engine.EventJson(record);
     return alert;
   };
   std::string seq_text = std::to_string(spooled.seq);
@@ -596,6 +603,20 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     const auto position = static_cast<uint64_t>(std::max<int64_t>(window, 0) * fold_window);
     return OrderedStableId(position, {"repeats", kind, envelope->org_id, engine.Host(event),
                                       std::to_string(window), a, b});
+  };
+  // A repeat of the batch's alert `first`: what the store counts, then the campaign keys
+  // (`offer(member, described)`), since an attacker's later attempts still join campaigns.
+  auto add_repeat = [&](std::string id, std::string_view kind, const event::Event& event,
+                        size_t first, auto&& offer) {
+    DetectedAlert repeat;
+    repeat.id = std::move(id);
+    repeat.kind = std::string(kind);
+    repeat.org_id = std::string(envelope->org_id);
+    repeat.event_time_ms = event_time(event);
+    repeat.detected_at_ms = NowMs();
+    repeat.spool_seq = spooled.seq;
+    batch.alerts.push_back(std::move(repeat));
+    offer(batch.alerts.size() - 1, first);
   };
 
   auto on_alert = [&](const sigma::Rule& rule, const event::Event& event, const event::Record&,
@@ -615,8 +636,23 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     const std::string& rule_key = rule.info.id.empty() ? rule.info.title : rule.info.id;
     std::string id = fold_window > 0 ? repeats_id(event, "rule", rule_key, "")
                                      : OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
-    const bool repeat = fold_window > 0 && !batch_alert_ids.insert(id).second;
-    DetectedAlert alert = base_alert(event, "rule", !repeat);
+    ++stats.alerts;
+    if (fold_window > 0) {
+      auto [first, fresh] = batch_alert_ids.try_emplace(id, batch.alerts.size());
+      if (!fresh) {
+        add_repeat(std::move(id), "rule", event, first->second,
+                   [&](size_t member, size_t described) {
+                     key_values.clear();
+                     loaded.key_fields->Extract(event, key_values);
+                     for (const auto& [field, value] : key_values) {
+                       OfferToCampaigns({"rule", rule_key, value, rule.info.title}, member,
+                                        described, batch);
+                     }
+                   });
+        return;
+      }
+    }
+    DetectedAlert alert = base_alert(event, "rule");
     alert.id = std::move(id);
     alert.rule_id = rule_key;
     alert.title = rule.info.title;
@@ -625,25 +661,22 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     for (const auto& tag : rule.info.tags) {
       if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
     }
-    if (!repeat) {
-      matched_fields.clear();
-      engine.AppendMatchedFields(rule, event, matched_fields);
-      scan::AlertRecord record_out;
-      record_out.rule = &rule;
-      record_out.time = event.time;
-      record_out.record = spooled.seq;
-      record_out.logsource = &event.logsource;
-      record_out.event_json = event_json;
-      record_out.matched = &matched_fields;
-      scan::AlertWriter::FormatJson(record_out, alert.details_json);
-    }
-    ++stats.alerts;
+    matched_fields.clear();
+    engine.AppendMatchedFields(rule, event, matched_fields);
+    scan::AlertRecord record_out;
+    record_out.rule = &rule;
+    record_out.time = event.time;
+    record_out.record = spooled.seq;
+    record_out.logsource = &event.logsource;
+    record_out.event_json = event_json;
+    record_out.matched = &matched_fields;
+    scan::AlertWriter::FormatJson(record_out, alert.details_json);
     key_values.clear();
     loaded.key_fields->Extract(event, key_values);
     batch.alerts.push_back(std::move(alert));
     size_t index = batch.alerts.size() - 1;
     for (const auto& [field, value] : key_values) {
-      OfferToCampaigns({"rule", rule_key, value, rule.info.title}, batch.alerts[index], batch);
+      OfferToCampaigns({"rule", rule_key, value, rule.info.title}, index, index, batch);
     }
   };
 
@@ -660,8 +693,21 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     std::string id = fold_window > 0
                          ? repeats_id(event, "indicator", view.feed, view.id)
                          : OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
-    const bool repeat = fold_window > 0 && !batch_alert_ids.insert(id).second;
-    DetectedAlert alert = base_alert(event, "indicator", !repeat);
+    ++stats.alerts;
+    std::string key_id = fmt::format("{}/{}", view.feed, view.id);
+    if (fold_window > 0) {
+      auto [first, fresh] = batch_alert_ids.try_emplace(id, batch.alerts.size());
+      if (!fresh) {
+        add_repeat(
+            std::move(id), "indicator", event, first->second, [&](size_t member, size_t described) {
+              OfferToCampaigns({"indicator", key_id, "",
+                                view.name.empty() ? std::string(view.id) : std::string(view.name)},
+                               member, described, batch);
+            });
+        return;
+      }
+    }
+    DetectedAlert alert = base_alert(event, "indicator");
     alert.id = std::move(id);
     alert.rule_id = std::string(view.id);
     alert.title = view.name.empty() ? std::string(view.pattern) : std::string(view.name);
@@ -685,21 +731,19 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
       if (std::find(indicator_fields.begin(), indicator_fields.end(), field) == indicator_fields.end())
         indicator_fields.push_back(field);
     }
-    if (!repeat) {
-      scan::AlertRecord record_out;
-      record_out.indicator = &info;
-      record_out.time = event.time;
-      record_out.record = spooled.seq;
-      record_out.logsource = &event.logsource;
-      record_out.event_json = event_json;
-      record_out.matched = &indicator_fields;
-      scan::AlertWriter::FormatJson(record_out, alert.details_json);
-    }
-    ++stats.alerts;
-    std::string key_id = fmt::format("{}/{}", view.feed, view.id);
+    scan::AlertRecord record_out;
+    record_out.indicator = &info;
+    record_out.time = event.time;
+    record_out.record = spooled.seq;
+    record_out.logsource = &event.logsource;
+    record_out.event_json = event_json;
+    record_out.matched = &indicator_fields;
+    scan::AlertWriter::FormatJson(record_out, alert.details_json);
     batch.alerts.push_back(std::move(alert));
-    OfferToCampaigns({"indicator", key_id, "", info.name.empty() ? std::string(info.id) : std::string(info.name)},
-                     batch.alerts.back(), batch);
+    const size_t stored = batch.alerts.size() - 1;
+    OfferToCampaigns({"indicator", key_id, "",
+                      info.name.empty() ? std::string(info.id) : std::string(info.name)},
+                     stored, stored, batch);
   };
 
   std::string error;

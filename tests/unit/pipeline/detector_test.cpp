@@ -275,6 +275,42 @@ TEST_F(DetectorTest, RepeatsInAWindowShareTheFirstAlertsIdAndOnlyItCarriesDetail
   EXPECT_EQ(std::set<std::string>(single.begin(), single.end()).size(), 6u);
 }
 
+TEST_F(DetectorTest, RepeatsStillCountTowardsCampaigns) {
+  // org-a's first attempt is too old for the campaign window when org-b and org-c come; its
+  // repeat, later in the same fold window, is not: it makes org-a the third organisation and
+  // raises the campaign, which takes its level and techniques from the alert it repeats.
+  DetectorOptions options = Options();
+  options.campaigns.window_ms = 30 * 60 * 1000;
+  auto logon = [&](std::string_view org, std::string_view time) {
+    Send(org, PayloadKind::kJson, "product=windows,service=security",
+         std::string(R"({"EventID":4625,"TargetUserName":"alice","IpAddress":"45.33.32.156",)") +
+             R"("Computer":"dc01","@timestamp":")" + std::string(time) + R"("})");
+  };
+  logon("org-a", "2026-11-26T01:05:00.000Z");
+  logon("org-b", "2026-11-26T01:50:00.000Z");
+  logon("org-c", "2026-11-26T01:51:00.000Z");
+  logon("org-a", "2026-11-26T01:55:00.000Z");
+  Collected collected;
+  auto detector = Make(collected, options);
+  ASSERT_TRUE(detector && detector->RunUntilIdle());
+  auto rules = OfKind(collected, "rule");
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_EQ(rules[0]->id, rules[3]->id);
+  EXPECT_TRUE(rules[3]->title.empty());  // a repeat carries only what the store counts
+  ASSERT_EQ(OfKind(collected, "campaign").size(), 1u);
+  ASSERT_FALSE(collected.campaigns.empty());
+  const DetectedCampaign& campaign = collected.campaigns.back();
+  ASSERT_EQ(campaign.members.size(), 3u);
+  bool org_a = false;
+  for (const auto& member : campaign.members) {
+    if (member.org_id != "org-a") continue;
+    org_a = true;
+    EXPECT_EQ(member.alert_id, rules[0]->id);  // the alert that counts the repeat
+  }
+  EXPECT_TRUE(org_a);
+  EXPECT_EQ(OfKind(collected, "campaign")[0]->techniques, std::vector<std::string>{"T1110.001"});
+}
+
 TEST_F(DetectorTest, ARestartResumesWhereTheStateWasSavedAndAReplayRepeatsTheSameIds) {
   Collected first;
   {
