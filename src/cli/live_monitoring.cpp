@@ -121,10 +121,17 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
     options.state_path = (std::filesystem::path(config.data_dir) / "detector.state").string();
     Counter& stored = metrics.GetCounter("yagura_alerts_stored_total",
                                          "Alerts the detector stored for the first time");
-    auto sink = [&database, &stored](const pipeline::DetectionBatch& batch) -> Result<void> {
-      auto inserted = hub::InsertDetections(database, batch.alerts, batch.campaigns, NowMs());
+    Counter& repeated = metrics.GetCounter(
+        "yagura_alert_repeats_total",
+        "Detections counted on an alert as repeats instead of stored as alerts of their own");
+    auto sink = [&database, &stored,
+                 &repeated](const pipeline::DetectionBatch& batch) -> Result<void> {
+      size_t repeats = 0;
+      auto inserted =
+          hub::InsertDetections(database, batch.alerts, batch.campaigns, NowMs(), &repeats);
       if (!inserted) return tl::unexpected(inserted.error());
       stored.Increment(static_cast<double>(*inserted));
+      repeated.Increment(static_cast<double>(repeats));
       return {};
     };
     auto detector = pipeline::Detector::Create(std::move(options), queue, sink, metrics);

@@ -581,7 +581,9 @@ int AlertLevelRank(std::string_view level) {
 // -----------------------------------------------------------------------------------
 
 Result<size_t> InsertDetections(store::Database& database, std::span<const DetectedAlert> alerts,
-                                std::span<const DetectedCampaign> campaigns, int64_t now_ms) {
+                                std::span<const DetectedCampaign> campaigns, int64_t now_ms,
+                                size_t* repeats_out) {
+  if (repeats_out != nullptr) *repeats_out = 0;
   if (alerts.empty() && campaigns.empty()) return size_t{0};
   try {
     return database.Transact([&](store::Connection& connection) {
@@ -601,6 +603,7 @@ Result<size_t> InsertDetections(store::Database& database, std::span<const Detec
           EntryFor(SystemPrincipal(), "alert.detect", std::string(OBJECT_TYPE), "", Tlp::kAmber);
       entry.detail = detail.Serialize();
       AuditLog::Append(connection, entry, now_ms);
+      if (repeats_out != nullptr) *repeats_out = static_cast<size_t>(repeats);
       return inserted;
     });
   } catch (const store::DatabaseError& error) {

@@ -138,6 +138,9 @@ def evtx_bulk_matches_scan(yagura, database, work):
             extra = got - expected
             raise Failure(f"live alerts differ from scan: missing {dict(missing)}, extra {dict(extra)}")
         check(len(rows) < sum(got.values()), "no alert counted a repeat: folding was not exercised")
+        repeats = service.metric("yagura_alert_repeats_total")
+        check(repeats == sum(got.values()) - len(rows),
+              f"yagura_alert_repeats_total is {repeats}, not {sum(got.values()) - len(rows)}")
         print(f"     {len(events)} events posted; {sum(got.values())} detections of {len(got)} rules "
               f"in {len(rows)} alerts, the same as yagura scan on the EVTX files")
         service.stop()

@@ -236,12 +236,30 @@ TEST_P(AlertsTest, RepeatsAreCountedOnTheFirstAlertAndReplaysCountNothingTwice) 
   EXPECT_EQ(Get(duty_, brute)->occurrences, 8);
   EXPECT_EQ(Get(duty_, brute)->last_event_time, T0 + 13 * MINUTE);
 
+  // What a batch counted, for the service's metrics.
+  size_t repeats = 99;
+  auto inserted = InsertDetections(*db_, first_batch, {}, T0 + HOUR, &repeats);
+  ASSERT_TRUE(inserted);
+  EXPECT_EQ(*inserted, 0u);
+  EXPECT_EQ(repeats, 0u);  // a replay
+  const std::string fresh_id = NewId();
+  inserted = InsertDetections(*db_,
+                              std::vector<DetectedAlert>{repeat(10, T0 + 20 * MINUTE, fresh_id),
+                                                         repeat(11, T0 + 21 * MINUTE, brute),
+                                                         repeat(12, T0 + 22 * MINUTE, fresh_id)},
+                              {}, T0 + HOUR, &repeats);
+  ASSERT_TRUE(inserted);
+  EXPECT_EQ(*inserted, 1u);
+  EXPECT_EQ(repeats, 2u);  // one on the new alert, one on the stored one
+  EXPECT_EQ(Get(duty_, brute)->occurrences, 9);
+  EXPECT_EQ(Get(duty_, fresh_id)->occurrences, 2);
+
   // A closed alert goes on counting its window's repeats; it is not reopened.
   ASSERT_TRUE(Write([&](store::Connection& c) {
     return CloseAlert(c, duty_, brute, "true_positive", "", T0 + HOUR);
   }));
-  EXPECT_EQ(Insert({repeat(10, T0 + 14 * MINUTE, brute)}), 0u);
-  EXPECT_EQ(Get(duty_, brute)->occurrences, 9);
+  EXPECT_EQ(Insert({repeat(13, T0 + 23 * MINUTE, brute)}), 0u);
+  EXPECT_EQ(Get(duty_, brute)->occurrences, 10);
   EXPECT_EQ(Get(duty_, brute)->status, AlertStatus::kClosed);
 
   // A campaign's own alert comes again with each update of its campaign: never a repeat.
