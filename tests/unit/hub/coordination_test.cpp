@@ -8,9 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <latch>
 #include <random>
-#include <thread>
 
 #include "hub/advisories.hpp"
 #include "hub/audit_log.hpp"
@@ -18,6 +16,8 @@
 #include "hub/recommendations.hpp"
 #include "hub/requests.hpp"
 #include "hub/schema.hpp"
+#include "test_support/together.hpp"
+#include "unit/hub/upload_race.hpp"
 
 namespace yagura::hub {
 namespace {
@@ -517,27 +517,15 @@ TEST_P(CoordinationTest, TheSameResponseFileAtOnceIsStoredOnce) {
   for (int round = 0; round < ROUNDS; ++round) {
     const std::string bytes = "proxy log " + std::to_string(round);
     std::vector<CoordinationResult<RequestAttachment>> results(UPLOADERS);
-    std::latch start(UPLOADERS);
-    std::vector<std::thread> uploaders;
-    for (int i = 0; i < UPLOADERS; ++i) {
-      uploaders.emplace_back([&, i] {
-        start.arrive_and_wait();
-        try {
-          results[i] = AddResponseAttachment(*db_, minister_reporter_, created->id, response->id,
-                                             "proxy.log", "text/plain", bytes, T0 + 2 + round);
-        } catch (const std::exception& error) {
-          results[i] = tl::unexpected(CoordinationError{Kind::kConflict, error.what(), {}});
-        }
-      });
-    }
-    for (auto& uploader : uploaders) uploader.join();
-    int made = 0;
-    for (const auto& result : results) {
-      ASSERT_TRUE(result) << "round " << round << ": " << result.error().message;
-      if (!result->already_attached) ++made;
-      EXPECT_EQ(result->id, results[0]->id) << "round " << round;
-    }
-    EXPECT_EQ(made, 1) << "round " << round;
+    test_support::RunTogether(UPLOADERS, [&](int i) {
+      try {
+        results[i] = AddResponseAttachment(*db_, minister_reporter_, created->id, response->id,
+                                           "proxy.log", "text/plain", bytes, T0 + 2 + round);
+      } catch (const std::exception& error) {
+        results[i] = tl::unexpected(CoordinationError{Kind::kConflict, error.what(), {}});
+      }
+    });
+    ExpectOneAttachmentMade(results, round);
   }
   auto attachments = ListResponseAttachments(*db_, analyst_p_, created->id, response->id);
   ASSERT_TRUE(attachments) << attachments.error().message;

@@ -11,15 +11,15 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <latch>
 #include <random>
 #include <set>
-#include <thread>
 
 #include "core/json_value.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/schema.hpp"
+#include "test_support/together.hpp"
+#include "unit/hub/upload_race.hpp"
 
 namespace yagura::hub {
 namespace {
@@ -815,29 +815,17 @@ TEST_P(IncidentsTest, TheSameFileAtOnceIsStoredOnce) {
   for (int round = 0; round < ROUNDS; ++round) {
     const std::string bytes = "capture " + std::to_string(round);
     std::vector<IncidentResult<AttachmentInfo>> results(UPLOADERS);
-    std::latch start(UPLOADERS);
-    std::vector<std::thread> uploaders;
-    for (int i = 0; i < UPLOADERS; ++i) {
-      uploaders.emplace_back([&, i] {
-        start.arrive_and_wait();
-        try {
-          results[i] = With([&](store::Connection& c) {
-            return AddAttachment(c, reporter_a_, incident.id, "capture.pcap",
-                                 "application/vnd.tcpdump.pcap", bytes, T0 + round);
-          });
-        } catch (const std::exception& error) {
-          results[i] = tl::unexpected(IncidentError{IncidentErrorKind::kConflict, error.what()});
-        }
-      });
-    }
-    for (auto& uploader : uploaders) uploader.join();
-    int made = 0;
-    for (const auto& result : results) {
-      ASSERT_TRUE(result) << "round " << round << ": " << result.error().message;
-      if (!result->already_attached) ++made;
-      EXPECT_EQ(result->id, results[0]->id) << "round " << round;
-    }
-    EXPECT_EQ(made, 1) << "round " << round;
+    test_support::RunTogether(UPLOADERS, [&](int i) {
+      try {
+        results[i] = With([&](store::Connection& c) {
+          return AddAttachment(c, reporter_a_, incident.id, "capture.pcap",
+                               "application/vnd.tcpdump.pcap", bytes, T0 + round);
+        });
+      } catch (const std::exception& error) {
+        results[i] = tl::unexpected(IncidentError{IncidentErrorKind::kConflict, error.what(), {}});
+      }
+    });
+    ExpectOneAttachmentMade(results, round);
   }
   EXPECT_EQ(Get(reporter_a_, incident.id)->attachments.size(), static_cast<size_t>(ROUNDS));
   EXPECT_EQ(AuditCount("incident.attachment.add"), ROUNDS * UPLOADERS);
