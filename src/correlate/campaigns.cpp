@@ -80,12 +80,6 @@ constexpr KeyField KEY_FIELDS[] = {
     {"process.hash.sha256", KeyKind::kHash},
 };
 
-KeyKind KindOf(std::string_view name) {
-  for (const auto& field : KEY_FIELDS)
-    if (field.name == name) return field.kind;
-  return KeyKind::kAddress;
-}
-
 std::string Lower(std::string_view text) {
   std::string out(text);
   for (char& c : out)
@@ -182,7 +176,9 @@ void CampaignKeyFields::InternFields(event::FieldCatalog& catalog) {
 CampaignKeyFields::CampaignKeyFields(const event::FieldCatalog& catalog) {
   for (const auto& field : KEY_FIELDS) {
     event::FieldId id = catalog.Find(field.name);
-    if (id != event::NO_FIELD) fields_.emplace_back(std::string(field.name), id);
+    if (id != event::NO_FIELD) {
+      fields_.push_back({std::string(field.name), id, static_cast<uint8_t>(field.kind)});
+    }
   }
 }
 
@@ -195,8 +191,11 @@ void CampaignKeyFields::Extract(const event::Event& event,
       if (out[i].second == value) return;  // the same value through another field
     out.emplace_back(field, std::move(value));
   };
-  for (const auto& [name, id] : fields_) {
-    KeyKind kind = KindOf(name);
+  // Once per alert, for some forty fields: the kinds were looked up by name here before, which
+  // was a tenth of the detector's time on a brute-force stream.
+  for (const auto& [name, id, kind_value] : fields_) {
+    if (!event.Has(id)) continue;
+    const auto kind = static_cast<KeyKind>(kind_value);
     for (const event::FieldValue& value : event.Values(id)) {
       switch (kind) {
         case KeyKind::kAddress:

@@ -59,7 +59,12 @@ class CampaignKeyFields {
                std::vector<std::pair<std::string, std::string>>& out) const;
 
  private:
-  std::vector<std::pair<std::string, event::FieldId>> fields_;
+  struct KeyField {
+    std::string name;
+    event::FieldId id;
+    uint8_t kind;  // address, domain, hash or hash list (campaigns.cpp), found once here
+  };
+  std::vector<KeyField> fields_;
 };
 
 struct CampaignMember {
