@@ -42,6 +42,12 @@ Result<int64_t> ParseDurationMs(std::string_view text, std::string_view name) {
   return *value * unit;
 }
 
+// A duration, or "0" for a feature switched off.
+Result<int64_t> ParseDurationOrOffMs(std::string_view text, std::string_view name) {
+  if (text == "0") return int64_t{0};
+  return ParseDurationMs(text, name);
+}
+
 using Setter = std::function<Result<void>(ServeConfig&, const std::string&)>;
 
 const std::map<std::string, Setter>& Setters() {
@@ -68,11 +74,7 @@ const std::map<std::string, Setter>& Setters() {
          return {};
        }},
       {"spool_retention", [](ServeConfig& c, const std::string& v) -> Result<void> {
-         if (v == "0") {
-           c.spool_retention_ms = 0;
-           return {};
-         }
-         auto ms = ParseDurationMs(v, "spool_retention");
+         auto ms = ParseDurationOrOffMs(v, "spool_retention");
          if (!ms) return tl::unexpected(ms.error());
          c.spool_retention_ms = *ms;
          return {};
@@ -174,21 +176,13 @@ const std::map<std::string, Setter>& Setters() {
          return {};
        }},
       {"alert_fold_window", [](ServeConfig& c, const std::string& v) -> Result<void> {
-         if (v == "0") {
-           c.alert_fold_window_ms = 0;
-           return {};
-         }
-         auto ms = ParseDurationMs(v, "alert_fold_window");
+         auto ms = ParseDurationOrOffMs(v, "alert_fold_window");
          if (!ms) return tl::unexpected(ms.error());
          c.alert_fold_window_ms = *ms;
          return {};
        }},
       {"taxii_poll_interval", [](ServeConfig& c, const std::string& v) -> Result<void> {
-         if (v == "0") {
-           c.taxii_poll_interval_ms = 0;
-           return {};
-         }
-         auto ms = ParseDurationMs(v, "taxii_poll_interval");
+         auto ms = ParseDurationOrOffMs(v, "taxii_poll_interval");
          if (!ms) return tl::unexpected(ms.error());
          c.taxii_poll_interval_ms = *ms;
          return {};

@@ -68,8 +68,7 @@ JsonValue AlertJson(const hub::Alert& alert, bool with_details, const JsonValue&
   json.Set("tags", Strings(alert.tags));
   json.Set("event_time", Time(alert.event_time));
   json.Set("occurrences", alert.occurrences);
-  json.Set("last_event_time",
-           Time(alert.last_event_time != 0 ? alert.last_event_time : alert.event_time));
+  json.Set("last_event_time", Time(alert.last_event_time));
   json.Set("detected_at", Time(alert.detected_at));
   json.Set("logsource", alert.logsource);
   json.Set("sensor_id", alert.sensor_id);

@@ -117,7 +117,7 @@ std::vector<std::string> AlertRow(const hub::Alert& a) {
           TimeText(a.created_at),
           TimeText(a.updated_at),
           std::to_string(a.occurrences),
-          TimeText(a.last_event_time != 0 ? a.last_event_time : a.event_time)};
+          TimeText(a.last_event_time)};
 }
 
 std::vector<std::string> IncidentRow(const hub::IncidentSummary& s) {

@@ -131,7 +131,7 @@ struct Alert {
   int64_t created_at = 0;  // when the centre stored it
   int64_t updated_at = 0;
   int64_t occurrences = 1;      // events it stands for: the first and its repeats
-  int64_t last_event_time = 0;  // event time of the latest of them
+  int64_t last_event_time = 0;  // event time of the latest of them (always stored)
 };
 
 // The access-relevant facts of an alert: TLP:AMBER, owned by its organisation, shared with the

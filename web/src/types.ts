@@ -139,8 +139,8 @@ export interface Alert {
   event_time: string;
   // Events the alert stands for: the first and its repeats (same rule or indicator,
   // organisation and host within the fold window), the last of them at last_event_time.
-  occurrences?: number;
-  last_event_time?: string;
+  occurrences: number;
+  last_event_time: string;
   detected_at: string;
   logsource: string;
   sensor_id: string;

@@ -64,9 +64,9 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       [t('alerts.kind'), tEnum('alert.kind', alert.kind)],
       [t('common.organization'), orgName(orgs, alert.org_id)],
       [t('alerts.event_time'), formatDateTime(alert.event_time)],
-      ...((alert.occurrences ?? 1) > 1 ? [
-        [t('alerts.occurrences'), h('span', null, formatNumber(alert.occurrences ?? 1), ' ', h('span', { class: 'help' }, t('alerts.occurrences_help')))],
-        [t('alerts.last_event_time'), formatDateTime(alert.last_event_time ?? alert.event_time)],
+      ...(alert.occurrences > 1 ? [
+        [t('alerts.occurrences'), h('span', null, formatNumber(alert.occurrences), ' ', h('span', { class: 'help' }, t('alerts.occurrences_help')))],
+        [t('alerts.last_event_time'), formatDateTime(alert.last_event_time)],
       ] as [string, Child][] : []),
       [t('alerts.detected_at'), formatDateTime(alert.detected_at)],
       [t('alerts.logsource'), alert.logsource || '—'],

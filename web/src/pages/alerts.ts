@@ -47,7 +47,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     { label: t('alerts.event_time'), render: (a) => link(`/alerts/${a.id}`, formatDateTime(a.event_time)) },
     { label: t('alerts.level'), render: (a) => levelBadge(a.rule.level) },
     { label: t('alerts.rule'), render: (a) => h('span', null, link(`/alerts/${a.id}`, a.rule.title || a.rule.id),
-      (a.occurrences ?? 1) > 1 ? [' ', badge(t('alerts.times', { count: formatNumber(a.occurrences ?? 1) }), 'count')] : null) },
+      a.occurrences > 1 ? [' ', badge(t('alerts.times', { count: formatNumber(a.occurrences) }), 'count')] : null) },
     { label: t('common.organization'), render: (a) => orgName(orgs, a.org_id) },
     { label: t('alerts.techniques'), render: (a) => a.techniques.join(', ') || '—' },
     { label: t('common.status'), render: (a) => statusBadge('alert.status', a.status) },
