@@ -128,7 +128,8 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
                  &repeated](const pipeline::DetectionBatch& batch) -> Result<void> {
       size_t repeats = 0;
       auto inserted =
-          hub::InsertDetections(database, batch.alerts, batch.campaigns, NowMs(), &repeats);
+          hub::InsertDetections(database, batch.alerts, batch.repeats, batch.campaigns,
+                                NowMs(), &repeats);
       if (!inserted) return tl::unexpected(inserted.error());
       stored.Increment(static_cast<double>(*inserted));
       repeated.Increment(static_cast<double>(repeats));

@@ -29,8 +29,15 @@ struct DetectedAlert {
   std::string group_key;       // correlation: group-by values as JSON; campaign: the key
   std::string campaign_id;     // set on member alerts once they belong to a campaign
   std::string details_json;    // the alert as `yagura scan` writes it (rule, event, matched...)
-  // A repeat of an alert earlier in the same batch carries only id, kind, org_id, the times and
-  // spool_seq: the store counts it on that alert, which has the rest.
+};
+
+// A detection that repeats an alert of the same batch (same id, pipeline/detector.hpp,
+// fold_window_ms): the store counts it on that alert, which has everything else. On a brute-force
+// stream most detections are repeats, so they are kept this small.
+struct DetectedRepeat {
+  uint32_t alert = 0;         // index of the repeated alert in the batch's alerts
+  uint64_t spool_seq = 0;     // the repeat's event's position in the spool
+  int64_t event_time_ms = 0;  // the repeat's event time
 };
 
 // A campaign as the detector raises or extends it.

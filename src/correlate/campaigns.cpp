@@ -93,6 +93,41 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
+// False for addresses that name no attacker on the Internet.
+bool PublicIpv4(const unsigned char (&v4)[4]) {
+  const unsigned a = v4[0];
+  const unsigned b = v4[1];
+  if (a == 0 || a == 10 || a == 127 || a >= 224)
+    return false;                                  // this net, private, loopback,
+                                                   // multicast, reserved, broadcast
+  if (a == 169 && b == 254) return false;          // link-local
+  if (a == 172 && (b & 0xf0) == 16) return false;  // private
+  if (a == 192 && b == 168) return false;          // private
+  if (a == 100 && (b & 0xc0) == 64) return false;  // carrier-grade NAT
+  return true;
+}
+
+// True when `text` is an IPv4 address exactly as inet_ntop writes it (four decimal octets up to
+// 255 without leading zeros), its bytes in `v4`. Such text is its own normal form, which spares
+// the two library calls for the addresses most events carry.
+bool CanonicalIpv4(std::string_view text, unsigned char (&v4)[4]) {
+  size_t at = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (at >= text.size() || text[at] != '.') return false;
+      ++at;
+    }
+    const size_t start = at;
+    unsigned value = 0;
+    while (at < text.size() && at - start < 3 && text[at] >= '0' && text[at] <= '9')
+      value = value * 10 + static_cast<unsigned>(text[at++] - '0');
+    const size_t digits = at - start;
+    if (digits == 0 || value > 255 || (digits > 1 && text[start] == '0')) return false;
+    v4[octet] = static_cast<unsigned char>(value);
+  }
+  return at == text.size();
+}
+
 // Normalised public address, or "" when the text is not an address or names a host that cannot
 // be an attacker on the Internet (private, loopback, link-local, unspecified, multicast...).
 std::string PublicAddress(std::string_view text) {
@@ -100,9 +135,10 @@ std::string PublicAddress(std::string_view text) {
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
     text = text.substr(1, text.size() - 2);
   if (text.empty() || text.size() > 63) return {};
+  unsigned char v4[4];
+  if (CanonicalIpv4(text, v4)) return PublicIpv4(v4) ? std::string(text) : std::string();
   std::string buffer(text);
   if (auto percent = buffer.find('%'); percent != std::string::npos) buffer.resize(percent);
-  unsigned char v4[4];
   unsigned char v6[16];
   if (inet_pton(AF_INET, buffer.c_str(), v4) != 1) {
     if (inet_pton(AF_INET6, buffer.c_str(), v6) != 1) return {};
@@ -120,15 +156,7 @@ std::string PublicAddress(std::string_view text) {
       return out;
     }
   }
-  unsigned a = v4[0];
-  unsigned b = v4[1];
-  if (a == 0 || a == 10 || a == 127 || a >= 224)
-    return {};                                  // this net, private, loopback,
-                                                // multicast, reserved, broadcast
-  if (a == 169 && b == 254) return {};          // link-local
-  if (a == 172 && (b & 0xf0) == 16) return {};  // private
-  if (a == 192 && b == 168) return {};          // private
-  if (a == 100 && (b & 0xc0) == 64) return {};  // carrier-grade NAT
+  if (!PublicIpv4(v4)) return {};
   char out[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, v4, out, sizeof out);
   return out;
@@ -252,16 +280,27 @@ struct KeyState {
   std::vector<CampaignMember> members;
 };
 
-std::string KeyText(const CampaignKey& key) {
-  std::string text;
-  for (std::string_view part :
-       {std::string_view(key.kind), std::string_view(key.id), std::string_view(key.value)}) {
+// The key's identity as one string (kind, id and value, each length-prefixed), into `text`.
+void WriteKeyText(const CampaignKeyView& key, std::string& text) {
+  text.clear();
+  for (std::string_view part : {key.kind, key.id, key.value}) {
     uint32_t size = static_cast<uint32_t>(part.size());
     text.append(reinterpret_cast<const char*>(&size), sizeof size);
     text.append(part);
   }
+}
+
+std::string KeyText(const CampaignKey& key) {
+  std::string text;
+  WriteKeyText(key.View(), text);
   return text;
 }
+
+// Lets the key index be searched with a view of the reused key text.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
 
 template <typename T>
 void Put(std::string& out, T value) {
@@ -301,9 +340,10 @@ struct CampaignTracker::Impl {
   uint64_t next_touch = 0;
   uint64_t evicted = 0;
   std::unordered_map<uint64_t, KeyState> keys;
-  std::unordered_map<std::string, uint64_t> index;
+  std::unordered_map<std::string, uint64_t, TextHash, std::equal_to<>> index;
   std::set<std::pair<int64_t, uint64_t>> expiry;  // (last_time, number)
   std::map<uint64_t, uint64_t> lru;               // touch -> number
+  std::string key_text;                           // reused by Observe
 
   [[nodiscard]] int64_t Horizon() const {
     return has_max ? max_time - options.window_ms : std::numeric_limits<int64_t>::min();
@@ -330,7 +370,10 @@ struct CampaignTracker::Impl {
     }
   }
 
-  void Observe(const CampaignKey& key, std::string_view org, std::string_view alert_id,
+  // An attacker's every attempt is observed, so a key seen before costs no allocation: the
+  // key is searched by a reused text, and its nodes in the ordered tables are moved, not
+  // freed and made again.
+  void Observe(const CampaignKeyView& key, std::string_view org, std::string_view alert_id,
                int64_t time, std::vector<CampaignUpdate>& out) {
     if (has_max && time < Horizon()) return;  // older than anything still remembered
     if (!has_max || time > max_time) {
@@ -339,8 +382,8 @@ struct CampaignTracker::Impl {
     }
     while (!expiry.empty() && expiry.begin()->first < Horizon()) Remove(expiry.begin()->second);
 
-    std::string text = KeyText(key);
-    auto found = index.find(text);
+    WriteKeyText(key, key_text);
+    auto found = index.find(std::string_view(key_text));
     if (found == index.end()) {
       while (keys.size() >= std::max<size_t>(options.max_keys, 1) && !lru.empty()) {
         Remove(lru.begin()->second);
@@ -349,19 +392,27 @@ struct CampaignTracker::Impl {
       uint64_t number = next_number++;
       KeyState& fresh = keys[number];
       fresh.number = number;
-      fresh.key = key;
+      fresh.key = CampaignKey{std::string(key.kind), std::string(key.id), std::string(key.value),
+                              std::string(key.title)};
       fresh.last_time = time;
       expiry.emplace(time, number);
-      found = index.emplace(std::move(text), number).first;
+      found = index.emplace(key_text, number).first;
     }
     KeyState& state = keys.at(found->second);
-    if (state.touch) lru.erase(state.touch);
-    state.touch = ++next_touch;
-    lru.emplace(state.touch, state.number);
+    const uint64_t touch = ++next_touch;
+    if (state.touch) {
+      auto node = lru.extract(state.touch);
+      node.key() = touch;
+      lru.insert(std::move(node));
+    } else {
+      lru.emplace(touch, state.number);
+    }
+    state.touch = touch;
     if (time > state.last_time) {
-      expiry.erase({state.last_time, state.number});
+      auto node = expiry.extract({state.last_time, state.number});
+      node.value().first = time;
+      expiry.insert(std::move(node));
       state.last_time = time;
-      expiry.emplace(state.last_time, state.number);
     }
     if (state.key.title.empty()) state.key.title = key.title;
 
@@ -391,11 +442,14 @@ struct CampaignTracker::Impl {
       out.push_back(Update(state, false));
       return;
     }
+    size_t counting = 0;
+    for (const Sighting& s : state.sightings)
+      counting += s.last_time >= time - window && s.first_time <= time + window;
+    if (counting < std::max<size_t>(options.min_organisations, 1)) return;
     std::vector<const Sighting*> counted;
     for (const Sighting& s : state.sightings) {
       if (s.last_time >= time - window && s.first_time <= time + window) counted.push_back(&s);
     }
-    if (counted.size() < std::max<size_t>(options.min_organisations, 1)) return;
     std::stable_sort(counted.begin(), counted.end(), [](const Sighting* a, const Sighting* b) {
       return a->first_time < b->first_time;
     });
@@ -529,10 +583,16 @@ CampaignTracker::CampaignTracker(CampaignOptions options) : impl_(std::make_uniq
 
 CampaignTracker::~CampaignTracker() = default;
 
-void CampaignTracker::Observe(const CampaignKey& key, std::string_view org_id,
+void CampaignTracker::Observe(const CampaignKeyView& key, std::string_view org_id,
                               std::string_view alert_id, int64_t event_time_ms,
                               std::vector<CampaignUpdate>& out) {
   impl_->Observe(key, org_id, alert_id, event_time_ms, out);
+}
+
+void CampaignTracker::Observe(const CampaignKey& key, std::string_view org_id,
+                              std::string_view alert_id, int64_t event_time_ms,
+                              std::vector<CampaignUpdate>& out) {
+  impl_->Observe(key.View(), org_id, alert_id, event_time_ms, out);
 }
 
 std::string CampaignTracker::Snapshot() const { return impl_->Snapshot(); }

@@ -31,11 +31,20 @@ struct CampaignOptions {
 
 // What makes two alerts "the same attack": kind ("indicator" or "rule"), the indicator or rule
 // id, and for rules the key value ("" for indicators, whose id is the key).
+struct CampaignKeyView {
+  std::string_view kind;
+  std::string_view id;
+  std::string_view value;
+  std::string_view title;  // rule title or indicator name, for the campaign's title
+};
+
 struct CampaignKey {
   std::string kind;
   std::string id;
   std::string value;
-  std::string title;  // rule title or indicator name, for the campaign's title
+  std::string title;
+
+  [[nodiscard]] CampaignKeyView View() const { return {kind, id, value, title}; }
 };
 
 // The attacker-side values of an event that rule campaigns are keyed by: source addresses,
@@ -91,6 +100,8 @@ class CampaignTracker {
 
   // Offers one alert; appends a CampaignUpdate when it raises a campaign or adds an
   // organisation to one.
+  void Observe(const CampaignKeyView& key, std::string_view org_id, std::string_view alert_id,
+               int64_t event_time_ms, std::vector<CampaignUpdate>& out);
   void Observe(const CampaignKey& key, std::string_view org_id, std::string_view alert_id,
                int64_t event_time_ms, std::vector<CampaignUpdate>& out);
 

@@ -334,28 +334,50 @@ int64_t CountRepeats(store::Connection& connection, const std::string& id, int64
 }
 
 // Stores the alerts of one batch. Alerts that share an id are repeats of one alert (the
-// detector gives repeats within the fold window the id of the first): the first stored makes
-// the row, and the others are counted on it. A repeat counts only when its spool position lies
-// beyond the last one the row counted, so a batch replayed after a crash (whole or in part, and
-// cut differently) counts nothing twice. Returns the repeats counted on rows that existed
-// before this batch or were made by it.
+// detector gives repeats within the fold window the id of the first), and so are the batch's
+// `repeats`, which name the alert they repeat: the first alert stored makes the row, and the
+// others are counted on it. A repeat counts only when its spool position lies beyond the last
+// one the row counted, so a batch replayed after a crash (whole or in part, and cut
+// differently) counts nothing twice. Returns the repeats counted on rows that existed before
+// this batch or were made by it.
 int64_t StoreAlerts(store::Connection& connection, std::span<const DetectedAlert> alerts,
-                    int64_t now_ms, size_t& inserted) {
+                    std::span<const DetectedRepeat> batch_repeats, int64_t now_ms,
+                    size_t& inserted) {
   // Positions of the alerts by id, in the batch's (spool) order.
   std::vector<size_t> order(alerts.size());
   for (size_t i = 0; i < alerts.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t x, size_t y) { return alerts[x].id < alerts[y].id; });
+  // The repeats of each alert, as ranges of one array ordered by alert.
+  std::vector<uint32_t> repeats_from(alerts.size() + 1, 0);
+  for (const auto& r : batch_repeats) ++repeats_from[r.alert + 1];
+  for (size_t i = 1; i < repeats_from.size(); ++i) repeats_from[i] += repeats_from[i - 1];
+  std::vector<const DetectedRepeat*> repeats_of(batch_repeats.size());
+  {
+    std::vector<uint32_t> next(repeats_from.begin(), repeats_from.end() - 1);
+    for (const auto& r : batch_repeats) repeats_of[next[r.alert]++] = &r;
+  }
   int64_t repeats = 0;
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin + 1;
     while (end < order.size() && alerts[order[end]].id == alerts[order[begin]].id) ++end;
     const DetectedAlert& first = alerts[order[begin]];
     const std::string id = Clean(first.id);
+    // Every detection of the group: its alerts and their repeats, as (spool position, time).
+    auto for_each_detection = [&](auto&& visit) {
+      for (size_t k = begin; k < end; ++k) {
+        const size_t a = order[k];
+        visit(alerts[a].spool_seq, alerts[a].event_time_ms);
+        for (uint32_t r = repeats_from[a]; r < repeats_from[a + 1]; ++r)
+          visit(repeats_of[r]->spool_seq, repeats_of[r]->event_time_ms);
+      }
+    };
+    const bool alone =
+        end - begin == 1 && repeats_from[order[begin]] == repeats_from[order[begin] + 1];
     if (first.spool_seq == 0) {
       // Campaign alerts come again with every update of their campaign: not repeats.
       InsertAlert(connection, first, 1, first.event_time_ms, 0, now_ms, inserted);
-    } else if (end - begin == 1) {
+    } else if (alone) {
       // The common case in one statement; a replay of it changes nothing.
       if (!InsertAlert(connection, first, 1, first.event_time_ms, first.spool_seq, now_ms,
                        inserted)) {
@@ -371,14 +393,13 @@ int64_t StoreAlerts(store::Connection& connection, std::span<const DetectedAlert
       int64_t last_event = 0;
       uint64_t first_seq = 0;
       uint64_t last_seq = 0;
-      for (size_t k = begin; k < end; ++k) {
-        const DetectedAlert& a = alerts[order[k]];
-        if (exists && a.spool_seq <= counted_to) continue;
-        if (count == 0 || a.event_time_ms > last_event) last_event = a.event_time_ms;
-        if (count == 0) first_seq = a.spool_seq;
-        last_seq = std::max(last_seq, a.spool_seq);
+      for_each_detection([&](uint64_t seq, int64_t event_time) {
+        if (exists && seq <= counted_to) return;
+        if (count == 0 || event_time > last_event) last_event = event_time;
+        first_seq = count == 0 ? seq : std::min(first_seq, seq);
+        last_seq = std::max(last_seq, seq);
         ++count;
-      }
+      });
       if (!exists) {
         InsertAlert(connection, first, count, last_event, last_seq, now_ms, inserted);
         repeats += count - 1;
@@ -583,18 +604,34 @@ int AlertLevelRank(std::string_view level) {
 Result<size_t> InsertDetections(store::Database& database, std::span<const DetectedAlert> alerts,
                                 std::span<const DetectedCampaign> campaigns, int64_t now_ms,
                                 size_t* repeats_out) {
+  return InsertDetections(database, alerts, {}, campaigns, now_ms, repeats_out);
+}
+
+Result<size_t> InsertDetections(store::Database& database, std::span<const DetectedAlert> alerts,
+                                std::span<const DetectedRepeat> batch_repeats,
+                                std::span<const DetectedCampaign> campaigns, int64_t now_ms,
+                                size_t* repeats_out) {
   if (repeats_out != nullptr) *repeats_out = 0;
-  if (alerts.empty() && campaigns.empty()) return size_t{0};
+  if (alerts.empty() && campaigns.empty()) {
+    if (!batch_repeats.empty()) return Fail("a batch has repeats but no alert they repeat");
+    return size_t{0};
+  }
+  for (size_t i = 0; i < batch_repeats.size(); ++i) {
+    if (batch_repeats[i].alert >= alerts.size()) {
+      return Fail(fmt::format("repeat {} of the batch names alert {} of {}", i,
+                              batch_repeats[i].alert, alerts.size()));
+    }
+  }
   try {
     return database.Transact([&](store::Connection& connection) {
       size_t inserted = 0;
-      const int64_t repeats = StoreAlerts(connection, alerts, now_ms, inserted);
+      const int64_t repeats = StoreAlerts(connection, alerts, batch_repeats, now_ms, inserted);
       int64_t campaigns_changed = 0;
       for (const auto& campaign : campaigns) {
         if (UpsertCampaign(connection, campaign, now_ms)) ++campaigns_changed;
       }
       JsonValue detail = JsonValue::MakeObject();
-      detail.Set("alerts", static_cast<int64_t>(alerts.size()));
+      detail.Set("alerts", static_cast<int64_t>(alerts.size() + batch_repeats.size()));
       detail.Set("new", static_cast<int64_t>(inserted));
       detail.Set("repeats", repeats);
       detail.Set("campaigns", static_cast<int64_t>(campaigns.size()));

@@ -46,12 +46,19 @@ namespace yagura::hub {
 // the hub.
 using DetectedAlert = yagura::DetectedAlert;
 using DetectedCampaign = yagura::DetectedCampaign;
+using DetectedRepeat = yagura::DetectedRepeat;
 
 // Stores what the detector found, in one transaction: new alerts (existing ids are left as
 // they are, or count the batch's repeats of them), campaigns (created or their members and times
 // updated) and the campaign id of their member alerts. Returns the number of alerts that were new;
 // `repeats`, when given, is set to the repeats counted on alerts (new or stored before). Written
 // by the detector as the system; each batch is one audit entry ("alert.detect") with the counts.
+// `batch_repeats` are repeats of the batch's alerts (DetectedRepeat), counted as alerts that
+// share an id are.
+Result<size_t> InsertDetections(store::Database& database, std::span<const DetectedAlert> alerts,
+                                std::span<const DetectedRepeat> batch_repeats,
+                                std::span<const DetectedCampaign> campaigns, int64_t now_ms,
+                                size_t* repeats = nullptr);
 Result<size_t> InsertDetections(store::Database& database, std::span<const DetectedAlert> alerts,
                                 std::span<const DetectedCampaign> campaigns, int64_t now_ms,
                                 size_t* repeats = nullptr);

@@ -204,8 +204,12 @@ struct Detector::Impl {
   uint64_t next_seq = 0;
   std::optional<DetectionBatch> pending;  // processed, not yet accepted by the sink
   // The pending batch's alerts by id (their first in the batch): a repeat of one of them is only
-  // what the store counts (id, time, spool position), which spares rendering its event.
-  std::unordered_map<std::string, size_t> batch_alert_ids;
+  // what the store counts (DetectedRepeat), which spares rendering its event. Keyed by the id's
+  // bytes, so a repeat's id is never written out as text.
+  struct IdHash {
+    size_t operator()(const StableIdBytes& id) const { return id.HashBits(); }
+  };
+  std::unordered_map<StableIdBytes, uint32_t, IdHash> batch_alert_ids;
   int64_t last_state_save_ms = 0;
   bool state_dirty = false;
 
@@ -260,11 +264,12 @@ struct Detector::Impl {
   Result<uint64_t> ProcessBatch();
   void ProcessRecord(const SpoolRecord& record, DetectionBatch& batch);
   void EmitCorrelations(const Envelope& envelope, uint64_t seq, DetectionBatch& batch);
-  // Offers the batch's alert `member` under `key`; a campaign it raises takes its level, tags
-  // and techniques from the batch's alert `described` (the member itself, or the first alert of
-  // which it is a repeat). Indexes, not references: raising a campaign adds to the batch.
-  void OfferToCampaigns(const correlate::CampaignKey& key, size_t member, size_t described,
-                        DetectionBatch& batch);
+  // Offers a detection of `org` at `time` under `key`, as the batch's alert `alert` (the alert
+  // itself, or the alert it repeats): a campaign it raises lists that alert as the member and
+  // takes its level, tags and techniques. An index, not a reference: raising a campaign adds
+  // to the batch.
+  void OfferToCampaigns(const correlate::CampaignKeyView& key, std::string_view org, size_t alert,
+                        int64_t time, DetectionBatch& batch);
   void Run();
 };
 
@@ -424,13 +429,10 @@ Result<void> Detector::Impl::SaveState() {
   return {};
 }
 
-void Detector::Impl::OfferToCampaigns(const correlate::CampaignKey& key, size_t member,
-                                      size_t described, DetectionBatch& batch) {
+void Detector::Impl::OfferToCampaigns(const correlate::CampaignKeyView& key, std::string_view org,
+                                      size_t alert, int64_t time, DetectionBatch& batch) {
   campaign_out.clear();
-  {
-    const DetectedAlert& alert = batch.alerts[member];
-    campaigns.Observe(key, alert.org_id, alert.id, alert.event_time_ms, campaign_out);
-  }
+  campaigns.Observe(key, org, batch.alerts[alert].id, time, campaign_out);
   for (auto& update : campaign_out) {
     DetectedCampaign campaign;
     campaign.id = update.id;
@@ -448,16 +450,16 @@ void Detector::Impl::OfferToCampaigns(const correlate::CampaignKey& key, size_t 
       campaign.members.push_back({member.org_id, member.alert_id, member.first_time_ms});
     if (update.created) {
       // The centre's own alert for the campaign: it is what the duty officer triages.
-      const DetectedAlert& alert = batch.alerts[described];
+      const DetectedAlert& described = batch.alerts[alert];
       DetectedAlert centre;
       centre.id = update.id;
       centre.kind = "campaign";
       centre.org_id = options.centre_org_id;
       centre.rule_id = update.key.id;
       centre.title = campaign.title;
-      centre.level = alert.level == "critical" ? "critical" : "high";
-      centre.techniques = alert.techniques;
-      centre.tags = alert.tags;
+      centre.level = described.level == "critical" ? "critical" : "high";
+      centre.techniques = described.techniques;
+      centre.tags = described.tags;
       centre.event_time_ms = update.first_time_ms;
       centre.detected_at_ms = NowMs();
       centre.group_key = update.key.value;
@@ -601,22 +603,22 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     if (time % fold_window != 0 && time < 0) --window;  // floor, for times before 1970
     // The window's start orders these ids as spool positions order the others.
     const auto position = static_cast<uint64_t>(std::max<int64_t>(window, 0) * fold_window);
-    return OrderedStableId(position, {"repeats", kind, envelope->org_id, engine.Host(event),
-                                      std::to_string(window), a, b});
+    char window_text[24];
+    const auto written = fmt::format_to_n(window_text, sizeof window_text, "{}", window);
+    return OrderedStableIdBytes(position, {"repeats", kind, envelope->org_id, engine.Host(event),
+                                           std::string_view(window_text, written.size), a, b});
   };
-  // A repeat of the batch's alert `first`: what the store counts, then the campaign keys
-  // (`offer(member, described)`), since an attacker's later attempts still join campaigns.
-  auto add_repeat = [&](std::string id, std::string_view kind, const event::Event& event,
-                        size_t first, auto&& offer) {
-    DetectedAlert repeat;
-    repeat.id = std::move(id);
-    repeat.kind = std::string(kind);
-    repeat.org_id = std::string(envelope->org_id);
-    repeat.event_time_ms = event_time(event);
-    repeat.detected_at_ms = NowMs();
-    repeat.spool_seq = spooled.seq;
-    batch.alerts.push_back(std::move(repeat));
-    offer(batch.alerts.size() - 1, first);
+  // With folding, the batch's alert that the detection with `id` repeats, if there is one (else
+  // the detection will be that alert, at the end of the batch's alerts).
+  auto repeated_alert = [&](const StableIdBytes& id) -> std::optional<uint32_t> {
+    auto [first, fresh] =
+        batch_alert_ids.try_emplace(id, static_cast<uint32_t>(batch.alerts.size()));
+    if (fresh) return std::nullopt;
+    return first->second;
+  };
+  // A repeat of the batch's alert `first`: only what the store counts.
+  auto add_repeat = [&](uint32_t first, const event::Event& event) {
+    batch.repeats.push_back({first, spooled.seq, event_time(event)});
   };
 
   auto on_alert = [&](const sigma::Rule& rule, const event::Event& event, const event::Record&,
@@ -634,23 +636,27 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     }
     if (correlation.Suppressed(rule_index)) return;
     const std::string& rule_key = rule.info.id.empty() ? rule.info.title : rule.info.id;
-    std::string id = fold_window > 0 ? repeats_id(event, "rule", rule_key, "")
-                                     : OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
     ++stats.alerts;
+    // Campaigns are offered repeats too: an attacker's later attempts still join them.
+    auto offer = [&](uint32_t alert) {
+      key_values.clear();
+      loaded.key_fields->Extract(event, key_values);
+      for (const auto& [field, value] : key_values) {
+        OfferToCampaigns({"rule", rule_key, value, rule.info.title}, envelope->org_id, alert,
+                         event_time(event), batch);
+      }
+    };
+    std::string id;
     if (fold_window > 0) {
-      auto [first, fresh] = batch_alert_ids.try_emplace(id, batch.alerts.size());
-      if (!fresh) {
-        add_repeat(std::move(id), "rule", event, first->second,
-                   [&](size_t member, size_t described) {
-                     key_values.clear();
-                     loaded.key_fields->Extract(event, key_values);
-                     for (const auto& [field, value] : key_values) {
-                       OfferToCampaigns({"rule", rule_key, value, rule.info.title}, member,
-                                        described, batch);
-                     }
-                   });
+      const StableIdBytes bytes = repeats_id(event, "rule", rule_key, "");
+      if (auto first = repeated_alert(bytes)) {
+        add_repeat(*first, event);
+        offer(*first);
         return;
       }
+      id = bytes.ToString();
+    } else {
+      id = OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
     }
     DetectedAlert alert = base_alert(event, "rule");
     alert.id = std::move(id);
@@ -671,13 +677,8 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     record_out.event_json = event_json;
     record_out.matched = &matched_fields;
     scan::AlertWriter::FormatJson(record_out, alert.details_json);
-    key_values.clear();
-    loaded.key_fields->Extract(event, key_values);
     batch.alerts.push_back(std::move(alert));
-    size_t index = batch.alerts.size() - 1;
-    for (const auto& [field, value] : key_values) {
-      OfferToCampaigns({"rule", rule_key, value, rule.info.title}, index, index, batch);
-    }
+    offer(static_cast<uint32_t>(batch.alerts.size() - 1));
   };
 
   scan::IndicatorAlertInfo info;
@@ -690,22 +691,24 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     sigma::Level level = scan::IndicatorLevel(view.confidence);
     if (options.scan.min_level && level < *options.scan.min_level) return;
     const auto& compact = snapshot.indicator(match.indicator);
-    std::string id = fold_window > 0
-                         ? repeats_id(event, "indicator", view.feed, view.id)
-                         : OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
     ++stats.alerts;
     std::string key_id = fmt::format("{}/{}", view.feed, view.id);
+    auto offer = [&](uint32_t alert) {
+      OfferToCampaigns(
+          {"indicator", key_id, "", view.name.empty() ? std::string_view(view.id) : view.name},
+          envelope->org_id, alert, event_time(event), batch);
+    };
+    std::string id;
     if (fold_window > 0) {
-      auto [first, fresh] = batch_alert_ids.try_emplace(id, batch.alerts.size());
-      if (!fresh) {
-        add_repeat(
-            std::move(id), "indicator", event, first->second, [&](size_t member, size_t described) {
-              OfferToCampaigns({"indicator", key_id, "",
-                                view.name.empty() ? std::string(view.id) : std::string(view.name)},
-                               member, described, batch);
-            });
+      const StableIdBytes bytes = repeats_id(event, "indicator", view.feed, view.id);
+      if (auto first = repeated_alert(bytes)) {
+        add_repeat(*first, event);
+        offer(*first);
         return;
       }
+      id = bytes.ToString();
+    } else {
+      id = OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
     }
     DetectedAlert alert = base_alert(event, "indicator");
     alert.id = std::move(id);
@@ -740,10 +743,7 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
     record_out.matched = &indicator_fields;
     scan::AlertWriter::FormatJson(record_out, alert.details_json);
     batch.alerts.push_back(std::move(alert));
-    const size_t stored = batch.alerts.size() - 1;
-    OfferToCampaigns({"indicator", key_id, "",
-                      info.name.empty() ? std::string(info.id) : std::string(info.name)},
-                     stored, stored, batch);
+    offer(static_cast<uint32_t>(batch.alerts.size() - 1));
   };
 
   std::string error;
@@ -797,7 +797,6 @@ Result<uint64_t> Detector::Impl::ProcessBatch() {
       return Fail("storing alerts failed (the batch will be retried): " + stored.error().message);
     }
   }
-  bool alerted = !pending->alerts.empty();
   uint64_t processed = pending->next_seq - pending->first_seq;
   next_seq = pending->next_seq;
   pending.reset();
@@ -806,7 +805,10 @@ Result<uint64_t> Detector::Impl::ProcessBatch() {
   records_counter->Increment(static_cast<double>(processed));
   lag_gauge->Set(static_cast<double>(queue->next_seq() - next_seq));
   state_dirty = true;
-  if (alerted || SteadyMs() - last_state_save_ms >= options.state_interval_ms) {
+  // Not after every batch that alerted: on an attack stream that is every batch, and the state
+  // file's fdatasync and rename were a tenth of the detector's time. A replay after a crash
+  // stores nothing twice, so saving less often only makes it longer.
+  if (SteadyMs() - last_state_save_ms >= options.state_interval_ms) {
     if (auto saved = SaveState(); !saved) return tl::unexpected(saved.error());
   }
   return processed;

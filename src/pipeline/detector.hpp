@@ -59,8 +59,9 @@ struct DetectorOptions {
   std::string centre_org_id;  // owner of campaign alerts
   std::string state_path;     // the detector's saved state
   size_t batch_records = 4096;
-  // The state is saved after every batch that produced alerts, and otherwise at most this far
-  // apart (saving writes the correlation state; a crash replays at most this much).
+  // The state is saved after a batch once this long has passed since it was last saved, and
+  // when the detector is idle or stops (saving writes the correlation state; a crash replays
+  // about this much, and the replay stores nothing twice).
   int64_t state_interval_ms = 1000;
   // How often rule and feed files are checked for changes; 0: never.
   int64_t reload_interval_ms = 2000;
@@ -81,6 +82,7 @@ struct DetectionBatch {
   uint64_t first_seq = 0;  // spool records [first_seq, next_seq)
   uint64_t next_seq = 0;
   std::vector<DetectedAlert> alerts;
+  std::vector<DetectedRepeat> repeats;  // of alerts above, in spool order
   std::vector<DetectedCampaign> campaigns;
 };
 

@@ -31,5 +31,24 @@ TEST(StableIdTest, OrderedIdsSortByPositionAndStayPure) {
   EXPECT_TRUE(OrderedStableId(0x0102030405ull, {"x"}).starts_with("00010203-0405-8"));
 }
 
+TEST(StableIdTest, TheFunctionNeverChanges) {
+  // Stored alerts carry these ids: a replay after an upgrade must make the same ones.
+  EXPECT_EQ(StableId({"rule", "42", "abc"}), "8d0fd144-14fd-831f-aef1-0c6297e71367");
+  EXPECT_EQ(StableId({}), "d8984701-d306-8a99-bf49-8d4624c30160");
+  EXPECT_EQ(OrderedStableId(0x0102030405ull, {"repeats", "rule", "org", "host", "7", "a", ""}),
+            "00010203-0405-82da-9a3b-200c1848dbdc");
+  // Parts longer than the stack buffer take the other path to the same function.
+  const std::string long_part(2000, 'x');
+  EXPECT_EQ(StableId({long_part, "y"}), "c47bd219-7da6-83d1-b4f4-66f493d9a600");
+}
+
+TEST(StableIdTest, BytesAreTheIdBeforeItIsText) {
+  StableIdBytes bytes = OrderedStableIdBytes(9, {"repeats", "rule", "x"});
+  EXPECT_EQ(bytes.ToString(), OrderedStableId(9, {"repeats", "rule", "x"}));
+  EXPECT_EQ(bytes, OrderedStableIdBytes(9, {"repeats", "rule", "x"}));
+  EXPECT_FALSE(bytes == OrderedStableIdBytes(9, {"repeats", "rule", "y"}));
+  EXPECT_NE(bytes.HashBits(), OrderedStableIdBytes(9, {"repeats", "rule", "y"}).HashBits());
+}
+
 }  // namespace
 }  // namespace yagura

@@ -1,9 +1,11 @@
 // CampaignTracker (one key seen at several organisations) and CampaignKeyFields.
 #include "correlate/campaigns.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <random>
 
 namespace yagura::correlate {
 namespace {
@@ -208,6 +210,38 @@ TEST_F(KeyFieldsTest, PublicAddressesOnly) {
     EXPECT_TRUE(Extract({{"IpAddress", inside}}).empty()) << inside;
   }
   EXPECT_EQ(Extract({{"SourceIp", "172.32.0.1"}}), (Pairs{{"SourceIp", "172.32.0.1"}}));
+}
+
+TEST_F(KeyFieldsTest, AddressesAreWhatTheSystemsParserReads) {
+  // Dotted quads in the form inet_ntop writes are taken as they are; anything else goes through
+  // inet_pton. Both must agree on what is an address and on its normal form.
+  for (const char* refused :
+       {"01.2.3.4", "203.0.113.07", "203.0.113", "203.0.113.7.1", "256.0.0.1", "203.0.113.",
+        ".203.0.113.7", "203..0.113", "1234.5.6.7", "203.0.113.7x", "203.0.113.-7"}) {
+    EXPECT_TRUE(Extract({{"IpAddress", refused}}).empty()) << refused;
+  }
+  EXPECT_EQ(Extract({{"IpAddress", "203.0.113.7%eth0"}}), (Pairs{{"IpAddress", "203.0.113.7"}}));
+  EXPECT_EQ(Extract({{"IpAddress", "[203.0.113.7]"}}), (Pairs{{"IpAddress", "203.0.113.7"}}));
+  EXPECT_EQ(Extract({{"IpAddress", "  203.0.113.7 "}}), (Pairs{{"IpAddress", "203.0.113.7"}}));
+  EXPECT_EQ(Extract({{"IpAddress", "255.1.0.9"}}), Pairs{});
+
+  std::mt19937 random(7);
+  const std::string alphabet = "0123456789.";
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = "203.";  // a public first octet: an address must come out
+    const int length = 1 + static_cast<int>(random() % 12);
+    for (int k = 0; k < length; ++k) text += alphabet[random() % alphabet.size()];
+    unsigned char bytes[4];
+    const bool address = inet_pton(AF_INET, text.c_str(), bytes) == 1;
+    auto out = Extract({{"IpAddress", text}});
+    if (!address) {
+      EXPECT_TRUE(out.empty()) << text;
+      continue;
+    }
+    char written[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, bytes, written, sizeof written);
+    EXPECT_EQ(out, (Pairs{{"IpAddress", written}})) << text;
+  }
 }
 
 TEST_F(KeyFieldsTest, DomainsLowerCasedWithoutInternalNames) {

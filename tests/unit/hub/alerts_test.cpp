@@ -271,6 +271,60 @@ TEST_P(AlertsTest, RepeatsAreCountedOnTheFirstAlertAndReplaysCountNothingTwice) 
   EXPECT_EQ(Get(duty_, centre.id)->occurrences, 1);
 }
 
+TEST_P(AlertsTest, RepeatsThatNameTheirAlertCountAsAlertsThatShareItsId) {
+  // The detector hands a batch's repeats over as DetectedRepeat (the alert's index, the
+  // repeat's spool position and time); the store counts them as it counts alerts sharing an id.
+  auto alert = [&](uint64_t seq, int64_t event_time) {
+    DetectedAlert a = MakeAlert(org_a_, "ssh-brute", "high", event_time, {"T1110.001"});
+    a.spool_seq = seq;
+    return a;
+  };
+  std::vector<DetectedAlert> alerts = {alert(1, T0), alert(3, T0 + MINUTE)};
+  std::vector<DetectedRepeat> repeats = {{0, 2, T0 + 5 * MINUTE},
+                                         {0, 4, T0 + 3 * MINUTE},
+                                         {1, 5, T0 + 2 * MINUTE},
+                                         {0, 6, T0 + 4 * MINUTE}};
+  size_t counted = 99;
+  auto inserted = InsertDetections(*db_, alerts, repeats, {}, T0, &counted);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  EXPECT_EQ(*inserted, 2u);
+  EXPECT_EQ(counted, 4u);
+  EXPECT_EQ(Get(duty_, alerts[0].id)->occurrences, 4);
+  EXPECT_EQ(Get(duty_, alerts[0].id)->last_event_time, T0 + 5 * MINUTE);
+  EXPECT_EQ(Get(duty_, alerts[1].id)->occurrences, 2);
+
+  // A replay cut differently: the first alert's row counted up to position 6, so only 7 counts;
+  // the second's up to 5, so 8 and 9 count, mixed with one that shares the id as an alert.
+  const std::string before = Snapshot();
+  inserted = InsertDetections(*db_, alerts, repeats, {}, T0 + HOUR, &counted);
+  ASSERT_TRUE(inserted);
+  EXPECT_EQ(counted, 0u);
+  EXPECT_EQ(Snapshot(), before);
+  DetectedAlert again = alerts[1];
+  again.spool_seq = 8;
+  inserted = InsertDetections(
+      *db_, std::vector<DetectedAlert>{alerts[0], alerts[1], again},
+      std::vector<DetectedRepeat>{
+          {0, 6, T0}, {0, 7, T0 + 9 * MINUTE}, {1, 5, T0}, {2, 9, T0 + 8 * MINUTE}},
+      {}, T0 + HOUR, &counted);
+  ASSERT_TRUE(inserted);
+  EXPECT_EQ(*inserted, 0u);
+  EXPECT_EQ(counted, 3u);
+  EXPECT_EQ(Get(duty_, alerts[0].id)->occurrences, 5);
+  EXPECT_EQ(Get(duty_, alerts[0].id)->last_event_time, T0 + 9 * MINUTE);
+  EXPECT_EQ(Get(duty_, alerts[1].id)->occurrences, 4);
+
+  // A repeat that names no alert of its batch is refused, and nothing of the batch is stored.
+  const std::string kept = Snapshot();
+  DetectedAlert fresh = alert(20, T0 + 20 * MINUTE);
+  auto refused = InsertDetections(*db_, std::vector<DetectedAlert>{fresh},
+                                  std::vector<DetectedRepeat>{{1, 21, T0}}, {}, T0 + HOUR);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("names alert 1 of 1"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(Snapshot(), kept);
+}
+
 TEST_P(AlertsTest, TextThatIsNotUtf8IsStoredRepaired) {
   DetectedAlert a = MakeAlert(org_a_, "r", "low", T0);
   a.title = std::string("bad \xff byte and NUL \0 here", 25);

@@ -58,9 +58,32 @@ detection:
 
 struct Collected {
   std::vector<DetectedAlert> alerts;
+  // Each DetectedRepeat as the alert it repeats, with only what a repeat carries: the alert's
+  // id, kind and organisation, and the repeat's own spool position and event time.
+  std::vector<DetectedAlert> repeats;
   std::vector<DetectedCampaign> campaigns;
   int calls = 0;
   int failures_left = 0;
+
+  void Add(const DetectionBatch& batch) {
+    alerts.insert(alerts.end(), batch.alerts.begin(), batch.alerts.end());
+    uint64_t last_seq = 0;
+    for (const auto& repeat : batch.repeats) {
+      EXPECT_LT(repeat.alert, batch.alerts.size());
+      EXPECT_GE(repeat.spool_seq, last_seq);  // in spool order
+      last_seq = repeat.spool_seq;
+      const DetectedAlert& alert = batch.alerts.at(repeat.alert);
+      DetectedAlert slim;
+      slim.id = alert.id;
+      slim.kind = alert.kind;
+      slim.org_id = alert.org_id;
+      slim.spool_seq = repeat.spool_seq;
+      slim.event_time_ms = repeat.event_time_ms;
+      repeats.push_back(std::move(slim));
+    }
+    campaigns.insert(campaigns.end(), batch.campaigns.begin(), batch.campaigns.end());
+  }
+  [[nodiscard]] size_t detections() const { return alerts.size() + repeats.size(); }
 };
 
 class DetectorTest : public ::testing::Test {
@@ -106,9 +129,7 @@ class DetectorTest : public ::testing::Test {
         --collected.failures_left;
         return Fail("database unavailable");
       }
-      collected.alerts.insert(collected.alerts.end(), batch.alerts.begin(), batch.alerts.end());
-      collected.campaigns.insert(collected.campaigns.end(), batch.campaigns.begin(),
-                                 batch.campaigns.end());
+      collected.Add(batch);
       return {};
     };
     auto detector = Detector::Create(std::move(options), *queue_, sink, metrics_);
@@ -143,10 +164,17 @@ class DetectorTest : public ::testing::Test {
     Send(org, PayloadKind::kJson, "product=windows,service=security", event);
   }
 
+  // Every detection of `kind`, alerts and repeats, in spool order (campaign alerts, which have
+  // no spool position, in the order they came).
   static std::vector<const DetectedAlert*> OfKind(const Collected& collected, std::string_view kind) {
     std::vector<const DetectedAlert*> out;
     for (const auto& alert : collected.alerts)
       if (alert.kind == kind) out.push_back(&alert);
+    for (const auto& repeat : collected.repeats)
+      if (repeat.kind == kind) out.push_back(&repeat);
+    std::stable_sort(out.begin(), out.end(), [](const DetectedAlert* a, const DetectedAlert* b) {
+      return a->spool_seq < b->spool_seq;
+    });
     return out;
   }
 
@@ -252,6 +280,8 @@ TEST_F(DetectorTest, RepeatsInAWindowShareTheFirstAlertsIdAndOnlyItCarriesDetail
   detector.reset();
   auto folded = OfKind(collected, "rule");
   ASSERT_EQ(folded.size(), 6u);  // the detector hands every detection on; the store counts them
+  EXPECT_EQ(collected.alerts.size(), 4u);
+  EXPECT_EQ(collected.repeats.size(), 2u);  // in-batch repeats as DetectedRepeat
   EXPECT_EQ(folded[0]->id, folded[1]->id);
   EXPECT_EQ(folded[0]->id, folded[5]->id);
   std::set<std::string> ids;
@@ -343,7 +373,8 @@ TEST_F(DetectorTest, ARestartResumesWhereTheStateWasSavedAndAReplayRepeatsTheSam
   for (const auto& a : second.alerts) before.insert(a.id);
   for (const auto& a : replay.alerts) after.insert(a.id);
   EXPECT_EQ(before, after);
-  EXPECT_EQ(replay.alerts.size(), first.alerts.size() + second.alerts.size());
+  // Batches cut differently make different repeats, but the same detections.
+  EXPECT_EQ(replay.detections(), first.detections() + second.detections());
 }
 
 TEST_F(DetectorTest, AFailingSinkGetsTheSameBatchAgainAndNothingIsCountedTwice) {
@@ -431,7 +462,7 @@ TEST_F(DetectorTest, TheThreadProcessesWhatArrivesAndStopsCleanly) {
   auto options = Options();
   auto sink = [&](const DetectionBatch& batch) -> Result<void> {
     std::lock_guard lock(mutex);
-    collected.alerts.insert(collected.alerts.end(), batch.alerts.begin(), batch.alerts.end());
+    collected.Add(batch);
     return {};
   };
   auto detector = Detector::Create(options, *queue_, sink, metrics_);
