@@ -239,6 +239,7 @@ struct Detector::Impl {
   uint64_t generation = 0;
 
   // Scratch reused across records, so steady-state processing allocates only for alerts.
+  SpoolReadBuffer spool_read;
   std::string padded;
   std::map<std::string, std::optional<event::Logsource>, std::less<>> logsources;
   std::vector<correlate::CorrelationAlert> correlation_out;
@@ -262,7 +263,7 @@ struct Detector::Impl {
   Result<void> RestoreState();
   Result<void> SaveState();
   Result<uint64_t> ProcessBatch();
-  void ProcessRecord(const SpoolRecord& record, DetectionBatch& batch);
+  void ProcessRecord(const SpoolReadBuffer::Record& record, DetectionBatch& batch);
   void EmitCorrelations(const Envelope& envelope, uint64_t seq, DetectionBatch& batch);
   // Offers a detection of `org` at `time` under `key`, as the batch's alert `alert` (the alert
   // itself, or the alert it repeats): a campaign it raises lists that alert as the member and
@@ -536,7 +537,7 @@ void Detector::Impl::EmitCorrelations(const Envelope& envelope, uint64_t seq,
   correlation_out.clear();
 }
 
-void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& batch) {
+void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, DetectionBatch& batch) {
   auto envelope = DecodeEnvelope(spooled.payload);
   if (!envelope) {
     ++stats.bad_records;
@@ -568,14 +569,15 @@ void Detector::Impl::ProcessRecord(const SpoolRecord& spooled, DetectionBatch& b
       declared = std::move(*parsed);
     found = logsources.emplace(std::string(envelope->logsource), std::move(declared)).first;
   }
-  int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
   scan::Engine& engine = *loaded.engine;
   const sigma::RuleSet& rules = engine.rules();
   std::string event_json;  // rendered once per record, when something fires
-  int64_t event_time_ms = received_ms;
+  // The event's time (else its arrival), found when something fires: most events fire nothing.
+  int64_t event_time_ms = 0;
   bool time_known = false;
   auto event_time = [&](const event::Event& event) {
     if (!time_known) {
+      const int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
       event_time_ms = correlate::EventTimeMs(event, loaded.time_field, received_ms).value_or(received_ms);
       time_known = true;
     }
@@ -780,14 +782,15 @@ Result<uint64_t> Detector::Impl::ProcessBatch() {
   // A batch the sink refused is offered again as it is, before anything new is read: the
   // correlation state has already seen its records, so they must not be processed twice.
   if (!pending) {
-    auto records = queue->Read(next_seq, options.batch_records);
-    if (!records) return tl::unexpected(records.error());
-    if (records->empty()) return 0;
+    if (auto read = queue->Read(next_seq, options.batch_records, spool_read); !read)
+      return tl::unexpected(read.error());
+    const auto& records = spool_read.records;
+    if (records.empty()) return 0;
     pending.emplace();
     pending->first_seq = next_seq;
     batch_alert_ids.clear();
-    for (const auto& record : *records) ProcessRecord(record, *pending);
-    pending->next_seq = records->back().seq + 1;
+    for (const auto& record : records) ProcessRecord(record, *pending);
+    pending->next_seq = records.back().seq + 1;
   }
   if (!(pending->alerts.empty() && pending->campaigns.empty())) {
     auto stored = sink(*pending);

@@ -40,6 +40,11 @@ Result<std::vector<SpoolRecord>> IngestQueue::Read(uint64_t from, size_t max_rec
   return spool_.Read(from, max_records);
 }
 
+Result<void> IngestQueue::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const {
+  std::lock_guard lock(mutex_);
+  return spool_.Read(from, max_records, out);
+}
+
 bool IngestQueue::WaitFor(uint64_t seq, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   appended_.wait_for(lock, timeout, [&] { return closed_ || spool_.next_seq() > seq; });

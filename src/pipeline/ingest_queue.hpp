@@ -35,6 +35,7 @@ class IngestQueue {
 
   // Detector side.
   Result<std::vector<SpoolRecord>> Read(uint64_t from, size_t max_records) const;
+  Result<void> Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const;
   // Waits until a record with sequence number >= `seq` exists, Close() is called or `timeout`
   // passes; true when such a record exists.
   bool WaitFor(uint64_t seq, std::chrono::milliseconds timeout);

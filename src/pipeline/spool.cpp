@@ -24,6 +24,8 @@ namespace fs = std::filesystem;
 constexpr uint32_t RECORD_MAGIC = 0x53524759;  // "YGRS" little-endian
 constexpr size_t HEADER_BYTES = Spool::RECORD_OVERHEAD_BYTES;  // magic, length, seq, crc
 constexpr const char* SEGMENT_SUFFIX = ".spool";
+// Reads take a segment this much at a time (a record larger than this is read alone).
+constexpr size_t CHUNK_BYTES = 1 << 20;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -315,27 +317,44 @@ Result<void> Spool::Sync() {
 }
 
 Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) const {
+  SpoolReadBuffer buffer;
+  if (auto read = Read(from, max_records, buffer); !read) return tl::unexpected(read.error());
   std::vector<SpoolRecord> records;
+  records.reserve(buffer.records.size());
+  for (const auto& record : buffer.records)
+    records.push_back(SpoolRecord{record.seq, std::string(record.payload)});
+  return records;
+}
+
+Result<void> Spool::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const {
+  out.records.clear();
+  size_t chunks_used = 0;
+  // A chunk buffer for the next read; buffers are kept (up to a chunk's size) for the next batch.
+  auto next_chunk = [&]() -> std::string& {
+    if (chunks_used == out.chunks.size()) out.chunks.emplace_back();
+    std::string& chunk = out.chunks[chunks_used++];
+    if (chunk.capacity() > 2 * CHUNK_BYTES) std::string().swap(chunk);  // after a huge record
+    return chunk;
+  };
   from = std::max(from, first_seq());
   // A consumer reads on from where it stopped: the cursor remembers that byte offset, so a
   // read never rescans its segment from the start (which made catching up quadratic).
-  constexpr size_t CHUNK_BYTES = 1 << 20;
-  std::string chunk;
   for (const auto& segment : segments_) {
-    if (segment->end_seq <= from || records.size() >= max_records) continue;
+    if (segment->end_seq <= from || out.records.size() >= max_records) continue;
     uint64_t offset = 0;
     if (read_cursor_.segment_first_seq == segment->first_seq && read_cursor_.seq <= from &&
         read_cursor_.offset <= segment->bytes) {
       offset = read_cursor_.offset;
     }
-    while (offset < segment->bytes && records.size() < max_records) {
+    while (offset < segment->bytes && out.records.size() < max_records) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(CHUNK_BYTES, segment->bytes - offset));
+      std::string& chunk = next_chunk();
       chunk.resize(want);
       if (!ReadAt(segment->fd, chunk.data(), want, offset)) {
         return Fail(fmt::format("spool segment {} became unreadable at byte {}", segment->path, offset));
       }
       size_t at = 0;
-      while (records.size() < max_records) {
+      while (out.records.size() < max_records) {
         if (want - at < HEADER_BYTES) break;
         uint32_t magic;
         uint32_t length;
@@ -345,11 +364,11 @@ Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) 
         std::memcpy(&length, chunk.data() + at + 4, 4);
         std::memcpy(&seq, chunk.data() + at + 8, 8);
         std::memcpy(&crc, chunk.data() + at + 16, 4);
-        std::string problem;
+        const char* problem = nullptr;
         if (magic != RECORD_MAGIC) problem = "no record starts here";
         else if (length > options_.max_record_bytes ||
                  offset + at + HEADER_BYTES + length > segment->bytes) problem = "record longer than the file";
-        if (!problem.empty()) {
+        if (problem != nullptr) {
           return Fail(fmt::format("spool segment {} became unreadable at byte {}: {}",
                                   segment->path, offset + at, problem));
         }
@@ -370,14 +389,14 @@ Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) 
           return Fail(fmt::format("spool segment {} became unreadable at byte {}: checksum mismatch",
                                   segment->path, offset + at));
         }
-        if (seq >= from) records.push_back(SpoolRecord{seq, std::string(payload)});
+        if (seq >= from) out.records.push_back({seq, payload});
         at += HEADER_BYTES + length;
         read_cursor_ = {segment->first_seq, seq + 1, offset + at};
       }
       offset += at;
     }
   }
-  return records;
+  return {};
 }
 
 Result<void> Spool::SaveCheckpoint(std::string_view name, uint64_t next_seq) {

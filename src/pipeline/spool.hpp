@@ -52,6 +52,18 @@ struct SpoolRecord {
   std::string payload;
 };
 
+// Records read into buffers that are kept from read to read: a consumer that reads batch after
+// batch (the detector) then allocates nothing per record. The payloads are views into `chunks`,
+// valid until the next read into the same SpoolReadBuffer.
+struct SpoolReadBuffer {
+  struct Record {
+    uint64_t seq = 0;
+    std::string_view payload;
+  };
+  std::vector<Record> records;
+  std::vector<std::string> chunks;  // the bytes read, a record wholly inside one
+};
+
 class Spool {
  public:
   // Bytes each record takes besides its payload (framing and checksum).
@@ -70,6 +82,7 @@ class Spool {
 
   // Reads up to `max_records` records with sequence numbers >= `from`, in order.
   Result<std::vector<SpoolRecord>> Read(uint64_t from, size_t max_records) const;
+  Result<void> Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const;
 
   // Named consumer positions: the next sequence number the consumer has not processed.
   Result<void> SaveCheckpoint(std::string_view name, uint64_t next_seq);

@@ -84,6 +84,42 @@ TEST_F(SpoolTest, RecordsRoundTripAcrossSegmentsAndReopens) {
   EXPECT_EQ(reopened->Read(1, 1000)->size(), 319u);
 }
 
+TEST_F(SpoolTest, BatchAfterBatchIntoOneBufferReadsWhatAFreshReadDoes) {
+  // The detector reads into the same buffer batch after batch: the views of one read must be
+  // exactly the records, whatever the earlier reads left in the buffer, including records
+  // larger than a read's chunk of 1 MiB and records that straddle chunks.
+  options_.segment_bytes = 8 << 20;
+  options_.max_record_bytes = 4 << 20;
+  auto spool = OpenSpool();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 900; ++i) {
+    const size_t size = i % 300 == 7 ? (3 << 20) + i : static_cast<size_t>(500 + i * 37 % 9000);
+    payloads.push_back(std::string(size, static_cast<char>('a' + i % 26)) + std::to_string(i));
+  }
+  for (const auto& payload : payloads) {
+    std::string_view view = payload;
+    ASSERT_TRUE(spool->Append(std::span<const std::string_view>(&view, 1)));
+  }
+  SpoolReadBuffer buffer;
+  uint64_t next = 1;
+  for (size_t batch : {1u, 5u, 250u, 3u, 400u, 1000u}) {
+    auto fresh = spool->Read(next, batch);
+    ASSERT_TRUE(fresh);
+    ASSERT_TRUE(spool->Read(next, batch, buffer));
+    ASSERT_EQ(buffer.records.size(), fresh->size());
+    for (size_t i = 0; i < fresh->size(); ++i) {
+      EXPECT_EQ(buffer.records[i].seq, (*fresh)[i].seq);
+      EXPECT_EQ(buffer.records[i].payload, (*fresh)[i].payload);
+      EXPECT_EQ(buffer.records[i].payload, payloads[(*fresh)[i].seq - 1]);
+    }
+    if (!fresh->empty()) next = fresh->back().seq + 1;
+  }
+  EXPECT_EQ(next, 901u);
+  ASSERT_TRUE(spool->Read(next, 10, buffer));
+  EXPECT_TRUE(buffer.records.empty());
+  for (const auto& chunk : buffer.chunks) EXPECT_LE(chunk.capacity(), 4u << 20);
+}
+
 TEST_F(SpoolTest, BatchesAppendInOrder) {
   auto spool = OpenSpool();
   std::vector<std::string> payloads = {"a", "bb", "", "dddd"};
