@@ -113,12 +113,6 @@ Response JsonResponse(int status, const JsonValue& value) {
   return response;
 }
 
-Response NoContent() {
-  Response response;
-  response.status = 204;
-  return response;
-}
-
 // ---- errors ----------------------------------------------------------------------------------
 
 [[noreturn]] void Throw(const hub::IdentityError& error, std::string_view what = "resource") {
@@ -402,7 +396,7 @@ void RegisterAuthRoutes(Router& router, ApiContext& context) {
                       if (principal.method == hub::AuthMethod::kSession) {
                         hub::Logout(context.database, principal, principal.session_id);
                       }
-                      Response response = NoContent();
+                      Response response = Response::NoContent();
                       response.headers.Add("Set-Cookie", SessionCookie(context.settings, "", 0));
                       return response;
                     }),
@@ -456,7 +450,7 @@ void RegisterAuthRoutes(Router& router, ApiContext& context) {
               }
               Throw(error, "user");
             }
-            return NoContent();
+            return Response::NoContent();
           },
           "admin"),
       Doc("Change the caller's password (ends the caller's other sessions)", "PasswordChange",
@@ -778,7 +772,7 @@ void RegisterTokenRoutes(Router& router, ApiContext& context) {
                       if (!visible) ThrowNotFound("token");
                       auto revoked = hub::RevokeToken(context.database, principal, token->id, NowMs());
                       if (!revoked) Throw(revoked.error(), "token");
-                      return NoContent();
+                      return Response::NoContent();
                     }),
              Doc("Revoke an API token", "", ""));
 }

@@ -41,12 +41,6 @@ Response JsonResponse(int status, const JsonValue& value) {
   return Response::Json(status, value.Serialize());
 }
 
-Response NoContent() {
-  Response response;
-  response.status = 204;
-  return response;
-}
-
 JsonValue Time(int64_t ms) { return JsonValue(FormatTimestampMs(ms)); }
 JsonValue OptionalTime(const std::optional<int64_t>& ms) {
   return ms ? Time(*ms) : JsonValue();
@@ -846,7 +840,7 @@ Response UnassignHandler(ApiContext& context, Request& request,
   context.database.Transact([&](store::Connection& connection) {
     Unwrap(hub::UnassignIncident(connection, principal, id, user_id, NowMs()));
   });
-  return NoContent();
+  return Response::NoContent();
 }
 
 Response ListCommentsHandler(ApiContext& context, Request& request,
@@ -902,7 +896,7 @@ Response UnlinkHandler(ApiContext& context, Request& request, const hub::Princip
   context.database.Transact([&](store::Connection& connection) {
     Unwrap(hub::UnlinkIncidents(connection, principal, id, other, NowMs()));
   });
-  return NoContent();
+  return Response::NoContent();
 }
 
 Response UploadHandler(ApiContext& context, Request& request, const hub::Principal& principal) {

@@ -105,6 +105,12 @@ std::optional<std::string> Request::Cookie(std::string_view name) const {
   return std::nullopt;
 }
 
+Response Response::NoContent() {
+  Response response;
+  response.status = 204;
+  return response;
+}
+
 Response Response::Json(int status, std::string body) {
   Response response;
   response.status = status;

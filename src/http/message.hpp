@@ -64,6 +64,8 @@ struct Response {
   static Response Error(int status, std::string_view code, std::string_view message,
                         std::string_view field = {});
   static Response Text(int status, std::string body, std::string_view content_type);
+  // 204, no body.
+  static Response NoContent();
 };
 
 // Percent-decodes `text`; '+' becomes a space when `plus_as_space` (query strings). Fails on a

@@ -25,6 +25,7 @@
 #include "core/time.hpp"
 #include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
+#include "hub/crypto.hpp"
 #include "hub/identity.hpp"
 
 namespace yagura::hub {
@@ -68,16 +69,6 @@ tl::unexpected<AlertError> Refuse(AlertErrorKind kind, std::string message,
 
 tl::unexpected<AlertError> NotFound(std::string_view what = "alert") {
   return Refuse(AlertErrorKind::kNotFound, fmt::format("{} not found", what));
-}
-
-// Ids are UUIDs; anything else cannot name a row, so it is answered without a query (and never
-// reaches PostgreSQL as text it would refuse).
-bool PlausibleId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-           c == '_' || c == '.' || c == ':';
-  });
 }
 
 // Valid UTF-8 without NUL: invalid sequences and NUL become U+FFFD.

@@ -10,6 +10,10 @@ namespace yagura::hub {
 // later in primary-key indexes, and 74 random bits so ids cannot be guessed.
 std::string NewId();
 
+// Whether `id` could name a row: ids are UUIDs, so anything else (control characters, bytes
+// that are not UTF-8, which PostgreSQL would refuse as text) is answered without a query.
+bool PlausibleId(std::string_view id);
+
 // `bytes` random bytes from the kernel's CSPRNG, as unpadded base64url text (session ids, API
 // tokens, CSRF tokens, generated passwords).
 std::string RandomToken(size_t bytes = 32);

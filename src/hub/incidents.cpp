@@ -80,16 +80,6 @@ size_t CodePoints(std::string_view text) {
   return count;
 }
 
-// Ids are UUIDs; anything else (control characters, bytes that are not UTF-8, which
-// PostgreSQL would refuse as text) cannot name a row, so it is answered without a query.
-bool PlausibleId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '-' || c == '_' || c == '.' || c == ':';
-  });
-}
-
 bool ValidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
