@@ -48,6 +48,10 @@ T Unwrap(CoordinationResult<T> result) {
   return std::move(*result);
 }
 
+void Unwrap(CoordinationResult<void> result) {
+  if (!result) Throw(result.error());
+}
+
 JsonValue TimeOrNull(const std::optional<int64_t>& ms) {
   return ms ? JsonValue(FormatTimestampMs(*ms)) : JsonValue();
 }
@@ -378,6 +382,7 @@ JsonValue RequestJson(const hub::MaterialsRequest& request, bool single) {
   json.Set("created_at", FormatTimestampMs(request.created_at));
   json.Set("updated_at", FormatTimestampMs(request.updated_at));
   json.Set("answered_at", TimeOrNull(request.answered_at));
+  json.Set("assignees", Strings(request.assignee_ids));
   if (single) {
     JsonValue responses = JsonValue::MakeArray();
     for (const auto& response : request.responses) responses.Push(ResponseJson(response));
@@ -530,6 +535,40 @@ void RegisterRequestRoutes(Router& router, ApiContext& context) {
              }),
       RouteDoc{"Close an answered request or withdraw an open one (the requester)", "requests",
                "RequestUpdate", "Request", true, {}});
+
+  router.Add(
+      "POST", "/api/v1/requests/{id}/assignees",
+      Authed(context,
+             [&context](Request& request, const hub::Principal& principal) {
+               JsonValue body = ParseJsonBody(request);
+               Fields fields(body);
+               std::string user_id = fields.String("user_id", 1, ID_MAX);
+               fields.Finish();
+               const std::string id(request.PathParam("id"));
+               const bool newly = Unwrap(
+                   hub::AssignMaterialsRequest(context.database, principal, id, user_id, NowMs()));
+               hub::MaterialsRequest found =
+                   Unwrap(hub::ReadMaterialsRequest(context.database, principal, id, NowMs()));
+               JsonValue json = JsonValue::MakeObject();
+               json.Set("request_id", found.id);
+               json.Set("assignees", Strings(found.assignee_ids));
+               return Response::Json(newly ? 201 : 200, json.Serialize());
+             }),
+      RouteDoc{"Assign centre staff to a request (201 when newly assigned, 200 when already): "
+               "an assignee reads it whatever its TLP below RED",
+               "requests", "RequestAssignee", "RequestAssignees", true, {}});
+
+  router.Add(
+      "DELETE", "/api/v1/requests/{id}/assignees/{user_id}",
+      Authed(context,
+             [&context](Request& request, const hub::Principal& principal) {
+               Unwrap(hub::UnassignMaterialsRequest(context.database, principal,
+                                                    request.PathParam("id"),
+                                                    std::string(request.PathParam("user_id")),
+                                                    NowMs()));
+               return Response::NoContent();
+             }),
+      RouteDoc{"Remove an assignee from a request", "requests", "", "", true, {}});
 
   router.Add(
       "POST", "/api/v1/requests/{id}/responses",
@@ -846,6 +885,7 @@ void RegisterSchemas(ApiContext& context) {
                 R"("title":{{"type":"string"}},"body":{{"type":"string"}},"due_at":{tn},)"
                 R"("status":{{"type":"string","enum":{statuses}}},"overdue":{{"type":"boolean"}},)"
                 R"("created_at":{time},"updated_at":{time},"answered_at":{tn},)"
+                R"("assignees":{{"type":"array","items":{{"type":"string"}},"description":"centre staff assigned to the request"}},)"
                 R"("responses":{{"type":"array","items":{{"$ref":"#/components/schemas/RequestResponse"}}}}}}}})",
                 fmt::arg("dirs", EnumJson(hub::RequestDirectionNames())),
                 fmt::arg("bases", EnumJson(hub::LegalBasisNames())), fmt::arg("tlp", tlp),
@@ -853,6 +893,10 @@ void RegisterSchemas(ApiContext& context) {
                 fmt::arg("statuses", EnumJson(hub::RequestStatusNames())),
                 fmt::arg("time", time)));
   RegisterSchema(context, "RequestList", list_of("Request"));
+  RegisterSchema(context, "RequestAssignee",
+            R"({"type":"object","additionalProperties":false,"required":["user_id"],"properties":{"user_id":{"type":"string","description":"a centre staff user"}}})");
+  RegisterSchema(context, "RequestAssignees",
+            R"({"type":"object","required":["request_id","assignees"],"properties":{"request_id":{"type":"string"},"assignees":{"type":"array","items":{"type":"string"}}}})");
 
   RegisterSchema(context, "RecommendationCreate",
             fmt::format(

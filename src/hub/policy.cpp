@@ -206,6 +206,8 @@ bool CreateInboundRequest(const Principal& p) {
 
 bool AnswerInboundRequest(const Principal& p) { return IsCentreTriager(p); }
 
+bool AssignRequest(const Principal& p) { return IsCentreTriager(p); }
+
 bool IssueRecommendation(const Principal& p) {
   return p.IsCentreStaff() && p.Has(Role::kCentreAdmin);
 }

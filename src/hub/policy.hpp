@@ -95,6 +95,7 @@ bool CreateRequest(const Principal& p);                                // centre
 bool AnswerRequest(const Principal& p, const Marking& m);              // org_admin/org_reporter of the addressed org
 bool CreateInboundRequest(const Principal& p);                         // local_government org_admin/org_reporter
 bool AnswerInboundRequest(const Principal& p);                         // centre_admin, centre_analyst
+bool AssignRequest(const Principal& p);                                // centre_admin, centre_analyst
 bool IssueRecommendation(const Principal& p);                          // centre_admin
 bool RespondToRecommendation(const Principal& p, const Marking& m);    // org_admin of the addressed agency
 bool ReadAuditLog(const Principal& p);                                 // centre_admin

@@ -106,6 +106,7 @@ CoordinationResult<Visible> LoadVisible(store::Connection& connection, const Pri
   }
   auto request = LoadRequest(connection, id, now_ms);
   if (!request) return tl::unexpected(NotFound("request not found"));
+  request->assignee_ids = marking->assignee_ids;
   return Visible{std::move(*request), std::move(*marking)};
 }
 
@@ -307,6 +308,25 @@ CoordinationResult<Page<MaterialsRequest>> ListMaterialsRequests(
     }
     result.items.push_back(RequestFromRow(row, now_ms));
   }
+  // The page's assignees in one query.
+  if (!result.items.empty()) {
+    std::vector<Param> ids;
+    std::string placeholders;
+    for (const auto& item : result.items) {
+      ids.push_back(Param{item.id});
+      placeholders += fmt::format("{}${}", placeholders.empty() ? "" : ", ", ids.size());
+    }
+    store::Rows assigned = connection->Query(
+        fmt::format("SELECT object_id, principal_id FROM access_grants WHERE object_type = "
+                    "'request' AND kind = 'assignee' AND object_id IN ({}) ORDER BY principal_id",
+                    placeholders),
+        ids);
+    for (const auto& row : assigned.rows) {
+      for (auto& item : result.items) {
+        if (item.id == row[0].text()) item.assignee_ids.push_back(row[1].text());
+      }
+    }
+  }
   return result;
 }
 
@@ -465,6 +485,69 @@ CoordinationResult<AttachmentContent> ReadResponseAttachment(store::Database& da
   content.bytes = rows.rows[0][8].text();
   content.tlp = visible->request.tlp;
   return content;
+}
+
+CoordinationResult<bool> AssignMaterialsRequest(store::Database& database,
+                                                const Principal& principal, std::string_view id,
+                                                const std::string& user_id, int64_t now_ms) {
+  return database.Transact([&](store::Connection& connection) -> CoordinationResult<bool> {
+    auto visible = LoadVisible(connection, principal, id, now_ms);
+    if (!visible) return tl::unexpected(visible.error());
+    if (!can::AssignRequest(principal)) {
+      return tl::unexpected(
+          Forbidden("only the centre's administrators and analysts assign requests"));
+    }
+    const bool staff = PlausibleId(user_id) &&
+                       !connection
+                            .Query(
+                                "SELECT u.id FROM users u JOIN organizations o ON o.id = u.org_id "
+                                "WHERE u.id = $1 AND o.type = 'centre' AND u.disabled = 0",
+                                {Param{user_id}})
+                            .empty();
+    if (!staff)
+      return tl::unexpected(Invalid("user_id names no active centre staff user", "user_id"));
+    Marking& marking = visible->marking;
+    if (std::find(marking.assignee_ids.begin(), marking.assignee_ids.end(), user_id) !=
+        marking.assignee_ids.end()) {
+      return false;
+    }
+    marking.assignee_ids.push_back(user_id);
+    SaveGrants(connection, "request", visible->request.id, marking);
+    connection.Execute("UPDATE requests SET updated_at = $2 WHERE id = $1",
+                       {Param{visible->request.id}, Param{now_ms}});
+    AuditEntry entry =
+        EntryFor(principal, "request.assign", "request", visible->request.id, visible->request.tlp);
+    entry.detail = AuditDetail({{"user_id", user_id}});
+    AuditLog::Append(connection, entry, now_ms);
+    return true;
+  });
+}
+
+CoordinationResult<void> UnassignMaterialsRequest(store::Database& database,
+                                                  const Principal& principal, std::string_view id,
+                                                  const std::string& user_id, int64_t now_ms) {
+  return database.Transact([&](store::Connection& connection) -> CoordinationResult<void> {
+    auto visible = LoadVisible(connection, principal, id, now_ms);
+    if (!visible) return tl::unexpected(visible.error());
+    if (!can::AssignRequest(principal)) {
+      return tl::unexpected(
+          Forbidden("only the centre's administrators and analysts assign requests"));
+    }
+    Marking& marking = visible->marking;
+    auto it = std::find(marking.assignee_ids.begin(), marking.assignee_ids.end(), user_id);
+    if (it == marking.assignee_ids.end()) {
+      return tl::unexpected(NotFound("that user is not assigned to the request"));
+    }
+    marking.assignee_ids.erase(it);
+    SaveGrants(connection, "request", visible->request.id, marking);
+    connection.Execute("UPDATE requests SET updated_at = $2 WHERE id = $1",
+                       {Param{visible->request.id}, Param{now_ms}});
+    AuditEntry entry = EntryFor(principal, "request.unassign", "request", visible->request.id,
+                                visible->request.tlp);
+    entry.detail = AuditDetail({{"user_id", user_id}});
+    AuditLog::Append(connection, entry, now_ms);
+    return {};
+  });
 }
 
 CoordinationResult<MaterialsRequest> TransitionMaterialsRequest(store::Database& database,

@@ -8,11 +8,14 @@
 // LegalBasisCovers() is the one place that maps a basis to the organisations it reaches.
 //
 // A request is addressed: the requesting side owns it, the addressed organisation holds an
-// 'org' grant, and nobody else sees it. Status runs open -> answered (first response) ->
-// closed (by the requester), or open -> withdrawn (by the requester). Responses carry text and
-// attachments (the shared attachments table, object type "request_response"). A request is
-// overdue while it is open past its due date; "now" comes from the caller, so the flag and the
-// ?overdue filter are computed at read time, never stored.
+// 'org' grant, and nobody else sees it, but for centre staff assigned to it: the centre's
+// administrators and analysts assign colleagues to the requests the centre takes part in (all of
+// them: it sends art. 30 and 31 requests and receives art. 32 ones), which is how an analyst
+// comes to work on a TLP:AMBER+STRICT request that otherwise only the duty officers see. Status
+// runs open -> answered (first response) -> closed (by the requester), or open -> withdrawn (by the
+// requester). Responses carry text and attachments (the shared attachments table, object type
+// "request_response"). A request is overdue while it is open past its due date; "now" comes from
+// the caller, so the flag and the ?overdue filter are computed at read time, never stored.
 #pragma once
 
 #include <cstdint>
@@ -92,6 +95,7 @@ struct MaterialsRequest {
   int64_t updated_at = 0;
   std::optional<int64_t> answered_at;
   bool overdue = false;
+  std::vector<std::string> assignee_ids;   // centre staff assigned to it
   std::vector<RequestResponse> responses;  // single reads only
 };
 
@@ -148,6 +152,14 @@ CoordinationResult<AttachmentContent> ReadResponseAttachment(store::Database& da
                                                              std::string_view request_id,
                                                              std::string_view response_id,
                                                              std::string_view attachment_id);
+// Assigns a centre staff user (can::AssignRequest); true when newly assigned, false when the
+// user already was. Unassigning a user who is not assigned is kNotFound.
+CoordinationResult<bool> AssignMaterialsRequest(store::Database& database,
+                                                const Principal& principal, std::string_view id,
+                                                const std::string& user_id, int64_t now_ms);
+CoordinationResult<void> UnassignMaterialsRequest(store::Database& database,
+                                                  const Principal& principal, std::string_view id,
+                                                  const std::string& user_id, int64_t now_ms);
 // The requester closes an answered request or withdraws an open one (`status` "closed" or
 // "withdrawn"); 409 for other transitions.
 CoordinationResult<MaterialsRequest> TransitionMaterialsRequest(store::Database& database,

@@ -110,8 +110,20 @@ async function seed() {
     if (alert?.occurrences !== 3) await new Promise((r) => setTimeout(r, 500));
   }
   if (alert?.occurrences !== 3) throw new Error(`the ingested events raised no alert counting three within 60 s: ${JSON.stringify(alert)}`);
-  log(`seeded: organisations ${orgA.name}, ${orgB.name}; alert "${alert.rule.title}"`);
-  return { admin, suffix, orgA, orgB, reporter, analyst, other, alert };
+  // The prefecture asks the centre for help at TLP:AMBER+STRICT (art. 32): only the centre's
+  // duty officers see such a request until one of them assigns an analyst.
+  const prefecture = await apiSession(other.username, PASSWORD);
+  const help = await prefecture.call('POST', '/api/v1/requests', {
+    legal_basis: 'art32', title: `Help with encrypted file servers ${suffix}`,
+    body: 'Our file servers were encrypted overnight.', tlp: 'amber+strict',
+  });
+  await prefecture.context.dispose();
+  const analystApi = await apiSession(analyst.username, PASSWORD);
+  const unseen = await analystApi.context.get(`/api/v1/requests/${help.id}`);
+  await analystApi.context.dispose();
+  if (unseen.status() !== 404) throw new Error(`an unassigned analyst read an AMBER+STRICT request: ${unseen.status()}`);
+  log(`seeded: organisations ${orgA.name}, ${orgB.name}; alert "${alert.rule.title}"; request ${help.reference}`);
+  return { admin, suffix, orgA, orgB, reporter, analyst, other, alert, help };
 }
 
 // ---- the browser ----------------------------------------------------------------------------
@@ -255,6 +267,43 @@ async function adminAssignsAnalyst(browser, s, incident) {
   await page.getByLabel(label('Assign')).selectOption(s.analyst.id);
   await page.getByRole('button', { name: 'Assign', exact: true }).click();
   await page.locator('main').getByText('Kenji Analyst').first().waitFor();
+  await signOut(page);
+  await page.context().close();
+}
+
+async function adminAssignsRequest(browser, s) {
+  const page = await newPage(browser, 'admin');
+  await signIn(page, ADMIN_USER, ADMIN_PASSWORD);
+  step = 'admin: assigns the analyst to the prefecture\'s AMBER+STRICT request';
+  await heading(page, 'Overview');
+  await nav(page, 'Requests for materials');
+  await page.getByRole('link', { name: s.help.title }).click();
+  await heading(page, `${s.help.reference} ${s.help.title}`);
+  const panel = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Assigned staff' }) });
+  await panel.getByText('Nobody is assigned yet.').waitFor();
+  await panel.getByLabel(label('Assign')).selectOption(s.analyst.id);
+  await panel.getByRole('button', { name: 'Assign', exact: true }).click();
+  await panel.getByText('Kenji Analyst').waitFor();
+  await shot(page, 'request-assignees');
+  await signOut(page);
+  await page.context().close();
+}
+
+async function analystAnswersRequest(browser, s) {
+  const page = await newPage(browser, 'analyst');
+  await signIn(page, s.analyst.username);
+  await heading(page, 'Overview');
+  step = 'analyst: answers the request assigned to them';
+  await nav(page, 'Requests for materials');
+  await page.getByRole('link', { name: s.help.title }).click();
+  await heading(page, `${s.help.reference} ${s.help.title}`);
+  await page.getByLabel(label('Response')).fill('A response team will be with you at 14:00.');
+  await page.getByRole('button', { name: 'Send the response' }).click();
+  await page.locator('.comment').filter({ hasText: 'A response team will be with you at 14:00.' }).waitFor();
+  await page.locator('main .badges').getByText('Answered').waitFor();
+  // The analyst is a duty role and may assign too: the remove button is there, named for the
+  // person it removes.
+  await page.getByRole('button', { name: 'Remove Kenji Analyst' }).waitFor();
   await signOut(page);
   await page.context().close();
 }
@@ -605,6 +654,9 @@ async function main() {
     log(`reporter filed ${incident.incidentId}`);
     await adminAssignsAnalyst(browser, seeded, incident);
     log('duty officer assigned the analyst');
+    await adminAssignsRequest(browser, seeded);
+    await analystAnswersRequest(browser, seeded);
+    log('duty officer assigned the analyst to an AMBER+STRICT request, which the analyst answered');
     const advisory = await analystTriages(browser, seeded, incident);
     log(`analyst triaged, linked the alert and sent advisory ${advisory.advisoryId}`);
     await reporterAcknowledges(browser, seeded, incident, advisory);

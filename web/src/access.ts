@@ -29,6 +29,8 @@ export interface Access {
   issueAdvisory: boolean;
   createRequest: boolean;
   createInboundRequest: boolean;
+  // Assigning centre staff to a request (they then read it whatever its TLP below RED).
+  assignRequests: boolean;
   issueRecommendation: boolean;
   updateRecommendation: boolean;
   manageOrganizations: boolean;
@@ -84,6 +86,7 @@ export function accessFor(me: Me): Access {
     issueAdvisory: duty,
     createRequest: duty,
     createInboundRequest: orgType === 'local_government' && orgWriter,
+    assignRequests: duty,
     issueRecommendation: centreAdmin,
     updateRecommendation: centreAdmin,
     manageOrganizations: centreAdmin,

@@ -203,6 +203,7 @@ export interface MaterialsRequest {
   overdue: boolean;
   created_at: string;
   answered_at: string | null;
+  assignees: string[];
   responses?: {
     id: string;
     author_id: string;

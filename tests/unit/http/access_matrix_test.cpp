@@ -544,6 +544,14 @@ void MakeRequest(const std::string& label, const std::string& requester_label,
   std::string owner = inbound ? requester.org_id : strict ? o.target_org_id : requester.org_id;
   o.audience = Audience{tlp, owner, requester.id, true, inbound || strict, {o.target_org_id},
                         {},  {}};
+  if (inbound && strict) {
+    // Only the duty officers see it, until one of them assigns an analyst to work on it.
+    const Actor& analyst = A("analyst");
+    Response assigned = Call("POST", o.Path() + "/assignees", A("duty"),
+                             fmt::format(R"({{"user_id":"{}"}})", analyst.id));
+    Require(assigned.status == 201, label + ": assignment: " + assigned.body);
+    o.audience.assignees.push_back(analyst.id);
+  }
 
   // One answer with one attachment, by someone whose job it is.
   const Actor* answerer = &A("duty");
@@ -940,36 +948,24 @@ std::string NextStatus(const std::string& status) {
   return "resolved";
 }
 
-void TryIncidentWrites(Object& o, const Actor& u) {
+// Assigning and unassigning centre staff (incidents and requests: `audit` is "incident" or
+// "request"). Assigning changes the audience, so a successful assignment is undone at once.
+void TryAssigning(Object& o, const Actor& u, const std::string& audit) {
   const std::string standby = A("standby").id;
-  Try(o, u,
-      {"edit", "PATCH", o.Path(), fmt::format(R"({{"title":"{}"}})", Unique("Edited")),
-       "application/json", MayEditReport(u, o), 200, "incident.update"});
-
-  std::string next = NextStatus(o.status);
   if (Try(o, u,
-          {"transition to " + next, "POST", o.Path() + "/transitions",
-           fmt::format(R"({{"to":"{}"}})", next), "application/json", MayTriage(u, o), 200,
-           "incident.transition"})) {
-    o.status = next;
-  }
-
-  // Assigning changes the audience, so a successful assignment is undone at once.
-  if (Try(o, u,
-          {"assign", "POST", o.Path() + "/assignees",
-           fmt::format(R"({{"user_id":"{}"}})", standby), "application/json", MayAssign(u), 201,
-           "incident.assign"})) {
+          {"assign", "POST", o.Path() + "/assignees", fmt::format(R"({{"user_id":"{}"}})", standby),
+           "application/json", MayAssign(u), 201, audit + ".assign"})) {
     Try(o, u,
         {"unassign (undo)", "DELETE", o.Path() + "/assignees/" + standby, "", "application/json",
-         MayAssign(u), 204, "incident.unassign"});
+         MayAssign(u), 204, audit + ".unassign"});
   }
   const std::vector<std::string> assignees = o.audience.assignees;
   for (const std::string& assignee : assignees) {
     if (Try(o, u,
             {"unassign", "DELETE", o.Path() + "/assignees/" + assignee, "", "application/json",
-             MayAssign(u), 204, "incident.unassign"})) {
-      // The assignment is undone. Without it the caller may have lost sight of the incident
-      // (it read it as the assignee), and then the duty officer restores it.
+             MayAssign(u), 204, audit + ".unassign"})) {
+      // The assignment is undone. Without it the caller may have lost sight of the object (it
+      // read it as the assignee), and then the duty officer restores it.
       Audience without = o.audience;
       std::erase(without.assignees, assignee);
       const std::string body = fmt::format(R"({{"user_id":"{}"}})", assignee);
@@ -983,6 +979,22 @@ void TryIncidentWrites(Object& o, const Actor& u) {
       o.snapshot = AuthorView(o);
     }
   }
+}
+
+void TryIncidentWrites(Object& o, const Actor& u) {
+  Try(o, u,
+      {"edit", "PATCH", o.Path(), fmt::format(R"({{"title":"{}"}})", Unique("Edited")),
+       "application/json", MayEditReport(u, o), 200, "incident.update"});
+
+  std::string next = NextStatus(o.status);
+  if (Try(o, u,
+          {"transition to " + next, "POST", o.Path() + "/transitions",
+           fmt::format(R"({{"to":"{}"}})", next), "application/json", MayTriage(u, o), 200,
+           "incident.transition"})) {
+    o.status = next;
+  }
+
+  TryAssigning(o, u, "incident");
 
   Try(o, u,
       {"comment", "POST", o.Path() + "/comments", R"({"body":"Seen from here."})",
@@ -1015,6 +1027,7 @@ void TryAdvisoryWrites(Object& o, const Actor& u) {
 }
 
 void TryRequestWrites(Object& o, const Actor& u) {
+  TryAssigning(o, u, "request");
   Try(o, u,
       {"answer", "POST", o.Path() + "/responses", R"({"body":"More logs."})", "application/json",
        MayAnswer(u, o), 201, "request.respond"});

@@ -423,6 +423,44 @@ TEST_F(ApiCoordinationTest, LocalGovernmentAsksTheCentreUnderArticle32) {
   EXPECT_EQ(closed.status, 200) << closed.body;
 }
 
+TEST_F(ApiCoordinationTest, RequestsTakeCentreAssignees) {
+  Response created = Call("POST", "/api/v1/requests", city_admin_,
+                          R"({"legal_basis":"art32","title":"Help with ransomware",)"
+                          R"("body":"File servers encrypted.","tlp":"amber+strict"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Text(Body(created), "id");
+  const std::string path = "/api/v1/requests/" + id;
+  EXPECT_EQ(Body(created).Find("assignees")->as_array().size(), 0u);
+  EXPECT_EQ(Call("GET", path, analyst_).status, 404);  // AMBER+STRICT: the duty officers only
+
+  const std::string assign = fmt::format(R"({{"user_id":"{}"}})", analyst_.id);
+  EXPECT_EQ(Call("POST", path + "/assignees", analyst_, assign).status, 404);
+  EXPECT_EQ(Call("POST", path + "/assignees", city_admin_, assign).status, 403);
+  Response outsider = Call("POST", path + "/assignees", admin_,
+                           fmt::format(R"({{"user_id":"{}"}})", city_admin_.id));
+  EXPECT_EQ(outsider.status, 400) << outsider.body;
+  EXPECT_NE(outsider.body.find("centre staff"), std::string::npos) << outsider.body;
+  EXPECT_EQ(Call("POST", path + "/assignees", admin_, R"({"user":"x"})").status, 400);
+
+  Response assigned = Call("POST", path + "/assignees", admin_, assign);
+  ASSERT_EQ(assigned.status, 201) << assigned.body;
+  EXPECT_EQ(Text(Body(assigned), "request_id"), id);
+  ASSERT_EQ(Body(assigned).Find("assignees")->as_array().size(), 1u);
+  EXPECT_EQ(Body(assigned).Find("assignees")->as_array()[0].as_string(), analyst_.id);
+  EXPECT_EQ(Call("POST", path + "/assignees", admin_, assign).status, 200);
+
+  Response seen = Call("GET", path, analyst_);
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(Body(seen).Find("assignees")->as_array()[0].as_string(), analyst_.id);
+  EXPECT_EQ(Ids(Call("GET", "/api/v1/requests", analyst_)), std::vector<std::string>{id});
+  EXPECT_EQ(Call("POST", path + "/responses", analyst_, R"({"body":"On our way."})").status, 201);
+
+  EXPECT_EQ(Call("DELETE", path + "/assignees/" + admin_.id, admin_).status, 404);
+  EXPECT_EQ(Call("DELETE", path + "/assignees/" + analyst_.id, city_admin_).status, 403);
+  EXPECT_EQ(Call("DELETE", path + "/assignees/" + analyst_.id, admin_).status, 204);
+  EXPECT_EQ(Call("GET", path, analyst_).status, 404);
+}
+
 TEST_F(ApiCoordinationTest, RecommendationsGoToMinistriesAndTheirAdministratorsRespond) {
   Response to_bank = Call("POST", "/api/v1/recommendations", admin_,
                           fmt::format(R"({{"target_org_id":"{}","title":"MFA","body":"b"}})", bank_));

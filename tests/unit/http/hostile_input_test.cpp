@@ -131,6 +131,7 @@ class HostileWorld {
     if (under("/api/v1/advisories/") && name == "id") return advisory_;
     if (under("/api/v1/requests/")) {
       if (name == "id") return request_;
+      if (name == "user_id") return analyst_id_;
       if (name == "response_id") return request_response_;
       if (name == "attachment_id") return request_attachment_;
     }

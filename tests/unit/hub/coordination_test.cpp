@@ -573,6 +573,68 @@ TEST_P(CoordinationTest, LocalGovernmentAsksTheCentreUnderArticle32) {
   EXPECT_EQ(closed->status, "closed");
 }
 
+TEST_P(CoordinationTest, AnAnalystAssignedToAnAmberStrictRequestWorksOnIt) {
+  // At AMBER+STRICT a local government's request is the centre's duty officers' alone, until
+  // one of them assigns an analyst to it.
+  NewMaterialsRequest input;
+  input.legal_basis = "art32";
+  input.title = "Help with a ransomware incident";
+  input.body = "Our file servers are encrypted.";
+  input.tlp = Tlp::kAmberStrict;
+  auto created = CreateMaterialsRequest(*db_, city_admin_, input, T0);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_TRUE(created->assignee_ids.empty());
+  EXPECT_FALSE(ReadMaterialsRequest(*db_, analyst_p_, created->id, T0));
+  EXPECT_TRUE(ListMaterialsRequests(*db_, analyst_p_, {}, {}, T0)->items.empty());
+  // Who cannot see it cannot assign anyone to it, not even themselves.
+  auto blind = AssignMaterialsRequest(*db_, analyst_p_, created->id, analyst_p_.user_id, T0);
+  ASSERT_FALSE(blind);
+  EXPECT_EQ(blind.error().kind, Kind::kNotFound);
+  // The requester sees it but is not the centre.
+  auto requester = AssignMaterialsRequest(*db_, city_admin_, created->id, analyst_p_.user_id, T0);
+  ASSERT_FALSE(requester);
+  EXPECT_EQ(requester.error().kind, Kind::kForbidden);
+  // Only active centre staff can be assigned.
+  for (const std::string& nobody :
+       {city_admin_.user_id, std::string("no-such-user"), std::string("bad\nid")}) {
+    auto refused = AssignMaterialsRequest(*db_, admin_p_, created->id, nobody, T0);
+    ASSERT_FALSE(refused) << nobody;
+    EXPECT_EQ(refused.error().kind, Kind::kInvalid) << nobody;
+  }
+
+  auto assigned = AssignMaterialsRequest(*db_, admin_p_, created->id, analyst_p_.user_id, T0 + 1);
+  ASSERT_TRUE(assigned) << assigned.error().message;
+  EXPECT_TRUE(*assigned);
+  auto again = AssignMaterialsRequest(*db_, admin_p_, created->id, analyst_p_.user_id, T0 + 2);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  auto seen = ReadMaterialsRequest(*db_, analyst_p_, created->id, T0 + 3);
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_EQ(seen->assignee_ids, std::vector<std::string>{analyst_p_.user_id});
+  auto listed = ListMaterialsRequests(*db_, analyst_p_, {}, {}, T0 + 3);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_EQ(listed->items[0].assignee_ids, std::vector<std::string>{analyst_p_.user_id});
+  auto answer = AddRequestResponse(*db_, analyst_p_, created->id, "A team is on its way.", T0 + 4);
+  ASSERT_TRUE(answer) << answer.error().message;
+  // Nobody outside sees more than before.
+  EXPECT_FALSE(ReadMaterialsRequest(*db_, minister_admin_, created->id, T0 + 4));
+  EXPECT_FALSE(ReadMaterialsRequest(*db_, partner_user_, created->id, T0 + 4));
+  EXPECT_EQ(AuditCount("request.assign"), 1);
+
+  // Unassigned, the analyst loses sight of it; the answer stays.
+  auto missing = UnassignMaterialsRequest(*db_, admin_p_, created->id, admin_p_.user_id, T0 + 5);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, Kind::kNotFound);
+  ASSERT_TRUE(UnassignMaterialsRequest(*db_, admin_p_, created->id, analyst_p_.user_id, T0 + 5));
+  EXPECT_FALSE(ReadMaterialsRequest(*db_, analyst_p_, created->id, T0 + 6));
+  EXPECT_EQ(AuditCount("request.unassign"), 1);
+  auto after = ReadMaterialsRequest(*db_, admin_p_, created->id, T0 + 6);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->assignee_ids.empty());
+  EXPECT_EQ(after->responses.size(), 1u);
+}
+
 TEST_P(CoordinationTest, RequestListsFilterByStatusTargetAndDirection) {
   auto a = CreateMaterialsRequest(*db_, analyst_p_, Outbound("art30", ministry_), T0);
   auto b = CreateMaterialsRequest(*db_, analyst_p_, Outbound("art31", bank_), T0 + 1);

@@ -4,18 +4,19 @@
 // policy allows (access.ts), and each action re-reads the incident afterwards.
 import { h, replace } from '../dom';
 import { t, tEnum } from '../i18n';
-import { api, get, post, del, describe, getAll, type ListPage } from '../api';
+import { api, get, post, describe, getAll, type ListPage } from '../api';
 import { formatDateTime, formatBytes, formatNumber } from '../format';
 import type { PageContext } from '../app';
 import type { Alert, Comment, HistoryEntry, Incident, IncidentSummary, User } from '../types';
 import { canEditIncident, canTriageIncident } from '../access';
 import { nextStatuses, noteRequired } from '../incident_flow';
 import {
-  pageHeader, section, dl, statusBadge, tlpBadge, priorityBadge, orgName, userName, userLabel, link, button,
+  pageHeader, section, dl, statusBadge, tlpBadge, priorityBadge, orgName, userLabel, link, button,
   dialog, field, select, enumSelect, textarea, input, submit, formActions, messageArea, busy, table,
   prose, levelBadge, loading, notice,
 } from '../ui/components';
 import { orgMap, userMap } from '../session';
+import { assigneesPanel } from '../ui/assignees';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
   const id = ctx.params.id;
@@ -58,23 +59,14 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
   }
 
   // ---- assignees ----
-  const assigneeList = incident.assignees.length
-    ? h('ul', { class: 'plain' }, ...incident.assignees.map((uid) => h('li', null, userLabel(users, uid),
-      access.assignIncidents ? button(t('incidents.unassign'), () => void run(messages.el, () => del(`${base}/assignees/${encodeURIComponent(uid)}`)), { class: 'btn btn-quiet btn-small', 'aria-label': t('incidents.unassign_user', { name: userName(users, uid) }) }) : null)))
-    : h('p', { class: 'empty' }, t('incidents.no_assignees'));
-  let assignForm: HTMLElement | null = null;
-  if (access.assignIncidents) {
-    const centreStaff = [...users.values()].filter((u: User) => u.org_id === me.user.org_id && !u.disabled && !incident.assignees.includes(u.id));
-    if (centreStaff.length) {
-      const who = field(t('incidents.assign_to'), select(centreStaff.map((u) => [u.id, `${u.display_name || u.username} (${u.username})`]), centreStaff[0].id));
-      const form = h('form', { class: 'inline-form', novalidate: true }, who.el, formActions(submit(t('incidents.assign'))));
-      form.addEventListener('submit', (event) => {
-        event.preventDefault();
-        void run(form, () => post(`${base}/assignees`, { user_id: who.control.value }));
-      });
-      assignForm = form;
-    }
-  }
+  const assignees = assigneesPanel({
+    base, assignees: incident.assignees, users, me, canAssign: access.assignIncidents, messages: messages.el,
+    run: (form, work) => void run(form, work),
+    words: {
+      none: t('incidents.no_assignees'), assignTo: t('incidents.assign_to'), assign: t('incidents.assign'),
+      unassign: t('incidents.unassign'), unassignUser: (name) => t('incidents.unassign_user', { name }),
+    },
+  });
 
   // ---- score ----
   const score = section(t('incidents.score'),
@@ -159,7 +151,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     h('div', { class: 'two-col' },
       h('div', null, details, score),
       h('div', null, statusPanel,
-        section(t('incidents.assignees'), assigneeList, assignForm),
+        section(t('incidents.assignees'), ...assignees),
         alertsPanel, linksPanel)),
     attachmentsPanel,
     section(t('incidents.timeline'), timeline),

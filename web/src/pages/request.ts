@@ -1,6 +1,6 @@
 // One request for materials with its responses and their attached files. The addressed
 // organisation answers (with files); the requester closes an answered request or withdraws an
-// open one.
+// open one; the centre's administrators and analysts assign colleagues to it.
 import { h } from '../dom';
 import { t, tEnum } from '../i18n';
 import { api, get, post, patch, describe } from '../api';
@@ -10,6 +10,7 @@ import type { MaterialsRequest } from '../types';
 import { canAnswerRequest, isRequester } from '../access';
 import { pageHeader, section, dl, statusBadge, tlpBadge, orgName, userLabel, link, button, messageArea, prose, field, textarea, input, submit, formActions, busy, badge } from '../ui/components';
 import { orgMap, userMap } from '../session';
+import { assigneesPanel } from '../ui/assignees';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
   const id = ctx.params.id;
@@ -31,6 +32,25 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     if (request.status === 'answered') actions.push(change('closed', t('requests.close')));
     if (request.status === 'open') actions.push(change('withdrawn', t('requests.withdraw')));
   }
+
+  const run = async (form: HTMLElement, work: () => Promise<unknown>) => {
+    try {
+      await busy(form, work);
+      ctx.refresh();
+    } catch (error) {
+      messages.show('error', describe(error));
+    }
+  };
+  // The centre's side of the request: who works on it. The requesting organisation and the
+  // addressed one see the names too, as they do on an incident.
+  const assignees = assigneesPanel({
+    base, assignees: request.assignees, users, me, canAssign: access.assignRequests, messages: messages.el,
+    run: (form, work) => void run(form, work),
+    words: {
+      none: t('requests.no_assignees'), assignTo: t('requests.assign_to'), assign: t('requests.assign'),
+      unassign: t('requests.unassign'), unassignUser: (name) => t('requests.unassign_user', { name }),
+    },
+  });
 
   let answer: HTMLElement | null = null;
   if (canAnswerRequest(access, me, request) && (request.status === 'open' || request.status === 'answered')) {
@@ -81,6 +101,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       [t('common.created'), formatDateTime(request.created_at)],
       [t('requests.answered_at'), formatDateTime(request.answered_at)],
     ])),
+    section(t('requests.assignees'), h('p', { class: 'help' }, t('requests.assignees_help')), ...assignees),
     section(t('requests.responses'), responses.length
       ? h('ol', { class: 'comments' }, ...responses.map((r) => h('li', { class: 'comment' },
         h('p', { class: 'comment-meta' }, h('strong', null, userLabel(users, r.author_id)), ` (${orgName(orgs, r.org_id)}) · `, formatDateTime(r.created_at)),

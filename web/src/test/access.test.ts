@@ -81,6 +81,14 @@ describe('actions', () => {
     expect(accessFor(me('ministry', ['org_reporter'])).createInboundRequest).toBe(false);
   });
 
+  it('lets the duty roles assign centre staff to requests (the server\'s AssignRequest)', () => {
+    expect(accessFor(me('centre', ['centre_admin'])).assignRequests).toBe(true);
+    expect(accessFor(me('centre', ['centre_analyst'])).assignRequests).toBe(true);
+    expect(accessFor(me('centre', ['investigator'])).assignRequests).toBe(false);
+    expect(accessFor(me('local_government', ['org_admin'])).assignRequests).toBe(false);
+    expect(accessFor(me('partner_cert', ['partner'])).assignRequests).toBe(false);
+  });
+
   it('manages TAXII collections as centre administrator; publishes as a duty role', () => {
     expect(accessFor(me('centre', ['centre_admin'])).manageCollections).toBe(true);
     expect(accessFor(me('centre', ['centre_analyst'])).manageCollections).toBe(false);
