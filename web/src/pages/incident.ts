@@ -13,7 +13,7 @@ import { nextStatuses, noteRequired } from '../incident_flow';
 import {
   pageHeader, section, dl, statusBadge, tlpBadge, priorityBadge, orgName, userLabel, link, button,
   dialog, field, select, enumSelect, textarea, input, submit, formActions, messageArea, busy, table,
-  prose, levelBadge, loading, notice,
+  prose, levelBadge, loading, notice, actionRunner,
 } from '../ui/components';
 import { orgMap, userMap } from '../session';
 import { assigneesPanel } from '../ui/assignees';
@@ -27,14 +27,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
   const triage = canTriageIncident(access, me, incident.assignees);
   const edit = canEditIncident(access, me, incident.owner_org_id, incident.assignees);
 
-  const run = async (form: HTMLElement, work: () => Promise<unknown>) => {
-    try {
-      await busy(form, work);
-      ctx.refresh();
-    } catch (error) {
-      messages.show('error', describe(error));
-    }
-  };
+  const run = actionRunner(ctx.refresh, messages, describe);
 
   // ---- triage: status ----
   let statusPanel: HTMLElement | null = null;

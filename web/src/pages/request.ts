@@ -8,7 +8,7 @@ import { formatDateTime, formatBytes } from '../format';
 import type { PageContext } from '../app';
 import type { MaterialsRequest } from '../types';
 import { canAnswerRequest, isRequester } from '../access';
-import { pageHeader, section, dl, statusBadge, tlpBadge, orgName, userLabel, link, button, messageArea, prose, field, textarea, input, submit, formActions, busy, badge } from '../ui/components';
+import { pageHeader, section, dl, statusBadge, tlpBadge, orgName, userLabel, link, button, messageArea, prose, field, textarea, input, submit, formActions, busy, badge, actionRunner } from '../ui/components';
 import { orgMap, userMap } from '../session';
 import { assigneesPanel } from '../ui/assignees';
 
@@ -33,14 +33,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     if (request.status === 'open') actions.push(change('withdrawn', t('requests.withdraw')));
   }
 
-  const run = async (form: HTMLElement, work: () => Promise<unknown>) => {
-    try {
-      await busy(form, work);
-      ctx.refresh();
-    } catch (error) {
-      messages.show('error', describe(error));
-    }
-  };
+  const run = actionRunner(ctx.refresh, messages, describe);
   // The centre's side of the request: who works on it. The requesting organisation and the
   // addressed one see the names too, as they do on an incident.
   const assignees = assigneesPanel({

@@ -287,6 +287,21 @@ export async function busy<T>(form: HTMLElement, work: () => Promise<T>): Promis
   }
 }
 
+// The actions of a page that shows one object: `run(form, work)` keeps `form` busy while
+// `work` runs, then re-reads the page (`refresh`), or shows what went wrong (`describe` of the
+// error) in `messages`.
+export function actionRunner(refresh: () => void, messages: { show(kind: 'error', text: string): void },
+  describe: (error: unknown) => string): (form: HTMLElement, work: () => Promise<unknown>) => Promise<void> {
+  return async (form, work) => {
+    try {
+      await busy(form, work);
+      refresh();
+    } catch (error) {
+      messages.show('error', describe(error));
+    }
+  };
+}
+
 export function filterBar(onSubmit: () => void, ...fields: Child[]): HTMLFormElement {
   const form = h('form', { class: 'filters', role: 'search' }, ...fields,
     h('div', { class: 'filter-actions' }, submit(t('common.apply'))));
