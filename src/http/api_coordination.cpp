@@ -495,6 +495,12 @@ void RegisterRequestRoutes(Router& router, ApiContext& context) {
                filter.status = QueryEnum(request, "status", hub::RequestStatusNames());
                filter.overdue = QueryBool(request, "overdue");
                filter.target_org_id = QueryId(request, "target_org_id");
+               if (auto assigned = request.Query("assigned_to")) {
+                 if (*assigned != "me") {
+                   ThrowBadRequest("assigned_to accepts only \"me\"", "assigned_to");
+                 }
+                 filter.assigned_to_me = true;
+               }
                auto page = Unwrap(hub::ListMaterialsRequests(
                    context.database, principal, filter, ReadPageQuery(request), NowMs()));
                AuditList(context, principal, "request", page.items);
@@ -502,12 +508,13 @@ void RegisterRequestRoutes(Router& router, ApiContext& context) {
                for (const auto& item : page.items) items.Push(RequestJson(item, false));
                return ListResponse(items, NextCursor(page.next));
              }),
-      RouteDoc{"Requests the caller made or must answer",
-               "requests",
-               "",
-               "RequestList",
-               true,
-               {"direction", "status", "overdue", "target_org_id", "limit", "cursor"}});
+      RouteDoc{
+          "Requests the caller made, must answer or is assigned to",
+          "requests",
+          "",
+          "RequestList",
+          true,
+          {"direction", "status", "overdue", "target_org_id", "assigned_to", "limit", "cursor"}});
 
   router.Add(
       "GET", "/api/v1/requests/{id}",

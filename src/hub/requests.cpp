@@ -283,6 +283,12 @@ CoordinationResult<Page<MaterialsRequest>> ListMaterialsRequests(
   if (filter.target_org_id) {
     sql += " AND r.target_org_id = " + next_param(Param{*filter.target_org_id});
   }
+  if (filter.assigned_to_me) {
+    sql +=
+        " AND EXISTS (SELECT 1 FROM access_grants a WHERE a.object_type = 'request' AND "
+        "a.object_id = r.id AND a.kind = 'assignee' AND a.principal_id = " +
+        next_param(Param{principal.user_id}) + ")";
+  }
   if (filter.overdue) {
     std::string now = next_param(Param{now_ms});
     sql += *filter.overdue

@@ -104,6 +104,7 @@ struct MaterialsRequestFilter {
   std::optional<std::string> status;
   std::optional<bool> overdue;
   std::optional<std::string> target_org_id;
+  bool assigned_to_me = false;  // only requests the caller is assigned to
 };
 
 struct AttachmentContent {

@@ -293,8 +293,11 @@ async function analystAnswersRequest(browser, s) {
   const page = await newPage(browser, 'analyst');
   await signIn(page, s.analyst.username);
   await heading(page, 'Overview');
-  step = 'analyst: answers the request assigned to them';
+  step = 'analyst: finds the request among those assigned to them, and answers it';
   await nav(page, 'Requests for materials');
+  await page.getByLabel('Assigned to me').check();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/assigned_to=me/);
   await page.getByRole('link', { name: s.help.title }).click();
   await heading(page, `${s.help.reference} ${s.help.title}`);
   await page.getByLabel(label('Response')).fill('A response team will be with you at 14:00.');

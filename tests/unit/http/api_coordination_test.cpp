@@ -453,6 +453,10 @@ TEST_F(ApiCoordinationTest, RequestsTakeCentreAssignees) {
   ASSERT_EQ(seen.status, 200) << seen.body;
   EXPECT_EQ(Body(seen).Find("assignees")->as_array()[0].as_string(), analyst_.id);
   EXPECT_EQ(Ids(Call("GET", "/api/v1/requests", analyst_)), std::vector<std::string>{id});
+  EXPECT_EQ(Ids(Call("GET", "/api/v1/requests?assigned_to=me", analyst_)),
+            std::vector<std::string>{id});
+  EXPECT_TRUE(Ids(Call("GET", "/api/v1/requests?assigned_to=me", admin_)).empty());
+  EXPECT_EQ(Call("GET", "/api/v1/requests?assigned_to=someone", admin_).status, 400);
   EXPECT_EQ(Call("POST", path + "/responses", analyst_, R"({"body":"On our way."})").status, 201);
 
   EXPECT_EQ(Call("DELETE", path + "/assignees/" + admin_.id, admin_).status, 404);

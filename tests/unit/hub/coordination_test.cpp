@@ -615,6 +615,12 @@ TEST_P(CoordinationTest, AnAnalystAssignedToAnAmberStrictRequestWorksOnIt) {
   ASSERT_TRUE(listed);
   ASSERT_EQ(listed->items.size(), 1u);
   EXPECT_EQ(listed->items[0].assignee_ids, std::vector<std::string>{analyst_p_.user_id});
+  // The duty officer sees it too, but it is not assigned to them.
+  MaterialsRequestFilter mine;
+  mine.assigned_to_me = true;
+  EXPECT_EQ(ListMaterialsRequests(*db_, analyst_p_, mine, {}, T0 + 3)->items.size(), 1u);
+  EXPECT_EQ(ListMaterialsRequests(*db_, admin_p_, {}, {}, T0 + 3)->items.size(), 1u);
+  EXPECT_TRUE(ListMaterialsRequests(*db_, admin_p_, mine, {}, T0 + 3)->items.empty());
   auto answer = AddRequestResponse(*db_, analyst_p_, created->id, "A team is on its way.", T0 + 4);
   ASSERT_TRUE(answer) << answer.error().message;
   // Nobody outside sees more than before.
