@@ -273,17 +273,20 @@ TEST_F(DetectorTest, RepeatsInAWindowShareTheFirstAlertsIdAndOnlyItCarriesDetail
   logon("org-b", "dc01", "2026-11-26T01:07:00.000Z");  // another organisation
   logon("org-a", "dc01", "2026-11-26T02:00:00.000Z");  // the next window
   logon("org-a", "dc01", "2026-11-26T01:30:00.000Z");  // late, back in the first window
+  logon("org-a", "dc02", "2026-11-26T01:40:00.000Z");  // the other host's alert repeats
 
   Collected collected;
   auto detector = Make(collected);
   ASSERT_TRUE(detector && detector->RunUntilIdle());
   detector.reset();
   auto folded = OfKind(collected, "rule");
-  ASSERT_EQ(folded.size(), 6u);  // the detector hands every detection on; the store counts them
+  ASSERT_EQ(folded.size(), 7u);  // the detector hands every detection on; the store counts them
   EXPECT_EQ(collected.alerts.size(), 4u);
-  EXPECT_EQ(collected.repeats.size(), 2u);  // in-batch repeats as DetectedRepeat
+  EXPECT_EQ(collected.repeats.size(), 3u);  // in-batch repeats as DetectedRepeat
   EXPECT_EQ(folded[0]->id, folded[1]->id);
   EXPECT_EQ(folded[0]->id, folded[5]->id);
+  EXPECT_EQ(folded[2]->id, folded[6]->id);
+  EXPECT_NE(folded[0]->id, folded[2]->id);
   std::set<std::string> ids;
   for (const auto* alert : folded) ids.insert(alert->id);
   EXPECT_EQ(ids.size(), 4u);
@@ -302,7 +305,7 @@ TEST_F(DetectorTest, RepeatsInAWindowShareTheFirstAlertsIdAndOnlyItCarriesDetail
   DetectorOptions unfolded = Options();
   unfolded.fold_window_ms = 0;
   auto single = rule_ids(unfolded);
-  EXPECT_EQ(std::set<std::string>(single.begin(), single.end()).size(), 6u);
+  EXPECT_EQ(std::set<std::string>(single.begin(), single.end()).size(), 7u);
 }
 
 TEST_F(DetectorTest, RepeatsStillCountTowardsCampaigns) {
