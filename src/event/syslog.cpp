@@ -127,12 +127,58 @@ std::string_view ProgramOf(std::string_view app) {
   return paren != std::string_view::npos && paren > 0 ? app.substr(0, paren) : app;
 }
 
+// A text searched for in sshd messages, with the index of its least common byte: Find looks for
+// that byte with memchr (vectorised) and compares the marker around each hit. string_view::find
+// looks for the first byte, here mostly a space, which these messages are full of, and glibc's
+// memmem took a quarter of parsing an sshd line. BM_ParseSyslogSshd (the loghub log's 2,000
+// lines): 695-715 µs with string_view::find, 532-536 µs with this.
+struct Marker {
+  std::string_view text;
+  size_t rare = 0;
+
+  // Letters from the most to the least common in English; any other byte but a space is rarer
+  // still, and a space is the commonest of all.
+  static constexpr int Rarity(char c) {
+    constexpr std::string_view COMMON = "etaoinshrdlcumwfgypbvkjxqz";
+    if (c == ' ') return -1;
+    const char lower = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    const size_t at = COMMON.find(lower);
+    return at == std::string_view::npos ? static_cast<int>(COMMON.size()) : static_cast<int>(at);
+  }
+  constexpr explicit Marker(std::string_view marker) : text(marker) {
+    for (size_t i = 1; i < marker.size(); ++i)
+      if (Rarity(marker[i]) > Rarity(marker[rare])) rare = i;
+  }
+};
+
+// Where `marker` first starts in `text`, or npos.
+size_t Find(std::string_view text, const Marker& marker) {
+  const size_t size = marker.text.size();
+  if (size == 0) return 0;
+  if (text.size() < size) return std::string_view::npos;
+  // The rare byte of a match lies in [rare, text.size() - size + rare].
+  size_t from = marker.rare;
+  const size_t last = text.size() - size + marker.rare;
+  while (from <= last) {
+    const void* hit = std::memchr(text.data() + from, marker.text[marker.rare], last + 1 - from);
+    if (hit == nullptr) return std::string_view::npos;
+    const auto at = static_cast<size_t>(static_cast<const char*>(hit) - text.data());
+    const size_t start = at - marker.rare;
+    if (std::memcmp(text.data() + start, marker.text.data(), size) == 0) return start;
+    from = at + 1;
+  }
+  return std::string_view::npos;
+}
+
 // The word after `marker` in `text` (up to a space or the end), or "".
-std::string_view WordAfter(std::string_view text, std::string_view marker) {
-  size_t at = text.find(marker);
+std::string_view WordAfter(std::string_view text, const Marker& marker) {
+  size_t at = Find(text, marker);
   if (at == std::string_view::npos) return {};
-  text.remove_prefix(at + marker.size());
-  return text.substr(0, text.find(' '));
+  text.remove_prefix(at + marker.text.size());
+  const void* space = std::memchr(text.data(), ' ', text.size());
+  return space == nullptr
+             ? text
+             : text.substr(0, static_cast<size_t>(static_cast<const char*>(space) - text.data()));
 }
 
 // Whether `text` could be an IPv4 or IPv6 address (digits, hex letters, dots and colons).
@@ -154,18 +200,24 @@ bool LooksLikeAddress(std::string_view text) {
 //           "Accepted password for alice from", "... user=alice"
 void EmitSshdFields(FieldEmitter& emitter, std::string_view message) {
   if (!emitter.Wants("src_ip") && !emitter.Wants("user")) return;
-  std::string_view address = WordAfter(message, " from ");
-  if (!LooksLikeAddress(address)) address = WordAfter(message, "rhost=");
+  static constexpr Marker FROM(" from ");
+  static constexpr Marker RHOST("rhost=");
+  static constexpr Marker INVALID_USER(" for invalid user ");
+  static constexpr Marker INVALID_USER_FIRST("Invalid user ");
+  static constexpr Marker FOR(" for ");
+  static constexpr Marker USER(" user=");
+  std::string_view address = WordAfter(message, FROM);
+  if (!LooksLikeAddress(address)) address = WordAfter(message, RHOST);
   if (LooksLikeAddress(address)) EmitText(emitter, "src_ip", address);
   std::string_view user;
-  if (size_t at = message.find(" for invalid user "); at != std::string_view::npos) {
-    user = WordAfter(message.substr(at), " for invalid user ");
-  } else if (message.starts_with("Invalid user ")) {
-    user = WordAfter(message, "Invalid user ");
+  if (size_t at = Find(message, INVALID_USER); at != std::string_view::npos) {
+    user = WordAfter(message.substr(at), INVALID_USER);
+  } else if (message.starts_with(INVALID_USER_FIRST.text)) {
+    user = WordAfter(message, INVALID_USER_FIRST);
   } else if (message.starts_with("Failed ") || message.starts_with("Accepted ")) {
-    user = WordAfter(message, " for ");
+    user = WordAfter(message, FOR);
   } else {
-    user = WordAfter(message, " user=");
+    user = WordAfter(message, USER);
   }
   if (!user.empty() && user != "from") EmitText(emitter, "user", user);
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <new>
@@ -620,6 +621,88 @@ TEST(SyslogParser, SshdMessagesYieldTheClientAddressAndUser) {
   ASSERT_TRUE(p.Parse("Dec 10 06:55:46 LabSZ su[1]: Failed password for root from 10.0.0.1 port 1",
                       RecordFormat::kSyslog));
   EXPECT_TRUE(p.Values("src_ip").empty());
+}
+
+TEST(SyslogParser, SshdFieldsAreFoundWhereverTheMarkersStand) {
+  // The markers are searched by their rarest byte: a marker at the very start or end of the
+  // message, a message shorter than the marker, and the rare byte repeated before a match.
+  ParserFixture p({"src_ip", "user", "message"});
+  auto parse = [&](const std::string& message) {
+    EXPECT_TRUE(p.Parse("Dec 10 06:55:48 LabSZ sshd[1]: " + message, RecordFormat::kSyslog));
+  };
+  parse("rhost=203.0.113.9");
+  EXPECT_EQ(p.Value("src_ip"), "203.0.113.9");
+  parse("x from 203.0.113.8");
+  EXPECT_EQ(p.Value("src_ip"), "203.0.113.8");
+  parse("rhost=");
+  EXPECT_TRUE(p.Values("src_ip").empty());
+  parse("rhost");
+  EXPECT_TRUE(p.Values("src_ip").empty());
+  parse("a== b=c rhoxt= rhost=203.0.113.7 user=alice");
+  EXPECT_EQ(p.Value("src_ip"), "203.0.113.7");
+  EXPECT_EQ(p.Value("user"), "alice");
+  parse("Failed none for from 203.0.113.6");  // "from" is no user name
+  EXPECT_TRUE(p.Values("user").empty());
+  EXPECT_EQ(p.Value("src_ip"), "203.0.113.6");
+  parse("x for invalid user");  // the marker needs its trailing space
+  EXPECT_TRUE(p.Values("user").empty());
+}
+
+TEST(SyslogParser, SshdFieldsOfTheLoghubLogAreThoseTheRulesDescribe) {
+  // Every line of the loghub OpenSSH log, against the rules of syslog.cpp written plainly.
+  fs::path path = SharedDir() / "data/logs/loghub/OpenSSH_2k.log";
+  YAGURA_REQUIRE_SHARED(path);
+  auto word_after = [](std::string_view text, std::string_view marker) -> std::string_view {
+    size_t at = text.find(marker);
+    if (at == std::string_view::npos) return {};
+    text.remove_prefix(at + marker.size());
+    return text.substr(0, text.find(' '));
+  };
+  auto address = [](std::string_view text) {
+    if (text.empty() || text.size() > 45) return false;
+    bool separator = false;
+    for (char c : text) {
+      if (c == '.' || c == ':')
+        separator = true;
+      else if (!std::isxdigit(static_cast<unsigned char>(c)))
+        return false;
+    }
+    return separator;
+  };
+  ParserFixture p({"src_ip", "user", "message"});
+  auto records = ReadAll(path.string());
+  ASSERT_EQ(records.records.size(), 2000u);
+  size_t addresses = 0, users = 0;
+  for (auto& record : records.records) {
+    ASSERT_TRUE(p.Parse(record).has_value());
+    const std::string message = p.Value("message");
+    std::string_view ip = word_after(message, " from ");
+    if (!address(ip)) ip = word_after(message, "rhost=");
+    std::string_view user;
+    if (size_t at = message.find(" for invalid user "); at != std::string::npos) {
+      user = word_after(std::string_view(message).substr(at), " for invalid user ");
+    } else if (message.starts_with("Invalid user ")) {
+      user = word_after(message, "Invalid user ");
+    } else if (message.starts_with("Failed ") || message.starts_with("Accepted ")) {
+      user = word_after(message, " for ");
+    } else {
+      user = word_after(message, " user=");
+    }
+    if (address(ip)) {
+      EXPECT_EQ(p.Value("src_ip"), ip) << message;
+      ++addresses;
+    } else {
+      EXPECT_TRUE(p.Values("src_ip").empty()) << message;
+    }
+    if (!user.empty() && user != "from") {
+      EXPECT_EQ(p.Value("user"), user) << message;
+      ++users;
+    } else {
+      EXPECT_TRUE(p.Values("user").empty()) << message;
+    }
+  }
+  EXPECT_EQ(addresses, 1613u);
+  EXPECT_GT(users, 1000u);
 }
 
 TEST(SyslogParser, LoghubFilesParseEveryLine) {
