@@ -610,17 +610,31 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     return OrderedStableIdBytes(position, {"repeats", kind, envelope->org_id, engine.Host(event),
                                            std::string_view(window_text, written.size), a, b});
   };
-  // With folding, the batch's alert that the detection with `id` repeats, if there is one (else
-  // the detection will be that alert, at the end of the batch's alerts).
-  auto repeated_alert = [&](const StableIdBytes& id) -> std::optional<uint32_t> {
+  // With folding: the id of the alert a detection makes, or nullopt when it repeats an alert of
+  // the batch. A repeat is recorded as only what the store counts, and offered to campaigns as
+  // that alert (`offer(index)`), since an attacker's later attempts still join campaigns.
+  auto fold = [&](const event::Event& event, std::string_view kind, std::string_view a,
+                  std::string_view b, auto&& offer) -> std::optional<std::string> {
+    const StableIdBytes id = repeats_id(event, kind, a, b);
+    // A new alert goes at the end of the batch's alerts.
     auto [first, fresh] =
         batch_alert_ids.try_emplace(id, static_cast<uint32_t>(batch.alerts.size()));
-    if (fresh) return std::nullopt;
-    return first->second;
+    if (fresh) return id.ToString();
+    batch.repeats.push_back({first->second, spooled.seq, event_time(event)});
+    offer(first->second);
+    return std::nullopt;
   };
-  // A repeat of the batch's alert `first`: only what the store counts.
-  auto add_repeat = [&](uint32_t first, const event::Event& event) {
-    batch.repeats.push_back({first, spooled.seq, event_time(event)});
+  // Writes a new alert's details as `yagura scan` writes the alert (`record` says what fired and
+  // which fields), adds it to the batch and offers it to campaigns.
+  auto add_alert = [&](DetectedAlert alert, scan::AlertRecord record, const event::Event& event,
+                       auto&& offer) {
+    record.time = event.time;
+    record.record = spooled.seq;
+    record.logsource = &event.logsource;
+    record.event_json = event_json;
+    scan::AlertWriter::FormatJson(record, alert.details_json);
+    batch.alerts.push_back(std::move(alert));
+    offer(static_cast<uint32_t>(batch.alerts.size() - 1));
   };
 
   auto on_alert = [&](const sigma::Rule& rule, const event::Event& event, const event::Record&,
@@ -639,7 +653,6 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     if (correlation.Suppressed(rule_index)) return;
     const std::string& rule_key = rule.info.id.empty() ? rule.info.title : rule.info.id;
     ++stats.alerts;
-    // Campaigns are offered repeats too: an attacker's later attempts still join them.
     auto offer = [&](uint32_t alert) {
       key_values.clear();
       loaded.key_fields->Extract(event, key_values);
@@ -648,20 +661,12 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
                          event_time(event), batch);
       }
     };
-    std::string id;
-    if (fold_window > 0) {
-      const StableIdBytes bytes = repeats_id(event, "rule", rule_key, "");
-      if (auto first = repeated_alert(bytes)) {
-        add_repeat(*first, event);
-        offer(*first);
-        return;
-      }
-      id = bytes.ToString();
-    } else {
-      id = OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
-    }
+    std::optional<std::string> id =
+        fold_window > 0 ? fold(event, "rule", rule_key, "", offer)
+                        : OrderedStableId(spooled.seq, {"rule", seq_text, rule_key});
+    if (!id) return;  // a repeat
     DetectedAlert alert = base_alert(event, "rule");
-    alert.id = std::move(id);
+    alert.id = std::move(*id);
     alert.rule_id = rule_key;
     alert.title = rule.info.title;
     alert.level = std::string(sigma::LevelName(rule.info.level));
@@ -673,14 +678,8 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     engine.AppendMatchedFields(rule, event, matched_fields);
     scan::AlertRecord record_out;
     record_out.rule = &rule;
-    record_out.time = event.time;
-    record_out.record = spooled.seq;
-    record_out.logsource = &event.logsource;
-    record_out.event_json = event_json;
     record_out.matched = &matched_fields;
-    scan::AlertWriter::FormatJson(record_out, alert.details_json);
-    batch.alerts.push_back(std::move(alert));
-    offer(static_cast<uint32_t>(batch.alerts.size() - 1));
+    add_alert(std::move(alert), record_out, event, offer);
   };
 
   scan::IndicatorAlertInfo info;
@@ -700,20 +699,12 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
           {"indicator", key_id, "", view.name.empty() ? std::string_view(view.id) : view.name},
           envelope->org_id, alert, event_time(event), batch);
     };
-    std::string id;
-    if (fold_window > 0) {
-      const StableIdBytes bytes = repeats_id(event, "indicator", view.feed, view.id);
-      if (auto first = repeated_alert(bytes)) {
-        add_repeat(*first, event);
-        offer(*first);
-        return;
-      }
-      id = bytes.ToString();
-    } else {
-      id = OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
-    }
+    std::optional<std::string> id =
+        fold_window > 0 ? fold(event, "indicator", view.feed, view.id, offer)
+                        : OrderedStableId(spooled.seq, {"indicator", seq_text, view.feed, view.id});
+    if (!id) return;  // a repeat
     DetectedAlert alert = base_alert(event, "indicator");
-    alert.id = std::move(id);
+    alert.id = std::move(*id);
     alert.rule_id = std::string(view.id);
     alert.title = view.name.empty() ? std::string(view.pattern) : std::string(view.name);
     alert.level = std::string(sigma::LevelName(level));
@@ -738,14 +729,8 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     }
     scan::AlertRecord record_out;
     record_out.indicator = &info;
-    record_out.time = event.time;
-    record_out.record = spooled.seq;
-    record_out.logsource = &event.logsource;
-    record_out.event_json = event_json;
     record_out.matched = &indicator_fields;
-    scan::AlertWriter::FormatJson(record_out, alert.details_json);
-    batch.alerts.push_back(std::move(alert));
-    offer(static_cast<uint32_t>(batch.alerts.size() - 1));
+    add_alert(std::move(alert), record_out, event, offer);
   };
 
   std::string error;
