@@ -603,16 +603,13 @@ Result<size_t> InsertDetections(store::Database& database, std::span<const Detec
                                 std::span<const DetectedCampaign> campaigns, int64_t now_ms,
                                 size_t* repeats_out) {
   if (repeats_out != nullptr) *repeats_out = 0;
-  if (alerts.empty() && campaigns.empty()) {
-    if (!batch_repeats.empty()) return Fail("a batch has repeats but no alert they repeat");
-    return size_t{0};
-  }
   for (size_t i = 0; i < batch_repeats.size(); ++i) {
     if (batch_repeats[i].alert >= alerts.size()) {
       return Fail(fmt::format("repeat {} of the batch names alert {} of {}", i,
                               batch_repeats[i].alert, alerts.size()));
     }
   }
+  if (alerts.empty() && campaigns.empty()) return size_t{0};
   try {
     return database.Transact([&](store::Connection& connection) {
       size_t inserted = 0;
