@@ -6,12 +6,13 @@
 // buffer is reused by the next record.
 #include "event/flatten.hpp"
 
+#include <immintrin.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <utility>
-
-#include <immintrin.h>
 
 // Inlined: hashes of short keys and values on the hot path, where a call into the shared
 // library cost more than the hashing.
@@ -500,16 +501,25 @@ simdjson::error_code JsonFlattener::FlattenUserElement(Value& element) {
 
 namespace {
 
-bool IsJsonNumber(std::string_view text) {
+// Whether `text` may be written as a bare JSON number: the JSON grammar, and a magnitude every
+// common parser reads. RFC 8259 leaves the range to implementations; simdjson (and so Yagura's
+// own readers of alert files) refuses integers beyond 64 bits, and doubles overflow past about
+// 1e308. A web log's 90-digit status field is written as a string instead, which every reader
+// takes, and which rules match the same way (they read the parsed value, not this text).
+bool IsPortableJsonNumber(std::string_view text) {
+  constexpr size_t MAX_INTEGER_DIGITS = 18;  // below 10^18: within int64 with either sign
+  constexpr int MAX_EXPONENT = 300;
   size_t i = 0;
   auto digit = [&](size_t k) { return k < text.size() && text[k] >= '0' && text[k] <= '9'; };
   if (i < text.size() && text[i] == '-') ++i;
   if (!digit(i)) return false;
+  const size_t integer_start = i;
   if (text[i] == '0') {
     ++i;
   } else {
     while (digit(i)) ++i;
   }
+  if (i - integer_start > MAX_INTEGER_DIGITS) return false;
   if (i < text.size() && text[i] == '.') {
     ++i;
     if (!digit(i)) return false;
@@ -519,7 +529,12 @@ bool IsJsonNumber(std::string_view text) {
     ++i;
     if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
     if (!digit(i)) return false;
-    while (digit(i)) ++i;
+    int exponent = 0;
+    while (digit(i)) {
+      exponent = std::min(exponent * 10 + (text[i] - '0'), MAX_EXPONENT + 1);
+      ++i;
+    }
+    if (exponent > MAX_EXPONENT) return false;
   }
   return i == text.size();
 }
@@ -530,7 +545,7 @@ bool IsJsonNumber(std::string_view text) {
 void AppendJsonValue(std::string& out, FieldValue value) {
   switch (value.type) {
     case ValueType::kNumber:
-      if (IsJsonNumber(value.text)) {
+      if (IsPortableJsonNumber(value.text)) {
         out.append(value.text);
         return;
       }

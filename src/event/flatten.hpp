@@ -260,8 +260,9 @@ class JsonFlattener {
   std::string scratch_;
 };
 
-// Appends `value` as a JSON value: numbers and booleans bare when they are valid JSON literals,
-// null for kNull, kObject/kArray raw, everything else as a string.
+// Appends `value` as a JSON value: numbers and booleans bare when they are valid JSON literals
+// (numbers also within what 64-bit integers and doubles hold), null for kNull, kObject/kArray
+// raw, everything else as a string.
 void AppendJsonValue(std::string& out, FieldValue value);
 
 }  // namespace yagura::event

@@ -176,12 +176,14 @@ class ParserFixture {
   }
   Result<void> Parse(SavedRecord& saved) { return parser_->Parse(saved.View(), event_); }
 
-  std::string ToJson(std::string_view data, RecordFormat format = RecordFormat::kJson) {
+  std::string ToJson(std::string_view data, RecordFormat format = RecordFormat::kJson,
+                     std::string_view schema = {}) {
     padded_.assign(data);
     padded_.append(RECORD_PADDING, '\0');
     Record record;
     record.data = std::string_view(padded_.data(), data.size());
     record.format = format;
+    record.schema = schema;
     return parser_->ToJson(record);
   }
   // The same, written over `out`.

@@ -859,6 +859,24 @@ TEST(ToJson, JsonRecordsVerbatimOthersAsObjects) {
             "ctl\x01 tab\t bad\xEF\xBF\xBD utf8 caf\xC3\xA9");
 }
 
+TEST(ToJson, NumbersBeyondWhatParsersHoldBecomeStrings) {
+  // A web line's status or size of 20 digits and more is digits all the same, and the grammar
+  // of JSON allows it, but simdjson and others refuse integers beyond 64 bits: the record's
+  // JSON would not be read back. Those are written as strings; ordinary numbers stay bare.
+  ParserFixture p({});
+  simdjson::dom::parser dom;
+  const std::string huge(90, '6');
+  std::string web = p.ToJson(
+      "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" " + huge + " 123456789012345678",
+      RecordFormat::kWebAccess);
+  auto object = ParseJson(dom, web);
+  EXPECT_EQ(std::string_view(object["sc-status"]), huge);
+  EXPECT_EQ(int64_t(object["sc-bytes"]), 123456789012345678);
+  std::string w3c =
+      p.ToJson("GET 0001234567890123456789", RecordFormat::kWebAccess, "cs-method sc-status");
+  EXPECT_EQ(std::string_view(ParseJson(dom, w3c)["sc-status"]), "0001234567890123456789");
+}
+
 TEST(ToJson, EvtxInEvtxDumpShape) {
   fs::path path = SharedDir() / "data/logs/evtx/Command and Control/DE_RDP_Tunneling_4624.evtx";
   YAGURA_REQUIRE_SHARED(path);
