@@ -519,7 +519,8 @@ bool IsPortableJsonNumber(std::string_view text) {
   } else {
     while (digit(i)) ++i;
   }
-  if (i - integer_start > MAX_INTEGER_DIGITS) return false;
+  const size_t integer_digits = i - integer_start;
+  if (integer_digits > MAX_INTEGER_DIGITS) return false;
   if (i < text.size() && text[i] == '.') {
     ++i;
     if (!digit(i)) return false;
@@ -527,6 +528,7 @@ bool IsPortableJsonNumber(std::string_view text) {
   }
   if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
     ++i;
+    const bool negative = i < text.size() && text[i] == '-';
     if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
     if (!digit(i)) return false;
     int exponent = 0;
@@ -534,7 +536,9 @@ bool IsPortableJsonNumber(std::string_view text) {
       exponent = std::min(exponent * 10 + (text[i] - '0'), MAX_EXPONENT + 1);
       ++i;
     }
+    // The magnitude is about 10^(integer digits + exponent).
     if (exponent > MAX_EXPONENT) return false;
+    if (!negative && integer_digits + static_cast<size_t>(exponent) > MAX_EXPONENT) return false;
   }
   return i == text.size();
 }

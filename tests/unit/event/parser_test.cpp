@@ -877,6 +877,22 @@ TEST(ToJson, NumbersBeyondWhatParsersHoldBecomeStrings) {
   EXPECT_EQ(std::string_view(ParseJson(dom, w3c)["sc-status"]), "0001234567890123456789");
 }
 
+TEST(ToJson, NumbersAreBareOnlyWithinWhatParsersHold) {
+  const auto written = [](std::string_view number) {
+    std::string out;
+    AppendJsonValue(out, FieldValue{number, ValueType::kNumber});
+    return out;
+  };
+  for (std::string_view bare :
+       {"0", "-12", "123456789012345678", "1.5", "-0.25e-300", "2E+10", "12345.678e200"}) {
+    EXPECT_EQ(written(bare), bare);
+  }
+  for (std::string_view quoted : {"1234567890123456789", "1e301", "12345678901234567.5e290",
+                                  "1e-999", "007", "1.", "+1", "0x10"}) {
+    EXPECT_EQ(written(quoted), "\"" + std::string(quoted) + "\"");
+  }
+}
+
 TEST(ToJson, EvtxInEvtxDumpShape) {
   fs::path path = SharedDir() / "data/logs/evtx/Command and Control/DE_RDP_Tunneling_4624.evtx";
   YAGURA_REQUIRE_SHARED(path);
