@@ -76,8 +76,9 @@ class Matcher {
 
   // Whether `event`, parsed without every value (EventParser::SetCollectAllValues(false)), must
   // be parsed again with them before Match(): true when keyword searches of the rules routed to
-  // its class might hold for the record's JSON text `raw_json` (sigma/keyword_prefilter.hpp).
-  // Only the event's logsource is read.
+  // its class might hold for the record's JSON text `raw_json` (sigma/keyword_prefilter.hpp),
+  // which must be followed by event::RECORD_PADDING readable bytes, as records are (the scan
+  // reads whole vectors past its end). Only the event's logsource is read.
   [[nodiscard]] bool NeedsAllValues(const event::Event& event, std::string_view raw_json,
                                     Scratch& scratch) const;
 
