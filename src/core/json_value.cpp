@@ -151,7 +151,11 @@ void JsonValue::SerializeTo(std::string& out) const {
       } else {
         char buffer[32];
         auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), number.value);
-        out.append(buffer, end);
+        const std::string_view written(buffer, static_cast<size_t>(end - buffer));
+        out.append(written);
+        // A number read as a fraction ("1.0", "-0.0", "2e2") stays one when read back, so that
+        // an integer field refuses it then as it did the first time: to_chars writes it "1".
+        if (written.find_first_of(".eE") == std::string_view::npos) out += ".0";
       }
       return;
     }

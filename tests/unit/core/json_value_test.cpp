@@ -37,6 +37,21 @@ TEST(JsonValue, DistinguishesIntegersFromFractions) {
   EXPECT_EQ(JsonValue::Parse("-9223372036854775808")->as_int(), INT64_MIN);
 }
 
+TEST(JsonValue, FractionsStayFractionsWhenSerialisedAndReadBack) {
+  // An integer field refuses 1.0 and 2e2; the same body serialised and read again must be
+  // refused the same way, so such numbers are written with their fraction.
+  auto value = JsonValue::Parse(R"([1.0, -0.0, 2e2, 1.5, 3, -0, 1e300, 12345678901234567890])");
+  ASSERT_TRUE(value.has_value()) << value.error().ToString();
+  const std::string printed = value->Serialize();
+  EXPECT_EQ(printed, "[1.0,-0.0,200.0,1.5,3,0,1e+300,12345678901234567168.0]");
+  auto again = JsonValue::Parse(printed);
+  ASSERT_TRUE(again.has_value());
+  for (size_t i = 0; i < value->as_array().size(); ++i) {
+    EXPECT_EQ(again->as_array()[i].is_integer(), value->as_array()[i].is_integer()) << i;
+  }
+  EXPECT_EQ(again->Serialize(), printed);
+}
+
 TEST(JsonValue, RejectsMalformedInputWithPosition) {
   struct Case {
     const char* text;
