@@ -6,12 +6,13 @@
 // body of ten thousand '[' cannot exhaust the stack.
 #include "core/json_value.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "core/json_writer.hpp"
 
@@ -340,6 +341,7 @@ class JsonParser {
     bool integral = true;
     if (text_[pos_] == '-') ++pos_;
     if (pos_ >= text_.size()) return Error("incomplete number");
+    const size_t integer_start = pos_;
     if (text_[pos_] == '0') {
       ++pos_;
     } else if (text_[pos_] >= '1' && text_[pos_] <= '9') {
@@ -347,6 +349,7 @@ class JsonParser {
     } else {
       return Error("invalid number");
     }
+    const auto integer_digits = static_cast<int64_t>(pos_ - integer_start);
     if (pos_ < text_.size() && text_[pos_] == '.') {
       integral = false;
       ++pos_;
@@ -354,13 +357,19 @@ class JsonParser {
       while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
       if (pos_ == digits) return Error("expected digits after '.'");
     }
+    int64_t exponent = 0;
     if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
       integral = false;
       ++pos_;
+      const bool negative = pos_ < text_.size() && text_[pos_] == '-';
       if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
       size_t digits = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+        exponent = std::min<int64_t>(exponent * 10 + (text_[pos_] - '0'), 1'000'000);
+        ++pos_;
+      }
       if (pos_ == digits) return Error("expected digits in the exponent");
+      if (negative) exponent = -exponent;
     }
     std::string_view literal = text_.substr(start, pos_ - start);
     if (integral) {
@@ -373,6 +382,12 @@ class JsonParser {
     }
     double value = 0;
     auto [end, ec] = std::from_chars(literal.data(), literal.data() + literal.size(), value);
+    if (ec == std::errc::result_out_of_range && integer_digits + exponent < 0) {
+      // Too small for a double (1e-400): its nearest double is zero, as other JSON readers
+      // (simdjson, JavaScript) read it. Too large is refused below.
+      value = literal.front() == '-' ? -0.0 : 0.0;
+      ec = std::errc();
+    }
     if (ec != std::errc() || !std::isfinite(value)) return Error("number out of range");
     JsonValue number(value);
     if (!integral) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <string>
+
 namespace yagura {
 namespace {
 
@@ -50,6 +53,22 @@ TEST(JsonValue, FractionsStayFractionsWhenSerialisedAndReadBack) {
     EXPECT_EQ(again->as_array()[i].is_integer(), value->as_array()[i].is_integer()) << i;
   }
   EXPECT_EQ(again->Serialize(), printed);
+}
+
+TEST(JsonValue, NumbersTooSmallForADoubleAreZeroTooLargeAreRefused) {
+  for (const char* tiny : {"1e-400", "481E-888887", "0.000001e-330", "-123e-5000"}) {
+    auto value = JsonValue::Parse(tiny);
+    ASSERT_TRUE(value.has_value()) << tiny << ": " << value.error().ToString();
+    EXPECT_EQ(value->as_double(), 0.0) << tiny;
+    EXPECT_FALSE(value->is_integer()) << tiny;
+  }
+  EXPECT_TRUE(std::signbit(JsonValue::Parse("-1e-400")->as_double()));
+  EXPECT_EQ(JsonValue::Parse("4.9e-324")->as_double(), 4.9e-324);  // the least subnormal
+  for (const char* huge : {"1e400", "-1e309", "1000000000000000000000e300"}) {
+    auto value = JsonValue::Parse(huge);
+    ASSERT_FALSE(value.has_value()) << huge;
+    EXPECT_NE(value.error().ToString().find("number out of range"), std::string::npos);
+  }
 }
 
 TEST(JsonValue, RejectsMalformedInputWithPosition) {
