@@ -280,7 +280,11 @@ bool SplitUrl(std::string_view text, bool assume_http, UrlParts& parts) {
     for (char c : host) {
       if (!IsHostChar(c)) return false;
     }
-    if (host.front() == '.') return false;
+    // An empty label ("a..b", "a.." whose one trailing dot was dropped) names no host, as for
+    // domains; and canonical forms must stay canonical when normalised again.
+    if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string_view::npos) {
+      return false;
+    }
     parts.host = host;
   }
   if (parts.has_port) {

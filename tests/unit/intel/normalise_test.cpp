@@ -253,9 +253,13 @@ TEST(NormaliseUrl, SchemeAssumptionAndInvalidUrls) {
   for (std::string_view bad :
        {"", "http://", "http:///path", "http://:80/", "http://exa mple.com/",
         "http://example.com:99999/", "http://example.com:8o/", "mailto:someone@example.com",
-        "javascript:alert(1)", "http://<x>/", "://example.com/"}) {
+        "javascript:alert(1)", "http://<x>/", "://example.com/", "http://a..b/",
+        "http://example.com../", "http://.example.com/", "http://./"}) {
     EXPECT_EQ(Url(bad), "<invalid>") << bad;
   }
+  // One trailing dot is dropped; what comes out normalises to itself.
+  EXPECT_EQ(Url("http://Example.com./x"), "http://example.com/x");
+  EXPECT_EQ(Url("http://example.com/x"), "http://example.com/x");
 }
 
 TEST(NormaliseHash, LengthsAndCase) {
