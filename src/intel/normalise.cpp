@@ -323,7 +323,7 @@ void AppendLower(std::string_view text, std::string& out) {
 }
 
 // Path or query: unreserved escapes decoded, other escapes' hex upper-cased, bytes that must be
-// escaped escaped.
+// escaped escaped, and a '%' that starts no escape escaped too.
 void AppendUrlComponent(std::string_view text, std::string& out) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -338,6 +338,10 @@ void AppendUrlComponent(std::string_view text, std::string& out) {
         out.push_back(HEX_UPPER[HexValue(text[i + 2])]);
       }
       i += 2;
+    } else if (c == '%') {
+      // A '%' that starts no escape is a percent sign: written as one ("%25"). Left bare, it
+      // could start an escape with the bytes decoded after it ("%f%41" gave "%fA").
+      out.append("%25");
     } else if (MustEncode(c)) {
       auto u = static_cast<unsigned char>(c);
       out.push_back('%');

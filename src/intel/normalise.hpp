@@ -54,7 +54,8 @@ bool NormaliseDomain(std::string_view text, std::string& out);
 // assumed when `assume_http` (event fields often hold "example.com/path"). An IPv6 literal host
 // stays in brackets in its RFC 5952 form; bytes a URL cannot hold literally (controls, space,
 // '"', '<', '>', '`', '{', '}', non-ASCII) are percent-encoded in path and query, so a logged
-// "/a b" equals "/a%20b". Dot segments are not resolved.
+// "/a b" equals "/a%20b", and so is a '%' that starts no escape ("/a%zz" equals "/a%25zz").
+// Dot segments are not resolved.
 bool NormaliseUrl(std::string_view text, std::string& out, bool assume_http = false);
 
 // Lower-case hex of the right length for the algorithm (MD5 32, SHA-1 40, SHA-256 64,

@@ -224,7 +224,8 @@ TEST(NormaliseUrl, SchemeHostCaseDefaultPortsAndEmptyPath) {
 TEST(NormaliseUrl, PercentEncodingFragmentsAndUserInfo) {
   EXPECT_EQ(Url("http://example.com/%7euser/%41%2d%5F%2E"), "http://example.com/~user/A-_.");
   EXPECT_EQ(Url("http://example.com/a%2fb%3Fc?x=%2f%3d"), "http://example.com/a%2Fb%3Fc?x=%2F%3D");
-  EXPECT_EQ(Url("http://example.com/a%zz%4"), "http://example.com/a%zz%4");
+  // A '%' that starts no escape is written as the percent sign it is.
+  EXPECT_EQ(Url("http://example.com/a%zz%4"), "http://example.com/a%25zz%254");
   EXPECT_EQ(Url("http://example.com/a b\"<>"), "http://example.com/a%20b%22%3C%3E");
   EXPECT_EQ(Url("http://example.com/\xC3\xBC"), "http://example.com/%C3%BC");
   EXPECT_EQ(Url("http://example.com/page#section"), "http://example.com/page");
@@ -257,6 +258,10 @@ TEST(NormaliseUrl, SchemeAssumptionAndInvalidUrls) {
         "http://example.com../", "http://.example.com/", "http://./"}) {
     EXPECT_EQ(Url(bad), "<invalid>") << bad;
   }
+  // A '%' that starts no escape is a percent sign, and cannot start one with what follows.
+  EXPECT_EQ(Url("http://example.com/a%zz?q=50%"), "http://example.com/a%25zz?q=50%25");
+  EXPECT_EQ(Url("http://example.com/a%25zz"), "http://example.com/a%25zz");
+  EXPECT_EQ(Url("http://example.com/?a%f%41=1"), "http://example.com/?a%25fA=1");
   // One trailing dot is dropped; what comes out normalises to itself.
   EXPECT_EQ(Url("http://Example.com./x"), "http://example.com/x");
   EXPECT_EQ(Url("http://example.com/x"), "http://example.com/x");
