@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 
 #include "core/diagnostics.hpp"
+#include "core/time.hpp"
 #include "intel/indicator.hpp"
 #include "intel/list_feed.hpp"
 #include "intel/misp_feed.hpp"
@@ -63,6 +65,18 @@ void CheckIdempotent(const char* what, std::string_view text,
   if (!normalise(once, twice) || twice != once) Fail(what, once + " -> " + twice);
 }
 
+// A time read from text prints (FormatTimestampMs) as text that reads back to the same time.
+// Offsets can carry a four-digit year past 9999 or before 0000, which RFC 3339 cannot write:
+// those are left out.
+void CheckTime(std::string_view text, std::optional<int64_t> ms) {
+  constexpr int64_t FIRST_MS = -62'135'596'800'000 + 86'400'000;  // 0001-01-02
+  constexpr int64_t LAST_MS = 253'402'214'400'000 - 86'400'000;   // 9999-12-31
+  if (!ms || *ms < FIRST_MS || *ms >= LAST_MS) return;
+  const std::string printed = yagura::FormatTimestampMs(*ms);
+  auto again = ParseIsoDateTimeMs(printed);
+  if (!again || *again != *ms) Fail("a time prints as text that reads back to it", printed);
+}
+
 void CheckValues(std::string_view text) {
   CheckIdempotent("a canonical domain is its own canonical form", text, NormaliseDomain);
   CheckIdempotent("a canonical e-mail address is its own canonical form", text, NormaliseEmail);
@@ -96,7 +110,8 @@ void CheckValues(std::string_view text) {
   (void)ParseIpv4(text);
   (void)DetectType(text);
   (void)Refang(text);
-  (void)stix::ParseTimestampMs(text);
+  CheckTime(text, ParseIsoDateTimeMs(text));
+  CheckTime(text, stix::ParseTimestampMs(text));
 }
 
 void Run(std::string_view input) {
