@@ -154,58 +154,40 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 namespace {
 
 std::string Mutate(const std::string& seed, std::mt19937& random) {
-  static const char* const INSERTS[] = {
-      "[",
-      "]",
-      "'",
-      "\\'",
-      "\\\\",
-      " AND ",
-      " OR ",
-      " FOLLOWEDBY ",
-      " WITHIN 5 SECONDS",
-      " REPEATS 2 TIMES",
-      " START t'2020-01-01T00:00:00Z' STOP t'2021-01-01T00:00:00Z'",
-      " MATCHES ",
-      " LIKE ",
-      " != ",
-      " ISSUBSET ",
-      ".",
-      ":",
-      "::",
-      "/",
-      "%",
-      "%2e",
-      "[.]",
-      "hxxp",
-      "{",
-      "}",
-      "\"",
-      ",",
-      "0",
-      "255",
-      "/33",
-      "\xff",
-      "\xc3\xa9",
-      "\n"};
-  std::string out = seed;
-  int edits = 1 + static_cast<int>(random() % 4);
-  for (int i = 0; i < edits; ++i) {
-    size_t at = out.empty() ? 0 : random() % (out.size() + 1);
-    switch (random() % 4) {
-      case 0:
-      case 1:
-        out.insert(at, INSERTS[random() % std::size(INSERTS)]);
-        break;
-      case 2:
-        if (!out.empty()) out[random() % out.size()] ^= static_cast<char>(1u << (random() % 8));
-        break;
-      default:
-        if (!out.empty()) out.erase(random() % out.size(), 1 + random() % 8);
-        break;
-    }
-  }
-  return out;
+  return yagura::fuzz::MutateByEdits(seed, random,
+                                     {"[",
+                                      "]",
+                                      "'",
+                                      "\\'",
+                                      "\\\\",
+                                      " AND ",
+                                      " OR ",
+                                      " FOLLOWEDBY ",
+                                      " WITHIN 5 SECONDS",
+                                      " REPEATS 2 TIMES",
+                                      " START t'2020-01-01T00:00:00Z' STOP t'2021-01-01T00:00:00Z'",
+                                      " MATCHES ",
+                                      " LIKE ",
+                                      " != ",
+                                      " ISSUBSET ",
+                                      ".",
+                                      ":",
+                                      "::",
+                                      "/",
+                                      "%",
+                                      "%2e",
+                                      "[.]",
+                                      "hxxp",
+                                      "{",
+                                      "}",
+                                      "\"",
+                                      ",",
+                                      "0",
+                                      "255",
+                                      "/33",
+                                      "\xff",
+                                      "\xc3\xa9",
+                                      "\n"});
 }
 
 }  // namespace

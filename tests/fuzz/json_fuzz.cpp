@@ -126,50 +126,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 namespace {
 
 std::string Mutate(const std::string& seed, std::mt19937& random) {
-  static const char* const INSERTS[] = {"{",
-                                        "}",
-                                        "[",
-                                        "]",
-                                        "\"",
-                                        "\\",
-                                        "\\u",
-                                        "\\ud83d",
-                                        "\\ude00",
-                                        ",",
-                                        ":",
-                                        " ",
-                                        "0",
-                                        "-",
-                                        ".",
-                                        "e",
-                                        "E+",
-                                        "1e999",
-                                        "99999999999999999999",
-                                        "true",
-                                        "null",
-                                        "\xff",
-                                        "\xc3\xa9",
-                                        "\xed\xa0\x80",
-                                        "\t",
-                                        "\x01"};
-  std::string out = seed;
-  int edits = 1 + static_cast<int>(random() % 3);
-  for (int i = 0; i < edits; ++i) {
-    size_t at = out.empty() ? 0 : random() % (out.size() + 1);
-    switch (random() % 4) {
-      case 0:
-      case 1:
-        out.insert(at, INSERTS[random() % std::size(INSERTS)]);
-        break;
-      case 2:
-        if (!out.empty()) out[random() % out.size()] ^= static_cast<char>(1u << (random() % 8));
-        break;
-      default:
-        if (!out.empty()) out.erase(random() % out.size(), 1 + random() % 4);
-        break;
-    }
-  }
-  return out;
+  return yagura::fuzz::MutateByEdits(seed, random,
+                                     {"{",
+                                      "}",
+                                      "[",
+                                      "]",
+                                      "\"",
+                                      "\\",
+                                      "\\u",
+                                      "\\ud83d",
+                                      "\\ude00",
+                                      ",",
+                                      ":",
+                                      " ",
+                                      "0",
+                                      "-",
+                                      ".",
+                                      "e",
+                                      "E+",
+                                      "1e999",
+                                      "99999999999999999999",
+                                      "true",
+                                      "null",
+                                      "\xff",
+                                      "\xc3\xa9",
+                                      "\xed\xa0\x80",
+                                      "\t",
+                                      "\x01"},
+                                     3, 4);
 }
 
 }  // namespace

@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -61,6 +63,33 @@ int ReplaySeeds(int argc, char** argv, int default_mutations, uint32_t random_se
   }
   replayed.seeds = files.size();
   return 0;
+}
+
+// A variant of `seed` for the replay: one to `max_edits` edits, each inserting one of
+// `inserts` somewhere (twice as likely as the others), flipping a bit, or erasing up to
+// `max_erase` bytes. Harnesses choose inserts that matter to their grammar.
+inline std::string MutateByEdits(const std::string& seed, std::mt19937& random,
+                                 std::initializer_list<std::string_view> inserts, int max_edits = 4,
+                                 size_t max_erase = 8) {
+  std::string out = seed;
+  const int edits = 1 + static_cast<int>(random() % static_cast<uint32_t>(max_edits));
+  for (int i = 0; i < edits; ++i) {
+    switch (random() % 4) {
+      case 0:
+      case 1: {
+        const size_t at = out.empty() ? 0 : random() % (out.size() + 1);
+        out.insert(at, *(inserts.begin() + random() % inserts.size()));
+        break;
+      }
+      case 2:
+        if (!out.empty()) out[random() % out.size()] ^= static_cast<char>(1u << (random() % 8));
+        break;
+      default:
+        if (!out.empty()) out.erase(random() % out.size(), 1 + random() % max_erase);
+        break;
+    }
+  }
+  return out;
 }
 
 }  // namespace yagura::fuzz

@@ -160,43 +160,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 namespace {
 
 // Mutations that keep the YAML mostly well-formed, so that most variants load and reach the
-// matcher: a modifier or wildcard put into a value, lines dropped or repeated, bytes flipped.
+// matcher: a modifier or wildcard put into a value, bytes flipped or erased, and half the time a
+// line cut short or repeated.
 std::string Mutate(const std::string& seed, std::mt19937& random) {
-  static const char* const INSERTS[] = {"|contains", "|startswith", "|endswith", "|all",
-                                        "|re",       "|cased",      "|windash",  "|base64offset",
-                                        "|cidr",     "|exists",     "|expand",   "|fieldref",
-                                        "|gt",       "|lte",        "|utf16le",  "*",
-                                        "?",         "\\",          "\\*",       "'",
-                                        "\"",        " ",           "\n",        ": ",
-                                        "- ",        "not ",        " or ",      " and ",
-                                        "1 of ",     "all of ",     "(",         ")",
-                                        "null",      "É",           "\xff"};
-  std::string out = seed;
-  int edits = 1 + static_cast<int>(random() % 4);
-  for (int i = 0; i < edits && !out.empty(); ++i) {
-    size_t at = random() % out.size();
-    switch (random() % 5) {
-      case 0:
-      case 1:
-        out.insert(at, INSERTS[random() % std::size(INSERTS)]);
-        break;
-      case 2:  // flip a bit
-        out[at] ^= static_cast<char>(1u << (random() % 8));
-        break;
-      case 3: {  // drop the rest of a line
-        size_t end = out.find('\n', at);
-        out.erase(at, (end == std::string::npos ? out.size() : end) - at);
-        break;
-      }
-      default: {  // repeat a line
-        size_t start = out.rfind('\n', at);
-        start = start == std::string::npos ? 0 : start + 1;
-        size_t end = out.find('\n', at);
-        if (end == std::string::npos) end = out.size();
-        out.insert(start, out.substr(start, end - start) + "\n");
-        break;
-      }
-    }
+  std::string out = yagura::fuzz::MutateByEdits(
+      seed, random, {"|contains", "|startswith", "|endswith", "|all",
+                     "|re",       "|cased",      "|windash",  "|base64offset",
+                     "|cidr",     "|exists",     "|expand",   "|fieldref",
+                     "|gt",       "|lte",        "|utf16le",  "*",
+                     "?",         "\\",          "\\*",       "'",
+                     "\"",        " ",           "\n",        ": ",
+                     "- ",        "not ",        " or ",      " and ",
+                     "1 of ",     "all of ",     "(",         ")",
+                     "null",      "É",           "\xff"},
+      3);
+  if (out.empty() || random() % 2 == 0) return out;
+  const size_t at = random() % out.size();
+  const size_t end = std::min(out.find('\n', at), out.size());
+  if (random() % 2 == 0) {
+    out.erase(at, end - at);  // the rest of a line dropped
+  } else {
+    const size_t start = out.rfind('\n', at) == std::string::npos ? 0 : out.rfind('\n', at) + 1;
+    out.insert(start, out.substr(start, end - start) + "\n");  // a line repeated
   }
   return out;
 }

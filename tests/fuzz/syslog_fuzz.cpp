@@ -155,29 +155,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 namespace {
 
 std::string Mutate(const std::string& seed, std::mt19937& random) {
-  static const char* const INSERTS[] = {"\n",   "\r\n", "\0", " ", "0", "9", "12 ", "99999999999 ",
-                                        "<13>", "YE1",  ";",  ",", "=", "/", "*",   "\x1f",
-                                        "\xff"};
-  std::string out = seed;
-  int edits = 1 + static_cast<int>(random() % 4);
-  for (int i = 0; i < edits; ++i) {
-    size_t at = out.empty() ? 0 : random() % (out.size() + 1);
-    switch (random() % 4) {
-      case 0:
-      case 1: {
-        const char* insert = INSERTS[random() % std::size(INSERTS)];
-        out.insert(at, insert[0] == '\0' ? std::string(1, '\0') : std::string(insert));
-        break;
-      }
-      case 2:
-        if (!out.empty()) out[random() % out.size()] ^= static_cast<char>(1u << (random() % 8));
-        break;
-      default:
-        if (!out.empty()) out.erase(random() % out.size(), 1 + random() % 8);
-        break;
-    }
-  }
-  return out;
+  using namespace std::string_view_literals;
+  return yagura::fuzz::MutateByEdits(seed, random,
+                                     {"\n", "\r\n", "\0"sv, " ", "0", "9", "12 ", "99999999999 ",
+                                      "<13>", "YE1", ";", ",", "=", "/", "*", "\x1f", "\xff"});
 }
 
 }  // namespace
