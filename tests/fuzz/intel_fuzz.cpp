@@ -153,41 +153,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 namespace {
 
+// Bytes and words of the grammar, put in by the mutations.
+// clang-format off
+constexpr std::string_view INSERTS[] = {
+    "[", "]", "'", "\\'", "\\\\", " AND ", " OR ", " FOLLOWEDBY ", " WITHIN 5 SECONDS",
+    " REPEATS 2 TIMES", " START t'2020-01-01T00:00:00Z' STOP t'2021-01-01T00:00:00Z'", " MATCHES ",
+    " LIKE ", " != ", " ISSUBSET ", ".", ":", "::", "/", "%", "%2e", "[.]", "hxxp", "{", "}", "\"",
+    ",", "0", "255", "/33", "\xff", "\xc3\xa9", "\n",
+};
+// clang-format on
+
 std::string Mutate(const std::string& seed, std::mt19937& random) {
-  return yagura::fuzz::MutateByEdits(seed, random,
-                                     {"[",
-                                      "]",
-                                      "'",
-                                      "\\'",
-                                      "\\\\",
-                                      " AND ",
-                                      " OR ",
-                                      " FOLLOWEDBY ",
-                                      " WITHIN 5 SECONDS",
-                                      " REPEATS 2 TIMES",
-                                      " START t'2020-01-01T00:00:00Z' STOP t'2021-01-01T00:00:00Z'",
-                                      " MATCHES ",
-                                      " LIKE ",
-                                      " != ",
-                                      " ISSUBSET ",
-                                      ".",
-                                      ":",
-                                      "::",
-                                      "/",
-                                      "%",
-                                      "%2e",
-                                      "[.]",
-                                      "hxxp",
-                                      "{",
-                                      "}",
-                                      "\"",
-                                      ",",
-                                      "0",
-                                      "255",
-                                      "/33",
-                                      "\xff",
-                                      "\xc3\xa9",
-                                      "\n"});
+  return yagura::fuzz::MutateByEdits(seed, random, INSERTS);
 }
 
 }  // namespace

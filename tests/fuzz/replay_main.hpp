@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
 #include <iterator>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +28,8 @@ struct Replayed {
 
 // Returns 2 (usage) when no seed was given; `mutate(seed, random)` makes one variant.
 template <typename Mutate>
-int ReplaySeeds(int argc, char** argv, int default_mutations, uint32_t random_seed,
-                Mutate&& mutate, Replayed& replayed) {
+int ReplaySeeds(int argc, char** argv, int default_mutations, uint32_t random_seed, Mutate&& mutate,
+                Replayed& replayed) {
   namespace fs = std::filesystem;
   std::vector<fs::path> files;
   for (int i = 1; i < argc; ++i) {
@@ -69,7 +69,7 @@ int ReplaySeeds(int argc, char** argv, int default_mutations, uint32_t random_se
 // `inserts` somewhere (twice as likely as the others), flipping a bit, or erasing up to
 // `max_erase` bytes. Harnesses choose inserts that matter to their grammar.
 inline std::string MutateByEdits(const std::string& seed, std::mt19937& random,
-                                 std::initializer_list<std::string_view> inserts, int max_edits = 4,
+                                 std::span<const std::string_view> inserts, int max_edits = 4,
                                  size_t max_erase = 8) {
   std::string out = seed;
   const int edits = 1 + static_cast<int>(random() % static_cast<uint32_t>(max_edits));
@@ -78,7 +78,7 @@ inline std::string MutateByEdits(const std::string& seed, std::mt19937& random,
       case 0:
       case 1: {
         const size_t at = out.empty() ? 0 : random() % (out.size() + 1);
-        out.insert(at, *(inserts.begin() + random() % inserts.size()));
+        out.insert(at, inserts[random() % inserts.size()]);
         break;
       }
       case 2:

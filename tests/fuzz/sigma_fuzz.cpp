@@ -159,21 +159,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 namespace {
 
+// Bytes and words of the grammar, put in by the mutations.
+// clang-format off
+constexpr std::string_view INSERTS[] = {
+    "|contains", "|startswith", "|endswith", "|all", "|re", "|cased", "|windash", "|base64offset",
+    "|cidr", "|exists", "|expand", "|fieldref", "|gt", "|lte", "|utf16le", "*", "?", "\\", "\\*",
+    "'", "\"", " ", "\n", ": ", "- ", "not ", " or ", " and ", "1 of ", "all of ", "(", ")",
+    "null", "É", "\xff",
+};
+// clang-format on
+
 // Mutations that keep the YAML mostly well-formed, so that most variants load and reach the
 // matcher: a modifier or wildcard put into a value, bytes flipped or erased, and half the time a
 // line cut short or repeated.
 std::string Mutate(const std::string& seed, std::mt19937& random) {
-  std::string out = yagura::fuzz::MutateByEdits(
-      seed, random, {"|contains", "|startswith", "|endswith", "|all",
-                     "|re",       "|cased",      "|windash",  "|base64offset",
-                     "|cidr",     "|exists",     "|expand",   "|fieldref",
-                     "|gt",       "|lte",        "|utf16le",  "*",
-                     "?",         "\\",          "\\*",       "'",
-                     "\"",        " ",           "\n",        ": ",
-                     "- ",        "not ",        " or ",      " and ",
-                     "1 of ",     "all of ",     "(",         ")",
-                     "null",      "É",           "\xff"},
-      3);
+  std::string out = yagura::fuzz::MutateByEdits(seed, random, INSERTS, 3);
   if (out.empty() || random() % 2 == 0) return out;
   const size_t at = random() % out.size();
   const size_t end = std::min(out.find('\n', at), out.size());
