@@ -128,17 +128,23 @@ def crash_run(yagura, database, work, folded):
                 request = first.rsplit("-", 1)[0]
                 check(request not in requests, f"two alerts for the events of request {request}")
                 requests[request] = alert["occurrences"]
-            wrong = {r: n for r, n in requests.items() if n != 20}
+            sent = {m.rsplit("-", 1)[0] for m in acknowledged}
+            # An acknowledged request counts its 20 events exactly. One cut off by a kill was
+            # never acknowledged: its first events may be in the spool, or all, or none (the
+            # kernel stops a write at a page boundary when the writer is killed; seen once: 14
+            # events, about the first 4 KiB of the request).
+            wrong = {r: n for r, n in requests.items() if n != 20 and (r in sent or not 0 < n < 20)}
             check(not wrong, f"requests of 20 events counted otherwise (a replay counted twice, or "
                              f"events were lost): {dict(list(wrong.items())[:3])}")
-            sent = {m.rsplit("-", 1)[0] for m in acknowledged}
+            partly = sum(1 for r, n in requests.items() if r not in sent and n != 20)
             lost = sent - requests.keys()
             check(not lost, f"{len(lost)} acknowledged requests raised no alert, e.g. {sorted(lost)[:3]}")
             possible = sent | {m.rsplit("-", 1)[0] for m in in_flight}
             check(not requests.keys() - possible, "alerts for events never sent")
             occurrences = sum(requests.values())
             print(f"     repeats counted: {rounds} kills, {total} acknowledged events, "
-                  f"{occurrences} occurrences in {len(alerts)} alerts, none lost or counted twice")
+                  f"{occurrences} occurrences in {len(alerts)} alerts, none lost or counted twice"
+                  f" ({partly} requests cut off by a kill spooled in part)")
             service.stop()
             return
         # Lists leave the detection details out: read each alert for the event's marker.
