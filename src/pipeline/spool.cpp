@@ -21,7 +21,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint32_t RECORD_MAGIC = 0x53524759;  // "YGRS" little-endian
+// A record that ends its batch (or is one by itself), and one that more of its batch follows.
+// Spools written before batches were marked hold only the first kind: each record its own batch.
+constexpr uint32_t RECORD_MAGIC = 0x53524759;     // "YGRS" little-endian
+constexpr uint32_t CONTINUED_MAGIC = 0x43524759;  // "YGRC"
+// A continued record's checksum is its plain one with these bits flipped: the checksum does not
+// cover the magic, and a damaged mark would otherwise join two batches or split one.
+constexpr uint32_t CONTINUED_CRC_FLIP = 0x5A5A5A5A;
 constexpr size_t HEADER_BYTES = Spool::RECORD_OVERHEAD_BYTES;  // magic, length, seq, crc
 constexpr const char* SEGMENT_SUFFIX = ".spool";
 // Reads take a segment this much at a time (a record larger than this is read alone).
@@ -70,10 +76,13 @@ void SyncDirectory(const std::string& dir) {
   }
 }
 
-uint32_t RecordCrc(uint64_t seq, std::string_view payload) {
+uint32_t RecordCrc(uint64_t seq, std::string_view payload, bool continued) {
   uint32_t crc = Crc32c(0, &seq, sizeof(seq));
-  return Crc32c(crc, payload.data(), payload.size());
+  crc = Crc32c(crc, payload.data(), payload.size());
+  return continued ? crc ^ CONTINUED_CRC_FLIP : crc;
 }
+
+bool IsRecordMagic(uint32_t magic) { return magic == RECORD_MAGIC || magic == CONTINUED_MAGIC; }
 
 bool ValidCheckpointName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -115,9 +124,9 @@ struct Spool::Segment {
   }
 
   // Reads the record at `offset`; empty optional with `problem` set when it is not a whole,
-  // valid record.
+  // valid record. `continued`: more records of its batch follow it.
   std::optional<SpoolRecord> ReadRecord(uint64_t offset, uint32_t max_bytes, uint64_t& next,
-                                        std::string& problem) const {
+                                        bool& continued, std::string& problem) const {
     char header[HEADER_BYTES];
     if (offset + HEADER_BYTES > bytes || !ReadAt(fd, header, HEADER_BYTES, offset)) {
       problem = "incomplete record header";
@@ -131,10 +140,11 @@ struct Spool::Segment {
     std::memcpy(&length, header + 4, 4);
     std::memcpy(&seq, header + 8, 8);
     std::memcpy(&crc, header + 16, 4);
-    if (magic != RECORD_MAGIC) {
+    if (!IsRecordMagic(magic)) {
       problem = "no record starts here";
       return std::nullopt;
     }
+    continued = magic == CONTINUED_MAGIC;
     if (length > max_bytes || offset + HEADER_BYTES + length > bytes) {
       problem = "record longer than the file";
       return std::nullopt;
@@ -146,7 +156,7 @@ struct Spool::Segment {
       problem = "unreadable record";
       return std::nullopt;
     }
-    if (RecordCrc(seq, record.payload) != crc) {
+    if (RecordCrc(seq, record.payload, continued) != crc) {
       problem = "checksum mismatch";
       return std::nullopt;
     }
@@ -185,6 +195,11 @@ Result<void> Spool::Recover() {
     files.emplace_back(first, entry.path().string());
   }
   std::sort(files.begin(), files.end());
+  // Where the last whole batch ends: its segment, the offset past it, the next number.
+  size_t batch_segment = 0;
+  uint64_t batch_offset = 0;
+  uint64_t batch_end_seq = files.empty() ? 1 : files.front().first;
+  bool batch_open = false;  // the last record read is continued: its batch's end is missing
   for (size_t i = 0; i < files.size(); ++i) {
     auto segment = std::make_unique<Segment>();
     segment->first_seq = files[i].first;
@@ -204,7 +219,9 @@ Result<void> Spool::Recover() {
     std::string problem;
     while (offset < segment->bytes) {
       uint64_t next = 0;
-      auto record = segment->ReadRecord(offset, options_.max_record_bytes, next, problem);
+      bool continued = false;
+      auto record =
+          segment->ReadRecord(offset, options_.max_record_bytes, next, continued, problem);
       if (record && record->seq != expected) {
         problem = fmt::format("record {} where {} was expected", record->seq, expected);
         record.reset();
@@ -213,6 +230,12 @@ Result<void> Spool::Recover() {
       ++expected;
       ++recovery_.records;
       offset = next;
+      batch_open = continued;
+      if (!continued) {
+        batch_segment = i;
+        batch_offset = offset;
+        batch_end_seq = expected;
+      }
     }
     if (offset < segment->bytes) {
       if (i + 1 != files.size()) {
@@ -230,14 +253,51 @@ Result<void> Spool::Recover() {
       }
       ::fdatasync(segment->fd);
       segment->bytes = offset;
+      // The torn record began a batch or continued one: either way that batch is incomplete.
+      batch_open = true;
     }
     segment->end_seq = expected;
     ++recovery_.segments;
     segments_.push_back(std::move(segment));
   }
+  if (batch_open && !segments_.empty()) {
+    if (auto cut = CutIncompleteBatch(batch_segment, batch_offset, batch_end_seq); !cut) return cut;
+  }
   if (segments_.empty()) return StartSegment(1);
   next_seq_ = segments_.back()->end_seq;
   ::lseek(segments_.back()->fd, 0, SEEK_END);
+  return {};
+}
+
+Result<void> Spool::CutIncompleteBatch(size_t segment_index, uint64_t offset, uint64_t end_seq) {
+  const uint64_t records = segments_.back()->end_seq - end_seq;
+  if (records == 0) return {};  // only a torn record, already cut
+  uint64_t bytes = 0;
+  while (segments_.size() > segment_index + 1) {
+    // Records of the incomplete batch only: its first record lies in an earlier segment.
+    const Segment& later = *segments_.back();
+    if (::unlink(later.path.c_str()) != 0) return Fail(SystemError("cannot remove", later.path));
+    bytes += later.bytes;
+    segments_.pop_back();
+    --recovery_.segments;
+  }
+  Segment& segment = *segments_.back();
+  if (::ftruncate(segment.fd, static_cast<off_t>(offset)) != 0) {
+    return Fail(SystemError("cannot truncate", segment.path));
+  }
+  ::fdatasync(segment.fd);
+  SyncDirectory(options_.dir);
+  bytes += segment.bytes - offset;
+  segment.bytes = offset;
+  segment.end_seq = end_seq;
+  recovery_.records -= records;
+  recovery_.incomplete_batch_records = records;
+  recovery_.truncated_bytes += bytes;
+  std::string reason = fmt::format("{}@{}: the batch of records {} to {} was not written whole",
+                                   fs::path(segment.path).filename().string(), offset, end_seq,
+                                   end_seq + records - 1);
+  if (!recovery_.truncated_at.empty()) reason += ", before " + recovery_.truncated_at;
+  recovery_.truncated_at = std::move(reason);
   return {};
 }
 
@@ -268,25 +328,39 @@ Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
   if (total_bytes() + incoming > options_.max_total_bytes) {
     return Fail("the spool is full; retry once consumers have caught up");
   }
+  const size_t segments_before = segments_.size();
+  const uint64_t bytes_before = segments_.back()->bytes;
+  const uint64_t next_seq_before = next_seq_;
+  // A failed write is undone, so that the batch leaves nothing behind for readers (who take
+  // what lies before a segment's known end) or for a later recovery.
+  auto fail = [&](Error error) -> Result<uint64_t> {
+    if (!UndoAppend(segments_before, bytes_before, next_seq_before)) {
+      broken_ = true;
+      error.message += "; the spool could not be cut back and must be reopened";
+    }
+    return tl::unexpected(std::move(error));
+  };
   std::string buffer;
-  for (std::string_view record : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string_view record = records[i];
     Segment* segment = segments_.back().get();
-    if (segment->bytes > 0 && segment->bytes + buffer.size() + HEADER_BYTES + record.size() >
-                                  options_.segment_bytes) {
+    if (segment->bytes + buffer.size() > 0 &&
+        segment->bytes + buffer.size() + HEADER_BYTES + record.size() > options_.segment_bytes) {
       if (!WriteAll(segment->fd, buffer.data(), buffer.size())) {
-        broken_ = true;
-        return Fail(SystemError("cannot write", segment->path));
+        return fail(Fail(SystemError("cannot write", segment->path)).value());
       }
       segment->bytes += buffer.size();
       buffer.clear();
-      if (auto started = StartSegment(next_seq_); !started) return tl::unexpected(started.error());
+      if (auto started = StartSegment(next_seq_); !started) return fail(started.error());
       segment = segments_.back().get();
     }
+    const bool continued = i + 1 < records.size();
+    const uint32_t magic = continued ? CONTINUED_MAGIC : RECORD_MAGIC;
     uint64_t seq = next_seq_++;
     uint32_t length = static_cast<uint32_t>(record.size());
-    uint32_t crc = RecordCrc(seq, record);
+    uint32_t crc = RecordCrc(seq, record, continued);
     char header[HEADER_BYTES];
-    std::memcpy(header, &RECORD_MAGIC, 4);
+    std::memcpy(header, &magic, 4);
     std::memcpy(header + 4, &length, 4);
     std::memcpy(header + 8, &seq, 8);
     std::memcpy(header + 16, &crc, 4);
@@ -296,16 +370,38 @@ Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
   }
   Segment* segment = segments_.back().get();
   if (!WriteAll(segment->fd, buffer.data(), buffer.size())) {
-    broken_ = true;
-    return Fail(SystemError("cannot write", segment->path));
+    return fail(Fail(SystemError("cannot write", segment->path)).value());
   }
   segment->bytes += buffer.size();
   if (options_.fsync == FsyncPolicy::kEveryAppend ||
       (options_.fsync == FsyncPolicy::kInterval &&
        NowMs() - last_sync_ms_ >= options_.fsync_interval_ms)) {
-    if (auto synced = Sync(); !synced) return tl::unexpected(synced.error());
+    if (auto synced = Sync(); !synced) {
+      // After a failed sync the kernel may have dropped the pages it could not write: nothing
+      // it says about the file can be trusted until the spool is read again from the disk.
+      Result<uint64_t> failed = fail(synced.error());
+      broken_ = true;
+      return failed;
+    }
   }
   return next_seq_ - 1;
+}
+
+bool Spool::UndoAppend(size_t segments_before, uint64_t bytes_before, uint64_t next_seq_before) {
+  bool undone = true;
+  while (segments_.size() > segments_before) {
+    if (::unlink(segments_.back()->path.c_str()) != 0) undone = false;
+    segments_.pop_back();
+  }
+  Segment& segment = *segments_.back();
+  if (::ftruncate(segment.fd, static_cast<off_t>(bytes_before)) != 0 ||
+      ::lseek(segment.fd, static_cast<off_t>(bytes_before), SEEK_SET) < 0) {
+    undone = false;
+  }
+  segment.bytes = bytes_before;
+  segment.end_seq = next_seq_before;
+  next_seq_ = next_seq_before;
+  return undone;
 }
 
 Result<void> Spool::Sync() {
@@ -365,9 +461,12 @@ Result<void> Spool::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out
         std::memcpy(&seq, chunk.data() + at + 8, 8);
         std::memcpy(&crc, chunk.data() + at + 16, 4);
         const char* problem = nullptr;
-        if (magic != RECORD_MAGIC) problem = "no record starts here";
-        else if (length > options_.max_record_bytes ||
-                 offset + at + HEADER_BYTES + length > segment->bytes) problem = "record longer than the file";
+        if (!IsRecordMagic(magic)) {
+          problem = "no record starts here";
+        } else if (length > options_.max_record_bytes ||
+                   offset + at + HEADER_BYTES + length > segment->bytes) {
+          problem = "record longer than the file";
+        }
         if (problem != nullptr) {
           return Fail(fmt::format("spool segment {} became unreadable at byte {}: {}",
                                   segment->path, offset + at, problem));
@@ -385,7 +484,7 @@ Result<void> Spool::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out
           break;
         }
         std::string_view payload(chunk.data() + at + HEADER_BYTES, length);
-        if (RecordCrc(seq, payload) != crc) {
+        if (RecordCrc(seq, payload, magic == CONTINUED_MAGIC) != crc) {
           return Fail(fmt::format("spool segment {} became unreadable at byte {}: checksum mismatch",
                                   segment->path, offset + at));
         }

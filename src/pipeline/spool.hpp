@@ -4,7 +4,12 @@
 // Records go to numbered segment files (<first sequence number>.spool). Each record is framed
 // as magic, length, sequence number and a CRC-32C over the sequence number and payload, so a
 // torn write or a flipped bit is found when the spool is reopened: the tail from the first bad
-// record on is cut off, and everything before it stays. Consumers read from a sequence number
+// record on is cut off, and everything before it stays. An append is all or nothing: every
+// record of a batch but its last is marked as continued (its own magic, and its checksum
+// differs too, so a flipped mark is found as well), and reopening also cuts a batch whose last
+// record never reached the file, back to the end of the batch before it. A write that fails
+// half-way is undone at once. So a request the centre did not acknowledge leaves all of its
+// events or none, never its first few. Consumers read from a sequence number
 // and save named checkpoints (written to a temporary file and renamed, so a checkpoint is
 // either the old or the new one). Segments every checkpoint has passed can be removed.
 // When the spool holds `max_total_bytes`, Full() says so and the caller slows its senders
@@ -45,6 +50,9 @@ struct SpoolRecovery {
   uint64_t records = 0;
   uint64_t truncated_bytes = 0;  // a torn or corrupt tail that was cut off
   std::string truncated_at;      // "<segment file>@<offset>: <reason>", empty when clean
+  // Whole records cut off with it because their batch was incomplete (counted in `records`
+  // neither, nor in `segments` when a segment held nothing else and was removed).
+  uint64_t incomplete_batch_records = 0;
 };
 
 struct SpoolRecord {
@@ -74,9 +82,11 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  // Appends the records in order and returns the sequence number of the last one; durable as
-  // the fsync policy says when it returns. Fails (appending nothing) when a record is larger
-  // than max_record_bytes or the spool is full.
+  // Appends the records in order, as one batch, and returns the sequence number of the last
+  // one; durable as the fsync policy says when it returns. Fails, appending nothing, when a
+  // record is larger than max_record_bytes, the spool is full or a write fails (what was
+  // written is cut off again; if even that fails, or the disk did not take a sync, every later
+  // append fails until the spool is reopened, which recovers it).
   Result<uint64_t> Append(std::span<const std::string_view> records);
   Result<void> Sync();
 
@@ -107,9 +117,14 @@ class Spool {
   struct Segment;
   Result<void> Recover();
   Result<void> StartSegment(uint64_t first_seq);
+  // Cuts off everything after the end of the last whole batch (Recover).
+  Result<void> CutIncompleteBatch(size_t segment_index, uint64_t offset, uint64_t end_seq);
+  // Undoes a batch Append could not finish: the segments it started are removed and the one
+  // it started in is cut back to `bytes` (false: that failed too).
+  bool UndoAppend(size_t segments_before, uint64_t bytes_before, uint64_t next_seq_before);
 
   SpoolOptions options_;
-  bool broken_ = false;  // a write failed half-way: reopen to cut the torn tail
+  bool broken_ = false;  // a failed write could not be undone, or a sync failed: reopen
   std::vector<std::unique_ptr<Segment>> segments_;  // oldest first; the last is written
   uint64_t next_seq_ = 1;
   int64_t last_sync_ms_ = 0;

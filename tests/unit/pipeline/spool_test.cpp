@@ -1,7 +1,10 @@
 #include "pipeline/spool.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -39,6 +42,35 @@ class SpoolTest : public ::testing::Test {
       ASSERT_TRUE(seq) << seq.error().ToString();
       ASSERT_EQ(*seq, i);
     }
+  }
+
+  // Appends payloads Payload(from) .. Payload(to - 1) as one batch.
+  void AppendBatch(Spool& spool, uint64_t from, uint64_t to) {
+    std::vector<std::string> payloads;
+    for (uint64_t i = from; i < to; ++i) payloads.push_back(Payload(i));
+    std::vector<std::string_view> views(payloads.begin(), payloads.end());
+    auto last = spool.Append(views);
+    ASSERT_TRUE(last) << last.error().ToString();
+    ASSERT_EQ(*last, to - 1);
+  }
+
+  // The sequence numbers Read finds from 1 on.
+  static std::vector<uint64_t> Sequences(Spool& spool) {
+    auto records = spool.Read(1, 100000);
+    EXPECT_TRUE(records) << records.error().ToString();
+    std::vector<uint64_t> seqs;
+    if (!records) return seqs;
+    for (const auto& record : *records) {
+      EXPECT_EQ(record.payload, Payload(record.seq));
+      seqs.push_back(record.seq);
+    }
+    return seqs;
+  }
+
+  static std::vector<uint64_t> Range(uint64_t from, uint64_t to) {
+    std::vector<uint64_t> seqs;
+    for (uint64_t i = from; i < to; ++i) seqs.push_back(i);
+    return seqs;
   }
 
   std::vector<fs::path> Segments() const {
@@ -255,6 +287,213 @@ TEST_F(SpoolTest, RetentionKeepsRecentlyWrittenSegmentsEvenWhenProcessed) {
   ASSERT_TRUE(freed);
   EXPECT_GT(*freed, 0u);
   EXPECT_EQ(Segments().size(), 1u);
+}
+
+// A process killed while it appends leaves a prefix of its write in the file: whole records
+// of the batch, then perhaps part of one. None of the batch may survive reopening.
+TEST_F(SpoolTest, ABatchCutShortByACrashIsCutWhole) {
+  options_.segment_bytes = 1 << 20;
+  const uint64_t batch_first = 6, batch_end = 14;  // records 6 to 13, one batch
+  uint64_t before_batch = 0;
+  std::vector<uint64_t> record_ends;  // file sizes at the end of each record of the batch
+  for (uint64_t i = batch_first; i < batch_end; ++i) {
+    record_ends.push_back((record_ends.empty() ? 0 : record_ends.back()) +
+                          Spool::RECORD_OVERHEAD_BYTES + Payload(i).size());
+  }
+  {
+    auto spool = OpenSpool();
+    AppendRange(*spool, 1, batch_first);
+    before_batch = fs::file_size(Segments().back());
+    AppendBatch(*spool, batch_first, batch_end);
+    ASSERT_EQ(fs::file_size(Segments().back()), before_batch + record_ends.back());
+  }
+  const fs::path file = Segments().back();
+  const std::string whole = [&] {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  // Every cut inside the batch: at its start, at each record's end but the last, and in the
+  // middle of each record.
+  std::vector<std::pair<uint64_t, uint64_t>> cuts;  // (bytes of the batch kept, whole records)
+  cuts.push_back({0, 0});
+  for (size_t k = 0; k + 1 < record_ends.size(); ++k) cuts.push_back({record_ends[k], k + 1});
+  for (size_t k = 0; k < record_ends.size(); ++k) {
+    const uint64_t start = k == 0 ? 0 : record_ends[k - 1];
+    cuts.push_back({start + 7, k});
+    cuts.push_back({start + Spool::RECORD_OVERHEAD_BYTES + 1, k});
+  }
+  for (const auto& [kept, whole_records] : cuts) {
+    SCOPED_TRACE(fmt::format("{} bytes of the batch kept", kept));
+    {
+      std::ofstream out(file, std::ios::binary | std::ios::trunc);
+      out.write(whole.data(), static_cast<std::streamsize>(before_batch + kept));
+    }
+    auto spool = OpenSpool();
+    ASSERT_TRUE(spool);
+    EXPECT_EQ(spool->next_seq(), batch_first);
+    EXPECT_EQ(Sequences(*spool), Range(1, batch_first));
+    EXPECT_EQ(fs::file_size(file), before_batch);
+    EXPECT_EQ(spool->recovery().records, batch_first - 1);
+    EXPECT_EQ(spool->recovery().incomplete_batch_records, whole_records);
+    EXPECT_EQ(spool->recovery().truncated_bytes, kept);
+    if (kept > 0) {
+      EXPECT_NE(spool->recovery().truncated_at.find(
+                    whole_records > 0 ? "not written whole" : "@" + std::to_string(before_batch)),
+                std::string::npos)
+          << spool->recovery().truncated_at;
+    } else {
+      EXPECT_TRUE(spool->recovery().truncated_at.empty()) << spool->recovery().truncated_at;
+    }
+    // The numbers of the lost batch are given again, to the sender's retry.
+    AppendBatch(*spool, batch_first, batch_end);
+    EXPECT_EQ(Sequences(*spool), Range(1, batch_end));
+  }
+  // Whole, the batch survives reopening.
+  auto spool = OpenSpool();
+  EXPECT_TRUE(spool->recovery().truncated_at.empty()) << spool->recovery().truncated_at;
+  EXPECT_EQ(Sequences(*spool), Range(1, batch_end));
+}
+
+TEST_F(SpoolTest, ABatchAcrossSegmentsIsCutWhole) {
+  const uint64_t batch_first = 4, batch_end = 204;
+  std::vector<fs::path> before;
+  for (bool empty_newest : {false, true}) {
+    SCOPED_TRACE(empty_newest ? "the newest segment empty" : "the newest segment torn");
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    {
+      auto spool = OpenSpool();
+      AppendRange(*spool, 1, batch_first);
+      before = Segments();
+      AppendBatch(*spool, batch_first, batch_end);
+    }
+    auto segments = Segments();
+    ASSERT_GE(segments.size(), before.size() + 2);  // the batch spans three segments or more
+    const uint64_t first_size = fs::file_size(before.back());
+    fs::resize_file(segments.back(), empty_newest ? 0 : fs::file_size(segments.back()) - 3);
+    {
+      auto spool = OpenSpool();
+      ASSERT_TRUE(spool);
+      EXPECT_EQ(spool->next_seq(), batch_first);
+      EXPECT_EQ(Segments(), before);  // the segments the batch started were removed
+      EXPECT_LT(fs::file_size(before.back()), first_size + 1);
+      EXPECT_EQ(Sequences(*spool), Range(1, batch_first));
+      EXPECT_NE(spool->recovery().truncated_at.find(fmt::format("records {} to", batch_first)),
+                std::string::npos)
+          << spool->recovery().truncated_at;
+      AppendBatch(*spool, batch_first, batch_end);
+      AppendRange(*spool, batch_end, batch_end + 5);
+    }
+    auto spool = OpenSpool();
+    EXPECT_TRUE(spool->recovery().truncated_at.empty()) << spool->recovery().truncated_at;
+    EXPECT_EQ(Sequences(*spool), Range(1, batch_end + 5));
+  }
+}
+
+TEST_F(SpoolTest, AFlippedBatchMarkIsFoundByTheChecksum) {
+  // The mark of a batch's last record turned into "continued" would join it to the next batch;
+  // the checksum differs with the mark, so the record is found damaged instead.
+  uint64_t before_batch = 0;
+  {
+    auto spool = OpenSpool();
+    AppendRange(*spool, 1, 3);
+    before_batch = fs::file_size(Segments().back());
+    AppendBatch(*spool, 3, 6);
+  }
+  const fs::path file = Segments().back();
+  const uint64_t last_record =
+      before_batch + 2 * Spool::RECORD_OVERHEAD_BYTES + Payload(3).size() + Payload(4).size();
+  {
+    std::fstream out(file, std::ios::in | std::ios::out | std::ios::binary);
+    out.seekg(static_cast<std::streamoff>(last_record + 3));
+    ASSERT_EQ(out.get(), 'S');  // "YGRS": ends its batch
+    out.seekp(static_cast<std::streamoff>(last_record + 3));
+    out.put('C');  // "YGRC": continued
+  }
+  auto spool = OpenSpool();
+  EXPECT_EQ(spool->next_seq(), 3u);
+  EXPECT_NE(spool->recovery().truncated_at.find("checksum mismatch"), std::string::npos)
+      << spool->recovery().truncated_at;
+  EXPECT_EQ(spool->recovery().incomplete_batch_records, 2u);
+  EXPECT_EQ(Sequences(*spool), Range(1, 3));
+}
+
+// Sets the largest file this process may write, and gives the old limit back at the end.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);  // the write fails with EFBIG instead
+    rlimit limit = old_;
+    limit.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  sighandler_t old_handler_ = SIG_DFL;
+};
+
+TEST_F(SpoolTest, AWriteThatFailsHalfWayIsUndone) {
+  options_.segment_bytes = 1 << 20;
+  auto spool = OpenSpool();
+  AppendRange(*spool, 1, 4);
+  const uint64_t size = fs::file_size(Segments().back());
+  {
+    FileSizeLimit limit(size + 100);  // room for about one record of the batch
+    std::vector<std::string> payloads;
+    for (uint64_t i = 4; i < 14; ++i) payloads.push_back(Payload(i));
+    std::vector<std::string_view> views(payloads.begin(), payloads.end());
+    auto refused = spool->Append(views);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("cannot write"), std::string::npos)
+        << refused.error().ToString();
+  }
+  EXPECT_EQ(fs::file_size(Segments().back()), size);
+  EXPECT_EQ(spool->next_seq(), 4u);
+  EXPECT_EQ(Sequences(*spool), Range(1, 4));
+  // Undone, the spool takes the next batch (it was not left broken) under the same numbers.
+  AppendBatch(*spool, 4, 14);
+  EXPECT_EQ(Sequences(*spool), Range(1, 14));
+  spool.reset();
+  auto reopened = OpenSpool();
+  EXPECT_TRUE(reopened->recovery().truncated_at.empty()) << reopened->recovery().truncated_at;
+  EXPECT_EQ(Sequences(*reopened), Range(1, 14));
+}
+
+TEST_F(SpoolTest, ABatchThatCannotStartItsNextSegmentIsUndoneInTheEarlierOne) {
+  auto spool = OpenSpool();
+  AppendRange(*spool, 1, 4);
+  const auto before = Segments();
+  const uint64_t size = fs::file_size(before.back());
+  // Files in the way of every segment the batch could start: creating one fails.
+  std::vector<fs::path> decoys;
+  for (uint64_t seq = 4; seq < 104; ++seq) {
+    decoys.push_back(dir_ / fmt::format("{:020}.spool", seq));
+    std::ofstream(decoys.back()) << "in the way";
+  }
+  std::vector<std::string> payloads;
+  for (uint64_t i = 4; i < 104; ++i) payloads.push_back(Payload(i));
+  std::vector<std::string_view> views(payloads.begin(), payloads.end());
+  auto refused = spool->Append(views);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("cannot create"), std::string::npos)
+      << refused.error().ToString();
+  for (const auto& decoy : decoys) fs::remove(decoy);
+  EXPECT_EQ(Segments(), before);
+  EXPECT_EQ(fs::file_size(before.back()), size);  // the first part's write was cut off again
+  EXPECT_EQ(Sequences(*spool), Range(1, 4));
+  AppendBatch(*spool, 4, 104);
+  spool.reset();
+  auto reopened = OpenSpool();
+  EXPECT_TRUE(reopened->recovery().truncated_at.empty()) << reopened->recovery().truncated_at;
+  EXPECT_EQ(Sequences(*reopened), Range(1, 104));
 }
 
 }  // namespace
