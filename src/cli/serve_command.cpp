@@ -233,6 +233,15 @@ int ServeCommand::Run() {
                  (*spool)->recovery().truncated_at.c_str(),
                  static_cast<unsigned long long>((*spool)->recovery().truncated_bytes));
   }
+  if ((*spool)->recovery().lost_to != 0) {
+    std::fprintf(stderr,
+                 "yagura serve: spool records %llu to %llu were analysed but are no longer on the "
+                 "disk (lost with the machine: spool_fsync is not \"always\"); the spool goes on "
+                 "from %llu\n",
+                 static_cast<unsigned long long>((*spool)->recovery().lost_from),
+                 static_cast<unsigned long long>((*spool)->recovery().lost_to),
+                 static_cast<unsigned long long>((*spool)->recovery().lost_to + 1));
+  }
   pipeline::IngestQueue ingest(**spool);
 
   Metrics& metrics = Metrics::Global();

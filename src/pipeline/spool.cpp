@@ -195,6 +195,7 @@ Result<void> Spool::Recover() {
     files.emplace_back(first, entry.path().string());
   }
   std::sort(files.begin(), files.end());
+  const uint64_t checkpoint = HighestCheckpoint();
   // Where the last whole batch ends: its segment, the offset past it, the next number.
   size_t batch_segment = 0;
   uint64_t batch_offset = 0;
@@ -209,7 +210,11 @@ Result<void> Spool::Recover() {
     struct stat status {};
     ::fstat(segment->fd, &status);
     segment->bytes = static_cast<uint64_t>(status.st_size);
-    if (!segments_.empty() && segment->first_seq != segments_.back()->end_seq) {
+    // A gap is one the spool left itself (below), if a checkpoint has passed it; otherwise
+    // segments are missing.
+    const bool skipped = !segments_.empty() && segment->first_seq > segments_.back()->end_seq &&
+                         segment->first_seq <= checkpoint;
+    if (!segments_.empty() && segment->first_seq != segments_.back()->end_seq && !skipped) {
       return Fail(fmt::format("segment {} does not follow the previous one (records {} to {} are "
                               "missing)",
                               segment->path, segments_.back()->end_seq, segment->first_seq - 1));
@@ -263,7 +268,22 @@ Result<void> Spool::Recover() {
   if (batch_open && !segments_.empty()) {
     if (auto cut = CutIncompleteBatch(batch_segment, batch_offset, batch_end_seq); !cut) return cut;
   }
-  if (segments_.empty()) return StartSegment(1);
+  if (segments_.empty()) return StartSegment(std::max<uint64_t>(checkpoint, 1));
+  if (checkpoint > segments_.back()->end_seq) {
+    // A consumer read records that are gone: the disk lost a tail it had not been made to keep
+    // (fsync not on every append) when the machine went down. Their numbers are not given
+    // again, since what a consumer made of them (alert ids) is named after them.
+    recovery_.lost_from = segments_.back()->end_seq;
+    recovery_.lost_to = checkpoint - 1;
+    if (segments_.back()->bytes == 0) {
+      if (::unlink(segments_.back()->path.c_str()) != 0) {
+        return Fail(SystemError("cannot remove", segments_.back()->path));
+      }
+      segments_.pop_back();
+      --recovery_.segments;
+    }
+    return StartSegment(checkpoint);
+  }
   next_seq_ = segments_.back()->end_seq;
   ::lseek(segments_.back()->fd, 0, SEEK_END);
   return {};
@@ -515,6 +535,19 @@ Result<void> Spool::SaveCheckpoint(std::string_view name, uint64_t next_seq) {
   }
   SyncDirectory(dir.string());
   return {};
+}
+
+uint64_t Spool::HighestCheckpoint() const {
+  uint64_t highest = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(options_.dir) / "checkpoints", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!ValidCheckpointName(name)) continue;  // a temporary file of an unfinished save
+    std::ifstream in(entry.path());
+    uint64_t value = 0;
+    if (in >> value) highest = std::max(highest, value);
+  }
+  return highest;
 }
 
 uint64_t Spool::LoadCheckpoint(std::string_view name) const {

@@ -9,10 +9,12 @@
 // differs too, so a flipped mark is found as well), and reopening also cuts a batch whose last
 // record never reached the file, back to the end of the batch before it. A write that fails
 // half-way is undone at once. So a request the centre did not acknowledge leaves all of its
-// events or none, never its first few. Consumers read from a sequence number
-// and save named checkpoints (written to a temporary file and renamed, so a checkpoint is
-// either the old or the new one). Segments every checkpoint has passed can be removed.
-// When the spool holds `max_total_bytes`, Full() says so and the caller slows its senders
+// events or none, never its first few. Sequence numbers a consumer's checkpoint has passed are
+// never given again, even when the machine went down before their records reached the disk:
+// the spool then goes on from the checkpoint, leaving a gap between two segments. Consumers read
+// from a sequence number and save named checkpoints (written to a temporary file and renamed, so a
+// checkpoint is either the old or the new one). Segments every checkpoint has passed can be
+// removed. When the spool holds `max_total_bytes`, Full() says so and the caller slows its senders
 // down instead of losing events.
 #pragma once
 
@@ -53,6 +55,11 @@ struct SpoolRecovery {
   // Whole records cut off with it because their batch was incomplete (counted in `records`
   // neither, nor in `segments` when a segment held nothing else and was removed).
   uint64_t incomplete_batch_records = 0;
+  // Records a checkpoint had passed that were not on the disk (a tail lost with the machine,
+  // under an fsync policy other than every append): their numbers, which are not given again.
+  // Zero when none were.
+  uint64_t lost_from = 0;
+  uint64_t lost_to = 0;
 };
 
 struct SpoolRecord {
@@ -117,6 +124,8 @@ class Spool {
   struct Segment;
   Result<void> Recover();
   Result<void> StartSegment(uint64_t first_seq);
+  // The highest position any consumer saved (0: none).
+  [[nodiscard]] uint64_t HighestCheckpoint() const;
   // Cuts off everything after the end of the last whole batch (Recover).
   Result<void> CutIncompleteBatch(size_t segment_index, uint64_t offset, uint64_t end_seq);
   // Undoes a batch Append could not finish: the segments it started are removed and the one

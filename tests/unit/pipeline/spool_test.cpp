@@ -496,5 +496,68 @@ TEST_F(SpoolTest, ABatchThatCannotStartItsNextSegmentIsUndoneInTheEarlierOne) {
   EXPECT_EQ(Sequences(*reopened), Range(1, 104));
 }
 
+// The machine went down before the spool's last records reached the disk (fsync not on every
+// append), after a consumer had read them: their numbers name what it made of them, and new
+// records must not take them.
+TEST_F(SpoolTest, NumbersAConsumerHasPassedAreNotGivenAgainAfterALostTail) {
+  for (bool newest_emptied : {false, true}) {
+    SCOPED_TRACE(newest_emptied ? "the newest segment lost whole"
+                                : "the newest segment's end lost");
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    uint64_t kept_end = 0;
+    {
+      auto spool = OpenSpool();
+      AppendRange(*spool, 1, 120);
+      ASSERT_TRUE(spool->SaveCheckpoint("detector", 120));
+    }
+    // The disk kept the newest segment's first record, or none of it.
+    const fs::path newest = Segments().back();
+    kept_end = std::stoull(newest.stem().string());
+    if (!newest_emptied) {
+      fs::resize_file(newest, Spool::RECORD_OVERHEAD_BYTES + Payload(kept_end).size());
+      kept_end += 1;
+    } else {
+      fs::resize_file(newest, 0);
+    }
+    {
+      auto spool = OpenSpool();
+      ASSERT_TRUE(spool);
+      EXPECT_EQ(spool->recovery().lost_from, kept_end);
+      EXPECT_EQ(spool->recovery().lost_to, 119u);
+      EXPECT_EQ(spool->next_seq(), 120u);
+      AppendRange(*spool, 120, 130);
+      auto expected = Range(1, kept_end);
+      for (uint64_t i = 120; i < 130; ++i) expected.push_back(i);
+      EXPECT_EQ(Sequences(*spool), expected);
+      auto from_checkpoint = spool->Read(spool->LoadCheckpoint("detector"), 1000);
+      ASSERT_TRUE(from_checkpoint);
+      ASSERT_FALSE(from_checkpoint->empty());
+      EXPECT_EQ(from_checkpoint->front().seq, 120u);
+    }
+    // The gap the checkpoint has passed is accepted on every later reopening.
+    auto spool = OpenSpool();
+    ASSERT_TRUE(spool);
+    EXPECT_EQ(spool->recovery().lost_to, 0u);
+    EXPECT_EQ(spool->next_seq(), 130u);
+    ASSERT_TRUE(spool->Trim(spool->LoadCheckpoint("detector")));
+  }
+}
+
+TEST_F(SpoolTest, AMissingSegmentNoCheckpointHasPassedIsReported) {
+  {
+    auto spool = OpenSpool();
+    AppendRange(*spool, 1, 200);
+    ASSERT_TRUE(spool->SaveCheckpoint("detector", 5));
+  }
+  auto segments = Segments();
+  ASSERT_GT(segments.size(), 3u);
+  fs::remove(segments[2]);
+  auto spool = Spool::Open(options_);
+  ASSERT_FALSE(spool);
+  EXPECT_NE(spool.error().message.find("does not follow"), std::string::npos)
+      << spool.error().message;
+}
+
 }  // namespace
 }  // namespace yagura::pipeline
