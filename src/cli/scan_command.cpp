@@ -1,14 +1,15 @@
+#include <fmt/format.h>
 #include <malloc.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fmt/format.h>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/placeholders.hpp"
-#include "sigma/rule_set.hpp"
+#include "core/time.hpp"
 #include "scan/summary.hpp"
+#include "sigma/rule_set.hpp"
 
 namespace yagura::cli {
 namespace {
@@ -33,6 +34,20 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
   if (unit == "h") return value * 3'600'000;
   if (unit == "d") return value * 86'400'000;
   return Fail(fmt::format("unknown duration unit in '{}' (ms, s, m, h, d)", text));
+}
+
+// --from / --to: an RFC 3339 time, or a date, which as --to means the end of that day (so
+// `--from 2026-11-01 --to 2026-11-03` is three whole days).
+Result<int64_t> ParseRangeBound(std::string_view text, bool end) {
+  const auto ms = ParseIsoDateTimeMs(text);
+  if (!ms) {
+    return Fail(
+        fmt::format("cannot read '{}' as a time: give a date (2026-11-26) or an RFC 3339 "
+                    "time (2026-11-26T09:30:00Z; no zone means UTC)",
+                    text));
+  }
+  const bool date_only = text.size() == 10;
+  return end && date_only ? *ms + 86'400'000 - 1 : *ms;
 }
 
 }  // namespace
@@ -96,6 +111,28 @@ ScanCommand::ScanCommand(CLI::App& app) {
               "Correlation rules: how far behind the latest event time a match may come and "
               "still count, e.g. 60s (default), 5m; later ones are dropped and counted")
       ->type_name("DURATION");
+  command_
+      ->add_option_function<std::string>(
+          "--from",
+          [this](const std::string& text) {
+            auto ms = ParseRangeBound(text, false);
+            if (!ms) throw CLI::ValidationError("--from", ms.error().message);
+            options_.from_ms = *ms;
+          },
+          "Only events at or after this time (a date, or RFC 3339 such as "
+          "2026-11-26T09:00:00Z); the others are read but not matched")
+      ->type_name("TIME");
+  command_
+      ->add_option_function<std::string>(
+          "--to",
+          [this](const std::string& text) {
+            auto ms = ParseRangeBound(text, true);
+            if (!ms) throw CLI::ValidationError("--to", ms.error().message);
+            options_.to_ms = *ms;
+          },
+          "Only events at or before this time (a date means its whole day); events whose "
+          "time cannot be read are not matched either when --from or --to is given")
+      ->type_name("TIME");
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");
@@ -126,6 +163,10 @@ int ScanCommand::Run() {
                        sigma::Level::kHigh, sigma::Level::kCritical}) {
       if (sigma::LevelName(level) == min_level_) options_.min_level = level;
     }
+  }
+  if (options_.from_ms && options_.to_ms && *options_.from_ms > *options_.to_ms) {
+    std::cerr << "yagura scan: --from is after --to: no event could be matched\n";
+    return EXIT_USAGE;
   }
   options_.detect = !no_detect_;
   options_.plain_evaluator = engine_ == "plain";

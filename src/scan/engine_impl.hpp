@@ -39,7 +39,18 @@ struct Worker {
   std::shared_ptr<const intel::IndicatorIndex> intel_index;
   intel::IntelMatcher::Scratch intel_scratch;
   uint64_t intel_generation = 0;  // LiveIndicators::generation() of intel_index
+  // What the time range (--from, --to) made of the last record Detect parsed.
+  enum class TimeRange : uint8_t { kInside, kOutside, kUntimed };
+  TimeRange time_range = TimeRange::kInside;
 };
+
+// Counts the record `worker` has just detected against the time range into a summary's or a
+// batch's counters.
+template <typename Counts>
+void CountTimeRange(const Worker& worker, Counts& counts) {
+  if (worker.time_range == Worker::TimeRange::kOutside) ++counts.events_outside_time_range;
+  if (worker.time_range == Worker::TimeRange::kUntimed) ++counts.events_without_time;
+}
 
 constexpr uint64_t INTEL_REFRESH = 1024;
 
@@ -49,6 +60,7 @@ struct Engine::Impl {
   event::FieldCatalog catalog;
   std::optional<event::LogsourceMapping> mapping;
   std::vector<event::FieldId> host_fields;
+  event::FieldId time_field = event::NO_FIELD;  // options.time_field's id, if set
   sigma::RuleSet rules;
   std::unique_ptr<sigma::Matcher> matcher;
   std::optional<intel::IntelMatcher> intel_matcher;  // set when feeds were given

@@ -57,6 +57,11 @@ struct ScanOptions {
   // time), and a match may arrive this far behind the latest event time and still count.
   std::string time_field;
   int64_t allowed_lateness_ms = 60'000;
+  // --from / --to: only events whose time (as above: the time field, else the format's own)
+  // lies in [from_ms, to_ms] are matched; the others, and events whose time cannot be read
+  // when a bound is set, are read but not matched, and counted in the summary.
+  std::optional<int64_t> from_ms;
+  std::optional<int64_t> to_ms;
   // Progress of Engine::Prepare over the rule files (sigma::LoadOptions::on_file); live
   // detection's reloads report it to the console.
   std::function<void(size_t files_done, size_t files_total)> on_rule_file;
@@ -84,6 +89,10 @@ struct ScanSummary {
   // Events matched by a rule that a correlation references but whose time could not be read:
   // they cannot take part in correlations.
   uint64_t correlation_untimed_events = 0;
+  // With --from or --to: events left unmatched because their time lies outside the range, or
+  // cannot be read.
+  uint64_t events_outside_time_range = 0;
+  uint64_t events_without_time = 0;
   double load_seconds = 0;
   double scan_seconds = 0;
   std::map<sigma::Level, uint64_t> alerts_by_level;

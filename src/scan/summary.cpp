@@ -42,6 +42,10 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
   out += fmt::format("  files      {} read, {} unreadable\n", s.files_read, s.files_failed);
   out += fmt::format("  records    {} read, {} skipped, {} of unrecognised source\n",
                      s.records_read, s.records_skipped, s.events_unrecognised);
+  if (s.events_outside_time_range || s.events_without_time)
+    out +=
+        fmt::format("  time range {} events outside it, {} without a readable time: not matched\n",
+                    s.events_outside_time_range, s.events_without_time);
   if (s.evtx_native_records || s.evtx_libevtx_records)
     out += fmt::format("  evtx       {} records rendered by Yagura, {} by libevtx\n",
                        s.evtx_native_records, s.evtx_libevtx_records);
@@ -100,6 +104,8 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("correlation_late_matches").Uint(s.correlation_late_matches);
   w.Key("correlation_evicted_groups").Uint(s.correlation_evicted_groups);
   w.Key("correlation_untimed_events").Uint(s.correlation_untimed_events);
+  w.Key("events_outside_time_range").Uint(s.events_outside_time_range);
+  w.Key("events_without_time").Uint(s.events_without_time);
   w.Key("indicators_loaded").Uint(s.indicators_loaded);
   w.Key("intel_feeds_failed").Uint(s.intel_feeds_failed);
   w.Key("load_seconds").Double(s.load_seconds).Key("scan_seconds").Double(s.scan_seconds);

@@ -94,6 +94,14 @@ check "--rule-id of no loaded rule is refused" 1 "$yagura" scan --quiet --no-cac
 contains "--rule-id refusal says why" "$work/err" "none of the 1 loaded rules"
 check "--rule-id selects the rule" 0 "$yagura" scan --quiet --no-cache --rule-id 11111111-1111-4111-8111-111111111111 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--rule-id alert" "$work/out" '"title":"Whoami"'
+check "--from the day of the event keeps it" 0 "$yagura" scan --quiet --no-cache --from 2026-01-02 --to 2026-01-02 --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--from/--to alert" "$work/out" '"title":"Whoami"'
+check "--from after the event" 0 "$yagura" scan --no-progress --no-cache --from 2026-01-02T03:04:06Z --rules "$work/rules/good.yml" "$work/events.jsonl"
+[[ ! -s $work/out ]] || { echo "FAIL: --from after the event still alerted"; failures=$((failures + 1)); }
+contains "--from counts what it left out" "$work/err" "1 events outside it, 1 without a readable time"
+check "--from that is no time is a usage error" 2 "$yagura" scan --quiet --from yesterday "$work/events.jsonl"
+contains "--from refusal says what it takes" "$work/err" "give a date"
+check "--from after --to is a usage error" 2 "$yagura" scan --quiet --from 2026-01-03 --to 2026-01-02 "$work/events.jsonl"
 check "summary on stderr" 0 "$yagura" scan --no-progress --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "summary table" "$work/err" "Alerts by level"
 contains "summary top hosts" "$work/err" "ws1"
