@@ -111,28 +111,25 @@ ScanCommand::ScanCommand(CLI::App& app) {
               "Correlation rules: how far behind the latest event time a match may come and "
               "still count, e.g. 60s (default), 5m; later ones are dropped and counted")
       ->type_name("DURATION");
-  command_
-      ->add_option_function<std::string>(
-          "--from",
-          [this](const std::string& text) {
-            auto ms = ParseRangeBound(text, false);
-            if (!ms) throw CLI::ValidationError("--from", ms.error().message);
-            options_.from_ms = *ms;
-          },
-          "Only events at or after this time (a date, or RFC 3339 such as "
-          "2026-11-26T09:00:00Z); the others are read but not matched")
-      ->type_name("TIME");
-  command_
-      ->add_option_function<std::string>(
-          "--to",
-          [this](const std::string& text) {
-            auto ms = ParseRangeBound(text, true);
-            if (!ms) throw CLI::ValidationError("--to", ms.error().message);
-            options_.to_ms = *ms;
-          },
-          "Only events at or before this time (a date means its whole day); events whose "
-          "time cannot be read are not matched either when --from or --to is given")
-      ->type_name("TIME");
+  auto add_bound = [this](const char* name, bool end, std::optional<int64_t>& bound,
+                          const char* help) {
+    command_
+        ->add_option_function<std::string>(
+            name,
+            [name, end, &bound](const std::string& text) {
+              auto ms = ParseRangeBound(text, end);
+              if (!ms) throw CLI::ValidationError(name, ms.error().message);
+              bound = *ms;
+            },
+            help)
+        ->type_name("TIME");
+  };
+  add_bound("--from", false, options_.from_ms,
+            "Only events at or after this time (a date, or RFC 3339 such as "
+            "2026-11-26T09:00:00Z); the others are read but not matched");
+  add_bound("--to", true, options_.to_ms,
+            "Only events at or before this time (a date means its whole day); events whose "
+            "time cannot be read are not matched either when --from or --to is given");
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");
