@@ -268,7 +268,11 @@ Result<void> Spool::Recover() {
   if (batch_open && !segments_.empty()) {
     if (auto cut = CutIncompleteBatch(batch_segment, batch_offset, batch_end_seq); !cut) return cut;
   }
-  if (segments_.empty()) return StartSegment(std::max<uint64_t>(checkpoint, 1));
+  if (segments_.empty()) {
+    if (auto started = StartSegment(std::max<uint64_t>(checkpoint, 1)); !started) return started;
+    synced_next_seq_ = next_seq_;
+    return {};
+  }
   if (checkpoint > segments_.back()->end_seq) {
     // A consumer read records that are gone: the disk lost a tail it had not been made to keep
     // (fsync not on every append) when the machine went down. Their numbers are not given
@@ -282,9 +286,13 @@ Result<void> Spool::Recover() {
       segments_.pop_back();
       --recovery_.segments;
     }
-    return StartSegment(checkpoint);
+    if (auto started = StartSegment(checkpoint); !started) return started;
+    synced_next_seq_ = next_seq_;
+    return {};
   }
   next_seq_ = segments_.back()->end_seq;
+  // What a crash of the process left is in the kernel's cache, not necessarily on the disk.
+  if (auto synced = SyncNow(); !synced) return synced;
   ::lseek(segments_.back()->fd, 0, SEEK_END);
   return {};
 }
@@ -424,11 +432,16 @@ bool Spool::UndoAppend(size_t segments_before, uint64_t bytes_before, uint64_t n
   return undone;
 }
 
-Result<void> Spool::Sync() {
+Result<void> Spool::Sync() { return SyncNow(); }
+
+Result<void> Spool::SyncNow() const {
+  // Only the newest segment can hold records not on the disk: StartSegment syncs the one
+  // before it.
   if (::fdatasync(segments_.back()->fd) != 0) {
     return Fail(SystemError("cannot sync", segments_.back()->path));
   }
   last_sync_ms_ = NowMs();
+  synced_next_seq_ = next_seq_;
   return {};
 }
 
@@ -444,6 +457,10 @@ Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) 
 
 Result<void> Spool::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const {
   out.records.clear();
+  if (options_.fsync == FsyncPolicy::kInterval && synced_next_seq_ < next_seq_ &&
+      std::max(from, first_seq()) < next_seq_) {
+    if (auto synced = SyncNow(); !synced) return synced;
+  }
   size_t chunks_used = 0;
   // A chunk buffer for the next read; buffers are kept (up to a chunk's size) for the next batch.
   auto next_chunk = [&]() -> std::string& {

@@ -33,7 +33,8 @@ namespace yagura::pipeline {
 // When appended records reach the disk.
 enum class FsyncPolicy {
   kEveryAppend,  // fdatasync before Append returns: nothing acknowledged is ever lost
-  kInterval,     // at most every `fsync_interval_ms`: a power loss can lose that window
+  kInterval,     // at most every `fsync_interval_ms`: a power loss can lose that window (but
+                 // never what a consumer has read: Read syncs first)
   kNever,        // left to the kernel: only a process crash is survived, not a power loss
 };
 
@@ -97,7 +98,9 @@ class Spool {
   Result<uint64_t> Append(std::span<const std::string_view> records);
   Result<void> Sync();
 
-  // Reads up to `max_records` records with sequence numbers >= `from`, in order.
+  // Reads up to `max_records` records with sequence numbers >= `from`, in order. Under
+  // kInterval it first syncs what is not yet on the disk: a consumer acts on what it reads
+  // (alerts named after the records' numbers), and a record it read must not be lost after.
   Result<std::vector<SpoolRecord>> Read(uint64_t from, size_t max_records) const;
   Result<void> Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const;
 
@@ -114,6 +117,8 @@ class Spool {
 
   [[nodiscard]] uint64_t first_seq() const;  // oldest record kept
   [[nodiscard]] uint64_t next_seq() const;   // the number the next record will get
+  // One past the last record known to be on the disk.
+  [[nodiscard]] uint64_t synced_next_seq() const { return synced_next_seq_; }
   [[nodiscard]] uint64_t total_bytes() const;
   [[nodiscard]] bool Full() const { return total_bytes() >= options_.max_total_bytes; }
   [[nodiscard]] uint64_t max_total_bytes() const { return options_.max_total_bytes; }
@@ -136,7 +141,10 @@ class Spool {
   bool broken_ = false;  // a failed write could not be undone, or a sync failed: reopen
   std::vector<std::unique_ptr<Segment>> segments_;  // oldest first; the last is written
   uint64_t next_seq_ = 1;
-  int64_t last_sync_ms_ = 0;
+  // Sync bookkeeping, mutable: Read syncs (SyncNow) under kInterval.
+  Result<void> SyncNow() const;
+  mutable int64_t last_sync_ms_ = 0;
+  mutable uint64_t synced_next_seq_ = 1;
   SpoolRecovery recovery_;
   // Where the last Read() stopped: the next record's sequence number and byte offset.
   struct ReadCursor {

@@ -559,5 +559,28 @@ TEST_F(SpoolTest, AMissingSegmentNoCheckpointHasPassedIsReported) {
       << spool.error().message;
 }
 
+// Under the interval policy appends reach the disk now and then, but a consumer never reads a
+// record that is not there yet: what it makes of a record must not outlive the record.
+TEST_F(SpoolTest, UnderTheIntervalPolicyReadsSyncFirst) {
+  options_.fsync = FsyncPolicy::kInterval;
+  options_.fsync_interval_ms = 3'600'000;
+  auto spool = OpenSpool();
+  EXPECT_EQ(spool->synced_next_seq(), 1u);
+  AppendRange(*spool, 1, 4);  // opening synced: the next interval's sync is an hour away
+  EXPECT_EQ(spool->synced_next_seq(), 1u);
+  EXPECT_EQ(spool->Read(4, 10)->size(), 0u);  // nothing to read: no sync needed
+  EXPECT_EQ(spool->synced_next_seq(), 1u);
+  EXPECT_EQ(Sequences(*spool), Range(1, 4));
+  EXPECT_EQ(spool->synced_next_seq(), 4u);
+
+  options_.fsync = FsyncPolicy::kNever;  // only a crash of the process is to be survived
+  spool.reset();
+  spool = OpenSpool();
+  AppendRange(*spool, 4, 6);
+  EXPECT_EQ(spool->synced_next_seq(), 4u);
+  EXPECT_EQ(Sequences(*spool), Range(1, 6));
+  EXPECT_EQ(spool->synced_next_seq(), 4u);
+}
+
 }  // namespace
 }  // namespace yagura::pipeline
