@@ -46,9 +46,24 @@ Result<void> IngestQueue::Read(uint64_t from, size_t max_records, SpoolReadBuffe
 }
 
 bool IngestQueue::WaitFor(uint64_t seq, std::chrono::milliseconds timeout) {
+  // Under the interval fsync policy a record becomes readable once synced: by an append after
+  // the interval, or here when the interval passes with no append to do it.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mutex_);
-  appended_.wait_for(lock, timeout, [&] { return closed_ || spool_.next_seq() > seq; });
-  return spool_.next_seq() > seq;
+  while (!closed_ && spool_.readable_next_seq() <= seq) {
+    const int64_t due_ms = spool_.SyncDueInMs();
+    if (due_ms == 0) {
+      if (auto synced = spool_.Sync(); !synced) return false;  // the next read reports it
+      continue;
+    }
+    auto wake = deadline;
+    if (due_ms > 0)
+      wake = std::min(wake, std::chrono::steady_clock::now() + std::chrono::milliseconds(due_ms));
+    if (appended_.wait_until(lock, wake) == std::cv_status::timeout &&
+        std::chrono::steady_clock::now() >= deadline)
+      break;
+  }
+  return spool_.readable_next_seq() > seq;
 }
 
 Result<void> IngestQueue::SaveCheckpoint(std::string_view name, uint64_t next_seq) {

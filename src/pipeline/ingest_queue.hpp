@@ -36,8 +36,9 @@ class IngestQueue {
   // Detector side.
   Result<std::vector<SpoolRecord>> Read(uint64_t from, size_t max_records) const;
   Result<void> Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const;
-  // Waits until a record with sequence number >= `seq` exists, Close() is called or `timeout`
-  // passes; true when such a record exists.
+  // Waits until a record with sequence number >= `seq` can be read (Spool::readable_next_seq:
+  // under the interval fsync policy, once it is synced), Close() is called or `timeout`
+  // passes; true when such a record can be read.
   bool WaitFor(uint64_t seq, std::chrono::milliseconds timeout);
   Result<void> SaveCheckpoint(std::string_view name, uint64_t next_seq);
   [[nodiscard]] uint64_t LoadCheckpoint(std::string_view name) const;

@@ -270,8 +270,7 @@ Result<void> Spool::Recover() {
   }
   if (segments_.empty()) {
     if (auto started = StartSegment(std::max<uint64_t>(checkpoint, 1)); !started) return started;
-    synced_next_seq_ = next_seq_;
-    return {};
+    return SyncNow();
   }
   if (checkpoint > segments_.back()->end_seq) {
     // A consumer read records that are gone: the disk lost a tail it had not been made to keep
@@ -287,8 +286,7 @@ Result<void> Spool::Recover() {
       --recovery_.segments;
     }
     if (auto started = StartSegment(checkpoint); !started) return started;
-    synced_next_seq_ = next_seq_;
-    return {};
+    return SyncNow();
   }
   next_seq_ = segments_.back()->end_seq;
   // What a crash of the process left is in the kernel's cache, not necessarily on the disk.
@@ -434,6 +432,11 @@ bool Spool::UndoAppend(size_t segments_before, uint64_t bytes_before, uint64_t n
 
 Result<void> Spool::Sync() { return SyncNow(); }
 
+int64_t Spool::SyncDueInMs() const {
+  if (options_.fsync != FsyncPolicy::kInterval || synced_next_seq_ >= next_seq_) return -1;
+  return std::max<int64_t>(0, last_sync_ms_ + options_.fsync_interval_ms - NowMs());
+}
+
 Result<void> Spool::SyncNow() const {
   // Only the newest segment can hold records not on the disk: StartSegment syncs the one
   // before it.
@@ -457,10 +460,10 @@ Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) 
 
 Result<void> Spool::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const {
   out.records.clear();
-  if (options_.fsync == FsyncPolicy::kInterval && synced_next_seq_ < next_seq_ &&
-      std::max(from, first_seq()) < next_seq_) {
+  if (SyncDueInMs() == 0 && std::max(from, first_seq()) < next_seq_) {
     if (auto synced = SyncNow(); !synced) return synced;
   }
+  const uint64_t readable_end = readable_next_seq();
   size_t chunks_used = 0;
   // A chunk buffer for the next read; buffers are kept (up to a chunk's size) for the next batch.
   auto next_chunk = [&]() -> std::string& {
@@ -525,6 +528,7 @@ Result<void> Spool::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out
           return Fail(fmt::format("spool segment {} became unreadable at byte {}: checksum mismatch",
                                   segment->path, offset + at));
         }
+        if (seq >= readable_end) return {};  // not on the disk yet (kInterval)
         if (seq >= from) out.records.push_back({seq, payload});
         at += HEADER_BYTES + length;
         read_cursor_ = {segment->first_seq, seq + 1, offset + at};

@@ -33,8 +33,8 @@ namespace yagura::pipeline {
 // When appended records reach the disk.
 enum class FsyncPolicy {
   kEveryAppend,  // fdatasync before Append returns: nothing acknowledged is ever lost
-  kInterval,     // at most every `fsync_interval_ms`: a power loss can lose that window (but
-                 // never what a consumer has read: Read syncs first)
+  kInterval,     // at most every `fsync_interval_ms`: a power loss can lose that window, but
+                 // never what a consumer has read (Read hands out synced records only)
   kNever,        // left to the kernel: only a process crash is survived, not a power loss
 };
 
@@ -99,8 +99,9 @@ class Spool {
   Result<void> Sync();
 
   // Reads up to `max_records` records with sequence numbers >= `from`, in order. Under
-  // kInterval it first syncs what is not yet on the disk: a consumer acts on what it reads
-  // (alerts named after the records' numbers), and a record it read must not be lost after.
+  // kInterval only records on the disk (below readable_next_seq()), syncing first when the
+  // interval has passed: a consumer acts on what it reads (alerts named after the records'
+  // numbers), and a record it read must not be lost after.
   Result<std::vector<SpoolRecord>> Read(uint64_t from, size_t max_records) const;
   Result<void> Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const;
 
@@ -119,6 +120,13 @@ class Spool {
   [[nodiscard]] uint64_t next_seq() const;   // the number the next record will get
   // One past the last record known to be on the disk.
   [[nodiscard]] uint64_t synced_next_seq() const { return synced_next_seq_; }
+  // One past the last record Read hands out now (synced_next_seq() under kInterval).
+  [[nodiscard]] uint64_t readable_next_seq() const {
+    return options_.fsync == FsyncPolicy::kInterval ? synced_next_seq_ : next_seq_;
+  }
+  // Under kInterval with records not yet on the disk: milliseconds until a sync is due (0: it
+  // is); otherwise -1.
+  [[nodiscard]] int64_t SyncDueInMs() const;
   [[nodiscard]] uint64_t total_bytes() const;
   [[nodiscard]] bool Full() const { return total_bytes() >= options_.max_total_bytes; }
   [[nodiscard]] uint64_t max_total_bytes() const { return options_.max_total_bytes; }

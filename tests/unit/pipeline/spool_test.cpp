@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "pipeline/ingest_queue.hpp"
+
 namespace yagura::pipeline {
 namespace {
 
@@ -561,25 +563,55 @@ TEST_F(SpoolTest, AMissingSegmentNoCheckpointHasPassedIsReported) {
 
 // Under the interval policy appends reach the disk now and then, but a consumer never reads a
 // record that is not there yet: what it makes of a record must not outlive the record.
-TEST_F(SpoolTest, UnderTheIntervalPolicyReadsSyncFirst) {
+TEST_F(SpoolTest, UnderTheIntervalPolicyOnlySyncedRecordsAreRead) {
   options_.fsync = FsyncPolicy::kInterval;
   options_.fsync_interval_ms = 3'600'000;
+  {
+    auto spool = OpenSpool();
+    EXPECT_EQ(spool->synced_next_seq(), 1u);
+    AppendRange(*spool, 1, 4);  // opening synced: the next sync is an hour away
+    EXPECT_EQ(spool->synced_next_seq(), 1u);
+    EXPECT_EQ(spool->readable_next_seq(), 1u);
+    EXPECT_GT(spool->SyncDueInMs(), 0);
+    EXPECT_TRUE(Sequences(*spool).empty());
+    ASSERT_TRUE(spool->Sync());
+    EXPECT_EQ(spool->SyncDueInMs(), -1);
+    EXPECT_EQ(Sequences(*spool), Range(1, 4));
+  }
+  // Once the interval has passed, a read syncs by itself.
+  options_.fsync_interval_ms = 20;
+  {
+    auto spool = OpenSpool();
+    AppendRange(*spool, 4, 6);
+    usleep(30'000);
+    EXPECT_EQ(spool->SyncDueInMs(), 0);
+    EXPECT_EQ(Sequences(*spool), Range(1, 6));
+    EXPECT_EQ(spool->synced_next_seq(), 6u);
+  }
+  // Only a crash of the process is to be survived: everything is read at once.
+  options_.fsync = FsyncPolicy::kNever;
   auto spool = OpenSpool();
-  EXPECT_EQ(spool->synced_next_seq(), 1u);
-  AppendRange(*spool, 1, 4);  // opening synced: the next interval's sync is an hour away
-  EXPECT_EQ(spool->synced_next_seq(), 1u);
-  EXPECT_EQ(spool->Read(4, 10)->size(), 0u);  // nothing to read: no sync needed
-  EXPECT_EQ(spool->synced_next_seq(), 1u);
-  EXPECT_EQ(Sequences(*spool), Range(1, 4));
-  EXPECT_EQ(spool->synced_next_seq(), 4u);
+  AppendRange(*spool, 6, 8);
+  EXPECT_EQ(spool->synced_next_seq(), 6u);
+  EXPECT_EQ(spool->SyncDueInMs(), -1);
+  EXPECT_EQ(Sequences(*spool), Range(1, 8));
+}
 
-  options_.fsync = FsyncPolicy::kNever;  // only a crash of the process is to be survived
-  spool.reset();
-  spool = OpenSpool();
-  AppendRange(*spool, 4, 6);
-  EXPECT_EQ(spool->synced_next_seq(), 4u);
-  EXPECT_EQ(Sequences(*spool), Range(1, 6));
-  EXPECT_EQ(spool->synced_next_seq(), 4u);
+TEST_F(SpoolTest, AWaitingConsumerIsWokenWhenTheIntervalSyncsWithNoAppendToDoIt) {
+  options_.fsync = FsyncPolicy::kInterval;
+  options_.fsync_interval_ms = 500;  // long enough for the first read to come before it
+  auto spool = OpenSpool();
+  IngestQueue queue(*spool);
+  std::string payload = Payload(1);
+  std::string_view view = payload;
+  ASSERT_TRUE(queue.Append(std::span<const std::string_view>(&view, 1)));
+  EXPECT_TRUE(queue.Read(1, 10)->empty());                  // not synced yet
+  EXPECT_TRUE(queue.WaitFor(1, std::chrono::seconds(30)));  // syncs once the interval is over
+  auto records = queue.Read(1, 10);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ(records->front().payload, payload);
+  EXPECT_FALSE(queue.WaitFor(2, std::chrono::milliseconds(10)));  // nothing more to come
 }
 
 }  // namespace
