@@ -53,7 +53,11 @@ bool IngestQueue::WaitFor(uint64_t seq, std::chrono::milliseconds timeout) {
   while (!closed_ && spool_.readable_next_seq() <= seq) {
     const int64_t due_ms = spool_.SyncDueInMs();
     if (due_ms == 0) {
-      if (auto synced = spool_.Sync(); !synced) return false;  // the next read reports it
+      if (auto synced = spool_.Sync(); !synced) {
+        // Reported by the next read; tried again after the timeout, not in a loop.
+        appended_.wait_until(lock, deadline, [&] { return closed_; });
+        return false;
+      }
       continue;
     }
     auto wake = deadline;
