@@ -354,7 +354,7 @@ struct CorrelationEngine::Impl {
       Plan& plan = plans[ci];
       plan.correlation = &c;
       plan.timespan_ms = c.timespan_seconds * 1000;
-      plan.id_text = c.info.id.empty() ? c.info.title : c.info.id;
+      plan.id_text = c.info.alert_key();
       plan.at_close = c.has_extended && ContainsNot(c.extended);
       for (const auto& comparison : c.conditions) {
         if (comparison.op == CorrelationOp::kLt || comparison.op == CorrelationOp::kLte)

@@ -651,7 +651,7 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
       correlation.Observe(match, correlation_out);
     }
     if (correlation.Suppressed(rule_index)) return;
-    const std::string& rule_key = rule.info.id.empty() ? rule.info.title : rule.info.id;
+    const std::string& rule_key = rule.info.alert_key();
     ++stats.alerts;
     auto offer = [&](uint32_t alert) {
       key_values.clear();
@@ -667,7 +667,7 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     if (!id) return;  // a repeat
     DetectedAlert alert = base_alert(event, "rule");
     alert.id = std::move(*id);
-    alert.rule_id = rule_key;
+    alert.rule_id = rule.info.id.empty() ? rule.info.title : rule.info.id;
     alert.title = rule.info.title;
     alert.level = std::string(sigma::LevelName(rule.info.level));
     alert.tags = rule.info.tags;

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "sigma/condition.hpp"
 #include "sigma/detection.hpp"
@@ -613,17 +614,29 @@ class Loader {
     return found;
   }
 
+  // Warns of ids used twice and gives every rule and correlation its alert key (RuleInfo::key),
+  // in load order (files sorted), so that a reload gives each the same key again.
   void WarnDuplicates() {
-    std::unordered_map<std::string, const RuleInfo*> seen;
-    for (const Rule& rule : set_.rules) {
-      if (rule.info.id.empty()) continue;
-      auto [it, inserted] = seen.emplace(rule.info.id, &rule.info);
-      if (!inserted) {
-        set_.warnings.push_back({rule.info.file, rule.info.line,
-                                 "duplicate rule id " + rule.info.id + " (also in " +
-                                     Where(*it->second) + "); both are kept"});
+    struct Keys {
+      std::unordered_map<std::string, const RuleInfo*> first;  // by id (else title)
+      std::unordered_set<std::string> given;
+    };
+    auto name = [&](RuleInfo& info, Keys& keys, const char* kind) {
+      const std::string& base = info.id.empty() ? info.title : info.id;
+      auto [it, inserted] = keys.first.try_emplace(base, &info);
+      if (!inserted && !info.id.empty()) {
+        set_.warnings.push_back({info.file, info.line,
+                                 std::string("duplicate ") + kind + " id " + info.id +
+                                     " (also in " + Where(*it->second) + "); both are kept"});
       }
-    }
+      std::string key = base;
+      for (int n = 2; !keys.given.insert(key).second; ++n) key = base + "#" + std::to_string(n);
+      info.key = std::move(key);
+    };
+    Keys rules, correlations;
+    for (Rule& rule : set_.rules) name(rule.info, rules, "rule");
+    for (Correlation& correlation : set_.correlations)
+      name(correlation.info, correlations, "correlation");
   }
 
   std::string Hash(std::vector<std::pair<std::string, std::string>> contents) const {

@@ -41,6 +41,14 @@ struct RuleInfo {
   event::Logsource logsource;
   std::string file;  // path the rule was loaded from
   int line = 0;      // line of the document start in that file
+  // What names this rule in the ids of its alerts (set by the loader): its id, else its title;
+  // a later rule of the set (or correlation, among correlations) with the same one gets "#2",
+  // "#3"... after it, so that two rules sharing an id raise alerts of their own instead of
+  // one id that a store keeps once.
+  std::string key;
+  [[nodiscard]] const std::string& alert_key() const {
+    return !key.empty() ? key : !id.empty() ? id : title;
+  }
 };
 
 // One item of a map: Field|modifiers: values.

@@ -212,6 +212,36 @@ TEST_F(DetectorTest, RuleAlertsCarryTheEnvelopeAndTheScanFormat) {
   EXPECT_EQ(detector->stats().next_seq.load(), 3u);
 }
 
+// Two rules with the same id (a copy of a rule edited, its id left as it was) raise alerts of
+// their own: with one id, the store would keep one of them.
+TEST_F(DetectorTest, RulesSharingAnIdRaiseAlertsWithIdsOfTheirOwn) {
+  WriteFile(dir_ / "rules" / "copy.yml", R"(title: Failed logon, copied
+id: 11111111-1111-4111-8111-111111111111
+level: low
+logsource: {product: windows, service: security}
+detection:
+  selection: {EventID: 4625}
+  condition: selection
+)");
+  for (int fold_window : {0, 3600}) {
+    SCOPED_TRACE("alert fold window " + std::to_string(fold_window));
+    fs::remove(dir_ / "detector.state");
+    ASSERT_TRUE(queue_->SaveCheckpoint("detector", 1));
+    Collected collected;
+    DetectorOptions options = Options();
+    options.fold_window_ms = int64_t{fold_window} * 1000;
+    auto detector = Make(collected, options);
+    ASSERT_TRUE(detector);
+    if (fold_window == 0) FailedLogon("org-a", "45.33.32.156", 0, 0);
+    ASSERT_TRUE(detector->RunUntilIdle());
+    auto rules = OfKind(collected, "rule");
+    ASSERT_EQ(rules.size(), 2u);
+    EXPECT_NE(rules[0]->id, rules[1]->id);
+    EXPECT_NE(rules[0]->title, rules[1]->title);
+    EXPECT_EQ(rules[0]->rule_id, rules[1]->rule_id);  // the id as the rules write it
+  }
+}
+
 TEST_F(DetectorTest, CorrelationsCountPerOrganisationAndGroup) {
   Collected collected;
   auto detector = Make(collected);

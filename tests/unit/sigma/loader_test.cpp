@@ -173,6 +173,50 @@ TEST(Loader, DuplicateIdsAreKeptWithAWarning) {
   EXPECT_TRUE(set.failures.empty());
   ASSERT_EQ(set.warnings.size(), 1u);
   EXPECT_NE(set.warnings[0].reason.find("duplicate rule id"), std::string::npos);
+  // Their alerts are named apart: the first by the id, the second by the id and "#2".
+  const std::string id = set.rules[0].info.id;
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(set.rules[0].info.alert_key(), id);
+  EXPECT_EQ(set.rules[1].info.alert_key(), id + "#2");
+}
+
+TEST(Loader, EveryRuleAndCorrelationHasAnAlertKeyOfItsOwn) {
+  event::FieldCatalog catalog;
+  const std::string untitled_twice = R"(title: No id
+name: first
+logsource: {product: x}
+detection: {s: {a: 1}, condition: s}
+---
+title: No id
+logsource: {product: x}
+detection: {s: {a: 2}, condition: s}
+---
+title: No id#2
+logsource: {product: x}
+detection: {s: {a: 3}, condition: s}
+---
+title: Count
+id: 0c000000-0000-4000-8000-000000000001
+correlation: {type: event_count, rules: [first], timespan: 1m, condition: {gte: 2}}
+---
+title: Count again
+id: 0c000000-0000-4000-8000-000000000001
+correlation: {type: event_count, rules: [first], timespan: 1m, condition: {gte: 3}}
+)";
+  RuleSet set = LoadRuleText(untitled_twice, catalog, {}, "keys.yml");
+  ASSERT_EQ(set.rules.size(), 3u) << (set.failures.empty() ? "" : set.failures[0].reason);
+  ASSERT_EQ(set.correlations.size(), 2u) << (set.failures.empty() ? "" : set.failures[0].reason);
+  ASSERT_TRUE(set.failures.empty()) << set.failures[0].reason;
+  // Titles stand in for missing ids; a title that looks like a numbered key gets a number too.
+  EXPECT_EQ(set.rules[0].info.alert_key(), "No id");
+  EXPECT_EQ(set.rules[1].info.alert_key(), "No id#2");
+  EXPECT_EQ(set.rules[2].info.alert_key(), "No id#2#2");
+  EXPECT_EQ(set.correlations[0].info.alert_key(), "0c000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(set.correlations[1].info.alert_key(), "0c000000-0000-4000-8000-000000000001#2");
+  bool warned = false;
+  for (const auto& warning : set.warnings)
+    warned = warned || warning.reason.find("duplicate correlation id") != std::string::npos;
+  EXPECT_TRUE(warned);
 }
 
 TEST(Loader, FiltersAreFoldedIntoTheirRules) {
