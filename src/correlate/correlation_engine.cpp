@@ -337,6 +337,11 @@ struct CorrelationEngine::Impl {
   // Hash of everything about the correlations that their state depends on (CorrelationsHash).
   std::string fingerprint;
   State state;
+  // Per correlation, the sequence (plus one) of the last event a rule match fed it: an event
+  // that several of its rules match counts once in a count or an aggregate (as a backend's
+  // `(a) OR (b) | stats count()` counts it). An event's matches are fed together, never split
+  // by a snapshot, so this is not part of one.
+  std::vector<uint64_t> last_event;
 
   Impl(const sigma::RuleSet& rule_set, const event::FieldCatalog& catalog, CorrelationOptions opts)
       : rules(rule_set), options(opts) {
@@ -832,8 +837,16 @@ struct CorrelationEngine::Impl {
     }
     AdvanceTo(match.event_time_ms, out);
     if (match.rule_index >= rule_users.size()) return;
+    if (last_event.size() != plans.size()) last_event.assign(plans.size(), 0);
     std::vector<Fired> fired;
     for (const auto& [correlation, position] : rule_users[match.rule_index]) {
+      const sigma::CorrelationType type = plans[correlation].correlation->type;
+      if (type != sigma::CorrelationType::kTemporal &&
+          type != sigma::CorrelationType::kTemporalOrdered) {
+        // Temporal correlations count rules, not events: there the event counts for each rule.
+        if (last_event[correlation] == match.sequence + 1) continue;
+        last_event[correlation] = match.sequence + 1;
+      }
       const RefSpec& spec = plans[correlation].refs[position];
       Input input;
       input.org = match.org_id;

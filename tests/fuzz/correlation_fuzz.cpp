@@ -14,8 +14,9 @@
 //     checksum made to fit, so that the structure's own checks are reached) fails without
 //     changing the engine, or leaves an engine that takes the rest of the stream;
 //   - no two alerts of a run share an id (the store keeps one of each id: a second would be
-//     lost), and every alert is well formed (times in order, its matches' sequence numbers
-//     ascending, no more of them than matches).
+//     lost), but for the same alert raised again after its group was evicted; and every alert
+//     is well formed (times in order, its matches listed oldest first, no more of them than
+//     matches).
 // The state bounds come from the input's last byte (a seed ending in "p" has the defaults'
 // room), often small enough to be reached: evicting groups and forgetting matches must keep
 // every promise above too.
@@ -32,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -147,11 +149,22 @@ class Stream {
   std::deque<StreamEvent>& events_;
 };
 
+// `evicted`: groups were evicted during the run (the state bound was reached).
 void CheckWellFormed(const std::vector<correlate::CorrelationAlert>& alerts,
-                     const sigma::RuleSet& rules, const std::deque<StreamEvent>& events) {
-  std::set<std::string> ids;
+                     const sigma::RuleSet& rules, const std::deque<StreamEvent>& events,
+                     bool evicted) {
+  std::map<std::string, const correlate::CorrelationAlert*> ids;
   for (const auto& alert : alerts) {
-    if (!ids.insert(alert.id).second) Fail("no two alerts share an id", DescribeAll(alerts));
+    // An id names one alert. The same alert may come again only when its group was evicted
+    // and made again from the same first match (the store then keeps it once).
+    auto [it, inserted] = ids.emplace(alert.id, &alert);
+    const correlate::CorrelationAlert& first = *it->second;
+    if (!inserted &&
+        (!evicted || first.correlation_index != alert.correlation_index ||
+         first.org_id != alert.org_id || first.group != alert.group || first.sequences.empty() ||
+         alert.sequences.empty() || first.sequences.front() != alert.sequences.front())) {
+      Fail("no two alerts share an id", DescribeAll(alerts));
+    }
     if (alert.correlation_index >= rules.correlations.size())
       Fail("an alert names a loaded correlation", Describe(alert));
     if (alert.first_time_ms > alert.last_time_ms)
@@ -226,12 +239,14 @@ void Run(std::string_view input) {
 
   // The whole stream, twice.
   std::vector<correlate::CorrelationAlert> whole;
+  bool evicted = false;
   {
     correlate::CorrelationEngine engine(rules, catalog, options);
     stream.Feed(engine, 0, events.size(), true, whole);
+    evicted = engine.stats().evicted_groups > 0;
   }
   alerts_raised += whole.size();
-  CheckWellFormed(whole, rules, events);
+  CheckWellFormed(whole, rules, events, evicted);
   {
     std::vector<correlate::CorrelationAlert> again;
     correlate::CorrelationEngine engine(rules, catalog, options);

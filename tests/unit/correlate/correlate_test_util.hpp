@@ -127,6 +127,16 @@ class Driver {
     match.event = &event_;
     engine.Observe(match, alerts);
   }
+  // Feeds a match of another rule on the event of the last Match (the same sequence).
+  void AlsoMatches(const std::string& rule, double seconds, const std::string& org = "") {
+    RuleMatch match;
+    match.rule_index = rules_.Rule(rule);
+    match.event_time_ms = static_cast<int64_t>(seconds * 1000);
+    match.org_id = org;
+    match.sequence = sequence;
+    match.event = &event_;
+    engine.Observe(match, alerts);
+  }
   void Advance(double seconds) { engine.Advance(static_cast<int64_t>(seconds * 1000), alerts); }
   void Finish() { engine.Finish(alerts); }
 

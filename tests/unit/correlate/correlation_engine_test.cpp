@@ -300,6 +300,51 @@ TEST(Groups, MissingGroupByFieldGroupsUnderEmptyValue) {
   EXPECT_EQ(d.alerts[0].sequences, (std::vector<uint64_t>{1, 2, 4}));
 }
 
+// An event that two of a correlation's rules match is one event: a count or an aggregate takes
+// it once (as `(a) OR (b) | stats count()` does), a temporal correlation for each rule.
+TEST(Groups, AnEventSeveralRulesMatchCountsOnceInACount) {
+  Rules rules(R"(title: Two events
+id: 0b000000-0000-4000-8000-000000000021
+name: two
+correlation:
+  type: event_count
+  rules: [failed, connection]
+  group-by: [IpAddress]
+  timespan: 1m
+  condition: {gte: 2}
+---
+title: Two distinct users
+id: 0b000000-0000-4000-8000-000000000022
+name: users
+correlation:
+  type: value_count
+  rules: [failed, connection]
+  group-by: [IpAddress]
+  timespan: 1m
+  condition: {gte: 2, field: TargetUserName}
+---
+title: Both rules
+id: 0b000000-0000-4000-8000-000000000023
+name: both_rules
+correlation:
+  type: temporal
+  rules: [failed, connection]
+  group-by: [IpAddress]
+  timespan: 1m
+)");
+  ASSERT_TRUE(rules.set.failures.empty()) << rules.Failures();
+  Driver d(rules);
+  d.Match("failed", 1, {{"IpAddress", "203.0.113.1"}, {"TargetUserName", "alice"}});
+  d.AlsoMatches("connection", 1);
+  EXPECT_TRUE(d.Of("two").empty()) << "one event, counted twice";
+  EXPECT_TRUE(d.Of("users").empty());
+  ASSERT_EQ(d.Of("both_rules").size(), 1u);  // both rules matched, by the one event
+  d.Match("connection", 2, {{"IpAddress", "203.0.113.1"}, {"TargetUserName", "bob"}});
+  ASSERT_EQ(d.Of("two").size(), 1u);
+  EXPECT_EQ(d.Of("two")[0].match_count, 2u);
+  ASSERT_EQ(d.Of("users").size(), 1u);
+}
+
 TEST(Groups, NoGroupByMakesOneGroup) {
   Rules rules(R"(title: Any three
 id: 0b000000-0000-4000-8000-000000000005
