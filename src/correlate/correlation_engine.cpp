@@ -617,8 +617,12 @@ struct CorrelationEngine::Impl {
     alert.last_time_ms = last_time;
     alert.value = value;
     alert.match_count = hi - lo + 1;
-    for (size_t i = lo; i <= hi && alert.sequences.size() < MAX_ALERT_SEQUENCES; ++i)
+    for (size_t i = lo; i <= hi && alert.sequences.size() < MAX_ALERT_SEQUENCES; ++i) {
+      // An event that matched two of a temporal correlation's rules is two entries, side by
+      // side (its matches are fed together): it is listed once.
+      if (i > lo && entries[i].sequence == entries[i - 1].sequence) continue;
       alert.sequences.push_back(entries[i].sequence);
+    }
     std::string group_text;
     for (const auto& v : group.values) AppendLengthPrefixed(group_text, v);
     alert.id = StableId(

@@ -78,7 +78,8 @@ struct CorrelationAlert {
   int64_t last_time_ms = 0;   // of the match that made the condition hold (or window end)
   double value = 0;           // the aggregate compared: count, distinct count, sum...
   uint64_t match_count = 0;   // matches in the window
-  // Sequence numbers of the matches in the window (at most 100, oldest first).
+  // Sequence numbers of the events matched in the window, each once (at most 100, oldest
+  // first).
   std::vector<uint64_t> sequences;
 };
 

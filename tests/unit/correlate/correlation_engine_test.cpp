@@ -339,6 +339,8 @@ correlation:
   EXPECT_TRUE(d.Of("two").empty()) << "one event, counted twice";
   EXPECT_TRUE(d.Of("users").empty());
   ASSERT_EQ(d.Of("both_rules").size(), 1u);  // both rules matched, by the one event
+  EXPECT_EQ(d.Of("both_rules")[0].match_count, 2u);
+  EXPECT_EQ(d.Of("both_rules")[0].sequences, std::vector<uint64_t>{1});  // the event, once
   d.Match("connection", 2, {{"IpAddress", "203.0.113.1"}, {"TargetUserName", "bob"}});
   ASSERT_EQ(d.Of("two").size(), 1u);
   EXPECT_EQ(d.Of("two")[0].match_count, 2u);
