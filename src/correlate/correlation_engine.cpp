@@ -402,6 +402,7 @@ struct CorrelationEngine::Impl {
     for (uint32_t ri = 0; ri < rule_users.size(); ++ri)
       rule_suppressed[ri] = !rule_users[ri].empty() && !rule_generated[ri];
     fingerprint = CorrelationsHash(rules);
+    last_event.assign(plans.size(), 0);
   }
 
   [[nodiscard]] int64_t Watermark() const {
@@ -841,7 +842,6 @@ struct CorrelationEngine::Impl {
     }
     AdvanceTo(match.event_time_ms, out);
     if (match.rule_index >= rule_users.size()) return;
-    if (last_event.size() != plans.size()) last_event.assign(plans.size(), 0);
     std::vector<Fired> fired;
     for (const auto& [correlation, position] : rule_users[match.rule_index]) {
       const sigma::CorrelationType type = plans[correlation].correlation->type;

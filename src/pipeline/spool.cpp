@@ -373,7 +373,7 @@ Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
     if (segment->bytes + buffer.size() > 0 &&
         segment->bytes + buffer.size() + HEADER_BYTES + record.size() > options_.segment_bytes) {
       if (!WriteAll(segment->fd, buffer.data(), buffer.size())) {
-        return fail(Fail(SystemError("cannot write", segment->path)).value());
+        return fail(Error{SystemError("cannot write", segment->path), {}});
       }
       segment->bytes += buffer.size();
       buffer.clear();
@@ -396,7 +396,7 @@ Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
   }
   Segment* segment = segments_.back().get();
   if (!WriteAll(segment->fd, buffer.data(), buffer.size())) {
-    return fail(Fail(SystemError("cannot write", segment->path)).value());
+    return fail(Error{SystemError("cannot write", segment->path), {}});
   }
   segment->bytes += buffer.size();
   if (options_.fsync == FsyncPolicy::kEveryAppend ||

@@ -429,7 +429,7 @@ class Loader {
   RuleSet Finish(std::vector<std::pair<std::string, std::string>> contents) {
     ApplyFilters();
     ResolveCorrelations();
-    WarnDuplicates();
+    NameRules();
     set_.content_hash = Hash(std::move(contents));
     return std::move(set_);
   }
@@ -614,9 +614,9 @@ class Loader {
     return found;
   }
 
-  // Warns of ids used twice and gives every rule and correlation its alert key (RuleInfo::key),
-  // in load order (files sorted), so that a reload gives each the same key again.
-  void WarnDuplicates() {
+  // Gives every rule and correlation its alert key (RuleInfo::key), in load order (files
+  // sorted, so that a reload gives each the same key again), and warns of ids used twice.
+  void NameRules() {
     struct Keys {
       std::unordered_map<std::string, const RuleInfo*> first;  // by id (else title)
       std::unordered_set<std::string> given;

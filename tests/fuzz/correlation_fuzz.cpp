@@ -122,13 +122,13 @@ struct StreamEvent {
 
 class Stream {
  public:
-  explicit Stream(std::deque<StreamEvent>& events) : events_(events) {}
+  explicit Stream(const std::deque<StreamEvent>& events) : events_(events) {}
 
   // Feeds events [from, to) to `engine`, appending what fires to `out`; Finish() when `finish`.
   void Feed(correlate::CorrelationEngine& engine, size_t from, size_t to, bool finish,
             std::vector<correlate::CorrelationAlert>& out) const {
     for (size_t i = from; i < to; ++i) {
-      StreamEvent& e = events_[i];
+      const StreamEvent& e = events_[i];
       for (uint32_t rule : e.rules) {
         if (!engine.Referenced(rule)) continue;
         correlate::RuleMatch match;
@@ -146,7 +146,7 @@ class Stream {
   }
 
  private:
-  std::deque<StreamEvent>& events_;
+  const std::deque<StreamEvent>& events_;
 };
 
 // `evicted`: groups were evicted during the run (the state bound was reached).
