@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "http/api.hpp"
 #include "http/openapi.hpp"
+#include "pipeline/ingest_queue.hpp"
 
 namespace yagura::http {
 
@@ -163,18 +164,54 @@ JsonValue BuildOpenApi(const Router& router, const JsonValue& schemas, std::stri
 }
 
 void RegisterSystemRoutes(Router& router, ApiContext& context) {
+  RegisterSchema(
+      context, "Health",
+      R"({"type":"object","required":["status","database","ingest"],"properties":{)"
+      R"("status":{"enum":["ok","unavailable"],"description":"unavailable (503) when the database )"
+      R"(is unreachable or live ingest cannot keep what is sent"},)"
+      R"("database":{"enum":["ok","unreachable"]},)"
+      R"("ingest":{"type":"object","required":["status"],"properties":{)"
+      R"("status":{"enum":["ok","full","failed","off"],"description":"full: senders are slowed )"
+      R"(down; failed: the spool refuses events until it can be reopened (tried again as )"
+      R"(events come); off: the service takes no live events"},)"
+      R"("problem":{"type":"string"},"spool_bytes":{"type":"integer"},)"
+      R"("spool_limit_bytes":{"type":"integer"},"next_seq":{"type":"integer"},)"
+      R"("reopened":{"type":"integer","description":"times a failed spool was reopened"}}}}})");
   router.Add("GET", "/healthz", Public(context, [&context](Request&) {
-               // The database answering a trivial query is what "healthy" means for the API.
+               // The database answering a trivial query, and live ingest able to keep what
+               // sensors send, are what "healthy" means for the service. A full spool is not a
+               // failure: senders are slowed down and nothing is lost.
+               JsonValue health = JsonValue::MakeObject();
+               int status = 200;
                try {
                  store::PooledConnection connection = context.database.Acquire();
                  connection->Query("SELECT 1");
+                 health.Set("database", "ok");
                } catch (const std::exception& error) {
-                 return Response::Json(
-                     503, fmt::format(R"({{"status":"unavailable","database":"unreachable"}})"));
+                 health.Set("database", "unreachable");
+                 status = 503;
                }
-               return Response::Json(200, R"({"status":"ok","database":"ok"})");
+               JsonValue ingest = JsonValue::MakeObject();
+               if (context.ingest == nullptr) {
+                 ingest.Set("status", "off");
+               } else {
+                 const pipeline::IngestHealth state = context.ingest->Health();
+                 ingest.Set("status", !state.writable ? "failed" : state.full ? "full" : "ok");
+                 if (!state.writable) {
+                   ingest.Set("problem", state.problem);
+                   status = 503;
+                 }
+                 ingest.Set("spool_bytes", static_cast<int64_t>(state.spool_bytes));
+                 ingest.Set("spool_limit_bytes", static_cast<int64_t>(state.spool_limit_bytes));
+                 ingest.Set("next_seq", static_cast<int64_t>(state.next_seq));
+                 ingest.Set("reopened", static_cast<int64_t>(state.reopened));
+               }
+               health.Set("ingest", std::move(ingest));
+               health.Set("status", status == 200 ? "ok" : "unavailable");
+               return Response::Json(status, health.Serialize());
              }),
-             RouteDoc{"Liveness and database reachability", "system", "", "", false, {}});
+             RouteDoc{"Liveness: database reachability and live ingest's state", "system", "",
+                      "Health", false, {}});
   router.Add("GET", "/metrics", Public(context, [&context](Request&) {
                return Response::Text(200, context.metrics.RenderPrometheus(),
                                      PROMETHEUS_CONTENT_TYPE);

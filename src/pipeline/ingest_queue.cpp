@@ -1,6 +1,7 @@
 // IngestQueue (see ingest_queue.hpp).
 #include "pipeline/ingest_queue.hpp"
 
+#include <cstdio>
 #include <string>
 
 namespace yagura::pipeline {
@@ -14,17 +15,44 @@ uint64_t BatchBytes(std::span<const std::string_view> records) {
 
 }  // namespace
 
+bool IngestQueue::ReopenIfDue() {
+  if (!spool_.broken()) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_reopen_try_ != std::chrono::steady_clock::time_point{} &&
+      now - last_reopen_try_ < reopen_interval_)
+    return false;
+  last_reopen_try_ = now;
+  if (auto reopened = spool_.Reopen(); !reopened) {
+    std::fprintf(stderr, "yagura: the ingest spool could not be reopened: %s\n",
+                 reopened.error().message.c_str());
+    return false;
+  }
+  ++reopened_;
+  std::fprintf(stderr, "yagura: the ingest spool was reopened and takes events again\n");
+  if (const SpoolRecovery& recovery = spool_.recovery(); !recovery.truncated_at.empty()) {
+    std::fprintf(stderr, "yagura: reopening cut the spool's tail (%s)\n",
+                 recovery.truncated_at.c_str());
+  }
+  return true;
+}
+
 Result<uint64_t> IngestQueue::Append(std::span<const std::string_view> records) {
   Result<uint64_t> appended;
   {
     std::lock_guard lock(mutex_);
-    if (spool_.Full()) return Fail(std::string(FULL));
+    if (!ReopenIfDue()) return Fail(spool_.broken_reason());
+    if (spool_.Full()) {
+      refused_full_at_bytes_ = spool_.total_bytes();
+      return Fail(std::string(FULL));
+    }
     appended = spool_.Append(records);
     // The spool also refuses a batch that would take it past its limit: the same condition
     // for the sources, which slow their senders down on FULL alone.
     if (!appended && spool_.total_bytes() + BatchBytes(records) > spool_.max_total_bytes()) {
+      refused_full_at_bytes_ = spool_.total_bytes();
       return Fail(std::string(FULL));
     }
+    if (appended) refused_full_at_bytes_ = 0;
   }
   if (appended) appended_.notify_all();
   return appended;
@@ -103,6 +131,20 @@ uint64_t IngestQueue::first_seq() const {
 uint64_t IngestQueue::total_bytes() const {
   std::lock_guard lock(mutex_);
   return spool_.total_bytes();
+}
+
+IngestHealth IngestQueue::Health() const {
+  std::lock_guard lock(mutex_);
+  IngestHealth health;
+  health.writable = !spool_.broken();
+  health.problem = spool_.broken_reason();
+  health.full = spool_.Full() ||
+                (refused_full_at_bytes_ != 0 && spool_.total_bytes() >= refused_full_at_bytes_);
+  health.spool_bytes = spool_.total_bytes();
+  health.spool_limit_bytes = spool_.max_total_bytes();
+  health.next_seq = spool_.next_seq();
+  health.reopened = reopened_;
+  return health;
 }
 
 void IngestQueue::Close() {

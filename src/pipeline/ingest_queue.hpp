@@ -7,6 +7,11 @@
 // IngestQueue::FULL as the message and appends nothing: the source then slows its sender down
 // (TCP stops reading, HTTP answers 503 with Retry-After); UDP, which cannot slow anyone down,
 // drops and counts.
+//
+// A spool the disk failed (Spool::broken) refuses appends; the queue reopens it, at most every
+// `reopen_interval`, when an append comes, so ingest resumes by itself once the disk takes
+// writes again (a sender retries after the 503's Retry-After). Health() says how it stands, for
+// GET /healthz.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,7 @@
 #include <cstdint>
 #include <mutex>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,11 +28,25 @@
 
 namespace yagura::pipeline {
 
+// What GET /healthz reports of live ingest.
+struct IngestHealth {
+  bool writable = true;  // false: the spool is broken and could not be reopened yet
+  std::string problem;   // why not, when not writable
+  bool full = false;     // senders are being slowed down (an append refused as FULL)
+  uint64_t spool_bytes = 0;
+  uint64_t spool_limit_bytes = 0;
+  uint64_t next_seq = 0;
+  uint64_t reopened = 0;  // times a broken spool was reopened since start
+};
+
 class IngestQueue {
  public:
   static constexpr std::string_view FULL = "spool full";
+  static constexpr std::chrono::milliseconds DEFAULT_REOPEN_INTERVAL{5000};
 
-  explicit IngestQueue(Spool& spool) : spool_(spool) {}
+  explicit IngestQueue(Spool& spool,
+                       std::chrono::milliseconds reopen_interval = DEFAULT_REOPEN_INTERVAL)
+      : spool_(spool), reopen_interval_(reopen_interval) {}
 
   // Appends encoded envelopes (pipeline/envelope.hpp) as one batch; returns the sequence number
   // of the last. Fails with message FULL, appending nothing, when the spool is full.
@@ -47,12 +67,22 @@ class IngestQueue {
   [[nodiscard]] uint64_t next_seq() const;
   [[nodiscard]] uint64_t first_seq() const;
   [[nodiscard]] uint64_t total_bytes() const;
+  [[nodiscard]] IngestHealth Health() const;
 
   // Wakes every waiter; later WaitFor calls return at once.
   void Close();
 
  private:
+  // A broken spool reopened if the last try was `reopen_interval_` ago; false: still broken.
+  bool ReopenIfDue();
+
   Spool& spool_;
+  const std::chrono::milliseconds reopen_interval_;
+  std::chrono::steady_clock::time_point last_reopen_try_{};
+  uint64_t reopened_ = 0;
+  // The spool's size when an append was last refused as FULL (0: the last append was taken):
+  // the spool is still too full for senders while it holds as much, though below its limit.
+  uint64_t refused_full_at_bytes_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable appended_;
   bool closed_ = false;

@@ -167,7 +167,26 @@ struct Spool::Segment {
 
 Spool::Spool(SpoolOptions options) : options_(std::move(options)) {}
 Spool::~Spool() {
-  if (!segments_.empty()) ::fdatasync(segments_.back()->fd);
+  if (!segments_.empty()) (void)SyncFile(segments_.back()->fd);
+}
+
+bool Spool::SyncFile(int fd) const {
+  return (options_.sync_file ? options_.sync_file(fd) : ::fdatasync(fd)) == 0;
+}
+
+Result<void> Spool::Reopen() {
+  auto fresh = Open(options_);
+  if (!fresh) return tl::unexpected(fresh.error());
+  Spool& other = **fresh;
+  segments_ = std::move(other.segments_);  // closes this spool's files
+  other.segments_.clear();
+  next_seq_ = other.next_seq_;
+  last_sync_ms_ = other.last_sync_ms_;
+  synced_next_seq_ = other.synced_next_seq_;
+  recovery_ = std::move(other.recovery_);
+  read_cursor_ = {};
+  broken_reason_.clear();
+  return {};
 }
 
 Result<std::unique_ptr<Spool>> Spool::Open(SpoolOptions options) {
@@ -256,7 +275,7 @@ Result<void> Spool::Recover() {
       if (::ftruncate(segment->fd, static_cast<off_t>(offset)) != 0) {
         return Fail(SystemError("cannot truncate", segment->path));
       }
-      ::fdatasync(segment->fd);
+      (void)SyncFile(segment->fd);
       segment->bytes = offset;
       // The torn record began a batch or continued one: either way that batch is incomplete.
       batch_open = true;
@@ -311,7 +330,7 @@ Result<void> Spool::CutIncompleteBatch(size_t segment_index, uint64_t offset, ui
   if (::ftruncate(segment.fd, static_cast<off_t>(offset)) != 0) {
     return Fail(SystemError("cannot truncate", segment.path));
   }
-  ::fdatasync(segment.fd);
+  (void)SyncFile(segment.fd);
   SyncDirectory(options_.dir);
   bytes += segment.bytes - offset;
   segment.bytes = offset;
@@ -335,14 +354,24 @@ Result<void> Spool::StartSegment(uint64_t first_seq) {
   segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (segment->fd < 0) return Fail(SystemError("cannot create", segment->path));
   SyncDirectory(options_.dir);
-  if (!segments_.empty()) ::fdatasync(segments_.back()->fd);
+  // Only the newest segment may hold records that are not on the disk (SyncNow): the one
+  // before it is synced before it stops being the newest.
+  if (!segments_.empty() && !SyncFile(segments_.back()->fd)) {
+    Error error{SystemError("cannot sync", segments_.back()->path), {}};
+    broken_reason_ = error.message;
+    ::unlink(segment->path.c_str());
+    return tl::unexpected(std::move(error));
+  }
   segments_.push_back(std::move(segment));
   next_seq_ = first_seq;
   return {};
 }
 
 Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
-  if (broken_) return Fail("an earlier write to the spool failed; reopen it to recover");
+  if (broken()) {
+    return Fail(
+        fmt::format("the spool refuses appends until it is reopened, since {}", broken_reason_));
+  }
   uint64_t incoming = 0;
   for (std::string_view record : records) {
     if (record.size() > options_.max_record_bytes) {
@@ -361,8 +390,8 @@ Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
   // what lies before a segment's known end) or for a later recovery.
   auto fail = [&](Error error) -> Result<uint64_t> {
     if (!UndoAppend(segments_before, bytes_before, next_seq_before)) {
-      broken_ = true;
       error.message += "; the spool could not be cut back and must be reopened";
+      if (broken_reason_.empty()) broken_reason_ = error.message;
     }
     return tl::unexpected(std::move(error));
   };
@@ -402,13 +431,7 @@ Result<uint64_t> Spool::Append(std::span<const std::string_view> records) {
   if (options_.fsync == FsyncPolicy::kEveryAppend ||
       (options_.fsync == FsyncPolicy::kInterval &&
        NowMs() - last_sync_ms_ >= options_.fsync_interval_ms)) {
-    if (auto synced = Sync(); !synced) {
-      // After a failed sync the kernel may have dropped the pages it could not write: nothing
-      // it says about the file can be trusted until the spool is read again from the disk.
-      Result<uint64_t> failed = fail(synced.error());
-      broken_ = true;
-      return failed;
-    }
+    if (auto synced = Sync(); !synced) return fail(synced.error());  // SyncNow: broken
   }
   return next_seq_ - 1;
 }
@@ -438,10 +461,16 @@ int64_t Spool::SyncDueInMs() const {
 }
 
 Result<void> Spool::SyncNow() const {
+  if (broken()) return Fail(broken_reason_);  // see Read
   // Only the newest segment can hold records not on the disk: StartSegment syncs the one
   // before it.
-  if (::fdatasync(segments_.back()->fd) != 0) {
-    return Fail(SystemError("cannot sync", segments_.back()->path));
+  if (!SyncFile(segments_.back()->fd)) {
+    // After a failed sync the kernel may have dropped the pages it could not write, and a later
+    // sync may succeed without them: nothing it says about the file can be trusted until the
+    // spool is read again from the disk.
+    Error error{SystemError("cannot sync", segments_.back()->path), {}};
+    broken_reason_ = error.message;
+    return tl::unexpected(std::move(error));
   }
   last_sync_ms_ = NowMs();
   synced_next_seq_ = next_seq_;
@@ -460,7 +489,9 @@ Result<std::vector<SpoolRecord>> Spool::Read(uint64_t from, size_t max_records) 
 
 Result<void> Spool::Read(uint64_t from, size_t max_records, SpoolReadBuffer& out) const {
   out.records.clear();
-  if (SyncDueInMs() == 0 && std::max(from, first_seq()) < next_seq_) {
+  // A broken spool is not synced again: a sync after a refused one may succeed without the
+  // pages the kernel dropped, and records it seemed to keep would be handed out.
+  if (!broken() && SyncDueInMs() == 0 && std::max(from, first_seq()) < next_seq_) {
     if (auto synced = SyncNow(); !synced) return synced;
   }
   const uint64_t readable_end = readable_next_seq();

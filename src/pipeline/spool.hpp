@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -45,6 +46,10 @@ struct SpoolOptions {
   FsyncPolicy fsync = FsyncPolicy::kEveryAppend;
   int64_t fsync_interval_ms = 200;
   uint32_t max_record_bytes = 16u << 20;
+  // How a segment's data is made durable: fdatasync(fd) when empty. Returns 0 on success, or
+  // -1 with errno set. Tests put a failing one here to see what the spool does when the disk
+  // refuses a sync, which no real disk does on demand.
+  std::function<int(int fd)> sync_file;
 };
 
 // Why the spool was opened the way it was (for logs and metrics).
@@ -132,6 +137,17 @@ class Spool {
   [[nodiscard]] uint64_t max_total_bytes() const { return options_.max_total_bytes; }
   [[nodiscard]] const SpoolRecovery& recovery() const { return recovery_; }
 
+  // After a sync the disk refused, or a failed write that could not be undone, the spool
+  // refuses appends: what the kernel says about the file can no longer be trusted. Why, for
+  // health checks and the refusals; empty while it is not broken.
+  [[nodiscard]] bool broken() const { return !broken_reason_.empty(); }
+  [[nodiscard]] const std::string& broken_reason() const { return broken_reason_; }
+  // Reads the spool again from the disk, as Open does (cutting what is torn or incomplete), and
+  // takes appends again. On failure the spool stays as it was, still broken. Readers go on from
+  // their positions: under every fsync policy but kNever they were handed only records that had
+  // reached the disk.
+  Result<void> Reopen();
+
  private:
   explicit Spool(SpoolOptions options);
   struct Segment;
@@ -146,7 +162,11 @@ class Spool {
   bool UndoAppend(size_t segments_before, uint64_t bytes_before, uint64_t next_seq_before);
 
   SpoolOptions options_;
-  bool broken_ = false;  // a failed write could not be undone, or a sync failed: reopen
+  // Why appends are refused until the spool is reopened (empty: they are not). Mutable: a sync
+  // from Read can fail too.
+  mutable std::string broken_reason_;
+  // Syncs one segment file through options_.sync_file.
+  [[nodiscard]] bool SyncFile(int fd) const;
   std::vector<std::unique_ptr<Segment>> segments_;  // oldest first; the last is written
   uint64_t next_seq_ = 1;
   // Sync bookkeeping, mutable: Read syncs (SyncNow) under kInterval.

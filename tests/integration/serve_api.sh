@@ -70,6 +70,7 @@ curl_json() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
 
 [[ $(curl_json "$url/healthz") == 200 ]] || fail "healthz"
 [[ $(json "$work/body" "d['database']") == ok ]] || fail "healthz database"
+[[ $(json "$work/body" "d['ingest']['status']") == ok ]] || fail "healthz ingest: $(cat "$work/body")"
 [[ $(curl_json "$url/api/v1/openapi.json") == 200 ]] || fail "openapi"
 [[ $(json "$work/body" "d['openapi']") == 3.1.0 ]] || fail "openapi version"
 [[ $(json "$work/body" "'/api/v1/incidents' in d['paths'] and '/api/v1/audit-log' in d['paths']") == True ]] || fail "openapi paths"

@@ -3,18 +3,23 @@
 // 503 with Retry-After when the spool is full.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "http/api.hpp"
+#include "http/router.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/identity.hpp"
 #include "hub/passwords.hpp"
 #include "hub/schema.hpp"
 #include "hub/sensors.hpp"
-#include "http/api.hpp"
-#include "http/router.hpp"
 #include "pipeline/envelope.hpp"
 #include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
@@ -63,12 +68,14 @@ class ApiIngestTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void OpenSpool(uint64_t max_bytes) {
+  // `sync_file`: SpoolOptions::sync_file (a disk that refuses syncs on demand).
+  void OpenSpool(uint64_t max_bytes, std::function<int(int)> sync_file = {}) {
     ingest_.reset();
     spool_.reset();
     pipeline::SpoolOptions options;
     options.dir = (dir_ / "spool").string();
     options.max_total_bytes = max_bytes;
+    options.sync_file = std::move(sync_file);
     auto spool = pipeline::Spool::Open(options);
     ASSERT_TRUE(spool) << spool.error().ToString();
     spool_ = std::move(*spool);
@@ -181,6 +188,63 @@ TEST_F(ApiIngestTest, AFullSpoolDefersWithRetryAfterAndKeepsWhatItHas) {
   EXPECT_EQ(response.headers.Get("retry-after").value_or(""), "5");
   EXPECT_EQ(Body(response).Find("error")->Find("code")->as_string(), "spool_full");
   EXPECT_EQ(spool_->next_seq() - 1, static_cast<uint64_t>(accepted_batches) * 100);
+  // Full is not a failure: senders are slowed down and nothing is lost.
+  Response health = Call("GET", "/healthz", "");
+  EXPECT_EQ(health.status, 200) << health.body;
+  EXPECT_EQ(Body(health).Find("ingest")->Find("status")->as_string(), "full");
+}
+
+// GET /healthz says how live ingest stands: a spool whose disk refused a sync takes no events,
+// which makes the service unavailable, until the next request after the disk recovers reopens
+// it.
+TEST_F(ApiIngestTest, HealthReportsAFailedSpoolUntilItIsReopened) {
+  auto failing = std::make_shared<std::atomic<bool>>(false);
+  OpenSpool(1 << 20, [failing](int fd) {
+    if (failing->load()) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  });
+  const std::string event = "{\"EventID\":4625}\n";
+  Response health = Call("GET", "/healthz", "");
+  ASSERT_EQ(health.status, 200) << health.body;
+  JsonValue state = Body(health);
+  EXPECT_EQ(state.Find("status")->as_string(), "ok");
+  EXPECT_EQ(state.Find("database")->as_string(), "ok");
+  EXPECT_EQ(state.Find("ingest")->Find("status")->as_string(), "ok");
+  EXPECT_EQ(state.Find("ingest")->Find("spool_limit_bytes")->as_int(), 1 << 20);
+  ASSERT_EQ(Call("POST", "/api/v1/ingest", sensor_secret_, event).status, 202);
+
+  failing->store(true);
+  Response refused = Call("POST", "/api/v1/ingest", sensor_secret_, event);
+  ASSERT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(Body(refused).Find("error")->Find("code")->as_string(), "ingest_unavailable");
+  health = Call("GET", "/healthz", "");
+  ASSERT_EQ(health.status, 503) << health.body;
+  state = Body(health);
+  EXPECT_EQ(state.Find("status")->as_string(), "unavailable");
+  EXPECT_EQ(state.Find("database")->as_string(), "ok");
+  EXPECT_EQ(state.Find("ingest")->Find("status")->as_string(), "failed");
+  EXPECT_NE(state.Find("ingest")->Find("problem")->as_string().find("cannot sync"),
+            std::string::npos)
+      << health.body;
+
+  failing->store(false);
+  Response taken = Call("POST", "/api/v1/ingest", sensor_secret_, event);
+  ASSERT_EQ(taken.status, 202) << taken.body;
+  EXPECT_EQ(Body(taken).Find("first_seq")->as_int(), 2);  // the refused request left nothing
+  health = Call("GET", "/healthz", "");
+  ASSERT_EQ(health.status, 200) << health.body;
+  state = Body(health);
+  EXPECT_EQ(state.Find("ingest")->Find("status")->as_string(), "ok");
+  EXPECT_EQ(state.Find("ingest")->Find("reopened")->as_int(), 1);
+  EXPECT_EQ(state.Find("ingest")->Find("next_seq")->as_int(), 3);
+
+  context_->ingest = nullptr;  // a service that takes no live events
+  health = Call("GET", "/healthz", "");
+  EXPECT_EQ(health.status, 200) << health.body;
+  EXPECT_EQ(Body(health).Find("ingest")->Find("status")->as_string(), "off");
 }
 
 TEST_F(ApiIngestTest, SensorRoutesFollowTheAdministrationRules) {

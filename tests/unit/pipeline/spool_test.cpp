@@ -7,8 +7,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 
 #include "pipeline/ingest_queue.hpp"
 
@@ -612,6 +617,177 @@ TEST_F(SpoolTest, AWaitingConsumerIsWokenWhenTheIntervalSyncsWithNoAppendToDoIt)
   ASSERT_EQ(records->size(), 1u);
   EXPECT_EQ(records->front().payload, payload);
   EXPECT_FALSE(queue.WaitFor(2, std::chrono::milliseconds(10)));  // nothing more to come
+}
+
+// A disk that refuses syncs while `failing` is set (SpoolOptions::sync_file): no real disk does
+// on demand. Counts the syncs it was asked for.
+struct FlakyDisk {
+  std::shared_ptr<std::atomic<bool>> failing = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<int>> syncs = std::make_shared<std::atomic<int>>(0);
+  std::function<int(int)> SyncFile() const {
+    return [failing = failing, syncs = syncs](int fd) {
+      ++*syncs;
+      if (failing->load()) {
+        errno = EIO;
+        return -1;
+      }
+      return ::fdatasync(fd);
+    };
+  }
+};
+
+std::string_view One(const std::string& payload) { return payload; }
+
+// After a sync the disk refused, the kernel's word on the file is worth nothing (a later sync
+// may succeed without the pages it dropped): the spool refuses appends, says why, keeps what
+// it had, and takes appends again once reopened from the disk.
+TEST_F(SpoolTest, ASyncTheDiskRefusesBreaksTheSpoolUntilItIsReopened) {
+  FlakyDisk disk;
+  options_.sync_file = disk.SyncFile();
+  options_.segment_bytes = 1 << 20;
+  auto spool = OpenSpool();
+  AppendRange(*spool, 1, 4);
+  EXPECT_FALSE(spool->broken());
+
+  disk.failing->store(true);
+  std::string payload = Payload(4);
+  std::string_view view = payload;
+  auto refused = spool->Append(std::span<const std::string_view>(&view, 1));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("cannot sync"), std::string::npos)
+      << refused.error().ToString();
+  EXPECT_TRUE(spool->broken());
+  EXPECT_NE(spool->broken_reason().find("cannot sync"), std::string::npos);
+  EXPECT_EQ(spool->next_seq(), 4u);  // the refused batch was cut off again
+  EXPECT_EQ(Sequences(*spool), Range(1, 4));
+
+  // Broken, it refuses even when the disk works again, until it is reopened.
+  disk.failing->store(false);
+  auto still = spool->Append(std::span<const std::string_view>(&view, 1));
+  ASSERT_FALSE(still);
+  EXPECT_NE(still.error().message.find("until it is reopened"), std::string::npos)
+      << still.error().ToString();
+
+  // A reopening the disk refuses leaves it as it was: broken, and readable.
+  disk.failing->store(true);
+  auto failed = spool->Reopen();
+  ASSERT_FALSE(failed);
+  EXPECT_TRUE(spool->broken());
+  EXPECT_EQ(Sequences(*spool), Range(1, 4));
+
+  disk.failing->store(false);
+  ASSERT_TRUE(spool->Reopen()) << "the disk works again";
+  EXPECT_FALSE(spool->broken());
+  EXPECT_TRUE(spool->broken_reason().empty());
+  EXPECT_EQ(spool->next_seq(), 4u);
+  AppendRange(*spool, 4, 10);
+  EXPECT_EQ(Sequences(*spool), Range(1, 10));
+  spool.reset();
+  auto reopened = OpenSpool();
+  EXPECT_TRUE(reopened->recovery().truncated_at.empty()) << reopened->recovery().truncated_at;
+  EXPECT_EQ(Sequences(*reopened), Range(1, 10));
+}
+
+// Starting a new segment syncs the one before it: under the interval policy it may hold
+// records not yet on the disk, and only the newest segment is synced after that.
+TEST_F(SpoolTest, ARefusedSyncOfTheSegmentBeforeANewOneBreaksTheSpool) {
+  FlakyDisk disk;
+  options_.sync_file = disk.SyncFile();
+  options_.fsync = FsyncPolicy::kInterval;
+  options_.fsync_interval_ms = 3'600'000;
+  auto spool = OpenSpool();
+  AppendRange(*spool, 1, 4);
+  const auto before = Segments();
+  const uint64_t size = fs::file_size(before.back());
+  disk.failing->store(true);
+  std::vector<std::string> payloads;
+  for (uint64_t i = 4; i < 104; ++i) payloads.push_back(Payload(i));  // past one segment
+  std::vector<std::string_view> views(payloads.begin(), payloads.end());
+  auto refused = spool->Append(views);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("cannot sync"), std::string::npos)
+      << refused.error().ToString();
+  EXPECT_TRUE(spool->broken());
+  EXPECT_EQ(Segments(), before);  // the new segment was not left behind
+  EXPECT_EQ(fs::file_size(before.back()), size);
+  disk.failing->store(false);
+  ASSERT_TRUE(spool->Reopen());
+  AppendBatch(*spool, 4, 104);
+  ASSERT_TRUE(spool->Sync());  // the interval is an hour: readable once synced
+  EXPECT_EQ(Sequences(*spool), Range(1, 104));
+}
+
+// Under the interval policy the sync that makes records readable can come from a read or a
+// waiting consumer: refused there, it breaks the spool too, and the records it was to make
+// readable are not handed out.
+TEST_F(SpoolTest, ARefusedIntervalSyncHandsOutNothingUnsyncedAndBreaksTheSpool) {
+  FlakyDisk disk;
+  options_.sync_file = disk.SyncFile();
+  options_.fsync = FsyncPolicy::kInterval;
+  options_.fsync_interval_ms = 300;  // the append comes well before it
+  auto spool = OpenSpool();
+  IngestQueue queue(*spool, std::chrono::milliseconds(0));
+  const std::string first = Payload(1);
+  ASSERT_TRUE(queue.Append(std::span<const std::string_view>(std::array{One(first)})));
+  ASSERT_EQ(spool->synced_next_seq(), 1u) << "synced by the append: the test needs it not to be";
+  disk.failing->store(true);
+  usleep(350'000);
+  EXPECT_FALSE(queue.WaitFor(1, std::chrono::milliseconds(50)));
+  EXPECT_TRUE(queue.Read(1, 10)->empty());
+  // A sync after a refused one proves nothing: the disk working again does not make the
+  // record readable until the spool is read again from the disk.
+  disk.failing->store(false);
+  EXPECT_TRUE(queue.Read(1, 10)->empty());
+  EXPECT_FALSE(queue.WaitFor(1, std::chrono::milliseconds(50)));
+  disk.failing->store(true);
+  const IngestHealth health = queue.Health();
+  EXPECT_FALSE(health.writable);
+  EXPECT_NE(health.problem.find("cannot sync"), std::string::npos) << health.problem;
+  // The queue tries to reopen at the next append; with the disk still refusing, it refuses.
+  const std::string second = Payload(2);
+  auto refused = queue.Append(std::span<const std::string_view>(std::array{One(second)}));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message, IngestQueue::FULL);
+  EXPECT_EQ(queue.Health().reopened, 0u);
+  // Once the disk works, the next append reopens the spool and is taken.
+  disk.failing->store(false);
+  auto taken = queue.Append(std::span<const std::string_view>(std::array{One(second)}));
+  ASSERT_TRUE(taken) << taken.error().ToString();
+  EXPECT_EQ(queue.Health().reopened, 1u);
+  EXPECT_TRUE(queue.Health().writable);
+  EXPECT_TRUE(queue.WaitFor(*taken, std::chrono::seconds(30)));
+  auto records = queue.Read(1, 10);
+  ASSERT_TRUE(records);
+  std::vector<std::string> payloads;
+  for (const auto& record : *records) payloads.push_back(record.payload);
+  // The first record is there if the disk kept it (here it did: only the sync was refused).
+  EXPECT_EQ(payloads, (std::vector<std::string>{first, second}));
+}
+
+// The queue tries a broken spool again at most once per interval: a sender retrying in a loop
+// does not turn into a loop of reopenings.
+TEST_F(SpoolTest, TheQueueReopensABrokenSpoolAtMostOncePerInterval) {
+  FlakyDisk disk;
+  options_.sync_file = disk.SyncFile();
+  auto spool = OpenSpool();
+  IngestQueue queue(*spool, std::chrono::hours(1));
+  const std::string payload = Payload(1);
+  const auto append = [&] {
+    return queue.Append(std::span<const std::string_view>(std::array{One(payload)}));
+  };
+  disk.failing->store(true);
+  ASSERT_FALSE(append());  // the sync is refused: broken
+  EXPECT_FALSE(queue.Health().writable);
+  const int syncs_before_reopening = disk.syncs->load();
+  ASSERT_FALSE(append());  // the first reopening is tried at once, and refused
+  const int syncs = disk.syncs->load();
+  EXPECT_GT(syncs, syncs_before_reopening);
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(append());
+  EXPECT_EQ(disk.syncs->load(), syncs) << "tried again within the hour";
+  disk.failing->store(false);
+  ASSERT_FALSE(append());  // the disk works, but the hour has not passed
+  EXPECT_EQ(queue.Health().reopened, 0u);
+  EXPECT_FALSE(queue.Health().writable);
 }
 
 }  // namespace
