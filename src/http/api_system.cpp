@@ -213,6 +213,25 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
              RouteDoc{"Liveness: database reachability and live ingest's state", "system", "",
                       "Health", false, {}});
   router.Add("GET", "/metrics", Public(context, [&context](Request&) {
+               if (context.ingest != nullptr) {
+                 // The spool's state as of this scrape (the queue keeps no metrics itself).
+                 const pipeline::IngestHealth state = context.ingest->Health();
+                 Metrics& metrics = context.metrics;
+                 metrics.GetGauge("yagura_ingest_spool_bytes", "Bytes in the ingest spool")
+                     .Set(static_cast<double>(state.spool_bytes));
+                 metrics
+                     .GetGauge("yagura_ingest_spool_limit_bytes",
+                               "The spool's limit (spool_max_bytes)")
+                     .Set(static_cast<double>(state.spool_limit_bytes));
+                 metrics
+                     .GetGauge("yagura_ingest_spool_failed",
+                               "1 while the spool refuses events after a disk error")
+                     .Set(state.writable ? 0 : 1);
+                 metrics
+                     .GetGauge("yagura_ingest_spool_reopened",
+                               "Times a failed spool was reopened since the service started")
+                     .Set(static_cast<double>(state.reopened));
+               }
                return Response::Text(200, context.metrics.RenderPrometheus(),
                                      PROMETHEUS_CONTENT_TYPE);
              }),

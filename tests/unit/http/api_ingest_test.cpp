@@ -229,6 +229,9 @@ TEST_F(ApiIngestTest, HealthReportsAFailedSpoolUntilItIsReopened) {
   EXPECT_NE(state.Find("ingest")->Find("problem")->as_string().find("cannot sync"),
             std::string::npos)
       << health.body;
+  const std::string scraped = Call("GET", "/metrics", "").body;
+  EXPECT_NE(scraped.find("yagura_ingest_spool_failed 1"), std::string::npos) << scraped;
+  EXPECT_NE(scraped.find("yagura_ingest_spool_limit_bytes 1048576"), std::string::npos);
 
   failing->store(false);
   Response taken = Call("POST", "/api/v1/ingest", sensor_secret_, event);
@@ -240,6 +243,8 @@ TEST_F(ApiIngestTest, HealthReportsAFailedSpoolUntilItIsReopened) {
   EXPECT_EQ(state.Find("ingest")->Find("status")->as_string(), "ok");
   EXPECT_EQ(state.Find("ingest")->Find("reopened")->as_int(), 1);
   EXPECT_EQ(state.Find("ingest")->Find("next_seq")->as_int(), 3);
+  EXPECT_NE(Call("GET", "/metrics", "").body.find("yagura_ingest_spool_failed 0"),
+            std::string::npos);
 
   context_->ingest = nullptr;  // a service that takes no live events
   health = Call("GET", "/healthz", "");
