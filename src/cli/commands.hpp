@@ -32,6 +32,7 @@ class ScanCommand {
   std::string logsource_;
   std::string unrecognised_ = "all";
   std::string output_format_ = "jsonl";
+  std::string sort_ = "input";
   std::string min_level_;
   std::string engine_ = "compiled";
   std::string placeholders_file_;

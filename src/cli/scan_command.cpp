@@ -72,6 +72,15 @@ ScanCommand::ScanCommand(CLI::App& app) {
   command_->add_option("--output,-o", options_.output_path, "Alert output file (default stdout)");
   command_->add_option("--output-format", output_format_, "jsonl or csv")
       ->check(CLI::IsMember({"jsonl", "csv"}));
+  command_
+      ->add_option("--sort", sort_,
+                   "Order of the alerts: 'input' (as the inputs give them, the default) or "
+                   "'time' (by event time, earliest first, as a timeline; alerts without a "
+                   "time last)")
+      ->check(CLI::IsMember({"input", "time"}));
+  command_->add_option("--sort-dir", options_.sort_dir,
+                       "With --sort time: where alerts beyond 64 MiB wait in temporary files "
+                       "(default $TMPDIR, else /tmp)");
   command_->add_option("--min-level", min_level_,
                        "Only rules of this level or above: informational, low, medium, high, "
                        "critical")
@@ -155,6 +164,15 @@ int ScanCommand::Run() {
                                                   : sigma::UnrecognisedPolicy::kAllRules;
   options_.output_format = output_format_ == "csv" ? scan::OutputFormat::kCsv
                                                    : scan::OutputFormat::kJsonl;
+  options_.alert_order = sort_ == "time" ? scan::AlertOrder::kTime : scan::AlertOrder::kInput;
+  if (!options_.sort_dir.empty() && options_.alert_order != scan::AlertOrder::kTime) {
+    std::cerr << "yagura scan: --sort-dir applies only with --sort time\n";
+    return EXIT_USAGE;
+  }
+  if (!options_.sort_dir.empty() && !std::filesystem::is_directory(options_.sort_dir)) {
+    std::cerr << "yagura scan: --sort-dir " << options_.sort_dir << " is not a directory\n";
+    return EXIT_USAGE;
+  }
   if (!min_level_.empty()) {
     for (auto level : {sigma::Level::kInformational, sigma::Level::kLow, sigma::Level::kMedium,
                        sigma::Level::kHigh, sigma::Level::kCritical}) {

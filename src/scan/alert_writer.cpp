@@ -75,7 +75,8 @@ ShownLogsource Shown(const AlertRecord& alert) {
 
 }  // namespace
 
-Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat format) {
+Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat format,
+                                      std::unique_ptr<AlertSorter> sorter) {
   std::FILE* file = stdout;
   bool owned = false;
   if (!path.empty() && path != "-") {
@@ -84,6 +85,7 @@ Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat form
     owned = true;
   }
   AlertWriter writer(file, owned, format, path.empty() ? "-" : path);
+  writer.sorter_ = std::move(sorter);
   if (format == OutputFormat::kCsv) {
     std::fwrite(CSV_HEADER.data(), 1, CSV_HEADER.size(), file);
   }
@@ -105,6 +107,8 @@ AlertWriter::AlertWriter(AlertWriter&& other) noexcept
       format_(other.format_),
       path_(std::move(other.path_)),
       failed_(other.failed_),
+      sorter_(std::move(other.sorter_)),
+      sort_error_(std::move(other.sort_error_)),
       rule_objects_(std::move(other.rule_objects_)) {
   other.file_ = nullptr;
   other.owned_ = false;
@@ -295,7 +299,7 @@ void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
   w.EndArray();
 }
 
-void AlertWriter::Write(const AlertRecord& alert) {
+void AlertWriter::Write(const AlertRecord& alert, std::optional<int64_t> time_ms) {
   line_.clear();
   if (format_ == OutputFormat::kJsonl) {
     std::string_view rule_object;
@@ -363,11 +367,21 @@ void AlertWriter::Write(const AlertRecord& alert) {
     }
   }
   line_.push_back('\n');
+  if (sorter_) {
+    if (!sort_error_.empty()) return;
+    if (auto added = sorter_->Add(time_ms, line_); !added) sort_error_ = added.error().message;
+    return;
+  }
   // One thread writes (see the header): the stream's lock was a seventh of this function.
   if (::fwrite_unlocked(line_.data(), 1, line_.size(), file_) != line_.size()) failed_ = true;
 }
 
 Result<void> AlertWriter::Finish() {
+  if (sorter_ && sort_error_.empty()) {
+    if (auto written = sorter_->WriteTo(file_); !written) sort_error_ = written.error().message;
+    sorter_.reset();  // its temporary files go now
+  }
+  if (!sort_error_.empty()) return Fail("cannot sort alerts: " + sort_error_, path_);
   if (std::fflush(file_) != 0 || std::ferror(file_)) failed_ = true;
   if (failed_) return Fail(std::string("cannot write alerts: ") + std::strerror(errno), path_);
   return {};

@@ -20,11 +20,14 @@
 // its feed, and `matched` lists field=value pairs. For correlation alerts file and record are
 // those of the window's first match, `matched` lists the group as field=value pairs and `event`
 // holds {"alert_id","type","group","first_time","last_time","value","count","records"}.
-// Not thread-safe: alerts are written from one thread, in input order.
+// Not thread-safe: alerts are written from one thread, in input order. With a sorter, they are
+// handed to it and written in order of event time when the writer finishes.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +37,7 @@
 #include "core/result.hpp"
 #include "correlate/correlation_engine.hpp"
 #include "event/event.hpp"
+#include "scan/alert_sorter.hpp"
 #include "scan/scanner.hpp"
 #include "sigma/rule.hpp"
 
@@ -74,14 +78,18 @@ struct AlertRecord {
 
 class AlertWriter {
  public:
-  // Opens `path` ("" or "-" = stdout) for writing.
-  [[nodiscard]] static Result<AlertWriter> Open(const std::string& path, OutputFormat format);
+  // Opens `path` ("" or "-" = stdout) for writing. With `sorter`, alerts are written in order
+  // of event time by Finish().
+  [[nodiscard]] static Result<AlertWriter> Open(const std::string& path, OutputFormat format,
+                                                std::unique_ptr<AlertSorter> sorter = nullptr);
   AlertWriter(AlertWriter&& other) noexcept;
   AlertWriter& operator=(AlertWriter&&) = delete;
   ~AlertWriter();
 
-  void Write(const AlertRecord& alert);
-  // Flushes; returns an error when the output could not be written (disk full, closed pipe).
+  // `time_ms`: the alert's event time, by which a sorter orders it (unused without one).
+  void Write(const AlertRecord& alert, std::optional<int64_t> time_ms = std::nullopt);
+  // Writes what the sorter holds, then flushes; returns an error when the output could not be
+  // written (disk full, closed pipe) or the sorter failed.
   [[nodiscard]] Result<void> Finish();
 
   // Formats one alert as a JSON line (without the newline); exposed for tests and other sinks.
@@ -109,6 +117,8 @@ class AlertWriter {
   std::string path_;
   std::string line_;
   bool failed_ = false;
+  std::unique_ptr<AlertSorter> sorter_;
+  std::string sort_error_;  // the sorter's first failure
   // Each rule's `rule` object, written at its first alert: escaping its title, tags and
   // references again for every alert cost a third of writing an EVTX alert. Keyed by the
   // rule's address: the rules of a scan outlive its writer.

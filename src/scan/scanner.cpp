@@ -1127,13 +1127,20 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   ScanSummary summary;
   auto engine = Engine::Prepare(options, diagnostics, summary);
   if (!engine) return tl::unexpected(engine.error());
-  auto writer = AlertWriter::Open(options.output_path, options.output_format);
+  std::unique_ptr<AlertSorter> sorter;
+  if (options.alert_order == AlertOrder::kTime)
+    sorter = std::make_unique<AlertSorter>(options.sort_dir, options.sort_memory_bytes);
+  auto writer = AlertWriter::Open(options.output_path, options.output_format, std::move(sorter));
   if (!writer) return tl::unexpected(writer.error());
+  const event::FieldId time_field =
+      options.time_field.empty() ? event::NO_FIELD : (*engine)->catalog().Find(options.time_field);
 
-  // Alerts of one record share its JSON rendering.
+  // Alerts of one record share its JSON rendering, and with --sort time its time.
   const std::string* rendered_path = nullptr;
   uint64_t rendered_number = 0;
   std::string event_json;
+  std::optional<int64_t> alert_time;
+  int64_t alert_reference_ms = NowMs();  // the year of RFC 3164 times: then each event's own
   std::vector<std::string_view> matched_fields;
   // What every alert of an event shares: where it is, and the event rendered once.
   auto AlertOf = [&](const event::Event& event, const event::Record& record,
@@ -1142,6 +1149,11 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       (*engine)->EventJson(record, event_json);
       rendered_path = &path;
       rendered_number = record.number;
+      if (options.alert_order == AlertOrder::kTime) {
+        // The time --from and --to read (the time field, else the format's own).
+        alert_time = correlate::EventTimeMs(event, time_field, alert_reference_ms);
+        if (alert_time) alert_reference_ms = *alert_time;
+      }
     }
     AlertRecord alert;
     alert.time = event.time;
@@ -1174,7 +1186,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     (*engine)->AppendMatchedFields(rule, event, matched_fields);
     AlertRecord alert = AlertOf(event, record, path, &matched_fields);
     alert.rule = &rule;
-    writer->Write(alert);
+    writer->Write(alert, alert_time);
     ++summary.alerts;
     ++summary.alerts_by_level[rule.info.level];
     uint64_t*& rule_counter = rule_counters[rule_index];
@@ -1191,9 +1203,6 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   correlate::CorrelationOptions correlation_options;
   correlation_options.allowed_lateness_ms = options.allowed_lateness_ms;
   correlate::CorrelationEngine correlations(rule_set, (*engine)->catalog(), correlation_options);
-  event::FieldId time_field = options.time_field.empty()
-                                  ? event::NO_FIELD
-                                  : (*engine)->catalog().Find(options.time_field);
   // Which rules and correlations were selected (--min-level, --rule-id, --tag) and are not
   // suppressed by a `generate: false` correlation; the others were kept only to be referenced.
   std::vector<bool> rule_written(rule_set.rules.size());
@@ -1227,7 +1236,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       }
       AlertRecord record;
       record.correlation = &correlation_info;
-      writer->Write(record);
+      writer->Write(record, alert.last_time_ms);
       ++summary.alerts;
       ++summary.correlation_alerts;
       ++summary.alerts_by_level[c.info.level];
@@ -1297,7 +1306,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     }
     AlertRecord alert = AlertOf(event, record, path, &indicator_fields);
     alert.indicator = &info;
-    writer->Write(alert);
+    writer->Write(alert, alert_time);
     ++summary.alerts;
     ++summary.indicator_alerts;
     ++summary.alerts_by_level[level];

@@ -27,6 +27,8 @@
 namespace yagura::scan {
 
 enum class OutputFormat : uint8_t { kJsonl, kCsv };
+// --sort: alerts as the inputs give them, or by event time (scan/alert_sorter.hpp).
+enum class AlertOrder : uint8_t { kInput, kTime };
 
 struct ScanOptions {
   std::vector<std::string> inputs;
@@ -36,6 +38,11 @@ struct ScanOptions {
   sigma::UnrecognisedPolicy unrecognised = sigma::UnrecognisedPolicy::kAllRules;
   std::string output_path;  // empty or "-": stdout
   OutputFormat output_format = OutputFormat::kJsonl;
+  AlertOrder alert_order = AlertOrder::kInput;
+  // With AlertOrder::kTime: where alerts beyond the memory budget wait (empty: $TMPDIR, else
+  // /tmp), and the budget.
+  std::string sort_dir;
+  size_t sort_memory_bytes = size_t{64} << 20;
   std::optional<sigma::Level> min_level;
   std::vector<std::string> rule_ids;  // only these rules (by id or name)
   std::vector<std::string> tags;      // only rules with one of these tags

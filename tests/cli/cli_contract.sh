@@ -102,6 +102,19 @@ contains "--from counts what it left out" "$work/err" "1 events outside it, 1 wi
 check "--from that is no time is a usage error" 2 "$yagura" scan --quiet --from yesterday "$work/events.jsonl"
 contains "--from refusal says what it takes" "$work/err" "give a date"
 check "--from after --to is a usage error" 2 "$yagura" scan --quiet --from 2026-01-03 --to 2026-01-02 "$work/events.jsonl"
+# --sort time: a timeline over files whose events come out of order.
+cat >"$work/later.jsonl" <<'JSON'
+{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws2","TimeCreated":{"#attributes":{"SystemTime":"2026-01-03T00:00:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"}}}
+{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws2","TimeCreated":{"#attributes":{"SystemTime":"2026-01-01T00:00:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"}}}
+JSON
+check "--sort time" 0 "$yagura" scan --quiet --no-cache --sort time --rules "$work/rules/good.yml" "$work/later.jsonl" "$work/events.jsonl"
+times=$(grep -o '"time":"[^"]*"' "$work/out" | tr '\n' ' ')
+[[ $times == '"time":"2026-01-01T00:00:00Z" "time":"2026-01-02T03:04:05Z" "time":"2026-01-03T00:00:00Z" ' ]] ||
+  { echo "FAIL: --sort time gave $times"; failures=$((failures + 1)); }
+check "--sort of another order is a usage error" 2 "$yagura" scan --quiet --sort host "$work/events.jsonl"
+check "--sort-dir without --sort time is a usage error" 2 "$yagura" scan --quiet --sort-dir "$work" "$work/events.jsonl"
+check "--sort-dir that is no directory is a usage error" 2 "$yagura" scan --quiet --sort time --sort-dir "$work/no-such-dir" "$work/events.jsonl"
+contains "--sort-dir refusal names it" "$work/err" "no-such-dir"
 check "summary on stderr" 0 "$yagura" scan --no-progress --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "summary table" "$work/err" "Alerts by level"
 contains "summary top hosts" "$work/err" "ws1"
