@@ -355,8 +355,10 @@ Result<void> Spool::StartSegment(uint64_t first_seq) {
   if (segment->fd < 0) return Fail(SystemError("cannot create", segment->path));
   SyncDirectory(options_.dir);
   // Only the newest segment may hold records that are not on the disk (SyncNow): the one
-  // before it is synced before it stops being the newest.
-  if (!segments_.empty() && !SyncFile(segments_.back()->fd)) {
+  // before it is synced before it stops being the newest. Under kNever nothing is promised to
+  // be on the disk, and a sync that fails there does not stop ingest.
+  if (!segments_.empty() && !SyncFile(segments_.back()->fd) &&
+      options_.fsync != FsyncPolicy::kNever) {
     Error error{SystemError("cannot sync", segments_.back()->path), {}};
     broken_reason_ = error.message;
     ::unlink(segment->path.c_str());

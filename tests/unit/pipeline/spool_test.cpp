@@ -715,6 +715,15 @@ TEST_F(SpoolTest, ARefusedSyncOfTheSegmentBeforeANewOneBreaksTheSpool) {
   AppendBatch(*spool, 4, 104);
   ASSERT_TRUE(spool->Sync());  // the interval is an hour: readable once synced
   EXPECT_EQ(Sequences(*spool), Range(1, 104));
+
+  // Under kNever nothing was promised to be on the disk: ingest goes on.
+  spool.reset();
+  options_.fsync = FsyncPolicy::kNever;
+  spool = OpenSpool();
+  disk.failing->store(true);
+  AppendBatch(*spool, 104, 204);
+  EXPECT_FALSE(spool->broken());
+  EXPECT_EQ(Sequences(*spool), Range(1, 204));
 }
 
 // Under the interval policy the sync that makes records readable can come from a read or a
