@@ -52,7 +52,7 @@ Result<uint64_t> IngestQueue::Append(std::span<const std::string_view> records) 
       refused_full_at_bytes_ = spool_.total_bytes();
       return Fail(std::string(FULL));
     }
-    if (appended) refused_full_at_bytes_ = 0;
+    if (appended) refused_full_at_bytes_.reset();
   }
   if (appended) appended_.notify_all();
   return appended;
@@ -139,7 +139,7 @@ IngestHealth IngestQueue::Health() const {
   health.writable = !spool_.broken();
   health.problem = spool_.broken_reason();
   health.full = spool_.Full() ||
-                (refused_full_at_bytes_ != 0 && spool_.total_bytes() >= refused_full_at_bytes_);
+                (refused_full_at_bytes_ && spool_.total_bytes() >= *refused_full_at_bytes_);
   health.spool_bytes = spool_.total_bytes();
   health.spool_limit_bytes = spool_.max_total_bytes();
   health.next_seq = spool_.next_seq();

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -80,9 +81,10 @@ class IngestQueue {
   const std::chrono::milliseconds reopen_interval_;
   std::chrono::steady_clock::time_point last_reopen_try_{};
   uint64_t reopened_ = 0;
-  // The spool's size when an append was last refused as FULL (0: the last append was taken):
-  // the spool is still too full for senders while it holds as much, though below its limit.
-  uint64_t refused_full_at_bytes_ = 0;
+  // The spool's size when an append was last refused as FULL (none: the last append was
+  // taken): the spool is still too full for senders while it holds as much, though below its
+  // limit.
+  std::optional<uint64_t> refused_full_at_bytes_;
   mutable std::mutex mutex_;
   std::condition_variable appended_;
   bool closed_ = false;
