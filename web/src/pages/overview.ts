@@ -14,6 +14,7 @@ import { chartFigure, LEVEL_COLORS } from '../ui/charts';
 import { orgMap } from '../session';
 import { heatClass } from '../heat';
 import { values } from '../enums';
+import { fetchHealth, healthNotices } from '../health';
 
 const PERIODS: Record<string, { days: number; bucket: 'day' | 'hour' }> = {
   '1d': { days: 1, bucket: 'hour' },
@@ -42,17 +43,32 @@ export function render(ctx: PageContext): HTMLElement {
   const heat = h('div', { class: 'heatmap-area' }, loading());
   const pending = h('div', { class: 'two-col' });
 
+  const health = h('div', { class: 'health-notices' });
   const page = h('div', { class: 'overview' },
     pageHeader(t('overview.title'), periodField.el),
+    health,
     h('section', { class: 'panel', 'aria-labelledby': 'ov-counts' }, h('h2', { id: 'ov-counts' }, t('overview.counts')), cards),
     h('section', { class: 'panel', 'aria-labelledby': 'ov-charts' }, h('h2', { id: 'ov-charts' }, t('overview.trends')), charts),
     section(t('overview.heatmap'), heatmapControls(ctx, period, dimension), heat),
     pending);
 
+  if (ctx.session.access.centre) void loadHealth(health);
   void loadStats(ctx, from, to, bucket, cards, charts);
   void loadHeatmap(from, to, dimension, heat);
   void loadPending(ctx, pending);
   return page;
+}
+
+// The service's own state, for the centre's staff: a quiet overview means little while live
+// ingest refuses events. An answer that cannot be had says nothing here; the sections below
+// report their own failures.
+async function loadHealth(area: HTMLElement): Promise<void> {
+  try {
+    const notices = healthNotices(await fetchHealth());
+    replace(area, ...notices.map((n) => notice(n.kind, t(n.key, n.params))));
+  } catch {
+    replace(area);
+  }
 }
 
 function heatmapControls(ctx: PageContext, period: string, dimension: string): HTMLElement {
