@@ -1149,11 +1149,10 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       (*engine)->EventJson(record, event_json);
       rendered_path = &path;
       rendered_number = record.number;
-      if (options.alert_order == AlertOrder::kTime) {
-        // The time --from and --to read (the time field, else the format's own).
-        alert_time = correlate::EventTimeMs(event, time_field, alert_reference_ms);
-        if (alert_time) alert_reference_ms = *alert_time;
-      }
+      // The time --from and --to read (the time field, else the format's own): for the
+      // summary's days, and --sort time.
+      alert_time = correlate::EventTimeMs(event, time_field, alert_reference_ms);
+      if (alert_time) alert_reference_ms = *alert_time;
     }
     AlertRecord alert;
     alert.time = event.time;
@@ -1163,6 +1162,18 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     alert.event_json = event_json;
     alert.matched = matched;
     return alert;
+  };
+  // When the alerted events happened, for the summary.
+  std::string day;
+  auto count_time = [&](std::optional<int64_t> time) {
+    if (!time) {
+      ++summary.alerts_without_time;
+      return;
+    }
+    if (!summary.first_alert_ms || *time < *summary.first_alert_ms) summary.first_alert_ms = time;
+    if (!summary.last_alert_ms || *time > *summary.last_alert_ms) summary.last_alert_ms = time;
+    day = FormatTimestampMs(*time).substr(0, 10);
+    ++summary.alerts_by_day[day];
   };
   // The summary's counters by rule title and by host are map entries, whose addresses do not
   // change: an alert finds its rule's counter by the rule's index, and its host's counter
@@ -1188,6 +1199,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     alert.rule = &rule;
     writer->Write(alert, alert_time);
     ++summary.alerts;
+    count_time(alert_time);
     ++summary.alerts_by_level[rule.info.level];
     uint64_t*& rule_counter = rule_counters[rule_index];
     if (rule_counter == nullptr) rule_counter = &summary.alerts_by_rule[rule.info.title];
@@ -1238,6 +1250,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       record.correlation = &correlation_info;
       writer->Write(record, alert.last_time_ms);
       ++summary.alerts;
+      count_time(alert.last_time_ms);
       ++summary.correlation_alerts;
       ++summary.alerts_by_level[c.info.level];
       ++summary.alerts_by_rule[c.info.title];
@@ -1308,6 +1321,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     alert.indicator = &info;
     writer->Write(alert, alert_time);
     ++summary.alerts;
+    count_time(alert_time);
     ++summary.indicator_alerts;
     ++summary.alerts_by_level[level];
     ++summary.alerts_by_feed[std::string(view.feed)];

@@ -106,6 +106,13 @@ struct ScanSummary {
   std::map<std::string, uint64_t> alerts_by_rule;  // rule title
   std::map<std::string, uint64_t> alerts_by_host;
   std::map<std::string, uint64_t> alerts_by_feed;  // indicator alerts by feed
+  // When the alerted events happened (the time --from and --to read; a correlation alert's is
+  // its window's last match): the first and last, and alerts by UTC day ("2026-11-29"), as an
+  // investigator asks first which days a hunt's findings fall on.
+  std::optional<int64_t> first_alert_ms;
+  std::optional<int64_t> last_alert_ms;
+  std::map<std::string, uint64_t> alerts_by_day;
+  uint64_t alerts_without_time = 0;
 
   // 0 everything read, 1 some input or rule could not be read (exit status of `yagura scan`).
   [[nodiscard]] int ExitStatus() const {

@@ -1,11 +1,13 @@
 #include "scan/summary.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
 
-#include "core/json_writer.hpp"
+#include <algorithm>
 #include <utility>
 #include <vector>
+
+#include "core/json_writer.hpp"
+#include "core/time.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -59,6 +61,13 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
   if (s.indicator_alerts) out += fmt::format(" ({} from indicators)", s.indicator_alerts);
   if (s.correlation_alerts) out += fmt::format(" ({} from correlations)", s.correlation_alerts);
   out += "\n";
+  if (s.first_alert_ms) {
+    out += fmt::format("  alerted    events from {} to {}", FormatTimestampMs(*s.first_alert_ms),
+                       FormatTimestampMs(*s.last_alert_ms));
+    if (s.alerts_without_time)
+      out += fmt::format(" ({} alerts without a readable time)", s.alerts_without_time);
+    out += "\n";
+  }
   if (s.correlations_loaded) {
     out += fmt::format("  correlations {} loaded, {} alerts, {} late matches dropped",
                        s.correlations_loaded, s.correlation_alerts, s.correlation_late_matches);
@@ -84,6 +93,7 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
     Top(out, "Top rules", s.alerts_by_rule, top);
     if (!s.alerts_by_feed.empty()) Top(out, "Indicator alerts by feed", s.alerts_by_feed, top);
     Top(out, "Top hosts", s.alerts_by_host, top);
+    if (!s.alerts_by_day.empty()) Top(out, "Days with the most alerts (UTC)", s.alerts_by_day, top);
   }
   return out;
 }
@@ -122,6 +132,20 @@ std::string SummaryJson(const ScanSummary& s) {
   w.EndObject();
   w.Key("alerts_by_host").BeginObject();
   for (const auto& [host, n] : s.alerts_by_host) w.Key(host).Uint(n);
+  w.EndObject();
+  w.Key("first_alert_time");
+  if (s.first_alert_ms)
+    w.String(FormatTimestampMs(*s.first_alert_ms));
+  else
+    w.Null();
+  w.Key("last_alert_time");
+  if (s.last_alert_ms)
+    w.String(FormatTimestampMs(*s.last_alert_ms));
+  else
+    w.Null();
+  w.Key("alerts_without_time").Uint(s.alerts_without_time);
+  w.Key("alerts_by_day").BeginObject();
+  for (const auto& [day, n] : s.alerts_by_day) w.Key(day).Uint(n);
   w.EndObject();
   w.EndObject();
   return out;

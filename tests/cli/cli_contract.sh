@@ -118,6 +118,8 @@ contains "--sort-dir refusal names it" "$work/err" "no-such-dir"
 check "summary on stderr" 0 "$yagura" scan --no-progress --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "summary table" "$work/err" "Alerts by level"
 contains "summary top hosts" "$work/err" "ws1"
+contains "summary says when the alerted events happened" "$work/err" "alerted    events from 2026-01-02T03:04:05.000Z to 2026-01-02T03:04:05.000Z"
+contains "summary days" "$work/err" "2026-01-02"
 check "missing input exits 1" 1 "$yagura" scan --quiet --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl" "$work/no-such-file"
 contains "missing input is named" "$work/err" "no-such-file"
 contains "the readable input is still scanned" "$work/out" '"title":"Whoami"'

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -143,7 +144,8 @@ level: high
     }
   }
 
-  std::string Scan(int threads, AlertOrder order, size_t memory = size_t{64} << 20) {
+  std::string Scan(int threads, AlertOrder order, size_t memory = size_t{64} << 20,
+                   ScanSummary* summary_out = nullptr) {
     ScanOptions options;
     options.rule_paths = {(dir_ / "rules").string()};
     options.inputs = {(dir_ / "host0.json").string(), (dir_ / "host1.json").string()};
@@ -155,6 +157,7 @@ level: high
     Diagnostics diagnostics([](const Diagnostic&) {});
     auto summary = RunScan(options, diagnostics);
     EXPECT_TRUE(summary) << summary.error().ToString();
+    if (summary && summary_out != nullptr) *summary_out = *summary;
     std::ifstream in(options.output_path);
     std::stringstream text;
     text << in.rdbuf();
@@ -212,6 +215,39 @@ TEST_F(SortedScan, AlertsComeInOrderOfEventTimeForAnyThreadsAndSpilling) {
   EXPECT_EQ(Scan(1, AlertOrder::kTime, 64 << 10), sorted);
   EXPECT_EQ(Scan(2, AlertOrder::kTime, 64 << 10), sorted);
   EXPECT_TRUE(fs::is_empty(dir_ / "spill"));
+}
+
+// The summary says when the alerted events happened, whatever the order of the alerts.
+TEST_F(SortedScan, TheSummaryGivesTheAlertedEventsFirstAndLastTimeAndTheirDays) {
+  WriteInputs(30'000);  // from just before 2026-11-01 to 2026-11-03 10:20 (7 s apart)
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  uint64_t untimed = 0;
+  std::map<std::string, uint64_t> days;
+  for (const std::string& line : Lines(Scan(1, AlertOrder::kInput))) {
+    auto alert = JsonValue::Parse(line);
+    ASSERT_TRUE(alert);
+    const JsonValue* time = alert->Find("time");
+    if (time == nullptr || time->is_null()) {
+      ++untimed;
+      continue;
+    }
+    const int64_t ms = *ParseIsoDateTimeMs(time->as_string());
+    first = std::min(first, ms);
+    last = std::max(last, ms);
+    ++days[FormatTimestampMs(ms).substr(0, 10)];
+  }
+  ASSERT_GE(days.size(), 3u);
+  for (AlertOrder order : {AlertOrder::kInput, AlertOrder::kTime}) {
+    for (int threads : {1, 3}) {
+      ScanSummary summary;
+      Scan(threads, order, size_t{64} << 20, &summary);
+      ASSERT_TRUE(summary.first_alert_ms && summary.last_alert_ms);
+      EXPECT_EQ(*summary.first_alert_ms, first);
+      EXPECT_EQ(*summary.last_alert_ms, last);
+      EXPECT_EQ(summary.alerts_without_time, untimed);
+      EXPECT_EQ(summary.alerts_by_day, days);
+    }
+  }
 }
 
 }  // namespace
