@@ -83,6 +83,9 @@ struct ServiceSettings {
   // Advertised as max_content_length by every API root.
   size_t taxii_max_content_length = 10 * 1024 * 1024;
   std::string export_dir;  // where exports are written (DATA/exports); empty: exports answer 503
+  // GET /healthz calls detection stalled when spooled events wait and it has finished no batch
+  // for this long.
+  int64_t detection_stall_ms = 60'000;
 };
 
 struct ApiContext {

@@ -10,6 +10,7 @@
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/console_control.hpp"
 #include "http/openapi.hpp"
 #include "pipeline/ingest_queue.hpp"
 
@@ -166,9 +167,9 @@ JsonValue BuildOpenApi(const Router& router, const JsonValue& schemas, std::stri
 void RegisterSystemRoutes(Router& router, ApiContext& context) {
   RegisterSchema(
       context, "Health",
-      R"({"type":"object","required":["status","database","ingest"],"properties":{)"
+      R"({"type":"object","required":["status","database","ingest","detection"],"properties":{)"
       R"("status":{"enum":["ok","unavailable"],"description":"unavailable (503) when the database )"
-      R"(is unreachable or live ingest cannot keep what is sent"},)"
+      R"(is unreachable, live ingest cannot keep what is sent, or detection is stalled"},)"
       R"("database":{"enum":["ok","unreachable"]},)"
       R"("ingest":{"type":"object","required":["status"],"properties":{)"
       R"("status":{"enum":["ok","full","failed","off"],"description":"full: senders are slowed )"
@@ -176,7 +177,12 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
       R"(events come); off: the service takes no live events"},)"
       R"("problem":{"type":"string"},"spool_bytes":{"type":"integer"},)"
       R"("spool_limit_bytes":{"type":"integer"},"next_seq":{"type":"integer"},)"
-      R"("reopened":{"type":"integer","description":"times a failed spool was reopened"}}}}})");
+      R"("reopened":{"type":"integer","description":"times a failed spool was reopened"}}},)"
+      R"("detection":{"type":"object","required":["status"],"properties":{)"
+      R"("status":{"enum":["ok","stalled","off"],"description":"stalled (503): events wait )"
+      R"(and no batch was finished for a minute, as when the store refuses alerts"},)"
+      R"("lag_events":{"type":"integer"},"last_progress":{"type":"string","format":"date-time"},)"
+      R"("sink_failures":{"type":"integer"}}}}})");
   router.Add("GET", "/healthz", Public(context, [&context](Request&) {
                // The database answering a trivial query, and live ingest able to keep what
                // sensors send, are what "healthy" means for the service. A full spool is not a
@@ -207,6 +213,24 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
                  ingest.Set("reopened", static_cast<int64_t>(state.reopened));
                }
                health.Set("ingest", std::move(ingest));
+               JsonValue detection = JsonValue::MakeObject();
+               if (context.detection == nullptr) {
+                 detection.Set("status", "off");
+               } else {
+                 const DetectionHealth state = context.detection->Health();
+                 const uint64_t spooled =
+                     context.ingest != nullptr ? context.ingest->next_seq() : state.next_seq;
+                 const uint64_t lag = spooled > state.next_seq ? spooled - state.next_seq : 0;
+                 const bool stalled =
+                     lag > 0 &&
+                     NowMs() - state.progress_at_ms > context.settings.detection_stall_ms;
+                 detection.Set("status", stalled ? "stalled" : "ok");
+                 detection.Set("lag_events", static_cast<int64_t>(lag));
+                 detection.Set("last_progress", FormatTimestampMs(state.progress_at_ms));
+                 detection.Set("sink_failures", static_cast<int64_t>(state.sink_failures));
+                 if (stalled) status = 503;
+               }
+               health.Set("detection", std::move(detection));
                health.Set("status", status == 200 ? "ok" : "unavailable");
                return Response::Json(status, health.Serialize());
              }),

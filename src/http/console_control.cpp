@@ -49,6 +49,11 @@ class DetectorControl final : public DetectionControl {
  public:
   explicit DetectorControl(pipeline::Detector& detector) : detector_(detector) {}
 
+  DetectionHealth Health() const override {
+    const pipeline::DetectorStats& stats = detector_.stats();
+    return {stats.next_seq.load(), stats.progress_at_ms.load(), stats.sink_failures.load()};
+  }
+
   std::shared_ptr<const RuleCatalogView> Rules() const override {
     std::shared_ptr<const pipeline::RuleCatalog> catalog = detector_.Catalog();
     std::optional<pipeline::ReloadFailure> failure = detector_.LastReloadFailure();

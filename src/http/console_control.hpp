@@ -64,9 +64,17 @@ struct ReloadOutcome {
   std::vector<RuleFailureView> failures;
 };
 
+// How far detection has come, for GET /healthz.
+struct DetectionHealth {
+  uint64_t next_seq = 0;       // the next spool record it will analyse
+  int64_t progress_at_ms = 0;  // when it last finished a batch (or started)
+  uint64_t sink_failures = 0;  // batches of alerts the store refused (retried)
+};
+
 class DetectionControl {
  public:
   virtual ~DetectionControl() = default;
+  [[nodiscard]] virtual DetectionHealth Health() const = 0;
   [[nodiscard]] virtual std::shared_ptr<const RuleCatalogView> Rules() const = 0;
   // Reloads rules and feeds, reporting progress in rule files on `job`. A set that fails to
   // load leaves the running one and returns the loader's message.

@@ -789,6 +789,7 @@ Result<uint64_t> Detector::Impl::ProcessBatch() {
   next_seq = pending->next_seq;
   pending.reset();
   stats.next_seq = next_seq;
+  stats.progress_at_ms = NowMs();
   stats.records += processed;
   records_counter->Increment(static_cast<double>(processed));
   lag_gauge->Set(static_cast<double>(queue->next_seq() - next_seq));
@@ -859,6 +860,7 @@ Result<std::unique_ptr<Detector>> Detector::Create(DetectorOptions options, Inge
   impl->feeds_fingerprint = FilesFingerprint(impl->options.scan.intel_paths);
   if (auto restored = impl->RestoreState(); !restored) return tl::unexpected(restored.error());
   impl->stats.next_seq = impl->next_seq;
+  impl->stats.progress_at_ms = NowMs();
   impl->last_state_save_ms = SteadyMs();
   impl->last_reload_check_ms = SteadyMs();
   return std::unique_ptr<Detector>(new Detector(std::move(impl)));

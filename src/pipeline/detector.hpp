@@ -100,6 +100,9 @@ struct DetectorStats {
   std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> reload_failures{0};
   std::atomic<uint64_t> next_seq{0};        // the next spool record to process
+  // Wall-clock time of the last batch processed, or of the start: with records waiting, a
+  // detector whose progress is old is stuck (a store refusing alerts, say).
+  std::atomic<int64_t> progress_at_ms{0};
 };
 
 // One loaded rule as the console lists it.

@@ -11,6 +11,11 @@ export interface Health {
     spool_bytes?: number;
     spool_limit_bytes?: number;
   };
+  detection?: {
+    status: 'ok' | 'stalled' | 'off';
+    lag_events?: number;
+    last_progress?: string;
+  };
 }
 
 export interface HealthNotice {
@@ -29,6 +34,9 @@ export function healthNotices(health: Health): HealthNotice[] {
     notices.push({ kind: 'error', key: 'health.ingest_failed', params: { problem: health.ingest.problem ?? '' } });
   } else if (health.ingest?.status === 'full') {
     notices.push({ kind: 'warning', key: 'health.ingest_full', params: {} });
+  }
+  if (health.detection?.status === 'stalled') {
+    notices.push({ kind: 'error', key: 'health.detection_stalled', params: { events: String(health.detection.lag_events ?? 0) } });
   }
   return notices;
 }

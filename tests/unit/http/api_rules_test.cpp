@@ -8,15 +8,18 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "http/console_control.hpp"
 #include "hub/alerts.hpp"
 #include "hub/crypto.hpp"
 #include "pipeline/detector.hpp"
+#include "pipeline/envelope.hpp"
 #include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
 #include "unit/http/console_api_support.hpp"
@@ -61,6 +64,7 @@ class FakeDetection final : public DetectionControl {
     catalog_ = std::move(catalog);
   }
   std::shared_ptr<const RuleCatalogView> Rules() const override { return catalog_; }
+  DetectionHealth Health() const override { return {}; }
   Result<ReloadOutcome> Reload(JobHandle& job) override {
     job.SetTotal(4, "files");
     job.SetDone(2);
@@ -325,7 +329,11 @@ class RealDetectionTest : public ConsoleApiTest {
     options.reload_interval_ms = 0;
     auto detector = pipeline::Detector::Create(
         std::move(options), *queue_,
-        [](const pipeline::DetectionBatch&) -> Result<void> { return {}; }, metrics_);
+        [this](const pipeline::DetectionBatch&) -> Result<void> {
+          if (store_refuses_) return Fail("the store is down");
+          return {};
+        },
+        metrics_);
     ASSERT_TRUE(detector) << detector.error().ToString();
     detector_ = std::move(*detector);
     detector_->Start();
@@ -346,11 +354,69 @@ class RealDetectionTest : public ConsoleApiTest {
   }
 
   fs::path dir_;
+  std::atomic<bool> store_refuses_{false};
   std::unique_ptr<pipeline::Spool> spool_;
   std::unique_ptr<pipeline::IngestQueue> queue_;
   std::unique_ptr<pipeline::Detector> detector_;
   std::unique_ptr<DetectionControl> control_;
 };
+
+// GET /healthz reports detection: how many spooled events wait, and "stalled" (503) when they
+// wait and no batch was finished for the configured time, as when the store refuses alerts.
+TEST_P(RealDetectionTest, HealthCallsDetectionStalledWhileTheStoreRefusesItsAlerts) {
+  context_->ingest = queue_.get();
+  context_->settings.detection_stall_ms = 300;
+  RegisterSystemRoutes(router_, *context_);
+  auto health = [&] {
+    Response response = Call("GET", "/healthz", "");
+    auto body = JsonValue::Parse(response.body);
+    EXPECT_TRUE(body) << response.body;
+    return std::make_pair(response.status, body.value_or(JsonValue()));
+  };
+  // Waits up to 30 s for detection's status to become `status`.
+  auto wait_for = [&](const std::string& status) {
+    for (int i = 0; i < 600; ++i) {
+      auto [code, body] = health();
+      if (body.Find("detection")->Find("status")->as_string() == status) return body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "detection never became " << status << ": " << health().second.Serialize();
+    return JsonValue();
+  };
+  auto [code, body] = health();
+  EXPECT_EQ(code, 200) << body.Serialize();
+  EXPECT_EQ(body.Find("detection")->Find("status")->as_string(), "ok");
+  EXPECT_EQ(body.Find("detection")->Find("lag_events")->as_int(), 0);
+
+  store_refuses_ = true;
+  pipeline::Envelope envelope;
+  envelope.kind = pipeline::PayloadKind::kSyslog;
+  envelope.org_id = ministry_id_;
+  envelope.sensor_id = "sensor-1";
+  envelope.logsource = "product=linux,service=sshd";
+  envelope.received_at = "2026-11-26T01:30:00.000Z";
+  envelope.peer = "127.0.0.1:5000";
+  envelope.transport = "tcp";
+  envelope.payload = "<38>Nov 26 01:30:00 host sshd[1]: Failed password for root from 10.0.0.1";
+  std::string bytes;
+  pipeline::EncodeEnvelope(envelope, bytes);
+  std::string_view view = bytes;
+  ASSERT_TRUE(queue_->Append(std::span<const std::string_view>(&view, 1)));
+
+  JsonValue stalled = wait_for("stalled");
+  EXPECT_EQ(stalled.Find("status")->as_string(), "unavailable");
+  EXPECT_EQ(stalled.Find("detection")->Find("lag_events")->as_int(), 1);
+  EXPECT_GE(stalled.Find("detection")->Find("sink_failures")->as_int(), 1);
+  EXPECT_EQ(health().first, 503);
+
+  store_refuses_ = false;  // the detector retries the batch
+  JsonValue recovered = wait_for("ok");
+  EXPECT_EQ(recovered.Find("detection")->Find("lag_events")->as_int(), 0);
+  EXPECT_EQ(health().first, 200);
+
+  context_->detection = nullptr;
+  EXPECT_EQ(health().second.Find("detection")->Find("status")->as_string(), "off");
+}
 
 TEST_P(RealDetectionTest, ListsTheLoadedRulesAndReloadsThroughTheApi) {
   JsonValue list = Get("/api/v1/rules", analyst_);

@@ -16,6 +16,12 @@ describe('what the console says about the service’s health', () => {
     ]);
   });
 
+  it('reports detection that has stalled with the events waiting', () => {
+    const stalled: Health = { ...ok, status: 'unavailable', detection: { status: 'stalled', lag_events: 1200 } };
+    expect(healthNotices(stalled)).toEqual([{ kind: 'error', key: 'health.detection_stalled', params: { events: '1200' } }]);
+    expect(healthNotices({ ...ok, detection: { status: 'ok', lag_events: 5 } })).toEqual([]);
+  });
+
   it('warns when senders are slowed down, and puts an unreachable database first', () => {
     expect(healthNotices({ ...ok, ingest: { status: 'full' } })).toEqual([{ kind: 'warning', key: 'health.ingest_full', params: {} }]);
     const both: Health = { status: 'unavailable', database: 'unreachable', ingest: { status: 'full' } };
