@@ -116,6 +116,12 @@ const std::map<std::string, Setter>& Setters() {
          c.service.session_ttl_ms = *ms;
          return {};
        }},
+      {"detection_stall", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationMs(v, "detection_stall");
+         if (!ms) return tl::unexpected(ms.error());
+         c.service.detection_stall_ms = *ms;
+         return {};
+       }},
       {"session_idle", [](ServeConfig& c, const std::string& v) -> Result<void> {
          auto ms = ParseDurationMs(v, "session_idle");
          if (!ms) return tl::unexpected(ms.error());

@@ -32,6 +32,11 @@ grep -q "on http://127.0.0.1:[12]$" "$work/out" && fail "the --listen flag did n
 kill -TERM $pid; wait $pid; status=$?; pid=
 [[ $status -eq 0 ]] || fail "SIGTERM: exit status $status"
 
+printf 'listen: 127.0.0.1:0\ndetection_stall: a while\n' >"$data/yagura.yml"
+"$yagura" serve --data "$data" >"$work/out" 2>&1
+grep -q 'detection_stall must be a duration' "$work/out" || fail "a bad detection_stall is not explained: $(cat "$work/out")"
+printf 'listen: 127.0.0.1:1\nsession_idle: 10m\n' >"$data/yagura.yml"
+
 YAGURA_SESSION_IDLE=soon "$yagura" serve --data "$data" >"$work/out" 2>&1
 grep -q "YAGURA_SESSION_IDLE: session_idle must be a duration" "$work/out" || fail "a bad environment value is not named: $(cat "$work/out")"
 
