@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string>
+#include <unordered_set>
 
 #include "sigma/condition.hpp"
 #include "sigma/modifiers/modifier.hpp"
@@ -269,17 +271,19 @@ class DetectionCompiler {
     switch (proto.kind) {
       case PredicateKind::kString: {
         // Identical alternatives (windash on a value with no flag dash...) collapse to one.
-        std::vector<std::vector<GlobToken>> seen;
+        // Found by a key of each glob's tokens in a hash set: a windash value with six flag
+        // dashes has 15,625 alternatives, and comparing each with all before it took seconds.
+        std::unordered_set<std::string> seen;
+        std::string token_key;
         for (auto& glob : value.alternatives) {
-          bool duplicate = std::any_of(seen.begin(), seen.end(), [&](const auto& other) {
-            return other.size() == glob.size() &&
-                   std::equal(other.begin(), other.end(), glob.begin(),
-                              [](const GlobToken& a, const GlobToken& b) {
-                                return a.kind == b.kind && a.text == b.text;
-                              });
-          });
-          if (duplicate) continue;
-          seen.push_back(glob);
+          token_key.clear();
+          for (const GlobToken& token : glob) {
+            token_key.push_back(static_cast<char>(token.kind));
+            const auto size = static_cast<uint32_t>(token.text.size());
+            token_key.append(reinterpret_cast<const char*>(&size), sizeof size);
+            token_key.append(token.text);
+          }
+          if (!seen.insert(token_key).second) continue;
           Predicate predicate = proto;
           predicate.glob = std::move(glob);
           add(std::move(predicate));

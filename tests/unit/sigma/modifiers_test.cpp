@@ -118,6 +118,21 @@ TEST(Modifiers, WindashCartesianProductAndWordDashes) {
   EXPECT_EQ(Globs(none.rule()), (std::vector<std::string>{"a-b"}));
 }
 
+// Six flag dashes: 5^6 alternatives, each kept once. (Telling them apart compared each with
+// all before it, and a long value took seconds to load; found by the sigma fuzz harness.)
+TEST(Modifiers, WindashWithSixFlagDashesKeepsEveryDistinctAlternative) {
+  const std::string tail(600, 'x');
+  RuleFixture f("  sel:\n    C|windash|contains: ' -a -b -c -d -e -f " + tail +
+                "'\n  condition: sel\n");
+  ASSERT_LOADED(f);
+  EXPECT_EQ(f.rule().selections[0].maps[0][0].groups[0].size(), 15'625u);
+  EXPECT_TRUE(f.Matches({{"C",
+                          "run /a -b \xE2\x80\x93"
+                          "c /d -e /f " +
+                              tail}}));
+  EXPECT_FALSE(f.Matches({{"C", "run /a -b +c /d -e /f " + tail}}));
+}
+
 TEST(Modifiers, WindashUnderAllKeepsAlternativesOred) {
   RuleFixture f(R"(  sel:
     C|contains|all|windash:
