@@ -4,6 +4,7 @@
 // each resource registers, so it cannot list a route that does not exist or miss one that does;
 // a test still walks both directions.
 #include <charconv>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -180,13 +181,15 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
       R"("reopened":{"type":"integer","description":"times a failed spool was reopened"}}},)"
       R"("detection":{"type":"object","required":["status"],"properties":{)"
       R"("status":{"enum":["ok","stalled","off"],"description":"stalled (503): events wait )"
-      R"(and no batch was finished for a minute, as when the store refuses alerts"},)"
+      R"(and no batch was finished for detection_stall (a minute by default), as when the )"
+      R"(store refuses alerts"},)"
       R"("lag_events":{"type":"integer"},"last_progress":{"type":"string","format":"date-time"},)"
       R"("sink_failures":{"type":"integer"}}}}})");
   router.Add("GET", "/healthz", Public(context, [&context](Request&) {
-               // The database answering a trivial query, and live ingest able to keep what
-               // sensors send, are what "healthy" means for the service. A full spool is not a
-               // failure: senders are slowed down and nothing is lost.
+               // The database answering a trivial query, live ingest able to keep what
+               // sensors send, and detection keeping up are what "healthy" means for the
+               // service. A full spool is not a failure: senders are slowed down and nothing
+               // is lost.
                JsonValue health = JsonValue::MakeObject();
                int status = 200;
                try {
@@ -197,11 +200,13 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
                  health.Set("database", "unreachable");
                  status = 503;
                }
+               std::optional<pipeline::IngestHealth> spool;
+               if (context.ingest != nullptr) spool = context.ingest->Health();
                JsonValue ingest = JsonValue::MakeObject();
-               if (context.ingest == nullptr) {
+               if (!spool) {
                  ingest.Set("status", "off");
                } else {
-                 const pipeline::IngestHealth state = context.ingest->Health();
+                 const pipeline::IngestHealth& state = *spool;
                  ingest.Set("status", !state.writable ? "failed" : state.full ? "full" : "ok");
                  if (!state.writable) {
                    ingest.Set("problem", state.problem);
@@ -218,8 +223,7 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
                  detection.Set("status", "off");
                } else {
                  const DetectionHealth state = context.detection->Health();
-                 const uint64_t spooled =
-                     context.ingest != nullptr ? context.ingest->next_seq() : state.next_seq;
+                 const uint64_t spooled = spool ? spool->next_seq : state.next_seq;
                  const uint64_t lag = spooled > state.next_seq ? spooled - state.next_seq : 0;
                  const bool stalled =
                      lag > 0 &&
@@ -234,8 +238,8 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
                health.Set("status", status == 200 ? "ok" : "unavailable");
                return Response::Json(status, health.Serialize());
              }),
-             RouteDoc{"Liveness: database reachability and live ingest's state", "system", "",
-                      "Health", false, {}});
+             RouteDoc{"Liveness: database reachability, live ingest's and detection's state",
+                      "system", "", "Health", false, {}});
   router.Add("GET", "/metrics", Public(context, [&context](Request&) {
                if (context.ingest != nullptr) {
                  // The spool's state as of this scrape (the queue keeps no metrics itself).

@@ -1164,7 +1164,6 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     return alert;
   };
   // When the alerted events happened, for the summary.
-  std::string day;
   auto count_time = [&](std::optional<int64_t> time) {
     if (!time) {
       ++summary.alerts_without_time;
@@ -1172,8 +1171,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     }
     if (!summary.first_alert_ms || *time < *summary.first_alert_ms) summary.first_alert_ms = time;
     if (!summary.last_alert_ms || *time > *summary.last_alert_ms) summary.last_alert_ms = time;
-    day = FormatTimestampMs(*time).substr(0, 10);
-    ++summary.alerts_by_day[day];
+    ++summary.alerts_by_day[FormatTimestampMs(*time).substr(0, 10)];  // the UTC date
   };
   // The summary's counters by rule title and by host are map entries, whose addresses do not
   // change: an alert finds its rule's counter by the rule's index, and its host's counter
