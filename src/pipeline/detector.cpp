@@ -815,6 +815,9 @@ void Detector::Impl::Run() {
       if (reload.owns_lock()) (void)Detector::ReloadIfChangedImpl(*this);
     }
     if (!pending && !queue->WaitFor(next_seq, std::chrono::milliseconds(200))) {
+      // Nothing it can read: it has kept up as of now. Otherwise, after a quiet hour, the
+      // first event would find an hour-old progress time and read as a stall.
+      stats.progress_at_ms = NowMs();
       if (state_dirty && SteadyMs() - last_state_save_ms >= options.state_interval_ms) {
         if (auto saved = SaveState(); !saved)
           std::fprintf(stderr, "yagura detector: %s\n", saved.error().message.c_str());

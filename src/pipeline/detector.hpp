@@ -100,8 +100,9 @@ struct DetectorStats {
   std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> reload_failures{0};
   std::atomic<uint64_t> next_seq{0};        // the next spool record to process
-  // Wall-clock time of the last batch processed, or of the start: with records waiting, a
-  // detector whose progress is old is stuck (a store refusing alerts, say).
+  // Wall-clock time of the last batch processed, or of the last wait that found nothing to
+  // read (at most 200 ms apart when idle): with records waiting, a detector whose progress is
+  // old is stuck (a store refusing alerts, say).
   std::atomic<int64_t> progress_at_ms{0};
 };
 

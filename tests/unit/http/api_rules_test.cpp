@@ -387,6 +387,14 @@ TEST_P(RealDetectionTest, HealthCallsDetectionStalledWhileTheStoreRefusesItsAler
   EXPECT_EQ(code, 200) << body.Serialize();
   EXPECT_EQ(body.Find("detection")->Find("status")->as_string(), "ok");
   EXPECT_EQ(body.Find("detection")->Find("lag_events")->as_int(), 0);
+  // Idle, it keeps its progress time current: the next event must not find it long past.
+  const std::string idle_since = body.Find("detection")->Find("last_progress")->as_string();
+  bool advanced = false;
+  for (int i = 0; i < 600 && !advanced; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    advanced = health().second.Find("detection")->Find("last_progress")->as_string() > idle_since;
+  }
+  EXPECT_TRUE(advanced) << "an idle detector's progress time stood still";
 
   store_refuses_ = true;
   pipeline::Envelope envelope;
