@@ -79,6 +79,8 @@ class IntelCommand {
   bool json_ = false;
 };
 
+// `yagura rules check`: load and lint rules; `yagura rules test`: run their regression tests
+// (scan/rule_tests.hpp).
 class RulesCommand {
  public:
   explicit RulesCommand(CLI::App& app);
@@ -86,11 +88,22 @@ class RulesCommand {
   int Run();
 
  private:
+  int Check();
+  int Test();
   CLI::App* command_;
   CLI::App* check_;
+  CLI::App* test_;
   std::vector<std::string> paths_;
   std::string placeholders_file_;
   bool json_ = false;
+  // rules test
+  std::string root_;
+  std::string cache_dir_;
+  bool no_cache_ = false;
+  bool with_json_ = false;
+  bool exact_count_ = false;
+  bool require_tests_ = false;
+  bool verbose_ = false;
 };
 
 // `yagura serve`: the centre's service (HTTP API, audit log) on the embedded store or PostgreSQL.

@@ -1,10 +1,12 @@
-#include <filesystem>
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/placeholders.hpp"
 #include "core/json_writer.hpp"
+#include "scan/rule_tests.hpp"
 #include "sigma/rule_set.hpp"
 
 namespace yagura::cli {
@@ -19,9 +21,36 @@ RulesCommand::RulesCommand(CLI::App& app) {
                    R"(Print {"loaded": N, "failed": N, "failures": [{"file","line","reason"}]})");
   check_->add_option("--placeholders", placeholders_file_,
                      "YAML file of |expand placeholder values (default: config/placeholders.yml)");
+
+  test_ = command_->add_subcommand(
+      "test",
+      "Run the rules' regression tests: each rule's sample logs (SigmaHQ's regression_tests_path "
+      "and info.yml) must raise its alerts");
+  test_->add_option("paths", paths_, "Rule files or directories")->required();
+  test_->add_option("--root", root_,
+                    "The rule repository's root, which regression_tests_path and the samples' "
+                    "paths are relative to (default: the folder above each rule where the path "
+                    "exists)");
+  test_->add_flag("--with-json", with_json_,
+                  "Also scan the .json beside each evtx sample (the same events in evtx_dump's "
+                  "JSON), with the same expectation");
+  test_->add_flag("--exact-count", exact_count_,
+                  "A test's match_count is the exact number of alerts its sample must raise "
+                  "(default: at least that many, as SigmaHQ's counts are minimums)");
+  test_->add_flag("--require-tests", require_tests_,
+                  "Fail, and list them, when some rules name no regression test");
+  test_->add_flag("--verbose,-v", verbose_, "List the tests that pass too");
+  test_->add_flag("--json", json_, "Print the report as one JSON object");
+  test_->add_option("--placeholders", placeholders_file_,
+                    "YAML file of |expand placeholder values (default: config/placeholders.yml)");
+  test_->add_option("--cache-dir", cache_dir_,
+                    "Compiled matcher cache (default: $XDG_CACHE_HOME/yagura)");
+  test_->add_flag("--no-cache", no_cache_, "Do not read or write the compiled matcher cache");
 }
 
-int RulesCommand::Run() {
+int RulesCommand::Run() { return test_->parsed() ? Test() : Check(); }
+
+int RulesCommand::Check() {
   sigma::LoadOptions options;
   auto placeholders = ResolvePlaceholders(placeholders_file_);
   if (!placeholders) {
@@ -57,6 +86,148 @@ int RulesCommand::Run() {
     std::cout << fmt::format("{} rules loaded, {} failed\n", loaded, rules.failures.size());
   }
   return rules.failures.empty() ? EXIT_OK : EXIT_PARTIAL;
+}
+
+namespace {
+
+std::string CaseLine(const scan::RuleTestCase& c) {
+  std::string expected = !c.match_count ? std::string("expected at least 1")
+                         : c.exact || *c.match_count == 0
+                             ? fmt::format("expected {}", *c.match_count)
+                             : fmt::format("expected at least {}", *c.match_count);
+  std::string what = c.error.empty() ? fmt::format("{} alerts, {}", c.alerts, expected)
+                                     : fmt::format("{} ({})", c.error, expected);
+  return fmt::format("{} [{}] {}: {}", c.name.empty() ? "(unnamed)" : c.name, c.type, c.sample,
+                     what);
+}
+
+}  // namespace
+
+int RulesCommand::Test() {
+  const char* self = "yagura rules test";
+  if (!root_.empty() && !std::filesystem::is_directory(root_)) {
+    std::cerr << self << ": --root " << root_ << ": no such directory\n";
+    return EXIT_USAGE;
+  }
+  for (const auto& p : paths_) {
+    if (!std::filesystem::exists(p)) {
+      std::cerr << self << ": " << p << ": no such file or directory\n";
+      return EXIT_USAGE;
+    }
+  }
+  scan::ScanOptions options;
+  options.rule_paths = paths_;
+  options.cache_dir = no_cache_ ? "" : cache_dir_.empty() ? DefaultCacheDir() : cache_dir_;
+  auto placeholders = ResolvePlaceholders(placeholders_file_);
+  if (!placeholders) {
+    std::cerr << self << ": " << placeholders.error().ToString() << "\n";
+    return EXIT_USAGE;
+  }
+  options.placeholders = std::move(*placeholders);
+
+  // Rules that fail to load are listed (as `rules check` does) and fail the run; the others
+  // are still tested.
+  Diagnostics diagnostics([self](const Diagnostic& d) {
+    const char* kind = d.kind == DiagnosticKind::kWarning ? "warning: " : "";
+    std::fprintf(stderr, "%s: %s: %s%s\n", self, d.where.c_str(), kind, d.message.c_str());
+  });
+  scan::ScanSummary load_summary;
+  auto engine = scan::Engine::Prepare(options, diagnostics, load_summary);
+  if (!engine) {
+    std::cerr << self << ": " << engine.error().ToString() << "\n";
+    return EXIT_PARTIAL;
+  }
+  const sigma::RuleSet& rules = (*engine)->rules();
+  scan::RuleTestOptions test_options;
+  test_options.root = root_;
+  test_options.with_json = with_json_;
+  test_options.exact_count = exact_count_;
+  std::vector<scan::RuleTest> tests = scan::FindRuleTests(rules, test_options);
+  scan::RunRuleTests(**engine, tests);
+
+  size_t passed = 0;
+  for (const auto& t : tests) passed += t.passed();
+  const size_t failed = tests.size() - passed;
+  std::vector<uint32_t> untested;
+  {
+    std::vector<bool> has_test(rules.rules.size(), false);
+    for (const auto& t : tests) has_test[t.rule] = true;
+    for (uint32_t r = 0; r < rules.rules.size(); ++r)
+      if (!has_test[r]) untested.push_back(r);
+  }
+
+  if (json_) {
+    std::string out;
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("rules").Uint(rules.rules.size());
+    w.Key("rules_failed_to_load").Uint(rules.failures.size());
+    w.Key("tested").Uint(tests.size()).Key("passed").Uint(passed).Key("failed").Uint(failed);
+    w.Key("without_tests").Uint(untested.size());
+    w.Key("results").BeginArray();
+    for (const auto& t : tests) {
+      const sigma::RuleInfo& info = rules.rules[t.rule].info;
+      w.BeginObject().Key("rule_id").String(info.id).Key("title").String(info.title);
+      w.Key("file").String(info.file).Key("info").String(t.info_path);
+      w.Key("passed").Bool(t.passed());
+      if (!t.problem.empty()) w.Key("problem").String(t.problem);
+      w.Key("cases").BeginArray();
+      for (const auto& c : t.cases) {
+        w.BeginObject().Key("name").String(c.name).Key("type").String(c.type);
+        w.Key("sample").String(c.sample);
+        // The least number of alerts that passes, and whether more fail the test.
+        w.Key("expected").Int(c.match_count ? *c.match_count : 1);
+        w.Key("exact").Bool(c.match_count && (c.exact || *c.match_count == 0));
+        w.Key("alerts").Uint(c.alerts).Key("passed").Bool(c.passed());
+        if (!c.error.empty()) w.Key("error").String(c.error);
+        w.EndObject();
+      }
+      w.EndArray().EndObject();
+    }
+    w.EndArray();
+    if (require_tests_) {
+      w.Key("untested").BeginArray();
+      for (uint32_t r : untested) {
+        const sigma::RuleInfo& info = rules.rules[r].info;
+        w.BeginObject().Key("rule_id").String(info.id).Key("title").String(info.title);
+        w.Key("file").String(info.file).EndObject();
+      }
+      w.EndArray();
+    }
+    w.Key("load_failures").BeginArray();
+    for (const auto& f : rules.failures) {
+      w.BeginObject().Key("file").String(f.file).Key("line").Int(f.line);
+      w.Key("reason").String(f.reason).EndObject();
+    }
+    w.EndArray().EndObject();
+    std::cout << out << "\n";
+  } else {
+    // Load failures were printed as the rules loaded (the diagnostics above).
+    for (const auto& t : tests) {
+      const bool ok = t.passed();
+      if (ok && !verbose_) continue;
+      const sigma::RuleInfo& info = rules.rules[t.rule].info;
+      std::cout << fmt::format("{}  {}  {} ({})\n", ok ? "PASS" : "FAIL", info.file, info.title,
+                               info.id);
+      if (!t.problem.empty()) std::cout << "      " << t.problem << "\n";
+      for (const auto& c : t.cases)
+        if (!ok || verbose_)
+          std::cout << "      " << (c.passed() ? "ok  " : "FAIL") << "  " << CaseLine(c) << "\n";
+    }
+    if (require_tests_) {
+      for (uint32_t r : untested) {
+        const sigma::RuleInfo& info = rules.rules[r].info;
+        std::cout << fmt::format("NONE  {}  {} ({}): no regression_tests_path\n", info.file,
+                                 info.title, info.id);
+      }
+    }
+    std::cout << fmt::format("{} rules with regression tests: {} passed, {} failed; {} without\n",
+                             tests.size(), passed, failed, untested.size());
+    if (!rules.failures.empty())
+      std::cout << fmt::format("{} rules failed to load\n", rules.failures.size());
+  }
+  const bool ok = failed == 0 && rules.failures.empty() && (!require_tests_ || untested.empty());
+  return ok ? EXIT_OK : EXIT_PARTIAL;
 }
 
 }  // namespace yagura::cli

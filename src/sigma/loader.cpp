@@ -90,6 +90,7 @@ LoadResult<RuleInfo> ParseInfo(const YAML::Node& doc, const std::string& file, i
   info.id = ScalarText(doc["id"]);
   info.name = ScalarText(doc["name"]);
   info.status = ScalarText(doc["status"]);
+  info.regression_tests_path = ScalarText(doc["regression_tests_path"]);
   info.description = ScalarText(doc["description"]);
   info.date = ScalarText(doc["date"]);
   info.modified = ScalarText(doc["modified"]);

@@ -39,6 +39,9 @@ struct RuleInfo {
   std::vector<std::string> references;
   std::vector<std::string> falsepositives;
   event::Logsource logsource;
+  // SigmaHQ's regression test convention: the info.yml listing the rule's sample logs, relative
+  // to the root of the rule repository (scan/rule_tests.hpp); empty when the rule names none.
+  std::string regression_tests_path;
   std::string file;  // path the rule was loaded from
   int line = 0;      // line of the document start in that file
   // What names this rule in the ids of its alerts (set by the loader): its id, else its title;

@@ -63,6 +63,57 @@ contains "rules check --json names the file" "$work/out" 'bad.yml'
 contains "rules check --json gives the line" "$work/out" '"line":'
 contains "rules check --json gives a reason" "$work/out" 'nosuchmodifier'
 
+# rules test: a repository in SigmaHQ's layout, rules naming their regression data.
+mkdir -p "$work/repo/rules/windows" "$work/repo/regression_data/whoami"
+cat >"$work/repo/rules/windows/whoami.yml" <<'YML'
+title: Whoami
+id: 11111111-1111-4111-8111-111111111111
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {CommandLine|contains: 'whoami /all'}
+  condition: sel
+regression_tests_path: regression_data/whoami/info.yml
+YML
+cat >"$work/repo/rules/windows/untested.yml" <<'YML'
+title: Untested
+id: 22222222-2222-4222-8222-222222222222
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {CommandLine|contains: 'net user'}
+  condition: sel
+YML
+cat >"$work/repo/regression_data/whoami/info.yml" <<'YML'
+rule_metadata:
+    - id: 11111111-1111-4111-8111-111111111111
+      title: Whoami
+regression_tests_info:
+    - name: Positive Detection Test
+      type: json
+      match_count: 1
+      path: regression_data/whoami/sample.json
+YML
+printf '%s\n' '{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"CommandLine":"whoami /all"}}}' \
+  >"$work/repo/regression_data/whoami/sample.json"
+check "rules test --help" 0 "$yagura" rules test --help
+check "rules test passes" 0 "$yagura" rules test --no-cache "$work/repo/rules"
+contains "rules test summary" "$work/out" "1 rules with regression tests: 1 passed, 0 failed; 1 without"
+check "rules test --verbose lists passes" 0 "$yagura" rules test --no-cache -v "$work/repo/rules"
+contains "rules test --verbose names the rule" "$work/out" "PASS  $work/repo/rules/windows/whoami.yml  Whoami"
+check "rules test --json" 0 "$yagura" rules test --no-cache --json "$work/repo/rules"
+for key in '"tested":1' '"passed":1' '"failed":0' '"without_tests":1' '"rule_id":"11111111-1111-4111-8111-111111111111"' \
+           '"cases":[{"name":"Positive Detection Test","type":"json"' '"expected":1' '"exact":false' '"alerts":1'; do
+  contains "rules test --json has $key" "$work/out" "$key"
+done
+check "rules test --require-tests fails on an untested rule" 1 "$yagura" rules test --no-cache --require-tests "$work/repo/rules"
+contains "rules test --require-tests names it" "$work/out" "NONE  $work/repo/rules/windows/untested.yml  Untested"
+printf '%s\n' '{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"CommandLine":"cmd /c whoami /all"}}}' \
+  >>"$work/repo/regression_data/whoami/sample.json"
+check "rules test: more alerts than counted pass (counts are minimums)" 0 "$yagura" rules test --no-cache "$work/repo/rules"
+check "rules test --exact-count fails on them" 1 "$yagura" rules test --no-cache --exact-count "$work/repo/rules"
+contains "rules test names the failing sample" "$work/out" "sample.json: 2 alerts, expected 1"
+check "rules test with a missing path is a usage error" 2 "$yagura" rules test "$work/nowhere"
+check "rules test with a missing --root is a usage error" 2 "$yagura" rules test --root "$work/nowhere" "$work/repo/rules"
+
 cat >"$work/events.jsonl" <<'JSON'
 {"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws1","TimeCreated":{"#attributes":{"SystemTime":"2026-01-02T03:04:05Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"}}}
 {"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws1"},"EventData":{"Image":"C:\\Windows\\notepad.exe"}}}
