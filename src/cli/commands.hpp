@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/serve_config.hpp"
+#include "scan/record_search.hpp"
 #include "scan/scanner.hpp"
 
 namespace yagura::cli {
@@ -133,6 +134,26 @@ class ServeCommand {
 };
 
 // `yagura dump FILE...`: every record as one JSON object per line (EVTX as evtx_dump).
+// --from / --to of `scan` and `search`: an RFC 3339 time, or a date, which as an end bound
+// means the end of that day.
+[[nodiscard]] Result<int64_t> ParseRangeBound(std::string_view text, bool end);
+
+// `yagura search`: the records of log files that hold strings or regexes (scan/record_search.hpp).
+class SearchCommand {
+ public:
+  explicit SearchCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  scan::SearchOptions options_;
+  std::string format_ = "auto";
+  std::string output_;
+  bool count_ = false;
+  bool quiet_ = false;
+};
+
 class DumpCommand {
  public:
   explicit DumpCommand(CLI::App& app);

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   yagura::cli::IntelCommand intel(app);
   yagura::cli::ServeCommand serve(app);
   yagura::cli::AdminCommand admin(app);
+  yagura::cli::SearchCommand search(app);
   yagura::cli::DumpCommand dump(app);
 
   try {
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   if (intel.parsed()) return intel.Run();
   if (serve.parsed()) return serve.Run();
   if (admin.parsed()) return admin.Run();
+  if (search.parsed()) return search.Run();
   if (dump.parsed()) return dump.Run();
   return yagura::cli::EXIT_USAGE;
 }

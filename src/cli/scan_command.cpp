@@ -36,8 +36,10 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
   return Fail(fmt::format("unknown duration unit in '{}' (ms, s, m, h, d)", text));
 }
 
-// --from / --to: an RFC 3339 time, or a date, which as --to means the end of that day (so
-// `--from 2026-11-01 --to 2026-11-03` is three whole days).
+}  // namespace
+
+// A date as --to means the end of that day (so `--from 2026-11-01 --to 2026-11-03` is three
+// whole days).
 Result<int64_t> ParseRangeBound(std::string_view text, bool end) {
   const auto ms = ParseIsoDateTimeMs(text);
   if (!ms) {
@@ -49,8 +51,6 @@ Result<int64_t> ParseRangeBound(std::string_view text, bool end) {
   const bool date_only = text.size() == 10;
   return end && date_only ? *ms + 86'400'000 - 1 : *ms;
 }
-
-}  // namespace
 
 ScanCommand::ScanCommand(CLI::App& app) {
   command_ = app.add_subcommand("scan", "Run Sigma rules over log files (EVTX, JSON, syslog, web "

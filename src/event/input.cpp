@@ -461,6 +461,7 @@ bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
   s.end = 0;
   s.Unshare();
   s.eof = false;
+  stop_file_ = false;
   s.schema.clear();
   Filler filler{source, diagnostics_, file.path, stats_, on_progress,
                 share_buffers_ ? READ_CHUNK * 4 : CACHED_READ};
@@ -616,6 +617,10 @@ void RecordReader::Impl::ReadJson(const InputFile& file, Filler& filler, uint32_
         --stats_.records;
         framer.Reframe();
       }
+      if (owner.stop_file_) {
+        stats_.bytes += frame.end;
+        return;
+      }
       continue;
     }
     if (frame.kind == JsonFramer::Kind::kError) {
@@ -691,6 +696,10 @@ void RecordReader::Impl::ReadLines(const InputFile& file, Filler& filler, InputF
       emit(pos, end);
       pos = end + 1;
       scanned = 0;
+      if (owner.stop_file_) {
+        stats_.bytes += pos;
+        return;
+      }
       continue;
     }
     if (s.eof) {

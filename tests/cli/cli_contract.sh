@@ -176,6 +176,27 @@ contains "missing input is named" "$work/err" "no-such-file"
 contains "the readable input is still scanned" "$work/out" '"title":"Whoami"'
 
 # Threads change nothing in the output: same alerts, same order.
+# search: records holding strings or regexes, as JSON lines.
+check "search --help" 0 "$yagura" search --help
+check "search without a pattern is a usage error" 2 "$yagura" search "$work/events.jsonl"
+contains "search without a pattern says why" "$work/err" "nothing to search for"
+check "search with a bad regex is a usage error" 2 "$yagura" search -e '(unclosed' "$work/events.jsonl"
+check "search with a bad --from is a usage error" 2 "$yagura" search -s x --from yesterday "$work/events.jsonl"
+check "search finds a string" 0 "$yagura" search -s WHOAMI "$work/events.jsonl"
+lines=$(wc -l <"$work/out")
+[[ $lines -eq 1 ]] || { echo "FAIL: search: expected 1 record, got $lines"; failures=$((failures + 1)); }
+for key in '"source":{"file":"'"$work"'/events.jsonl","record":1}' '"time":"2026-01-02T03:04:05.000Z"' \
+           '"matches":[{"field":"Event.EventData.Image","value":"C:\\Windows\\System32\\whoami.exe"},{"field":"Event.EventData.CommandLine","value":"whoami /all"}]' \
+           '"event":{"Event"'; do
+  contains "search record has $key" "$work/out" "$key"
+done
+contains "search summary" "$work/err" "1 records found in 2 read from 1 files"
+check "search --field --count" 0 "$yagura" search -s exe -f Image --count "$work/events.jsonl"
+contains "search --count prints the number" "$work/out" "2"
+check "search --all needs every pattern" 0 "$yagura" search -s whoami -e 'notepad' --all --count "$work/events.jsonl"
+contains "search --all finds none" "$work/out" "0"
+check "search of a missing file exits 1" 1 "$yagura" search -s x "$work/events.jsonl" "$work/nowhere.jsonl"
+
 inputs=("$src/samples")
 [[ -d $src/../shared/data/sigma/regression/jsonl ]] && inputs+=("$src/../shared/data/sigma/regression/jsonl")
 for t in 1 2 3; do

@@ -90,6 +90,27 @@ TEST(JsonInput, JsonLinesWithNumbersAndLines) {
   EXPECT_TRUE(result.diagnostics.empty());
 }
 
+// A consumer that found what it wanted stops the file; the next file is read whole.
+TEST(JsonInput, StopFileEndsTheFileNotTheReader) {
+  TempDir dir;
+  auto json = dir.Write("a.jsonl", "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+  auto lines = dir.Write("b.log", "one\ntwo\nthree\n");
+  Diagnostics diagnostics;
+  RecordReader reader(InputFormat::kAuto, diagnostics);
+  std::vector<std::string> seen;
+  for (const fs::path& path : {json, lines, json}) {
+    reader.ReadFile({path.string(), 0}, 0, [&](const Record& record) {
+      seen.emplace_back(record.data);
+      if (record.number == 2) reader.StopFile();
+    });
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"{\"a\":1}", "{\"a\":2}", "one", "two", "{\"a\":1}",
+                                            "{\"a\":2}"}));
+  EXPECT_EQ(reader.stats().records, 6u);
+  EXPECT_EQ(reader.stats().files_read, 3u);
+  EXPECT_TRUE(diagnostics.Kept().empty());
+}
+
 TEST(JsonInput, TopLevelArrayElementsAreRecords) {
   TempDir dir;
   auto path = dir.Write("a.json", "\xEF\xBB\xBF[\n  {\"a\": [1, {\"b\": \"]\"}]},\n  {\"a\": 2}\n]\n");

@@ -1,0 +1,144 @@
+// `yagura search`: the records of log files that hold strings or regexes, as JSON lines.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/json_writer.hpp"
+#include "core/time.hpp"
+
+namespace yagura::cli {
+
+SearchCommand::SearchCommand(CLI::App& app) {
+  command_ = app.add_subcommand(
+      "search",
+      "Find the records of log files that hold given strings or regexes (EVTX, JSON, syslog, "
+      "web access logs), without a rule");
+  command_
+      ->add_option("paths", options_.inputs,
+                   "Files or directories to search (directories recursively); - for stdin")
+      ->required();
+  command_
+      ->add_option("--string,-s", options_.strings,
+                   "Text to find inside a value (repeatable; a record with any of them is "
+                   "found, with --all every one)")
+      ->allow_extra_args(false);
+  command_
+      ->add_option("--regex,-e", options_.regexes,
+                   "Regular expression (RE2 syntax) to find in a value (repeatable)")
+      ->allow_extra_args(false);
+  command_
+      ->add_option("--field,-f", options_.fields,
+                   "Search only this field (repeatable; names as Sigma rules read them: "
+                   "CommandLine, TargetUserName, Computer...). Default: every value")
+      ->allow_extra_args(false);
+  command_->add_flag("--all", options_.match_all,
+                     "Find records that hold every string and regex, not just one of them");
+  command_->add_flag("--match-case", options_.match_case,
+                     "Compare with case (default: ignore case, as Sigma does)");
+  command_
+      ->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
+      ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
+  auto add_bound = [this](const std::string& name, bool end, std::optional<int64_t>& bound,
+                          const std::string& help) {
+    command_
+        ->add_option_function<std::string>(
+            name,
+            [name, end, &bound](const std::string& text) {
+              auto ms = ParseRangeBound(text, end);
+              if (!ms) throw CLI::ValidationError(name, ms.error().message);
+              bound = *ms;
+            },
+            help)
+        ->type_name("TIME");
+  };
+  add_bound("--from", false, options_.from_ms,
+            "Only records at or after this time (a date, or RFC 3339 such as "
+            "2026-11-26T09:00:00Z)");
+  add_bound("--to", true, options_.to_ms,
+            "Only records at or before this time (a date means its whole day); records whose "
+            "time cannot be read are passed over when --from or --to is given");
+  command_->add_option("--time-field", options_.time_field,
+                       "With --from/--to: read the time from this field instead of the format's "
+                       "own time field");
+  command_->add_option("--limit", options_.limit, "Stop after this many records (0: no limit)");
+  command_->add_flag("--count", count_, "Print only the number of records found");
+  command_->add_option("--output,-o", output_,
+                       "Write the records found to this file (default stdout)");
+  command_->add_flag("--quiet,-q", quiet_, "No summary on stderr");
+}
+
+int SearchCommand::Run() {
+  const char* self = "yagura search";
+  auto format = event::ParseInputFormat(format_);
+  if (!format) {
+    std::cerr << self << ": --format: " << format.error().message << "\n";
+    return EXIT_USAGE;
+  }
+  options_.format = *format;
+  if (options_.from_ms && options_.to_ms && *options_.from_ms > *options_.to_ms) {
+    std::cerr << self << ": --from is after --to: no record could be found\n";
+    return EXIT_USAGE;
+  }
+  std::FILE* out = stdout;
+  if (!output_.empty() && output_ != "-") {
+    out = std::fopen(output_.c_str(), "wb");
+    if (!out) {
+      std::cerr << self << ": cannot write " << output_ << "\n";
+      return EXIT_USAGE;
+    }
+  }
+  Diagnostics diagnostics([self](const Diagnostic& d) {
+    std::fprintf(stderr, "%s: %s: %s\n", self, d.where.c_str(), d.message.c_str());
+  });
+  std::string line;
+  bool write_failed = false;
+  auto summary = scan::SearchRecords(options_, diagnostics, [&](const scan::FoundRecord& found) {
+    if (count_ || write_failed) return;
+    line.clear();
+    JsonWriter w(line);
+    w.BeginObject();
+    w.Key("source").BeginObject();
+    w.Key("file").String(found.path);
+    w.Key("record").Uint(found.record.number).EndObject();
+    if (found.time_ms) w.Key("time").String(FormatTimestampMs(*found.time_ms));
+    w.Key("matches").BeginArray();
+    for (const scan::SearchMatch& m : found.matches)
+      w.BeginObject().Key("field").String(m.field).Key("value").String(m.value).EndObject();
+    w.EndArray();
+    w.Key("event").Raw(found.json);
+    w.EndObject();
+    line.push_back('\n');
+    write_failed = std::fwrite(line.data(), 1, line.size(), out) != line.size();
+  });
+  if (!summary) {
+    std::cerr << self << ": " << summary.error().ToString() << "\n";
+    if (out != stdout) std::fclose(out);
+    return EXIT_USAGE;
+  }
+  if (count_) std::fprintf(out, "%llu\n", static_cast<unsigned long long>(summary->records_found));
+  write_failed = std::fflush(out) != 0 || std::ferror(out) || write_failed;
+  if (out != stdout) write_failed = std::fclose(out) != 0 || write_failed;
+  if (write_failed) {
+    std::cerr << self << ": writing the output failed\n";
+    return EXIT_PARTIAL;
+  }
+  if (!quiet_) {
+    std::string text =
+        fmt::format("{}: {} records found in {} read from {} files", self, summary->records_found,
+                    summary->records_read, summary->files_read);
+    if (summary->stopped_at_limit) text += fmt::format(" (stopped at --limit {})", options_.limit);
+    if (summary->records_outside_time_range || summary->records_without_time)
+      text += fmt::format("; {} outside the time range, {} without a readable time",
+                          summary->records_outside_time_range, summary->records_without_time);
+    if (summary->records_skipped)
+      text += fmt::format("; {} records skipped", summary->records_skipped);
+    if (summary->files_failed) text += fmt::format("; {} inputs unreadable", summary->files_failed);
+    std::cerr << text << "\n";
+  }
+  return summary->ExitStatus();
+}
+
+}  // namespace yagura::cli
