@@ -89,6 +89,16 @@ ScanCommand::ScanCommand(CLI::App& app) {
       ->allow_extra_args(false);
   command_->add_option("--tag", options_.tags, "Only rules with this tag (repeatable)")
       ->allow_extra_args(false);
+  command_
+      ->add_option("--exclude-tag", options_.exclude_tags,
+                   "Leave out rules with this tag (repeatable), e.g. detection.threat-hunting")
+      ->allow_extra_args(false);
+  command_
+      ->add_option("--status", options_.statuses,
+                   "Only rules of this status (repeatable): stable, test, experimental, "
+                   "deprecated, unsupported")
+      ->check(CLI::IsMember({"stable", "test", "experimental", "deprecated", "unsupported"}))
+      ->allow_extra_args(false);
   command_->add_option("--threads,-t", options_.threads, "Worker threads")
       ->check(CLI::Range(1, 256));
   command_->add_flag("--no-detect", no_detect_,

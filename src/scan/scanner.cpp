@@ -81,14 +81,17 @@ bool RuleSelected(const sigma::Rule& rule, const ScanOptions& options) {
                    [&](const std::string& id) { return id == info.id || id == info.name; })) {
     return false;
   }
-  if (!options.tags.empty()) {
-    bool any = false;
-    for (const auto& wanted : options.tags) {
-      for (const auto& tag : info.tags) {
-        if (tag == wanted) any = true;
-      }
-    }
-    if (!any) return false;
+  auto has_tag = [&](const std::vector<std::string>& wanted) {
+    return std::any_of(info.tags.begin(), info.tags.end(), [&](const std::string& tag) {
+      return std::find(wanted.begin(), wanted.end(), tag) != wanted.end();
+    });
+  };
+  if (!options.tags.empty() && !has_tag(options.tags)) return false;
+  if (!options.exclude_tags.empty() && has_tag(options.exclude_tags)) return false;
+  // A rule without a status is of none of them.
+  if (!options.statuses.empty() && std::find(options.statuses.begin(), options.statuses.end(),
+                                             info.status) == options.statuses.end()) {
+    return false;
   }
   return true;
 }
@@ -220,7 +223,8 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   summary.rules_failed = rules.failures.size();
   size_t loaded = rules.rules.size();
   {
-    // --min-level, --rule-id and --tag select rules and correlations alike. A selected
+    // --min-level, --rule-id, --tag, --exclude-tag and --status select rules and
+    // correlations alike. A selected
     // correlation keeps what it references (rules and correlations, transitively) so it can be
     // evaluated; RunScan writes alerts only for what was selected. Indices change, so the
     // references of the correlations are renumbered.
@@ -272,9 +276,10 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   if (!options.time_field.empty()) impl->time_field = impl->catalog.Intern(options.time_field);
   if (rules.rules.empty() && options.detect) {
     if (loaded > 0) {
-      return Fail(fmt::format("no rule to run: none of the {} loaded rules matches "
-                              "--min-level, --rule-id and --tag",
-                              loaded));
+      return Fail(
+          fmt::format("no rule to run: none of the {} loaded rules matches "
+                      "--min-level, --rule-id, --tag, --exclude-tag and --status",
+                      loaded));
     }
     return Fail(rules.failures.empty() ? "no rule to run: no rule file found"
                                        : "no rule to run: every rule failed to load");
@@ -1213,7 +1218,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   correlate::CorrelationOptions correlation_options;
   correlation_options.allowed_lateness_ms = options.allowed_lateness_ms;
   correlate::CorrelationEngine correlations(rule_set, (*engine)->catalog(), correlation_options);
-  // Which rules and correlations were selected (--min-level, --rule-id, --tag) and are not
+  // Which rules and correlations were selected (--min-level, --rule-id, --tag...) and are not
   // suppressed by a `generate: false` correlation; the others were kept only to be referenced.
   std::vector<bool> rule_written(rule_set.rules.size());
   for (uint32_t i = 0; i < rule_set.rules.size(); ++i)

@@ -46,6 +46,8 @@ struct ScanOptions {
   std::optional<sigma::Level> min_level;
   std::vector<std::string> rule_ids;  // only these rules (by id or name)
   std::vector<std::string> tags;      // only rules with one of these tags
+  std::vector<std::string> exclude_tags;  // no rule with one of these tags
+  std::vector<std::string> statuses;      // only rules of one of these statuses (stable, test...)
   int threads = 1;
   // With several threads, workers read EVTX files up to this size whole, and larger ones a
   // range of chunks each (the reader thread checks them first).

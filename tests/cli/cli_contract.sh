@@ -139,6 +139,13 @@ contains "--min-level refusal says why" "$work/err" "matches --min-level"
 [[ ! -s $work/out ]] || { echo "FAIL: --min-level critical still alerted"; failures=$((failures + 1)); }
 check "--min-level medium keeps a high rule" 0 "$yagura" scan --quiet --no-cache --min-level medium --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--min-level medium alert" "$work/out" '"title":"Whoami"'
+check "--status of another status is refused" 1 "$yagura" scan --quiet --no-cache --status stable --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--status refusal names the filters" "$work/err" "--exclude-tag and --status"
+check "--status test keeps a test rule" 0 "$yagura" scan --quiet --no-cache --status stable --status test --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--status test alerts" "$work/out" '"title":"Whoami"'
+check "--exclude-tag leaves the rule out" 1 "$yagura" scan --quiet --no-cache --exclude-tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
+check "--exclude-tag of another tag keeps it" 0 "$yagura" scan --quiet --no-cache --exclude-tag attack.t1059 --rules "$work/rules/good.yml" "$work/events.jsonl"
+check "bad --status is a usage error" 2 "$yagura" scan --status finished "$work/events.jsonl"
 check "--tag selects" 0 "$yagura" scan --quiet --no-cache --tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--tag alert" "$work/out" '"title":"Whoami"'
 check "--rule-id of no loaded rule is refused" 1 "$yagura" scan --quiet --no-cache --rule-id 22222222-2222-4222-8222-222222222222 --rules "$work/rules/good.yml" "$work/events.jsonl"
