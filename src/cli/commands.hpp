@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/serve_config.hpp"
+#include "scan/log_stats.hpp"
 #include "scan/record_search.hpp"
 #include "scan/scanner.hpp"
 
@@ -152,6 +153,22 @@ class SearchCommand {
   std::string output_;
   bool count_ = false;
   bool quiet_ = false;
+};
+
+// `yagura stats`: what collected logs hold (scan/log_stats.hpp).
+class StatsCommand {
+ public:
+  explicit StatsCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  scan::StatsOptions options_;
+  std::string format_ = "auto";
+  std::string logsource_;
+  size_t top_ = 10;
+  bool json_ = false;
 };
 
 class DumpCommand {

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   yagura::cli::ServeCommand serve(app);
   yagura::cli::AdminCommand admin(app);
   yagura::cli::SearchCommand search(app);
+  yagura::cli::StatsCommand stats(app);
   yagura::cli::DumpCommand dump(app);
 
   try {
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   if (serve.parsed()) return serve.Run();
   if (admin.parsed()) return admin.Run();
   if (search.parsed()) return search.Run();
+  if (stats.parsed()) return stats.Run();
   if (dump.parsed()) return dump.Run();
   return yagura::cli::EXIT_USAGE;
 }

@@ -146,6 +146,7 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
   summary.files_failed = diagnostics.Count(DiagnosticKind::kInputUnreadable) - unreadable_before;
   event::RecordReader reader(options.format, diagnostics);
   reader.set_evtx_outline_only(true);
+  reader.set_json_line_records(true);  // each record is parsed during the call
   event::Event event;
   std::string json;
   std::string path;
@@ -159,8 +160,12 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
     reader.ReadFile(inputs[index], index, [&](const event::Record& record) {
       // The reader stops JSON and line files at once, but reads an EVTX file to its end.
       if (summary.stopped_at_limit) return;
-      ++summary.records_read;
       auto parsed = parser.Parse(record, event);
+      if (!parsed && record.whole_line) {  // not one JSON value by itself: framed again
+        reader.RejectLineRecord();
+        return;
+      }
+      ++summary.records_read;
       if (!parsed) {
         ++summary.records_skipped;
         diagnostics.Report(DiagnosticKind::kRecordSkipped,

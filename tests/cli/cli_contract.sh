@@ -204,6 +204,20 @@ check "search --all needs every pattern" 0 "$yagura" search -s whoami -e 'notepa
 contains "search --all finds none" "$work/out" "0"
 check "search of a missing file exits 1" 1 "$yagura" search -s x "$work/events.jsonl" "$work/nowhere.jsonl"
 
+# stats: what the sample logs hold.
+check "stats --help" 0 "$yagura" stats --help
+check "stats of the samples" 0 "$yagura" stats "$src/samples"
+contains "stats counts records" "$work/out" "records    55 read, 0 skipped"
+contains "stats names kinds as rules see them" "$work/out" "product=windows service=sysmon category=process_creation"
+contains "stats counts event ids" "$work/out" "Microsoft-Windows-Sysmon/Operational 1"
+check "stats --json" 0 "$yagura" stats --json "$src/samples/windows"
+for key in '"records_read":15' '"first_time":"2026-11-26T' '"kinds":[{' '"event_ids":[{' '"hosts":[{"host":"WS01.corp.example.org","count":15}]' '"days":[{"day":"2026-11-26","count":15}]'; do
+  contains "stats --json has $key" "$work/out" "$key"
+done
+check "stats --top 0 is a usage error" 2 "$yagura" stats --top 0 "$src/samples"
+check "stats with a bad --logsource is a usage error" 2 "$yagura" stats --logsource productlinux "$src/samples"
+check "stats of a missing file exits 1" 1 "$yagura" stats "$src/samples" "$work/nowhere.log"
+
 inputs=("$src/samples")
 [[ -d $src/../shared/data/sigma/regression/jsonl ]] && inputs+=("$src/../shared/data/sigma/regression/jsonl")
 for t in 1 2 3; do

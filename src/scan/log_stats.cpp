@@ -1,0 +1,262 @@
+#include "scan/log_stats.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "core/json_writer.hpp"
+#include "core/time.hpp"
+#include "correlate/event_time.hpp"
+#include "event/event.hpp"
+#include "event/field_catalog.hpp"
+#include "event/logsource_mapping.hpp"
+#include "event/parser.hpp"
+
+namespace yagura::scan {
+
+namespace {
+
+// The fields whose first value names an event's host, in the order `scan` reads them.
+constexpr std::string_view HOST_FIELDS[] = {"Computer", "Hostname", "hostname", "host",
+                                            "ComputerName"};
+
+std::string Join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i != 0) out += separator;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string_view FirstText(const event::Event& event, event::FieldId field) {
+  if (field == event::NO_FIELD) return {};
+  const event::FieldValue* value = event.First(field);
+  return value != nullptr && value->type != event::ValueType::kNull ? value->text
+                                                                    : std::string_view();
+}
+
+std::string EventKeyName(const LogStats::EventKey& key) {
+  const std::string& source = key.channel.empty() ? key.provider : key.channel;
+  return fmt::format("{} {}", source.empty() ? "(no channel)" : source, key.event_id);
+}
+
+// The `top` largest counts, largest first (ties in key order).
+template <typename Key>
+std::vector<std::pair<Key, uint64_t>> Largest(const std::map<Key, uint64_t>& counts, size_t top) {
+  std::vector<std::pair<Key, uint64_t>> rows(counts.begin(), counts.end());
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (rows.size() > top) rows.resize(top);
+  return rows;
+}
+
+template <typename Key, typename Name>
+void Table(std::string& out, const char* heading, const std::map<Key, uint64_t>& counts, size_t top,
+           Name name) {
+  if (counts.empty()) return;
+  out += fmt::format("\n{} ({})\n", heading, counts.size());
+  for (const auto& [key, count] : Largest(counts, top))
+    out += fmt::format("  {:>9}  {}\n", count, name(key));
+  if (counts.size() > top) out += fmt::format("  {:>9}  ... {} more\n", "", counts.size() - top);
+}
+
+}  // namespace
+
+std::string KindName(const LogStats::Kind& kind) {
+  if (!kind.recognised) return "unrecognised";
+  std::vector<std::string> parts;
+  if (!kind.product.empty()) parts.push_back("product=" + kind.product);
+  if (!kind.services.empty()) parts.push_back("service=" + Join(kind.services, "+"));
+  if (!kind.categories.empty()) parts.push_back("category=" + Join(kind.categories, "+"));
+  return parts.empty() ? "(no product, service or category)" : Join(parts, " ");
+}
+
+Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnostics) {
+  auto mapping = event::LogsourceMapping::LoadDefault();
+  if (!mapping) return tl::unexpected(mapping.error());
+  event::FieldCatalog catalog;
+  mapping->InternFields(catalog);
+  const event::FieldId channel = catalog.Intern("Channel");
+  const event::FieldId provider = catalog.Intern("Provider_Name");
+  const event::FieldId event_id = catalog.Intern("EventID");
+  std::vector<event::FieldId> host_fields;
+  for (std::string_view name : HOST_FIELDS) host_fields.push_back(catalog.Intern(name));
+  const event::FieldId time_field =
+      options.time_field.empty() ? event::NO_FIELD : catalog.Intern(options.time_field);
+  event::EventParser parser(catalog, *mapping, options.declared_logsource);
+  parser.SetCollectAllValues(false);
+
+  LogStats stats;
+  const uint64_t unreadable_before = diagnostics.Count(DiagnosticKind::kInputUnreadable);
+  std::vector<event::InputFile> inputs = event::ExpandInputs(options.inputs, diagnostics);
+  stats.files_failed = diagnostics.Count(DiagnosticKind::kInputUnreadable) - unreadable_before;
+  event::RecordReader reader(options.format, diagnostics);
+  reader.set_evtx_outline_only(true);
+  reader.set_json_line_records(true);  // each record is parsed during the call
+  event::Event event;
+  // The year of an RFC 3164 time: nearest now, then nearest the record before.
+  int64_t reference_ms = NowMs();
+  LogStats::Kind kind;
+  LogStats::EventKey key;
+  for (uint32_t index = 0; index < inputs.size(); ++index) {
+    const std::string& path = inputs[index].path;
+    reader.ReadFile(inputs[index], index, [&](const event::Record& record) {
+      auto parsed = parser.Parse(record, event);
+      if (!parsed) {
+        if (record.whole_line) {  // not one JSON value by itself: framed again by the reader
+          reader.RejectLineRecord();
+          return;
+        }
+        ++stats.records_skipped;
+        diagnostics.Report(DiagnosticKind::kRecordSkipped,
+                           record.line ? fmt::format("{}:{}", path, record.line)
+                                       : fmt::format("{} record {}", path, record.number),
+                           parsed.error().message);
+        return;
+      }
+      ++stats.records_read;
+      ++stats.files[path];
+      const event::LogsourceClass& cls = event.logsource;
+      kind.recognised = cls.recognised;
+      kind.product.assign(cls.product);
+      kind.services.assign(cls.services.begin(), cls.services.begin() + cls.service_count);
+      kind.categories.assign(cls.categories.begin(), cls.categories.begin() + cls.category_count);
+      if (!kind.recognised) {
+        kind.product.clear();
+        kind.services.clear();
+        kind.categories.clear();
+      }
+      ++stats.kinds[kind];
+      if (std::string_view id = FirstText(event, event_id); !id.empty()) {
+        key.event_id.assign(id);
+        key.channel.assign(FirstText(event, channel));
+        key.provider.assign(key.channel.empty() ? FirstText(event, provider) : std::string_view());
+        ++stats.events[key];
+      }
+      for (event::FieldId field : host_fields) {
+        if (std::string_view host = FirstText(event, field); !host.empty()) {
+          ++stats.hosts[std::string(host)];
+          break;
+        }
+      }
+      const auto time = correlate::EventTimeMs(event, time_field, reference_ms);
+      if (!time) {
+        ++stats.records_without_time;
+        return;
+      }
+      reference_ms = *time;
+      if (!stats.first_ms || *time < *stats.first_ms) stats.first_ms = *time;
+      if (!stats.last_ms || *time > *stats.last_ms) stats.last_ms = *time;
+      ++stats.days[FormatTimestampMs(*time).substr(0, 10)];
+    });
+  }
+  const event::ReadStats& read = reader.stats();
+  stats.files_read = read.files_read;
+  stats.files_failed += read.files_failed;
+  stats.records_skipped += read.records_skipped;
+  return stats;
+}
+
+std::string RenderStats(const LogStats& s, size_t top) {
+  std::string out;
+  out += fmt::format("files      {} read, {} unreadable\n", s.files_read, s.files_failed);
+  out += fmt::format("records    {} read, {} skipped\n", s.records_read, s.records_skipped);
+  if (s.first_ms) {
+    out += fmt::format("time       {} to {}", FormatTimestampMs(*s.first_ms),
+                       FormatTimestampMs(*s.last_ms));
+    if (s.records_without_time)
+      out += fmt::format(" ({} without a readable time)", s.records_without_time);
+    out += "\n";
+  } else if (s.records_read) {
+    out += "time       no record has a readable time\n";
+  }
+  uint64_t unrecognised = 0;
+  for (const auto& [kind, count] : s.kinds)
+    if (!kind.recognised) unrecognised += count;
+  if (unrecognised)
+    out += fmt::format(
+        "           {} records of unrecognised source: rules with a logsource will not see "
+        "them unless scan --logsource says what they are\n",
+        unrecognised);
+  Table(out, "Kinds, as rules' logsources see them", s.kinds, top,
+        [](const LogStats::Kind& kind) { return KindName(kind); });
+  Table(out, "Event ids (channel or provider, id)", s.events, top,
+        [](const LogStats::EventKey& key) { return EventKeyName(key); });
+  Table(out, "Hosts", s.hosts, top, [](const std::string& host) { return host; });
+  // Days in order: a timeline, not a ranking.
+  if (!s.days.empty()) {
+    out += fmt::format("\nDays (UTC) ({})\n", s.days.size());
+    size_t shown = 0;
+    for (const auto& [day, count] : s.days) {
+      if (shown++ == top) {
+        out += fmt::format("  {:>9}  ... {} more, to {}\n", "", s.days.size() - top,
+                           s.days.rbegin()->first);
+        break;
+      }
+      out += fmt::format("  {:>9}  {}\n", count, day);
+    }
+  }
+  if (s.files.size() > 1)
+    Table(out, "Files", s.files, top, [](const std::string& file) { return file; });
+  return out;
+}
+
+std::string StatsJson(const LogStats& s) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
+  w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
+  w.Key("first_time");
+  if (s.first_ms) {
+    w.String(FormatTimestampMs(*s.first_ms));
+  } else {
+    w.Null();
+  }
+  w.Key("last_time");
+  if (s.last_ms) {
+    w.String(FormatTimestampMs(*s.last_ms));
+  } else {
+    w.Null();
+  }
+  w.Key("records_without_time").Uint(s.records_without_time);
+  auto list = [&w](const std::vector<std::string>& items) {
+    w.BeginArray();
+    for (const std::string& item : items) w.String(item);
+    w.EndArray();
+  };
+  w.Key("kinds").BeginArray();
+  for (const auto& [kind, count] : Largest(s.kinds, s.kinds.size())) {
+    w.BeginObject().Key("recognised").Bool(kind.recognised);
+    w.Key("product").String(kind.product).Key("services");
+    list(kind.services);
+    w.Key("categories");
+    list(kind.categories);
+    w.Key("count").Uint(count).EndObject();
+  }
+  w.EndArray();
+  w.Key("event_ids").BeginArray();
+  for (const auto& [key, count] : Largest(s.events, s.events.size())) {
+    w.BeginObject().Key("channel").String(key.channel).Key("provider").String(key.provider);
+    w.Key("event_id").String(key.event_id).Key("count").Uint(count).EndObject();
+  }
+  w.EndArray();
+  w.Key("hosts").BeginArray();
+  for (const auto& [host, count] : Largest(s.hosts, s.hosts.size()))
+    w.BeginObject().Key("host").String(host).Key("count").Uint(count).EndObject();
+  w.EndArray();
+  w.Key("days").BeginArray();
+  for (const auto& [day, count] : s.days)
+    w.BeginObject().Key("day").String(day).Key("count").Uint(count).EndObject();
+  w.EndArray();
+  w.Key("files").BeginArray();
+  for (const auto& [file, count] : s.files)
+    w.BeginObject().Key("file").String(file).Key("count").Uint(count).EndObject();
+  w.EndArray();
+  w.EndObject();
+  return out;
+}
+
+}  // namespace yagura::scan

@@ -1,0 +1,74 @@
+// `yagura stats`: what collected logs hold, before hunting in them. How many records, from
+// when to when, of which kinds as Yagura routes them to rules (product, service, categories,
+// or unrecognised: then `scan --logsource` is needed), which Windows channels and event ids,
+// which hosts, which days. Hayabusa's log, event-id and computer metrics answer the same
+// first questions of an investigator.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostics.hpp"
+#include "core/result.hpp"
+#include "event/input.hpp"
+#include "event/logsource.hpp"
+
+namespace yagura::scan {
+
+struct StatsOptions {
+  std::vector<std::string> inputs;  // files, directories (recursively), "-" for stdin
+  event::InputFormat format = event::InputFormat::kAuto;
+  std::optional<event::Logsource> declared_logsource;  // as `scan --logsource`
+  std::string time_field;  // the event time's field (default: the format's own)
+};
+
+struct LogStats {
+  // An event kind as rules see it: its product, services and categories, "" when the event
+  // was not recognised.
+  struct Kind {
+    bool recognised = false;
+    std::string product;
+    std::vector<std::string> services;
+    std::vector<std::string> categories;
+    auto operator<=>(const Kind&) const = default;
+  };
+  // A Windows event id (or any event with an EventID) of a channel, else of a provider.
+  struct EventKey {
+    std::string channel;
+    std::string provider;
+    std::string event_id;
+    auto operator<=>(const EventKey&) const = default;
+  };
+
+  uint64_t files_read = 0;
+  uint64_t files_failed = 0;
+  uint64_t records_read = 0;
+  uint64_t records_skipped = 0;
+  std::optional<int64_t> first_ms;  // the earliest and latest readable event times
+  std::optional<int64_t> last_ms;
+  uint64_t records_without_time = 0;
+  std::map<Kind, uint64_t> kinds;
+  std::map<EventKey, uint64_t> events;    // events that have an EventID
+  std::map<std::string, uint64_t> hosts;  // the first value of the host fields scan reports
+  std::map<std::string, uint64_t> days;   // UTC day of the event time, "2026-11-29"
+  std::map<std::string, uint64_t> files;  // records per input file
+
+  // 0 everything read, 1 some input could not be read.
+  [[nodiscard]] int ExitStatus() const { return files_failed || records_skipped ? 1 : 0; }
+};
+
+// "product=windows service=sysmon category=process_creation", several services or categories
+// joined by "+"; "unrecognised".
+[[nodiscard]] std::string KindName(const LogStats::Kind& kind);
+
+// Reads and parses every record of `options.inputs`.
+[[nodiscard]] Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnostics);
+
+// The summary as text (tables of the `top` largest counts each) and as one JSON object.
+[[nodiscard]] std::string RenderStats(const LogStats& stats, size_t top);
+[[nodiscard]] std::string StatsJson(const LogStats& stats);
+
+}  // namespace yagura::scan
