@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/App.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,9 @@ class ServeCommand {
 // --from / --to of `scan` and `search`: an RFC 3339 time, or a date, which as an end bound
 // means the end of that day.
 [[nodiscard]] Result<int64_t> ParseRangeBound(std::string_view text, bool end);
+// Adds such an option (`--from`, `--to`) to `command`, read into `bound`.
+void AddRangeBoundOption(CLI::App* command, const std::string& name, bool end,
+                         std::optional<int64_t>& bound, const std::string& help);
 
 // `yagura search`: the records of log files that hold strings or regexes (scan/record_search.hpp).
 class SearchCommand {

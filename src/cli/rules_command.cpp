@@ -50,6 +50,20 @@ RulesCommand::RulesCommand(CLI::App& app) {
 
 int RulesCommand::Run() { return test_->parsed() ? Test() : Check(); }
 
+namespace {
+
+// The rules that could not be loaded, as `rules check --json` and `rules test --json` list them.
+void WriteLoadFailures(JsonWriter& w, const std::vector<sigma::RuleFailure>& failures) {
+  w.BeginArray();
+  for (const auto& f : failures) {
+    w.BeginObject().Key("file").String(f.file).Key("line").Int(f.line);
+    w.Key("reason").String(f.reason).EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
 int RulesCommand::Check() {
   sigma::LoadOptions options;
   auto placeholders = ResolvePlaceholders(placeholders_file_);
@@ -72,12 +86,9 @@ int RulesCommand::Check() {
     std::string out;
     JsonWriter w(out);
     w.BeginObject().Key("loaded").Uint(loaded).Key("failed").Uint(rules.failures.size());
-    w.Key("failures").BeginArray();
-    for (const auto& f : rules.failures) {
-      w.BeginObject().Key("file").String(f.file).Key("line").Int(f.line);
-      w.Key("reason").String(f.reason).EndObject();
-    }
-    w.EndArray().EndObject();
+    w.Key("failures");
+    WriteLoadFailures(w, rules.failures);
+    w.EndObject();
     std::cout << out << "\n";
   } else {
     for (const auto& f : rules.failures) {
@@ -194,12 +205,9 @@ int RulesCommand::Test() {
       }
       w.EndArray();
     }
-    w.Key("load_failures").BeginArray();
-    for (const auto& f : rules.failures) {
-      w.BeginObject().Key("file").String(f.file).Key("line").Int(f.line);
-      w.Key("reason").String(f.reason).EndObject();
-    }
-    w.EndArray().EndObject();
+    w.Key("load_failures");
+    WriteLoadFailures(w, rules.failures);
+    w.EndObject();
     std::cout << out << "\n";
   } else {
     // Load failures were printed as the rules loaded (the diagnostics above).

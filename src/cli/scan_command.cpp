@@ -52,6 +52,20 @@ Result<int64_t> ParseRangeBound(std::string_view text, bool end) {
   return end && date_only ? *ms + 86'400'000 - 1 : *ms;
 }
 
+void AddRangeBoundOption(CLI::App* command, const std::string& name, bool end,
+                         std::optional<int64_t>& bound, const std::string& help) {
+  command
+      ->add_option_function<std::string>(
+          name,
+          [name, end, &bound](const std::string& text) {
+            auto ms = ParseRangeBound(text, end);
+            if (!ms) throw CLI::ValidationError(name, ms.error().message);
+            bound = *ms;
+          },
+          help)
+      ->type_name("TIME");
+}
+
 ScanCommand::ScanCommand(CLI::App& app) {
   command_ = app.add_subcommand("scan", "Run Sigma rules over log files (EVTX, JSON, syslog, web "
                                         "access logs), as an investigator hunts");
@@ -130,25 +144,13 @@ ScanCommand::ScanCommand(CLI::App& app) {
               "Correlation rules: how far behind the latest event time a match may come and "
               "still count, e.g. 60s (default), 5m; later ones are dropped and counted")
       ->type_name("DURATION");
-  auto add_bound = [this](const char* name, bool end, std::optional<int64_t>& bound,
-                          const char* help) {
-    command_
-        ->add_option_function<std::string>(
-            name,
-            [name, end, &bound](const std::string& text) {
-              auto ms = ParseRangeBound(text, end);
-              if (!ms) throw CLI::ValidationError(name, ms.error().message);
-              bound = *ms;
-            },
-            help)
-        ->type_name("TIME");
-  };
-  add_bound("--from", false, options_.from_ms,
-            "Only events at or after this time (a date, or RFC 3339 such as "
-            "2026-11-26T09:00:00Z); the others are read but not matched");
-  add_bound("--to", true, options_.to_ms,
-            "Only events at or before this time (a date means its whole day); events whose "
-            "time cannot be read are not matched either when --from or --to is given");
+  AddRangeBoundOption(command_, "--from", false, options_.from_ms,
+                      "Only events at or after this time (a date, or RFC 3339 such as "
+                      "2026-11-26T09:00:00Z); the others are read but not matched");
+  AddRangeBoundOption(command_, "--to", true, options_.to_ms,
+                      "Only events at or before this time (a date means its whole day); events "
+                      "whose time cannot be read are not matched either when --from or --to is "
+                      "given");
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");

@@ -41,25 +41,13 @@ SearchCommand::SearchCommand(CLI::App& app) {
   command_
       ->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
       ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
-  auto add_bound = [this](const std::string& name, bool end, std::optional<int64_t>& bound,
-                          const std::string& help) {
-    command_
-        ->add_option_function<std::string>(
-            name,
-            [name, end, &bound](const std::string& text) {
-              auto ms = ParseRangeBound(text, end);
-              if (!ms) throw CLI::ValidationError(name, ms.error().message);
-              bound = *ms;
-            },
-            help)
-        ->type_name("TIME");
-  };
-  add_bound("--from", false, options_.from_ms,
-            "Only records at or after this time (a date, or RFC 3339 such as "
-            "2026-11-26T09:00:00Z)");
-  add_bound("--to", true, options_.to_ms,
-            "Only records at or before this time (a date means its whole day); records whose "
-            "time cannot be read are passed over when --from or --to is given");
+  AddRangeBoundOption(command_, "--from", false, options_.from_ms,
+                      "Only records at or after this time (a date, or RFC 3339 such as "
+                      "2026-11-26T09:00:00Z)");
+  AddRangeBoundOption(
+      command_, "--to", true, options_.to_ms,
+      "Only records at or before this time (a date means its whole day); records whose "
+      "time cannot be read are passed over when --from or --to is given");
   command_->add_option("--time-field", options_.time_field,
                        "With --from/--to: read the time from this field instead of the format's "
                        "own time field");
