@@ -49,8 +49,8 @@ SearchCommand::SearchCommand(CLI::App& app) {
       "Only records at or before this time (a date means its whole day); records whose "
       "time cannot be read are passed over when --from or --to is given");
   command_->add_option("--time-field", options_.time_field,
-                       "With --from/--to: read the time from this field instead of the format's "
-                       "own time field");
+                       "Read the record's time (for --from/--to and the output's time) from "
+                       "this field instead of the format's own time field");
   command_->add_option("--limit", options_.limit, "Stop after this many records (0: no limit)");
   command_->add_flag("--count", count_, "Print only the number of records found");
   command_->add_option("--output,-o", output_,

@@ -202,6 +202,8 @@ check "search --field --count" 0 "$yagura" search -s exe -f Image --count "$work
 contains "search --count prints the number" "$work/out" "2"
 check "search --all needs every pattern" 0 "$yagura" search -s whoami -e 'notepad' --all --count "$work/events.jsonl"
 contains "search --all finds none" "$work/out" "0"
+check "search --field Image also reads 4688's NewProcessName" 0 "$yagura" search -s certutil -f Image --count "$src/samples/windows"
+contains "search --field Image counts Sysmon and 4688 events" "$work/out" "3"
 check "search of a missing file exits 1" 1 "$yagura" search -s x "$work/events.jsonl" "$work/nowhere.jsonl"
 
 # stats: what the sample logs hold.
