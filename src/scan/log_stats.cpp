@@ -85,6 +85,15 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   for (std::string_view name : HOST_FIELDS) host_fields.push_back(catalog.Intern(name));
   const event::FieldId time_field =
       options.time_field.empty() ? event::NO_FIELD : catalog.Intern(options.time_field);
+  const event::FieldId target_user = catalog.Intern("TargetUserName");
+  const event::FieldId target_domain = catalog.Intern("TargetDomainName");
+  const event::FieldId ip_address = catalog.Intern("IpAddress");
+  const event::FieldId workstation = catalog.Intern("WorkstationName");
+  const event::FieldId logon_type = catalog.Intern("LogonType");
+  const event::FieldId program = catalog.Intern("program");
+  const event::FieldId message = catalog.Intern("message");
+  const event::FieldId user = catalog.Intern("user");
+  const event::FieldId src_ip = catalog.Intern("src_ip");
   event::EventParser parser(catalog, *mapping, options.declared_logsource);
   parser.SetCollectAllValues(false);
 
@@ -100,6 +109,7 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   int64_t reference_ms = NowMs();
   LogStats::Kind kind;
   LogStats::EventKey key;
+  LogStats::LogonKey logon;
   for (uint32_t index = 0; index < inputs.size(); ++index) {
     const std::string& path = inputs[index].path;
     reader.ReadFile(inputs[index], index, [&](const event::Record& record) {
@@ -129,27 +139,66 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
         kind.categories.clear();
       }
       ++stats.kinds[kind];
-      if (std::string_view id = FirstText(event, event_id); !id.empty()) {
-        key.event_id.assign(id);
-        key.channel.assign(FirstText(event, channel));
+      key.event_id.assign(FirstText(event, event_id));
+      key.channel.assign(FirstText(event, channel));
+      if (!key.event_id.empty()) {
         key.provider.assign(key.channel.empty() ? FirstText(event, provider) : std::string_view());
         ++stats.events[key];
       }
+      std::string_view host;
       for (event::FieldId field : host_fields) {
-        if (std::string_view host = FirstText(event, field); !host.empty()) {
+        host = FirstText(event, field);
+        if (!host.empty()) {
           ++stats.hosts[std::string(host)];
           break;
         }
       }
       const auto time = correlate::EventTimeMs(event, time_field, reference_ms);
-      if (!time) {
+      if (time) {
+        reference_ms = *time;
+        if (!stats.first_ms || *time < *stats.first_ms) stats.first_ms = *time;
+        if (!stats.last_ms || *time > *stats.last_ms) stats.last_ms = *time;
+        ++stats.days[FormatTimestampMs(*time).substr(0, 10)];
+      } else {
         ++stats.records_without_time;
-        return;
       }
-      reference_ms = *time;
-      if (!stats.first_ms || *time < *stats.first_ms) stats.first_ms = *time;
-      if (!stats.last_ms || *time > *stats.last_ms) stats.last_ms = *time;
-      ++stats.days[FormatTimestampMs(*time).substr(0, 10)];
+
+      // Logons: Windows 4624/4625 and sshd's accepted and failed authentications.
+      std::optional<bool> succeeded;
+      if (key.channel == "Security" && (key.event_id == "4624" || key.event_id == "4625")) {
+        succeeded = key.event_id == "4624";
+        logon.account.assign(FirstText(event, target_user));
+        if (std::string_view domain = FirstText(event, target_domain);
+            !domain.empty() && domain != "-")
+          logon.account.insert(0, std::string(domain) + "\\");
+        std::string_view source = FirstText(event, ip_address);
+        if (source.empty() || source == "-") source = FirstText(event, workstation);
+        logon.source.assign(source == "-" ? std::string_view() : source);
+        logon.method = "type " + std::string(FirstText(event, logon_type));
+      } else if (FirstText(event, program) == "sshd") {
+        const std::string_view text = FirstText(event, message);
+        for (const auto& [prefix, outcome] : {std::pair{std::string_view("Accepted "), true},
+                                              std::pair{std::string_view("Failed "), false}}) {
+          if (text.substr(0, prefix.size()) != prefix) continue;
+          const std::string_view rest = text.substr(prefix.size());
+          const std::string_view method = rest.substr(0, rest.find(' '));
+          if (rest.substr(method.size()).substr(0, 5) != " for ") break;
+          succeeded = outcome;
+          logon.account.assign(FirstText(event, user));
+          logon.source.assign(FirstText(event, src_ip));
+          logon.method = "ssh " + std::string(method);
+          break;
+        }
+      }
+      if (succeeded) {
+        logon.host.assign(host);
+        LogStats::LogonCounts& counts = stats.logons[logon];
+        ++(*succeeded ? counts.succeeded : counts.failed);
+        if (time) {
+          if (!counts.first_ms || *time < *counts.first_ms) counts.first_ms = *time;
+          if (!counts.last_ms || *time > *counts.last_ms) counts.last_ms = *time;
+        }
+      }
     });
   }
   const event::ReadStats& read = reader.stats();
@@ -197,6 +246,29 @@ std::string RenderStats(const LogStats& s, size_t top) {
       }
       out += fmt::format("  {:>9}  {}\n", count, day);
     }
+  }
+  if (!s.logons.empty()) {
+    std::vector<std::pair<LogStats::LogonKey, LogStats::LogonCounts>> rows(s.logons.begin(),
+                                                                           s.logons.end());
+    // Failures first: a brute force stands out; then the most frequent.
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.second.failed, a.second.succeeded) >
+             std::pair(b.second.failed, b.second.succeeded);
+    });
+    out += fmt::format("\nLogons ({}): succeeded, failed, account, source, method, host, when\n",
+                       rows.size());
+    for (size_t i = 0; i < rows.size() && i < top; ++i) {
+      const auto& [key, counts] = rows[i];
+      out += fmt::format("  {:>9} {:>9}  {} from {} ({}) on {}", counts.succeeded, counts.failed,
+                         key.account.empty() ? "(no account)" : key.account,
+                         key.source.empty() ? "(no source)" : key.source, key.method,
+                         key.host.empty() ? "(no host)" : key.host);
+      if (counts.first_ms)
+        out += fmt::format(", {} to {}", FormatTimestampMs(*counts.first_ms),
+                           FormatTimestampMs(*counts.last_ms));
+      out += "\n";
+    }
+    if (rows.size() > top) out += fmt::format("  {:>19}  ... {} more\n", "", rows.size() - top);
   }
   if (s.files.size() > 1)
     Table(out, "Files", s.files, top, [](const std::string& file) { return file; });
@@ -250,6 +322,26 @@ std::string StatsJson(const LogStats& s) {
   w.Key("days").BeginArray();
   for (const auto& [day, count] : s.days)
     w.BeginObject().Key("day").String(day).Key("count").Uint(count).EndObject();
+  w.EndArray();
+  w.Key("logons").BeginArray();
+  for (const auto& [key, counts] : s.logons) {
+    w.BeginObject().Key("host").String(key.host).Key("account").String(key.account);
+    w.Key("source").String(key.source).Key("method").String(key.method);
+    w.Key("succeeded").Uint(counts.succeeded).Key("failed").Uint(counts.failed);
+    w.Key("first_time");
+    if (counts.first_ms) {
+      w.String(FormatTimestampMs(*counts.first_ms));
+    } else {
+      w.Null();
+    }
+    w.Key("last_time");
+    if (counts.last_ms) {
+      w.String(FormatTimestampMs(*counts.last_ms));
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+  }
   w.EndArray();
   w.Key("files").BeginArray();
   for (const auto& [file, count] : s.files)

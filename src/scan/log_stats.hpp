@@ -1,8 +1,13 @@
 // `yagura stats`: what collected logs hold, before hunting in them. How many records, from
 // when to when, of which kinds as Yagura routes them to rules (product, service, categories,
 // or unrecognised: then `scan --logsource` is needed), which Windows channels and event ids,
-// which hosts, which days. Hayabusa's log, event-id and computer metrics answer the same
-// first questions of an investigator.
+// which hosts, which days, and who logged on from where. Hayabusa's log, event-id and
+// computer metrics and its logon summary answer the same first questions of an investigator.
+//
+// Logons are Windows Security 4624 (succeeded) and 4625 (failed), by host, account
+// (TargetDomainName\TargetUserName), source (IpAddress, else WorkstationName) and logon type;
+// and sshd's "Accepted <method> for" and "Failed <method> for" lines, by host, user, source
+// address and method.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +48,20 @@ struct LogStats {
     auto operator<=>(const EventKey&) const = default;
   };
 
+  struct LogonKey {
+    std::string host;
+    std::string account;
+    std::string source;
+    std::string method;  // Windows: "type 3"; sshd: "ssh password"
+    auto operator<=>(const LogonKey&) const = default;
+  };
+  struct LogonCounts {
+    uint64_t succeeded = 0;
+    uint64_t failed = 0;
+    std::optional<int64_t> first_ms;
+    std::optional<int64_t> last_ms;
+  };
+
   uint64_t files_read = 0;
   uint64_t files_failed = 0;
   uint64_t records_read = 0;
@@ -55,6 +74,7 @@ struct LogStats {
   std::map<std::string, uint64_t> hosts;  // the first value of the host fields scan reports
   std::map<std::string, uint64_t> days;   // UTC day of the event time, "2026-11-29"
   std::map<std::string, uint64_t> files;  // records per input file
+  std::map<LogonKey, LogonCounts> logons;
 
   // 0 everything read, 1 some input could not be read.
   [[nodiscard]] int ExitStatus() const { return files_failed || records_skipped ? 1 : 0; }

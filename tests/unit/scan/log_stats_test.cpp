@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/json_value.hpp"
+#include "core/time.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -64,6 +65,23 @@ TEST(LogStats, SampleLogsByKindEventHostDayAndFile) {
   EXPECT_EQ(stats.files[(SAMPLES / "windows/security.jsonl").string()], 6u);
   EXPECT_EQ(stats.records_without_time, 0u);
 
+  // Logons: Windows 4624/4625 and sshd's accepted and failed authentications.
+  EXPECT_EQ(stats.logons.size(), 6u);
+  const auto& brute = stats.logons[{"web01", "root", "203.0.113.45", "ssh password"}];
+  EXPECT_EQ(brute.succeeded, 1u);
+  EXPECT_EQ(brute.failed, 4u);
+  const auto& alice = stats.logons[{"WS01.corp.example.org", "CORP\\alice", "127.0.0.1", "type 2"}];
+  EXPECT_EQ(alice.succeeded, 1u);
+  EXPECT_EQ(alice.failed, 1u);
+  EXPECT_EQ(alice.first_ms, ParseIsoDateTimeMs("2026-11-26T09:58:00Z"));
+  EXPECT_EQ(alice.last_ms, ParseIsoDateTimeMs("2026-11-26T10:10:30Z"));
+  const auto& remote =
+      stats.logons[{"WS01.corp.example.org", "CORP\\administrator", "203.0.113.45", "type 3"}];
+  EXPECT_EQ(remote.succeeded, 0u);
+  EXPECT_EQ(remote.failed, 1u);
+  EXPECT_EQ((stats.logons[{"web01", "alice", "198.51.100.7", "ssh publickey"}].succeeded), 1u);
+  EXPECT_EQ(stats.logons.size(), 6u);  // the lookups above found entries, made none
+
   // The Windows samples alone: their times have a year, unlike syslog's.
   LogStats windows = Collect({(SAMPLES / "windows").string()}, diagnostics);
   EXPECT_EQ(windows.records_read, 15u);
@@ -75,6 +93,11 @@ TEST(LogStats, SampleLogsByKindEventHostDayAndFile) {
   EXPECT_NE(text.find("       15  category=webserver"), std::string::npos) << text;
   EXPECT_NE(text.find("... 8 more"), std::string::npos) << text;  // 11 kinds, 3 shown
   EXPECT_NE(text.find("       25  web01"), std::string::npos) << text;
+  // Failures first.
+  EXPECT_NE(text.find("Logons (6)"), std::string::npos) << text;
+  EXPECT_NE(text.find("          1         4  root from 203.0.113.45 (ssh password) on web01"),
+            std::string::npos)
+      << text;
 
   auto json = JsonValue::Parse(StatsJson(stats));
   ASSERT_TRUE(json) << json.error().message;
@@ -87,6 +110,11 @@ TEST(LogStats, SampleLogsByKindEventHostDayAndFile) {
   EXPECT_EQ(events.at(0).Find("channel")->as_string(), "Microsoft-Windows-Sysmon/Operational");
   EXPECT_EQ(events.at(0).Find("event_id")->as_string(), "1");
   EXPECT_EQ(events.at(0).Find("count")->as_int(), 5);
+  const auto& logons = json->Find("logons")->as_array();
+  ASSERT_EQ(logons.size(), 6u);
+  EXPECT_EQ(logons.at(0).Find("account")->as_string(), "CORP\\administrator");  // key order
+  EXPECT_EQ(logons.at(0).Find("failed")->as_int(), 1);
+  EXPECT_EQ(logons.at(0).Find("first_time")->as_string(), "2026-11-26T10:10:00.000Z");
 }
 
 TEST(LogStats, UnrecognisedDeclaredBadRecordsAndMissingFiles) {
