@@ -30,6 +30,11 @@ SearchCommand::SearchCommand(CLI::App& app) {
                    "Regular expression (RE2 syntax) to find in a value (repeatable)")
       ->allow_extra_args(false);
   command_
+      ->add_option("--where,-w", options_.conditions,
+                   "A Sigma condition FIELD[|modifier...]=VALUE that must hold too (repeatable: "
+                   "all must), e.g. EventID=4625 or IpAddress|cidr=203.0.113.0/24")
+      ->allow_extra_args(false);
+  command_
       ->add_option("--field,-f", options_.fields,
                    "Search only this field (repeatable; names as Sigma rules read them: "
                    "CommandLine, TargetUserName, Computer...). Default: every value")

@@ -10,7 +10,9 @@
 #include "event/field_catalog.hpp"
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
+#include "sigma/evaluator.hpp"
 #include "sigma/literal_index.hpp"
+#include "sigma/loader.hpp"
 #include "sigma/regex.hpp"
 
 namespace yagura::scan {
@@ -25,8 +27,10 @@ class Patterns {
   static Result<Patterns> Compile(const SearchOptions& options) {
     Patterns out;
     out.match_case_ = options.match_case;
-    if (options.strings.empty() && options.regexes.empty())
-      return Fail("nothing to search for: give a string (--string) or a regex (--regex)");
+    if (options.strings.empty() && options.regexes.empty() && options.conditions.empty())
+      return Fail(
+          "nothing to search for: give a string (--string), a regex (--regex) or a condition "
+          "(--where)");
     if (options.strings.size() + options.regexes.size() > MAX_PATTERNS)
       return Fail(fmt::format("at most {} strings and regexes at once", MAX_PATTERNS));
     for (const std::string& text : options.strings) {
@@ -53,6 +57,7 @@ class Patterns {
     return out;
   }
 
+  [[nodiscard]] bool empty() const { return patterns_.empty(); }
   // The patterns `text` holds, a bit each.
   uint64_t Held(std::string_view text) {
     std::string_view folded = text;
@@ -116,6 +121,44 @@ void NameMatches(const JsonValue& value, std::string& path, Patterns& patterns,
   }
 }
 
+// The conditions as one rule: a selection of one item each, all of which must hold (a
+// selection per condition, so that one field may be named twice).
+Result<sigma::RuleSet> CompileConditions(const std::vector<std::string>& conditions,
+                                         event::FieldCatalog& catalog,
+                                         std::vector<std::string>& field_names) {
+  std::string yaml = "title: search conditions\nlogsource: {}\ndetection:\n";
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    const std::string& condition = conditions[i];
+    const size_t equals = condition.find('=');
+    if (equals == std::string::npos || equals == 0)
+      return Fail(
+          fmt::format("--where '{}': expected FIELD=VALUE, such as EventID=4625 or "
+                      "CommandLine|contains=whoami",
+                      condition));
+    const std::string field = condition.substr(0, equals);
+    if (field.find_first_of("'\"\n\r") != std::string::npos || field.front() == '|')
+      return Fail(fmt::format("--where '{}': '{}' is not a field name", condition, field));
+    field_names.push_back(field.substr(0, field.find('|')));
+    // Single-quoted YAML: only the quote itself needs escaping, by doubling.
+    std::string value;
+    for (char c : condition.substr(equals + 1)) {
+      if (c == '\n' || c == '\r')
+        return Fail(fmt::format("--where '{}': a value cannot span lines", condition));
+      value += c;
+      if (c == '\'') value += c;
+    }
+    yaml += fmt::format("  condition_{}:\n    '{}': '{}'\n", i, field, value);
+  }
+  yaml += "  condition: all of condition_*\n";
+  sigma::RuleSet rules = sigma::LoadRuleText(yaml, catalog, {}, "--where");
+  if (!rules.failures.empty()) {
+    // The reason names the field and modifier as written ("unknown modifier 'x' in field...").
+    return Fail("--where: " + rules.failures.front().reason);
+  }
+  if (rules.rules.size() != 1) return Fail("--where: the conditions did not make one rule");
+  return rules;
+}
+
 std::string Location(const std::string& path, const event::Record& record) {
   if (record.line) return fmt::format("{}:{}", path, record.line);
   return fmt::format("{} record {}", path, record.number);
@@ -132,13 +175,25 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
   if (!mapping) return tl::unexpected(mapping.error());
   event::FieldCatalog catalog;
   mapping->InternFields(catalog);
+  // Compiled first: the rule's fields are interned before the parser is built.
+  std::optional<sigma::RuleSet> where;
+  std::vector<std::string> where_names;
+  std::vector<event::FieldId> where_fields;
+  if (!options.conditions.empty()) {
+    auto compiled_conditions = CompileConditions(options.conditions, catalog, where_names);
+    if (!compiled_conditions) return tl::unexpected(compiled_conditions.error());
+    where = std::move(*compiled_conditions);
+    for (const std::string& name : where_names) where_fields.push_back(catalog.Intern(name));
+  }
   std::vector<event::FieldId> fields;
   for (const std::string& name : options.fields) fields.push_back(catalog.Intern(name));
   const event::FieldId time_field =
       options.time_field.empty() ? event::NO_FIELD : catalog.Intern(options.time_field);
-  if (fields.empty()) catalog.RequireAllValues();
+  // Every value is searched for the patterns unless fields are named.
+  const bool all_values = fields.empty() && !patterns.empty();
+  if (all_values) catalog.RequireAllValues();
   event::EventParser parser(catalog, *mapping);
-  parser.SetCollectAllValues(fields.empty());
+  parser.SetCollectAllValues(all_values);
 
   SearchSummary summary;
   const uint64_t unreadable_before = diagnostics.Count(DiagnosticKind::kInputUnreadable);
@@ -186,21 +241,33 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
           return;
         }
       }
+      if (where && !sigma::EvaluateRule(where->rules.front(), event)) return;
       uint64_t held = 0;
       auto search = [&](const event::FieldValue& value) {
         if (value.type != event::ValueType::kNull) held |= patterns.Held(value.text);
       };
-      if (fields.empty()) {
-        for (const event::FieldValue& value : event.AllValues()) search(value);
-      } else {
-        for (const event::FieldId field : fields)
-          for (const event::FieldValue& value : event.Values(field)) search(value);
+      if (!patterns.empty()) {
+        if (fields.empty()) {
+          for (const event::FieldValue& value : event.AllValues()) search(value);
+        } else {
+          for (const event::FieldId field : fields)
+            for (const event::FieldValue& value : event.Values(field)) search(value);
+        }
+        if (options.match_all ? held != patterns.all() : held == 0) return;
       }
-      if (options.match_all ? held != patterns.all() : held == 0) return;
 
       parser.ToJson(record, json);
       matches.clear();
-      if (fields.empty()) {
+      // The fields of the conditions, whose values held.
+      for (size_t k = 0; k < where_fields.size(); ++k) {
+        for (const event::FieldValue& value : event.Values(where_fields[k])) {
+          if (value.type == event::ValueType::kNull) continue;
+          matches.push_back({where_names[k], std::string(value.text)});
+        }
+      }
+      if (patterns.empty()) {
+        // Nothing more to name.
+      } else if (fields.empty()) {
         // Where the values are: the record's JSON walked again, for the records found only.
         if (auto value = JsonValue::Parse(json)) {
           path.clear();

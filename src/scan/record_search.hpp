@@ -6,8 +6,12 @@
 // values, syslog and access-log fields), or only the named fields (Sigma field names, as rules
 // read them). Matching ignores case (Unicode simple case folding, as Sigma's) unless asked not
 // to; a record is found when any pattern occurs in one of its values, or with `match_all` when
-// every pattern occurs in some value. A time range limits the search as `scan --from/--to`
-// does. Each record found is handed on with the values that matched and where they are.
+// every pattern occurs in some value. Conditions in Sigma's own terms (`FIELD|modifiers=VALUE`,
+// such as `IpAddress|cidr=203.0.113.0/24` or `EventID=4625`) must all hold as well: they are
+// compiled into a rule of one selection each and decided by the Sigma evaluator, so every
+// modifier means what it means in a rule. A time range limits the search as `scan
+// --from/--to` does. Each record found is handed on with the values that matched and where
+// they are.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +33,9 @@ struct SearchOptions {
   std::vector<std::string> strings;  // text to find inside a value
   std::vector<std::string> regexes;  // RE2 (else PCRE2) syntax
   std::vector<std::string> fields;   // only these fields (Sigma names); empty: every value
+  // FIELD[|modifier...]=VALUE: Sigma conditions that must all hold. VALUE is a Sigma string
+  // (`*` and `?` are wildcards, `\` escapes them), compared as a rule compares it.
+  std::vector<std::string> conditions;
   bool match_all = false;            // every pattern must occur in the record, not just one
   bool match_case = false;           // compare with case
   event::InputFormat format = event::InputFormat::kAuto;
@@ -39,8 +46,8 @@ struct SearchOptions {
 };
 
 struct SearchMatch {
-  // Where the value is: the field name as given with `fields`, else its path in the record's
-  // JSON (what `yagura dump` prints), dotted, with array positions as numbers
+  // Where the value is: the field name as given with `fields` or in a condition, else its path
+  // in the record's JSON (what `yagura dump` prints), dotted, with array positions as numbers
   // ("Event.EventData.CommandLine").
   std::string field;
   std::string value;
@@ -70,8 +77,9 @@ struct FoundRecord {
 };
 using OnFound = std::function<void(const FoundRecord& found)>;
 
-// Searches `options.inputs`. Fails (before reading anything) when no pattern is given or one
-// does not compile; unreadable inputs and records go to `diagnostics` and the summary.
+// Searches `options.inputs`. Fails (before reading anything) when no pattern or condition is
+// given or one does not compile; unreadable inputs and records go to `diagnostics` and the
+// summary.
 [[nodiscard]] Result<SearchSummary> SearchRecords(const SearchOptions& options,
                                                   Diagnostics& diagnostics,
                                                   const OnFound& on_found);

@@ -204,6 +204,10 @@ check "search --all needs every pattern" 0 "$yagura" search -s whoami -e 'notepa
 contains "search --all finds none" "$work/out" "0"
 check "search --field Image also reads 4688's NewProcessName" 0 "$yagura" search -s certutil -f Image --count "$src/samples/windows"
 contains "search --field Image counts Sysmon and 4688 events" "$work/out" "3"
+check "search --where takes Sigma conditions" 0 "$yagura" search -w 'EventID=1' -w 'Image|endswith=\whoami.exe' --count "$work/events.jsonl"
+contains "search --where finds the record" "$work/out" "1"
+check "search --where with an unknown modifier is a usage error" 2 "$yagura" search -w 'Image|nosuch=x' "$work/events.jsonl"
+contains "search --where names the modifier" "$work/err" "unknown modifier 'nosuch'"
 check "search of a missing file exits 1" 1 "$yagura" search -s x "$work/events.jsonl" "$work/nowhere.jsonl"
 
 # stats: what the sample logs hold.

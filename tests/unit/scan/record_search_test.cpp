@@ -159,6 +159,59 @@ TEST_F(RecordSearch, AnyOrAllRegexesFieldsNumbers) {
   EXPECT_EQ(Records(found), (std::vector<uint64_t>{4}));
 }
 
+TEST_F(RecordSearch, SigmaConditionsAllHoldAndNameTheirFields) {
+  SearchOptions options;
+  options.conditions = {"EventID=4624", "IpAddress|cidr=203.0.113.0/24"};
+  std::vector<Found> found;
+  auto summary = Search(options, found);
+  ASSERT_TRUE(summary) << summary.error().ToString();
+  EXPECT_EQ(Records(found), (std::vector<uint64_t>{4}));
+  ASSERT_EQ(found[0].matches.size(), 2u);
+  EXPECT_EQ(found[0].matches[0].field, "EventID");
+  EXPECT_EQ(found[0].matches[0].value, "4624");
+  EXPECT_EQ(found[0].matches[1].field, "IpAddress");
+  EXPECT_EQ(found[0].matches[1].value, "203.0.113.7");
+  options.conditions = {"EventID=4624", "IpAddress|cidr=198.51.100.0/24"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_TRUE(found.empty());
+
+  // One field twice; wildcards as in a rule; a quote in a value.
+  options.conditions = {"CommandLine|contains=whoami", "CommandLine|contains=/all"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_EQ(Records(found), (std::vector<uint64_t>{1}));
+  options.conditions = {"Image=*\\WHOAMI.exe"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_EQ(Records(found), (std::vector<uint64_t>{1}));
+  options.conditions = {"CommandLine|contains=it's"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_TRUE(found.empty());
+
+  // With strings: both must hold.
+  options.conditions = {"CommandLine|contains=/priv"};
+  options.strings = {"whoami"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_EQ(Records(found), (std::vector<uint64_t>{2}));
+  options.strings = {"mimikatz"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_TRUE(found.empty());
+
+  // Refused before reading, with the reason.
+  for (const auto& [condition, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"CommandLine", "expected FIELD=VALUE"},
+           {"=x", "expected FIELD=VALUE"},
+           {"|contains=x", "is not a field name"},
+           {"CommandLine|nosuch=x", "unknown modifier 'nosuch'"},
+           {"SourceIp|cidr=not-a-network", "--where: "}}) {
+    SearchOptions bad;
+    bad.conditions = {condition};
+    auto refused = Search(bad, found);
+    ASSERT_FALSE(refused) << condition;
+    EXPECT_NE(refused.error().message.find(reason), std::string::npos)
+        << condition << ": " << refused.error().message;
+  }
+  EXPECT_TRUE(reported_.empty());
+}
+
 TEST_F(RecordSearch, TimeRangeAndLimit) {
   SearchOptions options;
   options.regexes = {"."};  // every record with a value
@@ -195,6 +248,7 @@ TEST_F(RecordSearch, BadPatternsAreRefusedBeforeReading) {
   auto summary = Search(options, found);
   ASSERT_FALSE(summary);
   EXPECT_NE(summary.error().message.find("nothing to search for"), std::string::npos);
+  EXPECT_NE(summary.error().message.find("--where"), std::string::npos);
   options.strings = {""};
   summary = Search(options, found);
   ASSERT_FALSE(summary);
