@@ -84,8 +84,10 @@ ScanCommand::ScanCommand(CLI::App& app) {
                        "Events of unrecognised source: 'all' rules apply, or 'skip'")
       ->check(CLI::IsMember({"all", "skip"}));
   command_->add_option("--output,-o", options_.output_path, "Alert output file (default stdout)");
-  command_->add_option("--output-format", output_format_, "jsonl or csv")
-      ->check(CLI::IsMember({"jsonl", "csv"}));
+  command_
+      ->add_option("--output-format", output_format_,
+                   "jsonl, csv, or timesketch (JSON lines Timesketch imports)")
+      ->check(CLI::IsMember({"jsonl", "csv", "timesketch"}));
   command_
       ->add_option("--sort", sort_,
                    "Order of the alerts: 'input' (as the inputs give them, the default) or "
@@ -174,8 +176,9 @@ int ScanCommand::Run() {
   }
   options_.unrecognised = unrecognised_ == "skip" ? sigma::UnrecognisedPolicy::kSkip
                                                   : sigma::UnrecognisedPolicy::kAllRules;
-  options_.output_format = output_format_ == "csv" ? scan::OutputFormat::kCsv
-                                                   : scan::OutputFormat::kJsonl;
+  options_.output_format = output_format_ == "csv"          ? scan::OutputFormat::kCsv
+                           : output_format_ == "timesketch" ? scan::OutputFormat::kTimesketch
+                                                            : scan::OutputFormat::kJsonl;
   options_.alert_order = sort_ == "time" ? scan::AlertOrder::kTime : scan::AlertOrder::kInput;
   if (!options_.sort_dir.empty() && options_.alert_order != scan::AlertOrder::kTime) {
     std::cerr << "yagura scan: --sort-dir applies only with --sort time\n";

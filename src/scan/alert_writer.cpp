@@ -299,6 +299,67 @@ void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
   w.EndArray();
 }
 
+// What the flat formats (CSV, Timesketch) show of an alert, whatever made it.
+struct AlertWriter::Flat {
+  std::string_view kind;  // "rule", "indicator", "correlation"
+  std::string time;
+  std::string_view level, id, title, author, file;
+  std::string record;
+  std::string matched;     // field names, or field=value pairs, separated by ';'
+  std::string event_json;  // for a correlation: its window
+  const std::vector<std::string>* tags = nullptr;
+};
+
+void AlertWriter::Flatten(const AlertRecord& alert, Flat& flat) {
+  flat.time = std::string(alert.time);
+  flat.file = alert.file;
+  flat.record = std::to_string(alert.record);
+  if (alert.correlation) {
+    const CorrelationAlertInfo& info = *alert.correlation;
+    const sigma::RuleInfo& rule_info = info.correlation->info;
+    for (const auto& [field, value] : info.alert->group) {
+      if (!flat.matched.empty()) flat.matched.push_back(';');
+      flat.matched.append(field).append("=").append(value);
+    }
+    flat.kind = "correlation";
+    flat.level = sigma::LevelName(rule_info.level);
+    flat.id = rule_info.id;
+    flat.title = rule_info.title;
+    flat.author = rule_info.author;
+    flat.tags = &rule_info.tags;
+    flat.time = FormatTimestampMs(info.alert->last_time_ms);
+    flat.file = info.records.empty() ? std::string_view() : info.records.front().first;
+    flat.record =
+        info.records.empty() ? std::string() : std::to_string(info.records.front().second);
+    JsonWriter w(flat.event_json);
+    w.BeginObject();
+    w.Key("type").String(sigma::CorrelationTypeName(info.correlation->type));
+    FormatCorrelationWindow(w, info);
+    w.EndObject();
+  } else if (alert.indicator) {
+    const IndicatorAlertInfo& indicator = *alert.indicator;
+    for (const auto& [field, value] : indicator.found) {
+      if (!flat.matched.empty()) flat.matched.push_back(';');
+      flat.matched.append(field).append("=").append(value);
+    }
+    flat.kind = "indicator";
+    flat.level = indicator.level;
+    flat.id = indicator.id;
+    flat.title = indicator.name.empty() ? std::string_view(indicator.pattern) : indicator.name;
+    flat.author = indicator.feed;
+    flat.tags = indicator.labels;
+  } else {
+    const sigma::RuleInfo& info = alert.rule->info;
+    flat.kind = "rule";
+    flat.matched = alert.matched ? Join(*alert.matched, ';') : std::string();
+    flat.level = sigma::LevelName(info.level);
+    flat.id = info.id;
+    flat.title = info.title;
+    flat.author = info.author;
+    flat.tags = &info.tags;
+  }
+}
+
 void AlertWriter::Write(const AlertRecord& alert, std::optional<int64_t> time_ms) {
   line_.clear();
   if (format_ == OutputFormat::kJsonl) {
@@ -310,60 +371,26 @@ void AlertWriter::Write(const AlertRecord& alert, std::optional<int64_t> time_ms
     }
     FormatJson(alert, line_, rule_object);
   } else {
+    Flat flat;
+    Flatten(alert, flat);
     ShownLogsource shown = Shown(alert);
-    std::string record = std::to_string(alert.record);
-    std::string matched;
-    std::string_view level, id, title, author;
-    std::string time(alert.time);
-    std::string_view file = alert.file;
-    std::string event_json;
-    if (alert.correlation) {
-      const CorrelationAlertInfo& info = *alert.correlation;
-      const sigma::RuleInfo& rule_info = info.correlation->info;
-      for (const auto& [field, value] : info.alert->group) {
-        if (!matched.empty()) matched.push_back(';');
-        matched.append(field).append("=").append(value);
-      }
-      level = sigma::LevelName(rule_info.level);
-      id = rule_info.id;
-      title = rule_info.title;
-      author = rule_info.author;
-      time = FormatTimestampMs(info.alert->last_time_ms);
-      file = info.records.empty() ? std::string_view() : info.records.front().first;
-      record = info.records.empty() ? std::string() : std::to_string(info.records.front().second);
-      JsonWriter w(event_json);
-      w.BeginObject();
-      w.Key("type").String(sigma::CorrelationTypeName(info.correlation->type));
-      FormatCorrelationWindow(w, info);
-      w.EndObject();
-    } else if (alert.indicator) {
-      const IndicatorAlertInfo& indicator = *alert.indicator;
-      for (const auto& [field, value] : indicator.found) {
-        if (!matched.empty()) matched.push_back(';');
-        matched.append(field).append("=").append(value);
-      }
-      level = indicator.level;
-      id = indicator.id;
-      title = indicator.name.empty() ? std::string_view(indicator.pattern) : indicator.name;
-      author = indicator.feed;
-    } else {
-      const sigma::RuleInfo& info = alert.rule->info;
-      matched = alert.matched ? Join(*alert.matched, ';') : std::string();
-      level = sigma::LevelName(info.level);
-      id = info.id;
-      title = info.title;
-      author = info.author;
-    }
     std::string one_line;
-    // The columns of CSV_HEADER, in order.
-    const std::string_view columns[] = {
-        time,          level,          id,      title,
-        author,        file,           record,  shown.product,
-        shown.service, shown.category, matched,
-        alert.correlation ? std::string_view(event_json) : OneLine(alert.event_json, one_line)};
-    for (size_t i = 0; i < std::size(columns); ++i) {
-      if (i) line_.push_back(',');
-      AppendCsvField(line_, columns[i]);
+    const std::string_view event =
+        alert.correlation ? std::string_view(flat.event_json) : OneLine(alert.event_json, one_line);
+    if (format_ == OutputFormat::kCsv) {
+      // The columns of CSV_HEADER, in order.
+      const std::string_view columns[] = {
+          flat.time,   flat.level,    flat.id,       flat.title,     flat.author,  flat.file,
+          flat.record, shown.product, shown.service, shown.category, flat.matched, event};
+      for (size_t i = 0; i < std::size(columns); ++i) {
+        if (i) line_.push_back(',');
+        AppendCsvField(line_, columns[i]);
+      }
+    } else {
+      FormatTimesketch(
+          flat, shown.product, shown.service, shown.category, event,
+          alert.correlation ? std::optional(alert.correlation->alert->last_time_ms) : time_ms,
+          line_);
     }
   }
   line_.push_back('\n');
@@ -374,6 +401,49 @@ void AlertWriter::Write(const AlertRecord& alert, std::optional<int64_t> time_ms
   }
   // One thread writes (see the header): the stream's lock was a seventh of this function.
   if (::fwrite_unlocked(line_.data(), 1, line_.size(), file_) != line_.size()) failed_ = true;
+}
+
+// Timesketch's JSON lines: its three mandatory fields (message, datetime, timestamp_desc),
+// the time in microseconds, and flat attributes. The event is one JSON string, not an object:
+// fields whose type differs from event to event (EventID a number here, an object there) would
+// clash in the search index's mapping. An alert whose event time cannot be read is placed at
+// the epoch and says so in timestamp_desc, as plaso marks a missing time.
+void AlertWriter::FormatTimesketch(const Flat& flat, std::string_view product,
+                                   std::string_view service, std::string_view category,
+                                   std::string_view event, std::optional<int64_t> time_ms,
+                                   std::string& out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  std::string message = "[";
+  message.append(flat.level).append("] ").append(flat.title);
+  w.Key("message").String(message);
+  w.Key("datetime").String(FormatTimestampMs(time_ms.value_or(0)));
+  w.Key("timestamp").Int(time_ms.value_or(0) * 1000);
+  w.Key("timestamp_desc")
+      .String(!time_ms                     ? "No event time"
+              : flat.kind == "correlation" ? "Correlation window end"
+                                           : "Event time");
+  w.Key("alert_type").String(flat.kind);
+  w.Key("level").String(flat.level);
+  w.Key("rule_id").String(flat.id);
+  w.Key("rule_title").String(flat.title);
+  w.Key("rule_author").String(flat.author);
+  std::string tags;
+  if (flat.tags != nullptr) {
+    for (const std::string& tag : *flat.tags) {
+      if (!tags.empty()) tags.push_back(';');
+      tags += tag;
+    }
+  }
+  w.Key("rule_tags").String(tags);
+  w.Key("source_file").String(flat.file);
+  w.Key("source_record").String(flat.record);
+  w.Key("product").String(product);
+  w.Key("service").String(service);
+  w.Key("category").String(category);
+  w.Key("matched").String(flat.matched);
+  w.Key("event").String(event);
+  w.EndObject();
 }
 
 Result<void> AlertWriter::Finish() {

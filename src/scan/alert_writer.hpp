@@ -20,6 +20,12 @@
 // its feed, and `matched` lists field=value pairs. For correlation alerts file and record are
 // those of the window's first match, `matched` lists the group as field=value pairs and `event`
 // holds {"alert_id","type","group","first_time","last_time","value","count","records"}.
+// Timesketch (`--output-format timesketch`): one JSON line per alert with Timesketch's
+// mandatory message ("[level] title"), datetime (the event time, RFC 3339) and timestamp_desc,
+// then timestamp (microseconds), alert_type (rule, indicator, correlation), level, rule_id,
+// rule_title, rule_author, rule_tags (';'-separated), source_file, source_record, product,
+// service, category, matched (as in CSV) and event (the event's JSON as a string). An alert
+// without a readable event time has the epoch and timestamp_desc "No event time".
 // Not thread-safe: alerts are written from one thread, in input order. With a sorter, they are
 // handed to it and written in order of event time when the writer finishes.
 #pragma once
@@ -106,6 +112,12 @@ class AlertWriter {
   static void FormatCorrelation(const CorrelationAlertInfo& info, std::string& out);
   // The correlation alert without its "correlation" object (the CSV `event` column).
   static void FormatCorrelationWindow(JsonWriter& w, const CorrelationAlertInfo& info);
+  // An alert as the flat formats (CSV, Timesketch) show it.
+  struct Flat;
+  static void Flatten(const AlertRecord& alert, Flat& flat);
+  static void FormatTimesketch(const Flat& flat, std::string_view product, std::string_view service,
+                               std::string_view category, std::string_view event,
+                               std::optional<int64_t> time_ms, std::string& out);
   AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::string path);
   // The stdio buffer of an owned file (destroyed after the destructor's fclose): glibc ignores
   // the size given to setvbuf without a buffer and writes every 4 KiB, a system call per two

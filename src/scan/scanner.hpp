@@ -26,7 +26,7 @@
 
 namespace yagura::scan {
 
-enum class OutputFormat : uint8_t { kJsonl, kCsv };
+enum class OutputFormat : uint8_t { kJsonl, kCsv, kTimesketch };
 // --sort: alerts as the inputs give them, or by event time (scan/alert_sorter.hpp).
 enum class AlertOrder : uint8_t { kInput, kTime };
 

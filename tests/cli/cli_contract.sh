@@ -132,6 +132,12 @@ done
 check "csv output" 0 "$yagura" scan --quiet --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl" --output-format csv
 contains "csv header" "$work/out" "time,level,rule_id,rule_title,rule_author"
 contains "csv row" "$work/out" "2026-01-02T03:04:05Z,high,11111111-1111-4111-8111-111111111111,Whoami,Test Author"
+check "timesketch output" 0 "$yagura" scan --quiet --no-cache --rules "$work/rules/good.yml" "$work/events.jsonl" --output-format timesketch
+for key in '{"message":"[high] Whoami","datetime":"2026-01-02T03:04:05.000Z","timestamp":1767323045000000,"timestamp_desc":"Event time"' \
+           '"alert_type":"rule"' '"rule_id":"11111111-1111-4111-8111-111111111111"' '"source_record":"1"' '"event":"{\"Event\"'; do
+  contains "timesketch line has $key" "$work/out" "$key"
+done
+check "bad --output-format is a usage error" 2 "$yagura" scan --output-format xml "$work/events.jsonl"
 check "stdin input" 0 bash -c "'$yagura' scan --quiet --no-cache --rules '$work/rules/good.yml' - < '$work/events.jsonl'"
 contains "stdin alert" "$work/out" '"title":"Whoami"'
 check "--min-level above every rule is refused" 1 "$yagura" scan --quiet --no-cache --min-level critical --rules "$work/rules/good.yml" "$work/events.jsonl"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,10 @@
 
 namespace yagura::scan {
 
+// `times`: each alert's event time, as the scan passes it (none when shorter).
 inline std::vector<std::string> WriteAlerts(const std::vector<AlertRecord>& alerts,
-                                            OutputFormat format) {
+                                            OutputFormat format,
+                                            const std::vector<std::optional<int64_t>>& times = {}) {
   std::vector<std::string> lines;
   char path[] = "/tmp/yagura-alerts-XXXXXX";
   const int fd = mkstemp(path);
@@ -30,7 +33,8 @@ inline std::vector<std::string> WriteAlerts(const std::vector<AlertRecord>& aler
       unlink(path);
       return lines;
     }
-    for (const AlertRecord& alert : alerts) writer->Write(alert);
+    for (size_t i = 0; i < alerts.size(); ++i)
+      writer->Write(alerts[i], i < times.size() ? times[i] : std::nullopt);
     EXPECT_TRUE(writer->Finish().has_value());
   }
   std::ifstream in(path);
