@@ -12,6 +12,7 @@
 #include "event/field_catalog.hpp"
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
+#include "scan/parsed_records.hpp"
 
 namespace yagura::scan {
 
@@ -98,113 +99,92 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   parser.SetCollectAllValues(false);
 
   LogStats stats;
-  const uint64_t unreadable_before = diagnostics.Count(DiagnosticKind::kInputUnreadable);
-  std::vector<event::InputFile> inputs = event::ExpandInputs(options.inputs, diagnostics);
-  stats.files_failed = diagnostics.Count(DiagnosticKind::kInputUnreadable) - unreadable_before;
-  event::RecordReader reader(options.format, diagnostics);
-  reader.set_evtx_outline_only(true);
-  reader.set_json_line_records(true);  // each record is parsed during the call
-  event::Event event;
   // The year of an RFC 3164 time: nearest now, then nearest the record before.
   int64_t reference_ms = NowMs();
   LogStats::Kind kind;
   LogStats::EventKey key;
   LogStats::LogonKey logon;
-  for (uint32_t index = 0; index < inputs.size(); ++index) {
-    const std::string& path = inputs[index].path;
-    reader.ReadFile(inputs[index], index, [&](const event::Record& record) {
-      auto parsed = parser.Parse(record, event);
-      if (!parsed) {
-        if (record.whole_line) {  // not one JSON value by itself: framed again by the reader
-          reader.RejectLineRecord();
-          return;
-        }
-        ++stats.records_skipped;
-        diagnostics.Report(DiagnosticKind::kRecordSkipped,
-                           record.line ? fmt::format("{}:{}", path, record.line)
-                                       : fmt::format("{} record {}", path, record.number),
-                           parsed.error().message);
-        return;
+  auto on_parsed = [&](const std::string& path, const event::Record&, const event::Event& event) {
+    ++stats.files[path];
+    const event::LogsourceClass& cls = event.logsource;
+    kind.recognised = cls.recognised;
+    kind.product.assign(cls.product);
+    kind.services.assign(cls.services.begin(), cls.services.begin() + cls.service_count);
+    kind.categories.assign(cls.categories.begin(), cls.categories.begin() + cls.category_count);
+    if (!kind.recognised) {
+      kind.product.clear();
+      kind.services.clear();
+      kind.categories.clear();
+    }
+    ++stats.kinds[kind];
+    key.event_id.assign(FirstText(event, event_id));
+    key.channel.assign(FirstText(event, channel));
+    if (!key.event_id.empty()) {
+      key.provider.assign(key.channel.empty() ? FirstText(event, provider) : std::string_view());
+      ++stats.events[key];
+    }
+    std::string_view host;
+    for (event::FieldId field : host_fields) {
+      host = FirstText(event, field);
+      if (!host.empty()) {
+        ++stats.hosts[std::string(host)];
+        break;
       }
-      ++stats.records_read;
-      ++stats.files[path];
-      const event::LogsourceClass& cls = event.logsource;
-      kind.recognised = cls.recognised;
-      kind.product.assign(cls.product);
-      kind.services.assign(cls.services.begin(), cls.services.begin() + cls.service_count);
-      kind.categories.assign(cls.categories.begin(), cls.categories.begin() + cls.category_count);
-      if (!kind.recognised) {
-        kind.product.clear();
-        kind.services.clear();
-        kind.categories.clear();
-      }
-      ++stats.kinds[kind];
-      key.event_id.assign(FirstText(event, event_id));
-      key.channel.assign(FirstText(event, channel));
-      if (!key.event_id.empty()) {
-        key.provider.assign(key.channel.empty() ? FirstText(event, provider) : std::string_view());
-        ++stats.events[key];
-      }
-      std::string_view host;
-      for (event::FieldId field : host_fields) {
-        host = FirstText(event, field);
-        if (!host.empty()) {
-          ++stats.hosts[std::string(host)];
-          break;
-        }
-      }
-      const auto time = correlate::EventTimeMs(event, time_field, reference_ms);
-      if (time) {
-        reference_ms = *time;
-        if (!stats.first_ms || *time < *stats.first_ms) stats.first_ms = *time;
-        if (!stats.last_ms || *time > *stats.last_ms) stats.last_ms = *time;
-        ++stats.days[FormatTimestampMs(*time).substr(0, 10)];
-      } else {
-        ++stats.records_without_time;
-      }
+    }
+    const auto time = correlate::EventTimeMs(event, time_field, reference_ms);
+    if (time) {
+      reference_ms = *time;
+      if (!stats.first_ms || *time < *stats.first_ms) stats.first_ms = *time;
+      if (!stats.last_ms || *time > *stats.last_ms) stats.last_ms = *time;
+      ++stats.days[FormatTimestampMs(*time).substr(0, 10)];
+    } else {
+      ++stats.records_without_time;
+    }
 
-      // Logons: Windows 4624/4625 and sshd's accepted and failed authentications.
-      std::optional<bool> succeeded;
-      if (key.channel == "Security" && (key.event_id == "4624" || key.event_id == "4625")) {
-        succeeded = key.event_id == "4624";
-        logon.account.assign(FirstText(event, target_user));
-        if (std::string_view domain = FirstText(event, target_domain);
-            !domain.empty() && domain != "-")
-          logon.account.insert(0, std::string(domain) + "\\");
-        std::string_view source = FirstText(event, ip_address);
-        if (source.empty() || source == "-") source = FirstText(event, workstation);
-        logon.source.assign(source == "-" ? std::string_view() : source);
-        logon.method = "type " + std::string(FirstText(event, logon_type));
-      } else if (FirstText(event, program) == "sshd") {
-        const std::string_view text = FirstText(event, message);
-        for (const auto& [prefix, outcome] : {std::pair{std::string_view("Accepted "), true},
-                                              std::pair{std::string_view("Failed "), false}}) {
-          if (text.substr(0, prefix.size()) != prefix) continue;
-          const std::string_view rest = text.substr(prefix.size());
-          const std::string_view method = rest.substr(0, rest.find(' '));
-          if (rest.substr(method.size()).substr(0, 5) != " for ") break;
-          succeeded = outcome;
-          logon.account.assign(FirstText(event, user));
-          logon.source.assign(FirstText(event, src_ip));
-          logon.method = "ssh " + std::string(method);
-          break;
-        }
+    // Logons: Windows 4624/4625 and sshd's accepted and failed authentications.
+    std::optional<bool> succeeded;
+    if (key.channel == "Security" && (key.event_id == "4624" || key.event_id == "4625")) {
+      succeeded = key.event_id == "4624";
+      logon.account.assign(FirstText(event, target_user));
+      if (std::string_view domain = FirstText(event, target_domain);
+          !domain.empty() && domain != "-")
+        logon.account.insert(0, std::string(domain) + "\\");
+      std::string_view source = FirstText(event, ip_address);
+      if (source.empty() || source == "-") source = FirstText(event, workstation);
+      logon.source.assign(source == "-" ? std::string_view() : source);
+      logon.method = "type " + std::string(FirstText(event, logon_type));
+    } else if (FirstText(event, program) == "sshd") {
+      const std::string_view text = FirstText(event, message);
+      for (const auto& [prefix, outcome] : {std::pair{std::string_view("Accepted "), true},
+                                            std::pair{std::string_view("Failed "), false}}) {
+        if (text.substr(0, prefix.size()) != prefix) continue;
+        const std::string_view rest = text.substr(prefix.size());
+        const std::string_view method = rest.substr(0, rest.find(' '));
+        if (rest.substr(method.size()).substr(0, 5) != " for ") break;
+        succeeded = outcome;
+        logon.account.assign(FirstText(event, user));
+        logon.source.assign(FirstText(event, src_ip));
+        logon.method = "ssh " + std::string(method);
+        break;
       }
-      if (succeeded) {
-        logon.host.assign(host);
-        LogStats::LogonCounts& counts = stats.logons[logon];
-        ++(*succeeded ? counts.succeeded : counts.failed);
-        if (time) {
-          if (!counts.first_ms || *time < *counts.first_ms) counts.first_ms = *time;
-          if (!counts.last_ms || *time > *counts.last_ms) counts.last_ms = *time;
-        }
+    }
+    if (succeeded) {
+      logon.host.assign(host);
+      LogStats::LogonCounts& counts = stats.logons[logon];
+      ++(*succeeded ? counts.succeeded : counts.failed);
+      if (time) {
+        if (!counts.first_ms || *time < *counts.first_ms) counts.first_ms = *time;
+        if (!counts.last_ms || *time > *counts.last_ms) counts.last_ms = *time;
       }
-    });
-  }
-  const event::ReadStats& read = reader.stats();
+    }
+    return true;
+  };
+  const ParsedReadSummary read =
+      ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed);
   stats.files_read = read.files_read;
-  stats.files_failed += read.files_failed;
-  stats.records_skipped += read.records_skipped;
+  stats.files_failed = read.files_failed;
+  stats.records_read = read.records_parsed;
+  stats.records_skipped = read.records_skipped;
   return stats;
 }
 

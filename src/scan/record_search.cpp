@@ -10,6 +10,7 @@
 #include "event/field_catalog.hpp"
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
+#include "scan/parsed_records.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/literal_index.hpp"
 #include "sigma/loader.hpp"
@@ -159,11 +160,6 @@ Result<sigma::RuleSet> CompileConditions(const std::vector<std::string>& conditi
   return rules;
 }
 
-std::string Location(const std::string& path, const event::Record& record) {
-  if (record.line) return fmt::format("{}:{}", path, record.line);
-  return fmt::format("{} record {}", path, record.number);
-}
-
 }  // namespace
 
 Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& diagnostics,
@@ -196,13 +192,6 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
   parser.SetCollectAllValues(all_values);
 
   SearchSummary summary;
-  const uint64_t unreadable_before = diagnostics.Count(DiagnosticKind::kInputUnreadable);
-  std::vector<event::InputFile> inputs = event::ExpandInputs(options.inputs, diagnostics);
-  summary.files_failed = diagnostics.Count(DiagnosticKind::kInputUnreadable) - unreadable_before;
-  event::RecordReader reader(options.format, diagnostics);
-  reader.set_evtx_outline_only(true);
-  reader.set_json_line_records(true);  // each record is parsed during the call
-  event::Event event;
   std::string json;
   std::string path;
   std::vector<SearchMatch> matches;
@@ -211,93 +200,80 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
   // it; without a range, nearest now, then nearest the time of the record found before.
   int64_t reference_ms = ranged ? options.from_ms.value_or(options.to_ms.value_or(0)) : NowMs();
 
-  for (uint32_t index = 0; index < inputs.size() && !summary.stopped_at_limit; ++index) {
-    reader.ReadFile(inputs[index], index, [&](const event::Record& record) {
-      // The reader stops JSON and line files at once, but reads an EVTX file to its end.
-      if (summary.stopped_at_limit) return;
-      auto parsed = parser.Parse(record, event);
-      if (!parsed && record.whole_line) {  // not one JSON value by itself: framed again
-        reader.RejectLineRecord();
-        return;
+  auto on_parsed = [&](const std::string& file, const event::Record& record,
+                       const event::Event& event) {
+    std::optional<int64_t> time;
+    if (ranged) {
+      time = correlate::EventTimeMs(event, time_field, reference_ms);
+      if (!time) {
+        ++summary.records_without_time;
+        return true;
       }
-      ++summary.records_read;
-      if (!parsed) {
-        ++summary.records_skipped;
-        diagnostics.Report(DiagnosticKind::kRecordSkipped,
-                           Location(inputs[record.source_index].path, record),
-                           parsed.error().message);
-        return;
+      if ((options.from_ms && *time < *options.from_ms) ||
+          (options.to_ms && *time > *options.to_ms)) {
+        ++summary.records_outside_time_range;
+        return true;
       }
-      std::optional<int64_t> time;
-      if (ranged) {
-        time = correlate::EventTimeMs(event, time_field, reference_ms);
-        if (!time) {
-          ++summary.records_without_time;
-          return;
-        }
-        if ((options.from_ms && *time < *options.from_ms) ||
-            (options.to_ms && *time > *options.to_ms)) {
-          ++summary.records_outside_time_range;
-          return;
-        }
-      }
-      if (where && !sigma::EvaluateRule(where->rules.front(), event)) return;
-      uint64_t held = 0;
-      auto search = [&](const event::FieldValue& value) {
-        if (value.type != event::ValueType::kNull) held |= patterns.Held(value.text);
-      };
-      if (!patterns.empty()) {
-        if (fields.empty()) {
-          for (const event::FieldValue& value : event.AllValues()) search(value);
-        } else {
-          for (const event::FieldId field : fields)
-            for (const event::FieldValue& value : event.Values(field)) search(value);
-        }
-        if (options.match_all ? held != patterns.all() : held == 0) return;
-      }
-
-      parser.ToJson(record, json);
-      matches.clear();
-      // The fields of the conditions, whose values held.
-      for (size_t k = 0; k < where_fields.size(); ++k) {
-        for (const event::FieldValue& value : event.Values(where_fields[k])) {
-          if (value.type == event::ValueType::kNull) continue;
-          matches.push_back({where_names[k], std::string(value.text)});
-        }
-      }
-      if (patterns.empty()) {
-        // Nothing more to name.
-      } else if (fields.empty()) {
-        // Where the values are: the record's JSON walked again, for the records found only.
-        if (auto value = JsonValue::Parse(json)) {
-          path.clear();
-          NameMatches(*value, path, patterns, matches);
-        }
+    }
+    if (where && !sigma::EvaluateRule(where->rules.front(), event)) return true;
+    uint64_t held = 0;
+    auto search = [&](const event::FieldValue& value) {
+      if (value.type != event::ValueType::kNull) held |= patterns.Held(value.text);
+    };
+    if (!patterns.empty()) {
+      if (fields.empty()) {
+        for (const event::FieldValue& value : event.AllValues()) search(value);
       } else {
-        for (size_t k = 0; k < fields.size(); ++k) {
-          for (const event::FieldValue& value : event.Values(fields[k])) {
-            if (value.type == event::ValueType::kNull) continue;
-            if (patterns.Held(value.text) != 0)
-              matches.push_back({options.fields[k], std::string(value.text)});
-          }
+        for (const event::FieldId field : fields)
+          for (const event::FieldValue& value : event.Values(field)) search(value);
+      }
+      if (options.match_all ? held != patterns.all() : held == 0) return true;
+    }
+
+    parser.ToJson(record, json);
+    matches.clear();
+    // The fields of the conditions, whose values held.
+    for (size_t k = 0; k < where_fields.size(); ++k) {
+      for (const event::FieldValue& value : event.Values(where_fields[k])) {
+        if (value.type == event::ValueType::kNull) continue;
+        matches.push_back({where_names[k], std::string(value.text)});
+      }
+    }
+    if (patterns.empty()) {
+      // Nothing more to name.
+    } else if (fields.empty()) {
+      // Where the values are: the record's JSON walked again, for the records found only.
+      if (auto value = JsonValue::Parse(json)) {
+        path.clear();
+        NameMatches(*value, path, patterns, matches);
+      }
+    } else {
+      for (size_t k = 0; k < fields.size(); ++k) {
+        for (const event::FieldValue& value : event.Values(fields[k])) {
+          if (value.type == event::ValueType::kNull) continue;
+          if (patterns.Held(value.text) != 0)
+            matches.push_back({options.fields[k], std::string(value.text)});
         }
       }
-      ++summary.records_found;
-      if (!ranged) {
-        time = correlate::EventTimeMs(event, time_field, reference_ms);
-        if (time) reference_ms = *time;
-      }
-      on_found(FoundRecord{inputs[record.source_index].path, record, event, json, matches, time});
-      if (options.limit != 0 && summary.records_found >= options.limit) {
-        summary.stopped_at_limit = true;
-        reader.StopFile();
-      }
-    });
-  }
-  const event::ReadStats& stats = reader.stats();
-  summary.files_read = stats.files_read;
-  summary.files_failed += stats.files_failed;
-  summary.records_skipped += stats.records_skipped;
+    }
+    ++summary.records_found;
+    if (!ranged) {
+      time = correlate::EventTimeMs(event, time_field, reference_ms);
+      if (time) reference_ms = *time;
+    }
+    on_found(FoundRecord{file, record, event, json, matches, time});
+    if (options.limit != 0 && summary.records_found >= options.limit) {
+      summary.stopped_at_limit = true;
+      return false;
+    }
+    return true;
+  };
+  const ParsedReadSummary read =
+      ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed);
+  summary.files_read = read.files_read;
+  summary.files_failed = read.files_failed;
+  summary.records_read = read.records_parsed;
+  summary.records_skipped = read.records_skipped;
   return summary;
 }
 

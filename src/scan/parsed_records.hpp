@@ -1,0 +1,38 @@
+// Log files read and parsed record by record on the calling thread, as the one-thread scan
+// reads them: JSON lines taken whole (and framed again when one is not a JSON value by itself),
+// EVTX through the renderer's outline. For the commands that look at events without matching
+// rules (`search`, `stats`).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostics.hpp"
+#include "event/event.hpp"
+#include "event/input.hpp"
+#include "event/parser.hpp"
+#include "event/record.hpp"
+
+namespace yagura::scan {
+
+struct ParsedReadSummary {
+  uint64_t files_read = 0;
+  uint64_t files_failed = 0;     // missing, unreadable or of no known format
+  uint64_t records_parsed = 0;   // handed to the callback
+  uint64_t records_skipped = 0;  // could not be framed, decoded or parsed (each reported)
+};
+
+// Called for each record that parsed, with its file's path. Returns false to stop reading: the
+// file ends at once (a JSON or line file; an EVTX file is read to its end, its records no
+// longer handed on) and no further file is read.
+using OnParsed = std::function<bool(const std::string& path, const event::Record& record,
+                                    const event::Event& event)>;
+
+// Reads `paths` (files, directories recursively, "-" for stdin) in order.
+ParsedReadSummary ReadParsedRecords(const std::vector<std::string>& paths,
+                                    event::InputFormat format, event::EventParser& parser,
+                                    Diagnostics& diagnostics, const OnParsed& on_parsed);
+
+}  // namespace yagura::scan
