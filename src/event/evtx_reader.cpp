@@ -270,6 +270,8 @@ struct Emitter {
   uint64_t file_size;
   uint64_t total;
   bool track_ids = false;  // recovered records will follow
+  const bool* stop = nullptr;  // the consumer wants no more records of this file
+  [[nodiscard]] bool stopped() const { return stop != nullptr && *stop; }
   std::unordered_set<uint64_t> regular_ids;
   uint64_t next_number = 0;
   int lost_fragments = 0;
@@ -314,7 +316,7 @@ void ReadRecovered(libevtx_file_t* file, int recovered, uint64_t first_index,
                    std::vector<char>& xml, Emitter& emitter, Diagnostics& diagnostics,
                    ReadStats& stats) {
   std::string message;
-  for (int i = 0; i < recovered; ++i) {
+  for (int i = 0; i < recovered && !emitter.stopped(); ++i) {
     size_t length = 0;
     switch (FetchRecord(file, i, true, max_record_size, xml, length, message)) {
       case Fetched::kOk:
@@ -350,10 +352,15 @@ bool EvtxReader::Read(const std::string& path, const std::string& display_path,
                       uint32_t source_index, size_t max_record_size, bool recover_deleted,
                       const RecordReader::OnRecord& on_record,
                       const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
-                      ReadStats& stats, const OpenFile& open) {
+                      ReadStats& stats, const OpenFile& open, const bool* stop) {
   // Records rendered natively or by libevtx (fallbacks, damaged files, recovered records): the
   // summary tells how many of each.
   CountRenderers count{stats, native_records_};
+  stop_ = stop;
+  struct ClearStop {
+    const bool*& stop;
+    ~ClearStop() { stop = nullptr; }
+  } clear_stop{stop_};
   if (native_) {
     OpenFile file = open;
     if (file.fd < 0) file = {::open(path.c_str(), O_RDONLY | O_CLOEXEC), -1, {}};
@@ -504,9 +511,10 @@ bool EvtxReader::ReadNative(int fd, const std::string& path, const std::string& 
   Emitter emitter(on_record, on_progress, stats, source_index, file_size,
                   regular + static_cast<uint64_t>(recovered));
   emitter.track_ids = recovered > 0;
+  emitter.stop = stop_;
   RenderChunks(fd, path, display_path, max_record_size, plan_, kept_at_, 0, plan_.size(), 0, regular,
                emitter, libevtx, diagnostics, stats);
-  if (recovered > 0) {
+  if (recovered > 0 && !emitter.stopped()) {
     ReadRecovered(libevtx.handle.file, recovered, regular, max_record_size, display_path, xml_,
                   emitter, diagnostics, stats);
   }
@@ -532,7 +540,7 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
   };
   const std::string too_large = "record larger than " + std::to_string(max_record_size) + " bytes";
   std::string message;
-  for (size_t c = first; c < last; ++c) {
+  for (size_t c = first; c < last && !emitter.stopped(); ++c) {
     const ChunkPlan& chunk = chunks[c];
     const uint64_t chunk_end = index + chunk.records;
     const uint8_t* data =
@@ -545,7 +553,7 @@ void EvtxReader::RenderChunks(int fd, const std::string& path, const std::string
     // Only the bytes up to the free space were read: a reference past them (a damaged record)
     // fails, and libevtx renders that record.
     renderer_.SetChunk(data, chunk.free_offset);
-    for (; index < chunk_end; ++index) {
+    for (; index < chunk_end && !emitter.stopped(); ++index) {
       RecordView view;
       if (walker.Next(view) != RecordWalker::Status::kRecord) {
         skip("the record's chunk changed while it was read");
@@ -692,8 +700,9 @@ bool EvtxReader::ReadLibevtx(const std::string& path, const std::string& display
   Emitter emitter(on_record, on_progress, stats, source_index, file_size,
                   static_cast<uint64_t>(regular) + static_cast<uint64_t>(recovered));
   emitter.track_ids = recovered > 0;
+  emitter.stop = stop_;
   std::string message;
-  for (int index = 0; index < regular; ++index) {
+  for (int index = 0; index < regular && !emitter.stopped(); ++index) {
     size_t length = 0;
     auto skip = [&](const std::string& text) {
       ++emitter.next_number;
@@ -714,7 +723,7 @@ bool EvtxReader::ReadLibevtx(const std::string& path, const std::string& display
         break;
     }
   }
-  if (recovered > 0) {
+  if (recovered > 0 && !emitter.stopped()) {
     ReadRecovered(handle.file, recovered, static_cast<uint64_t>(regular), max_record_size,
                   display_path, xml_, emitter, diagnostics, stats);
   }

@@ -57,11 +57,12 @@ class EvtxReader {
 
   // Reads the EVTX file at `path`; diagnostics name `display_path`. Returns false when the file
   // cannot be opened as EVTX at all. libevtx, where it takes over, opens the file by `path`
-  // itself, whatever `open` gives.
+  // itself, whatever `open` gives. When `*stop` turns true (during an on_record call), the
+  // rest of the file is passed over.
   bool Read(const std::string& path, const std::string& display_path, uint32_t source_index,
             size_t max_record_size, bool recover_deleted, const RecordReader::OnRecord& on_record,
-            const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics,
-            ReadStats& stats, const OpenFile& open = {});
+            const RecordReader::OnProgress& on_progress, Diagnostics& diagnostics, ReadStats& stats,
+            const OpenFile& open = {}, const bool* stop = nullptr);
 
   // Reads every file through libevtx alone (the reference, for comparisons and benchmarks).
   void set_native(bool native) { native_ = native; }
@@ -170,6 +171,7 @@ class EvtxReader {
   bool outline_only_ = false;
   uint64_t native_files_ = 0;
   uint64_t native_records_ = 0;
+  const bool* stop_ = nullptr;  // Read's `stop`, while it reads
   uint64_t fallback_records_ = 0;
 };
 

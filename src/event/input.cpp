@@ -577,7 +577,7 @@ bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uin
     open.first_bytes = std::string_view(s.buffer.get(), s.end);
   }
   bool ok = s.evtx.Read(path, file.path, source_index, max_record_size_, owner.recover_deleted_,
-                        on_record, on_progress, diagnostics_, stats_, open);
+                        on_record, on_progress, diagnostics_, stats_, open, &owner.stop_file_);
   if (!spooled.empty()) ::unlink(spooled.c_str());
   return ok;
 }

@@ -142,9 +142,7 @@ class RecordReader {
   void set_json_line_records(bool on) { json_line_records_ = on; }
   void RejectLineRecord() { line_rejected_ = true; }
   // Called from on_record: the file being read ends after this record (a consumer that has
-  // found what it wanted). JSON and line formats stop at once, and their bytes read so far
-  // are counted; an EVTX file is still read to its end, its records passed on. Cleared when
-  // the next file starts.
+  // found what it wanted). Cleared when the next file starts.
   void StopFile() { stop_file_ = true; }
 
  private:

@@ -25,8 +25,7 @@ struct ParsedReadSummary {
 };
 
 // Called for each record that parsed, with its file's path. Returns false to stop reading: the
-// file ends at once (a JSON or line file; an EVTX file is read to its end, its records no
-// longer handed on) and no further file is read.
+// file ends at once (RecordReader::StopFile) and no further file is read.
 using OnParsed = std::function<bool(const std::string& path, const event::Record& record,
                                     const event::Event& event)>;
 

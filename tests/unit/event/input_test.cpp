@@ -109,6 +109,20 @@ TEST(JsonInput, StopFileEndsTheFileNotTheReader) {
   EXPECT_EQ(reader.stats().records, 6u);
   EXPECT_EQ(reader.stats().files_read, 3u);
   EXPECT_TRUE(diagnostics.Kept().empty());
+
+  // An EVTX file too, whether rendered by Yagura's reader or by libevtx.
+  const fs::path evtx = SharedDir() /
+                        "data/sigma/sigmahq/regression_data/rules/windows/file/file_event/"
+                        "file_event_win_anydesk_artefact/0b9ad457-2554-44c1-82c2-d56a99c42377.evtx";
+  if (!fs::exists(evtx)) GTEST_SKIP() << "SigmaHQ regression data not found at " << evtx;
+  std::vector<uint64_t> numbers;
+  for (int pass = 0; pass < 2; ++pass) {
+    reader.ReadFile({evtx.string(), 0}, 0, [&](const Record& record) {
+      numbers.push_back(record.number);
+      if (record.number == 2) reader.StopFile();
+    });
+  }
+  EXPECT_EQ(numbers, (std::vector<uint64_t>{1, 2, 1, 2}));  // of the file's 5
 }
 
 TEST(JsonInput, TopLevelArrayElementsAreRecords) {
