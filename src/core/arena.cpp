@@ -30,6 +30,12 @@ std::string_view Arena::Store(std::string_view text) {
   return {out, text.size()};
 }
 
+size_t Arena::reserved_bytes() const {
+  size_t total = 0;
+  for (const Chunk& chunk : chunks_) total += chunk.size;
+  return total;
+}
+
 void Arena::Reset() {
   current_ = 0;
   used_ = 0;

@@ -20,6 +20,8 @@ class Arena {
   [[nodiscard]] char* Allocate(size_t size);
   [[nodiscard]] std::string_view Store(std::string_view text);
   void Reset();
+  // The bytes of the chunks the arena holds: what it costs in memory.
+  [[nodiscard]] size_t reserved_bytes() const;
 
  private:
   struct Chunk {

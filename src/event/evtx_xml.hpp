@@ -92,6 +92,7 @@ class EvtxXmlFlattener {
     std::string_view field;  // empty: the element yields no field of its own
     const void* field_handle = nullptr;  // `field` resolved by the emitter, if it was
     std::string_view text;
+    uint32_t text_room = 0;        // the room of the arena buffer `text` was joined into
     uint32_t text_step = NO_STEP;  // the outline step of its first text, if any
     bool has_child = false;
     bool has_attributes = false;

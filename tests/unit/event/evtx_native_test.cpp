@@ -2231,6 +2231,34 @@ TEST(EvtxDamaged, RepeatedValuesCannotBlowUpTheOutput) {
   EXPECT_LE(f.text.size(), (1u << 20) + 40000);
 }
 
+// Text split into many pieces (by comments here; by CDATA or a template's substitutions in
+// rendered records) is joined in linear memory. Joining copied all the text before at every
+// piece, so that a 3 KB file found by the fuzz harness took over 2 GB to render as JSON.
+TEST(EvtxDamaged, TextOfManyPiecesIsJoinedInLinearMemory) {
+  constexpr size_t PIECES = 40000;
+  std::string xml = "<Event><EventData><Data Name=\"Split\">";
+  for (size_t i = 0; i < PIECES; ++i) xml += "ab<!---->";
+  xml += "</Data></EventData></Event>";
+  EvtxXmlFlattener flattener;
+  Arena arena;
+  FieldList fields;
+  ASSERT_TRUE(flattener.Flatten(xml, fields, arena).has_value());
+  ASSERT_EQ(fields.fields.size(), 1u);
+  EXPECT_EQ(
+      fields.fields[0], "Split = " + [] {
+        std::string text;
+        for (size_t i = 0; i < PIECES; ++i) text += "ab";
+        return text;
+      }());
+  // Quadratic joining would hold about PIECES² bytes (1.6 GB); doubling, a few times the text.
+  EXPECT_LT(arena.reserved_bytes(), size_t{8} * xml.size());
+
+  // The tree the JSON is written from joins the same way.
+  auto json = EvtxXmlToJson(xml);
+  ASSERT_TRUE(json) << json.error().message;
+  EXPECT_NE(json->find("\"Split\":\"abab"), std::string::npos);
+}
+
 TEST(EvtxDamaged, DamagedFilesAreReadByLibevtxWithItsDiagnostics) {
   const auto files = SampleLogs();
   if (files.empty()) GTEST_SKIP() << "test data absent: " << SharedDir() / "data/logs/evtx";
