@@ -13,14 +13,11 @@
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
 #include "scan/parsed_records.hpp"
+#include "scan/scanner.hpp"
 
 namespace yagura::scan {
 
 namespace {
-
-// The fields whose first value names an event's host, in the order `scan` reads them.
-constexpr std::string_view HOST_FIELDS[] = {"Computer", "Hostname", "hostname", "host",
-                                            "ComputerName"};
 
 std::string Join(const std::vector<std::string>& parts, std::string_view separator) {
   std::string out;
@@ -261,18 +258,16 @@ std::string StatsJson(const LogStats& s) {
   w.BeginObject();
   w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
   w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
-  w.Key("first_time");
-  if (s.first_ms) {
-    w.String(FormatTimestampMs(*s.first_ms));
-  } else {
-    w.Null();
-  }
-  w.Key("last_time");
-  if (s.last_ms) {
-    w.String(FormatTimestampMs(*s.last_ms));
-  } else {
-    w.Null();
-  }
+  auto time_or_null = [&w](const char* key, const std::optional<int64_t>& ms) {
+    w.Key(key);
+    if (ms) {
+      w.String(FormatTimestampMs(*ms));
+    } else {
+      w.Null();
+    }
+  };
+  time_or_null("first_time", s.first_ms);
+  time_or_null("last_time", s.last_ms);
   w.Key("records_without_time").Uint(s.records_without_time);
   auto list = [&w](const std::vector<std::string>& items) {
     w.BeginArray();
@@ -308,18 +303,8 @@ std::string StatsJson(const LogStats& s) {
     w.BeginObject().Key("host").String(key.host).Key("account").String(key.account);
     w.Key("source").String(key.source).Key("method").String(key.method);
     w.Key("succeeded").Uint(counts.succeeded).Key("failed").Uint(counts.failed);
-    w.Key("first_time");
-    if (counts.first_ms) {
-      w.String(FormatTimestampMs(*counts.first_ms));
-    } else {
-      w.Null();
-    }
-    w.Key("last_time");
-    if (counts.last_ms) {
-      w.String(FormatTimestampMs(*counts.last_ms));
-    } else {
-      w.Null();
-    }
+    time_or_null("first_time", counts.first_ms);
+    time_or_null("last_time", counts.last_ms);
     w.EndObject();
   }
   w.EndArray();

@@ -102,10 +102,6 @@ uint64_t InputSize(const std::vector<event::InputFile>& inputs) {
   return total;
 }
 
-// Field names whose first value names the host of an event, for the summary.
-constexpr std::string_view HOST_FIELDS[] = {"Computer", "Hostname", "hostname", "host",
-                                            "ComputerName"};
-
 // "path:line" for line-oriented input, "path record N" for EVTX and JSON values without lines.
 std::string RecordLocation(const std::string& path, const event::Record& record) {
   if (record.line) return fmt::format("{}:{}", path, record.line);

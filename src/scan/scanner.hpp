@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostics.hpp"
@@ -18,13 +19,18 @@
 #include "event/input.hpp"
 #include "event/logsource.hpp"
 #include "event/record.hpp"
-#include "sigma/rule_set.hpp"
-#include "sigma/evaluator.hpp"
-#include "sigma/rule.hpp"
 #include "intel/event_matcher.hpp"
 #include "intel/live_indicators.hpp"
+#include "sigma/evaluator.hpp"
+#include "sigma/rule.hpp"
+#include "sigma/rule_set.hpp"
 
 namespace yagura::scan {
+
+// Field names whose first value names the host of an event, in the order they are read (the
+// scan summary's hosts, `yagura stats`).
+inline constexpr std::string_view HOST_FIELDS[] = {"Computer", "Hostname", "hostname", "host",
+                                                   "ComputerName"};
 
 enum class OutputFormat : uint8_t { kJsonl, kCsv, kTimesketch };
 // --sort: alerts as the inputs give them, or by event time (scan/alert_sorter.hpp).
