@@ -186,6 +186,38 @@ TEST_F(RecordSearch, SigmaConditionsAllHoldAndNameTheirFields) {
   ASSERT_TRUE(Search(options, found));
   EXPECT_TRUE(found.empty());
 
+  // Numbers and booleans where the modifier needs them, as a rule writes them bare.
+  options.conditions = {"LogonType|gte=3", "TargetUserName|exists=true"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_EQ(Records(found), (std::vector<uint64_t>{4}));
+  options.conditions = {"LogonType|lt=3"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_TRUE(found.empty());
+  options.conditions = {"TargetUserName|exists=false"};
+  ASSERT_TRUE(Search(options, found));
+  EXPECT_EQ(Records(found), (std::vector<uint64_t>{1, 2, 3}));
+
+  // Of a field with several values, only those that held are named.
+  const fs::path several = dir_ / "several.jsonl";
+  std::ofstream(several) << R"({"IpAddress":["10.0.0.1","203.0.113.9","203.0.113.10"],)"
+                         << R"("User":["alice","bob"]})"
+                         << "\n";
+  SearchOptions values;
+  values.inputs = {several.string()};
+  values.conditions = {"IpAddress|cidr=203.0.113.0/24", "User|exists=true"};
+  auto several_found = Search(values, found);
+  ASSERT_TRUE(several_found) << several_found.error().message;
+  ASSERT_EQ(found.size(), 1u);
+  std::vector<std::string> named;
+  for (const SearchMatch& m : found[0].matches) named.push_back(m.field + "=" + m.value);
+  EXPECT_EQ(named, (std::vector<std::string>{"IpAddress=203.0.113.9", "IpAddress=203.0.113.10",
+                                             "User=alice", "User=bob"}));
+  values.conditions = {"IpAddress|endswith=.1"};
+  ASSERT_TRUE(Search(values, found));
+  ASSERT_EQ(found.size(), 1u);
+  ASSERT_EQ(found[0].matches.size(), 1u);
+  EXPECT_EQ(found[0].matches[0].value, "10.0.0.1");
+
   // With strings: both must hold.
   options.conditions = {"CommandLine|contains=/priv"};
   options.strings = {"whoami"};
@@ -201,7 +233,9 @@ TEST_F(RecordSearch, SigmaConditionsAllHoldAndNameTheirFields) {
            {"=x", "expected FIELD=VALUE"},
            {"|contains=x", "is not a field name"},
            {"CommandLine|nosuch=x", "unknown modifier 'nosuch'"},
-           {"SourceIp|cidr=not-a-network", "--where: "}}) {
+           {"SourceIp|cidr=not-a-network", "--where: "},
+           {"LogonType|lt=three", "needs a numeric value"},
+           {"TargetUserName|exists=yes", "needs the value true or false"}}) {
     SearchOptions bad;
     bad.conditions = {condition};
     auto refused = Search(bad, found);
@@ -313,9 +347,10 @@ TEST(RecordSearchEvtx, EvtxAndItsJsonTwinAgree) {
   ASSERT_FALSE(from_evtx[0].second.empty());
   EXPECT_EQ(from_evtx[0].second.front().rfind("Event.EventData.", 0), 0u)
       << from_evtx[0].second.front();
-  if (from_evtx.size() == from_json.size())
+  if (from_evtx.size() == from_json.size()) {
     for (size_t i = 0; i < from_evtx.size(); ++i)
       EXPECT_EQ(from_evtx[i].second, from_json[i].second) << "record " << from_evtx[i].first;
+  }
 }
 
 }  // namespace
