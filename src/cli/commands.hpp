@@ -155,6 +155,8 @@ class SearchCommand {
   scan::SearchOptions options_;
   std::string format_ = "auto";
   std::string output_;
+  std::string sort_ = "input";
+  std::string sort_dir_;
   bool count_ = false;
   bool quiet_ = false;
 };

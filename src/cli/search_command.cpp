@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "scan/time_sorter.hpp"
 
 namespace yagura::cli {
 
@@ -57,6 +60,15 @@ SearchCommand::SearchCommand(CLI::App& app) {
                        "Read the record's time (for --from/--to and the output's time) from "
                        "this field instead of the format's own time field");
   command_->add_option("--limit", options_.limit, "Stop after this many records (0: no limit)");
+  command_
+      ->add_option("--sort", sort_,
+                   "Order of the records found: 'input' (as the inputs give them, the default) "
+                   "or 'time' (by event time, earliest first, as a timeline across files; "
+                   "records without a time last)")
+      ->check(CLI::IsMember({"input", "time"}));
+  command_->add_option("--sort-dir", sort_dir_,
+                       "With --sort time: where records beyond 64 MiB wait in temporary files "
+                       "(default $TMPDIR, else /tmp)");
   command_->add_flag("--count", count_, "Print only the number of records found");
   command_->add_option("--output,-o", output_,
                        "Write the records found to this file (default stdout)");
@@ -75,6 +87,17 @@ int SearchCommand::Run() {
     std::cerr << self << ": --from is after --to: no record could be found\n";
     return EXIT_USAGE;
   }
+  const bool by_time = sort_ == "time";
+  if (!sort_dir_.empty() && !by_time) {
+    std::cerr << self << ": --sort-dir applies only with --sort time\n";
+    return EXIT_USAGE;
+  }
+  if (!sort_dir_.empty() && !std::filesystem::is_directory(sort_dir_)) {
+    std::cerr << self << ": --sort-dir " << sort_dir_ << " is not a directory\n";
+    return EXIT_USAGE;
+  }
+  std::unique_ptr<scan::TimeSorter> sorter;
+  if (by_time && !count_) sorter = std::make_unique<scan::TimeSorter>(sort_dir_);
   std::FILE* out = stdout;
   if (!output_.empty() && output_ != "-") {
     out = std::fopen(output_.c_str(), "wb");
@@ -88,8 +111,9 @@ int SearchCommand::Run() {
   });
   std::string line;
   bool write_failed = false;
+  std::string sort_error;
   auto summary = scan::SearchRecords(options_, diagnostics, [&](const scan::FoundRecord& found) {
-    if (count_ || write_failed) return;
+    if (count_ || write_failed || !sort_error.empty()) return;
     line.clear();
     JsonWriter w(line);
     w.BeginObject();
@@ -104,8 +128,15 @@ int SearchCommand::Run() {
     w.Key("event").Raw(found.json);
     w.EndObject();
     line.push_back('\n');
+    if (sorter) {
+      if (auto added = sorter->Add(found.time_ms, line); !added) sort_error = added.error().message;
+      return;
+    }
     write_failed = std::fwrite(line.data(), 1, line.size(), out) != line.size();
   });
+  if (summary && sorter && sort_error.empty()) {
+    if (auto written = sorter->WriteTo(out); !written) sort_error = written.error().message;
+  }
   if (!summary) {
     std::cerr << self << ": " << summary.error().ToString() << "\n";
     if (out != stdout) std::fclose(out);
@@ -114,6 +145,10 @@ int SearchCommand::Run() {
   if (count_) std::fprintf(out, "%llu\n", static_cast<unsigned long long>(summary->records_found));
   write_failed = std::fflush(out) != 0 || std::ferror(out) || write_failed;
   if (out != stdout) write_failed = std::fclose(out) != 0 || write_failed;
+  if (!sort_error.empty()) {
+    std::cerr << self << ": " << sort_error << "\n";
+    return EXIT_PARTIAL;
+  }
   if (write_failed) {
     std::cerr << self << ": writing the output failed\n";
     return EXIT_PARTIAL;

@@ -76,7 +76,7 @@ ShownLogsource Shown(const AlertRecord& alert) {
 }  // namespace
 
 Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat format,
-                                      std::unique_ptr<AlertSorter> sorter) {
+                                      std::unique_ptr<TimeSorter> sorter) {
   std::FILE* file = stdout;
   bool owned = false;
   if (!path.empty() && path != "-") {

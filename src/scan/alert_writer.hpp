@@ -43,7 +43,7 @@
 #include "core/result.hpp"
 #include "correlate/correlation_engine.hpp"
 #include "event/event.hpp"
-#include "scan/alert_sorter.hpp"
+#include "scan/time_sorter.hpp"
 #include "scan/scanner.hpp"
 #include "sigma/rule.hpp"
 
@@ -87,7 +87,7 @@ class AlertWriter {
   // Opens `path` ("" or "-" = stdout) for writing. With `sorter`, alerts are written in order
   // of event time by Finish().
   [[nodiscard]] static Result<AlertWriter> Open(const std::string& path, OutputFormat format,
-                                                std::unique_ptr<AlertSorter> sorter = nullptr);
+                                                std::unique_ptr<TimeSorter> sorter = nullptr);
   AlertWriter(AlertWriter&& other) noexcept;
   AlertWriter& operator=(AlertWriter&&) = delete;
   ~AlertWriter();
@@ -129,7 +129,7 @@ class AlertWriter {
   std::string path_;
   std::string line_;
   bool failed_ = false;
-  std::unique_ptr<AlertSorter> sorter_;
+  std::unique_ptr<TimeSorter> sorter_;
   std::string sort_error_;  // the sorter's first failure
   // Each rule's `rule` object, written at its first alert: escaping its title, tags and
   // references again for every alert cost a third of writing an EVTX alert. Keyed by the

@@ -29,10 +29,12 @@ class Patterns {
   static Result<Patterns> Compile(const SearchOptions& options) {
     Patterns out;
     out.match_case_ = options.match_case;
-    if (options.strings.empty() && options.regexes.empty() && options.conditions.empty())
+    // A time range alone is a search too: every record of the window, as a timeline.
+    if (options.strings.empty() && options.regexes.empty() && options.conditions.empty() &&
+        !options.from_ms && !options.to_ms)
       return Fail(
-          "nothing to search for: give a string (--string), a regex (--regex) or a condition "
-          "(--where)");
+          "nothing to search for: give a string (--string), a regex (--regex), a condition "
+          "(--where) or a time range (--from, --to)");
     if (options.strings.size() + options.regexes.size() > MAX_PATTERNS)
       return Fail(fmt::format("at most {} strings and regexes at once", MAX_PATTERNS));
     for (const std::string& text : options.strings) {

@@ -1128,9 +1128,9 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   ScanSummary summary;
   auto engine = Engine::Prepare(options, diagnostics, summary);
   if (!engine) return tl::unexpected(engine.error());
-  std::unique_ptr<AlertSorter> sorter;
+  std::unique_ptr<TimeSorter> sorter;
   if (options.alert_order == AlertOrder::kTime)
-    sorter = std::make_unique<AlertSorter>(options.sort_dir, options.sort_memory_bytes);
+    sorter = std::make_unique<TimeSorter>(options.sort_dir, options.sort_memory_bytes);
   auto writer = AlertWriter::Open(options.output_path, options.output_format, std::move(sorter));
   if (!writer) return tl::unexpected(writer.error());
   const event::FieldId time_field =

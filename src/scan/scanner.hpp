@@ -33,7 +33,7 @@ inline constexpr std::string_view HOST_FIELDS[] = {"Computer", "Hostname", "host
                                                    "ComputerName"};
 
 enum class OutputFormat : uint8_t { kJsonl, kCsv, kTimesketch };
-// --sort: alerts as the inputs give them, or by event time (scan/alert_sorter.hpp).
+// --sort: alerts as the inputs give them, or by event time (scan/time_sorter.hpp).
 enum class AlertOrder : uint8_t { kInput, kTime };
 
 struct ScanOptions {

@@ -193,6 +193,7 @@ contains "the readable input is still scanned" "$work/out" '"title":"Whoami"'
 check "search --help" 0 "$yagura" search --help
 check "search without a pattern is a usage error" 2 "$yagura" search "$work/events.jsonl"
 contains "search without a pattern says why" "$work/err" "nothing to search for"
+contains "search without a pattern names a time range" "$work/err" "a time range (--from, --to)"
 check "search with a bad regex is a usage error" 2 "$yagura" search -e '(unclosed' "$work/events.jsonl"
 check "search with a bad --from is a usage error" 2 "$yagura" search -s x --from yesterday "$work/events.jsonl"
 check "search finds a string" 0 "$yagura" search -s WHOAMI "$work/events.jsonl"
@@ -215,6 +216,16 @@ contains "search --where finds the record" "$work/out" "1"
 check "search --where with an unknown modifier is a usage error" 2 "$yagura" search -w 'Image|nosuch=x' "$work/events.jsonl"
 contains "search --where names the modifier" "$work/err" "unknown modifier 'nosuch'"
 check "search of a missing file exits 1" 1 "$yagura" search -s x "$work/events.jsonl" "$work/nowhere.jsonl"
+check "search --sort time" 0 "$yagura" search -s whoami --sort time "$work/later.jsonl" "$work/events.jsonl"
+times=$(grep -o '"time":"[^"]*"' "$work/out" | tr '\n' ' ')
+[[ $times == '"time":"2026-01-01T00:00:00.000Z" "time":"2026-01-02T03:04:05.000Z" "time":"2026-01-03T00:00:00.000Z" ' ]] ||
+  { echo "FAIL: search --sort time gave $times"; failures=$((failures + 1)); }
+check "search of a time range alone" 0 "$yagura" search --from 2026-01-02 --to 2026-01-02 --count "$work/later.jsonl" "$work/events.jsonl"
+contains "search of a time range finds the day's record" "$work/out" "1"
+check "search --sort of another order is a usage error" 2 "$yagura" search -s x --sort host "$work/events.jsonl"
+check "search --sort-dir without --sort time is a usage error" 2 "$yagura" search -s x --sort-dir "$work" "$work/events.jsonl"
+check "search --sort-dir that is no directory is a usage error" 2 "$yagura" search -s x --sort time --sort-dir "$work/no-such-dir" "$work/events.jsonl"
+contains "search --sort-dir refusal names it" "$work/err" "no-such-dir"
 
 # stats: what the sample logs hold.
 check "stats --help" 0 "$yagura" stats --help

@@ -1,15 +1,16 @@
-// AlertSorter: the alerts of a scan in order of event time (`yagura scan --sort time`), as an
-// investigator reads a timeline, whatever order the inputs came in.
+// TimeSorter: lines in order of event time, as an investigator reads a timeline, whatever order
+// the inputs came in: the alerts of `yagura scan --sort time`, the records of `yagura search
+// --sort time`.
 //
-// Alerts arrive as formatted lines with their event time. They are kept in memory up to a
-// budget; beyond it each full buffer is sorted and written to a temporary file (a run), and the
-// runs are merged at the end. So a hunt over many hosts' logs that raises millions of alerts
-// needs the budget in memory, not the whole output. At most MAX_RUNS runs are open at once:
-// more are merged into one first, so the scan does not run out of file descriptors. Temporary
-// files are unlinked as soon as they are created: a scan that is killed leaves none behind.
+// Lines arrive formatted, with their event time. They are kept in memory up to a budget; beyond
+// it each full buffer is sorted and written to a temporary file (a run), and the runs are merged
+// at the end. So a hunt over many hosts' logs that raises millions of alerts needs the budget
+// in memory, not the whole output. At most MAX_RUNS runs are open at once: more are merged into
+// one first, so the process does not run out of file descriptors. Temporary files are unlinked
+// as soon as they are created: a process that is killed leaves none behind.
 //
-// Order: by time, earliest first; alerts with the same time, and alerts without a time (at the
-// end), keep the order they came in, so the output is the same for any number of threads.
+// Order: by time, earliest first; lines with the same time, and lines without a time (at the
+// end), keep the order they came in, so a scan's output is the same for any number of threads.
 #pragma once
 
 #include <cstdint>
@@ -24,20 +25,21 @@
 
 namespace yagura::scan {
 
-class AlertSorter {
+class TimeSorter {
  public:
   static constexpr size_t DEFAULT_MEMORY_BYTES = size_t{64} << 20;
   static constexpr size_t MAX_RUNS = 64;
 
   // `spill_dir`: where runs go (empty: $TMPDIR, else /tmp).
-  explicit AlertSorter(std::string spill_dir, size_t memory_bytes = DEFAULT_MEMORY_BYTES);
-  ~AlertSorter();
-  AlertSorter(const AlertSorter&) = delete;
-  AlertSorter& operator=(const AlertSorter&) = delete;
+  explicit TimeSorter(std::string spill_dir, size_t memory_bytes = DEFAULT_MEMORY_BYTES);
+  ~TimeSorter();
+  TimeSorter(const TimeSorter&) = delete;
+  TimeSorter& operator=(const TimeSorter&) = delete;
 
-  // `line`: the alert as written, its newline included. `time_ms`: its event time, if known.
+  // `line`: the alert or record as written, its newline included. `time_ms`: its event time,
+  // if known.
   Result<void> Add(std::optional<int64_t> time_ms, std::string_view line);
-  // Writes every alert added, in order, to `out`. Once.
+  // Writes every line added, in order, to `out`. Once.
   Result<void> WriteTo(std::FILE* out);
 
   [[nodiscard]] size_t runs_written() const { return runs_written_; }  // temporary files

@@ -1,5 +1,5 @@
-// AlertSorter (see alert_sorter.hpp).
-#include "scan/alert_sorter.hpp"
+// TimeSorter (see time_sorter.hpp).
+#include "scan/time_sorter.hpp"
 
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ std::string SpillDirectory(const std::string& chosen) {
 }  // namespace
 
 // One sorted run in an unlinked temporary file, and the entry of it the merge is at.
-struct AlertSorter::Run {
+struct TimeSorter::Run {
   std::FILE* file = nullptr;
   std::unique_ptr<char[]> buffer;
   int64_t time = 0;
@@ -66,22 +66,22 @@ struct AlertSorter::Run {
       line.resize(size);
       if (size == 0 || std::fread(line.data(), 1, size, file) == size) return true;
     }
-    error = std::string("cannot read back a temporary file of sorted alerts: ") +
+    error = std::string("cannot read back a temporary file of sorted lines: ") +
             (std::ferror(file) ? std::strerror(errno) : "it ends early");
     return false;
   }
 };
 
-AlertSorter::AlertSorter(std::string spill_dir, size_t memory_bytes)
+TimeSorter::TimeSorter(std::string spill_dir, size_t memory_bytes)
     : spill_dir_(SpillDirectory(spill_dir)), memory_bytes_(std::max<size_t>(memory_bytes, 1)) {}
 
-AlertSorter::~AlertSorter() = default;
+TimeSorter::~TimeSorter() = default;
 
-Result<void> AlertSorter::Add(std::optional<int64_t> time_ms, std::string_view line) {
+Result<void> TimeSorter::Add(std::optional<int64_t> time_ms, std::string_view line) {
   if (line.size() > std::numeric_limits<uint32_t>::max()) {
-    return Fail(fmt::format("an alert of {} bytes is too large to sort", line.size()));
+    return Fail(fmt::format("a line of {} bytes is too large to sort", line.size()));
   }
-  // Times at the very end of the range would sort with the alerts that have none: harmless.
+  // Times at the very end of the range would sort with the lines that have none: harmless.
   entries_.push_back(
       {time_ms.value_or(NO_TIME), next_seq_++, bytes_.size(), static_cast<uint32_t>(line.size())});
   bytes_.append(line);
@@ -89,13 +89,13 @@ Result<void> AlertSorter::Add(std::optional<int64_t> time_ms, std::string_view l
   return {};
 }
 
-void AlertSorter::SortEntries() {
+void TimeSorter::SortEntries() {
   // Arrival order breaks ties, and entries arrive in it: a stable sort by time is enough.
   std::stable_sort(entries_.begin(), entries_.end(),
                    [](const Entry& a, const Entry& b) { return a.time < b.time; });
 }
 
-Result<std::unique_ptr<AlertSorter::Run>> AlertSorter::NewRun() {
+Result<std::unique_ptr<TimeSorter::Run>> TimeSorter::NewRun() {
   std::string path = (std::filesystem::path(spill_dir_) / "yagura-sort-XXXXXX").string();
   const int fd = ::mkstemp(path.data());
   if (fd < 0) return Fail(SpillError("create"));
@@ -112,14 +112,14 @@ Result<std::unique_ptr<AlertSorter::Run>> AlertSorter::NewRun() {
   return run;
 }
 
-std::string AlertSorter::SpillError(std::string_view what) const {
+std::string TimeSorter::SpillError(std::string_view what) const {
   return fmt::format(
-      "cannot {} a temporary file of sorted alerts in {}: {} (--sort-dir chooses "
+      "cannot {} a temporary file of sorted lines in {}: {} (--sort-dir chooses "
       "another directory)",
       what, spill_dir_, std::strerror(errno));
 }
 
-Result<void> AlertSorter::Spill() {
+Result<void> TimeSorter::Spill() {
   SortEntries();
   if (runs_.size() + 1 >= MAX_RUNS) {
     // One run of everything so far, this buffer included: descriptors stay bounded.
@@ -150,8 +150,8 @@ Result<void> AlertSorter::Spill() {
 }
 
 template <typename Write>
-Result<void> AlertSorter::Merge(Write&& write) {
-  // The source whose next alert comes first (by time, then arrival) gives it. Sources: runs
+Result<void> TimeSorter::Merge(Write&& write) {
+  // The source whose next line comes first (by time, then arrival) gives it. Sources: runs
   // 0..n-1, then memory as n.
   const size_t memory_source = runs_.size();
   size_t memory_at = 0;
@@ -187,7 +187,7 @@ Result<void> AlertSorter::Merge(Write&& write) {
   return {};
 }
 
-Result<void> AlertSorter::WriteTo(std::FILE* out) {
+Result<void> TimeSorter::WriteTo(std::FILE* out) {
   SortEntries();
   // Failures to write `out` itself are the caller's to find (ferror), as for unsorted output.
   auto written = Merge([&](int64_t, uint64_t, std::string_view line) {

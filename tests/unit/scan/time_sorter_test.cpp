@@ -1,7 +1,7 @@
-// `yagura scan --sort time`: the AlertSorter on its own (in memory, and spilling runs to
+// `yagura scan --sort time`: the TimeSorter on its own (in memory, and spilling runs to
 // temporary files), then RunScan writing a timeline over inputs whose events come out of order,
 // for one thread and several, with and without spilling.
-#include "scan/alert_sorter.hpp"
+#include "scan/time_sorter.hpp"
 
 #include <gtest/gtest.h>
 #include <stdio.h>
@@ -41,12 +41,12 @@ std::string Expected(std::vector<Item> items) {
   return out;
 }
 
-std::string Sorted(AlertSorter& sorter, const std::vector<Item>& items) {
+std::string Sorted(TimeSorter& sorter, const std::vector<Item>& items) {
   for (const Item& item : items) {
     auto added = sorter.Add(item.time, item.line);
     EXPECT_TRUE(added) << added.error().ToString();
   }
-  EXPECT_LT(sorter.open_runs(), AlertSorter::MAX_RUNS);
+  EXPECT_LT(sorter.open_runs(), TimeSorter::MAX_RUNS);
   std::FILE* out = std::tmpfile();
   auto written = sorter.WriteTo(out);
   EXPECT_TRUE(written) << written.error().ToString();
@@ -71,24 +71,26 @@ std::vector<Item> RandomItems(size_t count, uint32_t seed) {
   return items;
 }
 
-TEST(AlertSorter, InMemoryByTimeWithTiesInArrivalOrderAndUntimedLast) {
+TEST(TimeSorter, InMemoryByTimeWithTiesInArrivalOrderAndUntimedLast) {
   const std::vector<Item> items = RandomItems(2000, 1);
-  AlertSorter sorter("");
+  TimeSorter sorter("");
   EXPECT_EQ(Sorted(sorter, items), Expected(items));
   EXPECT_EQ(sorter.runs_written(), 0u);
 }
 
-TEST(AlertSorter, RunsSpilledToTemporaryFilesMergeToTheSameOrder) {
+TEST(TimeSorter, RunsSpilledToTemporaryFilesMergeToTheSameOrder) {
   const fs::path dir = fs::temp_directory_path() / ("yagura-sort-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   for (size_t budget : {size_t{1}, size_t{4096}, size_t{100'000}}) {
     SCOPED_TRACE("budget " + std::to_string(budget));
     const std::vector<Item> items = RandomItems(3000, static_cast<uint32_t>(budget));
-    AlertSorter sorter(dir.string(), budget);
+    TimeSorter sorter(dir.string(), budget);
     EXPECT_EQ(Sorted(sorter, items), Expected(items));
     // With a budget of one byte every alert is a run (or a merge of the runs so far, when
     // MAX_RUNS would be open).
-    if (budget == 1) EXPECT_EQ(sorter.runs_written(), 3000u);
+    if (budget == 1) {
+      EXPECT_EQ(sorter.runs_written(), 3000u);
+    }
     EXPECT_GT(sorter.runs_written(), 2u);
     // The runs' files were unlinked as soon as they were made.
     EXPECT_TRUE(fs::is_empty(dir));
@@ -96,8 +98,8 @@ TEST(AlertSorter, RunsSpilledToTemporaryFilesMergeToTheSameOrder) {
   fs::remove_all(dir);
 }
 
-TEST(AlertSorter, ADirectoryThatTakesNoFilesIsAClearError) {
-  AlertSorter sorter("/nonexistent/yagura-sort-dir", 1);
+TEST(TimeSorter, ADirectoryThatTakesNoFilesIsAClearError) {
+  TimeSorter sorter("/nonexistent/yagura-sort-dir", 1);
   auto added = sorter.Add(5, "one\n");
   ASSERT_FALSE(added);
   EXPECT_NE(added.error().message.find("/nonexistent/yagura-sort-dir"), std::string::npos)
