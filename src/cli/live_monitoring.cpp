@@ -103,6 +103,9 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
     pipeline::DetectorOptions options;
     options.scan.rule_paths = config.rules;
     if (options.scan.rule_paths.empty()) options.scan.rule_paths.push_back(DataDir() + "/rules");
+    options.scan.exclude_rule_ids = config.exclude_rules;
+    options.scan.exclude_rule_list_files = config.exclude_rule_lists;
+    options.scan.level_override_files = config.level_overrides;
     options.scan.intel_paths = config.intel;
     // The service's own store (DATA/intel: partner TAXII collections, imported feeds).
     std::string intel_store = (std::filesystem::path(config.data_dir) / "intel").string();

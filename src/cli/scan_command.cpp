@@ -115,6 +115,28 @@ ScanCommand::ScanCommand(CLI::App& app) {
                    "deprecated, unsupported")
       ->check(CLI::IsMember({"stable", "test", "experimental", "deprecated", "unsupported"}))
       ->allow_extra_args(false);
+  command_
+      ->add_option("--exclude-rule", options_.exclude_rule_ids,
+                   "Leave out this rule, by id or name (repeatable)")
+      ->allow_extra_args(false);
+  command_
+      ->add_option("--rule-list", options_.rule_list_files,
+                   "Only the rules this file names: one id or name per line, # comments "
+                   "(repeatable; with --rule-id, the rules of either)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  command_
+      ->add_option("--exclude-rule-list", options_.exclude_rule_list_files,
+                   "Leave out the rules this file names, e.g. Hayabusa's exclude_rules.txt or "
+                   "noisy_rules.txt (repeatable)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  command_
+      ->add_option("--level-override", options_.level_override_files,
+                   "CSV of 'id,level' lines that change rules' levels before --min-level "
+                   "chooses, e.g. Hayabusa's level_tuning.txt (repeatable; later files win)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
   command_->add_option("--threads,-t", options_.threads, "Worker threads")
       ->check(CLI::Range(1, 256));
   command_->add_flag("--no-detect", no_detect_,

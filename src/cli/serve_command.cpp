@@ -196,6 +196,8 @@ int ServeCommand::Run() {
   // The rules live detection runs, for the ATT&CK coverage route.
   config.service.rule_paths = config.rules;
   if (config.service.rule_paths.empty()) config.service.rule_paths.push_back(DataDir() + "/rules");
+  config.service.excluded_rule_ids = config.exclude_rules;
+  config.service.excluded_rule_list_files = config.exclude_rule_lists;
   // Exports (POST /api/v1/exports) are written here and deleted after 24 hours.
   config.service.export_dir = (std::filesystem::path(config.data_dir) / "exports").string();
 

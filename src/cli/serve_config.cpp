@@ -161,6 +161,9 @@ const std::map<std::string, Setter>& Setters() {
        }},
       {"rules", [](ServeConfig& c, const std::string& v) -> Result<void> { c.rules.push_back(v); return {}; }},
       {"intel", [](ServeConfig& c, const std::string& v) -> Result<void> { c.intel.push_back(v); return {}; }},
+      {"exclude_rules", [](ServeConfig& c, const std::string& v) -> Result<void> { c.exclude_rules.push_back(v); return {}; }},
+      {"exclude_rule_lists", [](ServeConfig& c, const std::string& v) -> Result<void> { c.exclude_rule_lists.push_back(v); return {}; }},
+      {"level_overrides", [](ServeConfig& c, const std::string& v) -> Result<void> { c.level_overrides.push_back(v); return {}; }},
       {"placeholders", [](ServeConfig& c, const std::string& v) -> Result<void> { c.placeholders = v; return {}; }},
       {"time_field", [](ServeConfig& c, const std::string& v) -> Result<void> { c.time_field = v; return {}; }},
       {"allowed_lateness", [](ServeConfig& c, const std::string& v) -> Result<void> {
@@ -206,7 +209,8 @@ const std::map<std::string, Setter>& Setters() {
 // Keys whose value is a list of whole values (a scalar is a list of one).
 bool IsListKey(const std::string& key) {
   return key == "rules" || key == "intel" || key == "syslog_udp" || key == "syslog_tcp" ||
-         key == "syslog_tls";
+         key == "syslog_tls" || key == "exclude_rules" || key == "exclude_rule_lists" ||
+         key == "level_overrides";
 }
 
 // syslog_senders / tail: lists of mappings.

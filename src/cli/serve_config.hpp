@@ -34,6 +34,11 @@ struct ServeConfig {
   // Streaming detection over the spool (docs/serve.md, "Live monitoring").
   bool detection = true;
   std::vector<std::string> rules;         // empty: Yagura's own rules/
+  // Rule tuning (scan/rule_tuning.hpp), read again by each reload: rules left out by id or
+  // name, rule list files of rules left out, and level override files.
+  std::vector<std::string> exclude_rules;
+  std::vector<std::string> exclude_rule_lists;
+  std::vector<std::string> level_overrides;
   std::vector<std::string> intel;         // indicator feeds (files, directories)
   std::string placeholders;               // |expand values; empty: config/placeholders.yml
   std::string time_field;                 // event time from this field

@@ -79,6 +79,10 @@ struct ServiceSettings {
   // Sigma rule files and directories whose ATT&CK tags GET /api/v1/attack/coverage reports
   // (normally the detector's rule paths); empty: no rules, every technique a gap.
   std::vector<std::string> rule_paths;
+  // Rules live detection leaves out (the tuning keys exclude_rules and exclude_rule_lists): not
+  // counted as coverage. The list files are read again when they change.
+  std::vector<std::string> excluded_rule_ids;
+  std::vector<std::string> excluded_rule_list_files;
   // The largest TAXII request body (an envelope of objects) accepted; larger ones answer 413.
   // Advertised as max_content_length by every API root.
   size_t taxii_max_content_length = 10 * 1024 * 1024;

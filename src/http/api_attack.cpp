@@ -11,10 +11,12 @@
 // id, title and tags of each YAML document, with yaml-cpp, not a compiled rule set — the
 // detector owns that, and compiling Hyperscan databases to answer a report would be waste. The
 // parsed tags are cached and re-read only when the files' names, sizes or modification times
-// change, so editing a rule shows in the next report.
+// change, so editing a rule shows in the next report. Rules that live detection leaves out
+// (ServiceSettings::excluded_rule_ids and the rule lists) cover nothing.
 //
 // The catalogue's lists page by external id, not by (created_at, id): the catalogue has its own
 // order (T1001 < T1001.001 < T1003), and its cursors encode that key.
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -24,10 +26,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "core/json_value.hpp"
 #include "core/json_writer.hpp"
@@ -35,6 +36,7 @@
 #include "http/api.hpp"
 #include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
+#include "scan/rule_tuning.hpp"
 #include "sigma/loader.hpp"
 
 namespace yagura::http {
@@ -270,18 +272,23 @@ class RuleTagCache {
     std::vector<std::string> problems;  // files or documents that could not be read
   };
 
-  explicit RuleTagCache(std::vector<std::string> paths) : paths_(std::move(paths)) {}
+  explicit RuleTagCache(const ServiceSettings& settings)
+      : paths_(settings.rule_paths),
+        excluded_ids_(settings.excluded_rule_ids),
+        excluded_lists_(settings.excluded_rule_list_files) {}
 
   std::shared_ptr<const Snapshot> Get() {
     std::vector<sigma::RuleFailure> failures;
     std::vector<std::string> files =
         paths_.empty() ? std::vector<std::string>{} : sigma::CollectRuleFiles(paths_, failures);
     std::string fingerprint;
-    for (const auto& file : files) {
-      struct stat st {};
-      if (::stat(file.c_str(), &st) != 0) continue;
-      fingerprint += fmt::format("{}\x1f{}\x1f{}.{}\n", file, st.st_size, st.st_mtim.tv_sec,
-                                 st.st_mtim.tv_nsec);
+    for (const auto* group : {&files, &excluded_lists_}) {
+      for (const auto& file : *group) {
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0) continue;
+        fingerprint += fmt::format("{}\x1f{}\x1f{}.{}\n", file, st.st_size, st.st_mtim.tv_sec,
+                                   st.st_mtim.tv_nsec);
+      }
     }
     for (const auto& failure : failures) fingerprint += failure.file + "\x1e";
     std::lock_guard lock(mutex_);
@@ -290,7 +297,16 @@ class RuleTagCache {
     for (const auto& failure : failures) {
       snapshot->problems.push_back(fmt::format("{}: {}", failure.file, failure.reason));
     }
-    for (const auto& file : files) Read(file, *snapshot);
+    std::set<std::string, std::less<>> excluded(excluded_ids_.begin(), excluded_ids_.end());
+    for (const auto& list : excluded_lists_) {
+      auto ids = scan::ReadRuleList(list);
+      if (!ids) {
+        snapshot->problems.push_back(ids.error().message);
+        continue;
+      }
+      excluded.insert(ids->begin(), ids->end());
+    }
+    for (const auto& file : files) Read(file, excluded, *snapshot);
     snapshot_ = std::move(snapshot);
     fingerprint_ = std::move(fingerprint);
     return snapshot_;
@@ -301,7 +317,8 @@ class RuleTagCache {
     return node && node.IsScalar() ? node.Scalar() : std::string();
   }
 
-  static void Read(const std::string& file, Snapshot& snapshot) {
+  static void Read(const std::string& file, const std::set<std::string, std::less<>>& excluded,
+                   Snapshot& snapshot) {
     std::ifstream in(file, std::ios::binary);
     std::ostringstream buffer;
     buffer << in.rdbuf();
@@ -325,6 +342,10 @@ class RuleTagCache {
       hub::RuleTechniques rule;
       rule.title = Scalar(node["title"]);
       rule.rule_id = Scalar(node["id"]);
+      const std::string name = Scalar(node["name"]);
+      if ((!rule.rule_id.empty() && excluded.contains(rule.rule_id)) ||
+          (!name.empty() && excluded.contains(name)))
+        continue;
       if (rule.rule_id.empty()) rule.rule_id = rule.title;
       YAML::Node tags = node["tags"];
       if (tags && tags.IsSequence()) {
@@ -341,6 +362,8 @@ class RuleTagCache {
   }
 
   std::vector<std::string> paths_;
+  std::vector<std::string> excluded_ids_;
+  std::vector<std::string> excluded_lists_;
   std::mutex mutex_;
   std::string fingerprint_;
   std::shared_ptr<const Snapshot> snapshot_;
@@ -843,7 +866,7 @@ void RegisterAttackRoutes(Router& router, ApiContext& context) {
                  "and the detection time of incidents; rollup counts sub-techniques under their "
                  "parent",
                  "AttackHeatmap", {"dimension", "source", "since", "until", "rollup"}));
-  auto cache = std::make_shared<RuleTagCache>(context.settings.rule_paths);
+  auto cache = std::make_shared<RuleTagCache>(context.settings);
   router.Add("GET", base + "/coverage",
              Authed(context,
                     [&context, cache](Request& request, const hub::Principal& principal) {

@@ -173,6 +173,16 @@ std::string FilesFingerprint(const std::vector<std::string>& paths) {
   return fingerprint;
 }
 
+// The files whose change reloads the rules: the rule files and the tuning files that choose
+// among them and set their levels.
+std::string RulesFingerprint(const scan::ScanOptions& scan) {
+  std::vector<std::string> paths = scan.rule_paths;
+  for (const auto* files :
+       {&scan.rule_list_files, &scan.exclude_rule_list_files, &scan.level_override_files})
+    paths.insert(paths.end(), files->begin(), files->end());
+  return FilesFingerprint(paths);
+}
+
 }  // namespace
 
 // One prepared rule set: the scan engine with its correlation engine and campaign key fields.
@@ -274,8 +284,10 @@ struct Detector::Impl {
   void Run();
 };
 
-// The console's view of a prepared engine's rules.
-std::shared_ptr<RuleCatalog> BuildCatalog(const sigma::RuleSet& rules) {
+// The console's view of a prepared engine's rules: those that raise alerts. A rule left out
+// by tuning but kept because a correlation references it runs unseen, and is not listed.
+std::shared_ptr<RuleCatalog> BuildCatalog(const scan::Engine& engine) {
+  const sigma::RuleSet& rules = engine.rules();
   auto catalog = std::make_shared<RuleCatalog>();
   catalog->files_read = rules.files_read;
   auto add = [&](const sigma::RuleInfo& info, bool correlation) {
@@ -294,8 +306,10 @@ std::shared_ptr<RuleCatalog> BuildCatalog(const sigma::RuleSet& rules) {
     rule.path = info.file;
     catalog->rules.push_back(std::move(rule));
   };
-  for (const auto& rule : rules.rules) add(rule.info, false);
-  for (const auto& correlation : rules.correlations) add(correlation.info, true);
+  for (uint32_t i = 0; i < rules.rules.size(); ++i)
+    if (engine.Selected(i)) add(rules.rules[i].info, false);
+  for (uint32_t i = 0; i < rules.correlations.size(); ++i)
+    if (engine.CorrelationSelected(i)) add(rules.correlations[i].info, true);
   for (const auto& failure : rules.failures)
     catalog->failures.push_back({failure.file, failure.line, failure.reason});
   return catalog;
@@ -329,7 +343,7 @@ Result<Loaded> Detector::Impl::Load(const ReloadProgress* progress) {
   for (const auto& correlation : result.engine->rules().correlations) {
     result.correlation_fingerprint += correlation.info.file + "\x1f" + correlation.info.id + "\n";
   }
-  result.catalog = BuildCatalog(result.engine->rules());
+  result.catalog = BuildCatalog(*result.engine);
   return result;
 }
 
@@ -489,6 +503,8 @@ void Detector::Impl::EmitCorrelations(const Envelope& envelope, uint64_t seq,
                                       DetectionBatch& batch) {
   const auto& rules = loaded.engine->rules();
   for (auto& fired : correlation_out) {
+    // A correlation left out (exclude_rules) but referenced by a chosen one runs unseen.
+    if (!loaded.engine->CorrelationSelected(fired.correlation_index)) continue;
     const sigma::Correlation& correlation = rules.correlations[fired.correlation_index];
     DetectedAlert alert;
     alert.id = fired.id;
@@ -650,7 +666,9 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
       match.event = &event;
       correlation.Observe(match, correlation_out);
     }
-    if (correlation.Suppressed(rule_index)) return;
+    // Suppressed by a `generate: false` correlation, or left out (exclude_rules) and kept
+    // only because a correlation references it.
+    if (correlation.Suppressed(rule_index) || !engine.Selected(rule_index)) return;
     const std::string& rule_key = rule.info.alert_key();
     ++stats.alerts;
     auto offer = [&](uint32_t alert) {
@@ -859,7 +877,7 @@ Result<std::unique_ptr<Detector>> Detector::Create(DetectorOptions options, Inge
   if (!loaded) return tl::unexpected(loaded.error());
   impl->loaded = std::move(*loaded);
   impl->Publish();
-  impl->rules_fingerprint = FilesFingerprint(impl->options.scan.rule_paths);
+  impl->rules_fingerprint = RulesFingerprint(impl->options.scan);
   impl->feeds_fingerprint = FilesFingerprint(impl->options.scan.intel_paths);
   if (auto restored = impl->RestoreState(); !restored) return tl::unexpected(restored.error());
   impl->stats.next_seq = impl->next_seq;
@@ -911,7 +929,7 @@ Result<std::shared_ptr<const RuleCatalog>> Detector::Reload(const ReloadProgress
   Impl& impl = *impl_;
   std::lock_guard reload(impl.reload_mutex);
   // Fingerprints first: a file changed while loading is seen as changed by the next check.
-  std::string rules_now = FilesFingerprint(impl.options.scan.rule_paths);
+  std::string rules_now = RulesFingerprint(impl.options.scan);
   std::string feeds_now = FilesFingerprint(impl.options.scan.intel_paths);
   if (progress.on_step) progress.on_step("reading indicator feeds and rule files");
   auto loaded = impl.Load(&progress);
@@ -965,7 +983,7 @@ std::shared_ptr<const intel::IndicatorIndex> Detector::Indicators() const {
 }
 
 Result<bool> Detector::ReloadIfChangedImpl(Impl& impl) {
-  std::string rules_now = FilesFingerprint(impl.options.scan.rule_paths);
+  std::string rules_now = RulesFingerprint(impl.options.scan);
   std::string feeds_now = FilesFingerprint(impl.options.scan.intel_paths);
   bool changed = false;
   if (rules_now != impl.rules_fingerprint) {

@@ -62,6 +62,9 @@ struct Engine::Impl {
   std::vector<event::FieldId> host_fields;
   event::FieldId time_field = event::NO_FIELD;  // options.time_field's id, if set
   sigma::RuleSet rules;
+  // By index into rules.rules / rules.correlations: chosen by the options, or kept only
+  // because a chosen correlation references it (Engine::Selected).
+  std::vector<bool> rule_selected, correlation_selected;
   std::unique_ptr<sigma::Matcher> matcher;
   std::optional<intel::IntelMatcher> intel_matcher;  // set when feeds were given
   std::unique_ptr<intel::LiveIndicators> indicators;

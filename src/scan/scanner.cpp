@@ -2,33 +2,35 @@
 // parse -> classify -> match -> write. See scanner.hpp for the stages.
 #include "scan/scanner.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
-#include <fmt/format.h>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
-#include "correlate/correlation_engine.hpp"
-#include "correlate/event_time.hpp"
 #include "core/large_buffer.hpp"
 #include "core/time.hpp"
+#include "correlate/correlation_engine.hpp"
+#include "correlate/event_time.hpp"
 #include "event/evtx_reader.hpp"
 #include "event/json_segments.hpp"
 #include "event/parser.hpp"
+#include "intel/store.hpp"
 #include "scan/alert_writer.hpp"
 #include "scan/engine_impl.hpp"
+#include "scan/rule_tuning.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/matcher.hpp"
 #include "sigma/rule_set.hpp"
-#include "intel/store.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -76,11 +78,13 @@ class Progress {
 bool RuleSelected(const sigma::Rule& rule, const ScanOptions& options) {
   const auto& info = rule.info;
   if (options.min_level && info.level < *options.min_level) return false;
-  if (!options.rule_ids.empty() &&
-      std::none_of(options.rule_ids.begin(), options.rule_ids.end(),
-                   [&](const std::string& id) { return id == info.id || id == info.name; })) {
-    return false;
-  }
+  auto named = [&](const std::vector<std::string>& ids) {
+    return std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {
+      return id == info.id || (!info.name.empty() && id == info.name);
+    });
+  };
+  if (!options.rule_ids.empty() && !named(options.rule_ids)) return false;
+  if (!options.exclude_rule_ids.empty() && named(options.exclude_rule_ids)) return false;
   auto has_tag = [&](const std::vector<std::string>& wanted) {
     return std::any_of(info.tags.begin(), info.tags.end(), [&](const std::string& tag) {
       return std::find(wanted.begin(), wanted.end(), tag) != wanted.end();
@@ -94,6 +98,67 @@ bool RuleSelected(const sigma::Rule& rule, const ScanOptions& options) {
     return false;
   }
   return true;
+}
+
+// Reads the rule tuning files of `selection` (scan/rule_tuning.hpp): their ids join
+// rule_ids and exclude_rule_ids, and their levels are set on the rules and correlations. Ids
+// that name nothing loaded are warned of, a list at a time: a misspelt id would otherwise
+// leave a noisy rule running unnoticed.
+Result<void> ApplyTuningFiles(sigma::RuleSet& rules, ScanOptions& selection,
+                              Diagnostics& diagnostics) {
+  std::set<std::string, std::less<>> known;
+  auto add_known = [&](const sigma::RuleInfo& info) {
+    if (!info.id.empty()) known.insert(info.id);
+    if (!info.name.empty()) known.insert(info.name);
+  };
+  for (const auto& rule : rules.rules) add_known(rule.info);
+  for (const auto& correlation : rules.correlations) add_known(correlation.info);
+  auto warn_unknown = [&](const std::string& where, const std::vector<std::string>& ids) {
+    size_t unknown = 0;
+    const std::string* first = nullptr;
+    for (const std::string& id : ids) {
+      if (known.contains(id)) continue;
+      if (unknown++ == 0) first = &id;
+    }
+    if (unknown == 0) return;
+    diagnostics.Report(DiagnosticKind::kWarning, where,
+                       fmt::format("{} rule id{} name{} no loaded rule (the first: {})", unknown,
+                                   unknown == 1 ? "" : "s", unknown == 1 ? "s" : "", *first));
+  };
+  warn_unknown("--rule-id", selection.rule_ids);
+  warn_unknown("--exclude-rule", selection.exclude_rule_ids);
+  auto read_lists = [&](const std::vector<std::string>& files,
+                        std::vector<std::string>& into) -> Result<void> {
+    for (const std::string& file : files) {
+      auto ids = ReadRuleList(file);
+      if (!ids) return tl::unexpected(ids.error());
+      warn_unknown(file, *ids);
+      into.insert(into.end(), ids->begin(), ids->end());
+    }
+    return {};
+  };
+  if (auto read = read_lists(selection.rule_list_files, selection.rule_ids); !read) return read;
+  // A list that names nothing must not mean "every rule", as no list does.
+  if (!selection.rule_list_files.empty() && selection.rule_ids.empty())
+    return Fail("no rule to run: the rule lists name no rule");
+  if (auto read = read_lists(selection.exclude_rule_list_files, selection.exclude_rule_ids); !read)
+    return read;
+  LevelOverrides levels;
+  for (const std::string& file : selection.level_override_files) {
+    LevelOverrides of_file;
+    if (auto read = ReadLevelOverrides(file, of_file); !read) return read;
+    std::vector<std::string> ids;
+    for (const auto& [id, level] : of_file) ids.push_back(id);
+    warn_unknown(file, ids);
+    for (auto& [id, level] : of_file) levels.insert_or_assign(id, level);
+  }
+  for (auto& rule : rules.rules)
+    if (const sigma::Level* level = OverriddenLevel(levels, rule.info)) rule.info.level = *level;
+  for (auto& correlation : rules.correlations) {
+    if (const sigma::Level* level = OverriddenLevel(levels, correlation.info))
+      correlation.info.level = *level;
+  }
+  return {};
 }
 
 uint64_t InputSize(const std::vector<event::InputFile>& inputs) {
@@ -124,6 +189,12 @@ const event::FieldCatalog& Engine::catalog() const { return impl_->catalog; }
 
 std::string Engine::EventJson(const event::Record& record) {
   return impl_->main_worker.parser->ToJson(record);
+}
+
+bool Engine::Selected(uint32_t rule_index) const { return impl_->rule_selected[rule_index]; }
+
+bool Engine::CorrelationSelected(uint32_t correlation_index) const {
+  return impl_->correlation_selected[correlation_index];
 }
 
 void Engine::EventJson(const event::Record& record, std::string& out) {
@@ -218,16 +289,20 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   }
   summary.rules_failed = rules.failures.size();
   size_t loaded = rules.rules.size();
+  // The tuning files' ids join those of the options; levels are overridden before selection.
+  ScanOptions selection = options;
+  if (auto tuned = ApplyTuningFiles(rules, selection, diagnostics); !tuned)
+    return tl::unexpected(tuned.error());
   {
-    // --min-level, --rule-id, --tag, --exclude-tag and --status select rules and
-    // correlations alike. A selected
-    // correlation keeps what it references (rules and correlations, transitively) so it can be
-    // evaluated; RunScan writes alerts only for what was selected. Indices change, so the
-    // references of the correlations are renumbered.
+    // --min-level, --rule-id, --exclude-rule, the rule lists, --tag, --exclude-tag and
+    // --status select rules and correlations alike. A selected correlation keeps what it
+    // references (rules and correlations, transitively) so it can be evaluated; alerts are
+    // written only for what was selected (Engine::Selected). Indices change, so the references
+    // of the correlations are renumbered.
     auto info_selected = [&](const sigma::RuleInfo& info) {
       sigma::Rule probe;
       probe.info = info;
-      return RuleSelected(probe, options);
+      return RuleSelected(probe, selection);
     };
     std::vector<bool> keep_correlation(rules.correlations.size(), false);
     std::vector<bool> keep_rule(rules.rules.size(), false);
@@ -241,21 +316,31 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
           keep_rule[ref.index] = true;
       }
     };
-    for (uint32_t i = 0; i < rules.correlations.size(); ++i)
-      if (info_selected(rules.correlations[i].info)) keep(i);
-    for (uint32_t i = 0; i < rules.rules.size(); ++i)
-      if (RuleSelected(rules.rules[i], options)) keep_rule[i] = true;
+    std::vector<bool> selected_correlation(rules.correlations.size(), false);
+    std::vector<bool> selected_rule(rules.rules.size(), false);
+    for (uint32_t i = 0; i < rules.correlations.size(); ++i) {
+      selected_correlation[i] = info_selected(rules.correlations[i].info);
+      if (selected_correlation[i]) keep(i);
+    }
+    for (uint32_t i = 0; i < rules.rules.size(); ++i) {
+      selected_rule[i] = RuleSelected(rules.rules[i], selection);
+      if (selected_rule[i]) keep_rule[i] = true;
+    }
     std::vector<uint32_t> rule_index(rules.rules.size(), 0);
     std::vector<uint32_t> correlation_index(rules.correlations.size(), 0);
     std::vector<sigma::Rule> kept_rules;
     std::vector<sigma::Correlation> kept_correlations;
     for (uint32_t i = 0; i < rules.rules.size(); ++i) {
       rule_index[i] = static_cast<uint32_t>(kept_rules.size());
-      if (keep_rule[i]) kept_rules.push_back(std::move(rules.rules[i]));
+      if (!keep_rule[i]) continue;
+      kept_rules.push_back(std::move(rules.rules[i]));
+      impl->rule_selected.push_back(selected_rule[i]);
     }
     for (uint32_t i = 0; i < rules.correlations.size(); ++i) {
       correlation_index[i] = static_cast<uint32_t>(kept_correlations.size());
-      if (keep_correlation[i]) kept_correlations.push_back(std::move(rules.correlations[i]));
+      if (!keep_correlation[i]) continue;
+      kept_correlations.push_back(std::move(rules.correlations[i]));
+      impl->correlation_selected.push_back(selected_correlation[i]);
     }
     for (auto& correlation : kept_correlations) {
       for (auto& ref : correlation.rules)
@@ -273,8 +358,9 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   if (rules.rules.empty() && options.detect) {
     if (loaded > 0) {
       return Fail(
-          fmt::format("no rule to run: none of the {} loaded rules matches "
-                      "--min-level, --rule-id, --tag, --exclude-tag and --status",
+          fmt::format("no rule to run: none of the {} loaded rules matches --min-level, "
+                      "--rule-id, --exclude-rule, the rule lists, --tag, --exclude-tag and "
+                      "--status",
                       loaded));
     }
     return Fail(rules.failures.empty() ? "no rule to run: no rule file found"
@@ -1218,13 +1304,10 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   // suppressed by a `generate: false` correlation; the others were kept only to be referenced.
   std::vector<bool> rule_written(rule_set.rules.size());
   for (uint32_t i = 0; i < rule_set.rules.size(); ++i)
-    rule_written[i] = RuleSelected(rule_set.rules[i], options) && !correlations.Suppressed(i);
+    rule_written[i] = (*engine)->Selected(i) && !correlations.Suppressed(i);
   std::vector<bool> correlation_written(rule_set.correlations.size());
-  for (uint32_t i = 0; i < rule_set.correlations.size(); ++i) {
-    sigma::Rule probe;
-    probe.info = rule_set.correlations[i].info;
-    correlation_written[i] = RuleSelected(probe, options);
-  }
+  for (uint32_t i = 0; i < rule_set.correlations.size(); ++i)
+    correlation_written[i] = (*engine)->CorrelationSelected(i);
   constexpr int RECORD_BITS = 40;
   constexpr uint64_t RECORD_MASK = (uint64_t{1} << RECORD_BITS) - 1;
   std::vector<std::string> correlation_paths;  // input files that fed the engine, in order

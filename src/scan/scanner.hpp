@@ -54,6 +54,13 @@ struct ScanOptions {
   std::vector<std::string> tags;      // only rules with one of these tags
   std::vector<std::string> exclude_tags;  // no rule with one of these tags
   std::vector<std::string> statuses;      // only rules of one of these statuses (stable, test...)
+  std::vector<std::string> exclude_rule_ids;  // no rule with one of these ids or names
+  // Rule tuning files (scan/rule_tuning.hpp), read by Engine::Prepare, so that a reload of
+  // live detection reads them again: rule lists whose rules alone are kept (with rule_ids) or
+  // are left out, and level overrides, applied before --min-level chooses.
+  std::vector<std::string> rule_list_files;
+  std::vector<std::string> exclude_rule_list_files;
+  std::vector<std::string> level_override_files;
   int threads = 1;
   // With several threads, workers read EVTX files up to this size whole, and larger ones a
   // range of chunks each (the reader thread checks them first).
@@ -151,6 +158,11 @@ class Engine {
   ~Engine();
 
   [[nodiscard]] const sigma::RuleSet& rules() const;
+  // Whether rule `rule_index` of rules() (or a correlation) was chosen by the options' rule
+  // selection and tuning, rather than kept only because a chosen correlation references it:
+  // only chosen ones raise alerts of their own.
+  [[nodiscard]] bool Selected(uint32_t rule_index) const;
+  [[nodiscard]] bool CorrelationSelected(uint32_t correlation_index) const;
   // The whole record as JSON, for output (see EventParser::ToJson).
   [[nodiscard]] std::string EventJson(const event::Record& record);
   // The same, written over `out`, whose storage is reused.

@@ -152,6 +152,24 @@ contains "--status test alerts" "$work/out" '"title":"Whoami"'
 check "--exclude-tag leaves the rule out" 1 "$yagura" scan --quiet --no-cache --exclude-tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
 check "--exclude-tag of another tag keeps it" 0 "$yagura" scan --quiet --no-cache --exclude-tag attack.t1059 --rules "$work/rules/good.yml" "$work/events.jsonl"
 check "bad --status is a usage error" 2 "$yagura" scan --status finished "$work/events.jsonl"
+# Rule tuning: --exclude-rule, rule lists and level overrides in Hayabusa's files.
+check "--exclude-rule leaves the rule out" 1 "$yagura" scan --quiet --no-cache --exclude-rule 11111111-1111-4111-8111-111111111111 --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--exclude-rule refusal names it" "$work/err" "--exclude-rule"
+printf '# noisy rules\n11111111-1111-4111-8111-111111111111 # Whoami\n\n' >"$work/exclude_rules.txt"
+check "--exclude-rule-list leaves the rule out" 1 "$yagura" scan --quiet --no-cache --exclude-rule-list "$work/exclude_rules.txt" --rules "$work/rules/good.yml" "$work/events.jsonl"
+check "--rule-list keeps the rule" 0 "$yagura" scan --quiet --no-cache --rule-list "$work/exclude_rules.txt" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--rule-list alerts" "$work/out" '"title":"Whoami"'
+printf '# nothing\n' >"$work/empty_list.txt"
+check "--rule-list naming nothing runs nothing" 1 "$yagura" scan --quiet --no-cache --rule-list "$work/empty_list.txt" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--rule-list naming nothing says so" "$work/err" "the rule lists name no rule"
+check "--rule-list of a missing file is a usage error" 2 "$yagura" scan --quiet --rule-list "$work/no-such-list.txt" "$work/events.jsonl"
+printf 'id,new_level\n11111111-1111-4111-8111-111111111111,critical # Whoami\nno-such-rule,low\n' >"$work/level_tuning.txt"
+check "--level-override raises the level" 0 "$yagura" scan --no-progress --no-cache --level-override "$work/level_tuning.txt" --min-level critical --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--level-override alert level" "$work/out" '"level":"critical"'
+contains "--level-override warns of an unknown id" "$work/err" "1 rule id names no loaded rule (the first: no-such-rule)"
+printf '11111111-1111-4111-8111-111111111111,severe\n' >"$work/bad_levels.txt"
+check "--level-override with a bad level is refused" 1 "$yagura" scan --quiet --no-cache --level-override "$work/bad_levels.txt" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--level-override refusal names file and line" "$work/err" "bad_levels.txt:1: 'severe' is no level"
 check "--tag selects" 0 "$yagura" scan --quiet --no-cache --tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--tag alert" "$work/out" '"title":"Whoami"'
 check "--rule-id of no loaded rule is refused" 1 "$yagura" scan --quiet --no-cache --rule-id 22222222-2222-4222-8222-222222222222 --rules "$work/rules/good.yml" "$work/events.jsonl"

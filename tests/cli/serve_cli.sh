@@ -66,6 +66,17 @@ grep -q 'allowed_lateness must be a duration' "$work/out" || fail "the bad laten
 "$yagura" serve --data "$data" --rules "$work/no-such-rules" >"$work/out" 2>&1
 [[ $? -ne 0 ]] || fail "serve with rules that do not load must stop"
 grep -q 'no rule' "$work/out" || fail "missing rules are not explained: $(cat "$work/out")"
+# Rule tuning: the files are read when detection starts, and a bad one stops serve, named.
+printf 'x,severe\n' >"$work/bad_levels.txt"
+printf 'listen: 127.0.0.1:0\nexclude_rules: [no-such-rule]\nlevel_overrides:\n  - %s\n' "$work/bad_levels.txt" >"$data/yagura.yml"
+"$yagura" serve --data "$data" >"$work/out" 2>&1
+[[ $? -ne 0 ]] || fail "serve with a bad level override file must stop"
+grep -q "bad_levels.txt:1: 'severe' is no level" "$work/out" || fail "the bad level line is not named: $(cat "$work/out")"
+printf 'listen: 127.0.0.1:0\nexclude_rule_lists: %s/no-such-list.txt\n' "$work" >"$data/yagura.yml"
+"$yagura" serve --data "$data" >"$work/out" 2>&1
+[[ $? -ne 0 ]] || fail "serve with a missing rule list must stop"
+grep -q "no-such-list.txt: cannot be read" "$work/out" || fail "the missing rule list is not named: $(cat "$work/out")"
+printf 'listen: 127.0.0.1:0\n' >"$data/yagura.yml"
 
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "serve configuration: all checks passed"

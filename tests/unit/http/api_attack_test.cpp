@@ -76,6 +76,10 @@ detection:
     audit_ = std::make_unique<hub::AuditLog>(*db_);
     ServiceSettings settings;
     settings.rule_paths = {rules_dir_.string()};
+    // Live detection's tuning: a list of rules left out, empty at first.
+    excluded_list_ = rules_dir_.string() + "-exclude_rules.txt";
+    std::ofstream(excluded_list_) << "# rules left out\n";
+    settings.excluded_rule_list_files = {excluded_list_.string()};
     context_ = std::make_unique<ApiContext>(ApiContext{*db_, *audit_, metrics_, settings});
     RegisterIncidentRoutes(router_, *context_);
     RegisterAlertRoutes(router_, *context_);
@@ -103,6 +107,7 @@ detection:
   void TearDown() override {
     audit_.reset();
     if (!rules_dir_.empty()) std::filesystem::remove_all(rules_dir_);
+    if (!excluded_list_.empty()) std::filesystem::remove(excluded_list_);
   }
 
   void WriteRule(const std::string& name, const std::string& text) {
@@ -211,6 +216,7 @@ detection:
 
   hub::testing::TestDatabase db_;
   std::filesystem::path rules_dir_;
+  std::filesystem::path excluded_list_;
   std::unique_ptr<hub::AuditLog> audit_;
   Metrics metrics_;
   std::unique_ptr<ApiContext> context_;
@@ -394,6 +400,14 @@ detection:
   JsonValue again = Get("/api/v1/attack/coverage", reporter_a_);
   EXPECT_TRUE(again.Find("gaps")->as_array().empty());
   EXPECT_EQ(again.Find("summary")->Find("rules")->as_int(), 3);
+
+  // A rule that live detection leaves out covers nothing: the list is read again on change.
+  std::ofstream(excluded_list_) << "33333333-3333-4333-8333-333333333333 # noisy\n";
+  JsonValue tuned = Get("/api/v1/attack/coverage", reporter_a_);
+  EXPECT_EQ(tuned.Find("summary")->Find("rules")->as_int(), 2);
+  gaps.clear();
+  for (const auto& gap : tuned.Find("gaps")->as_array()) gaps.push_back(gap.as_string());
+  EXPECT_EQ(gaps, std::vector<std::string>{"T1078"});
 }
 
 TEST_P(ApiAttackTest, AlertsAndIncidentsAnswerWithTheirTechniquesResolved) {

@@ -259,6 +259,39 @@ TEST_F(DetectorTest, CorrelationsCountPerOrganisationAndGroup) {
   EXPECT_EQ(OfKind(collected, "rule").size(), 7u);  // generate: true keeps the rule's own alerts
 }
 
+TEST_F(DetectorTest, TuningLeavesOutAndRelevelsRulesAndItsFilesAreReloadedWhenChanged) {
+  // The failed-logon rule left out: its correlation still counts it, and alerts alone.
+  const fs::path levels = dir_ / "level_tuning.txt";
+  WriteFile(levels, "id,new_level\n22222222-2222-4222-8222-222222222222,critical\n");
+  Collected collected;
+  DetectorOptions options = Options();
+  options.scan.exclude_rule_ids = {"11111111-1111-4111-8111-111111111111"};
+  options.scan.level_override_files = {levels.string()};
+  auto detector = Make(collected, options);
+  ASSERT_TRUE(detector);
+  for (int i = 0; i < 3; ++i) FailedLogon("org-a", "45.33.32.156", 1, i * 10);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  EXPECT_TRUE(OfKind(collected, "rule").empty());
+  auto correlations = OfKind(collected, "correlation");
+  ASSERT_EQ(correlations.size(), 1u);
+  EXPECT_EQ(correlations[0]->level, "critical");
+
+  // A changed tuning file reloads the rules: the correlation, lowered.
+  WriteFile(levels, "22222222-2222-4222-8222-222222222222,low\n");
+  auto reloaded = detector->ReloadIfChanged();
+  ASSERT_TRUE(reloaded) << reloaded.error().ToString();
+  EXPECT_TRUE(*reloaded);
+  // The rule left out runs for the correlation, unlisted.
+  ASSERT_EQ(detector->Catalog()->rules.size(), 1u);
+  EXPECT_EQ(detector->Catalog()->rules[0].level, "low");
+  collected.alerts.clear();
+  for (int i = 0; i < 3; ++i) FailedLogon("org-a", "45.33.32.158", 2, i * 10);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  correlations = OfKind(collected, "correlation");
+  ASSERT_EQ(correlations.size(), 1u);
+  EXPECT_EQ(correlations[0]->level, "low");
+}
+
 TEST_F(DetectorTest, ACampaignIsRaisedOnceWhenEnoughOrganisationsSeeTheSameAttacker) {
   Collected collected;
   auto detector = Make(collected);
