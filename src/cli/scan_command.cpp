@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/placeholders.hpp"
 #include "core/time.hpp"
+#include "scan/event_conditions.hpp"
 #include "scan/summary.hpp"
 #include "sigma/rule_set.hpp"
 
@@ -175,6 +176,12 @@ ScanCommand::ScanCommand(CLI::App& app) {
                       "Only events at or before this time (a date means its whole day); events "
                       "whose time cannot be read are not matched either when --from or --to is "
                       "given");
+  command_
+      ->add_option("--where,-w", options_.conditions,
+                   "Only events where this Sigma condition FIELD[|modifier...]=VALUE holds "
+                   "(repeatable: all must), e.g. Computer=DC01* or EventID|neq=4688; the "
+                   "others are read but not matched")
+      ->allow_extra_args(false);
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");
@@ -236,6 +243,14 @@ int ScanCommand::Run() {
     return EXIT_USAGE;
   }
   options_.placeholders = std::move(*placeholders);
+  if (!options_.conditions.empty()) {
+    // Refused before any rule is loaded: a mistyped condition is a usage error.
+    event::FieldCatalog scratch;
+    if (auto where = scan::EventConditions::Compile(options_.conditions, scratch); !where) {
+      std::cerr << "yagura scan: " << where.error().message << "\n";
+      return EXIT_USAGE;
+    }
+  }
 
   Diagnostics diagnostics([](const Diagnostic& d) {
     const char* kind = d.kind == DiagnosticKind::kWarning ? "warning: " : "";

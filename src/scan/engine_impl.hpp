@@ -16,6 +16,7 @@
 #include "event/parser.hpp"
 #include "intel/event_matcher.hpp"
 #include "intel/live_indicators.hpp"
+#include "scan/event_conditions.hpp"
 #include "scan/scanner.hpp"
 #include "sigma/matcher.hpp"
 #include "sigma/rule_set.hpp"
@@ -39,17 +40,29 @@ struct Worker {
   std::shared_ptr<const intel::IndicatorIndex> intel_index;
   intel::IntelMatcher::Scratch intel_scratch;
   uint64_t intel_generation = 0;  // LiveIndicators::generation() of intel_index
-  // What the time range (--from, --to) made of the last record Detect parsed.
-  enum class TimeRange : uint8_t { kInside, kOutside, kUntimed };
-  TimeRange time_range = TimeRange::kInside;
+  // What the scan's scope (the time range of --from and --to, the conditions of --where) made
+  // of the last record Detect parsed: only records inside it are matched.
+  enum class Scope : uint8_t { kInside, kOutsideTimeRange, kUntimed, kNotWhere };
+  Scope scope = Scope::kInside;
 };
 
-// Counts the record `worker` has just detected against the time range into a summary's or a
+// Counts the record `worker` has just detected against the scan's scope into a summary's or a
 // batch's counters.
 template <typename Counts>
-void CountTimeRange(const Worker& worker, Counts& counts) {
-  if (worker.time_range == Worker::TimeRange::kOutside) ++counts.events_outside_time_range;
-  if (worker.time_range == Worker::TimeRange::kUntimed) ++counts.events_without_time;
+void CountScope(const Worker& worker, Counts& counts) {
+  switch (worker.scope) {
+    case Worker::Scope::kInside:
+      return;
+    case Worker::Scope::kOutsideTimeRange:
+      ++counts.events_outside_time_range;
+      return;
+    case Worker::Scope::kUntimed:
+      ++counts.events_without_time;
+      return;
+    case Worker::Scope::kNotWhere:
+      ++counts.events_not_where;
+      return;
+  }
 }
 
 constexpr uint64_t INTEL_REFRESH = 1024;
@@ -61,6 +74,7 @@ struct Engine::Impl {
   std::optional<event::LogsourceMapping> mapping;
   std::vector<event::FieldId> host_fields;
   event::FieldId time_field = event::NO_FIELD;  // options.time_field's id, if set
+  std::optional<EventConditions> where;         // --where: only events where these hold are matched
   sigma::RuleSet rules;
   // By index into rules.rules / rules.correlations: chosen by the options, or kept only
   // because a chosen correlation references it (Engine::Selected).

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <memory>
 
 #include "core/json_value.hpp"
@@ -11,10 +10,9 @@
 #include "event/field_catalog.hpp"
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
+#include "scan/event_conditions.hpp"
 #include "scan/parsed_records.hpp"
-#include "sigma/evaluator.hpp"
 #include "sigma/literal_index.hpp"
-#include "sigma/loader.hpp"
 #include "sigma/regex.hpp"
 
 namespace yagura::scan {
@@ -125,122 +123,6 @@ void NameMatches(const JsonValue& value, std::string& path, Patterns& patterns,
   }
 }
 
-// What a condition's value must be for its modifiers: every value on the command line is text,
-// but |exists takes a boolean and the comparisons and time parts a number, as in a rule.
-enum class Scalar : uint8_t { kText, kNumber, kBoolean };
-
-Scalar ScalarWanted(std::string_view field) {
-  static constexpr std::string_view NUMERIC[] = {"lt",   "lte", "gt",   "gte",   "minute",
-                                                 "hour", "day", "week", "month", "year"};
-  Scalar wanted = Scalar::kText;
-  size_t bar = field.find('|');
-  while (bar != std::string_view::npos) {
-    const size_t next = field.find('|', bar + 1);
-    const std::string_view modifier = field.substr(bar + 1, next - bar - 1);
-    if (modifier == "exists") wanted = Scalar::kBoolean;
-    for (std::string_view numeric : NUMERIC)
-      if (modifier == numeric) wanted = Scalar::kNumber;
-    bar = next;
-  }
-  return wanted;
-}
-
-// Whether `value` is written bare in the rule's YAML: a number where one is wanted, true or
-// false where a boolean is. Anything else stays quoted text, and the loader names what is wrong.
-bool IsPlainScalar(std::string_view value, Scalar wanted) {
-  if (wanted == Scalar::kBoolean) return value == "true" || value == "false";
-  if (wanted != Scalar::kNumber || value.empty()) return false;
-  double number = 0;
-  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-  return error == std::errc() && end == value.data() + value.size();
-}
-
-// The conditions as one rule: a selection of one item each, all of which must hold (a
-// selection per condition, so that one field may be named twice).
-Result<sigma::RuleSet> CompileConditions(const std::vector<std::string>& conditions,
-                                         event::FieldCatalog& catalog,
-                                         std::vector<std::string>& field_names) {
-  std::string yaml = "title: search conditions\nlogsource: {}\ndetection:\n";
-  for (size_t i = 0; i < conditions.size(); ++i) {
-    const std::string& condition = conditions[i];
-    const size_t equals = condition.find('=');
-    if (equals == std::string::npos || equals == 0)
-      return Fail(
-          fmt::format("--where '{}': expected FIELD=VALUE, such as EventID=4625 or "
-                      "CommandLine|contains=whoami",
-                      condition));
-    const std::string field = condition.substr(0, equals);
-    if (field.find_first_of("'\"\n\r") != std::string::npos || field.front() == '|')
-      return Fail(fmt::format("--where '{}': '{}' is not a field name", condition, field));
-    field_names.push_back(field.substr(0, field.find('|')));
-    const std::string_view raw = std::string_view(condition).substr(equals + 1);
-    if (raw.find_first_of("\n\r") != std::string_view::npos)
-      return Fail(fmt::format("--where '{}': a value cannot span lines", condition));
-    std::string value;
-    if (IsPlainScalar(raw, ScalarWanted(field))) {
-      value = raw;  // a number or boolean, as the modifier needs it
-    } else {
-      // Single-quoted YAML: only the quote itself needs escaping, by doubling.
-      value = '\'';
-      for (char c : raw) {
-        value += c;
-        if (c == '\'') value += c;
-      }
-      value += '\'';
-    }
-    yaml += fmt::format("  condition_{}:\n    '{}': {}\n", i, field, value);
-  }
-  yaml += "  condition: all of condition_*\n";
-  sigma::RuleSet rules = sigma::LoadRuleText(yaml, catalog, {}, "--where");
-  if (!rules.failures.empty()) {
-    // The reason names the field and modifier as written ("unknown modifier 'x' in field...").
-    return Fail("--where: " + rules.failures.front().reason);
-  }
-  if (rules.rules.size() != 1) return Fail("--where: the conditions did not make one rule");
-  return rules;
-}
-
-// The item of each condition, in the order of the conditions (selection "condition_K" holds
-// condition K's one item).
-std::vector<const sigma::Item*> ConditionItems(const sigma::Rule& rule) {
-  std::vector<const sigma::Item*> items(rule.selections.size(), nullptr);
-  for (const sigma::Selection& selection : rule.selections) {
-    constexpr std::string_view PREFIX = "condition_";
-    if (!selection.name.starts_with(PREFIX) || selection.maps.size() != 1 ||
-        selection.maps.front().size() != 1)
-      return {};
-    size_t k = 0;
-    const char* digits = selection.name.data() + PREFIX.size();
-    const char* end = selection.name.data() + selection.name.size();
-    if (std::from_chars(digits, end, k).ptr != end || k >= items.size()) return {};
-    items[k] = &selection.maps.front().front();
-  }
-  for (const sigma::Item* item : items)
-    if (item == nullptr) return {};
-  return items;
-}
-
-// Whether `value` of a condition's field is one that made the condition hold. A negated item,
-// and predicates that look at presence or compare two fields, hold for no value by itself:
-// then every value of the field is named.
-bool ValueHeld(const sigma::Rule& rule, const sigma::Item& item, const event::FieldValue& value) {
-  if (item.negate) return true;
-  for (const std::vector<uint32_t>& group : item.groups) {
-    for (uint32_t index : group) {
-      const sigma::Predicate& predicate = rule.predicates[index];
-      switch (predicate.kind) {
-        case sigma::PredicateKind::kExists:
-        case sigma::PredicateKind::kNull:
-        case sigma::PredicateKind::kFieldRef:
-          return true;
-        default:
-          if (predicate.TestValue(value)) return true;
-      }
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& diagnostics,
@@ -252,19 +134,12 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
   if (!mapping) return tl::unexpected(mapping.error());
   event::FieldCatalog catalog;
   mapping->InternFields(catalog);
-  // Compiled first: the rule's fields are interned before the parser is built.
-  std::optional<sigma::RuleSet> where;
-  std::vector<std::string> where_names;
-  std::vector<event::FieldId> where_fields;
-  std::vector<const sigma::Item*> where_items;
+  // Compiled first: the conditions' fields are interned before the parser is built.
+  std::optional<EventConditions> where;
   if (!options.conditions.empty()) {
-    auto compiled_conditions = CompileConditions(options.conditions, catalog, where_names);
+    auto compiled_conditions = EventConditions::Compile(options.conditions, catalog);
     if (!compiled_conditions) return tl::unexpected(compiled_conditions.error());
     where = std::move(*compiled_conditions);
-    for (const std::string& name : where_names) where_fields.push_back(catalog.Intern(name));
-    where_items = ConditionItems(where->rules.front());
-    if (where_items.size() != where_fields.size())
-      return Fail("--where: the conditions did not make one item each");
   }
   std::vector<event::FieldId> fields;
   for (const std::string& name : options.fields) fields.push_back(catalog.Intern(name));
@@ -300,7 +175,7 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
         return true;
       }
     }
-    if (where && !sigma::EvaluateRule(where->rules.front(), event)) return true;
+    if (where && !where->Hold(event)) return true;
     uint64_t held = 0;
     auto search = [&](const event::FieldValue& value) {
       if (value.type != event::ValueType::kNull) held |= patterns.Held(value.text);
@@ -319,11 +194,11 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
     matches.clear();
     // The values of the conditions' fields that held: of a field with several values, only
     // those its condition accepts.
-    for (size_t k = 0; k < where_fields.size(); ++k) {
-      for (const event::FieldValue& value : event.Values(where_fields[k])) {
+    for (size_t k = 0; where && k < where->size(); ++k) {
+      for (const event::FieldValue& value : event.Values(where->field(k))) {
         if (value.type == event::ValueType::kNull) continue;
-        if (!ValueHeld(where->rules.front(), *where_items[k], value)) continue;
-        matches.push_back({where_names[k], std::string(value.text)});
+        if (!where->ValueHeld(k, value)) continue;
+        matches.push_back({where->field_name(k), std::string(value.text)});
       }
     }
     if (patterns.empty()) {

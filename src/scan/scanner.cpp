@@ -354,6 +354,11 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   // The fields correlations group and aggregate by, and the time field, are read from events:
   // they must be interned before the matcher and the parser are built.
   correlate::CorrelationEngine::InternFields(rules, impl->catalog);
+  if (!options.conditions.empty()) {
+    auto where = EventConditions::Compile(options.conditions, impl->catalog);
+    if (!where) return tl::unexpected(where.error());
+    impl->where = std::move(*where);
+  }
   if (!options.time_field.empty()) impl->time_field = impl->catalog.Intern(options.time_field);
   if (rules.rules.empty() && options.detect) {
     if (loaded > 0) {
@@ -465,8 +470,9 @@ struct Batch {
   std::vector<std::string_view> matched_fields;
   std::vector<Failure> failures;
   uint64_t unrecognised = 0;
-  uint64_t events_outside_time_range = 0;  // CountTimeRange
+  uint64_t events_outside_time_range = 0;  // CountScope
   uint64_t events_without_time = 0;
+  uint64_t events_not_where = 0;
   std::shared_ptr<const intel::IndicatorIndex> intel_index;  // the set the batch was matched with
 
   static constexpr size_t MAX_RECORDS = 1024;
@@ -495,6 +501,7 @@ struct Batch {
     unrecognised = 0;
     events_outside_time_range = 0;
     events_without_time = 0;
+    events_not_where = 0;
     intel_index.reset();
   }
   [[nodiscard]] bool Full() const {
@@ -659,20 +666,24 @@ bool Detect(const Engine::Impl& m, Worker& worker, const event::Record& record,
   }
   worker.matches.clear();
   worker.intel_scratch.Clear();
-  worker.time_range = Worker::TimeRange::kInside;
+  worker.scope = Worker::Scope::kInside;
   if (m.options.from_ms || m.options.to_ms) {
     // A year-less syslog time is placed in the year nearest the range.
     const auto time = correlate::EventTimeMs(
         worker.event, m.time_field, m.options.from_ms.value_or(m.options.to_ms.value_or(0)));
     if (!time) {
-      worker.time_range = Worker::TimeRange::kUntimed;
+      worker.scope = Worker::Scope::kUntimed;
       return true;
     }
     if ((m.options.from_ms && *time < *m.options.from_ms) ||
         (m.options.to_ms && *time > *m.options.to_ms)) {
-      worker.time_range = Worker::TimeRange::kOutside;
+      worker.scope = Worker::Scope::kOutsideTimeRange;
       return true;
     }
+  }
+  if (m.where && !m.where->Hold(worker.event)) {
+    worker.scope = Worker::Scope::kNotWhere;
+    return true;
   }
   if (!m.options.detect) return true;
   if (m.matcher) {
@@ -746,7 +757,7 @@ void MatchSegment(const Engine::Impl& m, Worker& worker, event::JsonSegmentReade
     }
     ++b.outcome.values;
     if (!worker.event.logsource.recognised) ++b.unrecognised;
-    CountTimeRange(worker, b);
+    CountScope(worker, b);
     KeepHits(m, worker, record, b);
   };
   auto on_error = [&](uint64_t line, std::string_view message) {
@@ -772,7 +783,7 @@ void MatchOwnRecord(const Engine::Impl& m, Worker& worker, const std::string& pa
     return;
   }
   if (!worker.event.logsource.recognised) ++b.unrecognised;
-  CountTimeRange(worker, b);
+  CountScope(worker, b);
   KeepHits(m, worker, record, b);
 }
 
@@ -887,7 +898,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       ++records;
       Worker& w = m.main_worker;
       if (!w.event.logsource.recognised) ++summary.events_unrecognised;
-      CountTimeRange(w, summary);
+      CountScope(w, summary);
       ReportRuleAlerts(m, w, record, path, on_alert);
       report_indicators(w, record, path);
     });
@@ -976,7 +987,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
               continue;
             }
             if (!worker.event.logsource.recognised) ++b.unrecognised;
-            CountTimeRange(worker, b);
+            CountScope(worker, b);
             AddHits(m, worker, i, b);
           }
           std::lock_guard lock(done_mutex);
@@ -1147,6 +1158,7 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       summary.events_unrecognised += batch->unrecognised;
       summary.events_outside_time_range += batch->events_outside_time_range;
       summary.events_without_time += batch->events_without_time;
+      summary.events_not_where += batch->events_not_where;
       size_t failure = 0;
       size_t hit = 0;
       for (uint32_t i = 0; i < batch->entries.size(); ++i) {

@@ -84,6 +84,9 @@ struct ScanOptions {
   // when a bound is set, are read but not matched, and counted in the summary.
   std::optional<int64_t> from_ms;
   std::optional<int64_t> to_ms;
+  // --where: Sigma conditions `FIELD[|modifier...]=VALUE` (scan/event_conditions.hpp) that must
+  // all hold for an event to be matched; the others are read, not matched, and counted.
+  std::vector<std::string> conditions;
   // Progress of Engine::Prepare over the rule files (sigma::LoadOptions::on_file); live
   // detection's reloads report it to the console.
   std::function<void(size_t files_done, size_t files_total)> on_rule_file;
@@ -115,6 +118,8 @@ struct ScanSummary {
   // cannot be read.
   uint64_t events_outside_time_range = 0;
   uint64_t events_without_time = 0;
+  // With --where: events left unmatched because the conditions do not hold.
+  uint64_t events_not_where = 0;
   double load_seconds = 0;
   double scan_seconds = 0;
   std::map<sigma::Level, uint64_t> alerts_by_level;

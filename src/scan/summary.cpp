@@ -48,6 +48,10 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
     out +=
         fmt::format("  time range {} events outside it, {} without a readable time: not matched\n",
                     s.events_outside_time_range, s.events_without_time);
+  if (s.events_not_where)
+    out += fmt::format(
+        "  where      {} events where the --where conditions do not hold: not matched\n",
+        s.events_not_where);
   if (s.evtx_native_records || s.evtx_libevtx_records)
     out += fmt::format("  evtx       {} records rendered by Yagura, {} by libevtx\n",
                        s.evtx_native_records, s.evtx_libevtx_records);
@@ -115,6 +119,7 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("correlation_evicted_groups").Uint(s.correlation_evicted_groups);
   w.Key("correlation_untimed_events").Uint(s.correlation_untimed_events);
   w.Key("events_outside_time_range").Uint(s.events_outside_time_range);
+  w.Key("events_not_where").Uint(s.events_not_where);
   w.Key("events_without_time").Uint(s.events_without_time);
   w.Key("indicators_loaded").Uint(s.indicators_loaded);
   w.Key("intel_feeds_failed").Uint(s.intel_feeds_failed);

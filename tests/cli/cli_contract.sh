@@ -184,6 +184,13 @@ contains "--from counts what it left out" "$work/err" "1 events outside it, 1 wi
 check "--from that is no time is a usage error" 2 "$yagura" scan --quiet --from yesterday "$work/events.jsonl"
 contains "--from refusal says what it takes" "$work/err" "give a date"
 check "--from after --to is a usage error" 2 "$yagura" scan --quiet --from 2026-01-03 --to 2026-01-02 "$work/events.jsonl"
+check "--where keeps the event" 0 "$yagura" scan --no-progress --no-cache -w 'Image|endswith=\whoami.exe' -w 'EventID|neq=4688' --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--where alert" "$work/out" '"title":"Whoami"'
+check "--where leaves the event out" 0 "$yagura" scan --no-progress --no-cache -w 'Computer=dc01' --rules "$work/rules/good.yml" "$work/events.jsonl"
+[[ ! -s $work/out ]] || { echo "FAIL: --where that does not hold still alerted"; failures=$((failures + 1)); }
+contains "--where counts what it left out" "$work/err" "where      2 events where the --where conditions do not hold"
+check "--where with an unknown modifier is a usage error" 2 "$yagura" scan --quiet -w 'Image|nosuch=x' "$work/events.jsonl"
+contains "--where refusal names the modifier" "$work/err" "unknown modifier 'nosuch'"
 # --sort time: a timeline over files whose events come out of order.
 cat >"$work/later.jsonl" <<'JSON'
 {"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws2","TimeCreated":{"#attributes":{"SystemTime":"2026-01-03T00:00:00Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"}}}

@@ -1,6 +1,7 @@
-// --from / --to: only events whose time lies in the range are matched; the others, and events
-// without a readable time, are read, not matched, and counted. One thread and several (which
-// read a large JSON file a segment per worker) give the same alerts and the same counts.
+// --from / --to and --where: only events whose time lies in the range, and for which the
+// conditions hold, are matched; the others, and events without a readable time, are read, not
+// matched, and counted. One thread and several (which read a large JSON file a segment per
+// worker) give the same alerts and the same counts.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -40,8 +41,9 @@ level: high
   };
 
   Result Scan(int threads, std::optional<int64_t> from, std::optional<int64_t> to,
-              const std::string& time_field = "") {
+              const std::string& time_field = "", const std::vector<std::string>& conditions = {}) {
     ScanOptions options;
+    options.conditions = conditions;
     options.rule_paths = {(dir_ / "rules").string()};
     options.threads = threads;
     options.from_ms = from;
@@ -135,6 +137,49 @@ TEST_F(TimeRangeScan, OnlyEventsInTheRangeAreMatchedAndTheOthersCounted) {
       with_untimed.push_back(static_cast<uint64_t>(i) + 1);
   }
   EXPECT_EQ(by_field.alerted, with_untimed);
+}
+
+TEST_F(TimeRangeScan, OnlyEventsWhereTheConditionsHoldAreMatchedAndTheOthersCounted) {
+  // Four hosts; every seventh event a whoami. --where keeps host1's events whose command line
+  // ends in 5, decided by Sigma's own modifiers (one a regex), within a time range.
+  const int64_t start = *ParseIsoDateTimeMs("2026-11-01T00:00:00Z");
+  const int64_t to = start + DAY_MS - 1;
+  std::vector<uint64_t> expected;
+  uint64_t events = 0, not_where = 0, outside = 0;
+  {
+    std::ofstream out(dir_ / "events.json");
+    for (int i = 0; i < 2 * DAY_MS / 11'000; ++i) {
+      const int64_t time = start + int64_t{i} * 11'000;
+      const std::string text = FormatTimestampMs(time);
+      out << R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"host)"
+          << i % 4 << R"(","CommandLine":")" << (i % 7 == 0 ? "whoami /all" : "dir") << " #" << i
+          << R"(","UtcTime":")" << text.substr(0, 10) << " " << text.substr(11, 12) << R"("})"
+          << '\n';
+      ++events;
+      const bool holds = i % 4 == 1 && i % 10 == 5;
+      if (time > to) {
+        ++outside;
+      } else if (!holds) {
+        ++not_where;
+      } else if (i % 7 == 0) {
+        expected.push_back(static_cast<uint64_t>(i) + 1);
+      }
+    }
+  }
+  ASSERT_GT(fs::file_size(dir_ / "events.json"), 2u << 20);
+  ASSERT_GT(expected.size(), 10u);
+  const std::vector<std::string> where = {"Computer=HOST1", "CommandLine|re=#\\d*5$"};
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    Result result = Scan(threads, std::nullopt, to, "", where);
+    EXPECT_EQ(result.alerted, expected);
+    EXPECT_EQ(result.summary.records_read, events);
+    EXPECT_EQ(result.summary.events_outside_time_range, outside);
+    EXPECT_EQ(result.summary.events_not_where, not_where);
+  }
+  Result all = Scan(1, std::nullopt, std::nullopt);
+  EXPECT_EQ(all.summary.events_not_where, 0u);
+  EXPECT_EQ(all.alerted.size(), (events + 6) / 7);
 }
 
 }  // namespace
