@@ -256,6 +256,7 @@ struct Detector::Impl {
   std::vector<correlate::CampaignUpdate> campaign_out;
   std::vector<std::pair<std::string, std::string>> key_values;
   std::vector<std::string_view> matched_fields;
+  std::vector<std::pair<std::string_view, std::string_view>> matched_values;  // an alert's details
 
   Counter* records_counter = nullptr;
   Counter* bad_counter = nullptr;
@@ -648,6 +649,7 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     record.record = spooled.seq;
     record.logsource = &event.logsource;
     record.event_json = event_json;
+    record.host = engine.Host(event);
     scan::AlertWriter::FormatJson(record, alert.details_json);
     batch.alerts.push_back(std::move(alert));
     offer(static_cast<uint32_t>(batch.alerts.size() - 1));
@@ -694,9 +696,12 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     }
     matched_fields.clear();
     engine.AppendMatchedFields(rule, event, matched_fields);
+    matched_values.clear();
+    engine.AppendFieldValues(event, matched_fields, matched_values);
     scan::AlertRecord record_out;
     record_out.rule = &rule;
     record_out.matched = &matched_fields;
+    record_out.details = &matched_values;
     add_alert(std::move(alert), record_out, event, offer);
   };
 

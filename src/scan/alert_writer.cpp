@@ -16,7 +16,7 @@ constexpr size_t OUTPUT_BUFFER_BYTES = size_t{1} << 20;
 
 constexpr std::string_view CSV_HEADER =
     "time,level,rule_id,rule_title,rule_author,file,record,product,service,category,matched,"
-    "event\n";
+    "event,host,details\n";
 
 // Whether `text` holds one of the few `bytes`: one vectorised memchr pass per byte, which is
 // faster than one pass that looks every byte up (std::string_view::find_first_of searches the
@@ -297,6 +297,16 @@ void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
     for (auto name : *alert.matched) w.String(name);
   }
   w.EndArray();
+  w.WrittenKey("\"host\":");
+  if (alert.host.empty())
+    w.Null();
+  else
+    w.String(alert.host);
+  w.WrittenKey("\"details\":").BeginObject();
+  if (alert.details) {
+    for (const auto& [field, value] : *alert.details) w.Key(field).String(value);
+  }
+  w.EndObject();
 }
 
 // What the flat formats (CSV, Timesketch) show of an alert, whatever made it.
@@ -307,11 +317,20 @@ struct AlertWriter::Flat {
   std::string record;
   std::string matched;     // field names, or field=value pairs, separated by ';'
   std::string event_json;  // for a correlation: its window
+  std::string_view host;
+  std::string details;  // "Field: value ¦ Field: value"
   const std::vector<std::string>* tags = nullptr;
 };
 
 void AlertWriter::Flatten(const AlertRecord& alert, Flat& flat) {
   flat.time = std::string(alert.time);
+  flat.host = alert.host;
+  if (alert.details) {
+    for (const auto& [field, value] : *alert.details) {
+      if (!flat.details.empty()) flat.details.append(" \u00a6 ");
+      flat.details.append(field).append(": ").append(value);
+    }
+  }
   flat.file = alert.file;
   flat.record = std::to_string(alert.record);
   if (alert.correlation) {
@@ -380,8 +399,9 @@ void AlertWriter::Write(const AlertRecord& alert, std::optional<int64_t> time_ms
     if (format_ == OutputFormat::kCsv) {
       // The columns of CSV_HEADER, in order.
       const std::string_view columns[] = {
-          flat.time,   flat.level,    flat.id,       flat.title,     flat.author,  flat.file,
-          flat.record, shown.product, shown.service, shown.category, flat.matched, event};
+          flat.time,    flat.level,  flat.id,       flat.title,    flat.author,
+          flat.file,    flat.record, shown.product, shown.service, shown.category,
+          flat.matched, event,       flat.host,     flat.details};
       for (size_t i = 0; i < std::size(columns); ++i) {
         if (i) line_.push_back(',');
         AppendCsvField(line_, columns[i]);
@@ -442,6 +462,8 @@ void AlertWriter::FormatTimesketch(const Flat& flat, std::string_view product,
   w.Key("service").String(service);
   w.Key("category").String(category);
   w.Key("matched").String(flat.matched);
+  w.Key("host").String(flat.host);
+  w.Key("details").String(flat.details);
   w.Key("event").String(event);
   w.EndObject();
 }

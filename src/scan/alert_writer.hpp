@@ -2,11 +2,14 @@
 //
 // JSON lines, one alert per line (the contract of `yagura scan --output-format jsonl`):
 //   {"rule": {"id","title","level","status","author","tags","references"}, "time",
-//    "source": {"file","record"}, "logsource": {...}, "event": {...}, "matched": [...]}
+//    "source": {"file","record"}, "logsource": {...}, "event": {...}, "matched": [...],
+//    "host", "details": {matched field: its value}}
+// `host` is the event's Computer (or hostname...) or null; `details` holds the first value of
+// each matched field, so that a reader sees why the rule fired without opening the event.
 // Indicator alerts have "indicator" in place of "rule":
 //   {"indicator": {"id","feed","name","pattern","type","level","tlp","confidence","labels",
-//    "markings"}, "time", "source", "logsource", "event", "matched": [field names],
-//    "matched_values": [{"field","value"}]}
+//    "markings"}, "time", "source", "logsource", "event", "matched": [field names], "host",
+//    "details": {}, "matched_values": [{"field","value"}]}
 // Correlation alerts (docs/correlation.md) have "correlation" in place of "rule" and describe
 // the window instead of one event:
 //   {"correlation": {"id","title","level","status","type","author","tags","references",
@@ -15,7 +18,8 @@
 //    "value": the aggregate compared, "count": matches in the window, "records": [{"file",
 //    "record"}] (the window's matches, oldest first, at most 100)}
 // `author` is always written: the Detection Rule License of SigmaHQ rules requires attribution.
-// CSV has one header line and the columns of CSV_HEADER, with the event as JSON; for indicator
+// CSV has one header line and the columns of CSV_HEADER, with the event as JSON and, last,
+// `host` and `details` ("Field: value ¦ Field: value", as Hayabusa's Details); for indicator
 // alerts rule_id, rule_title and rule_author hold the indicator id, its name (or pattern) and
 // its feed, and `matched` lists field=value pairs. For correlation alerts file and record are
 // those of the window's first match, `matched` lists the group as field=value pairs and `event`
@@ -24,7 +28,8 @@
 // mandatory message ("[level] title"), datetime (the event time, RFC 3339) and timestamp_desc,
 // then timestamp (microseconds), alert_type (rule, indicator, correlation), level, rule_id,
 // rule_title, rule_author, rule_tags (';'-separated), source_file, source_record, product,
-// service, category, matched (as in CSV) and event (the event's JSON as a string). An alert
+// service, category, matched (as in CSV), host, details (as in CSV) and event (the event's
+// JSON as a string). An alert
 // without a readable event time has the epoch and timestamp_desc "No event time".
 // Not thread-safe: alerts are written from one thread, in input order. With a sorter, they are
 // handed to it and written in order of event time when the writer finishes.
@@ -80,6 +85,9 @@ struct AlertRecord {
   const event::LogsourceClass* logsource = nullptr;
   std::string_view event_json;  // the whole event as a JSON object
   const std::vector<std::string_view>* matched = nullptr;
+  std::string_view host;  // the event's host (Computer, hostname...), empty when it names none
+  // The matched fields with their values (Engine::AppendFieldValues): what made a rule fire.
+  const std::vector<std::pair<std::string_view, std::string_view>>* details = nullptr;
 };
 
 class AlertWriter {

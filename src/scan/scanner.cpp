@@ -208,6 +208,20 @@ std::string_view Engine::Host(const event::Event& event) const {
   return {};
 }
 
+void Engine::AppendFieldValues(
+    const event::Event& event, const std::vector<std::string_view>& fields,
+    std::vector<std::pair<std::string_view, std::string_view>>& out) const {
+  for (std::string_view name : fields) {
+    const event::FieldId id = impl_->catalog.Find(name);
+    if (id == event::NO_FIELD) continue;
+    for (const event::FieldValue& value : event.Values(id)) {
+      if (value.type == event::ValueType::kNull) continue;
+      out.emplace_back(name, value.text);
+      break;
+    }
+  }
+}
+
 void Engine::AppendMatchedFields(const sigma::Rule& rule, const event::Event& event,
                                  std::vector<std::string_view>& out) const {
   const Impl& m = *impl_;
@@ -1241,6 +1255,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   std::optional<int64_t> alert_time;
   int64_t alert_reference_ms = NowMs();  // the year of RFC 3164 times: then each event's own
   std::vector<std::string_view> matched_fields;
+  std::vector<std::pair<std::string_view, std::string_view>> details;
   // What every alert of an event shares: where it is, and the event rendered once.
   auto AlertOf = [&](const event::Event& event, const event::Record& record,
                      const std::string& path, const std::vector<std::string_view>* matched) {
@@ -1260,6 +1275,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     alert.logsource = &event.logsource;
     alert.event_json = event_json;
     alert.matched = matched;
+    alert.host = (*engine)->Host(event);
     return alert;
   };
   // When the alerted events happened, for the summary.
@@ -1294,6 +1310,9 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     (*engine)->AppendMatchedFields(rule, event, matched_fields);
     AlertRecord alert = AlertOf(event, record, path, &matched_fields);
     alert.rule = &rule;
+    details.clear();
+    (*engine)->AppendFieldValues(event, matched_fields, details);
+    alert.details = &details;
     writer->Write(alert, alert_time);
     ++summary.alerts;
     count_time(alert_time);
@@ -1301,7 +1320,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     uint64_t*& rule_counter = rule_counters[rule_index];
     if (rule_counter == nullptr) rule_counter = &summary.alerts_by_rule[rule.info.title];
     ++*rule_counter;
-    count_host((*engine)->Host(event));
+    count_host(alert.host);
   };
   // Correlation rules: every match of a rule that a correlation references is fed to the
   // engine. Its sequence is the input file's ordinal (high bits) and the record number (low 40
@@ -1419,7 +1438,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     ++summary.indicator_alerts;
     ++summary.alerts_by_level[level];
     ++summary.alerts_by_feed[std::string(view.feed)];
-    count_host((*engine)->Host(event));
+    count_host(alert.host);
   };
   (*engine)->Scan(options.inputs, on_alert, on_indicator, summary);
   correlations.Finish(fired);  // end of input: every window closes

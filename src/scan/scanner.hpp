@@ -174,6 +174,11 @@ class Engine {
   void EventJson(const event::Record& record, std::string& out);
   // The first value of the fields that name the host of an event, if any.
   [[nodiscard]] std::string_view Host(const event::Event& event) const;
+  // Each of `fields` (names, as AppendMatchedFields gives them) with its first value in the
+  // event, appended to `out`: what made a rule fire, for an alert's `details`. Fields without
+  // a value are left out.
+  void AppendFieldValues(const event::Event& event, const std::vector<std::string_view>& fields,
+                         std::vector<std::pair<std::string_view, std::string_view>>& out) const;
   // During an OnAlert call: the alert's matched fields (sigma::AppendMatchedFields), from what
   // the matcher found on the event (with several threads, as the worker that matched it kept
   // them); by testing the rule's predicates again where no matcher was used.

@@ -176,6 +176,8 @@ check "--rule-id of no loaded rule is refused" 1 "$yagura" scan --quiet --no-cac
 contains "--rule-id refusal says why" "$work/err" "none of the 1 loaded rules"
 check "--rule-id selects the rule" 0 "$yagura" scan --quiet --no-cache --rule-id 11111111-1111-4111-8111-111111111111 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--rule-id alert" "$work/out" '"title":"Whoami"'
+contains "alert names the host" "$work/out" '"host":"ws1"'
+contains "alert details the matched field" "$work/out" '"details":{"Image":"C:\\Windows\\System32\\whoami.exe"}'
 check "--from the day of the event keeps it" 0 "$yagura" scan --quiet --no-cache --from 2026-01-02 --to 2026-01-02 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--from/--to alert" "$work/out" '"title":"Whoami"'
 check "--from after the event" 0 "$yagura" scan --no-progress --no-cache --from 2026-01-02T03:04:06Z --rules "$work/rules/good.yml" "$work/events.jsonl"

@@ -58,5 +58,50 @@ TEST(RuleAlert, LinesOfOneRuleAndAnotherAreWrittenAsAlone) {
   }
 }
 
+TEST(RuleAlert, HostAndDetailsSayWhereAndWhyInJsonAndCsv) {
+  const sigma::Rule rule = MakeRule("11111111-1111-4111-8111-111111111111", "Whoami");
+  event::LogsourceClass logsource;
+  logsource.product = "windows";
+  const std::vector<std::string_view> matched = {"Image", "CommandLine"};
+  const std::vector<std::pair<std::string_view, std::string_view>> details = {
+      {"Image", "C:\\Windows\\System32\\whoami.exe"}, {"CommandLine", "whoami /all, \"x\""}};
+  AlertRecord alert;
+  alert.rule = &rule;
+  alert.time = "2026-11-26T08:12:15.000Z";
+  alert.file = "a.jsonl";
+  alert.record = 7;
+  alert.logsource = &logsource;
+  alert.event_json = R"({"EventID": 1})";
+  alert.matched = &matched;
+  alert.host = "WS01.corp.example.org";
+  alert.details = &details;
+  AlertRecord unnamed = alert;
+  unnamed.host = {};
+  unnamed.details = nullptr;
+
+  const std::vector<std::string> lines = WriteAlerts({alert, unnamed}, OutputFormat::kJsonl);
+  ASSERT_EQ(lines.size(), 2u);
+  auto parsed = JsonValue::Parse(lines[0]);
+  ASSERT_TRUE(parsed) << lines[0];
+  EXPECT_EQ(parsed->Find("host")->as_string(), "WS01.corp.example.org");
+  const JsonValue* shown = parsed->Find("details");
+  ASSERT_NE(shown, nullptr);
+  EXPECT_EQ(shown->Find("Image")->as_string(), "C:\\Windows\\System32\\whoami.exe");
+  EXPECT_EQ(shown->Find("CommandLine")->as_string(), "whoami /all, \"x\"");
+  auto bare = JsonValue::Parse(lines[1]);
+  ASSERT_TRUE(bare) << lines[1];
+  EXPECT_TRUE(bare->Find("host")->is_null());
+  EXPECT_TRUE(bare->Find("details")->as_object().empty());
+
+  const std::vector<std::string> csv = WriteAlerts({alert, unnamed}, OutputFormat::kCsv);
+  ASSERT_EQ(csv.size(), 3u);
+  EXPECT_TRUE(csv[0].ends_with(",event,host,details")) << csv[0];
+  EXPECT_TRUE(
+      csv[1].ends_with(",WS01.corp.example.org,\"Image: C:\\Windows\\System32\\whoami.exe "
+                       "\u00a6 CommandLine: whoami /all, \"\"x\"\"\""))
+      << csv[1];
+  EXPECT_TRUE(csv[2].ends_with(",,")) << csv[2];
+}
+
 }  // namespace
 }  // namespace yagura::scan

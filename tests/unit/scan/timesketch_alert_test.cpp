@@ -48,6 +48,10 @@ TEST(TimesketchAlert, RuleAlertsWithAndWithoutATime) {
   // Pretty-printed input: the event is still one line, as a string.
   alert.event_json = "{\n  \"EventID\": 1,\n  \"CommandLine\": \"whoami /all\"\n}";
   alert.matched = &matched;
+  alert.host = "WS01";
+  const std::vector<std::pair<std::string_view, std::string_view>> details = {
+      {"Image", "whoami.exe"}, {"CommandLine", "whoami /all"}};
+  alert.details = &details;
   const int64_t time = *ParseIsoDateTimeMs("2026-11-26T08:12:15.250Z");
 
   const std::vector<std::string> lines =
@@ -70,6 +74,8 @@ TEST(TimesketchAlert, RuleAlertsWithAndWithoutATime) {
   EXPECT_EQ(Text(doc, "service"), "sysmon");
   EXPECT_EQ(Text(doc, "category"), "process_creation");
   EXPECT_EQ(Text(doc, "matched"), "Image;CommandLine");
+  EXPECT_EQ(Text(doc, "host"), "WS01");
+  EXPECT_EQ(Text(doc, "details"), "Image: whoami.exe \u00a6 CommandLine: whoami /all");
   const std::string event = Text(doc, "event");
   EXPECT_EQ(event.find('\n'), std::string::npos) << event;
   auto inner = JsonValue::Parse(event);
