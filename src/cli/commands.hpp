@@ -37,6 +37,7 @@ class ScanCommand {
   std::string output_format_ = "jsonl";
   std::string sort_ = "input";
   std::string min_level_;
+  std::string pivot_min_level_;
   std::string engine_ = "compiled";
   std::string placeholders_file_;
   std::string summary_json_;

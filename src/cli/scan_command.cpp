@@ -176,6 +176,15 @@ ScanCommand::ScanCommand(CLI::App& app) {
                       "Only events at or before this time (a date means its whole day); events "
                       "whose time cannot be read are not matched either when --from or --to is "
                       "given");
+  command_->add_option("--pivot-keywords", options_.pivot_keywords_path,
+                       "Also write the users, hosts, addresses, processes, logon ids and "
+                       "services of the alerted events (--pivot-min-level and above) to this "
+                       "JSON file, for the searches that come next");
+  command_
+      ->add_option("--pivot-min-level", pivot_min_level_,
+                   "Alerts whose events give pivot keywords: this level and above (default "
+                   "high)")
+      ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
   command_
       ->add_option("--where,-w", options_.conditions,
                    "Only events where this Sigma condition FIELD[|modifier...]=VALUE holds "
@@ -216,6 +225,14 @@ int ScanCommand::Run() {
   if (!options_.sort_dir.empty() && !std::filesystem::is_directory(options_.sort_dir)) {
     std::cerr << "yagura scan: --sort-dir " << options_.sort_dir << " is not a directory\n";
     return EXIT_USAGE;
+  }
+  if (!pivot_min_level_.empty() && options_.pivot_keywords_path.empty()) {
+    std::cerr << "yagura scan: --pivot-min-level applies only with --pivot-keywords\n";
+    return EXIT_USAGE;
+  }
+  for (sigma::Level level : {sigma::Level::kInformational, sigma::Level::kLow,
+                             sigma::Level::kMedium, sigma::Level::kHigh, sigma::Level::kCritical}) {
+    if (sigma::LevelName(level) == pivot_min_level_) options_.pivot_min_level = level;
   }
   if (!min_level_.empty()) {
     for (auto level : {sigma::Level::kInformational, sigma::Level::kLow, sigma::Level::kMedium,

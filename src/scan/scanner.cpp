@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "intel/store.hpp"
 #include "scan/alert_writer.hpp"
 #include "scan/engine_impl.hpp"
+#include "scan/pivot_keywords.hpp"
 #include "scan/rule_tuning.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/matcher.hpp"
@@ -1238,8 +1240,29 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
 
 Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics) {
   ScanSummary summary;
-  auto engine = Engine::Prepare(options, diagnostics, summary);
+  // --pivot-keywords: the fields it reads are interned with the rules', before the parser.
+  std::optional<PivotKeywords> pivot;
+  ScanOptions prepared = options;
+  if (!options.pivot_keywords_path.empty()) {
+    prepared.intern_extra_fields = [&pivot,
+                                    extra = options.intern_extra_fields](event::FieldCatalog& c) {
+      if (extra) extra(c);
+      pivot.emplace(c);
+    };
+  }
+  auto engine = Engine::Prepare(prepared, diagnostics, summary);
   if (!engine) return tl::unexpected(engine.error());
+  // Opened before the scan, so that a path that takes no file is said at once.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> pivot_file(nullptr, &std::fclose);
+  if (pivot) {
+    pivot_file.reset(std::fopen(options.pivot_keywords_path.c_str(), "wb"));
+    if (!pivot_file)
+      return Fail(fmt::format("--pivot-keywords: cannot write {}: {}", options.pivot_keywords_path,
+                              std::strerror(errno)));
+  }
+  auto pivot_on = [&](sigma::Level level, const event::Event& event, std::optional<int64_t> time) {
+    if (pivot && level >= options.pivot_min_level) pivot->Add(event, time);
+  };
   std::unique_ptr<TimeSorter> sorter;
   if (options.alert_order == AlertOrder::kTime)
     sorter = std::make_unique<TimeSorter>(options.sort_dir, options.sort_memory_bytes);
@@ -1321,6 +1344,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     if (rule_counter == nullptr) rule_counter = &summary.alerts_by_rule[rule.info.title];
     ++*rule_counter;
     count_host(alert.host);
+    pivot_on(rule.info.level, event, alert_time);
   };
   // Correlation rules: every match of a rule that a correlation references is fed to the
   // engine. Its sequence is the input file's ordinal (high bits) and the record number (low 40
@@ -1439,6 +1463,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     ++summary.alerts_by_level[level];
     ++summary.alerts_by_feed[std::string(view.feed)];
     count_host(alert.host);
+    pivot_on(level, event, alert_time);
   };
   (*engine)->Scan(options.inputs, on_alert, on_indicator, summary);
   correlations.Finish(fired);  // end of input: every window closes
@@ -1447,6 +1472,17 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   summary.correlation_late_matches += stats.late_matches;
   summary.correlation_evicted_groups += stats.evicted_groups;
   if (auto finished = writer->Finish(); !finished) return tl::unexpected(finished.error());
+  if (pivot) {
+    std::string json;
+    pivot->WriteJson(options.pivot_min_level, json);
+    json.push_back('\n');
+    const bool written = std::fwrite(json.data(), 1, json.size(), pivot_file.get()) == json.size();
+    if (std::fclose(pivot_file.release()) != 0 || !written)
+      return Fail(fmt::format("--pivot-keywords: cannot write {}: {}", options.pivot_keywords_path,
+                              std::strerror(errno)));
+    summary.pivot_alerts = pivot->alerts();
+    summary.pivot_keywords = pivot->Counts();
+  }
   return summary;
 }
 

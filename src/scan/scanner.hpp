@@ -43,6 +43,10 @@ struct ScanOptions {
   std::optional<event::Logsource> declared_logsource;
   sigma::UnrecognisedPolicy unrecognised = sigma::UnrecognisedPolicy::kAllRules;
   std::string output_path;  // empty or "-": stdout
+  // --pivot-keywords: where RunScan writes the keywords of the events of alerts at or above
+  // pivot_min_level (scan/pivot_keywords.hpp) as JSON; empty: none.
+  std::string pivot_keywords_path;
+  sigma::Level pivot_min_level = sigma::Level::kHigh;
   OutputFormat output_format = OutputFormat::kJsonl;
   AlertOrder alert_order = AlertOrder::kInput;
   // With AlertOrder::kTime: where alerts beyond the memory budget wait (empty: $TMPDIR, else
@@ -120,6 +124,10 @@ struct ScanSummary {
   uint64_t events_without_time = 0;
   // With --where: events left unmatched because the conditions do not hold.
   uint64_t events_not_where = 0;
+  // With --pivot-keywords: the alerts whose events gave keywords, and the distinct keywords of
+  // each category (PivotCategories() order).
+  uint64_t pivot_alerts = 0;
+  std::vector<size_t> pivot_keywords;
   double load_seconds = 0;
   double scan_seconds = 0;
   std::map<sigma::Level, uint64_t> alerts_by_level;

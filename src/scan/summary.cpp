@@ -8,6 +8,7 @@
 
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "scan/pivot_keywords.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -52,6 +53,15 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
     out += fmt::format(
         "  where      {} events where the --where conditions do not hold: not matched\n",
         s.events_not_where);
+  if (!s.pivot_keywords.empty()) {
+    std::string counts;
+    const auto& categories = PivotCategories();
+    for (size_t c = 0; c < s.pivot_keywords.size() && c < categories.size(); ++c) {
+      if (!counts.empty()) counts += ", ";
+      counts += fmt::format("{} {}", s.pivot_keywords[c], categories[c].name);
+    }
+    out += fmt::format("  pivot      keywords of {} alerts' events: {}\n", s.pivot_alerts, counts);
+  }
   if (s.evtx_native_records || s.evtx_libevtx_records)
     out += fmt::format("  evtx       {} records rendered by Yagura, {} by libevtx\n",
                        s.evtx_native_records, s.evtx_libevtx_records);

@@ -191,6 +191,9 @@ contains "--where alert" "$work/out" '"title":"Whoami"'
 check "--where leaves the event out" 0 "$yagura" scan --no-progress --no-cache -w 'Computer=dc01' --rules "$work/rules/good.yml" "$work/events.jsonl"
 [[ ! -s $work/out ]] || { echo "FAIL: --where that does not hold still alerted"; failures=$((failures + 1)); }
 contains "--where counts what it left out" "$work/err" "where      2 events where the --where conditions do not hold"
+check "--pivot-keywords" 0 "$yagura" scan --quiet --no-cache --pivot-keywords "$work/pivot.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--pivot-keywords names the host" "$work/pivot.json" '"hosts":[{"value":"ws1","count":1'
+check "--pivot-min-level without --pivot-keywords is a usage error" 2 "$yagura" scan --quiet --pivot-min-level low "$work/events.jsonl"
 check "--where with an unknown modifier is a usage error" 2 "$yagura" scan --quiet -w 'Image|nosuch=x' "$work/events.jsonl"
 contains "--where refusal names the modifier" "$work/err" "unknown modifier 'nosuch'"
 # --sort time: a timeline over files whose events come out of order.
