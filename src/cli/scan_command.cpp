@@ -176,6 +176,9 @@ ScanCommand::ScanCommand(CLI::App& app) {
                       "Only events at or before this time (a date means its whole day); events "
                       "whose time cannot be read are not matched either when --from or --to is "
                       "given");
+  command_->add_option("--html-report", options_.html_report_path,
+                       "Also write the alerts as one self-contained HTML page: what was read, "
+                       "alerts by level and day, rules, hosts, the most severe alerts");
   command_->add_option("--pivot-keywords", options_.pivot_keywords_path,
                        "Also write the users, hosts, addresses, processes, logon ids and "
                        "services of the alerted events (--pivot-min-level and above) to this "

@@ -28,6 +28,7 @@
 #include "intel/store.hpp"
 #include "scan/alert_writer.hpp"
 #include "scan/engine_impl.hpp"
+#include "scan/html_report.hpp"
 #include "scan/pivot_keywords.hpp"
 #include "scan/rule_tuning.hpp"
 #include "sigma/evaluator.hpp"
@@ -1263,6 +1264,33 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   auto pivot_on = [&](sigma::Level level, const event::Event& event, std::optional<int64_t> time) {
     if (pivot && level >= options.pivot_min_level) pivot->Add(event, time);
   };
+  // --html-report: opened before the scan too.
+  std::optional<HtmlReport> report;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> report_file(nullptr, &std::fclose);
+  if (!options.html_report_path.empty()) {
+    report_file.reset(std::fopen(options.html_report_path.c_str(), "wb"));
+    if (!report_file)
+      return Fail(fmt::format("--html-report: cannot write {}: {}", options.html_report_path,
+                              std::strerror(errno)));
+    report.emplace();
+  }
+  std::string report_details;
+  auto report_on = [&](HtmlReport::Alert alert,
+                       const std::vector<std::pair<std::string, std::string>>* group,
+                       const std::vector<std::pair<std::string_view, std::string_view>>* values) {
+    if (!report) return;
+    report_details.clear();
+    auto add = [&](std::string_view field, std::string_view value) {
+      if (!report_details.empty()) report_details += " \u00a6 ";
+      report_details.append(field).append(": ").append(value);
+    };
+    if (group)
+      for (const auto& [field, value] : *group) add(field, value);
+    if (values)
+      for (const auto& [field, value] : *values) add(field, value);
+    alert.details = report_details;
+    report->Add(alert);
+  };
   std::unique_ptr<TimeSorter> sorter;
   if (options.alert_order == AlertOrder::kTime)
     sorter = std::make_unique<TimeSorter>(options.sort_dir, options.sort_memory_bytes);
@@ -1345,6 +1373,15 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     ++*rule_counter;
     count_host(alert.host);
     pivot_on(rule.info.level, event, alert_time);
+    report_on({rule.info.level,
+               rule.info.id,
+               rule.info.title,
+               alert_time,
+               alert.host,
+               {},
+               path,
+               record.number},
+              nullptr, &details);
   };
   // Correlation rules: every match of a rule that a correlation references is fed to the
   // engine. Its sequence is the input file's ordinal (high bits) and the record number (low 40
@@ -1391,6 +1428,16 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       ++summary.correlation_alerts;
       ++summary.alerts_by_level[c.info.level];
       ++summary.alerts_by_rule[c.info.title];
+      report_on({c.info.level,
+                 c.info.id,
+                 c.info.title,
+                 alert.last_time_ms,
+                 {},
+                 {},
+                 correlation_info.records.empty() ? std::string_view()
+                                                  : correlation_info.records.front().first,
+                 correlation_info.records.empty() ? 0 : correlation_info.records.front().second},
+                &alert.group, nullptr);
     }
     fired.clear();
   };
@@ -1464,6 +1511,15 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     ++summary.alerts_by_feed[std::string(view.feed)];
     count_host(alert.host);
     pivot_on(level, event, alert_time);
+    report_on({level,
+               info.id,
+               info.name.empty() ? std::string_view(info.pattern) : info.name,
+               alert_time,
+               alert.host,
+               {},
+               path,
+               record.number},
+              nullptr, &info.found);
   };
   (*engine)->Scan(options.inputs, on_alert, on_indicator, summary);
   correlations.Finish(fired);  // end of input: every window closes
@@ -1482,6 +1538,13 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
                               std::strerror(errno)));
     summary.pivot_alerts = pivot->alerts();
     summary.pivot_keywords = pivot->Counts();
+  }
+  if (report) {
+    const std::string page = report->Render(summary, options.inputs, NowMs());
+    const bool written = std::fwrite(page.data(), 1, page.size(), report_file.get()) == page.size();
+    if (std::fclose(report_file.release()) != 0 || !written)
+      return Fail(fmt::format("--html-report: cannot write {}: {}", options.html_report_path,
+                              std::strerror(errno)));
   }
   return summary;
 }

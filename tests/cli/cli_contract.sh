@@ -193,6 +193,11 @@ check "--where leaves the event out" 0 "$yagura" scan --no-progress --no-cache -
 contains "--where counts what it left out" "$work/err" "where      2 events where the --where conditions do not hold"
 check "--pivot-keywords" 0 "$yagura" scan --quiet --no-cache --pivot-keywords "$work/pivot.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--pivot-keywords names the host" "$work/pivot.json" '"hosts":[{"value":"ws1","count":1'
+check "--html-report" 0 "$yagura" scan --quiet --no-cache --html-report "$work/report.html" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--html-report is a page" "$work/report.html" "<title>Yagura scan report</title>"
+contains "--html-report lists the rule" "$work/report.html" "Whoami<br>"
+check "--html-report to a path that takes no file" 1 "$yagura" scan --quiet --no-cache --html-report "$work/no-such-dir/r.html" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--html-report refusal names it" "$work/err" "--html-report: cannot write"
 check "--pivot-min-level without --pivot-keywords is a usage error" 2 "$yagura" scan --quiet --pivot-min-level low "$work/events.jsonl"
 check "--where with an unknown modifier is a usage error" 2 "$yagura" scan --quiet -w 'Image|nosuch=x' "$work/events.jsonl"
 contains "--where refusal names the modifier" "$work/err" "unknown modifier 'nosuch'"
