@@ -512,6 +512,7 @@ async function adminPages(browser, s) {
   const alertText = await page.locator('main').innerText();
   check(alertText.includes('Promoted'), 'the linked alert is not shown as promoted');
   check(/Occurrences\s+3\b/.test(alertText), 'the alert does not show its three occurrences');
+  check(/Host\s+web01\b/.test(alertText), 'the alert does not name the host of its event');
   await shot(page, 'alert');
 
   step = 'admin: reloads the rules (job with progress)';

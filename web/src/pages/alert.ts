@@ -15,6 +15,7 @@ import {
   enumSelect, textarea, input, select, submit, formActions, messageArea, busy, tlpBadge,
 } from '../ui/components';
 import { orgMap, userMap } from '../session';
+import { alertHost, matchedValues } from '../alert_details';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
   const id = ctx.params.id;
@@ -51,7 +52,8 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
   }
 
   const event = (alert.details as { event?: unknown } | null | undefined)?.event;
-  const matched = (alert.details as { matched?: unknown } | null | undefined)?.matched;
+  const matched = matchedValues(alert.details);
+  const host = alertHost(alert.details);
   return h('div', null,
     pageHeader(alert.rule.title || t('alerts.alert')),
     messages.el,
@@ -63,6 +65,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       [t('alerts.reason'), alert.reason ?? '—'],
       [t('alerts.kind'), tEnum('alert.kind', alert.kind)],
       [t('common.organization'), orgName(orgs, alert.org_id)],
+      [t('alerts.host'), host ?? '—'],
       [t('alerts.event_time'), formatDateTime(alert.event_time)],
       ...(alert.occurrences > 1 ? [
         [t('alerts.occurrences'), h('span', null, formatNumber(alert.occurrences), ' ', h('span', { class: 'help' }, t('alerts.occurrences_help')))],
@@ -79,7 +82,8 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       ['TLP', tlpBadge('amber')],
     ])),
     event !== undefined ? section(t('alerts.event'), h('pre', { class: 'json', tabindex: '0' }, JSON.stringify(event, null, 2))) : null,
-    matched !== undefined ? section(t('alerts.matched'), h('pre', { class: 'json', tabindex: '0' }, JSON.stringify(matched, null, 2))) : null,
+    matched.length ? section(t('alerts.matched'), dl(matched.map(({ field, value }) =>
+      [field, value === null ? '—' : h('code', { class: 'matched-value' }, value)] as [string, Child]))) : null,
     h('p', null, link('/alerts', t('alerts.back'))));
 }
 
