@@ -3,9 +3,10 @@
 #include <immintrin.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
-#include <cmath>
+#include "core/time.hpp"
 
 namespace yagura {
 namespace {
@@ -214,6 +215,9 @@ JsonWriter& JsonWriter::Null() {
   Separate();
   out_ += "null";
   return *this;
+}
+JsonWriter& JsonWriter::TimeOrNull(const std::optional<int64_t>& ms) {
+  return ms ? String(FormatTimestampMs(*ms)) : Null();
 }
 JsonWriter& JsonWriter::Raw(std::string_view json) {
   Separate();

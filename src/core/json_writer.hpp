@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,8 @@ class JsonWriter {
   JsonWriter& Double(double value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
+  // A time as RFC 3339 UTC with milliseconds (FormatTimestampMs), or null when unknown.
+  JsonWriter& TimeOrNull(const std::optional<int64_t>& ms);
   // Inserts already-serialised JSON (e.g. an event as it was read).
   JsonWriter& Raw(std::string_view json);
 

@@ -258,16 +258,8 @@ std::string StatsJson(const LogStats& s) {
   w.BeginObject();
   w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
   w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
-  auto time_or_null = [&w](const char* key, const std::optional<int64_t>& ms) {
-    w.Key(key);
-    if (ms) {
-      w.String(FormatTimestampMs(*ms));
-    } else {
-      w.Null();
-    }
-  };
-  time_or_null("first_time", s.first_ms);
-  time_or_null("last_time", s.last_ms);
+  w.Key("first_time").TimeOrNull(s.first_ms);
+  w.Key("last_time").TimeOrNull(s.last_ms);
   w.Key("records_without_time").Uint(s.records_without_time);
   auto list = [&w](const std::vector<std::string>& items) {
     w.BeginArray();
@@ -303,8 +295,8 @@ std::string StatsJson(const LogStats& s) {
     w.BeginObject().Key("host").String(key.host).Key("account").String(key.account);
     w.Key("source").String(key.source).Key("method").String(key.method);
     w.Key("succeeded").Uint(counts.succeeded).Key("failed").Uint(counts.failed);
-    time_or_null("first_time", counts.first_ms);
-    time_or_null("last_time", counts.last_ms);
+    w.Key("first_time").TimeOrNull(counts.first_ms);
+    w.Key("last_time").TimeOrNull(counts.last_ms);
     w.EndObject();
   }
   w.EndArray();

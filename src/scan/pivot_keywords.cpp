@@ -5,7 +5,6 @@
 #include <array>
 
 #include "core/json_writer.hpp"
-#include "core/time.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -92,16 +91,8 @@ void PivotKeywords::WriteJson(sigma::Level min_level, std::string& out) const {
     for (const auto* entry : sorted) {
       const Seen& seen = entry->second;
       w.BeginObject().Key("value").String(entry->first).Key("count").Uint(seen.count);
-      w.Key("first_time");
-      if (seen.first_ms)
-        w.String(FormatTimestampMs(*seen.first_ms));
-      else
-        w.Null();
-      w.Key("last_time");
-      if (seen.last_ms)
-        w.String(FormatTimestampMs(*seen.last_ms));
-      else
-        w.Null();
+      w.Key("first_time").TimeOrNull(seen.first_ms);
+      w.Key("last_time").TimeOrNull(seen.last_ms);
       w.EndObject();
     }
     w.EndArray();

@@ -148,16 +148,8 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("alerts_by_host").BeginObject();
   for (const auto& [host, n] : s.alerts_by_host) w.Key(host).Uint(n);
   w.EndObject();
-  w.Key("first_alert_time");
-  if (s.first_alert_ms)
-    w.String(FormatTimestampMs(*s.first_alert_ms));
-  else
-    w.Null();
-  w.Key("last_alert_time");
-  if (s.last_alert_ms)
-    w.String(FormatTimestampMs(*s.last_alert_ms));
-  else
-    w.Null();
+  w.Key("first_alert_time").TimeOrNull(s.first_alert_ms);
+  w.Key("last_alert_time").TimeOrNull(s.last_alert_ms);
   w.Key("alerts_without_time").Uint(s.alerts_without_time);
   w.Key("alerts_by_day").BeginObject();
   for (const auto& [day, n] : s.alerts_by_day) w.Key(day).Uint(n);

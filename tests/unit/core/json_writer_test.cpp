@@ -83,6 +83,18 @@ TEST(JsonWriter, NestsObjectsAndArraysWithCommas) {
   EXPECT_EQ(out, R"({"a":1,"b":["x",true,null],"c":{},"d":{"e":2}})");
 }
 
+TEST(JsonWriter, TimesAreRfc3339OrNull) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject()
+      .Key("first")
+      .TimeOrNull(int64_t{1'764'145'800'123})
+      .Key("last")
+      .TimeOrNull(std::nullopt);
+  w.EndObject();
+  EXPECT_EQ(out, R"({"first":"2025-11-26T08:30:00.123Z","last":null})");
+}
+
 }  // namespace
 }  // namespace yagura
 
