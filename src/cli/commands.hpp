@@ -136,6 +136,14 @@ class ServeCommand {
   std::string web_root_;
 };
 
+// --sort input|time and --sort-dir DIR of a command that writes `what` ("alerts", "records")
+// in input order or as a timeline (scan::TimeSorter).
+void AddSortOptions(CLI::App* command, std::string& sort, std::string& sort_dir,
+                    const std::string& what);
+// What is wrong with the two, for a usage error: a --sort-dir without --sort time, or one that
+// is not a directory; empty when nothing is.
+[[nodiscard]] std::string SortOptionsProblem(const std::string& sort, const std::string& sort_dir);
+
 // `yagura dump FILE...`: every record as one JSON object per line (EVTX as evtx_dump).
 // --from / --to of `scan` and `search`: an RFC 3339 time, or a date, which as an end bound
 // means the end of that day.

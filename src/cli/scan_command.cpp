@@ -67,6 +67,30 @@ void AddRangeBoundOption(CLI::App* command, const std::string& name, bool end,
       ->type_name("TIME");
 }
 
+void AddSortOptions(CLI::App* command, std::string& sort, std::string& sort_dir,
+                    const std::string& what) {
+  command
+      ->add_option(
+          "--sort", sort,
+          fmt::format("Order of the {0}: 'input' (as the inputs give them, the default) or "
+                      "'time' (by event time, earliest first, as a timeline across files; "
+                      "{0} without a time last)",
+                      what))
+      ->check(CLI::IsMember({"input", "time"}));
+  command->add_option("--sort-dir", sort_dir,
+                      fmt::format("With --sort time: where {} beyond 64 MiB wait in temporary "
+                                  "files (default $TMPDIR, else /tmp)",
+                                  what));
+}
+
+std::string SortOptionsProblem(const std::string& sort, const std::string& sort_dir) {
+  if (sort_dir.empty()) return {};
+  if (sort != "time") return "--sort-dir applies only with --sort time";
+  if (!std::filesystem::is_directory(sort_dir))
+    return fmt::format("--sort-dir {} is not a directory", sort_dir);
+  return {};
+}
+
 ScanCommand::ScanCommand(CLI::App& app) {
   command_ = app.add_subcommand("scan", "Run Sigma rules over log files (EVTX, JSON, syslog, web "
                                         "access logs), as an investigator hunts");
@@ -89,15 +113,7 @@ ScanCommand::ScanCommand(CLI::App& app) {
       ->add_option("--output-format", output_format_,
                    "jsonl, csv, or timesketch (JSON lines Timesketch imports)")
       ->check(CLI::IsMember({"jsonl", "csv", "timesketch"}));
-  command_
-      ->add_option("--sort", sort_,
-                   "Order of the alerts: 'input' (as the inputs give them, the default) or "
-                   "'time' (by event time, earliest first, as a timeline; alerts without a "
-                   "time last)")
-      ->check(CLI::IsMember({"input", "time"}));
-  command_->add_option("--sort-dir", options_.sort_dir,
-                       "With --sort time: where alerts beyond 64 MiB wait in temporary files "
-                       "(default $TMPDIR, else /tmp)");
+  AddSortOptions(command_, sort_, options_.sort_dir, "alerts");
   command_->add_option("--min-level", min_level_,
                        "Only rules of this level or above: informational, low, medium, high, "
                        "critical")
@@ -221,12 +237,8 @@ int ScanCommand::Run() {
                            : output_format_ == "timesketch" ? scan::OutputFormat::kTimesketch
                                                             : scan::OutputFormat::kJsonl;
   options_.alert_order = sort_ == "time" ? scan::AlertOrder::kTime : scan::AlertOrder::kInput;
-  if (!options_.sort_dir.empty() && options_.alert_order != scan::AlertOrder::kTime) {
-    std::cerr << "yagura scan: --sort-dir applies only with --sort time\n";
-    return EXIT_USAGE;
-  }
-  if (!options_.sort_dir.empty() && !std::filesystem::is_directory(options_.sort_dir)) {
-    std::cerr << "yagura scan: --sort-dir " << options_.sort_dir << " is not a directory\n";
+  if (auto problem = SortOptionsProblem(sort_, options_.sort_dir); !problem.empty()) {
+    std::cerr << "yagura scan: " << problem << "\n";
     return EXIT_USAGE;
   }
   if (!pivot_min_level_.empty() && options_.pivot_keywords_path.empty()) {

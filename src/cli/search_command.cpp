@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -60,15 +59,7 @@ SearchCommand::SearchCommand(CLI::App& app) {
                        "Read the record's time (for --from/--to and the output's time) from "
                        "this field instead of the format's own time field");
   command_->add_option("--limit", options_.limit, "Stop after this many records (0: no limit)");
-  command_
-      ->add_option("--sort", sort_,
-                   "Order of the records found: 'input' (as the inputs give them, the default) "
-                   "or 'time' (by event time, earliest first, as a timeline across files; "
-                   "records without a time last)")
-      ->check(CLI::IsMember({"input", "time"}));
-  command_->add_option("--sort-dir", sort_dir_,
-                       "With --sort time: where records beyond 64 MiB wait in temporary files "
-                       "(default $TMPDIR, else /tmp)");
+  AddSortOptions(command_, sort_, sort_dir_, "records");
   command_->add_flag("--count", count_, "Print only the number of records found");
   command_->add_option("--output,-o", output_,
                        "Write the records found to this file (default stdout)");
@@ -88,12 +79,8 @@ int SearchCommand::Run() {
     return EXIT_USAGE;
   }
   const bool by_time = sort_ == "time";
-  if (!sort_dir_.empty() && !by_time) {
-    std::cerr << self << ": --sort-dir applies only with --sort time\n";
-    return EXIT_USAGE;
-  }
-  if (!sort_dir_.empty() && !std::filesystem::is_directory(sort_dir_)) {
-    std::cerr << self << ": --sort-dir " << sort_dir_ << " is not a directory\n";
+  if (auto problem = SortOptionsProblem(sort_, sort_dir_); !problem.empty()) {
+    std::cerr << self << ": " << problem << "\n";
     return EXIT_USAGE;
   }
   std::unique_ptr<scan::TimeSorter> sorter;
