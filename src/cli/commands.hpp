@@ -136,6 +136,14 @@ class ServeCommand {
   std::string web_root_;
 };
 
+// --where,-w FIELD[|modifier...]=VALUE (repeatable) of a command that reads `what` ("events",
+// "records") only where Sigma conditions hold (scan::EventConditions).
+void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
+                    const std::string& what);
+// Why the conditions would not compile, for a usage error before anything is read; empty
+// when they do (or there are none).
+[[nodiscard]] std::string WhereProblem(const std::vector<std::string>& conditions);
+
 // --sort input|time and --sort-dir DIR of a command that writes `what` ("alerts", "records")
 // in input order or as a timeline (scan::TimeSorter).
 void AddSortOptions(CLI::App* command, std::string& sort, std::string& sort_dir,

@@ -67,6 +67,24 @@ void AddRangeBoundOption(CLI::App* command, const std::string& name, bool end,
       ->type_name("TIME");
 }
 
+void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
+                    const std::string& what) {
+  command
+      ->add_option("--where,-w", conditions,
+                   fmt::format("Only {} where this Sigma condition FIELD[|modifier...]=VALUE "
+                               "holds (repeatable: all must), e.g. Computer=DC01* or "
+                               "EventID|neq=4688; the others are read and counted, nothing more",
+                               what))
+      ->allow_extra_args(false);
+}
+
+std::string WhereProblem(const std::vector<std::string>& conditions) {
+  if (conditions.empty()) return {};
+  event::FieldCatalog scratch;
+  auto where = scan::EventConditions::Compile(conditions, scratch);
+  return where ? std::string() : where.error().message;
+}
+
 void AddSortOptions(CLI::App* command, std::string& sort, std::string& sort_dir,
                     const std::string& what) {
   command
@@ -204,12 +222,7 @@ ScanCommand::ScanCommand(CLI::App& app) {
                    "Alerts whose events give pivot keywords: this level and above (default "
                    "high)")
       ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
-  command_
-      ->add_option("--where,-w", options_.conditions,
-                   "Only events where this Sigma condition FIELD[|modifier...]=VALUE holds "
-                   "(repeatable: all must), e.g. Computer=DC01* or EventID|neq=4688; the "
-                   "others are read but not matched")
-      ->allow_extra_args(false);
+  AddWhereOption(command_, options_.conditions, "events");
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");
@@ -275,13 +288,10 @@ int ScanCommand::Run() {
     return EXIT_USAGE;
   }
   options_.placeholders = std::move(*placeholders);
-  if (!options_.conditions.empty()) {
-    // Refused before any rule is loaded: a mistyped condition is a usage error.
-    event::FieldCatalog scratch;
-    if (auto where = scan::EventConditions::Compile(options_.conditions, scratch); !where) {
-      std::cerr << "yagura scan: " << where.error().message << "\n";
-      return EXIT_USAGE;
-    }
+  // Refused before any rule is loaded: a mistyped condition is a usage error.
+  if (auto problem = WhereProblem(options_.conditions); !problem.empty()) {
+    std::cerr << "yagura scan: " << problem << "\n";
+    return EXIT_USAGE;
   }
 
   Diagnostics diagnostics([](const Diagnostic& d) {

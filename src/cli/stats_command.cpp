@@ -25,6 +25,7 @@ StatsCommand::StatsCommand(CLI::App& app) {
                        "Read the event time from this field instead of the format's own");
   command_->add_option("--top", top_, "Rows of each table (default 10)")
       ->check(CLI::PositiveNumber);
+  AddWhereOption(command_, options_.conditions, "records");
   command_->add_flag("--json", json_, "Print one JSON object with every count");
 }
 
@@ -43,6 +44,10 @@ int StatsCommand::Run() {
       return EXIT_USAGE;
     }
     options_.declared_logsource = *logsource;
+  }
+  if (auto problem = WhereProblem(options_.conditions); !problem.empty()) {
+    std::cerr << self << ": " << problem << "\n";
+    return EXIT_USAGE;
   }
   Diagnostics diagnostics([self](const Diagnostic& d) {
     std::fprintf(stderr, "%s: %s: %s\n", self, d.where.c_str(), d.message.c_str());

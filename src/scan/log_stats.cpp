@@ -12,6 +12,7 @@
 #include "event/field_catalog.hpp"
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
+#include "scan/event_conditions.hpp"
 #include "scan/parsed_records.hpp"
 #include "scan/scanner.hpp"
 
@@ -92,6 +93,12 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   const event::FieldId message = catalog.Intern("message");
   const event::FieldId user = catalog.Intern("user");
   const event::FieldId src_ip = catalog.Intern("src_ip");
+  std::optional<EventConditions> where;
+  if (!options.conditions.empty()) {
+    auto compiled = EventConditions::Compile(options.conditions, catalog);
+    if (!compiled) return tl::unexpected(compiled.error());
+    where = std::move(*compiled);
+  }
   event::EventParser parser(catalog, *mapping, options.declared_logsource);
   parser.SetCollectAllValues(false);
 
@@ -102,6 +109,10 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   LogStats::EventKey key;
   LogStats::LogonKey logon;
   auto on_parsed = [&](const std::string& path, const event::Record&, const event::Event& event) {
+    if (where && !where->Hold(event)) {
+      ++stats.records_not_where;
+      return true;
+    }
     ++stats.files[path];
     const event::LogsourceClass& cls = event.logsource;
     kind.recognised = cls.recognised;
@@ -189,6 +200,11 @@ std::string RenderStats(const LogStats& s, size_t top) {
   std::string out;
   out += fmt::format("files      {} read, {} unreadable\n", s.files_read, s.files_failed);
   out += fmt::format("records    {} read, {} skipped\n", s.records_read, s.records_skipped);
+  if (s.records_not_where)
+    out += fmt::format(
+        "where      {} records where the --where conditions do not hold: not "
+        "counted below\n",
+        s.records_not_where);
   if (s.first_ms) {
     out += fmt::format("time       {} to {}", FormatTimestampMs(*s.first_ms),
                        FormatTimestampMs(*s.last_ms));
@@ -258,6 +274,7 @@ std::string StatsJson(const LogStats& s) {
   w.BeginObject();
   w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
   w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
+  w.Key("records_not_where").Uint(s.records_not_where);
   w.Key("first_time").TimeOrNull(s.first_ms);
   w.Key("last_time").TimeOrNull(s.last_ms);
   w.Key("records_without_time").Uint(s.records_without_time);

@@ -28,6 +28,9 @@ struct StatsOptions {
   event::InputFormat format = event::InputFormat::kAuto;
   std::optional<event::Logsource> declared_logsource;  // as `scan --logsource`
   std::string time_field;  // the event time's field (default: the format's own)
+  // --where: only records where these Sigma conditions hold are counted
+  // (scan/event_conditions.hpp).
+  std::vector<std::string> conditions;
 };
 
 struct LogStats {
@@ -66,6 +69,7 @@ struct LogStats {
   uint64_t files_failed = 0;
   uint64_t records_read = 0;
   uint64_t records_skipped = 0;
+  uint64_t records_not_where = 0;   // read, but the --where conditions do not hold: not counted
   std::optional<int64_t> first_ms;  // the earliest and latest readable event times
   std::optional<int64_t> last_ms;
   uint64_t records_without_time = 0;

@@ -272,6 +272,9 @@ check "stats --json" 0 "$yagura" stats --json "$src/samples/windows"
 for key in '"records_read":15' '"first_time":"2026-11-26T' '"kinds":[{' '"event_ids":[{' '"hosts":[{"host":"WS01.corp.example.org","count":15}]' '"days":[{"day":"2026-11-26","count":15}]'; do
   contains "stats --json has $key" "$work/out" "$key"
 done
+check "stats --where" 0 "$yagura" stats --json -w 'EventID=4625' "$src/samples"
+contains "stats --where counts what it left out" "$work/out" '"records_not_where":53'
+check "stats with a bad --where is a usage error" 2 "$yagura" stats -w 'EventID|nosuch=1' "$src/samples"
 check "stats --top 0 is a usage error" 2 "$yagura" stats --top 0 "$src/samples"
 check "stats with a bad --logsource is a usage error" 2 "$yagura" stats --logsource productlinux "$src/samples"
 check "stats of a missing file exits 1" 1 "$yagura" stats "$src/samples" "$work/nowhere.log"

@@ -117,6 +117,32 @@ TEST(LogStats, SampleLogsByKindEventHostDayAndFile) {
   EXPECT_EQ(logons.at(0).Find("first_time")->as_string(), "2026-11-26T10:10:00.000Z");
 }
 
+TEST(LogStats, OnlyRecordsWhereTheConditionsHoldAreCounted) {
+  Diagnostics diagnostics;
+  StatsOptions options;
+  options.inputs = {SAMPLES.string()};
+  options.conditions = {"Computer=WS01*", "EventID|neq=1"};
+  auto stats = CollectStats(options, diagnostics);
+  ASSERT_TRUE(stats) << stats.error().ToString();
+  EXPECT_EQ(stats->records_read, 55u);
+  // The 15 Windows events but Sysmon's five process creations.
+  uint64_t counted = 0;
+  for (const auto& [kind, count] : stats->kinds) counted += count;
+  EXPECT_EQ(counted, 10u);
+  EXPECT_EQ(stats->records_not_where, 45u);
+  EXPECT_EQ(KindCount(*stats, "product=windows service=sysmon category=process_creation"), 0u);
+  EXPECT_EQ(KindCount(*stats, "product=windows service=security"), 5u);
+  EXPECT_EQ(stats->hosts.size(), 1u);
+  auto json = JsonValue::Parse(StatsJson(*stats));
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->Find("records_not_where")->as_int(), 45);
+
+  options.conditions = {"Computer|nosuch=x"};
+  auto refused = CollectStats(options, diagnostics);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("unknown modifier 'nosuch'"), std::string::npos);
+}
+
 TEST(LogStats, UnrecognisedDeclaredBadRecordsAndMissingFiles) {
   const fs::path dir =
       fs::temp_directory_path() / ("yagura-log-stats-" + std::to_string(::getpid()));
