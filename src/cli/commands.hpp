@@ -94,9 +94,14 @@ class RulesCommand {
  private:
   int Check();
   int Test();
+  int List();
   CLI::App* command_;
   CLI::App* check_;
   CLI::App* test_;
+  CLI::App* list_;
+  // rules list
+  scan::ScanOptions selection_;
+  std::string min_level_;
   std::vector<std::string> paths_;
   std::string placeholders_file_;
   bool json_ = false;
@@ -135,6 +140,13 @@ class ServeCommand {
   bool no_detection_ = false;
   std::string web_root_;
 };
+
+// The options that choose rules, as `scan` and `rules list` take them: --min-level (its name
+// into `min_level`, for LevelNamed), --rule-id, --tag, --exclude-tag, --status, and the tuning
+// of --exclude-rule, --rule-list, --exclude-rule-list and --level-override.
+void AddRuleSelectionOptions(CLI::App* command, scan::ScanOptions& options, std::string& min_level);
+// The level of that name (informational... critical), if it is one.
+[[nodiscard]] std::optional<sigma::Level> LevelNamed(std::string_view name);
 
 // --where,-w FIELD[|modifier...]=VALUE (repeatable) of a command that reads `what` ("events",
 // "records") only where Sigma conditions hold (scan::EventConditions).

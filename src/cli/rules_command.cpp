@@ -2,11 +2,13 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "cli/placeholders.hpp"
 #include "core/json_writer.hpp"
 #include "scan/rule_tests.hpp"
+#include "scan/scanner.hpp"
 #include "sigma/rule_set.hpp"
 
 namespace yagura::cli {
@@ -46,9 +48,25 @@ RulesCommand::RulesCommand(CLI::App& app) {
   test_->add_option("--cache-dir", cache_dir_,
                     "Compiled matcher cache (default: $XDG_CACHE_HOME/yagura)");
   test_->add_flag("--no-cache", no_cache_, "Do not read or write the compiled matcher cache");
+
+  list_ = command_->add_subcommand(
+      "list",
+      "List the rules a scan would run, after the same selection and tuning (levels, tags, "
+      "status, rule lists, level overrides), with counts by level, status and logsource");
+  list_->add_option("paths", paths_, "Rule files or directories")->required();
+  AddRuleSelectionOptions(list_, selection_, min_level_);
+  list_->add_flag(
+      "--json", json_,
+      R"(Print {"loaded", "failed", "listed", "by_level", "by_status", "rules": [...]})");
+  list_->add_option("--placeholders", placeholders_file_,
+                    "YAML file of |expand placeholder values (default: config/placeholders.yml)");
 }
 
-int RulesCommand::Run() { return test_->parsed() ? Test() : Check(); }
+int RulesCommand::Run() {
+  if (test_->parsed()) return Test();
+  if (list_->parsed()) return List();
+  return Check();
+}
 
 namespace {
 
@@ -236,6 +254,130 @@ int RulesCommand::Test() {
   }
   const bool ok = failed == 0 && rules.failures.empty() && (!require_tests_ || untested.empty());
   return ok ? EXIT_OK : EXIT_PARTIAL;
+}
+
+}  // namespace yagura::cli
+
+namespace yagura::cli {
+namespace {
+
+// A rule's logsource as rules write it: "product=windows category=process_creation".
+std::string LogsourceText(const event::Logsource& logsource) {
+  std::string text;
+  auto add = [&](std::string_view key, const std::string& value) {
+    if (value.empty()) return;
+    if (!text.empty()) text += ' ';
+    text.append(key).append("=").append(value);
+  };
+  add("product", logsource.product);
+  add("category", logsource.category);
+  add("service", logsource.service);
+  return text;
+}
+
+}  // namespace
+
+int RulesCommand::List() {
+  const char* self = "yagura rules list";
+  for (const auto& p : paths_) {
+    if (!std::filesystem::exists(p)) {
+      std::cerr << self << ": " << p << ": no such file or directory\n";
+      return EXIT_USAGE;
+    }
+  }
+  auto placeholders = ResolvePlaceholders(placeholders_file_);
+  if (!placeholders) {
+    std::cerr << self << ": " << placeholders.error().ToString() << "\n";
+    return EXIT_USAGE;
+  }
+  scan::ScanOptions options = selection_;
+  options.rule_paths = paths_;
+  options.placeholders = std::move(*placeholders);
+  options.min_level = LevelNamed(min_level_);
+  options.detect = false;  // the rules as chosen, without compiling a matcher
+  Diagnostics diagnostics([self](const Diagnostic& d) {
+    const char* kind = d.kind == DiagnosticKind::kWarning ? "warning: " : "";
+    std::fprintf(stderr, "%s: %s: %s%s\n", self, d.where.c_str(), kind, d.message.c_str());
+  });
+  scan::ScanSummary summary;
+  auto engine = scan::Engine::Prepare(options, diagnostics, summary);
+  if (!engine) {
+    std::cerr << self << ": " << engine.error().ToString() << "\n";
+    return EXIT_PARTIAL;
+  }
+  const sigma::RuleSet& rules = (*engine)->rules();
+  struct Listed {
+    const sigma::RuleInfo* info;
+    bool correlation;
+  };
+  std::vector<Listed> listed;
+  for (uint32_t i = 0; i < rules.rules.size(); ++i)
+    if ((*engine)->Selected(i)) listed.push_back({&rules.rules[i].info, false});
+  for (uint32_t i = 0; i < rules.correlations.size(); ++i)
+    if ((*engine)->CorrelationSelected(i)) listed.push_back({&rules.correlations[i].info, true});
+  std::map<sigma::Level, uint64_t> by_level;
+  std::map<std::string, uint64_t> by_status;
+  for (const Listed& rule : listed) {
+    ++by_level[rule.info->level];
+    ++by_status[rule.info->status.empty() ? "(none)" : rule.info->status];
+  }
+  const uint64_t loaded = summary.rules_in_files;
+
+  if (json_) {
+    std::string out;
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("loaded").Uint(loaded);
+    w.Key("failed").Uint(summary.rules_failed);
+    w.Key("listed").Uint(listed.size());
+    w.Key("by_level").BeginObject();
+    for (auto it = by_level.rbegin(); it != by_level.rend(); ++it)
+      w.Key(sigma::LevelName(it->first)).Uint(it->second);
+    w.EndObject();
+    w.Key("by_status").BeginObject();
+    for (const auto& [status, count] : by_status) w.Key(status).Uint(count);
+    w.EndObject();
+    w.Key("rules").BeginArray();
+    for (const Listed& rule : listed) {
+      const sigma::RuleInfo& info = *rule.info;
+      w.BeginObject();
+      w.Key("id").String(info.id).Key("title").String(info.title);
+      w.Key("kind").String(rule.correlation ? "correlation" : "rule");
+      w.Key("level").String(sigma::LevelName(info.level)).Key("status").String(info.status);
+      w.Key("logsource").BeginObject();
+      if (!info.logsource.product.empty()) w.Key("product").String(info.logsource.product);
+      if (!info.logsource.category.empty()) w.Key("category").String(info.logsource.category);
+      if (!info.logsource.service.empty()) w.Key("service").String(info.logsource.service);
+      w.EndObject();
+      w.Key("tags").BeginArray();
+      for (const auto& tag : info.tags) w.String(tag);
+      w.EndArray();
+      w.Key("file").String(info.file).Key("line").Int(info.line);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << out << "\n";
+  } else {
+    for (const Listed& rule : listed) {
+      const sigma::RuleInfo& info = *rule.info;
+      std::cout << fmt::format(
+          "{:<13} {:<12} {:<36}  {}{}  [{}]\n", sigma::LevelName(info.level),
+          info.status.empty() ? "-" : info.status, info.id.empty() ? "-" : info.id,
+          rule.correlation ? "(correlation) " : "", info.title, LogsourceText(info.logsource));
+    }
+    std::string levels;
+    for (auto it = by_level.rbegin(); it != by_level.rend(); ++it)
+      levels += fmt::format("{}{} {}", levels.empty() ? "" : ", ", it->second,
+                            sigma::LevelName(it->first));
+    std::cerr << fmt::format("{}: {} listed ({}); {} loaded, {} failed\n", self, listed.size(),
+                             levels.empty() ? "none" : levels, loaded, summary.rules_failed);
+  }
+  if (listed.empty()) {
+    std::cerr << self << ": no loaded rule matches the selection\n";
+    return EXIT_PARTIAL;
+  }
+  return summary.rules_failed ? EXIT_PARTIAL : EXIT_OK;
 }
 
 }  // namespace yagura::cli

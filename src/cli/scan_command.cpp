@@ -67,6 +67,59 @@ void AddRangeBoundOption(CLI::App* command, const std::string& name, bool end,
       ->type_name("TIME");
 }
 
+void AddRuleSelectionOptions(CLI::App* command, scan::ScanOptions& options,
+                             std::string& min_level) {
+  command
+      ->add_option("--min-level", min_level,
+                   "Only rules of this level or above: informational, low, medium, high, "
+                   "critical")
+      ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
+  command->add_option("--rule-id", options.rule_ids, "Only this rule, by id or name (repeatable)")
+      ->allow_extra_args(false);
+  command->add_option("--tag", options.tags, "Only rules with this tag (repeatable)")
+      ->allow_extra_args(false);
+  command
+      ->add_option("--exclude-tag", options.exclude_tags,
+                   "Leave out rules with this tag (repeatable), e.g. detection.threat-hunting")
+      ->allow_extra_args(false);
+  command
+      ->add_option("--status", options.statuses,
+                   "Only rules of this status (repeatable): stable, test, experimental, "
+                   "deprecated, unsupported")
+      ->check(CLI::IsMember({"stable", "test", "experimental", "deprecated", "unsupported"}))
+      ->allow_extra_args(false);
+  command
+      ->add_option("--exclude-rule", options.exclude_rule_ids,
+                   "Leave out this rule, by id or name (repeatable)")
+      ->allow_extra_args(false);
+  command
+      ->add_option("--rule-list", options.rule_list_files,
+                   "Only the rules this file names: one id or name per line, # comments "
+                   "(repeatable; with --rule-id, the rules of either)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  command
+      ->add_option("--exclude-rule-list", options.exclude_rule_list_files,
+                   "Leave out the rules this file names, e.g. Hayabusa's exclude_rules.txt or "
+                   "noisy_rules.txt (repeatable)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  command
+      ->add_option("--level-override", options.level_override_files,
+                   "CSV of 'id,level' lines that change rules' levels before --min-level "
+                   "chooses, e.g. Hayabusa's level_tuning.txt (repeatable; later files win)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+}
+
+std::optional<sigma::Level> LevelNamed(std::string_view name) {
+  for (sigma::Level level : {sigma::Level::kInformational, sigma::Level::kLow,
+                             sigma::Level::kMedium, sigma::Level::kHigh, sigma::Level::kCritical}) {
+    if (sigma::LevelName(level) == name) return level;
+  }
+  return std::nullopt;
+}
+
 void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
                     const std::string& what) {
   command
@@ -132,46 +185,7 @@ ScanCommand::ScanCommand(CLI::App& app) {
                    "jsonl, csv, or timesketch (JSON lines Timesketch imports)")
       ->check(CLI::IsMember({"jsonl", "csv", "timesketch"}));
   AddSortOptions(command_, sort_, options_.sort_dir, "alerts");
-  command_->add_option("--min-level", min_level_,
-                       "Only rules of this level or above: informational, low, medium, high, "
-                       "critical")
-      ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
-  command_->add_option("--rule-id", options_.rule_ids, "Only this rule, by id or name (repeatable)")
-      ->allow_extra_args(false);
-  command_->add_option("--tag", options_.tags, "Only rules with this tag (repeatable)")
-      ->allow_extra_args(false);
-  command_
-      ->add_option("--exclude-tag", options_.exclude_tags,
-                   "Leave out rules with this tag (repeatable), e.g. detection.threat-hunting")
-      ->allow_extra_args(false);
-  command_
-      ->add_option("--status", options_.statuses,
-                   "Only rules of this status (repeatable): stable, test, experimental, "
-                   "deprecated, unsupported")
-      ->check(CLI::IsMember({"stable", "test", "experimental", "deprecated", "unsupported"}))
-      ->allow_extra_args(false);
-  command_
-      ->add_option("--exclude-rule", options_.exclude_rule_ids,
-                   "Leave out this rule, by id or name (repeatable)")
-      ->allow_extra_args(false);
-  command_
-      ->add_option("--rule-list", options_.rule_list_files,
-                   "Only the rules this file names: one id or name per line, # comments "
-                   "(repeatable; with --rule-id, the rules of either)")
-      ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
-  command_
-      ->add_option("--exclude-rule-list", options_.exclude_rule_list_files,
-                   "Leave out the rules this file names, e.g. Hayabusa's exclude_rules.txt or "
-                   "noisy_rules.txt (repeatable)")
-      ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
-  command_
-      ->add_option("--level-override", options_.level_override_files,
-                   "CSV of 'id,level' lines that change rules' levels before --min-level "
-                   "chooses, e.g. Hayabusa's level_tuning.txt (repeatable; later files win)")
-      ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
+  AddRuleSelectionOptions(command_, options_, min_level_);
   command_->add_option("--threads,-t", options_.threads, "Worker threads")
       ->check(CLI::Range(1, 256));
   command_->add_flag("--no-detect", no_detect_,
@@ -258,16 +272,8 @@ int ScanCommand::Run() {
     std::cerr << "yagura scan: --pivot-min-level applies only with --pivot-keywords\n";
     return EXIT_USAGE;
   }
-  for (sigma::Level level : {sigma::Level::kInformational, sigma::Level::kLow,
-                             sigma::Level::kMedium, sigma::Level::kHigh, sigma::Level::kCritical}) {
-    if (sigma::LevelName(level) == pivot_min_level_) options_.pivot_min_level = level;
-  }
-  if (!min_level_.empty()) {
-    for (auto level : {sigma::Level::kInformational, sigma::Level::kLow, sigma::Level::kMedium,
-                       sigma::Level::kHigh, sigma::Level::kCritical}) {
-      if (sigma::LevelName(level) == min_level_) options_.min_level = level;
-    }
-  }
+  if (auto level = LevelNamed(pivot_min_level_)) options_.pivot_min_level = *level;
+  options_.min_level = LevelNamed(min_level_);
   if (options_.from_ms && options_.to_ms && *options_.from_ms > *options_.to_ms) {
     std::cerr << "yagura scan: --from is after --to: no event could be matched\n";
     return EXIT_USAGE;

@@ -306,6 +306,7 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   }
   summary.rules_failed = rules.failures.size();
   size_t loaded = rules.rules.size();
+  summary.rules_in_files = rules.rules.size() + rules.correlations.size();
   // The tuning files' ids join those of the options; levels are overridden before selection.
   ScanOptions selection = options;
   if (auto tuned = ApplyTuningFiles(rules, selection, diagnostics); !tuned)

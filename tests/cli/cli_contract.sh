@@ -170,6 +170,17 @@ contains "--level-override warns of an unknown id" "$work/err" "1 rule id names 
 printf '11111111-1111-4111-8111-111111111111,severe\n' >"$work/bad_levels.txt"
 check "--level-override with a bad level is refused" 1 "$yagura" scan --quiet --no-cache --level-override "$work/bad_levels.txt" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--level-override refusal names file and line" "$work/err" "bad_levels.txt:1: 'severe' is no level"
+# rules list: what a scan would run, after the same selection and tuning.
+check "rules list" 0 "$yagura" rules list "$work/rules/good.yml"
+contains "rules list names the rule" "$work/out" "11111111-1111-4111-8111-111111111111  Whoami  [product=windows category=process_creation]"
+contains "rules list counts" "$work/err" "1 listed (1 high); 1 loaded, 0 failed"
+check "rules list --level-override --json" 0 "$yagura" rules list --json --level-override "$work/level_tuning.txt" "$work/rules/good.yml"
+for key in '"loaded":1' '"listed":1' '"by_level":{"critical":1}' '"by_status":{"test":1}' '"kind":"rule"' '"level":"critical"'; do
+  contains "rules list --json has $key" "$work/out" "$key"
+done
+check "rules list with nothing chosen exits 1" 1 "$yagura" rules list --exclude-rule-list "$work/exclude_rules.txt" "$work/rules/good.yml"
+contains "rules list says nothing matches" "$work/err" "no loaded rule matches the selection"
+check "rules list of a missing path is a usage error" 2 "$yagura" rules list "$work/no-such-rules"
 check "--tag selects" 0 "$yagura" scan --quiet --no-cache --tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--tag alert" "$work/out" '"title":"Whoami"'
 check "--rule-id of no loaded rule is refused" 1 "$yagura" scan --quiet --no-cache --rule-id 22222222-2222-4222-8222-222222222222 --rules "$work/rules/good.yml" "$work/events.jsonl"
