@@ -38,6 +38,7 @@ class ScanCommand {
   std::string sort_ = "input";
   std::string min_level_;
   std::string pivot_min_level_;
+  std::string html_report_lang_;
   std::string engine_ = "compiled";
   std::string placeholders_file_;
   std::string summary_json_;

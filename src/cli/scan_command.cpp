@@ -227,6 +227,10 @@ ScanCommand::ScanCommand(CLI::App& app) {
   command_->add_option("--html-report", options_.html_report_path,
                        "Also write the alerts as one self-contained HTML page: what was read, "
                        "alerts by level and day, rules, hosts, the most severe alerts");
+  command_
+      ->add_option("--html-report-lang", html_report_lang_,
+                   "The HTML report's own words: en (default) or ja")
+      ->check(CLI::IsMember({"en", "ja"}));
   command_->add_option("--pivot-keywords", options_.pivot_keywords_path,
                        "Also write the users, hosts, addresses, processes, logon ids and "
                        "services of the alerted events (--pivot-min-level and above) to this "
@@ -273,6 +277,11 @@ int ScanCommand::Run() {
     return EXIT_USAGE;
   }
   if (auto level = LevelNamed(pivot_min_level_)) options_.pivot_min_level = *level;
+  if (!html_report_lang_.empty() && options_.html_report_path.empty()) {
+    std::cerr << "yagura scan: --html-report-lang applies only with --html-report\n";
+    return EXIT_USAGE;
+  }
+  options_.html_report_japanese = html_report_lang_ == "ja";
   options_.min_level = LevelNamed(min_level_);
   if (options_.from_ms && options_.to_ms && *options_.from_ms > *options_.to_ms) {
     std::cerr << "yagura scan: --from is after --to: no event could be matched\n";

@@ -16,6 +16,92 @@ constexpr std::array<sigma::Level, 5> LEVELS_DOWN = {sigma::Level::kCritical, si
 
 size_t LevelIndex(sigma::Level level) { return static_cast<size_t>(level); }
 
+// The report's words. Format strings take their figures in the order given; Japanese uses the
+// console's words for levels (重大, 高, 中, 低, 情報).
+struct Words {
+  std::string_view lang, title, generated, scan, inputs, rules_row, rules_text, files_row,
+      files_text, records_row, records_text, not_matched_row, not_matched_text, alerts_row,
+      alerted_row, alerted_text, by_level, level, alerts, by_day, day, total, rules, rule, hosts,
+      first, last, hosts_heading, host, alerts_heading, more, time, details, source;
+  std::array<std::string_view, 5> levels;  // by sigma::Level
+};
+
+constexpr Words ENGLISH = {
+    "en",
+    "Yagura scan report",
+    "Generated {} by yagura scan.",
+    "Scan",
+    "Inputs",
+    "Rules",
+    "{} loaded, {} failed; {} correlations",
+    "Files",
+    "{} read, {} unreadable",
+    "Records",
+    "{} read, {} skipped",
+    "Not matched",
+    "{} outside the time range, {} without a readable time, {} where the --where conditions do "
+    "not hold",
+    "Alerts",
+    "Alerted events",
+    "{} to {}",
+    "Alerts by level",
+    "Level",
+    "Alerts",
+    "Alerts by day (UTC)",
+    "Day",
+    "Total",
+    "Rules ({})",
+    "Rule",
+    "Hosts",
+    "First",
+    "Last",
+    "Hosts ({})",
+    "Host",
+    "Alerts ({} shown)",
+    "The {} most severe alerts, earliest first within a level; {} more are in the scan's output.",
+    "Time",
+    "Details",
+    "Source",
+    {"informational", "low", "medium", "high", "critical"}};
+
+constexpr Words JAPANESE = {
+    "ja",
+    "Yagura スキャン報告",
+    "{} に yagura scan が作成",
+    "スキャン",
+    "入力",
+    "ルール",
+    "読込 {}、失敗 {}、相関ルール {}",
+    "ファイル",
+    "読込 {}、読めないもの {}",
+    "レコード",
+    "読込 {}、スキップ {}",
+    "照合しなかったもの",
+    "期間外 {}、時刻を読めないもの {}、--where の条件に合わないもの {}",
+    "アラート",
+    "アラートのイベント",
+    "{} から {}",
+    "重要度別アラート",
+    "重要度",
+    "アラート",
+    "日別アラート (UTC)",
+    "日付",
+    "合計",
+    "ルール ({})",
+    "ルール",
+    "ホスト",
+    "最初",
+    "最後",
+    "ホスト ({})",
+    "ホスト",
+    "アラート ({} 件を表示)",
+    "重要度の高いアラート {} 件を、同じ重要度の中では古い順に示しています。残り {} "
+    "件はスキャンの出力にあります。",
+    "時刻",
+    "詳細",
+    "出所",
+    {"情報", "低", "中", "高", "重大"}};
+
 // Text as HTML: everything in a report comes from logs and rules, which an attacker may have
 // written.
 void Escape(std::string_view text, std::string& out) {
@@ -59,8 +145,9 @@ void Widen(std::optional<int64_t>& first, std::optional<int64_t>& last,
   if (!last || *time > *last) last = time;
 }
 
-std::string Badge(sigma::Level level) {
-  return fmt::format("<span class=\"level {0}\">{0}</span>", sigma::LevelName(level));
+std::string Badge(sigma::Level level, const Words& words) {
+  return fmt::format("<span class=\"level {}\">{}</span>", sigma::LevelName(level),
+                     words.levels[static_cast<size_t>(level)]);
 }
 
 // A horizontal bar `count` long on a scale whose longest is `max`.
@@ -139,62 +226,65 @@ void HtmlReport::TrimRows() {
 }
 
 std::string HtmlReport::Render(const ScanSummary& summary, const std::vector<std::string>& inputs,
-                               int64_t generated_ms) {
+                               int64_t generated_ms, ReportLanguage language) {
   TrimRows();
+  const Words& w = language == ReportLanguage::kJapanese ? JAPANESE : ENGLISH;
+  auto say = [](std::string_view format, auto&&... args) {
+    return fmt::vformat(format, fmt::make_format_args(args...));
+  };
   std::string out;
-  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
+  out += fmt::format("<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\n", w.lang);
   out += "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n";
-  out += "<title>Yagura scan report</title>\n<style>";
+  out += fmt::format("<title>{}</title>\n<style>", w.title);
   out += STYLE;
   out += "</style></head><body>\n";
-  out += "<h1>Yagura scan report</h1>\n";
-  out += fmt::format("<p class=\"note\">Generated {} by yagura scan.</p>\n",
-                     FormatTimestampMs(generated_ms));
+  out += fmt::format("<h1>{}</h1>\n", w.title);
+  const std::string generated = FormatTimestampMs(generated_ms);
+  out += fmt::format("<p class=\"note\">{}</p>\n", say(w.generated, generated));
 
   // What was read.
-  out += "<h2>Scan</h2>\n<table class=\"meta\">\n";
+  out += fmt::format("<h2>{}</h2>\n<table class=\"meta\">\n", w.scan);
   std::string scanned;
   for (const std::string& input : inputs) {
     if (!scanned.empty()) scanned += "<br>";
     Escape(input, scanned);
   }
-  out += fmt::format("<tr><td>Inputs</td><td class=\"d\">{}</td></tr>\n", scanned);
-  out += fmt::format("<tr><td>Rules</td><td>{} loaded, {} failed; {} correlations</td></tr>\n",
-                     summary.rules_loaded, summary.rules_failed, summary.correlations_loaded);
-  out += fmt::format("<tr><td>Files</td><td>{} read, {} unreadable</td></tr>\n", summary.files_read,
-                     summary.files_failed);
-  out += fmt::format("<tr><td>Records</td><td>{} read, {} skipped</td></tr>\n",
-                     summary.records_read, summary.records_skipped);
+  auto meta = [&](std::string_view name, const std::string& value, std::string_view cell = "") {
+    out += fmt::format("<tr><td>{}</td><td{}>{}</td></tr>\n", name, cell, value);
+  };
+  meta(w.inputs, scanned, " class=\"d\"");
+  meta(w.rules_row,
+       say(w.rules_text, summary.rules_loaded, summary.rules_failed, summary.correlations_loaded));
+  meta(w.files_row, say(w.files_text, summary.files_read, summary.files_failed));
+  meta(w.records_row, say(w.records_text, summary.records_read, summary.records_skipped));
   if (summary.events_outside_time_range || summary.events_without_time || summary.events_not_where)
-    out += fmt::format(
-        "<tr><td>Not matched</td><td>{} outside the time range, {} without a readable time, {} "
-        "where the --where conditions do not hold</td></tr>\n",
-        summary.events_outside_time_range, summary.events_without_time, summary.events_not_where);
-  out += fmt::format("<tr><td>Alerts</td><td>{}</td></tr>\n", summary.alerts);
-  out += fmt::format("<tr><td>Alerted events</td><td>{} to {}</td></tr>\n",
-                     Time(summary.first_alert_ms), Time(summary.last_alert_ms));
+    meta(w.not_matched_row, say(w.not_matched_text, summary.events_outside_time_range,
+                                summary.events_without_time, summary.events_not_where));
+  meta(w.alerts_row, std::to_string(summary.alerts));
+  const std::string first_alert = Time(summary.first_alert_ms);
+  const std::string last_alert = Time(summary.last_alert_ms);
+  meta(w.alerted_row, say(w.alerted_text, first_alert, last_alert));
   out += "</table>\n";
 
   // By level.
-  out +=
-      "<h2>Alerts by level</h2>\n<table>\n<tr><th>Level</th><th "
-      "class=\"n\">Alerts</th><th></th></tr>\n";
+  out += fmt::format("<h2>{}</h2>\n<table>\n<tr><th>{}</th><th class=\"n\">{}</th><th></th></tr>\n",
+                     w.by_level, w.level, w.alerts);
   uint64_t most = 0;
   for (const auto& [level, count] : summary.alerts_by_level) most = std::max(most, count);
   for (sigma::Level level : LEVELS_DOWN) {
     auto it = summary.alerts_by_level.find(level);
     const uint64_t count = it == summary.alerts_by_level.end() ? 0 : it->second;
     out += fmt::format("<tr><td>{}</td><td class=\"n\">{}</td><td class=\"barcell\">{}</td></tr>\n",
-                       Badge(level), count, Bar(count, most, level));
+                       Badge(level, w), count, Bar(count, most, level));
   }
   out += "</table>\n";
 
   // By day.
   if (!days_.empty()) {
-    out += "<h2>Alerts by day (UTC)</h2>\n<table>\n<tr><th>Day</th>";
+    out += fmt::format("<h2>{}</h2>\n<table>\n<tr><th>{}</th>", w.by_day, w.day);
     for (sigma::Level level : LEVELS_DOWN)
-      out += fmt::format("<th class=\"n\">{}</th>", Badge(level));
-    out += "<th class=\"n\">Total</th></tr>\n";
+      out += fmt::format("<th class=\"n\">{}</th>", Badge(level, w));
+    out += fmt::format("<th class=\"n\">{}</th></tr>\n", w.total);
     for (const auto& [day, counts] : days_) {
       uint64_t total = 0;
       out += fmt::format("<tr><td class=\"t\">{}</td>", Html(day));
@@ -214,23 +304,23 @@ std::string HtmlReport::Render(const ScanSummary& summary, const std::vector<std
     if (a->level != b->level) return a->level > b->level;
     return a->count > b->count;
   });
-  out += fmt::format("<h2>Rules ({})</h2>\n<table>\n", rules.size());
-  out +=
-      "<tr><th>Level</th><th>Rule</th><th class=\"n\">Alerts</th><th "
-      "class=\"n\">Hosts</th><th>First</th>"
-      "<th>Last</th></tr>\n";
+  out += fmt::format("<h2>{}</h2>\n<table>\n", say(w.rules, rules.size()));
+  out += fmt::format(
+      "<tr><th>{}</th><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th>"
+      "<th>{}</th></tr>\n",
+      w.level, w.rule, w.alerts, w.hosts, w.first, w.last);
   for (const RuleStats* rule : rules) {
     std::string hosts = std::to_string(rule->hosts.size());
     if (rule->more_hosts) hosts += "+";
     out += fmt::format(
         "<tr><td>{}</td><td>{}<br><span class=\"note\">{}</span></td><td class=\"n\">{}</td>"
         "<td class=\"n\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>\n",
-        Badge(rule->level), Html(rule->title), Html(rule->id), rule->count, hosts,
+        Badge(rule->level, w), Html(rule->title), Html(rule->id), rule->count, hosts,
         Time(rule->first_ms), Time(rule->last_ms));
   }
   out += "</table>\n";
 
-  // Hosts, most alerts first.
+  // Hosts, most severe alerts first.
   if (!hosts_.empty()) {
     std::vector<std::pair<const std::string*, const HostStats*>> hosts;
     for (const auto& [name, stats] : hosts_) hosts.emplace_back(&name, &stats);
@@ -242,10 +332,12 @@ std::string HtmlReport::Render(const ScanSummary& summary, const std::vector<std
       }
       return false;
     });
-    out += fmt::format("<h2>Hosts ({})</h2>\n<table>\n<tr><th>Host</th>", hosts.size());
+    out += fmt::format("<h2>{}</h2>\n<table>\n<tr><th>{}</th>", say(w.hosts_heading, hosts.size()),
+                       w.host);
     for (sigma::Level level : LEVELS_DOWN)
-      out += fmt::format("<th class=\"n\">{}</th>", Badge(level));
-    out += "<th class=\"n\">Total</th><th>First</th><th>Last</th></tr>\n";
+      out += fmt::format("<th class=\"n\">{}</th>", Badge(level, w));
+    out += fmt::format("<th class=\"n\">{}</th><th>{}</th><th>{}</th></tr>\n", w.total, w.first,
+                       w.last);
     for (const auto& [name, stats] : hosts) {
       out += fmt::format("<tr><td>{}</td>", Html(*name));
       for (sigma::Level level : LEVELS_DOWN)
@@ -258,20 +350,17 @@ std::string HtmlReport::Render(const ScanSummary& summary, const std::vector<std
   }
 
   // The most severe alerts.
-  out += fmt::format("<h2>Alerts ({} shown)</h2>\n", rows_.size());
+  out += fmt::format("<h2>{}</h2>\n", say(w.alerts_heading, rows_.size()));
   if (rows_left_out_ > 0)
-    out += fmt::format(
-        "<p class=\"note\">The {} most severe alerts, earliest first within a level; {} more "
-        "are in the scan's output.</p>\n",
-        rows_.size(), rows_left_out_);
-  out +=
-      "<table>\n<tr><th>Time</th><th>Level</th><th>Rule</th><th>Host</th><th>Details</th>"
-      "<th>Source</th></tr>\n";
+    out += fmt::format("<p class=\"note\">{}</p>\n", say(w.more, rows_.size(), rows_left_out_));
+  out += fmt::format(
+      "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+      w.time, w.level, w.rule, w.host, w.details, w.source);
   for (const Row& row : rows_) {
     out += fmt::format(
         "<tr><td class=\"t\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"d\">{}</td>"
         "<td class=\"d\">{}:{}</td></tr>\n",
-        Time(row.time_ms), Badge(row.level), Html(row.title), Html(row.host), Html(row.details),
+        Time(row.time_ms), Badge(row.level, w), Html(row.title), Html(row.host), Html(row.details),
         Html(row.file), row.record);
   }
   out += "</table>\n</body></html>\n";

@@ -23,6 +23,9 @@
 
 namespace yagura::scan {
 
+// The language of the report's own words (the logs' and rules' words are as written).
+enum class ReportLanguage : uint8_t { kEnglish, kJapanese };
+
 class HtmlReport {
  public:
   static constexpr size_t MAX_ROWS = 1000;
@@ -42,7 +45,8 @@ class HtmlReport {
   // The page (putting the kept alerts in order first). `inputs`: the paths scanned, as given;
   // `generated_ms`: when (UTC).
   [[nodiscard]] std::string Render(const ScanSummary& summary,
-                                   const std::vector<std::string>& inputs, int64_t generated_ms);
+                                   const std::vector<std::string>& inputs, int64_t generated_ms,
+                                   ReportLanguage language = ReportLanguage::kEnglish);
 
  private:
   static constexpr size_t LEVELS = 5;

@@ -1541,7 +1541,9 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     summary.pivot_keywords = pivot->Counts();
   }
   if (report) {
-    const std::string page = report->Render(summary, options.inputs, NowMs());
+    const std::string page = report->Render(
+        summary, options.inputs, NowMs(),
+        options.html_report_japanese ? ReportLanguage::kJapanese : ReportLanguage::kEnglish);
     const bool written = std::fwrite(page.data(), 1, page.size(), report_file.get()) == page.size();
     if (std::fclose(report_file.release()) != 0 || !written)
       return Fail(fmt::format("--html-report: cannot write {}: {}", options.html_report_path,

@@ -47,8 +47,10 @@ struct ScanOptions {
   // pivot_min_level (scan/pivot_keywords.hpp) as JSON; empty: none.
   std::string pivot_keywords_path;
   sigma::Level pivot_min_level = sigma::Level::kHigh;
-  // --html-report: where RunScan writes the alerts as one HTML page (scan/html_report.hpp).
+  // --html-report: where RunScan writes the alerts as one HTML page (scan/html_report.hpp),
+  // and whether its words are Japanese (--html-report-lang ja) rather than English.
   std::string html_report_path;
+  bool html_report_japanese = false;
   OutputFormat output_format = OutputFormat::kJsonl;
   AlertOrder alert_order = AlertOrder::kInput;
   // With AlertOrder::kTime: where alerts beyond the memory budget wait (empty: $TMPDIR, else

@@ -83,5 +83,22 @@ TEST(HtmlReport, TheMostSevereAlertsAreKeptAndRulesHostsAndDaysAddUp) {
   EXPECT_NE(page.find("<td class=\"t\">2026-11-27</td>"), std::string::npos);
 }
 
+TEST(HtmlReport, JapaneseWordsWhenAsked) {
+  HtmlReport report;
+  report.Add({sigma::Level::kCritical, "11111111-1111-4111-8111-111111111111", "Whoami", int64_t{0},
+              "ws1", "", "a.jsonl", 1});
+  ScanSummary summary;
+  summary.alerts = 1;
+  summary.alerts_by_level[sigma::Level::kCritical] = 1;
+  const std::string page = report.Render(summary, {"a.jsonl"}, 0, ReportLanguage::kJapanese);
+  EXPECT_NE(page.find("<html lang=\"ja\">"), std::string::npos);
+  EXPECT_NE(page.find("<h2>重要度別アラート</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<span class=\"level critical\">重大</span>"), std::string::npos);
+  EXPECT_NE(page.find("<h2>ルール (1)</h2>"), std::string::npos);
+  EXPECT_EQ(page.find("Alerts by level"), std::string::npos);
+  // The rule's own words stay as written.
+  EXPECT_NE(page.find("Whoami"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace yagura::scan
