@@ -41,7 +41,12 @@ void Top(std::string& out, const char* heading, const std::map<std::string, uint
 std::string RenderSummary(const ScanSummary& s, size_t top) {
   std::string out;
   out += "\nYagura scan summary\n";
-  out += fmt::format("  rules      {} loaded, {} failed\n", s.rules_loaded, s.rules_failed);
+  out += fmt::format("  rules      {} loaded, {} failed", s.rules_loaded, s.rules_failed);
+  // What the selection (levels, tags, status, rule lists) left out, when it left anything.
+  if (s.rules_in_files > s.rules_loaded + s.correlations_loaded)
+    out += fmt::format("; {} of the {} in the files left out by the selection",
+                       s.rules_in_files - s.rules_loaded - s.correlations_loaded, s.rules_in_files);
+  out += '\n';
   out += fmt::format("  files      {} read, {} unreadable\n", s.files_read, s.files_failed);
   out += fmt::format("  records    {} read, {} skipped, {} of unrecognised source\n",
                      s.records_read, s.records_skipped, s.events_unrecognised);
@@ -117,6 +122,7 @@ std::string SummaryJson(const ScanSummary& s) {
   JsonWriter w(out);
   w.BeginObject();
   w.Key("rules_loaded").Uint(s.rules_loaded).Key("rules_failed").Uint(s.rules_failed);
+  w.Key("rules_in_files").Uint(s.rules_in_files);
   w.Key("files_read").Uint(s.files_read).Key("files_failed").Uint(s.files_failed);
   w.Key("records_read").Uint(s.records_read).Key("records_skipped").Uint(s.records_skipped);
   w.Key("events_unrecognised").Uint(s.events_unrecognised).Key("bytes_read").Uint(s.bytes_read);

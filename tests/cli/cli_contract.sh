@@ -156,6 +156,8 @@ check "bad --status is a usage error" 2 "$yagura" scan --status finished "$work/
 check "--exclude-rule leaves the rule out" 1 "$yagura" scan --quiet --no-cache --exclude-rule 11111111-1111-4111-8111-111111111111 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--exclude-rule refusal names it" "$work/err" "--exclude-rule"
 printf '# noisy rules\n11111111-1111-4111-8111-111111111111 # Whoami\n\n' >"$work/exclude_rules.txt"
+check "--summary-json counts the rules in the files" 0 "$yagura" scan --quiet --no-cache --summary-json "$work/summary.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--summary-json rules_in_files" "$work/summary.json" '"rules_in_files":1'
 check "--exclude-rule-list leaves the rule out" 1 "$yagura" scan --quiet --no-cache --exclude-rule-list "$work/exclude_rules.txt" --rules "$work/rules/good.yml" "$work/events.jsonl"
 check "--rule-list keeps the rule" 0 "$yagura" scan --quiet --no-cache --rule-list "$work/exclude_rules.txt" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--rule-list alerts" "$work/out" '"title":"Whoami"'

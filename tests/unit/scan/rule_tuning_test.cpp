@@ -206,6 +206,7 @@ TEST_F(RuleTuning, ACorrelationKeepsTheRulesItNeedsAndTakesItsOwnLevel) {
   // The correlation is selected, so the rule it references stays loaded for it.
   EXPECT_EQ(summary.correlations_loaded, 1u);
   EXPECT_EQ(summary.rules_loaded, 2u);
+  EXPECT_EQ(summary.rules_in_files, 3u);
   ASSERT_EQ((*engine)->rules().correlations.size(), 1u);
   EXPECT_EQ((*engine)->rules().correlations[0].info.level, sigma::Level::kCritical);
   EXPECT_TRUE((*engine)->CorrelationSelected(0));
