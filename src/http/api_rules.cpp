@@ -177,6 +177,10 @@ Response ListRulesHandler(ApiContext& context, Request& request, const hub::Prin
                             ? JsonValue(FormatTimestampMs(catalog->loaded_at_ms))
                             : JsonValue());
   body.Set("rule_count", catalog ? static_cast<int64_t>(catalog->rules.size()) : int64_t{0});
+  JsonValue tuning = JsonValue::MakeObject();
+  tuning.Set("left_out", catalog ? static_cast<int64_t>(catalog->left_out) : int64_t{0});
+  tuning.Set("relevelled", catalog ? static_cast<int64_t>(catalog->relevelled) : int64_t{0});
+  body.Set("tuning", std::move(tuning));
   body.Set("failures", catalog ? FailuresJson(catalog->failures) : JsonValue::MakeArray());
   JsonValue last_failure;
   if (catalog && catalog->last_reload_failed_at_ms > 0) {
@@ -257,6 +261,9 @@ void RegisterRuleRoutes(Router& router, ApiContext& context) {
       "generation":{"type":"integer","description":"1 for the rules loaded at start, +1 per reload"},
       "loaded_at":{"type":["string","null"],"format":"date-time"},
       "rule_count":{"type":"integer"},
+      "tuning":{"type":"object","required":["left_out","relevelled"],"properties":{
+        "left_out":{"type":"integer","description":"rules of the files that exclude_rules or exclude_rule_lists leave out; those a correlation still reads run for it, unlisted"},
+        "relevelled":{"type":"integer","description":"rules whose level level_overrides changed"}}},
       "failures":{"type":"array","items":{"$ref":"#/components/schemas/RuleFailure"}},
       "last_reload_failure":{"type":["object","null"],"properties":{
         "at":{"type":"string","format":"date-time"},"message":{"type":"string"}}},

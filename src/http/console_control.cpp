@@ -81,6 +81,8 @@ class DetectorControl final : public DetectionControl {
         view->rules.push_back(std::move(item));
       }
       view->failures = FailureViews(catalog->failures);
+      view->left_out = catalog->left_out;
+      view->relevelled = catalog->relevelled;
     }
     if (failure) {
       view->last_reload_failed_at_ms = failure->at_ms;

@@ -52,6 +52,9 @@ struct RuleCatalogView {
   int64_t loaded_at_ms = 0;
   std::vector<RuleView> rules;
   std::vector<RuleFailureView> failures;
+  // Tuning: rules of the files that raise no alert of their own, and rules re-levelled.
+  uint64_t left_out = 0;
+  uint64_t relevelled = 0;
   // The last reload that kept the running rules because the new set failed (0 / empty: none
   // since the running set loaded).
   int64_t last_reload_failed_at_ms = 0;

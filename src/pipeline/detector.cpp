@@ -319,7 +319,10 @@ std::shared_ptr<RuleCatalog> BuildCatalog(const scan::Engine& engine) {
 Result<Loaded> Detector::Impl::Load(const ReloadProgress* progress) {
   Loaded result;
   result.diagnostics = std::make_unique<Diagnostics>([](const Diagnostic& d) {
-    if (d.kind == DiagnosticKind::kRuleFailed || d.kind == DiagnosticKind::kInputUnreadable)
+    // Warnings too: a tuning file's id that names no rule (a misspelt one leaves a noisy rule
+    // running).
+    if (d.kind == DiagnosticKind::kRuleFailed || d.kind == DiagnosticKind::kInputUnreadable ||
+        d.kind == DiagnosticKind::kWarning)
       std::fprintf(stderr, "yagura detector: %s: %s\n", d.where.c_str(), d.message.c_str());
   });
   scan::ScanOptions scan_options = options.scan;
@@ -345,6 +348,8 @@ Result<Loaded> Detector::Impl::Load(const ReloadProgress* progress) {
     result.correlation_fingerprint += correlation.info.file + "\x1f" + correlation.info.id + "\n";
   }
   result.catalog = BuildCatalog(*result.engine);
+  result.catalog->left_out = summary.rules_in_files - result.catalog->rules.size();
+  result.catalog->relevelled = summary.rules_relevelled;
   return result;
 }
 

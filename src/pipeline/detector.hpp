@@ -133,6 +133,10 @@ struct RuleCatalog {
   uint64_t files_read = 0;
   std::vector<LoadedRuleInfo> rules;  // detection rules, then correlation rules
   std::vector<RuleLoadProblem> failures;
+  // Tuning (exclude_rules, exclude_rule_lists, level_overrides): the rules and correlations of
+  // the files that raise no alert of their own, and those whose level an override changed.
+  uint64_t left_out = 0;
+  uint64_t relevelled = 0;
 };
 
 // A reload that kept the running rules because the new set did not load.

@@ -108,7 +108,7 @@ bool RuleSelected(const sigma::Rule& rule, const ScanOptions& options) {
 // that name nothing loaded are warned of, a list at a time: a misspelt id would otherwise
 // leave a noisy rule running unnoticed.
 Result<void> ApplyTuningFiles(sigma::RuleSet& rules, ScanOptions& selection,
-                              Diagnostics& diagnostics) {
+                              Diagnostics& diagnostics, ScanSummary& summary) {
   std::set<std::string, std::less<>> known;
   auto add_known = [&](const sigma::RuleInfo& info) {
     if (!info.id.empty()) known.insert(info.id);
@@ -155,12 +155,14 @@ Result<void> ApplyTuningFiles(sigma::RuleSet& rules, ScanOptions& selection,
     warn_unknown(file, ids);
     for (auto& [id, level] : of_file) levels.insert_or_assign(id, level);
   }
-  for (auto& rule : rules.rules)
-    if (const sigma::Level* level = OverriddenLevel(levels, rule.info)) rule.info.level = *level;
-  for (auto& correlation : rules.correlations) {
-    if (const sigma::Level* level = OverriddenLevel(levels, correlation.info))
-      correlation.info.level = *level;
-  }
+  auto relevel = [&](sigma::RuleInfo& info) {
+    const sigma::Level* level = OverriddenLevel(levels, info);
+    if (level == nullptr || *level == info.level) return;
+    info.level = *level;
+    ++summary.rules_relevelled;
+  };
+  for (auto& rule : rules.rules) relevel(rule.info);
+  for (auto& correlation : rules.correlations) relevel(correlation.info);
   return {};
 }
 
@@ -309,7 +311,7 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   summary.rules_in_files = rules.rules.size() + rules.correlations.size();
   // The tuning files' ids join those of the options; levels are overridden before selection.
   ScanOptions selection = options;
-  if (auto tuned = ApplyTuningFiles(rules, selection, diagnostics); !tuned)
+  if (auto tuned = ApplyTuningFiles(rules, selection, diagnostics, summary); !tuned)
     return tl::unexpected(tuned.error());
   {
     // --min-level, --rule-id, --exclude-rule, the rule lists, --tag, --exclude-tag and

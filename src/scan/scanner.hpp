@@ -103,8 +103,10 @@ struct ScanOptions {
 struct ScanSummary {
   uint64_t rules_loaded = 0;  // after the selection (with what its correlations reference)
   uint64_t rules_failed = 0;
-  // Rules and correlations that loaded from the files, before the selection chose among them.
+  // Rules and correlations that loaded from the files, before the selection chose among them,
+  // and those whose level a level override changed.
   uint64_t rules_in_files = 0;
+  uint64_t rules_relevelled = 0;
   uint64_t files_read = 0;
   uint64_t files_failed = 0;
   uint64_t records_read = 0;

@@ -518,6 +518,8 @@ async function adminPages(browser, s) {
   step = 'admin: reloads the rules (job with progress)';
   await page.goto('/rules');
   await heading(page, 'Detection rules');
+  check(/Tuning\s+0 left out, 0 with their level changed/.test(await page.locator('main').innerText()),
+    'the rules page does not say what tuning left out');
   await page.getByRole('button', { name: 'Reload rules' }).click();
   const reload = page.locator('main > div > .job-area');
   await reload.locator('.job progress').waitFor({ state: 'attached' });

@@ -307,6 +307,9 @@ export interface RuleList {
   generation: number;
   loaded_at: string | null;
   rule_count: number;
+  // What the service's tuning did: rules left out (exclude_rules, exclude_rule_lists) and rules
+  // whose level level_overrides changed.
+  tuning?: { left_out: number; relevelled: number };
   detection: boolean;
   failures: { path: string; line?: number | null; message: string }[];
   // Set when the last reload failed and the rule set above kept running.

@@ -439,6 +439,8 @@ TEST_P(RealDetectionTest, ListsTheLoadedRulesAndReloadsThroughTheApi) {
   EXPECT_EQ(rule.Find("logsource")->Find("service")->as_string(), "sshd");
   EXPECT_EQ(rule.Find("techniques")->as_array().at(0).as_string(), "T1110.001");
   EXPECT_TRUE(list.Find("last_reload_failure")->is_null());
+  EXPECT_EQ(list.Find("tuning")->Find("left_out")->as_int(), 0);
+  EXPECT_EQ(list.Find("tuning")->Find("relevelled")->as_int(), 0);
 
   // A new rule file, reloaded by hand.
   Write(dir_ / "rules" / "sudo.yml", SUDO_RULE);

@@ -275,6 +275,9 @@ TEST_F(DetectorTest, TuningLeavesOutAndRelevelsRulesAndItsFilesAreReloadedWhenCh
   auto correlations = OfKind(collected, "correlation");
   ASSERT_EQ(correlations.size(), 1u);
   EXPECT_EQ(correlations[0]->level, "critical");
+  // The console's count of what tuning did: the rule left out, the correlation re-levelled.
+  EXPECT_EQ(detector->Catalog()->left_out, 1u);
+  EXPECT_EQ(detector->Catalog()->relevelled, 1u);
 
   // A changed tuning file reloads the rules: the correlation, lowered.
   WriteFile(levels, "22222222-2222-4222-8222-222222222222,low\n");

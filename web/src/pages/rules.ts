@@ -56,6 +56,9 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     [t('rules.generation'), String(first.generation)],
     [t('rules.loaded_at'), formatDateTime(first.loaded_at)],
     [t('rules.rule_count'), formatNumber(first.rule_count)],
+    [t('rules.tuning'), t('rules.tuning_text', {
+      left_out: formatNumber(first.tuning?.left_out ?? 0), relevelled: formatNumber(first.tuning?.relevelled ?? 0),
+    })],
     [t('rules.detection'), first.detection ? badge(t('rules.detection_on'), 'status status-ok') : badge(t('rules.detection_off'), 'status status-closed')],
   ]);
   const list = h('div');
