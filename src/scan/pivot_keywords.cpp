@@ -21,14 +21,18 @@ bool IsPlaceholder(std::string_view value) {
 
 const std::vector<PivotCategory>& PivotCategories() {
   static const std::vector<PivotCategory> categories = {
+      // Windows and Sysmon fields, W3C web logs' (cs-username, c-ip), and what the syslog
+      // parser takes from sshd's and other daemons' messages (user, src_ip, dst_ip) and headers
+      // (host, hostname).
       {"users",
        {"User", "SubjectUserName", "TargetUserName", "AccountName", "UserName", "SamAccountName",
-        "cs-username"}},
+        "cs-username", "user"}},
       {"hosts",
-       {"Computer", "WorkstationName", "SourceHostname", "DestinationHostname", "Hostname"}},
+       {"Computer", "WorkstationName", "SourceHostname", "DestinationHostname", "Hostname",
+        "hostname", "host"}},
       {"addresses",
        {"IpAddress", "SourceIp", "DestinationIp", "SourceAddress", "DestAddress", "ClientAddress",
-        "c-ip"}},
+        "c-ip", "src_ip", "dst_ip"}},
       {"processes", {"Image", "ParentImage", "TargetImage", "SourceImage"}},
       {"command_lines", {"CommandLine", "ParentCommandLine"}},
       {"logon_ids", {"TargetLogonId", "SubjectLogonId", "LogonId"}},

@@ -3,7 +3,7 @@
 // Hayabusa's pivot-keywords-list gives them. They are what an investigator searches for next
 // (`yagura search -s alice`): the account a brute force took, the host it came from.
 //
-// Each category reads the fields that name such a thing in Windows, Sysmon and web logs
+// Each category reads the fields that name such a thing in Windows, Sysmon, web and syslog logs
 // (PivotCategories()), as Sigma rules name them. What Windows writes for "none" or "this
 // machine" ("-", "0x0", SYSTEM's logon id 0x3e7, loopback and unspecified addresses) is not a
 // keyword.

@@ -214,6 +214,9 @@ contains "--html-report-lang ja speaks Japanese" "$work/report-ja.html" '<span c
 check "--html-report-lang without --html-report is a usage error" 2 "$yagura" scan --quiet --html-report-lang ja "$work/events.jsonl"
 check "--html-report to a path that takes no file" 1 "$yagura" scan --quiet --no-cache --html-report "$work/no-such-dir/r.html" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--html-report refusal names it" "$work/err" "--html-report: cannot write"
+check "--pivot-keywords of sshd logs" 0 "$yagura" scan --quiet --no-cache --pivot-keywords "$work/pivot-linux.json" --pivot-min-level low --rules "$src/rules" "$src/samples/linux"
+contains "--pivot-keywords names sshd's user" "$work/pivot-linux.json" '"users":[{"value":"root"'
+contains "--pivot-keywords names sshd's source" "$work/pivot-linux.json" '"addresses":[{"value":"203.0.113.45"'
 check "--pivot-min-level without --pivot-keywords is a usage error" 2 "$yagura" scan --quiet --pivot-min-level low "$work/events.jsonl"
 check "--where with an unknown modifier is a usage error" 2 "$yagura" scan --quiet -w 'Image|nosuch=x' "$work/events.jsonl"
 contains "--where refusal names the modifier" "$work/err" "unknown modifier 'nosuch'"

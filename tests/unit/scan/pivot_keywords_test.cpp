@@ -66,6 +66,11 @@ TEST(PivotKeywords, ValuesOfEachCategoryCountedOnceAnAlertWithTheirTimes) {
   EXPECT_EQ(addresses[0].Find("value")->as_string(), "203.0.113.7");
   EXPECT_TRUE(categories.Find("logon_ids")->as_array().empty());
   EXPECT_TRUE(categories.Find("services")->as_array().empty());
+
+  // What the syslog parser takes from an sshd message and its header.
+  PivotKeywords sshd(catalog);
+  sshd.Add(event_with({{"user", "root"}, {"src_ip", "203.0.113.45"}, {"host", "web01"}}), nine);
+  EXPECT_EQ(sshd.Counts(), (std::vector<size_t>{1, 1, 1, 0, 0, 0, 0}));
 }
 
 TEST(PivotKeywords, ScanWritesTheKeywordsOfSevereAlertsOnly) {
