@@ -18,4 +18,10 @@ std::string FormatTimestampMs(int64_t ms);
 // UTC), "2024-05-01T12:00:00Z", "2024-05-01 12:00:00.123456+02:00"; no zone means UTC.
 std::optional<int64_t> ParseIsoDateTimeMs(std::string_view text);
 
+// Widens the span [first, last] to take in `time`; an empty span becomes [time, time].
+inline void WidenSpan(std::optional<int64_t>& first, std::optional<int64_t>& last, int64_t time) {
+  if (!first || time < *first) first = time;
+  if (!last || time > *last) last = time;
+}
+
 }  // namespace yagura

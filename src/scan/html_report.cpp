@@ -138,13 +138,6 @@ std::string Time(const std::optional<int64_t>& ms) {
   return ms ? FormatTimestampMs(*ms) : std::string("—");
 }
 
-void Widen(std::optional<int64_t>& first, std::optional<int64_t>& last,
-           const std::optional<int64_t>& time) {
-  if (!time) return;
-  if (!first || *time < *first) first = time;
-  if (!last || *time > *last) last = time;
-}
-
 std::string Badge(sigma::Level level, const Words& words) {
   return fmt::format("<span class=\"level {}\">{}</span>", sigma::LevelName(level),
                      words.levels[static_cast<size_t>(level)]);
@@ -184,7 +177,7 @@ void HtmlReport::Add(const Alert& alert) {
     stats.title = alert.title;
   }
   ++stats.count;
-  Widen(stats.first_ms, stats.last_ms, alert.time_ms);
+  if (alert.time_ms) WidenSpan(stats.first_ms, stats.last_ms, *alert.time_ms);
   if (!alert.host.empty() && !stats.hosts.contains(alert.host)) {
     if (stats.hosts.size() < MAX_HOSTS_PER_RULE)
       stats.hosts.emplace(alert.host);
@@ -196,7 +189,7 @@ void HtmlReport::Add(const Alert& alert) {
     if (host == hosts_.end()) host = hosts_.emplace(std::string(alert.host), HostStats{}).first;
     ++host->second.by_level[LevelIndex(alert.level)];
     ++host->second.total;
-    Widen(host->second.first_ms, host->second.last_ms, alert.time_ms);
+    if (alert.time_ms) WidenSpan(host->second.first_ms, host->second.last_ms, *alert.time_ms);
   }
   if (alert.time_ms) {
     auto& day = days_[FormatTimestampMs(*alert.time_ms).substr(0, 10)];

@@ -142,8 +142,7 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
     const auto time = correlate::EventTimeMs(event, time_field, reference_ms);
     if (time) {
       reference_ms = *time;
-      if (!stats.first_ms || *time < *stats.first_ms) stats.first_ms = *time;
-      if (!stats.last_ms || *time > *stats.last_ms) stats.last_ms = *time;
+      WidenSpan(stats.first_ms, stats.last_ms, *time);
       ++stats.days[FormatTimestampMs(*time).substr(0, 10)];
     } else {
       ++stats.records_without_time;
@@ -180,10 +179,7 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
       logon.host.assign(host);
       LogStats::LogonCounts& counts = stats.logons[logon];
       ++(*succeeded ? counts.succeeded : counts.failed);
-      if (time) {
-        if (!counts.first_ms || *time < *counts.first_ms) counts.first_ms = *time;
-        if (!counts.last_ms || *time > *counts.last_ms) counts.last_ms = *time;
-      }
+      if (time) WidenSpan(counts.first_ms, counts.last_ms, *time);
     }
     return true;
   };

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "core/json_writer.hpp"
+#include "core/time.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -63,10 +64,7 @@ void PivotKeywords::Add(const event::Event& event, std::optional<int64_t> time_m
           entry = category.values.emplace(std::string(value.text), Seen{}).first;
         Seen& seen = entry->second;
         ++seen.count;
-        if (time_ms) {
-          if (!seen.first_ms || *time_ms < *seen.first_ms) seen.first_ms = time_ms;
-          if (!seen.last_ms || *time_ms > *seen.last_ms) seen.last_ms = time_ms;
-        }
+        if (time_ms) WidenSpan(seen.first_ms, seen.last_ms, *time_ms);
       }
     }
   }

@@ -1338,8 +1338,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       ++summary.alerts_without_time;
       return;
     }
-    if (!summary.first_alert_ms || *time < *summary.first_alert_ms) summary.first_alert_ms = time;
-    if (!summary.last_alert_ms || *time > *summary.last_alert_ms) summary.last_alert_ms = time;
+    WidenSpan(summary.first_alert_ms, summary.last_alert_ms, *time);
     ++summary.alerts_by_day[FormatTimestampMs(*time).substr(0, 10)];  // the UTC date
   };
   // The summary's counters by rule title and by host are map entries, whose addresses do not
