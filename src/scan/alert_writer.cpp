@@ -322,14 +322,16 @@ struct AlertWriter::Flat {
   const std::vector<std::string>* tags = nullptr;
 };
 
+void AppendDetail(std::string& out, std::string_view field, std::string_view value) {
+  if (!out.empty()) out.append(" \u00a6 ");
+  out.append(field).append(": ").append(value);
+}
+
 void AlertWriter::Flatten(const AlertRecord& alert, Flat& flat) {
   flat.time = std::string(alert.time);
   flat.host = alert.host;
   if (alert.details) {
-    for (const auto& [field, value] : *alert.details) {
-      if (!flat.details.empty()) flat.details.append(" \u00a6 ");
-      flat.details.append(field).append(": ").append(value);
-    }
+    for (const auto& [field, value] : *alert.details) AppendDetail(flat.details, field, value);
   }
   flat.file = alert.file;
   flat.record = std::to_string(alert.record);

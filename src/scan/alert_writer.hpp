@@ -90,6 +90,10 @@ struct AlertRecord {
   const std::vector<std::pair<std::string_view, std::string_view>>* details = nullptr;
 };
 
+// Appends "field: value" to `out`, after " ¦ " when `out` holds something: the flat form of
+// an alert's details (CSV, Timesketch, the HTML report), as Hayabusa writes its Details.
+void AppendDetail(std::string& out, std::string_view field, std::string_view value);
+
 class AlertWriter {
  public:
   // Opens `path` ("" or "-" = stdout) for writing. With `sorter`, alerts are written in order

@@ -1242,6 +1242,35 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
   summary.scan_seconds += SecondsSince(scan_start);
 }
 
+namespace {
+
+// A file RunScan writes besides the alerts (--pivot-keywords, --html-report): opened before
+// the scan, written whole after it. Errors name the option and the path.
+class ReportFile {
+ public:
+  Result<void> Open(const std::string& path, std::string_view option) {
+    path_ = path;
+    option_ = option;
+    file_.reset(std::fopen(path.c_str(), "wb"));
+    return file_ ? Result<void>{} : Failure();
+  }
+  Result<void> WriteAndClose(std::string_view text) {
+    const bool written = std::fwrite(text.data(), 1, text.size(), file_.get()) == text.size();
+    if (std::fclose(file_.release()) != 0 || !written) return Failure();
+    return {};
+  }
+
+ private:
+  Result<void> Failure() const {
+    return Fail(fmt::format("{}: cannot write {}: {}", option_, path_, std::strerror(errno)));
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, &std::fclose};
+  std::string path_;
+  std::string_view option_;
+};
+
+}  // namespace
+
 Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics) {
   ScanSummary summary;
   // --pivot-keywords: the fields it reads are interned with the rules', before the parser.
@@ -1256,25 +1285,21 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   }
   auto engine = Engine::Prepare(prepared, diagnostics, summary);
   if (!engine) return tl::unexpected(engine.error());
-  // Opened before the scan, so that a path that takes no file is said at once.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> pivot_file(nullptr, &std::fclose);
+  // The pivot keywords and the report are opened before the scan, so that a path that takes no
+  // file is said at once, not after a long hunt.
+  ReportFile pivot_file, report_file;
   if (pivot) {
-    pivot_file.reset(std::fopen(options.pivot_keywords_path.c_str(), "wb"));
-    if (!pivot_file)
-      return Fail(fmt::format("--pivot-keywords: cannot write {}: {}", options.pivot_keywords_path,
-                              std::strerror(errno)));
+    if (auto opened = pivot_file.Open(options.pivot_keywords_path, "--pivot-keywords"); !opened)
+      return tl::unexpected(opened.error());
   }
   auto pivot_on = [&](sigma::Level level, const event::Event& event, std::optional<int64_t> time) {
     if (pivot && level >= options.pivot_min_level) pivot->Add(event, time);
   };
   // --html-report: opened before the scan too.
   std::optional<HtmlReport> report;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> report_file(nullptr, &std::fclose);
   if (!options.html_report_path.empty()) {
-    report_file.reset(std::fopen(options.html_report_path.c_str(), "wb"));
-    if (!report_file)
-      return Fail(fmt::format("--html-report: cannot write {}: {}", options.html_report_path,
-                              std::strerror(errno)));
+    if (auto opened = report_file.Open(options.html_report_path, "--html-report"); !opened)
+      return tl::unexpected(opened.error());
     report.emplace();
   }
   std::string report_details;
@@ -1283,14 +1308,10 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
                        const std::vector<std::pair<std::string_view, std::string_view>>* values) {
     if (!report) return;
     report_details.clear();
-    auto add = [&](std::string_view field, std::string_view value) {
-      if (!report_details.empty()) report_details += " \u00a6 ";
-      report_details.append(field).append(": ").append(value);
-    };
     if (group)
-      for (const auto& [field, value] : *group) add(field, value);
+      for (const auto& [field, value] : *group) AppendDetail(report_details, field, value);
     if (values)
-      for (const auto& [field, value] : *values) add(field, value);
+      for (const auto& [field, value] : *values) AppendDetail(report_details, field, value);
     alert.details = report_details;
     report->Add(alert);
   };
@@ -1534,10 +1555,8 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     std::string json;
     pivot->WriteJson(options.pivot_min_level, json);
     json.push_back('\n');
-    const bool written = std::fwrite(json.data(), 1, json.size(), pivot_file.get()) == json.size();
-    if (std::fclose(pivot_file.release()) != 0 || !written)
-      return Fail(fmt::format("--pivot-keywords: cannot write {}: {}", options.pivot_keywords_path,
-                              std::strerror(errno)));
+    if (auto written = pivot_file.WriteAndClose(json); !written)
+      return tl::unexpected(written.error());
     summary.pivot_alerts = pivot->alerts();
     summary.pivot_keywords = pivot->Counts();
   }
@@ -1545,10 +1564,8 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     const std::string page = report->Render(
         summary, options.inputs, NowMs(),
         options.html_report_japanese ? ReportLanguage::kJapanese : ReportLanguage::kEnglish);
-    const bool written = std::fwrite(page.data(), 1, page.size(), report_file.get()) == page.size();
-    if (std::fclose(report_file.release()) != 0 || !written)
-      return Fail(fmt::format("--html-report: cannot write {}: {}", options.html_report_path,
-                              std::strerror(errno)));
+    if (auto written = report_file.WriteAndClose(page); !written)
+      return tl::unexpected(written.error());
   }
   return summary;
 }
