@@ -15,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "core/diagnostics.hpp"
 #include "core/result.hpp"
+#include "scan/scanner.hpp"
 #include "sigma/rule.hpp"
+#include "sigma/rule_set.hpp"
 
 namespace yagura::scan {
 
@@ -32,5 +35,12 @@ using LevelOverrides = std::map<std::string, sigma::Level, std::less<>>;
 // The level `overrides` give the rule (by its id, else its name), if any.
 [[nodiscard]] const sigma::Level* OverriddenLevel(const LevelOverrides& overrides,
                                                   const sigma::RuleInfo& info);
+
+// Reads the tuning files of `selection` (ScanOptions' rule lists and level overrides): their
+// ids join rule_ids and exclude_rule_ids, and their levels are set on the rules and
+// correlations (counted in summary.rules_relevelled). Ids that name nothing loaded are warned
+// of, a list at a time: a misspelt id would otherwise leave a noisy rule running unnoticed.
+[[nodiscard]] Result<void> ApplyRuleTuning(sigma::RuleSet& rules, ScanOptions& selection,
+                                           Diagnostics& diagnostics, ScanSummary& summary);
 
 }  // namespace yagura::scan

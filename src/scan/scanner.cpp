@@ -15,7 +15,6 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "core/large_buffer.hpp"
@@ -101,69 +100,6 @@ bool RuleSelected(const sigma::Rule& rule, const ScanOptions& options) {
     return false;
   }
   return true;
-}
-
-// Reads the rule tuning files of `selection` (scan/rule_tuning.hpp): their ids join
-// rule_ids and exclude_rule_ids, and their levels are set on the rules and correlations. Ids
-// that name nothing loaded are warned of, a list at a time: a misspelt id would otherwise
-// leave a noisy rule running unnoticed.
-Result<void> ApplyTuningFiles(sigma::RuleSet& rules, ScanOptions& selection,
-                              Diagnostics& diagnostics, ScanSummary& summary) {
-  std::set<std::string, std::less<>> known;
-  auto add_known = [&](const sigma::RuleInfo& info) {
-    if (!info.id.empty()) known.insert(info.id);
-    if (!info.name.empty()) known.insert(info.name);
-  };
-  for (const auto& rule : rules.rules) add_known(rule.info);
-  for (const auto& correlation : rules.correlations) add_known(correlation.info);
-  auto warn_unknown = [&](const std::string& where, const std::vector<std::string>& ids) {
-    size_t unknown = 0;
-    const std::string* first = nullptr;
-    for (const std::string& id : ids) {
-      if (known.contains(id)) continue;
-      if (unknown++ == 0) first = &id;
-    }
-    if (unknown == 0) return;
-    diagnostics.Report(DiagnosticKind::kWarning, where,
-                       fmt::format("{} rule id{} name{} no loaded rule (the first: {})", unknown,
-                                   unknown == 1 ? "" : "s", unknown == 1 ? "s" : "", *first));
-  };
-  warn_unknown("--rule-id", selection.rule_ids);
-  warn_unknown("--exclude-rule", selection.exclude_rule_ids);
-  auto read_lists = [&](const std::vector<std::string>& files,
-                        std::vector<std::string>& into) -> Result<void> {
-    for (const std::string& file : files) {
-      auto ids = ReadRuleList(file);
-      if (!ids) return tl::unexpected(ids.error());
-      warn_unknown(file, *ids);
-      into.insert(into.end(), ids->begin(), ids->end());
-    }
-    return {};
-  };
-  if (auto read = read_lists(selection.rule_list_files, selection.rule_ids); !read) return read;
-  // A list that names nothing must not mean "every rule", as no list does.
-  if (!selection.rule_list_files.empty() && selection.rule_ids.empty())
-    return Fail("no rule to run: the rule lists name no rule");
-  if (auto read = read_lists(selection.exclude_rule_list_files, selection.exclude_rule_ids); !read)
-    return read;
-  LevelOverrides levels;
-  for (const std::string& file : selection.level_override_files) {
-    LevelOverrides of_file;
-    if (auto read = ReadLevelOverrides(file, of_file); !read) return read;
-    std::vector<std::string> ids;
-    for (const auto& [id, level] : of_file) ids.push_back(id);
-    warn_unknown(file, ids);
-    for (auto& [id, level] : of_file) levels.insert_or_assign(id, level);
-  }
-  auto relevel = [&](sigma::RuleInfo& info) {
-    const sigma::Level* level = OverriddenLevel(levels, info);
-    if (level == nullptr || *level == info.level) return;
-    info.level = *level;
-    ++summary.rules_relevelled;
-  };
-  for (auto& rule : rules.rules) relevel(rule.info);
-  for (auto& correlation : rules.correlations) relevel(correlation.info);
-  return {};
 }
 
 uint64_t InputSize(const std::vector<event::InputFile>& inputs) {
@@ -311,7 +247,7 @@ Result<std::unique_ptr<Engine>> Engine::Prepare(const ScanOptions& options,
   summary.rules_in_files = rules.rules.size() + rules.correlations.size();
   // The tuning files' ids join those of the options; levels are overridden before selection.
   ScanOptions selection = options;
-  if (auto tuned = ApplyTuningFiles(rules, selection, diagnostics, summary); !tuned)
+  if (auto tuned = ApplyRuleTuning(rules, selection, diagnostics, summary); !tuned)
     return tl::unexpected(tuned.error());
   {
     // --min-level, --rule-id, --exclude-rule, the rule lists, --tag, --exclude-tag and
