@@ -324,6 +324,10 @@ int ScanCommand::Run() {
     std::cerr << "yagura scan: " << summary.error().ToString() << "\n";
     return EXIT_PARTIAL;
   }
+  // Outputs that could not be written are said even with --quiet: the exit status alone would
+  // not say which file is missing.
+  for (const std::string& failure : summary->output_failures)
+    std::cerr << "yagura scan: " << failure << "\n";
   if (!quiet_) std::cerr << scan::RenderSummary(*summary);
   if (!summary_json_.empty()) {
     std::FILE* file = std::fopen(summary_json_.c_str(), "wb");

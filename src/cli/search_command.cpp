@@ -123,6 +123,10 @@ int SearchCommand::Run() {
   });
   if (summary && sorter && sort_error.empty()) {
     if (auto written = sorter->WriteTo(out); !written) sort_error = written.error().message;
+    if (!sorter->spill_problem().empty()) {
+      std::cerr << self << ": warning: " << sorter->spill_problem()
+                << "; the records were sorted in memory instead\n";
+    }
   }
   if (!summary) {
     std::cerr << self << ": " << summary.error().ToString() << "\n";

@@ -109,6 +109,7 @@ AlertWriter::AlertWriter(AlertWriter&& other) noexcept
       failed_(other.failed_),
       sorter_(std::move(other.sorter_)),
       sort_error_(std::move(other.sort_error_)),
+      spill_problem_(std::move(other.spill_problem_)),
       rule_objects_(std::move(other.rule_objects_)) {
   other.file_ = nullptr;
   other.owned_ = false;
@@ -473,6 +474,7 @@ void AlertWriter::FormatTimesketch(const Flat& flat, std::string_view product,
 Result<void> AlertWriter::Finish() {
   if (sorter_ && sort_error_.empty()) {
     if (auto written = sorter_->WriteTo(file_); !written) sort_error_ = written.error().message;
+    spill_problem_ = sorter_->spill_problem();
     sorter_.reset();  // its temporary files go now
   }
   if (!sort_error_.empty()) return Fail("cannot sort alerts: " + sort_error_, path_);

@@ -109,6 +109,9 @@ class AlertWriter {
   // Writes what the sorter holds, then flushes; returns an error when the output could not be
   // written (disk full, closed pipe) or the sorter failed.
   [[nodiscard]] Result<void> Finish();
+  // After Finish: why the sorter kept alerts in memory past its budget (TimeSorter::
+  // spill_problem); empty when it did not, or there was no sorter.
+  [[nodiscard]] const std::string& spill_problem() const { return spill_problem_; }
 
   // Formats one alert as a JSON line (without the newline); exposed for tests and other sinks.
   // `rule_object`: the alert's `rule` object as FormatRuleObject writes it, when the caller
@@ -143,6 +146,7 @@ class AlertWriter {
   bool failed_ = false;
   std::unique_ptr<TimeSorter> sorter_;
   std::string sort_error_;  // the sorter's first failure
+  std::string spill_problem_;
   // Each rule's `rule` object, written at its first alert: escaping its title, tags and
   // references again for every alert cost a third of writing an EVTX alert. Keyed by the
   // rule's address: the rules of a scan outlive its writer.

@@ -1486,13 +1486,20 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   const correlate::CorrelationStats& stats = correlations.stats();
   summary.correlation_late_matches += stats.late_matches;
   summary.correlation_evicted_groups += stats.evicted_groups;
-  if (auto finished = writer->Finish(); !finished) return tl::unexpected(finished.error());
+  // From here on a failure is one file lost, not the scan: each is said, and the others are
+  // still written.
+  if (auto finished = writer->Finish(); !finished)
+    summary.output_failures.push_back(finished.error().ToString());
+  if (!writer->spill_problem().empty()) {
+    diagnostics.Report(DiagnosticKind::kWarning, "--sort time",
+                       writer->spill_problem() + "; the alerts were sorted in memory instead");
+  }
   if (pivot) {
     std::string json;
     pivot->WriteJson(options.pivot_min_level, json);
     json.push_back('\n');
     if (auto written = pivot_file.WriteAndClose(json); !written)
-      return tl::unexpected(written.error());
+      summary.output_failures.push_back(written.error().ToString());
     summary.pivot_alerts = pivot->alerts();
     summary.pivot_keywords = pivot->Counts();
   }
@@ -1501,7 +1508,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
         summary, options.inputs, NowMs(),
         options.html_report_japanese ? ReportLanguage::kJapanese : ReportLanguage::kEnglish);
     if (auto written = report_file.WriteAndClose(page); !written)
-      return tl::unexpected(written.error());
+      summary.output_failures.push_back(written.error().ToString());
   }
   return summary;
 }

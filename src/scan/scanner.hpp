@@ -149,10 +149,18 @@ struct ScanSummary {
   std::optional<int64_t> last_alert_ms;
   std::map<std::string, uint64_t> alerts_by_day;
   uint64_t alerts_without_time = 0;
+  // What could not be written once the scan had read its inputs (the alerts' output, the pivot
+  // keywords, the HTML report: a full disk), each with its reason. The scan still ends with
+  // its summary, so a long hunt's counts are not lost with one file.
+  std::vector<std::string> output_failures;
 
-  // 0 everything read, 1 some input or rule could not be read (exit status of `yagura scan`).
+  // 0 everything read and written; 1 some input or rule could not be read, or some output
+  // could not be written (exit status of `yagura scan`).
   [[nodiscard]] int ExitStatus() const {
-    return rules_failed || files_failed || records_skipped || intel_feeds_failed ? 1 : 0;
+    return rules_failed || files_failed || records_skipped || intel_feeds_failed ||
+                   !output_failures.empty()
+               ? 1
+               : 0;
   }
 };
 

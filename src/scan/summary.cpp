@@ -101,6 +101,8 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
                          "in correlations (see --time-field)\n",
                          s.correlation_untimed_events);
   }
+  for (const std::string& failure : s.output_failures)
+    out += fmt::format("  NOT WRITTEN {}\n", failure);
   if (s.alerts) {
     out += "\nAlerts by level\n";
     for (auto level : {sigma::Level::kCritical, sigma::Level::kHigh, sigma::Level::kMedium,
@@ -160,6 +162,9 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("alerts_by_day").BeginObject();
   for (const auto& [day, n] : s.alerts_by_day) w.Key(day).Uint(n);
   w.EndObject();
+  w.Key("output_failures").BeginArray();
+  for (const std::string& failure : s.output_failures) w.String(failure);
+  w.EndArray();
   w.EndObject();
   return out;
 }

@@ -120,7 +120,20 @@ std::string TimeSorter::SpillError(std::string_view what) const {
 }
 
 Result<void> TimeSorter::Spill() {
+  if (!spill_problem_.empty()) return {};  // a spill failed before: memory holds the rest
   SortEntries();
+  auto spilled = WriteRun();
+  if (spilled || read_failed_) return spilled;
+  // The temporary directory cannot take the run (full, gone, read-only). Nothing is lost: every
+  // line stays in memory, or in the runs written before, which go back to their starts.
+  spill_problem_ = spilled.error().message;
+  for (auto& run : runs_) {
+    if (!run->Rewind()) return Fail(SpillError("rewind"));
+  }
+  return {};
+}
+
+Result<void> TimeSorter::WriteRun() {
   if (runs_.size() + 1 >= MAX_RUNS) {
     // One run of everything so far, this buffer included: descriptors stay bounded.
     auto merged = NewRun();
@@ -133,6 +146,8 @@ Result<void> TimeSorter::Spill() {
     if (!into.Rewind()) return Fail(SpillError("write"));
     runs_.clear();
     runs_.push_back(std::move(*merged));
+    entries_.clear();
+    bytes_.clear();
     return {};
   }
   auto run = NewRun();
@@ -164,7 +179,7 @@ Result<void> TimeSorter::Merge(Write&& write) {
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> next(later);
   for (size_t r = 0; r < runs_.size(); ++r) {
     if (runs_[r]->Next(error)) next.push(r);
-    if (!error.empty()) return Fail(error);
+    if (!error.empty()) return ReadFailure(error);
   }
   if (!entries_.empty()) next.push(memory_source);
   while (!next.empty()) {
@@ -180,11 +195,14 @@ Result<void> TimeSorter::Merge(Write&& write) {
     Run& run = *runs_[source];
     if (!write(run.time, run.seq, run.line)) return Fail(SpillError("write"));
     if (run.Next(error)) next.push(source);
-    if (!error.empty()) return Fail(error);
+    if (!error.empty()) return ReadFailure(error);
   }
-  entries_.clear();
-  bytes_.clear();
   return {};
+}
+
+Result<void> TimeSorter::ReadFailure(const std::string& error) {
+  read_failed_ = true;
+  return Fail(error);
 }
 
 Result<void> TimeSorter::WriteTo(std::FILE* out) {
@@ -195,6 +213,8 @@ Result<void> TimeSorter::WriteTo(std::FILE* out) {
     return true;
   });
   runs_.clear();
+  entries_.clear();
+  bytes_.clear();
   return written;
 }
 

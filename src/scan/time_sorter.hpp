@@ -11,6 +11,10 @@
 //
 // Order: by time, earliest first; lines with the same time, and lines without a time (at the
 // end), keep the order they came in, so a scan's output is the same for any number of threads.
+//
+// A run that cannot be written (the directory full, gone or read-only) loses nothing: the sorter
+// stops spilling, keeps the rest in memory past its budget, and says why (spill_problem()), so
+// the output is still complete and in order. Only a run that cannot be read back is an error.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +48,8 @@ class TimeSorter {
 
   [[nodiscard]] size_t runs_written() const { return runs_written_; }  // temporary files
   [[nodiscard]] size_t open_runs() const { return runs_.size(); }
+  // Why lines past the budget stayed in memory (empty while every spill succeeded).
+  [[nodiscard]] const std::string& spill_problem() const { return spill_problem_; }
 
  private:
   struct Entry {
@@ -54,6 +60,8 @@ class TimeSorter {
   };
   struct Run;
   Result<void> Spill();
+  Result<void> WriteRun();
+  Result<void> ReadFailure(const std::string& error);
   void SortEntries();
   // A new, empty run in an unlinked temporary file.
   Result<std::unique_ptr<Run>> NewRun();
@@ -69,6 +77,8 @@ class TimeSorter {
   uint64_t next_seq_ = 0;
   std::vector<std::unique_ptr<Run>> runs_;
   size_t runs_written_ = 0;
+  std::string spill_problem_;
+  bool read_failed_ = false;
 };
 
 }  // namespace yagura::scan

@@ -214,6 +214,19 @@ contains "--html-report-lang ja speaks Japanese" "$work/report-ja.html" '<span c
 check "--html-report-lang without --html-report is a usage error" 2 "$yagura" scan --quiet --html-report-lang ja "$work/events.jsonl"
 check "--html-report to a path that takes no file" 1 "$yagura" scan --quiet --no-cache --html-report "$work/no-such-dir/r.html" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--html-report refusal names it" "$work/err" "--html-report: cannot write"
+# A file that cannot be written once the scan has read everything (/dev/full: a full disk) is
+# said, the exit status is 1, and the other outputs and the summary are still written.
+if [[ -w /dev/full ]]; then
+  check "--html-report that fills the disk" 1 "$yagura" scan --no-progress --no-cache --html-report /dev/full --pivot-keywords "$work/pivot-full.json" --summary-json "$work/summary-full.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
+  contains "a report that could not be written is named" "$work/err" "yagura scan: --html-report: cannot write /dev/full: No space left on device"
+  contains "the summary still comes" "$work/err" "NOT WRITTEN --html-report: cannot write /dev/full"
+  contains "the alerts are still written" "$work/out" '"title":"Whoami"'
+  contains "the pivot keywords are still written" "$work/pivot-full.json" '"hosts":[{"value":"ws1"'
+  contains "--summary-json lists what was not written" "$work/summary-full.json" '"output_failures":["--html-report: cannot write /dev/full: No space left on device"]'
+  check "alerts to a full disk" 1 "$yagura" scan --quiet --no-cache --output /dev/full --summary-json "$work/summary-full.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
+  contains "alerts that could not be written are named" "$work/err" "cannot write alerts: No space left on device"
+  contains "--summary-json counts the alerts not written" "$work/summary-full.json" '"alerts":1,'
+fi
 check "--pivot-keywords of sshd logs" 0 "$yagura" scan --quiet --no-cache --pivot-keywords "$work/pivot-linux.json" --pivot-min-level low --rules "$src/rules" "$src/samples/linux"
 contains "--pivot-keywords names sshd's user" "$work/pivot-linux.json" '"users":[{"value":"root"'
 contains "--pivot-keywords names sshd's source" "$work/pivot-linux.json" '"addresses":[{"value":"203.0.113.45"'

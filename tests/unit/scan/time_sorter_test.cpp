@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -98,13 +100,58 @@ TEST(TimeSorter, RunsSpilledToTemporaryFilesMergeToTheSameOrder) {
   fs::remove_all(dir);
 }
 
-TEST(TimeSorter, ADirectoryThatTakesNoFilesIsAClearError) {
+// A directory that takes no runs loses nothing: the lines stay in memory, in order, and the
+// sorter says why, naming the directory and the option that chooses another.
+TEST(TimeSorter, ADirectoryThatTakesNoFilesKeepsTheLinesInMemoryAndSaysWhy) {
+  const std::vector<Item> items = RandomItems(500, 7);
   TimeSorter sorter("/nonexistent/yagura-sort-dir", 1);
-  auto added = sorter.Add(5, "one\n");
-  ASSERT_FALSE(added);
-  EXPECT_NE(added.error().message.find("/nonexistent/yagura-sort-dir"), std::string::npos)
-      << added.error().message;
-  EXPECT_NE(added.error().message.find("--sort-dir"), std::string::npos);
+  EXPECT_EQ(Sorted(sorter, items), Expected(items));
+  EXPECT_EQ(sorter.runs_written(), 0u);
+  EXPECT_NE(sorter.spill_problem().find("/nonexistent/yagura-sort-dir"), std::string::npos)
+      << sorter.spill_problem();
+  EXPECT_NE(sorter.spill_problem().find("--sort-dir"), std::string::npos);
+}
+
+// Runs stop being writable part way (the directory goes away; a file size limit, as a full disk
+// would, stops the merge of the runs so far into one at MAX_RUNS, after it had read them all):
+// the runs written before and every line after are all in the output, in order.
+TEST(TimeSorter, RunsThatCannotBeWrittenPartWayLoseNothing) {
+  for (bool while_merging : {false, true}) {
+    SCOPED_TRACE(while_merging ? "the merge at MAX_RUNS fails" : "the directory goes away");
+    const fs::path dir =
+        fs::temp_directory_path() / ("yagura-sort-fail-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::vector<Item> items = RandomItems(1000, while_merging ? 2 : 3);
+    const size_t fail_after = while_merging ? TimeSorter::MAX_RUNS - 1 : 20;
+    TimeSorter sorter(dir.string(), 1);  // every line a run
+    size_t added = 0;
+    for (; added < items.size() && sorter.runs_written() < fail_after; ++added)
+      ASSERT_TRUE(sorter.Add(items[added].time, items[added].line));
+    ASSERT_EQ(sorter.runs_written(), fail_after);
+    EXPECT_TRUE(sorter.spill_problem().empty());
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    const auto saved_signal = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+    if (while_merging) {
+      rlimit small = saved;
+      small.rlim_cur = 4096;  // more than one line, less than the runs so far together
+      ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    } else {
+      fs::remove_all(dir);
+    }
+    for (; added < items.size(); ++added)
+      ASSERT_TRUE(sorter.Add(items[added].time, items[added].line));
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+    std::signal(SIGXFSZ, saved_signal);
+    const std::string text = Sorted(sorter, {});
+    EXPECT_TRUE(text == Expected(items)) << "the output lost or reordered lines";
+    EXPECT_FALSE(sorter.spill_problem().empty());
+    EXPECT_NE(sorter.spill_problem().find(dir.string()), std::string::npos)
+        << sorter.spill_problem();
+    // The merge's run was made before it failed; no run was tried after the failure.
+    EXPECT_EQ(sorter.runs_written(), fail_after + (while_merging ? 1 : 0));
+    fs::remove_all(dir);
+  }
 }
 
 class SortedScan : public ::testing::Test {
