@@ -254,7 +254,9 @@ std::optional<int64_t> EventTimeMs(const event::Event& event, event::FieldId tim
     }
   }
   if (event.time.empty()) return std::nullopt;
-  return ParseEventTimeMs(event.time, reference_ms);
+  if (auto ms = ParseEventTimeMs(event.time, reference_ms)) return ms;
+  if (event.time_fallback.empty()) return std::nullopt;
+  return ParseEventTimeMs(event.time_fallback, reference_ms);
 }
 
 }  // namespace yagura::correlate

@@ -27,7 +27,8 @@ namespace yagura::correlate {
                                                       int64_t reference_ms = 0);
 
 // Reads an event's time: the first value of `time_field` when it is set (not NO_FIELD) and
-// present, else Event::time. nullopt when neither parses.
+// present, else Event::time, else Event::time_fallback (a damaged SystemTime beside a sound
+// UtcTime). nullopt when none parses.
 [[nodiscard]] std::optional<int64_t> EventTimeMs(const event::Event& event,
                                                  event::FieldId time_field = event::NO_FIELD,
                                                  int64_t reference_ms = 0);

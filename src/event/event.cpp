@@ -22,6 +22,7 @@ void Event::ClearValues() {
   all_values_.clear();
   arena_.Reset();
   time = {};
+  time_fallback = {};
 }
 
 void Event::GrowSlots(FieldId id) {

@@ -84,6 +84,9 @@ class Event {
   uint32_t source_index = 0;      // index into the scan's list of input files
   uint64_t record_number = 0;     // 1-based record, JSON value or line number in the source
   std::string_view time;          // event time as written in the record, if found
+  // The next-best time field's text (TIME_NAMES order), read when `time` does not parse: some
+  // collectors write a damaged SystemTime beside a sound Sysmon UtcTime.
+  std::string_view time_fallback;
   LogsourceClass logsource;
 
  private:

@@ -141,6 +141,7 @@ class EventSink final : public FieldEmitter {
   void Begin(Event& event) {
     event_ = &event;
     time_rank_ = INT_MAX;
+    fallback_rank_ = INT_MAX;
   }
   // The table holds every time name (NameTable::Build), so a name it does not hold has no
   // time rank.
@@ -203,10 +204,17 @@ class EventSink final : public FieldEmitter {
   // Whether the next events collect every value (only if some rule has keywords at all): the
   // scanner turns it off for records that cannot hold any keyword.
   void set_all_values(bool on) { all_values_ = on && catalog_.wants_all_values(); }
+  // The best time becomes the event's time, the one before it (or the next best) its fallback.
   void OfferTime(std::string_view text, int rank) override {
-    if (rank < time_rank_ && !text.empty()) {
+    if (text.empty() || rank >= fallback_rank_) return;
+    if (rank < time_rank_) {
+      fallback_rank_ = time_rank_;
+      event_->time_fallback = event_->time;
       time_rank_ = rank;
       event_->time = text;
+    } else if (rank > time_rank_) {
+      fallback_rank_ = rank;
+      event_->time_fallback = text;
     }
   }
   [[nodiscard]] const FieldCatalog& catalog() const { return catalog_; }
@@ -221,6 +229,7 @@ class EventSink final : public FieldEmitter {
   NameTable names_;
   Event* event_ = nullptr;
   int time_rank_ = INT_MAX;
+  int fallback_rank_ = INT_MAX;
 };
 
 class JsonFlattener {

@@ -94,5 +94,21 @@ TEST(EventTime, EventTimeField) {
   EXPECT_FALSE(EventTimeMs(event, custom));
 }
 
+// Some collectors damage SystemTime (a fraction written twice) while Sysmon's UtcTime beside
+// it is sound: the event keeps its time.
+TEST(EventTime, ADamagedTimeFallsBackToTheNextBest) {
+  event::Event event;
+  event.Reset(0);
+  event.time = "2026-11-26T08:12:15.037000.000000Z";
+  EXPECT_FALSE(EventTimeMs(event));
+  event.time_fallback = "2026-11-26 08:12:15.037";
+  EXPECT_EQ(EventTimeMs(event), T0 + 37);
+  event.time = "2026-11-26T08:12:15.5Z";
+  EXPECT_EQ(EventTimeMs(event), T0 + 500) << "a sound time is read first";
+  event.time = "garbage";
+  event.time_fallback = "garbage too";
+  EXPECT_FALSE(EventTimeMs(event));
+}
+
 }  // namespace
 }  // namespace yagura::correlate

@@ -144,14 +144,25 @@ TEST(JsonParser, EventMetadataAndTime) {
   ParserFixture p({"x"});
   ASSERT_TRUE(p.Parse(R"({"timestamp": "t3", "@timestamp": "t2", "x": 1})"));
   EXPECT_EQ(p.event().time, "t2");
+  EXPECT_EQ(p.event().time_fallback, "t3");  // the next best, for a time that does not parse
   EXPECT_EQ(p.event().format, RecordFormat::kJson);
   EXPECT_EQ(p.event().record_number, 1u);
   EXPECT_EQ(p.event().raw.substr(0, 14), R"({"timestamp": )");
   ASSERT_TRUE(p.Parse(R"({"Event": {"System": {"TimeCreated": {"#attributes": {"SystemTime": "t0"}}},
                           "EventData": {"UtcTime": "t1"}}})"));
   EXPECT_EQ(p.event().time, "t0");
+  EXPECT_EQ(p.event().time_fallback, "t1");
+  // The better name coming last, and a third name: the two best are kept, whatever the order.
+  ASSERT_TRUE(p.Parse(R"({"timestamp": "t3", "UtcTime": "t1", "@timestamp": "t2",
+                          "TimeCreated_SystemTime": "t0"})"));
+  EXPECT_EQ(p.event().time, "t0");
+  EXPECT_EQ(p.event().time_fallback, "t1");
+  ASSERT_TRUE(p.Parse(R"({"UtcTime": "t1", "x": 1})"));
+  EXPECT_EQ(p.event().time, "t1");
+  EXPECT_EQ(p.event().time_fallback, "");
   ASSERT_TRUE(p.Parse(R"({"x": 1})"));
   EXPECT_EQ(p.event().time, "");
+  EXPECT_EQ(p.event().time_fallback, "");
 }
 
 TEST(JsonParser, BadJsonFailsWithAReason) {
