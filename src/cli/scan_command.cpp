@@ -241,6 +241,11 @@ ScanCommand::ScanCommand(CLI::App& app) {
                    "high)")
       ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
   AddWhereOption(command_, options_.conditions, "events");
+  command_->add_flag("--skip-duplicate-records", options_.skip_duplicate_records,
+                     "A record that is a copy of one read before (Windows: the same channel, "
+                     "computer and EventRecordID, in any file; other records: the same bytes in "
+                     "another file) raises no alert and feeds no correlation: for collections "
+                     "that hold the same logs twice (backups, shadow copies, exports)");
   command_->add_option("--summary-json", summary_json_,
                        "Also write the summary as JSON to this file (for scripts and benchmarks)");
   command_->add_flag("--quiet,-q", quiet_, "No summary and no progress bar");

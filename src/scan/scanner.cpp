@@ -26,6 +26,7 @@
 #include "event/parser.hpp"
 #include "intel/store.hpp"
 #include "scan/alert_writer.hpp"
+#include "scan/duplicate_records.hpp"
 #include "scan/engine_impl.hpp"
 #include "scan/html_report.hpp"
 #include "scan/pivot_keywords.hpp"
@@ -1211,12 +1212,15 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   ScanSummary summary;
   // --pivot-keywords: the fields it reads are interned with the rules', before the parser.
   std::optional<PivotKeywords> pivot;
+  // --skip-duplicate-records: the fields a Windows record is known by are interned too.
+  std::optional<DuplicateRecords> duplicates;
   ScanOptions prepared = options;
-  if (!options.pivot_keywords_path.empty()) {
-    prepared.intern_extra_fields = [&pivot,
+  if (!options.pivot_keywords_path.empty() || options.skip_duplicate_records) {
+    prepared.intern_extra_fields = [&pivot, &duplicates, &options,
                                     extra = options.intern_extra_fields](event::FieldCatalog& c) {
       if (extra) extra(c);
-      pivot.emplace(c);
+      if (!options.pivot_keywords_path.empty()) pivot.emplace(c);
+      if (options.skip_duplicate_records) duplicates.emplace(c);
     };
   }
   auto engine = Engine::Prepare(prepared, diagnostics, summary);
@@ -1425,9 +1429,29 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     correlations.Observe(match, fired);
     write_correlations();
   };
+  // Whether the record is a copy of one read before (--skip-duplicate-records): asked once a
+  // record, in input order, so the first copy is the one kept whatever the number of threads.
+  const std::string* asked_path = nullptr;
+  uint64_t asked_number = 0;
+  bool asked_duplicate = false;
+  auto duplicate = [&](const event::Event& event, const event::Record& record,
+                       const std::string& path) {
+    if (!duplicates) return false;
+    if (asked_path != &path || asked_number != record.number) {
+      asked_path = &path;
+      asked_number = record.number;
+      asked_duplicate = duplicates->SeenBefore(event, record.source_index);
+      if (asked_duplicate) ++summary.records_duplicate;
+    }
+    return asked_duplicate;
+  };
   auto on_alert = [&](const sigma::Rule& rule, const event::Event& event,
                       const event::Record& record, const std::string& path) {
     auto rule_index = static_cast<uint32_t>(&rule - rule_set.rules.data());
+    if (duplicate(event, record, path)) {
+      if (rule_written[rule_index]) ++summary.alerts_duplicate;
+      return;
+    }
     if (rule_written[rule_index]) write_rule_alert(rule, event, record, path, rule_index);
     if (correlations.Referenced(rule_index)) correlate(rule_index, event, record, path);
   };
@@ -1440,6 +1464,10 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     intel::IndicatorView view = snapshot.View(match.indicator);
     sigma::Level level = IndicatorLevel(view.confidence);
     if (options.min_level && level < *options.min_level) return;
+    if (duplicate(event, record, path)) {
+      ++summary.alerts_duplicate;
+      return;
+    }
     const auto& compact = snapshot.indicator(match.indicator);
     info.id = view.id;
     info.feed = view.feed;

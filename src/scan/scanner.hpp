@@ -83,6 +83,9 @@ struct ScanOptions {
   // Interns fields that something besides the rules reads (live detection's campaign keys and
   // time field), before the event parser is built.
   std::function<void(event::FieldCatalog&)> intern_extra_fields;
+  // --skip-duplicate-records: a record that is a copy of one read before (scan/
+  // duplicate_records.hpp) raises no alert and feeds no correlation.
+  bool skip_duplicate_records = false;
   // Correlation rules: the event time is read from this field when set (else the format's own
   // time), and a match may arrive this far behind the latest event time and still count.
   std::string time_field;
@@ -135,6 +138,10 @@ struct ScanSummary {
   // With --pivot-keywords: the alerts whose events gave keywords, and the distinct keywords of
   // each category (PivotCategories() order).
   uint64_t pivot_alerts = 0;
+  // With --skip-duplicate-records: alerting records that were copies of records read before,
+  // and the alerts they would have raised.
+  uint64_t records_duplicate = 0;
+  uint64_t alerts_duplicate = 0;
   std::vector<size_t> pivot_keywords;
   double load_seconds = 0;
   double scan_seconds = 0;

@@ -67,6 +67,11 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
     }
     out += fmt::format("  pivot      keywords of {} alerts' events: {}\n", s.pivot_alerts, counts);
   }
+  if (s.records_duplicate)
+    out += fmt::format(
+        "  duplicates {} alerting records were copies of records read before: their {} alerts "
+        "left out\n",
+        s.records_duplicate, s.alerts_duplicate);
   if (s.evtx_native_records || s.evtx_libevtx_records)
     out += fmt::format("  evtx       {} records rendered by Yagura, {} by libevtx\n",
                        s.evtx_native_records, s.evtx_libevtx_records);
@@ -138,6 +143,8 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("correlation_untimed_events").Uint(s.correlation_untimed_events);
   w.Key("events_outside_time_range").Uint(s.events_outside_time_range);
   w.Key("events_not_where").Uint(s.events_not_where);
+  w.Key("records_duplicate").Uint(s.records_duplicate);
+  w.Key("alerts_duplicate").Uint(s.alerts_duplicate);
   w.Key("events_without_time").Uint(s.events_without_time);
   w.Key("indicators_loaded").Uint(s.indicators_loaded);
   w.Key("intel_feeds_failed").Uint(s.intel_feeds_failed);

@@ -204,6 +204,11 @@ contains "--where alert" "$work/out" '"title":"Whoami"'
 check "--where leaves the event out" 0 "$yagura" scan --no-progress --no-cache -w 'Computer=dc01' --rules "$work/rules/good.yml" "$work/events.jsonl"
 [[ ! -s $work/out ]] || { echo "FAIL: --where that does not hold still alerted"; failures=$((failures + 1)); }
 contains "--where counts what it left out" "$work/err" "where      2 events where the --where conditions do not hold"
+mkdir -p "$work/copy" && cp "$work/events.jsonl" "$work/copy/events.jsonl"
+check "--skip-duplicate-records" 0 "$yagura" scan --no-progress --no-cache --skip-duplicate-records --summary-json "$work/summary-dup.json" --rules "$work/rules/good.yml" "$work/events.jsonl" "$work/copy/events.jsonl"
+[[ $(grep -c '"title":"Whoami"' "$work/out") == 1 ]] || { echo "FAIL: --skip-duplicate-records still alerted on the copy"; failures=$((failures + 1)); }
+contains "--skip-duplicate-records counts the copies" "$work/err" "duplicates 1 alerting records were copies of records read before: their 1 alerts left out"
+contains "--summary-json counts the copies" "$work/summary-dup.json" '"records_duplicate":1,"alerts_duplicate":1'
 check "--pivot-keywords" 0 "$yagura" scan --quiet --no-cache --pivot-keywords "$work/pivot.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--pivot-keywords names the host" "$work/pivot.json" '"hosts":[{"value":"ws1","count":1'
 check "--html-report" 0 "$yagura" scan --quiet --no-cache --html-report "$work/report.html" --rules "$work/rules/good.yml" "$work/events.jsonl"
