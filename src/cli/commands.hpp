@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/serve_config.hpp"
+#include "scan/base64_payloads.hpp"
 #include "scan/log_stats.hpp"
 #include "scan/record_search.hpp"
 #include "scan/scanner.hpp"
@@ -205,6 +206,22 @@ class StatsCommand {
   std::string logsource_;
   size_t top_ = 10;
   bool json_ = false;
+};
+
+// `yagura extract-base64`: base64 payloads in log fields, decoded (scan/base64_payloads.hpp).
+class ExtractBase64Command {
+ public:
+  explicit ExtractBase64Command(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  scan::Base64Options options_;
+  std::string format_ = "auto";
+  std::string output_;
+  std::string output_format_ = "jsonl";
+  bool quiet_ = false;
 };
 
 class DumpCommand {

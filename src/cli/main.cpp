@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   yagura::cli::SearchCommand search(app);
   yagura::cli::StatsCommand stats(app);
   yagura::cli::DumpCommand dump(app);
+  yagura::cli::ExtractBase64Command extract_base64(app);
 
   try {
     app.parse(argc, argv);
@@ -44,5 +45,6 @@ int main(int argc, char** argv) {
   if (search.parsed()) return search.Run();
   if (stats.parsed()) return stats.Run();
   if (dump.parsed()) return dump.Run();
+  if (extract_base64.parsed()) return extract_base64.Run();
   return yagura::cli::EXIT_USAGE;
 }

@@ -27,20 +27,6 @@ bool HasAnyOf(std::string_view text, std::string_view bytes) {
   return false;
 }
 
-void AppendCsvField(std::string& out, std::string_view field) {
-  bool quote = HasAnyOf(field, ",\"\r\n");
-  if (!quote) {
-    out.append(field);
-    return;
-  }
-  out.push_back('"');
-  for (char c : field) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 std::string Join(const std::vector<std::string_view>& parts, char separator) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -74,6 +60,20 @@ ShownLogsource Shown(const AlertRecord& alert) {
 }
 
 }  // namespace
+
+void AppendCsvField(std::string& out, std::string_view field) {
+  bool quote = HasAnyOf(field, ",\"\r\n");
+  if (!quote) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
 
 Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat format,
                                       std::unique_ptr<TimeSorter> sorter) {

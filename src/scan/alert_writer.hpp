@@ -93,6 +93,8 @@ struct AlertRecord {
 // Appends "field: value" to `out`, after " ¦ " when `out` holds something: the flat form of
 // an alert's details (CSV, Timesketch, the HTML report), as Hayabusa writes its Details.
 void AppendDetail(std::string& out, std::string_view field, std::string_view value);
+// Appends one CSV field (RFC 4180: quoted when it holds a comma, quote or line break).
+void AppendCsvField(std::string& out, std::string_view field);
 
 class AlertWriter {
  public:

@@ -315,6 +315,20 @@ check "stats with a bad --where is a usage error" 2 "$yagura" stats -w 'EventID|
 check "stats --top 0 is a usage error" 2 "$yagura" stats --top 0 "$src/samples"
 check "stats with a bad --logsource is a usage error" 2 "$yagura" stats --logsource productlinux "$src/samples"
 check "stats of a missing file exits 1" 1 "$yagura" stats "$src/samples" "$work/nowhere.log"
+# extract-base64: the sample's encoded PowerShell command, decoded.
+check "extract-base64 --help" 0 "$yagura" extract-base64 --help
+check "extract-base64" 0 "$yagura" extract-base64 "$src/samples"
+contains "extract-base64 decodes UTF-16LE" "$work/out" '"field":"CommandLine","encoding":"utf-16le"'
+contains "extract-base64 gives the text" "$work/out" '"decoded":"IEX (New-Object Net.WebClient)"'
+contains "extract-base64 summary" "$work/err" "1 payloads in 1 of"
+check "extract-base64 as CSV" 0 "$yagura" extract-base64 -q --output-format csv "$src/samples"
+contains "extract-base64 CSV header" "$work/out" "time,file,record,host,event_id,field,encoding,compression,file_type,layers,decoded_bytes,decoded,base64"
+contains "extract-base64 CSV row" "$work/out" ",CommandLine,utf-16le,,,1,60,IEX (New-Object Net.WebClient),"
+check "extract-base64 --field elsewhere finds nothing" 0 "$yagura" extract-base64 --field Image "$src/samples"
+[[ ! -s $work/out ]] || { echo "FAIL: extract-base64 --field Image found something"; failures=$((failures + 1)); }
+check "extract-base64 --min-length 2 is a usage error" 2 "$yagura" extract-base64 --min-length 2 "$src/samples"
+check "extract-base64 with a bad --where is a usage error" 2 "$yagura" extract-base64 -w 'Image|nosuch=x' "$src/samples"
+check "extract-base64 of a missing file exits 1" 1 "$yagura" extract-base64 "$src/samples" "$work/nowhere.log"
 
 inputs=("$src/samples")
 [[ -d $src/../shared/data/sigma/regression/jsonl ]] && inputs+=("$src/../shared/data/sigma/regression/jsonl")
