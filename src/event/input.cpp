@@ -32,6 +32,7 @@
 #include "event/record.hpp"
 #include "event/syslog.hpp"
 #include "event/web_access.hpp"
+#include "event/zip_archive.hpp"
 
 namespace yagura::event {
 namespace {
@@ -190,7 +191,8 @@ bool IsRegularFile(const std::string& path) {
 
 std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                           uint64_t limit) {
-  if (file.path == "-" || (forced != InputFormat::kAuto && forced != InputFormat::kEvtx))
+  if (file.path == "-" || file.zip_member ||
+      (forced != InputFormat::kAuto && forced != InputFormat::kEvtx))
     return std::nullopt;
   if (!IsRegularFile(file.path)) return std::nullopt;
   int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -247,6 +249,31 @@ std::string_view InputFormatName(InputFormat format) {
   return "auto";
 }
 
+namespace {
+
+// A regular file as an input, or, for a ZIP archive, each of its members.
+void AddFile(std::vector<InputFile>& files, std::string path, uint64_t size,
+             Diagnostics& diagnostics) {
+  if (!IsZipArchive(path)) {
+    files.push_back({std::move(path), size});
+    return;
+  }
+  auto members = ListZipArchive(path);
+  if (!members) {
+    diagnostics.Report(DiagnosticKind::kInputUnreadable, path, members.error().message);
+    return;
+  }
+  for (ZipMember& member : *members) {
+    InputFile file;
+    file.path = path + std::string(ZIP_MEMBER_SEPARATOR) + member.name;
+    file.size = member.compressed_size;
+    file.zip_member = std::make_shared<const ZipMember>(std::move(member));
+    files.push_back(std::move(file));
+  }
+}
+
+}  // namespace
+
 std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
                                     Diagnostics& diagnostics) {
   std::vector<InputFile> files;
@@ -262,7 +289,11 @@ std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
       continue;
     }
     if (!S_ISDIR(info.st_mode)) {
-      files.push_back({path, static_cast<uint64_t>(info.st_size)});
+      if (S_ISREG(info.st_mode)) {
+        AddFile(files, path, static_cast<uint64_t>(info.st_size), diagnostics);
+      } else {
+        files.push_back({path, static_cast<uint64_t>(info.st_size)});  // a pipe, a device
+      }
       continue;
     }
     std::error_code error;
@@ -284,7 +315,7 @@ std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
     }
     std::sort(found.begin(), found.end(),
               [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
-    for (auto& file : found) files.push_back(std::move(file));
+    for (auto& file : found) AddFile(files, std::move(file.path), file.size, diagnostics);
   }
   return files;
 }
@@ -446,7 +477,7 @@ const std::shared_ptr<char[]>& RecordReader::shared_buffer() const {
 
 bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
                             const OnRecord& on_record, const OnProgress& on_progress) {
-  auto opened = OpenByteSource(file.path);
+  auto opened = file.zip_member ? OpenZipMember(*file.zip_member) : OpenByteSource(file.path);
   if (!opened) {
     diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path, opened.error().message);
     ++stats_.files_failed;

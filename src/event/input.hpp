@@ -2,12 +2,13 @@
 //
 // Paths may be files, directories (walked recursively, in sorted order so results are
 // reproducible) or "-" for stdin. gzip and zstd files are decompressed transparently (by magic
-// bytes, not by name). The format of each file is detected from its content unless forced:
-// EVTX by its "ElfFile" signature, JSON by a leading '{' or '[', syslog by an RFC 5424/3164
-// header, web server access logs by their line shape; other text is read as lines, and binary
-// data of no known format is reported as unreadable (a forced format reads it anyway).
-// A file that cannot be read, and every record that cannot be framed, is reported to
-// Diagnostics with its location; reading goes on with the next record or file.
+// bytes, not by name), and ZIP archives are read as folders of their members (zip_archive.hpp). The
+// format of each file is detected from its content unless forced: EVTX by its "ElfFile" signature,
+// JSON by a leading '{' or '[', syslog by an RFC 5424/3164 header, web server access logs by their
+// line shape; other text is read as lines, and binary data of no known format is reported as
+// unreadable (a forced format reads it anyway). A file that cannot be read, and every record that
+// cannot be framed, is reported to Diagnostics with its location; reading goes on with the next
+// record or file.
 //
 // Who counts what: the reader reports (and counts in ReadStats::records_skipped) only what it
 // cannot frame or decode: an unterminated JSON value, text that is no JSON value where JSON is
@@ -59,11 +60,15 @@ enum class InputFormat : uint8_t {
 // without bound. The reader's buffer never grows beyond it plus one read chunk.
 inline constexpr size_t MAX_RECORD_SIZE = size_t{64} << 20;
 
+struct ZipMember;
+
 struct InputFile {
-  std::string path;  // "-" for stdin
+  std::string path;  // "-" for stdin; "ARCHIVE!/NAME" for a member of a ZIP archive
   // Bytes when the input was listed (0 for stdin): what progress reports measure against, so a
-  // scan of many small files does not look each up again.
+  // scan of many small files does not look each up again. A ZIP member's compressed bytes.
   uint64_t size = 0;
+  // Set for a member of a ZIP archive (event/zip_archive.hpp), which is read from the archive.
+  std::shared_ptr<const ZipMember> zip_member = nullptr;
 };
 
 // Whether `path` names a regular file, found without opening it: the checks below open only
@@ -79,8 +84,8 @@ struct InputFile {
 [[nodiscard]] std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                                         uint64_t limit);
 
-// Expands directories (recursively) and checks that each path exists. Unreadable paths are
-// reported and left out.
+// Expands directories (recursively) and ZIP archives (into their members) and checks that each
+// path exists. Unreadable paths and archives are reported and left out.
 [[nodiscard]] std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
                                                   Diagnostics& diagnostics);
 

@@ -39,7 +39,8 @@ void Raise(std::atomic<uint64_t>* covered, uint64_t end) {
 std::optional<uint64_t> JsonSegmentReader::SplittableSize(const InputFile& file,
                                                           InputFormat forced,
                                                           uint64_t segment_size) {
-  if (file.path == "-" || (forced != InputFormat::kAuto && forced != InputFormat::kJson))
+  if (file.path == "-" || file.zip_member ||
+      (forced != InputFormat::kAuto && forced != InputFormat::kJson))
     return std::nullopt;
   if (!IsRegularFile(file.path)) return std::nullopt;  // a pipe is read by the reader alone
   int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);

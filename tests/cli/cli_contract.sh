@@ -315,6 +315,19 @@ check "stats with a bad --where is a usage error" 2 "$yagura" stats -w 'EventID|
 check "stats --top 0 is a usage error" 2 "$yagura" stats --top 0 "$src/samples"
 check "stats with a bad --logsource is a usage error" 2 "$yagura" stats --logsource productlinux "$src/samples"
 check "stats of a missing file exits 1" 1 "$yagura" stats "$src/samples" "$work/nowhere.log"
+# A ZIP archive is read as the folder it holds: the same alerts, members named ARCHIVE!/NAME.
+(cd "$src" && /usr/bin/python3 -c 'import sys, zipfile, pathlib
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for f in sorted(pathlib.Path("samples").rglob("*")):
+        if f.is_file(): z.write(f)' "$work/samples.zip")
+check "scan of a ZIP archive" 0 "$yagura" scan --quiet --no-cache --rules "$src/rules" -o "$work/zip-alerts.jsonl" "$work/samples.zip"
+check "scan of the folder" 0 "$yagura" scan --quiet --no-cache --rules "$src/rules" -o "$work/dir-alerts.jsonl" "$src/samples"
+[[ $(wc -l <"$work/zip-alerts.jsonl") -gt 0 && $(wc -l <"$work/zip-alerts.jsonl") == $(wc -l <"$work/dir-alerts.jsonl") ]] ||
+  { echo "FAIL: a ZIP archive gave other alerts than its folder"; failures=$((failures + 1)); }
+contains "a ZIP member is named ARCHIVE!/NAME" "$work/zip-alerts.jsonl" "samples.zip!/samples/windows/sysmon.jsonl"
+head -c 100 "$work/samples.zip" >"$work/cut.zip"
+check "a damaged ZIP archive exits 1" 1 "$yagura" scan --quiet --no-cache --rules "$src/rules" -o /dev/null "$work/cut.zip" "$src/samples/linux"
+contains "a damaged ZIP archive is named" "$work/err" "cut.zip: not a readable ZIP archive"
 # extract-base64: the sample's encoded PowerShell command, decoded.
 check "extract-base64 --help" 0 "$yagura" extract-base64 --help
 check "extract-base64" 0 "$yagura" extract-base64 "$src/samples"

@@ -196,7 +196,9 @@ TEST(Base64Payloads, ExtractBase64ReadsTheCommandFieldsOfALogFile) {
                      FormatTimestampMs(*found.time_ms));
     });
     EXPECT_TRUE(summary) << summary.error().ToString();
-    if (summary) EXPECT_EQ(summary->payloads, seen.size());
+    if (summary) {
+      EXPECT_EQ(summary->payloads, seen.size());
+    }
     return seen;
   };
   // Default fields: command lines, not OriginalFileName.

@@ -1,0 +1,289 @@
+// ZIP archives as inputs: members listed from the central directory (ZIP64 included, a comment
+// after the end record, directories left out), read stored and deflated with their CRC-32 and
+// size checked, damaged, encrypted and unknown members named; then an archive in a folder read
+// as the files it holds, EVTX included.
+#include "event/zip_archive.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <string>
+#include <vector>
+
+#include "event/input.hpp"
+#include "input_test_util.hpp"
+
+namespace yagura::event {
+namespace {
+
+using testing::SharedDir;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+void Put16(std::string& out, uint32_t v) {
+  out.push_back(static_cast<char>(v & 0xff));
+  out.push_back(static_cast<char>((v >> 8) & 0xff));
+}
+void Put32(std::string& out, uint32_t v) {
+  Put16(out, v & 0xffff);
+  Put16(out, v >> 16);
+}
+void Put64(std::string& out, uint64_t v) {
+  Put32(out, static_cast<uint32_t>(v));
+  Put32(out, static_cast<uint32_t>(v >> 32));
+}
+
+std::string RawDeflate(std::string_view data) {
+  z_stream stream{};
+  EXPECT_EQ(deflateInit2(&stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&stream, data.size()) + 16, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+// A ZIP archive written by hand, as archivers write them.
+struct ZipWriter {
+  struct Entry {
+    std::string name;
+    std::string data;
+    uint16_t method = 8;
+    uint16_t flags = 0;
+    bool zip64 = false;    // sizes and offset in the ZIP64 extra field
+    bool bad_crc = false;  // a damaged member
+  };
+  std::vector<Entry> entries;
+  bool zip64_end = false;  // the ZIP64 end records too
+  std::string comment;
+
+  std::string Build() const {
+    std::string out, directory;
+    for (const Entry& e : entries) {
+      const std::string stored = e.method == 8 ? RawDeflate(e.data) : e.data;
+      uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(e.data.data()),
+                                                 static_cast<uInt>(e.data.size())));
+      if (e.bad_crc) crc ^= 1;
+      const uint64_t offset = out.size();
+      std::string extra;
+      if (e.zip64) {
+        Put16(extra, 0x0001);
+        Put16(extra, 24);
+        Put64(extra, e.data.size());
+        Put64(extra, stored.size());
+        Put64(extra, offset);
+      }
+      Put32(out, 0x04034b50);
+      Put16(out, 20);
+      Put16(out, e.flags);
+      Put16(out, e.method);
+      Put32(out, 0);  // time and date
+      Put32(out, crc);
+      Put32(out, e.zip64 ? 0xffffffff : static_cast<uint32_t>(stored.size()));
+      Put32(out, e.zip64 ? 0xffffffff : static_cast<uint32_t>(e.data.size()));
+      Put16(out, static_cast<uint32_t>(e.name.size()));
+      Put16(out, 0);
+      out += e.name;
+      out += stored;
+      Put32(directory, 0x02014b50);
+      Put16(directory, 45);
+      Put16(directory, 45);
+      Put16(directory, e.flags);
+      Put16(directory, e.method);
+      Put32(directory, 0);
+      Put32(directory, crc);
+      Put32(directory, e.zip64 ? 0xffffffff : static_cast<uint32_t>(stored.size()));
+      Put32(directory, e.zip64 ? 0xffffffff : static_cast<uint32_t>(e.data.size()));
+      Put16(directory, static_cast<uint32_t>(e.name.size()));
+      Put16(directory, static_cast<uint32_t>(extra.size()));
+      Put16(directory, 0);  // comment
+      Put16(directory, 0);  // disk
+      Put16(directory, 0);  // internal attributes
+      Put32(directory, 0);  // external attributes
+      Put32(directory, e.zip64 ? 0xffffffff : static_cast<uint32_t>(offset));
+      directory += e.name;
+      directory += extra;
+    }
+    const uint64_t directory_offset = out.size();
+    out += directory;
+    if (zip64_end) {
+      const uint64_t end64_offset = out.size();
+      Put32(out, 0x06064b50);
+      Put64(out, 44);
+      Put16(out, 45);
+      Put16(out, 45);
+      Put32(out, 0);
+      Put32(out, 0);
+      Put64(out, entries.size());
+      Put64(out, entries.size());
+      Put64(out, directory.size());
+      Put64(out, directory_offset);
+      Put32(out, 0x07064b50);
+      Put32(out, 0);
+      Put64(out, end64_offset);
+      Put32(out, 1);
+    }
+    Put32(out, 0x06054b50);
+    Put16(out, 0);
+    Put16(out, 0);
+    Put16(out, zip64_end ? 0xffff : static_cast<uint32_t>(entries.size()));
+    Put16(out, zip64_end ? 0xffff : static_cast<uint32_t>(entries.size()));
+    Put32(out, zip64_end ? 0xffffffff : static_cast<uint32_t>(directory.size()));
+    Put32(out, zip64_end ? 0xffffffff : static_cast<uint32_t>(directory_offset));
+    Put16(out, static_cast<uint32_t>(comment.size()));
+    out += comment;
+    return out;
+  }
+};
+
+// The member's bytes, read in small pieces (a reader's buffer is smaller than a member), or the
+// error that stopped the read.
+std::string ReadMember(const ZipMember& member, std::string* error = nullptr) {
+  auto source = OpenZipMember(member);
+  if (!source) {
+    if (error) *error = source.error().ToString();
+    return {};
+  }
+  std::string out;
+  char buffer[1000];
+  while (true) {
+    auto got = (*source)->Read(buffer, sizeof buffer);
+    if (!got) {
+      if (error) *error = got.error().message;
+      return out;
+    }
+    if (*got == 0) return out;
+    out.append(buffer, *got);
+  }
+}
+
+std::string Lines(int count, std::string_view tag) {
+  std::string text;
+  for (int i = 0; i < count; ++i)
+    text += R"({"n":)" + std::to_string(i) + R"(,"tag":")" + std::string(tag) + "\"}\n";
+  return text;
+}
+
+TEST(ZipArchive, MembersStoredAndDeflatedReadBackWhole) {
+  TempDir dir;
+  ZipWriter zip;
+  zip.entries = {{"logs/b.json", Lines(3000, "b"), 8},
+                 {"logs/", "", 0},
+                 {"a.json", Lines(10, "a"), 0},
+                 {"empty.log", "", 8}};
+  zip.comment = "collected 2026-11-29 by the agency's responder";
+  const fs::path path = dir.Write("c.zip", zip.Build());
+  ASSERT_TRUE(IsZipArchive(path.string()));
+  EXPECT_FALSE(IsZipArchive(dir.Write("plain.json", "{}").string()));
+  auto members = ListZipArchive(path.string());
+  ASSERT_TRUE(members) << members.error().ToString();
+  ASSERT_EQ(members->size(), 3u) << "the directory is left out";
+  EXPECT_EQ((*members)[0].name, "a.json");
+  EXPECT_EQ((*members)[1].name, "empty.log");
+  EXPECT_EQ((*members)[2].name, "logs/b.json");
+  EXPECT_EQ(ReadMember((*members)[0]), Lines(10, "a"));
+  EXPECT_EQ(ReadMember((*members)[1]), "");
+  EXPECT_EQ(ReadMember((*members)[2]), Lines(3000, "b"));
+  EXPECT_LT((*members)[2].compressed_size, (*members)[2].size);
+}
+
+TEST(ZipArchive, Zip64SizesOffsetsAndEndRecords) {
+  TempDir dir;
+  ZipWriter zip;
+  zip.entries = {{"one.json", Lines(50, "one"), 8, 0, true},
+                 {"two.json", Lines(5, "two"), 0, 0, true}};
+  zip.zip64_end = true;
+  auto members = ListZipArchive(dir.Write("z64.zip", zip.Build()).string());
+  ASSERT_TRUE(members) << members.error().ToString();
+  ASSERT_EQ(members->size(), 2u);
+  EXPECT_EQ(ReadMember((*members)[0]), Lines(50, "one"));
+  EXPECT_EQ(ReadMember((*members)[1]), Lines(5, "two"));
+  EXPECT_GT((*members)[1].local_header_offset, 0u);
+}
+
+TEST(ZipArchive, DamagedEncryptedAndUnknownMembersAreNamed) {
+  TempDir dir;
+  ZipWriter zip;
+  zip.entries = {{"bad.json", Lines(20, "bad"), 8, 0, false, true},
+                 {"secret.json", "x", 0, 1},
+                 {"bzip2.json", "x", 12},
+                 {"good.json", Lines(2, "good"), 8}};
+  const std::string bytes = zip.Build();
+  auto members = ListZipArchive(dir.Write("mixed.zip", bytes).string());
+  ASSERT_TRUE(members) << members.error().ToString();
+  ASSERT_EQ(members->size(), 4u);
+  std::string error;
+  ReadMember((*members)[0], &error);
+  EXPECT_NE(error.find("damaged member bad.json: CRC-32 differs"), std::string::npos) << error;
+  // In name order: bad, bzip2, good, secret.
+  error.clear();
+  ReadMember((*members)[1], &error);
+  EXPECT_NE(error.find("compression method 12"), std::string::npos) << error;
+  error.clear();
+  ReadMember((*members)[3], &error);
+  EXPECT_NE(error.find("encrypted"), std::string::npos) << error;
+  EXPECT_EQ(ReadMember((*members)[2]), Lines(2, "good"));
+
+  // A truncated archive has no end record; a file cut inside a member says so when read.
+  auto cut = ListZipArchive(dir.Write("cut.zip", bytes.substr(0, bytes.size() / 2)).string());
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().message.find("no end of central directory"), std::string::npos);
+  ZipWriter one;
+  one.entries = {{"big.json", Lines(2000, "big"), 0}};
+  const std::string whole = one.Build();
+  const fs::path short_path = dir.Write("short.zip", whole);
+  auto listed = ListZipArchive(short_path.string());
+  ASSERT_TRUE(listed);
+  fs::resize_file(short_path, 1000);
+  error.clear();
+  ReadMember(listed->front(), &error);
+  EXPECT_NE(error.find("ends inside the member"), std::string::npos) << error;
+}
+
+TEST(ZipArchive, AnArchiveInAFolderIsReadAsTheFilesItHolds) {
+  const fs::path evtx =
+      SharedDir() / "data/logs/evtx/Lateral Movement/LM_sysmon_psexec_smb_meterpreter.evtx";
+  YAGURA_REQUIRE_SHARED(evtx);
+  TempDir dir;
+  ZipWriter zip;
+  zip.entries = {{"C/Windows/System32/winevt/Logs/Sysmon.evtx", testing::ReadWholeFile(evtx), 8},
+                 {"auth.json", Lines(4, "auth"), 8}};
+  dir.Write("collection/host1.zip", zip.Build());
+  dir.Write("collection/notes.json", Lines(1, "notes"));
+  Diagnostics diagnostics;
+  const std::vector<InputFile> inputs =
+      ExpandInputs({(dir.path() / "collection").string()}, diagnostics);
+  ASSERT_EQ(inputs.size(), 3u);
+  const std::string archive = (dir.path() / "collection" / "host1.zip").string();
+  EXPECT_EQ(inputs[0].path, archive + "!/C/Windows/System32/winevt/Logs/Sysmon.evtx");
+  EXPECT_EQ(inputs[1].path, archive + "!/auth.json");
+  EXPECT_EQ(inputs[2].path, (dir.path() / "collection" / "notes.json").string());
+  EXPECT_TRUE(inputs[0].zip_member && inputs[1].zip_member && !inputs[2].zip_member);
+
+  // The same records as the file itself, EVTX included (spooled for the EVTX reader).
+  auto read = [](const InputFile& file) {
+    Diagnostics d;
+    RecordReader reader(InputFormat::kAuto, d);
+    std::vector<std::string> records;
+    EXPECT_TRUE(reader.ReadFile(file, 0, [&](const Record& r) { records.emplace_back(r.data); }));
+    EXPECT_EQ(d.Count(DiagnosticKind::kInputUnreadable), 0u);
+    return records;
+  };
+  const std::vector<std::string> from_zip = read(inputs[0]);
+  EXPECT_GE(from_zip.size(), 5u);
+  EXPECT_EQ(from_zip, read(InputFile{evtx.string()}));
+  EXPECT_EQ(read(inputs[1]).size(), 4u);
+
+  // A damaged archive is named and left out; the other inputs stay.
+  dir.Write("collection/broken.zip", std::string("PK\x03\x04", 4) + "not really");
+  Diagnostics broken;
+  EXPECT_EQ(ExpandInputs({(dir.path() / "collection").string()}, broken).size(), 3u);
+  EXPECT_EQ(broken.Count(DiagnosticKind::kInputUnreadable), 1u);
+}
+
+}  // namespace
+}  // namespace yagura::event
