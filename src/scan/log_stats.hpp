@@ -20,6 +20,7 @@
 #include "core/result.hpp"
 #include "event/input.hpp"
 #include "event/logsource.hpp"
+#include "scan/record_id_gaps.hpp"
 
 namespace yagura::scan {
 
@@ -79,6 +80,11 @@ struct LogStats {
   std::map<std::string, uint64_t> days;   // UTC day of the event time, "2026-11-29"
   std::map<std::string, uint64_t> files;  // records per input file
   std::map<LogonKey, LogonCounts> logons;
+  // EventRecordIDs missing inside the runs of EVTX files, each file, channel and computer
+  // numbered apart (scan/record_id_gaps.hpp), the most nearly whole first; --where does not
+  // narrow them.
+  std::vector<RecordIdGaps::Holes> record_id_holes;
+  uint64_t record_id_numberings_scattered = 0;
 
   // 0 everything read, 1 some input could not be read.
   [[nodiscard]] int ExitStatus() const { return files_failed || records_skipped ? 1 : 0; }
