@@ -96,6 +96,8 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   const event::FieldId src_ip = catalog.Intern("src_ip");
   const event::FieldId record_id = catalog.Intern("EventRecordID");
   const event::FieldId computer = catalog.Intern("Computer");
+  const event::FieldId subject_user = catalog.Intern("SubjectUserName");
+  const event::FieldId subject_domain = catalog.Intern("SubjectDomainName");
   RecordIdGaps gaps;
   std::optional<EventConditions> where;
   if (!options.conditions.empty()) {
@@ -191,6 +193,28 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
         break;
       }
     }
+    // Logs cleared: by the Eventlog service, Security's own 1102 and System's 104 (whose
+    // UserData names the channel cleared, a second value of Channel).
+    if (FirstText(event, provider) == "Microsoft-Windows-Eventlog" &&
+        ((key.channel == "Security" && key.event_id == "1102") ||
+         (key.channel == "System" && key.event_id == "104"))) {
+      if (stats.logs_cleared_count++ < LogStats::MAX_LOGS_CLEARED) {
+        LogStats::LogCleared cleared;
+        cleared.time_ms = time;
+        cleared.computer.assign(FirstText(event, computer));
+        const auto channels = event.Values(channel);
+        cleared.channel = key.channel;
+        for (const event::FieldValue& value : channels) {
+          if (value.type == event::ValueType::kString && !value.text.empty())
+            cleared.channel.assign(value.text);  // the last: UserData's, when it names one
+        }
+        cleared.by.assign(FirstText(event, subject_user));
+        if (std::string_view domain = FirstText(event, subject_domain); !domain.empty())
+          cleared.by.insert(0, std::string(domain) + "\\");
+        cleared.file = path;
+        stats.logs_cleared.push_back(std::move(cleared));
+      }
+    }
     if (succeeded) {
       logon.host.assign(host);
       LogStats::LogonCounts& counts = stats.logons[logon];
@@ -206,6 +230,13 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   stats.records_read = read.records_parsed;
   stats.records_skipped = read.records_skipped;
   stats.record_id_holes = gaps.Summary();
+  // A timeline: by time, the untimed last, ties in input order.
+  std::stable_sort(stats.logs_cleared.begin(), stats.logs_cleared.end(),
+                   [](const LogStats::LogCleared& a, const LogStats::LogCleared& b) {
+                     if (!a.time_ms || !b.time_ms)
+                       return a.time_ms.has_value() > b.time_ms.has_value();
+                     return *a.time_ms < *b.time_ms;
+                   });
   stats.record_id_numberings_scattered = gaps.scattered();
   return stats;
 }
@@ -276,6 +307,19 @@ std::string RenderStats(const LogStats& s, size_t top) {
       out += "\n";
     }
     if (rows.size() > top) out += fmt::format("  {:>19}  ... {} more\n", "", rows.size() - top);
+  }
+  if (s.logs_cleared_count) {
+    out += fmt::format("\nLogs cleared ({}): when, channel, computer, by whom\n",
+                       s.logs_cleared_count);
+    for (size_t i = 0; i < s.logs_cleared.size() && i < top; ++i) {
+      const LogStats::LogCleared& c = s.logs_cleared[i];
+      out += fmt::format("  {}  {} on {} by {}\n",
+                         c.time_ms ? FormatTimestampMs(*c.time_ms) : "(no time)            ",
+                         c.channel, c.computer.empty() ? "(no computer)" : c.computer,
+                         c.by.empty() ? "(no account)" : c.by);
+    }
+    if (s.logs_cleared_count > top)
+      out += fmt::format("  ... {} more\n", s.logs_cleared_count - top);
   }
   if (!s.record_id_holes.empty()) {
     out += fmt::format(
@@ -373,6 +417,14 @@ std::string StatsJson(const LogStats& s) {
   }
   w.EndArray();
   w.Key("record_id_numberings_scattered").Uint(s.record_id_numberings_scattered);
+  w.Key("logs_cleared_count").Uint(s.logs_cleared_count);
+  w.Key("logs_cleared").BeginArray();
+  for (const LogStats::LogCleared& c : s.logs_cleared) {
+    w.BeginObject().Key("time").TimeOrNull(c.time_ms).Key("channel").String(c.channel);
+    w.Key("computer").String(c.computer).Key("by").String(c.by).Key("file").String(c.file);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return out;
 }

@@ -8,6 +8,10 @@
 // (TargetDomainName\TargetUserName), source (IpAddress, else WorkstationName) and logon type;
 // and sshd's "Accepted <method> for" and "Failed <method> for" lines, by host, user, source
 // address and method.
+//
+// Whether the logs can be trusted comes first too: the logs cleared (Security 1102, System
+// 104), and the record ids missing inside EVTX files (scan/record_id_gaps.hpp), which a log
+// edited record by record leaves without any "cleared" event.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +70,17 @@ struct LogStats {
     std::optional<int64_t> last_ms;
   };
 
+  // A Windows event log cleared: Security 1102, or System 104 for another channel, both
+  // written by the Eventlog service itself.
+  struct LogCleared {
+    std::optional<int64_t> time_ms;
+    std::string computer;
+    std::string channel;  // the channel cleared
+    std::string by;       // DOMAIN\user
+    std::string file;
+  };
+  static constexpr size_t MAX_LOGS_CLEARED = 10'000;  // kept; more are counted only
+
   uint64_t files_read = 0;
   uint64_t files_failed = 0;
   uint64_t records_read = 0;
@@ -84,6 +99,9 @@ struct LogStats {
   // numbered apart (scan/record_id_gaps.hpp), the most nearly whole first; --where does not
   // narrow them.
   std::vector<RecordIdGaps::Holes> record_id_holes;
+  // Logs cleared (the first MAX_LOGS_CLEARED read), by time, and how many there were.
+  std::vector<LogCleared> logs_cleared;
+  uint64_t logs_cleared_count = 0;
   uint64_t record_id_numberings_scattered = 0;
 
   // 0 everything read, 1 some input could not be read.

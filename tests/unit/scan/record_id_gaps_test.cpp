@@ -113,5 +113,40 @@ TEST(RecordIdGaps, StatsOfAnEvtxFileWithARecordMissing) {
   }
 }
 
+// The other sign of a log tampered with: the log cleared (Security 1102, System 104 naming the
+// channel it cleared), by time, with who did it.
+TEST(LogStats, LogsClearedWithTheirChannelAndAccount) {
+  const fs::path evtx = fs::path(YAGURA_SHARED_DIR) / "data/logs/evtx";
+  const fs::path security = evtx / "Command and Control/DE_RDP_Tunnel_5156.evtx";
+  const fs::path system = evtx / "Defense Evasion/DE_104_system_log_cleared.evtx";
+  if (!fs::exists(security) || !fs::exists(system))
+    GTEST_SKIP() << "test data absent: " << security << ", " << system;
+  StatsOptions options;
+  options.inputs = {system.string(), security.string()};  // read in the other order
+  Diagnostics diagnostics;
+  auto stats = CollectStats(options, diagnostics);
+  ASSERT_TRUE(stats) << stats.error().ToString();
+  ASSERT_EQ(stats->logs_cleared_count, 2u);
+  ASSERT_EQ(stats->logs_cleared.size(), 2u);
+  // By time: the Security log was cleared first, though its file was read last; the System
+  // log's 104 names the channel it cleared.
+  const LogStats::LogCleared& first = stats->logs_cleared[0];
+  EXPECT_EQ(first.channel, "Security");
+  EXPECT_EQ(first.computer, "PC01.example.corp");
+  EXPECT_EQ(first.by, "EXAMPLE\\admin01");
+  EXPECT_EQ(FormatTimestampMs(*first.time_ms), "2019-02-13T18:01:41.593Z");
+  const LogStats::LogCleared& second = stats->logs_cleared[1];
+  EXPECT_EQ(second.channel, "System");
+  EXPECT_EQ(second.by, "EXAMPLE\\user01");
+  EXPECT_EQ(FormatTimestampMs(*second.time_ms), "2019-03-19T23:34:25.894Z");
+  const std::string text = RenderStats(*stats, 10);
+  EXPECT_NE(text.find("Logs cleared (2)"), std::string::npos) << text;
+  EXPECT_NE(text.find("Security on PC01.example.corp by EXAMPLE\\admin01"), std::string::npos);
+  auto json = JsonValue::Parse(StatsJson(*stats));
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->Find("logs_cleared_count")->as_int(), 2);
+  EXPECT_EQ(json->Find("logs_cleared")->as_array()[0].Find("by")->as_string(), "EXAMPLE\\admin01");
+}
+
 }  // namespace
 }  // namespace yagura::scan
