@@ -177,12 +177,16 @@ int RulesCommand::Test() {
   size_t passed = 0;
   for (const auto& t : tests) passed += t.passed();
   const size_t failed = tests.size() - passed;
-  std::vector<uint32_t> untested;
+  // Rules and correlations without a test.
+  std::vector<const sigma::RuleInfo*> untested;
   {
     std::vector<bool> has_test(rules.rules.size(), false);
-    for (const auto& t : tests) has_test[t.rule] = true;
+    std::vector<bool> correlation_has_test(rules.correlations.size(), false);
+    for (const auto& t : tests) (t.correlation ? correlation_has_test : has_test)[t.rule] = true;
     for (uint32_t r = 0; r < rules.rules.size(); ++r)
-      if (!has_test[r]) untested.push_back(r);
+      if (!has_test[r]) untested.push_back(&rules.rules[r].info);
+    for (uint32_t c = 0; c < rules.correlations.size(); ++c)
+      if (!correlation_has_test[c]) untested.push_back(&rules.correlations[c].info);
   }
 
   if (json_) {
@@ -190,13 +194,15 @@ int RulesCommand::Test() {
     JsonWriter w(out);
     w.BeginObject();
     w.Key("rules").Uint(rules.rules.size());
+    w.Key("correlations").Uint(rules.correlations.size());
     w.Key("rules_failed_to_load").Uint(rules.failures.size());
     w.Key("tested").Uint(tests.size()).Key("passed").Uint(passed).Key("failed").Uint(failed);
     w.Key("without_tests").Uint(untested.size());
     w.Key("results").BeginArray();
     for (const auto& t : tests) {
-      const sigma::RuleInfo& info = rules.rules[t.rule].info;
+      const sigma::RuleInfo& info = t.info(rules);
       w.BeginObject().Key("rule_id").String(info.id).Key("title").String(info.title);
+      w.Key("correlation").Bool(t.correlation);
       w.Key("file").String(info.file).Key("info").String(t.info_path);
       w.Key("passed").Bool(t.passed());
       if (!t.problem.empty()) w.Key("problem").String(t.problem);
@@ -216,8 +222,8 @@ int RulesCommand::Test() {
     w.EndArray();
     if (require_tests_) {
       w.Key("untested").BeginArray();
-      for (uint32_t r : untested) {
-        const sigma::RuleInfo& info = rules.rules[r].info;
+      for (const sigma::RuleInfo* untested_info : untested) {
+        const sigma::RuleInfo& info = *untested_info;
         w.BeginObject().Key("rule_id").String(info.id).Key("title").String(info.title);
         w.Key("file").String(info.file).EndObject();
       }
@@ -232,7 +238,7 @@ int RulesCommand::Test() {
     for (const auto& t : tests) {
       const bool ok = t.passed();
       if (ok && !verbose_) continue;
-      const sigma::RuleInfo& info = rules.rules[t.rule].info;
+      const sigma::RuleInfo& info = t.info(rules);
       std::cout << fmt::format("{}  {}  {} ({})\n", ok ? "PASS" : "FAIL", info.file, info.title,
                                info.id);
       if (!t.problem.empty()) std::cout << "      " << t.problem << "\n";
@@ -241,8 +247,8 @@ int RulesCommand::Test() {
           std::cout << "      " << (c.passed() ? "ok  " : "FAIL") << "  " << CaseLine(c) << "\n";
     }
     if (require_tests_) {
-      for (uint32_t r : untested) {
-        const sigma::RuleInfo& info = rules.rules[r].info;
+      for (const sigma::RuleInfo* untested_info : untested) {
+        const sigma::RuleInfo& info = *untested_info;
         std::cout << fmt::format("NONE  {}  {} ({}): no regression_tests_path\n", info.file,
                                  info.title, info.id);
       }

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include "correlate/correlation_engine.hpp"
+#include "correlate/event_time.hpp"
+
 namespace yagura::scan {
 
 namespace fs = std::filesystem;
@@ -46,7 +49,7 @@ fs::path ResolveSample(const fs::path& root, const fs::path& info_dir, const std
 }
 
 // Reads info.yml into `test`: the cases, or the problem that stops them.
-void ReadInfo(const sigma::Rule& rule, const fs::path& root, const fs::path& info,
+void ReadInfo(const sigma::RuleInfo& rule, const fs::path& root, const fs::path& info,
               const RuleTestOptions& options, RuleTest& test) {
   YAML::Node doc;
   try {
@@ -70,9 +73,9 @@ void ReadInfo(const sigma::Rule& rule, const fs::path& root, const fs::path& inf
     test.problem = fmt::format("{} has no rule_metadata naming the rule's id", info.string());
     return;
   }
-  if (!rule.info.id.empty() && std::find(ids.begin(), ids.end(), rule.info.id) == ids.end()) {
+  if (!rule.id.empty() && std::find(ids.begin(), ids.end(), rule.id) == ids.end()) {
     test.problem = fmt::format("{} is the test of rule {}, not of this rule ({})", info.string(),
-                               ids.front(), rule.info.id);
+                               ids.front(), rule.id);
     return;
   }
   const YAML::Node list = doc["regression_tests_info"];
@@ -134,19 +137,19 @@ bool RuleTest::passed() const {
 
 std::vector<RuleTest> FindRuleTests(const sigma::RuleSet& rules, const RuleTestOptions& options) {
   std::vector<RuleTest> tests;
-  for (uint32_t r = 0; r < rules.rules.size(); ++r) {
-    const sigma::Rule& rule = rules.rules[r];
-    if (rule.info.regression_tests_path.empty()) continue;
+  auto find = [&](const sigma::RuleInfo& rule, uint32_t index, bool correlation) {
+    if (rule.regression_tests_path.empty()) return;
     RuleTest test;
-    test.rule = r;
-    const fs::path relative(rule.info.regression_tests_path);
+    test.rule = index;
+    test.correlation = correlation;
+    const fs::path relative(rule.regression_tests_path);
     std::optional<fs::path> root;
     if (relative.is_absolute()) {
       root = fs::path();
     } else if (!options.root.empty()) {
       root = fs::path(options.root);
     } else {
-      root = FindRoot(fs::path(rule.info.file).parent_path(), relative);
+      root = FindRoot(fs::path(rule.file).parent_path(), relative);
     }
     const fs::path info = root ? *root / relative : relative;
     if (!root || !IsFile(info)) {
@@ -156,20 +159,27 @@ std::vector<RuleTest> FindRuleTests(const sigma::RuleSet& rules, const RuleTestO
                          : fmt::format("regression_tests_path {} is not under {}",
                                        relative.string(), options.root);
       tests.push_back(std::move(test));
-      continue;
+      return;
     }
     test.info_path = info.string();
     ReadInfo(rule, *root, info, options, test);
     tests.push_back(std::move(test));
-  }
+  };
+  for (uint32_t r = 0; r < rules.rules.size(); ++r) find(rules.rules[r].info, r, false);
+  for (uint32_t c = 0; c < rules.correlations.size(); ++c)
+    find(rules.correlations[c].info, c, true);
   return tests;
 }
 
 void RunRuleTests(Engine& engine, std::vector<RuleTest>& tests) {
   const sigma::RuleSet& rules = engine.rules();
+  // A sample is a few events of an attack, written in no particular order: every match counts
+  // however late it comes, and the windows close at the sample's end.
+  correlate::CorrelationOptions correlation_options;
+  correlation_options.allowed_lateness_ms = int64_t{1} << 50;
   for (RuleTest& test : tests) {
     if (!test.problem.empty()) continue;
-    const sigma::Rule* rule = &rules.rules[test.rule];
+    const sigma::Rule* rule = test.correlation ? nullptr : &rules.rules[test.rule];
     for (RuleTestCase& c : test.cases) {
       c.ran = true;
       if (!IsFile(c.sample)) {
@@ -178,11 +188,38 @@ void RunRuleTests(Engine& engine, std::vector<RuleTest>& tests) {
       }
       ScanSummary summary;
       uint64_t alerts = 0;
+      std::optional<correlate::CorrelationEngine> correlations;
+      std::vector<correlate::CorrelationAlert> fired;
+      auto count_fired = [&] {
+        for (const auto& alert : fired) alerts += alert.correlation_index == test.rule;
+        fired.clear();
+      };
+      if (test.correlation) correlations.emplace(rules, engine.catalog(), correlation_options);
       engine.Scan(
           {c.sample},
-          [&](const sigma::Rule& alerted, const event::Event&, const event::Record&,
-              const std::string&) { alerts += &alerted == rule; },
+          [&](const sigma::Rule& alerted, const event::Event& event, const event::Record& record,
+              const std::string&) {
+            if (!correlations) {
+              alerts += &alerted == rule;
+              return;
+            }
+            const auto index = static_cast<uint32_t>(&alerted - rules.rules.data());
+            if (!correlations->Referenced(index)) return;
+            const std::optional<int64_t> time = correlate::EventTimeMs(event);
+            if (!time) return;
+            correlate::RuleMatch match;
+            match.rule_index = index;
+            match.event_time_ms = *time;
+            match.sequence = record.number;
+            match.event = &event;
+            correlations->Observe(match, fired);
+            count_fired();
+          },
           summary);
+      if (correlations) {
+        correlations->Finish(fired);
+        count_fired();
+      }
       c.alerts = alerts;
       if (summary.files_failed != 0) {
         c.error = "the sample could not be read";

@@ -42,13 +42,20 @@ struct RuleTestCase {
 };
 
 struct RuleTest {
-  uint32_t rule = 0;      // index into the engine's RuleSet::rules
+  // Index into the engine's RuleSet::rules, or RuleSet::correlations for a correlation rule's
+  // test (whose alerts are those of the correlation, fed by the rules it references).
+  uint32_t rule = 0;
+  bool correlation = false;
   std::string info_path;  // the resolved info.yml ("" when it was not found)
   // What makes the test fail before any sample runs: info.yml missing or malformed, an id that
   // is not the rule's, no sample listed.
   std::string problem;
   std::vector<RuleTestCase> cases;
   [[nodiscard]] bool passed() const;
+  // The rule's or correlation's own description.
+  [[nodiscard]] const sigma::RuleInfo& info(const sigma::RuleSet& rules) const {
+    return correlation ? rules.correlations[rule].info : rules.rules[rule].info;
+  }
 };
 
 struct RuleTestOptions {
@@ -60,12 +67,14 @@ struct RuleTestOptions {
   bool exact_count = false;  // match_count exact, not a minimum
 };
 
-// The tests of every rule of `rules` that names an info.yml, in rule order.
+// The tests of every rule of `rules` that names an info.yml, in rule order, then of every
+// correlation rule that names one.
 [[nodiscard]] std::vector<RuleTest> FindRuleTests(const sigma::RuleSet& rules,
                                                   const RuleTestOptions& options);
 
 // Scans each test's samples with `engine` (whose rule set FindRuleTests read) and records the
-// alerts of the test's rule.
+// alerts of the test's rule or correlation. A correlation's windows close at the end of each
+// sample, and a sample's events need not come in time order.
 void RunRuleTests(Engine& engine, std::vector<RuleTest>& tests);
 
 }  // namespace yagura::scan

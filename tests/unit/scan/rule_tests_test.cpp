@@ -254,6 +254,58 @@ TEST_F(RuleTests, RootGivenSampleBesideInfoAndJsonBesideEvtx) {
   EXPECT_FALSE(tests[0].passed());
 }
 
+// A correlation rule names its own info.yml: its samples are scanned with the rules it
+// references, and the correlation's alerts are counted (the windows close at each sample's end;
+// the events need not come in time order).
+TEST_F(RuleTests, CorrelationRulesAreTestedByTheirOwnAlerts) {
+  WriteRule("whoami", WHOAMI_ID, "whoami", "");
+  std::ofstream(root_ / "rules" / "windows" / "whoami_burst.yml")
+      << "title: Whoami burst\nid: 7a1e2d3c-4b5a-4968-8776-a5b4c3d2e1f9\n"
+      << "correlation:\n  type: event_count\n  rules: [" << WHOAMI_ID << "]\n"
+      << "  group-by: [Computer]\n  timespan: 10m\n  condition: {gte: 3}\n"
+      << "level: high\nregression_tests_path: regression_data/burst/info.yml\n";
+  auto timed = [](int minute, const std::string& host) {
+    return R"({"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},)"
+           R"("EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":")" +
+           host + R"(","TimeCreated":{"#attributes":{"SystemTime":"2026-11-29T10:)" +
+           (minute < 10 ? "0" : "") + std::to_string(minute) +
+           R"(:00Z"}}},"EventData":{"CommandLine":"whoami /all"}}})" + "\n";
+  };
+  WriteInfo("burst", "7a1e2d3c-4b5a-4968-8776-a5b4c3d2e1f9",
+            "    - name: three on one host\n      type: json\n      match_count: 1\n"
+            "      path: regression_data/burst/burst.json\n"
+            "    - name: spread out\n      type: json\n      match_count: 0\n"
+            "      path: regression_data/burst/spread.json\n");
+  // Three on ws1 within ten minutes, written out of order; two on ws2.
+  WriteSample(
+      "regression_data/burst/burst.json",
+      timed(7, "ws1") + timed(1, "ws1") + timed(2, "ws2") + timed(4, "ws1") + timed(3, "ws2"));
+  // Three on ws1, but an hour apart.
+  WriteSample("regression_data/burst/spread.json",
+              timed(1, "ws1") + timed(30, "ws1") + timed(59, "ws1"));
+  std::vector<RuleTest> tests = Run();
+  ASSERT_EQ(tests.size(), 1u);
+  const RuleTest& test = tests[0];
+  EXPECT_TRUE(test.correlation);
+  EXPECT_EQ(test.info(engine_->rules()).title, "Whoami burst");
+  EXPECT_EQ(test.problem, "");
+  ASSERT_EQ(test.cases.size(), 2u);
+  EXPECT_EQ(test.cases[0].alerts, 1u);
+  EXPECT_EQ(test.cases[1].alerts, 0u);
+  EXPECT_TRUE(test.passed());
+
+  // Counted exactly, a sample with two bursts gives two alerts.
+  WriteSample("regression_data/burst/burst.json", timed(1, "ws1") + timed(2, "ws1") +
+                                                      timed(3, "ws1") + timed(1, "ws2") +
+                                                      timed(2, "ws2") + timed(3, "ws2"));
+  RuleTestOptions exact;
+  exact.exact_count = true;
+  tests = Run(exact);
+  ASSERT_EQ(tests.size(), 1u);
+  EXPECT_EQ(tests[0].cases[0].alerts, 2u);
+  EXPECT_FALSE(tests[0].passed());
+}
+
 // SigmaHQ's own regression data, found from its rules as `yagura rules test` finds it: every
 // test passes, on the EVTX samples and on their JSON twins.
 TEST(SigmaHqRuleTests, EveryRegressionTestPasses) {
