@@ -158,6 +158,14 @@ void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
 // when they do (or there are none).
 [[nodiscard]] std::string WhereProblem(const std::vector<std::string>& conditions);
 
+// What the commands that read logs (search, extract-base64) check before reading: the --format
+// name, read into `format`, and a --from after --to. Empty when both are fine, else the usage
+// error to print after the command's name.
+[[nodiscard]] std::string ReadOptionsProblem(const std::string& format_name,
+                                             event::InputFormat& format,
+                                             const std::optional<int64_t>& from_ms,
+                                             const std::optional<int64_t>& to_ms);
+
 // --sort input|time and --sort-dir DIR of a command that writes `what` ("alerts", "records")
 // in input order or as a timeline (scan::TimeSorter).
 void AddSortOptions(CLI::App* command, std::string& sort, std::string& sort_dir,

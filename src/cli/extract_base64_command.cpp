@@ -101,14 +101,9 @@ ExtractBase64Command::ExtractBase64Command(CLI::App& app) {
 
 int ExtractBase64Command::Run() {
   const char* self = "yagura extract-base64";
-  auto format = event::ParseInputFormat(format_);
-  if (!format) {
-    std::cerr << self << ": --format: " << format.error().message << "\n";
-    return EXIT_USAGE;
-  }
-  options_.format = *format;
-  if (options_.from_ms && options_.to_ms && *options_.from_ms > *options_.to_ms) {
-    std::cerr << self << ": --from is after --to: no record could be found\n";
+  if (auto problem = ReadOptionsProblem(format_, options_.format, options_.from_ms, options_.to_ms);
+      !problem.empty()) {
+    std::cerr << self << ": " << problem << "\n";
     return EXIT_USAGE;
   }
   if (auto problem = WhereProblem(options_.conditions); !problem.empty()) {

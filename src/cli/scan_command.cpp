@@ -131,6 +131,17 @@ void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
       ->allow_extra_args(false);
 }
 
+std::string ReadOptionsProblem(const std::string& format_name, event::InputFormat& format,
+                               const std::optional<int64_t>& from_ms,
+                               const std::optional<int64_t>& to_ms) {
+  auto parsed = event::ParseInputFormat(format_name);
+  if (!parsed) return "--format: " + parsed.error().message;
+  format = *parsed;
+  if (from_ms && to_ms && *from_ms > *to_ms)
+    return "--from is after --to: no record could be found";
+  return {};
+}
+
 std::string WhereProblem(const std::vector<std::string>& conditions) {
   if (conditions.empty()) return {};
   event::FieldCatalog scratch;

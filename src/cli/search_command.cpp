@@ -68,14 +68,9 @@ SearchCommand::SearchCommand(CLI::App& app) {
 
 int SearchCommand::Run() {
   const char* self = "yagura search";
-  auto format = event::ParseInputFormat(format_);
-  if (!format) {
-    std::cerr << self << ": --format: " << format.error().message << "\n";
-    return EXIT_USAGE;
-  }
-  options_.format = *format;
-  if (options_.from_ms && options_.to_ms && *options_.from_ms > *options_.to_ms) {
-    std::cerr << self << ": --from is after --to: no record could be found\n";
+  if (auto problem = ReadOptionsProblem(format_, options_.format, options_.from_ms, options_.to_ms);
+      !problem.empty()) {
+    std::cerr << self << ": " << problem << "\n";
     return EXIT_USAGE;
   }
   const bool by_time = sort_ == "time";

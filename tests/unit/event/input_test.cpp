@@ -12,6 +12,7 @@
 
 #include "event/byte_source.hpp"
 #include "input_test_util.hpp"
+#include "test_support/deflate.hpp"
 
 // libevtx 20181227 leaks its partly built XML tags when a corrupted record fails to render;
 // that is the library's, not ours, so LeakSanitizer builds do not report it.
@@ -33,17 +34,7 @@ std::vector<std::string> Data(const testing::ReadResult& result) {
 }
 
 std::string Gzip(std::string_view data) {
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, data.size()) + 64, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
+  return test_support::Deflate(data, test_support::GZIP_WINDOW);
 }
 
 // With a content checksum, as the zstd tool writes by default.

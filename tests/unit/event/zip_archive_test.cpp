@@ -12,6 +12,7 @@
 
 #include "event/input.hpp"
 #include "input_test_util.hpp"
+#include "test_support/deflate.hpp"
 
 namespace yagura::event {
 namespace {
@@ -34,17 +35,7 @@ void Put64(std::string& out, uint64_t v) {
 }
 
 std::string RawDeflate(std::string_view data) {
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, data.size()) + 16, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
+  return test_support::Deflate(data, test_support::RAW_WINDOW);
 }
 
 // A ZIP archive written by hand, as archivers write them.

@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "core/time.hpp"
+#include "test_support/deflate.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -48,21 +48,6 @@ std::string Utf16Le(std::string_view ascii) {
     out.push_back(c);
     out.push_back('\0');
   }
-  return out;
-}
-
-// `window_bits`: 16 + 15 for gzip, -15 for raw deflate.
-std::string Compress(std::string_view text, int window_bits) {
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, text.size()) + 32, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  stream.avail_in = static_cast<uInt>(text.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
   return out;
 }
 
@@ -102,7 +87,7 @@ TEST(Base64Payloads, GzipAndRawDeflateInflateToText) {
   auto found = FindBase64Payloads(
       "powershell -c \"$s=New-Object IO.MemoryStream(,[Convert]::"
       "FromBase64String('" +
-      Base64(Compress(SCRIPT, 16 + 15)) + "'))\"");
+      Base64(test_support::Deflate(SCRIPT, test_support::GZIP_WINDOW, 9)) + "'))\"");
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].compression, "gzip");
   EXPECT_EQ(found[0].text, SCRIPT);
@@ -111,7 +96,7 @@ TEST(Base64Payloads, GzipAndRawDeflateInflateToText) {
   found = FindBase64Payloads(
       "IO.Compression.DeflateStream([IO.MemoryStream][Convert]::"
       "FromBase64String('" +
-      Base64(Compress(long_script, -15)) +
+      Base64(test_support::Deflate(long_script, test_support::RAW_WINDOW, 9)) +
       "'),[IO.Compression."
       "CompressionMode]::Decompress)");
   ASSERT_EQ(found.size(), 1u);
