@@ -255,14 +255,19 @@ Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path) {
     return Fail(peeked.error().message, path);
   }
   const auto& magic = plain->peeked();
-  if (magic.size() >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    return std::make_unique<GzipSource>(std::move(plain));
+  const std::string head(magic.begin(), magic.end());
+  return Decompressed(std::move(plain), head);
+}
+
+std::unique_ptr<ByteSource> Decompressed(std::unique_ptr<ByteSource> source,
+                                         std::string_view head) {
+  if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b') {
+    return std::make_unique<GzipSource>(std::move(source));
   }
-  if (magic.size() >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-      magic[3] == 0xfd) {
-    return std::make_unique<ZstdSource>(std::move(plain));
+  if (head.size() >= 4 && head.substr(0, 4) == "\x28\xb5\x2f\xfd") {
+    return std::make_unique<ZstdSource>(std::move(source));
   }
-  return std::unique_ptr<ByteSource>(std::move(plain));
+  return source;
 }
 
 }  // namespace yagura::event

@@ -38,4 +38,10 @@ class ByteSource {
 // is a directory.
 [[nodiscard]] Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path);
 
+// `source`, decompressed when `head` (its first bytes, read from another opening of the same
+// input) begins as gzip or zstd does; else `source` itself. For inputs not opened by path: a
+// rotated `syslog.2.gz` inside a ZIP archive.
+[[nodiscard]] std::unique_ptr<ByteSource> Decompressed(std::unique_ptr<ByteSource> source,
+                                                       std::string_view head);
+
 }  // namespace yagura::event

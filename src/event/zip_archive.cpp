@@ -310,7 +310,17 @@ Result<std::unique_ptr<ByteSource>> OpenZipMember(const ZipMember& member) {
       member.local_header_offset + LOCAL_HEADER_BYTES + U16(local + 26) + U16(local + 28);
   auto source = std::make_unique<ZipMemberSource>(member, data_offset);
   if (!source->open()) return Fail(std::string("cannot open: ") + std::strerror(errno), where);
-  return std::unique_ptr<ByteSource>(std::move(source));
+  // A compressed file inside the archive (a rotated log.2.gz) is decompressed too: its first
+  // bytes are read from a second opening, so that none is taken from the one returned.
+  char head[4];
+  size_t got = 0;
+  ZipMemberSource peek(member, data_offset);
+  while (peek.open() && got < sizeof head) {
+    auto n = peek.Read(head + got, sizeof head - got);
+    if (!n || *n == 0) break;
+    got += *n;
+  }
+  return Decompressed(std::move(source), std::string_view(head, got));
 }
 
 }  // namespace yagura::event

@@ -4,7 +4,8 @@
 //
 // The central directory names the members (ZIP64 included, for archives and members over
 // 4 GiB); each member is read by streaming its stored or deflated bytes, with its CRC-32 and
-// size checked at the end. Encrypted members and other compression methods are named as
+// size checked at the end; a gzip or zstd file inside (a rotated log) is decompressed as a file
+// on disk would be. Encrypted members and other compression methods are named as
 // unreadable, and the others are read. A member is named "ARCHIVE!/NAME", as other tools name
 // a file inside an archive, in alerts and messages. Internal to src/event.
 #pragma once
@@ -39,8 +40,9 @@ inline constexpr std::string_view ZIP_MEMBER_SEPARATOR = "!/";
 // The files of the archive (directories left out), in name order.
 [[nodiscard]] Result<std::vector<ZipMember>> ListZipArchive(const std::string& path);
 
-// The member's bytes, decompressed. Fails for encrypted members and unknown methods; a read
-// that finds the member damaged (a CRC-32 or size that does not match) fails part way.
+// The member's bytes, decompressed (and a gzip or zstd file inside decompressed too). Fails
+// for encrypted members and unknown methods; a read that finds the member damaged (a CRC-32 or
+// size that does not match) fails part way.
 [[nodiscard]] Result<std::unique_ptr<ByteSource>> OpenZipMember(const ZipMember& member);
 
 }  // namespace yagura::event

@@ -182,6 +182,35 @@ TEST(ZipArchive, MembersStoredAndDeflatedReadBackWhole) {
   EXPECT_LT((*members)[2].compressed_size, (*members)[2].size);
 }
 
+// Linux collections hold rotated logs compressed: a gzip file inside the archive (stored, or
+// deflated once more) is read as the lines it holds.
+TEST(ZipArchive, CompressedFilesInsideAreDecompressedToo) {
+  TempDir dir;
+  const std::string syslog =
+      "Nov 26 10:00:01 web1 sshd[1]: Failed password for root from 203.0.113.45 port 22 ssh2\n"
+      "Nov 26 10:00:02 web1 sshd[1]: Failed password for root from 203.0.113.45 port 22 ssh2\n";
+  ZipWriter zip;
+  zip.entries = {
+      {"var/log/auth.log.2.gz", test_support::Deflate(syslog, test_support::GZIP_WINDOW), 0},
+      {"var/log/auth.log.3.gz", test_support::Deflate(syslog, test_support::GZIP_WINDOW), 8},
+      {"var/log/auth.log", syslog, 8}};
+  dir.Write("linux.zip", zip.Build());
+  Diagnostics diagnostics;
+  const std::vector<InputFile> inputs =
+      ExpandInputs({(dir.path() / "linux.zip").string()}, diagnostics);
+  ASSERT_EQ(inputs.size(), 3u);
+  for (const InputFile& file : inputs) {
+    SCOPED_TRACE(file.path);
+    Diagnostics d;
+    RecordReader reader(InputFormat::kAuto, d);
+    std::vector<std::string> lines;
+    EXPECT_TRUE(reader.ReadFile(file, 0, [&](const Record& r) { lines.emplace_back(r.data); }));
+    EXPECT_EQ(d.Count(DiagnosticKind::kInputUnreadable), 0u);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0], syslog.substr(0, syslog.find('\n')));
+  }
+}
+
 TEST(ZipArchive, Zip64SizesOffsetsAndEndRecords) {
   TempDir dir;
   ZipWriter zip;

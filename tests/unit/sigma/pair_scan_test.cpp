@@ -300,7 +300,9 @@ TEST(PairScan, PassesReadNoFurtherThanThePadding) {
       for (auto guard : {PairScan::Guard::kNone, PairScan::Guard::kJson,
                          PairScan::Guard::kFoldsToAscii}) {
         EXPECT_FALSE(scan->ScanAvx2(view, guard)) << length;
-        if (PairScan::HasAvx512()) EXPECT_FALSE(scan->ScanAvx512(view, guard)) << length;
+        if (PairScan::HasAvx512()) {
+          EXPECT_FALSE(scan->ScanAvx512(view, guard)) << length;
+        }
         EXPECT_FALSE(scan->Scan(view, guard)) << length;
       }
     }
