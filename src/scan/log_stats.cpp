@@ -114,6 +114,9 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
   LogStats::Kind kind;
   LogStats::EventKey key;
   LogStats::LogonKey logon;
+  const std::string* counted_file_name = nullptr;
+  uint64_t* counted_file = nullptr;
+  LogStats::Span* file_span = nullptr;
   auto on_parsed = [&](const std::string& path, const event::Record&, const event::Event& event) {
     // Record ids of EVTX files: every record counts, whatever --where keeps, as a gap is in
     // the file. (Exports in other formats are often filtered: their gaps would say nothing.)
@@ -131,7 +134,14 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
       ++stats.records_not_where;
       return true;
     }
-    ++stats.files[path];
+    // The file's count and span, found once a run of records from the same file.
+    if (counted_file == nullptr || *counted_file_name != path) {
+      auto entry = stats.files.try_emplace(path, 0).first;
+      counted_file_name = &entry->first;
+      counted_file = &entry->second;
+      file_span = &stats.file_spans[path];
+    }
+    ++*counted_file;
     const event::LogsourceClass& cls = event.logsource;
     kind.recognised = cls.recognised;
     kind.product.assign(cls.product);
@@ -161,6 +171,7 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
     if (time) {
       reference_ms = *time;
       WidenSpan(stats.first_ms, stats.last_ms, *time);
+      WidenSpan(file_span->first_ms, file_span->last_ms, *time);
       ++stats.days[FormatTimestampMs(*time).substr(0, 10)];
     } else {
       ++stats.records_without_time;
@@ -344,8 +355,15 @@ std::string RenderStats(const LogStats& s, size_t top) {
     if (s.record_id_holes.size() > top)
       out += fmt::format("  {:>9}  ... {} more\n", "", s.record_id_holes.size() - top);
   }
-  if (s.files.size() > 1)
-    Table(out, "Files", s.files, top, [](const std::string& file) { return file; });
+  if (s.files.size() > 1) {
+    Table(out, "Files, and the span of event times each covers", s.files, top,
+          [&s](const std::string& file) {
+            auto span = s.file_spans.find(file);
+            if (span == s.file_spans.end() || !span->second.first_ms) return file;
+            return fmt::format("{}  {} to {}", file, FormatTimestampMs(*span->second.first_ms),
+                               FormatTimestampMs(*span->second.last_ms));
+          });
+  }
   return out;
 }
 
@@ -399,8 +417,14 @@ std::string StatsJson(const LogStats& s) {
   }
   w.EndArray();
   w.Key("files").BeginArray();
-  for (const auto& [file, count] : s.files)
-    w.BeginObject().Key("file").String(file).Key("count").Uint(count).EndObject();
+  for (const auto& [file, count] : s.files) {
+    w.BeginObject().Key("file").String(file).Key("count").Uint(count);
+    if (auto span = s.file_spans.find(file); span != s.file_spans.end()) {
+      w.Key("first_time").TimeOrNull(span->second.first_ms);
+      w.Key("last_time").TimeOrNull(span->second.last_ms);
+    }
+    w.EndObject();
+  }
   w.EndArray();
   w.Key("record_id_gaps").BeginArray();
   for (const RecordIdGaps::Holes& h : s.record_id_holes) {

@@ -94,6 +94,13 @@ struct LogStats {
   std::map<std::string, uint64_t> hosts;  // the first value of the host fields scan reports
   std::map<std::string, uint64_t> days;   // UTC day of the event time, "2026-11-29"
   std::map<std::string, uint64_t> files;  // records per input file
+  // Each file's earliest and latest readable event time: what span a log covers (a Security
+  // log that holds two hours rolled over, or was cleared), as Hayabusa's log metrics show it.
+  struct Span {
+    std::optional<int64_t> first_ms;
+    std::optional<int64_t> last_ms;
+  };
+  std::map<std::string, Span> file_spans;
   std::map<LogonKey, LogonCounts> logons;
   // EventRecordIDs missing inside the runs of EVTX files, each file, channel and computer
   // numbered apart (scan/record_id_gaps.hpp), the most nearly whole first; --where does not

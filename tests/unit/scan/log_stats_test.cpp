@@ -64,6 +64,15 @@ TEST(LogStats, SampleLogsByKindEventHostDayAndFile) {
   EXPECT_EQ(stats.files[(SAMPLES / "linux/auth.log").string()], 25u);
   EXPECT_EQ(stats.files[(SAMPLES / "windows/security.jsonl").string()], 6u);
   EXPECT_EQ(stats.records_without_time, 0u);
+  // Each file's span of event times.
+  const LogStats::Span& security = stats.file_spans[(SAMPLES / "windows/security.jsonl").string()];
+  ASSERT_TRUE(security.first_ms && security.last_ms);
+  EXPECT_EQ(FormatTimestampMs(*security.first_ms), "2026-11-26T09:58:00.000Z");
+  EXPECT_EQ(FormatTimestampMs(*security.last_ms), "2026-11-26T10:15:00.000Z");
+  EXPECT_EQ(stats.file_spans.size(), 4u);
+  EXPECT_NE(RenderStats(stats, 10).find("security.jsonl  2026-11-26T09:58:00.000Z to "
+                                        "2026-11-26T10:15:00.000Z"),
+            std::string::npos);
 
   // Logons: Windows 4624/4625 and sshd's accepted and failed authentications.
   EXPECT_EQ(stats.logons.size(), 6u);
