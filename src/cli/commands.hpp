@@ -166,6 +166,11 @@ void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
                                              const std::optional<int64_t>& from_ms,
                                              const std::optional<int64_t>& to_ms);
 
+// The end of the one-line summary of search and extract-base64: records outside the time range
+// or without a readable time, records skipped, inputs unreadable (each only when there are).
+void AppendReadProblems(std::string& text, uint64_t outside_time_range, uint64_t without_time,
+                        uint64_t records_skipped, uint64_t files_failed);
+
 // --sort input|time and --sort-dir DIR of a command that writes `what` ("alerts", "records")
 // in input order or as a timeline (scan::TimeSorter).
 void AddSortOptions(CLI::App* command, std::string& sort, std::string& sort_dir,

@@ -143,12 +143,8 @@ int ExtractBase64Command::Run() {
     std::string text = fmt::format("{}: {} payloads in {} of {} records read from {} files", self,
                                    summary->payloads, summary->records_with_payloads,
                                    summary->records_read, summary->files_read);
-    if (summary->records_outside_time_range || summary->records_without_time)
-      text += fmt::format("; {} outside the time range, {} without a readable time",
-                          summary->records_outside_time_range, summary->records_without_time);
-    if (summary->records_skipped)
-      text += fmt::format("; {} records skipped", summary->records_skipped);
-    if (summary->files_failed) text += fmt::format("; {} inputs unreadable", summary->files_failed);
+    AppendReadProblems(text, summary->records_outside_time_range, summary->records_without_time,
+                       summary->records_skipped, summary->files_failed);
     std::cerr << text << "\n";
   }
   return summary->ExitStatus();

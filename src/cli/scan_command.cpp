@@ -142,6 +142,15 @@ std::string ReadOptionsProblem(const std::string& format_name, event::InputForma
   return {};
 }
 
+void AppendReadProblems(std::string& text, uint64_t outside_time_range, uint64_t without_time,
+                        uint64_t records_skipped, uint64_t files_failed) {
+  if (outside_time_range || without_time)
+    text += fmt::format("; {} outside the time range, {} without a readable time",
+                        outside_time_range, without_time);
+  if (records_skipped) text += fmt::format("; {} records skipped", records_skipped);
+  if (files_failed) text += fmt::format("; {} inputs unreadable", files_failed);
+}
+
 std::string WhereProblem(const std::vector<std::string>& conditions) {
   if (conditions.empty()) return {};
   event::FieldCatalog scratch;

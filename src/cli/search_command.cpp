@@ -144,12 +144,8 @@ int SearchCommand::Run() {
         fmt::format("{}: {} records found in {} read from {} files", self, summary->records_found,
                     summary->records_read, summary->files_read);
     if (summary->stopped_at_limit) text += fmt::format(" (stopped at --limit {})", options_.limit);
-    if (summary->records_outside_time_range || summary->records_without_time)
-      text += fmt::format("; {} outside the time range, {} without a readable time",
-                          summary->records_outside_time_range, summary->records_without_time);
-    if (summary->records_skipped)
-      text += fmt::format("; {} records skipped", summary->records_skipped);
-    if (summary->files_failed) text += fmt::format("; {} inputs unreadable", summary->files_failed);
+    AppendReadProblems(text, summary->records_outside_time_range, summary->records_without_time,
+                       summary->records_skipped, summary->files_failed);
     std::cerr << text << "\n";
   }
   return summary->ExitStatus();
