@@ -78,7 +78,7 @@ class File {
   int fd_;
 };
 
-Result<void> Damaged(const std::string& path, const std::string& what) {
+tl::unexpected<Error> Damaged(const std::string& path, const std::string& what) {
   return Fail("not a readable ZIP archive: " + what, path);
 }
 
@@ -100,35 +100,66 @@ class ZipMemberSource final : public ByteSource {
     return file_.open() && (member_.method == METHOD_STORED || inflating_);
   }
 
+  // The member's first `size` bytes (fewer when it is shorter or damaged there), kept to be
+  // served again by Read(): what tells a gzip or zstd file inside from the rest, without
+  // opening it twice. A read error is left for Read() to meet again: the archive's end and
+  // damaged deflate data give the same error every time.
+  std::string Head(size_t size) {
+    head_.resize(size);
+    size_t got = 0;
+    while (got < size) {
+      auto n = ReadMember(head_.data() + got, size - got);
+      if (!n || *n == 0) break;
+      got += *n;
+    }
+    head_.resize(got);
+    return head_;
+  }
+
   Result<size_t> Read(char* out, size_t size) override {
+    if (head_served_ < head_.size()) {
+      const size_t n = std::min(size, head_.size() - head_served_);
+      std::memcpy(out, head_.data() + head_served_, n);
+      head_served_ += n;
+      return n;
+    }
+    return ReadMember(out, size);
+  }
+  [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
+  [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
+
+ private:
+  // Up to `size` of the member's compressed bytes from the archive; 0 once they are all read.
+  Result<size_t> ReadCompressed(void* out, size_t size) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(size, left_));
+    if (want == 0) return size_t{0};
+    const ssize_t n = file_.ReadSome(at_, out, want);
+    if (n < 0) return Fail(std::string("read failed: ") + std::strerror(errno));
+    if (n == 0) return Fail("the archive ends inside the member: " + member_.name);
+    at_ += static_cast<uint64_t>(n);
+    left_ -= static_cast<uint64_t>(n);
+    raw_bytes_ += static_cast<uint64_t>(n);
+    return static_cast<size_t>(n);
+  }
+
+  // The member's bytes, stored or inflated, with its size and CRC-32 checked at the end.
+  Result<size_t> ReadMember(char* out, size_t size) {
     if (done_ || size == 0) return size_t{0};
     size_t produced = 0;
     if (member_.method == METHOD_STORED) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(size, left_));
-      if (want > 0) {
-        const ssize_t n = file_.ReadSome(at_, out, want);
-        if (n < 0) return Fail(std::string("read failed: ") + std::strerror(errno));
-        if (n == 0) return Fail("the archive ends inside the member: " + member_.name);
-        at_ += static_cast<uint64_t>(n);
-        left_ -= static_cast<uint64_t>(n);
-        raw_bytes_ += static_cast<uint64_t>(n);
-        produced = static_cast<size_t>(n);
-      }
-      if (left_ == 0 && produced == 0) return Finish();
+      auto n = ReadCompressed(out, size);
+      if (!n) return n;
+      if (*n == 0) return Finish();
+      produced = *n;
     } else {
       stream_.next_out = reinterpret_cast<Bytef*>(out);
       stream_.avail_out = static_cast<uInt>(std::min<size_t>(size, UINT32_MAX));
       while (stream_.avail_out > 0 && !ended_) {
         if (stream_.avail_in == 0 && left_ > 0) {
-          const size_t want = static_cast<size_t>(std::min<uint64_t>(in_.size(), left_));
-          const ssize_t n = file_.ReadSome(at_, in_.data(), want);
-          if (n < 0) return Fail(std::string("read failed: ") + std::strerror(errno));
-          if (n == 0) return Fail("the archive ends inside the member: " + member_.name);
-          at_ += static_cast<uint64_t>(n);
-          left_ -= static_cast<uint64_t>(n);
-          raw_bytes_ += static_cast<uint64_t>(n);
+          auto n = ReadCompressed(in_.data(), in_.size());
+          if (!n) return n;
           stream_.next_in = in_.data();
-          stream_.avail_in = static_cast<uInt>(n);
+          stream_.avail_in = static_cast<uInt>(*n);
         }
         const uInt before = stream_.avail_out;
         const int status = inflate(&stream_, Z_NO_FLUSH);
@@ -148,17 +179,15 @@ class ZipMemberSource final : public ByteSource {
     size_ += produced;
     return produced;
   }
-  [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
-  [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
 
- private:
-  // The end of the member: its size and CRC-32 as the central directory gives them.
+  // The end of the member: its size and CRC-32 as the central directory gives them. A
+  // mismatch is said again at every later read, as the reader may ask once more.
   Result<size_t> Finish() {
-    done_ = true;
     if (size_ != member_.size)
       return Fail("damaged member " + member_.name + ": " + std::to_string(size_) +
                   " bytes instead of " + std::to_string(member_.size));
     if (crc_ != member_.crc32) return Fail("damaged member " + member_.name + ": CRC-32 differs");
+    done_ = true;
     return size_t{0};
   }
 
@@ -174,6 +203,8 @@ class ZipMemberSource final : public ByteSource {
   uint32_t crc_ = 0;
   uint64_t size_ = 0;
   uint64_t raw_bytes_ = 0;
+  std::string head_;  // Head()'s bytes, served first
+  size_t head_served_ = 0;
   std::string no_path_;
 };
 
@@ -192,7 +223,7 @@ Result<std::vector<ZipMember>> ListZipArchive(const std::string& path) {
   if (!file.open()) return Fail(std::string("cannot open: ") + std::strerror(errno), path);
   const int64_t file_size = file.Size();
   if (file_size < static_cast<int64_t>(END_RECORD_BYTES)) {
-    return tl::unexpected(Damaged(path, "too short").error());
+    return Damaged(path, "too short");
   }
   // The end record is the last thing in the file but for its comment: looked for backwards.
   const size_t tail_size =
@@ -210,8 +241,7 @@ Result<std::vector<ZipMember>> ListZipArchive(const std::string& path) {
     }
   }
   if (end_at == std::string_view::npos) {
-    return tl::unexpected(
-        Damaged(path, "no end of central directory (a truncated archive?)").error());
+    return Damaged(path, "no end of central directory (a truncated archive?)");
   }
   const unsigned char* end = &tail[end_at];
   uint64_t entries = U16(end + 10);
@@ -223,17 +253,17 @@ Result<std::vector<ZipMember>> ListZipArchive(const std::string& path) {
     const uint64_t end_offset = tail_offset + end_at;
     if (end_offset < sizeof locator || !file.ReadAt(end_offset - sizeof locator, locator, 20) ||
         U32(locator) != ZIP64_LOCATOR)
-      return tl::unexpected(Damaged(path, "ZIP64 locator missing").error());
+      return Damaged(path, "ZIP64 locator missing");
     unsigned char end64[56];
     if (!file.ReadAt(U64(locator + 8), end64, sizeof end64) || U32(end64) != ZIP64_END_OF_DIRECTORY)
-      return tl::unexpected(Damaged(path, "ZIP64 end of central directory missing").error());
+      return Damaged(path, "ZIP64 end of central directory missing");
     entries = U64(end64 + 32);
     directory_size = U64(end64 + 40);
     directory_offset = U64(end64 + 48);
   }
   if (directory_offset + directory_size > static_cast<uint64_t>(file_size) ||
       directory_size > (uint64_t{1} << 32))
-    return tl::unexpected(Damaged(path, "central directory beyond the end of the file").error());
+    return Damaged(path, "central directory beyond the end of the file");
   std::vector<unsigned char> directory(static_cast<size_t>(directory_size));
   if (!file.ReadAt(directory_offset, directory.data(), directory.size()))
     return Fail(std::string("read failed: ") + std::strerror(errno), path);
@@ -242,9 +272,7 @@ Result<std::vector<ZipMember>> ListZipArchive(const std::string& path) {
   size_t at = 0;
   for (uint64_t k = 0; k < entries; ++k) {
     if (at + CENTRAL_HEADER_BYTES > directory.size() || U32(&directory[at]) != CENTRAL_HEADER)
-      return tl::unexpected(
-          Damaged(path, "central directory entry " + std::to_string(k + 1) + " is damaged")
-              .error());
+      return Damaged(path, "central directory entry " + std::to_string(k + 1) + " is damaged");
     const unsigned char* h = &directory[at];
     const uint16_t flags = U16(h + 8);
     ZipMember member;
@@ -259,9 +287,8 @@ Result<std::vector<ZipMember>> ListZipArchive(const std::string& path) {
     member.local_header_offset = U32(h + 42);
     const size_t next = at + CENTRAL_HEADER_BYTES + name_length + extra_length + comment_length;
     if (next > directory.size())
-      return tl::unexpected(Damaged(path, "central directory entry " + std::to_string(k + 1) +
-                                              " runs past the directory")
-                                .error());
+      return Damaged(
+          path, "central directory entry " + std::to_string(k + 1) + " runs past the directory");
     member.name.assign(reinterpret_cast<const char*>(h + CENTRAL_HEADER_BYTES), name_length);
     member.encrypted = (flags & 1) != 0 || member.method == METHOD_AES;
     // ZIP64 sizes and offset: in the extra field, those whose 32-bit field is all ones.
@@ -310,17 +337,9 @@ Result<std::unique_ptr<ByteSource>> OpenZipMember(const ZipMember& member) {
       member.local_header_offset + LOCAL_HEADER_BYTES + U16(local + 26) + U16(local + 28);
   auto source = std::make_unique<ZipMemberSource>(member, data_offset);
   if (!source->open()) return Fail(std::string("cannot open: ") + std::strerror(errno), where);
-  // A compressed file inside the archive (a rotated log.2.gz) is decompressed too: its first
-  // bytes are read from a second opening, so that none is taken from the one returned.
-  char head[4];
-  size_t got = 0;
-  ZipMemberSource peek(member, data_offset);
-  while (peek.open() && got < sizeof head) {
-    auto n = peek.Read(head + got, sizeof head - got);
-    if (!n || *n == 0) break;
-    got += *n;
-  }
-  return Decompressed(std::move(source), std::string_view(head, got));
+  // A compressed file inside the archive (a rotated log.2.gz) is decompressed too.
+  const std::string head = source->Head(4);
+  return Decompressed(std::move(source), head);
 }
 
 }  // namespace yagura::event

@@ -361,12 +361,8 @@ Result<Base64Summary> ExtractBase64(const Base64Options& options, Diagnostics& d
     summary.records_with_payloads += found_any;
     return true;
   };
-  const ParsedReadSummary read =
-      ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed);
-  summary.files_read = read.files_read;
-  summary.files_failed = read.files_failed;
-  summary.records_read = read.records_parsed;
-  summary.records_skipped = read.records_skipped;
+  CopyReadCounts(ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed),
+                 summary);
   return summary;
 }
 

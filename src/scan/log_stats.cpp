@@ -234,12 +234,8 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
     }
     return true;
   };
-  const ParsedReadSummary read =
-      ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed);
-  stats.files_read = read.files_read;
-  stats.files_failed = read.files_failed;
-  stats.records_read = read.records_parsed;
-  stats.records_skipped = read.records_skipped;
+  CopyReadCounts(ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed),
+                 stats);
   stats.record_id_holes = gaps.Summary();
   // A timeline: by time, the untimed last, ties in input order.
   std::stable_sort(stats.logs_cleared.begin(), stats.logs_cleared.end(),

@@ -34,4 +34,14 @@ ParsedReadSummary ReadParsedRecords(const std::vector<std::string>& paths,
                                     event::InputFormat format, event::EventParser& parser,
                                     Diagnostics& diagnostics, const OnParsed& on_parsed);
 
+// Copies what was read into a command's own summary (SearchSummary, LogStats, Base64Summary:
+// each has files_read, files_failed, records_read and records_skipped).
+template <typename Summary>
+void CopyReadCounts(const ParsedReadSummary& read, Summary& summary) {
+  summary.files_read = read.files_read;
+  summary.files_failed = read.files_failed;
+  summary.records_read = read.records_parsed;
+  summary.records_skipped = read.records_skipped;
+}
+
 }  // namespace yagura::scan

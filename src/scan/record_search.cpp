@@ -230,12 +230,8 @@ Result<SearchSummary> SearchRecords(const SearchOptions& options, Diagnostics& d
     }
     return true;
   };
-  const ParsedReadSummary read =
-      ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed);
-  summary.files_read = read.files_read;
-  summary.files_failed = read.files_failed;
-  summary.records_read = read.records_parsed;
-  summary.records_skipped = read.records_skipped;
+  CopyReadCounts(ReadParsedRecords(options.inputs, options.format, parser, diagnostics, on_parsed),
+                 summary);
   return summary;
 }
 
