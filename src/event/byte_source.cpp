@@ -8,8 +8,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace yagura::event {
@@ -222,6 +224,41 @@ class ZstdSource final : public CompressedSource {
   bool finished_ = false;
 };
 
+// A source whose first bytes were read ahead to look at them, and are served again first.
+class HeadServedSource final : public ByteSource {
+ public:
+  HeadServedSource(std::unique_ptr<ByteSource> inner, size_t size) : inner_(std::move(inner)) {
+    head_.resize(size);
+    size_t got = 0;
+    while (got < size) {
+      auto n = inner_->Read(head_.data() + got, size - got);
+      if (!n || *n == 0) break;
+      got += *n;
+    }
+    head_.resize(got);
+  }
+  [[nodiscard]] const std::string& head() const { return head_; }
+
+  Result<size_t> Read(char* out, size_t size) override {
+    if (served_ < head_.size()) {
+      const size_t n = std::min(size, head_.size() - served_);
+      std::memcpy(out, head_.data() + served_, n);
+      served_ += n;
+      return n;
+    }
+    return inner_->Read(out, size);
+  }
+  [[nodiscard]] uint64_t raw_bytes() const override { return inner_->raw_bytes(); }
+  [[nodiscard]] Compression compression() const override { return inner_->compression(); }
+  [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+  std::string head_;
+  size_t served_ = 0;
+  std::string no_path_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path) {
@@ -268,6 +305,12 @@ std::unique_ptr<ByteSource> Decompressed(std::unique_ptr<ByteSource> source,
     return std::make_unique<ZstdSource>(std::move(source));
   }
   return source;
+}
+
+std::unique_ptr<ByteSource> DecompressedByContent(std::unique_ptr<ByteSource> source) {
+  auto served = std::make_unique<HeadServedSource>(std::move(source), 4);
+  const std::string head = served->head();
+  return Decompressed(std::move(served), head);
 }
 
 }  // namespace yagura::event

@@ -44,4 +44,10 @@ class ByteSource {
 [[nodiscard]] std::unique_ptr<ByteSource> Decompressed(std::unique_ptr<ByteSource> source,
                                                        std::string_view head);
 
+// `source`, decompressed when its own first bytes begin as gzip or zstd does; they are read
+// once and served again. For a member of an archive, which is read from the archive and cannot
+// be peeked at another opening. A read error met among the first bytes is left for the
+// reader's first Read to meet again.
+[[nodiscard]] std::unique_ptr<ByteSource> DecompressedByContent(std::unique_ptr<ByteSource> source);
+
 }  // namespace yagura::event

@@ -31,6 +31,7 @@
 #include "event/json_framing.hpp"
 #include "event/record.hpp"
 #include "event/syslog.hpp"
+#include "event/tar_archive.hpp"
 #include "event/web_access.hpp"
 #include "event/zip_archive.hpp"
 
@@ -191,7 +192,7 @@ bool IsRegularFile(const std::string& path) {
 
 std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                           uint64_t limit) {
-  if (file.path == "-" || file.zip_member ||
+  if (file.path == "-" || file.archive_member ||
       (forced != InputFormat::kAuto && forced != InputFormat::kEvtx))
     return std::nullopt;
   if (!IsRegularFile(file.path)) return std::nullopt;
@@ -251,13 +252,34 @@ std::string_view InputFormatName(InputFormat format) {
 
 namespace {
 
-// A regular file as an input, or, for a ZIP archive, each of its members.
-void AddFile(std::vector<InputFile>& files, std::string path, uint64_t size,
-             Diagnostics& diagnostics) {
-  if (!IsZipArchive(path)) {
-    files.push_back({std::move(path), size});
-    return;
+class ZipInput final : public ArchiveMember {
+ public:
+  explicit ZipInput(ZipMember member) : member_(std::move(member)) {}
+  Result<std::unique_ptr<ByteSource>> Open() const override { return OpenZipMember(member_); }
+
+ private:
+  const ZipMember member_;
+};
+
+class TarInput final : public ArchiveMember {
+ public:
+  TarInput(std::shared_ptr<TarArchive> archive, TarMember member)
+      : archive_(std::move(archive)), member_(std::move(member)) {}
+  Result<std::unique_ptr<ByteSource>> Open() const override {
+    return OpenTarMember(archive_, member_);
   }
+
+ private:
+  const std::shared_ptr<TarArchive> archive_;
+  const TarMember member_;
+};
+
+std::string MemberPath(const std::string& archive, const std::string& name) {
+  return archive + std::string(ARCHIVE_MEMBER_SEPARATOR) + name;
+}
+
+void AddZipArchive(std::vector<InputFile>& files, const std::string& path,
+                   Diagnostics& diagnostics) {
   auto members = ListZipArchive(path);
   if (!members) {
     diagnostics.Report(DiagnosticKind::kInputUnreadable, path, members.error().message);
@@ -265,10 +287,44 @@ void AddFile(std::vector<InputFile>& files, std::string path, uint64_t size,
   }
   for (ZipMember& member : *members) {
     InputFile file;
-    file.path = path + std::string(ZIP_MEMBER_SEPARATOR) + member.name;
+    file.path = MemberPath(path, member.name);
     file.size = member.compressed_size;
-    file.zip_member = std::make_shared<const ZipMember>(std::move(member));
+    file.archive_member = std::make_shared<const ZipInput>(std::move(member));
     files.push_back(std::move(file));
+  }
+}
+
+void AddTarArchive(std::vector<InputFile>& files, const std::string& path,
+                   Diagnostics& diagnostics) {
+  auto listing = ListTarArchive(path);
+  if (!listing) {
+    diagnostics.Report(DiagnosticKind::kInputUnreadable, path, listing.error().message);
+    return;
+  }
+  for (TarMember& member : listing->members) {
+    InputFile file;
+    file.path = MemberPath(path, member.name);
+    file.size = member.size;
+    file.archive_member = std::make_shared<const TarInput>(listing->archive, std::move(member));
+    files.push_back(std::move(file));
+  }
+  for (const auto& [name, why] : listing->not_read)
+    diagnostics.Report(DiagnosticKind::kInputUnreadable, MemberPath(path, name), why);
+  if (!listing->damage.empty())
+    diagnostics.Report(
+        DiagnosticKind::kInputUnreadable, path,
+        "a damaged tar archive: " + listing->damage + " (the members before it are read)");
+}
+
+// A regular file as an input, or, for an archive, each of its members.
+void AddFile(std::vector<InputFile>& files, std::string path, uint64_t size,
+             Diagnostics& diagnostics) {
+  if (IsZipArchive(path)) {
+    AddZipArchive(files, path, diagnostics);
+  } else if (IsTarArchive(path)) {
+    AddTarArchive(files, path, diagnostics);
+  } else {
+    files.push_back({std::move(path), size});
   }
 }
 
@@ -477,7 +533,7 @@ const std::shared_ptr<char[]>& RecordReader::shared_buffer() const {
 
 bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
                             const OnRecord& on_record, const OnProgress& on_progress) {
-  auto opened = file.zip_member ? OpenZipMember(*file.zip_member) : OpenByteSource(file.path);
+  auto opened = file.archive_member ? file.archive_member->Open() : OpenByteSource(file.path);
   if (!opened) {
     diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path, opened.error().message);
     ++stats_.files_failed;

@@ -2,7 +2,8 @@
 //
 // Paths may be files, directories (walked recursively, in sorted order so results are
 // reproducible) or "-" for stdin. gzip and zstd files are decompressed transparently (by magic
-// bytes, not by name), and ZIP archives are read as folders of their members (zip_archive.hpp). The
+// bytes, not by name), and ZIP and tar archives (.tar, .tar.gz, .tar.zst) are read as folders of
+// their members (zip_archive.hpp, tar_archive.hpp). The
 // format of each file is detected from its content unless forced: EVTX by its "ElfFile" signature,
 // JSON by a leading '{' or '[', syslog by an RFC 5424/3164 header, web server access logs by their
 // line shape; other text is read as lines, and binary data of no known format is reported as
@@ -60,15 +61,27 @@ enum class InputFormat : uint8_t {
 // without bound. The reader's buffer never grows beyond it plus one read chunk.
 inline constexpr size_t MAX_RECORD_SIZE = size_t{64} << 20;
 
-struct ZipMember;
+class ByteSource;
+
+// The separator between an archive's path and a member's name in the name shown for a member.
+inline constexpr std::string_view ARCHIVE_MEMBER_SEPARATOR = "!/";
+
+// A file inside a ZIP or tar archive, read from the archive.
+class ArchiveMember {
+ public:
+  virtual ~ArchiveMember() = default;
+  [[nodiscard]] virtual Result<std::unique_ptr<ByteSource>> Open() const = 0;
+};
 
 struct InputFile {
-  std::string path;  // "-" for stdin; "ARCHIVE!/NAME" for a member of a ZIP archive
+  std::string path;  // "-" for stdin; "ARCHIVE!/NAME" for a member of an archive
   // Bytes when the input was listed (0 for stdin): what progress reports measure against, so a
-  // scan of many small files does not look each up again. A ZIP member's compressed bytes.
+  // scan of many small files does not look each up again. A ZIP member's compressed bytes, a
+  // tar member's bytes.
   uint64_t size = 0;
-  // Set for a member of a ZIP archive (event/zip_archive.hpp), which is read from the archive.
-  std::shared_ptr<const ZipMember> zip_member = nullptr;
+  // Set for a member of an archive, which is read from the archive. Such members are read by
+  // one thread, in their listed order (a compressed tar archive's members share one stream).
+  std::shared_ptr<const ArchiveMember> archive_member = nullptr;
 };
 
 // Whether `path` names a regular file, found without opening it: the checks below open only
@@ -84,8 +97,9 @@ struct InputFile {
 [[nodiscard]] std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                                         uint64_t limit);
 
-// Expands directories (recursively) and ZIP archives (into their members) and checks that each
-// path exists. Unreadable paths and archives are reported and left out.
+// Expands directories (recursively) and archives (into their members) and checks that each path
+// exists. Unreadable paths and archives are reported and left out; a damaged tar archive's
+// members before the damage are kept, and the damage is reported.
 [[nodiscard]] std::vector<InputFile> ExpandInputs(const std::vector<std::string>& paths,
                                                   Diagnostics& diagnostics);
 

@@ -39,7 +39,7 @@ void Raise(std::atomic<uint64_t>* covered, uint64_t end) {
 std::optional<uint64_t> JsonSegmentReader::SplittableSize(const InputFile& file,
                                                           InputFormat forced,
                                                           uint64_t segment_size) {
-  if (file.path == "-" || file.zip_member ||
+  if (file.path == "-" || file.archive_member ||
       (forced != InputFormat::kAuto && forced != InputFormat::kJson))
     return std::nullopt;
   if (!IsRegularFile(file.path)) return std::nullopt;  // a pipe is read by the reader alone

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "event/input.hpp"
+
 namespace yagura::event {
 namespace {
 
@@ -100,31 +102,6 @@ class ZipMemberSource final : public ByteSource {
     return file_.open() && (member_.method == METHOD_STORED || inflating_);
   }
 
-  // The member's first `size` bytes (fewer when it is shorter or damaged there), kept to be
-  // served again by Read(): what tells a gzip or zstd file inside from the rest, without
-  // opening it twice. A read error is left for Read() to meet again: the archive's end and
-  // damaged deflate data give the same error every time.
-  std::string Head(size_t size) {
-    head_.resize(size);
-    size_t got = 0;
-    while (got < size) {
-      auto n = ReadMember(head_.data() + got, size - got);
-      if (!n || *n == 0) break;
-      got += *n;
-    }
-    head_.resize(got);
-    return head_;
-  }
-
-  Result<size_t> Read(char* out, size_t size) override {
-    if (head_served_ < head_.size()) {
-      const size_t n = std::min(size, head_.size() - head_served_);
-      std::memcpy(out, head_.data() + head_served_, n);
-      head_served_ += n;
-      return n;
-    }
-    return ReadMember(out, size);
-  }
   [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
   [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
 
@@ -142,8 +119,9 @@ class ZipMemberSource final : public ByteSource {
     return static_cast<size_t>(n);
   }
 
+ public:
   // The member's bytes, stored or inflated, with its size and CRC-32 checked at the end.
-  Result<size_t> ReadMember(char* out, size_t size) {
+  Result<size_t> Read(char* out, size_t size) override {
     if (done_ || size == 0) return size_t{0};
     size_t produced = 0;
     if (member_.method == METHOD_STORED) {
@@ -180,6 +158,7 @@ class ZipMemberSource final : public ByteSource {
     return produced;
   }
 
+ private:
   // The end of the member: its size and CRC-32 as the central directory gives them. A
   // mismatch is said again at every later read, as the reader may ask once more.
   Result<size_t> Finish() {
@@ -203,8 +182,6 @@ class ZipMemberSource final : public ByteSource {
   uint32_t crc_ = 0;
   uint64_t size_ = 0;
   uint64_t raw_bytes_ = 0;
-  std::string head_;  // Head()'s bytes, served first
-  size_t head_served_ = 0;
   std::string no_path_;
 };
 
@@ -321,7 +298,7 @@ Result<std::vector<ZipMember>> ListZipArchive(const std::string& path) {
 }
 
 Result<std::unique_ptr<ByteSource>> OpenZipMember(const ZipMember& member) {
-  const std::string where = member.archive + std::string(ZIP_MEMBER_SEPARATOR) + member.name;
+  const std::string where = member.archive + std::string(ARCHIVE_MEMBER_SEPARATOR) + member.name;
   if (member.encrypted) return Fail("an encrypted ZIP member: decrypt the archive first", where);
   if (member.method != METHOD_STORED && member.method != METHOD_DEFLATE) {
     return Fail("ZIP compression method " + std::to_string(member.method) +
@@ -338,8 +315,7 @@ Result<std::unique_ptr<ByteSource>> OpenZipMember(const ZipMember& member) {
   auto source = std::make_unique<ZipMemberSource>(member, data_offset);
   if (!source->open()) return Fail(std::string("cannot open: ") + std::strerror(errno), where);
   // A compressed file inside the archive (a rotated log.2.gz) is decompressed too.
-  const std::string head = source->Head(4);
-  return Decompressed(std::move(source), head);
+  return DecompressedByContent(std::move(source));
 }
 
 }  // namespace yagura::event

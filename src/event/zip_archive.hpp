@@ -31,9 +31,6 @@ struct ZipMember {
   bool encrypted = false;
 };
 
-// The separator between an archive's path and a member's name in the name shown for a member.
-inline constexpr std::string_view ZIP_MEMBER_SEPARATOR = "!/";
-
 // Whether the regular file at `path` starts as a ZIP archive does.
 [[nodiscard]] bool IsZipArchive(const std::string& path);
 

@@ -328,6 +328,20 @@ contains "a ZIP member is named ARCHIVE!/NAME" "$work/zip-alerts.jsonl" "samples
 head -c 100 "$work/samples.zip" >"$work/cut.zip"
 check "a damaged ZIP archive exits 1" 1 "$yagura" scan --quiet --no-cache --rules "$src/rules" -o /dev/null "$work/cut.zip" "$src/samples/linux"
 contains "a damaged ZIP archive is named" "$work/err" "cut.zip: not a readable ZIP archive"
+# A tar archive (.tar.gz here, as UAC writes) is read as the folder it holds: the same alerts
+# in the same order, members named ARCHIVE!/NAME.
+(cd "$src" && tar --sort=name --format=gnu -czf "$work/samples.tar.gz" samples)
+check "scan of a .tar.gz archive" 0 "$yagura" scan --quiet --no-cache --rules "$src/rules" -o "$work/tar-alerts.jsonl" "$work/samples.tar.gz"
+contains "a tar member is named ARCHIVE!/NAME" "$work/tar-alerts.jsonl" "samples.tar.gz!/samples/windows/sysmon.jsonl"
+sed "s#$work/samples.tar.gz!/samples/#$src/samples/#g" "$work/tar-alerts.jsonl" | cmp -s - "$work/dir-alerts.jsonl" ||
+  { echo "FAIL: a tar archive gave other alerts than its folder"; failures=$((failures + 1)); }
+check "stats of a .tar.gz archive" 0 "$yagura" stats "$work/samples.tar.gz"
+contains "stats of a .tar.gz counts every record" "$work/out" "records    55 read, 0 skipped"
+(cd "$src" && tar --sort=name -cf "$work/samples.tar" samples)
+head -c 12000 "$work/samples.tar" >"$work/cut.tar"
+check "a tar archive cut short exits 1" 1 "$yagura" stats "$work/cut.tar"
+contains "a tar archive cut short is named" "$work/err" "cut.tar: a damaged tar archive: the archive ends inside"
+contains "a tar archive cut short names its member" "$work/err" "cut.tar!/samples/"
 # extract-base64: the sample's encoded PowerShell command, decoded.
 check "extract-base64 --help" 0 "$yagura" extract-base64 --help
 check "extract-base64" 0 "$yagura" extract-base64 "$src/samples"

@@ -1,9 +1,10 @@
-// Compressed bytes for tests of what reads them (gzip inputs, ZIP members, base64 payloads):
-// zlib's deflate, whole, in one call.
+// Compressed bytes for tests of what reads them (gzip and zstd inputs, ZIP members, tar
+// archives, base64 payloads): zlib's deflate and zstd, whole, in one call.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <string>
 #include <string_view>
@@ -24,6 +25,18 @@ inline std::string Deflate(std::string_view data, int window_bits, int level = 6
   EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
   out.resize(stream.total_out);
   deflateEnd(&stream);
+  return out;
+}
+
+// With a content checksum, as the zstd tool writes by default.
+inline std::string Zstd(std::string_view data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  ZSTD_CCtx* context = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1);
+  const size_t size = ZSTD_compress2(context, out.data(), out.size(), data.data(), data.size());
+  ZSTD_freeCCtx(context);
+  EXPECT_FALSE(ZSTD_isError(size));
+  out.resize(size);
   return out;
 }
 

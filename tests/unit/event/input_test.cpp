@@ -37,17 +37,7 @@ std::string Gzip(std::string_view data) {
   return test_support::Deflate(data, test_support::GZIP_WINDOW);
 }
 
-// With a content checksum, as the zstd tool writes by default.
-std::string Zstd(std::string_view data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  ZSTD_CCtx* context = ZSTD_createCCtx();
-  ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1);
-  size_t size = ZSTD_compress2(context, out.data(), out.size(), data.data(), data.size());
-  ZSTD_freeCCtx(context);
-  EXPECT_FALSE(ZSTD_isError(size));
-  out.resize(size);
-  return out;
-}
+using test_support::Zstd;
 
 TEST(InputFormat, NamesRoundTrip) {
   for (InputFormat format : {InputFormat::kAuto, InputFormat::kJson, InputFormat::kEvtx,

@@ -282,7 +282,7 @@ TEST(ZipArchive, AnArchiveInAFolderIsReadAsTheFilesItHolds) {
   EXPECT_EQ(inputs[0].path, archive + "!/C/Windows/System32/winevt/Logs/Sysmon.evtx");
   EXPECT_EQ(inputs[1].path, archive + "!/auth.json");
   EXPECT_EQ(inputs[2].path, (dir.path() / "collection" / "notes.json").string());
-  EXPECT_TRUE(inputs[0].zip_member && inputs[1].zip_member && !inputs[2].zip_member);
+  EXPECT_TRUE(inputs[0].archive_member && inputs[1].archive_member && !inputs[2].archive_member);
 
   // The same records as the file itself, EVTX included (spooled for the EVTX reader).
   auto read = [](const InputFile& file) {
