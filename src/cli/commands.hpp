@@ -158,6 +158,10 @@ void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
 // when they do (or there are none).
 [[nodiscard]] std::string WhereProblem(const std::vector<std::string>& conditions);
 
+// --format NAME of a command that reads logs: auto or an input format (event::ParseInputFormat
+// checks the name, so every spelling it takes is taken here too).
+void AddInputFormatOption(CLI::App* command, std::string& format);
+
 // What the commands that read logs (search, extract-base64) check before reading: the --format
 // name, read into `format`, and a --from after --to. Empty when both are fine, else the usage
 // error to print after the command's name.

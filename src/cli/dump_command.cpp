@@ -22,8 +22,7 @@ DumpCommand::DumpCommand(CLI::App& app) {
   command_ = app.add_subcommand(
       "dump", "Print every record of log files as one JSON object per line (EVTX as evtx_dump)");
   command_->add_option("inputs", inputs_, "Files or directories ('-' for stdin)")->required();
-  command_->add_option("--format", format_,
-                       "Input format: auto, json, evtx, syslog, web, text (default: auto)");
+  AddInputFormatOption(command_, format_);
   command_->add_option("--output,-o", output_, "Write to this file instead of stdout");
 }
 

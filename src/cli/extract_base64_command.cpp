@@ -83,9 +83,7 @@ ExtractBase64Command::ExtractBase64Command(CLI::App& app) {
       ->add_option("--min-length", options_.min_length,
                    "Shortest base64 run looked at, in characters (default 20)")
       ->check(CLI::Range(4, 1 << 20));
-  command_
-      ->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
-      ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
+  AddInputFormatOption(command_, format_);
   AddRangeBoundOption(command_, "--from", false, options_.from_ms,
                       "Only records at or after this time (a date, or RFC 3339)");
   AddRangeBoundOption(command_, "--to", true, options_.to_ms,

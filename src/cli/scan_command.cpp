@@ -131,6 +131,17 @@ void AddWhereOption(CLI::App* command, std::vector<std::string>& conditions,
       ->allow_extra_args(false);
 }
 
+void AddInputFormatOption(CLI::App* command, std::string& format) {
+  command
+      ->add_option("--format", format,
+                   "Input format: auto (the default: each file's content tells), json, evtx, xml "
+                   "(Windows events exported as XML), syslog, webaccess, text")
+      ->check([](const std::string& name) {
+        auto parsed = event::ParseInputFormat(name);
+        return parsed ? std::string() : parsed.error().message;
+      });
+}
+
 std::string ReadOptionsProblem(const std::string& format_name, event::InputFormat& format,
                                const std::optional<int64_t>& from_ms,
                                const std::optional<int64_t>& to_ms) {
@@ -191,8 +202,7 @@ ScanCommand::ScanCommand(CLI::App& app) {
   command_->add_option("--rules,-r", options_.rule_paths,
                        "Rule file or directory (repeatable; default: Yagura's own rules/)")
       ->allow_extra_args(false);
-  command_->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
-      ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
+  AddInputFormatOption(command_, format_);
   command_->add_option("--logsource", logsource_,
                        "Declare the source of inputs whose source cannot be recognised, e.g. "
                        "product=linux,service=sshd");

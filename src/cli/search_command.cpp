@@ -45,9 +45,7 @@ SearchCommand::SearchCommand(CLI::App& app) {
                      "Find records that hold every string and regex, not just one of them");
   command_->add_flag("--match-case", options_.match_case,
                      "Compare with case (default: ignore case, as Sigma does)");
-  command_
-      ->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
-      ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
+  AddInputFormatOption(command_, format_);
   AddRangeBoundOption(command_, "--from", false, options_.from_ms,
                       "Only records at or after this time (a date, or RFC 3339 such as "
                       "2026-11-26T09:00:00Z)");

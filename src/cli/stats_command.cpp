@@ -15,9 +15,7 @@ StatsCommand::StatsCommand(CLI::App& app) {
       ->add_option("paths", options_.inputs,
                    "Files or directories (directories recursively); - for stdin")
       ->required();
-  command_
-      ->add_option("--format", format_, "Input format: auto, json, evtx, syslog, webaccess, text")
-      ->check(CLI::IsMember({"auto", "json", "evtx", "syslog", "webaccess", "text"}));
+  AddInputFormatOption(command_, format_);
   command_->add_option("--logsource", logsource_,
                        "Declare the source of inputs whose source cannot be recognised, as scan "
                        "does, e.g. product=linux,service=sshd");

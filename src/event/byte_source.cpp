@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -224,6 +225,131 @@ class ZstdSource final : public CompressedSource {
   bool finished_ = false;
 };
 
+// UTF-16 text (a Windows export: Event Viewer's "Save as XML", PowerShell's `Out-File`, a
+// `wevtutil` redirect), by its byte order mark, as UTF-8 without the mark. Code units that
+// pair with no other (a lone surrogate) and an odd last byte become U+FFFD, as decoders do.
+class Utf16Source final : public ByteSource {
+ public:
+  Utf16Source(std::unique_ptr<ByteSource> inner, bool big_endian)
+      : inner_(std::move(inner)), big_endian_(big_endian), in_(UTF16_CHUNK) {}
+  [[nodiscard]] uint64_t raw_bytes() const override { return inner_->raw_bytes(); }
+  [[nodiscard]] Compression compression() const override { return inner_->compression(); }
+  [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
+
+  Result<size_t> Read(char* out, size_t size) override {
+    size_t produced = 0;
+    while (produced < size) {
+      if (pending_size_ > 0) {  // the rest of a code point that did not fit before
+        const size_t n = std::min(size - produced, pending_size_);
+        std::memcpy(out + produced, pending_ + pending_at_, n);
+        produced += n;
+        pending_at_ += n;
+        pending_size_ -= n;
+        continue;
+      }
+      if (in_end_ - in_at_ < 2) {
+        if (!ended_) {
+          if (produced > 0) break;  // a live stream is not waited on for more
+          auto more = Refill();
+          if (!more) return tl::unexpected(more.error());
+          continue;
+        }
+        if (in_at_ < in_end_) {  // an odd last byte
+          in_at_ = in_end_;
+          Stage(0xfffd);
+        } else if (high_ != 0) {  // a high surrogate at the very end
+          high_ = 0;
+          Stage(0xfffd);
+        } else {
+          break;
+        }
+        continue;
+      }
+      const auto* unit = reinterpret_cast<const unsigned char*>(in_.data()) + in_at_;
+      const uint32_t code =
+          big_endian_ ? (uint32_t{unit[0]} << 8 | unit[1]) : (uint32_t{unit[1]} << 8 | unit[0]);
+      in_at_ += 2;
+      if (at_start_) {
+        at_start_ = false;
+        if (code == 0xfeff) continue;  // the byte order mark
+      }
+      if (high_ != 0 && (code < 0xdc00 || code > 0xdfff)) {
+        high_ = 0;
+        in_at_ -= 2;  // this unit again, after the replacement of the lone high surrogate
+        Stage(0xfffd);
+        continue;
+      }
+      if (code >= 0xd800 && code <= 0xdbff) {
+        high_ = code;
+      } else if (code >= 0xdc00 && code <= 0xdfff) {
+        Stage(high_ != 0 ? 0x10000 + ((high_ - 0xd800) << 10) + (code - 0xdc00) : 0xfffd);
+        high_ = 0;
+      } else if (code < 0x80) {  // the common case, written directly
+        out[produced++] = static_cast<char>(code);
+      } else {
+        Stage(code);
+      }
+    }
+    return produced;
+  }
+
+ private:
+  static constexpr size_t UTF16_CHUNK = 64 * 1024;
+
+  // Moves what is left of the input to the front and reads more; false at its end.
+  Result<bool> Refill() {
+    const size_t left = in_end_ - in_at_;
+    std::memmove(in_.data(), in_.data() + in_at_, left);
+    in_at_ = 0;
+    in_end_ = left;
+    auto got = inner_->Read(in_.data() + in_end_, in_.size() - in_end_);
+    if (!got) {
+      ended_ = true;
+      return tl::unexpected(got.error());
+    }
+    if (*got == 0) ended_ = true;
+    in_end_ += *got;
+    return *got > 0;
+  }
+
+  // A code point's UTF-8, to be written out by the read loop.
+  void Stage(uint32_t code) {
+    pending_at_ = 0;
+    if (code < 0x80) {
+      pending_[0] = static_cast<char>(code);
+      pending_size_ = 1;
+    } else if (code < 0x800) {
+      pending_[0] = static_cast<char>(0xc0 | (code >> 6));
+      pending_[1] = static_cast<char>(0x80 | (code & 0x3f));
+      pending_size_ = 2;
+    } else if (code < 0x10000) {
+      pending_[0] = static_cast<char>(0xe0 | (code >> 12));
+      pending_[1] = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+      pending_[2] = static_cast<char>(0x80 | (code & 0x3f));
+      pending_size_ = 3;
+    } else {
+      pending_[0] = static_cast<char>(0xf0 | (code >> 18));
+      pending_[1] = static_cast<char>(0x80 | ((code >> 12) & 0x3f));
+      pending_[2] = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+      pending_[3] = static_cast<char>(0x80 | (code & 0x3f));
+      pending_size_ = 4;
+    }
+  }
+
+  std::unique_ptr<ByteSource> inner_;
+  const bool big_endian_;
+  std::vector<char> in_;
+  size_t in_at_ = 0;
+  size_t in_end_ = 0;
+  bool ended_ = false;
+  bool at_start_ = true;
+  uint32_t high_ = 0;  // a high surrogate waiting for its low one
+  char pending_[4] = {};
+  size_t pending_at_ = 0;
+  size_t pending_size_ = 0;
+  std::string no_path_;
+};
+
 // A source whose first bytes were read ahead to look at them, and are served again first.
 class HeadServedSource final : public ByteSource {
  public:
@@ -232,6 +358,7 @@ class HeadServedSource final : public ByteSource {
     size_t got = 0;
     while (got < size) {
       auto n = inner_->Read(head_.data() + got, size - got);
+      if (!n) error_ = n.error();
       if (!n || *n == 0) break;
       got += *n;
     }
@@ -246,6 +373,11 @@ class HeadServedSource final : public ByteSource {
       served_ += n;
       return n;
     }
+    if (error_) {  // met while reading ahead: said once, where the reader would have met it
+      Error error = std::move(*error_);
+      error_.reset();
+      return tl::unexpected(std::move(error));
+    }
     return inner_->Read(out, size);
   }
   [[nodiscard]] uint64_t raw_bytes() const override { return inner_->raw_bytes(); }
@@ -256,6 +388,7 @@ class HeadServedSource final : public ByteSource {
   std::unique_ptr<ByteSource> inner_;
   std::string head_;
   size_t served_ = 0;
+  std::optional<Error> error_;
   std::string no_path_;
 };
 
@@ -296,15 +429,35 @@ Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path) {
   return Decompressed(std::move(plain), head);
 }
 
+namespace {
+
+// `source` as UTF-8 when `head` begins with a UTF-16 byte order mark.
+std::unique_ptr<ByteSource> Utf8(std::unique_ptr<ByteSource> source, std::string_view head) {
+  if (head.substr(0, 2) == "\xFF\xFE")
+    return std::make_unique<Utf16Source>(std::move(source), false);
+  if (head.substr(0, 2) == "\xFE\xFF")
+    return std::make_unique<Utf16Source>(std::move(source), true);
+  return source;
+}
+
+// A decompressed stream, and UTF-16 text inside it as UTF-8.
+std::unique_ptr<ByteSource> Utf8Inside(std::unique_ptr<ByteSource> decompressed) {
+  auto served = std::make_unique<HeadServedSource>(std::move(decompressed), 2);
+  const std::string head = served->head();
+  return Utf8(std::move(served), head);
+}
+
+}  // namespace
+
 std::unique_ptr<ByteSource> Decompressed(std::unique_ptr<ByteSource> source,
                                          std::string_view head) {
   if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b') {
-    return std::make_unique<GzipSource>(std::move(source));
+    return Utf8Inside(std::make_unique<GzipSource>(std::move(source)));
   }
   if (head.size() >= 4 && head.substr(0, 4) == "\x28\xb5\x2f\xfd") {
-    return std::make_unique<ZstdSource>(std::move(source));
+    return Utf8Inside(std::make_unique<ZstdSource>(std::move(source)));
   }
-  return source;
+  return Utf8(std::move(source), head);
 }
 
 std::unique_ptr<ByteSource> DecompressedByContent(std::unique_ptr<ByteSource> source) {

@@ -3,7 +3,8 @@
 // A file (or stdin) is opened and its first bytes are peeked: gzip (1f 8b) and zstd
 // (28 b5 2f fd) streams are wrapped in a streaming decompressor, so a compressed file is read
 // in bounded memory whatever its size. Concatenated gzip members and zstd frames are read as one
-// stream, as the command-line tools do. Internal to src/event.
+// stream, as the command-line tools do. UTF-16 text with a byte order mark (a Windows export),
+// compressed or not, is read as UTF-8. Internal to src/event.
 #pragma once
 
 #include <cstdint>
@@ -39,15 +40,16 @@ class ByteSource {
 [[nodiscard]] Result<std::unique_ptr<ByteSource>> OpenByteSource(const std::string& path);
 
 // `source`, decompressed when `head` (its first bytes, read from another opening of the same
-// input) begins as gzip or zstd does; else `source` itself. For inputs not opened by path: a
+// input) begins as gzip or zstd does, and read as UTF-8 when it is UTF-16 with a byte order mark
+// (inside the compression too); else `source` itself. For inputs not opened by path: a
 // rotated `syslog.2.gz` inside a ZIP archive.
 [[nodiscard]] std::unique_ptr<ByteSource> Decompressed(std::unique_ptr<ByteSource> source,
                                                        std::string_view head);
 
-// `source`, decompressed when its own first bytes begin as gzip or zstd does; they are read
-// once and served again. For a member of an archive, which is read from the archive and cannot
-// be peeked at another opening. A read error met among the first bytes is left for the
-// reader's first Read to meet again.
+// `source`, decompressed (or decoded from UTF-16) by its own first bytes, which are read once
+// and served again. For a member of an archive, which is read from the archive and cannot
+// be peeked at another opening. A read error met among the first bytes is returned by the
+// first Read after them.
 [[nodiscard]] std::unique_ptr<ByteSource> DecompressedByContent(std::unique_ptr<ByteSource> source);
 
 }  // namespace yagura::event

@@ -59,16 +59,18 @@ constexpr size_t DETECT_BYTES = size_t{64} << 10;
 constexpr size_t EVTX_SIGNATURE_PAGE = 4096;
 constexpr size_t DETECT_LINES = 20;
 
-constexpr std::array<std::pair<std::string_view, InputFormat>, 11> FORMAT_NAMES = {{
+constexpr std::array<std::pair<std::string_view, InputFormat>, 13> FORMAT_NAMES = {{
     {"auto", InputFormat::kAuto},
     {"json", InputFormat::kJson},
     {"evtx", InputFormat::kEvtx},
+    {"xml", InputFormat::kXml},
     {"syslog", InputFormat::kSyslog},
     {"web", InputFormat::kWebAccess},
     {"text", InputFormat::kText},
     // Accepted spellings besides the canonical names above.
     {"jsonl", InputFormat::kJson},
     {"ndjson", InputFormat::kJson},
+    {"webaccess", InputFormat::kWebAccess},
     {"access", InputFormat::kWebAccess},
     {"w3c", InputFormat::kWebAccess},
     {"iis", InputFormat::kWebAccess},
@@ -79,6 +81,7 @@ RecordFormat ToRecordFormat(InputFormat format) {
     case InputFormat::kJson:
       return RecordFormat::kJson;
     case InputFormat::kEvtx:
+    case InputFormat::kXml:  // each <Event> element as an EVTX record's XML
       return RecordFormat::kEvtx;
     case InputFormat::kSyslog:
       return RecordFormat::kSyslog;
@@ -129,6 +132,18 @@ bool LooksBinary(std::string_view head) {
   return odd >= 8 && odd * 20 > head.size();
 }
 
+// Where the next <Event> start tag begins at or after `from` (not <Events>, <EventData>...).
+size_t FindEventStart(std::string_view text, size_t from) {
+  while (true) {
+    const size_t at = text.find("<Event", from);
+    if (at == std::string_view::npos || at + 6 >= text.size()) return std::string_view::npos;
+    const char next = text[at + 6];
+    if (next == '>' || next == '/' || next == ' ' || next == '\t' || next == '\r' || next == '\n')
+      return at;
+    from = at + 6;
+  }
+}
+
 bool IsEvtxSignature(std::string_view head) {
   return head.size() >= 8 && std::memcmp(head.data(), "ElfFile\0", 8) == 0;
 }
@@ -144,6 +159,14 @@ InputFormat DetectFormat(std::string_view head, bool whole_file, bool& binary) {
   if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
   size_t first = rest.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return InputFormat::kText;
+  // Windows events as XML: an <Event> element after an XML declaration, an <Events> root, or
+  // text with no markup (a tool's banner, as evtxexport writes before its events).
+  if (const size_t event = FindEventStart(rest, first); event != std::string_view::npos) {
+    const std::string_view before = rest.substr(first, event - first);
+    if (before.find('<') == std::string_view::npos || before.substr(0, 5) == "<?xml" ||
+        before.substr(0, 7) == "<Events")
+      return InputFormat::kXml;
+  }
   // '{' then a key or '}', or '[' then an object or ']': a text line may also start with '['
   // ("[Sun Dec 04 04:47:44 2005] [notice] ...").
   if (rest[first] == '{' || rest[first] == '[') {
@@ -240,7 +263,7 @@ Result<InputFormat> ParseInputFormat(std::string_view name) {
     if (name == known) return format;
   }
   return Fail("unknown input format '" + std::string(name) +
-              "' (expected auto, json, evtx, syslog, web or text)");
+              "' (expected auto, json, evtx, xml, syslog, web or text)");
 }
 
 std::string_view InputFormatName(InputFormat format) {
@@ -517,6 +540,8 @@ struct RecordReader::Impl {
                 const OnRecord& on_record);
   void ReadLines(const InputFile& file, Filler& filler, InputFormat format,
                  uint32_t source_index, const OnRecord& on_record);
+  void ReadXml(const InputFile& file, Filler& filler, uint32_t source_index,
+               const OnRecord& on_record);
 };
 
 RecordReader::RecordReader(InputFormat forced, Diagnostics& diagnostics)
@@ -581,6 +606,9 @@ bool RecordReader::ReadFile(const InputFile& file, uint32_t source_index,
   } else if (format == InputFormat::kJson) {
     s.records_in_buffer = share_buffers_;
     s.ReadJson(file, filler, source_index, on_record);
+  } else if (format == InputFormat::kXml) {
+    s.records_in_buffer = share_buffers_;
+    s.ReadXml(file, filler, source_index, on_record);
   } else {
     s.records_in_buffer = share_buffers_;
     s.ReadLines(file, filler, format, source_index, on_record);
@@ -801,6 +829,110 @@ void RecordReader::Impl::ReadLines(const InputFile& file, Filler& filler, InputF
     stats_.bytes += pos;
     s.Compact(pos);
     pos = 0;
+    if (s.end == s.capacity && s.capacity < limit) s.Allocate(std::min(s.capacity * 2, limit));
+    filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, s.end + 1);
+  }
+  stats_.bytes += s.end;
+}
+
+// Windows events exported as XML: each <Event> element is a record, whatever surrounds it (an
+// <Events> root, an XML declaration, wevtutil's bare sequence, text between them). Elements do
+// not nest, so an element ends at the first </Event> after its start tag.
+void RecordReader::Impl::ReadXml(const InputFile& file, Filler& filler, uint32_t source_index,
+                                 const OnRecord& on_record) {
+  constexpr std::string_view END_TAG = "</Event>";
+  // Bytes kept at the end of the buffer when no tag is found in it: a tag cut by a read.
+  constexpr size_t TAG_TAIL = END_TAG.size() - 1;
+  Impl& s = *this;
+  Diagnostics& diagnostics_ = owner.diagnostics_;
+  ReadStats& stats_ = owner.stats_;
+  const size_t max_record_size_ = owner.max_record_size_;
+  const size_t limit = max_record_size_ + READ_CHUNK;
+  uint64_t number = 0;
+  uint64_t line = 1;                      // the line `pos` is on
+  size_t pos = 0;                         // where to look on from
+  size_t start = std::string_view::npos;  // the start tag of the element being read
+  size_t end_from = 0;                    // where its end tag may begin: the bytes before hold none
+  uint64_t start_line = 0;
+  bool discarding = false;  // the element is over the size limit: dropped until its end tag
+
+  auto advance = [&](size_t to) {
+    line += static_cast<uint64_t>(std::count(s.buffer.get() + pos, s.buffer.get() + to, '\n'));
+    pos = to;
+  };
+  auto skip = [&](std::string_view why) {
+    diagnostics_.Report(DiagnosticKind::kRecordSkipped,
+                        file.path + ":" + std::to_string(start_line), std::string(why));
+    ++stats_.records_skipped;
+  };
+
+  while (true) {
+    const std::string_view text(s.buffer.get(), s.end);
+    if (start == std::string_view::npos && !discarding) {
+      const size_t found = FindEventStart(text, pos);
+      if (found != std::string_view::npos) {
+        advance(found);
+        const size_t close = text.find('>', found);
+        if (close != std::string_view::npos && text[close - 1] == '/') {
+          advance(close + 1);  // <Event/>: no record
+          continue;
+        }
+        start = found;
+        end_from = found + 6;
+        start_line = line;
+        ++number;
+        continue;
+      }
+      if (s.eof) break;
+      advance(std::max(pos, s.end > TAG_TAIL ? s.end - TAG_TAIL : 0));
+    } else {
+      const size_t end = text.find(END_TAG, end_from);
+      if (end != std::string_view::npos) {
+        const size_t after = end + END_TAG.size();
+        if (discarding) {
+          discarding = false;
+        } else if (after - start > max_record_size_) {  // found whole within one read
+          skip("an <Event> element longer than " + std::to_string(max_record_size_) + " bytes");
+        } else {
+          Record record;
+          record.data = text.substr(start, after - start);
+          record.format = RecordFormat::kEvtx;
+          record.source_index = source_index;
+          record.number = number;
+          record.line = start_line;
+          ++stats_.records;
+          on_record(record);
+        }
+        advance(after);
+        start = std::string_view::npos;
+        if (owner.stop_file_) {
+          stats_.bytes += pos;
+          return;
+        }
+        continue;
+      }
+      if (s.eof) {
+        if (!discarding) skip("an <Event> element without its end tag at the end of the input");
+        break;
+      }
+      end_from = std::max(end_from, s.end > TAG_TAIL ? s.end - TAG_TAIL : 0);
+      if (!discarding && s.end - start > max_record_size_) {
+        skip("an <Event> element longer than " + std::to_string(max_record_size_) + " bytes");
+        discarding = true;
+        start = std::string_view::npos;
+      }
+      // Read on, keeping the element (or, while discarding, the tail an end tag may begin in).
+      const size_t keep_from =
+          discarding ? std::max(pos, s.end > TAG_TAIL ? s.end - TAG_TAIL : 0) : start;
+      advance(std::max(pos, keep_from));
+    }
+    // Drop what is before `pos` (or the element's start) and read more.
+    const size_t keep = start != std::string_view::npos ? start : pos;
+    stats_.bytes += keep;
+    s.Compact(keep);
+    pos -= keep;
+    end_from -= std::min(end_from, keep);
+    if (start != std::string_view::npos) start = 0;
     if (s.end == s.capacity && s.capacity < limit) s.Allocate(std::min(s.capacity * 2, limit));
     filler.Fill(s.buffer.get(), s.capacity, s.end, s.eof, s.end + 1);
   }

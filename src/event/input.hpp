@@ -5,7 +5,9 @@
 // bytes, not by name), and ZIP and tar archives (.tar, .tar.gz, .tar.zst) are read as folders of
 // their members (zip_archive.hpp, tar_archive.hpp). The
 // format of each file is detected from its content unless forced: EVTX by its "ElfFile" signature,
-// JSON by a leading '{' or '[', syslog by an RFC 5424/3164 header, web server access logs by their
+// JSON by a leading '{' or '[', Windows events exported as XML by their <Event> elements (UTF-16
+// with a byte order mark, as Windows writes it, is read as UTF-8), syslog by an RFC 5424/3164
+// header, web server access logs by their
 // line shape; other text is read as lines, and binary data of no known format is reported as
 // unreadable (a forced format reads it anyway). A file that cannot be read, and every record that
 // cannot be framed, is reported to Diagnostics with its location; reading goes on with the next
@@ -45,6 +47,7 @@ enum class InputFormat : uint8_t {
   kAuto,
   kJson,       // JSON lines, a JSON array, or concatenated (pretty-printed) JSON values
   kEvtx,       // binary Windows event log
+  kXml,        // Windows events as XML: Event Viewer's "Save as XML", wevtutil qe /f:xml, ToXml()
   kSyslog,     // RFC 5424 or RFC 3164 lines
   kWebAccess,  // Apache/nginx combined or common log format, IIS W3C extended
   kText,       // one record per line, no structure

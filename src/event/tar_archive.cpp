@@ -20,9 +20,10 @@ namespace yagura::event {
 
 class TarArchive {
  public:
-  TarArchive(std::string path, bool compressed) : path_(std::move(path)), compressed_(compressed) {}
+  TarArchive(std::string path, bool streamed) : path_(std::move(path)), streamed_(streamed) {}
   [[nodiscard]] const std::string& path() const { return path_; }
-  [[nodiscard]] bool compressed() const { return compressed_; }
+  // Whether members are read through a decompressing stream rather than by offset.
+  [[nodiscard]] bool streamed() const { return streamed_; }
 
   // The stream the member read last left, when it stands at `offset` or before; else none.
   std::pair<std::unique_ptr<ByteSource>, uint64_t> TakeStream(uint64_t offset) {
@@ -38,7 +39,7 @@ class TarArchive {
 
  private:
   const std::string path_;
-  const bool compressed_;
+  const bool streamed_;
   std::mutex mutex_;
   std::unique_ptr<ByteSource> parked_;
   uint64_t parked_at_ = 0;
@@ -142,12 +143,13 @@ class ForwardReader {
     auto source = OpenByteSource(path);
     if (!source) return tl::unexpected(source.error());
     ForwardReader reader;
-    reader.fd_ = (*source)->compression() == Compression::kNone ? (*source)->reopenable_fd() : -1;
+    // A plain file is read by offset; anything decoded (decompressed) goes through the stream.
+    reader.fd_ = (*source)->reopenable_fd();
     reader.size_ = (*source)->reopenable_size();
     reader.source_ = std::move(*source);
     return reader;
   }
-  [[nodiscard]] bool compressed() const { return source_->compression() != Compression::kNone; }
+  [[nodiscard]] bool streamed() const { return fd_ < 0; }
   [[nodiscard]] uint64_t at() const { return at_; }
 
   // Reads `size` bytes, fewer at the end of the archive.
@@ -275,7 +277,7 @@ class TarMemberSource final : public ByteSource {
   TarMemberSource& operator=(const TarMemberSource&) = delete;
 
   Result<void> Start() {
-    if (!archive_->compressed()) {
+    if (!archive_->streamed()) {
       fd_ = ::open(archive_->path().c_str(), O_RDONLY | O_CLOEXEC);
       if (fd_ < 0) return Fail(std::string("cannot open: ") + std::strerror(errno));
       return {};
@@ -357,7 +359,7 @@ Result<TarListing> ListTarArchive(const std::string& path) {
   if (!opened) return tl::unexpected(opened.error());
   ForwardReader& reader = *opened;
   TarListing listing;
-  listing.archive = std::make_shared<TarArchive>(path, reader.compressed());
+  listing.archive = std::make_shared<TarArchive>(path, reader.streamed());
 
   std::optional<std::string> long_name;  // from a GNU 'L' member, for the next header
   ExtendedHeader extended;               // from a pax 'x' member, for the next header

@@ -31,7 +31,20 @@ check "rules check --help" 0 "$yagura" rules check --help
 check "no subcommand is a usage error" 2 "$yagura"
 check "unknown option is a usage error" 2 "$yagura" scan --no-such-option x
 check "scan without paths is a usage error" 2 "$yagura" scan
-check "bad --format is a usage error" 2 "$yagura" scan --format xml "$src/samples"
+check "bad --format is a usage error" 2 "$yagura" scan --format xmlish "$src/samples"
+contains "bad --format names the formats" "$work/err" "expected auto, json, evtx, xml, syslog, web or text"
+for name in web webaccess access; do
+  check "--format $name reads web access logs" 0 "$yagura" stats --format "$name" "$src/samples/web"
+done
+# Windows events exported as XML (Event Viewer's UTF-16 "Save as XML"): detected and forced.
+xml_case="$src/tests/cases/format_windows_xml"
+check "scan of Windows events exported as XML" 0 "$yagura" scan --quiet --no-cache --rules "$xml_case/rules" -o "$work/xml-alerts.jsonl" "$xml_case/input.xml"
+[[ $(wc -l <"$work/xml-alerts.jsonl") == 4 ]] || { echo "FAIL: the XML export gave other than 4 alerts"; failures=$((failures + 1)); }
+check "scan --format xml" 0 "$yagura" scan --quiet --no-cache --format xml --rules "$xml_case/rules" -o /dev/null "$xml_case/input.xml"
+check "dump of an XML export" 0 "$yagura" dump "$xml_case/input.xml"
+contains "dump writes an XML export's events as evtx_dump does" "$work/out" '"TargetUserName":"管理者"'
+contains "dump decodes XML entities" "$work/out" '"CommandLine":"whoami /all & echo <done>"'
+
 check "bad --logsource is a usage error" 2 "$yagura" scan --logsource productlinux "$src/samples"
 
 # A rule set with one good and one broken rule.

@@ -2,11 +2,16 @@
 // feeds it), every record parser (JSON, EVTX XML, syslog, web access, text) with and without
 // keyword values, and ToJson, whose output must always be valid JSON. JSON records are parsed
 // both by the walk and by simdjson alone, which must give the same event or the same error.
+// The input is also read as a file of Windows events exported as XML (each record one whole
+// <Event> element of the input, in order, within the size limit, every byte counted), and,
+// behind a UTF-16 byte order mark, as text (what UTF-16 decodes to is valid UTF-8).
 //
 // Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
 // own main() replays the files and directories named on the command line, then deterministic
 // mutations of each (bit flips, truncations, inserted structural bytes), so it runs as a ctest.
 #include <simdjson.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -22,11 +27,11 @@
 
 #include "event/event.hpp"
 #include "event/field_catalog.hpp"
+#include "event/input.hpp"
 #include "event/json_framing.hpp"
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
 #include "event/record.hpp"
-
 #include "replay_main.hpp"
 
 namespace {
@@ -216,9 +221,64 @@ struct Harness {
     }
   }
 
+  // `bytes` as a file, read by the input layer in `format` with a small record size limit.
+  static void ReadAsFile(const std::string& bytes, InputFormat format,
+                         const RecordReader::OnRecord& on_record, ReadStats& stats) {
+    char path[] = "/tmp/yagura-event-fuzz-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) return;
+    const bool written =
+        ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+    ::close(fd);
+    if (written) {
+      yagura::Diagnostics diagnostics;
+      RecordReader reader(format, diagnostics);
+      reader.set_max_record_size(XML_LIMIT);
+      reader.ReadFile(InputFile{path}, 0, on_record);
+      stats = reader.stats();
+    }
+    ::unlink(path);
+  }
+  static constexpr size_t XML_LIMIT = 4096;
+
+  void ReadXml(const std::string& input) {
+    const std::string_view magic = std::string_view(input).substr(0, 2);
+    if (magic == "\xFF\xFE" || magic == "\xFE\xFF" || magic == "\x1F\x8B" || magic == "\x28\xB5")
+      return;  // decoded first: the bytes read are not the input's
+    size_t from = 0;
+    ReadStats stats;
+    ReadAsFile(
+        input, InputFormat::kXml,
+        [&](const Record& record) {
+          Check(record.data.substr(0, 6) == "<Event" && record.data.size() >= 14 &&
+                    record.data.substr(record.data.size() - 8) == "</Event>",
+                "an XML record is one <Event> element");
+          Check(record.data.size() <= XML_LIMIT, "an XML record is within the size limit");
+          const size_t at = std::string_view(input).find(record.data, from);
+          Check(at != std::string_view::npos, "XML records come from the input, in order");
+          from = at + record.data.size();
+          Parse(std::string(record.data), RecordFormat::kEvtx, {});
+        },
+        stats);
+    Check(stats.bytes == input.size() || stats.files_read == 0, "every byte of XML counted once");
+  }
+
+  void ReadUtf16(const std::string& input) {
+    ReadStats stats;
+    ReadAsFile(
+        "\xFF\xFE" + input, InputFormat::kText,
+        [&](const Record& record) {
+          Check(simdjson::validate_utf8(record.data.data(), record.data.size()),
+                "UTF-16 decodes to valid UTF-8");
+        },
+        stats);
+  }
+
   void Run(const uint8_t* data, size_t size) {
     std::string input(reinterpret_cast<const char*>(data), size);
     Frame(input, size);
+    ReadXml(input);
+    ReadUtf16(input);
     Parse(input, RecordFormat::kJson, {});
     Parse(input, RecordFormat::kEvtx, {});
     Parse(input, RecordFormat::kSyslog, {});

@@ -40,17 +40,19 @@ std::string Gzip(std::string_view data) {
 using test_support::Zstd;
 
 TEST(InputFormat, NamesRoundTrip) {
-  for (InputFormat format : {InputFormat::kAuto, InputFormat::kJson, InputFormat::kEvtx,
-                             InputFormat::kSyslog, InputFormat::kWebAccess, InputFormat::kText}) {
+  for (InputFormat format :
+       {InputFormat::kAuto, InputFormat::kJson, InputFormat::kEvtx, InputFormat::kXml,
+        InputFormat::kSyslog, InputFormat::kWebAccess, InputFormat::kText}) {
     auto parsed = ParseInputFormat(InputFormatName(format));
     ASSERT_TRUE(parsed.has_value()) << InputFormatName(format);
     EXPECT_EQ(*parsed, format);
   }
   EXPECT_EQ(*ParseInputFormat("jsonl"), InputFormat::kJson);
   EXPECT_EQ(*ParseInputFormat("w3c"), InputFormat::kWebAccess);
-  auto bad = ParseInputFormat("xml");
+  EXPECT_EQ(*ParseInputFormat("webaccess"), InputFormat::kWebAccess);
+  auto bad = ParseInputFormat("xmlish");
   ASSERT_FALSE(bad.has_value());
-  EXPECT_NE(bad.error().message.find("xml"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("'xmlish'"), std::string::npos);
 }
 
 TEST(JsonInput, JsonLinesWithNumbersAndLines) {
@@ -414,12 +416,84 @@ TEST(LineInput, BinaryGarbageIsRefusedUnlessAFormatIsForced) {
 
   // Compressed garbage is still garbage.
   EXPECT_FALSE(ReadAll(dir.Write("garbage.gz", Gzip(garbage)).string()).ok);
-  // UTF-16 text has NUL bytes: refused with a hint rather than read as junk.
-  auto utf16 = ReadAll(dir.Write("u16.log", std::string("\xFF\xFEh\0i\0\n\0", 8)).string());
-  EXPECT_FALSE(utf16.ok);
+  // UTF-16 text without a byte order mark has NUL bytes: refused with a hint rather than read
+  // as junk (with the mark it is decoded: Utf16Input below).
   std::string no_bom;
   for (char c : std::string("Jun 14 15:16:01 combo sshd[1]: text\n")) no_bom += std::string{c, '\0'};
   EXPECT_FALSE(ReadAll(dir.Write("u16b.log", no_bom).string()).ok);
+}
+
+// UTF-16 with a byte order mark, as Windows tools write text, read as UTF-8: both byte orders,
+// pairs of surrogates, lone ones and an odd last byte replaced, compressed or not, read in pieces
+// of any size; a damaged gzip stream still says so.
+std::string Utf16(std::u16string_view text, bool big_endian) {
+  std::string out = big_endian ? "\xFE\xFF" : "\xFF\xFE";
+  for (char16_t unit : text) {
+    const char high = static_cast<char>(unit >> 8), low = static_cast<char>(unit & 0xff);
+    out += big_endian ? std::string{high, low} : std::string{low, high};
+  }
+  return out;
+}
+
+std::string ReadSource(const std::string& path, size_t piece, std::string* error = nullptr) {
+  auto source = OpenByteSource(path);
+  EXPECT_TRUE(source);
+  std::string out(piece, '\0'), all;
+  while (true) {
+    auto got = (*source)->Read(out.data(), piece);
+    if (!got) {
+      if (error) *error = got.error().message;
+      return all;
+    }
+    if (*got == 0) return all;
+    all.append(out.data(), *got);
+  }
+}
+
+TEST(Utf16Input, AByteOrderMarkDecodesToUtf8) {
+  TempDir dir;
+  const std::u16string text = u"4625 ログオン失敗 \U0001F512 user=太郎\n<Event/>\n";
+  const std::string utf8 = "4625 ログオン失敗 \xF0\x9F\x94\x92 user=太郎\n<Event/>\n";
+  for (bool big_endian : {false, true}) {
+    const std::string bytes = Utf16(text, big_endian);
+    const std::string plain = dir.Write("u16.log", bytes).string();
+    const std::string gz = dir.Write("u16.log.gz", Gzip(bytes)).string();
+    for (size_t piece : {1, 2, 3, 5, 4096}) {
+      EXPECT_EQ(ReadSource(plain, piece), utf8) << big_endian << " " << piece;
+      EXPECT_EQ(ReadSource(gz, piece), utf8) << big_endian << " " << piece;
+    }
+  }
+  // A lone high surrogate before an ASCII unit, a lone low one, a high one at the end and an odd
+  // last byte: each is U+FFFD, and nothing else is lost.
+  std::string broken = Utf16(u"a", false);
+  broken += std::string(
+      "\x00\xD8"
+      "b\x00"
+      "\x00\xDC"
+      "c\x00"
+      "\x3D\xD8",
+      10);
+  EXPECT_EQ(ReadSource(dir.Write("broken.log", broken).string(), 7),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD");
+  EXPECT_EQ(ReadSource(dir.Write("odd.log", Utf16(u"ab", false) + "x").string(), 3),
+            "ab\xEF\xBF\xBD");
+  // Lines of UTF-16 syslog are records like any others.
+  auto records = ReadAll(
+      dir.Write("auth.log", Utf16(u"Jun 14 15:16:01 combo sshd[1]: Failed password for root\r\n"
+                                  u"Jun 14 15:16:02 combo sshd[1]: Failed password for 太郎\r\n",
+                                  false))
+          .string());
+  ASSERT_TRUE(records.ok);
+  ASSERT_EQ(records.records.size(), 2u);
+  EXPECT_EQ(records.records[1].data, "Jun 14 15:16:02 combo sshd[1]: Failed password for 太郎");
+  // A damaged gzip stream met while looking at its first bytes is still reported.
+  std::string damaged = Gzip(std::string(1000, 'x'));
+  damaged[12] ^= 0x55;
+  std::string error;
+  ReadSource(dir.Write("damaged.gz", damaged).string(), 100, &error);
+  EXPECT_NE(error.find("gzip"), std::string::npos) << error;
 }
 
 // Which files a scan with several threads lets one worker read whole (as EVTX): plain EVTX
