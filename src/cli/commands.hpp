@@ -241,6 +241,21 @@ class ExtractBase64Command {
   bool quiet_ = false;
 };
 
+// `yagura carve-evtx`: EVTX chunks recovered from any bytes, written as EVTX files
+// (event/evtx_carver.hpp).
+class CarveEvtxCommand {
+ public:
+  explicit CarveEvtxCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  std::vector<std::string> inputs_;
+  std::string output_;
+  bool json_ = false;
+};
+
 class DumpCommand {
  public:
   explicit DumpCommand(CLI::App& app);

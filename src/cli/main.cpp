@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   yagura::cli::StatsCommand stats(app);
   yagura::cli::DumpCommand dump(app);
   yagura::cli::ExtractBase64Command extract_base64(app);
+  yagura::cli::CarveEvtxCommand carve_evtx(app);
 
   try {
     app.parse(argc, argv);
@@ -46,5 +47,6 @@ int main(int argc, char** argv) {
   if (stats.parsed()) return stats.Run();
   if (dump.parsed()) return dump.Run();
   if (extract_base64.parsed()) return extract_base64.Run();
+  if (carve_evtx.parsed()) return carve_evtx.Run();
   return yagura::cli::EXIT_USAGE;
 }

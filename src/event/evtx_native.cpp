@@ -73,6 +73,51 @@ uint32_t DeclaredEnd(const uint8_t* chunk_header) {
 RecordWalker::RecordWalker(const uint8_t* chunk, size_t size, uint32_t end)
     : chunk_(chunk), end_(static_cast<uint32_t>(std::min<size_t>(end, size))) {}
 
+bool RecordsMatchHeader(const uint8_t* chunk, const ChunkHeader& header, uint32_t& count) {
+  RecordWalker walker(chunk, CHUNK_SIZE, header.free_offset);
+  RecordView record;
+  count = 0;
+  uint64_t last_id = 0;
+  uint32_t last_offset = 0;
+  RecordWalker::Status status;
+  while ((status = walker.Next(record)) == RecordWalker::Status::kRecord) {
+    if (count == 0 ? record.id != header.first_record_id : record.id != last_id + 1) return false;
+    last_id = record.id;
+    last_offset = record.offset;
+    ++count;
+  }
+  return status == RecordWalker::Status::kEnd && count > 0 && last_id == header.last_record_id &&
+         last_offset == header.last_record_offset &&
+         header.last_record_number - header.first_record_number + 1 == count;
+}
+
+void WriteFileHeader(uint16_t chunk_count, uint64_t next_record_id, uint8_t* out) {
+  auto put16 = [&](size_t at, uint16_t v) {
+    out[at] = static_cast<uint8_t>(v);
+    out[at + 1] = static_cast<uint8_t>(v >> 8);
+  };
+  auto put32 = [&](size_t at, uint32_t v) {
+    put16(at, static_cast<uint16_t>(v));
+    put16(at + 2, static_cast<uint16_t>(v >> 16));
+  };
+  auto put64 = [&](size_t at, uint64_t v) {
+    put32(at, static_cast<uint32_t>(v));
+    put32(at + 4, static_cast<uint32_t>(v >> 32));
+  };
+  std::memset(out, 0, FILE_HEADER_SIZE);
+  std::memcpy(out, "ElfFile", 8);
+  put64(8, 0);                                       // first chunk
+  put64(16, chunk_count > 0 ? chunk_count - 1 : 0);  // last chunk
+  put64(24, next_record_id);
+  put32(32, 128);  // header size
+  put16(36, 1);    // minor version
+  put16(38, 3);    // major version
+  put16(40, static_cast<uint16_t>(FILE_HEADER_SIZE));
+  put16(42, chunk_count);
+  put32(120, 0);  // flags: clean, not full
+  put32(124, libdeflate_crc32(0, out, 120));
+}
+
 RecordWalker::Status RecordWalker::Next(RecordView& record) {
   if (offset_ >= end_) return Status::kEnd;
   if (end_ - offset_ < RECORD_HEADER_SIZE + 4) return Status::kBad;

@@ -65,6 +65,15 @@ ChunkState CheckChunk(const uint8_t* chunk, size_t size, ChunkHeader& header);
 // lies within the chunk; CHUNK_SIZE otherwise (CheckChunk then tells what is wrong).
 uint32_t DeclaredEnd(const uint8_t* chunk_header);
 
+// Whether the records of a valid chunk (CheckChunk) are exactly what its header says: ids in
+// sequence from its first to its last, the last at its offset, as many as its numbers span.
+// Their count goes to `count`.
+bool RecordsMatchHeader(const uint8_t* chunk, const ChunkHeader& header, uint32_t& count);
+
+// A file header for `chunk_count` chunks (at most 65,535) whose records end before
+// `next_record_id`, as Windows writes it, checksum included: `out` gets FILE_HEADER_SIZE bytes.
+void WriteFileHeader(uint16_t chunk_count, uint64_t next_record_id, uint8_t* out);
+
 struct RecordView {
   uint32_t offset = 0;  // in the chunk
   uint32_t size = 0;

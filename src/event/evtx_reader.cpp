@@ -460,23 +460,8 @@ bool EvtxReader::PlanNative(int fd, uint64_t file_size, std::string_view first_b
     }
     // Chunks in use are exactly the first `chunk_count` ones, each intact.
     if (state != ChunkState::kValid || index >= header.chunk_count) return false;
-    RecordWalker walker(data, CHUNK_SIZE, chunk.free_offset);
-    RecordView record;
     uint32_t count = 0;
-    uint64_t last_id = 0;
-    uint32_t last_offset = 0;
-    RecordWalker::Status status;
-    while ((status = walker.Next(record)) == RecordWalker::Status::kRecord) {
-      if (count == 0 ? record.id != chunk.first_record_id : record.id != last_id + 1) return false;
-      last_id = record.id;
-      last_offset = record.offset;
-      ++count;
-    }
-    if (status != RecordWalker::Status::kEnd || count == 0 || last_id != chunk.last_record_id ||
-        last_offset != chunk.last_record_offset ||
-        chunk.last_record_number - chunk.first_record_number + 1 != count) {
-      return false;
-    }
+    if (!RecordsMatchHeader(data, chunk, count)) return false;
     plan_.push_back(ChunkPlan{offset, chunk.free_offset, count});
     if (!whole_) {
       kept_at_.push_back(keep ? kept_size : NOT_KEPT);

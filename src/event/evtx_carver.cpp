@@ -1,0 +1,205 @@
+// Carving EVTX chunks (see evtx_carver.hpp).
+#include "event/evtx_carver.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <unordered_set>
+
+#include "event/evtx_native.hpp"
+
+namespace yagura::event {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view SIGNATURE{"ElfChnk\0", 8};
+// Read at a time, besides the chunk's length carried over between reads.
+constexpr size_t BLOCK = size_t{8} << 20;
+
+struct HashOfChunk {
+  size_t operator()(const XXH128_hash_t& h) const { return static_cast<size_t>(h.low64); }
+};
+struct SameChunk {
+  bool operator()(const XXH128_hash_t& a, const XXH128_hash_t& b) const {
+    return XXH128_isEqual(a, b) != 0;
+  }
+};
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool WriteAll(int fd, const uint8_t* data, size_t size, uint64_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+struct EvtxCarver::Seen {
+  std::unordered_set<XXH128_hash_t, HashOfChunk, SameChunk> chunks;
+};
+
+EvtxCarver::EvtxCarver(std::string directory, uint32_t chunks_per_file)
+    : directory_(std::move(directory)),
+      chunks_per_file_(std::clamp<uint32_t>(chunks_per_file, 1, CHUNKS_PER_FILE)),
+      seen_(std::make_unique<Seen>()) {}
+
+EvtxCarver::~EvtxCarver() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<EvtxCarver>> EvtxCarver::Create(const std::string& directory,
+                                                       uint32_t chunks_per_file) {
+  std::error_code error;
+  fs::create_directories(directory, error);
+  if (error || !fs::is_directory(directory))
+    return Fail("cannot make the output folder: " + (error ? error.message() : "not a folder"),
+                directory);
+  for (const auto& entry : fs::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("carved-", 0) == 0 && entry.path().extension() == ".evtx")
+      return Fail("holds carved files already (" + name + "): choose an empty folder", directory);
+  }
+  if (error) return Fail("cannot list the output folder: " + error.message(), directory);
+  return std::unique_ptr<EvtxCarver>(new EvtxCarver(directory, chunks_per_file));
+}
+
+Result<void> EvtxCarver::Carve(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Errno("cannot open"), path);
+  ++stats_.inputs;
+  std::vector<uint8_t> buffer(BLOCK + evtx::CHUNK_SIZE);
+  uint64_t base = 0;  // the input's offset of buffer[0]
+  size_t filled = 0;
+  bool end = false;
+  Result<void> outcome;
+  while (true) {
+    while (!end && filled < buffer.size()) {
+      const ssize_t n = ::pread(fd, buffer.data() + filled, buffer.size() - filled,
+                                static_cast<off_t>(base + filled));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        outcome =
+            Fail(Errno("read failed after " + std::to_string(base + filled) + " bytes"), path);
+        end = true;
+        break;
+      }
+      if (n == 0) end = true;
+      filled += static_cast<size_t>(n);
+    }
+    // Signatures whose chunk lies wholly in the buffer are examined; the scan stops at one that
+    // does not (read on and look again) or, when none is left, keeps the bytes a signature cut
+    // by the read may begin in.
+    size_t at = 0;
+    while (true) {
+      const void* hit =
+          filled - at >= SIGNATURE.size()
+              ? ::memmem(buffer.data() + at, filled - at, SIGNATURE.data(), SIGNATURE.size())
+              : nullptr;
+      if (hit == nullptr) {
+        at = end ? filled : std::max(at, filled - std::min(filled, SIGNATURE.size() - 1));
+        break;
+      }
+      const size_t found = static_cast<size_t>(static_cast<const uint8_t*>(hit) - buffer.data());
+      if (found + evtx::CHUNK_SIZE > filled) {
+        if (!end) {
+          at = found;
+          break;
+        }
+        ++stats_.signatures;
+        ++stats_.truncated;
+        at = found + 1;
+        continue;
+      }
+      ++stats_.signatures;
+      bool kept = false;
+      Examine(buffer.data() + found, kept);
+      // A chunk kept is passed over whole: a signature inside it is a record's data.
+      at = found + (kept ? evtx::CHUNK_SIZE : 1);
+    }
+    if (end) break;
+    std::memmove(buffer.data(), buffer.data() + at, filled - at);
+    base += at;
+    filled -= at;
+  }
+  stats_.bytes_scanned += base + filled;
+  ::close(fd);
+  if (!write_error_.empty()) return Fail(write_error_, directory_);
+  return outcome;
+}
+
+void EvtxCarver::Examine(const uint8_t* chunk, bool& kept) {
+  kept = false;
+  evtx::ChunkHeader header;
+  uint32_t count = 0;
+  if (evtx::CheckChunk(chunk, evtx::CHUNK_SIZE, header) != evtx::ChunkState::kValid ||
+      !evtx::RecordsMatchHeader(chunk, header, count)) {
+    ++stats_.damaged;
+    return;
+  }
+  kept = true;
+  if (!seen_->chunks.insert(XXH3_128bits(chunk, header.free_offset)).second) {
+    ++stats_.duplicates;
+    return;
+  }
+  if (!write_error_.empty()) return;
+  if (auto written = Write(chunk, header.last_record_id); !written) {
+    write_error_ = written.error().message;
+    return;
+  }
+  ++stats_.chunks;
+  stats_.records += count;
+}
+
+Result<void> EvtxCarver::Write(const uint8_t* chunk, uint64_t last_record_id) {
+  if (fd_ < 0) {
+    char name[32];
+    std::snprintf(name, sizeof name, "carved-%04zu.evtx", files_.size() + 1);
+    const std::string path = (fs::path(directory_) / name).string();
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Fail(Errno("cannot write " + path));
+    files_.push_back(path);
+    file_chunks_ = 0;
+    next_record_id_ = 0;
+  }
+  const uint64_t offset = evtx::FILE_HEADER_SIZE + uint64_t{file_chunks_} * evtx::CHUNK_SIZE;
+  if (!WriteAll(fd_, chunk, evtx::CHUNK_SIZE, offset))
+    return Fail(Errno("cannot write " + files_.back()));
+  ++file_chunks_;
+  next_record_id_ = std::max(next_record_id_, last_record_id + 1);
+  if (file_chunks_ == chunks_per_file_) return CloseFile();
+  return {};
+}
+
+Result<void> EvtxCarver::CloseFile() {
+  if (fd_ < 0) return {};
+  uint8_t header[evtx::FILE_HEADER_SIZE];
+  evtx::WriteFileHeader(static_cast<uint16_t>(file_chunks_), next_record_id_, header);
+  const bool ok = WriteAll(fd_, header, sizeof header, 0);
+  const bool closed = ::close(fd_) == 0;
+  fd_ = -1;
+  if (!ok || !closed) return Fail(Errno("cannot write " + files_.back()));
+  return {};
+}
+
+Result<void> EvtxCarver::Finish() {
+  auto closed = CloseFile();
+  if (!write_error_.empty()) return Fail(write_error_, directory_);
+  return closed;
+}
+
+}  // namespace yagura::event
