@@ -61,6 +61,8 @@ int CarveEvtxCommand::Run() {
     json.Key("damaged").Uint(stats.damaged);
     json.Key("truncated").Uint(stats.truncated);
     json.Key("records").Uint(stats.records);
+    json.Key("salvaged_chunks").Uint(stats.salvaged_chunks);
+    json.Key("salvaged_records").Uint(stats.salvaged_records);
     json.Key("files").BeginArray();
     for (const std::string& file : (*carver)->files()) json.String(file);
     json.EndArray();
@@ -69,12 +71,15 @@ int CarveEvtxCommand::Run() {
   } else {
     std::printf(
         "%llu chunks (%llu records) recovered from %llu bytes: %llu signatures, %llu copies of "
-        "chunks already recovered, %llu damaged, %llu cut off by the end of the input\n",
+        "chunks already recovered, %llu damaged chunks with %llu sound records salvaged (in "
+        "salvaged-*.evtx), %llu damaged past salvage, %llu cut off by the end of the input\n",
         static_cast<unsigned long long>(stats.chunks),
         static_cast<unsigned long long>(stats.records),
         static_cast<unsigned long long>(stats.bytes_scanned),
         static_cast<unsigned long long>(stats.signatures),
         static_cast<unsigned long long>(stats.duplicates),
+        static_cast<unsigned long long>(stats.salvaged_chunks),
+        static_cast<unsigned long long>(stats.salvaged_records),
         static_cast<unsigned long long>(stats.damaged),
         static_cast<unsigned long long>(stats.truncated));
     for (const std::string& file : (*carver)->files()) std::printf("  %s\n", file.c_str());

@@ -59,7 +59,8 @@ EvtxCarver::EvtxCarver(std::string directory, uint32_t chunks_per_file)
       seen_(std::make_unique<Seen>()) {}
 
 EvtxCarver::~EvtxCarver() {
-  if (fd_ >= 0) ::close(fd_);
+  for (Output* output : {&carved_, &salvaged_})
+    if (output->fd >= 0) ::close(output->fd);
 }
 
 Result<std::unique_ptr<EvtxCarver>> EvtxCarver::Create(const std::string& directory,
@@ -71,7 +72,8 @@ Result<std::unique_ptr<EvtxCarver>> EvtxCarver::Create(const std::string& direct
                 directory);
   for (const auto& entry : fs::directory_iterator(directory, error)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("carved-", 0) == 0 && entry.path().extension() == ".evtx")
+    if ((name.rfind("carved-", 0) == 0 || name.rfind("salvaged-", 0) == 0) &&
+        entry.path().extension() == ".evtx")
       return Fail("holds carved files already (" + name + "): choose an empty folder", directory);
   }
   if (error) return Fail("cannot list the output folder: " + error.message(), directory);
@@ -126,10 +128,7 @@ Result<void> EvtxCarver::Carve(const std::string& path) {
         continue;
       }
       ++stats_.signatures;
-      bool kept = false;
-      Examine(buffer.data() + found, kept);
-      // A chunk kept is passed over whole: a signature inside it is a record's data.
-      at = found + (kept ? evtx::CHUNK_SIZE : 1);
+      at = found + Examine(buffer.data() + found);
     }
     if (end) break;
     std::memmove(buffer.data(), buffer.data() + at, filled - at);
@@ -142,64 +141,84 @@ Result<void> EvtxCarver::Carve(const std::string& path) {
   return outcome;
 }
 
-void EvtxCarver::Examine(const uint8_t* chunk, bool& kept) {
-  kept = false;
+size_t EvtxCarver::Examine(const uint8_t* chunk) {
   evtx::ChunkHeader header;
   uint32_t count = 0;
-  if (evtx::CheckChunk(chunk, evtx::CHUNK_SIZE, header) != evtx::ChunkState::kValid ||
-      !evtx::RecordsMatchHeader(chunk, header, count)) {
+  if (evtx::CheckChunk(chunk, evtx::CHUNK_SIZE, header) == evtx::ChunkState::kValid &&
+      evtx::RecordsMatchHeader(chunk, header, count)) {
+    if (New(chunk, header.free_offset)) {
+      Keep(carved_, chunk, header.last_record_id);
+      ++stats_.chunks;
+      stats_.records += count;
+    }
+    return header.free_offset;
+  }
+  repaired_.resize(evtx::CHUNK_SIZE);
+  count = evtx::RepairChunk(chunk, repaired_.data());
+  if (count == 0) {
     ++stats_.damaged;
-    return;
+    return 1;
   }
-  kept = true;
-  if (!seen_->chunks.insert(XXH3_128bits(chunk, header.free_offset)).second) {
-    ++stats_.duplicates;
-    return;
+  evtx::CheckChunk(repaired_.data(), evtx::CHUNK_SIZE, header);
+  if (New(repaired_.data(), header.free_offset)) {
+    Keep(salvaged_, repaired_.data(), header.last_record_id);
+    ++stats_.salvaged_chunks;
+    stats_.salvaged_records += count;
   }
-  if (!write_error_.empty()) return;
-  if (auto written = Write(chunk, header.last_record_id); !written) {
-    write_error_ = written.error().message;
-    return;
-  }
-  ++stats_.chunks;
-  stats_.records += count;
+  // What overwrote the rest may hold a chunk of its own.
+  return 1;
 }
 
-Result<void> EvtxCarver::Write(const uint8_t* chunk, uint64_t last_record_id) {
-  if (fd_ < 0) {
-    char name[32];
-    std::snprintf(name, sizeof name, "carved-%04zu.evtx", files_.size() + 1);
+bool EvtxCarver::New(const uint8_t* chunk, uint32_t used) {
+  if (seen_->chunks.insert(XXH3_128bits(chunk, used)).second) return true;
+  ++stats_.duplicates;
+  return false;
+}
+
+void EvtxCarver::Keep(Output& output, const uint8_t* chunk, uint64_t last_record_id) {
+  if (!write_error_.empty()) return;
+  if (auto written = Write(output, chunk, last_record_id); !written)
+    write_error_ = written.error().message;
+}
+
+Result<void> EvtxCarver::Write(Output& output, const uint8_t* chunk, uint64_t last_record_id) {
+  if (output.fd < 0) {
+    char name[40];
+    std::snprintf(name, sizeof name, "%s%04u.evtx", output.prefix.c_str(), output.count + 1);
     const std::string path = (fs::path(directory_) / name).string();
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Fail(Errno("cannot write " + path));
+    output.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (output.fd < 0) return Fail(Errno("cannot write " + path));
     files_.push_back(path);
-    file_chunks_ = 0;
-    next_record_id_ = 0;
+    ++output.count;
+    output.chunks = 0;
+    output.next_record_id = 0;
   }
-  const uint64_t offset = evtx::FILE_HEADER_SIZE + uint64_t{file_chunks_} * evtx::CHUNK_SIZE;
-  if (!WriteAll(fd_, chunk, evtx::CHUNK_SIZE, offset))
+  const uint64_t offset = evtx::FILE_HEADER_SIZE + uint64_t{output.chunks} * evtx::CHUNK_SIZE;
+  if (!WriteAll(output.fd, chunk, evtx::CHUNK_SIZE, offset))
     return Fail(Errno("cannot write " + files_.back()));
-  ++file_chunks_;
-  next_record_id_ = std::max(next_record_id_, last_record_id + 1);
-  if (file_chunks_ == chunks_per_file_) return CloseFile();
+  ++output.chunks;
+  output.next_record_id = std::max(output.next_record_id, last_record_id + 1);
+  if (output.chunks == chunks_per_file_) return CloseFile(output);
   return {};
 }
 
-Result<void> EvtxCarver::CloseFile() {
-  if (fd_ < 0) return {};
+Result<void> EvtxCarver::CloseFile(Output& output) {
+  if (output.fd < 0) return {};
   uint8_t header[evtx::FILE_HEADER_SIZE];
-  evtx::WriteFileHeader(static_cast<uint16_t>(file_chunks_), next_record_id_, header);
-  const bool ok = WriteAll(fd_, header, sizeof header, 0);
-  const bool closed = ::close(fd_) == 0;
-  fd_ = -1;
-  if (!ok || !closed) return Fail(Errno("cannot write " + files_.back()));
+  evtx::WriteFileHeader(static_cast<uint16_t>(output.chunks), output.next_record_id, header);
+  const bool ok = WriteAll(output.fd, header, sizeof header, 0);
+  const bool closed = ::close(output.fd) == 0;
+  output.fd = -1;
+  if (!ok || !closed) return Fail(Errno("cannot complete a file in " + directory_));
   return {};
 }
 
 Result<void> EvtxCarver::Finish() {
-  auto closed = CloseFile();
+  auto carved = CloseFile(carved_);
+  auto salvaged = CloseFile(salvaged_);
   if (!write_error_.empty()) return Fail(write_error_, directory_);
-  return closed;
+  if (!carved) return carved;
+  return salvaged;
 }
 
 }  // namespace yagura::event

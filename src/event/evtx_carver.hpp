@@ -4,12 +4,15 @@
 //
 // A chunk of an event log is self-contained: its 64 KiB hold its records with the templates and
 // strings they use, so one found anywhere renders on its own. Every "ElfChnk\0" signature is
-// examined, at any offset. A chunk is kept only when its header and records checksums hold and
-// its records are what its header says (the EVTX reader's own check); other signatures are
-// counted as damaged, or truncated when the input ends within 64 KiB. The same chunk found again
-// (a log's copy in the file system, the page cache and a backup) is kept once. Kept chunks are
-// written in the order found, up to CHUNKS_PER_FILE a file, behind a file header written for
-// them: carved-0001.evtx, carved-0002.evtx... in the output folder.
+// examined, at any offset. A chunk is kept when its header and records checksums hold and its
+// records are what its header says (the EVTX reader's own check). A chunk whose header holds but
+// whose records do not (partly overwritten) gives up its records before the damage
+// (evtx::RepairChunk); those go to files of their own, as their last record may carry damage no
+// check can see. Other signatures are counted as damaged, or truncated when the input ends within
+// 64 KiB. The same chunk found again (a log's copy in the file system, the page cache and a
+// backup) is kept once. Kept chunks are written in the order found, up to CHUNKS_PER_FILE a
+// file, behind a file header written for them: carved-0001.evtx, carved-0002.evtx... and
+// salvaged-0001.evtx... in the output folder.
 //
 // The input is read in blocks by offset, so its size does not matter; memory stays a few
 // megabytes plus 16 bytes for each distinct chunk.
@@ -30,9 +33,11 @@ struct CarveStats {
   uint64_t signatures = 0;  // "ElfChnk\0" found
   uint64_t chunks = 0;      // intact and new: written
   uint64_t duplicates = 0;  // intact, but written before
-  uint64_t damaged = 0;     // a checksum fails, or the records are not what the header says
+  uint64_t damaged = 0;     // nothing kept: the header's checksum fails, or no record is sound
   uint64_t truncated = 0;   // the input ends within the chunk
-  uint64_t records = 0;     // in the chunks written
+  uint64_t records = 0;     // in the intact chunks written
+  uint64_t salvaged_chunks = 0;   // damaged, their sound records written apart
+  uint64_t salvaged_records = 0;  // in them
 };
 
 class EvtxCarver {
@@ -60,9 +65,23 @@ class EvtxCarver {
 
  private:
   EvtxCarver(std::string directory, uint32_t chunks_per_file);
-  void Examine(const uint8_t* chunk, bool& kept);
-  Result<void> Write(const uint8_t* chunk, uint64_t last_record_id);
-  Result<void> CloseFile();
+  // Files of one kind: carved-NNNN.evtx or salvaged-NNNN.evtx.
+  struct Output {
+    std::string prefix;
+    int fd = -1;          // the file being written
+    uint32_t count = 0;   // files begun
+    uint32_t chunks = 0;  // in the file being written
+    uint64_t next_record_id = 0;
+  };
+
+  // Looks at the chunk at a signature; returns how far the scan may pass over: an intact
+  // chunk's records (their checksum holds, so no other chunk begins among them), else a byte.
+  size_t Examine(const uint8_t* chunk);
+  // Whether the chunk's first `used` bytes are new; counts a copy when they are not.
+  bool New(const uint8_t* chunk, uint32_t used);
+  void Keep(Output& output, const uint8_t* chunk, uint64_t last_record_id);
+  Result<void> Write(Output& output, const uint8_t* chunk, uint64_t last_record_id);
+  Result<void> CloseFile(Output& output);
 
   struct Seen;
   std::string directory_;
@@ -70,9 +89,9 @@ class EvtxCarver {
   std::unique_ptr<Seen> seen_;
   CarveStats stats_;
   std::vector<std::string> files_;
-  int fd_ = -1;               // the file being written
-  uint32_t file_chunks_ = 0;  // chunks in it
-  uint64_t next_record_id_ = 0;
+  Output carved_{"carved-"};
+  Output salvaged_{"salvaged-"};
+  std::vector<uint8_t> repaired_;
   std::string write_error_;
 };
 

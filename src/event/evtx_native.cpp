@@ -91,6 +91,45 @@ bool RecordsMatchHeader(const uint8_t* chunk, const ChunkHeader& header, uint32_
          header.last_record_number - header.first_record_number + 1 == count;
 }
 
+uint32_t RepairChunk(const uint8_t* chunk, uint8_t* repaired) {
+  ChunkHeader header;
+  const ChunkState state = CheckChunk(chunk, CHUNK_SIZE, header);
+  if (state != ChunkState::kValid && state != ChunkState::kBadRecordsChecksum) return 0;
+  // The records as far as they hold: the free-space offset may be what was overwritten.
+  RecordWalker walker(chunk, CHUNK_SIZE, CHUNK_SIZE);
+  RecordView record;
+  uint32_t count = 0;
+  uint32_t last_offset = 0;
+  uint32_t end = CHUNK_HEADER_SIZE;
+  const uint32_t declared_end = DeclaredEnd(chunk);
+  while (end < declared_end && walker.Next(record) == RecordWalker::Status::kRecord &&
+         record.id == header.first_record_id + count &&
+         record.offset + record.size <= declared_end) {
+    last_offset = record.offset;
+    end = record.offset + record.size;
+    ++count;
+  }
+  if (count == 0) return 0;
+  std::memcpy(repaired, chunk, CHUNK_SIZE);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) repaired[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  auto put64 = [&](size_t at, uint64_t v) {
+    put32(at, static_cast<uint32_t>(v));
+    put32(at + 4, static_cast<uint32_t>(v >> 32));
+  };
+  put64(16, header.first_record_number + count - 1);
+  put64(32, header.first_record_id + count - 1);
+  put32(44, last_offset);
+  put32(48, end);
+  std::memset(repaired + end, 0, CHUNK_SIZE - end);  // what followed is not this chunk's any more
+  put32(52, libdeflate_crc32(0, repaired + CHUNK_HEADER_SIZE, end - CHUNK_HEADER_SIZE));
+  uint32_t header_crc = libdeflate_crc32(0, repaired, 120);
+  header_crc = libdeflate_crc32(header_crc, repaired + 128, CHUNK_HEADER_SIZE - 128);
+  put32(124, header_crc);
+  return count;
+}
+
 void WriteFileHeader(uint16_t chunk_count, uint64_t next_record_id, uint8_t* out) {
   auto put16 = [&](size_t at, uint16_t v) {
     out[at] = static_cast<uint8_t>(v);

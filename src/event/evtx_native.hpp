@@ -70,6 +70,14 @@ uint32_t DeclaredEnd(const uint8_t* chunk_header);
 // Their count goes to `count`.
 bool RecordsMatchHeader(const uint8_t* chunk, const ChunkHeader& header, uint32_t& count);
 
+// A chunk whose header is sound (its checksum holds) but whose records are not all (a checksum
+// that fails: the chunk was partly overwritten), cut to its records from the first up to the
+// first that is not well formed or out of sequence: written to `repaired` (CHUNK_SIZE bytes) with
+// a header and checksums that say so, so that CheckChunk and RecordsMatchHeader accept it.
+// Returns the records kept; 0 (and `repaired` unspecified) when the header is not sound or no
+// record is.
+uint32_t RepairChunk(const uint8_t* chunk, uint8_t* repaired);
+
 // A file header for `chunk_count` chunks (at most 65,535) whose records end before
 // `next_record_id`, as Windows writes it, checksum included: `out` gets FILE_HEADER_SIZE bytes.
 void WriteFileHeader(uint16_t chunk_count, uint64_t next_record_id, uint8_t* out);

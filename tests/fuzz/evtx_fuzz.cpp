@@ -13,7 +13,8 @@
 // what the first does, writes the same XML where there is no outline, and otherwise gives the
 // fields and the JSON of the first one's XML. Both renderers live across chunks and inputs, so
 // they reuse templates compiled for earlier ones; a third, new for every chunk, compiles each
-// template itself and must render exactly what the first does.
+// template itself and must render exactly what the first does. What carve-evtx salvages of a
+// chunk (evtx::RepairChunk) must be a chunk the reader accepts, made of the chunk's own records.
 //
 // Built with -fsanitize=fuzzer (define YAGURA_LIBFUZZER) it is a libFuzzer target. Otherwise its
 // own main() replays the files and directories named on the command line, then deterministic
@@ -263,7 +264,21 @@ struct Harness {
     // Whatever the first record's header says.
     const uint32_t first = evtx::CHUNK_HEADER_SIZE + evtx::RECORD_HEADER_SIZE;
     Render(first, static_cast<uint32_t>(evtx::CHUNK_SIZE));
+    // What carve-evtx salvages of it is a chunk the EVTX reader accepts, with those records.
+    repaired.resize(evtx::CHUNK_SIZE);
+    if (const uint32_t kept = evtx::RepairChunk(chunk, repaired.data()); kept > 0) {
+      evtx::ChunkHeader sound;
+      uint32_t count = 0;
+      Check(
+          evtx::CheckChunk(repaired.data(), evtx::CHUNK_SIZE, sound) == evtx::ChunkState::kValid &&
+              evtx::RecordsMatchHeader(repaired.data(), sound, count) && count == kept,
+          "a repaired chunk is sound and holds the records it was repaired to");
+      Check(std::memcmp(repaired.data() + evtx::CHUNK_HEADER_SIZE, chunk + evtx::CHUNK_HEADER_SIZE,
+                        sound.free_offset - evtx::CHUNK_HEADER_SIZE) == 0,
+            "a repaired chunk's records are the chunk's own bytes");
+    }
   }
+  std::vector<uint8_t> repaired;
 
   void Run(const uint8_t* data, size_t size) {
     if (size >= 7 && std::memcmp(data, "ElfFile", 7) == 0) {

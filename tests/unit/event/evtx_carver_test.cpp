@@ -1,7 +1,8 @@
 // Carving EVTX chunks: logs hidden at odd offsets in other bytes come back as EVTX files whose
-// records are the logs' own, read by the native reader; copies are kept once; damaged and cut
-// chunks are counted, not kept; signatures across the carver's reads are found; output files
-// split at their chunk limit; a folder with carved files already is refused.
+// records are the logs' own, read by the native reader; copies are kept once; the sound records
+// of damaged chunks are salvaged into files apart; chunks with a damaged header or cut off are
+// counted, not kept; signatures across the carver's reads are found; output files split at
+// their chunk limit; a folder with carved files already is refused.
 #include "event/evtx_carver.hpp"
 
 #include <gtest/gtest.h>
@@ -72,12 +73,39 @@ TEST(EvtxCarver, LogsAmongOtherBytesComeBackAsTheirOwnRecords) {
   ASSERT_GE(a.size(), evtx::CHUNK_SIZE);
   ASSERT_GE(b.size(), evtx::CHUNK_SIZE);
 
-  std::string damaged = a.substr(0, evtx::CHUNK_SIZE);
-  damaged[evtx::CHUNK_HEADER_SIZE + 100] ^= 0x01;  // a record's byte: the records' checksum fails
-  // An image: noise, the first log at an odd offset, its damaged copy, the second log, the first
-  // log's first chunk again, and a chunk cut off by the end. The second log begins just past
-  // the carver's first read (8 MiB and a chunk's length), its signature cut by it.
-  std::string image = Noise(1'000'003, 1) + a + Noise(777, 2) + damaged;
+  // Damaged copies of the first chunk: a bit of a record's BinXML flipped (its records'
+  // checksum fails, but every record is well formed: all are salvaged, apart); the chunk's
+  // second half overwritten (the records before it are salvaged); a bit of its header flipped
+  // (nothing can be trusted: damaged).
+  const std::string chunk = a.substr(0, evtx::CHUNK_SIZE);
+  std::string flipped = chunk;
+  flipped[evtx::CHUNK_HEADER_SIZE + 100] ^= 0x01;
+  const size_t overwritten_at = 20000;
+  const std::string overwritten =
+      chunk.substr(0, overwritten_at) + Noise(evtx::CHUNK_SIZE - overwritten_at, 5);
+  std::string bad_header = chunk;
+  bad_header[30] ^= 0x01;
+  uint32_t all = 0, before = 0;
+  {
+    evtx::ChunkHeader header;
+    ASSERT_EQ(
+        evtx::CheckChunk(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size(), header),
+        evtx::ChunkState::kValid);
+    evtx::RecordWalker walker(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size(),
+                              header.free_offset);
+    evtx::RecordView record;
+    while (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
+      ++all;
+      if (record.offset + record.size <= overwritten_at) ++before;
+    }
+    ASSERT_GT(before, 0u);
+    ASSERT_LT(before, all);
+  }
+  // An image: noise, the first log at an odd offset, its damaged copies, the second log, the
+  // first log's first chunk again, and a chunk cut off by the end. The second log begins just
+  // past the carver's first read (8 MiB and a chunk's length), its signature cut by it.
+  std::string image =
+      Noise(1'000'003, 1) + a + Noise(777, 2) + flipped + overwritten + Noise(100, 6) + bad_header;
   image += Noise((size_t{8} << 20) + evtx::CHUNK_SIZE - 3 - image.size(), 3) + b +
            std::string(4096, '\0');
   image += a.substr(0, evtx::CHUNK_SIZE) + Noise(12345, 4) + a.substr(0, 30000);
@@ -96,14 +124,25 @@ TEST(EvtxCarver, LogsAmongOtherBytesComeBackAsTheirOwnRecords) {
   EXPECT_EQ(stats.duplicates, 1u);
   EXPECT_EQ(stats.damaged, 1u);
   EXPECT_EQ(stats.truncated, 1u);
-  ASSERT_EQ((*carver)->files().size(), 1u);
+  EXPECT_EQ(stats.salvaged_chunks, 2u);
+  EXPECT_EQ(stats.salvaged_records, all + before);
+  const std::vector<std::string> files = (*carver)->files();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(fs::path(files[0]).filename(), "carved-0001.evtx");
+  EXPECT_EQ(fs::path(files[1]).filename(), "salvaged-0001.evtx");
 
   const Read original = ReadRecords({first.string(), second.string()});
-  const Read carved = ReadRecords((*carver)->files());
+  const Read carved = ReadRecords({files[0]});
   EXPECT_EQ(stats.records, original.json.size());
   EXPECT_EQ(carved.json, original.json) << "the same records, in the order found";
   EXPECT_EQ(carved.native, carved.json.size()) << "a sound file: the native reader reads it all";
   EXPECT_EQ(carved.libevtx, 0u);
+
+  // Salvaged: the flipped chunk's records (one of them altered), then the records before the
+  // overwritten half, as they were.
+  const Read salvaged = ReadRecords({files[1]});
+  ASSERT_EQ(salvaged.json.size(), all + before);
+  for (uint32_t i = 0; i < before; ++i) EXPECT_EQ(salvaged.json[all + i], original.json[i]);
 
   // A second carve into the same folder is refused; split output files.
   EXPECT_FALSE(EvtxCarver::Create((dir.path() / "out").string()));
@@ -111,11 +150,15 @@ TEST(EvtxCarver, LogsAmongOtherBytesComeBackAsTheirOwnRecords) {
   ASSERT_TRUE(split);
   ASSERT_TRUE((*split)->Carve(image_path));
   ASSERT_TRUE((*split)->Finish());
-  ASSERT_EQ((*split)->files().size(), chunks);
-  EXPECT_EQ(fs::path((*split)->files().back()).filename().string(),
+  ASSERT_EQ((*split)->files().size(), chunks + 2);
+  std::vector<std::string> carved_files;
+  for (const std::string& file : (*split)->files())
+    if (fs::path(file).filename().string().rfind("carved-", 0) == 0) carved_files.push_back(file);
+  ASSERT_EQ(carved_files.size(), chunks);
+  EXPECT_EQ(fs::path(carved_files.back()).filename().string(),
             "carved-" + std::string(4 - std::to_string(chunks).size(), '0') +
                 std::to_string(chunks) + ".evtx");
-  EXPECT_EQ(ReadRecords((*split)->files()).json, original.json);
+  EXPECT_EQ(ReadRecords(carved_files).json, original.json);
 
   // An input that cannot be read is named; nothing is written for it.
   auto missing = EvtxCarver::Create((dir.path() / "none").string());
