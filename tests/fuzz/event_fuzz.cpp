@@ -10,8 +10,6 @@
 // own main() replays the files and directories named on the command line, then deterministic
 // mutations of each (bit flips, truncations, inserted structural bytes), so it runs as a ctest.
 #include <simdjson.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -224,20 +222,13 @@ struct Harness {
   // `bytes` as a file, read by the input layer in `format` with a small record size limit.
   static void ReadAsFile(const std::string& bytes, InputFormat format,
                          const RecordReader::OnRecord& on_record, ReadStats& stats) {
-    char path[] = "/tmp/yagura-event-fuzz-XXXXXX";
-    const int fd = ::mkstemp(path);
-    if (fd < 0) return;
-    const bool written =
-        ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-    ::close(fd);
-    if (written) {
+    yagura::fuzz::WithTempFile(bytes, [&](const char* path) {
       yagura::Diagnostics diagnostics;
       RecordReader reader(format, diagnostics);
       reader.set_max_record_size(XML_LIMIT);
       reader.ReadFile(InputFile{path}, 0, on_record);
       stats = reader.stats();
-    }
-    ::unlink(path);
+    });
   }
   static constexpr size_t XML_LIMIT = 4096;
 

@@ -4,6 +4,9 @@
 // YAGURA_FUZZ_MUTATIONS when set.
 #pragma once
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +23,20 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace yagura::fuzz {
+
+// Calls `use(path)` with `bytes` written to a temporary file, removed after: for harnesses of
+// readers that take files. Does nothing when the file cannot be written.
+template <typename Use>
+void WithTempFile(std::string_view bytes, Use&& use) {
+  char path[] = "/tmp/yagura-fuzz-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) return;
+  const bool written =
+      ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  ::close(fd);
+  if (written) use(static_cast<const char*>(path));
+  ::unlink(path);
+}
 
 struct Replayed {
   size_t runs = 0;

@@ -14,8 +14,6 @@
 // Built with -fsanitize=fuzzer (YAGURA_LIBFUZZER; scripts/fuzz) it is a libFuzzer target.
 // Otherwise its own main() replays the files and directories named on the command line and
 // deterministic mutations of each, so it runs as a ctest.
-#include <stdlib.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -98,13 +96,7 @@ void Run(std::string_view input) {
   std::string tar(input.substr(1));
   if ((control & 2) != 0) RepairChecksums(tar);
   const std::string bytes = (control & 1) != 0 ? Gzip(tar) : tar;
-  char path[] = "/tmp/yagura-tar-fuzz-XXXXXX";
-  const int fd = ::mkstemp(path);
-  if (fd < 0) return;
-  const bool written =
-      ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-  ::close(fd);
-  if (written) {
+  yagura::fuzz::WithTempFile(bytes, [](const char* path) {
     (void)IsTarArchive(path);
     auto listing = ListTarArchive(path);
     if (listing) {
@@ -125,8 +117,7 @@ void Run(std::string_view input) {
           Fail("a member read again gives the same bytes");
       }
     }
-  }
-  ::unlink(path);
+  });
 }
 
 }  // namespace

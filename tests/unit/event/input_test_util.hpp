@@ -104,6 +104,16 @@ struct ReadResult {
   }
 };
 
+// The data of every record of one input (an archive's member too), which must read whole.
+inline std::vector<std::string> RecordData(const InputFile& file) {
+  Diagnostics diagnostics;
+  RecordReader reader(InputFormat::kAuto, diagnostics);
+  std::vector<std::string> records;
+  EXPECT_TRUE(reader.ReadFile(file, 0, [&](const Record& r) { records.emplace_back(r.data); }));
+  EXPECT_EQ(diagnostics.Count(DiagnosticKind::kInputUnreadable), 0u);
+  return records;
+}
+
 // `line_records`: JSON line records on (RecordReader::set_json_line_records), with a consumer
 // that has a line record framed again unless it is exactly one JSON object.
 inline ReadResult ReadAll(const std::string& path, InputFormat format = InputFormat::kAuto,

@@ -302,14 +302,7 @@ TEST(TarArchive, ACollectionInAFolderIsReadAsTheFilesItHolds) {
   EXPECT_EQ(inputs[1].size, Lines(4, "auth").size());
   ASSERT_EQ(diagnostics.Count(DiagnosticKind::kInputUnreadable), 1u) << "the sparse file";
 
-  auto read = [](const InputFile& file) {
-    Diagnostics d;
-    RecordReader reader(InputFormat::kAuto, d);
-    std::vector<std::string> records;
-    EXPECT_TRUE(reader.ReadFile(file, 0, [&](const Record& r) { records.emplace_back(r.data); }));
-    EXPECT_EQ(d.Count(DiagnosticKind::kInputUnreadable), 0u);
-    return records;
-  };
+  const auto read = testing::RecordData;
   const std::vector<std::string> from_tar = read(inputs[0]);
   EXPECT_GE(from_tar.size(), 5u);
   EXPECT_EQ(from_tar, read(InputFile{evtx.string()}));

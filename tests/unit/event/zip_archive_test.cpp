@@ -285,14 +285,7 @@ TEST(ZipArchive, AnArchiveInAFolderIsReadAsTheFilesItHolds) {
   EXPECT_TRUE(inputs[0].archive_member && inputs[1].archive_member && !inputs[2].archive_member);
 
   // The same records as the file itself, EVTX included (spooled for the EVTX reader).
-  auto read = [](const InputFile& file) {
-    Diagnostics d;
-    RecordReader reader(InputFormat::kAuto, d);
-    std::vector<std::string> records;
-    EXPECT_TRUE(reader.ReadFile(file, 0, [&](const Record& r) { records.emplace_back(r.data); }));
-    EXPECT_EQ(d.Count(DiagnosticKind::kInputUnreadable), 0u);
-    return records;
-  };
+  const auto read = testing::RecordData;
   const std::vector<std::string> from_zip = read(inputs[0]);
   EXPECT_GE(from_zip.size(), 5u);
   EXPECT_EQ(from_zip, read(InputFile{evtx.string()}));
