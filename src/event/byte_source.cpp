@@ -383,6 +383,7 @@ class HeadServedSource final : public ByteSource {
   [[nodiscard]] uint64_t raw_bytes() const override { return inner_->raw_bytes(); }
   [[nodiscard]] Compression compression() const override { return inner_->compression(); }
   [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
+  [[nodiscard]] int64_t expected_size() const override { return inner_->expected_size(); }
 
  private:
   std::unique_ptr<ByteSource> inner_;

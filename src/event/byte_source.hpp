@@ -33,6 +33,9 @@ class ByteSource {
   [[nodiscard]] virtual int reopenable_fd() const { return -1; }
   // That file's size when it was opened, else -1.
   [[nodiscard]] virtual int64_t reopenable_size() const { return -1; }
+  // The bytes Read() will give in all, when known beforehand (an archive member's size), else
+  // -1: what a reader that must copy the input first (the EVTX reader) decides where by.
+  [[nodiscard]] virtual int64_t expected_size() const { return -1; }
 };
 
 // Opens `path` ("-" is stdin) and detects compression. Fails when the path cannot be opened or

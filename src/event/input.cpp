@@ -13,6 +13,7 @@
 #include "event/input.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +57,9 @@ constexpr size_t READ_CHUNK = size_t{1} << 20;
 // and every compaction would take another one.
 constexpr size_t CACHED_READ = size_t{256} << 10;
 constexpr size_t DETECT_BYTES = size_t{64} << 10;
+// EVTX input that must be copied before it is read (an archive member), up to this size, is
+// copied to memory rather than to a temporary file.
+constexpr uint64_t MEMORY_SPOOL_LIMIT = uint64_t{256} << 20;
 constexpr size_t EVTX_SIGNATURE_PAGE = 4096;
 constexpr size_t DETECT_LINES = 20;
 
@@ -636,20 +640,35 @@ bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uin
   const size_t max_record_size_ = owner.max_record_size_;
   std::string path = source.reopenable_path();
   std::string spooled;
+  int in_memory = -1;  // the spool, when it is in memory
+  uint64_t spooled_size = 0;
   if (path.empty()) {
-    // libevtx reads files by name: spool stdin or decompressed input to a temporary file.
-    std::error_code error;
-    fs::path directory = fs::temp_directory_path(error);
-    if (error) directory = "/tmp";
-    std::string pattern = (directory / "yagura-evtx-XXXXXX").string();
-    int fd = ::mkstemp(pattern.data());
-    if (fd < 0) {
-      diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path,
-                          std::string("cannot create a temporary file for EVTX input: ") +
-                              std::strerror(errno));
-      return false;
+    // libevtx reads files by name: spool stdin or decompressed input to a temporary file. An
+    // archive member of a known, moderate size (a collection's logs) is spooled in memory: a
+    // file made and removed for each would cost more than reading it.
+    const int64_t expected = source.expected_size();
+    int fd = -1;
+    if (expected >= 0 && static_cast<uint64_t>(expected) <= MEMORY_SPOOL_LIMIT) {
+      fd = ::memfd_create("yagura-evtx", MFD_CLOEXEC);
+      if (fd >= 0) {
+        in_memory = fd;
+        spooled = "/proc/self/fd/" + std::to_string(fd);
+      }
     }
-    spooled = pattern;
+    if (fd < 0) {
+      std::error_code error;
+      fs::path directory = fs::temp_directory_path(error);
+      if (error) directory = "/tmp";
+      std::string pattern = (directory / "yagura-evtx-XXXXXX").string();
+      fd = ::mkstemp(pattern.data());
+      if (fd < 0) {
+        diagnostics_.Report(
+            DiagnosticKind::kInputUnreadable, file.path,
+            std::string("cannot create a temporary file for EVTX input: ") + std::strerror(errno));
+        return false;
+      }
+      spooled = pattern;
+    }
     bool written = true;
     while (written) {
       size_t offset = 0;
@@ -662,6 +681,7 @@ bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uin
         }
         offset += static_cast<size_t>(n);
       }
+      spooled_size += offset;
       if (!written || s.eof) break;
       s.end = 0;
       auto got = source.Read(s.buffer.get(), s.capacity);
@@ -673,10 +693,14 @@ bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uin
       if (*got == 0) break;
       s.end = *got;
     }
-    ::close(fd);
+    if (in_memory < 0) ::close(fd);
     s.end = 0;
     if (!written) {
-      ::unlink(spooled.c_str());
+      if (in_memory >= 0) {
+        ::close(in_memory);
+      } else {
+        ::unlink(spooled.c_str());
+      }
       diagnostics_.Report(DiagnosticKind::kInputUnreadable, file.path,
                           "cannot write the temporary file for EVTX input");
       return false;
@@ -684,16 +708,23 @@ bool RecordReader::Impl::ReadEvtx(const InputFile& file, ByteSource& source, uin
     path = spooled;
   }
   // A file (not a spooled stream) is read through the descriptor it was detected with, and
-  // its size and first page are not asked for again.
+  // its size and first page are not asked for again; so is a spool in memory.
   EvtxReader::OpenFile open;
   if (spooled.empty() && source.reopenable_fd() >= 0) {
     open.fd = source.reopenable_fd();
     open.size = source.reopenable_size();
     open.first_bytes = std::string_view(s.buffer.get(), s.end);
+  } else if (in_memory >= 0) {
+    open.fd = in_memory;
+    open.size = static_cast<int64_t>(spooled_size);
   }
   bool ok = s.evtx.Read(path, file.path, source_index, max_record_size_, owner.recover_deleted_,
                         on_record, on_progress, diagnostics_, stats_, open, &owner.stop_file_);
-  if (!spooled.empty()) ::unlink(spooled.c_str());
+  if (in_memory >= 0) {
+    ::close(in_memory);
+  } else if (!spooled.empty()) {
+    ::unlink(spooled.c_str());
+  }
   return ok;
 }
 

@@ -325,6 +325,9 @@ class TarMemberSource final : public ByteSource {
   }
   [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
   [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
+  [[nodiscard]] int64_t expected_size() const override {
+    return static_cast<int64_t>(std::min<uint64_t>(end_ - at_ + raw_bytes_, INT64_MAX));
+  }
 
  private:
   // An error is said again at every later read, and the stream is not handed on.
