@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -239,6 +240,19 @@ std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat for
   return static_cast<uint64_t>(st.st_size);
 }
 
+std::optional<uint64_t> ArchiveEvtxMemberSize(const InputFile& file, InputFormat forced) {
+  if (!file.archive_member || !file.archive_member->read_apart() ||
+      (forced != InputFormat::kAuto && forced != InputFormat::kEvtx))
+    return std::nullopt;
+  const std::string_view path = file.path;
+  constexpr std::string_view EXTENSION = ".evtx";
+  if (path.size() < EXTENSION.size() ||
+      !std::equal(EXTENSION.begin(), EXTENSION.end(), path.end() - EXTENSION.size(),
+                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
+    return std::nullopt;
+  return file.archive_member->uncompressed_size();
+}
+
 ReadStats& ReadStats::operator+=(const ReadStats& other) {
   files_read += other.files_read;
   files_failed += other.files_failed;
@@ -283,6 +297,8 @@ class ZipInput final : public ArchiveMember {
  public:
   explicit ZipInput(ZipMember member) : member_(std::move(member)) {}
   Result<std::unique_ptr<ByteSource>> Open() const override { return OpenZipMember(member_); }
+  bool read_apart() const override { return true; }
+  uint64_t uncompressed_size() const override { return member_.size; }
 
  private:
   const ZipMember member_;
@@ -295,6 +311,8 @@ class TarInput final : public ArchiveMember {
   Result<std::unique_ptr<ByteSource>> Open() const override {
     return OpenTarMember(archive_, member_);
   }
+  bool read_apart() const override { return !TarMembersShareAStream(*archive_); }
+  uint64_t uncompressed_size() const override { return member_.size; }
 
  private:
   const std::shared_ptr<TarArchive> archive_;

@@ -74,6 +74,12 @@ class ArchiveMember {
  public:
   virtual ~ArchiveMember() = default;
   [[nodiscard]] virtual Result<std::unique_ptr<ByteSource>> Open() const = 0;
+  // Whether it can be read apart from the archive's other members, in any order and on any
+  // thread: a ZIP member, a member of an uncompressed tar archive (not one of a compressed tar
+  // archive, whose members share one stream).
+  [[nodiscard]] virtual bool read_apart() const = 0;
+  // Its bytes, uncompressed.
+  [[nodiscard]] virtual uint64_t uncompressed_size() const = 0;
 };
 
 struct InputFile {
@@ -99,6 +105,12 @@ struct InputFile {
 // workers read such files themselves, rendering included: whole, or a range of chunks each.
 [[nodiscard]] std::optional<uint64_t> PlainEvtxFileSize(const InputFile& file, InputFormat forced,
                                                         uint64_t limit);
+
+// The uncompressed size of `file` when it is an archive member named *.evtx that can be read
+// apart (ArchiveMember::read_apart), read as EVTX under `forced` (kAuto or kEvtx): a scan with
+// several threads lets its workers read such members whole, as they read plain EVTX files.
+[[nodiscard]] std::optional<uint64_t> ArchiveEvtxMemberSize(const InputFile& file,
+                                                            InputFormat forced);
 
 // Expands directories (recursively) and archives (into their members) and checks that each path
 // exists. Unreadable paths and archives are reported and left out; a damaged tar archive's

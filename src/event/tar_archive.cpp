@@ -349,6 +349,8 @@ class TarMemberSource final : public ByteSource {
 
 }  // namespace
 
+bool TarMembersShareAStream(const TarArchive& archive) { return archive.streamed(); }
+
 bool IsTarArchive(const std::string& path) {
   auto reader = ForwardReader::Open(path);
   if (!reader) return false;

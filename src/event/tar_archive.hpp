@@ -47,6 +47,10 @@ struct TarListing {
 // whose checksum holds.
 [[nodiscard]] bool IsTarArchive(const std::string& path);
 
+// Whether the archive's members are read through one decompressing stream they share (a
+// compressed archive), rather than each by offset.
+[[nodiscard]] bool TarMembersShareAStream(const TarArchive& archive);
+
 // The archive's members. Fails only when the archive cannot be opened or its first header is
 // not a tar header.
 [[nodiscard]] Result<TarListing> ListTarArchive(const std::string& path);

@@ -999,14 +999,24 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
       // libevtx, is read here as before).
       event::EvtxReader planner;
       auto claim = [&](uint32_t index, uint64_t bytes_before) -> std::optional<uint64_t> {
+        auto read_whole = [&](uint64_t size) {
+          if (batch && !batch->entries.empty()) send();
+          take();
+          batch->whole_files.push_back(index);
+          batch->whole_file_bytes += size;
+          if (batch->whole_file_bytes >= Batch::WHOLE_FILE_BATCH_BYTES) send();
+          progress.Update(bytes_before + inputs[index].size, records);
+        };
+        // An EVTX file inside a ZIP archive (a KAPE or Velociraptor collection): read whole by
+        // a worker, as a plain one is.
+        if (auto size = event::ArchiveEvtxMemberSize(inputs[index], m.options.format);
+            size && *size <= m.options.whole_evtx_limit) {
+          read_whole(*size);
+          return inputs[index].size;
+        }
         if (auto size = event::PlainEvtxFileSize(inputs[index], m.options.format, UINT64_MAX)) {
           if (*size <= m.options.whole_evtx_limit) {
-            if (batch && !batch->entries.empty()) send();
-            take();
-            batch->whole_files.push_back(index);
-            batch->whole_file_bytes += *size;
-            if (batch->whole_file_bytes >= Batch::WHOLE_FILE_BATCH_BYTES) send();
-            progress.Update(bytes_before + *size, records);
+            read_whole(*size);
             return size;
           }
           auto plan = std::make_shared<event::EvtxReader::Plan>();

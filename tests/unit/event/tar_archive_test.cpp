@@ -13,6 +13,7 @@
 
 #include "event/input.hpp"
 #include "input_test_util.hpp"
+#include "test_support/archive_writers.hpp"
 #include "test_support/deflate.hpp"
 
 namespace yagura::event {
@@ -22,72 +23,7 @@ using testing::SharedDir;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
-// A tar archive written by hand, header by header, as GNU tar and pax writers write them.
-class TarWriter {
- public:
-  enum class Magic { kPosix, kGnu };
-
-  // One header block; `size` goes in the header (the data is added by Data()).
-  TarWriter& Header(std::string_view name, char type, uint64_t size, Magic magic = Magic::kPosix,
-                    std::string_view prefix = {}, bool base256 = false) {
-    std::string h(512, '\0');
-    h.replace(0, std::min<size_t>(name.size(), 100), name.substr(0, 100));
-    std::snprintf(h.data() + 100, 8, "%07o", 0644);
-    std::snprintf(h.data() + 108, 8, "%07o", 0);
-    std::snprintf(h.data() + 116, 8, "%07o", 0);
-    if (base256) {
-      h[124] = static_cast<char>(0x80);
-      for (int i = 0; i < 8; ++i) h[135 - i] = static_cast<char>((size >> (8 * i)) & 0xff);
-    } else {
-      std::snprintf(h.data() + 124, 12, "%011llo", static_cast<unsigned long long>(size));
-    }
-    std::snprintf(h.data() + 136, 12, "%011o", 015122533000);
-    h[156] = type;
-    if (magic == Magic::kPosix) {
-      h.replace(257, 8,
-                std::string("ustar\0"
-                            "00",
-                            8));
-      h.replace(345, prefix.size(), prefix);
-    } else {
-      h.replace(257, 8, std::string("ustar  \0", 8));
-    }
-    h.replace(148, 8, "        ");
-    unsigned sum = 0;
-    for (unsigned char c : h) sum += c;
-    std::snprintf(h.data() + 148, 8, "%06o", sum);
-    h[155] = ' ';
-    out_ += h;
-    return *this;
-  }
-  TarWriter& Data(std::string_view data) {
-    out_ += data;
-    out_.append((512 - data.size() % 512) % 512, '\0');
-    return *this;
-  }
-  TarWriter& File(std::string_view name, std::string_view data, Magic magic = Magic::kPosix) {
-    return Header(name, '0', data.size(), magic).Data(data);
-  }
-  // A pax extended header for the next member.
-  TarWriter& Pax(const std::vector<std::pair<std::string, std::string>>& records) {
-    std::string data;
-    for (const auto& [key, value] : records) {
-      const std::string body = " " + key + "=" + value + "\n";
-      size_t length = body.size() + 1;
-      while (std::to_string(length).size() + body.size() != length) ++length;
-      data += std::to_string(length) + body;
-    }
-    return Header("PaxHeaders/x", 'x', data.size()).Data(data);
-  }
-  TarWriter& End() {
-    out_.append(1024, '\0');
-    return *this;
-  }
-  [[nodiscard]] const std::string& bytes() const { return out_; }
-
- private:
-  std::string out_;
-};
+using test_support::TarWriter;
 
 std::string Lines(int count, std::string_view tag) {
   std::string text;

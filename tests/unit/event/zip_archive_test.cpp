@@ -12,6 +12,7 @@
 
 #include "event/input.hpp"
 #include "input_test_util.hpp"
+#include "test_support/archive_writers.hpp"
 #include "test_support/deflate.hpp"
 
 namespace yagura::event {
@@ -21,115 +22,7 @@ using testing::SharedDir;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
-void Put16(std::string& out, uint32_t v) {
-  out.push_back(static_cast<char>(v & 0xff));
-  out.push_back(static_cast<char>((v >> 8) & 0xff));
-}
-void Put32(std::string& out, uint32_t v) {
-  Put16(out, v & 0xffff);
-  Put16(out, v >> 16);
-}
-void Put64(std::string& out, uint64_t v) {
-  Put32(out, static_cast<uint32_t>(v));
-  Put32(out, static_cast<uint32_t>(v >> 32));
-}
-
-std::string RawDeflate(std::string_view data) {
-  return test_support::Deflate(data, test_support::RAW_WINDOW);
-}
-
-// A ZIP archive written by hand, as archivers write them.
-struct ZipWriter {
-  struct Entry {
-    std::string name;
-    std::string data;
-    uint16_t method = 8;
-    uint16_t flags = 0;
-    bool zip64 = false;    // sizes and offset in the ZIP64 extra field
-    bool bad_crc = false;  // a damaged member
-  };
-  std::vector<Entry> entries;
-  bool zip64_end = false;  // the ZIP64 end records too
-  std::string comment;
-
-  std::string Build() const {
-    std::string out, directory;
-    for (const Entry& e : entries) {
-      const std::string stored = e.method == 8 ? RawDeflate(e.data) : e.data;
-      uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(e.data.data()),
-                                                 static_cast<uInt>(e.data.size())));
-      if (e.bad_crc) crc ^= 1;
-      const uint64_t offset = out.size();
-      std::string extra;
-      if (e.zip64) {
-        Put16(extra, 0x0001);
-        Put16(extra, 24);
-        Put64(extra, e.data.size());
-        Put64(extra, stored.size());
-        Put64(extra, offset);
-      }
-      Put32(out, 0x04034b50);
-      Put16(out, 20);
-      Put16(out, e.flags);
-      Put16(out, e.method);
-      Put32(out, 0);  // time and date
-      Put32(out, crc);
-      Put32(out, e.zip64 ? 0xffffffff : static_cast<uint32_t>(stored.size()));
-      Put32(out, e.zip64 ? 0xffffffff : static_cast<uint32_t>(e.data.size()));
-      Put16(out, static_cast<uint32_t>(e.name.size()));
-      Put16(out, 0);
-      out += e.name;
-      out += stored;
-      Put32(directory, 0x02014b50);
-      Put16(directory, 45);
-      Put16(directory, 45);
-      Put16(directory, e.flags);
-      Put16(directory, e.method);
-      Put32(directory, 0);
-      Put32(directory, crc);
-      Put32(directory, e.zip64 ? 0xffffffff : static_cast<uint32_t>(stored.size()));
-      Put32(directory, e.zip64 ? 0xffffffff : static_cast<uint32_t>(e.data.size()));
-      Put16(directory, static_cast<uint32_t>(e.name.size()));
-      Put16(directory, static_cast<uint32_t>(extra.size()));
-      Put16(directory, 0);  // comment
-      Put16(directory, 0);  // disk
-      Put16(directory, 0);  // internal attributes
-      Put32(directory, 0);  // external attributes
-      Put32(directory, e.zip64 ? 0xffffffff : static_cast<uint32_t>(offset));
-      directory += e.name;
-      directory += extra;
-    }
-    const uint64_t directory_offset = out.size();
-    out += directory;
-    if (zip64_end) {
-      const uint64_t end64_offset = out.size();
-      Put32(out, 0x06064b50);
-      Put64(out, 44);
-      Put16(out, 45);
-      Put16(out, 45);
-      Put32(out, 0);
-      Put32(out, 0);
-      Put64(out, entries.size());
-      Put64(out, entries.size());
-      Put64(out, directory.size());
-      Put64(out, directory_offset);
-      Put32(out, 0x07064b50);
-      Put32(out, 0);
-      Put64(out, end64_offset);
-      Put32(out, 1);
-    }
-    Put32(out, 0x06054b50);
-    Put16(out, 0);
-    Put16(out, 0);
-    Put16(out, zip64_end ? 0xffff : static_cast<uint32_t>(entries.size()));
-    Put16(out, zip64_end ? 0xffff : static_cast<uint32_t>(entries.size()));
-    Put32(out, zip64_end ? 0xffffffff : static_cast<uint32_t>(directory.size()));
-    Put32(out, zip64_end ? 0xffffffff : static_cast<uint32_t>(directory_offset));
-    Put16(out, static_cast<uint32_t>(comment.size()));
-    out += comment;
-    return out;
-  }
-};
+using test_support::ZipWriter;
 
 // The member's bytes, read in small pieces (a reader's buffer is smaller than a member), or the
 // error that stopped the read.

@@ -1,9 +1,8 @@
 // Several threads give the alerts of one thread, in the same order, also when the records lie
 // in many of the reader's buffers that workers keep while the reader goes on (JSON and line
 // files larger than a buffer), when workers read large JSON files a segment each, and when they
-// read EVTX files whole.
+// read EVTX files whole, on disk or inside a ZIP or uncompressed tar archive.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "scan/scanner.hpp"
+#include "test_support/archive_writers.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -404,6 +404,82 @@ level: low
     EXPECT_EQ(evtx_only(reported), evtx_only(one_reported)) << threads;
     ASSERT_EQ(many.size(), one.size()) << threads;
     for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(many[i], one[i]) << threads << " alert " << i;
+  }
+  fs::remove_all(dir);
+}
+
+// A collection of EVTX files in an archive (as KAPE and Velociraptor send them), a damaged one and
+// a JSON file among them: workers read the EVTX members of a ZIP archive and of an uncompressed
+// tar archive whole; a compressed tar archive's members share one stream and stay with the
+// reader thread. Every way, the alerts, diagnostics and counts of one thread.
+TEST(ThreadsScan, EvtxMembersOfArchivesReadByWorkersGiveWhatOneThreadGives) {
+  const fs::path evtx = fs::path(YAGURA_SHARED_DIR) / "data/logs/evtx";
+  const fs::path cleared = evtx / "Defense Evasion/DE_1102_security_log_cleared.evtx";
+  if (!fs::exists(cleared)) GTEST_SKIP() << "no EVTX samples under " << evtx;
+  fs::path dir = PrepareDir("yagura-archive-threads-");
+  std::ofstream(dir / "rules" / "events.yml") << R"(title: Common events
+id: 1c2d3e4f-5061-4728-b93a-4b5c6d7e8f90
+logsource: {product: windows}
+detection:
+  selection: {EventID: [1, 3, 11, 13, 1102, 4624, 4688, 7045]}
+  condition: selection
+level: low
+)";
+  auto read = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::vector<std::pair<std::string, std::string>> members;  // name, bytes, in name order
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(evtx))
+    if (entry.path().extension() == ".evtx") files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 30u);
+  files.resize(30);
+  for (const std::string& file : files)
+    members.emplace_back("C/Logs/" + fs::path(file).filename().string(), read(file));
+  std::string damaged = read(cleared);
+  damaged[0x1000 + 70000] = static_cast<char>(damaged[0x1000 + 70000] ^ 0xff);
+  members.emplace_back("C/Logs/zz-damaged.evtx", damaged);
+  std::string json;
+  for (int i = 0; i < 2000; ++i)
+    json += R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":")" +
+            std::string(i % 40 == 0 ? "whoami /all" : "dir") + "\"}\n";
+  members.emplace_back("C/Logs/zz-sysmon.json", json);
+  std::sort(members.begin(), members.end());
+
+  test_support::ZipWriter zip;
+  test_support::TarWriter tar;
+  for (const auto& [name, bytes] : members) {
+    zip.entries.push_back({name, bytes, 8});
+    tar.File(name, bytes);
+  }
+  tar.End();
+  std::ofstream(dir / "collection.zip", std::ios::binary) << zip.Build();
+  std::ofstream(dir / "collection.tar", std::ios::binary) << tar.bytes();
+  std::ofstream(dir / "collection.tar.gz", std::ios::binary)
+      << test_support::Deflate(tar.bytes(), test_support::GZIP_WINDOW);
+
+  for (const std::string archive : {"collection.zip", "collection.tar", "collection.tar.gz"}) {
+    SCOPED_TRACE(archive);
+    const std::vector<std::string> inputs = {(dir / archive).string()};
+    ScanSummary one_summary;
+    std::vector<std::string> one_reported;
+    std::vector<Alert> one = ScanWith(1, dir / "rules", inputs, one_summary, &one_reported);
+    ASSERT_GE(one.size(), 200u);
+    ASSERT_GT(one_summary.evtx_libevtx_records, 0u) << "the damaged member, through libevtx";
+    for (int threads : {2, 3}) {
+      ScanSummary summary;
+      std::vector<std::string> reported;
+      std::vector<Alert> many = ScanWith(threads, dir / "rules", inputs, summary, &reported);
+      ExpectSameCounts(summary, one_summary, threads);
+      std::sort(reported.begin(), reported.end());
+      std::vector<std::string> sorted_one = one_reported;
+      std::sort(sorted_one.begin(), sorted_one.end());
+      EXPECT_EQ(reported, sorted_one) << threads;
+      ASSERT_EQ(many.size(), one.size()) << threads;
+      for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(many[i], one[i]) << threads << " " << i;
+    }
   }
   fs::remove_all(dir);
 }
