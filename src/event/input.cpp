@@ -164,12 +164,15 @@ InputFormat DetectFormat(std::string_view head, bool whole_file, bool& binary) {
   if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
   size_t first = rest.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return InputFormat::kText;
-  // Windows events as XML: an <Event> element after an XML declaration, an <Events> root, or
-  // text with no markup (a tool's banner, as evtxexport writes before its events).
+  // Windows events as XML: an <Event> element at the start of a line, after an XML
+  // declaration, an <Events> root, or text with no markup (a tool's banner, as evtxexport
+  // writes before its events). Not one inside a line: Sysmon for Linux writes each event's XML
+  // as a syslog message, and such a file is syslog.
   if (const size_t event = FindEventStart(rest, first); event != std::string_view::npos) {
     const std::string_view before = rest.substr(first, event - first);
-    if (before.find('<') == std::string_view::npos || before.substr(0, 5) == "<?xml" ||
-        before.substr(0, 7) == "<Events")
+    const bool line_start = before.empty() || before.back() == '\n' || before.back() == '>';
+    if (line_start && (before.find('<') == std::string_view::npos ||
+                       before.substr(0, 5) == "<?xml" || before.substr(0, 7) == "<Events"))
       return InputFormat::kXml;
   }
   // '{' then a key or '}', or '[' then an object or ']': a text line may also start with '['

@@ -56,6 +56,32 @@ void ParseWebLine(const Record& record, FieldEmitter& emitter) {
   }
 }
 
+// Passes every field of a syslog line on, and keeps its message: Sysmon for Linux writes each
+// event as its XML (<Event>...</Event>) in the message of a syslog line.
+class SyslogMessageKeeper final : public FieldEmitter {
+ public:
+  explicit SyslogMessageKeeper(FieldEmitter& inner) : inner_(inner) {}
+  void Emit(std::string_view name, FieldValue value) override {
+    if (name == "message") message_ = value.text;
+    inner_.Emit(name, value);  // which keeps only what it wants
+  }
+  [[nodiscard]] bool Wants(std::string_view name) const override {
+    return name == "message" || inner_.Wants(name);
+  }
+  void OfferTime(std::string_view text, int rank) override { inner_.OfferTime(text, rank); }
+  // The message when it is an event's XML, else empty.
+  [[nodiscard]] std::string_view event_xml() const {
+    return message_.substr(0, 7) == "<Event>" && message_.size() >= 15 &&
+                   message_.substr(message_.size() - 8) == "</Event>"
+               ? message_
+               : std::string_view();
+  }
+
+ private:
+  FieldEmitter& inner_;
+  std::string_view message_;
+};
+
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\n' || text.front() == '\r' ||
                            text.front() == '\t')) {
@@ -137,9 +163,16 @@ Result<void> EventParser::Parse(const Record& record, Event& event) {
       if (!flattened) return tl::unexpected(flattened.error());
       break;
     }
-    case RecordFormat::kSyslog:
-      ParseSyslogLine(record.data, s.sink, event.arena());
+    case RecordFormat::kSyslog: {
+      SyslogMessageKeeper keeper(s.sink);
+      ParseSyslogLine(record.data, keeper, event.arena());
+      // Sysmon for Linux: the event's own fields too (Channel Linux-Sysmon/Operational, Image,
+      // CommandLine...), so its rules see it as they see Sysmon's events. XML that does not
+      // parse leaves the syslog fields alone.
+      if (const std::string_view xml = keeper.event_xml(); !xml.empty())
+        (void)s.xml.Flatten(xml, s.sink, event.arena());
       break;
+    }
     case RecordFormat::kWebAccess:
       ParseWebLine(record, s.sink);
       break;
@@ -187,9 +220,13 @@ void EventParser::ToJson(const Record& record, std::string& out) {
   s.scratch.Reset();
   JsonObjectWriter writer(out);
   switch (record.format) {
-    case RecordFormat::kSyslog:
-      ParseSyslogLine(record.data, writer, s.scratch);
+    case RecordFormat::kSyslog: {
+      SyslogMessageKeeper keeper(writer);
+      ParseSyslogLine(record.data, keeper, s.scratch);
+      if (const std::string_view xml = keeper.event_xml(); !xml.empty())
+        (void)s.xml.Flatten(xml, writer, s.scratch);
       break;
+    }
     case RecordFormat::kWebAccess:
       ParseWebLine(record, writer);
       break;

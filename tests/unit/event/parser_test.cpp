@@ -603,6 +603,45 @@ TEST(SyslogParser, Rfc3164WithAndWithoutPri) {
   EXPECT_TRUE(p.Values("timestamp").empty());
 }
 
+// Sysmon for Linux writes each event's XML as the message of a syslog line: the event's fields
+// join the syslog header's, and its channel makes it a Sysmon event on Linux, so SigmaHQ's
+// Linux process-creation rules see it.
+TEST(SyslogParser, SysmonForLinuxEventsInTheMessageAreParsed) {
+  const std::string xml =
+      R"(<Event><System><Provider Name="Linux-Sysmon" Guid="{ff032593-a8d3-4f13-b0d6-01fc615a0f97}"/>)"
+      R"(<EventID>1</EventID><TimeCreated SystemTime="2026-11-29T10:00:02.123456000Z"/>)"
+      R"(<EventRecordID>5101</EventRecordID><Channel>Linux-Sysmon/Operational</Channel>)"
+      R"(<Computer>web01</Computer><Security UserId="0"/></System><EventData>)"
+      R"(<Data Name="Image">/usr/bin/base64</Data><Data Name="CommandLine">base64 -d /tmp/.x &amp;&amp; sh</Data>)"
+      R"(<Data Name="User">www-data</Data></EventData></Event>)";
+  const std::string line = "Nov 29 10:00:02 web01 sysmon: " + xml;
+  ParserFixture p({"Image", "CommandLine", "User", "EventID", "Channel", "host", "program"});
+  ASSERT_TRUE(p.Parse(line, RecordFormat::kSyslog));
+  EXPECT_EQ(p.Value("Image"), "/usr/bin/base64");
+  EXPECT_EQ(p.Value("CommandLine"), "base64 -d /tmp/.x && sh");
+  EXPECT_EQ(p.Value("User"), "www-data");
+  EXPECT_EQ(p.Value("EventID"), "1");
+  EXPECT_EQ(p.Value("host"), "web01");
+  EXPECT_EQ(p.Value("program"), "sysmon");
+  const LogsourceClass& logsource = p.event().logsource;
+  EXPECT_EQ(logsource.product, "linux");
+  EXPECT_TRUE(logsource.HasService("sysmon"));
+  EXPECT_TRUE(logsource.HasCategory("process_creation"));
+  EXPECT_EQ(p.event().time, "2026-11-29T10:00:02.123456000Z")
+      << "the event's own time, with its year";
+  // The JSON of the record has both.
+  const std::string json = p.ToJson(line, RecordFormat::kSyslog);
+  EXPECT_NE(json.find(R"("program":"sysmon")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("Image":"/usr/bin/base64")"), std::string::npos) << json;
+  // XML that does not parse leaves the syslog line as it was.
+  ASSERT_TRUE(
+      p.Parse("Nov 29 10:00:02 web01 sysmon: <Event><System></Event>", RecordFormat::kSyslog));
+  EXPECT_EQ(p.Value("program"), "sysmon");
+  EXPECT_TRUE(p.Values("Image").empty());
+  // A file of such lines is syslog, not XML.
+  EXPECT_EQ(DetectInputFormat(line + "\n" + line + "\n", true), InputFormat::kSyslog);
+}
+
 TEST(SyslogParser, SshdMessagesYieldTheClientAddressAndUser) {
   ParserFixture p({"src_ip", "user", "message"});
   ASSERT_TRUE(p.Parse("Dec 10 06:55:48 LabSZ sshd[24200]: Failed password for invalid user webmaster "
