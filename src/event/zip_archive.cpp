@@ -133,9 +133,12 @@ class ZipMemberSource final : public ByteSource {
     if (!tried_whole_ && InflateWhole()) whole_at_ = 0;
     if (inflated_whole_) {
       const size_t n = std::min(size, whole_.size() - whole_at_);
+      if (n == 0) {  // (an empty member has no storage to copy from)
+        done_ = true;
+        return n;
+      }
       std::memcpy(out, whole_.data() + whole_at_, n);
       whole_at_ += n;
-      if (n == 0) done_ = true;
       return n;
     }
     size_t produced = 0;
