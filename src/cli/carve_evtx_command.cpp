@@ -18,7 +18,10 @@ CarveEvtxCommand::CarveEvtxCommand(CLI::App& app) {
       "Recover Windows event log chunks from any file (a disk image, unallocated space, a memory "
       "dump, a damaged or cleared .evtx) and write them as EVTX files to scan, search and stats");
   command_->add_option("inputs", inputs_, "Files to carve (read whole, any size)")->required();
-  command_->add_option("--output,-o", output_, "Folder for carved-0001.evtx... (made if missing)")
+  command_
+      ->add_option("--output,-o", output_,
+                   "Folder for the recovered logs, a file for each (carved-Security-0001.evtx...; "
+                   "made if missing)")
       ->required();
   command_->add_flag("--json", json_, "Print the outcome as JSON");
 }

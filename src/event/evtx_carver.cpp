@@ -7,11 +7,13 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <unordered_set>
 
+#include "event/binxml.hpp"
 #include "event/evtx_native.hpp"
 
 namespace yagura::event {
@@ -56,11 +58,13 @@ struct EvtxCarver::Seen {
 EvtxCarver::EvtxCarver(std::string directory, uint32_t chunks_per_file)
     : directory_(std::move(directory)),
       chunks_per_file_(std::clamp<uint32_t>(chunks_per_file, 1, CHUNKS_PER_FILE)),
-      seen_(std::make_unique<Seen>()) {}
+      seen_(std::make_unique<Seen>()),
+      renderer_(std::make_unique<binxml::ChunkRenderer>()),
+      text_(std::make_unique<binxml::TextBuffer>()) {}
 
 EvtxCarver::~EvtxCarver() {
-  for (Output* output : {&carved_, &salvaged_})
-    if (output->fd >= 0) ::close(output->fd);
+  for (auto& [prefix, output] : outputs_)
+    if (output.fd >= 0) ::close(output.fd);
 }
 
 Result<std::unique_ptr<EvtxCarver>> EvtxCarver::Create(const std::string& directory,
@@ -147,7 +151,7 @@ size_t EvtxCarver::Examine(const uint8_t* chunk) {
   if (evtx::CheckChunk(chunk, evtx::CHUNK_SIZE, header) == evtx::ChunkState::kValid &&
       evtx::RecordsMatchHeader(chunk, header, count)) {
     if (New(chunk, header.free_offset)) {
-      Keep(carved_, chunk, header.last_record_id);
+      Keep(OutputFor("carved", chunk, header.free_offset), chunk, header.last_record_id);
       ++stats_.chunks;
       stats_.records += count;
     }
@@ -161,7 +165,8 @@ size_t EvtxCarver::Examine(const uint8_t* chunk) {
   }
   evtx::CheckChunk(repaired_.data(), evtx::CHUNK_SIZE, header);
   if (New(repaired_.data(), header.free_offset)) {
-    Keep(salvaged_, repaired_.data(), header.last_record_id);
+    Keep(OutputFor("salvaged", repaired_.data(), header.free_offset), repaired_.data(),
+         header.last_record_id);
     ++stats_.salvaged_chunks;
     stats_.salvaged_records += count;
   }
@@ -175,6 +180,40 @@ bool EvtxCarver::New(const uint8_t* chunk, uint32_t used) {
   return false;
 }
 
+EvtxCarver::Output& EvtxCarver::OutputFor(const char* kind, const uint8_t* chunk, uint32_t used) {
+  // The channel of the chunk's first record, as its XML names it.
+  std::string log = "unknown";
+  evtx::RecordWalker walker(chunk, evtx::CHUNK_SIZE, used);
+  evtx::RecordView record;
+  if (walker.Next(record) == evtx::RecordWalker::Status::kRecord) {
+    renderer_->SetChunk(chunk, used);
+    text_->Clear();
+    if (renderer_->RenderRecord(record.binxml_begin, record.binxml_end, *text_)) {
+      const std::string_view xml = text_->view();
+      const size_t open = xml.find("<Channel>");
+      const size_t close = open == std::string_view::npos ? open : xml.find("</Channel>", open);
+      if (close != std::string_view::npos && close > open + 9) {
+        // As Windows names a log's file: '/' written %4; what a file name cannot hold, '_'.
+        log.clear();
+        for (char c : xml.substr(open + 9, std::min<size_t>(close - open - 9, 120))) {
+          if (c == '/') {
+            log += "%4";
+          } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+                     c == '_' || c == ' ') {
+            log += c;
+          } else {
+            log += '_';
+          }
+        }
+      }
+    }
+  }
+  const std::string prefix = std::string(kind) + "-" + log + "-";
+  auto [at, inserted] = outputs_.try_emplace(prefix);
+  if (inserted) at->second.prefix = prefix;
+  return at->second;
+}
+
 void EvtxCarver::Keep(Output& output, const uint8_t* chunk, uint64_t last_record_id) {
   if (!write_error_.empty()) return;
   if (auto written = Write(output, chunk, last_record_id); !written)
@@ -183,9 +222,9 @@ void EvtxCarver::Keep(Output& output, const uint8_t* chunk, uint64_t last_record
 
 Result<void> EvtxCarver::Write(Output& output, const uint8_t* chunk, uint64_t last_record_id) {
   if (output.fd < 0) {
-    char name[40];
-    std::snprintf(name, sizeof name, "%s%04u.evtx", output.prefix.c_str(), output.count + 1);
-    const std::string path = (fs::path(directory_) / name).string();
+    char number[16];
+    std::snprintf(number, sizeof number, "%04u.evtx", output.count + 1);
+    const std::string path = (fs::path(directory_) / (output.prefix + number)).string();
     output.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (output.fd < 0) return Fail(Errno("cannot write " + path));
     files_.push_back(path);
@@ -214,11 +253,13 @@ Result<void> EvtxCarver::CloseFile(Output& output) {
 }
 
 Result<void> EvtxCarver::Finish() {
-  auto carved = CloseFile(carved_);
-  auto salvaged = CloseFile(salvaged_);
+  Result<void> closed;
+  for (auto& [prefix, output] : outputs_) {
+    auto done = CloseFile(output);
+    if (!done && closed) closed = done;
+  }
   if (!write_error_.empty()) return Fail(write_error_, directory_);
-  if (!carved) return carved;
-  return salvaged;
+  return closed;
 }
 
 }  // namespace yagura::event

@@ -10,15 +10,18 @@
 // (evtx::RepairChunk); those go to files of their own, as their last record may carry damage no
 // check can see. Other signatures are counted as damaged, or truncated when the input ends within
 // 64 KiB. The same chunk found again (a log's copy in the file system, the page cache and a
-// backup) is kept once. Kept chunks are written in the order found, up to CHUNKS_PER_FILE a
-// file, behind a file header written for them: carved-0001.evtx, carved-0002.evtx... and
-// salvaged-0001.evtx... in the output folder.
+// backup) is kept once. Kept chunks are written by the log they belong to (the channel of their
+// first record), in the order found, up to CHUNKS_PER_FILE a file, behind a file header written
+// for them: carved-Security-0001.evtx, carved-Microsoft-Windows-Sysmon%4Operational-0001.evtx
+// (Windows' own spelling of a channel in a file name), salvaged-Security-0001.evtx... in the
+// output folder; carved-unknown-0001.evtx for chunks whose first record names no channel.
 //
 // The input is read in blocks by offset, so its size does not matter; memory stays a few
 // megabytes plus 16 bytes for each distinct chunk.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +29,11 @@
 #include "core/result.hpp"
 
 namespace yagura::event {
+
+namespace binxml {
+class ChunkRenderer;
+class TextBuffer;
+}  // namespace binxml
 
 struct CarveStats {
   uint64_t inputs = 0;
@@ -65,9 +73,9 @@ class EvtxCarver {
 
  private:
   EvtxCarver(std::string directory, uint32_t chunks_per_file);
-  // Files of one kind: carved-NNNN.evtx or salvaged-NNNN.evtx.
+  // Files of one kind and log: carved-LOG-NNNN.evtx or salvaged-LOG-NNNN.evtx.
   struct Output {
-    std::string prefix;
+    std::string prefix;   // "carved-LOG-"
     int fd = -1;          // the file being written
     uint32_t count = 0;   // files begun
     uint32_t chunks = 0;  // in the file being written
@@ -79,6 +87,8 @@ class EvtxCarver {
   size_t Examine(const uint8_t* chunk);
   // Whether the chunk's first `used` bytes are new; counts a copy when they are not.
   bool New(const uint8_t* chunk, uint32_t used);
+  // The files of `kind` ("carved", "salvaged") for the chunk's log.
+  Output& OutputFor(const char* kind, const uint8_t* chunk, uint32_t used);
   void Keep(Output& output, const uint8_t* chunk, uint64_t last_record_id);
   Result<void> Write(Output& output, const uint8_t* chunk, uint64_t last_record_id);
   Result<void> CloseFile(Output& output);
@@ -89,8 +99,9 @@ class EvtxCarver {
   std::unique_ptr<Seen> seen_;
   CarveStats stats_;
   std::vector<std::string> files_;
-  Output carved_{"carved-"};
-  Output salvaged_{"salvaged-"};
+  std::map<std::string, Output> outputs_;            // by prefix
+  std::unique_ptr<binxml::ChunkRenderer> renderer_;  // for a chunk's first record's channel
+  std::unique_ptr<binxml::TextBuffer> text_;
   std::vector<uint8_t> repaired_;
   std::string write_error_;
 };

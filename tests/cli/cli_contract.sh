@@ -381,10 +381,11 @@ evtx_sample="$src/../shared/data/logs/evtx/Lateral Movement/LM_sysmon_psexec_smb
 if [[ -f $evtx_sample ]]; then
   { head -c 100001 /dev/urandom; tail -c +4097 "$evtx_sample"; head -c 999 /dev/urandom; } >"$work/disk.img"
   check "carve-evtx of an image" 0 "$yagura" carve-evtx -o "$work/carved" "$work/disk.img"
-  contains "carve-evtx names what it wrote" "$work/out" "$work/carved/carved-0001.evtx"
+  carved_file="$work/carved/carved-Microsoft-Windows-Sysmon%4Operational-0001.evtx"
+  contains "carve-evtx names what it wrote, by log" "$work/out" "$carved_file"
   check "carve-evtx into a folder already carved into is a usage error" 2 "$yagura" carve-evtx -o "$work/carved" "$work/disk.img"
   "$yagura" dump "$evtx_sample" >"$work/original.jsonl" 2>/dev/null
-  "$yagura" dump "$work/carved/carved-0001.evtx" >"$work/recovered.jsonl" 2>/dev/null
+  "$yagura" dump "$carved_file" >"$work/recovered.jsonl" 2>/dev/null
   [[ -s $work/original.jsonl ]] && cmp -s "$work/original.jsonl" "$work/recovered.jsonl" ||
     { echo "FAIL: carve-evtx did not give the log's records back"; failures=$((failures + 1)); }
 else
