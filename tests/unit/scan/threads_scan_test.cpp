@@ -310,6 +310,18 @@ TEST(ThreadsScan, AlertsOfASlowStreamAreNotHeldBack) {
   fs::remove_all(dir);
 }
 
+// A rule on the Windows events most logs hold, for the EVTX tests.
+void WriteCommonEventsRule(const fs::path& dir) {
+  std::ofstream(dir / "rules" / "events.yml") << R"(title: Common events
+id: 0b1c2d3e-4f50-4617-a829-3a4b5c6d7e8f
+logsource: {product: windows}
+detection:
+  selection: {EventID: [1, 3, 11, 13, 1102, 4624, 4688, 7045]}
+  condition: selection
+level: low
+)";
+}
+
 // EVTX files read by the workers, whole (several to a batch) or, when larger than the limit, a
 // range of chunks each, among JSON files the reader thread reads, with a truncated and a
 // corrupted copy (diagnostics from the reading, and records rendered by libevtx, which the
@@ -319,14 +331,7 @@ TEST(ThreadsScan, EvtxFilesReadByWorkersGiveWhatOneThreadGives) {
   const fs::path cleared = evtx / "Defense Evasion/DE_1102_security_log_cleared.evtx";
   if (!fs::exists(cleared)) GTEST_SKIP() << "no EVTX samples under " << evtx;
   fs::path dir = PrepareDir("yagura-evtx-threads-");
-  std::ofstream(dir / "rules" / "events.yml") << R"(title: Common events
-id: 0b1c2d3e-4f50-4617-a829-3a4b5c6d7e8f
-logsource: {product: windows}
-detection:
-  selection: {EventID: [1, 3, 11, 13, 1102, 4624, 4688, 7045]}
-  condition: selection
-level: low
-)";
+  WriteCommonEventsRule(dir);
   // Matched fields decided selection by selection, and map by map.
   std::ofstream(dir / "rules" / "selections.yml") << R"(title: Selections
 id: 6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d
@@ -417,14 +422,7 @@ TEST(ThreadsScan, EvtxMembersOfArchivesReadByWorkersGiveWhatOneThreadGives) {
   const fs::path cleared = evtx / "Defense Evasion/DE_1102_security_log_cleared.evtx";
   if (!fs::exists(cleared)) GTEST_SKIP() << "no EVTX samples under " << evtx;
   fs::path dir = PrepareDir("yagura-archive-threads-");
-  std::ofstream(dir / "rules" / "events.yml") << R"(title: Common events
-id: 1c2d3e4f-5061-4728-b93a-4b5c6d7e8f90
-logsource: {product: windows}
-detection:
-  selection: {EventID: [1, 3, 11, 13, 1102, 4624, 4688, 7045]}
-  condition: selection
-level: low
-)";
+  WriteCommonEventsRule(dir);
   auto read = [](const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
