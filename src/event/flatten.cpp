@@ -189,14 +189,15 @@ simdjson::error_code JsonFlattener::FlattenObject(Object object, size_t prefix_l
     simdjson::ondemand::field& field = Inside(field_result);
     std::string_view key;
     SIMDJSON_TRY(Key(field, key));
-    if (prefix_length == 0 && !nested && key == "Event") {
-      // evtx_dump's shape: the Windows names come from the element structure, not the path.
+    if (prefix_length == 0 && !nested && (key == "Event" || key == "winlog")) {
+      // evtx_dump's shape: the Windows names come from the element structure, not the path;
+      // Winlogbeat's: from its winlog object's keys.
       json_type type;
       SIMDJSON_TRY(field.value().type().get(type));
       if (type == json_type::object) {
         Object event;
         SIMDJSON_TRY(field.value().get_object().get(event));
-        SIMDJSON_TRY(FlattenWindowsEvent(event));
+        SIMDJSON_TRY(key == "Event" ? FlattenWindowsEvent(event) : FlattenWinlog(event));
         continue;
       }
     }
@@ -379,6 +380,35 @@ simdjson::error_code JsonFlattener::FlattenWindowsEvent(Object event) {
     if (key.empty() || key[0] == '#') return SUCCESS;
     name_.assign("Event.");
     name_.append(key);
+    return FlattenValue(value, false);
+  });
+}
+
+std::string_view WinlogWindowsName(std::string_view key) {
+  static constexpr std::pair<std::string_view, std::string_view> NAMES[] = {
+      {"channel", "Channel"},
+      {"event_id", "EventID"},
+      {"provider_name", "Provider_Name"},
+      {"provider_guid", "Provider_Guid"},
+      {"computer_name", "Computer"},
+      {"record_id", "EventRecordID"},
+      {"version", "Version"},
+      {"activity_id", "Correlation_ActivityID"},
+  };
+  for (const auto& [winlog, windows] : NAMES)
+    if (key == winlog) return windows;
+  return {};
+}
+
+simdjson::error_code JsonFlattener::FlattenWinlog(Object winlog) {
+  return ForEachMember(winlog, [&](std::string_view key, Value& value) -> simdjson::error_code {
+    if (key == "event_data" || key == "user_data") return FlattenEventData(value);
+    if (const std::string_view windows = WinlogWindowsName(key); !windows.empty()) {
+      name_.assign(windows);
+    } else {
+      name_.assign("winlog.");
+      name_.append(key);
+    }
     return FlattenValue(value, false);
   });
 }

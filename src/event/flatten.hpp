@@ -51,6 +51,13 @@ class FieldEmitter {
   }
 };
 
+// Winlogbeat's JSON (Elastic's Windows shipper, in ECS): a Windows event's own names are under
+// the top-level "winlog" object. Its event_data (and user_data) children are named as EVTX
+// EventData's; these keys of it take their Windows names (channel: Channel, event_id: EventID,
+// provider_name: Provider_Name...), so Sigma rules read Winlogbeat's events as they read EVTX;
+// its other keys keep their path ("winlog.task"). Empty for those.
+[[nodiscard]] std::string_view WinlogWindowsName(std::string_view key);
+
 // The names an event time is taken from, best first: the event time is the first found of
 // them, in this order.
 inline constexpr std::string_view TIME_NAMES[] = {"TimeCreated_SystemTime", "UtcTime",
@@ -255,6 +262,7 @@ class JsonFlattener {
   simdjson::error_code ScalarText(Value& value, simdjson::ondemand::json_type type,
                                   FieldValue& out);
   simdjson::error_code FlattenWindowsEvent(Object event);
+  simdjson::error_code FlattenWinlog(Object winlog);
   simdjson::error_code FlattenSystem(Value& system);
   simdjson::error_code FlattenEventData(Value& event_data);
   simdjson::error_code FlattenUserData(Value& user_data);

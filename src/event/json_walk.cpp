@@ -321,8 +321,9 @@ const char* JsonWalker::Skip(const char* at) {
 
 const char* JsonWalker::FlattenObject(const char* at, size_t prefix_length, bool nested) {
   return Members(at, [&](std::string_view key, const char* value) -> const char* {
-    if (prefix_length == 0 && !nested && *value == '{' && key == "Event") {
-      return FlattenWindowsEvent(value);  // evtx_dump's shape
+    if (prefix_length == 0 && !nested && *value == '{') {
+      if (key == "Event") return FlattenWindowsEvent(value);  // evtx_dump's shape
+      if (key == "winlog") return FlattenWinlog(value);       // Winlogbeat's
     }
     name_.resize(prefix_length);
     if (prefix_length > 0) name_.push_back('.');
@@ -431,6 +432,17 @@ const char* JsonWalker::FlattenWindowsEvent(const char* at) {
     if (key == "UserData") return FlattenUserData(value);
     if (key.empty() || key[0] == '#') return Skip(value);
     name_.assign("Event.");
+    name_.append(key);
+    return FlattenValue(value, false);
+  });
+}
+
+const char* JsonWalker::FlattenWinlog(const char* at) {
+  return Members(at, [&](std::string_view key, const char* value) -> const char* {
+    if (key == "event_data" || key == "user_data") return FlattenEventData(value);
+    if (const std::string_view windows = WinlogWindowsName(key); !windows.empty())
+      return FlattenNamed(value, windows);
+    name_.assign("winlog.");
     name_.append(key);
     return FlattenValue(value, false);
   });

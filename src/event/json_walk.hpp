@@ -44,6 +44,7 @@ class JsonWalker {
   const char* Leaf(const char* at, FieldId id, int rank);
   const char* Skip(const char* at);
   const char* FlattenWindowsEvent(const char* at);
+  const char* FlattenWinlog(const char* at);
   const char* FlattenSystem(const char* at);
   const char* FlattenEventData(const char* at);
   const char* FlattenUserData(const char* at);

@@ -202,6 +202,48 @@ TEST(JsonParser, FlatWindowsJsonFlattensAsIs) {
   for (auto& record : records.records) EXPECT_TRUE(p.Parse(record).has_value());
 }
 
+// Winlogbeat's ECS JSON: the winlog object's keys take their Windows names, its event_data
+// children their EventData names; its other keys, and the ECS fields around it, keep their
+// paths. The JSON walk and simdjson agree.
+TEST(JsonParser, WinlogbeatEventsReadAsWindowsEvents) {
+  const std::string record =
+      R"({"@timestamp":"2026-11-29T10:00:00.123Z","event":{"code":"4625","provider":"x"},)"
+      R"("host":{"name":"dc01"},"winlog":{"channel":"Security","event_id":"4625",)"
+      R"("provider_name":"Microsoft-Windows-Security-Auditing","computer_name":"DC01","record_id":52001,)"
+      R"("task":"Logon","process":{"pid":652},"user_data":{"SubjectUserName":"svc"},)"
+      R"("event_data":{"TargetUserName":"administrator","LogonType":"3","Threat Name":"x"}}})";
+  for (bool walk : {true, false}) {
+    SCOPED_TRACE(walk ? "walk" : "simdjson");
+    ParserFixture p({"Channel", "EventID", "Provider_Name", "Computer", "EventRecordID",
+                     "TargetUserName", "LogonType", "ThreatName", "SubjectUserName", "winlog.task",
+                     "winlog.process.pid", "winlog.channel", "event.code", "host.name"});
+    p.parser().SetJsonWalk(walk);
+    ASSERT_TRUE(p.Parse(record));
+    EXPECT_EQ(p.Value("Channel"), "Security");
+    EXPECT_EQ(p.Value("EventID"), "4625");
+    EXPECT_EQ(p.Value("Provider_Name"), "Microsoft-Windows-Security-Auditing");
+    EXPECT_EQ(p.Value("Computer"), "DC01");
+    EXPECT_EQ(p.Value("EventRecordID"), "52001");
+    EXPECT_EQ(p.Value("TargetUserName"), "administrator");
+    EXPECT_EQ(p.Value("LogonType"), "3");
+    EXPECT_EQ(p.Value("ThreatName"), "x");
+    EXPECT_EQ(p.Value("SubjectUserName"), "svc");
+    EXPECT_EQ(p.Value("winlog.task"), "Logon");
+    EXPECT_EQ(p.Value("winlog.process.pid"), "652");
+    EXPECT_TRUE(p.Values("winlog.channel").empty()) << "the Windows name, not the path";
+    EXPECT_EQ(p.Value("event.code"), "4625");
+    EXPECT_EQ(p.Value("host.name"), "dc01");
+    EXPECT_EQ(p.event().time, "2026-11-29T10:00:00.123Z");
+    EXPECT_EQ(p.event().logsource.product, "windows");
+    EXPECT_TRUE(p.event().logsource.HasService("security"));
+  }
+  // "winlog" below the top level is an ordinary path.
+  ParserFixture nested({"a.winlog.channel", "Channel"});
+  ASSERT_TRUE(nested.Parse(R"({"a":{"winlog":{"channel":"Security"}}})"));
+  EXPECT_EQ(nested.Value("a.winlog.channel"), "Security");
+  EXPECT_TRUE(nested.Values("Channel").empty());
+}
+
 // --- evtx_dump JSON ------------------------------------------------------------------------
 
 TEST(EvtxDumpJson, SystemEventDataAndAttributes) {
