@@ -3,8 +3,11 @@
 // (event/evtx_carver.hpp).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "core/json_writer.hpp"
@@ -17,7 +20,10 @@ CarveEvtxCommand::CarveEvtxCommand(CLI::App& app) {
       "carve-evtx",
       "Recover Windows event log chunks from any file (a disk image, unallocated space, a memory "
       "dump, a damaged or cleared .evtx) and write them as EVTX files to scan, search and stats");
-  command_->add_option("inputs", inputs_, "Files to carve (read whole, any size)")->required();
+  command_
+      ->add_option("inputs", inputs_,
+                   "Files to carve (read whole, any size), or folders of them (recursively)")
+      ->required();
   command_
       ->add_option("--output,-o", output_,
                    "Folder for the recovered logs, a file for each (carved-Security-0001.evtx...; "
@@ -27,21 +33,37 @@ CarveEvtxCommand::CarveEvtxCommand(CLI::App& app) {
 }
 
 int CarveEvtxCommand::Run() {
+  namespace fs = std::filesystem;
+  // Folders are walked for their files, in name order, before the output folder is made: what
+  // is written there is never read back.
+  std::vector<std::string> files;
+  bool partial = false;
   for (const std::string& input : inputs_) {
     std::error_code error;
-    if (std::filesystem::is_directory(input, error)) {
-      std::fprintf(stderr, "yagura carve-evtx: %s: a folder; name the files to carve\n",
-                   input.c_str());
-      return EXIT_USAGE;
+    if (!fs::is_directory(input, error)) {
+      files.push_back(input);
+      continue;
     }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(
+             input, fs::directory_options::skip_permission_denied, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      std::error_code entry_error;
+      if (it->is_regular_file(entry_error)) found.push_back(it->path().string());
+    }
+    if (error) {
+      std::fprintf(stderr, "yagura carve-evtx: %s: %s\n", input.c_str(), error.message().c_str());
+      partial = true;
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
   }
   auto carver = event::EvtxCarver::Create(output_);
   if (!carver) {
     std::fprintf(stderr, "yagura carve-evtx: %s\n", carver.error().ToString().c_str());
     return EXIT_USAGE;
   }
-  bool partial = false;
-  for (const std::string& input : inputs_) {
+  for (const std::string& input : files) {
     if (auto carved = (*carver)->Carve(input); !carved) {
       std::fprintf(stderr, "yagura carve-evtx: %s\n", carved.error().ToString().c_str());
       partial = true;

@@ -373,9 +373,10 @@ check "extract-base64 of a missing file exits 1" 1 "$yagura" extract-base64 "$sr
 # carve-evtx: a log hidden in other bytes comes back as an EVTX file with the log's records.
 check "carve-evtx --help" 0 "$yagura" carve-evtx --help
 check "carve-evtx without --output is a usage error" 2 "$yagura" carve-evtx "$src/samples/linux/auth.log"
-check "carve-evtx of a folder is a usage error" 2 "$yagura" carve-evtx -o "$work/carved-none" "$src/samples"
 check "carve-evtx of bytes without a log" 0 "$yagura" carve-evtx --json -o "$work/carved-none" "$src/samples/linux/auth.log"
 contains "carve-evtx counts nothing found" "$work/out" '"chunks":0,'
+check "carve-evtx of a folder reads its files" 0 "$yagura" carve-evtx --json -o "$work/carved-folder" "$src/samples"
+contains "carve-evtx of a folder counts its files" "$work/out" "\"inputs\":$(find "$src/samples" -type f | wc -l),"
 check "carve-evtx of a missing file exits 1" 1 "$yagura" carve-evtx -o "$work/carved-missing" "$work/nowhere.img"
 evtx_sample="$src/../shared/data/logs/evtx/Lateral Movement/LM_sysmon_psexec_smb_meterpreter.evtx"
 if [[ -f $evtx_sample ]]; then
