@@ -364,15 +364,40 @@ void AddTarArchive(std::vector<InputFile>& files, const std::string& path,
         "a damaged tar archive: " + listing->damage + " (the members before it are read)");
 }
 
+enum class ArchiveKind : uint8_t { kNone, kZip, kTar };
+
+// Whether a regular file is an archive, from its first bytes, read with one opening
+// (decompressed, for a tar archive in gzip or zstd). A file that cannot be read is no archive:
+// reading it says why.
+ArchiveKind ArchiveKindOf(const std::string& path) {
+  auto source = OpenByteSource(path);
+  if (!source) return ArchiveKind::kNone;
+  char head[512];
+  size_t got = 0;
+  while (got < sizeof head) {
+    auto n = (*source)->Read(head + got, sizeof head - got);
+    if (!n || *n == 0) break;
+    got += *n;
+  }
+  const std::string_view bytes(head, got);
+  if ((*source)->compression() == Compression::kNone && IsZipSignature(bytes))
+    return ArchiveKind::kZip;
+  return IsTarHeader(bytes) ? ArchiveKind::kTar : ArchiveKind::kNone;
+}
+
 // A regular file as an input, or, for an archive, each of its members.
 void AddFile(std::vector<InputFile>& files, std::string path, uint64_t size,
              Diagnostics& diagnostics) {
-  if (IsZipArchive(path)) {
-    AddZipArchive(files, path, diagnostics);
-  } else if (IsTarArchive(path)) {
-    AddTarArchive(files, path, diagnostics);
-  } else {
-    files.push_back({std::move(path), size});
+  switch (ArchiveKindOf(path)) {
+    case ArchiveKind::kZip:
+      AddZipArchive(files, path, diagnostics);
+      break;
+    case ArchiveKind::kTar:
+      AddTarArchive(files, path, diagnostics);
+      break;
+    case ArchiveKind::kNone:
+      files.push_back({std::move(path), size});
+      break;
   }
 }
 

@@ -351,6 +351,13 @@ class TarMemberSource final : public ByteSource {
 
 bool TarMembersShareAStream(const TarArchive& archive) { return archive.streamed(); }
 
+bool IsTarHeader(std::string_view head) {
+  if (head.size() < BLOCK) return false;
+  Block header;
+  std::memcpy(header.data(), head.data(), BLOCK);
+  return IsHeader(header);
+}
+
 bool IsTarArchive(const std::string& path) {
   auto reader = ForwardReader::Open(path);
   if (!reader) return false;

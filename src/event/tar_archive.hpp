@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -46,6 +47,8 @@ struct TarListing {
 // Whether the regular file at `path` starts, once decompressed, with a ustar, GNU or pax header
 // whose checksum holds.
 [[nodiscard]] bool IsTarArchive(const std::string& path);
+// Whether a file's first bytes (decompressed) are such a header.
+[[nodiscard]] bool IsTarHeader(std::string_view head);
 
 // Whether the archive's members are read through one decompressing stream they share (a
 // compressed archive), rather than each by offset.

@@ -239,12 +239,16 @@ class ZipMemberSource final : public ByteSource {
 
 }  // namespace
 
+bool IsZipSignature(std::string_view head) {
+  if (head.size() < 4) return false;
+  const uint32_t signature = U32(reinterpret_cast<const unsigned char*>(head.data()));
+  return signature == LOCAL_HEADER || signature == END_OF_DIRECTORY;
+}
+
 bool IsZipArchive(const std::string& path) {
   File file(path);
-  unsigned char head[4];
-  if (!file.open() || !file.ReadAt(0, head, sizeof head)) return false;
-  const uint32_t signature = U32(head);
-  return signature == LOCAL_HEADER || signature == END_OF_DIRECTORY;
+  char head[4];
+  return file.open() && file.ReadAt(0, head, sizeof head) && IsZipSignature({head, sizeof head});
 }
 
 Result<std::vector<ZipMember>> ListZipArchive(const std::string& path) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -33,6 +34,9 @@ struct ZipMember {
 
 // Whether the regular file at `path` starts as a ZIP archive does.
 [[nodiscard]] bool IsZipArchive(const std::string& path);
+// Whether a file's first bytes are a ZIP archive's (a local header, or the end record of an
+// empty archive).
+[[nodiscard]] bool IsZipSignature(std::string_view head);
 
 // The files of the archive (directories left out), in name order.
 [[nodiscard]] Result<std::vector<ZipMember>> ListZipArchive(const std::string& path);
