@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace yagura::event {
 namespace {
 
@@ -315,25 +317,7 @@ class Utf16Source final : public ByteSource {
   // A code point's UTF-8, to be written out by the read loop.
   void Stage(uint32_t code) {
     pending_at_ = 0;
-    if (code < 0x80) {
-      pending_[0] = static_cast<char>(code);
-      pending_size_ = 1;
-    } else if (code < 0x800) {
-      pending_[0] = static_cast<char>(0xc0 | (code >> 6));
-      pending_[1] = static_cast<char>(0x80 | (code & 0x3f));
-      pending_size_ = 2;
-    } else if (code < 0x10000) {
-      pending_[0] = static_cast<char>(0xe0 | (code >> 12));
-      pending_[1] = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-      pending_[2] = static_cast<char>(0x80 | (code & 0x3f));
-      pending_size_ = 3;
-    } else {
-      pending_[0] = static_cast<char>(0xf0 | (code >> 18));
-      pending_[1] = static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-      pending_[2] = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-      pending_[3] = static_cast<char>(0x80 | (code & 0x3f));
-      pending_size_ = 4;
-    }
+    pending_size_ = static_cast<size_t>(WriteUtf8(pending_, code) - pending_);
   }
 
   std::unique_ptr<ByteSource> inner_;
@@ -344,7 +328,7 @@ class Utf16Source final : public ByteSource {
   bool ended_ = false;
   bool at_start_ = true;
   uint32_t high_ = 0;  // a high surrogate waiting for its low one
-  char pending_[4] = {};
+  char pending_[MAX_UTF8_BYTES] = {};
   size_t pending_at_ = 0;
   size_t pending_size_ = 0;
   std::string no_path_;

@@ -4,14 +4,15 @@
 // elements is layout, not data).
 #include "event/evtx_xml.hpp"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <deque>
 
-#include <emmintrin.h>
-
 #include "core/json_writer.hpp"
+#include "core/utf8.hpp"
 #include "event/binxml.hpp"
 
 namespace yagura::event {
@@ -31,24 +32,6 @@ std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
-}
-
-void AppendUtf8(char*& out, uint32_t code) {
-  if (code < 0x80) {
-    *out++ = static_cast<char>(code);
-  } else if (code < 0x800) {
-    *out++ = static_cast<char>(0xc0 | (code >> 6));
-    *out++ = static_cast<char>(0x80 | (code & 0x3f));
-  } else if (code < 0x10000) {
-    *out++ = static_cast<char>(0xe0 | (code >> 12));
-    *out++ = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    *out++ = static_cast<char>(0x80 | (code & 0x3f));
-  } else {
-    *out++ = static_cast<char>(0xf0 | (code >> 18));
-    *out++ = static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-    *out++ = static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    *out++ = static_cast<char>(0x80 | (code & 0x3f));
-  }
 }
 
 // Decodes one entity at raw[i] == '&' into out; returns the bytes consumed, or 0 if it is not a
@@ -87,7 +70,7 @@ size_t DecodeEntity(std::string_view raw, size_t i, char*& out) {
       if (code > 0x10ffff) return 0;
     }
     if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
-    AppendUtf8(out, code);
+    out = WriteUtf8(out, code);
   } else {
     return 0;
   }

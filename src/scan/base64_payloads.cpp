@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "correlate/event_time.hpp"
 #include "event/logsource_mapping.hpp"
 #include "event/parser.hpp"
@@ -58,21 +59,8 @@ std::string Decode(std::string_view run) {
 }
 
 void AppendUtf8(std::string& out, uint32_t code) {
-  if (code < 0x80) {
-    out.push_back(static_cast<char>(code));
-  } else if (code < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (code >> 6)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  } else if (code < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (code >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (code >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  }
+  char bytes[MAX_UTF8_BYTES];
+  out.append(bytes, WriteUtf8(bytes, code));
 }
 
 // UTF-16LE as PowerShell's -EncodedCommand takes it: most high bytes zero. Unpaired surrogates
