@@ -2,8 +2,6 @@
 // header records) and GNU tar's manual (long names, base-256 numbers, sparse members).
 #include "event/tar_archive.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,33 +15,6 @@
 #include "event/input.hpp"
 
 namespace yagura::event {
-
-class TarArchive {
- public:
-  TarArchive(std::string path, bool streamed) : path_(std::move(path)), streamed_(streamed) {}
-  [[nodiscard]] const std::string& path() const { return path_; }
-  // Whether members are read through a decompressing stream rather than by offset.
-  [[nodiscard]] bool streamed() const { return streamed_; }
-
-  // The stream the member read last left, when it stands at `offset` or before; else none.
-  std::pair<std::unique_ptr<ByteSource>, uint64_t> TakeStream(uint64_t offset) {
-    std::lock_guard lock(mutex_);
-    if (!parked_ || parked_at_ > offset) return {nullptr, 0};
-    return {std::move(parked_), parked_at_};
-  }
-  void ParkStream(std::unique_ptr<ByteSource> stream, uint64_t at) {
-    std::lock_guard lock(mutex_);
-    parked_ = std::move(stream);
-    parked_at_ = at;
-  }
-
- private:
-  const std::string path_;
-  const bool streamed_;
-  std::mutex mutex_;
-  std::unique_ptr<ByteSource> parked_;
-  uint64_t parked_at_ = 0;
-};
 
 namespace {
 
@@ -203,6 +174,40 @@ class ForwardReader {
   std::vector<char> scratch_;
 };
 
+}  // namespace
+
+class TarArchive {
+ public:
+  TarArchive(std::string path, bool streamed) : path_(std::move(path)), streamed_(streamed) {}
+  [[nodiscard]] const std::string& path() const { return path_; }
+  // Whether members are read through a decompressing stream rather than by offset.
+  [[nodiscard]] bool streamed() const { return streamed_; }
+
+  // A reader of the archive standing at `offset` or before it: the one the member read last
+  // left, when it does, else a new one from the start.
+  Result<std::unique_ptr<ForwardReader>> Reader(uint64_t offset) {
+    {
+      std::lock_guard lock(mutex_);
+      if (parked_ && parked_->at() <= offset) return std::move(parked_);
+    }
+    auto opened = ForwardReader::Open(path_);
+    if (!opened) return tl::unexpected(opened.error());
+    return std::make_unique<ForwardReader>(std::move(*opened));
+  }
+  void Park(std::unique_ptr<ForwardReader> reader) {
+    std::lock_guard lock(mutex_);
+    parked_ = std::move(reader);
+  }
+
+ private:
+  const std::string path_;
+  const bool streamed_;
+  std::mutex mutex_;
+  std::unique_ptr<ForwardReader> parked_;
+};
+
+namespace {
+
 // What pax extended header records ("LENGTH KEY=VALUE\n") say of the next member.
 struct ExtendedHeader {
   std::optional<std::string> path;
@@ -262,75 +267,48 @@ Result<std::string> ReadSmall(ForwardReader& reader, uint64_t size, uint64_t lim
   return data;
 }
 
-// A member's bytes: `size` of them from `at` in the archive. An uncompressed archive is read by
-// offset; a compressed one through the archive's shared stream, handed back when the member is
-// done with so that the next member goes on from here.
+// A member's bytes: `size` of them from `at` in the archive, through a reader of the archive
+// (by offset for an uncompressed archive, else the decompressing stream), handed back when the
+// member is done with so that the next member goes on from here.
 class TarMemberSource final : public ByteSource {
  public:
   TarMemberSource(std::shared_ptr<TarArchive> archive, std::string name, uint64_t at, uint64_t size)
-      : archive_(std::move(archive)), name_(std::move(name)), at_(at), end_(at + size) {}
+      : archive_(std::move(archive)), name_(std::move(name)), end_(at + size), size_(size) {}
   ~TarMemberSource() override {
-    if (stream_ && error_.empty()) archive_->ParkStream(std::move(stream_), at_);
-    if (fd_ >= 0) ::close(fd_);
+    if (reader_ && error_.empty()) archive_->Park(std::move(reader_));
   }
   TarMemberSource(const TarMemberSource&) = delete;
   TarMemberSource& operator=(const TarMemberSource&) = delete;
 
   Result<void> Start() {
-    if (!archive_->streamed()) {
-      fd_ = ::open(archive_->path().c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ < 0) return Fail(std::string("cannot open: ") + std::strerror(errno));
-      return {};
-    }
-    auto [stream, stream_at] = archive_->TakeStream(at_);
-    if (!stream) {
-      auto opened = OpenByteSource(archive_->path());
-      if (!opened) return tl::unexpected(opened.error());
-      stream = std::move(*opened);
-      stream_at = 0;
-    }
-    stream_ = std::move(stream);
-    std::vector<char> scratch(static_cast<size_t>(std::min<uint64_t>(at_ - stream_at, SKIP_BYTES)));
-    while (stream_at < at_) {
-      auto n = stream_->Read(
-          scratch.data(), static_cast<size_t>(std::min<uint64_t>(at_ - stream_at, scratch.size())));
-      if (!n) return Broken(n.error().message);
-      if (*n == 0) return Broken("the archive ends before the member");
-      stream_at += *n;
-    }
+    const uint64_t start = end_ - size_;
+    auto reader = archive_->Reader(start);
+    if (!reader) return tl::unexpected(reader.error());
+    reader_ = std::move(*reader);
+    auto passed = reader_->Skip(start - reader_->at());
+    if (!passed) return Broken(passed.error().message);
+    if (reader_->at() < start) return Broken("the archive ends before the member");
     return {};
   }
 
   Result<size_t> Read(char* out, size_t size) override {
     if (!error_.empty()) return Fail(error_);
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(size, end_ - at_));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(size, end_ - reader_->at()));
     if (want == 0) return size_t{0};
-    size_t got = 0;
-    if (fd_ >= 0) {
-      ssize_t n = 0;
-      do {
-        n = ::pread(fd_, out, want, static_cast<off_t>(at_));
-      } while (n < 0 && errno == EINTR);
-      if (n < 0) return Broken(std::string("read failed: ") + std::strerror(errno));
-      got = static_cast<size_t>(n);
-    } else {
-      auto n = stream_->Read(out, want);
-      if (!n) return Broken(n.error().message);
-      got = *n;
-    }
-    if (got == 0) return Broken("the archive ends inside the member " + name_);
-    at_ += got;
-    raw_bytes_ += got;
-    return got;
+    auto got = reader_->Read(out, want);
+    if (!got) return Broken(got.error().message);
+    if (*got == 0) return Broken("the archive ends inside the member " + name_);
+    raw_bytes_ += *got;
+    return *got;
   }
   [[nodiscard]] uint64_t raw_bytes() const override { return raw_bytes_; }
   [[nodiscard]] const std::string& reopenable_path() const override { return no_path_; }
   [[nodiscard]] int64_t expected_size() const override {
-    return static_cast<int64_t>(std::min<uint64_t>(end_ - at_ + raw_bytes_, INT64_MAX));
+    return static_cast<int64_t>(std::min<uint64_t>(size_, INT64_MAX));
   }
 
  private:
-  // An error is said again at every later read, and the stream is not handed on.
+  // An error is said again at every later read, and the reader is not handed on.
   tl::unexpected<Error> Broken(std::string message) {
     error_ = std::move(message);
     return Fail(error_);
@@ -338,10 +316,9 @@ class TarMemberSource final : public ByteSource {
 
   std::shared_ptr<TarArchive> archive_;
   const std::string name_;
-  uint64_t at_;
   const uint64_t end_;
-  int fd_ = -1;
-  std::unique_ptr<ByteSource> stream_;
+  const uint64_t size_;
+  std::unique_ptr<ForwardReader> reader_;
   std::string error_;
   uint64_t raw_bytes_ = 0;
   std::string no_path_;
