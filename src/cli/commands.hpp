@@ -39,6 +39,7 @@ class ScanCommand {
   std::string sort_ = "input";
   std::string min_level_;
   std::string pivot_min_level_;
+  std::string attack_layer_score_;
   std::string html_report_lang_;
   std::string engine_ = "compiled";
   std::string placeholders_file_;
@@ -106,6 +107,8 @@ class RulesCommand {
   std::string min_level_;
   std::vector<std::string> paths_;
   std::string placeholders_file_;
+  std::string attack_layer_path_;
+  std::string attack_layer_score_;
   bool json_ = false;
   // rules test
   std::string root_;

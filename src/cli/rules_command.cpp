@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -7,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/placeholders.hpp"
 #include "core/json_writer.hpp"
+#include "core/time.hpp"
 #include "scan/rule_tests.hpp"
 #include "scan/scanner.hpp"
 #include "sigma/rule_set.hpp"
@@ -58,6 +62,14 @@ RulesCommand::RulesCommand(CLI::App& app) {
   list_->add_flag(
       "--json", json_,
       R"(Print {"loaded", "failed", "listed", "by_level", "by_status", "rules": [...]})");
+  list_->add_option("--attack-layer", attack_layer_path_,
+                    "Also write the MITRE ATT&CK techniques the listed rules name to this file, "
+                    "as an ATT&CK Navigator layer of the rule set's coverage");
+  list_
+      ->add_option("--attack-layer-score", attack_layer_score_,
+                   "A technique's score in the --attack-layer: 'rules' (how many name it: the "
+                   "default) or 'level' (the highest level among them, a colour each)")
+      ->check(CLI::IsMember({"rules", "level"}));
   list_->add_option("--placeholders", placeholders_file_,
                     "YAML file of |expand placeholder values (default: config/placeholders.yml)");
 }
@@ -291,10 +303,24 @@ int RulesCommand::List() {
       return EXIT_USAGE;
     }
   }
+  if (!attack_layer_score_.empty() && attack_layer_path_.empty()) {
+    std::cerr << self << ": --attack-layer-score applies only with --attack-layer\n";
+    return EXIT_USAGE;
+  }
   auto placeholders = ResolvePlaceholders(placeholders_file_);
   if (!placeholders) {
     std::cerr << self << ": " << placeholders.error().ToString() << "\n";
     return EXIT_USAGE;
+  }
+  // The layer's file is opened first, so that a path that takes no file is said at once.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> layer_file{nullptr, &std::fclose};
+  if (!attack_layer_path_.empty()) {
+    layer_file.reset(std::fopen(attack_layer_path_.c_str(), "wb"));
+    if (!layer_file) {
+      std::cerr << fmt::format("{}: --attack-layer: cannot write {}: {}\n", self,
+                               attack_layer_path_, std::strerror(errno));
+      return EXIT_USAGE;
+    }
   }
   scan::ScanOptions options = selection_;
   options.rule_paths = paths_;
@@ -378,6 +404,25 @@ int RulesCommand::List() {
                             sigma::LevelName(it->first));
     std::cerr << fmt::format("{}: {} listed ({}); {} loaded, {} failed\n", self, listed.size(),
                              levels.empty() ? "none" : levels, loaded, summary.rules_failed);
+  }
+  if (layer_file) {
+    std::vector<const sigma::RuleInfo*> infos;
+    for (const Listed& rule : listed) infos.push_back(rule.info);
+    const scan::TechniqueScore score = attack_layer_score_ == "level"
+                                           ? scan::TechniqueScore::kLevel
+                                           : scan::TechniqueScore::kRules;
+    attack::NavigatorLayer layer = scan::RuleCoverageLayer(infos, paths_, score, NowMs());
+    const size_t techniques = layer.techniques.size();
+    std::string json = attack::LayerJson(layer).Serialize();
+    json.push_back('\n');
+    const bool written = std::fwrite(json.data(), 1, json.size(), layer_file.get()) == json.size();
+    if (std::fclose(layer_file.release()) != 0 || !written) {
+      std::cerr << fmt::format("{}: --attack-layer: cannot write {}: {}\n", self,
+                               attack_layer_path_, std::strerror(errno));
+      return EXIT_PARTIAL;
+    }
+    std::cerr << fmt::format("{}: {} techniques of the Enterprise matrix in {}\n", self, techniques,
+                             attack_layer_path_);
   }
   if (listed.empty()) {
     std::cerr << self << ": no loaded rule matches the selection\n";

@@ -270,6 +270,15 @@ ScanCommand::ScanCommand(CLI::App& app) {
                    "Alerts whose events give pivot keywords: this level and above (default "
                    "high)")
       ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
+  command_->add_option("--attack-layer", options_.attack_layer_path,
+                       "Also write the MITRE ATT&CK techniques the alerted rules name to this "
+                       "file, as an ATT&CK Navigator layer (comments: the rules; tooltips: "
+                       "alerts, levels, times, hosts)");
+  command_
+      ->add_option("--attack-layer-score", attack_layer_score_,
+                   "A technique's score in the --attack-layer: 'level' (the highest level of "
+                   "its alerts, a colour each: the default), 'alerts' or 'rules' (how many)")
+      ->check(CLI::IsMember({"level", "alerts", "rules"}));
   AddWhereOption(command_, options_.conditions, "events");
   command_->add_flag("--skip-duplicate-records", options_.skip_duplicate_records,
                      "A record that is a copy of one read before (Windows: the same channel, "
@@ -307,6 +316,12 @@ int ScanCommand::Run() {
     std::cerr << "yagura scan: " << problem << "\n";
     return EXIT_USAGE;
   }
+  if (!attack_layer_score_.empty() && options_.attack_layer_path.empty()) {
+    std::cerr << "yagura scan: --attack-layer-score applies only with --attack-layer\n";
+    return EXIT_USAGE;
+  }
+  if (!attack_layer_score_.empty())
+    options_.attack_layer_score = *scan::TechniqueScoreNamed(attack_layer_score_);
   if (!pivot_min_level_.empty() && options_.pivot_keywords_path.empty()) {
     std::cerr << "yagura scan: --pivot-min-level applies only with --pivot-keywords\n";
     return EXIT_USAGE;

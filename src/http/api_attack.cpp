@@ -30,6 +30,8 @@
 #include <sstream>
 #include <string>
 
+#include "attack/navigator_layer.hpp"
+#include "attack/technique_id.hpp"
 #include "core/json_value.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
@@ -496,21 +498,59 @@ Response GetGroupHandler(ApiContext& context, Request& request, const hub::Princ
 constexpr std::array<std::string_view, 3> DIMENSIONS = {"organisation", "sector", "month"};
 constexpr std::array<std::string_view, 3> SOURCES = {"alerts", "incidents", "both"};
 
-Response HeatmapHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
+// The parameters the heatmap and its Navigator layer share.
+struct HeatmapRequest {
   hub::HeatmapQuery query;
-  std::string dimension = QueryEnum(request, "dimension", DIMENSIONS).value_or("organisation");
-  query.dimension = dimension == "sector"  ? hub::HeatmapDimension::kSector
-                    : dimension == "month" ? hub::HeatmapDimension::kMonth
-                                           : hub::HeatmapDimension::kOrganisation;
-  std::string source = QueryEnum(request, "source", SOURCES).value_or("both");
-  query.alerts = source != "incidents";
-  query.incidents = source != "alerts";
+  std::string dimension;
+  std::string source;
+};
+
+HeatmapRequest ParseHeatmapRequest(Request& request) {
+  HeatmapRequest parsed;
+  hub::HeatmapQuery& query = parsed.query;
+  parsed.dimension = QueryEnum(request, "dimension", DIMENSIONS).value_or("organisation");
+  query.dimension = parsed.dimension == "sector"  ? hub::HeatmapDimension::kSector
+                    : parsed.dimension == "month" ? hub::HeatmapDimension::kMonth
+                                                  : hub::HeatmapDimension::kOrganisation;
+  parsed.source = QueryEnum(request, "source", SOURCES).value_or("both");
+  query.alerts = parsed.source != "incidents";
+  query.incidents = parsed.source != "alerts";
   query.since = QueryTime(request, "since");
   query.until = QueryTime(request, "until");
   if (query.since && query.until && *query.until <= *query.since) {
     ThrowBadRequest("until must be later than since", "until");
   }
   query.rollup = QueryBool(request, "rollup", false);
+  return parsed;
+}
+
+// A heatmap that counted confidential (TLP:AMBER or RED) alerts or incidents is a read of them:
+// one audit entry "attack.heatmap", whichever form it was read in.
+void AuditHeatmap(ApiContext& context, const hub::Principal& principal,
+                  const HeatmapRequest& parsed, const hub::Heatmap& heatmap,
+                  std::string_view form) {
+  if (!heatmap.counted_anything || heatmap.highest == hub::Tlp::kClear ||
+      heatmap.highest == hub::Tlp::kGreen)
+    return;
+  const hub::HeatmapQuery& query = parsed.query;
+  hub::AuditEntry entry = hub::EntryFor(principal, "attack.heatmap", "attack", "", heatmap.highest);
+  JsonValue detail = JsonValue::MakeObject();
+  detail.Set("dimension", parsed.dimension);
+  detail.Set("source", parsed.source);
+  detail.Set("rollup", query.rollup);
+  detail.Set("since", query.since ? Time(*query.since) : JsonValue());
+  detail.Set("until", query.until ? Time(*query.until) : JsonValue());
+  detail.Set("cells", static_cast<int64_t>(heatmap.cells.size()));
+  detail.Set("form", form);
+  entry.detail = detail.Serialize();
+  context.audit.Record(std::move(entry));
+}
+
+Response HeatmapHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
+  const HeatmapRequest parsed = ParseHeatmapRequest(request);
+  const hub::HeatmapQuery& query = parsed.query;
+  const std::string& dimension = parsed.dimension;
+  const std::string& source = parsed.source;
 
   auto [heatmap, resolved] = [&] {
     auto connection = context.database.Acquire();
@@ -579,20 +619,103 @@ Response HeatmapHandler(ApiContext& context, Request& request, const hub::Princi
   body.Set("techniques", std::move(techniques));
   body.Set("cells", std::move(cells));
 
-  if (heatmap.counted_anything && heatmap.highest != hub::Tlp::kClear &&
-      heatmap.highest != hub::Tlp::kGreen) {
-    hub::AuditEntry entry = hub::EntryFor(principal, "attack.heatmap", "attack", "", heatmap.highest);
-    JsonValue detail = JsonValue::MakeObject();
-    detail.Set("dimension", dimension);
-    detail.Set("source", source);
-    detail.Set("rollup", query.rollup);
-    detail.Set("since", query.since ? Time(*query.since) : JsonValue());
-    detail.Set("until", query.until ? Time(*query.until) : JsonValue());
-    detail.Set("cells", static_cast<int64_t>(heatmap.cells.size()));
-    entry.detail = detail.Serialize();
-    context.audit.Record(std::move(entry));
-  }
+  AuditHeatmap(context, principal, parsed, heatmap, "heatmap");
   return JsonResponse(200, body);
+}
+
+// The heatmap as an ATT&CK Navigator layer of one domain (enterprise-attack unless `domain`
+// says otherwise): each technique's score is its count (alerts plus incidents, as the
+// heatmap's `count`), its comment its name and counts, and its tooltip the buckets of the chosen
+// dimension (organisations, sectors or months) with the most. An analyst takes it to the
+// Navigator, or lays it over a threat group's layer to see which of its techniques hit us.
+Response HeatmapLayerHandler(ApiContext& context, Request& request,
+                             const hub::Principal& principal) {
+  constexpr size_t TOOLTIP_BUCKETS = 8;
+  const HeatmapRequest parsed = ParseHeatmapRequest(request);
+  const std::string domain = QueryDomain(request).value_or("enterprise-attack");
+  hub::Heatmap heatmap;
+  std::vector<hub::ResolvedTechnique> resolved;
+  std::string version;
+  {
+    auto connection = context.database.Acquire();
+    heatmap = hub::TechniqueHeatmap(*connection, principal, parsed.query);
+    std::vector<std::string> ids;
+    for (const auto& cell : heatmap.cells)
+      if (ids.empty() || ids.back() != cell.technique) ids.push_back(cell.technique);
+    resolved = hub::ResolveTechniques(*connection, ids);
+    store::Rows rows = connection->Query("SELECT version FROM attack_imports WHERE domain = $1",
+                                         {store::Param{domain}});
+    if (!rows.rows.empty()) version = rows.rows[0][0].text();
+  }
+
+  struct Tally {
+    int64_t alerts = 0;
+    int64_t incidents = 0;
+    std::map<std::string, int64_t> buckets;
+  };
+  std::map<std::string, Tally> by_technique;
+  for (const auto& cell : heatmap.cells) {
+    Tally& tally = by_technique[cell.technique];
+    tally.alerts += cell.alerts;
+    tally.incidents += cell.incidents;
+    tally.buckets[cell.bucket] += cell.alerts + cell.incidents;
+  }
+  attack::NavigatorLayer layer;
+  layer.domain = domain;
+  // The Navigator names ATT&CK releases by their major version ("18" for 18.1).
+  layer.attack_version = version.substr(0, version.find('.'));
+  const std::string what = parsed.source == "alerts"      ? "alerts"
+                           : parsed.source == "incidents" ? "incidents"
+                                                          : "alerts and incidents";
+  layer.name = fmt::format("Yagura: {} by technique", what);
+  layer.description = fmt::format(
+      "ATT&CK techniques of the {} the reader may read{}{}{}. A technique's score is their "
+      "count; its tooltip, the {}s with the most.",
+      what, parsed.query.since ? ", from " + FormatTimestampMs(*parsed.query.since) : "",
+      parsed.query.until ? ", until " + FormatTimestampMs(*parsed.query.until) : "",
+      parsed.query.rollup ? ", sub-techniques counted under their parent" : "", parsed.dimension);
+  size_t other_domains = 0;
+  for (const auto& [id, tally] : by_technique) {
+    auto found = std::find_if(resolved.begin(), resolved.end(),
+                              [&](const hub::ResolvedTechnique& r) { return r.id == id; });
+    const bool known = found != resolved.end() && found->known;
+    const std::string_view technique_domain =
+        known ? std::string_view(found->domain) : attack::DomainOfTechnique(id);
+    if (technique_domain != domain) {
+      ++other_domains;
+      continue;
+    }
+    attack::LayerTechnique technique;
+    technique.id = id;
+    technique.score = tally.alerts + tally.incidents;
+    technique.comment = fmt::format("{}{} alerts, {} incidents", known ? found->name + ": " : "",
+                                    tally.alerts, tally.incidents);
+    technique.metadata.emplace_back("alerts", std::to_string(tally.alerts));
+    technique.metadata.emplace_back("incidents", std::to_string(tally.incidents));
+    std::vector<std::pair<std::string, int64_t>> buckets(tally.buckets.begin(),
+                                                         tally.buckets.end());
+    std::stable_sort(buckets.begin(), buckets.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (size_t i = 0; i < buckets.size() && i < TOOLTIP_BUCKETS; ++i) {
+      auto label = heatmap.buckets.find(buckets[i].first);
+      technique.metadata.emplace_back(
+          label != heatmap.buckets.end() ? label->second : buckets[i].first,
+          std::to_string(buckets[i].second));
+    }
+    if (buckets.size() > TOOLTIP_BUCKETS)
+      technique.metadata.emplace_back(
+          "more", fmt::format("{} {}s", buckets.size() - TOOLTIP_BUCKETS, parsed.dimension));
+    layer.techniques.push_back(std::move(technique));
+  }
+  layer.metadata.emplace_back("source", parsed.source);
+  layer.metadata.emplace_back("made", FormatTimestampMs(NowMs()));
+  if (other_domains > 0)
+    layer.metadata.emplace_back("techniques of other domains", std::to_string(other_domains));
+  AuditHeatmap(context, principal, parsed, heatmap, "navigator-layer");
+  Response response = JsonResponse(200, attack::LayerJson(layer));
+  response.headers.Set("Content-Disposition",
+                       fmt::format("attachment; filename=\"yagura-{}-layer.json\"", domain));
+  return response;
 }
 
 JsonValue RuleRefsJson(const std::vector<const hub::RuleTechniques*>& rules) {
@@ -676,6 +799,60 @@ Response CoverageHandler(ApiContext& context, RuleTagCache& cache, Request& requ
   return JsonResponse(200, body);
 }
 
+// The loaded rules' coverage of one domain as an ATT&CK Navigator layer: each technique the
+// rules' tags name, scored by how many rules name it, its comment their titles. The same
+// layer as `yagura rules list --attack-layer` for the rules the service runs.
+Response CoverageLayerHandler(ApiContext& context, RuleTagCache& cache, Request& request,
+                              const hub::Principal&) {
+  constexpr size_t COMMENT_RULES = 10;
+  const std::string domain = QueryDomain(request).value_or("enterprise-attack");
+  std::shared_ptr<const RuleTagCache::Snapshot> rules = cache.Get();
+  std::string version;
+  {
+    auto connection = context.database.Acquire();
+    store::Rows rows = connection->Query("SELECT version FROM attack_imports WHERE domain = $1",
+                                         {store::Param{domain}});
+    if (!rows.rows.empty()) version = rows.rows[0][0].text();
+  }
+  std::map<std::string, std::vector<const hub::RuleTechniques*>> rules_of;
+  for (const hub::RuleTechniques& rule : rules->rules)
+    for (const std::string& id : rule.techniques) {
+      auto& list = rules_of[id];
+      if (list.empty() || list.back() != &rule) list.push_back(&rule);
+    }
+  attack::NavigatorLayer layer;
+  layer.domain = domain;
+  layer.attack_version = version.substr(0, version.find('.'));
+  layer.name = "Yagura: rule coverage";
+  layer.description = fmt::format(
+      "ATT&CK techniques the tags of the service's {} rules name. A technique's score is how "
+      "many rules name it.",
+      rules->rules.size());
+  // Ids alone tell ICS techniques (T0xxx) from the others; Mobile's share Enterprise's range.
+  const std::string_view numbered_as = domain == "ics-attack" ? "ics-attack" : "enterprise-attack";
+  for (auto& [id, covering] : rules_of) {
+    if (attack::DomainOfTechnique(id) != numbered_as) continue;
+    std::sort(covering.begin(), covering.end(),
+              [](const auto* a, const auto* b) { return a->title < b->title; });
+    attack::LayerTechnique technique;
+    technique.id = id;
+    technique.score = static_cast<int64_t>(covering.size());
+    for (size_t i = 0; i < covering.size() && i < COMMENT_RULES; ++i)
+      technique.comment += (i > 0 ? "; " : "") + covering[i]->title;
+    if (covering.size() > COMMENT_RULES)
+      technique.comment += fmt::format("; {} more rules", covering.size() - COMMENT_RULES);
+    technique.metadata.emplace_back("rules", std::to_string(covering.size()));
+    layer.techniques.push_back(std::move(technique));
+  }
+  layer.metadata.emplace_back("rule files", std::to_string(rules->files));
+  layer.metadata.emplace_back("made", FormatTimestampMs(NowMs()));
+  Response response = JsonResponse(200, attack::LayerJson(layer));
+  response.headers.Set(
+      "Content-Disposition",
+      fmt::format("attachment; filename=\"yagura-coverage-{}-layer.json\"", domain));
+  return response;
+}
+
 // ---- schemas ----------------------------------------------------------------------------------
 
 void AddSchema(ApiContext& context, std::string_view name, std::string text) {
@@ -750,6 +927,18 @@ void AddSchemas(ApiContext& context) {
       "techniques":{"type":"array","items":{"allOf":[{"$ref":"#/components/schemas/AttackRef"}],
         "type":"object","properties":{"tactics":@TACTICS@}}},
       "software":@REFS@,"campaigns":@REFS@}})");
+  AddSchema(context, "AttackNavigatorLayer", R"({"type":"object",
+    "required":["name","versions","domain","techniques","gradient"],
+    "description":"An ATT&CK Navigator layer, format 4.5: github.com/mitre-attack/attack-navigator, layers/spec/v4.5",
+    "properties":{"name":{"type":"string"},"description":{"type":"string"},
+      "versions":{"type":"object","required":["navigator","layer"],"properties":{"attack":{"type":"string"},"navigator":{"type":"string"},"layer":{"const":"4.5"}}},
+      "domain":{"type":"string"},
+      "techniques":{"type":"array","items":{"type":"object","required":["techniqueID"],
+        "properties":{"techniqueID":{"type":"string","pattern":"^T[0-9]{4}(\\.[0-9]{3})?$"},"score":{"type":"integer"},
+          "comment":{"type":"string"},"enabled":{"type":"boolean"},"showSubtechniques":{"type":"boolean"},
+          "metadata":{"type":"array","items":{"type":"object","required":["name","value"],"properties":{"name":{"type":"string"},"value":{"type":"string"}}}}}}},
+      "gradient":{"type":"object","required":["colors","minValue","maxValue"],"properties":{"colors":{"type":"array","items":{"type":"string"}},"minValue":{"type":"number"},"maxValue":{"type":"number"}}},
+      "metadata":{"type":"array","items":{"type":"object","required":["name","value"],"properties":{"name":{"type":"string"},"value":{"type":"string"}}}}}})");
   AddSchema(context, "AttackHeatmap", R"({"type":"object",
     "required":["dimension","source","rollup","since","until","buckets","techniques","cells"],
     "properties":{"dimension":{"enum":["organisation","sector","month"]},
@@ -866,6 +1055,12 @@ void RegisterAttackRoutes(Router& router, ApiContext& context) {
                  "and the detection time of incidents; rollup counts sub-techniques under their "
                  "parent",
                  "AttackHeatmap", {"dimension", "source", "since", "until", "rollup"}));
+  router.Add(
+      "GET", base + "/heatmap/layer", bind(HeatmapLayerHandler),
+      Doc("The heatmap of one domain (enterprise-attack by default) as an ATT&CK Navigator "
+          "layer (format 4.5): scores are counts, tooltips the dimension's buckets with "
+          "the most",
+          "AttackNavigatorLayer", {"domain", "dimension", "source", "since", "until", "rollup"}));
   auto cache = std::make_shared<RuleTagCache>(context.settings);
   router.Add("GET", base + "/coverage",
              Authed(context,
@@ -876,6 +1071,14 @@ void RegisterAttackRoutes(Router& router, ApiContext& context) {
                  "attack.tNNNN[.NNN]), the gaps, a summary by tactic, and rule tags naming "
                  "unknown, revoked or deprecated techniques",
                  "AttackCoverage", {"domain", "include_subtechniques"}));
+  router.Add("GET", base + "/coverage/layer",
+             Authed(context,
+                    [&context, cache](Request& request, const hub::Principal& principal) {
+                      return CoverageLayerHandler(context, *cache, request, principal);
+                    }),
+             Doc("The loaded rules' coverage of one domain (enterprise-attack by default) as an "
+                 "ATT&CK Navigator layer (format 4.5): scores are how many rules name a technique",
+                 "AttackNavigatorLayer", {"domain"}));
 }
 
 }  // namespace yagura::http

@@ -595,31 +595,6 @@ Result<AttackImportReport> ImportAttackFile(store::Database& database, const std
   return report;
 }
 
-// ---- technique ids ----------------------------------------------------------------------------
-
-std::optional<std::string> NormalizeTechniqueId(std::string_view text) {
-  auto digits = [&](size_t from, size_t count) {
-    return text.size() >= from + count &&
-           std::all_of(text.begin() + static_cast<long>(from),
-                       text.begin() + static_cast<long>(from + count),
-                       [](char c) { return c >= '0' && c <= '9'; });
-  };
-  bool valid = (text.size() == 5 || text.size() == 9) && (text[0] == 'T' || text[0] == 't') &&
-               digits(1, 4) && (text.size() == 5 || (text[5] == '.' && digits(6, 3)));
-  if (!valid) return std::nullopt;
-  std::string id(text);
-  id[0] = 'T';
-  return id;
-}
-
-std::optional<std::string> TechniqueOfTag(std::string_view tag) {
-  if (tag.size() < 8) return std::nullopt;
-  std::string prefix(tag.substr(0, 7));
-  for (char& c : prefix) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  if (prefix != "attack.") return std::nullopt;
-  return NormalizeTechniqueId(tag.substr(7));
-}
-
 // ---- resolution -------------------------------------------------------------------------------
 
 std::vector<ResolvedTechnique> ResolveTechniques(store::Connection& connection,

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attack/technique_id.hpp"
 #include "core/result.hpp"
 #include "hub/policy.hpp"
 #include "hub/principal.hpp"
@@ -61,10 +62,10 @@ Result<AttackImportReport> ImportAttackFile(store::Database& database, const std
 
 // ---- technique ids ----------------------------------------------------------------------------
 
-// "t1110.001" -> "T1110.001"; nullopt unless it reads T + 4 digits [+ "." + 3 digits].
-std::optional<std::string> NormalizeTechniqueId(std::string_view text);
-// "attack.t1110.001" (a Sigma tag, any case) -> "T1110.001"; nullopt for other tags.
-std::optional<std::string> TechniqueOfTag(std::string_view tag);
+// NormalizeTechniqueId("t1110.001") -> "T1110.001", TechniqueOfTag("attack.t1110.001"): one
+// spelling shared with the offline scan (attack/technique_id.hpp).
+using attack::NormalizeTechniqueId;
+using attack::TechniqueOfTag;
 
 // ---- resolution -------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 #include "pipeline/detector.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,16 +10,15 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
-#include <fmt/format.h>
-
+#include "attack/technique_id.hpp"
 #include "core/diagnostics.hpp"
 #include "core/json_writer.hpp"
 #include "core/stable_id.hpp"
@@ -133,17 +133,6 @@ std::optional<std::string> ReadWholeFile(const std::string& path) {
   while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) bytes.append(buffer, n);
   std::fclose(file);
   return bytes;
-}
-
-// "attack.t1110.001" -> "T1110.001"; other tags -> "".
-std::string TechniqueOfTag(std::string_view tag) {
-  if (!tag.starts_with("attack.t") || tag.size() < 13) return {};
-  std::string technique = "T";
-  for (char c : tag.substr(8)) {
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) return {};
-    technique.push_back(c);
-  }
-  return technique;
 }
 
 // A fingerprint of the files under `paths` (names, sizes, modification times): rules and
@@ -301,8 +290,8 @@ std::shared_ptr<RuleCatalog> BuildCatalog(const scan::Engine& engine) {
     rule.logsource = info.logsource;
     rule.tags = info.tags;
     for (const auto& tag : info.tags) {
-      if (auto technique = TechniqueOfTag(tag); !technique.empty())
-        rule.techniques.push_back(std::move(technique));
+      if (auto technique = attack::TechniqueOfTag(tag))
+        rule.techniques.push_back(std::move(*technique));
     }
     rule.path = info.file;
     catalog->rules.push_back(std::move(rule));
@@ -521,7 +510,7 @@ void Detector::Impl::EmitCorrelations(const Envelope& envelope, uint64_t seq,
     alert.level = std::string(sigma::LevelName(correlation.info.level));
     alert.tags = correlation.info.tags;
     for (const auto& tag : correlation.info.tags) {
-      if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
+      if (auto technique = attack::TechniqueOfTag(tag)) alert.techniques.push_back(*technique);
     }
     alert.event_time_ms = fired.first_time_ms;
     alert.detected_at_ms = NowMs();
@@ -697,7 +686,7 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     alert.level = std::string(sigma::LevelName(rule.info.level));
     alert.tags = rule.info.tags;
     for (const auto& tag : rule.info.tags) {
-      if (auto technique = TechniqueOfTag(tag); !technique.empty()) alert.techniques.push_back(technique);
+      if (auto technique = attack::TechniqueOfTag(tag)) alert.techniques.push_back(*technique);
     }
     matched_fields.clear();
     engine.AppendMatchedFields(rule, event, matched_fields);

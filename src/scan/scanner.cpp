@@ -25,6 +25,7 @@
 #include "event/json_segments.hpp"
 #include "event/parser.hpp"
 #include "intel/store.hpp"
+#include "scan/alert_techniques.hpp"
 #include "scan/alert_writer.hpp"
 #include "scan/duplicate_records.hpp"
 #include "scan/engine_impl.hpp"
@@ -1252,6 +1253,18 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       return tl::unexpected(opened.error());
     report.emplace();
   }
+  // --attack-layer: opened before the scan too.
+  ReportFile layer_file;
+  std::optional<AlertTechniques> techniques;
+  if (!options.attack_layer_path.empty()) {
+    if (auto opened = layer_file.Open(options.attack_layer_path, "--attack-layer"); !opened)
+      return tl::unexpected(opened.error());
+    techniques.emplace();
+  }
+  auto technique_on = [&](const sigma::RuleInfo& rule, std::string_view host,
+                          std::optional<int64_t> time) {
+    if (techniques) techniques->Add(rule, host, time);
+  };
   std::string report_details;
   auto report_on = [&](HtmlReport::Alert alert,
                        const std::vector<std::pair<std::string, std::string>>* group,
@@ -1346,6 +1359,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     ++*rule_counter;
     count_host(alert.host);
     pivot_on(rule.info.level, event, alert_time);
+    technique_on(rule.info, alert.host, alert_time);
     report_on({rule.info.level,
                rule.info.id,
                rule.info.title,
@@ -1401,6 +1415,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       ++summary.correlation_alerts;
       ++summary.alerts_by_level[c.info.level];
       ++summary.alerts_by_rule[c.info.title];
+      technique_on(c.info, {}, alert.last_time_ms);
       report_on({c.info.level,
                  c.info.id,
                  c.info.title,
@@ -1540,6 +1555,16 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       summary.output_failures.push_back(written.error().ToString());
     summary.pivot_alerts = pivot->alerts();
     summary.pivot_keywords = pivot->Counts();
+  }
+  if (techniques) {
+    std::string json =
+        attack::LayerJson(techniques->Layer(options.inputs, options.attack_layer_score, NowMs()))
+            .Serialize();
+    json.push_back('\n');
+    if (auto written = layer_file.WriteAndClose(json); !written)
+      summary.output_failures.push_back(written.error().ToString());
+    summary.attack_alerts = techniques->alerts();
+    summary.attack_techniques = techniques->techniques();
   }
   if (report) {
     const std::string page = report->Render(

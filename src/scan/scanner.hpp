@@ -21,6 +21,7 @@
 #include "event/record.hpp"
 #include "intel/event_matcher.hpp"
 #include "intel/live_indicators.hpp"
+#include "scan/alert_techniques.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/rule.hpp"
 #include "sigma/rule_set.hpp"
@@ -51,6 +52,10 @@ struct ScanOptions {
   // and whether its words are Japanese (--html-report-lang ja) rather than English.
   std::string html_report_path;
   bool html_report_japanese = false;
+  // --attack-layer: where RunScan writes the ATT&CK techniques of the alerts as a Navigator
+  // layer (scan/alert_techniques.hpp); empty: none.
+  std::string attack_layer_path;
+  TechniqueScore attack_layer_score = TechniqueScore::kLevel;
   OutputFormat output_format = OutputFormat::kJsonl;
   AlertOrder alert_order = AlertOrder::kInput;
   // With AlertOrder::kTime: where alerts beyond the memory budget wait (empty: $TMPDIR, else
@@ -143,6 +148,10 @@ struct ScanSummary {
   uint64_t records_duplicate = 0;
   uint64_t alerts_duplicate = 0;
   std::vector<size_t> pivot_keywords;
+  // With --attack-layer: the alerts whose rule names a technique, and the techniques named
+  // (the layer's, ICS techniques included).
+  uint64_t attack_alerts = 0;
+  std::optional<size_t> attack_techniques;
   double load_seconds = 0;
   double scan_seconds = 0;
   std::map<sigma::Level, uint64_t> alerts_by_level;

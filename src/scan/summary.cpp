@@ -67,6 +67,9 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
     }
     out += fmt::format("  pivot      keywords of {} alerts' events: {}\n", s.pivot_alerts, counts);
   }
+  if (s.attack_techniques)
+    out += fmt::format("  att&ck     {} techniques named by the rules of {} alerts\n",
+                       *s.attack_techniques, s.attack_alerts);
   if (s.records_duplicate)
     out += fmt::format(
         "  duplicates {} alerting records were copies of records read before: their {} alerts "
@@ -145,6 +148,10 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("events_not_where").Uint(s.events_not_where);
   w.Key("records_duplicate").Uint(s.records_duplicate);
   w.Key("alerts_duplicate").Uint(s.alerts_duplicate);
+  if (s.attack_techniques) {
+    w.Key("attack_alerts").Uint(s.attack_alerts);
+    w.Key("attack_techniques").Uint(*s.attack_techniques);
+  }
   w.Key("events_without_time").Uint(s.events_without_time);
   w.Key("indicators_loaded").Uint(s.indicators_loaded);
   w.Key("intel_feeds_failed").Uint(s.intel_feeds_failed);

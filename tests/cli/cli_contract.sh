@@ -195,6 +195,13 @@ for key in '"loaded":1' '"listed":1' '"by_level":{"critical":1}' '"by_status":{"
 done
 check "rules list with nothing chosen exits 1" 1 "$yagura" rules list --exclude-rule-list "$work/exclude_rules.txt" "$work/rules/good.yml"
 contains "rules list says nothing matches" "$work/err" "no loaded rule matches the selection"
+check "rules list --attack-layer" 0 "$yagura" rules list --attack-layer "$work/coverage.json" "$work/rules/good.yml"
+contains "rules list --attack-layer scores by rules" "$work/coverage.json" '{"techniqueID":"T1033","score":1,"comment":"Whoami"'
+contains "rules list --attack-layer says where" "$work/err" "1 techniques of the Enterprise matrix in"
+check "rules list --attack-layer-score level" 0 "$yagura" rules list --attack-layer "$work/coverage-level.json" --attack-layer-score level "$work/rules/good.yml"
+contains "rules list --attack-layer-score level" "$work/coverage-level.json" '{"techniqueID":"T1033","score":4,'
+check "rules list --attack-layer-score without --attack-layer is a usage error" 2 "$yagura" rules list --attack-layer-score level "$work/rules/good.yml"
+check "rules list --attack-layer to a path that takes no file" 2 "$yagura" rules list --attack-layer "$work/no-such-dir/c.json" "$work/rules/good.yml"
 check "rules list of a missing path is a usage error" 2 "$yagura" rules list "$work/no-such-rules"
 check "--tag selects" 0 "$yagura" scan --quiet --no-cache --tag attack.t1033 --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--tag alert" "$work/out" '"title":"Whoami"'
@@ -224,6 +231,15 @@ contains "--skip-duplicate-records counts the copies" "$work/err" "duplicates 1 
 contains "--summary-json counts the copies" "$work/summary-dup.json" '"records_duplicate":1,"alerts_duplicate":1'
 check "--pivot-keywords" 0 "$yagura" scan --quiet --no-cache --pivot-keywords "$work/pivot.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--pivot-keywords names the host" "$work/pivot.json" '"hosts":[{"value":"ws1","count":1'
+check "--attack-layer" 0 "$yagura" scan --quiet --no-cache --attack-layer "$work/layer.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--attack-layer is a Navigator layer" "$work/layer.json" '"versions":{"navigator":"5.1.0","layer":"4.5"},"domain":"enterprise-attack"'
+contains "--attack-layer scores the technique by level" "$work/layer.json" '{"techniqueID":"T1033","score":4,"comment":"Whoami (1)"'
+check "--attack-layer-score alerts" 0 "$yagura" scan --quiet --no-cache --attack-layer "$work/layer-alerts.json" --attack-layer-score alerts --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--attack-layer-score alerts counts" "$work/layer-alerts.json" '{"techniqueID":"T1033","score":1,'
+check "--attack-layer-score without --attack-layer is a usage error" 2 "$yagura" scan --quiet --attack-layer-score alerts "$work/events.jsonl"
+check "--attack-layer-score of another kind is a usage error" 2 "$yagura" scan --quiet --attack-layer "$work/l.json" --attack-layer-score hosts "$work/events.jsonl"
+check "--attack-layer to a path that takes no file" 1 "$yagura" scan --quiet --no-cache --attack-layer "$work/no-such-dir/l.json" --rules "$work/rules/good.yml" "$work/events.jsonl"
+contains "--attack-layer refusal names it" "$work/err" "--attack-layer: cannot write"
 check "--html-report" 0 "$yagura" scan --quiet --no-cache --html-report "$work/report.html" --rules "$work/rules/good.yml" "$work/events.jsonl"
 contains "--html-report is a page" "$work/report.html" "<title>Yagura scan report</title>"
 contains "--html-report lists the rule" "$work/report.html" "Whoami<br>"

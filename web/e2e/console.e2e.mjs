@@ -484,6 +484,12 @@ async function adminPages(browser, s) {
   await page.locator('.heatmap-area table.heatmap').waitFor();
   const heat = await page.locator('.heatmap-area table.heatmap').innerText();
   check(heat.includes('T1078.003') && heat.includes('T1566.002'), `the heatmap lacks the alert's or the incident's technique: ${heat.slice(0, 300)}`);
+  // The same counts as an ATT&CK Navigator layer, fetched as the download link would.
+  const layerHref = await page.locator('a.heatmap-layer').getAttribute('href');
+  const layer = await page.evaluate(async (href) => (await fetch(href, { credentials: 'same-origin' })).json(), layerHref);
+  const layerIds = (layer.techniques ?? []).map((item) => item.techniqueID);
+  check(layer.versions?.layer === '4.5' && layer.domain === 'enterprise-attack' && layerIds.includes('T1078.003') && layerIds.includes('T1566.002'),
+    `the Navigator layer lacks the heatmap's techniques: ${JSON.stringify(layer).slice(0, 300)}`);
   check(await page.locator('canvas').count() >= 3, 'the overview draws fewer than three charts');
   await shot(page, 'overview', true);
 

@@ -357,6 +357,90 @@ TEST_P(ApiAttackTest, HeatmapCountsEachOrganisationsOwnAlertsOnly) {
   }
 }
 
+// A layer's techniques by id: {score or -1 when unscored, comment}.
+std::map<std::string, std::pair<int64_t, std::string>> LayerTechniques(const JsonValue& layer) {
+  std::map<std::string, std::pair<int64_t, std::string>> out;
+  for (const auto& item : layer.Find("techniques")->as_array()) {
+    const JsonValue* score = item.Find("score");
+    const JsonValue* comment = item.Find("comment");
+    out[item.Find("techniqueID")->as_string()] = {
+        score != nullptr ? score->as_int() : -1,
+        comment != nullptr ? comment->as_string() : std::string()};
+  }
+  return out;
+}
+
+std::string LayerMetadata(const JsonValue& item, std::string_view name) {
+  const JsonValue* metadata = item.Find("metadata");
+  if (metadata == nullptr) return {};
+  for (const auto& entry : metadata->as_array())
+    if (entry.Find("name")->as_string() == name) return entry.Find("value")->as_string();
+  return {};
+}
+
+TEST_P(ApiAttackTest, HeatmapLayerIsANavigatorLayerOfWhatTheReaderMayRead) {
+  ImportSmallBundle();
+  ASSERT_TRUE(hub::InsertDetections(*db_,
+                                    std::vector<hub::DetectedAlert>{
+                                        Alert(org_a_, {"T1110.001"}),
+                                        Alert(org_a_, {"T1110.001"}),
+                                        Alert(org_b_, {"T1110.001", "T1078"}),
+                                    },
+                                    {}, T0));
+  using Techniques = std::map<std::string, std::pair<int64_t, std::string>>;
+  Response response = Call("GET", "/api/v1/attack/heatmap/layer", reporter_a_);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.headers.Get("content-disposition").value_or(""),
+            "attachment; filename=\"yagura-enterprise-attack-layer.json\"");
+  JsonValue a = *JsonValue::Parse(response.body);
+  EXPECT_EQ(Text(a, "domain"), "enterprise-attack");
+  EXPECT_EQ(Text(*a.Find("versions"), "layer"), "4.5");
+  EXPECT_EQ(Text(*a.Find("versions"), "attack"), "99");  // the imported release, 99.1
+  // The parent of a scored sub-technique is there, unscored and opened.
+  EXPECT_EQ(LayerTechniques(a),
+            (Techniques{{"T1110", {-1, ""}},
+                        {"T1110.001", {2, "Password Guessing: 2 alerts, 0 incidents"}}}));
+  EXPECT_TRUE(a.Find("techniques")->as_array()[0].Find("showSubtechniques")->as_bool());
+  EXPECT_EQ(LayerMetadata(a.Find("techniques")->as_array()[1], "Ministry A"), "2");
+  EXPECT_EQ(a.Find("gradient")->Find("maxValue")->as_int(), 2);
+
+  JsonValue centre = Get("/api/v1/attack/heatmap/layer?source=alerts&dimension=sector", duty_);
+  EXPECT_EQ(LayerTechniques(centre),
+            (Techniques{{"T1078", {1, "Valid Accounts: 1 alerts, 0 incidents"}},
+                        {"T1110", {-1, ""}},
+                        {"T1110.001", {3, "Password Guessing: 3 alerts, 0 incidents"}}}));
+  EXPECT_EQ(LayerMetadata(centre.Find("techniques")->as_array()[2], "ministry"), "2");
+  JsonValue rolled = Get("/api/v1/attack/heatmap/layer?rollup=true", duty_);
+  EXPECT_EQ(LayerTechniques(rolled).at("T1110").first, 3);
+  // Another domain's layer holds none of these techniques.
+  EXPECT_TRUE(Get("/api/v1/attack/heatmap/layer?domain=ics-attack", duty_)
+                  .Find("techniques")
+                  ->as_array()
+                  .empty());
+  // Each layer that counted AMBER alerts is a read of them, audited as the heatmap is.
+  EXPECT_EQ(AuditCount("attack.heatmap"), 4);
+  for (auto [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"dimension=country", "dimension"},
+           {"domain=Enterprise%20ATT%26CK", "domain"},
+           {"since=2027-02-01T00:00:00Z&until=2027-01-01T00:00:00Z", "until"}}) {
+    Response refused = Call("GET", "/api/v1/attack/heatmap/layer?" + query, reporter_a_);
+    EXPECT_EQ(refused.status, 400) << query << " " << refused.body;
+    EXPECT_EQ(ErrorField(refused), field) << query;
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/attack/heatmap/layer", "").status, 401);
+}
+
+TEST_P(ApiAttackTest, CoverageLayerScoresTechniquesByTheRulesThatNameThem) {
+  ImportSmallBundle();
+  JsonValue layer = Get("/api/v1/attack/coverage/layer", reporter_a_);
+  EXPECT_EQ(Text(layer, "domain"), "enterprise-attack");
+  auto techniques = LayerTechniques(layer);
+  ASSERT_TRUE(techniques.contains("T1110.001"));
+  EXPECT_EQ(techniques.at("T1110.001").first, 1);
+  EXPECT_EQ(techniques.at("T1110").first, -1);  // opened for its sub-technique
+  EXPECT_FALSE(techniques.contains("T1078"));   // no rule names it: a gap
+}
+
 TEST_P(ApiAttackTest, CoverageReportsRulesGapsAndStaleTagsAndFollowsRuleChanges) {
   ImportSmallBundle();
   JsonValue coverage = Get("/api/v1/attack/coverage?domain=enterprise-attack", reporter_a_);

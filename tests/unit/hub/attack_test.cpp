@@ -124,20 +124,6 @@ const ResolvedTechnique* Find(const std::vector<ResolvedTechnique>& list, const 
   return found == list.end() ? nullptr : &*found;
 }
 
-TEST(AttackIds, NormalisesTechniqueIdsAndTags) {
-  EXPECT_EQ(NormalizeTechniqueId("t1110.001"), "T1110.001");
-  EXPECT_EQ(NormalizeTechniqueId("T0800"), "T0800");
-  EXPECT_FALSE(NormalizeTechniqueId("T111"));
-  EXPECT_FALSE(NormalizeTechniqueId("T1110.01"));
-  EXPECT_FALSE(NormalizeTechniqueId("TA0006"));
-  EXPECT_FALSE(NormalizeTechniqueId("T1110.001x"));
-  EXPECT_EQ(TechniqueOfTag("attack.t1110.001"), "T1110.001");
-  EXPECT_EQ(TechniqueOfTag("ATTACK.T1059"), "T1059");
-  EXPECT_FALSE(TechniqueOfTag("attack.credential_access"));
-  EXPECT_FALSE(TechniqueOfTag("attack.g0007"));
-  EXPECT_FALSE(TechniqueOfTag("cve.2021-44228"));
-}
-
 TEST_P(AttackTest, ImportsTheSmallBundleWithExactCounts) {
   AttackImportReport report = Import();
   EXPECT_EQ(report.domain, "enterprise-attack");

@@ -49,7 +49,7 @@ export function render(ctx: PageContext): HTMLElement {
     health,
     h('section', { class: 'panel', 'aria-labelledby': 'ov-counts' }, h('h2', { id: 'ov-counts' }, t('overview.counts')), cards),
     h('section', { class: 'panel', 'aria-labelledby': 'ov-charts' }, h('h2', { id: 'ov-charts' }, t('overview.trends')), charts),
-    section(t('overview.heatmap'), heatmapControls(ctx, period, dimension), heat),
+    section(t('overview.heatmap'), heatmapControls(ctx, period, dimension, from, to), heat),
     pending);
 
   if (ctx.session.access.centre) void loadHealth(health);
@@ -71,10 +71,14 @@ async function loadHealth(area: HTMLElement): Promise<void> {
   }
 }
 
-function heatmapControls(ctx: PageContext, period: string, dimension: string): HTMLElement {
+// The dimension of the table's columns, and the same counts as an ATT&CK Navigator layer
+// (GET /api/v1/attack/heatmap/layer) to open in the Navigator or lay over a group's layer.
+function heatmapControls(ctx: PageContext, period: string, dimension: string, from: Date, to: Date): HTMLElement {
   const dim = select(['organisation', 'sector', 'month'].map((d) => [d, tEnum('heatmap.dimension', d)]), dimension);
   dim.addEventListener('change', () => { setQuery({ period, dimension: dim.value }); ctx.refresh(); });
+  const layer = new URLSearchParams({ dimension, since: from.toISOString(), until: to.toISOString() });
   return h('div', { class: 'inline-controls' }, field(t('overview.heatmap_dimension'), dim).el,
+    h('a', { class: 'heatmap-layer', href: `/api/v1/attack/heatmap/layer?${layer}`, download: 'yagura-enterprise-attack-layer.json' }, t('overview.heatmap_layer')),
     h('p', { class: 'help' }, t('overview.heatmap_help')));
 }
 
