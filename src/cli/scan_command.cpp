@@ -279,6 +279,11 @@ ScanCommand::ScanCommand(CLI::App& app) {
                    "A technique's score in the --attack-layer: 'level' (the highest level of "
                    "its alerts, a colour each: the default), 'alerts' or 'rules' (how many)")
       ->check(CLI::IsMember({"level", "alerts", "rules"}));
+  command_->add_option("--geo-ip", options_.geo_ip_paths,
+                       "MaxMind DB files (GeoLite2 City or Country, and ASN), or folders of "
+                       "them: each alert also says the country, city and network of its event's "
+                       "addresses (IpAddress, SourceIp, DestinationIp...), and the summary counts "
+                       "alerts by country (repeatable)");
   AddWhereOption(command_, options_.conditions, "events");
   command_->add_flag("--skip-duplicate-records", options_.skip_duplicate_records,
                      "A record that is a copy of one read before (Windows: the same channel, "

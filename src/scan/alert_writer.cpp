@@ -76,7 +76,7 @@ void AppendCsvField(std::string& out, std::string_view field) {
 }
 
 Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat format,
-                                      std::unique_ptr<TimeSorter> sorter) {
+                                      std::unique_ptr<TimeSorter> sorter, bool geo_column) {
   std::FILE* file = stdout;
   bool owned = false;
   if (!path.empty() && path != "-") {
@@ -86,8 +86,14 @@ Result<AlertWriter> AlertWriter::Open(const std::string& path, OutputFormat form
   }
   AlertWriter writer(file, owned, format, path.empty() ? "-" : path);
   writer.sorter_ = std::move(sorter);
+  writer.geo_column_ = geo_column;
   if (format == OutputFormat::kCsv) {
-    std::fwrite(CSV_HEADER.data(), 1, CSV_HEADER.size(), file);
+    // The geo column, when asked for, comes last, so that scripts reading the others by
+    // position are not moved.
+    const std::string_view header =
+        geo_column ? CSV_HEADER.substr(0, CSV_HEADER.size() - 1) : CSV_HEADER;
+    std::fwrite(header.data(), 1, header.size(), file);
+    if (geo_column) std::fwrite(",geo\n", 1, 5, file);
   }
   return writer;
 }
@@ -101,7 +107,8 @@ AlertWriter::AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::
 }
 
 AlertWriter::AlertWriter(AlertWriter&& other) noexcept
-    : buffer_(std::move(other.buffer_)),
+    : geo_column_(other.geo_column_),
+      buffer_(std::move(other.buffer_)),
       file_(other.file_),
       owned_(other.owned_),
       format_(other.format_),
@@ -308,6 +315,36 @@ void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
     for (const auto& [field, value] : *alert.details) w.Key(field).String(value);
   }
   w.EndObject();
+  if (alert.geo) {
+    w.WrittenKey("\"geo\":").BeginObject();
+    for (const GeoTag& tag : *alert.geo) {
+      const intel::GeoLocation& where = *tag.location;
+      w.Key(tag.field).BeginObject();
+      w.WrittenKey("\"address\":").String(tag.address);
+      w.WrittenKey("\"country\":").String(where.country);
+      w.WrittenKey("\"country_name\":").String(where.country_name);
+      w.WrittenKey("\"city\":").String(where.city);
+      w.WrittenKey("\"asn\":");
+      if (where.asn != 0)
+        w.Uint(where.asn);
+      else
+        w.Null();
+      w.WrittenKey("\"as_org\":").String(where.as_org);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+}
+
+static void AppendGeo(std::string& out, const GeoTag& tag) {
+  const intel::GeoLocation& where = *tag.location;
+  std::string text(tag.address);
+  if (!where.country.empty()) text.append(" ").append(where.country);
+  if (!where.country_name.empty()) text.append(" ").append(where.country_name);
+  if (!where.city.empty()) text.append(", ").append(where.city);
+  if (where.asn != 0) text.append(", AS").append(std::to_string(where.asn));
+  if (!where.as_org.empty()) text.append(" ").append(where.as_org);
+  AppendDetail(out, tag.field, text);
 }
 
 // What the flat formats (CSV, Timesketch) show of an alert, whatever made it.
@@ -321,6 +358,9 @@ struct AlertWriter::Flat {
   std::string_view host;
   std::string details;  // "Field: value ¦ Field: value"
   const std::vector<std::string>* tags = nullptr;
+  bool has_geo = false;       // --geo-ip
+  std::string geo;            // "IpAddress: 203.0.113.9 JP Japan, Tokyo, AS2516 KDDI ¦ ..."
+  std::string geo_countries;  // "JP;US"
 };
 
 void AppendDetail(std::string& out, std::string_view field, std::string_view value) {
@@ -333,6 +373,16 @@ void AlertWriter::Flatten(const AlertRecord& alert, Flat& flat) {
   flat.host = alert.host;
   if (alert.details) {
     for (const auto& [field, value] : *alert.details) AppendDetail(flat.details, field, value);
+  }
+  if (alert.geo) {
+    flat.has_geo = true;
+    for (const GeoTag& tag : *alert.geo) {
+      AppendGeo(flat.geo, tag);
+      const std::string& country = tag.location->country;
+      if (country.empty() || flat.geo_countries.find(country) != std::string::npos) continue;
+      if (!flat.geo_countries.empty()) flat.geo_countries.push_back(';');
+      flat.geo_countries += country;
+    }
   }
   flat.file = alert.file;
   flat.record = std::to_string(alert.record);
@@ -409,6 +459,10 @@ void AlertWriter::Write(const AlertRecord& alert, std::optional<int64_t> time_ms
         if (i) line_.push_back(',');
         AppendCsvField(line_, columns[i]);
       }
+      if (geo_column_) {
+        line_.push_back(',');
+        AppendCsvField(line_, flat.geo);
+      }
     } else {
       FormatTimesketch(
           flat, shown.product, shown.service, shown.category, event,
@@ -467,6 +521,10 @@ void AlertWriter::FormatTimesketch(const Flat& flat, std::string_view product,
   w.Key("matched").String(flat.matched);
   w.Key("host").String(flat.host);
   w.Key("details").String(flat.details);
+  if (flat.has_geo) {
+    w.Key("geo").String(flat.geo);
+    w.Key("geo_countries").String(flat.geo_countries);
+  }
   w.Key("event").String(event);
   w.EndObject();
 }

@@ -48,8 +48,9 @@
 #include "core/result.hpp"
 #include "correlate/correlation_engine.hpp"
 #include "event/event.hpp"
-#include "scan/time_sorter.hpp"
+#include "intel/geo_ip.hpp"
 #include "scan/scanner.hpp"
+#include "scan/time_sorter.hpp"
 #include "sigma/rule.hpp"
 
 namespace yagura::scan {
@@ -75,6 +76,14 @@ struct CorrelationAlertInfo {
 
 // One alert: from a Sigma rule (`rule` set), from an indicator (`indicator` set) or from a
 // correlation rule (`correlation` set; the event fields are then unused).
+// Where one address of an alerted event is (`scan --geo-ip`): the field that holds it, the
+// address as written, and what the databases know of it.
+struct GeoTag {
+  std::string_view field;
+  std::string_view address;
+  const intel::GeoLocation* location = nullptr;
+};
+
 struct AlertRecord {
   const sigma::Rule* rule = nullptr;
   const IndicatorAlertInfo* indicator = nullptr;
@@ -88,6 +97,8 @@ struct AlertRecord {
   std::string_view host;  // the event's host (Computer, hostname...), empty when it names none
   // The matched fields with their values (Engine::AppendFieldValues): what made a rule fire.
   const std::vector<std::pair<std::string_view, std::string_view>>* details = nullptr;
+  // With --geo-ip: the event's located addresses (perhaps none); nullptr without it.
+  const std::vector<GeoTag>* geo = nullptr;
 };
 
 // Appends "field: value" to `out`, after " ¦ " when `out` holds something: the flat form of
@@ -101,7 +112,8 @@ class AlertWriter {
   // Opens `path` ("" or "-" = stdout) for writing. With `sorter`, alerts are written in order
   // of event time by Finish().
   [[nodiscard]] static Result<AlertWriter> Open(const std::string& path, OutputFormat format,
-                                                std::unique_ptr<TimeSorter> sorter = nullptr);
+                                                std::unique_ptr<TimeSorter> sorter = nullptr,
+                                                bool geo_column = false);
   AlertWriter(AlertWriter&& other) noexcept;
   AlertWriter& operator=(AlertWriter&&) = delete;
   ~AlertWriter();
@@ -136,6 +148,7 @@ class AlertWriter {
                                std::string_view category, std::string_view event,
                                std::optional<int64_t> time_ms, std::string& out);
   AlertWriter(std::FILE* file, bool owned, OutputFormat format, std::string path);
+  bool geo_column_ = false;  // CSV: the `geo` column (--geo-ip)
   // The stdio buffer of an owned file (destroyed after the destructor's fclose): glibc ignores
   // the size given to setvbuf without a buffer and writes every 4 KiB, a system call per two
   // EVTX alerts.

@@ -1217,6 +1217,14 @@ class ReportFile {
   std::string_view option_;
 };
 
+// The fields that hold an event's network addresses, as the pivot keywords read them.
+const std::vector<std::string_view>& AddressFields() {
+  for (const PivotCategory& category : PivotCategories())
+    if (category.name == "addresses") return category.fields;
+  static const std::vector<std::string_view> NONE;
+  return NONE;
+}
+
 }  // namespace
 
 Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics) {
@@ -1225,13 +1233,27 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   std::optional<PivotKeywords> pivot;
   // --skip-duplicate-records: the fields a Windows record is known by are interned too.
   std::optional<DuplicateRecords> duplicates;
+  // --geo-ip: the databases are opened first (a wrong path is said before rules load), and the
+  // fields that hold addresses are interned with the rules'.
+  std::optional<intel::GeoIpDatabases> geo;
+  std::vector<std::pair<event::FieldId, std::string_view>> address_fields;
+  if (!options.geo_ip_paths.empty()) {
+    auto opened = intel::GeoIpDatabases::Open(options.geo_ip_paths);
+    if (!opened) return tl::unexpected(opened.error());
+    geo.emplace(std::move(*opened));
+    summary.geo_ip = true;
+  }
   ScanOptions prepared = options;
-  if (!options.pivot_keywords_path.empty() || options.skip_duplicate_records) {
-    prepared.intern_extra_fields = [&pivot, &duplicates, &options,
+  if (!options.pivot_keywords_path.empty() || options.skip_duplicate_records || geo) {
+    prepared.intern_extra_fields = [&pivot, &duplicates, &options, &geo, &address_fields,
                                     extra = options.intern_extra_fields](event::FieldCatalog& c) {
       if (extra) extra(c);
       if (!options.pivot_keywords_path.empty()) pivot.emplace(c);
       if (options.skip_duplicate_records) duplicates.emplace(c);
+      if (geo) {
+        for (std::string_view name : AddressFields())
+          address_fields.emplace_back(c.Intern(name), name);
+      }
     };
   }
   auto engine = Engine::Prepare(prepared, diagnostics, summary);
@@ -1281,7 +1303,8 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   std::unique_ptr<TimeSorter> sorter;
   if (options.alert_order == AlertOrder::kTime)
     sorter = std::make_unique<TimeSorter>(options.sort_dir, options.sort_memory_bytes);
-  auto writer = AlertWriter::Open(options.output_path, options.output_format, std::move(sorter));
+  auto writer = AlertWriter::Open(options.output_path, options.output_format, std::move(sorter),
+                                  geo.has_value());
   if (!writer) return tl::unexpected(writer.error());
   const event::FieldId time_field =
       options.time_field.empty() ? event::NO_FIELD : (*engine)->catalog().Find(options.time_field);
@@ -1294,6 +1317,20 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   int64_t alert_reference_ms = NowMs();  // the year of RFC 3164 times: then each event's own
   std::vector<std::string_view> matched_fields;
   std::vector<std::pair<std::string_view, std::string_view>> details;
+  std::vector<GeoTag> geo_tags;  // --geo-ip: the rendered record's located addresses
+  std::vector<std::string_view> alert_countries;
+  auto count_countries = [&](const std::vector<GeoTag>& tags) {
+    alert_countries.clear();
+    for (const GeoTag& tag : tags) {
+      const std::string& country = tag.location->country;
+      if (country.empty() || std::find(alert_countries.begin(), alert_countries.end(), country) !=
+                                 alert_countries.end())
+        continue;
+      alert_countries.push_back(country);
+      ++summary.alerts_by_country[country];
+    }
+    if (!tags.empty()) ++summary.alerts_located;
+  };
   // What every alert of an event shares: where it is, and the event rendered once.
   auto AlertOf = [&](const event::Event& event, const event::Record& record,
                      const std::string& path, const std::vector<std::string_view>* matched) {
@@ -1305,6 +1342,19 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       // summary's days, and --sort time.
       alert_time = correlate::EventTimeMs(event, time_field, alert_reference_ms);
       if (alert_time) alert_reference_ms = *alert_time;
+      if (geo) {
+        // The first located address of each address field.
+        geo_tags.clear();
+        for (const auto& [field, name] : address_fields) {
+          if (field == event::NO_FIELD || !event.Has(field)) continue;
+          for (const event::FieldValue& value : event.Values(field)) {
+            if (const intel::GeoLocation* where = geo->Lookup(value.text)) {
+              geo_tags.push_back({name, value.text, where});
+              break;
+            }
+          }
+        }
+      }
     }
     AlertRecord alert;
     alert.time = event.time;
@@ -1314,6 +1364,10 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
     alert.event_json = event_json;
     alert.matched = matched;
     alert.host = (*engine)->Host(event);
+    if (geo) {
+      alert.geo = &geo_tags;
+      count_countries(geo_tags);
+    }
     return alert;
   };
   // When the alerted events happened, for the summary.

@@ -56,6 +56,9 @@ struct ScanOptions {
   // layer (scan/alert_techniques.hpp); empty: none.
   std::string attack_layer_path;
   TechniqueScore attack_layer_score = TechniqueScore::kLevel;
+  // --geo-ip: MaxMind DB files or folders of them (intel/geo_ip.hpp); the addresses of alerted
+  // events are located, written with each alert and counted by country. Empty: none.
+  std::vector<std::string> geo_ip_paths;
   OutputFormat output_format = OutputFormat::kJsonl;
   AlertOrder alert_order = AlertOrder::kInput;
   // With AlertOrder::kTime: where alerts beyond the memory budget wait (empty: $TMPDIR, else
@@ -158,6 +161,11 @@ struct ScanSummary {
   std::map<std::string, uint64_t> alerts_by_rule;  // rule title
   std::map<std::string, uint64_t> alerts_by_host;
   std::map<std::string, uint64_t> alerts_by_feed;  // indicator alerts by feed
+  // With --geo-ip: alerts by the countries of their event's addresses (ISO codes; an alert
+  // counts once for each country), and the alerts with at least one located address.
+  bool geo_ip = false;
+  std::map<std::string, uint64_t> alerts_by_country;
+  uint64_t alerts_located = 0;
   // When the alerted events happened (the time --from and --to read; a correlation alert's is
   // its window's last match): the first and last, and alerts by UTC day ("2026-11-29"), as an
   // investigator asks first which days a hunt's findings fall on.

@@ -122,6 +122,8 @@ std::string RenderSummary(const ScanSummary& s, size_t top) {
     Top(out, "Top rules", s.alerts_by_rule, top);
     if (!s.alerts_by_feed.empty()) Top(out, "Indicator alerts by feed", s.alerts_by_feed, top);
     Top(out, "Top hosts", s.alerts_by_host, top);
+    if (!s.alerts_by_country.empty())
+      Top(out, "Countries of the alerted events' addresses", s.alerts_by_country, top);
     if (!s.alerts_by_day.empty()) Top(out, "Days with the most alerts (UTC)", s.alerts_by_day, top);
   }
   return out;
@@ -167,6 +169,12 @@ std::string SummaryJson(const ScanSummary& s) {
   w.Key("alerts_by_feed").BeginObject();
   for (const auto& [feed, n] : s.alerts_by_feed) w.Key(feed).Uint(n);
   w.EndObject();
+  if (s.geo_ip) {
+    w.Key("alerts_located").Uint(s.alerts_located);
+    w.Key("alerts_by_country").BeginObject();
+    for (const auto& [country, n] : s.alerts_by_country) w.Key(country).Uint(n);
+    w.EndObject();
+  }
   w.Key("alerts_by_host").BeginObject();
   for (const auto& [host, n] : s.alerts_by_host) w.Key(host).Uint(n);
   w.EndObject();
