@@ -138,7 +138,7 @@ class ServeCommand {
   int threads_ = 0;
   bool init_ = false;
   std::vector<std::string> syslog_udp_, syslog_tcp_, syslog_tls_;
-  std::vector<std::string> rules_, intel_;
+  std::vector<std::string> rules_, intel_, geo_ip_;
   std::string time_field_;
   std::string allowed_lateness_;
   std::string alert_fold_window_;

@@ -107,6 +107,7 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
     options.scan.exclude_rule_list_files = config.exclude_rule_lists;
     options.scan.level_override_files = config.level_overrides;
     options.scan.intel_paths = config.intel;
+    options.scan.geo_ip_paths = config.geo_ip;
     // The service's own store (DATA/intel: partner TAXII collections, imported feeds).
     std::string intel_store = (std::filesystem::path(config.data_dir) / "intel").string();
     if (intel::IntelStore::IsStore(intel_store)) options.scan.intel_paths.push_back(intel_store);

@@ -134,6 +134,9 @@ ServeCommand::ServeCommand(CLI::App& app) {
   command_->add_option("--rules", rules_,
                        "Rule file or directory for live detection (repeatable; default: Yagura's own rules/)");
   command_->add_option("--intel", intel_, "Indicator feed file or directory (repeatable)");
+  command_->add_option("--geo-ip", geo_ip_,
+                       "MaxMind DB file or folder (GeoLite2 City or Country, ASN): alerts say "
+                       "the country, city and network of their event's addresses (repeatable)");
   command_->add_option("--time-field", time_field_,
                        "Take event time from this field (correlation windows)");
   command_->add_option("--allowed-lateness", allowed_lateness_,
@@ -166,6 +169,7 @@ int ServeCommand::Run() {
   if (!syslog_tls_.empty()) config.syslog_tls = syslog_tls_;
   if (!rules_.empty()) config.rules = rules_;
   if (!intel_.empty()) config.intel = intel_;
+  if (!geo_ip_.empty()) config.geo_ip = geo_ip_;
   if (!time_field_.empty()) config.time_field = time_field_;
   if (!allowed_lateness_.empty()) {
     auto applied = ApplySetting(config, "allowed_lateness", allowed_lateness_);

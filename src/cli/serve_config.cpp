@@ -161,6 +161,7 @@ const std::map<std::string, Setter>& Setters() {
        }},
       {"rules", [](ServeConfig& c, const std::string& v) -> Result<void> { c.rules.push_back(v); return {}; }},
       {"intel", [](ServeConfig& c, const std::string& v) -> Result<void> { c.intel.push_back(v); return {}; }},
+      {"geo_ip", [](ServeConfig& c, const std::string& v) -> Result<void> { c.geo_ip.push_back(v); return {}; }},
       {"exclude_rules", [](ServeConfig& c, const std::string& v) -> Result<void> { c.exclude_rules.push_back(v); return {}; }},
       {"exclude_rule_lists", [](ServeConfig& c, const std::string& v) -> Result<void> { c.exclude_rule_lists.push_back(v); return {}; }},
       {"level_overrides", [](ServeConfig& c, const std::string& v) -> Result<void> { c.level_overrides.push_back(v); return {}; }},
@@ -210,7 +211,7 @@ const std::map<std::string, Setter>& Setters() {
 bool IsListKey(const std::string& key) {
   return key == "rules" || key == "intel" || key == "syslog_udp" || key == "syslog_tcp" ||
          key == "syslog_tls" || key == "exclude_rules" || key == "exclude_rule_lists" ||
-         key == "level_overrides";
+         key == "level_overrides" || key == "geo_ip";
 }
 
 // syslog_senders / tail: lists of mappings.

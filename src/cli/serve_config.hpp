@@ -40,6 +40,7 @@ struct ServeConfig {
   std::vector<std::string> exclude_rule_lists;
   std::vector<std::string> level_overrides;
   std::vector<std::string> intel;         // indicator feeds (files, directories)
+  std::vector<std::string> geo_ip;        // MaxMind DB files or folders: alerts' addresses located
   std::string placeholders;               // |expand values; empty: config/placeholders.yml
   std::string time_field;                 // event time from this field
   int64_t allowed_lateness_ms = 60'000;

@@ -25,6 +25,7 @@
 #include "core/time.hpp"
 #include "correlate/event_time.hpp"
 #include "event/record.hpp"
+#include "intel/geo_ip.hpp"
 #include "intel/store.hpp"
 #include "pipeline/envelope.hpp"
 #include "scan/alert_writer.hpp"
@@ -184,6 +185,8 @@ struct Loaded {
   std::unique_ptr<correlate::CorrelationEngine> correlation;
   std::unique_ptr<correlate::CampaignKeyFields> key_fields;
   event::FieldId time_field = event::NO_FIELD;
+  // With geo_ip_paths: the fields whose addresses alerts locate (scan::AddressFields).
+  std::vector<std::pair<event::FieldId, std::string_view>> address_fields;
   std::string correlation_fingerprint;  // of the correlation rules: state carries over if equal
 };
 
@@ -195,6 +198,10 @@ struct Detector::Impl {
   DetectorStats stats;
 
   Loaded loaded;
+  // Opened once at start (scan.geo_ip_paths): a database file replaced on disk is read again
+  // when the service restarts.
+  std::optional<intel::GeoIpDatabases> geo;
+  std::vector<scan::GeoTag> geo_tags;
   correlate::CampaignTracker campaigns;
   std::string rules_fingerprint;
   std::string feeds_fingerprint;
@@ -323,6 +330,10 @@ Result<Loaded> Detector::Impl::Load(const ReloadProgress* progress) {
     if (options.scan.intern_extra_fields) options.scan.intern_extra_fields(catalog);
     correlate::CampaignKeyFields::InternFields(catalog);
     if (!time_field.empty()) catalog.Intern(time_field);
+    if (!options.scan.geo_ip_paths.empty()) {
+      for (std::string_view name : scan::AddressFields())
+        result.address_fields.emplace_back(catalog.Intern(name), name);
+    }
   };
   scan::ScanSummary summary;
   auto engine = scan::Engine::Prepare(scan_options, *result.diagnostics, summary);
@@ -644,6 +655,10 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     record.logsource = &event.logsource;
     record.event_json = event_json;
     record.host = engine.Host(event);
+    if (geo) {
+      scan::LocateAddresses(event, loaded.address_fields, *geo, geo_tags);
+      record.geo = &geo_tags;
+    }
     scan::AlertWriter::FormatJson(record, alert.details_json);
     batch.alerts.push_back(std::move(alert));
     offer(static_cast<uint32_t>(batch.alerts.size() - 1));
@@ -872,6 +887,11 @@ Result<std::unique_ptr<Detector>> Detector::Create(DetectorOptions options, Inge
       "yagura_detector_sink_failures_total", "Batches of alerts the store refused (retried)");
   impl->lag_gauge = &metrics.GetGauge("yagura_detector_lag_events",
                                       "Spooled events not yet processed by the detector");
+  if (!impl->options.scan.geo_ip_paths.empty()) {
+    auto geo = intel::GeoIpDatabases::Open(impl->options.scan.geo_ip_paths);
+    if (!geo) return tl::unexpected(geo.error());
+    impl->geo.emplace(std::move(*geo));
+  }
   auto loaded = impl->Load();
   if (!loaded) return tl::unexpected(loaded.error());
   impl->loaded = std::move(*loaded);

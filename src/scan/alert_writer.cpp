@@ -8,6 +8,7 @@
 
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "scan/pivot_keywords.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -362,6 +363,28 @@ struct AlertWriter::Flat {
   std::string geo;            // "IpAddress: 203.0.113.9 JP Japan, Tokyo, AS2516 KDDI ¦ ..."
   std::string geo_countries;  // "JP;US"
 };
+
+const std::vector<std::string_view>& AddressFields() {
+  for (const PivotCategory& category : PivotCategories())
+    if (category.name == "addresses") return category.fields;
+  static const std::vector<std::string_view> NONE;
+  return NONE;
+}
+
+void LocateAddresses(const event::Event& event,
+                     const std::vector<std::pair<event::FieldId, std::string_view>>& fields,
+                     intel::GeoIpDatabases& databases, std::vector<GeoTag>& out) {
+  out.clear();
+  for (const auto& [field, name] : fields) {
+    if (field == event::NO_FIELD || !event.Has(field)) continue;
+    for (const event::FieldValue& value : event.Values(field)) {
+      if (const intel::GeoLocation* where = databases.Lookup(value.text)) {
+        out.push_back({name, value.text, where});
+        break;
+      }
+    }
+  }
+}
 
 void AppendDetail(std::string& out, std::string_view field, std::string_view value) {
   if (!out.empty()) out.append(" \u00a6 ");

@@ -84,6 +84,14 @@ struct GeoTag {
   const intel::GeoLocation* location = nullptr;
 };
 
+// The fields whose addresses --geo-ip locates: those the pivot keywords call addresses
+// (IpAddress, SourceIp, DestinationIp, SourceAddress, c-ip, src_ip...).
+[[nodiscard]] const std::vector<std::string_view>& AddressFields();
+// The first located address of each of `fields` (ids and names, as interned) in `event`.
+void LocateAddresses(const event::Event& event,
+                     const std::vector<std::pair<event::FieldId, std::string_view>>& fields,
+                     intel::GeoIpDatabases& databases, std::vector<GeoTag>& out);
+
 struct AlertRecord {
   const sigma::Rule* rule = nullptr;
   const IndicatorAlertInfo* indicator = nullptr;

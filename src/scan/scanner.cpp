@@ -1217,14 +1217,6 @@ class ReportFile {
   std::string_view option_;
 };
 
-// The fields that hold an event's network addresses, as the pivot keywords read them.
-const std::vector<std::string_view>& AddressFields() {
-  for (const PivotCategory& category : PivotCategories())
-    if (category.name == "addresses") return category.fields;
-  static const std::vector<std::string_view> NONE;
-  return NONE;
-}
-
 }  // namespace
 
 Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics) {
@@ -1342,19 +1334,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
       // summary's days, and --sort time.
       alert_time = correlate::EventTimeMs(event, time_field, alert_reference_ms);
       if (alert_time) alert_reference_ms = *alert_time;
-      if (geo) {
-        // The first located address of each address field.
-        geo_tags.clear();
-        for (const auto& [field, name] : address_fields) {
-          if (field == event::NO_FIELD || !event.Has(field)) continue;
-          for (const event::FieldValue& value : event.Values(field)) {
-            if (const intel::GeoLocation* where = geo->Lookup(value.text)) {
-              geo_tags.push_back({name, value.text, where});
-              break;
-            }
-          }
-        }
-      }
+      if (geo) LocateAddresses(event, address_fields, *geo, geo_tags);
     }
     AlertRecord alert;
     alert.time = event.time;

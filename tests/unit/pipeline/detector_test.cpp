@@ -14,6 +14,7 @@
 #include "pipeline/envelope.hpp"
 #include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
+#include "test_support/mmdb_writer.hpp"
 
 namespace yagura::pipeline {
 namespace {
@@ -210,6 +211,42 @@ TEST_F(DetectorTest, RuleAlertsCarryTheEnvelopeAndTheScanFormat) {
   EXPECT_EQ(details->Find("rule")->Find("title")->as_string(), "Failed logon");
   EXPECT_EQ(details->Find("event")->Find("IpAddress")->as_string(), "45.33.32.156");
   EXPECT_EQ(detector->stats().next_seq.load(), 3u);
+}
+
+// With geo_ip_paths, live alerts locate their event's addresses as `yagura scan --geo-ip` does;
+// a database that cannot be opened stops the detector from starting, naming it.
+TEST_F(DetectorTest, AlertsLocateTheirAddressesWithGeoIpDatabases) {
+  test_support::MmdbWriter city(6, "GeoLite2-City");
+  city.Insert("45.33.32.0/24",
+              test_support::MmdbMap{
+                  {"country", test_support::MmdbMap{
+                                  {"iso_code", "US"},
+                                  {"names", test_support::MmdbMap{{"en", "United States"}}}}}});
+  std::ofstream(dir_ / "City.mmdb", std::ios::binary) << city.Bytes();
+  DetectorOptions options = Options();
+  options.scan.geo_ip_paths = {(dir_ / "City.mmdb").string()};
+  options.fold_window_ms = 0;  // each event an alert of its own
+  Collected collected;
+  auto detector = Make(collected, options);
+  ASSERT_TRUE(detector);
+  FailedLogon("org-a", "45.33.32.156", 0, 0);
+  FailedLogon("org-a", "10.1.1.1", 0, 1);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  ASSERT_EQ(collected.alerts.size(), 2u);
+  auto located = JsonValue::Parse(collected.alerts[0].details_json);
+  ASSERT_TRUE(located);
+  const JsonValue& where = *located->Find("geo")->Find("IpAddress");
+  EXPECT_EQ(where.Find("address")->as_string(), "45.33.32.156");
+  EXPECT_EQ(where.Find("country")->as_string(), "US");
+  EXPECT_EQ(where.Find("country_name")->as_string(), "United States");
+  auto private_address = JsonValue::Parse(collected.alerts[1].details_json);
+  EXPECT_TRUE(private_address->Find("geo")->as_object().empty());
+
+  options.scan.geo_ip_paths = {(dir_ / "missing.mmdb").string()};
+  auto refused = Detector::Create(
+      options, *queue_, [](const DetectionBatch&) -> Result<void> { return {}; }, metrics_);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("missing.mmdb"), std::string::npos);
 }
 
 // Two rules with the same id (a copy of a rule edited, its id left as it was) raise alerts of

@@ -15,7 +15,7 @@ import {
   enumSelect, textarea, input, select, submit, formActions, messageArea, busy, tlpBadge,
 } from '../ui/components';
 import { orgMap, userMap } from '../session';
-import { alertHost, matchedValues } from '../alert_details';
+import { alertHost, alertLocations, matchedValues } from '../alert_details';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
   const id = ctx.params.id;
@@ -54,6 +54,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
   const event = (alert.details as { event?: unknown } | null | undefined)?.event;
   const matched = matchedValues(alert.details);
   const host = alertHost(alert.details);
+  const locations = alertLocations(alert.details);
   return h('div', null,
     pageHeader(alert.rule.title || t('alerts.alert')),
     messages.el,
@@ -84,6 +85,8 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     event !== undefined ? section(t('alerts.event'), h('pre', { class: 'json', tabindex: '0' }, JSON.stringify(event, null, 2))) : null,
     matched.length ? section(t('alerts.matched'), dl(matched.map(({ field, value }) =>
       [field, value === null ? '—' : h('code', { class: 'matched-value' }, value)] as [string, Child]))) : null,
+    locations.length ? section(t('alerts.geo'), dl(locations.map(({ field, address, text }) =>
+      [field, h('span', null, h('code', null, address), text ? ` ${text}` : '')] as [string, Child]))) : null,
     h('p', null, link('/alerts', t('alerts.back'))));
 }
 
