@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "attack/technique_id.hpp"
 #include "core/time.hpp"
 
 namespace yagura::scan {
@@ -22,7 +23,8 @@ struct Words {
   std::string_view lang, title, generated, scan, inputs, rules_row, rules_text, files_row,
       files_text, records_row, records_text, not_matched_row, not_matched_text, alerts_row,
       alerted_row, alerted_text, by_level, level, alerts, by_day, day, total, rules, rule, hosts,
-      first, last, hosts_heading, host, alerts_heading, more, time, details, source;
+      first, last, hosts_heading, host, alerts_heading, more, time, details, source,
+      techniques_heading, technique, technique_rules, countries_heading, country;
   std::array<std::string_view, 5> levels;  // by sigma::Level
 };
 
@@ -62,6 +64,11 @@ constexpr Words ENGLISH = {
     "Time",
     "Details",
     "Source",
+    "ATT&CK techniques ({})",
+    "Technique",
+    "Rules",
+    "Countries of the alerted events' addresses ({})",
+    "Country",
     {"informational", "low", "medium", "high", "critical"}};
 
 constexpr Words JAPANESE = {
@@ -100,6 +107,11 @@ constexpr Words JAPANESE = {
     "時刻",
     "詳細",
     "出所",
+    "ATT&CK 手法 ({})",
+    "手法",
+    "ルール",
+    "アラートのイベントのアドレスの国 ({})",
+    "国",
     {"情報", "低", "中", "高", "重大"}};
 
 // Text as HTML: everything in a report comes from logs and rules, which an attacker may have
@@ -175,6 +187,14 @@ void HtmlReport::Add(const Alert& alert) {
     stats.level = alert.level;
     stats.id = alert.rule_id;
     stats.title = alert.title;
+    if (alert.tags != nullptr) {
+      for (const std::string& tag : *alert.tags) {
+        std::optional<std::string> id = attack::TechniqueOfTag(tag);
+        if (id && std::find(stats.techniques.begin(), stats.techniques.end(), *id) ==
+                      stats.techniques.end())
+          stats.techniques.push_back(std::move(*id));
+      }
+    }
   }
   ++stats.count;
   if (alert.time_ms) WidenSpan(stats.first_ms, stats.last_ms, *alert.time_ms);
@@ -312,6 +332,56 @@ std::string HtmlReport::Render(const ScanSummary& summary, const std::vector<std
         Time(rule->first_ms), Time(rule->last_ms));
   }
   out += "</table>\n";
+
+  // ATT&CK techniques the rules name: the most severe first, then the most alerts.
+  struct TechniqueStats {
+    sigma::Level level = sigma::Level::kInformational;
+    uint64_t alerts = 0;
+    std::vector<const RuleStats*> rules;
+  };
+  std::map<std::string, TechniqueStats> techniques;
+  for (const RuleStats* rule : rules) {
+    for (const std::string& id : rule->techniques) {
+      TechniqueStats& technique = techniques[id];
+      technique.level = std::max(technique.level, rule->level);
+      technique.alerts += rule->count;
+      technique.rules.push_back(rule);
+    }
+  }
+  if (!techniques.empty()) {
+    std::vector<std::pair<const std::string*, const TechniqueStats*>> sorted;
+    for (const auto& [id, stats] : techniques) sorted.emplace_back(&id, &stats);
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      if (a.second->level != b.second->level) return a.second->level > b.second->level;
+      return a.second->alerts > b.second->alerts;
+    });
+    out += fmt::format("<h2>{}</h2>\n<table>\n", say(w.techniques_heading, sorted.size()));
+    out += fmt::format("<tr><th>{}</th><th>{}</th><th class=\"n\">{}</th><th>{}</th></tr>\n",
+                       w.level, w.technique, w.alerts, w.technique_rules);
+    for (const auto& [id, stats] : sorted) {
+      std::string titles;
+      for (const RuleStats* rule : stats->rules) {
+        if (!titles.empty()) titles += "<br>";
+        titles += Html(rule->title);
+      }
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+                         Badge(stats->level, w), Html(*id), stats->alerts, titles);
+    }
+    out += "</table>\n";
+  }
+
+  // Countries of the alerted events' addresses (--geo-ip), the most alerts first.
+  if (!summary.alerts_by_country.empty()) {
+    std::vector<std::pair<std::string, uint64_t>> countries(summary.alerts_by_country.begin(),
+                                                            summary.alerts_by_country.end());
+    std::stable_sort(countries.begin(), countries.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    out += fmt::format("<h2>{}</h2>\n<table>\n<tr><th>{}</th><th class=\"n\">{}</th></tr>\n",
+                       say(w.countries_heading, countries.size()), w.country, w.alerts);
+    for (const auto& [country, count] : countries)
+      out += fmt::format("<tr><td>{}</td><td class=\"n\">{}</td></tr>\n", Html(country), count);
+    out += "</table>\n";
+  }
 
   // Hosts, most severe alerts first.
   if (!hosts_.empty()) {

@@ -1,9 +1,10 @@
 // HtmlReport: a scan's alerts as one self-contained HTML page (`yagura scan --html-report
 // FILE`), for an investigator to read in a browser or hand to the people who asked for the
 // hunt: what was read, alerts by level and by day, each rule with its hosts and its first and
-// last alert, each host with its alerts by level, and the most severe alerts with their
-// details. Like Hayabusa's HTML summary, but with no script and nothing fetched from elsewhere:
-// evidence machines are often offline, and a report may leave the investigator's hands.
+// last alert, each host with its alerts by level, the ATT&CK techniques the rules name, the
+// countries of the alerted events' addresses (with --geo-ip), and the most severe alerts with
+// their details. Like Hayabusa's HTML summary, but with no script and nothing fetched from
+// elsewhere: evidence machines are often offline, and a report may leave the investigator's hands.
 //
 // Memory stays bounded on any number of alerts: the counts are per rule, host and day, and at
 // most MAX_ROWS alerts are kept for the table, the most severe first, then the earliest.
@@ -39,6 +40,8 @@ class HtmlReport {
     std::string_view details;  // "Field: value ¦ Field: value"
     std::string_view file;
     uint64_t record = 0;
+    // The rule's tags, for its ATT&CK techniques (read once a rule); nullptr: none.
+    const std::vector<std::string>* tags = nullptr;
   };
   void Add(const Alert& alert);
 
@@ -57,6 +60,7 @@ class HtmlReport {
     std::optional<int64_t> first_ms, last_ms;
     std::set<std::string, std::less<>> hosts;
     bool more_hosts = false;
+    std::vector<std::string> techniques;  // from the tags of its first alert
   };
   struct HostStats {
     uint64_t by_level[LEVELS] = {};

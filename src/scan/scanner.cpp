@@ -1401,7 +1401,8 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
                alert.host,
                {},
                path,
-               record.number},
+               record.number,
+               &rule.info.tags},
               nullptr, &details);
   };
   // Correlation rules: every match of a rule that a correlation references is fed to the
@@ -1458,7 +1459,8 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
                  {},
                  correlation_info.records.empty() ? std::string_view()
                                                   : correlation_info.records.front().first,
-                 correlation_info.records.empty() ? 0 : correlation_info.records.front().second},
+                 correlation_info.records.empty() ? 0 : correlation_info.records.front().second,
+                 &c.info.tags},
                 &alert.group, nullptr);
     }
     fired.clear();

@@ -102,3 +102,48 @@ TEST(HtmlReport, JapaneseWordsWhenAsked) {
 
 }  // namespace
 }  // namespace yagura::scan
+
+namespace yagura::scan {
+namespace {
+
+// The techniques the alerted rules name (the most severe first, each with its alerts and
+// rules), and with --geo-ip the countries of the alerted events' addresses.
+TEST(HtmlReport, TechniquesOfTheRulesAndCountriesOfTheAddresses) {
+  const std::vector<std::string> brute = {"attack.credential-access", "attack.t1110.001",
+                                          "attack.T1110.001"};
+  const std::vector<std::string> dump = {"attack.t1003.001", "attack.t1110.001"};
+  HtmlReport report;
+  for (int i = 0; i < 3; ++i)
+    report.Add(
+        {sigma::Level::kMedium, "b", "Brute <force>", std::nullopt, "dc1", "", "a", 1, &brute});
+  report.Add({sigma::Level::kCritical, "m", "Mimikatz", std::nullopt, "ws1", "", "a", 2, &dump});
+  report.Add({sigma::Level::kHigh, "n", "No technique", std::nullopt, "ws1", "", "a", 3});
+  ScanSummary summary;
+  summary.alerts_by_country = {{"JP", 1}, {"KP", 4}};
+  const std::string page = report.Render(summary, {"a"}, 0);
+  const size_t heading = page.find("<h2>ATT&CK techniques (2)</h2>");
+  ASSERT_NE(heading, std::string::npos);
+  // Both critical (Mimikatz names T1110.001 too): T1110.001 first, with both rules' four
+  // alerts and their titles escaped, then T1003.001.
+  const size_t dump_row = page.find("<td>T1003.001</td><td class=\"n\">1</td><td>Mimikatz</td>");
+  const size_t brute_row = page.find(
+      "<span class=\"level critical\">critical</span></td><td>T1110.001</td><td class=\"n\">4</td>"
+      "<td>Mimikatz<br>Brute &lt;force&gt;</td>");
+  ASSERT_NE(dump_row, std::string::npos) << page.substr(heading, 800);
+  ASSERT_NE(brute_row, std::string::npos) << page.substr(heading, 800);
+  EXPECT_LT(brute_row, dump_row);
+  const size_t countries = page.find("<h2>Countries of the alerted events' addresses (2)</h2>");
+  ASSERT_NE(countries, std::string::npos);
+  EXPECT_LT(page.find("<td>KP</td><td class=\"n\">4</td>", countries),
+            page.find("<td>JP</td><td class=\"n\">1</td>", countries));
+
+  // Without techniques or --geo-ip, neither section.
+  HtmlReport plain;
+  plain.Add({sigma::Level::kHigh, "n", "No technique", std::nullopt, "ws1", "", "a", 3});
+  const std::string bare = plain.Render(ScanSummary{}, {"a"}, 0, ReportLanguage::kJapanese);
+  EXPECT_EQ(bare.find("ATT&CK"), std::string::npos);
+  EXPECT_EQ(bare.find("アドレスの国"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace yagura::scan
