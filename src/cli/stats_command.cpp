@@ -24,6 +24,10 @@ StatsCommand::StatsCommand(CLI::App& app) {
   command_->add_option("--top", top_, "Rows of each table (default 10)")
       ->check(CLI::PositiveNumber);
   AddWhereOption(command_, options_.conditions, "records");
+  command_->add_option("--geo-ip", options_.geo_ip_paths,
+                       "MaxMind DB files (GeoLite2 City or Country, and ASN), or folders of "
+                       "them: the logon summary says the country, city and network of each "
+                       "source address (repeatable)");
   command_->add_flag("--json", json_, "Print one JSON object with every count");
 }
 

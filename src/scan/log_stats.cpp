@@ -62,6 +62,21 @@ void Table(std::string& out, const char* heading, const std::map<Key, uint64_t>&
   if (counts.size() > top) out += fmt::format("  {:>9}  ... {} more\n", "", counts.size() - top);
 }
 
+// "KP North Korea, Pyongyang, AS131279 Star JV": a located address in one line.
+std::string PlaceText(const intel::GeoLocation& where) {
+  std::string text = where.country;
+  auto add = [&](std::string_view separator, std::string_view part) {
+    if (part.empty()) return;
+    if (!text.empty()) text.append(separator);
+    text.append(part);
+  };
+  add(" ", where.country_name);
+  add(", ", where.city);
+  if (where.asn != 0) add(", ", "AS" + std::to_string(where.asn));
+  add(" ", where.as_org);
+  return text;
+}
+
 }  // namespace
 
 std::string KindName(const LogStats::Kind& kind) {
@@ -74,6 +89,13 @@ std::string KindName(const LogStats::Kind& kind) {
 }
 
 Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnostics) {
+  // The databases are opened first: a wrong path is said before the logs are read.
+  std::optional<intel::GeoIpDatabases> geo;
+  if (!options.geo_ip_paths.empty()) {
+    auto opened = intel::GeoIpDatabases::Open(options.geo_ip_paths);
+    if (!opened) return tl::unexpected(opened.error());
+    geo.emplace(std::move(*opened));
+  }
   auto mapping = event::LogsourceMapping::LoadDefault();
   if (!mapping) return tl::unexpected(mapping.error());
   event::FieldCatalog catalog;
@@ -245,6 +267,14 @@ Result<LogStats> CollectStats(const StatsOptions& options, Diagnostics& diagnost
                      return *a.time_ms < *b.time_ms;
                    });
   stats.record_id_numberings_scattered = gaps.scattered();
+  if (geo) {
+    stats.geo_ip = true;
+    for (const auto& [key, counts] : stats.logons) {
+      if (key.source.empty() || stats.source_locations.contains(key.source)) continue;
+      if (const intel::GeoLocation* where = geo->Lookup(key.source))
+        stats.source_locations.emplace(key.source, *where);
+    }
+  }
   return stats;
 }
 
@@ -304,9 +334,11 @@ std::string RenderStats(const LogStats& s, size_t top) {
                        rows.size());
     for (size_t i = 0; i < rows.size() && i < top; ++i) {
       const auto& [key, counts] = rows[i];
+      std::string source = key.source.empty() ? "(no source)" : key.source;
+      if (auto where = s.source_locations.find(key.source); where != s.source_locations.end())
+        source += " [" + PlaceText(where->second) + "]";
       out += fmt::format("  {:>9} {:>9}  {} from {} ({}) on {}", counts.succeeded, counts.failed,
-                         key.account.empty() ? "(no account)" : key.account,
-                         key.source.empty() ? "(no source)" : key.source, key.method,
+                         key.account.empty() ? "(no account)" : key.account, source, key.method,
                          key.host.empty() ? "(no host)" : key.host);
       if (counts.first_ms)
         out += fmt::format(", {} to {}", FormatTimestampMs(*counts.first_ms),
@@ -406,6 +438,23 @@ std::string StatsJson(const LogStats& s) {
   for (const auto& [key, counts] : s.logons) {
     w.BeginObject().Key("host").String(key.host).Key("account").String(key.account);
     w.Key("source").String(key.source).Key("method").String(key.method);
+    if (s.geo_ip) {
+      // With --geo-ip: where the source is, null when no database knows it.
+      w.Key("source_location");
+      if (auto where = s.source_locations.find(key.source); where != s.source_locations.end()) {
+        const intel::GeoLocation& place = where->second;
+        w.BeginObject().Key("country").String(place.country);
+        w.Key("country_name").String(place.country_name).Key("city").String(place.city);
+        w.Key("asn");
+        if (place.asn != 0)
+          w.Uint(place.asn);
+        else
+          w.Null();
+        w.Key("as_org").String(place.as_org).EndObject();
+      } else {
+        w.Null();
+      }
+    }
     w.Key("succeeded").Uint(counts.succeeded).Key("failed").Uint(counts.failed);
     w.Key("first_time").TimeOrNull(counts.first_ms);
     w.Key("last_time").TimeOrNull(counts.last_ms);

@@ -9,6 +9,9 @@
 // and sshd's "Accepted <method> for" and "Failed <method> for" lines, by host, user, source
 // address and method.
 //
+// With --geo-ip, each logon source address is located once (intel/geo_ip.hpp): a logon to a
+// ministry's server from another country's hosting network stands out in the summary.
+//
 // Whether the logs can be trusted comes first too: the logs cleared (Security 1102, System
 // 104), and the record ids missing inside EVTX files (scan/record_id_gaps.hpp), which a log
 // edited record by record leaves without any "cleared" event.
@@ -24,6 +27,7 @@
 #include "core/result.hpp"
 #include "event/input.hpp"
 #include "event/logsource.hpp"
+#include "intel/geo_ip.hpp"
 #include "scan/record_id_gaps.hpp"
 
 namespace yagura::scan {
@@ -36,6 +40,8 @@ struct StatsOptions {
   // --where: only records where these Sigma conditions hold are counted
   // (scan/event_conditions.hpp).
   std::vector<std::string> conditions;
+  // --geo-ip: MaxMind DB files or folders that locate the logons' source addresses.
+  std::vector<std::string> geo_ip_paths;
 };
 
 struct LogStats {
@@ -102,6 +108,9 @@ struct LogStats {
   };
   std::map<std::string, Span> file_spans;
   std::map<LogonKey, LogonCounts> logons;
+  // With geo_ip_paths: the located logon sources, by address as written.
+  bool geo_ip = false;
+  std::map<std::string, intel::GeoLocation> source_locations;
   // EventRecordIDs missing inside the runs of EVTX files, each file, channel and computer
   // numbered apart (scan/record_id_gaps.hpp), the most nearly whole first; --where does not
   // narrow them.

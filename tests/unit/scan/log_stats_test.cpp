@@ -12,6 +12,7 @@
 
 #include "core/json_value.hpp"
 #include "core/time.hpp"
+#include "test_support/mmdb_writer.hpp"
 
 namespace yagura::scan {
 namespace {
@@ -124,6 +125,68 @@ TEST(LogStats, SampleLogsByKindEventHostDayAndFile) {
   EXPECT_EQ(logons.at(0).Find("account")->as_string(), "CORP\\administrator");  // key order
   EXPECT_EQ(logons.at(0).Find("failed")->as_int(), 1);
   EXPECT_EQ(logons.at(0).Find("first_time")->as_string(), "2026-11-26T10:10:00.000Z");
+}
+
+// --geo-ip locates each logon source once: the sample brute force's 203.0.113.45 (over ssh
+// and Windows) gets its country and network, 127.0.0.1 nothing, 198.51.100.7 (unknown to the
+// database) nothing.
+TEST(LogStats, LogonSourcesAreLocatedWithGeoIpDatabases) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("yagura-stats-geo-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  test_support::MmdbWriter asn(4, "GeoLite2-ASN");
+  asn.Insert("203.0.113.0/24",
+             test_support::MmdbMap{{"autonomous_system_number", uint64_t{131279}},
+                                   {"autonomous_system_organization", "Star JV"}});
+  test_support::MmdbWriter country(6, "GeoLite2-Country");
+  country.Insert("203.0.113.0/24",
+                 test_support::MmdbMap{
+                     {"country", test_support::MmdbMap{
+                                     {"iso_code", "KP"},
+                                     {"names", test_support::MmdbMap{{"en", "North Korea"}}}}}});
+  std::ofstream(dir / "ASN.mmdb", std::ios::binary) << asn.Bytes();
+  std::ofstream(dir / "Country.mmdb", std::ios::binary) << country.Bytes();
+  StatsOptions options;
+  options.inputs = {SAMPLES.string()};
+  options.geo_ip_paths = {dir.string()};
+  Diagnostics diagnostics([](const Diagnostic&) {});
+  auto stats = CollectStats(options, diagnostics);
+  ASSERT_TRUE(stats) << stats.error().ToString();
+  ASSERT_EQ(stats->source_locations.size(), 1u);
+  const intel::GeoLocation& where = stats->source_locations.at("203.0.113.45");
+  EXPECT_EQ(where.country, "KP");
+  EXPECT_EQ(where.asn, 131279u);
+  const std::string text = RenderStats(*stats, 10);
+  EXPECT_NE(text.find("203.0.113.45 [KP North Korea, AS131279 Star JV]"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("127.0.0.1 ["), std::string::npos);
+  auto json = JsonValue::Parse(StatsJson(*stats));
+  ASSERT_TRUE(json);
+  size_t located = 0, unlocated = 0;
+  for (const auto& logon : json->Find("logons")->as_array()) {
+    const JsonValue* place = logon.Find("source_location");
+    ASSERT_NE(place, nullptr);
+    if (place->is_null()) {
+      ++unlocated;
+    } else {
+      ++located;
+      EXPECT_EQ(logon.Find("source")->as_string(), "203.0.113.45");
+      EXPECT_EQ(place->Find("country_name")->as_string(), "North Korea");
+      EXPECT_EQ(place->Find("as_org")->as_string(), "Star JV");
+    }
+  }
+  EXPECT_EQ(located, 4u);  // the brute force's rows, over ssh and Windows
+  EXPECT_EQ(unlocated, 2u);
+  // Without --geo-ip the JSON has no source_location.
+  options.geo_ip_paths.clear();
+  EXPECT_EQ(StatsJson(*CollectStats(options, diagnostics)).find("source_location"),
+            std::string::npos);
+  // A database that cannot be opened is said before the logs are read.
+  options.geo_ip_paths = {(dir / "missing.mmdb").string()};
+  auto refused = CollectStats(options, diagnostics);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("missing.mmdb"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 TEST(LogStats, OnlyRecordsWhereTheConditionsHoldAreCounted) {
