@@ -187,6 +187,17 @@ detection:
     return ids;
   }
 
+  // Each query (appended to `path`) is refused with 400, naming its field.
+  void ExpectRefused(const std::string& path,
+                     const std::vector<std::pair<std::string, std::string>>& queries,
+                     const std::string& token) {
+    for (const auto& [query, field] : queries) {
+      Response refused = Call("GET", path + "?" + query, token);
+      EXPECT_EQ(refused.status, 400) << query << " " << refused.body;
+      EXPECT_EQ(ErrorField(refused), field) << query;
+    }
+  }
+
   int64_t AuditCount(const std::string& action) {
     audit_->Flush();
     return db_->Acquire()
@@ -285,18 +296,15 @@ TEST_P(ApiAttackTest, CatalogueRoutesListPageAndRead) {
   EXPECT_EQ(Call("GET", "/api/v1/attack/techniques/M1032", reporter_a_).status, 404);
   EXPECT_EQ(Call("GET", "/api/v1/attack/groups/G4242", reporter_a_).status, 404);
   EXPECT_EQ(Call("GET", "/api/v1/attack/techniques", "").status, 401);
-  for (auto [query, field] : std::vector<std::pair<std::string, std::string>>{
-           {"cursor=zz", "cursor"},
-           {"cursor=54313131300a", "cursor"},  // one part where two are expected
-           {"include_subtechniques=yes", "include_subtechniques"},
-           {"domain=Enterprise%20ATT%26CK", "domain"},
-           {"tactic=credential%20access", "tactic"},
-           {"q=%FF%FE", "q"},
-           {"limit=500", "limit"}}) {
-    Response refused = Call("GET", "/api/v1/attack/techniques?" + query, reporter_a_);
-    EXPECT_EQ(refused.status, 400) << query << " " << refused.body;
-    EXPECT_EQ(ErrorField(refused), field) << query;
-  }
+  ExpectRefused("/api/v1/attack/techniques",
+                {{"cursor=zz", "cursor"},
+                 {"cursor=54313131300a", "cursor"},  // one part where two are expected
+                 {"include_subtechniques=yes", "include_subtechniques"},
+                 {"domain=Enterprise%20ATT%26CK", "domain"},
+                 {"tactic=credential%20access", "tactic"},
+                 {"q=%FF%FE", "q"},
+                 {"limit=500", "limit"}},
+                reporter_a_);
   // Public reference data: nothing of it is audited.
   EXPECT_EQ(AuditCount("attack.read"), 0);
   EXPECT_EQ(AuditCount("attack.heatmap"), 0);
@@ -345,16 +353,13 @@ TEST_P(ApiAttackTest, HeatmapCountsEachOrganisationsOwnAlertsOnly) {
   // One audit entry per heatmap that counted AMBER data; none for an empty one.
   EXPECT_EQ(AuditCount("attack.heatmap"), 5);
 
-  for (auto [query, field] : std::vector<std::pair<std::string, std::string>>{
-           {"dimension=country", "dimension"},
-           {"source=logs", "source"},
-           {"since=2027-01-01", "since"},
-           {"since=2027-02-01T00:00:00Z&until=2027-01-01T00:00:00Z", "until"},
-           {"rollup=1", "rollup"}}) {
-    Response refused = Call("GET", "/api/v1/attack/heatmap?" + query, reporter_a_);
-    EXPECT_EQ(refused.status, 400) << query << " " << refused.body;
-    EXPECT_EQ(ErrorField(refused), field) << query;
-  }
+  ExpectRefused("/api/v1/attack/heatmap",
+                {{"dimension=country", "dimension"},
+                 {"source=logs", "source"},
+                 {"since=2027-01-01", "since"},
+                 {"since=2027-02-01T00:00:00Z&until=2027-01-01T00:00:00Z", "until"},
+                 {"rollup=1", "rollup"}},
+                reporter_a_);
 }
 
 // A layer's techniques by id: {score or -1 when unscored, comment}.
@@ -419,14 +424,11 @@ TEST_P(ApiAttackTest, HeatmapLayerIsANavigatorLayerOfWhatTheReaderMayRead) {
                   .empty());
   // Each layer that counted AMBER alerts is a read of them, audited as the heatmap is.
   EXPECT_EQ(AuditCount("attack.heatmap"), 4);
-  for (auto [query, field] : std::vector<std::pair<std::string, std::string>>{
-           {"dimension=country", "dimension"},
-           {"domain=Enterprise%20ATT%26CK", "domain"},
-           {"since=2027-02-01T00:00:00Z&until=2027-01-01T00:00:00Z", "until"}}) {
-    Response refused = Call("GET", "/api/v1/attack/heatmap/layer?" + query, reporter_a_);
-    EXPECT_EQ(refused.status, 400) << query << " " << refused.body;
-    EXPECT_EQ(ErrorField(refused), field) << query;
-  }
+  ExpectRefused("/api/v1/attack/heatmap/layer",
+                {{"dimension=country", "dimension"},
+                 {"domain=Enterprise%20ATT%26CK", "domain"},
+                 {"since=2027-02-01T00:00:00Z&until=2027-01-01T00:00:00Z", "until"}},
+                reporter_a_);
   EXPECT_EQ(Call("GET", "/api/v1/attack/heatmap/layer", "").status, 401);
 }
 
