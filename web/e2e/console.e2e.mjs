@@ -526,6 +526,11 @@ async function adminPages(browser, s) {
   await heading(page, 'Detection rules');
   check(/Tuning\s+0 left out, 0 with their level changed/.test(await page.locator('main').innerText()),
     'the rules page does not say what tuning left out');
+  // The rules' ATT&CK coverage as a Navigator layer: the seeded rule's technique is in it.
+  const coverageHref = await page.locator('a.coverage-layer').getAttribute('href');
+  const coverage = await page.evaluate(async (href) => (await fetch(href, { credentials: 'same-origin' })).json(), coverageHref);
+  check(coverage.versions?.layer === '4.5' && (coverage.techniques ?? []).some((item) => typeof item.score === 'number' && item.score > 0),
+    `the coverage layer scores no technique: ${JSON.stringify(coverage).slice(0, 300)}`);
   await page.getByRole('button', { name: 'Reload rules' }).click();
   const reload = page.locator('main > div > .job-area');
   await reload.locator('.job progress').waitFor({ state: 'attached' });

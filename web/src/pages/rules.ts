@@ -60,6 +60,8 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       left_out: formatNumber(first.tuning?.left_out ?? 0), relevelled: formatNumber(first.tuning?.relevelled ?? 0),
     })],
     [t('rules.detection'), first.detection ? badge(t('rules.detection_on'), 'status status-ok') : badge(t('rules.detection_off'), 'status status-closed')],
+    // The rules' ATT&CK coverage as a Navigator layer (GET /api/v1/attack/coverage/layer).
+    [t('rules.coverage'), h('a', { class: 'coverage-layer', href: '/api/v1/attack/coverage/layer', download: 'yagura-coverage-enterprise-attack-layer.json' }, t('rules.coverage_layer'))],
   ]);
   const list = h('div');
   replace(list, pagedTable(columns, first, (cursor) => get<RuleList>('/api/v1/rules', { ...filters, limit: 100, cursor }), { empty: t('rules.empty'), label: t('rules.title') }));
