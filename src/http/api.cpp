@@ -297,6 +297,24 @@ std::optional<int64_t> Fields::OptionalTime(std::string_view key) {
   return ParseRequestTime(value->is_string() ? std::string_view(value->as_string()) : "", PathOf(key));
 }
 
+std::optional<std::string> QueryId(const Request& request, std::string_view name) {
+  constexpr size_t ID_MAX = 64;
+  auto value = request.Query(name);
+  if (!value) return std::nullopt;
+  const bool id_like = !value->empty() && value->size() <= ID_MAX &&
+                       std::all_of(value->begin(), value->end(), [](char c) {
+                         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                                (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.' ||
+                                c == ':';
+                       });
+  if (!id_like) {
+    ThrowBadRequest(
+        fmt::format("{} must be an id (letters, digits, - _ . :, at most {})", name, ID_MAX),
+        std::string(name));
+  }
+  return std::string(*value);
+}
+
 std::optional<std::string> QueryEnum(const Request& request, std::string_view name,
                                      std::span<const std::string_view> allowed) {
   auto value = request.Query(name);

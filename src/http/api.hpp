@@ -188,6 +188,9 @@ PageRequest ReadPage(const Request& request);
 // A query parameter holding an RFC 3339 date-time with a zone (since=, until=); nullopt when
 // absent, 400 naming the parameter when malformed (a zoneless time would silently mean UTC).
 std::optional<int64_t> QueryTime(const Request& request, std::string_view name);
+// A query parameter naming an object by id (org_id=, incident_id=...): letters, digits and
+// - _ . : only, at most 64 bytes; nullopt when absent, 400 naming the parameter otherwise.
+std::optional<std::string> QueryId(const Request& request, std::string_view name);
 // A query parameter that must be one of `allowed`; nullopt when absent, 400 listing the
 // allowed values otherwise.
 std::optional<std::string> QueryEnum(const Request& request, std::string_view name,

@@ -141,25 +141,6 @@ Response JsonResponse(int status, const JsonValue& value) {
 // ---- query parameters
 // ----------------------------------------------------------------------------
 
-bool IdLike(std::string_view text) {
-  return !text.empty() && text.size() <= ID_MAX &&
-         std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  c == '-' || c == '_' || c == '.' || c == ':';
-         });
-}
-
-std::optional<std::string> QueryId(const Request& request, std::string_view name) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  if (!IdLike(*value)) {
-    ThrowBadRequest(
-        fmt::format("{} must be an id (letters, digits, - _ . :, at most {})", name, ID_MAX),
-        std::string(name));
-  }
-  return std::string(*value);
-}
-
 // "T1110" or "T1110.001", any case.
 std::optional<std::string> QueryTechnique(const Request& request) {
   auto value = request.Query("technique");

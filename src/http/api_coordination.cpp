@@ -81,15 +81,6 @@ std::optional<bool> QueryBool(const Request& request, std::string_view name) {
   ThrowBadRequest(fmt::format("{} must be true or false", name), std::string(name));
 }
 
-std::optional<std::string> QueryId(const Request& request, std::string_view name) {
-  auto value = request.Query(name);
-  if (!value) return std::nullopt;
-  if (value->empty() || value->size() > ID_MAX) {
-    ThrowBadRequest(fmt::format("{} is not an id", name), std::string(name));
-  }
-  return std::string(*value);
-}
-
 hub::PageQuery ReadPageQuery(const Request& request) {
   PageRequest page = ReadPage(request);
   hub::PageQuery query;
