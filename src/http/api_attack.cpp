@@ -521,6 +521,17 @@ HeatmapRequest ParseHeatmapRequest(Request& request) {
     ThrowBadRequest("until must be later than since", "until");
   }
   query.rollup = QueryBool(request, "rollup", false);
+  query.org_id = QueryId(request, "org_id");
+  if (auto sector = request.Query("sector")) {
+    const bool valid = !sector->empty() && sector->size() <= 64 &&
+                       std::all_of(sector->begin(), sector->end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                       });
+    if (!valid)
+      ThrowBadRequest("sector must be a sector or organisation type such as electric_power",
+                      "sector");
+    query.sector = std::string(*sector);
+  }
   return parsed;
 }
 
@@ -540,6 +551,8 @@ void AuditHeatmap(ApiContext& context, const hub::Principal& principal,
   detail.Set("rollup", query.rollup);
   detail.Set("since", query.since ? Time(*query.since) : JsonValue());
   detail.Set("until", query.until ? Time(*query.until) : JsonValue());
+  detail.Set("org_id", query.org_id ? JsonValue(*query.org_id) : JsonValue());
+  detail.Set("sector", query.sector ? JsonValue(*query.sector) : JsonValue());
   detail.Set("cells", static_cast<int64_t>(heatmap.cells.size()));
   detail.Set("form", form);
   entry.detail = detail.Serialize();
@@ -615,6 +628,8 @@ Response HeatmapHandler(ApiContext& context, Request& request, const hub::Princi
   body.Set("rollup", query.rollup);
   body.Set("since", query.since ? Time(*query.since) : JsonValue());
   body.Set("until", query.until ? Time(*query.until) : JsonValue());
+  body.Set("org_id", query.org_id ? JsonValue(*query.org_id) : JsonValue());
+  body.Set("sector", query.sector ? JsonValue(*query.sector) : JsonValue());
   body.Set("buckets", std::move(buckets));
   body.Set("techniques", std::move(techniques));
   body.Set("cells", std::move(cells));
@@ -674,6 +689,8 @@ Response HeatmapLayerHandler(ApiContext& context, Request& request,
       what, parsed.query.since ? ", from " + FormatTimestampMs(*parsed.query.since) : "",
       parsed.query.until ? ", until " + FormatTimestampMs(*parsed.query.until) : "",
       parsed.query.rollup ? ", sub-techniques counted under their parent" : "", parsed.dimension);
+  if (parsed.query.org_id) layer.metadata.emplace_back("organisation", *parsed.query.org_id);
+  if (parsed.query.sector) layer.metadata.emplace_back("sector", *parsed.query.sector);
   size_t other_domains = 0;
   for (const auto& [id, tally] : by_technique) {
     auto found = std::find_if(resolved.begin(), resolved.end(),
@@ -944,6 +961,8 @@ void AddSchemas(ApiContext& context) {
     "properties":{"dimension":{"enum":["organisation","sector","month"]},
       "source":{"enum":["alerts","incidents","both"]},"rollup":{"type":"boolean"},
       "since":{"type":["string","null"],"format":"date-time"},"until":{"type":["string","null"],"format":"date-time"},
+      "org_id":{"type":["string","null"],"description":"only this organisation's alerts and incidents"},
+      "sector":{"type":["string","null"],"description":"only the organisations of this sector, or of this type when they have none"},
       "buckets":{"type":"array","items":{"type":"object","required":["key","label","count"],
         "properties":{"key":{"type":"string","description":"organisation id, sector (or organisation type), or month YYYY-MM in UTC"},
           "label":{"type":"string"},@COUNTS@}}},
@@ -1054,7 +1073,8 @@ void RegisterAttackRoutes(Router& router, ApiContext& context) {
                  "organisation, sector or month (UTC); since/until bound the event time of alerts "
                  "and the detection time of incidents; rollup counts sub-techniques under their "
                  "parent",
-                 "AttackHeatmap", {"dimension", "source", "since", "until", "rollup"}));
+                 "AttackHeatmap",
+                 {"dimension", "source", "since", "until", "rollup", "org_id", "sector"}));
   router.Add(
       "GET", base + "/heatmap/layer", bind(HeatmapLayerHandler),
       Doc("The heatmap of one domain (enterprise-attack by default) as an ATT&CK Navigator "

@@ -929,14 +929,15 @@ Heatmap TechniqueHeatmap(store::Connection& connection, const Principal& princip
   // (technique, bucket) -> counts; buckets of kMonth are days until the end.
   std::map<std::pair<std::string, std::string>, HeatmapCell> cells;
   Heatmap heatmap;
+  const std::string sector_sql =
+      "CASE WHEN org.sector IS NULL OR org.sector = '' THEN COALESCE(org.type, 'unknown') "
+      "ELSE org.sector END";
   auto bucket_sql = [&](std::string_view time_column, std::string_view org_column) {
     switch (query.dimension) {
       case HeatmapDimension::kOrganisation:
         return std::string(org_column);
       case HeatmapDimension::kSector:
-        return std::string(
-            "CASE WHEN org.sector IS NULL OR org.sector = '' THEN COALESCE(org.type, 'unknown') "
-            "ELSE org.sector END");
+        return sector_sql;
       case HeatmapDimension::kMonth:
         return fmt::format("{} / {}", time_column, DAY_MS);
     }
@@ -963,6 +964,8 @@ Heatmap TechniqueHeatmap(store::Connection& connection, const Principal& princip
         technique_sql, bucket_sql("a.event_time", "a.org_id"), condition);
     if (query.since) sql += fmt::format(" AND a.event_time >= {}", next(*query.since));
     if (query.until) sql += fmt::format(" AND a.event_time < {}", next(*query.until));
+    if (query.org_id) sql += fmt::format(" AND a.org_id = {}", next(*query.org_id));
+    if (query.sector) sql += fmt::format(" AND {} = {}", sector_sql, next(*query.sector));
     sql += " GROUP BY 1, 2";
     for (const auto& row : connection.Query(sql, params).rows) {
       HeatmapCell& cell = cells[{row[0].text(), bucket_of(row[1])}];
@@ -987,6 +990,8 @@ Heatmap TechniqueHeatmap(store::Connection& connection, const Principal& princip
         technique_sql, bucket_sql("i.detected_at", "i.owner_org_id"), readable.sql);
     if (query.since) sql += fmt::format(" AND i.detected_at >= {}", next(*query.since));
     if (query.until) sql += fmt::format(" AND i.detected_at < {}", next(*query.until));
+    if (query.org_id) sql += fmt::format(" AND i.owner_org_id = {}", next(*query.org_id));
+    if (query.sector) sql += fmt::format(" AND {} = {}", sector_sql, next(*query.sector));
     sql += " GROUP BY 1, 2, 3";
     for (const auto& row : connection.Query(sql, params).rows) {
       HeatmapCell& cell = cells[{row[0].text(), bucket_of(row[1])}];

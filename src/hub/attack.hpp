@@ -241,6 +241,10 @@ struct HeatmapQuery {
   std::optional<int64_t> since;  // alerts: event_time >= since; incidents: detected_at >= since
   std::optional<int64_t> until;  // ... < until
   bool rollup = false;           // count sub-techniques under their parent technique
+  // Only the alerts and incidents of one organisation (an alert's, an incident's owner), or of
+  // the organisations of one sector (the sector dimension's key: a sector, else the type).
+  std::optional<std::string> org_id;
+  std::optional<std::string> sector;
 };
 
 struct HeatmapCell {

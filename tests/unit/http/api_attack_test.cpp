@@ -350,15 +350,28 @@ TEST_P(ApiAttackTest, HeatmapCountsEachOrganisationsOwnAlertsOnly) {
                   .Find("cells")
                   ->as_array()
                   .empty());
+  // One organisation's, one sector's: narrowed within what the caller may read.
+  JsonValue of_a = Get("/api/v1/attack/heatmap?org_id=" + org_a_, duty_);
+  EXPECT_EQ(cells(of_a), (Cells{{{"T1110.001", org_a_}, 2}}));
+  EXPECT_EQ(Text(of_a, "org_id"), org_a_);
+  JsonValue power = Get("/api/v1/attack/heatmap?sector=electric_power&dimension=sector", duty_);
+  EXPECT_EQ(cells(power),
+            (Cells{{{"T1078", "electric_power"}, 1}, {{"T1110.001", "electric_power"}, 1}}));
+  EXPECT_TRUE(Get("/api/v1/attack/heatmap?org_id=" + org_a_, reporter_b_)
+                  .Find("cells")
+                  ->as_array()
+                  .empty());
   // One audit entry per heatmap that counted AMBER data; none for an empty one.
-  EXPECT_EQ(AuditCount("attack.heatmap"), 5);
+  EXPECT_EQ(AuditCount("attack.heatmap"), 7);
 
   ExpectRefused("/api/v1/attack/heatmap",
                 {{"dimension=country", "dimension"},
                  {"source=logs", "source"},
                  {"since=2027-01-01", "since"},
                  {"since=2027-02-01T00:00:00Z&until=2027-01-01T00:00:00Z", "until"},
-                 {"rollup=1", "rollup"}},
+                 {"rollup=1", "rollup"},
+                 {"org_id=a%20b", "org_id"},
+                 {"sector=Electric%20Power", "sector"}},
                 reporter_a_);
 }
 
@@ -415,6 +428,11 @@ TEST_P(ApiAttackTest, HeatmapLayerIsANavigatorLayerOfWhatTheReaderMayRead) {
                         {"T1110", {-1, ""}},
                         {"T1110.001", {3, "Password Guessing: 3 alerts, 0 incidents"}}}));
   EXPECT_EQ(LayerMetadata(centre.Find("techniques")->as_array()[2], "ministry"), "2");
+  JsonValue ministry = Get("/api/v1/attack/heatmap/layer?org_id=" + org_a_, duty_);
+  EXPECT_EQ(LayerTechniques(ministry),
+            (Techniques{{"T1110", {-1, ""}},
+                        {"T1110.001", {2, "Password Guessing: 2 alerts, 0 incidents"}}}));
+  EXPECT_EQ(LayerMetadata(ministry, "organisation"), org_a_);
   JsonValue rolled = Get("/api/v1/attack/heatmap/layer?rollup=true", duty_);
   EXPECT_EQ(LayerTechniques(rolled).at("T1110").first, 3);
   // Another domain's layer holds none of these techniques.
@@ -423,7 +441,7 @@ TEST_P(ApiAttackTest, HeatmapLayerIsANavigatorLayerOfWhatTheReaderMayRead) {
                   ->as_array()
                   .empty());
   // Each layer that counted AMBER alerts is a read of them, audited as the heatmap is.
-  EXPECT_EQ(AuditCount("attack.heatmap"), 4);
+  EXPECT_EQ(AuditCount("attack.heatmap"), 5);
   ExpectRefused("/api/v1/attack/heatmap/layer",
                 {{"dimension=country", "dimension"},
                  {"domain=Enterprise%20ATT%26CK", "domain"},
