@@ -95,6 +95,18 @@ std::vector<std::pair<std::string, std::string>> GeoIpDatabases::Files() const {
   return files;
 }
 
+void WriteLocationMembers(JsonWriter& w, const GeoLocation& where) {
+  w.Key("country").String(where.country);
+  w.Key("country_name").String(where.country_name);
+  w.Key("city").String(where.city);
+  w.Key("asn");
+  if (where.asn != 0)
+    w.Uint(where.asn);
+  else
+    w.Null();
+  w.Key("as_org").String(where.as_org);
+}
+
 std::optional<bool> IsGlobalAddress(std::string_view text) {
   if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
   const std::string address(text);

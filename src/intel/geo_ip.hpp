@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/json_writer.hpp"
 #include "core/result.hpp"
 
 namespace yagura::intel {
@@ -55,6 +56,10 @@ class GeoIpDatabases {
   std::vector<std::unique_ptr<Database>> databases_;
   std::unordered_map<std::string, std::unique_ptr<GeoLocation>> remembered_;
 };
+
+// The location's members as every output writes them, inside an object the caller opened:
+// "country", "country_name", "city", "asn" (null when unknown), "as_org".
+void WriteLocationMembers(JsonWriter& w, const GeoLocation& where);
 
 // Whether an address (as inet_pton reads it) can have a place: false for private, loopback,
 // link-local, multicast, unspecified and CGNAT ranges. nullopt: not an address.

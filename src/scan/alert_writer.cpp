@@ -319,18 +319,9 @@ void AlertWriter::FormatTail(JsonWriter& w, const AlertRecord& alert) {
   if (alert.geo) {
     w.WrittenKey("\"geo\":").BeginObject();
     for (const GeoTag& tag : *alert.geo) {
-      const intel::GeoLocation& where = *tag.location;
       w.Key(tag.field).BeginObject();
       w.WrittenKey("\"address\":").String(tag.address);
-      w.WrittenKey("\"country\":").String(where.country);
-      w.WrittenKey("\"country_name\":").String(where.country_name);
-      w.WrittenKey("\"city\":").String(where.city);
-      w.WrittenKey("\"asn\":");
-      if (where.asn != 0)
-        w.Uint(where.asn);
-      else
-        w.Null();
-      w.WrittenKey("\"as_org\":").String(where.as_org);
+      intel::WriteLocationMembers(w, *tag.location);
       w.EndObject();
     }
     w.EndObject();

@@ -442,15 +442,9 @@ std::string StatsJson(const LogStats& s) {
       // With --geo-ip: where the source is, null when no database knows it.
       w.Key("source_location");
       if (auto where = s.source_locations.find(key.source); where != s.source_locations.end()) {
-        const intel::GeoLocation& place = where->second;
-        w.BeginObject().Key("country").String(place.country);
-        w.Key("country_name").String(place.country_name).Key("city").String(place.city);
-        w.Key("asn");
-        if (place.asn != 0)
-          w.Uint(place.asn);
-        else
-          w.Null();
-        w.Key("as_org").String(place.as_org).EndObject();
+        w.BeginObject();
+        intel::WriteLocationMembers(w, where->second);
+        w.EndObject();
       } else {
         w.Null();
       }

@@ -76,7 +76,8 @@ std::vector<size_t> PivotKeywords::Counts() const {
   return counts;
 }
 
-void PivotKeywords::WriteJson(sigma::Level min_level, std::string& out) const {
+void PivotKeywords::WriteJson(sigma::Level min_level, std::string& out,
+                              intel::GeoIpDatabases* geo) const {
   JsonWriter w(out);
   w.BeginObject();
   w.Key("min_level").String(sigma::LevelName(min_level));
@@ -95,6 +96,16 @@ void PivotKeywords::WriteJson(sigma::Level min_level, std::string& out) const {
       w.BeginObject().Key("value").String(entry->first).Key("count").Uint(seen.count);
       w.Key("first_time").TimeOrNull(seen.first_ms);
       w.Key("last_time").TimeOrNull(seen.last_ms);
+      if (geo != nullptr && names[c].name == "addresses") {
+        w.Key("location");
+        if (const intel::GeoLocation* where = geo->Lookup(entry->first)) {
+          w.BeginObject();
+          intel::WriteLocationMembers(w, *where);
+          w.EndObject();
+        } else {
+          w.Null();
+        }
+      }
       w.EndObject();
     }
     w.EndArray();

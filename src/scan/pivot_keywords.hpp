@@ -18,6 +18,7 @@
 
 #include "event/event.hpp"
 #include "event/field_catalog.hpp"
+#include "intel/geo_ip.hpp"
 #include "sigma/rule.hpp"
 
 namespace yagura::scan {
@@ -42,7 +43,10 @@ class PivotKeywords {
   // `count` is the alerts whose event holds the value, the times are the first and the last
   // of those events; each list by count (most first), then value. `min_level`: the level the alerts
   // were chosen from, written as "min_level".
-  void WriteJson(sigma::Level min_level, std::string& out) const;
+  // With `geo` (scan --geo-ip), each address also says where it is: "location" with country,
+  // country_name, city, asn and as_org, or null when no database knows it.
+  void WriteJson(sigma::Level min_level, std::string& out,
+                 intel::GeoIpDatabases* geo = nullptr) const;
 
   [[nodiscard]] uint64_t alerts() const { return alerts_; }
   // Distinct keywords of each category, in PivotCategories() order.

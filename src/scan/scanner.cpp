@@ -1585,7 +1585,7 @@ Result<ScanSummary> RunScan(const ScanOptions& options, Diagnostics& diagnostics
   }
   if (pivot) {
     std::string json;
-    pivot->WriteJson(options.pivot_min_level, json);
+    pivot->WriteJson(options.pivot_min_level, json, geo ? &*geo : nullptr);
     json.push_back('\n');
     if (auto written = pivot_file.WriteAndClose(json); !written)
       summary.output_failures.push_back(written.error().ToString());

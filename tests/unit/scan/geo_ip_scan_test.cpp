@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/json_value.hpp"
@@ -81,7 +82,9 @@ level: high
 
 TEST_F(GeoIpScanTest, AlertsCarryTheirAddressesPlacesAndTheSummaryCountsCountries) {
   Diagnostics diagnostics([](const Diagnostic&) {});
-  auto summary = RunScan(Options(OutputFormat::kJsonl, "alerts.jsonl"), diagnostics);
+  ScanOptions options = Options(OutputFormat::kJsonl, "alerts.jsonl");
+  options.pivot_keywords_path = (dir_ / "pivot.json").string();
+  auto summary = RunScan(options, diagnostics);
   ASSERT_TRUE(summary) << summary.error().ToString();
   ASSERT_EQ(summary->alerts, 3u);
   std::istringstream lines(ReadAll(dir_ / "alerts.jsonl"));
@@ -109,6 +112,21 @@ TEST_F(GeoIpScanTest, AlertsCarryTheirAddressesPlacesAndTheSummaryCountsCountrie
   EXPECT_NE(json.find(R"("alerts_by_country":{"JP":1,"KP":2})"), std::string::npos) << json;
   EXPECT_NE(RenderSummary(*summary).find("Countries of the alerted events' addresses"),
             std::string::npos);
+  // The pivot keywords' addresses say where they are too (null for a private one).
+  auto pivot = JsonValue::Parse(ReadAll(dir_ / "pivot.json"));
+  ASSERT_TRUE(pivot);
+  std::map<std::string, std::string> countries;
+  for (const auto& address : pivot->Find("categories")->Find("addresses")->as_array()) {
+    const JsonValue* location = address.Find("location");
+    ASSERT_NE(location, nullptr);
+    countries[address.Find("value")->as_string()] =
+        location->is_null() ? "-" : location->Find("country")->as_string();
+  }
+  EXPECT_EQ(countries, (std::map<std::string, std::string>{{"10.0.0.5", "-"},
+                                                           {"10.0.0.7", "-"},
+                                                           {"203.0.113.10", "KP"},
+                                                           {"203.0.113.9", "KP"},
+                                                           {"::ffff:198.51.100.20", "JP"}}));
 
   // Without --geo-ip the alerts are as they were: no `geo`.
   ScanOptions plain = Options(OutputFormat::kJsonl, "plain.jsonl");
