@@ -114,6 +114,17 @@ detection:
     std::ofstream(rules_dir_ / name, std::ios::binary | std::ios::trunc) << text;
   }
 
+  // Two alerts of organisation A on T1110.001, one of B on T1110.001 and T1078.
+  void InsertHeatmapAlerts() {
+    ASSERT_TRUE(hub::InsertDetections(*db_,
+                                      std::vector<hub::DetectedAlert>{
+                                          Alert(org_a_, {"T1110.001"}),
+                                          Alert(org_a_, {"T1110.001"}),
+                                          Alert(org_b_, {"T1110.001", "T1078"}),
+                                      },
+                                      {}, T0));
+  }
+
   void ImportSmallBundle() {
     auto report = hub::ImportAttackBundle(*db_, hub::testing::SmallAttackBundle(), T0);
     ASSERT_TRUE(report) << report.error().ToString();
@@ -312,13 +323,7 @@ TEST_P(ApiAttackTest, CatalogueRoutesListPageAndRead) {
 
 TEST_P(ApiAttackTest, HeatmapCountsEachOrganisationsOwnAlertsOnly) {
   ImportSmallBundle();
-  ASSERT_TRUE(hub::InsertDetections(*db_,
-                                    std::vector<hub::DetectedAlert>{
-                                        Alert(org_a_, {"T1110.001"}),
-                                        Alert(org_a_, {"T1110.001"}),
-                                        Alert(org_b_, {"T1110.001", "T1078"}),
-                                    },
-                                    {}, T0));
+  InsertHeatmapAlerts();
   auto cells = [](const JsonValue& heatmap) {
     std::map<std::pair<std::string, std::string>, int64_t> out;
     for (const auto& cell : heatmap.Find("cells")->as_array()) {
@@ -398,13 +403,7 @@ std::string LayerMetadata(const JsonValue& item, std::string_view name) {
 
 TEST_P(ApiAttackTest, HeatmapLayerIsANavigatorLayerOfWhatTheReaderMayRead) {
   ImportSmallBundle();
-  ASSERT_TRUE(hub::InsertDetections(*db_,
-                                    std::vector<hub::DetectedAlert>{
-                                        Alert(org_a_, {"T1110.001"}),
-                                        Alert(org_a_, {"T1110.001"}),
-                                        Alert(org_b_, {"T1110.001", "T1078"}),
-                                    },
-                                    {}, T0));
+  InsertHeatmapAlerts();
   using Techniques = std::map<std::string, std::pair<int64_t, std::string>>;
   Response response = Call("GET", "/api/v1/attack/heatmap/layer", reporter_a_);
   ASSERT_EQ(response.status, 200) << response.body;
