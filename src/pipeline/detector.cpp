@@ -198,9 +198,10 @@ struct Detector::Impl {
   DetectorStats stats;
 
   Loaded loaded;
-  // Opened once at start (scan.geo_ip_paths): a database file replaced on disk is read again
-  // when the service restarts.
+  // Opened at start (scan.geo_ip_paths), and again when the files change (a monthly GeoLite2
+  // update), as feeds are; a file that does not open leaves the running databases in place.
   std::optional<intel::GeoIpDatabases> geo;
+  std::string geo_fingerprint;
   std::vector<scan::GeoTag> geo_tags;
   correlate::CampaignTracker campaigns;
   std::string rules_fingerprint;
@@ -898,6 +899,7 @@ Result<std::unique_ptr<Detector>> Detector::Create(DetectorOptions options, Inge
   impl->Publish();
   impl->rules_fingerprint = RulesFingerprint(impl->options.scan);
   impl->feeds_fingerprint = FilesFingerprint(impl->options.scan.intel_paths);
+  impl->geo_fingerprint = FilesFingerprint(impl->options.scan.geo_ip_paths);
   if (auto restored = impl->RestoreState(); !restored) return tl::unexpected(restored.error());
   impl->stats.next_seq = impl->next_seq;
   impl->stats.progress_at_ms = NowMs();
@@ -1032,6 +1034,27 @@ Result<bool> Detector::ReloadIfChangedImpl(Impl& impl) {
     ++impl.stats.reloads;
     impl.metrics->GetCounter("yagura_detector_reloads_total", RELOADS_HELP, {{"result", "ok"}}).Increment();
     changed = true;
+  }
+  if (impl.geo) {
+    std::string geo_now = FilesFingerprint(impl.options.scan.geo_ip_paths);
+    if (geo_now != impl.geo_fingerprint) {
+      impl.geo_fingerprint = std::move(geo_now);
+      auto reopened = intel::GeoIpDatabases::Open(impl.options.scan.geo_ip_paths);
+      const bool ok = reopened.has_value();
+      if (ok) {
+        impl.geo.emplace(std::move(*reopened));
+        ++impl.stats.reloads;
+        changed = true;
+      } else {
+        ++impl.stats.reload_failures;
+        std::fprintf(stderr, "yagura detector: GeoIP databases kept as they were: %s\n",
+                     reopened.error().message.c_str());
+      }
+      impl.metrics
+          ->GetCounter("yagura_detector_reloads_total", RELOADS_HELP,
+                       {{"result", ok ? "ok" : "failed"}})
+          .Increment();
+    }
   }
   return changed;
 }

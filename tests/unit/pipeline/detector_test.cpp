@@ -242,6 +242,40 @@ TEST_F(DetectorTest, AlertsLocateTheirAddressesWithGeoIpDatabases) {
   auto private_address = JsonValue::Parse(collected.alerts[1].details_json);
   EXPECT_TRUE(private_address->Find("geo")->as_object().empty());
 
+  // A newer database replaces the file: read again at the next check, as feeds are. One that
+  // does not open leaves the running databases in place.
+  test_support::MmdbWriter newer(6, "GeoLite2-City");
+  newer.Insert(
+      "45.33.32.0/24",
+      test_support::MmdbMap{
+          {"country", test_support::MmdbMap{{"iso_code", "CA"},
+                                            {"names", test_support::MmdbMap{{"en", "Canada"}}}}}});
+  std::ofstream(dir_ / "City.mmdb", std::ios::binary | std::ios::trunc) << newer.Bytes();
+  auto reloaded = detector->ReloadIfChanged();
+  ASSERT_TRUE(reloaded) << reloaded.error().ToString();
+  EXPECT_TRUE(*reloaded);
+  FailedLogon("org-a", "45.33.32.156", 0, 2);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  ASSERT_EQ(collected.alerts.size(), 3u);
+  EXPECT_EQ(JsonValue::Parse(collected.alerts[2].details_json)
+                ->Find("geo")
+                ->Find("IpAddress")
+                ->Find("country")
+                ->as_string(),
+            "CA");
+  std::ofstream(dir_ / "City.mmdb", std::ios::binary | std::ios::trunc) << "damaged";
+  EXPECT_FALSE(*detector->ReloadIfChanged());
+  FailedLogon("org-a", "45.33.32.156", 0, 3);
+  ASSERT_TRUE(detector->RunUntilIdle());
+  auto rules = OfKind(collected, "rule");  // a correlation alert came with the third logon
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_EQ(JsonValue::Parse(rules[3]->details_json)
+                ->Find("geo")
+                ->Find("IpAddress")
+                ->Find("country")
+                ->as_string(),
+            "CA");
+
   options.scan.geo_ip_paths = {(dir_ / "missing.mmdb").string()};
   auto refused = Detector::Create(
       options, *queue_, [](const DetectionBatch&) -> Result<void> { return {}; }, metrics_);
