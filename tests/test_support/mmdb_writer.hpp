@@ -167,4 +167,15 @@ class MmdbWriter {
   std::string data_;
 };
 
+// A database in which `network` lies in one country, as GeoLite2's Country and City
+// databases write it: {"country": {"iso_code": ISO, "names": {"en": NAME}}}.
+inline std::string CountryDatabase(std::string_view network, std::string iso, std::string name,
+                                   std::string database_type = "GeoLite2-Country") {
+  MmdbWriter writer(6, std::move(database_type));
+  writer.Insert(network,
+                MmdbMap{{"country", MmdbMap{{"iso_code", std::move(iso)},
+                                            {"names", MmdbMap{{"en", std::move(name)}}}}}});
+  return writer.Bytes();
+}
+
 }  // namespace yagura::test_support

@@ -216,13 +216,8 @@ TEST_F(DetectorTest, RuleAlertsCarryTheEnvelopeAndTheScanFormat) {
 // With geo_ip_paths, live alerts locate their event's addresses as `yagura scan --geo-ip` does;
 // a database that cannot be opened stops the detector from starting, naming it.
 TEST_F(DetectorTest, AlertsLocateTheirAddressesWithGeoIpDatabases) {
-  test_support::MmdbWriter city(6, "GeoLite2-City");
-  city.Insert("45.33.32.0/24",
-              test_support::MmdbMap{
-                  {"country", test_support::MmdbMap{
-                                  {"iso_code", "US"},
-                                  {"names", test_support::MmdbMap{{"en", "United States"}}}}}});
-  std::ofstream(dir_ / "City.mmdb", std::ios::binary) << city.Bytes();
+  std::ofstream(dir_ / "City.mmdb", std::ios::binary)
+      << test_support::CountryDatabase("45.33.32.0/24", "US", "United States");
   DetectorOptions options = Options();
   options.scan.geo_ip_paths = {(dir_ / "City.mmdb").string()};
   options.fold_window_ms = 0;  // each event an alert of its own
@@ -244,13 +239,8 @@ TEST_F(DetectorTest, AlertsLocateTheirAddressesWithGeoIpDatabases) {
 
   // A newer database replaces the file: read again at the next check, as feeds are. One that
   // does not open leaves the running databases in place.
-  test_support::MmdbWriter newer(6, "GeoLite2-City");
-  newer.Insert(
-      "45.33.32.0/24",
-      test_support::MmdbMap{
-          {"country", test_support::MmdbMap{{"iso_code", "CA"},
-                                            {"names", test_support::MmdbMap{{"en", "Canada"}}}}}});
-  std::ofstream(dir_ / "City.mmdb", std::ios::binary | std::ios::trunc) << newer.Bytes();
+  std::ofstream(dir_ / "City.mmdb", std::ios::binary | std::ios::trunc)
+      << test_support::CountryDatabase("45.33.32.0/24", "CA", "Canada");
   auto reloaded = detector->ReloadIfChanged();
   ASSERT_TRUE(reloaded) << reloaded.error().ToString();
   EXPECT_TRUE(*reloaded);

@@ -138,14 +138,9 @@ TEST(LogStats, LogonSourcesAreLocatedWithGeoIpDatabases) {
   asn.Insert("203.0.113.0/24",
              test_support::MmdbMap{{"autonomous_system_number", uint64_t{131279}},
                                    {"autonomous_system_organization", "Star JV"}});
-  test_support::MmdbWriter country(6, "GeoLite2-Country");
-  country.Insert("203.0.113.0/24",
-                 test_support::MmdbMap{
-                     {"country", test_support::MmdbMap{
-                                     {"iso_code", "KP"},
-                                     {"names", test_support::MmdbMap{{"en", "North Korea"}}}}}});
   std::ofstream(dir / "ASN.mmdb", std::ios::binary) << asn.Bytes();
-  std::ofstream(dir / "Country.mmdb", std::ios::binary) << country.Bytes();
+  std::ofstream(dir / "Country.mmdb", std::ios::binary)
+      << test_support::CountryDatabase("203.0.113.0/24", "KP", "North Korea");
   StatsOptions options;
   options.inputs = {SAMPLES.string()};
   options.geo_ip_paths = {dir.string()};
