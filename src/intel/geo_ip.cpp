@@ -39,6 +39,42 @@ uint32_t UintAt(MMDB_entry_s& entry, const char* const* path) {
   }
 }
 
+// IPinfo's databases name things their own way. Its Lite database: "country_code" ("JP") and
+// "country" (the name); its older country and ASN database: "country" (the code) and
+// "country_name". Both: "asn" as text ("AS2516") and "as_name".
+void ReadIpinfoCountry(MMDB_entry_s& entry, GeoLocation& location) {
+  static const char* const CODE[] = {"country_code", nullptr};
+  static const char* const COUNTRY[] = {"country", nullptr};
+  static const char* const NAME[] = {"country_name", nullptr};
+  std::string code = StringAt(entry, CODE);
+  if (!code.empty()) {
+    location.country = std::move(code);
+    location.country_name = StringAt(entry, COUNTRY);
+    return;
+  }
+  std::string country = StringAt(entry, COUNTRY);
+  if (country.size() == 2) {
+    location.country = std::move(country);
+    location.country_name = StringAt(entry, NAME);
+  }
+}
+
+void ReadIpinfoNetwork(MMDB_entry_s& entry, GeoLocation& location) {
+  static const char* const ASN[] = {"asn", nullptr};
+  static const char* const AS_NAME[] = {"as_name", nullptr};
+  const std::string asn = StringAt(entry, ASN);
+  if (asn.size() < 3 || (asn[0] != 'A' && asn[0] != 'a') || (asn[1] != 'S' && asn[1] != 's'))
+    return;
+  uint64_t number = 0;
+  for (size_t i = 2; i < asn.size(); ++i) {
+    if (asn[i] < '0' || asn[i] > '9' || number > 0xffffffffu / 10) return;
+    number = number * 10 + static_cast<uint64_t>(asn[i] - '0');
+  }
+  if (number == 0 || number > 0xffffffffu) return;
+  location.asn = static_cast<uint32_t>(number);
+  location.as_org = StringAt(entry, AS_NAME);
+}
+
 }  // namespace
 
 struct GeoIpDatabases::Database {
@@ -165,11 +201,13 @@ const GeoLocation* GeoIpDatabases::Lookup(std::string_view text) {
           location.country = StringAt(result.entry, REGISTERED);
           location.country_name = StringAt(result.entry, REGISTERED_NAME);
         }
+        if (location.country.empty()) ReadIpinfoCountry(result.entry, location);
       }
       if (location.city.empty()) location.city = StringAt(result.entry, CITY);
       if (location.asn == 0) {
         location.asn = UintAt(result.entry, ASN);
         if (location.asn != 0) location.as_org = StringAt(result.entry, AS_ORG);
+        if (location.asn == 0) ReadIpinfoNetwork(result.entry, location);
       }
       any = true;
     }

@@ -1,5 +1,6 @@
 // GeoIpDatabases: where an address is, from MaxMind DB files the investigator brings
-// (GeoLite2/GeoIP2 City, Country and ASN; DB-IP's and IPinfo's databases in the same format):
+// (GeoLite2/GeoIP2 City, Country and ASN; DB-IP's lite databases, which share their names;
+// IPinfo's Lite and country-and-ASN databases, whose names are read too):
 // the country, city and autonomous system of the addresses in alerted events, as Hayabusa's
 // --geo-ip gives them. For a national centre the first question about an address is whether
 // it is foreign, and whose network it belongs to.

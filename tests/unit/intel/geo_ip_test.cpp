@@ -91,6 +91,41 @@ TEST_F(GeoIpTest, CombinesPlaceAndNetworkFromTheDatabasesOfAFolder) {
     EXPECT_EQ(databases->Lookup(none), nullptr) << none;
 }
 
+// IPinfo's databases: the Lite one ("country_code", "country" as the name) and the older
+// country-and-ASN one ("country" as the code, "country_name"); "asn" as text in both.
+TEST_F(GeoIpTest, ReadsIpinfosNamesToo) {
+  MmdbWriter lite(6, "ipinfo lite.mmdb");
+  lite.Insert("203.0.113.0/24", MmdbMap{{"asn", "AS2516"},
+                                        {"as_name", "KDDI CORPORATION"},
+                                        {"country", "Japan"},
+                                        {"country_code", "JP"},
+                                        {"continent", "Asia"}});
+  Write(dir_ / "lite.mmdb", lite.Bytes());
+  MmdbWriter older(6, "ipinfo country_asn.mmdb");
+  older.Insert("198.51.100.0/24", MmdbMap{{"asn", "as64500"},
+                                          {"as_name", "Example"},
+                                          {"country", "NL"},
+                                          {"country_name", "Netherlands"}});
+  older.Insert("192.0.2.0/24", MmdbMap{{"asn", "AS12x"}, {"country", "Atlantis"}});
+  Write(dir_ / "older.mmdb", older.Bytes());
+  auto databases =
+      GeoIpDatabases::Open({(dir_ / "lite.mmdb").string(), (dir_ / "older.mmdb").string()});
+  ASSERT_TRUE(databases) << databases.error().ToString();
+  const GeoLocation* japan = databases->Lookup("203.0.113.9");
+  ASSERT_NE(japan, nullptr);
+  EXPECT_EQ(japan->country, "JP");
+  EXPECT_EQ(japan->country_name, "Japan");
+  EXPECT_EQ(japan->asn, 2516u);
+  EXPECT_EQ(japan->as_org, "KDDI CORPORATION");
+  const GeoLocation* netherlands = databases->Lookup("198.51.100.7");
+  ASSERT_NE(netherlands, nullptr);
+  EXPECT_EQ(netherlands->country, "NL");
+  EXPECT_EQ(netherlands->country_name, "Netherlands");
+  EXPECT_EQ(netherlands->asn, 64500u);
+  // Neither a code nor an AS number: nothing is made up.
+  EXPECT_EQ(databases->Lookup("192.0.2.1"), nullptr);
+}
+
 TEST_F(GeoIpTest, NamesWhatCannotBeOpened) {
   Write(dir_ / "bad.mmdb", "not a database at all");
   auto bad = GeoIpDatabases::Open({(dir_ / "bad.mmdb").string()});
