@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "attack/technique_id.hpp"
 
@@ -26,11 +27,12 @@ JsonValue LayerJson(const NavigatorLayer& layer) {
   // the layer lacks are added unscored, so that the Navigator opens them.
   std::map<std::string, const LayerTechnique*> by_id;
   for (const LayerTechnique& technique : layer.techniques) by_id.emplace(technique.id, &technique);
-  std::map<std::string, bool> opened;  // id -> has annotated sub-techniques
-  for (const auto& [id, technique] : by_id) {
-    const std::string_view parent = ParentTechnique(id);
-    if (parent.size() != id.size()) opened[std::string(parent)] = true;
+  std::set<std::string> opened;  // techniques with annotated sub-techniques
+  for (const LayerTechnique& technique : layer.techniques) {
+    const std::string_view parent = ParentTechnique(technique.id);
+    if (parent.size() != technique.id.size()) opened.emplace(parent);
   }
+  for (const std::string& parent : opened) by_id.emplace(parent, nullptr);
   int64_t gradient_max = 1;
   if (layer.gradient_max) {
     gradient_max = std::max(*layer.gradient_max, layer.gradient_min + 1);
@@ -58,9 +60,7 @@ JsonValue LayerJson(const NavigatorLayer& layer) {
     if (opened.contains(id)) item.Set("showSubtechniques", true);
     techniques.Push(std::move(item));
   };
-  std::map<std::string, const LayerTechnique*> all = by_id;
-  for (const auto& [parent, _] : opened) all.emplace(parent, nullptr);
-  for (const auto& [id, technique] : all) write(id, technique);
+  for (const auto& [id, technique] : by_id) write(id, technique);
 
   JsonValue versions = JsonValue::MakeObject();
   if (!layer.attack_version.empty()) versions.Set("attack", layer.attack_version);

@@ -30,6 +30,15 @@ std::optional<std::string> TechniqueOfTag(std::string_view tag) {
   return NormalizeTechniqueId(tag.substr(PREFIX.size()));
 }
 
+std::vector<std::string> TechniquesOfTags(const std::vector<std::string>& tags) {
+  std::vector<std::string> ids;
+  for (const std::string& tag : tags) {
+    std::optional<std::string> id = TechniqueOfTag(tag);
+    if (id && std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(std::move(*id));
+  }
+  return ids;
+}
+
 std::string_view ParentTechnique(std::string_view id) {
   const size_t dot = id.find('.');
   return dot == std::string_view::npos ? id : id.substr(0, dot);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace yagura::attack {
 
@@ -16,6 +17,10 @@ namespace yagura::attack {
 // "attack.t1110.001" (a Sigma tag, any case) -> "T1110.001"; nullopt for other tags (tactics
 // such as "attack.credential-access", groups "attack.g0016", software "attack.s0002").
 [[nodiscard]] std::optional<std::string> TechniqueOfTag(std::string_view tag);
+
+// The techniques a rule's tags name, each once, in the order of the tags ("attack.t1059" and
+// "attack.T1059" are one).
+[[nodiscard]] std::vector<std::string> TechniquesOfTags(const std::vector<std::string>& tags);
 
 // "T1110.001" -> "T1110"; a technique is its own parent.
 [[nodiscard]] std::string_view ParentTechnique(std::string_view id);

@@ -11,6 +11,7 @@
 #include "cli/placeholders.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "scan/report_file.hpp"
 #include "scan/rule_tests.hpp"
 #include "scan/scanner.hpp"
 #include "sigma/rule_set.hpp"
@@ -313,12 +314,10 @@ int RulesCommand::List() {
     return EXIT_USAGE;
   }
   // The layer's file is opened first, so that a path that takes no file is said at once.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> layer_file{nullptr, &std::fclose};
+  scan::ReportFile layer_file;
   if (!attack_layer_path_.empty()) {
-    layer_file.reset(std::fopen(attack_layer_path_.c_str(), "wb"));
-    if (!layer_file) {
-      std::cerr << fmt::format("{}: --attack-layer: cannot write {}: {}\n", self,
-                               attack_layer_path_, std::strerror(errno));
+    if (auto opened = layer_file.Open(attack_layer_path_, "--attack-layer"); !opened) {
+      std::cerr << self << ": " << opened.error().message << "\n";
       return EXIT_USAGE;
     }
   }
@@ -405,7 +404,7 @@ int RulesCommand::List() {
     std::cerr << fmt::format("{}: {} listed ({}); {} loaded, {} failed\n", self, listed.size(),
                              levels.empty() ? "none" : levels, loaded, summary.rules_failed);
   }
-  if (layer_file) {
+  if (layer_file.is_open()) {
     std::vector<const sigma::RuleInfo*> infos;
     for (const Listed& rule : listed) infos.push_back(rule.info);
     const scan::TechniqueScore score = attack_layer_score_ == "level"
@@ -415,10 +414,8 @@ int RulesCommand::List() {
     const size_t techniques = layer.techniques.size();
     std::string json = attack::LayerJson(layer).Serialize();
     json.push_back('\n');
-    const bool written = std::fwrite(json.data(), 1, json.size(), layer_file.get()) == json.size();
-    if (std::fclose(layer_file.release()) != 0 || !written) {
-      std::cerr << fmt::format("{}: --attack-layer: cannot write {}: {}\n", self,
-                               attack_layer_path_, std::strerror(errno));
+    if (auto written = layer_file.WriteAndClose(json); !written) {
+      std::cerr << self << ": " << written.error().message << "\n";
       return EXIT_PARTIAL;
     }
     std::cerr << fmt::format("{}: {} techniques of the Enterprise matrix in {}\n", self, techniques,

@@ -638,6 +638,16 @@ Response HeatmapHandler(ApiContext& context, Request& request, const hub::Princi
   return JsonResponse(200, body);
 }
 
+// The imported release of `domain` as the Navigator names releases: by their major version
+// ("18" for 18.1); "" when the domain was never imported.
+std::string NavigatorAttackVersion(store::Connection& connection, const std::string& domain) {
+  store::Rows rows = connection.Query("SELECT version FROM attack_imports WHERE domain = $1",
+                                      {store::Param{domain}});
+  if (rows.rows.empty()) return {};
+  const std::string version = rows.rows[0][0].text();
+  return version.substr(0, version.find('.'));
+}
+
 // The heatmap as an ATT&CK Navigator layer of one domain (enterprise-attack unless `domain`
 // says otherwise): each technique's score is its count (alerts plus incidents, as the
 // heatmap's `count`), its comment its name and counts, and its tooltip the buckets of the chosen
@@ -658,9 +668,7 @@ Response HeatmapLayerHandler(ApiContext& context, Request& request,
     for (const auto& cell : heatmap.cells)
       if (ids.empty() || ids.back() != cell.technique) ids.push_back(cell.technique);
     resolved = hub::ResolveTechniques(*connection, ids);
-    store::Rows rows = connection->Query("SELECT version FROM attack_imports WHERE domain = $1",
-                                         {store::Param{domain}});
-    if (!rows.rows.empty()) version = rows.rows[0][0].text();
+    version = NavigatorAttackVersion(*connection, domain);
   }
 
   struct Tally {
@@ -677,8 +685,7 @@ Response HeatmapLayerHandler(ApiContext& context, Request& request,
   }
   attack::NavigatorLayer layer;
   layer.domain = domain;
-  // The Navigator names ATT&CK releases by their major version ("18" for 18.1).
-  layer.attack_version = version.substr(0, version.find('.'));
+  layer.attack_version = version;
   const std::string what = parsed.source == "alerts"      ? "alerts"
                            : parsed.source == "incidents" ? "incidents"
                                                           : "alerts and incidents";
@@ -827,9 +834,7 @@ Response CoverageLayerHandler(ApiContext& context, RuleTagCache& cache, Request&
   std::string version;
   {
     auto connection = context.database.Acquire();
-    store::Rows rows = connection->Query("SELECT version FROM attack_imports WHERE domain = $1",
-                                         {store::Param{domain}});
-    if (!rows.rows.empty()) version = rows.rows[0][0].text();
+    version = NavigatorAttackVersion(*connection, domain);
   }
   std::map<std::string, std::vector<const hub::RuleTechniques*>> rules_of;
   for (const hub::RuleTechniques& rule : rules->rules)
@@ -839,7 +844,7 @@ Response CoverageLayerHandler(ApiContext& context, RuleTagCache& cache, Request&
     }
   attack::NavigatorLayer layer;
   layer.domain = domain;
-  layer.attack_version = version.substr(0, version.find('.'));
+  layer.attack_version = version;
   layer.name = "Yagura: rule coverage";
   layer.description = fmt::format(
       "ATT&CK techniques the tags of the service's {} rules name. A technique's score is how "

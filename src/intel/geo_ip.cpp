@@ -170,8 +170,8 @@ std::optional<bool> IsGlobalAddress(std::string_view text) {
 }
 
 const GeoLocation* GeoIpDatabases::Lookup(std::string_view text) {
-  if (auto known = remembered_.find(std::string(text)); known != remembered_.end())
-    return known->second.get();
+  std::string key(text);
+  if (auto known = remembered_.find(key); known != remembered_.end()) return known->second.get();
   if (remembered_.size() >= MAX_REMEMBERED) remembered_.clear();
   std::unique_ptr<GeoLocation> found;
   if (IsGlobalAddress(text).value_or(false)) {
@@ -215,7 +215,7 @@ const GeoLocation* GeoIpDatabases::Lookup(std::string_view text) {
       found = std::make_unique<GeoLocation>(std::move(location));
   }
   const GeoLocation* pointer = found.get();
-  remembered_.emplace(std::string(text), std::move(found));
+  remembered_.emplace(std::move(key), std::move(found));
   return pointer;
 }
 

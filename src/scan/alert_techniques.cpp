@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
 
 #include "attack/technique_id.hpp"
 #include "core/time.hpp"
@@ -16,13 +15,18 @@ namespace {
 constexpr size_t COMMENT_RULES = 10;
 constexpr size_t TOOLTIP_HOSTS = 5;
 
-// Hosts (or log sources) by count, most first; ties stay in name order.
-std::vector<std::pair<std::string, uint64_t>> MostFirst(
-    const std::map<std::string, uint64_t, std::less<>>& hosts) {
-  std::vector<std::pair<std::string, uint64_t>> sorted(hosts.begin(), hosts.end());
+// "dc1 (23), ws7 (4), 2 more": the names with the most first (ties in name order), at most
+// TOOLTIP_HOSTS of them, then how many are left.
+std::string MostFirst(const std::map<std::string, uint64_t, std::less<>>& counts) {
+  std::vector<std::pair<std::string, uint64_t>> sorted(counts.begin(), counts.end());
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
-  return sorted;
+  std::string text;
+  for (size_t i = 0; i < sorted.size() && i < TOOLTIP_HOSTS; ++i)
+    text += fmt::format("{}{} ({})", i > 0 ? ", " : "", sorted[i].first, sorted[i].second);
+  if (sorted.size() > TOOLTIP_HOSTS)
+    text += fmt::format(", {} more", sorted.size() - TOOLTIP_HOSTS);
+  return text;
 }
 
 std::string Joined(const std::vector<std::string>& items) {
@@ -79,15 +83,9 @@ attack::NavigatorLayer RuleCoverageLayer(const std::vector<const sigma::RuleInfo
   std::map<std::string, std::vector<const sigma::RuleInfo*>> rules_of;
   size_t tagged = 0;
   for (const sigma::RuleInfo* rule : rules) {
-    bool any = false;
-    for (const std::string& tag : rule->tags) {
-      std::optional<std::string> id = attack::TechniqueOfTag(tag);
-      if (!id) continue;
-      auto& list = rules_of[*id];
-      if (list.empty() || list.back() != rule) list.push_back(rule);
-      any = true;
-    }
-    if (any) ++tagged;
+    const std::vector<std::string> ids = attack::TechniquesOfTags(rule->tags);
+    for (const std::string& id : ids) rules_of[id].push_back(rule);
+    if (!ids.empty()) ++tagged;
   }
   std::vector<std::string> ics;
   for (auto& [id, covering] : rules_of) {
@@ -121,15 +119,9 @@ attack::NavigatorLayer RuleCoverageLayer(const std::vector<const sigma::RuleInfo
     for (auto it = by_level.rbegin(); it != by_level.rend(); ++it)
       levels += fmt::format("{}{} {}", levels.empty() ? "" : ", ", it->second,
                             sigma::LevelName(it->first));
-    std::string sources;
-    const auto sorted = MostFirst(by_source);
-    for (size_t i = 0; i < sorted.size() && i < TOOLTIP_HOSTS; ++i)
-      sources += fmt::format("{}{} ({})", i > 0 ? ", " : "", sorted[i].first, sorted[i].second);
-    if (sorted.size() > TOOLTIP_HOSTS)
-      sources += fmt::format(", {} more", sorted.size() - TOOLTIP_HOSTS);
     technique.metadata.emplace_back("rules", std::to_string(covering.size()));
     technique.metadata.emplace_back("levels", std::move(levels));
-    technique.metadata.emplace_back("log sources", std::move(sources));
+    technique.metadata.emplace_back("log sources", MostFirst(by_source));
     layer.techniques.push_back(std::move(technique));
   }
   const std::string paths = Joined(rule_paths);
@@ -152,23 +144,15 @@ attack::NavigatorLayer RuleCoverageLayer(const std::vector<const sigma::RuleInfo
 void AlertTechniques::Add(const sigma::RuleInfo& rule, std::string_view host,
                           std::optional<int64_t> time_ms) {
   ++rule_alerts_;
-  auto [known, inserted] = techniques_of_rule_.try_emplace(&rule);
+  auto [known, inserted] = tallies_of_rule_.try_emplace(&rule);
   if (inserted) {
-    for (const std::string& tag : rule.tags) {
-      std::optional<std::string> id = attack::TechniqueOfTag(tag);
-      if (!id) continue;
-      auto [at, added] =
-          index_of_technique_.try_emplace(*id, static_cast<uint32_t>(tallies_.size()));
-      if (added) tallies_.emplace_back();
-      // A rule that names a technique twice ("attack.t1059", "attack.T1059") counts once.
-      if (std::find(known->second.begin(), known->second.end(), at->second) == known->second.end())
-        known->second.push_back(at->second);
-    }
+    for (const std::string& id : attack::TechniquesOfTags(rule.tags))
+      known->second.push_back(&tallies_[id]);
   }
   if (known->second.empty()) return;
   ++alerts_;
-  for (uint32_t index : known->second) {
-    Tally& tally = tallies_[index];
+  for (Tally* counted : known->second) {
+    Tally& tally = *counted;
     ++tally.alerts;
     ++tally.rules[&rule];
     if (!host.empty()) {
@@ -176,10 +160,7 @@ void AlertTechniques::Add(const sigma::RuleInfo& rule, std::string_view host,
       if (entry == tally.hosts.end()) entry = tally.hosts.emplace(std::string(host), 0).first;
       ++entry->second;
     }
-    if (time_ms) {
-      if (!tally.first_ms || *time_ms < *tally.first_ms) tally.first_ms = time_ms;
-      if (!tally.last_ms || *time_ms > *tally.last_ms) tally.last_ms = time_ms;
-    }
+    if (time_ms) WidenSpan(tally.first_ms, tally.last_ms, *time_ms);
     tally.highest = std::max(tally.highest, rule.level);
   }
 }
@@ -193,10 +174,7 @@ attack::NavigatorLayer AlertTechniques::Layer(const std::vector<std::string>& in
                    ? fmt::format("yagura scan: {}", inputs.front())
                    : fmt::format("yagura scan: {} and {} more", inputs.front(), inputs.size() - 1);
   std::vector<std::string> ics;
-  std::set<const sigma::RuleInfo*> rules_with_techniques;
-  for (const auto& [id, index] : index_of_technique_) {
-    const Tally& tally = tallies_[index];
-    for (const auto& [rule, _] : tally.rules) rules_with_techniques.insert(rule);
+  for (const auto& [id, tally] : tallies_) {
     if (attack::DomainOfTechnique(id) != layer.domain) {
       ics.push_back(fmt::format("{} ({} alerts)", id, tally.alerts));
       continue;
@@ -226,23 +204,16 @@ attack::NavigatorLayer AlertTechniques::Layer(const std::vector<std::string>& in
     if (tally.first_ms)
       technique.metadata.emplace_back("first", FormatTimestampMs(*tally.first_ms));
     if (tally.last_ms) technique.metadata.emplace_back("last", FormatTimestampMs(*tally.last_ms));
-    if (!tally.hosts.empty()) {
-      const std::vector<std::pair<std::string, uint64_t>> hosts = MostFirst(tally.hosts);
-      std::string text;
-      for (size_t i = 0; i < hosts.size() && i < TOOLTIP_HOSTS; ++i) {
-        if (i > 0) text += ", ";
-        text += fmt::format("{} ({})", hosts[i].first, hosts[i].second);
-      }
-      if (hosts.size() > TOOLTIP_HOSTS)
-        text += fmt::format(", {} more", hosts.size() - TOOLTIP_HOSTS);
-      technique.metadata.emplace_back("hosts", std::move(text));
-    }
+    if (!tally.hosts.empty()) technique.metadata.emplace_back("hosts", MostFirst(tally.hosts));
     layer.techniques.push_back(std::move(technique));
   }
   layer.description = fmt::format(
       "ATT&CK techniques named by the rules of a scan's alerts: {} of {} alerts, of {} rules, "
       "name {} techniques. A technique's score is {}.",
-      alerts_, rule_alerts_, rules_with_techniques.size(), tallies_.size(),
+      alerts_, rule_alerts_,
+      std::count_if(tallies_of_rule_.begin(), tallies_of_rule_.end(),
+                    [](const auto& entry) { return !entry.second.empty(); }),
+      tallies_.size(),
       score == TechniqueScore::kLevel
           ? "the highest level of its alerts (1 informational to 5 critical)"
       : score == TechniqueScore::kRules ? "how many rules raised its alerts"

@@ -68,10 +68,9 @@ class AlertTechniques {
     std::optional<int64_t> first_ms, last_ms;
     sigma::Level highest = sigma::Level::kInformational;
   };
-  // The techniques of each rule seen, as indexes into tallies_ (tags are read once a rule).
-  std::unordered_map<const sigma::RuleInfo*, std::vector<uint32_t>> techniques_of_rule_;
-  std::map<std::string, uint32_t> index_of_technique_;
-  std::vector<Tally> tallies_;
+  std::map<std::string, Tally> tallies_;  // by technique id
+  // The tallies of each rule seen (its tags are read once).
+  std::unordered_map<const sigma::RuleInfo*, std::vector<Tally*>> tallies_of_rule_;
   uint64_t alerts_ = 0;
   uint64_t rule_alerts_ = 0;  // every alert given to Add
 };

@@ -187,14 +187,7 @@ void HtmlReport::Add(const Alert& alert) {
     stats.level = alert.level;
     stats.id = alert.rule_id;
     stats.title = alert.title;
-    if (alert.tags != nullptr) {
-      for (const std::string& tag : *alert.tags) {
-        std::optional<std::string> id = attack::TechniqueOfTag(tag);
-        if (id && std::find(stats.techniques.begin(), stats.techniques.end(), *id) ==
-                      stats.techniques.end())
-          stats.techniques.push_back(std::move(*id));
-      }
-    }
+    if (alert.tags != nullptr) stats.techniques = attack::TechniquesOfTags(*alert.tags);
   }
   ++stats.count;
   if (alert.time_ms) WidenSpan(stats.first_ms, stats.last_ms, *alert.time_ms);

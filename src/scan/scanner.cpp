@@ -31,6 +31,7 @@
 #include "scan/engine_impl.hpp"
 #include "scan/html_report.hpp"
 #include "scan/pivot_keywords.hpp"
+#include "scan/report_file.hpp"
 #include "scan/rule_tuning.hpp"
 #include "sigma/evaluator.hpp"
 #include "sigma/matcher.hpp"
@@ -1191,31 +1192,6 @@ void Engine::Scan(const std::vector<std::string>& paths, const OnAlert& on_alert
 }
 
 namespace {
-
-// A file RunScan writes besides the alerts (--pivot-keywords, --html-report): opened before
-// the scan, written whole after it. Errors name the option and the path.
-class ReportFile {
- public:
-  Result<void> Open(const std::string& path, std::string_view option) {
-    path_ = path;
-    option_ = option;
-    file_.reset(std::fopen(path.c_str(), "wb"));
-    return file_ ? Result<void>{} : Failure();
-  }
-  Result<void> WriteAndClose(std::string_view text) {
-    const bool written = std::fwrite(text.data(), 1, text.size(), file_.get()) == text.size();
-    if (std::fclose(file_.release()) != 0 || !written) return Failure();
-    return {};
-  }
-
- private:
-  Result<void> Failure() const {
-    return Fail(fmt::format("{}: cannot write {}: {}", option_, path_, std::strerror(errno)));
-  }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, &std::fclose};
-  std::string path_;
-  std::string_view option_;
-};
 
 }  // namespace
 

@@ -27,6 +27,13 @@ TEST(TechniqueIds, NormalisesTechniqueIdsAndTags) {
   EXPECT_FALSE(TechniqueOfTag("xattack.t1059"));
 }
 
+TEST(TechniqueIds, TheTechniquesOfARulesTagsEachOnceInTagOrder) {
+  EXPECT_EQ(TechniquesOfTags({"attack.execution", "attack.t1059.001", "attack.T1059.001",
+                              "attack.t1003", "attack.s0002"}),
+            (std::vector<std::string>{"T1059.001", "T1003"}));
+  EXPECT_TRUE(TechniquesOfTags({}).empty());
+}
+
 TEST(TechniqueIds, ParentsAndDomains) {
   EXPECT_EQ(ParentTechnique("T1059.001"), "T1059");
   EXPECT_EQ(ParentTechnique("T1059"), "T1059");
