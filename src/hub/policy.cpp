@@ -45,6 +45,21 @@ std::optional<Tlp> ParseTlp(std::string_view text) {
 
 std::span<const std::string_view> TlpNames() { return TLP_NAMES; }
 
+namespace {
+constexpr std::array<std::string_view, 3> CASE_ROLE_NAMES = {"lead", "member", "reader"};
+}
+
+std::string_view ToString(CaseRole role) { return CASE_ROLE_NAMES[static_cast<size_t>(role)]; }
+
+std::optional<CaseRole> ParseCaseRole(std::string_view text) {
+  for (size_t i = 0; i < CASE_ROLE_NAMES.size(); ++i) {
+    if (CASE_ROLE_NAMES[i] == text) return static_cast<CaseRole>(i);
+  }
+  return std::nullopt;
+}
+
+std::span<const std::string_view> CaseRoleNames() { return CASE_ROLE_NAMES; }
+
 bool CanRead(const Principal& p, const Marking& m) {
   if (!p.user_id.empty() && (m.author_id == p.user_id || Contains(m.named_user_ids, p.user_id) ||
                              Contains(m.assignee_ids, p.user_id))) {
@@ -221,6 +236,25 @@ bool ReadAuditLog(const Principal& p) { return p.IsCentreStaff() && p.Has(Role::
 bool ViewDetection(const Principal& p) { return p.IsCentreStaff(); }
 
 bool OperateDetection(const Principal& p) { return IsDutyOfficer(p); }
+
+bool OpenCase(const Principal& p) {
+  return p.IsCentreStaff() && (p.Has(Role::kCentreAdmin) || p.Has(Role::kInvestigator));
+}
+
+bool JoinCase(OrgType org_type, const std::vector<Role>& roles) {
+  if (org_type != OrgType::kCentre) return false;
+  return std::any_of(roles.begin(), roles.end(), IsCentreRole);
+}
+
+// A membership is checked together with the caller's organisation: someone moved out of the
+// centre keeps no access through a membership nobody removed.
+bool RunCase(const Principal& p, std::optional<CaseRole> role) {
+  return p.IsCentreStaff() && role == CaseRole::kLead;
+}
+
+bool WorkOnCase(const Principal& p, std::optional<CaseRole> role) {
+  return p.IsCentreStaff() && (role == CaseRole::kLead || role == CaseRole::kMember);
+}
 
 }  // namespace can
 }  // namespace yagura::hub

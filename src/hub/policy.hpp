@@ -74,6 +74,15 @@ void LoadGrants(store::Connection& connection, std::string_view object_type,
 void SaveGrants(store::Connection& connection, std::string_view object_type,
                 std::string_view object_id, const Marking& marking);
 
+// Investigations (hub/cases.hpp) are need-to-know: a case is read by its members only, whatever
+// its marking and whoever opened it, and what a member may do is the role the case gives them:
+// a lead runs the case (members, status, removing an import), a member works on it (evidence,
+// custody, timeline, links), a reader only reads (legal counsel, the head of the centre).
+enum class CaseRole { kLead, kMember, kReader };
+std::string_view ToString(CaseRole role);  // "lead", "member", "reader"
+std::optional<CaseRole> ParseCaseRole(std::string_view text);
+std::span<const std::string_view> CaseRoleNames();
+
 // Write rules. Each names the action in the words of the API.
 namespace can {
 bool ManageOrganizations(const Principal& p);                          // centre_admin
@@ -103,6 +112,11 @@ bool ReadAuditLog(const Principal& p);                                 // centre
 // staff read them; only its administrators reload rules or pull feeds.
 bool ViewDetection(const Principal& p);                                // centre staff
 bool OperateDetection(const Principal& p);                             // centre_admin
+// Investigations. `role` is the caller's role in the case (nullopt: not a member).
+bool OpenCase(const Principal& p);                                  // centre_admin, investigator
+bool JoinCase(OrgType org_type, const std::vector<Role>& roles);    // centre staff only
+bool RunCase(const Principal& p, std::optional<CaseRole> role);     // the case's leads
+bool WorkOnCase(const Principal& p, std::optional<CaseRole> role);  // leads and members
 }  // namespace can
 
 }  // namespace yagura::hub

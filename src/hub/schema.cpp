@@ -517,6 +517,147 @@ ALTER TABLE alerts ADD COLUMN last_spool_seq BIGINT NOT NULL DEFAULT 0;
 UPDATE alerts SET last_event_time = event_time, last_spool_seq = spool_seq;
 )sql";
 
+// Version 10: investigations. Cases are read through access_grants like every confidential
+// object (tlp 'red', no author, addressed: its members only); `marking` is the case's own TLP for
+// what leaves it. Custody events are hash-chained per item (hub/evidence.hpp). A stored evidence
+// file lives in a table of its own so that lists of evidence never read it.
+constexpr const char* INVESTIGATIONS_SQL = R"sql(
+CREATE TABLE cases (
+  id TEXT PRIMARY KEY,
+  reference TEXT NOT NULL UNIQUE,
+  owner_org_id TEXT NOT NULL REFERENCES organizations(id),
+  author_id TEXT NOT NULL,
+  tlp TEXT NOT NULL,
+  addressed BIGINT NOT NULL DEFAULT 1,
+  centre_intake BIGINT NOT NULL DEFAULT 0,
+  marking TEXT NOT NULL,
+  title TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  status TEXT NOT NULL,
+  opened_by TEXT NOT NULL,
+  conclusion TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  closed_at BIGINT,
+  version BIGINT NOT NULL DEFAULT 1
+);
+CREATE INDEX cases_created ON cases (created_at, id);
+CREATE TABLE case_members (
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL,
+  added_by TEXT NOT NULL,
+  added_at BIGINT NOT NULL,
+  PRIMARY KEY (case_id, user_id)
+);
+CREATE INDEX case_members_user ON case_members (user_id, case_id);
+CREATE TABLE case_links (
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  object_type TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  note TEXT NOT NULL,
+  added_by TEXT NOT NULL,
+  added_at BIGINT NOT NULL,
+  PRIMARY KEY (case_id, object_type, object_id)
+);
+CREATE INDEX case_links_object ON case_links (object_type, object_id);
+CREATE TABLE case_history (
+  id TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  seq BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  actor_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX case_history_case ON case_history (case_id, seq);
+CREATE TABLE evidence (
+  id TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  number BIGINT NOT NULL,
+  label TEXT NOT NULL,
+  description TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  source_org_id TEXT,
+  source_host TEXT,
+  acquired_at BIGINT NOT NULL,
+  acquired_by TEXT NOT NULL,
+  acquisition_method TEXT,
+  sha256 TEXT,
+  sha1 TEXT,
+  md5 TEXT,
+  size BIGINT,
+  holder TEXT NOT NULL,
+  location TEXT,
+  status TEXT NOT NULL,
+  filename TEXT,
+  content_type TEXT,
+  has_content BIGINT NOT NULL DEFAULT 0,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  seal TEXT,
+  UNIQUE (case_id, number)
+);
+CREATE TABLE evidence_content (
+  evidence_id TEXT PRIMARY KEY REFERENCES evidence(id),
+  content BLOB NOT NULL
+);
+CREATE TABLE custody_events (
+  id TEXT PRIMARY KEY,
+  evidence_id TEXT NOT NULL REFERENCES evidence(id),
+  seq BIGINT NOT NULL,
+  action TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  recorded_at BIGINT NOT NULL,
+  recorded_by TEXT NOT NULL,
+  holder_from TEXT NOT NULL,
+  holder_to TEXT NOT NULL,
+  location TEXT,
+  purpose TEXT NOT NULL,
+  seal TEXT,
+  sha256_observed TEXT,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  UNIQUE (evidence_id, seq)
+);
+CREATE TABLE case_timeline (
+  id TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  at BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  title TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  host TEXT NOT NULL,
+  host_key TEXT NOT NULL,
+  account TEXT NOT NULL,
+  source TEXT NOT NULL,
+  level TEXT NOT NULL,
+  techniques TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  import_id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX case_timeline_at ON case_timeline (case_id, at, id);
+CREATE INDEX case_timeline_import ON case_timeline (case_id, import_id);
+CREATE TABLE case_timeline_imports (
+  id TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  source_name TEXT NOT NULL,
+  format TEXT NOT NULL,
+  entries BIGINT NOT NULL,
+  first_at BIGINT NOT NULL,
+  last_at BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  imported_by TEXT NOT NULL,
+  imported_at BIGINT NOT NULL
+);
+)sql";
+
 std::string ForPostgres(std::string sql) {
   auto replace_all = [&](std::string_view from, std::string_view to) {
     for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
@@ -545,6 +686,7 @@ const std::vector<store::Migration>& Migrations() {
       Make(7, "attack", ATTACK_SQL),
       Make(8, "taxii", TAXII_SQL),
       Make(9, "alert repeats", ALERT_REPEATS_SQL),
+      Make(10, "investigations", INVESTIGATIONS_SQL),
   };
   return migrations;
 }
