@@ -470,6 +470,7 @@ void RegisterApi(Router& router, ApiContext& context) {
   RegisterIntelRoutes(router, context);
   RegisterStatsRoutes(router, context);
   RegisterExportRoutes(router, context);
+  RegisterCaseRoutes(router, context);
   // Last, so the OpenAPI document it serves sees every other route.
   RegisterSystemRoutes(router, context);
 }

@@ -208,6 +208,17 @@ Response ListResponse(const JsonValue& items, const std::string& next_cursor);
 void AuditRead(ApiContext& context, const hub::Principal& principal, std::string_view object_type,
                std::string_view object_id, hub::Tlp tlp);
 
+// Files sent to the API and handed out by it (file_transfer.cpp).
+// The uploaded file's name: ?filename= first, else Content-Disposition's filename* (RFC 5987,
+// UTF-8 only) or filename parameter, without directory parts; 400 when there is none.
+std::string UploadFilename(const Request& request);
+// Content-Disposition for a download: an ASCII fallback and the exact UTF-8 name (RFC 6266).
+std::string DownloadDisposition(std::string_view filename);
+// A file as a download that no browser runs or caches (nosniff, a sandboxing CSP, no-store),
+// with its SHA-256 as the ETag when given.
+Response FileDownload(std::string body, std::string_view content_type, std::string_view filename,
+                      std::string_view sha256 = {});
+
 // Route registration, one function per resource.
 void RegisterSystemRoutes(Router& router, ApiContext& context);     // healthz, metrics, openapi
 void RegisterIdentityRoutes(Router& router, ApiContext& context);   // auth, organizations, users, tokens
@@ -224,6 +235,7 @@ void RegisterRuleRoutes(Router& router, ApiContext& context);      // loaded rul
 void RegisterIntelRoutes(Router& router, ApiContext& context);     // feeds, indicators, TAXII pulls
 void RegisterStatsRoutes(Router& router, ApiContext& context);     // overview statistics
 void RegisterExportRoutes(Router& router, ApiContext& context);    // alert and incident exports
+void RegisterCaseRoutes(Router& router, ApiContext& context);      // investigations
 // All of the above.
 void RegisterApi(Router& router, ApiContext& context);
 

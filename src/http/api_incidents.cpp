@@ -406,79 +406,6 @@ std::optional<std::pair<int64_t, std::string>> CursorOf(const PageRequest& page)
   return DecodeCursor(page.cursor);
 }
 
-// The attachment's file name: ?filename= first, else Content-Disposition's filename* (RFC
-// 5987, UTF-8 only) or filename parameter. Directory parts are dropped (browsers send them on
-// some systems); what remains is validated by the hub.
-std::string AttachmentFilename(const Request& request) {
-  std::string name;
-  if (auto query = request.Query("filename")) {
-    name = std::string(*query);
-  } else if (auto disposition = request.headers.Get("content-disposition")) {
-    std::string_view text = *disposition;
-    auto parameter = [&](std::string_view key) -> std::optional<std::string> {
-      for (size_t at = text.find(';'); at != std::string_view::npos; at = text.find(';', at + 1)) {
-        std::string_view rest = text.substr(at + 1);
-        while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-        if (rest.size() <= key.size() || rest[key.size()] != '=') continue;
-        bool same = std::equal(key.begin(), key.end(), rest.begin(), [](char a, char b) {
-          return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
-        });
-        if (!same) continue;
-        std::string_view value = rest.substr(key.size() + 1);
-        value = value.substr(0, value.find(';'));
-        while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-          value = value.substr(1, value.size() - 2);
-        }
-        return std::string(value);
-      }
-      return std::nullopt;
-    };
-    if (auto extended = parameter("filename*")) {
-      std::string_view value = *extended;
-      constexpr std::string_view UTF8 = "utf-8''";
-      if (value.size() > UTF8.size() &&
-          std::equal(UTF8.begin(), UTF8.end(), value.begin(), [](char a, char b) {
-            return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
-          })) {
-        auto decoded = PercentDecode(value.substr(UTF8.size()), false);
-        if (decoded) name = *decoded;
-      }
-    }
-    if (name.empty()) {
-      if (auto plain = parameter("filename")) name = *plain;
-    }
-  }
-  size_t slash = name.find_last_of("/\\");
-  if (slash != std::string::npos) name = name.substr(slash + 1);
-  if (name.empty()) {
-    ThrowBadRequest("name the file with ?filename= or a Content-Disposition filename",
-                    "filename");
-  }
-  return name;
-}
-
-// Content-Disposition for a download: an ASCII fallback and the exact UTF-8 name (RFC 6266).
-std::string DownloadDisposition(std::string_view filename) {
-  std::string ascii;
-  std::string encoded;
-  static constexpr char HEX[] = "0123456789ABCDEF";
-  for (unsigned char c : filename) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '-' || c == '_';
-    ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '%') ? static_cast<char>(c)
-                                                                           : '_';
-    if (plain) {
-      encoded += static_cast<char>(c);
-    } else {
-      encoded += '%';
-      encoded += HEX[c >> 4];
-      encoded += HEX[c & 0x0F];
-    }
-  }
-  return fmt::format("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii, encoded);
-}
-
 // ---- schemas ---------------------------------------------------------------------------------
 
 std::string EnumJson(std::span<const std::string_view> names, bool nullable = false) {
@@ -905,7 +832,7 @@ Response UploadHandler(ApiContext& context, Request& request, const hub::Princip
                    fmt::format("attachments are limited to {} bytes",
                                context.settings.max_attachment_bytes));
   }
-  std::string filename = AttachmentFilename(request);
+  std::string filename = UploadFilename(request);
   std::string content_type(
       request.headers.Get("content-type").value_or("application/octet-stream"));
   std::string id(request.PathParam("id"));
@@ -944,17 +871,8 @@ Response DownloadHandler(ApiContext& context, Request& request, const hub::Princ
   detail.Set("attachment_id", attachment.info.id);
   detail.Set("sha256", attachment.info.sha256);
   AuditIncidentRead(context, principal, "incident.attachment.read", incident, detail.Serialize());
-  Response response;
-  response.status = 200;
-  response.body = std::move(attachment.content);
-  response.headers.Set("Content-Type", attachment.info.content_type);
-  response.headers.Set("Content-Disposition", DownloadDisposition(attachment.info.filename));
-  response.headers.Set("X-Content-Type-Options", "nosniff");
-  // Served bytes are evidence, not a page: no scripts, no embedding, no caching.
-  response.headers.Set("Content-Security-Policy", "default-src 'none'; sandbox");
-  response.headers.Set("Cache-Control", "no-store");
-  response.headers.Set("ETag", fmt::format("\"sha256-{}\"", attachment.info.sha256));
-  return response;
+  return FileDownload(std::move(attachment.content), attachment.info.content_type,
+                      attachment.info.filename, attachment.info.sha256);
 }
 
 }  // namespace

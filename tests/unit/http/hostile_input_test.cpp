@@ -136,6 +136,15 @@ class HostileWorld {
       if (name == "attachment_id") return request_attachment_;
     }
     if (under("/api/v1/recommendations/") && name == "id") return recommendation_;
+    if (under("/api/v1/cases/")) {
+      if (name == "id") return case_;
+      if (name == "user_id") return analyst_id_;
+      if (name == "type") return std::string("alert");
+      if (name == "object_id") return alert_;
+      if (name == "evidence_id") return evidence_;
+      if (name == "entry_id") return timeline_entry_;
+      if (name == "import_id") return timeline_import_;
+    }
     if (under("/api/v1/sensors/") && name == "id") return sensor_;
     if (under("/api/v1/alerts/") && name == "id") return alert_;
     if (under("/api/v1/campaigns/") && name == "id") return campaign_;
@@ -344,6 +353,22 @@ class HostileWorld {
       taxii_object_ = body->Find("primary_id")->as_string();
       taxii_status_ = body->Find("status")->Find("id")->as_string();
     }
+    // A case of the duty officer's with the analyst as a member, one item of evidence, one
+    // written timeline entry and one import.
+    case_ = Create("/api/v1/cases", duty_token_,
+                   fmt::format(R"({{"title":"Hostile case","members":[{{"user_id":"{}",)"
+                               R"("role":"member"}}]}})",
+                               analyst_id_));
+    const std::string case_path = "/api/v1/cases/" + case_;
+    evidence_ =
+        Create(case_path + "/evidence", duty_token_,
+               R"({"label":"Disk","kind":"disk_image","acquired_at":"2026-11-26T09:30:00Z",)"
+               R"("acquired_by":"Tanaka","holder":"Tanaka"})");
+    timeline_entry_ = Create(case_path + "/timeline", duty_token_,
+                             R"({"at":"2026-11-26T09:00:00Z","kind":"note","title":"Start"})");
+    timeline_import_ =
+        Create(case_path + "/timeline/imports?source=hostile", duty_token_,
+               R"({"message":"Logon","datetime":"2026-11-26T08:00:00Z"})", "application/x-ndjson");
     // A finished job of the duty officer, and a partner's TAXII collection (never pulled: the
     // barrage sends no valid pull request).
     auto job = jobs_->Start("hostile.noop", admin,
@@ -370,6 +395,7 @@ class HostileWorld {
   std::string other_incident_, incident_attachment_, advisory_, request_, request_response_,
       request_attachment_, recommendation_, sensor_, alert_, campaign_;
   std::string taxii_collection_, taxii_object_, taxii_status_;
+  std::string case_, evidence_, timeline_entry_, timeline_import_;
   std::unique_ptr<JobRegistry> jobs_;
   std::string intel_dir_, job_;
   std::unique_ptr<IntelControl> intel_;
