@@ -12,6 +12,7 @@
 
 #include "attack/technique_id.hpp"
 #include "core/json_value.hpp"
+#include "core/log_time.hpp"
 #include "core/time.hpp"
 #include "hub/crypto.hpp"
 #include "hub/evidence.hpp"
@@ -164,10 +165,14 @@ std::vector<std::string> TagsOf(const JsonValue* tags) {
   return out;
 }
 
-std::optional<int64_t> TimeMember(const JsonValue& object, std::string_view key) {
+// A time as a log wrote it (RFC 3339, Sysmon's, syslog's without a year, an access log's); a
+// syslog time takes the year that puts it nearest to `reference_ms`, the import's time, as a
+// scan did when it read the line.
+std::optional<int64_t> TimeMember(const JsonValue& object, std::string_view key,
+                                  int64_t reference_ms) {
   const JsonValue* value = Member(object, key);
   if (value == nullptr || !value->is_string()) return std::nullopt;
-  return ParseIsoDateTimeMs(value->as_string());
+  return ParseEventTimeMs(value->as_string(), reference_ms);
 }
 
 std::string SourceOf(const JsonValue* source) {
@@ -190,13 +195,13 @@ std::string KeptData(std::string_view line, const JsonValue& object) {
 }
 
 // One line of `yagura scan`'s JSON output (a rule, indicator or correlation alert).
-std::optional<TimelineEntry> FromScanAlert(const JsonValue& line) {
+std::optional<TimelineEntry> FromScanAlert(const JsonValue& line, int64_t reference_ms) {
   const JsonValue* rule = Member(line, "rule");
   const JsonValue* indicator = Member(line, "indicator");
   const JsonValue* correlation = Member(line, "correlation");
   const JsonValue* head = rule ? rule : indicator ? indicator : correlation;
   if (head == nullptr || !head->is_object()) return std::nullopt;
-  auto at = TimeMember(line, "time");
+  auto at = TimeMember(line, "time", reference_ms);
   if (!at) return std::nullopt;
   TimelineEntry entry;
   entry.kind = "alert";
@@ -228,17 +233,17 @@ std::optional<TimelineEntry> FromScanAlert(const JsonValue& line) {
     entry.detail =
         fmt::format("{} of {} events{}{}", StringMember(*head, "type"), StringMember(line, "count"),
                     group.empty() ? "" : " \xC2\xA6 ", group);
-    if (auto first = TimeMember(line, "first_time")) entry.at = *first;
+    if (auto first = TimeMember(line, "first_time", reference_ms)) entry.at = *first;
   }
   if (entry.title.empty()) return std::nullopt;
   return entry;
 }
 
 // One Timesketch JSONL event: message, and datetime or timestamp (microseconds).
-std::optional<TimelineEntry> FromTimesketch(const JsonValue& line) {
+std::optional<TimelineEntry> FromTimesketch(const JsonValue& line, int64_t reference_ms) {
   std::string message = StringMember(line, "message");
   if (message.empty()) return std::nullopt;
-  std::optional<int64_t> at = TimeMember(line, "datetime");
+  std::optional<int64_t> at = TimeMember(line, "datetime", reference_ms);
   if (!at) {
     const JsonValue* timestamp = Member(line, "timestamp");
     if (timestamp != nullptr && timestamp->is_number()) {
@@ -484,10 +489,10 @@ CaseResult<TimelineImport> ImportTimeline(store::Connection& connection, const P
                                                 parsed ? "" : ": " + parsed.error().message),
                                     field));
     }
-    std::optional<TimelineEntry> entry = FromScanAlert(*parsed);
+    std::optional<TimelineEntry> entry = FromScanAlert(*parsed, now_ms);
     if (entry) {
       scan_format = "yagura-alerts";
-    } else if ((entry = FromTimesketch(*parsed))) {
+    } else if ((entry = FromTimesketch(*parsed, now_ms))) {
       sketch_format = "timesketch";
     } else {
       return tl::unexpected(Invalid(

@@ -2,7 +2,8 @@
 # `yagura admin init` + `yagura serve` end to end over real HTTP(S) on loopback, on the embedded
 # SQLite store or on PostgreSQL (the second argument): bootstrap, health, metrics, OpenAPI,
 # login with cookie + CSRF, organisations and users, an incident that another organisation
-# cannot see, the audit log, SIGTERM, and `admin verify-audit` catching a tampered entry.
+# cannot see, an investigation fed by `yagura scan`'s output (its evidence, custody and
+# timeline), the audit log, SIGTERM, and `admin verify-audit` catching a tampered entry.
 # usage: serve_api.sh YAGURA_BINARY sqlite|postgres
 set -u
 yagura=$1
@@ -134,10 +135,52 @@ printf '{"EventID":4625,"TargetUserName":"alice"}\nnot json\n{"EventID":4624}\n'
 [[ $(json "$work/body" "(d['accepted'], d['rejected'], d['errors'][0]['line'])") == "(2, 1, 2)" ]] || fail "ingest counts: $(cat "$work/body")"
 [[ $(curl_json -H "Authorization: Bearer ygs_forged" -H 'Content-Type: application/x-ndjson' -d '{}' "$url/api/v1/ingest") == 401 ]] || fail "a forged sensor token must be 401"
 
+# --- an investigation fed by a hunt ------------------------------------------------------------
+# The investigator scans the collected logs with `yagura scan`, imports its alerts and its
+# Timesketch output into the case's timeline, and registers the collection as evidence.
+samples=$(cd "$(dirname "$0")/../../samples" && pwd)
+[[ $(curl_json -b "$work/admin.jar" "$url/api/v1/organizations") == 200 ]] || fail "list organisations"
+centre=$(json "$work/body" "[o['id'] for o in d['items'] if o['type'] == 'centre'][0]")
+[[ $(post "$work/admin.jar" "$admin_csrf" /api/v1/users "{\"username\":\"investigator\",\"display_name\":\"Investigator\",\"org_id\":\"$centre\",\"roles\":[\"investigator\"],\"password\":\"investigator password\"}") == 201 ]] || fail "create investigator: $(cat "$work/body")"
+investigator_csrf=$(login investigator 'investigator password' "$work/investigator.jar")
+[[ $(post "$work/investigator.jar" "$investigator_csrf" /api/v1/cases "{\"title\":\"Phishing wave\",\"incident_ids\":[]}") == 201 ]] || fail "open case: $(cat "$work/body")"
+case_id=$(json "$work/body" "d['id']")
+[[ $(curl_json -b "$work/admin.jar" "$url/api/v1/cases/$case_id") == 404 ]] || fail "LEAK: the duty officer reads a case they are not a member of"
+"$yagura" scan "$samples/windows" "$samples/linux" >"$work/alerts.jsonl" 2>/dev/null
+"$yagura" scan --output-format timesketch "$samples/windows" "$samples/linux" >"$work/alerts.sketch.jsonl" 2>/dev/null
+alerts=$(wc -l <"$work/alerts.jsonl")
+[[ $alerts -gt 0 ]] || fail "the samples gave no alerts"
+import() {  # import FILE SOURCE
+  curl_json -b "$work/investigator.jar" -H "X-CSRF-Token: $investigator_csrf" -H 'Content-Type: application/x-ndjson' \
+    --data-binary @"$1" "$url/api/v1/cases/$case_id/timeline/imports?source=$2"
+}
+[[ $(import "$work/alerts.jsonl" samples) == 201 ]] || fail "import scan alerts: $(cat "$work/body")"
+[[ $(json "$work/body" "(d['entries'], d['format'])") == "($alerts, 'yagura-alerts')" ]] || fail "import counts: $(cat "$work/body")"
+[[ $(import "$work/alerts.sketch.jsonl" samples-timesketch) == 201 ]] || fail "import Timesketch lines: $(cat "$work/body")"
+[[ $(json "$work/body" "(d['entries'], d['format'])") == "($alerts, 'timesketch')" ]] || fail "Timesketch import counts: $(cat "$work/body")"
+[[ $(curl_json -b "$work/investigator.jar" "$url/api/v1/cases/$case_id/timeline?kind=alert&limit=200") == 200 ]] || fail "timeline"
+[[ $(json "$work/body" "len(d['items'])") == $((alerts * 2)) ]] || fail "timeline entries: $(json "$work/body" "len(d['items'])")"
+[[ $(json "$work/body" "all(a['at'] <= b['at'] for a, b in zip(d['items'], d['items'][1:]))") == True ]] || fail "timeline not in time order"
+tar -C "$samples" -czf "$work/collection.tgz" windows linux
+digest=$(sha256sum "$work/collection.tgz" | cut -d' ' -f1)
+[[ $(post "$work/investigator.jar" "$investigator_csrf" "/api/v1/cases/$case_id/evidence" "{\"label\":\"Collected logs\",\"kind\":\"log_collection\",\"acquired_at\":\"2026-11-26T10:00:00+09:00\",\"acquired_by\":\"Hanako Sato\",\"holder\":\"Hanako Sato\",\"sha256\":\"$digest\"}") == 201 ]] || fail "register evidence: $(cat "$work/body")"
+evidence=$(json "$work/body" "d['id']")
+[[ $(curl_json -b "$work/investigator.jar" -H "X-CSRF-Token: $investigator_csrf" -X PUT -H 'Content-Type: application/gzip' \
+  --data-binary @"$work/collection.tgz" "$url/api/v1/cases/$case_id/evidence/$evidence/content?filename=collection.tgz") == 201 ]] || fail "upload evidence: $(cat "$work/body")"
+curl -s -b "$work/investigator.jar" -o "$work/downloaded.tgz" "$url/api/v1/cases/$case_id/evidence/$evidence/content?purpose=Timeline%20rebuild"
+cmp -s "$work/collection.tgz" "$work/downloaded.tgz" || fail "the downloaded evidence differs from the upload"
+[[ $(curl_json -b "$work/investigator.jar" "$url/api/v1/cases/$case_id/evidence/$evidence/custody") == 200 ]] || fail "custody"
+[[ $(json "$work/body" "[e['action'] for e in d['items']]") == "['acquired', 'content_added', 'accessed']" ]] || fail "custody chain: $(cat "$work/body")"
+[[ $(curl_json -b "$work/investigator.jar" "$url/api/v1/cases/$case_id/evidence/$evidence/integrity") == 200 ]] || fail "integrity"
+[[ $(json "$work/body" "d['intact']") == True ]] || fail "integrity: $(cat "$work/body")"
+sql "UPDATE custody_events SET purpose = 'nothing' WHERE action = 'accessed'" >/dev/null
+curl_json -b "$work/investigator.jar" "$url/api/v1/cases/$case_id/evidence/$evidence/integrity" >/dev/null
+[[ $(json "$work/body" "(d['intact'], d['chain']['first_bad_seq'])") == "(False, 3)" ]] || fail "a tampered custody event was not found: $(cat "$work/body")"
+
 # --- the audit log -------------------------------------------------------------------------------
 [[ $(curl_json -b "$work/reporter.jar" "$url/api/v1/audit-log") == 403 ]] || fail "a reporter must not read the audit log"
 [[ $(curl_json -b "$work/admin.jar" "$url/api/v1/audit-log?limit=200") == 200 ]] || fail "audit log"
-[[ $(json "$work/body" "{e['action'] for e in d['items']} >= {'auth.login','incident.create','incident.read'}") == True ]] \
+[[ $(json "$work/body" "{e['action'] for e in d['items']} >= {'auth.login','incident.create','incident.read','case.open','case.evidence.access'}") == True ]] \
   || fail "audit log lacks login/create/read entries: $(json "$work/body" "sorted({e['action'] for e in d['items']})")"
 [[ $(curl_json "$url/metrics") == 200 ]] || fail "metrics"
 grep -q '^yagura_http_requests_total{method="POST",status="201"}' "$work/body" || fail "metrics lack request counters"

@@ -853,6 +853,37 @@ TEST_P(CasesTest, TimelineMergesWrittenImportedAndLinkedEntriesInTimeOrder) {
   EXPECT_FALSE(ListTimeline(*db_->Acquire(), duty_, kase.id, {}, std::nullopt, 10));
 }
 
+TEST_P(CasesTest, ImportReadsTheTimesLogsWrite) {
+  Case kase = Team();
+  // A syslog line's alert carries its time without a year: the year nearest the import's is
+  // taken, as the scan did. An access log's and Sysmon's times are read too.
+  const std::string body =
+      R"({"rule":{"title":"SSH login for unknown user","level":"low"},"time":"Jan 14 09:00:00","host":"web01"})"
+      "\n"
+      R"({"rule":{"title":"Web shell request","level":"high"},"time":"14/Jan/2027:18:30:00 +0900","host":"web01"})"
+      "\n"
+      R"({"message":"Process created","datetime":"2027-01-14 09:45:00.123"})"
+      "\n";
+  auto import = Write([&](store::Connection& c) {
+    return ImportTimeline(c, investigator_, kase.id, "web01", body, T0);
+  });
+  ASSERT_TRUE(import) << import.error().message;
+  std::vector<TimelineEntry> entries = Timeline(lead_, kase);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].at, T0 - 23 * HOUR);                // 2027-01-14T09:00:00Z
+  EXPECT_EQ(entries[1].at, T0 - 23 * HOUR + 30 * MINUTE);  // 18:30 in Tokyo
+  EXPECT_EQ(entries[2].at, T0 - 23 * HOUR + 45 * MINUTE + 123);
+  EXPECT_EQ(entries[2].kind, "event");
+
+  // A time no log writes is refused with its line.
+  auto refused = Write([&](store::Connection& c) {
+    return ImportTimeline(c, investigator_, kase.id, "web01",
+                          R"({"rule":{"title":"x"},"time":"yesterday"})", T0);
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "line 1");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CasesTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          testing::BackendName);
