@@ -219,6 +219,11 @@ std::string DownloadDisposition(std::string_view filename);
 Response FileDownload(std::string body, std::string_view content_type, std::string_view filename,
                       std::string_view sha256 = {});
 
+// The body as sent, or decompressed when it is gzip or zstd (told by its first bytes, so
+// `curl --data-binary @alerts.jsonl.gz` works without headers): 400 when damaged, 413 when it
+// decompresses to more than `max_bytes`.
+std::string DecompressedBody(std::string body, size_t max_bytes);
+
 // Route registration, one function per resource.
 void RegisterSystemRoutes(Router& router, ApiContext& context);     // healthz, metrics, openapi
 void RegisterIdentityRoutes(Router& router, ApiContext& context);   // auth, organizations, users, tokens

@@ -26,6 +26,8 @@ namespace {
 
 constexpr std::string_view TAG = "cases";
 constexpr std::string_view BASE = "/api/v1/cases";
+// The most bytes an import's body may decompress to.
+constexpr size_t IMPORT_MAX_BYTES = 256 * 1024 * 1024;
 // The most entries one timeline export holds (written, imported and linked together).
 constexpr size_t TIMELINE_EXPORT_MAX = 2'100'000;
 
@@ -838,8 +840,10 @@ Response ImportHandler(ApiContext& context, Request& request, const hub::Princip
     ThrowBadRequest("name what is imported with ?source= (a host, a collection, a file)", "source");
   }
   std::string id(request.PathParam("id"));
+  // A hunt's output is large and compresses well: gzip or zstd bodies are read too.
+  const std::string text = DecompressedBody(std::move(request.body), IMPORT_MAX_BYTES);
   hub::TimelineImport import = context.database.Transact([&](store::Connection& connection) {
-    return Unwrap(hub::ImportTimeline(connection, principal, id, source, request.body, NowMs()));
+    return Unwrap(hub::ImportTimeline(connection, principal, id, source, text, NowMs()));
   });
   return JsonResponse(201, ImportJson(import));
 }
@@ -1236,7 +1240,8 @@ void RegisterCaseRoutes(Router& router, ApiContext& context) {
   router.Add("GET", one + "/timeline/imports", bind(ListImportsHandler),
              Doc("What was imported into the timeline", "", "TimelineImportList"));
   router.Add("POST", one + "/timeline/imports", bind(ImportHandler),
-             Doc("Import JSON lines: yagura scan's alerts or Timesketch events; all or nothing, "
+             Doc("Import JSON lines (plain, gzip or zstd): yagura scan's alerts or Timesketch "
+                 "events; all or nothing, "
                  "the first bad line named",
                  "", "TimelineImport", {"source"}));
   router.Add("DELETE", one + "/timeline/imports/{import_id}", bind(RemoveImportHandler),

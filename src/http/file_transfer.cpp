@@ -1,9 +1,12 @@
 // Files sent to the API and files it hands out: incident attachments, evidence, timeline
-// exports.
+// exports, bodies sent compressed.
 #include <fmt/format.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "http/api.hpp"
@@ -95,6 +98,80 @@ Response FileDownload(std::string body, std::string_view content_type, std::stri
   response.headers.Set("Cache-Control", "no-store");
   if (!sha256.empty()) response.headers.Set("ETag", fmt::format("\"sha256-{}\"", sha256));
   return response;
+}
+
+namespace {
+
+[[noreturn]] void TooLarge(size_t max_bytes) {
+  throw ApiError(413, "payload_too_large",
+                 fmt::format("the body decompresses to more than {} bytes", max_bytes));
+}
+
+std::string Gunzip(std::string_view body, size_t max_bytes) {
+  z_stream stream{};
+  // 15 + 16: a gzip header and trailer; concatenated members are read on, as gzip -d does.
+  if (inflateInit2(&stream, 15 + 16) != Z_OK) throw std::runtime_error("zlib");
+  std::string out;
+  std::string chunk(1 << 16, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  stream.avail_in = static_cast<uInt>(body.size());
+  int status = Z_OK;
+  while (true) {
+    stream.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    stream.avail_out = static_cast<uInt>(chunk.size());
+    status = inflate(&stream, Z_NO_FLUSH);
+    out.append(chunk.data(), chunk.size() - stream.avail_out);
+    if (out.size() > max_bytes) {
+      inflateEnd(&stream);
+      TooLarge(max_bytes);
+    }
+    if (status == Z_STREAM_END) {
+      if (stream.avail_in == 0) break;
+      inflateReset(&stream);
+      continue;
+    }
+    if (status != Z_OK && status != Z_BUF_ERROR) break;
+    if (status == Z_BUF_ERROR && stream.avail_in == 0) break;
+  }
+  inflateEnd(&stream);
+  if (status != Z_STREAM_END) ThrowBadRequest("the gzip body is damaged or cut short", "body");
+  return out;
+}
+
+std::string Unzstd(std::string_view body, size_t max_bytes) {
+  ZSTD_DCtx* context = ZSTD_createDCtx();
+  if (context == nullptr) throw std::runtime_error("zstd");
+  std::string out;
+  std::string chunk(ZSTD_DStreamOutSize(), '\0');
+  ZSTD_inBuffer in{body.data(), body.size(), 0};
+  size_t last = 0;
+  while (in.pos < in.size) {
+    ZSTD_outBuffer output{chunk.data(), chunk.size(), 0};
+    last = ZSTD_decompressStream(context, &output, &in);
+    if (ZSTD_isError(last)) {
+      ZSTD_freeDCtx(context);
+      ThrowBadRequest(fmt::format("the zstd body is damaged: {}", ZSTD_getErrorName(last)), "body");
+    }
+    out.append(chunk.data(), output.pos);
+    if (out.size() > max_bytes) {
+      ZSTD_freeDCtx(context);
+      TooLarge(max_bytes);
+    }
+  }
+  ZSTD_freeDCtx(context);
+  if (last != 0) ThrowBadRequest("the zstd body is cut short", "body");
+  return out;
+}
+
+}  // namespace
+
+std::string DecompressedBody(std::string body, size_t max_bytes) {
+  const auto starts = [&](std::string_view magic) {
+    return body.size() >= magic.size() && std::string_view(body).substr(0, magic.size()) == magic;
+  };
+  if (starts("\x1f\x8b")) return Gunzip(body, max_bytes);
+  if (starts("\x28\xb5\x2f\xfd")) return Unzstd(body, max_bytes);
+  return body;
 }
 
 }  // namespace yagura::http
