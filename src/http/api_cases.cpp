@@ -241,6 +241,16 @@ JsonValue ImportJson(const hub::TimelineImport& import) {
   return json;
 }
 
+// The import's answer: the import, and what was passed over for want of a time.
+JsonValue ImportResultJson(const hub::TimelineImport& import) {
+  JsonValue json = ImportJson(import);
+  json.Set("without_time", import.without_time);
+  JsonValue lines = JsonValue::MakeArray();
+  for (int64_t line : import.without_time_lines) lines.Push(line);
+  json.Set("without_time_lines", std::move(lines));
+  return json;
+}
+
 // ---- request bodies and queries --------------------------------------------------------------
 
 std::optional<hub::Tlp> CaseTlp(Fields& fields) {
@@ -845,7 +855,7 @@ Response ImportHandler(ApiContext& context, Request& request, const hub::Princip
   hub::TimelineImport import = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::ImportTimeline(connection, principal, id, source, text, NowMs()));
   });
-  return JsonResponse(201, ImportJson(import));
+  return JsonResponse(201, ImportResultJson(import));
 }
 
 Response ListImportsHandler(ApiContext& context, Request& request,
@@ -1150,7 +1160,9 @@ void AddSchemas(ApiContext& context) {
                                 {"last_at", TimeSchema()},
                                 {"sha256", Str()},
                                 {"imported_by", Str()},
-                                {"imported_at", TimeSchema()}},
+                                {"imported_at", TimeSchema()},
+                                {"without_time", Int()},
+                                {"without_time_lines", ArrayOf(Int())}},
                                {"id", "source", "format", "entries", "sha256"}, false));
   add("TimelineImportList", ListOf("TimelineImport"));
 }

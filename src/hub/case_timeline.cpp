@@ -30,6 +30,8 @@ constexpr std::string_view ENTRY_COLUMNS =
     "created_by, created_at";
 
 constexpr size_t TITLE_MAX = 500;
+// The time of an entry read without one: passed over by the import, counted.
+constexpr int64_t TIMELESS = INT64_MIN;
 constexpr size_t FIELD_MAX = 500;
 constexpr size_t TECHNIQUES_MAX = 100;
 
@@ -202,10 +204,12 @@ std::optional<TimelineEntry> FromScanAlert(const JsonValue& line, int64_t refere
   const JsonValue* head = rule ? rule : indicator ? indicator : correlation;
   if (head == nullptr || !head->is_object()) return std::nullopt;
   auto at = TimeMember(line, "time", reference_ms);
-  if (!at) return std::nullopt;
+  const JsonValue* time = Member(line, "time");
+  const bool timeless = time == nullptr || time->is_null();
+  if (!at && !timeless) return std::nullopt;
   TimelineEntry entry;
   entry.kind = "alert";
-  entry.at = *at;
+  entry.at = at.value_or(TIMELESS);
   entry.title = StringMember(*head, indicator ? "name" : "title");
   entry.level = StringMember(*head, "level");
   entry.techniques = attack::TechniquesOfTags(TagsOf(Member(*head, "tags")));
@@ -253,7 +257,8 @@ std::optional<TimelineEntry> FromTimesketch(const JsonValue& line, int64_t refer
   }
   if (!at) return std::nullopt;
   TimelineEntry entry;
-  entry.at = *at;
+  // yagura scan marks an alert of no time so, at the epoch.
+  entry.at = StringMember(line, "timestamp_desc") == "No event time" ? TIMELESS : *at;
   entry.title = message;
   const bool alert = Member(line, "rule_title") != nullptr || Member(line, "alert_type") != nullptr;
   entry.kind = alert ? "alert" : "event";
@@ -507,6 +512,13 @@ CaseResult<TimelineImport> ImportTimeline(store::Connection& connection, const P
           fmt::format("an import holds at most {} entries: split the file", TIMELINE_IMPORT_MAX),
           field));
     }
+    if (entry->at == TIMELESS) {
+      ++import.without_time;
+      if (import.without_time_lines.size() < 20) {
+        import.without_time_lines.push_back(static_cast<int64_t>(line_number));
+      }
+      continue;
+    }
     entry->title = Clip(std::move(entry->title), TITLE_MAX);
     entry->detail = Clip(std::move(entry->detail), CASE_TEXT_MAX);
     entry->host = Clip(std::move(entry->host), FIELD_MAX);
@@ -516,7 +528,9 @@ CaseResult<TimelineImport> ImportTimeline(store::Connection& connection, const P
     entries.push_back(std::move(*entry));
   }
   if (entries.empty()) {
-    return tl::unexpected(Invalid("the body holds no entries", "body"));
+    return tl::unexpected(Invalid(import.without_time > 0 ? "the body holds no entries with a time"
+                                                          : "the body holds no entries",
+                                  "body"));
   }
   if (StoredEntries(connection, kase->id) + static_cast<int64_t>(entries.size()) >
       static_cast<int64_t>(TIMELINE_PER_CASE_MAX)) {
@@ -555,6 +569,7 @@ CaseResult<TimelineImport> ImportTimeline(store::Connection& connection, const P
   detail.Set("format", import.format);
   detail.Set("entries", import.entries);
   detail.Set("sha256", import.sha256);
+  if (import.without_time > 0) detail.Set("without_time", import.without_time);
   RecordCaseActivity(connection, principal, *kase, "timeline_imported", "case.timeline.import",
                      detail, now_ms);
   return import;

@@ -80,9 +80,15 @@ struct TimelineImport {
   std::string sha256;  // of the body as received
   std::string imported_by;
   int64_t imported_at = 0;
+  // Alerts and events the lines hold without a time (a scan's alert on a file of no dates, a
+  // Timesketch line marked "No event time"): not placed on the timeline, counted and named
+  // here. Set by ImportTimeline only (not kept with the import).
+  int64_t without_time = 0;
+  std::vector<int64_t> without_time_lines;  // the first 20
 };
 // Reads `text` (JSON lines; blank lines are passed over). kInvalid names the first line that is
-// not an entry, with field "line N"; nothing is stored then.
+// not an entry, with field "line N"; nothing is stored then. A line that is an entry but has no
+// time is passed over and counted in without_time; a time that cannot be read is invalid.
 CaseResult<TimelineImport> ImportTimeline(store::Connection& connection, const Principal& principal,
                                           std::string_view case_id, const std::string& source_name,
                                           std::string_view text, int64_t now_ms);

@@ -875,6 +875,26 @@ TEST_P(CasesTest, ImportReadsTheTimesLogsWrite) {
   EXPECT_EQ(entries[2].at, T0 - 23 * HOUR + 45 * MINUTE + 123);
   EXPECT_EQ(entries[2].kind, "event");
 
+  // An alert of no time (a scan's alert on a file without dates) is passed over and counted,
+  // here as `yagura scan` writes it in both formats; the others go in.
+  const std::string timeless =
+      std::string(R"({"rule":{"title":"On a readme"},"time":null,"host":null})") + "\n" +
+      R"({"message":"[high] On a readme","datetime":"1970-01-01T00:00:00.000Z","timestamp":0,"timestamp_desc":"No event time"})" +
+      "\n" + std::string(SKETCH_LINE) + "\n";
+  auto partial = Write([&](store::Connection& c) {
+    return ImportTimeline(c, investigator_, kase.id, "readme", timeless, T0);
+  });
+  ASSERT_TRUE(partial) << partial.error().message;
+  EXPECT_EQ(partial->entries, 1);
+  EXPECT_EQ(partial->without_time, 2);
+  EXPECT_EQ(partial->without_time_lines, (std::vector<int64_t>{1, 2}));
+  auto nothing = Write([&](store::Connection& c) {
+    return ImportTimeline(c, investigator_, kase.id, "readme",
+                          R"({"rule":{"title":"On a readme"},"time":null})", T0);
+  });
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().field, "body");
+
   // A time no log writes is refused with its line.
   auto refused = Write([&](store::Connection& c) {
     return ImportTimeline(c, investigator_, kase.id, "web01",
