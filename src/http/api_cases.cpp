@@ -10,12 +10,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 #include <string>
 
 #include "attack/technique_id.hpp"
 #include "core/json_value.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/case_report.hpp"
 #include "http/export_files.hpp"
 #include "hub/case_timeline.hpp"
 #include "hub/cases.hpp"
@@ -881,6 +883,72 @@ Response RemoveImportHandler(ApiContext& context, Request& request,
   return Response::NoContent();
 }
 
+// ---- the report ------------------------------------------------------------------------------
+
+Response ReportHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
+  std::string id(request.PathParam("id"));
+  auto lang = QueryEnum(request, "lang", std::array<std::string_view, 2>{"en", "ja"});
+  const CaseReportLanguage language =
+      lang == "ja" ? CaseReportLanguage::kJapanese : CaseReportLanguage::kEnglish;
+  CaseReportInput input = [&] {
+    auto connection = context.database.Acquire();
+    CaseReportInput in;
+    in.kase = Unwrap(hub::GetCase(*connection, principal, id));
+    in.links = hub::CaseLinksFor(*connection, principal, in.kase);
+    for (auto& item : Unwrap(hub::ListEvidence(*connection, principal, id))) {
+      CaseReportItem entry;
+      entry.custody = Unwrap(hub::CustodyChain(*connection, principal, id, item.id));
+      entry.integrity = Unwrap(hub::VerifyEvidence(*connection, principal, id, item.id));
+      entry.item = std::move(item);
+      in.evidence.push_back(std::move(entry));
+    }
+    hub::TimelinePage page = Unwrap(hub::ListTimeline(*connection, principal, id, {}, std::nullopt,
+                                                      static_cast<int>(CASE_REPORT_MAX_TIMELINE)));
+    in.timeline = std::move(page.items);
+    in.timeline_total = static_cast<int64_t>(in.timeline.size());
+    if (page.more) {
+      // Written and imported entries beyond the page, and the linked ones the page left.
+      in.timeline_total =
+          static_cast<int64_t>(WholeTimeline(*connection, principal, id, {}).size());
+    }
+    in.history = Unwrap(hub::CaseHistory(*connection, principal, id));
+    // The names of the people the report mentions.
+    std::set<std::string> people = {principal.user_id, in.kase.opened_by};
+    for (const auto& member : in.kase.members) people.insert(member.user_id);
+    for (const auto& entry : in.evidence) {
+      for (const auto& event : entry.custody) people.insert(event.recorded_by);
+    }
+    for (const auto& entry : in.history) people.insert(entry.actor_id);
+    std::vector<store::Param> params;
+    std::string list;
+    for (const auto& person : people) {
+      params.push_back(store::Param{person});
+      list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
+    }
+    for (const auto& row :
+         connection
+             ->Query(
+                 fmt::format("SELECT id, username, display_name FROM users WHERE id IN ({})", list),
+                 params)
+             .rows) {
+      in.user_names[row[0].text()] = row[2].text() == row[1].text()
+                                         ? row[1].text()
+                                         : fmt::format("{} ({})", row[2].text(), row[1].text());
+    }
+    auto me = in.user_names.find(principal.user_id);
+    in.generated_by = me == in.user_names.end() ? principal.username : me->second;
+    in.generated_at = NowMs();
+    return in;
+  }();
+  JsonValue detail = JsonValue::MakeObject();
+  detail.Set("lang", language == CaseReportLanguage::kJapanese ? "ja" : "en");
+  detail.Set("evidence", static_cast<int64_t>(input.evidence.size()));
+  AuditCaseRead(context, principal, "case.report", id, std::move(detail));
+  std::string filename = fmt::format("{}-report-{}.html", input.kase.reference,
+                                     language == CaseReportLanguage::kJapanese ? "ja" : "en");
+  return FileDownload(RenderCaseReport(input, language), "text/html; charset=utf-8", filename);
+}
+
 // ---- schemas ---------------------------------------------------------------------------------
 
 JsonValue Str(std::optional<size_t> max = std::nullopt) {
@@ -1258,6 +1326,11 @@ void RegisterCaseRoutes(Router& router, ApiContext& context) {
                  "", "TimelineImport", {"source"}));
   router.Add("DELETE", one + "/timeline/imports/{import_id}", bind(RemoveImportHandler),
              Doc("Remove an import's entries (leads)", "", ""));
+  router.Add("GET", one + "/report", bind(ReportHandler),
+             Doc("The investigation report: one self-contained HTML page (lang=en or ja) with "
+                 "the case, its evidence and whole chains of custody checked now, the timeline "
+                 "and the history, headed by the case's marking",
+                 "", "", {"lang"}));
   router.Add("GET", one + "/timeline/{entry_id}", bind(GetEntryHandler),
              Doc("One written or imported entry with the line it came from", "", "TimelineEntry"));
 }

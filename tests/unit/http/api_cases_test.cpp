@@ -405,5 +405,55 @@ TEST_F(ApiCasesTest, TimelineImportsPagesAndExports) {
             (std::vector<std::string>{"written", "linked"}));
 }
 
+TEST_F(ApiCasesTest, TheReportHoldsTheCaseItsCustodyAndTimeline) {
+  std::string id = OpenTeamCase();
+  const std::string base = "/api/v1/cases/" + id;
+  Response registered = Call("POST", base + "/evidence", member_,
+                             R"j({"label":"DC01 disk","kind":"disk_image",)j"
+                             R"j("acquired_at":"2026-01-14T12:00:00Z","acquired_by":"Tanaka",)j"
+                             R"j("holder":"Tanaka","sha256":")j" +
+                                 std::string(64, 'a') + "\"}");
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  const std::string item = base + "/evidence/" + Text(Body(registered), "id");
+  ASSERT_EQ(Call("POST", item + "/custody", member_,
+                 R"j({"action":"transferred","to_holder":"Suzuki","purpose":"To the lab"})j")
+                .status,
+            201);
+  ASSERT_EQ(Call("POST", base + "/timeline", member_,
+                 R"({"at":"2026-01-14T09:00:00Z","kind":"finding",)"
+                 R"("title":"<script>alert(1)</script> in the portal"})")
+                .status,
+            201);
+
+  Response report = Call("GET", base + "/report", reader_);
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_EQ(report.headers.Get("content-type").value_or(""), "text/html; charset=utf-8");
+  EXPECT_NE(report.headers.Get("content-disposition").value_or("").find("-report-en.html"),
+            std::string::npos);
+  const std::string& html = report.body;
+  EXPECT_NE(html.find("TLP:RED"), std::string::npos);
+  EXPECT_NE(html.find("Investigation report"), std::string::npos);
+  EXPECT_NE(html.find("Intrusion at ministry A"), std::string::npos);
+  EXPECT_NE(html.find("-E001 DC01 disk"), std::string::npos);
+  EXPECT_NE(html.find("Tanaka → Suzuki"), std::string::npos);
+  EXPECT_NE(html.find("To the lab"), std::string::npos);
+  EXPECT_NE(html.find("The chain of custody is unbroken (2 events)."), std::string::npos);
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt; in the portal"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+
+  // In Japanese, and after tampering with the chain: the check is made when it is written.
+  db_->Acquire()->Execute("UPDATE custody_events SET purpose = 'Elsewhere' WHERE seq = 2");
+  Response ja = Call("GET", base + "/report?lang=ja", reader_);
+  ASSERT_EQ(ja.status, 200);
+  EXPECT_NE(ja.body.find("<html lang=\"ja\">"), std::string::npos);
+  EXPECT_NE(ja.body.find("調査報告書"), std::string::npos);
+  EXPECT_NE(ja.body.find("保管の連鎖が 2 件目で途切れています"), std::string::npos);
+  EXPECT_NE(ja.body.find("改ざんの疑い"), std::string::npos);
+  EXPECT_EQ(Call("GET", base + "/report?lang=fr", reader_).status, 400);
+  EXPECT_EQ(Call("GET", base + "/report", duty_).status, 404);
+  EXPECT_EQ(Audited("case.report"), 2);
+}
+
 }  // namespace
 }  // namespace yagura::http
