@@ -11,23 +11,24 @@
 // The list is the hot path (an organisation's page, thousands of times a second): summaries
 // from the incidents table only, read through its indexes by a fixed number of queries (see
 // hub::ListIncidents), and the page written with JsonWriter instead of a DOM.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
 #include <string>
 #include <type_traits>
 
-#include <fmt/format.h>
-
 #include "core/json_value.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "http/api.hpp"
+#include "http/hub_errors.hpp"
 #include "hub/alerts.hpp"
+#include "hub/cases.hpp"
 #include "hub/incidents.hpp"
 #include "hub/policy.hpp"
 #include "hub/scoring.hpp"
-#include "http/api.hpp"
-#include "http/hub_errors.hpp"
 
 namespace yagura::http {
 namespace {
@@ -528,7 +529,8 @@ void AddSchemas(ApiContext& context) {
   AddSchema(context, "AttachmentList", R"({"type":"object","required":["items","next_cursor"],
     "properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Attachment"}},
       "next_cursor":{"type":["string","null"]}}})");
-  AddSchema(context, "Incident", fmt::format(R"({{"type":"object",
+  AddSchema(context, "Incident",
+            fmt::format(R"({{"type":"object",
     "required":["id","reference","title","description","category","status","tlp","owner_org_id",
                 "author_id","functional_impact","information_impact","recoverability","location",
                 "detected_at","point_of_contact","score","assignees","links","attachments",
@@ -556,8 +558,13 @@ void AddSchemas(ApiContext& context) {
           "properties":{{"id":{{"type":"string"}},"title":{{"type":"string"}},
             "level":{{"type":"string"}},"kind":{{"type":"string"}},"org_id":{{"type":"string"}},
             "event_time":{1}}}}}}},
+      "cases":{{"type":"array",
+        "description":"the investigations looking into the incident that the caller is a member of; in single reads",
+        "items":{{"type":"object","required":["id","reference","title","status"],
+          "properties":{{"id":{{"type":"string"}},"reference":{{"type":"string"}},
+            "title":{{"type":"string"}},"status":{{"type":"string"}},"my_role":{{"type":"string"}}}}}}}},
       "version":{{"type":"integer"}},"created_at":{1},"updated_at":{1}}}}})",
-                                             REPORT_PROPERTIES, time));
+                        REPORT_PROPERTIES, time));
   AddSchema(context, "IncidentSummary", fmt::format(R"({{"type":"object",
     "required":["id","reference","title","status","category","tlp","owner_org_id","score",
                 "detected_at","created_at","updated_at"],
@@ -897,6 +904,22 @@ JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& p
     alerts.Push(std::move(item));
   }
   json.Set("alerts", std::move(alerts));
+  // The cases looking into it, to their members only: nobody else learns that an incident is
+  // under investigation.
+  hub::CaseFilter filter;
+  filter.incident_id = incident.id;
+  JsonValue cases = JsonValue::MakeArray();
+  for (const auto& summary :
+       hub::ListCases(connection, principal, filter, std::nullopt, 100).items) {
+    JsonValue item = JsonValue::MakeObject();
+    item.Set("id", summary.id);
+    item.Set("reference", summary.reference);
+    item.Set("title", summary.title);
+    item.Set("status", std::string(hub::ToString(summary.status)));
+    item.Set("my_role", std::string(hub::ToString(summary.role)));
+    cases.Push(std::move(item));
+  }
+  json.Set("cases", std::move(cases));
   return json;
 }
 

@@ -58,6 +58,7 @@ class ApiCasesTest : public ::testing::Test {
     settings.max_attachment_bytes = 1024;
     context_ = std::make_unique<ApiContext>(ApiContext{*db_, *audit_, metrics_, settings});
     RegisterCaseRoutes(router_, *context_);
+    RegisterIncidentRoutes(router_, *context_);
 
     centre_ = AddOrg("Centre", "centre");
     ministry_ = AddOrg("Ministry A", "ministry");
@@ -403,6 +404,42 @@ TEST_F(ApiCasesTest, TimelineImportsPagesAndExports) {
   EXPECT_EQ(Call("DELETE", timeline + "/imports/" + import_id, lead_).status, 204);
   EXPECT_EQ(Field(Call("GET", timeline, reader_), "origin"),
             (std::vector<std::string>{"written", "linked"}));
+}
+
+TEST_F(ApiCasesTest, AnIncidentNamesItsCasesToTheirMembersOnly) {
+  Response incident = Call(
+      "POST", "/api/v1/incidents", reporter_,
+      R"({"title":"Web shell on the portal","description":"Found by the CSIRT","category":"intrusion",
+      "functional_impact":"no_impact_to_services","information_impact":"suspected_but_not_identified",
+      "recoverability":"regular","location":"1","detected_at":"2026-01-14T09:30:00+09:00",
+      "point_of_contact":{"name":"Hanako Sato","email":"sato@example.go.jp"}})");
+  ASSERT_EQ(incident.status, 201) << incident.body;
+  const std::string incident_path = "/api/v1/incidents/" + Text(Body(incident), "id");
+  // The lead may read the incident once assigned to it, and so link it at opening.
+  ASSERT_EQ(Call("POST", incident_path + "/assignees", duty_,
+                 fmt::format(R"({{"user_id":"{}"}})", lead_.id))
+                .status,
+            201);
+  Response opened = Call("POST", "/api/v1/cases", lead_,
+                         fmt::format(R"({{"title":"Portal compromise","incident_ids":["{}"]}})",
+                                     Text(Body(incident), "id")));
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  EXPECT_EQ(Body(opened).Find("links")->as_array().size(), 1u);
+
+  auto cases_of = [&](const User& user) {
+    Response got = Call("GET", incident_path, user);
+    EXPECT_EQ(got.status, 200) << got.body;
+    std::vector<std::string> references;
+    JsonValue body = Body(got);
+    for (const auto& item : body.Find("cases")->as_array()) {
+      references.push_back(Text(item, "reference"));
+    }
+    return references;
+  };
+  EXPECT_EQ(cases_of(lead_), std::vector<std::string>{Text(Body(opened), "reference")});
+  // The duty officer and the reporting ministry read the incident, not that it is investigated.
+  EXPECT_TRUE(cases_of(duty_).empty());
+  EXPECT_TRUE(cases_of(reporter_).empty());
 }
 
 TEST_F(ApiCasesTest, TheReportHoldsTheCaseItsCustodyAndTimeline) {
