@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "attack/technique_id.hpp"
@@ -19,9 +22,11 @@
 #include "http/api.hpp"
 #include "http/case_report.hpp"
 #include "http/export_files.hpp"
+#include "http/jobs.hpp"
 #include "hub/case_timeline.hpp"
 #include "hub/cases.hpp"
 #include "hub/evidence.hpp"
+#include "scan/scanner.hpp"
 
 namespace yagura::http {
 namespace {
@@ -883,6 +888,128 @@ Response RemoveImportHandler(ApiContext& context, Request& request,
   return Response::NoContent();
 }
 
+// ---- hunting in an item's file ----------------------------------------------------------------
+
+constexpr std::string_view HUNT_KIND = "case.evidence.hunt";
+
+// A folder of its own for one hunt, removed with everything in it.
+class HuntFolder {
+ public:
+  HuntFolder() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "yagura-hunt-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot make a temporary folder for the hunt");
+    }
+    path_ = pattern;
+  }
+  ~HuntFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  HuntFolder(const HuntFolder&) = delete;
+  HuntFolder& operator=(const HuntFolder&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Runs the service's rules over the item's stored file, as `yagura scan` does, and imports the
+// alerts into the case's timeline. The download is in the item's custody (its purpose names
+// the job), the import in the case's history; the job's own result holds counts only, because
+// the centre's administrators see every job and a case is its members' alone.
+Response HuntHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
+  std::optional<sigma::Level> min_level;
+  if (!request.body.empty()) {
+    JsonValue body = ParseJsonBody(request);
+    Fields fields(body);
+    static constexpr std::array<std::string_view, 5> LEVELS = {"informational", "low", "medium",
+                                                               "high", "critical"};
+    if (auto level = fields.OptionalEnum("min_level", LEVELS)) {
+      // LEVELS is in sigma::Level's order.
+      min_level = static_cast<sigma::Level>(std::find(LEVELS.begin(), LEVELS.end(), *level) -
+                                            LEVELS.begin());
+    }
+    fields.Finish();
+  }
+  std::string id(request.PathParam("id"));
+  std::string evidence_id(request.PathParam("evidence_id"));
+  {
+    auto connection = context.database.Acquire();
+    Unwrap(hub::CaseForWork(*connection, principal, id));
+    hub::EvidenceItem item = Unwrap(hub::GetEvidence(*connection, principal, id, evidence_id));
+    if (!item.has_content) {
+      throw ApiError(409, "no_file", "the item has no stored file to hunt in");
+    }
+  }
+  if (context.settings.rule_paths.empty()) {
+    throw ApiError(409, "no_rules", "the service has no rules to hunt with (serve --rules)");
+  }
+  return StartJobResponse(
+      context.jobs, std::string(HUNT_KIND), principal,
+      [&context, principal, id, evidence_id, min_level](JobHandle& job) -> Result<JsonValue> {
+        job.SetMessage("reading the evidence");
+        const std::string purpose =
+            fmt::format("Hunted in with the centre's rules (job {})", job.id());
+        hub::EvidenceContent file = context.database.Transact([&](store::Connection& c) {
+          return Unwrap(hub::ReadEvidenceContent(c, principal, id, evidence_id, purpose, NowMs()));
+        });
+        HuntFolder folder;
+        // The stored name keeps its extension, which tells a ZIP or an EVTX file apart.
+        const std::filesystem::path input =
+            folder.path() / file.item.filename.value_or(file.item.reference);
+        {
+          std::ofstream out(input, std::ios::binary);
+          out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
+          if (!out) return tl::unexpected(Error{"cannot write the evidence for the hunt", ""});
+        }
+        file.content.clear();
+        scan::ScanOptions options;
+        options.inputs = {input.string()};
+        options.rule_paths = context.settings.rule_paths;
+        options.exclude_rule_ids = context.settings.excluded_rule_ids;
+        options.exclude_rule_list_files = context.settings.excluded_rule_list_files;
+        options.min_level = min_level;
+        options.output_path = (folder.path() / "alerts.jsonl").string();
+        options.on_rule_file = [&job](size_t done, size_t total) {
+          job.SetTotal(static_cast<int64_t>(total), "rule files");
+          job.SetDone(static_cast<int64_t>(done));
+        };
+        job.SetMessage("hunting");
+        Diagnostics diagnostics;
+        Result<scan::ScanSummary> summary = scan::RunScan(options, diagnostics);
+        if (!summary) return tl::unexpected(summary.error());
+        std::string alerts;
+        {
+          std::ifstream in(options.output_path, std::ios::binary);
+          std::ostringstream text;
+          text << in.rdbuf();
+          alerts = std::move(text).str();
+        }
+        JsonValue result = JsonValue::MakeObject();
+        result.Set("rules_loaded", static_cast<int64_t>(summary->rules_loaded));
+        result.Set("files_read", static_cast<int64_t>(summary->files_read));
+        result.Set("records_read", static_cast<int64_t>(summary->records_read));
+        result.Set("alerts", static_cast<int64_t>(summary->alerts));
+        int64_t entries = 0;
+        int64_t without_time = 0;
+        if (summary->alerts > 0) {
+          job.SetMessage("adding the alerts to the timeline");
+          const std::string source =
+              fmt::format("{} hunt: {}", file.item.reference,
+                          file.item.filename.value_or(file.item.registration.label));
+          hub::TimelineImport import = context.database.Transact([&](store::Connection& c) {
+            return Unwrap(hub::ImportTimeline(c, principal, id, source, alerts, NowMs()));
+          });
+          entries = import.entries;
+          without_time = import.without_time;
+        }
+        result.Set("entries", entries);
+        result.Set("without_time", without_time);
+        return result;
+      });
+}
+
 // ---- the report ------------------------------------------------------------------------------
 
 Response ReportHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
@@ -1192,6 +1319,10 @@ void AddSchemas(ApiContext& context) {
                                  {"stored"}, false)}},
              {"intact", "chain", "registration", "content"}, false));
 
+  add("EvidenceHunt",
+      Object({{"min_level", Enum(std::array<std::string_view, 5>{"informational", "low", "medium",
+                                                                 "high", "critical"})}},
+             {}, true));
   add("TimelineEntryCreate", Object({{"at", TimeSchema()},
                                      {"kind", Enum(hub::WritableTimelineKindNames())},
                                      {"title", Str(500)},
@@ -1306,6 +1437,10 @@ void RegisterCaseRoutes(Router& router, ApiContext& context) {
              Doc("Record a custody event (transferred, checked_out, checked_in, examined, "
                  "verified, copied, sealed, unsealed, released, destroyed)",
                  "CustodyRecord", "CustodyEvent"));
+  router.Add("POST", item + "/hunt", bind(HuntHandler),
+             Doc("Hunt in the item's stored file with the service's rules, as yagura scan does, "
+                 "and add the alerts to the timeline (a job; optional min_level)",
+                 "EvidenceHunt", "JobAccepted"));
   router.Add("GET", item + "/integrity", bind(IntegrityHandler),
              Doc("Recompute the chain of custody, the registration and the stored file's hash", "",
                  "EvidenceIntegrity"));

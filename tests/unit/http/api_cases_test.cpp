@@ -6,11 +6,16 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/jobs.hpp"
 #include "http/router.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
@@ -55,10 +60,14 @@ class ApiCasesTest : public ::testing::Test {
     ASSERT_TRUE(hub::MigrateSchema(*db_));
     audit_ = std::make_unique<hub::AuditLog>(*db_);
     ServiceSettings settings;
-    settings.max_attachment_bytes = 1024;
+    settings.max_attachment_bytes = 64 * 1024;
+    // Yagura's own rules, for hunts in evidence files.
+    settings.rule_paths = {std::string(YAGURA_SOURCE_DIR) + "/rules"};
     context_ = std::make_unique<ApiContext>(ApiContext{*db_, *audit_, metrics_, settings});
+    context_->jobs = &jobs_;
     RegisterCaseRoutes(router_, *context_);
     RegisterIncidentRoutes(router_, *context_);
+    RegisterJobRoutes(router_, *context_);
 
     centre_ = AddOrg("Centre", "centre");
     ministry_ = AddOrg("Ministry A", "ministry");
@@ -70,6 +79,7 @@ class ApiCasesTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    jobs_.Stop();
     context_.reset();
     audit_.reset();
     db_.reset();
@@ -166,6 +176,7 @@ class ApiCasesTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<hub::AuditLog> audit_;
   Metrics metrics_;
+  JobRegistry jobs_;
   std::unique_ptr<ApiContext> context_;
   Router router_;
   std::string centre_, ministry_;
@@ -267,8 +278,8 @@ TEST_F(ApiCasesTest, EvidenceCustodyAndIntegrity) {
   Response upload =
       Call("PUT", evidence + "/content?filename=auth.log", member_, "other bytes", "text/plain");
   EXPECT_EQ(upload.status, 409) << upload.body;
-  upload = Call("PUT", evidence + "/content?filename=auth.log", member_, std::string(2000, 'x'),
-                "text/plain");
+  upload = Call("PUT", evidence + "/content?filename=auth.log", member_,
+                std::string(70 * 1024, 'x'), "text/plain");
   EXPECT_EQ(upload.status, 413);
   upload = Call("PUT", evidence + "/content?filename=auth.log", member_, log, "text/plain");
   ASSERT_EQ(upload.status, 201) << upload.body;
@@ -440,6 +451,61 @@ TEST_F(ApiCasesTest, AnIncidentNamesItsCasesToTheirMembersOnly) {
   // The duty officer and the reporting ministry read the incident, not that it is investigated.
   EXPECT_TRUE(cases_of(duty_).empty());
   EXPECT_TRUE(cases_of(reporter_).empty());
+}
+
+TEST_F(ApiCasesTest, AHuntInAnItemsFileAddsItsAlertsToTheTimeline) {
+  std::string id = OpenTeamCase();
+  const std::string base = "/api/v1/cases/" + id + "/evidence";
+  std::string log;
+  {
+    std::ifstream in(std::string(YAGURA_SOURCE_DIR) + "/samples/linux/auth.log", std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    log = text.str();
+  }
+  ASSERT_FALSE(log.empty());
+  Response registered = Call("POST", base, member_,
+                             R"({"label":"web01 auth.log","kind":"log_collection",)"
+                             R"("acquired_at":"2026-01-14T12:00:00Z","acquired_by":"Tanaka",)"
+                             R"("holder":"Tanaka"})");
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  const std::string item = base + "/" + Text(Body(registered), "id");
+  // Nothing to hunt in before the file is stored; readers do not hunt.
+  EXPECT_EQ(Call("POST", item + "/hunt", member_).status, 409);
+  ASSERT_EQ(Call("PUT", item + "/content?filename=auth.log", member_, log, "text/plain").status,
+            201);
+  EXPECT_EQ(Call("POST", item + "/hunt", reader_).status, 403);
+  Response bad = Call("POST", item + "/hunt", member_, R"({"min_level":"urgent"})");
+  EXPECT_EQ(bad.status, 400);
+
+  Response accepted = Call("POST", item + "/hunt", member_);
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  const std::string job = "/api/v1/jobs/" + Text(*Body(accepted).Find("job"), "id");
+  JsonValue finished;
+  for (int i = 0; i < 600; ++i) {
+    finished = Body(Call("GET", job, member_));
+    if (Text(finished, "state") != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(Text(finished, "state"), "succeeded") << finished.Serialize();
+  const JsonValue& result = *finished.Find("result");
+  // The samples' auth.log gives the same alerts as `yagura scan samples/linux/auth.log`.
+  EXPECT_GT(result.Find("alerts")->as_int(), 0);
+  EXPECT_EQ(result.Find("entries")->as_int(), result.Find("alerts")->as_int());
+  EXPECT_EQ(result.Find("records_read")->as_int(), std::count(log.begin(), log.end(), '\n'));
+  // Counts only: the centre's administrators see every job, and the case is its members'.
+  EXPECT_EQ(finished.Serialize().find(id), std::string::npos);
+
+  Response timeline =
+      Call("GET", "/api/v1/cases/" + id + "/timeline?kind=alert&limit=200", reader_);
+  EXPECT_EQ(static_cast<int64_t>(Field(timeline, "id").size()), result.Find("entries")->as_int());
+  EXPECT_EQ(Field(timeline, "host")[0], "web01");
+  Response imports = Call("GET", "/api/v1/cases/" + id + "/timeline/imports", reader_);
+  EXPECT_NE(Field(imports, "source")[0].find("-E001 hunt: auth.log"), std::string::npos);
+  // The file's reading is in its custody, naming the job.
+  Response custody = Call("GET", item + "/custody", reader_);
+  EXPECT_EQ(Field(custody, "action").back(), "accessed");
+  EXPECT_NE(Field(custody, "purpose").back().find("job "), std::string::npos);
 }
 
 TEST_F(ApiCasesTest, TheReportHoldsTheCaseItsCustodyAndTimeline) {
