@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 
 #include "core/time.hpp"
 #include "hub/alerts.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/incidents.hpp"
+#include "hub/scoring.hpp"
 #include "hub/text_checks.hpp"
 
 namespace yagura::hub {
@@ -604,14 +606,101 @@ CaseResult<void> UnlinkFromCase(store::Connection& connection, const Principal& 
 
 CaseLinks CaseLinksFor(store::Connection& connection, const Principal& principal,
                        const Case& kase) {
+  // A case may link thousands of alerts, and every timeline page shows them: the readable ones
+  // are read a few hundred at a time, filtered in SQL by the same read rules as GetIncident
+  // and GetAlert, never one query per link.
+  constexpr size_t BATCH = 400;
+  std::map<std::pair<std::string, std::string>, LinkedObject> found;
+  auto read_batch = [&](const std::string& type, const std::vector<const CaseLink*>& batch) {
+    std::vector<store::Param> params;
+    std::string sql;
+    if (type == "incident") {
+      SqlCondition readable = ReadCondition(principal, "incident", "i", 1);
+      params = readable.params;
+      sql = fmt::format(
+          "SELECT i.id, i.reference, i.title, i.status, i.owner_org_id, "
+          "COALESCE(i.occurred_at, i.detected_at), i.priority, '' FROM incidents i WHERE {} AND "
+          "i.id IN (",
+          readable.sql);
+    } else {
+      std::string readable = AlertReadCondition(principal, params);
+      sql = fmt::format(
+          "SELECT a.id, '', a.title, a.status, a.org_id, a.event_time, a.level, a.details "
+          "FROM alerts a WHERE {} AND a.id IN (",
+          readable);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      params.push_back(store::Param{batch[i]->object_id});
+      sql += fmt::format("{}${}", i == 0 ? "" : ", ", params.size());
+    }
+    sql += ")";
+    for (const auto& row : connection.Query(sql, params).rows) {
+      LinkedObject object;
+      object.reference = row[1].text();
+      object.title = row[2].text();
+      object.status = row[3].text();
+      object.org_id = row[4].text();
+      object.at = row[5].as_int();
+      if (type == "incident") {
+        object.level = std::string(PriorityLevel(static_cast<int>(row[6].as_int())).name);
+      } else {
+        object.level = row[6].text();
+        if (auto details = JsonValue::Parse(row[7].text()); details && details->is_object()) {
+          const JsonValue* host = details->Find("host");
+          if (host != nullptr && host->is_string()) object.host = host->as_string();
+        }
+      }
+      found.emplace(std::make_pair(type, row[0].text()), std::move(object));
+    }
+  };
+  for (const std::string type : {"incident", "alert"}) {
+    std::vector<const CaseLink*> batch;
+    for (const auto& link : kase.links) {
+      if (link.type != type) continue;
+      batch.push_back(&link);
+      if (batch.size() == BATCH) {
+        read_batch(type, batch);
+        batch.clear();
+      }
+    }
+    if (!batch.empty()) read_batch(type, batch);
+  }
+  // Their techniques, from the tables the heatmap counts.
+  for (const std::string type : {"incident", "alert"}) {
+    std::vector<std::string> ids;
+    for (const auto& [key, object] : found) {
+      if (key.first == type) ids.push_back(key.second);
+    }
+    for (size_t start = 0; start < ids.size(); start += BATCH) {
+      std::vector<store::Param> params;
+      std::string list;
+      for (size_t i = start; i < std::min(ids.size(), start + BATCH); ++i) {
+        params.push_back(store::Param{ids[i]});
+        list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
+      }
+      std::string sql = type == "incident"
+                            ? fmt::format(
+                                  "SELECT incident_id, technique FROM incident_techniques WHERE "
+                                  "incident_id IN ({}) ORDER BY incident_id, technique",
+                                  list)
+                            : fmt::format(
+                                  "SELECT alert_id, technique FROM alert_techniques WHERE alert_id "
+                                  "IN ({}) ORDER BY alert_id, technique",
+                                  list);
+      for (const auto& row : connection.Query(sql, params).rows) {
+        found[{type, row[0].text()}].techniques.push_back(row[1].text());
+      }
+    }
+  }
   CaseLinks links;
   for (const auto& link : kase.links) {
-    auto object = ReadLinkTarget(connection, principal, link);
-    if (object) {
-      links.readable.push_back(std::move(*object));
-    } else {
+    auto object = found.find({link.type, link.object_id});
+    if (object == found.end()) {
       ++links.hidden;
+      continue;
     }
+    object->second.link = link;
+    links.readable.push_back(std::move(object->second));
   }
   return links;
 }
