@@ -1,15 +1,18 @@
 // End-to-end scenario of the analyst console against a real `yagura serve` on loopback.
 //
 // It seeds what it needs through the API as the centre administrator (two organisations, a
-// reporter, an analyst and a user of another organisation, a sensor token and one ingested
-// event that fires a shipped rule, so there is an alert to link), then plays the issue's
-// scenario in Chromium:
+// reporter, an analyst, an investigator and a user of another organisation, a sensor token and
+// one ingested event that fires a shipped rule, so there is an alert to link), then plays the
+// issue's scenario in Chromium:
 //   1. an organisation's reporter files an incident (the form's validation is exercised first);
 //   2. the duty officer assigns a centre analyst, who triages it, links the alert, comments and
 //      sends an advisory to the reporter's organisation;
 //   3. the reporter sees and acknowledges the advisory;
 //   4. a user of another organisation sees neither the incident nor the advisory, in the lists
 //      or by URL, and switching to Japanese translates the page and is remembered;
+//   4b. an investigator opens a case, registers an item of evidence, stores its file, records
+//      its transfer, checks its integrity, writes a timeline entry and reads the case in
+//      Japanese; the analyst, who is no member, finds the case neither listed nor by id;
 //   5. the administrator opens every page, reloads the rules and exports alerts (progress bars),
 //      makes and revokes a sensor token and an API token (each used before and after), and
 //      creates a TAXII collection, grants an organisation access and publishes an indicator.
@@ -20,6 +23,7 @@
 // YAGURA_SCREENSHOTS: a directory for screenshots of the main pages (optional);
 // YAGURA_CHROMIUM: the browser (default /usr/bin/chromium).
 import { chromium, request as playwrightRequest } from 'playwright-core';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -90,6 +94,7 @@ async function seed() {
   const reporter = await user(`reporter-${suffix}`, 'Hanako Sato', orgA.id, ['org_reporter']);
   const analyst = await user(`analyst-${suffix}`, 'Kenji Analyst', me.user.org_id, ['centre_analyst']);
   const other = await user(`other-${suffix}`, 'Taro Other', orgB.id, ['org_reporter']);
+  const investigator = await user(`investigator-${suffix}`, 'Mika Investigator', me.user.org_id, ['investigator']);
 
   // A sensor of the reporter's organisation sends an sshd line that a shipped rule fires on,
   // three times from the same host: one alert that counts three occurrences.
@@ -123,7 +128,7 @@ async function seed() {
   await analystApi.context.dispose();
   if (unseen.status() !== 404) throw new Error(`an unassigned analyst read an AMBER+STRICT request: ${unseen.status()}`);
   log(`seeded: organisations ${orgA.name}, ${orgB.name}; alert "${alert.rule.title}"; request ${help.reference}`);
-  return { admin, suffix, orgA, orgB, reporter, analyst, other, alert, help };
+  return { admin, suffix, orgA, orgB, reporter, analyst, other, investigator, alert, help };
 }
 
 // ---- the browser ----------------------------------------------------------------------------
@@ -445,6 +450,94 @@ async function otherOrganisationSeesNothing(browser, s, incident, advisory) {
   await fresh.context().close();
 }
 
+async function investigatorRunsCase(browser, s) {
+  const page = await newPage(browser, 'investigator');
+  await signIn(page, s.investigator.username);
+  await heading(page, 'Overview');
+  step = 'investigator: opens a case';
+  await nav(page, 'Cases');
+  await page.getByRole('link', { name: 'New case' }).click();
+  await heading(page, 'Open a case');
+  const title = `Intrusion into the prefecture's file servers ${s.suffix}`;
+  await page.getByLabel(label('Title')).fill(title);
+  await page.getByLabel(label('Summary')).fill('File servers were encrypted overnight; find the way in.');
+  await page.getByRole('button', { name: 'Open the case' }).click();
+  await page.waitForURL(/\/cases\/[0-9a-f-]{20,}$/);
+  await heading(page, title);
+  const caseId = new URL(page.url()).pathname.split('/').pop();
+  check(/CASE-\d{4}-\d+/.test(await page.locator('main h1').innerText()), 'the new case shows no reference');
+  await page.locator('main .badges').getByText('Your role: Lead').waitFor();
+
+  step = 'investigator: registers an item of evidence';
+  await page.getByRole('button', { name: 'Register evidence' }).click();
+  let box = page.getByRole('dialog');
+  await box.getByLabel(label('Label')).fill('FS01 authentication log');
+  await box.getByLabel(label('Kind')).selectOption('log_collection');
+  await box.getByLabel(label('Acquired by')).fill('Sato, prefecture IT');
+  await box.getByRole('button', { name: 'Register', exact: true }).click();
+  await box.waitFor({ state: 'detached' });
+  const item = page.locator('.evidence-panel');
+  await item.getByText(/^Registered as CASE-\d{4}-\d+-E001\.$/).waitFor();
+
+  step = 'investigator: stores the file of the evidence';
+  const log = Buffer.from('Nov 29 03:12:44 fs01 sshd[811]: Accepted password for admin from 203.0.113.50 port 50522 ssh2\n');
+  const sha256 = createHash('sha256').update(log).digest('hex');
+  await item.getByLabel(label('File')).setInputFiles({ name: 'auth.log', mimeType: 'text/plain', buffer: log });
+  await item.getByRole('button', { name: 'Store the file' }).click();
+  await item.getByText(`Stored auth.log; SHA-256 ${sha256}.`).waitFor();
+
+  step = 'investigator: records a transfer';
+  await item.getByLabel(label('Action')).selectOption('transferred');
+  await item.getByLabel(label('New holder')).fill('Evidence room B');
+  await item.getByRole('button', { name: 'Record the event' }).click();
+  await item.getByText('Recorded: Transferred (#3).').waitFor();
+  const chain = await item.locator('table').innerText();
+  check(chain.includes('Acquired') && chain.includes('File stored') && chain.includes('→ Evidence room B'),
+    `the chain of custody lacks an event: ${chain.slice(0, 400)}`);
+  check(await item.locator('.chain-bad').count() === 0, 'a custody event does not carry the hash of the one before it');
+
+  step = 'investigator: checks the integrity of the evidence';
+  await item.getByRole('button', { name: 'Check integrity' }).click();
+  const integrity = item.locator('.integrity-result .notice-success');
+  await integrity.getByText('Intact', { exact: true }).waitFor();
+  check((await integrity.innerText()).includes('The chain of custody is intact (3 events).'), 'the integrity check does not count the three events');
+
+  step = 'investigator: writes a timeline entry';
+  const finding = `Administrator logged in over SSH from 203.0.113.50 ${s.suffix}`;
+  await page.getByRole('button', { name: 'Add an entry' }).click();
+  box = page.getByRole('dialog');
+  await box.getByLabel(label('Kind')).selectOption('finding');
+  await box.getByLabel(label('Title')).fill(finding);
+  await box.getByLabel(label('Host')).fill('fs01');
+  await box.getByLabel(label('ATT&CK techniques')).fill('t1078');
+  await box.getByRole('button', { name: 'Add the entry' }).click();
+  await box.waitFor({ state: 'detached' });
+  const entry = page.locator('.case-timeline tr').filter({ hasText: finding });
+  await entry.waitFor();
+  const entryText = await entry.innerText();
+  check(entryText.includes('Finding') && entryText.includes('T1078') && entryText.includes('fs01'), `the entry is not listed as written: ${entryText}`);
+  // The item of evidence is on the timeline at its acquisition.
+  await page.locator('.case-timeline tr').filter({ hasText: 'FS01 authentication log' }).waitFor();
+  await shot(page, 'case', true);
+
+  step = 'investigator: reads the case in Japanese';
+  await page.getByRole('button', { name: '日本語' }).click();
+  await page.getByRole('heading', { name: '証拠品', exact: true }).waitFor();
+  await page.getByRole('heading', { name: 'タイムライン', exact: true }).waitFor();
+  check((await page.getByRole('navigation').innerText()).includes('調査案件'), 'the navigation does not name the cases in Japanese');
+  await signOut(page);
+  await page.context().close();
+
+  step = 'analyst: a case of which they are no member is neither listed nor readable';
+  const analyst = await apiSession(s.analyst.username, PASSWORD);
+  const list = await analyst.call('GET', '/api/v1/cases');
+  check(!list.items.some((c) => c.id === caseId), 'the analyst lists a case they are no member of');
+  const direct = await analyst.context.get(`/api/v1/cases/${caseId}`);
+  check(direct.status() === 404, `the analyst reads a case they are no member of: ${direct.status()}`);
+  await analyst.context.dispose();
+  return { caseId, title };
+}
+
 async function adminPages(browser, s) {
   const page = await newPage(browser, 'admin');
   await signIn(page, ADMIN_USER, ADMIN_PASSWORD);
@@ -494,7 +587,7 @@ async function adminPages(browser, s) {
   await shot(page, 'overview', true);
 
   const pages = [
-    ['Alerts', 'Alert queue', 'alerts'], ['Incidents', 'Incidents', 'incidents'], ['Advisories', 'Advisories', null],
+    ['Alerts', 'Alert queue', 'alerts'], ['Incidents', 'Incidents', 'incidents'], ['Cases', 'Cases', null], ['Advisories', 'Advisories', null],
     ['Requests for materials', 'Requests for materials', 'requests'], ['Recommendations', 'Recommendations', 'recommendations'],
     ['Intelligence', 'Threat intelligence', 'intel'], ['Detection rules', 'Detection rules', 'rules'],
     ['Organisations', 'Organisations', 'organizations'], ['Users', 'Users', 'users'], ['Sensors', 'Sensors', 'sensors'],
@@ -680,6 +773,8 @@ async function main() {
     log('reporter acknowledged the advisory');
     await otherOrganisationSeesNothing(browser, seeded, incident, advisory);
     log('the other organisation saw nothing; Japanese works and is remembered');
+    const investigation = await investigatorRunsCase(browser, seeded);
+    log(`the investigator opened case ${investigation.caseId}, kept its evidence's custody and wrote its timeline`);
     await adminPages(browser, seeded);
     log('the administrator opened every page, reloaded the rules and exported alerts');
   } finally {

@@ -6,12 +6,12 @@
 import type { Me } from './types';
 
 export type PageName =
-  | 'overview' | 'alerts' | 'incidents' | 'advisories' | 'requests' | 'recommendations'
+  | 'overview' | 'alerts' | 'incidents' | 'cases' | 'advisories' | 'requests' | 'recommendations'
   | 'organizations' | 'users' | 'sensors' | 'intel' | 'rules' | 'audit' | 'settings';
 
 // Navigation order.
 export const PAGE_ORDER: PageName[] = [
-  'overview', 'alerts', 'incidents', 'advisories', 'requests', 'recommendations', 'intel', 'rules',
+  'overview', 'alerts', 'incidents', 'cases', 'advisories', 'requests', 'recommendations', 'intel', 'rules',
   'organizations', 'users', 'sensors', 'audit', 'settings',
 ];
 
@@ -42,6 +42,8 @@ export interface Access {
   manageCollections: boolean;
   publishIntel: boolean;
   export: boolean;
+  // Opening an investigation (the opener becomes its lead; hub::can::OpenCase).
+  openCase: boolean;
 }
 
 export const CENTRE_ROLES = ['centre_admin', 'centre_analyst', 'investigator', 'auditor'];
@@ -63,6 +65,9 @@ export function accessFor(me: Me): Access {
   if (centre || member) pages.add('requests');
   if (centre || orgType === 'ministry') pages.add('recommendations');
   if (centre) {
+    // Every member of the centre's staff may be made a member of a case; the list shows only
+    // the cases they are members of.
+    pages.add('cases');
     pages.add('intel');
     pages.add('rules');
     pages.add('organizations');
@@ -97,6 +102,7 @@ export function accessFor(me: Me): Access {
     manageCollections: centreAdmin,
     publishIntel: duty,
     export: centre || member,
+    openCase: centre && (has('centre_admin') || has('investigator')),
   };
 }
 
@@ -145,4 +151,29 @@ export function grantableRoles(access: Access, orgType: string): string[] {
   if (orgType === 'centre') return access.manageAllUsers ? ['centre_admin', 'centre_analyst', 'investigator', 'auditor'] : [];
   if (orgType === 'partner_cert') return access.manageAllUsers ? ['partner'] : [];
   return ['org_admin', 'org_reporter'];
+}
+
+// Investigations: what a member does is the role the case gives them (hub::can::RunCase,
+// WorkOnCase), and a closed case is read-only until a lead reopens it. `kase.my_role` is null
+// for someone who is not a member (who never sees the case anyway).
+interface CaseState { my_role: string | null; status: string }
+
+// Title, summary, marking, adding members and changing their roles: leads, while not closed.
+export function canRunCase(access: Access, kase: CaseState): boolean {
+  return access.centre && kase.my_role === 'lead' && kase.status !== 'closed';
+}
+
+// Holding, closing and reopening: leads, whatever the status.
+export function canChangeCaseStatus(access: Access, kase: CaseState): boolean {
+  return access.centre && kase.my_role === 'lead';
+}
+
+// Removing members (not the last lead): leads, closed cases included, as the server allows.
+export function canRemoveCaseMembers(access: Access, kase: CaseState): boolean {
+  return access.centre && kase.my_role === 'lead';
+}
+
+// Evidence, custody, file uploads, timeline entries and imports, links: leads and members.
+export function canWorkOnCase(access: Access, kase: CaseState): boolean {
+  return access.centre && (kase.my_role === 'lead' || kase.my_role === 'member') && kase.status !== 'closed';
 }

@@ -56,6 +56,8 @@ interface RequestOptions {
   raw?: { body: Blob | ArrayBuffer; contentType: string };
   // Do not call the unauthorized handler (sign-in, the first /auth/me).
   quiet401?: boolean;
+  // The answer's body as a Blob (a file to save) instead of JSON; errors are read as usual.
+  blob?: boolean;
 }
 
 export async function api<T = unknown>(method: string, path: string, body?: unknown,
@@ -83,6 +85,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     throw new ApiError(0, 'network', t('error.network'));
   }
   if (response.status === 204) return undefined as T;
+  if (options.blob && response.ok) return (await response.blob()) as T;
   const text = await response.text();
   let json: unknown = undefined;
   if (text) {

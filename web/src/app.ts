@@ -34,6 +34,9 @@ export const ROUTES: Route[] = [
   { name: 'incidents', pattern: '/incidents', page: 'incidents', load: () => import('./pages/incidents') },
   { name: 'incident-new', pattern: '/incidents/new', page: 'incidents', load: () => import('./pages/incident_form') },
   { name: 'incident', pattern: '/incidents/:id', page: 'incidents', load: () => import('./pages/incident') },
+  { name: 'cases', pattern: '/cases', page: 'cases', load: () => import('./pages/cases') },
+  { name: 'case-new', pattern: '/cases/new', page: 'cases', load: () => import('./pages/case_form') },
+  { name: 'case', pattern: '/cases/:id', page: 'cases', load: () => import('./pages/case') },
   { name: 'advisories', pattern: '/advisories', page: 'advisories', load: () => import('./pages/advisories') },
   { name: 'advisory-new', pattern: '/advisories/new', page: 'advisories', load: () => import('./pages/advisory_form') },
   { name: 'advisory', pattern: '/advisories/:id', page: 'advisories', load: () => import('./pages/advisory') },
@@ -53,7 +56,7 @@ export const ROUTES: Route[] = [
 ];
 
 export const NAV_PATHS: Record<PageName, string> = {
-  overview: '/', alerts: '/alerts', incidents: '/incidents', advisories: '/advisories',
+  overview: '/', alerts: '/alerts', incidents: '/incidents', cases: '/cases', advisories: '/advisories',
   requests: '/requests', recommendations: '/recommendations', organizations: '/organizations',
   users: '/users', sensors: '/sensors', intel: '/intel', rules: '/rules', audit: '/audit', settings: '/settings',
 };

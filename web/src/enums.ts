@@ -55,6 +55,23 @@ export const ENUMS = {
   'heatmap.source': ['both', 'alerts', 'incidents'],
   'incident.history': ['created', 'updated', 'transition', 'reopened', 'assigned', 'unassigned',
     'linked', 'unlinked', 'attachment_added'],
+  // Investigations (src/hub/cases.cpp, evidence.cpp, case_timeline.cpp).
+  'case.status': ['open', 'on_hold', 'closed'],
+  'case.role': ['lead', 'member', 'reader'],
+  'case.link_type': ['incident', 'alert'],
+  'case.history': ['opened', 'updated', 'transition', 'reopened', 'member_added', 'member_changed',
+    'member_removed', 'linked', 'unlinked', 'evidence_registered', 'custody_recorded',
+    'content_added', 'evidence_accessed', 'timeline_added', 'timeline_imported', 'import_removed'],
+  'case.evidence_kind': ['disk_image', 'memory_image', 'log_collection', 'network_capture',
+    'mobile_device', 'document', 'malware_sample', 'physical_device', 'other'],
+  'case.evidence_status': ['in_custody', 'checked_out', 'released', 'destroyed'],
+  'case.custody_action': ['acquired', 'transferred', 'checked_out', 'checked_in', 'examined',
+    'verified', 'copied', 'sealed', 'unsealed', 'content_added', 'accessed', 'released',
+    'destroyed'],
+  'case.custody_outcome': ['match', 'mismatch', 'established'],
+  'case.timeline_kind': ['event', 'alert', 'incident', 'evidence', 'action', 'finding', 'note'],
+  'case.timeline_origin': ['written', 'imported', 'linked'],
+  'case.import_format': ['yagura-alerts', 'timesketch', 'mixed'],
 } as const;
 
 export type EnumGroup = keyof typeof ENUMS;

@@ -27,13 +27,15 @@ function intlLocale(loc: string): string {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(loc: string, tz: string, style: 'datetime' | 'date' | 'day' | 'hour'): Intl.DateTimeFormat {
+function formatter(loc: string, tz: string, style: 'datetime' | 'seconds' | 'date' | 'day' | 'hour'): Intl.DateTimeFormat {
   const key = `${loc}|${tz}|${style}`;
   let f = formatters.get(key);
   if (!f) {
     const options: Intl.DateTimeFormatOptions = { timeZone: tz };
     if (style === 'datetime') {
       Object.assign(options, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    } else if (style === 'seconds') {
+      Object.assign(options, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
     } else if (style === 'date') {
       Object.assign(options, { year: 'numeric', month: '2-digit', day: '2-digit' });
     } else if (style === 'day') {
@@ -53,6 +55,14 @@ export function formatDateTime(value: string | null | undefined, tz = zone, loc:
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
   return formatter(loc, tz, 'datetime').format(date);
+}
+
+// The same to the second, for timelines and chains of custody ("2027/01/15 17:00:42").
+export function formatDateTimeSeconds(value: string | null | undefined, tz = zone, loc: string = locale()): string {
+  if (!value) return '—';
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return formatter(loc, tz, 'seconds').format(date);
 }
 
 export function formatDate(value: string | null | undefined, tz = zone, loc: string = locale()): string {

@@ -317,3 +317,153 @@ export interface RuleList {
   items: RuleItem[];
   next_cursor: string | null;
 }
+
+// Investigations (src/http/api_cases.cpp).
+export interface CaseSummary {
+  id: string;
+  reference: string;
+  title: string;
+  status: string;
+  tlp: string;
+  my_role: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CaseMember {
+  user_id: string;
+  username: string;
+  display_name: string;
+  role: string;
+  added_by: string;
+  added_at: string;
+}
+
+export interface CaseLink {
+  type: 'incident' | 'alert';
+  id: string;
+  title: string;
+  reference: string | null;
+  status: string;
+  level: string;
+  org_id: string;
+  at: string;
+  host: string | null;
+  techniques: string[];
+  note: string;
+  added_by: string;
+  added_at: string;
+}
+
+export interface Case {
+  id: string;
+  reference: string;
+  title: string;
+  summary: string;
+  status: string;
+  tlp: string;
+  opened_by: string;
+  conclusion: string | null;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  version: number;
+  my_role: string | null;
+  members: CaseMember[];
+  links: CaseLink[];
+  hidden_links: number;
+  counts: { evidence: number; timeline_entries: number };
+}
+
+export interface CaseHistoryEntry {
+  id: string;
+  at: string;
+  actor_id: string;
+  kind: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Evidence {
+  id: string;
+  case_id: string;
+  number: number;
+  reference: string;
+  label: string;
+  description: string;
+  kind: string;
+  source_org_id: string | null;
+  source_host: string | null;
+  acquired_at: string;
+  acquired_by: string;
+  acquisition_method: string | null;
+  sha256: string | null;
+  sha1: string | null;
+  md5: string | null;
+  size: number | null;
+  seal: string | null;
+  status: string;
+  holder: string;
+  location: string | null;
+  has_content: boolean;
+  filename: string | null;
+  content_type: string | null;
+  custody_events: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CustodyEvent {
+  id: string;
+  seq: number;
+  action: string;
+  at: string;
+  recorded_at: string;
+  recorded_by: string;
+  holder_from: string;
+  holder_to: string;
+  location: string | null;
+  purpose: string;
+  seal: string | null;
+  sha256_observed: string | null;
+  outcome: string | null;
+  detail: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface EvidenceIntegrity {
+  intact: boolean;
+  chain: { intact: boolean; events: number; first_bad_seq: number | null; problem: string | null };
+  registration: { intact: boolean; problem: string | null };
+  content: { stored: boolean; matches: boolean | null; sha256: string | null };
+}
+
+export interface TimelineEntry {
+  id: string;
+  at: string;
+  kind: string;
+  title: string;
+  detail: string;
+  host: string;
+  account: string;
+  source: string;
+  level: string;
+  techniques: string[];
+  origin: 'written' | 'imported' | 'linked';
+  import_id: string | null;
+  created_by: string | null;
+  created_at: string;
+}
+
+export interface TimelineImport {
+  id: string;
+  source: string;
+  format: string;
+  entries: number;
+  first_at: string;
+  last_at: string;
+  sha256: string;
+  imported_by: string;
+  imported_at: string;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  accessFor, canAnswerRequest, canEditIncident, canRespondToRecommendation, canTriageAlert,
-  canTriageIncident, grantableRoles, PAGE_ORDER, type PageName,
+  accessFor, canAnswerRequest, canChangeCaseStatus, canEditIncident, canRemoveCaseMembers, canRespondToRecommendation,
+  canRunCase, canTriageAlert, canTriageIncident, canWorkOnCase, grantableRoles, PAGE_ORDER, type PageName,
 } from '../access';
 import type { Me } from '../types';
 
@@ -141,6 +141,38 @@ describe('actions', () => {
     const reporter = me('ministry', ['org_reporter'], 'm');
     expect(canRespondToRecommendation(accessFor(admin), admin, 'm')).toBe(true);
     expect(canRespondToRecommendation(accessFor(reporter), reporter, 'm')).toBe(false);
+  });
+
+  it('shows cases to the centre\'s staff only, and lets administrators and investigators open them', () => {
+    for (const role of ['centre_admin', 'centre_analyst', 'investigator', 'auditor']) {
+      expect(pages(me('centre', [role]))).toContain('cases');
+    }
+    for (const [type, role] of [['ministry', 'org_admin'], ['local_government', 'org_reporter'], ['partner_cert', 'partner']]) {
+      expect(pages(me(type, [role]))).not.toContain('cases');
+    }
+    expect(accessFor(me('centre', ['centre_admin'])).openCase).toBe(true);
+    expect(accessFor(me('centre', ['investigator'])).openCase).toBe(true);
+    expect(accessFor(me('centre', ['centre_analyst'])).openCase).toBe(false);
+    expect(accessFor(me('centre', ['auditor'])).openCase).toBe(false);
+    expect(accessFor(me('ministry', ['org_admin'])).openCase).toBe(false);
+  });
+
+  it('lets a case\'s role decide what a member does, and a closed case be read only', () => {
+    const access = accessFor(me('centre', ['investigator']));
+    const open = (role: string | null) => ({ my_role: role, status: 'open' });
+    const closed = (role: string | null) => ({ my_role: role, status: 'closed' });
+    expect([canRunCase(access, open('lead')), canRunCase(access, open('member')), canRunCase(access, closed('lead'))]).toEqual([true, false, false]);
+    expect([canWorkOnCase(access, open('lead')), canWorkOnCase(access, open('member')), canWorkOnCase(access, open('reader'))]).toEqual([true, true, false]);
+    expect(canWorkOnCase(access, closed('member'))).toBe(false);
+    expect(canWorkOnCase(access, { my_role: 'member', status: 'on_hold' })).toBe(true);
+    // Reopening and removing members stay the leads', closed or not.
+    expect(canChangeCaseStatus(access, closed('lead'))).toBe(true);
+    expect(canChangeCaseStatus(access, open('member'))).toBe(false);
+    expect(canRemoveCaseMembers(access, closed('lead'))).toBe(true);
+    expect(canRemoveCaseMembers(access, open('reader'))).toBe(false);
+    // A membership outside the centre (someone moved away) gives nothing.
+    expect(canWorkOnCase(accessFor(me('ministry', ['org_admin'])), open('lead'))).toBe(false);
+    expect(canRunCase(access, open(null))).toBe(false);
   });
 
   it('grants centre roles only as centre administrator', () => {

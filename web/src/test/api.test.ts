@@ -63,6 +63,16 @@ describe('the API client', () => {
     expect(error).toMatchObject({ status: 502, code: 'http_error' });
   });
 
+  it('hands a file over as a Blob, and its refusal as an ApiError', async () => {
+    vi.stubGlobal('fetch', async () => new Response('raw evidence bytes', { status: 200, headers: { 'Content-Type': 'text/plain' } }));
+    const blob = await api<Blob>('GET', '/api/v1/cases/c/evidence/e/content', undefined, { query: { purpose: 'lab' }, blob: true });
+    expect(blob).toBeInstanceOf(Blob);
+    expect(await blob.text()).toBe('raw evidence bytes');
+    stubFetch(400, { error: { status: 400, code: 'invalid_request', message: 'a download states its purpose', field: 'purpose' } });
+    const error = await api('GET', '/api/v1/cases/c/evidence/e/content', undefined, { blob: true }).catch((e) => e);
+    expect(error).toMatchObject({ status: 400, field: 'purpose', message: 'a download states its purpose' });
+  });
+
   it('builds query strings without empty values', () => {
     expect(withQuery('/api/v1/alerts', { status: 'new', level: '', org_id: undefined, limit: 50 })).toBe('/api/v1/alerts?status=new&limit=50');
     expect(withQuery('/x?a=1', { b: 'c d' })).toBe('/x?a=1&b=c+d');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDateTime, formatDate, percent, utcToWallTime, wallTimeToUtc, zoneOffsetMinutes, isValidTimeZone, formatBucket } from '../format';
+import { formatDateTime, formatDateTimeSeconds, formatDate, percent, utcToWallTime, wallTimeToUtc, zoneOffsetMinutes, isValidTimeZone, formatBucket } from '../format';
 
 describe('dates in the user’s time zone', () => {
   const instant = '2027-01-15T08:00:00.000Z';
@@ -8,6 +8,12 @@ describe('dates in the user’s time zone', () => {
     expect(formatDateTime(instant, 'Asia/Tokyo', 'ja')).toBe('2027/01/15 17:00');
     expect(formatDateTime(instant, 'Europe/London', 'en')).toBe('15/01/2027, 08:00');
     expect(formatDateTime(instant, 'America/New_York', 'en')).toBe('15/01/2027, 03:00');
+  });
+
+  it('shows seconds where the order of events matters', () => {
+    expect(formatDateTimeSeconds('2027-01-15T08:00:42.500Z', 'Asia/Tokyo', 'ja')).toBe('2027/01/15 17:00:42');
+    expect(formatDateTimeSeconds('2027-01-15T08:00:42Z', 'UTC', 'en')).toBe('15/01/2027, 08:00:42');
+    expect(formatDateTimeSeconds(null, 'UTC', 'en')).toBe('—');
   });
 
   it('changes the date across midnight', () => {
