@@ -375,6 +375,26 @@ Response ListCasesHandler(ApiContext& context, Request& request, const hub::Prin
   return ListResponse(items, next);
 }
 
+Response CandidatesHandler(ApiContext& context, Request&, const hub::Principal& principal) {
+  if (!principal.IsCentreStaff()) throw ApiError(403, "forbidden", "the centre's staff only");
+  auto candidates = [&] {
+    auto connection = context.database.Acquire();
+    return hub::CaseCandidates(*connection, principal);
+  }();
+  JsonValue items = JsonValue::MakeArray();
+  for (const auto& candidate : candidates) {
+    JsonValue json = JsonValue::MakeObject();
+    json.Set("user_id", candidate.user_id);
+    json.Set("username", candidate.username);
+    json.Set("display_name", candidate.display_name);
+    JsonValue roles = JsonValue::MakeArray();
+    for (hub::Role role : candidate.roles) roles.Push(std::string(hub::ToString(role)));
+    json.Set("roles", std::move(roles));
+    items.Push(std::move(json));
+  }
+  return ListResponse(items, "");
+}
+
 Response OpenCaseHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
   JsonValue body = ParseJsonBody(request);
   Fields fields(body);
@@ -1220,6 +1240,12 @@ void AddSchemas(ApiContext& context) {
                              {"updated_at", TimeSchema()}},
                             {"id", "reference", "title", "status", "my_role"}, false));
   add("CaseList", ListOf("CaseSummary"));
+  add("CaseCandidate", Object({{"user_id", Str()},
+                               {"username", Str()},
+                               {"display_name", Str()},
+                               {"roles", ArrayOf(Enum(hub::RoleNames()))}},
+                              {"user_id", "username", "display_name", "roles"}, false));
+  add("CaseCandidateList", ListOf("CaseCandidate"));
   add("CaseHistory", Object({{"items", ArrayOf(Object({{"id", Str()},
                                                        {"at", TimeSchema()},
                                                        {"actor_id", Str()},
@@ -1396,6 +1422,9 @@ void RegisterCaseRoutes(Router& router, ApiContext& context) {
   router.Add("POST", base, bind(OpenCaseHandler),
              Doc("Open a case (centre_admin, investigator); the opener is its lead", "CaseCreate",
                  "Case"));
+  router.Add("GET", base + "/candidates", bind(CandidatesHandler),
+             Doc("The centre's active staff a lead may make members (names and roles only)", "",
+                 "CaseCandidateList"));
   router.Add("GET", one, bind(GetCaseHandler),
              Doc("One case with its members and the links the caller may read", "", "Case"));
   router.Add(

@@ -328,7 +328,8 @@ std::vector<TimelineEntry> LinkedEntries(store::Connection& connection, const Pr
       entry.id = "evidence:" + item.id;
       entry.at = item.registration.acquired_at;
       entry.kind = "evidence";
-      entry.title = fmt::format("{} acquired: {}", item.reference, item.registration.label);
+      // The kind says it is the acquisition, in the reader's language.
+      entry.title = fmt::format("{} {}", item.reference, item.registration.label);
       entry.detail = item.registration.description;
       entry.host = item.registration.source_host.value_or("");
       entry.account = item.registration.acquired_by;

@@ -161,6 +161,19 @@ std::string NextReference(store::Connection& connection, int64_t now_ms) {
   return fmt::format("CASE-{}-{:06d}", year, rows.rows.at(0).at(0).as_int());
 }
 
+std::vector<Role> ParseRoles(const std::string& text) {
+  std::vector<Role> roles;
+  for (size_t start = 0; start <= text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (auto role = ParseRole(std::string_view(text).substr(start, comma - start))) {
+      roles.push_back(*role);
+    }
+    start = comma + 1;
+  }
+  return roles;
+}
+
 // The user may join a case: an active member of the centre's staff.
 std::optional<CaseError> CheckJoinable(store::Connection& connection, const std::string& user_id,
                                        const std::string& field) {
@@ -171,16 +184,7 @@ std::optional<CaseError> CheckJoinable(store::Connection& connection, const std:
       {store::Param{user_id}});
   if (rows.empty()) return Invalid(fmt::format("{} names no user", field), field);
   const auto& row = rows.rows[0];
-  std::vector<Role> roles;
-  const std::string& text = row[0].text();
-  for (size_t start = 0; start <= text.size();) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (auto role = ParseRole(std::string_view(text).substr(start, comma - start))) {
-      roles.push_back(*role);
-    }
-    start = comma + 1;
-  }
+  std::vector<Role> roles = ParseRoles(row[0].text());
   auto type = ParseOrgType(row[1].text());
   if (!type || !can::JoinCase(*type, roles)) {
     return Invalid(fmt::format("{}: only the centre's staff may be members of a case", field),
@@ -784,6 +788,23 @@ CasePage ListCases(store::Connection& connection, const Principal& principal,
     page.more = true;
   }
   return page;
+}
+
+std::vector<CaseCandidate> CaseCandidates(store::Connection& connection,
+                                          const Principal& principal) {
+  std::vector<CaseCandidate> candidates;
+  if (!principal.IsCentreStaff()) return candidates;
+  for (const auto& row :
+       connection
+           .Query("SELECT u.id, u.username, u.display_name, u.roles FROM users u JOIN "
+                  "organizations o ON o.id = u.org_id WHERE o.type = 'centre' AND u.disabled = 0 "
+                  "ORDER BY u.display_name, u.username")
+           .rows) {
+    std::vector<Role> roles = ParseRoles(row[3].text());
+    if (!can::JoinCase(OrgType::kCentre, roles)) continue;
+    candidates.push_back(CaseCandidate{row[0].text(), row[1].text(), row[2].text(), roles});
+  }
+  return candidates;
 }
 
 void RecordCaseActivity(store::Connection& connection, const Principal& principal, const Case& kase,

@@ -218,6 +218,17 @@ CasePage ListCases(store::Connection& connection, const Principal& principal,
                    const CaseFilter& filter, std::optional<std::pair<int64_t, std::string>> before,
                    int limit);
 
+// The people a lead may make members: the centre's active staff, by name. Only the centre's
+// staff ask (an empty list for anyone else); names and roles only, no contact details.
+struct CaseCandidate {
+  std::string user_id;
+  std::string username;
+  std::string display_name;
+  std::vector<Role> roles;
+};
+std::vector<CaseCandidate> CaseCandidates(store::Connection& connection,
+                                          const Principal& principal);
+
 // For the case's parts (evidence, custody, timeline): one history row and one audit entry in
 // the caller's transaction, and the case's updated_at moved on.
 void RecordCaseActivity(store::Connection& connection, const Principal& principal, const Case& kase,

@@ -467,3 +467,11 @@ export interface TimelineImport {
   imported_by: string;
   imported_at: string;
 }
+
+/** GET /api/v1/cases/candidates: the centre's active staff a lead may make members. */
+export interface CaseCandidate {
+  user_id: string;
+  username: string;
+  display_name: string;
+  roles: string[];
+}

@@ -221,6 +221,13 @@ TEST_F(ApiCasesTest, ACaseIsItsMembersAloneAndEveryReadIsAudited) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(ErrorField(bad), "tlp");
 
+  // Whom a lead may add: the centre's active staff, by name; nobody outside the centre asks.
+  Response candidates = Call("GET", "/api/v1/cases/candidates", lead_);
+  ASSERT_EQ(candidates.status, 200) << candidates.body;
+  EXPECT_EQ(Field(candidates, "username"),
+            (std::vector<std::string>{"duty", "lead", "member", "reader"}));
+  EXPECT_EQ(Call("GET", "/api/v1/cases/candidates", reporter_).status, 403);
+
   // Membership and lifecycle through the API.
   Response member = Call("POST", "/api/v1/cases/" + id + "/members", lead_,
                          fmt::format(R"({{"user_id":"{}","role":"reader"}})", duty_.id));
@@ -380,7 +387,7 @@ TEST_F(ApiCasesTest, TimelineImportsPagesAndExports) {
   EXPECT_EQ(titles[0], "Phishing mail opened on ws-12");
   EXPECT_EQ(titles[1], "LSASS Memory Opened");
   EXPECT_EQ(titles[2], "Certutil Download");
-  EXPECT_NE(titles[3].find("acquired: DC01 memory"), std::string::npos);
+  EXPECT_NE(titles[3].find("-E001 DC01 memory"), std::string::npos);
   EXPECT_EQ(Call("GET", timeline + "?cursor=12.evil%27", reader_).status, 400);
 
   EXPECT_EQ(Field(Call("GET", timeline + "?technique=T1003", reader_), "title"),

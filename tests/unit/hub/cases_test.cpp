@@ -770,7 +770,7 @@ TEST_P(CasesTest, TimelineMergesWrittenImportedAndLinkedEntriesInTimeOrder) {
 
   // Readers read it all, in time order: the imported lines at their events' times (a
   // correlation at the start of its window), the finding, the evidence at its acquisition.
-  const std::string acquired = kase.reference + "-E001 acquired: DC01 system disk";
+  const std::string acquired = kase.reference + "-E001 DC01 system disk";
   const std::vector<std::string> expected = {"User logged on", "Many failed logons",
                                              "LSASS Memory Opened", "Web shell planted on WEB01",
                                              acquired};

@@ -6,11 +6,11 @@
 // a lead reopens it.
 import { h, replace } from '../dom';
 import { t, tEnum } from '../i18n';
-import { get, post, patch, del, describe } from '../api';
+import { get, post, patch, del, describe, type ListPage } from '../api';
 import { formatDateTime, formatNumber, tlpLabel } from '../format';
 import { navigate } from '../router';
 import type { PageContext } from '../app';
-import type { Case, CaseHistoryEntry, CaseLink, CaseMember, Organization, User } from '../types';
+import type { Case, CaseCandidate, CaseHistoryEntry, CaseLink, CaseMember, Organization, User } from '../types';
 import { canChangeCaseStatus, canRemoveCaseMembers, canRunCase, canWorkOnCase } from '../access';
 import { caseMoves, linkTarget, CASE_TLPS, LIMITS, type CaseMove } from '../case_flow';
 import {
@@ -25,7 +25,11 @@ import { timelineSection } from './case_timeline';
 export async function render(ctx: PageContext): Promise<HTMLElement> {
   const id = ctx.params.id;
   const base = `/api/v1/cases/${encodeURIComponent(id)}`;
-  const [kase, orgs, users] = await Promise.all([get<Case>(base), orgMap(), userMap()]);
+  // The centre's staff a lead may add (names only); a failure leaves the id field instead.
+  const [kase, orgs, users, candidates] = await Promise.all([
+    get<Case>(base), orgMap(), userMap(),
+    get<ListPage<CaseCandidate>>('/api/v1/cases/candidates').then((page) => page.items).catch(() => [] as CaseCandidate[]),
+  ]);
   const { access } = ctx.session;
   const messages = messageArea();
   const run = actionRunner(ctx.refresh, messages, describe);
@@ -66,7 +70,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     kase.status === 'closed' ? notice('info', t('cases.closed_notice')) : null,
     h('div', { class: 'two-col' },
       h('div', null, summaryPanel, statusPanel),
-      h('div', null, membersPanel(ctx, base, kase, users, run, messages), linksPanel(ctx, base, kase, orgs, run, messages))),
+      h('div', null, membersPanel(ctx, base, kase, users, candidates, run, messages), linksPanel(ctx, base, kase, orgs, run, messages))),
     evidenceSection({ ctx, kase, base, users, orgs, changed }),
     timelineSection({ ctx, kase, base, users, changed }),
     section(t('cases.history'), history),
@@ -142,7 +146,7 @@ function editDialog(ctx: PageContext, base: string, kase: Case): void {
 
 type Run = (form: HTMLElement, work: () => Promise<unknown>) => Promise<void>;
 
-function membersPanel(ctx: PageContext, base: string, kase: Case, users: Map<string, User>, run: Run,
+function membersPanel(ctx: PageContext, base: string, kase: Case, users: Map<string, User>, candidates: CaseCandidate[], run: Run,
                       messages: ReturnType<typeof messageArea>): HTMLElement {
   const { access, me } = ctx.session;
   const lead = canRunCase(access, kase);
@@ -193,12 +197,12 @@ function membersPanel(ctx: PageContext, base: string, kase: Case, users: Map<str
 
   let add: HTMLElement | null = null;
   if (lead) {
-    // The centre's staff the caller may list (administrators list everyone); others name a
-    // colleague by user id.
+    // The centre's staff who are not members yet; when the list cannot be had, a colleague is
+    // named by user id.
     const memberIds = new Set(kase.members.map((m) => m.user_id));
-    const staff = [...users.values()].filter((u) => u.org_id === me.user.org_id && !u.disabled && !memberIds.has(u.id));
+    const staff = candidates.filter((c) => !memberIds.has(c.user_id));
     const who = staff.length
-      ? field(t('cases.add_who'), select([['', t('common.choose')], ...staff.map((u): [string, string] => [u.id, `${u.display_name || u.username} (${u.username})`])], ''), { required: true })
+      ? field(t('cases.add_who'), select([['', t('common.choose')], ...staff.map((c): [string, string] => [c.user_id, `${c.display_name || c.username} (${c.username})`])], ''), { required: true })
       : field(t('cases.add_user_id'), input('text', { maxlength: 64, autocomplete: 'off', spellcheck: 'false' }), { required: true, help: t('cases.add_user_id_help') });
     const role = field(t('cases.role'), enumSelect('case.role', 'member'), { required: true, help: t('cases.roles_help') });
     const form = h('form', { class: 'inline-form', novalidate: true }, who.el, role.el, formActions(submit(t('cases.add_member'))));
