@@ -992,7 +992,7 @@ Response HuntHandler(ApiContext& context, Request& request, const hub::Principal
         options.min_level = min_level;
         options.output_path = (folder.path() / "alerts.jsonl").string();
         options.on_rule_file = [&job](size_t done, size_t total) {
-          job.SetTotal(static_cast<int64_t>(total), "rule files");
+          job.SetTotal(static_cast<int64_t>(total), "files");
           job.SetDone(static_cast<int64_t>(done));
         };
         job.SetMessage("hunting");

@@ -11,7 +11,8 @@
 //   4. a user of another organisation sees neither the incident nor the advisory, in the lists
 //      or by URL, and switching to Japanese translates the page and is remembered;
 //   4b. an investigator opens a case, registers an item of evidence, stores its file, records
-//      its transfer, checks its integrity, writes a timeline entry and reads the case in
+//      its transfer, checks its integrity, writes a timeline entry, hunts in the file with the
+//      centre's rules (the alert joins the timeline), writes the report and reads the case in
 //      Japanese; the analyst, who is no member, finds the case neither listed nor by id;
 //   5. the administrator opens every page, reloads the rules and exports alerts (progress bars),
 //      makes and revokes a sensor token and an API token (each used before and after), and
@@ -480,7 +481,7 @@ async function investigatorRunsCase(browser, s) {
   await item.getByText(/^Registered as CASE-\d{4}-\d+-E001\.$/).waitFor();
 
   step = 'investigator: stores the file of the evidence';
-  const log = Buffer.from('Nov 29 03:12:44 fs01 sshd[811]: Accepted password for admin from 203.0.113.50 port 50522 ssh2\n');
+  const log = Buffer.from('Nov 29 03:12:44 fs01 sshd[811]: Accepted password for root from 203.0.113.50 port 50522 ssh2\n');
   const sha256 = createHash('sha256').update(log).digest('hex');
   await item.getByLabel(label('File')).setInputFiles({ name: 'auth.log', mimeType: 'text/plain', buffer: log });
   await item.getByRole('button', { name: 'Store the file' }).click();
@@ -519,6 +520,19 @@ async function investigatorRunsCase(browser, s) {
   // The item of evidence is on the timeline at its acquisition.
   await page.locator('.case-timeline tr').filter({ hasText: 'FS01 authentication log' }).waitFor();
   await shot(page, 'case', true);
+
+  step = 'investigator: hunts in the file of the evidence with the centre\'s rules';
+  await item.getByRole('button', { name: "Hunt with the centre's rules" }).click();
+  await item.getByText('Alerts: 1; added to the timeline: 1.').waitFor({ timeout: 60_000 });
+  // The hunt's alert joins the timeline, which reloads itself.
+  await page.locator('.case-timeline tr').filter({ hasText: 'SSH Login As Root Accepted' }).waitFor();
+
+  step = 'investigator: writes the investigation report';
+  const reportHref = await page.getByRole('link', { name: 'Report (English)' }).getAttribute('href');
+  const report = await page.request.get(reportHref);
+  const reportHtml = await report.text();
+  check(report.status() === 200 && reportHtml.includes('TLP:RED') && reportHtml.includes('FS01 authentication log'),
+    `the report is not the case's: ${report.status()} ${reportHtml.slice(0, 200)}`);
 
   step = 'investigator: reads the case in Japanese';
   await page.getByRole('button', { name: '日本語' }).click();

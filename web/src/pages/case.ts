@@ -60,8 +60,16 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
   const changed = () => { void loadHistory(base, kase, users, history); };
   changed();
 
+  // A hunt in an item's file adds to the timeline, which then reloads itself.
+  const hooks: { reloadTimeline?: () => Promise<void> } = {};
+  const timeline = timelineSection({ ctx, kase, base, users, changed, hooks });
+  // The investigation report, one HTML page in either language (the server audits each).
+  const report = (lang: 'en' | 'ja', label: string) =>
+    h('a', { class: 'btn btn-secondary', href: `${base}/report?lang=${lang}`, download: '' }, label);
+
   return h('div', { class: 'case' },
     pageHeader(`${kase.reference} ${kase.title}`,
+      report('en', t('cases.report_en')), report('ja', t('cases.report_ja')),
       lead ? button(t('cases.edit'), () => editDialog(ctx, base, kase), { class: 'btn btn-secondary' }) : null),
     h('p', { class: 'badges' },
       h('span', { class: 'case-status' }, statusBadge('case.status', kase.status)), ' ', tlpBadge(kase.tlp), ' ',
@@ -71,8 +79,8 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     h('div', { class: 'two-col' },
       h('div', null, summaryPanel, statusPanel),
       h('div', null, membersPanel(ctx, base, kase, users, candidates, run, messages), linksPanel(ctx, base, kase, orgs, run, messages))),
-    evidenceSection({ ctx, kase, base, users, orgs, changed }),
-    timelineSection({ ctx, kase, base, users, changed }),
+    evidenceSection({ ctx, kase, base, users, orgs, changed, timelineChanged: () => hooks.reloadTimeline?.() }),
+    timeline,
     section(t('cases.history'), history),
     h('p', null, link('/cases', t('cases.back'))));
 }

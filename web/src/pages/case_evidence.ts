@@ -12,6 +12,7 @@ import { currentQuery, setQuery } from '../router';
 import type { PageContext } from '../app';
 import type { Case, CustodyEvent, Evidence, EvidenceIntegrity, Organization, User } from '../types';
 import { canWorkOnCase } from '../access';
+import { runJob } from '../ui/jobs';
 import {
   custodyActionsFor, custodyNeeds, custodyRows, hashPrefix, integrityLines, validateCustody, validateEvidence,
   LIMITS, type CustodyFormValues, type EvidenceFormValues,
@@ -28,11 +29,13 @@ interface Options {
   base: string;
   users: Map<string, User>;
   orgs: Map<string, Organization>;
+  // After a hunt added the file's alerts to the timeline.
+  timelineChanged?: () => void;
   // Called after each change (the case's history shows it).
   changed: () => void;
 }
 
-export function evidenceSection({ ctx, kase, base, users, orgs, changed }: Options): HTMLElement {
+export function evidenceSection({ ctx, kase, base, users, orgs, changed, timelineChanged }: Options): HTMLElement {
   const work = canWorkOnCase(ctx.session.access, kase);
   const listArea = h('div', null, loading());
   const itemArea = h('div', { class: 'evidence-item' });
@@ -145,10 +148,32 @@ export function evidenceSection({ ctx, kase, base, users, orgs, changed }: Optio
     // ---- the file ----
     let file: HTMLElement;
     if (item.has_content) {
+      // A hunt in the file with the centre's rules, as `yagura scan` does; its alerts join the
+      // timeline. It runs as a job, followed here.
+      let hunt: HTMLElement | null = null;
+      if (work && !ended) {
+        const level = field(t('evidence.hunt_min_level'), enumSelect('level', '', t('evidence.hunt_all_levels')));
+        const progress = h('div', { class: 'evidence-hunt-progress' });
+        const start = button(t('evidence.hunt'), async () => {
+          const minLevel = (level.control as HTMLSelectElement).value;
+          start.disabled = true;
+          const job = await runJob(progress, `${itemBase}/hunt`, minLevel ? { min_level: minLevel } : {});
+          start.disabled = false;
+          if (job?.state !== 'succeeded' || !job.result) return;
+          const result = job.result as unknown as { alerts: number; entries: number; without_time: number };
+          panelMessages.show('success', t('evidence.hunted', {
+            alerts: formatNumber(result.alerts), entries: formatNumber(result.entries),
+          }) + (result.without_time ? ` ${t('evidence.hunted_without_time', { count: formatNumber(result.without_time) })}` : ''));
+          changed();
+          timelineChanged?.();
+        }, { class: 'btn btn-secondary evidence-hunt' });
+        hunt = h('div', { class: 'evidence-hunt' }, h('h4', null, t('evidence.hunt_title')),
+          h('p', { class: 'help' }, t('evidence.hunt_help')), h('div', { class: 'inline-form' }, level.el, start), progress);
+      }
       file = h('div', { class: 'evidence-file' },
         h('p', null, t('evidence.file_stored', { filename: item.filename ?? item.reference, type: item.content_type ?? '—' })),
         button(t('evidence.download'), () => downloadDialog(item, itemBase, () => { changed(); return reload(false); }), { class: 'btn btn-secondary' }),
-        h('p', { class: 'help' }, t('evidence.download_help')));
+        h('p', { class: 'help' }, t('evidence.download_help')), hunt);
     } else if (work && !ended) {
       const chosen = field(t('evidence.file'), input('file'), { help: t('evidence.upload_help') });
       const form = h('form', { class: 'inline-form evidence-upload', novalidate: true }, chosen.el, formActions(submit(t('evidence.upload'))));

@@ -23,9 +23,12 @@ import {
 
 const PAGE = 100;
 
-export function timelineSection({ ctx, kase, base, users, changed }: {
+export function timelineSection({ ctx, kase, base, users, changed, hooks }: {
   ctx: PageContext; kase: Case; base: string; users: Map<string, User>;
   changed: () => void;  // after each change (the case's history shows it)
+  // Filled with the section's reload, for what changes the timeline from elsewhere on the page
+  // (a hunt in an item of evidence).
+  hooks?: { reloadTimeline?: () => Promise<void> };
 }): HTMLElement {
   const { access } = ctx.session;
   const work = canWorkOnCase(access, kase);
@@ -160,6 +163,7 @@ export function timelineSection({ ctx, kase, base, users, changed }: {
     await loadImports();
     await loadEntries();
   };
+  if (hooks) hooks.reloadTimeline = reloadAll;
 
   const actions = h('div', { class: 'toolbar' },
     work ? button(t('timeline.add'), () => entryDialog(base, async () => {
