@@ -20,6 +20,7 @@
 #include "core/time.hpp"
 #include "http/api.hpp"
 #include "http/hub_errors.hpp"
+#include "http/json_forms.hpp"
 #include "hub/alerts.hpp"
 #include "hub/incidents.hpp"
 #include "hub/policy.hpp"
@@ -31,17 +32,6 @@ constexpr std::string_view TAG = "alerts";
 constexpr std::string_view ALERTS = "/api/v1/alerts";
 constexpr std::string_view CAMPAIGNS = "/api/v1/campaigns";
 constexpr size_t ID_MAX = 64;
-
-JsonValue Time(int64_t ms) { return JsonValue(FormatTimestampMs(ms)); }
-JsonValue OptionalTime(const std::optional<int64_t>& ms) { return ms ? Time(*ms) : JsonValue(); }
-JsonValue OptionalText(const std::optional<std::string>& text) {
-  return text ? JsonValue(*text) : JsonValue();
-}
-JsonValue Strings(const std::vector<std::string>& items) {
-  JsonValue array = JsonValue::MakeArray();
-  for (const auto& item : items) array.Push(item);
-  return array;
-}
 
 // The group of a correlation (its group-by values as JSON) or a campaign's key (text).
 JsonValue GroupJson(const std::string& group_key) {
@@ -132,10 +122,6 @@ JsonValue CampaignJson(const hub::Campaign& campaign, bool with_members) {
   json.Set("created_at", Time(campaign.created_at));
   json.Set("updated_at", Time(campaign.updated_at));
   return json;
-}
-
-Response JsonResponse(int status, const JsonValue& value) {
-  return Response::Json(status, value.Serialize());
 }
 
 // ---- query parameters

@@ -36,6 +36,7 @@
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/json_forms.hpp"
 #include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
 #include "scan/rule_tuning.hpp"
@@ -47,19 +48,6 @@ namespace {
 constexpr std::string_view TAG = "attack";
 constexpr std::string_view BASE = "/api/v1/attack";
 constexpr size_t QUERY_MAX = 200;
-
-JsonValue Time(int64_t ms) { return JsonValue(FormatTimestampMs(ms)); }
-JsonValue OptionalText(const std::optional<std::string>& text) {
-  return text ? JsonValue(*text) : JsonValue();
-}
-JsonValue Strings(const std::vector<std::string>& items) {
-  JsonValue array = JsonValue::MakeArray();
-  for (const auto& item : items) array.Push(item);
-  return array;
-}
-Response JsonResponse(int status, const JsonValue& value) {
-  return Response::Json(status, value.Serialize());
-}
 
 // ---- JSON forms -------------------------------------------------------------------------------
 

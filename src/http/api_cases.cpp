@@ -23,6 +23,7 @@
 #include "http/case_report.hpp"
 #include "http/export_files.hpp"
 #include "http/jobs.hpp"
+#include "http/json_forms.hpp"
 #include "hub/case_timeline.hpp"
 #include "hub/cases.hpp"
 #include "hub/evidence.hpp"
@@ -56,21 +57,6 @@ template <typename T>
 T Unwrap(hub::CaseResult<T> result) {
   if (!result) Throw(result.error());
   if constexpr (!std::is_void_v<T>) return std::move(*result);
-}
-
-Response JsonResponse(int status, const JsonValue& value) {
-  return Response::Json(status, value.Serialize());
-}
-
-JsonValue Time(int64_t ms) { return JsonValue(FormatTimestampMs(ms)); }
-JsonValue OptionalTime(const std::optional<int64_t>& ms) { return ms ? Time(*ms) : JsonValue(); }
-JsonValue OptionalText(const std::optional<std::string>& text) {
-  return text ? JsonValue(*text) : JsonValue();
-}
-JsonValue Strings(const std::vector<std::string>& items) {
-  JsonValue array = JsonValue::MakeArray();
-  for (const auto& item : items) array.Push(item);
-  return array;
 }
 
 std::string CasePath(std::string_view id) { return fmt::format("{}/{}", BASE, id); }

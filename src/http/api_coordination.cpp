@@ -7,12 +7,13 @@
 // Refusals from the hub become 400/403/404/409 here; a single object the caller may not read
 // is always 404, so a refusal never confirms that something exists. Reads of AMBER and RED
 // objects are audited: one entry per single read, one entry per list page naming the ids.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/json_forms.hpp"
 #include "hub/advisories.hpp"
 #include "hub/recommendations.hpp"
 #include "hub/requests.hpp"
@@ -58,12 +59,6 @@ JsonValue TimeOrNull(const std::optional<int64_t>& ms) {
 
 JsonValue TextOrNull(const std::optional<std::string>& text) {
   return text ? JsonValue(*text) : JsonValue();
-}
-
-JsonValue Strings(const std::vector<std::string>& values) {
-  JsonValue array = JsonValue::MakeArray();
-  for (const auto& value : values) array.Push(value);
-  return array;
 }
 
 Response Created(const JsonValue& body, const std::string& location) {

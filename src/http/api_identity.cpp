@@ -16,16 +16,17 @@
 // The session cookie is HttpOnly (scripts cannot read it) and SameSite=Strict (other sites
 // cannot make the browser send it); the CSRF token in the login answer and in GET /auth/me is
 // what the console echoes in X-CSRF-Token, checked by Authed for every state-changing request.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "core/json_value.hpp"
 #include "core/time.hpp"
+#include "http/api.hpp"
+#include "http/json_forms.hpp"
 #include "hub/identity.hpp"
 #include "hub/policy.hpp"
-#include "http/api.hpp"
 
 namespace yagura::http {
 namespace {
@@ -106,11 +107,6 @@ JsonValue TokenJson(const hub::ApiToken& token, int64_t now) {
   json.Set("revoked_at", TimeOrNull(token.revoked_at));
   json.Set("last_used_at", TimeOrNull(token.last_used_at));
   return json;
-}
-
-Response JsonResponse(int status, const JsonValue& value) {
-  Response response = Response::Json(status, value.Serialize());
-  return response;
 }
 
 // ---- errors ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@
 #include "core/time.hpp"
 #include "http/api.hpp"
 #include "http/hub_errors.hpp"
+#include "http/json_forms.hpp"
 #include "hub/alerts.hpp"
 #include "hub/cases.hpp"
 #include "hub/incidents.hpp"
@@ -37,26 +38,6 @@ constexpr std::string_view TAG = "incidents";
 constexpr std::string_view BASE = "/api/v1/incidents";
 
 // ---- errors and small helpers ----------------------------------------------------------------
-
-Response JsonResponse(int status, const JsonValue& value) {
-  return Response::Json(status, value.Serialize());
-}
-
-JsonValue Time(int64_t ms) { return JsonValue(FormatTimestampMs(ms)); }
-JsonValue OptionalTime(const std::optional<int64_t>& ms) {
-  return ms ? Time(*ms) : JsonValue();
-}
-JsonValue OptionalText(const std::optional<std::string>& text) {
-  return text ? JsonValue(*text) : JsonValue();
-}
-JsonValue OptionalInt(const std::optional<int64_t>& value) {
-  return value ? JsonValue(*value) : JsonValue();
-}
-JsonValue Strings(const std::vector<std::string>& items) {
-  JsonValue array = JsonValue::MakeArray();
-  for (const auto& item : items) array.Push(item);
-  return array;
-}
 
 std::string IncidentPath(std::string_view id) { return fmt::format("{}/{}", BASE, id); }
 

@@ -15,6 +15,8 @@
 //
 // Only the centre's staff see rules (403 for others: the route exists for every user, it is
 // the rule set that is the centre's); only its administrators reload.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -23,13 +25,12 @@
 #include <stdexcept>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "core/json_value.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
 #include "http/console_control.hpp"
 #include "http/jobs.hpp"
+#include "http/json_forms.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/policy.hpp"
 
@@ -42,12 +43,6 @@ constexpr std::array<std::string_view, 5> LEVELS = {"informational", "low", "med
                                                     "critical"};
 constexpr std::array<std::string_view, 2> KINDS = {"detection", "correlation"};
 constexpr size_t QUERY_MAX = 200;
-
-JsonValue Strings(const std::vector<std::string>& items) {
-  JsonValue array = JsonValue::MakeArray();
-  for (const auto& item : items) array.Push(item);
-  return array;
-}
 
 JsonValue FailuresJson(const std::vector<RuleFailureView>& failures) {
   JsonValue array = JsonValue::MakeArray();

@@ -15,6 +15,7 @@
 #include "core/json_value.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/json_forms.hpp"
 #include "hub/alerts.hpp"
 #include "hub/incidents.hpp"
 #include "hub/stats.hpp"
@@ -25,8 +26,6 @@ namespace {
 constexpr std::string_view TAG = "stats";
 constexpr int64_t DEFAULT_DAYS = 30;
 constexpr int64_t DEFAULT_HOURS = 24;
-
-JsonValue Time(int64_t ms) { return JsonValue(FormatTimestampMs(ms)); }
 
 JsonValue LevelsJson(const hub::LevelCounts& counts) {
   JsonValue json = JsonValue::MakeObject();

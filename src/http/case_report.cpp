@@ -6,6 +6,7 @@
 #include <map>
 #include <string_view>
 
+#include "core/html.hpp"
 #include "core/time.hpp"
 
 namespace yagura::http {
@@ -214,35 +215,7 @@ std::string_view ValueName(std::string_view value, CaseReportLanguage language) 
   return found == JA.end() ? value : found->second;
 }
 
-void Escape(std::string_view text, std::string& out) {
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
-std::string Esc(std::string_view text) {
-  std::string out;
-  Escape(text, out);
-  return out;
-}
+std::string Esc(std::string_view text) { return HtmlEscaped(text); }
 
 std::string Time(int64_t ms) { return FormatTimestampMs(ms); }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "attack/technique_id.hpp"
+#include "core/html.hpp"
 #include "core/time.hpp"
 
 namespace yagura::scan {
@@ -116,35 +117,9 @@ constexpr Words JAPANESE = {
 
 // Text as HTML: everything in a report comes from logs and rules, which an attacker may have
 // written.
-void Escape(std::string_view text, std::string& out) {
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
+void Escape(std::string_view text, std::string& out) { AppendHtmlEscaped(text, out); }
 
-std::string Html(std::string_view text) {
-  std::string out;
-  Escape(text, out);
-  return out;
-}
+std::string Html(std::string_view text) { return HtmlEscaped(text); }
 
 std::string Time(const std::optional<int64_t>& ms) {
   return ms ? FormatTimestampMs(*ms) : std::string("—");

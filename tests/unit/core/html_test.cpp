@@ -1,0 +1,21 @@
+#include "core/html.hpp"
+
+#include <gtest/gtest.h>
+
+namespace yagura {
+namespace {
+
+TEST(Html, EscapesWhatEndsTextOrAnAttributeAndLeavesTheRest) {
+  EXPECT_EQ(HtmlEscaped(
+      R"(<img src=x onerror="a('b')" >
+      &more) "),
+             "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt; &amp; more");
+  EXPECT_EQ(HtmlEscaped("調査報告書 ¦ TLP:RED"), "調査報告書 ¦ TLP:RED");
+  EXPECT_EQ(HtmlEscaped(""), "");
+  std::string out = "<b>";
+  AppendHtmlEscaped("&amp;", out);
+  EXPECT_EQ(out, "<b>&amp;amp;");
+}
+
+}  // namespace
+}  // namespace yagura
