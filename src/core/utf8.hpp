@@ -1,8 +1,11 @@
-// UTF-8 encoding of one code point, for the decoders that produce text (XML character
-// references, UTF-16 input, UTF-16LE payloads).
+// UTF-8: encoding one code point, for the decoders that produce text (XML character
+// references, UTF-16 input, UTF-16LE payloads), and checking and measuring text people send
+// (the API's fields, the centre's records).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace yagura {
 
@@ -28,5 +31,12 @@ inline char* WriteUtf8(char* out, uint32_t code) {
   }
   return out;
 }
+
+// Unicode code points in UTF-8 text (continuation bytes are not counted): the length limits
+// of fields are in characters, so that a Japanese title gets as many as an English one.
+[[nodiscard]] size_t CodePoints(std::string_view text);
+// Well-formed UTF-8: no overlong forms (the classic way to smuggle "/" or "." past a check),
+// no surrogates, nothing above U+10FFFF.
+[[nodiscard]] bool ValidUtf8(std::string_view text);
 
 }  // namespace yagura

@@ -2,14 +2,15 @@
 // validation and paging (see api.hpp).
 #include "http/api.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 
-#include <fmt/format.h>
-
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "hub/crypto.hpp"
 
 namespace yagura::http {
@@ -140,14 +141,6 @@ namespace {
 
 // Length in characters (code points) rather than bytes, so Japanese text is measured the way
 // people count it.
-size_t CodePoints(std::string_view text) {
-  size_t count = 0;
-  for (char c : text) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
-  }
-  return count;
-}
-
 // Text a person typed has no control characters but tab, line feed and carriage return. NUL
 // in particular cannot be stored in PostgreSQL text (the write would fail as a 500), and the
 // others (ESC sequences) would reach terminals and logs that print titles and names.

@@ -35,6 +35,7 @@
 #include "core/json_value.hpp"
 #include "core/json_writer.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "http/api.hpp"
 #include "http/json_forms.hpp"
 #include "hub/attack.hpp"
@@ -171,21 +172,6 @@ std::optional<std::string> QueryDomain(const Request& request) {
                     "domain");
   }
   return std::string(*value);
-}
-
-bool ValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3
-                                    : (byte >> 3) == 0x1E ? 4 : 0;
-    if (length == 0 || i + length > text.size()) return false;
-    for (size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 // Free text for substring search: printable, at most QUERY_MAX bytes.

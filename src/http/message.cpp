@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/json_writer.hpp"
+#include "core/utf8.hpp"
 
 namespace yagura::http {
 namespace {
@@ -179,39 +180,12 @@ bool IsSafePath(std::string_view path) {
   return true;
 }
 
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 0;
-    if (length == 0 || byte > 0xF4 || byte == 0xC0 || byte == 0xC1 || i + length > text.size()) {
-      return false;
-    }
-    uint32_t code = byte & (0xFF >> (length + 1));
-    for (size_t k = 1; k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    static constexpr uint32_t MINIMUM[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < MINIMUM[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
-
 Result<void> CheckDecodedText(const Request& request) {
   // Overlong forms are the classic way to smuggle "." or "/" past a check on the raw bytes.
-  if (!IsValidUtf8(request.path)) return Fail("path is not valid UTF-8");
+  if (!ValidUtf8(request.path)) return Fail("path is not valid UTF-8");
   for (const auto& [name, value] : request.query) {
     for (const std::string* part : {&name, &value}) {
-      if (part->find('\0') != std::string::npos || !IsValidUtf8(*part)) {
+      if (part->find('\0') != std::string::npos || !ValidUtf8(*part)) {
         return Fail("bad query: NUL or invalid UTF-8 after decoding");
       }
     }

@@ -81,10 +81,6 @@ struct Response {
 // starting with '/', a "." or ".." segment, a backslash, NUL or another control character.
 [[nodiscard]] bool IsSafePath(std::string_view path);
 
-// Strict UTF-8 (RFC 3629): no overlong forms ("%c0%ae" for '.'), no surrogates, nothing above
-// U+10FFFF.
-[[nodiscard]] bool IsValidUtf8(std::string_view text);
-
 // After DecodeTarget, the server refuses (400) a decoded path that is not valid UTF-8 and a
 // query name or value holding NUL or invalid UTF-8: they reach SQL parameters and file names,
 // and PostgreSQL refuses such text outright (a 500 instead of a client error). A separate step

@@ -23,6 +23,7 @@
 
 #include "core/json_value.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "hub/attack.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
@@ -105,14 +106,6 @@ std::string Clean(std::string_view text) {
     }
   }
   return out;
-}
-
-size_t CodePoints(std::string_view text) {
-  size_t count = 0;
-  for (char c : text) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
-  }
-  return count;
 }
 
 // The first `max` code points of valid UTF-8 text.

@@ -589,9 +589,18 @@ CaseResult<std::vector<TimelineImport>> ListTimelineImports(store::Connection& c
                   "ORDER BY imported_at, id",
                   {store::Param{kase->id}})
            .rows) {
-    imports.push_back(TimelineImport{row[0].text(), row[1].text(), row[2].text(), row[3].text(),
-                                     row[4].as_int(), row[5].as_int(), row[6].as_int(),
-                                     row[7].text(), row[8].text(), row[9].as_int()});
+    TimelineImport import;
+    import.id = row[0].text();
+    import.case_id = row[1].text();
+    import.source_name = row[2].text();
+    import.format = row[3].text();
+    import.entries = row[4].as_int();
+    import.first_at = row[5].as_int();
+    import.last_at = row[6].as_int();
+    import.sha256 = row[7].text();
+    import.imported_by = row[8].text();
+    import.imported_at = row[9].as_int();
+    imports.push_back(std::move(import));
   }
   return imports;
 }

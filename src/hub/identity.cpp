@@ -16,6 +16,7 @@
 
 #include "core/json_value.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/keyset.hpp"
@@ -50,14 +51,6 @@ IdentityError NotFound(std::string message) {
 }
 IdentityError BadCredentials() {
   return IdentityError{IdentityErrorKind::kBadCredentials, "invalid user name or password", {}, 0};
-}
-
-size_t CodePoints(std::string_view text) {
-  size_t count = 0;
-  for (char c : text) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
-  }
-  return count;
 }
 
 bool HasControlCharacters(std::string_view text) {

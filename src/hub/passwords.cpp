@@ -10,6 +10,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "core/utf8.hpp"
+
 namespace yagura::hub {
 namespace {
 
@@ -38,14 +40,6 @@ std::string DummyHashFor(PasswordCost cost) {
     dummy_cost = cost;
   }
   return dummy_hash;
-}
-
-size_t CodePoints(std::string_view text) {
-  size_t count = 0;
-  for (char c : text) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
-  }
-  return count;
 }
 
 }  // namespace

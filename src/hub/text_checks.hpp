@@ -8,12 +8,10 @@
 #include <cstddef>
 #include <string_view>
 
+#include "core/utf8.hpp"  // CodePoints, ValidUtf8
+
 namespace yagura::hub {
 
-// Unicode code points in UTF-8 text (continuation bytes are not counted).
-size_t CodePoints(std::string_view text);
-// Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool ValidUtf8(std::string_view text);
 // UTF-8 without NUL, at most `max_code_points` code points.
 bool ValidText(std::string_view text, size_t max_code_points);
 // A file name to store and offer for download: 1 to 255 characters, no path separators,

@@ -18,8 +18,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -31,6 +31,7 @@
 #include "core/json_value.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 #include "http/api.hpp"
 #include "http/console_control.hpp"
 #include "http/jobs.hpp"
@@ -41,9 +42,9 @@
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/identity.hpp"
-#include "hub/sensors.hpp"
 #include "hub/incidents.hpp"
 #include "hub/passwords.hpp"
+#include "hub/sensors.hpp"
 #include "hub/taxii.hpp"
 #include "intel/taxii_client.hpp"
 #include "unit/http/hostile_support.hpp"
@@ -1097,19 +1098,19 @@ INSTANTIATE_TEST_SUITE_P(Backends, HostileInputTest,
 // ---- the checks the server applies after decoding a target --------------------------------------
 
 TEST(HostileText, Utf8IsCheckedStrictly) {
-  EXPECT_TRUE(IsValidUtf8(""));
-  EXPECT_TRUE(IsValidUtf8("/api/v1/incidents"));
-  EXPECT_TRUE(IsValidUtf8("\xE6\x97\xA5\xE6\x9C\xAC"));  // 日本
-  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x99\x82"));          // U+1F642
-  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));          // U+10FFFF, the last code point
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAE"));                  // overlong '.'
-  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAE"));              // overlong '.' in three bytes
-  EXPECT_FALSE(IsValidUtf8("\xF0\x80\x80\xAF"));          // overlong '/' in four bytes
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));              // a surrogate
-  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));          // above U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xE6\x97"));                  // truncated
-  EXPECT_FALSE(IsValidUtf8("\x80"));                      // a stray continuation byte
-  EXPECT_FALSE(IsValidUtf8("\xFF\xFE"));
+  EXPECT_TRUE(ValidUtf8(""));
+  EXPECT_TRUE(ValidUtf8("/api/v1/incidents"));
+  EXPECT_TRUE(ValidUtf8("\xE6\x97\xA5\xE6\x9C\xAC"));  // 日本
+  EXPECT_TRUE(ValidUtf8("\xF0\x9F\x99\x82"));          // U+1F642
+  EXPECT_TRUE(ValidUtf8("\xF4\x8F\xBF\xBF"));          // U+10FFFF, the last code point
+  EXPECT_FALSE(ValidUtf8("\xC0\xAE"));                 // overlong '.'
+  EXPECT_FALSE(ValidUtf8("\xE0\x80\xAE"));             // overlong '.' in three bytes
+  EXPECT_FALSE(ValidUtf8("\xF0\x80\x80\xAF"));         // overlong '/' in four bytes
+  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));             // a surrogate
+  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));         // above U+10FFFF
+  EXPECT_FALSE(ValidUtf8("\xE6\x97"));                 // truncated
+  EXPECT_FALSE(ValidUtf8("\x80"));                     // a stray continuation byte
+  EXPECT_FALSE(ValidUtf8("\xFF\xFE"));
 
   auto check = [](std::string_view target) {
     Request request;
