@@ -36,7 +36,7 @@ constexpr size_t FIELD_MAX = 500;
 constexpr size_t TECHNIQUES_MAX = 100;
 
 CaseError Invalid(std::string message, std::string field) {
-  return CaseError{CaseErrorKind::kInvalid, std::move(message), std::move(field)};
+  return InvalidCaseField(std::move(message), std::move(field));
 }
 
 std::string Lower(std::string_view text) {

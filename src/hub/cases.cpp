@@ -33,25 +33,14 @@ constexpr std::string_view CASE_COLUMNS =
     "created_at, updated_at, closed_at, version";
 
 CaseError Invalid(std::string message, std::string field) {
-  return CaseError{CaseErrorKind::kInvalid, std::move(message), std::move(field)};
+  return InvalidCaseField(std::move(message), std::move(field));
 }
 
-tl::unexpected<CaseError> NotFound(std::string_view what = "case") {
-  return RefuseCase(CaseErrorKind::kNotFound, fmt::format("{} not found", what));
-}
+tl::unexpected<CaseError> NotFound(std::string_view what = "case") { return CaseNotFound(what); }
 
 std::optional<CaseError> CheckText(std::string_view field, const std::string& text,
                                    size_t max_length, bool required) {
-  if (required && text.empty()) {
-    return Invalid(fmt::format("{} must not be empty", field), std::string(field));
-  }
-  if (!ValidText(text, max_length)) {
-    return Invalid(fmt::format("{} must be UTF-8 text without NUL characters, at most {} "
-                               "characters",
-                               field, max_length),
-                   std::string(field));
-  }
-  return std::nullopt;
+  return CheckCaseText(field, text, max_length, required);
 }
 
 bool AllowedCaseTlp(Tlp tlp) {
@@ -254,6 +243,28 @@ CaseResult<LinkedObject> ReadLinkTarget(store::Connection& connection, const Pri
 
 tl::unexpected<CaseError> RefuseCase(CaseErrorKind kind, std::string message, std::string field) {
   return tl::unexpected(CaseError{kind, std::move(message), std::move(field)});
+}
+
+CaseError InvalidCaseField(std::string message, std::string field) {
+  return CaseError{CaseErrorKind::kInvalid, std::move(message), std::move(field)};
+}
+
+tl::unexpected<CaseError> CaseNotFound(std::string_view what) {
+  return RefuseCase(CaseErrorKind::kNotFound, fmt::format("{} not found", what));
+}
+
+std::optional<CaseError> CheckCaseText(std::string_view field, const std::string& text,
+                                       size_t max_length, bool required) {
+  if (required && text.empty()) {
+    return InvalidCaseField(fmt::format("{} must not be empty", field), std::string(field));
+  }
+  if (!ValidText(text, max_length)) {
+    return InvalidCaseField(fmt::format("{} must be UTF-8 text without NUL characters, at most "
+                                        "{} characters",
+                                        field, max_length),
+                            std::string(field));
+  }
+  return std::nullopt;
 }
 
 std::string_view ToString(CaseStatus status) { return STATUS_NAMES[static_cast<size_t>(status)]; }

@@ -235,8 +235,14 @@ void RecordCaseActivity(store::Connection& connection, const Principal& principa
                         std::string_view kind, std::string action, const JsonValue& detail,
                         int64_t now_ms);
 
-// A refusal, for the parts' code.
+// Refusals and checks, for the parts' code (evidence, the timeline).
 tl::unexpected<CaseError> RefuseCase(CaseErrorKind kind, std::string message,
                                      std::string field = {});
+CaseError InvalidCaseField(std::string message, std::string field);
+// "WHAT not found" (kNotFound).
+tl::unexpected<CaseError> CaseNotFound(std::string_view what);
+// A text field: UTF-8 without NUL, at most `max_length` characters, not empty when required.
+std::optional<CaseError> CheckCaseText(std::string_view field, const std::string& text,
+                                       size_t max_length, bool required);
 
 }  // namespace yagura::hub

@@ -49,25 +49,14 @@ bool OneOf(const std::array<std::string_view, N>& names, std::string_view value)
 }
 
 CaseError Invalid(std::string message, std::string field) {
-  return CaseError{CaseErrorKind::kInvalid, std::move(message), std::move(field)};
+  return InvalidCaseField(std::move(message), std::move(field));
 }
 
-tl::unexpected<CaseError> NotFound(std::string_view what) {
-  return RefuseCase(CaseErrorKind::kNotFound, fmt::format("{} not found", what));
-}
+tl::unexpected<CaseError> NotFound(std::string_view what) { return CaseNotFound(what); }
 
 std::optional<CaseError> CheckText(std::string_view field, const std::string& text,
                                    size_t max_length, bool required) {
-  if (required && text.empty()) {
-    return Invalid(fmt::format("{} must not be empty", field), std::string(field));
-  }
-  if (!ValidText(text, max_length)) {
-    return Invalid(fmt::format("{} must be UTF-8 text without NUL characters, at most {} "
-                               "characters",
-                               field, max_length),
-                   std::string(field));
-  }
-  return std::nullopt;
+  return CheckCaseText(field, text, max_length, required);
 }
 
 std::optional<CaseError> CheckOptionalText(std::string_view field,
@@ -229,6 +218,22 @@ CustodyEvent AppendEvent(store::Connection& connection, CustodyEvent event) {
 // Two custody events recorded at once for one item must not both read the same last event.
 void LockItem(store::Connection& connection, std::string_view evidence_id) {
   store::SerializeWith(connection, fmt::format("custody {}", evidence_id));
+}
+
+// An event the centre writes itself (a file stored, a file read): the item stays where it is,
+// with whom it is.
+CustodyEvent CentreEvent(const EvidenceItem& item, std::string action, const Principal& principal,
+                         int64_t now_ms) {
+  CustodyEvent event;
+  event.evidence_id = item.id;
+  event.action = std::move(action);
+  event.at = now_ms;
+  event.recorded_at = now_ms;
+  event.recorded_by = principal.user_id;
+  event.holder_from = item.holder;
+  event.holder_to = item.holder;
+  event.location = item.location;
+  return event;
 }
 
 bool Terminal(std::string_view status) { return status == "released" || status == "destroyed"; }
@@ -596,15 +601,7 @@ CaseResult<EvidenceItem> AddEvidenceContent(store::Connection& connection,
       "size = $5, updated_at = $6 WHERE id = $1",
       {store::Param{item->id}, store::Param{filename}, store::Param{content_type},
        store::Param{sha256}, store::Param{size}, store::Param{now_ms}});
-  CustodyEvent event;
-  event.evidence_id = item->id;
-  event.action = "content_added";
-  event.at = now_ms;
-  event.recorded_at = now_ms;
-  event.recorded_by = principal.user_id;
-  event.holder_from = item->holder;
-  event.holder_to = item->holder;
-  event.location = item->location;
+  CustodyEvent event = CentreEvent(*item, "content_added", principal, now_ms);
   event.sha256_observed = sha256;
   JsonValue file = JsonValue::MakeObject();
   file.Set("filename", filename);
@@ -647,15 +644,7 @@ CaseResult<EvidenceContent> ReadEvidenceContent(store::Connection& connection,
   if (rows.empty()) return NotFound("evidence file");
   EvidenceContent result;
   result.content = rows.rows[0][0].text();
-  CustodyEvent event;
-  event.evidence_id = item->id;
-  event.action = "accessed";
-  event.at = now_ms;
-  event.recorded_at = now_ms;
-  event.recorded_by = principal.user_id;
-  event.holder_from = item->holder;
-  event.holder_to = item->holder;
-  event.location = item->location;
+  CustodyEvent event = CentreEvent(*item, "accessed", principal, now_ms);
   event.purpose = purpose;
   event.sha256_observed = Sha256Hex(result.content);
   std::vector<CustodyEvent> chain = LoadChain(connection, item->id);

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -20,6 +19,7 @@
 #include "hub/audit_log.hpp"
 #include "hub/crypto.hpp"
 #include "hub/schema.hpp"
+#include "test_support/deflate.hpp"
 
 namespace yagura::http {
 namespace {
@@ -32,20 +32,6 @@ constexpr std::string_view SCAN_OUTPUT =
     "\n"
     R"({"rule":{"id":"r-2","title":"Certutil Download","level":"high","tags":["attack.t1105"]},"time":"2026-01-14T10:05:00.000Z","source":{"file":"dc01/Sysmon.evtx","record":95},"host":"DC01","details":{"Image":"C:\\Windows\\System32\\certutil.exe"}})"
     "\n";
-
-std::string Gzip(const std::string& text) {
-  z_stream stream{};
-  EXPECT_EQ(deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&stream, text.size()) + 32, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  stream.avail_in = static_cast<uInt>(text.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
 
 class ApiCasesTest : public ::testing::Test {
  protected:
