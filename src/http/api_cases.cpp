@@ -22,6 +22,7 @@
 #include "http/api.hpp"
 #include "http/case_report.hpp"
 #include "http/export_files.hpp"
+#include "http/hub_errors.hpp"
 #include "http/jobs.hpp"
 #include "http/json_forms.hpp"
 #include "hub/case_timeline.hpp"
@@ -38,26 +39,6 @@ constexpr std::string_view BASE = "/api/v1/cases";
 constexpr size_t IMPORT_MAX_BYTES = 256 * 1024 * 1024;
 // The most entries one timeline export holds (written, imported and linked together).
 constexpr size_t TIMELINE_EXPORT_MAX = 2'100'000;
-
-[[noreturn]] void Throw(const hub::CaseError& error) {
-  switch (error.kind) {
-    case hub::CaseErrorKind::kInvalid:
-      throw ApiError(400, "invalid_request", error.message, error.field);
-    case hub::CaseErrorKind::kForbidden:
-      throw ApiError(403, "forbidden", error.message);
-    case hub::CaseErrorKind::kNotFound:
-      throw ApiError(404, "not_found", error.message);
-    case hub::CaseErrorKind::kConflict:
-      throw ApiError(409, "conflict", error.message, error.field);
-  }
-  throw ApiError(400, "invalid_request", error.message, error.field);
-}
-
-template <typename T>
-T Unwrap(hub::CaseResult<T> result) {
-  if (!result) Throw(result.error());
-  if constexpr (!std::is_void_v<T>) return std::move(*result);
-}
 
 std::string CasePath(std::string_view id) { return fmt::format("{}/{}", BASE, id); }
 
@@ -718,20 +699,14 @@ Response IntegrityHandler(ApiContext& context, Request& request, const hub::Prin
 // ---- timeline --------------------------------------------------------------------------------
 
 // The whole filtered timeline, for exports.
+// The whole filtered timeline, for exports: one read of the stored entries and of the links.
 std::vector<hub::TimelineEntry> WholeTimeline(store::Connection& connection,
                                               const hub::Principal& principal,
                                               const std::string& id,
                                               const hub::TimelineFilter& filter) {
-  std::vector<hub::TimelineEntry> entries;
-  std::optional<std::pair<int64_t, std::string>> after;
-  while (true) {
-    hub::TimelinePage page =
-        Unwrap(hub::ListTimeline(connection, principal, id, filter, after, 5000));
-    for (auto& entry : page.items) entries.push_back(std::move(entry));
-    if (!page.more || entries.size() >= TIMELINE_EXPORT_MAX) break;
-    after = std::make_pair(entries.back().at, entries.back().id);
-  }
-  return entries;
+  return Unwrap(hub::ListTimeline(connection, principal, id, filter, std::nullopt,
+                                  static_cast<int>(TIMELINE_EXPORT_MAX)))
+      .items;
 }
 
 Response TimelineExport(ApiContext& context, const hub::Principal& principal, const std::string& id,
@@ -791,11 +766,7 @@ Response TimelineExport(ApiContext& context, const hub::Principal& principal, co
       FileDownload(std::move(body),
                    format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson", filename);
   // What leaves the case carries its marking.
-  response.headers.Set("X-TLP", fmt::format("TLP:{}", [&] {
-                         std::string upper(hub::ToString(marking));
-                         for (char& c : upper) c = static_cast<char>(std::toupper(c));
-                         return upper;
-                       }()));
+  response.headers.Set("X-TLP", hub::TlpLabel(marking));
   return response;
 }
 
@@ -1038,12 +1009,8 @@ Response ReportHandler(ApiContext& context, Request& request, const hub::Princip
     hub::TimelinePage page = Unwrap(hub::ListTimeline(*connection, principal, id, {}, std::nullopt,
                                                       static_cast<int>(CASE_REPORT_MAX_TIMELINE)));
     in.timeline = std::move(page.items);
-    in.timeline_total = static_cast<int64_t>(in.timeline.size());
-    if (page.more) {
-      // Written and imported entries beyond the page, and the linked ones the page left.
-      in.timeline_total =
-          static_cast<int64_t>(WholeTimeline(*connection, principal, id, {}).size());
-    }
+    in.timeline_total = page.more ? Unwrap(hub::CountTimeline(*connection, principal, id))
+                                  : static_cast<int64_t>(in.timeline.size());
     in.history = Unwrap(hub::CaseHistory(*connection, principal, id));
     // The names of the people the report mentions.
     std::set<std::string> people = {principal.user_id, in.kase.opened_by};

@@ -236,10 +236,8 @@ std::string_view TlpColour(hub::Tlp tlp) {
 }
 
 std::string Banner(hub::Tlp tlp) {
-  std::string label(hub::ToString(tlp));
-  for (char& c : label) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-  return fmt::format("<div class=\"tlp\"><span style=\"color:{}\">TLP:{}</span></div>\n",
-                     TlpColour(tlp), label);
+  return fmt::format("<div class=\"tlp\"><span style=\"color:{}\">{}</span></div>\n",
+                     TlpColour(tlp), hub::TlpLabel(tlp));
 }
 
 constexpr std::string_view STYLE = R"(
@@ -302,7 +300,7 @@ class Page {
     const hub::Case& kase = in_.kase;
     out_ += fmt::format("<h2>{}</h2>\n<table class=\"meta\">\n", w_.case_section);
     Row(w_.status, Value(hub::ToString(kase.status)));
-    Row(w_.marking, Esc(fmt::format("TLP:{}", hub::ToString(kase.tlp))));
+    Row(w_.marking, Esc(hub::TlpLabel(kase.tlp)));
     Row(w_.opened, Esc(fmt::format("{} — {}", Time(kase.created_at), Name(kase.opened_by))));
     if (kase.closed_at) Row(w_.closed, Esc(Time(*kase.closed_at)));
     if (kase.conclusion) Row(w_.conclusion, "<pre>" + Esc(*kase.conclusion) + "</pre>");

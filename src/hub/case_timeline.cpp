@@ -703,6 +703,14 @@ CaseResult<TimelinePage> ListTimeline(store::Connection& connection, const Princ
   return page;
 }
 
+CaseResult<int64_t> CountTimeline(store::Connection& connection, const Principal& principal,
+                                  std::string_view case_id) {
+  auto kase = CaseForRead(connection, principal, case_id);
+  if (!kase) return tl::unexpected(kase.error());
+  return StoredEntries(connection, kase->id) +
+         static_cast<int64_t>(LinkedEntries(connection, principal, *kase).size());
+}
+
 CaseResult<TimelineEntry> GetTimelineEntry(store::Connection& connection,
                                            const Principal& principal, std::string_view case_id,
                                            std::string_view entry_id) {

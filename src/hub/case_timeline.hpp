@@ -118,6 +118,10 @@ CaseResult<TimelinePage> ListTimeline(store::Connection& connection, const Princ
                                       std::string_view case_id, const TimelineFilter& filter,
                                       std::optional<std::pair<int64_t, std::string>> after,
                                       int limit);
+// How many entries the principal's timeline of the case holds, unfiltered: written, imported and
+// linked (those the principal may read).
+CaseResult<int64_t> CountTimeline(store::Connection& connection, const Principal& principal,
+                                  std::string_view case_id);
 // One written or imported entry, with its data.
 CaseResult<TimelineEntry> GetTimelineEntry(store::Connection& connection,
                                            const Principal& principal, std::string_view case_id,

@@ -47,8 +47,6 @@ bool AllowedCaseTlp(Tlp tlp) {
   return tlp == Tlp::kRed || tlp == Tlp::kAmberStrict || tlp == Tlp::kAmber;
 }
 
-std::string CentreOrgOf(const Principal& principal) { return principal.org_id; }
-
 Case RowToCase(const std::vector<store::Field>& row) {
   Case kase;
   kase.id = row[0].text();
@@ -150,19 +148,6 @@ std::string NextReference(store::Connection& connection, int64_t now_ms) {
   return fmt::format("CASE-{}-{:06d}", year, rows.rows.at(0).at(0).as_int());
 }
 
-std::vector<Role> ParseRoles(const std::string& text) {
-  std::vector<Role> roles;
-  for (size_t start = 0; start <= text.size();) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (auto role = ParseRole(std::string_view(text).substr(start, comma - start))) {
-      roles.push_back(*role);
-    }
-    start = comma + 1;
-  }
-  return roles;
-}
-
 // The user may join a case: an active member of the centre's staff.
 std::optional<CaseError> CheckJoinable(store::Connection& connection, const std::string& user_id,
                                        const std::string& field) {
@@ -173,7 +158,7 @@ std::optional<CaseError> CheckJoinable(store::Connection& connection, const std:
       {store::Param{user_id}});
   if (rows.empty()) return Invalid(fmt::format("{} names no user", field), field);
   const auto& row = rows.rows[0];
-  std::vector<Role> roles = ParseRoles(row[0].text());
+  std::vector<Role> roles = ParseRolesText(row[0].text());
   auto type = ParseOrgType(row[1].text());
   if (!type || !can::JoinCase(*type, roles)) {
     return Invalid(fmt::format("{}: only the centre's staff may be members of a case", field),
@@ -361,7 +346,7 @@ CaseResult<Case> OpenCase(store::Connection& connection, const Principal& princi
   Case kase;
   kase.id = NewId();
   kase.reference = NextReference(connection, now_ms);
-  kase.owner_org_id = CentreOrgOf(principal);
+  kase.owner_org_id = principal.org_id;  // the centre's: only its staff open cases
   kase.title = create.title;
   kase.summary = create.summary;
   kase.tlp = create.tlp;
@@ -811,7 +796,7 @@ std::vector<CaseCandidate> CaseCandidates(store::Connection& connection,
                   "organizations o ON o.id = u.org_id WHERE o.type = 'centre' AND u.disabled = 0 "
                   "ORDER BY u.display_name, u.username")
            .rows) {
-    std::vector<Role> roles = ParseRoles(row[3].text());
+    std::vector<Role> roles = ParseRolesText(row[3].text());
     if (!can::JoinCase(OrgType::kCentre, roles)) continue;
     candidates.push_back(CaseCandidate{row[0].text(), row[1].text(), row[2].text(), roles});
   }

@@ -92,18 +92,6 @@ std::string RolesText(const std::vector<Role>& roles) {
   return text;
 }
 
-std::vector<Role> ParseRolesText(std::string_view text) {
-  std::vector<Role> roles;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    if (auto role = ParseRole(item)) roles.push_back(*role);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return roles;
-}
-
 std::string ScopesText(const std::vector<std::string>& scopes) {
   std::string text;
   for (const auto& scope : scopes) {
@@ -329,6 +317,18 @@ std::optional<Principal> MakePrincipal(const PrincipalRow& row) {
 }
 
 }  // namespace
+
+std::vector<Role> ParseRolesText(std::string_view text) {
+  std::vector<Role> roles;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    if (auto role = ParseRole(item)) roles.push_back(*role);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return roles;
+}
 
 Principal SystemPrincipal() {
   Principal principal;

@@ -45,6 +45,12 @@ std::optional<Tlp> ParseTlp(std::string_view text) {
 
 std::span<const std::string_view> TlpNames() { return TLP_NAMES; }
 
+std::string TlpLabel(Tlp tlp) {
+  std::string label = "TLP:";
+  for (char c : ToString(tlp)) label += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return label;
+}
+
 namespace {
 constexpr std::array<std::string_view, 3> CASE_ROLE_NAMES = {"lead", "member", "reader"};
 }

@@ -36,6 +36,8 @@ std::string_view ToString(Tlp tlp);
 // CLEAR).
 std::optional<Tlp> ParseTlp(std::string_view text);
 std::span<const std::string_view> TlpNames();
+// The label as TLP 2.0 writes it on what it marks: "TLP:AMBER+STRICT".
+std::string TlpLabel(Tlp tlp);
 
 // The access-relevant facts of one object.
 struct Marking {

@@ -46,6 +46,8 @@ std::optional<Role> ParseRole(std::string_view text);
 std::span<const std::string_view> RoleNames();
 // Roles only members of the centre's own organisation may hold.
 bool IsCentreRole(Role role);
+// The stored form of a user's roles, "centre_analyst,auditor"; unknown names are passed over.
+std::vector<Role> ParseRolesText(std::string_view text);
 
 // The 15 critical-infrastructure sectors, as API values: "information_communication",
 // "finance", "aviation", "airports", "railways", "electric_power", "gas",
