@@ -219,6 +219,7 @@ struct Detector::Impl {
   std::unordered_map<StableIdBytes, uint32_t, IdHash> batch_alert_ids;
   int64_t last_state_save_ms = 0;
   bool state_dirty = false;
+  std::string event_store_error;  // the last failure reported, so it is not repeated each save
 
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -436,6 +437,16 @@ Result<void> Detector::Impl::SaveState() {
   // With a batch in hand the correlation state already includes records at and after
   // next_seq; saved together, a restart would count those records twice. Wait for the sink.
   if (pending) return {};
+  // The event store holds everything before the saved position, so a restart that replays
+  // from it finds no gap there. Its failures are reported, not fatal: detection goes on.
+  if (options.event_store != nullptr) {
+    auto flushed = options.event_store->Flush();
+    if (flushed) flushed = options.event_store->Trim(NowMs()).map([](uint64_t) {});
+    std::string message = flushed ? std::string() : flushed.error().message;
+    if (message != event_store_error && !message.empty())
+      std::fprintf(stderr, "yagura detector: event store: %s\n", message.c_str());
+    event_store_error = std::move(message);
+  }
   SavedState state;
   state.next_seq = next_seq;
   state.correlation = loaded.correlation->Snapshot();
@@ -783,11 +794,23 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
                            const event::Record& r, const std::string& path) {
         (*indicator_callback)(index, match, hits, event, r, path);
       };
+  const event::Event* parsed = nullptr;
   if (!engine.DetectRecord(record, found->second, on_alert_function, on_indicator_function,
-                           error)) {
+                           error, &parsed)) {
     ++stats.bad_records;
     bad_counter->Increment();
+    // Kept all the same: an investigator may want what a sensor sent that did not parse.
+    if (options.event_store != nullptr) {
+      const int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
+      options.event_store->Add(spooled.seq, received_ms, received_ms, {}, envelope->org_id,
+                               spooled.payload);
+    }
     return;
+  }
+  if (options.event_store != nullptr) {
+    const int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
+    options.event_store->Add(spooled.seq, event_time(*parsed), received_ms, engine.Host(*parsed),
+                             envelope->org_id, spooled.payload);
   }
   EmitCorrelations(*envelope, spooled.seq, batch);
   if (time_known) {

@@ -44,6 +44,7 @@
 #include "core/result.hpp"
 #include "correlate/campaigns.hpp"
 #include "correlate/correlation_engine.hpp"
+#include "pipeline/event_store.hpp"
 #include "pipeline/ingest_queue.hpp"
 #include "scan/scanner.hpp"
 
@@ -67,6 +68,9 @@ struct DetectorOptions {
   int64_t reload_interval_ms = 2000;
   // Processed events stay in the spool this long (0: removed once processed and saved).
   int64_t spool_retention_ms = 0;
+  // Every processed event is added here with its host and event time, for investigations
+  // (none: not kept). Flushed before each save of the detector's state and trimmed after.
+  EventStore* event_store = nullptr;
   // How long the sink is given before a failed batch is retried.
   int64_t retry_delay_ms = 1000;
   // Repeats: a rule or indicator alert for the same organisation and host as an earlier one, in

@@ -20,7 +20,7 @@ sigma::Level IndicatorLevel(int confidence) {
 bool Engine::DetectRecord(const event::Record& record,
                           const std::optional<event::Logsource>& declared,
                           const OnAlert& on_alert, const OnIndicatorAlert& on_indicator,
-                          std::string& error) {
+                          std::string& error, const event::Event** parsed) {
   Impl& m = *impl_;
   // The key is built in a buffer kept across calls: no allocation per record.
   std::string& key = m.live_key;
@@ -45,6 +45,7 @@ bool Engine::DetectRecord(const event::Record& record,
     w.intel_index = m.indicators->Current();
   }
   if (!Detect(m, w, record, error)) return false;
+  if (parsed != nullptr) *parsed = &w.event;
   static const std::string NO_PATH;
   ReportRuleAlerts(m, w, record, NO_PATH, on_alert);
   if (on_indicator && w.intel_index) {

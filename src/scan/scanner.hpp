@@ -242,10 +242,11 @@ class Engine {
   // Live detection (`serve`): one record at a time on the calling thread. `declared` is the
   // logsource of the sensor that sent it, the class given to the event when its content does
   // not say what it is. Alerts go to the callbacks as with Scan() (path ""). False, with
-  // `error` set, when the record could not be parsed. Not thread-safe: one caller.
+  // `error` set, when the record could not be parsed. `parsed`, when given, is set to the
+  // event as parsed, valid until the next call. Not thread-safe: one caller.
   bool DetectRecord(const event::Record& record, const std::optional<event::Logsource>& declared,
                     const OnAlert& on_alert, const OnIndicatorAlert& on_indicator,
-                    std::string& error);
+                    std::string& error, const event::Event** parsed = nullptr);
 
   // The indicator set matched on every event; a caller may Reload() it while Scan() runs.
   [[nodiscard]] intel::LiveIndicators& indicators();

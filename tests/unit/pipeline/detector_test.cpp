@@ -11,7 +11,9 @@
 #include <set>
 
 #include "core/json_value.hpp"
+#include "core/time.hpp"
 #include "pipeline/envelope.hpp"
+#include "pipeline/event_store.hpp"
 #include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
 #include "test_support/mmdb_writer.hpp"
@@ -538,6 +540,62 @@ TEST_F(DetectorTest, BadRecordsAreCountedAndTheOthersProcessed) {
   EXPECT_EQ(*processed, 3u);
   EXPECT_EQ(detector->stats().bad_records.load(), 2u);
   EXPECT_EQ(OfKind(collected, "rule").size(), 1u);
+}
+
+TEST_F(DetectorTest, EveryEventIsKeptInTheEventStoreWithItsHostAndTimeOnceAcrossARestart) {
+  EventStoreOptions store_options;
+  store_options.dir = (dir_ / "events").string();
+  auto store = EventStore::Open(store_options);
+  ASSERT_TRUE(store) << store.error().ToString();
+  DetectorOptions options = Options();
+  options.event_store = store->get();
+  {
+    Collected collected;
+    auto detector = Make(collected, options);
+    ASSERT_TRUE(detector);
+    FailedLogon("org-a", "45.33.32.156", 6, 0);  // alerts
+    Send("org-b", PayloadKind::kJson, "product=windows,service=security",
+         R"({"EventID":4624,"Computer":"DC01.corp.example","@timestamp":"2026-11-26T01:06:30.000Z"})");
+    Send("org-a", PayloadKind::kSyslog, "product=linux,service=sshd",
+         "<38>Nov 26 01:06:40 web1 sshd[411]: Accepted publickey for deploy from 10.0.0.5");
+    Send("org-a", PayloadKind::kJson, "product=windows,service=security", "{\"EventID\": 46");
+    ASSERT_TRUE(detector->RunUntilIdle());
+  }
+  // A restart that lost its state replays the spool: the store keeps nothing twice.
+  fs::remove(dir_ / "detector.state");
+  ASSERT_TRUE(queue_->SaveCheckpoint("detector", 1));
+  {
+    Collected collected;
+    auto detector = Make(collected, options);
+    ASSERT_TRUE(detector);
+    ASSERT_TRUE(detector->RunUntilIdle());
+  }
+  EventQuery query;
+  query.limit = 100;
+  auto page = (*store)->Query(query);
+  ASSERT_TRUE(page) << page.error().ToString();
+  ASSERT_EQ(page->events.size(), 4u);
+  std::map<uint64_t, const StoredEvent*> by_seq;
+  for (const auto& event : page->events) by_seq[event.seq] = &event;
+  ASSERT_EQ(by_seq.size(), 4u);
+  // The event's own time, not its arrival (01:30).
+  EXPECT_EQ(FormatTimestampMs(by_seq[1]->time_ms), "2026-11-26T01:06:00.000Z");
+  EXPECT_EQ(by_seq[2]->host, "DC01.corp.example");
+  EXPECT_EQ(by_seq[2]->org_id, "org-b");
+  EXPECT_EQ(FormatTimestampMs(by_seq[2]->time_ms), "2026-11-26T01:06:30.000Z");
+  EXPECT_EQ(by_seq[3]->host, "web1");
+  EXPECT_EQ(by_seq[3]->kind, PayloadKind::kSyslog);
+  EXPECT_EQ(FormatTimestampMs(by_seq[3]->time_ms), "2026-11-26T01:06:40.000Z");
+  // An event that did not parse is kept at its arrival, without a host.
+  EXPECT_EQ(by_seq[4]->host, "");
+  EXPECT_EQ(by_seq[4]->payload, "{\"EventID\": 46");
+  EXPECT_EQ(FormatTimestampMs(by_seq[4]->time_ms), "2026-11-26T01:30:00.000Z");
+
+  query.host = "dc01.CORP.example";
+  page = (*store)->Query(query);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->events.size(), 1u);
+  EXPECT_EQ(page->events[0].seq, 2u);
 }
 
 TEST_F(DetectorTest, SyslogPayloadsAndTailedLinesAreDetected) {

@@ -1,0 +1,678 @@
+#include "pipeline/event_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define XXH_INLINE_ALL
+#include <fmt/format.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <queue>
+#include <regex>
+
+#include "core/time.hpp"
+#include "pipeline/spool.hpp"  // Crc32c
+
+namespace yagura::pipeline {
+
+namespace {
+
+constexpr char BLOCK_MAGIC[4] = {'Y', 'E', 'B', '1'};
+// magic, body length, raw length, events, filter words, reserved; first and last sequence
+// numbers; smallest and largest event time and arrival; body checksum; header checksum.
+constexpr size_t HEADER_BYTES = 4 + 5 * 4 + 6 * 8 + 4 + 4;
+constexpr uint32_t MAX_FILTER_WORDS = 256;  // 16,384 bits
+constexpr uint32_t MAX_BODY_BYTES = 256u << 20;
+constexpr std::string_view SEGMENT_SUFFIX = ".events";
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Errno(std::string_view what, const std::string& path) {
+  return fmt::format("{} {}: {}", what, path, std::strerror(errno));
+}
+
+void PutU32(char* out, uint32_t value) { std::memcpy(out, &value, 4); }
+void PutU64(char* out, uint64_t value) { std::memcpy(out, &value, 8); }
+uint32_t GetU32(const char* in) {
+  uint32_t value;
+  std::memcpy(&value, in, 4);
+  return value;
+}
+uint64_t GetU64(const char* in) {
+  uint64_t value;
+  std::memcpy(&value, in, 8);
+  return value;
+}
+
+void PutVarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+bool GetVarint(std::string_view& in, uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+uint64_t ZigZag(int64_t value) {
+  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+}
+int64_t UnZigZag(uint64_t value) {
+  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+}
+
+bool GetBytes(std::string_view& in, std::string_view& out) {
+  uint64_t size = 0;
+  if (!GetVarint(in, size) || size > in.size()) return false;
+  out = in.substr(0, size);
+  in.remove_prefix(size);
+  return true;
+}
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+// `needle` already in lower case.
+bool ContainsIgnoringCase(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > haystack.size()) return false;
+  const char first = needle.front();
+  for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    if (AsciiLower(haystack[i]) != first) continue;
+    size_t j = 1;
+    while (j < needle.size() && AsciiLower(haystack[i + j]) == needle[j]) ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
+
+// Keys of the blocks' filters: a host in lower case, or an organisation id, each with its
+// own tag so a host never stands for an organisation of the same name.
+uint64_t KeyHash(char tag, std::string_view text, bool lower) {
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  XXH3_64bits_update(&state, &tag, 1);
+  if (!lower) {
+    XXH3_64bits_update(&state, text.data(), text.size());
+  } else {
+    char chunk[64];
+    while (!text.empty()) {
+      const size_t n = std::min(text.size(), sizeof chunk);
+      for (size_t i = 0; i < n; ++i) chunk[i] = AsciiLower(text[i]);
+      XXH3_64bits_update(&state, chunk, n);
+      text.remove_prefix(n);
+    }
+  }
+  return XXH3_64bits_digest(&state);
+}
+uint64_t HostKey(std::string_view host) { return KeyHash('h', host, true); }
+uint64_t OrgKey(std::string_view org) { return KeyHash('o', org, false); }
+
+// Four probes from one hash (double hashing), over a power-of-two number of bits.
+template <typename Visit>
+void Probes(uint64_t key, size_t bits, Visit visit) {
+  const auto h1 = static_cast<uint32_t>(key);
+  const auto h2 = static_cast<uint32_t>(key >> 32) | 1u;
+  for (uint32_t i = 0; i < 4; ++i) visit((h1 + i * h2) & (bits - 1));
+}
+
+bool ReadAll(int fd, char* out, size_t size, uint64_t offset) {
+  while (size > 0) {
+    const ssize_t got = ::pread(fd, out, size, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    out += got;
+    size -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+  return true;
+}
+
+bool WriteAll(int fd, const char* data, size_t size, uint64_t offset) {
+  while (size > 0) {
+    const ssize_t put = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) {
+      if (put == 0) errno = EIO;
+      return false;
+    }
+    data += put;
+    size -= static_cast<size_t>(put);
+    offset += static_cast<uint64_t>(put);
+  }
+  return true;
+}
+
+}  // namespace
+
+struct EventStore::BlockInfo {
+  uint64_t offset = 0;  // of the header in its segment
+  uint32_t body_bytes = 0;
+  uint32_t raw_bytes = 0;
+  uint32_t events = 0;
+  uint32_t body_crc = 0;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  int64_t min_received = 0;
+  int64_t max_received = 0;
+  std::vector<uint64_t> filter;
+
+  [[nodiscard]] uint64_t body_offset() const { return offset + HEADER_BYTES + filter.size() * 8; }
+  [[nodiscard]] uint64_t end() const { return body_offset() + body_bytes; }
+  [[nodiscard]] bool MayHold(uint64_t key) const {
+    bool all = true;
+    Probes(key, filter.size() * 64, [&](uint32_t bit) {
+      if ((filter[bit / 64] & (uint64_t{1} << (bit % 64))) == 0) all = false;
+    });
+    return all;
+  }
+};
+
+struct EventStore::Segment {
+  std::string path;
+  int fd = -1;
+  uint64_t first_seq = 0;
+  int64_t started_ms = 0;
+  uint64_t bytes = 0;
+  std::vector<BlockInfo> blocks;
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+namespace {
+
+// Reads and checks the header (and filter) at `offset`; nullopt with `why` when it is not a
+// whole, intact block header inside `file_bytes`.
+std::optional<EventStore::BlockInfo> ReadHeader(int fd, uint64_t offset, uint64_t file_bytes,
+                                                std::string& why) {
+  char header[HEADER_BYTES];
+  if (offset + HEADER_BYTES > file_bytes || !ReadAll(fd, header, HEADER_BYTES, offset)) {
+    why = "a block header cut short";
+    return std::nullopt;
+  }
+  if (std::memcmp(header, BLOCK_MAGIC, 4) != 0) {
+    why = "not a block";
+    return std::nullopt;
+  }
+  EventStore::BlockInfo info;
+  info.offset = offset;
+  info.body_bytes = GetU32(header + 4);
+  info.raw_bytes = GetU32(header + 8);
+  info.events = GetU32(header + 12);
+  const uint32_t filter_words = GetU32(header + 16);
+  info.first_seq = GetU64(header + 24);
+  info.last_seq = GetU64(header + 32);
+  info.min_time = static_cast<int64_t>(GetU64(header + 40));
+  info.max_time = static_cast<int64_t>(GetU64(header + 48));
+  info.min_received = static_cast<int64_t>(GetU64(header + 56));
+  info.max_received = static_cast<int64_t>(GetU64(header + 64));
+  info.body_crc = GetU32(header + 72);
+  const uint32_t header_crc = GetU32(header + 76);
+  if (filter_words == 0 || filter_words > MAX_FILTER_WORDS || !std::has_single_bit(filter_words) ||
+      info.body_bytes > MAX_BODY_BYTES || info.raw_bytes > MAX_BODY_BYTES) {
+    why = "a block header out of bounds";
+    return std::nullopt;
+  }
+  info.filter.resize(filter_words);
+  if (offset + HEADER_BYTES + filter_words * 8ull > file_bytes ||
+      !ReadAll(fd, reinterpret_cast<char*>(info.filter.data()), filter_words * 8ull,
+               offset + HEADER_BYTES)) {
+    why = "a block filter cut short";
+    return std::nullopt;
+  }
+  uint32_t crc = Crc32c(0, header, HEADER_BYTES - 4);
+  crc = Crc32c(crc, info.filter.data(), filter_words * 8ull);
+  if (crc != header_crc) {
+    why = "a block header checksum mismatch";
+    return std::nullopt;
+  }
+  if (info.end() > file_bytes) {
+    why = "a block body cut short";
+    return std::nullopt;
+  }
+  return info;
+}
+
+}  // namespace
+
+EventStore::EventStore(EventStoreOptions options) : options_(std::move(options)) {}
+
+EventStore::~EventStore() {
+  (void)Flush();
+  ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(compressor_));
+}
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(EventStoreOptions options) {
+  if (options.dir.empty()) return Fail("the event store needs a folder");
+  if (options.block_bytes == 0) options.block_bytes = 1;
+  std::error_code error;
+  std::filesystem::create_directories(options.dir, error);
+  if (error)
+    return Fail(
+        fmt::format("cannot make the event store's folder {}: {}", options.dir, error.message()));
+  std::unique_ptr<EventStore> store(new EventStore(std::move(options)));
+  store->compressor_ = ZSTD_createCCtx();
+  if (store->compressor_ == nullptr) return Fail("cannot start the event store's compressor");
+  if (auto recovered = store->Recover(); !recovered) return tl::unexpected(recovered.error());
+  return store;
+}
+
+Result<void> EventStore::Recover() {
+  static const std::regex SEGMENT_NAME(R"(^(\d{20})\.events$)");
+  std::vector<std::pair<uint64_t, std::string>> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.dir, error)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch match;
+    if (!std::regex_match(name, match, SEGMENT_NAME)) continue;
+    files.emplace_back(std::stoull(match[1].str()), entry.path().string());
+  }
+  if (error) return Fail(fmt::format("cannot list {}: {}", options_.dir, error.message()));
+  std::sort(files.begin(), files.end());
+  for (size_t f = 0; f < files.size(); ++f) {
+    const bool last_file = f + 1 == files.size();
+    auto segment = std::make_shared<Segment>();
+    segment->path = files[f].second;
+    segment->first_seq = files[f].first;
+    segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CLOEXEC);
+    if (segment->fd < 0) return Fail(Errno("cannot open", segment->path));
+    struct stat st {};
+    if (::fstat(segment->fd, &st) != 0) return Fail(Errno("cannot read", segment->path));
+    const auto file_bytes = static_cast<uint64_t>(st.st_size);
+    uint64_t offset = 0;
+    std::string why;
+    std::string body;
+    while (offset < file_bytes) {
+      auto info = ReadHeader(segment->fd, offset, file_bytes, why);
+      // The segment written last may end in a block a crash cut short: its body is checked
+      // too. Older segments were synced whole before the next began.
+      if (info && last_file) {
+        body.resize(info->body_bytes);
+        if (!ReadAll(segment->fd, body.data(), body.size(), info->body_offset()) ||
+            Crc32c(0, body.data(), body.size()) != info->body_crc) {
+          why = "a block body checksum mismatch";
+          info.reset();
+        }
+      }
+      if (!info) break;
+      offset = info->end();
+      segment->blocks.push_back(std::move(*info));
+    }
+    if (offset < file_bytes) {
+      truncated_bytes_ += file_bytes - offset;
+      if (truncated_at_.empty())
+        truncated_at_ = fmt::format(
+            "{}@{}: {}", std::filesystem::path(segment->path).filename().string(), offset, why);
+      if (::ftruncate(segment->fd, static_cast<off_t>(offset)) != 0)
+        return Fail(Errno("cannot cut the torn tail off", segment->path));
+    }
+    if (segment->blocks.empty()) {
+      ::unlink(segment->path.c_str());
+      continue;
+    }
+    segment->bytes = offset;
+    segment->started_ms = segment->blocks.front().min_received;
+    last_seq_ = std::max(last_seq_.load(), segment->blocks.back().last_seq);
+    segments_.push_back(std::move(segment));
+  }
+  return {};
+}
+
+void EventStore::Add(uint64_t seq, int64_t time_ms, int64_t received_ms, std::string_view host,
+                     std::string_view org_id, std::string_view envelope) {
+  if (seq <= last_seq_.load(std::memory_order_relaxed)) return;  // a replay
+  if (block_count_ == 0) {
+    block_.clear();
+    block_keys_.clear();
+    block_first_seq_ = seq;
+    block_min_time_ = block_max_time_ = time_ms;
+    block_min_received_ = block_max_received_ = received_ms;
+  }
+  PutVarint(block_, seq - block_first_seq_);
+  PutVarint(block_, ZigZag(time_ms));
+  PutVarint(block_, ZigZag(received_ms - time_ms));
+  PutVarint(block_, host.size());
+  block_.append(host);
+  PutVarint(block_, envelope.size());
+  block_.append(envelope);
+  ++block_count_;
+  block_last_seq_ = seq;
+  block_min_time_ = std::min(block_min_time_, time_ms);
+  block_max_time_ = std::max(block_max_time_, time_ms);
+  block_min_received_ = std::min(block_min_received_, received_ms);
+  block_max_received_ = std::max(block_max_received_, received_ms);
+  block_keys_.push_back(HostKey(host));
+  block_keys_.push_back(OrgKey(org_id));
+  last_seq_.store(seq, std::memory_order_relaxed);
+  if (block_.size() >= options_.block_bytes) (void)WriteBlock();
+}
+
+Result<void> EventStore::StartSegment(uint64_t first_seq, int64_t now_ms) {
+  if (!segments_.empty() && unsynced_) {
+    if (::fdatasync(segments_.back()->fd) != 0)
+      return Fail(Errno("cannot sync", segments_.back()->path));
+    unsynced_ = false;
+  }
+  auto segment = std::make_shared<Segment>();
+  segment->path =
+      (std::filesystem::path(options_.dir) / fmt::format("{:020}{}", first_seq, SEGMENT_SUFFIX))
+          .string();
+  segment->first_seq = first_seq;
+  segment->started_ms = now_ms;
+  segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (segment->fd < 0) return Fail(Errno("cannot make", segment->path));
+  // The new file's name must survive a crash as well as its blocks.
+  if (int dir = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+    (void)::fsync(dir);
+    ::close(dir);
+  }
+  std::unique_lock lock(mutex_);
+  segments_.push_back(std::move(segment));
+  return {};
+}
+
+Result<void> EventStore::WriteBlock() {
+  if (block_count_ == 0) return {};
+  const uint32_t events = block_count_;
+  block_count_ = 0;  // the block is written or dropped, never both
+  auto* context = static_cast<ZSTD_CCtx*>(compressor_);
+  std::sort(block_keys_.begin(), block_keys_.end());
+  block_keys_.erase(std::unique(block_keys_.begin(), block_keys_.end()), block_keys_.end());
+  // About ten bits a key: one false positive in sixty or so with four probes.
+  const uint32_t filter_words = std::clamp<uint32_t>(
+      std::bit_ceil(static_cast<uint32_t>((block_keys_.size() * 10 + 63) / 64)), 1,
+      MAX_FILTER_WORDS);
+  BlockInfo info;
+  info.raw_bytes = static_cast<uint32_t>(block_.size());
+  info.events = events;
+  info.first_seq = block_first_seq_;
+  info.last_seq = block_last_seq_;
+  info.min_time = block_min_time_;
+  info.max_time = block_max_time_;
+  info.min_received = block_min_received_;
+  info.max_received = block_max_received_;
+  info.filter.assign(filter_words, 0);
+  for (uint64_t key : block_keys_) {
+    Probes(key, filter_words * 64ull,
+           [&](uint32_t bit) { info.filter[bit / 64] |= uint64_t{1} << (bit % 64); });
+  }
+  auto dropped = [&](std::string message) -> Result<void> {
+    std::unique_lock lock(mutex_);
+    events_dropped_ += events;
+    last_error_ = message;
+    return Fail(std::move(message));
+  };
+  const size_t header_and_filter = HEADER_BYTES + filter_words * 8ull;
+  compressed_.resize(header_and_filter + ZSTD_compressBound(block_.size()));
+  const size_t body = ZSTD_compressCCtx(context, compressed_.data() + header_and_filter,
+                                        compressed_.size() - header_and_filter, block_.data(),
+                                        block_.size(), options_.compression_level);
+  if (ZSTD_isError(body))
+    return dropped(fmt::format("cannot compress a block of events: {}", ZSTD_getErrorName(body)));
+  if (body > MAX_BODY_BYTES) return dropped("a block of events too large to keep");
+  info.body_bytes = static_cast<uint32_t>(body);
+  info.body_crc = Crc32c(0, compressed_.data() + header_and_filter, body);
+  char* header = compressed_.data();
+  std::memcpy(header, BLOCK_MAGIC, 4);
+  PutU32(header + 4, info.body_bytes);
+  PutU32(header + 8, info.raw_bytes);
+  PutU32(header + 12, info.events);
+  PutU32(header + 16, filter_words);
+  PutU32(header + 20, 0);
+  PutU64(header + 24, info.first_seq);
+  PutU64(header + 32, info.last_seq);
+  PutU64(header + 40, static_cast<uint64_t>(info.min_time));
+  PutU64(header + 48, static_cast<uint64_t>(info.max_time));
+  PutU64(header + 56, static_cast<uint64_t>(info.min_received));
+  PutU64(header + 64, static_cast<uint64_t>(info.max_received));
+  PutU32(header + 72, info.body_crc);
+  std::memcpy(header + HEADER_BYTES, info.filter.data(), filter_words * 8ull);
+  uint32_t crc = Crc32c(0, header, HEADER_BYTES - 4);
+  crc = Crc32c(crc, info.filter.data(), filter_words * 8ull);
+  PutU32(header + 76, crc);
+  const size_t total = header_and_filter + body;
+
+  const int64_t now = WallMs();
+  if (segments_.empty() ||
+      (segments_.back()->bytes > 0 && segments_.back()->bytes + total > options_.segment_bytes) ||
+      now - segments_.back()->started_ms >= options_.segment_ms) {
+    if (auto started = StartSegment(info.first_seq, now); !started)
+      return dropped(started.error().message);
+  }
+  Segment& segment = *segments_.back();
+  info.offset = segment.bytes;
+  const bool written =
+      options_.write_file
+          ? options_.write_file(segment.fd, compressed_.data(), total, segment.bytes)
+          : WriteAll(segment.fd, compressed_.data(), total, segment.bytes);
+  if (!written) {
+    std::string message = Errno("cannot write events to", segment.path);
+    // What reached the file is cut off again, so the next block starts where this one did.
+    (void)::ftruncate(segment.fd, static_cast<off_t>(segment.bytes));
+    return dropped(std::move(message));
+  }
+  unsynced_ = true;
+  std::unique_lock lock(mutex_);
+  segment.bytes += total;
+  segment.blocks.push_back(std::move(info));
+  last_error_.clear();  // the store keeps events again
+  return {};
+}
+
+Result<void> EventStore::Flush() {
+  auto written = WriteBlock();
+  if (unsynced_ && !segments_.empty()) {
+    if (::fdatasync(segments_.back()->fd) != 0) {
+      std::string message = Errno("cannot sync", segments_.back()->path);
+      std::unique_lock lock(mutex_);
+      last_error_ = message;
+      return Fail(std::move(message));
+    }
+    unsynced_ = false;
+  }
+  return written;
+}
+
+Result<uint64_t> EventStore::Trim(int64_t now_ms) {
+  uint64_t freed = 0;
+  std::unique_lock lock(mutex_);
+  uint64_t total = 0;
+  for (const auto& segment : segments_) total += segment->bytes;
+  while (segments_.size() > 1) {
+    const Segment& oldest = *segments_.front();
+    const int64_t newest = oldest.blocks.empty() ? 0 : oldest.blocks.back().max_received;
+    const bool expired = options_.retention_ms > 0 && newest < now_ms - options_.retention_ms;
+    const bool over = total > options_.max_total_bytes;
+    if (!expired && !over) break;
+    if (::unlink(oldest.path.c_str()) != 0 && errno != ENOENT)
+      return Fail(Errno("cannot remove", oldest.path));
+    freed += oldest.bytes;
+    total -= oldest.bytes;
+    // A query reading it keeps its descriptor until done.
+    segments_.erase(segments_.begin());
+  }
+  return freed;
+}
+
+Result<EventPage> EventStore::Query(const EventQuery& query) const {
+  struct Candidate {
+    std::shared_ptr<Segment> segment;
+    uint64_t body_offset;
+    uint32_t body_bytes;
+    uint32_t raw_bytes;
+    uint32_t body_crc;
+    uint64_t first_seq;
+  };
+  EventPage page;
+  std::vector<Candidate> candidates;
+  std::string host_lower;
+  if (query.host) {
+    host_lower.reserve(query.host->size());
+    for (char c : *query.host) host_lower.push_back(AsciiLower(c));
+  }
+  std::string text_lower;
+  if (query.text) {
+    for (char c : *query.text) text_lower.push_back(AsciiLower(c));
+  }
+  std::vector<uint64_t> org_keys;
+  for (const auto& org : query.org_ids) org_keys.push_back(OrgKey(org));
+  const uint64_t host_key = query.host ? HostKey(*query.host) : 0;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& segment : segments_) {
+      for (const auto& block : segment->blocks) {
+        bool wanted = true;
+        if (query.from && block.max_time < *query.from) wanted = false;
+        if (query.to && block.min_time >= *query.to) wanted = false;
+        if (query.after && block.max_time < query.after->first) wanted = false;
+        if (wanted && query.host && !block.MayHold(host_key)) wanted = false;
+        if (wanted && !org_keys.empty() &&
+            std::none_of(org_keys.begin(), org_keys.end(),
+                         [&](uint64_t key) { return block.MayHold(key); }))
+          wanted = false;
+        if (!wanted) {
+          ++page.blocks_skipped;
+          continue;
+        }
+        candidates.push_back({segment, block.body_offset(), block.body_bytes, block.raw_bytes,
+                              block.body_crc, block.first_seq});
+      }
+    }
+  }
+
+  // The `limit + 1` first events by (time, seq): a max-heap whose top is the last kept.
+  using Key = std::pair<int64_t, uint64_t>;
+  auto later = [](const StoredEvent& a, const StoredEvent& b) {
+    return Key(a.time_ms, a.seq) < Key(b.time_ms, b.seq);
+  };
+  std::vector<StoredEvent> kept;
+  const size_t keep = query.limit + 1;
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> decompressor(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!decompressor) return Fail("cannot start the event store's decompressor");
+  std::string body;
+  std::string raw;
+  for (const auto& candidate : candidates) {
+    body.resize(candidate.body_bytes);
+    if (!ReadAll(candidate.segment->fd, body.data(), body.size(), candidate.body_offset))
+      return Fail(Errno("cannot read events from", candidate.segment->path));
+    if (Crc32c(0, body.data(), body.size()) != candidate.body_crc) {
+      ++page.blocks_damaged;
+      continue;
+    }
+    raw.resize(candidate.raw_bytes);
+    const size_t size =
+        ZSTD_decompressDCtx(decompressor.get(), raw.data(), raw.size(), body.data(), body.size());
+    if (ZSTD_isError(size) || size != raw.size()) {
+      ++page.blocks_damaged;
+      continue;
+    }
+    ++page.blocks_read;
+    std::string_view in(raw);
+    while (!in.empty()) {
+      uint64_t delta = 0;
+      uint64_t time = 0;
+      uint64_t received_delta = 0;
+      std::string_view host;
+      std::string_view envelope_bytes;
+      if (!GetVarint(in, delta) || !GetVarint(in, time) || !GetVarint(in, received_delta) ||
+          !GetBytes(in, host) || !GetBytes(in, envelope_bytes)) {
+        ++page.blocks_damaged;
+        break;
+      }
+      const int64_t time_ms = UnZigZag(time);
+      const uint64_t seq = candidate.first_seq + delta;
+      if (query.from && time_ms < *query.from) continue;
+      if (query.to && time_ms >= *query.to) continue;
+      if (query.after && Key(time_ms, seq) <= *query.after) continue;
+      if (kept.size() == keep && Key(time_ms, seq) >= Key(kept.front().time_ms, kept.front().seq))
+        continue;
+      if (query.host && !EqualsIgnoringCase(host, *query.host)) continue;
+      auto envelope = DecodeEnvelope(envelope_bytes);
+      if (!envelope) continue;
+      if (!query.org_ids.empty() && std::find(query.org_ids.begin(), query.org_ids.end(),
+                                              envelope->org_id) == query.org_ids.end())
+        continue;
+      if (query.text && !ContainsIgnoringCase(envelope->payload, text_lower)) continue;
+      StoredEvent event;
+      event.seq = seq;
+      event.time_ms = time_ms;
+      event.received_ms = time_ms + UnZigZag(received_delta);
+      event.host = host;
+      event.org_id = envelope->org_id;
+      event.sensor_id = envelope->sensor_id;
+      event.logsource = envelope->logsource;
+      event.received_at = envelope->received_at;
+      event.peer = envelope->peer;
+      event.transport = envelope->transport;
+      event.kind = envelope->kind;
+      event.payload = envelope->payload;
+      kept.push_back(std::move(event));
+      std::push_heap(kept.begin(), kept.end(), later);
+      if (kept.size() > keep) {
+        std::pop_heap(kept.begin(), kept.end(), later);
+        kept.pop_back();
+      }
+    }
+  }
+  std::sort_heap(kept.begin(), kept.end(), later);
+  if (kept.size() > query.limit) {
+    page.more = true;
+    kept.resize(query.limit);
+  }
+  page.events = std::move(kept);
+  return page;
+}
+
+EventStoreStats EventStore::Stats() const {
+  EventStoreStats stats;
+  std::shared_lock lock(mutex_);
+  stats.segments = segments_.size();
+  for (const auto& segment : segments_) {
+    stats.bytes += segment->bytes;
+    stats.blocks += segment->blocks.size();
+    for (const auto& block : segment->blocks) {
+      stats.events += block.events;
+      if (stats.oldest_received_ms == 0 || block.min_received < stats.oldest_received_ms)
+        stats.oldest_received_ms = block.min_received;
+      stats.newest_received_ms = std::max(stats.newest_received_ms, block.max_received);
+    }
+  }
+  stats.last_seq = last_seq_.load();
+  stats.events_dropped = events_dropped_;
+  stats.last_error = last_error_;
+  stats.truncated_bytes = truncated_bytes_;
+  stats.truncated_at = truncated_at_;
+  return stats;
+}
+
+}  // namespace yagura::pipeline
