@@ -95,7 +95,8 @@ LiveMonitoring::~LiveMonitoring() { Stop(); }
 Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig& config,
                                                               store::Database& database,
                                                               pipeline::IngestQueue& queue,
-                                                              Metrics& metrics) {
+                                                              Metrics& metrics,
+                                                              pipeline::EventStore* events) {
   auto impl = std::make_unique<Impl>();
   OrganisationNames organisations(database);
 
@@ -122,6 +123,7 @@ Result<std::unique_ptr<LiveMonitoring>> LiveMonitoring::Start(const ServeConfig&
     options.fold_window_ms = config.alert_fold_window_ms;
     options.centre_org_id = organisations.centre();
     options.spool_retention_ms = config.spool_retention_ms;
+    options.event_store = events;
     options.state_path = (std::filesystem::path(config.data_dir) / "detector.state").string();
     Counter& stored = metrics.GetCounter("yagura_alerts_stored_total",
                                          "Alerts the detector stored for the first time");

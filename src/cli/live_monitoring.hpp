@@ -20,6 +20,7 @@
 
 namespace yagura::pipeline {
 class Detector;
+class EventStore;
 }
 
 namespace yagura::cli {
@@ -29,7 +30,8 @@ class LiveMonitoring {
   static Result<std::unique_ptr<LiveMonitoring>> Start(const ServeConfig& config,
                                                        store::Database& database,
                                                        pipeline::IngestQueue& queue,
-                                                       Metrics& metrics);
+                                                       Metrics& metrics,
+                                                       pipeline::EventStore* events = nullptr);
   ~LiveMonitoring();
   void Stop();
   // What is listening, for the start-up banner ("syslog tcp 127.0.0.1:5514", ...).

@@ -4,33 +4,33 @@
 // migrations, registers the API and runs the HTTP(S) server until SIGTERM or SIGINT, then
 // drains in-flight requests before exiting. Signals are blocked in every thread and taken by
 // one waiting thread, so no handler runs in signal context.
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "cli/commands.hpp"
+#include "cli/live_monitoring.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
-#include "hub/attack.hpp"
-#include "hub/audit_log.hpp"
-#include "hub/identity.hpp"
-#include "hub/schema.hpp"
 #include "http/api.hpp"
 #include "http/console_control.hpp"
 #include "http/jobs.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
+#include "hub/attack.hpp"
+#include "hub/audit_log.hpp"
+#include "hub/identity.hpp"
+#include "hub/schema.hpp"
 #include "hub/sensors.hpp"
-#include "cli/live_monitoring.hpp"
 #include "pipeline/detector.hpp"
+#include "pipeline/event_store.hpp"
 #include "pipeline/ingest_queue.hpp"
 #include "pipeline/spool.hpp"
 
@@ -273,7 +273,31 @@ int ServeCommand::Run() {
     http::MountConsole(router, std::move(*console));
   }
 
-  auto live = LiveMonitoring::Start(config, **database, ingest, metrics);
+  // The raw events detection processes, kept for investigations (none without detection).
+  std::unique_ptr<pipeline::EventStore> events;
+  if (config.detection && config.event_retention_ms != 0) {
+    pipeline::EventStoreOptions event_options;
+    event_options.dir = config.event_store_dir.empty()
+                            ? (std::filesystem::path(config.data_dir) / "events").string()
+                            : config.event_store_dir;
+    event_options.retention_ms = config.event_retention_ms;
+    event_options.max_total_bytes = config.event_store_max_bytes;
+    auto opened = pipeline::EventStore::Open(event_options);
+    if (!opened) {
+      std::fprintf(stderr, "yagura serve: %s\n", opened.error().ToString().c_str());
+      return EXIT_PARTIAL;
+    }
+    events = std::move(*opened);
+    const pipeline::EventStoreStats stats = events->Stats();
+    if (!stats.truncated_at.empty()) {
+      std::fprintf(stderr, "yagura serve: the event store's torn tail was cut (%s, %llu bytes)\n",
+                   stats.truncated_at.c_str(),
+                   static_cast<unsigned long long>(stats.truncated_bytes));
+    }
+    context.events = events.get();
+  }
+
+  auto live = LiveMonitoring::Start(config, **database, ingest, metrics, events.get());
   if (!live) {
     std::fprintf(stderr, "yagura serve: %s\n", live.error().ToString().c_str());
     return EXIT_PARTIAL;

@@ -79,6 +79,19 @@ const std::map<std::string, Setter>& Setters() {
          c.spool_retention_ms = *ms;
          return {};
        }},
+      {"event_store_dir", [](ServeConfig& c, const std::string& v) -> Result<void> { c.event_store_dir = v; return {}; }},
+      {"event_retention", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto ms = ParseDurationOrOffMs(v, "event_retention");
+         if (!ms) return tl::unexpected(ms.error());
+         c.event_retention_ms = *ms;
+         return {};
+       }},
+      {"event_store_max_bytes", [](ServeConfig& c, const std::string& v) -> Result<void> {
+         auto n = ParseInteger(v, "event_store_max_bytes", 1 << 20, int64_t{1} << 50);
+         if (!n) return tl::unexpected(n.error());
+         c.event_store_max_bytes = static_cast<uint64_t>(*n);
+         return {};
+       }},
       {"audit_reads", [](ServeConfig& c, const std::string& v) -> Result<void> {
          if (v != "async" && v != "durable") {
            return Fail(fmt::format("audit_reads must be async or durable, not \"{}\"", v));

@@ -30,6 +30,11 @@ struct ServeConfig {
   std::string web_root;
   std::string spool_fsync = "always";  // always | interval | never
   int64_t spool_retention_ms = 0;       // keep processed events this long (0: until processed)
+  // The event store (pipeline/event_store.hpp): raw events kept for investigations.
+  // Retention 0 keeps none; empty dir means <data_dir>/events.
+  std::string event_store_dir;
+  int64_t event_retention_ms = 30LL * 24 * 3600 * 1000;
+  uint64_t event_store_max_bytes = 16ull << 30;
 
   // Streaming detection over the spool (docs/serve.md, "Live monitoring").
   bool detection = true;

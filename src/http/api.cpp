@@ -464,6 +464,7 @@ void RegisterApi(Router& router, ApiContext& context) {
   RegisterStatsRoutes(router, context);
   RegisterExportRoutes(router, context);
   RegisterCaseRoutes(router, context);
+  RegisterEventRoutes(router, context);
   // Last, so the OpenAPI document it serves sees every other route.
   RegisterSystemRoutes(router, context);
 }

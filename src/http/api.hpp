@@ -33,6 +33,7 @@ class Metrics;
 }
 namespace yagura::pipeline {
 class IngestQueue;
+class EventStore;
 }
 namespace yagura::hub {
 struct Incident;
@@ -40,6 +41,7 @@ struct Alert;
 struct AlertFilter;
 struct IncidentFilter;
 struct IncidentSummary;
+struct TimelineImport;
 }
 
 namespace yagura::http {
@@ -103,6 +105,9 @@ struct ApiContext {
   // Live ingest: events accepted by POST /api/v1/ingest are appended here before they are
   // acknowledged. Null when ingest is off (the route answers 503).
   pipeline::IngestQueue* ingest = nullptr;
+  // The raw events detection processed, kept for investigations (GET /api/v1/events, a case's
+  // timeline). Null when none are kept: those routes answer 503.
+  pipeline::EventStore* events = nullptr;
   // Long operations (rule reloads, feed pulls, exports) run as jobs here (http/jobs.hpp).
   // Null: such routes answer 503.
   JobRegistry* jobs = nullptr;
@@ -241,6 +246,7 @@ void RegisterIntelRoutes(Router& router, ApiContext& context);     // feeds, ind
 void RegisterStatsRoutes(Router& router, ApiContext& context);     // overview statistics
 void RegisterExportRoutes(Router& router, ApiContext& context);    // alert and incident exports
 void RegisterCaseRoutes(Router& router, ApiContext& context);      // investigations
+void RegisterEventRoutes(Router& router, ApiContext& context);     // the event store: raw events
 // All of the above.
 void RegisterApi(Router& router, ApiContext& context);
 
@@ -248,6 +254,10 @@ void RegisterApi(Router& router, ApiContext& context);
 // that the caller may read (api_incidents.cpp); the alert routes answer a promotion with it.
 JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& principal,
                           const hub::Incident& incident);
+
+// A case timeline's import as POST /api/v1/cases/{id}/timeline/imports answers it
+// (api_cases.cpp, schema "TimelineImportResult"); copying stored events answers with it too.
+JsonValue TimelineImportResultJson(const hub::TimelineImport& import);
 
 // "techniques_resolved" of alerts and incidents (api_attack.cpp): each technique id with the
 // catalogue's name, tactics and status ({"id","known","name","domain","tactics",...}; name null

@@ -215,8 +215,10 @@ JsonValue ImportJson(const hub::TimelineImport& import) {
   return json;
 }
 
+}  // namespace
+
 // The import's answer: the import, and what was passed over for want of a time.
-JsonValue ImportResultJson(const hub::TimelineImport& import) {
+JsonValue TimelineImportResultJson(const hub::TimelineImport& import) {
   JsonValue json = ImportJson(import);
   json.Set("without_time", import.without_time);
   JsonValue lines = JsonValue::MakeArray();
@@ -224,6 +226,8 @@ JsonValue ImportResultJson(const hub::TimelineImport& import) {
   json.Set("without_time_lines", std::move(lines));
   return json;
 }
+
+namespace {
 
 // ---- request bodies and queries --------------------------------------------------------------
 
@@ -839,7 +843,7 @@ Response ImportHandler(ApiContext& context, Request& request, const hub::Princip
   hub::TimelineImport import = context.database.Transact([&](store::Connection& connection) {
     return Unwrap(hub::ImportTimeline(connection, principal, id, source, text, NowMs()));
   });
-  return JsonResponse(201, ImportResultJson(import));
+  return JsonResponse(201, TimelineImportResultJson(import));
 }
 
 Response ListImportsHandler(ApiContext& context, Request& request,

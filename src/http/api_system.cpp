@@ -3,16 +3,17 @@
 // The OpenAPI 3.1 document is generated from the router's own route table and the schemas
 // each resource registers, so it cannot list a route that does not exist or miss one that does;
 // a test still walks both directions.
+#include <fmt/format.h>
+
 #include <charconv>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
 #include "http/console_control.hpp"
 #include "http/openapi.hpp"
+#include "pipeline/event_store.hpp"
 #include "pipeline/ingest_queue.hpp"
 
 namespace yagura::http {
@@ -184,7 +185,15 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
       R"(and no batch was finished for detection_stall (a minute by default), as when the )"
       R"(store refuses alerts"},)"
       R"("lag_events":{"type":"integer"},"last_progress":{"type":"string","format":"date-time"},)"
-      R"("sink_failures":{"type":"integer"}}}}})");
+      R"("sink_failures":{"type":"integer"}}},)"
+      R"("events":{"type":"object","required":["status"],"properties":{)"
+      R"("status":{"enum":["ok","failing","off"],"description":"the event store, raw events )"
+      R"(kept for investigations: failing when its last write failed; detection goes on, )"
+      R"(the events of that block are not kept"},)"
+      R"("problem":{"type":"string"},"events":{"type":"integer"},"bytes":{"type":"integer"},)"
+      R"("oldest":{"type":["string","null"],"format":"date-time"},)"
+      R"("newest":{"type":["string","null"],"format":"date-time"},)"
+      R"("dropped":{"type":"integer"}}}}})");
   router.Add("GET", "/healthz", Public(context, [&context](Request&) {
                // The database answering a trivial query, live ingest able to keep what
                // sensors send, and detection keeping up are what "healthy" means for the
@@ -235,6 +244,24 @@ void RegisterSystemRoutes(Router& router, ApiContext& context) {
                  if (stalled) status = 503;
                }
                health.Set("detection", std::move(detection));
+               JsonValue events = JsonValue::MakeObject();
+               if (context.events == nullptr) {
+                 events.Set("status", "off");
+               } else {
+                 const pipeline::EventStoreStats state = context.events->Stats();
+                 events.Set("status", state.last_error.empty() ? "ok" : "failing");
+                 if (!state.last_error.empty()) events.Set("problem", state.last_error);
+                 events.Set("events", static_cast<int64_t>(state.events));
+                 events.Set("bytes", static_cast<int64_t>(state.bytes));
+                 events.Set("oldest", state.oldest_received_ms == 0
+                                          ? JsonValue()
+                                          : JsonValue(FormatTimestampMs(state.oldest_received_ms)));
+                 events.Set("newest", state.newest_received_ms == 0
+                                          ? JsonValue()
+                                          : JsonValue(FormatTimestampMs(state.newest_received_ms)));
+                 events.Set("dropped", static_cast<int64_t>(state.events_dropped));
+               }
+               health.Set("events", std::move(events));
                health.Set("status", status == 200 ? "ok" : "unavailable");
                return Response::Json(status, health.Serialize());
              }),

@@ -333,8 +333,8 @@ CaseResult<Case> OpenCase(store::Connection& connection, const Principal& princi
   }
   std::vector<LinkedObject> incidents;
   for (size_t i = 0; i < create.incident_ids.size(); ++i) {
-    auto target =
-        ReadLinkTarget(connection, principal, CaseLink{"incident", create.incident_ids[i]});
+    auto target = ReadLinkTarget(connection, principal,
+                                 CaseLink{.type = "incident", .object_id = create.incident_ids[i]});
     if (!target) {
       std::string field = fmt::format("incident_ids[{}]", i);
       return tl::unexpected(
@@ -563,7 +563,9 @@ CaseResult<bool> LinkToCase(store::Connection& connection, const Principal& prin
     return tl::unexpected(Invalid("type is incident or alert", "type"));
   }
   if (auto error = CheckText("note", note, CASE_TEXT_MAX, false)) return tl::unexpected(*error);
-  auto target = ReadLinkTarget(connection, principal, CaseLink{type, object_id});
+  auto target =
+      ReadLinkTarget(connection, principal,
+                     CaseLink{.type = std::string(type), .object_id = std::string(object_id)});
   if (!target) return tl::unexpected(target.error());
   for (const auto& link : kase->links) {
     if (link.type == type && link.object_id == object_id) return false;

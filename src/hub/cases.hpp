@@ -72,8 +72,8 @@ struct CaseMember {
 struct CaseLink {
   std::string type;  // "incident" or "alert"
   std::string object_id;
-  std::string note;
-  std::string added_by;
+  std::string note{};
+  std::string added_by{};
   int64_t added_at = 0;
 };
 

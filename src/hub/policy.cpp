@@ -243,6 +243,18 @@ bool ViewDetection(const Principal& p) { return p.IsCentreStaff(); }
 
 bool OperateDetection(const Principal& p) { return IsDutyOfficer(p); }
 
+bool ReadRawEvents(const Principal& p) {
+  if (p.IsCentreStaff()) {
+    return p.Has(Role::kCentreAdmin) || p.Has(Role::kCentreAnalyst) || p.Has(Role::kInvestigator);
+  }
+  return p.IsMember() && (p.Has(Role::kOrgAdmin) || p.Has(Role::kOrgReporter));
+}
+
+std::vector<std::string> RawEventOrganizations(const Principal& p) {
+  if (p.IsCentreStaff()) return {};
+  return {p.org_id};
+}
+
 bool OpenCase(const Principal& p) {
   return p.IsCentreStaff() && (p.Has(Role::kCentreAdmin) || p.Has(Role::kInvestigator));
 }

@@ -115,6 +115,12 @@ bool ReadAuditLog(const Principal& p);                                 // centre
 bool ViewDetection(const Principal& p);                                // centre staff
 bool OperateDetection(const Principal& p);                             // centre_admin
 // Investigations. `role` is the caller's role in the case (nullopt: not a member).
+// Raw events as sensors sent them (the event store): the centre's duty officers, analysts and
+// investigators read every organisation's; an organisation's administrators and reporters read
+// their own organisation's (what its sensors sent); auditors and partner CERTs none.
+bool ReadRawEvents(const Principal& p);
+// The organisations whose raw events ReadRawEvents admits: empty for every organisation.
+std::vector<std::string> RawEventOrganizations(const Principal& p);
 bool OpenCase(const Principal& p);                                  // centre_admin, investigator
 bool JoinCase(OrgType org_type, const std::vector<Role>& roles);    // centre staff only
 bool RunCase(const Principal& p, std::optional<CaseRole> role);     // the case's leads

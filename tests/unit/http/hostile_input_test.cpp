@@ -47,6 +47,7 @@
 #include "hub/sensors.hpp"
 #include "hub/taxii.hpp"
 #include "intel/taxii_client.hpp"
+#include "pipeline/event_store.hpp"
 #include "unit/http/hostile_support.hpp"
 #include "unit/hub/attack_test_bundle.hpp"
 #include "unit/hub/hub_test_database.hpp"
@@ -83,6 +84,17 @@ class HostileWorld {
     std::filesystem::create_directories(intel_dir);
     intel_ = MakeIntelControl(intel_dir);
     context_->intel = intel_.get();
+    // An event store holding one event, so the raw-event routes answer rather than 503.
+    pipeline::EventStoreOptions event_options;
+    event_options.dir = intel_dir + "-events";
+    events_dir_ = event_options.dir;
+    auto events = pipeline::EventStore::Open(event_options);
+    if (!events) {
+      skip_reason = events.error().message;
+      return false;
+    }
+    events_ = std::move(*events);
+    context_->events = events_.get();
     RegisterApi(router_, *context_);
     return Populate();
   }
@@ -90,6 +102,7 @@ class HostileWorld {
   ~HostileWorld() {
     if (jobs_) jobs_->Stop();
     if (!intel_dir_.empty()) std::filesystem::remove_all(intel_dir_);
+    if (!events_dir_.empty()) std::filesystem::remove_all(events_dir_);
     router_ = Router();
     context_.reset();
     audit_.reset();
@@ -250,6 +263,18 @@ class HostileWorld {
     admin.remote_address = "127.0.0.1";
 
     ministry_ = AddOrganization(admin, "Ministry of Hostile Input", hub::OrgType::kMinistry);
+    {
+      pipeline::Envelope envelope;
+      envelope.kind = pipeline::PayloadKind::kSyslog;
+      envelope.org_id = ministry_;
+      envelope.sensor_id = "syslog";
+      envelope.received_at = "2026-11-20T09:00:00.000Z";
+      envelope.payload = "Nov 20 09:00:00 web1 sshd[1]: Failed password for root";
+      std::string bytes;
+      pipeline::EncodeEnvelope(envelope, bytes);
+      events_->Add(1, 1'795'165'200'000, 1'795'165'200'000, "web1", ministry_, bytes);
+      if (!events_->Flush()) return false;
+    }
     analyst_id_ = AddUser(admin, boot->org_id, "analyst", hub::Role::kCentreAnalyst);
     std::string ministry_admin = AddUser(admin, ministry_, "ministry.admin", hub::Role::kOrgAdmin);
     reporter_id_ = AddUser(admin, ministry_, "ministry.reporter", hub::Role::kOrgReporter);
@@ -400,6 +425,8 @@ class HostileWorld {
   std::unique_ptr<JobRegistry> jobs_;
   std::string intel_dir_, job_;
   std::unique_ptr<IntelControl> intel_;
+  std::string events_dir_;
+  std::unique_ptr<pipeline::EventStore> events_;
   std::string export_ = hub::NewId();
 };
 
