@@ -129,7 +129,7 @@ incident_id=$(json "$work/body" "d['id']")
   --logsource service=sysmon,product=windows --name dc01 >"$work/sensor" 2>&1 || fail "admin sensor-token: $(cat "$work/sensor")"
 sensor=$(sed -n 's/^Token (shown only now): //p' "$work/sensor")
 [[ $sensor == ygs_* ]] || fail "no sensor token printed"
-printf '{"EventID":4625,"TargetUserName":"alice"}\nnot json\n{"EventID":4624}\n' >"$work/events.ndjson"
+printf '{"EventID":4625,"TargetUserName":"alice","Computer":"DC01.example.go.jp"}\nnot json\n{"EventID":4624,"Computer":"DC01.example.go.jp"}\n' >"$work/events.ndjson"
 [[ $(curl_json -H "Authorization: Bearer $sensor" -H 'Content-Type: application/x-ndjson' --data-binary @"$work/events.ndjson" "$url/api/v1/ingest") == 202 ]] \
   || fail "ingest: $(cat "$work/body")"
 [[ $(json "$work/body" "(d['accepted'], d['rejected'], d['errors'][0]['line'])") == "(2, 1, 2)" ]] || fail "ingest counts: $(cat "$work/body")"
@@ -176,6 +176,25 @@ cmp -s "$work/collection.tgz" "$work/downloaded.tgz" || fail "the downloaded evi
 sql "UPDATE custody_events SET purpose = 'nothing' WHERE action = 'accessed'" >/dev/null
 curl_json -b "$work/investigator.jar" "$url/api/v1/cases/$case_id/evidence/$evidence/integrity" >/dev/null
 [[ $(json "$work/body" "(d['intact'], d['chain']['first_bad_seq'])") == "(False, 3)" ]] || fail "a tampered custody event was not found: $(cat "$work/body")"
+
+# --- raw events from the event store into the case ------------------------------------------------
+# Detection keeps what the sensor sent above; the investigator finds the host's events and
+# copies them into the case, the ministry reads its own events, another organisation none.
+for _ in $(seq 100); do
+  curl_json -b "$work/investigator.jar" "$url/api/v1/events?host=dc01.example.go.jp" >/dev/null
+  [[ $(json "$work/body" "len(d['items'])") == 2 ]] && break
+  sleep 0.1
+done
+[[ $(json "$work/body" "[e['event']['EventID'] for e in d['items']]") == "[4625, 4624]" ]] || fail "stored events: $(cat "$work/body")"
+[[ $(json "$work/body" "d['items'][0]['org_id']") == "$ministry" ]] || fail "stored event's organisation: $(cat "$work/body")"
+[[ $(curl_json -b "$work/reporter.jar" "$url/api/v1/events") == 200 && $(json "$work/body" "len(d['items'])") == 2 ]] || fail "the ministry reads its own events: $(cat "$work/body")"
+[[ $(curl_json -b "$work/other.jar" "$url/api/v1/events") == 200 && $(json "$work/body" "len(d['items'])") == 0 ]] || fail "LEAK: another organisation reads the ministry's events"
+window=$(/usr/bin/python3 -c 'import datetime as t; n=t.datetime.now(t.timezone.utc); f="%Y-%m-%dT%H:%M:%SZ"; print((n-t.timedelta(hours=1)).strftime(f), (n+t.timedelta(minutes=5)).strftime(f))')
+[[ $(post "$work/investigator.jar" "$investigator_csrf" "/api/v1/cases/$case_id/timeline/events" "{\"host\":\"DC01.example.go.jp\",\"from\":\"${window% *}\",\"to\":\"${window#* }\"}") == 201 ]] || fail "copy events into the case: $(cat "$work/body")"
+[[ $(json "$work/body" "(d['entries'], d['format'])") == "(2, 'timesketch')" ]] || fail "copied events: $(cat "$work/body")"
+[[ $(curl_json -b "$work/investigator.jar" "$url/api/v1/cases/$case_id/timeline?kind=event&host=dc01.example.go.jp") == 200 ]] || fail "timeline events"
+[[ $(json "$work/body" "len(d['items'])") == 2 ]] || fail "the case's timeline lacks the copied events: $(cat "$work/body")"
+[[ $(curl_json "$url/healthz") == 200 && $(json "$work/body" "(d['events']['status'], d['events']['events'] >= 2)") == "('ok', True)" ]] || fail "healthz events: $(cat "$work/body")"
 
 # --- the audit log -------------------------------------------------------------------------------
 [[ $(curl_json -b "$work/reporter.jar" "$url/api/v1/audit-log") == 403 ]] || fail "a reporter must not read the audit log"
