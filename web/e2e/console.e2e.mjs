@@ -527,6 +527,17 @@ async function investigatorRunsCase(browser, s) {
   // The hunt's alert joins the timeline, which reloads itself.
   await page.locator('.case-timeline tr').filter({ hasText: 'SSH Login As Root Accepted' }).waitFor();
 
+  step = 'investigator: adds the raw events of a host to the timeline';
+  await page.getByRole('button', { name: 'Add stored events' }).click();
+  box = page.getByRole('dialog');
+  await box.getByLabel(label('Host')).fill('web01');
+  await box.getByRole('button', { name: 'Copy the events' }).click();
+  await box.waitFor({ state: 'detached' });
+  await page.getByText('3 stored events were added to the timeline.').waitFor();
+  const copied = page.locator('.case-timeline tr').filter({ hasText: 'Accepted password for root from 203.0.113.50 port 52144' });
+  await copied.first().waitFor();
+  check(await copied.count() === 3 && (await copied.first().innerText()).includes('web01'), 'the stored events are not on the timeline with their host');
+
   step = 'investigator: writes the investigation report';
   const reportHref = await page.getByRole('link', { name: 'Report (English)' }).getAttribute('href');
   const report = await page.request.get(reportHref);
@@ -603,7 +614,7 @@ async function adminPages(browser, s) {
   const pages = [
     ['Alerts', 'Alert queue', 'alerts'], ['Incidents', 'Incidents', 'incidents'], ['Cases', 'Cases', null], ['Advisories', 'Advisories', null],
     ['Requests for materials', 'Requests for materials', 'requests'], ['Recommendations', 'Recommendations', 'recommendations'],
-    ['Intelligence', 'Threat intelligence', 'intel'], ['Detection rules', 'Detection rules', 'rules'],
+    ['Events', 'Raw events', null], ['Intelligence', 'Threat intelligence', 'intel'], ['Detection rules', 'Detection rules', 'rules'],
     ['Organisations', 'Organisations', 'organizations'], ['Users', 'Users', 'users'], ['Sensors', 'Sensors', 'sensors'],
     ['Audit log', 'Audit log', 'audit'],
     ['Settings', 'Settings', 'settings'],
@@ -627,6 +638,14 @@ async function adminPages(browser, s) {
   check(/Occurrences\s+3\b/.test(alertText), 'the alert does not show its three occurrences');
   check(/Host\s+web01\b/.test(alertText), 'the alert does not name the host of its event');
   await shot(page, 'alert');
+
+  step = 'admin: from the alert to the raw events of its host';
+  await page.getByRole('link', { name: 'Events of this host, an hour each side' }).click();
+  await heading(page, 'Raw events');
+  const stored = page.locator('main tr').filter({ hasText: 'Accepted password for root from 203.0.113.50' });
+  await stored.first().waitFor();
+  check(await stored.count() === 3, `the host's hour shows ${await stored.count()} of the three events its sensor sent`);
+  check(new URL(page.url()).searchParams.get('host') === 'web01', 'the raw events are not those of the alert\'s host');
 
   step = 'admin: reloads the rules (job with progress)';
   await page.goto('/rules');

@@ -6,12 +6,12 @@
 import type { Me } from './types';
 
 export type PageName =
-  | 'overview' | 'alerts' | 'incidents' | 'cases' | 'advisories' | 'requests' | 'recommendations'
+  | 'overview' | 'alerts' | 'incidents' | 'cases' | 'events' | 'advisories' | 'requests' | 'recommendations'
   | 'organizations' | 'users' | 'sensors' | 'intel' | 'rules' | 'audit' | 'settings';
 
 // Navigation order.
 export const PAGE_ORDER: PageName[] = [
-  'overview', 'alerts', 'incidents', 'cases', 'advisories', 'requests', 'recommendations', 'intel', 'rules',
+  'overview', 'alerts', 'incidents', 'cases', 'events', 'advisories', 'requests', 'recommendations', 'intel', 'rules',
   'organizations', 'users', 'sensors', 'audit', 'settings',
 ];
 
@@ -44,6 +44,9 @@ export interface Access {
   export: boolean;
   // Opening an investigation (the opener becomes its lead; hub::can::OpenCase).
   openCase: boolean;
+  // Raw events from the event store (hub::can::ReadRawEvents): the centre's duty officers,
+  // analysts and investigators every organisation's, an organisation's writers their own.
+  readRawEvents: boolean;
 }
 
 export const CENTRE_ROLES = ['centre_admin', 'centre_analyst', 'investigator', 'auditor'];
@@ -77,6 +80,8 @@ export function accessFor(me: Me): Access {
     pages.add('sensors');
   }
   if (centreAdmin) pages.add('audit');
+  const readRawEvents = (centre && (has('centre_admin') || has('centre_analyst') || has('investigator'))) || orgWriter;
+  if (readRawEvents) pages.add('events');
 
   return {
     centre,
@@ -103,6 +108,7 @@ export function accessFor(me: Me): Access {
     publishIntel: duty,
     export: centre || member,
     openCase: centre && (has('centre_admin') || has('investigator')),
+    readRawEvents,
   };
 }
 

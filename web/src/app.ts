@@ -37,6 +37,7 @@ export const ROUTES: Route[] = [
   { name: 'cases', pattern: '/cases', page: 'cases', load: () => import('./pages/cases') },
   { name: 'case-new', pattern: '/cases/new', page: 'cases', load: () => import('./pages/case_form') },
   { name: 'case', pattern: '/cases/:id', page: 'cases', load: () => import('./pages/case') },
+  { name: 'events', pattern: '/events', page: 'events', load: () => import('./pages/events') },
   { name: 'advisories', pattern: '/advisories', page: 'advisories', load: () => import('./pages/advisories') },
   { name: 'advisory-new', pattern: '/advisories/new', page: 'advisories', load: () => import('./pages/advisory_form') },
   { name: 'advisory', pattern: '/advisories/:id', page: 'advisories', load: () => import('./pages/advisory') },
@@ -56,7 +57,7 @@ export const ROUTES: Route[] = [
 ];
 
 export const NAV_PATHS: Record<PageName, string> = {
-  overview: '/', alerts: '/alerts', incidents: '/incidents', cases: '/cases', advisories: '/advisories',
+  overview: '/', alerts: '/alerts', incidents: '/incidents', cases: '/cases', events: '/events', advisories: '/advisories',
   requests: '/requests', recommendations: '/recommendations', organizations: '/organizations',
   users: '/users', sensors: '/sensors', intel: '/intel', rules: '/rules', audit: '/audit', settings: '/settings',
 };

@@ -456,6 +456,23 @@ export interface TimelineEntry {
   created_at: string;
 }
 
+/** GET /api/v1/events: one raw event from the event store. */
+export interface StoredEvent {
+  seq: number;
+  time: string;
+  received_at: string;
+  org_id: string;
+  host: string | null;
+  sensor_id: string;
+  logsource: string | null;
+  transport: string;
+  peer: string;
+  kind: 'json' | 'syslog' | 'line';
+  payload: string;
+  event: Record<string, unknown> | null;
+  tlp: 'amber';
+}
+
 export interface TimelineImport {
   id: string;
   source: string;

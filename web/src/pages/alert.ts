@@ -8,6 +8,7 @@ import { get, post, describe, getAll } from '../api';
 import { formatDateTime, formatNumber } from '../format';
 import { navigate } from '../router';
 import type { PageContext } from '../app';
+import { aroundHref } from '../event_search';
 import type { Alert, Incident, IncidentSummary } from '../types';
 import { canTriageAlert } from '../access';
 import {
@@ -66,7 +67,10 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
       [t('alerts.reason'), alert.reason ?? '—'],
       [t('alerts.kind'), tEnum('alert.kind', alert.kind)],
       [t('common.organization'), orgName(orgs, alert.org_id)],
-      [t('alerts.host'), host ?? '—'],
+      [t('alerts.host'), host ? h('span', null, host, ...(() => {
+        const around = ctx.session.access.readRawEvents ? aroundHref(host, alert.event_time) : null;
+        return around ? [' ', link(around, t('events.around'), { class: 'events-around' })] : [];
+      })()) : '—'],
       [t('alerts.event_time'), formatDateTime(alert.event_time)],
       ...(alert.occurrences > 1 ? [
         [t('alerts.occurrences'), h('span', null, formatNumber(alert.occurrences), ' ', h('span', { class: 'help' }, t('alerts.occurrences_help')))],

@@ -12,6 +12,7 @@ import type { PageContext } from '../app';
 import type { Case, TimelineEntry, TimelineImport, User } from '../types';
 import { canRunCase, canWorkOnCase } from '../access';
 import { hashPrefix, LIMITS } from '../case_flow';
+import { EVENT_SEARCH_LIMITS, validateSearch } from '../event_search';
 import {
   TIMELINE_KINDS, WRITABLE_TIMELINE_KINDS, exportHref, filtersFromQuery, linkedEntryHref, timelineQuery, validateEntry,
   validateFilters, type TimelineEntryValues, type TimelineFilters,
@@ -171,6 +172,11 @@ export function timelineSection({ ctx, kase, base, users, changed, hooks }: {
       changed();
       await loadEntries();
     }), { class: 'btn btn-primary' }) : null,
+    work && access.readRawEvents ? button(t('timeline.add_events'), () => storedEventsDialog(base, async (done) => {
+      messages.show('success', t('timeline.events_copied', { entries: formatNumber(done.entries) }));
+      changed();
+      await reloadAll();
+    }), { class: 'btn btn-secondary' }) : null,
     work ? button(t('timeline.import'), () => importDialog(base, async (done) => {
       messages.show('success', t('timeline.imported', { entries: formatNumber(done.entries), source: done.source }));
       changed();
@@ -232,6 +238,44 @@ function entryDialog(base: string, done: () => Promise<void>): void {
         const key = error.field.replace(/\[\d+\]$/, '') as keyof typeof f;
         f[key]?.setError(error.message);
       }
+    }
+  });
+  d.open();
+}
+
+// The event store's events of a host (or with a text) in a window, copied as one import; the
+// server refuses a window matching more than the limit rather than cutting it.
+function storedEventsDialog(base: string, done: (result: TimelineImport) => Promise<void>): void {
+  const tz = timeZone();
+  const messages = messageArea();
+  const now = new Date();
+  const f = {
+    host: field(t('events.host'), input('text', { maxlength: EVENT_SEARCH_LIMITS.host, spellcheck: 'false' })),
+    from: field(t('events.from'), input('datetime-local', { step: 1, value: utcToWallTime(new Date(now.getTime() - 3_600_000), tz) }), { required: true, help: t('events.zone', { zone: tz }) }),
+    // The minute after now: the field's minutes would otherwise leave out what came this minute.
+    to: field(t('events.to'), input('datetime-local', { step: 1, value: utcToWallTime(new Date(now.getTime() + 60_000), tz) }), { required: true }),
+    text: field(t('events.text'), input('text', { maxlength: EVENT_SEARCH_LIMITS.text })),
+  };
+  const form = h('form', { novalidate: true }, messages.el, h('p', { class: 'help' }, t('timeline.add_events_help')),
+    f.host.el, f.from.el, f.to.el, f.text.el, formActions(submit(t('events.copy_submit'))));
+  const d = dialog(t('timeline.add_events'), form);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const { errors, query } = validateSearch({
+      host: f.host.control.value, from: f.from.control.value, to: f.to.control.value, text: f.text.control.value, org: '',
+    }, tz, true);
+    for (const [key, item] of Object.entries(f)) item.setError(errors[key] ? t(errors[key].key, errors[key].params) : null);
+    const first = Object.keys(errors)[0] as keyof typeof f | undefined;
+    if (first) {
+      f[first].control.focus();
+      return;
+    }
+    try {
+      const result = await busy(form, () => post<TimelineImport>(`${base}/timeline/events`, query));
+      d.close();
+      await done(result);
+    } catch (error) {
+      messages.show('error', describe(error));
     }
   });
   d.open();

@@ -32,7 +32,18 @@ describe('pages by role and organisation', () => {
 
   it('shows a ministry reporter its own work, recommendations, and no centre tools', () => {
     const list = pages(me('ministry', ['org_reporter']));
-    expect(list).toEqual(['overview', 'alerts', 'incidents', 'advisories', 'requests', 'recommendations', 'settings']);
+    expect(list).toEqual(['overview', 'alerts', 'incidents', 'events', 'advisories', 'requests', 'recommendations', 'settings']);
+  });
+
+  it('shows raw events to those the server lets read them (hub::can::ReadRawEvents)', () => {
+    for (const role of ['centre_admin', 'centre_analyst', 'investigator']) {
+      expect(accessFor(me('centre', [role])).readRawEvents).toBe(true);
+      expect(pages(me('centre', [role]))).toContain('events');
+    }
+    expect(pages(me('centre', ['auditor']))).not.toContain('events');
+    expect(pages(me('ministry', ['org_admin']))).toContain('events');
+    expect(pages(me('partner_cert', ['partner']))).not.toContain('events');
+    expect(accessFor(me('partner_cert', ['partner'])).readRawEvents).toBe(false);
   });
 
   it('hides recommendations from organisations that cannot receive them', () => {
