@@ -31,6 +31,8 @@ constexpr size_t HEADER_BYTES = 4 + 5 * 4 + 6 * 8 + 4 + 4;
 constexpr uint32_t MAX_FILTER_WORDS = 256;  // 16,384 bits
 constexpr uint32_t MAX_BODY_BYTES = 256u << 20;
 constexpr std::string_view SEGMENT_SUFFIX = ".events";
+// Header flags: the block's events were grouped by host (EventStore::Compact).
+constexpr uint32_t BLOCK_PACKED_BY_HOST = 1;
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -143,6 +145,14 @@ void Probes(uint64_t key, size_t bits, Visit visit) {
   for (uint32_t i = 0; i < 4; ++i) visit((h1 + i * h2) & (bits - 1));
 }
 
+// A name made, renamed or removed in `dir` survives a crash only once the folder is synced.
+void SyncDirectory(const std::string& dir) {
+  if (int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+}
+
 bool ReadAll(int fd, char* out, size_t size, uint64_t offset) {
   while (size > 0) {
     const ssize_t got = ::pread(fd, out, size, static_cast<off_t>(offset));
@@ -178,6 +188,7 @@ struct EventStore::BlockInfo {
   uint32_t raw_bytes = 0;
   uint32_t events = 0;
   uint32_t body_crc = 0;
+  uint32_t flags = 0;
   uint64_t first_seq = 0;
   uint64_t last_seq = 0;
   int64_t min_time = 0;
@@ -230,6 +241,7 @@ std::optional<EventStore::BlockInfo> ReadHeader(int fd, uint64_t offset, uint64_
   info.raw_bytes = GetU32(header + 8);
   info.events = GetU32(header + 12);
   const uint32_t filter_words = GetU32(header + 16);
+  info.flags = GetU32(header + 20);
   info.first_seq = GetU64(header + 24);
   info.last_seq = GetU64(header + 32);
   info.min_time = static_cast<int64_t>(GetU64(header + 40));
@@ -265,10 +277,17 @@ std::optional<EventStore::BlockInfo> ReadHeader(int fd, uint64_t offset, uint64_
 
 }  // namespace
 
-EventStore::EventStore(EventStoreOptions options) : options_(std::move(options)) {}
+EventStore::EventStore(EventStoreOptions options)
+    : options_(std::move(options)), block_(std::make_unique<BlockBuilder>()) {}
 
 EventStore::~EventStore() {
   (void)Flush();
+  {
+    std::lock_guard lock(compaction_mutex_);
+    stopping_ = true;
+  }
+  compaction_wake_.notify_all();
+  if (compactor_.joinable()) compactor_.join();
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(compressor_));
 }
 
@@ -294,6 +313,11 @@ Result<void> EventStore::Recover() {
   for (const auto& entry : std::filesystem::directory_iterator(options_.dir, error)) {
     const std::string name = entry.path().filename().string();
     std::smatch match;
+    // A rewrite a crash interrupted: the segment it was made from is still whole.
+    if (name.ends_with(".events.packing")) {
+      std::filesystem::remove(entry.path(), error);
+      continue;
+    }
     if (!std::regex_match(name, match, SEGMENT_NAME)) continue;
     files.emplace_back(std::stoull(match[1].str()), entry.path().string());
   }
@@ -342,39 +366,130 @@ Result<void> EventStore::Recover() {
     }
     segment->bytes = offset;
     segment->started_ms = segment->blocks.front().min_received;
-    last_seq_ = std::max(last_seq_.load(), segment->blocks.back().last_seq);
+    // Blocks grouped by host are not in sequence order.
+    for (const auto& block : segment->blocks)
+      last_seq_ = std::max(last_seq_.load(), block.last_seq);
     segments_.push_back(std::move(segment));
+  }
+  // Sealed segments not yet grouped by host (the store stopped first) are grouped now; the
+  // last one is written on.
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    const auto& blocks = segments_[i]->blocks;
+    if (std::any_of(blocks.begin(), blocks.end(),
+                    [](const BlockInfo& b) { return (b.flags & BLOCK_PACKED_BY_HOST) == 0; }))
+      QueueCompaction(segments_[i]);
   }
   return {};
 }
 
+// A block being filled: its events as the body holds them, and what its header will say.
+struct EventStore::BlockBuilder {
+  std::string raw;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  uint32_t events = 0;
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  int64_t min_received = 0;
+  int64_t max_received = 0;
+  std::vector<uint64_t> keys;  // of its hosts and organisations
+  uint32_t flags = 0;
+
+  void Clear() {
+    raw.clear();
+    keys.clear();
+    events = 0;
+  }
+  // Events go in by rising sequence number (the body keeps each as its distance from the
+  // first).
+  void Add(uint64_t seq, int64_t time_ms, int64_t received_ms, std::string_view host,
+           uint64_t host_key, std::string_view org_id, std::string_view envelope) {
+    if (events == 0) {
+      first_seq = seq;
+      min_time = max_time = time_ms;
+      min_received = max_received = received_ms;
+    }
+    PutVarint(raw, seq - first_seq);
+    PutVarint(raw, ZigZag(time_ms));
+    PutVarint(raw, ZigZag(received_ms - time_ms));
+    PutVarint(raw, host.size());
+    raw.append(host);
+    PutVarint(raw, envelope.size());
+    raw.append(envelope);
+    ++events;
+    last_seq = seq;
+    min_time = std::min(min_time, time_ms);
+    max_time = std::max(max_time, time_ms);
+    min_received = std::min(min_received, received_ms);
+    max_received = std::max(max_received, received_ms);
+    keys.push_back(host_key);
+    keys.push_back(OrgKey(org_id));
+  }
+
+  // Compresses the block into `out` (header, filter, body) and describes it in `info` (its
+  // offset left for the caller).
+  Result<void> Seal(ZSTD_CCtx* context, int level, std::string& out, BlockInfo& info) {
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    // At least sixteen bits a key: about one false positive in four hundred with four probes.
+    // An hour of a segment has a hundred blocks or so, and each false positive is a block read
+    // for nothing; ten bits a key made one or two of them per segment.
+    const uint32_t filter_words = std::clamp<uint32_t>(
+        std::bit_ceil(static_cast<uint32_t>((keys.size() * 16 + 63) / 64)), 1, MAX_FILTER_WORDS);
+    info = BlockInfo();
+    info.raw_bytes = static_cast<uint32_t>(raw.size());
+    info.events = events;
+    info.flags = flags;
+    info.first_seq = first_seq;
+    info.last_seq = last_seq;
+    info.min_time = min_time;
+    info.max_time = max_time;
+    info.min_received = min_received;
+    info.max_received = max_received;
+    info.filter.assign(filter_words, 0);
+    for (uint64_t key : keys) {
+      Probes(key, filter_words * 64ull,
+             [&](uint32_t bit) { info.filter[bit / 64] |= uint64_t{1} << (bit % 64); });
+    }
+    const size_t header_and_filter = HEADER_BYTES + filter_words * 8ull;
+    out.resize(header_and_filter + ZSTD_compressBound(raw.size()));
+    const size_t body =
+        ZSTD_compressCCtx(context, out.data() + header_and_filter, out.size() - header_and_filter,
+                          raw.data(), raw.size(), level);
+    if (ZSTD_isError(body))
+      return Fail(fmt::format("cannot compress a block of events: {}", ZSTD_getErrorName(body)));
+    if (body > MAX_BODY_BYTES) return Fail("a block of events too large to keep");
+    out.resize(header_and_filter + body);
+    info.body_bytes = static_cast<uint32_t>(body);
+    info.body_crc = Crc32c(0, out.data() + header_and_filter, body);
+    char* header = out.data();
+    std::memcpy(header, BLOCK_MAGIC, 4);
+    PutU32(header + 4, info.body_bytes);
+    PutU32(header + 8, info.raw_bytes);
+    PutU32(header + 12, info.events);
+    PutU32(header + 16, filter_words);
+    PutU32(header + 20, info.flags);
+    PutU64(header + 24, info.first_seq);
+    PutU64(header + 32, info.last_seq);
+    PutU64(header + 40, static_cast<uint64_t>(info.min_time));
+    PutU64(header + 48, static_cast<uint64_t>(info.max_time));
+    PutU64(header + 56, static_cast<uint64_t>(info.min_received));
+    PutU64(header + 64, static_cast<uint64_t>(info.max_received));
+    PutU32(header + 72, info.body_crc);
+    std::memcpy(header + HEADER_BYTES, info.filter.data(), filter_words * 8ull);
+    uint32_t crc = Crc32c(0, header, HEADER_BYTES - 4);
+    crc = Crc32c(crc, info.filter.data(), filter_words * 8ull);
+    PutU32(header + 76, crc);
+    return {};
+  }
+};
+
 void EventStore::Add(uint64_t seq, int64_t time_ms, int64_t received_ms, std::string_view host,
                      std::string_view org_id, std::string_view envelope) {
   if (seq <= last_seq_.load(std::memory_order_relaxed)) return;  // a replay
-  if (block_count_ == 0) {
-    block_.clear();
-    block_keys_.clear();
-    block_first_seq_ = seq;
-    block_min_time_ = block_max_time_ = time_ms;
-    block_min_received_ = block_max_received_ = received_ms;
-  }
-  PutVarint(block_, seq - block_first_seq_);
-  PutVarint(block_, ZigZag(time_ms));
-  PutVarint(block_, ZigZag(received_ms - time_ms));
-  PutVarint(block_, host.size());
-  block_.append(host);
-  PutVarint(block_, envelope.size());
-  block_.append(envelope);
-  ++block_count_;
-  block_last_seq_ = seq;
-  block_min_time_ = std::min(block_min_time_, time_ms);
-  block_max_time_ = std::max(block_max_time_, time_ms);
-  block_min_received_ = std::min(block_min_received_, received_ms);
-  block_max_received_ = std::max(block_max_received_, received_ms);
-  block_keys_.push_back(HostKey(host));
-  block_keys_.push_back(OrgKey(org_id));
+  block_->Add(seq, time_ms, received_ms, host, HostKey(host), org_id, envelope);
   last_seq_.store(seq, std::memory_order_relaxed);
-  if (block_.size() >= options_.block_bytes) (void)WriteBlock();
+  if (block_->raw.size() >= options_.block_bytes) (void)WriteBlock();
 }
 
 Result<void> EventStore::StartSegment(uint64_t first_seq, int64_t now_ms) {
@@ -392,76 +507,34 @@ Result<void> EventStore::StartSegment(uint64_t first_seq, int64_t now_ms) {
   segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (segment->fd < 0) return Fail(Errno("cannot make", segment->path));
   // The new file's name must survive a crash as well as its blocks.
-  if (int dir = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-    (void)::fsync(dir);
-    ::close(dir);
+  SyncDirectory(options_.dir);
+  std::shared_ptr<Segment> sealed;
+  {
+    std::unique_lock lock(mutex_);
+    if (!segments_.empty()) sealed = segments_.back();
+    segments_.push_back(std::move(segment));
   }
-  std::unique_lock lock(mutex_);
-  segments_.push_back(std::move(segment));
+  // The segment just finished is written whole and synced: it can be packed by host.
+  if (sealed) QueueCompaction(std::move(sealed));
   return {};
 }
 
 Result<void> EventStore::WriteBlock() {
-  if (block_count_ == 0) return {};
-  const uint32_t events = block_count_;
-  block_count_ = 0;  // the block is written or dropped, never both
-  auto* context = static_cast<ZSTD_CCtx*>(compressor_);
-  std::sort(block_keys_.begin(), block_keys_.end());
-  block_keys_.erase(std::unique(block_keys_.begin(), block_keys_.end()), block_keys_.end());
-  // About ten bits a key: one false positive in sixty or so with four probes.
-  const uint32_t filter_words = std::clamp<uint32_t>(
-      std::bit_ceil(static_cast<uint32_t>((block_keys_.size() * 10 + 63) / 64)), 1,
-      MAX_FILTER_WORDS);
-  BlockInfo info;
-  info.raw_bytes = static_cast<uint32_t>(block_.size());
-  info.events = events;
-  info.first_seq = block_first_seq_;
-  info.last_seq = block_last_seq_;
-  info.min_time = block_min_time_;
-  info.max_time = block_max_time_;
-  info.min_received = block_min_received_;
-  info.max_received = block_max_received_;
-  info.filter.assign(filter_words, 0);
-  for (uint64_t key : block_keys_) {
-    Probes(key, filter_words * 64ull,
-           [&](uint32_t bit) { info.filter[bit / 64] |= uint64_t{1} << (bit % 64); });
-  }
+  if (block_->events == 0) return {};
+  const uint32_t events = block_->events;
   auto dropped = [&](std::string message) -> Result<void> {
+    block_->Clear();  // the block is written or dropped, never both
     std::unique_lock lock(mutex_);
     events_dropped_ += events;
     last_error_ = message;
     return Fail(std::move(message));
   };
-  const size_t header_and_filter = HEADER_BYTES + filter_words * 8ull;
-  compressed_.resize(header_and_filter + ZSTD_compressBound(block_.size()));
-  const size_t body = ZSTD_compressCCtx(context, compressed_.data() + header_and_filter,
-                                        compressed_.size() - header_and_filter, block_.data(),
-                                        block_.size(), options_.compression_level);
-  if (ZSTD_isError(body))
-    return dropped(fmt::format("cannot compress a block of events: {}", ZSTD_getErrorName(body)));
-  if (body > MAX_BODY_BYTES) return dropped("a block of events too large to keep");
-  info.body_bytes = static_cast<uint32_t>(body);
-  info.body_crc = Crc32c(0, compressed_.data() + header_and_filter, body);
-  char* header = compressed_.data();
-  std::memcpy(header, BLOCK_MAGIC, 4);
-  PutU32(header + 4, info.body_bytes);
-  PutU32(header + 8, info.raw_bytes);
-  PutU32(header + 12, info.events);
-  PutU32(header + 16, filter_words);
-  PutU32(header + 20, 0);
-  PutU64(header + 24, info.first_seq);
-  PutU64(header + 32, info.last_seq);
-  PutU64(header + 40, static_cast<uint64_t>(info.min_time));
-  PutU64(header + 48, static_cast<uint64_t>(info.max_time));
-  PutU64(header + 56, static_cast<uint64_t>(info.min_received));
-  PutU64(header + 64, static_cast<uint64_t>(info.max_received));
-  PutU32(header + 72, info.body_crc);
-  std::memcpy(header + HEADER_BYTES, info.filter.data(), filter_words * 8ull);
-  uint32_t crc = Crc32c(0, header, HEADER_BYTES - 4);
-  crc = Crc32c(crc, info.filter.data(), filter_words * 8ull);
-  PutU32(header + 76, crc);
-  const size_t total = header_and_filter + body;
-
+  BlockInfo info;
+  if (auto sealed = block_->Seal(static_cast<ZSTD_CCtx*>(compressor_), options_.compression_level,
+                                 compressed_, info);
+      !sealed)
+    return dropped(sealed.error().message);
+  const size_t total = compressed_.size();
   const int64_t now = WallMs();
   if (segments_.empty() ||
       (segments_.back()->bytes > 0 && segments_.back()->bytes + total > options_.segment_bytes) ||
@@ -481,11 +554,203 @@ Result<void> EventStore::WriteBlock() {
     (void)::ftruncate(segment.fd, static_cast<off_t>(segment.bytes));
     return dropped(std::move(message));
   }
+  block_->Clear();
   unsynced_ = true;
   std::unique_lock lock(mutex_);
   segment.bytes += total;
   segment.blocks.push_back(std::move(info));
   last_error_.clear();  // the store keeps events again
+  return {};
+}
+
+// ---- packing sealed segments by host ----------------------------------------------------------
+
+void EventStore::QueueCompaction(std::shared_ptr<Segment> segment) {
+  if (!options_.compact) return;
+  {
+    std::lock_guard lock(compaction_mutex_);
+    compaction_queue_.push_back(std::move(segment));
+    if (!compactor_.joinable()) compactor_ = std::thread([this] { RunCompactions(); });
+  }
+  compaction_wake_.notify_all();
+}
+
+void EventStore::RunCompactions() {
+  std::unique_lock lock(compaction_mutex_);
+  while (true) {
+    compaction_wake_.wait(lock, [&] { return stopping_ || !compaction_queue_.empty(); });
+    if (stopping_) return;
+    std::shared_ptr<Segment> segment = std::move(compaction_queue_.front());
+    compaction_queue_.pop_front();
+    compacting_ = true;
+    lock.unlock();
+    auto compacted = Compact(segment);
+    lock.lock();
+    compacting_ = false;
+    if (!compacted && stopping_) {
+      // Interrupted, not failed.
+    } else if (!compacted) {
+      // Left as written: queries read it all the same, only less selectively.
+      std::unique_lock state(mutex_);
+      last_compaction_error_ = compacted.error().message;
+    } else {
+      ++segments_compacted_;
+    }
+    compaction_wake_.notify_all();
+  }
+}
+
+void EventStore::WaitForCompactions() {
+  std::unique_lock lock(compaction_mutex_);
+  compaction_wake_.wait(lock,
+                        [&] { return stopping_ || (compaction_queue_.empty() && !compacting_); });
+}
+
+// Rewrites a sealed segment with its events grouped by host: within each window of
+// `compaction_window_bytes`, events are ordered by a hash of their host (then by sequence
+// number) and cut into blocks, so a host's events lie in a block or two of the window rather
+// than in every block, and a query for one host reads those.
+// The rewrite goes to a temporary file, synced, then renamed over the segment; queries already
+// reading the old file keep it until they finish.
+Result<void> EventStore::Compact(const std::shared_ptr<Segment>& segment) {
+  std::vector<BlockInfo> blocks;
+  {
+    std::shared_lock lock(mutex_);
+    blocks = segment->blocks;
+  }
+  if (blocks.empty() || std::all_of(blocks.begin(), blocks.end(), [](const BlockInfo& b) {
+        return (b.flags & BLOCK_PACKED_BY_HOST) != 0;
+      }))
+    return {};
+  const std::string temporary = segment->path + ".packing";
+  const int out = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (out < 0) return Fail(Errno("cannot make", temporary));
+  struct Cleanup {
+    int fd;
+    const std::string& path;
+    bool keep = false;
+    ~Cleanup() {
+      ::close(fd);
+      if (!keep) ::unlink(path.c_str());
+    }
+  } cleanup{out, temporary};
+
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> compressor(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> decompressor(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!compressor || !decompressor) return Fail("cannot start the event store's compressor");
+
+  // A window of events, decompressed; each event by its host's hash, sequence number and place.
+  struct Placed {
+    uint64_t host_key;
+    uint64_t seq;
+    uint32_t offset;  // in `window` of its encoded event
+  };
+  std::string window;
+  std::vector<Placed> placed;
+  std::vector<BlockInfo> written;
+  uint64_t file_bytes = 0;
+  BlockBuilder builder;
+  std::string sealed;
+  auto emit = [&]() -> Result<void> {
+    if (builder.events == 0) return {};
+    builder.flags = BLOCK_PACKED_BY_HOST;
+    BlockInfo info;
+    if (auto done = builder.Seal(compressor.get(), options_.compression_level, sealed, info); !done)
+      return done;
+    if (!WriteAll(out, sealed.data(), sealed.size(), file_bytes))
+      return Fail(Errno("cannot write", temporary));
+    info.offset = file_bytes;
+    file_bytes += sealed.size();
+    written.push_back(std::move(info));
+    builder.Clear();
+    return {};
+  };
+  auto flush_window = [&]() -> Result<void> {
+    std::sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
+      return a.host_key != b.host_key ? a.host_key < b.host_key : a.seq < b.seq;
+    });
+    for (const Placed& event : placed) {
+      if (builder.raw.size() >= options_.block_bytes) {
+        if (auto done = emit(); !done) return done;
+      }
+      std::string_view in(window.data() + event.offset, window.size() - event.offset);
+      uint64_t ignored = 0, time = 0, received = 0;
+      std::string_view host, envelope_bytes;
+      GetVarint(in, ignored);
+      GetVarint(in, time);
+      GetVarint(in, received);
+      GetBytes(in, host);
+      GetBytes(in, envelope_bytes);
+      const auto envelope = DecodeEnvelope(envelope_bytes);
+      const int64_t time_ms = UnZigZag(time);
+      builder.Add(event.seq, time_ms, time_ms + UnZigZag(received), host, event.host_key,
+                  envelope ? envelope->org_id : std::string_view(), envelope_bytes);
+    }
+    if (auto done = emit(); !done) return done;
+    window.clear();
+    placed.clear();
+    return {};
+  };
+
+  std::string body;
+  std::string raw;
+  for (const BlockInfo& block : blocks) {
+    // The temporary file goes; the next opening starts the segment again.
+    if (stopping_) return Fail("the store is closing");
+    body.resize(block.body_bytes);
+    if (!ReadAll(segment->fd, body.data(), body.size(), block.body_offset()))
+      return Fail(Errno("cannot read", segment->path));
+    if (Crc32c(0, body.data(), body.size()) != block.body_crc)
+      return Fail(fmt::format("{}: a damaged block at {} is left as it is, with its segment",
+                              segment->path, block.offset));
+    raw.resize(block.raw_bytes);
+    const size_t size =
+        ZSTD_decompressDCtx(decompressor.get(), raw.data(), raw.size(), body.data(), body.size());
+    if (ZSTD_isError(size) || size != raw.size())
+      return Fail(
+          fmt::format("{}: a block at {} does not decompress", segment->path, block.offset));
+    std::string_view in(raw);
+    while (!in.empty()) {
+      const size_t start = raw.size() - in.size();
+      uint64_t delta = 0, time = 0, received = 0;
+      std::string_view host, envelope_bytes;
+      if (!GetVarint(in, delta) || !GetVarint(in, time) || !GetVarint(in, received) ||
+          !GetBytes(in, host) || !GetBytes(in, envelope_bytes))
+        return Fail(fmt::format("{}: a block at {} does not read", segment->path, block.offset));
+      const uint32_t offset = static_cast<uint32_t>(window.size());
+      // The event as it was, with its distance from the block's first number left in: the
+      // window's reader skips it and takes the number from `placed`.
+      window.append(raw, start, raw.size() - in.size() - start);
+      placed.push_back({HostKey(host), block.first_seq + delta, offset});
+    }
+    if (window.size() >= options_.compaction_window_bytes) {
+      if (auto done = flush_window(); !done) return done;
+    }
+  }
+  if (auto done = flush_window(); !done) return done;
+  if (::fdatasync(out) != 0) return Fail(Errno("cannot sync", temporary));
+
+  auto replacement = std::make_shared<Segment>();
+  replacement->path = segment->path;
+  replacement->first_seq = segment->first_seq;
+  replacement->started_ms = segment->started_ms;
+  replacement->bytes = file_bytes;
+  replacement->blocks = std::move(written);
+  std::unique_lock lock(mutex_);
+  // Trimmed meanwhile: the rewrite goes with it.
+  auto place = std::find(segments_.begin(), segments_.end(), segment);
+  if (place == segments_.end()) return {};
+  if (::rename(temporary.c_str(), segment->path.c_str()) != 0)
+    return Fail(Errno("cannot replace", segment->path));
+  cleanup.keep = true;
+  SyncDirectory(options_.dir);
+  replacement->fd = ::open(replacement->path.c_str(), O_RDWR | O_CLOEXEC);
+  if (replacement->fd < 0) {
+    // The file is whole on the disk; a reopened store reads it. Until then the old
+    // descriptor still reads the old, identical events.
+    return Fail(Errno("cannot open", replacement->path));
+  }
+  *place = std::move(replacement);
   return {};
 }
 
@@ -510,7 +775,8 @@ Result<uint64_t> EventStore::Trim(int64_t now_ms) {
   for (const auto& segment : segments_) total += segment->bytes;
   while (segments_.size() > 1) {
     const Segment& oldest = *segments_.front();
-    const int64_t newest = oldest.blocks.empty() ? 0 : oldest.blocks.back().max_received;
+    int64_t newest = 0;  // blocks grouped by host are not in arrival order
+    for (const auto& block : oldest.blocks) newest = std::max(newest, block.max_received);
     const bool expired = options_.retention_ms > 0 && newest < now_ms - options_.retention_ms;
     const bool over = total > options_.max_total_bytes;
     if (!expired && !over) break;
@@ -672,6 +938,8 @@ EventStoreStats EventStore::Stats() const {
   stats.last_error = last_error_;
   stats.truncated_bytes = truncated_bytes_;
   stats.truncated_at = truncated_at_;
+  stats.segments_compacted = segments_compacted_.load();
+  stats.last_compaction_error = last_compaction_error_;
   return stats;
 }
 

@@ -24,7 +24,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -32,6 +34,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -48,6 +51,10 @@ struct EventStoreOptions {
   int64_t retention_ms = 30LL * 24 * 3'600'000;  // 0: kept until the size limit
   uint64_t max_total_bytes = 16ull << 30;
   int compression_level = 1;
+  // Sealed segments are rewritten in the background with their events grouped by host
+  // (EventStore::Compact), in windows of this many uncompressed bytes.
+  bool compact = true;
+  uint64_t compaction_window_bytes = 64ull << 20;
   // How a block reaches its file: pwrite(2) in full when empty. Returns false with errno set.
   // Tests put a failing one here to see what the store does when the disk refuses a write.
   std::function<bool(int fd, const char* data, size_t size, uint64_t offset)> write_file;
@@ -101,6 +108,8 @@ struct EventStoreStats {
   std::string last_error;        // the last write that failed, "" if none did
   uint64_t truncated_bytes = 0;  // a torn tail cut off when the store was opened
   std::string truncated_at;
+  uint64_t segments_compacted = 0;  // since the store was opened
+  std::string last_compaction_error;
 };
 
 class EventStore {
@@ -125,27 +134,25 @@ class EventStore {
   [[nodiscard]] Result<EventPage> Query(const EventQuery& query) const;
   [[nodiscard]] EventStoreStats Stats() const;
   [[nodiscard]] uint64_t last_seq() const { return last_seq_; }
+  // Returns once no sealed segment waits to be grouped by host (tests, benchmarks).
+  void WaitForCompactions();
 
   struct Segment;
   struct BlockInfo;
+  struct BlockBuilder;
 
  private:
   explicit EventStore(EventStoreOptions options);
   Result<void> Recover();
   Result<void> WriteBlock();
   Result<void> StartSegment(uint64_t first_seq, int64_t now_ms);
+  void QueueCompaction(std::shared_ptr<Segment> segment);
+  void RunCompactions();
+  Result<void> Compact(const std::shared_ptr<Segment>& segment);
 
   EventStoreOptions options_;
   // The block being filled (writer only).
-  std::string block_;
-  uint64_t block_first_seq_ = 0;
-  uint64_t block_last_seq_ = 0;
-  uint32_t block_count_ = 0;
-  int64_t block_min_time_ = 0;
-  int64_t block_max_time_ = 0;
-  int64_t block_min_received_ = 0;
-  int64_t block_max_received_ = 0;
-  std::vector<uint64_t> block_keys_;  // hashes of its hosts and organisations
+  std::unique_ptr<BlockBuilder> block_;
   std::string compressed_;
   void* compressor_ = nullptr;  // ZSTD_CCtx
   bool unsynced_ = false;
@@ -158,6 +165,16 @@ class EventStore {
   std::string last_error_;
   uint64_t truncated_bytes_ = 0;
   std::string truncated_at_;
+  std::string last_compaction_error_;
+
+  // Sealed segments wait here for the compaction thread (started with the first).
+  std::mutex compaction_mutex_;
+  std::condition_variable compaction_wake_;
+  std::deque<std::shared_ptr<Segment>> compaction_queue_;
+  bool compacting_ = false;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> segments_compacted_{0};
+  std::thread compactor_;
 };
 
 }  // namespace yagura::pipeline
