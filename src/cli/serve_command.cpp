@@ -350,6 +350,21 @@ int ServeCommand::Run() {
     std::printf("Console: %s/ (from %s)\n", url.c_str(), web_root.c_str());
   }
   for (const auto& line : (*live)->Describe()) std::printf("Live monitoring: %s\n", line.c_str());
+  if (events) {
+    const pipeline::EventStoreStats stats = events->Stats();
+    std::printf("Events: kept for investigations in %s for %s (%llu held)\n",
+                (config.event_store_dir.empty()
+                     ? (std::filesystem::path(config.data_dir) / "events").string()
+                     : config.event_store_dir)
+                    .c_str(),
+                (config.event_retention_ms % 3'600'000 == 0
+                     ? fmt::format("{}h", config.event_retention_ms / 3'600'000)
+                     : fmt::format("{}s", config.event_retention_ms / 1000))
+                    .c_str(),
+                static_cast<unsigned long long>(stats.events));
+  } else {
+    std::printf("Events: not kept (%s)\n", config.detection ? "event_retention is 0" : "detection is off");
+  }
   std::fflush(stdout);
 
   // Housekeeping: expired sessions and stale login-throttle rows are purged every five minutes

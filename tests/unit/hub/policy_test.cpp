@@ -196,6 +196,19 @@ TEST(Policy, WriteRules) {
   EXPECT_FALSE(can::CreateInboundRequest(ByName("owner-reporter")));
 }
 
+TEST(Policy, RawEventsAreReadByTheCentresDutyAnalystsAndInvestigatorsAndByOrganisationsOwnWriters) {
+  for (const char* name : {"duty-officer", "analyst"}) {
+    EXPECT_TRUE(can::ReadRawEvents(ByName(name))) << name;
+    EXPECT_TRUE(can::RawEventOrganizations(ByName(name)).empty()) << name;  // every organisation
+  }
+  EXPECT_FALSE(can::ReadRawEvents(ByName("auditor")));
+  EXPECT_FALSE(can::ReadRawEvents(ByName("partner")));
+  const Principal reporter = ByName("owner-reporter");
+  EXPECT_TRUE(can::ReadRawEvents(reporter));
+  EXPECT_EQ(can::RawEventOrganizations(reporter), std::vector<std::string>{reporter.org_id});
+  EXPECT_TRUE(can::ReadRawEvents(ByName("owner-admin")));
+}
+
 TEST(Policy, WideningIsTheOwnersDecision) {
   Marking before = Incident(Tlp::kAmberStrict);
   Marking after = before;
