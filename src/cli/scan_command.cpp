@@ -207,7 +207,8 @@ ScanCommand::ScanCommand(CLI::App& app) {
                        "Declare the source of inputs whose source cannot be recognised, e.g. "
                        "product=linux,service=sshd");
   command_->add_option("--unrecognised", unrecognised_,
-                       "Events of unrecognised source: 'all' rules apply, or 'skip'")
+                       "Events of unrecognised source: 'all' rules that test a field they hold (or "
+                       "search keywords) apply, or 'skip'")
       ->check(CLI::IsMember({"all", "skip"}));
   command_->add_option("--output,-o", options_.output_path, "Alert output file (default stdout)");
   command_

@@ -126,6 +126,16 @@ bool RuleApplies(const Rule& rule, const event::LogsourceClass& event_class,
   return event_class.Admits(rule.info.logsource);
 }
 
+bool RuleSeesUnrecognisedEvent(const Rule& rule, const event::Event& event) {
+  for (const Predicate& predicate : rule.predicates) {
+    if (predicate.field == event::NO_FIELD) return true;  // keywords search the whole event
+    if (event.First(predicate.field) != nullptr) return true;
+    if (predicate.kind == PredicateKind::kFieldRef && event.First(predicate.other) != nullptr)
+      return true;
+  }
+  return false;
+}
+
 bool EvaluateRule(const Rule& rule, const event::Event& event,
                   std::vector<std::string_view>* matched_fields) {
   const TestedOn holds{rule, event};
@@ -148,7 +158,9 @@ void EvaluateAll(const RuleSet& rules, const event::Event& event, UnrecognisedPo
                  std::vector<uint32_t>& out) {
   for (size_t i = 0; i < rules.rules.size(); ++i) {
     const Rule& rule = rules.rules[i];
-    if (RuleApplies(rule, event.logsource, policy) && EvaluateRule(rule, event)) {
+    if (RuleApplies(rule, event.logsource, policy) &&
+        (event.logsource.recognised || RuleSeesUnrecognisedEvent(rule, event)) &&
+        EvaluateRule(rule, event)) {
       out.push_back(static_cast<uint32_t>(i));
     }
   }

@@ -26,6 +26,13 @@ enum class UnrecognisedPolicy : uint8_t {
 [[nodiscard]] bool RuleApplies(const Rule& rule, const event::LogsourceClass& event_class,
                                UnrecognisedPolicy policy);
 
+// Whether the rule can speak of an event whose logsource nothing recognised: it searches
+// keywords, or the event holds at least one of the fields the rule tests. Routed to every
+// rule (kAllRules), a foreign event otherwise fires each rule whose condition is met by absent
+// fields alone (`not selection`, `Image|exists: false`): thousands of alerts on a text file
+// that says nothing of what the rules look for. Both the evaluator and the matcher apply it.
+[[nodiscard]] bool RuleSeesUnrecognisedEvent(const Rule& rule, const event::Event& event);
+
 // Whether the rule's condition holds for the event (logsource routing is not checked here).
 // When `matched_fields` is given, the names of the fields whose items held in the selections
 // that made the condition true are appended (deduplicated).
@@ -60,7 +67,7 @@ void AppendMatchedFields(const Rule& rule, const PredicateTest& holds,
                          std::vector<std::string_view>& matched_fields);
 
 // Appends to `out` the indices of all rules of `rules` that apply to and match `event`, in
-// ascending order.
+// ascending order (an unrecognised event: only rules that see it, RuleSeesUnrecognisedEvent).
 void EvaluateAll(const RuleSet& rules, const event::Event& event, UnrecognisedPolicy policy,
                  std::vector<uint32_t>& out);
 

@@ -1824,7 +1824,9 @@ void Matcher::Match(const event::Event& event, Scratch& s, std::vector<uint32_t>
       rule = *touched++;
     }
     ++s.rules_evaluated;
-    if (impl.Run(&impl.program[impl.rule_program[rule]], event, s)) {
+    if (impl.Run(&impl.program[impl.rule_program[rule]], event, s) &&
+        (event.logsource.recognised ||
+         RuleSeesUnrecognisedEvent(impl.rules->rules[rule], event))) {
       out.push_back(rule);
     }
   }
