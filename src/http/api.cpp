@@ -395,6 +395,28 @@ void Fields::Finish() const {
   }
 }
 
+Handler BindAuthed(ApiContext& context, ContextHandler handler, std::string scope) {
+  return Authed(
+      context,
+      [&context, handler](Request& request, const hub::Principal& principal) {
+        return handler(context, request, principal);
+      },
+      std::move(scope));
+}
+
+RouteDoc DocumentRoute(std::string_view tag, std::string summary, std::string request_schema,
+                       std::string response_schema, std::vector<std::string> query,
+                       bool authenticated) {
+  RouteDoc doc;
+  doc.summary = std::move(summary);
+  doc.tag = std::string(tag);
+  doc.request_schema = std::move(request_schema);
+  doc.response_schema = std::move(response_schema);
+  doc.authenticated = authenticated;
+  doc.query = std::move(query);
+  return doc;
+}
+
 PageRequest ReadPage(const Request& request) {
   PageRequest page;
   if (auto limit = request.Query("limit")) {

@@ -129,6 +129,16 @@ Handler Authed(ApiContext& context, AuthedHandler handler, std::string scope = {
 // Wraps a handler that needs no login (login itself, health): only the error mapping.
 Handler Public(ApiContext& context, Handler handler);
 
+// The form every resource's handlers take, bound to `context` behind Authed (with `scope`
+// when the route needs more than its method's).
+using ContextHandler = Response (*)(ApiContext&, Request&, const hub::Principal&);
+Handler BindAuthed(ApiContext& context, ContextHandler handler, std::string scope = {});
+// The OpenAPI documentation of a route of `tag`: what it does, its request and response
+// schemas (names under components/schemas, or empty) and its query parameters.
+RouteDoc DocumentRoute(std::string_view tag, std::string summary, std::string request_schema,
+                       std::string response_schema, std::vector<std::string> query = {},
+                       bool authenticated = true);
+
 // Resolves the caller from the Cookie (session) or Authorization: Bearer header; nullopt when
 // neither is valid. Touches the session's last-seen time. Implemented with the identity code.
 std::optional<hub::Principal> Authenticate(ApiContext& context, const Request& request);

@@ -478,25 +478,15 @@ void AddSchemas(ApiContext& context) {
 
 RouteDoc Doc(std::string summary, std::string request_schema, std::string response_schema,
              std::vector<std::string> query = {}) {
-  RouteDoc doc;
-  doc.summary = std::move(summary);
-  doc.tag = std::string(TAG);
-  doc.request_schema = std::move(request_schema);
-  doc.response_schema = std::move(response_schema);
-  doc.authenticated = true;
-  doc.query = std::move(query);
-  return doc;
+  return DocumentRoute(TAG, std::move(summary), std::move(request_schema),
+                       std::move(response_schema), std::move(query));
 }
 
 }  // namespace
 
 void RegisterAlertRoutes(Router& router, ApiContext& context) {
   AddSchemas(context);
-  auto bind = [&context](Response (*handler)(ApiContext&, Request&, const hub::Principal&)) {
-    return Authed(context, [&context, handler](Request& request, const hub::Principal& principal) {
-      return handler(context, request, principal);
-    });
-  };
+  auto bind = [&context](ContextHandler handler) { return BindAuthed(context, handler); };
   const std::string alerts(ALERTS);
   const std::string campaigns(CAMPAIGNS);
   router.Add("GET", alerts, bind(ListAlertsHandler),

@@ -979,13 +979,7 @@ void AddSchemas(ApiContext& context) {
 
 RouteDoc Doc(std::string summary, std::string response_schema,
              std::vector<std::string> query = {}) {
-  RouteDoc doc;
-  doc.summary = std::move(summary);
-  doc.tag = std::string(TAG);
-  doc.response_schema = std::move(response_schema);
-  doc.authenticated = true;
-  doc.query = std::move(query);
-  return doc;
+  return DocumentRoute(TAG, std::move(summary), "", std::move(response_schema), std::move(query));
 }
 
 }  // namespace
@@ -1019,11 +1013,7 @@ JsonValue ResolvedTechniquesJson(const JsonValue& index, const std::vector<std::
 
 void RegisterAttackRoutes(Router& router, ApiContext& context) {
   AddSchemas(context);
-  auto bind = [&context](Response (*handler)(ApiContext&, Request&, const hub::Principal&)) {
-    return Authed(context, [&context, handler](Request& request, const hub::Principal& principal) {
-      return handler(context, request, principal);
-    });
-  };
+  auto bind = [&context](ContextHandler handler) { return BindAuthed(context, handler); };
   const std::string base(BASE);
   router.Add("GET", base, bind(CatalogueHandler),
              Doc("The imported ATT&CK domains: release, import time and counts per type",

@@ -459,14 +459,8 @@ void AddSchemas(ApiContext& context) {
 
 void RegisterExportRoutes(Router& router, ApiContext& context) {
   AddSchemas(context);
-  auto bind = [&context](Response (*handler)(ApiContext&, Request&, const hub::Principal&),
-                         std::string scope) {
-    return Authed(
-        context,
-        [&context, handler](Request& request, const hub::Principal& principal) {
-          return handler(context, request, principal);
-        },
-        std::move(scope));
+  auto bind = [&context](ContextHandler handler, std::string scope) {
+    return BindAuthed(context, handler, std::move(scope));
   };
   RouteDoc create;
   create.summary =

@@ -343,14 +343,8 @@ void AddSchemas(ApiContext& context) {
 
 RouteDoc Doc(std::string summary, std::string request_schema, std::string response_schema,
              bool authenticated = true, std::vector<std::string> query = {}) {
-  RouteDoc doc;
-  doc.summary = std::move(summary);
-  doc.tag = std::string(TAG);
-  doc.request_schema = std::move(request_schema);
-  doc.response_schema = std::move(response_schema);
-  doc.authenticated = authenticated;
-  doc.query = std::move(query);
-  return doc;
+  return DocumentRoute(TAG, std::move(summary), std::move(request_schema),
+                       std::move(response_schema), std::move(query), authenticated);
 }
 
 // ---- routes ----------------------------------------------------------------------------------

@@ -248,11 +248,7 @@ void RegisterIntelRoutes(Router& router, ApiContext& context) {
       "indicators":{"type":"integer","description":"indicators in the stored feed afterwards"}},
     "description":"the result of a succeeded intel.pull job"})");
 
-  auto bind = [&context](Response (*handler)(ApiContext&, Request&, const hub::Principal&)) {
-    return Authed(context, [&context, handler](Request& request, const hub::Principal& principal) {
-      return handler(context, request, principal);
-    });
-  };
+  auto bind = [&context](ContextHandler handler) { return BindAuthed(context, handler); };
   const std::string tag(TAG);
   router.Add("GET", "/api/v1/intel/feeds", bind(FeedsHandler),
              RouteDoc{"The indicator feeds: the store's (imported, pulled over TAXII) and those "

@@ -65,11 +65,7 @@ void RegisterJobRoutes(Router& router, ApiContext& context) {
   RegisterSchema(context, "JobList", R"({"type":"object","required":["items"],
     "properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Job"}}}})");
 
-  auto bind = [&context](Response (*handler)(ApiContext&, Request&, const hub::Principal&)) {
-    return Authed(context, [&context, handler](Request& request, const hub::Principal& principal) {
-      return handler(context, request, principal);
-    });
-  };
+  auto bind = [&context](ContextHandler handler) { return BindAuthed(context, handler); };
   router.Add("GET", "/api/v1/jobs", bind(ListJobsHandler),
              RouteDoc{"The caller's long operations, newest first (every job for centre "
                       "administrators); finished jobs are kept for an hour",

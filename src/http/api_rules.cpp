@@ -286,11 +286,7 @@ void RegisterRuleRoutes(Router& router, ApiContext& context) {
       "failures":{"type":"array","items":{"$ref":"#/components/schemas/RuleFailure"}}},
     "description":"the result of a succeeded rules.reload job"})");
 
-  auto bind = [&context](Response (*handler)(ApiContext&, Request&, const hub::Principal&)) {
-    return Authed(context, [&context, handler](Request& request, const hub::Principal& principal) {
-      return handler(context, request, principal);
-    });
-  };
+  auto bind = [&context](ContextHandler handler) { return BindAuthed(context, handler); };
   router.Add("GET", "/api/v1/rules", bind(ListRulesHandler),
              RouteDoc{"The rules live detection runs, with load failures and hits (stored alerts "
                       "per rule); q matches the id or title; centre staff only",

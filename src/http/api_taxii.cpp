@@ -1038,14 +1038,8 @@ void AddSchemas(ApiContext& context) {
 
 RouteDoc Doc(std::string summary, std::string request_schema, std::string response_schema,
              std::vector<std::string> query = {}) {
-  RouteDoc doc;
-  doc.summary = std::move(summary);
-  doc.tag = std::string(TAG);
-  doc.request_schema = std::move(request_schema);
-  doc.response_schema = std::move(response_schema);
-  doc.authenticated = true;
-  doc.query = std::move(query);
-  return doc;
+  return DocumentRoute(TAG, std::move(summary), std::move(request_schema),
+                       std::move(response_schema), std::move(query));
 }
 
 }  // namespace
@@ -1058,11 +1052,7 @@ void RegisterTaxiiRoutes(Router& router, ApiContext& context) {
       return handler(context, request, principal);
     });
   };
-  auto admin = [&context](Fn handler) {
-    return Authed(context, [&context, handler](Request& request, const hub::Principal& principal) {
-      return handler(context, request, principal);
-    });
-  };
+  auto admin = [&context](Fn handler) { return BindAuthed(context, handler); };
   const std::vector<std::string> paging = {"added_after", "limit", "next", "match[id]",
                                            "match[type]", "match[version]", "match[spec_version]"};
   const std::string root = "/taxii2/{api_root}/";
