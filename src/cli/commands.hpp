@@ -272,6 +272,27 @@ class DumpCommand {
   std::string output_;
 };
 
+// `yagura events`: the event store's raw events, read-only (events_command.cpp).
+class EventsCommand {
+ public:
+  explicit EventsCommand(CLI::App& app);
+  [[nodiscard]] bool parsed() const { return command_->parsed(); }
+  int Run();
+
+ private:
+  CLI::App* command_;
+  std::string data_dir_ = "data";
+  std::string store_dir_;
+  std::string host_;
+  std::string from_;
+  std::string to_;
+  std::string text_;
+  std::vector<std::string> orgs_;
+  uint64_t limit_ = 0;
+  std::string format_ = "jsonl";
+  std::string output_;
+};
+
 // `yagura admin init|verify-audit|migrate`: bootstrap and maintenance of the service's store.
 class AdminCommand {
  public:

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   yagura::cli::DumpCommand dump(app);
   yagura::cli::ExtractBase64Command extract_base64(app);
   yagura::cli::CarveEvtxCommand carve_evtx(app);
+  yagura::cli::EventsCommand events(app);
 
   try {
     app.parse(argc, argv);
@@ -48,5 +49,6 @@ int main(int argc, char** argv) {
   if (dump.parsed()) return dump.Run();
   if (extract_base64.parsed()) return extract_base64.Run();
   if (carve_evtx.parsed()) return carve_evtx.Run();
+  if (events.parsed()) return events.Run();
   return yagura::cli::EXIT_USAGE;
 }

@@ -34,6 +34,7 @@ class Metrics;
 namespace yagura::pipeline {
 class IngestQueue;
 class EventStore;
+struct StoredEvent;
 }
 namespace yagura::hub {
 struct Incident;
@@ -268,6 +269,12 @@ JsonValue IncidentJsonFor(store::Connection& connection, const hub::Principal& p
 // A case timeline's import as POST /api/v1/cases/{id}/timeline/imports answers it
 // (api_cases.cpp, schema "TimelineImportResult"); copying stored events answers with it too.
 JsonValue TimelineImportResultJson(const hub::TimelineImport& import);
+
+// A raw event of the event store as GET /api/v1/events lists it (schema "StoredEvent"), and as
+// one Timesketch JSONL line (message, datetime, timestamp_desc, host, source, the payload), as
+// a case's timeline imports it (api_events.cpp); `yagura events` writes both.
+JsonValue StoredEventJson(const pipeline::StoredEvent& event);
+std::string StoredEventTimesketchLine(const pipeline::StoredEvent& event);
 
 // "techniques_resolved" of alerts and incidents (api_attack.cpp): each technique id with the
 // catalogue's name, tactics and status ({"id","known","name","domain","tactics",...}; name null

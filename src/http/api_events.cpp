@@ -89,7 +89,9 @@ std::vector<std::string> Scope(const hub::Principal& principal,
   return {*org_id};
 }
 
-JsonValue EventJson(const pipeline::StoredEvent& event) {
+}  // namespace
+
+JsonValue StoredEventJson(const pipeline::StoredEvent& event) {
   JsonValue json = JsonValue::MakeObject();
   json.Set("seq", static_cast<int64_t>(event.seq));
   json.Set("time", Time(event.time_ms));
@@ -112,6 +114,8 @@ JsonValue EventJson(const pipeline::StoredEvent& event) {
   json.Set("tlp", "amber");
   return json;
 }
+
+namespace {
 
 void AuditEvents(ApiContext& context, const hub::Principal& principal, std::string action,
                  std::string object_id, const std::vector<pipeline::StoredEvent>& events) {
@@ -155,7 +159,7 @@ Response ListEventsHandler(ApiContext& context, Request& request, const hub::Pri
     found = std::move(*result);
   }
   JsonValue items = JsonValue::MakeArray();
-  for (const auto& event : found.events) items.Push(EventJson(event));
+  for (const auto& event : found.events) items.Push(StoredEventJson(event));
   AuditEvents(context, principal, "event.list", "", found.events);
   std::string next;
   if (found.more) {
@@ -165,8 +169,9 @@ Response ListEventsHandler(ApiContext& context, Request& request, const hub::Pri
   return ListResponse(items, next);
 }
 
-// One event as a Timesketch JSONL line, for the case's import.
-std::string TimesketchLine(const pipeline::StoredEvent& event) {
+}  // namespace
+
+std::string StoredEventTimesketchLine(const pipeline::StoredEvent& event) {
   JsonValue line = JsonValue::MakeObject();
   // The event's first line, its blanks folded, as Timesketch's message.
   std::string message;
@@ -199,6 +204,8 @@ std::string TimesketchLine(const pipeline::StoredEvent& event) {
   line.Set("payload", ValidUtf8(event.payload) ? event.payload : std::string());
   return line.Serialize();
 }
+
+namespace {
 
 Response AddEventsToCaseHandler(ApiContext& context, Request& request,
                                 const hub::Principal& principal) {
@@ -239,7 +246,7 @@ Response AddEventsToCaseHandler(ApiContext& context, Request& request,
   }
   std::string text;
   for (const auto& event : found.events) {
-    text += TimesketchLine(event);
+    text += StoredEventTimesketchLine(event);
     text.push_back('\n');
   }
   std::string source = "event store";

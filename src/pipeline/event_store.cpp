@@ -315,7 +315,7 @@ Result<void> EventStore::Recover() {
     std::smatch match;
     // A rewrite a crash interrupted: the segment it was made from is still whole.
     if (name.ends_with(".events.packing")) {
-      std::filesystem::remove(entry.path(), error);
+      if (!options_.read_only) std::filesystem::remove(entry.path(), error);
       continue;
     }
     if (!std::regex_match(name, match, SEGMENT_NAME)) continue;
@@ -328,7 +328,7 @@ Result<void> EventStore::Recover() {
     auto segment = std::make_shared<Segment>();
     segment->path = files[f].second;
     segment->first_seq = files[f].first;
-    segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CLOEXEC);
+    segment->fd = ::open(segment->path.c_str(), (options_.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (segment->fd < 0) return Fail(Errno("cannot open", segment->path));
     struct stat st {};
     if (::fstat(segment->fd, &st) != 0) return Fail(Errno("cannot read", segment->path));
@@ -339,8 +339,9 @@ Result<void> EventStore::Recover() {
     while (offset < file_bytes) {
       auto info = ReadHeader(segment->fd, offset, file_bytes, why);
       // The segment written last may end in a block a crash cut short: its body is checked
-      // too. Older segments were synced whole before the next began.
-      if (info && last_file) {
+      // too. Older segments were synced whole before the next began. (Read beside its
+      // writer, that tail is a block still being written: left out, not cut.)
+      if (info && last_file && !options_.read_only) {
         body.resize(info->body_bytes);
         if (!ReadAll(segment->fd, body.data(), body.size(), info->body_offset()) ||
             Crc32c(0, body.data(), body.size()) != info->body_crc) {
@@ -352,7 +353,7 @@ Result<void> EventStore::Recover() {
       offset = info->end();
       segment->blocks.push_back(std::move(*info));
     }
-    if (offset < file_bytes) {
+    if (offset < file_bytes && !options_.read_only) {
       truncated_bytes_ += file_bytes - offset;
       if (truncated_at_.empty())
         truncated_at_ = fmt::format(
@@ -361,7 +362,7 @@ Result<void> EventStore::Recover() {
         return Fail(Errno("cannot cut the torn tail off", segment->path));
     }
     if (segment->blocks.empty()) {
-      ::unlink(segment->path.c_str());
+      if (!options_.read_only) ::unlink(segment->path.c_str());
       continue;
     }
     segment->bytes = offset;
@@ -373,7 +374,7 @@ Result<void> EventStore::Recover() {
   }
   // Sealed segments not yet grouped by host (the store stopped first) are grouped now; the
   // last one is written on.
-  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+  for (size_t i = 0; i + 1 < segments_.size() && !options_.read_only; ++i) {
     const auto& blocks = segments_[i]->blocks;
     if (std::any_of(blocks.begin(), blocks.end(),
                     [](const BlockInfo& b) { return (b.flags & BLOCK_PACKED_BY_HOST) == 0; }))

@@ -51,6 +51,9 @@ struct EventStoreOptions {
   int64_t retention_ms = 30LL * 24 * 3'600'000;  // 0: kept until the size limit
   uint64_t max_total_bytes = 16ull << 30;
   int compression_level = 1;
+  // Opened to read beside the service that writes (`yagura events`): nothing is cut, removed
+  // or rewritten, and a block still being written is left out. Add and Trim must not be used.
+  bool read_only = false;
   // Sealed segments are rewritten in the background with their events grouped by host
   // (EventStore::Compact), in windows of this many uncompressed bytes.
   bool compact = true;

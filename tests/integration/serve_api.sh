@@ -195,6 +195,13 @@ window=$(/usr/bin/python3 -c 'import datetime as t; n=t.datetime.now(t.timezone.
 [[ $(curl_json -b "$work/investigator.jar" "$url/api/v1/cases/$case_id/timeline?kind=event&host=dc01.example.go.jp") == 200 ]] || fail "timeline events"
 [[ $(json "$work/body" "len(d['items'])") == 2 ]] || fail "the case's timeline lacks the copied events: $(cat "$work/body")"
 [[ $(curl_json "$url/healthz") == 200 && $(json "$work/body" "(d['events']['status'], d['events']['events'] >= 2)") == "('ok', True)" ]] || fail "healthz events: $(cat "$work/body")"
+# The same events on the command line, read beside the running service.
+"$yagura" events --data "$data" --host DC01.EXAMPLE.GO.JP >"$work/events.jsonl" 2>"$work/events.err" || fail "yagura events: $(cat "$work/events.err")"
+[[ $(wc -l <"$work/events.jsonl") == 2 ]] || fail "yagura events: $(cat "$work/events.jsonl" "$work/events.err")"
+[[ $(/usr/bin/python3 -c 'import json,sys; print([json.loads(l)["event"]["EventID"] for l in open(sys.argv[1])])' "$work/events.jsonl") == "[4625, 4624]" ]] || fail "yagura events lines: $(cat "$work/events.jsonl")"
+"$yagura" events --data "$data" --format payload --text targetusername >"$work/payloads" 2>/dev/null || fail "yagura events --format payload"
+grep -qx '{"EventID":4625,"TargetUserName":"alice","Computer":"DC01.example.go.jp"}' "$work/payloads" || fail "yagura events payload: $(cat "$work/payloads")"
+"$yagura" events --data "$data" --from 2026-99-01T00:00:00Z >/dev/null 2>&1; [[ $? == 2 ]] || fail "yagura events must refuse a bad time with 2"
 
 # --- the audit log -------------------------------------------------------------------------------
 [[ $(curl_json -b "$work/reporter.jar" "$url/api/v1/audit-log") == 403 ]] || fail "a reporter must not read the audit log"

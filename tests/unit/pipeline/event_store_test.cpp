@@ -238,6 +238,30 @@ TEST_F(EventStoreTest, ATornOrCorruptTailIsCutOffAndTheBlocksBeforeItStay) {
   EXPECT_EQ(Run(*store, query).events.size(), 80u);
 }
 
+TEST_F(EventStoreTest, AReaderBesideTheWriterChangesNothingAndLeavesOutABlockBeingWritten) {
+  auto writer = Open();
+  ASSERT_TRUE(writer);
+  for (uint64_t seq = 1; seq <= 60; ++seq) AddEvent(*writer, seq);
+  ASSERT_TRUE(writer->Flush());
+  fs::path segment;
+  for (const auto& entry : fs::directory_iterator(dir_)) segment = entry.path();
+  // Half a block, as the writer's next write looks to a reader while it happens.
+  const auto whole = fs::file_size(segment);
+  {
+    std::ofstream file(segment, std::ios::binary | std::ios::app);
+    file << "YEB1 half a header";
+  }
+  EventStoreOptions options = Options();
+  options.read_only = true;
+  auto reader = Open(options);
+  ASSERT_TRUE(reader);
+  EXPECT_TRUE(reader->Stats().truncated_at.empty());
+  EXPECT_EQ(fs::file_size(segment), whole + 18);  // nothing cut
+  EventQuery query;
+  query.limit = 100;
+  EXPECT_EQ(Run(*reader, query).events.size(), 60u);
+}
+
 TEST_F(EventStoreTest, ADamagedBlockInAnOlderSegmentIsCountedAndPassedOver) {
   EventStoreOptions options = Options();
   options.segment_bytes = 4096;  // a segment every few blocks
