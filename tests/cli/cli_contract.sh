@@ -376,6 +376,12 @@ head -c 12000 "$work/samples.tar" >"$work/cut.tar"
 check "a tar archive cut short exits 1" 1 "$yagura" stats "$work/cut.tar"
 contains "a tar archive cut short is named" "$work/err" "cut.tar: a damaged tar archive: the archive ends inside"
 contains "a tar archive cut short names its member" "$work/err" "cut.tar!/samples/"
+# events: the service's event store, read-only; no store is a clear error, a bad time a usage one.
+check "events --help" 0 "$yagura" events --help
+check "events without a store" 1 "$yagura" events --data "$work/no-such-data"
+contains "events names the missing store" "$work/err" "no event store at"
+check "events with a bad time" 2 "$yagura" events --data "$work" --from yesterday
+
 # extract-base64: the sample's encoded PowerShell command, decoded.
 check "extract-base64 --help" 0 "$yagura" extract-base64 --help
 check "extract-base64" 0 "$yagura" extract-base64 "$src/samples"
