@@ -275,11 +275,12 @@ int ServeCommand::Run() {
 
   // The raw events detection processes, kept for investigations (none without detection).
   std::unique_ptr<pipeline::EventStore> events;
+  const std::string events_dir = config.event_store_dir.empty()
+                                     ? (std::filesystem::path(config.data_dir) / "events").string()
+                                     : config.event_store_dir;
   if (config.detection && config.event_retention_ms != 0) {
     pipeline::EventStoreOptions event_options;
-    event_options.dir = config.event_store_dir.empty()
-                            ? (std::filesystem::path(config.data_dir) / "events").string()
-                            : config.event_store_dir;
+    event_options.dir = events_dir;
     event_options.retention_ms = config.event_retention_ms;
     event_options.max_total_bytes = config.event_store_max_bytes;
     auto opened = pipeline::EventStore::Open(event_options);
@@ -352,11 +353,7 @@ int ServeCommand::Run() {
   for (const auto& line : (*live)->Describe()) std::printf("Live monitoring: %s\n", line.c_str());
   if (events) {
     const pipeline::EventStoreStats stats = events->Stats();
-    std::printf("Events: kept for investigations in %s for %s (%llu held)\n",
-                (config.event_store_dir.empty()
-                     ? (std::filesystem::path(config.data_dir) / "events").string()
-                     : config.event_store_dir)
-                    .c_str(),
+    std::printf("Events: kept for investigations in %s for %s (%llu held)\n", events_dir.c_str(),
                 (config.event_retention_ms % 3'600'000 == 0
                      ? fmt::format("{}h", config.event_retention_ms / 3'600'000)
                      : fmt::format("{}s", config.event_retention_ms / 1000))

@@ -38,5 +38,8 @@ inline char* WriteUtf8(char* out, uint32_t code) {
 // Well-formed UTF-8: no overlong forms (the classic way to smuggle "/" or "." past a check),
 // no surrogates, nothing above U+10FFFF.
 [[nodiscard]] bool ValidUtf8(std::string_view text);
+// The length of the well-formed UTF-8 sequence at `at` (which must be inside `text`), by the
+// rules of ValidUtf8; 0 when none starts there.
+[[nodiscard]] size_t Utf8SequenceLength(std::string_view text, size_t at);
 
 }  // namespace yagura

@@ -79,25 +79,8 @@ std::string Clean(std::string_view text) {
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = byte < 0x80           ? 1
-                    : (byte >> 5) == 0x6  ? 2
-                    : (byte >> 4) == 0xE  ? 3
-                    : (byte >> 3) == 0x1E ? 4
-                                          : 0;
-    bool valid = length != 0 && i + length <= text.size() && byte != 0;
-    uint32_t code = valid ? (length == 1 ? byte : byte & (0x7F >> length)) : 0;
-    for (size_t k = 1; valid && k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) valid = false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    static constexpr uint32_t MINIMUM[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (valid &&
-        (code < MINIMUM[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))) {
-      valid = false;
-    }
-    if (valid) {
+    const size_t length = text[i] == '\0' ? 0 : Utf8SequenceLength(text, i);
+    if (length != 0) {
       out.append(text.substr(i, length));
       i += length;
     } else {

@@ -609,10 +609,15 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
   // The event's time (else its arrival), found when something fires: most events fire nothing.
   int64_t event_time_ms = 0;
   bool time_known = false;
+  std::optional<int64_t> received;  // the arrival, read once when first needed
+  auto received_ms = [&] {
+    if (!received) received = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
+    return *received;
+  };
   auto event_time = [&](const event::Event& event) {
     if (!time_known) {
-      const int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
-      event_time_ms = correlate::EventTimeMs(event, loaded.time_field, received_ms).value_or(received_ms);
+      event_time_ms =
+          correlate::EventTimeMs(event, loaded.time_field, received_ms()).value_or(received_ms());
       time_known = true;
     }
     return event_time_ms;
@@ -801,15 +806,13 @@ void Detector::Impl::ProcessRecord(const SpoolReadBuffer::Record& spooled, Detec
     bad_counter->Increment();
     // Kept all the same: an investigator may want what a sensor sent that did not parse.
     if (options.event_store != nullptr) {
-      const int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
-      options.event_store->Add(spooled.seq, received_ms, received_ms, {}, envelope->org_id,
+      options.event_store->Add(spooled.seq, received_ms(), received_ms(), {}, envelope->org_id,
                                spooled.payload);
     }
     return;
   }
   if (options.event_store != nullptr) {
-    const int64_t received_ms = ParseIsoDateTimeMs(envelope->received_at).value_or(0);
-    options.event_store->Add(spooled.seq, event_time(*parsed), received_ms, engine.Host(*parsed),
+    options.event_store->Add(spooled.seq, event_time(*parsed), received_ms(), engine.Host(*parsed),
                              envelope->org_id, spooled.payload);
   }
   EmitCorrelations(*envelope, spooled.seq, batch);

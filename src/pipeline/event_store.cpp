@@ -14,18 +14,19 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <queue>
 #include <regex>
 
 #include "core/time.hpp"
+#include "pipeline/file_io.hpp"
 #include "pipeline/spool.hpp"  // Crc32c
+#include "pipeline/varint.hpp"
 
 namespace yagura::pipeline {
 
 namespace {
 
 constexpr char BLOCK_MAGIC[4] = {'Y', 'E', 'B', '1'};
-// magic, body length, raw length, events, filter words, reserved; first and last sequence
+// magic, body length, raw length, events, filter words, flags; first and last sequence
 // numbers; smallest and largest event time and arrival; body checksum; header checksum.
 constexpr size_t HEADER_BYTES = 4 + 5 * 4 + 6 * 8 + 4 + 4;
 constexpr uint32_t MAX_FILTER_WORDS = 256;  // 16,384 bits
@@ -38,10 +39,6 @@ int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Errno(std::string_view what, const std::string& path) {
-  return fmt::format("{} {}: {}", what, path, std::strerror(errno));
 }
 
 void PutU32(char* out, uint32_t value) { std::memcpy(out, &value, 4); }
@@ -57,25 +54,6 @@ uint64_t GetU64(const char* in) {
   return value;
 }
 
-void PutVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-bool GetVarint(std::string_view& in, uint64_t& value) {
-  value = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const auto byte = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
-
 uint64_t ZigZag(int64_t value) {
   return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
 }
@@ -83,11 +61,34 @@ int64_t UnZigZag(uint64_t value) {
   return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
 }
 
-bool GetBytes(std::string_view& in, std::string_view& out) {
-  uint64_t size = 0;
-  if (!GetVarint(in, size) || size > in.size()) return false;
-  out = in.substr(0, size);
-  in.remove_prefix(size);
+// One event of a block's body: its distance from the block's first sequence number, its
+// times, its host and its envelope as spooled.
+struct EncodedEvent {
+  uint64_t seq_delta = 0;
+  int64_t time_ms = 0;
+  int64_t received_ms = 0;
+  std::string_view host;
+  std::string_view envelope;
+};
+
+void PutEvent(std::string& out, uint64_t seq_delta, int64_t time_ms, int64_t received_ms,
+              std::string_view host, std::string_view envelope) {
+  PutVarint(out, seq_delta);
+  PutVarint(out, ZigZag(time_ms));
+  PutVarint(out, ZigZag(received_ms - time_ms));
+  PutBytes(out, host);
+  PutBytes(out, envelope);
+}
+
+// Reads the event at the front of `in`, advancing it; false when the bytes are not one.
+bool GetEvent(std::string_view& in, EncodedEvent& event) {
+  uint64_t time = 0;
+  uint64_t received = 0;
+  if (!GetVarint(in, event.seq_delta) || !GetVarint(in, time) || !GetVarint(in, received) ||
+      !GetBytes(in, event.host) || !GetBytes(in, event.envelope))
+    return false;
+  event.time_ms = UnZigZag(time);
+  event.received_ms = event.time_ms + UnZigZag(received);
   return true;
 }
 
@@ -145,39 +146,31 @@ void Probes(uint64_t key, size_t bits, Visit visit) {
   for (uint32_t i = 0; i < 4; ++i) visit((h1 + i * h2) & (bits - 1));
 }
 
-// A name made, renamed or removed in `dir` survives a crash only once the folder is synced.
-void SyncDirectory(const std::string& dir) {
-  if (int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
-    (void)::fsync(fd);
-    ::close(fd);
-  }
-}
+}  // namespace
 
-bool ReadAll(int fd, char* out, size_t size, uint64_t offset) {
-  while (size > 0) {
-    const ssize_t got = ::pread(fd, out, size, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    out += got;
-    size -= static_cast<size_t>(got);
-    offset += static_cast<uint64_t>(got);
-  }
-  return true;
-}
+namespace {
 
-bool WriteAll(int fd, const char* data, size_t size, uint64_t offset) {
-  while (size > 0) {
-    const ssize_t put = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) {
-      if (put == 0) errno = EIO;
-      return false;
-    }
-    data += put;
-    size -= static_cast<size_t>(put);
-    offset += static_cast<uint64_t>(put);
-  }
-  return true;
+// Where a block's body is and what it must be: what reading it needs.
+struct BodyRef {
+  uint64_t offset = 0;
+  uint32_t bytes = 0;
+  uint32_t raw_bytes = 0;
+  uint32_t crc = 0;
+};
+
+enum class BodyRead { kRead, kUnreadable, kDamaged };
+
+// Reads a block's body into `raw`, checked and decompressed (`body` and `raw` are the caller's
+// buffers, kept from block to block).
+BodyRead ReadBody(int fd, const BodyRef& ref, ZSTD_DCtx* decompressor, std::string& body,
+                  std::string& raw) {
+  body.resize(ref.bytes);
+  if (!ReadAt(fd, body.data(), body.size(), ref.offset)) return BodyRead::kUnreadable;
+  if (Crc32c(0, body.data(), body.size()) != ref.crc) return BodyRead::kDamaged;
+  raw.resize(ref.raw_bytes);
+  const size_t size =
+      ZSTD_decompressDCtx(decompressor, raw.data(), raw.size(), body.data(), body.size());
+  return ZSTD_isError(size) || size != raw.size() ? BodyRead::kDamaged : BodyRead::kRead;
 }
 
 }  // namespace
@@ -198,6 +191,7 @@ struct EventStore::BlockInfo {
   std::vector<uint64_t> filter;
 
   [[nodiscard]] uint64_t body_offset() const { return offset + HEADER_BYTES + filter.size() * 8; }
+  [[nodiscard]] BodyRef body() const { return {body_offset(), body_bytes, raw_bytes, body_crc}; }
   [[nodiscard]] uint64_t end() const { return body_offset() + body_bytes; }
   [[nodiscard]] bool MayHold(uint64_t key) const {
     bool all = true;
@@ -227,7 +221,7 @@ namespace {
 std::optional<EventStore::BlockInfo> ReadHeader(int fd, uint64_t offset, uint64_t file_bytes,
                                                 std::string& why) {
   char header[HEADER_BYTES];
-  if (offset + HEADER_BYTES > file_bytes || !ReadAll(fd, header, HEADER_BYTES, offset)) {
+  if (offset + HEADER_BYTES > file_bytes || !ReadAt(fd, header, HEADER_BYTES, offset)) {
     why = "a block header cut short";
     return std::nullopt;
   }
@@ -257,7 +251,7 @@ std::optional<EventStore::BlockInfo> ReadHeader(int fd, uint64_t offset, uint64_
   }
   info.filter.resize(filter_words);
   if (offset + HEADER_BYTES + filter_words * 8ull > file_bytes ||
-      !ReadAll(fd, reinterpret_cast<char*>(info.filter.data()), filter_words * 8ull,
+      !ReadAt(fd, reinterpret_cast<char*>(info.filter.data()), filter_words * 8ull,
                offset + HEADER_BYTES)) {
     why = "a block filter cut short";
     return std::nullopt;
@@ -329,9 +323,9 @@ Result<void> EventStore::Recover() {
     segment->path = files[f].second;
     segment->first_seq = files[f].first;
     segment->fd = ::open(segment->path.c_str(), (options_.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (segment->fd < 0) return Fail(Errno("cannot open", segment->path));
+    if (segment->fd < 0) return Fail(SystemError("cannot open", segment->path));
     struct stat st {};
-    if (::fstat(segment->fd, &st) != 0) return Fail(Errno("cannot read", segment->path));
+    if (::fstat(segment->fd, &st) != 0) return Fail(SystemError("cannot read", segment->path));
     const auto file_bytes = static_cast<uint64_t>(st.st_size);
     uint64_t offset = 0;
     std::string why;
@@ -343,7 +337,7 @@ Result<void> EventStore::Recover() {
       // writer, that tail is a block still being written: left out, not cut.)
       if (info && last_file && !options_.read_only) {
         body.resize(info->body_bytes);
-        if (!ReadAll(segment->fd, body.data(), body.size(), info->body_offset()) ||
+        if (!ReadAt(segment->fd, body.data(), body.size(), info->body_offset()) ||
             Crc32c(0, body.data(), body.size()) != info->body_crc) {
           why = "a block body checksum mismatch";
           info.reset();
@@ -359,7 +353,7 @@ Result<void> EventStore::Recover() {
         truncated_at_ = fmt::format(
             "{}@{}: {}", std::filesystem::path(segment->path).filename().string(), offset, why);
       if (::ftruncate(segment->fd, static_cast<off_t>(offset)) != 0)
-        return Fail(Errno("cannot cut the torn tail off", segment->path));
+        return Fail(SystemError("cannot cut the torn tail off", segment->path));
     }
     if (segment->blocks.empty()) {
       if (!options_.read_only) ::unlink(segment->path.c_str());
@@ -410,13 +404,7 @@ struct EventStore::BlockBuilder {
       min_time = max_time = time_ms;
       min_received = max_received = received_ms;
     }
-    PutVarint(raw, seq - first_seq);
-    PutVarint(raw, ZigZag(time_ms));
-    PutVarint(raw, ZigZag(received_ms - time_ms));
-    PutVarint(raw, host.size());
-    raw.append(host);
-    PutVarint(raw, envelope.size());
-    raw.append(envelope);
+    PutEvent(raw, seq - first_seq, time_ms, received_ms, host, envelope);
     ++events;
     last_seq = seq;
     min_time = std::min(min_time, time_ms);
@@ -496,7 +484,7 @@ void EventStore::Add(uint64_t seq, int64_t time_ms, int64_t received_ms, std::st
 Result<void> EventStore::StartSegment(uint64_t first_seq, int64_t now_ms) {
   if (!segments_.empty() && unsynced_) {
     if (::fdatasync(segments_.back()->fd) != 0)
-      return Fail(Errno("cannot sync", segments_.back()->path));
+      return Fail(SystemError("cannot sync", segments_.back()->path));
     unsynced_ = false;
   }
   auto segment = std::make_shared<Segment>();
@@ -506,7 +494,7 @@ Result<void> EventStore::StartSegment(uint64_t first_seq, int64_t now_ms) {
   segment->first_seq = first_seq;
   segment->started_ms = now_ms;
   segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (segment->fd < 0) return Fail(Errno("cannot make", segment->path));
+  if (segment->fd < 0) return Fail(SystemError("cannot make", segment->path));
   // The new file's name must survive a crash as well as its blocks.
   SyncDirectory(options_.dir);
   std::shared_ptr<Segment> sealed;
@@ -548,9 +536,9 @@ Result<void> EventStore::WriteBlock() {
   const bool written =
       options_.write_file
           ? options_.write_file(segment.fd, compressed_.data(), total, segment.bytes)
-          : WriteAll(segment.fd, compressed_.data(), total, segment.bytes);
+          : WriteAt(segment.fd, compressed_.data(), total, segment.bytes);
   if (!written) {
-    std::string message = Errno("cannot write events to", segment.path);
+    std::string message = SystemError("cannot write events to", segment.path);
     // What reached the file is cut off again, so the next block starts where this one did.
     (void)::ftruncate(segment.fd, static_cast<off_t>(segment.bytes));
     return dropped(std::move(message));
@@ -625,7 +613,7 @@ Result<void> EventStore::Compact(const std::shared_ptr<Segment>& segment) {
     return {};
   const std::string temporary = segment->path + ".packing";
   const int out = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (out < 0) return Fail(Errno("cannot make", temporary));
+  if (out < 0) return Fail(SystemError("cannot make", temporary));
   struct Cleanup {
     int fd;
     const std::string& path;
@@ -658,8 +646,8 @@ Result<void> EventStore::Compact(const std::shared_ptr<Segment>& segment) {
     BlockInfo info;
     if (auto done = builder.Seal(compressor.get(), options_.compression_level, sealed, info); !done)
       return done;
-    if (!WriteAll(out, sealed.data(), sealed.size(), file_bytes))
-      return Fail(Errno("cannot write", temporary));
+    if (!WriteAt(out, sealed.data(), sealed.size(), file_bytes))
+      return Fail(SystemError("cannot write", temporary));
     info.offset = file_bytes;
     file_bytes += sealed.size();
     written.push_back(std::move(info));
@@ -675,17 +663,11 @@ Result<void> EventStore::Compact(const std::shared_ptr<Segment>& segment) {
         if (auto done = emit(); !done) return done;
       }
       std::string_view in(window.data() + event.offset, window.size() - event.offset);
-      uint64_t ignored = 0, time = 0, received = 0;
-      std::string_view host, envelope_bytes;
-      GetVarint(in, ignored);
-      GetVarint(in, time);
-      GetVarint(in, received);
-      GetBytes(in, host);
-      GetBytes(in, envelope_bytes);
-      const auto envelope = DecodeEnvelope(envelope_bytes);
-      const int64_t time_ms = UnZigZag(time);
-      builder.Add(event.seq, time_ms, time_ms + UnZigZag(received), host, event.host_key,
-                  envelope ? envelope->org_id : std::string_view(), envelope_bytes);
+      EncodedEvent stored;
+      (void)GetEvent(in, stored);  // read whole once already
+      const auto envelope = DecodeEnvelope(stored.envelope);
+      builder.Add(event.seq, stored.time_ms, stored.received_ms, stored.host, event.host_key,
+                  envelope ? envelope->org_id : std::string_view(), stored.envelope);
     }
     if (auto done = emit(); !done) return done;
     window.clear();
@@ -698,38 +680,31 @@ Result<void> EventStore::Compact(const std::shared_ptr<Segment>& segment) {
   for (const BlockInfo& block : blocks) {
     // The temporary file goes; the next opening starts the segment again.
     if (stopping_) return Fail("the store is closing");
-    body.resize(block.body_bytes);
-    if (!ReadAll(segment->fd, body.data(), body.size(), block.body_offset()))
-      return Fail(Errno("cannot read", segment->path));
-    if (Crc32c(0, body.data(), body.size()) != block.body_crc)
-      return Fail(fmt::format("{}: a damaged block at {} is left as it is, with its segment",
-                              segment->path, block.offset));
-    raw.resize(block.raw_bytes);
-    const size_t size =
-        ZSTD_decompressDCtx(decompressor.get(), raw.data(), raw.size(), body.data(), body.size());
-    if (ZSTD_isError(size) || size != raw.size())
-      return Fail(
-          fmt::format("{}: a block at {} does not decompress", segment->path, block.offset));
+    switch (ReadBody(segment->fd, block.body(), decompressor.get(), body, raw)) {
+      case BodyRead::kRead: break;
+      case BodyRead::kUnreadable: return Fail(SystemError("cannot read", segment->path));
+      case BodyRead::kDamaged:
+        return Fail(fmt::format("{}: a damaged block at {} is left as it is, with its segment",
+                                segment->path, block.offset));
+    }
     std::string_view in(raw);
+    EncodedEvent event;
     while (!in.empty()) {
       const size_t start = raw.size() - in.size();
-      uint64_t delta = 0, time = 0, received = 0;
-      std::string_view host, envelope_bytes;
-      if (!GetVarint(in, delta) || !GetVarint(in, time) || !GetVarint(in, received) ||
-          !GetBytes(in, host) || !GetBytes(in, envelope_bytes))
+      if (!GetEvent(in, event))
         return Fail(fmt::format("{}: a block at {} does not read", segment->path, block.offset));
-      const uint32_t offset = static_cast<uint32_t>(window.size());
+      const auto offset = static_cast<uint32_t>(window.size());
       // The event as it was, with its distance from the block's first number left in: the
-      // window's reader skips it and takes the number from `placed`.
+      // window's reader takes the number from `placed` instead.
       window.append(raw, start, raw.size() - in.size() - start);
-      placed.push_back({HostKey(host), block.first_seq + delta, offset});
+      placed.push_back({HostKey(event.host), block.first_seq + event.seq_delta, offset});
     }
     if (window.size() >= options_.compaction_window_bytes) {
       if (auto done = flush_window(); !done) return done;
     }
   }
   if (auto done = flush_window(); !done) return done;
-  if (::fdatasync(out) != 0) return Fail(Errno("cannot sync", temporary));
+  if (::fdatasync(out) != 0) return Fail(SystemError("cannot sync", temporary));
 
   auto replacement = std::make_shared<Segment>();
   replacement->path = segment->path;
@@ -742,14 +717,14 @@ Result<void> EventStore::Compact(const std::shared_ptr<Segment>& segment) {
   auto place = std::find(segments_.begin(), segments_.end(), segment);
   if (place == segments_.end()) return {};
   if (::rename(temporary.c_str(), segment->path.c_str()) != 0)
-    return Fail(Errno("cannot replace", segment->path));
+    return Fail(SystemError("cannot replace", segment->path));
   cleanup.keep = true;
   SyncDirectory(options_.dir);
   replacement->fd = ::open(replacement->path.c_str(), O_RDWR | O_CLOEXEC);
   if (replacement->fd < 0) {
     // The file is whole on the disk; a reopened store reads it. Until then the old
     // descriptor still reads the old, identical events.
-    return Fail(Errno("cannot open", replacement->path));
+    return Fail(SystemError("cannot open", replacement->path));
   }
   *place = std::move(replacement);
   return {};
@@ -759,7 +734,7 @@ Result<void> EventStore::Flush() {
   auto written = WriteBlock();
   if (unsynced_ && !segments_.empty()) {
     if (::fdatasync(segments_.back()->fd) != 0) {
-      std::string message = Errno("cannot sync", segments_.back()->path);
+      std::string message = SystemError("cannot sync", segments_.back()->path);
       std::unique_lock lock(mutex_);
       last_error_ = message;
       return Fail(std::move(message));
@@ -782,7 +757,7 @@ Result<uint64_t> EventStore::Trim(int64_t now_ms) {
     const bool over = total > options_.max_total_bytes;
     if (!expired && !over) break;
     if (::unlink(oldest.path.c_str()) != 0 && errno != ENOENT)
-      return Fail(Errno("cannot remove", oldest.path));
+      return Fail(SystemError("cannot remove", oldest.path));
     freed += oldest.bytes;
     total -= oldest.bytes;
     // A query reading it keeps its descriptor until done.
@@ -794,19 +769,11 @@ Result<uint64_t> EventStore::Trim(int64_t now_ms) {
 Result<EventPage> EventStore::Query(const EventQuery& query) const {
   struct Candidate {
     std::shared_ptr<Segment> segment;
-    uint64_t body_offset;
-    uint32_t body_bytes;
-    uint32_t raw_bytes;
-    uint32_t body_crc;
+    BodyRef body;
     uint64_t first_seq;
   };
   EventPage page;
   std::vector<Candidate> candidates;
-  std::string host_lower;
-  if (query.host) {
-    host_lower.reserve(query.host->size());
-    for (char c : *query.host) host_lower.push_back(AsciiLower(c));
-  }
   std::string text_lower;
   if (query.text) {
     for (char c : *query.text) text_lower.push_back(AsciiLower(c));
@@ -831,8 +798,7 @@ Result<EventPage> EventStore::Query(const EventQuery& query) const {
           ++page.blocks_skipped;
           continue;
         }
-        candidates.push_back({segment, block.body_offset(), block.body_bytes, block.raw_bytes,
-                              block.body_crc, block.first_seq});
+        candidates.push_back({segment, block.body(), block.first_seq});
       }
     }
   }
@@ -849,42 +815,29 @@ Result<EventPage> EventStore::Query(const EventQuery& query) const {
   std::string body;
   std::string raw;
   for (const auto& candidate : candidates) {
-    body.resize(candidate.body_bytes);
-    if (!ReadAll(candidate.segment->fd, body.data(), body.size(), candidate.body_offset))
-      return Fail(Errno("cannot read events from", candidate.segment->path));
-    if (Crc32c(0, body.data(), body.size()) != candidate.body_crc) {
-      ++page.blocks_damaged;
-      continue;
-    }
-    raw.resize(candidate.raw_bytes);
-    const size_t size =
-        ZSTD_decompressDCtx(decompressor.get(), raw.data(), raw.size(), body.data(), body.size());
-    if (ZSTD_isError(size) || size != raw.size()) {
-      ++page.blocks_damaged;
-      continue;
+    switch (ReadBody(candidate.segment->fd, candidate.body, decompressor.get(), body, raw)) {
+      case BodyRead::kRead: break;
+      case BodyRead::kUnreadable:
+        return Fail(SystemError("cannot read events from", candidate.segment->path));
+      case BodyRead::kDamaged: ++page.blocks_damaged; continue;
     }
     ++page.blocks_read;
     std::string_view in(raw);
+    EncodedEvent stored;
     while (!in.empty()) {
-      uint64_t delta = 0;
-      uint64_t time = 0;
-      uint64_t received_delta = 0;
-      std::string_view host;
-      std::string_view envelope_bytes;
-      if (!GetVarint(in, delta) || !GetVarint(in, time) || !GetVarint(in, received_delta) ||
-          !GetBytes(in, host) || !GetBytes(in, envelope_bytes)) {
+      if (!GetEvent(in, stored)) {
         ++page.blocks_damaged;
         break;
       }
-      const int64_t time_ms = UnZigZag(time);
-      const uint64_t seq = candidate.first_seq + delta;
+      const int64_t time_ms = stored.time_ms;
+      const uint64_t seq = candidate.first_seq + stored.seq_delta;
       if (query.from && time_ms < *query.from) continue;
       if (query.to && time_ms >= *query.to) continue;
       if (query.after && Key(time_ms, seq) <= *query.after) continue;
       if (kept.size() == keep && Key(time_ms, seq) >= Key(kept.front().time_ms, kept.front().seq))
         continue;
-      if (query.host && !EqualsIgnoringCase(host, *query.host)) continue;
-      auto envelope = DecodeEnvelope(envelope_bytes);
+      if (query.host && !EqualsIgnoringCase(stored.host, *query.host)) continue;
+      auto envelope = DecodeEnvelope(stored.envelope);
       if (!envelope) continue;
       if (!query.org_ids.empty() && std::find(query.org_ids.begin(), query.org_ids.end(),
                                               envelope->org_id) == query.org_ids.end())
@@ -893,8 +846,8 @@ Result<EventPage> EventStore::Query(const EventQuery& query) const {
       StoredEvent event;
       event.seq = seq;
       event.time_ms = time_ms;
-      event.received_ms = time_ms + UnZigZag(received_delta);
-      event.host = host;
+      event.received_ms = stored.received_ms;
+      event.host = stored.host;
       event.org_id = envelope->org_id;
       event.sensor_id = envelope->sensor_id;
       event.logsource = envelope->logsource;
