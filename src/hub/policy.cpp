@@ -274,5 +274,23 @@ bool WorkOnCase(const Principal& p, std::optional<CaseRole> role) {
   return p.IsCentreStaff() && (role == CaseRole::kLead || role == CaseRole::kMember);
 }
 
+bool ImportStandard(const Principal& p) {
+  return p.IsCentreStaff() && (p.Has(Role::kCentreAdmin) || p.Has(Role::kAuditor));
+}
+
+bool OpenAudit(const Principal& p) {
+  return p.IsCentreStaff() && (p.Has(Role::kCentreAdmin) || p.Has(Role::kAuditor));
+}
+
+// An audit's report goes to the audited organisation's management, not to its every user: the
+// weaknesses it lists are themselves sensitive.
+bool ReadIssuedAudit(const Principal& p, std::string_view auditee_org_id) {
+  return p.IsMember() && !p.IsCentreStaff() && p.org_id == auditee_org_id && p.Has(Role::kOrgAdmin);
+}
+
+bool AnswerAuditRecommendation(const Principal& p, std::string_view auditee_org_id) {
+  return ReadIssuedAudit(p, auditee_org_id);
+}
+
 }  // namespace can
 }  // namespace yagura::hub

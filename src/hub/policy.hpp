@@ -125,6 +125,13 @@ bool OpenCase(const Principal& p);                                  // centre_ad
 bool JoinCase(OrgType org_type, const std::vector<Role>& roles);    // centre staff only
 bool RunCase(const Principal& p, std::optional<CaseRole> role);     // the case's leads
 bool WorkOnCase(const Principal& p, std::optional<CaseRole> role);  // leads and members
+// Audits (hub/audits.hpp) use the cases' roles and need-to-know membership. Their team is the
+// centre's staff; the audited organisation's administrators read the audit once its report is
+// issued, and answer its recommendations.
+bool ImportStandard(const Principal& p);                                    // centre_admin, auditor
+bool OpenAudit(const Principal& p);                                         // centre_admin, auditor
+bool ReadIssuedAudit(const Principal& p, std::string_view auditee_org_id);  // org_admin of it
+bool AnswerAuditRecommendation(const Principal& p, std::string_view auditee_org_id);  // the same
 }  // namespace can
 
 }  // namespace yagura::hub

@@ -658,6 +658,138 @@ CREATE TABLE case_timeline_imports (
 );
 )sql";
 
+// Version 11: audits of agencies against a standard (hub/standards.hpp, hub/audits.hpp). A
+// standard is an imported OSCAL catalog with its controls as rows. An audit is read through
+// access_grants like a case (its team as named users); the audited organisation's
+// administrators read it once issued, which ListAudits adds to the condition. An audit's scope
+// is one row per control, holding the control's result as the team assessed it.
+constexpr const char* AUDITS_SQL = R"sql(
+CREATE TABLE standards (
+  id TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  version TEXT NOT NULL,
+  oscal_uuid TEXT NOT NULL,
+  oscal_version TEXT NOT NULL,
+  published TEXT NOT NULL,
+  source_name TEXT NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE,
+  controls BIGINT NOT NULL,
+  imported_by TEXT NOT NULL,
+  imported_at BIGINT NOT NULL
+);
+CREATE TABLE standard_controls (
+  standard_id TEXT NOT NULL REFERENCES standards(id),
+  control_id TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  parent_id TEXT NOT NULL,
+  depth BIGINT NOT NULL,
+  group_title TEXT NOT NULL,
+  label TEXT NOT NULL,
+  title TEXT NOT NULL,
+  class TEXT NOT NULL,
+  statement TEXT NOT NULL,
+  PRIMARY KEY (standard_id, control_id)
+);
+CREATE INDEX standard_controls_position ON standard_controls (standard_id, position);
+CREATE TABLE audits (
+  id TEXT PRIMARY KEY,
+  reference TEXT NOT NULL UNIQUE,
+  owner_org_id TEXT NOT NULL REFERENCES organizations(id),
+  author_id TEXT NOT NULL,
+  tlp TEXT NOT NULL,
+  addressed BIGINT NOT NULL DEFAULT 1,
+  centre_intake BIGINT NOT NULL DEFAULT 0,
+  marking TEXT NOT NULL,
+  auditee_org_id TEXT NOT NULL REFERENCES organizations(id),
+  standard_id TEXT NOT NULL REFERENCES standards(id),
+  title TEXT NOT NULL,
+  objectives TEXT NOT NULL,
+  status TEXT NOT NULL,
+  opened_by TEXT NOT NULL,
+  planned_start BIGINT,
+  planned_end BIGINT,
+  conclusion TEXT,
+  issued_at BIGINT,
+  closed_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1
+);
+CREATE INDEX audits_created ON audits (created_at, id);
+CREATE INDEX audits_auditee ON audits (auditee_org_id, status);
+CREATE TABLE audit_members (
+  audit_id TEXT NOT NULL REFERENCES audits(id),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL,
+  added_by TEXT NOT NULL,
+  added_at BIGINT NOT NULL,
+  PRIMARY KEY (audit_id, user_id)
+);
+CREATE INDEX audit_members_user ON audit_members (user_id, audit_id);
+CREATE TABLE audit_scope (
+  audit_id TEXT NOT NULL REFERENCES audits(id),
+  control_id TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  result TEXT NOT NULL,
+  methods TEXT NOT NULL,
+  note TEXT NOT NULL,
+  assessed_by TEXT,
+  assessed_at BIGINT,
+  PRIMARY KEY (audit_id, control_id)
+);
+CREATE INDEX audit_scope_position ON audit_scope (audit_id, position);
+CREATE TABLE audit_findings (
+  id TEXT PRIMARY KEY,
+  audit_id TEXT NOT NULL REFERENCES audits(id),
+  number BIGINT NOT NULL,
+  control_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL,
+  risk TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (audit_id, number)
+);
+CREATE TABLE audit_recommendations (
+  id TEXT PRIMARY KEY,
+  audit_id TEXT NOT NULL REFERENCES audits(id),
+  finding_id TEXT NOT NULL REFERENCES audit_findings(id),
+  number BIGINT NOT NULL,
+  text TEXT NOT NULL,
+  due_at BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (audit_id, number)
+);
+CREATE INDEX audit_recommendations_due ON audit_recommendations (status, due_at);
+CREATE TABLE audit_follow_ups (
+  id TEXT PRIMARY KEY,
+  recommendation_id TEXT NOT NULL REFERENCES audit_recommendations(id),
+  audit_id TEXT NOT NULL REFERENCES audits(id),
+  seq BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  actor_id TEXT NOT NULL,
+  actor_org_id TEXT NOT NULL,
+  status_from TEXT NOT NULL,
+  status_to TEXT NOT NULL,
+  note TEXT NOT NULL,
+  UNIQUE (recommendation_id, seq)
+);
+CREATE TABLE audit_history (
+  id TEXT PRIMARY KEY,
+  audit_id TEXT NOT NULL REFERENCES audits(id),
+  seq BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  actor_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_history_audit ON audit_history (audit_id, seq);
+)sql";
+
 std::string ForPostgres(std::string sql) {
   auto replace_all = [&](std::string_view from, std::string_view to) {
     for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
@@ -687,6 +819,7 @@ const std::vector<store::Migration>& Migrations() {
       Make(8, "taxii", TAXII_SQL),
       Make(9, "alert repeats", ALERT_REPEATS_SQL),
       Make(10, "investigations", INVESTIGATIONS_SQL),
+      Make(11, "audits", AUDITS_SQL),
   };
   return migrations;
 }
