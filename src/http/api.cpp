@@ -90,6 +90,10 @@ void RegisterSchema(ApiContext& context, std::string_view name, std::string_view
   if (!parsed) {
     throw std::logic_error("schema " + std::string(name) + ": " + parsed.error().message);
   }
+  // Two resources naming their schemas alike would document one route with the other's body.
+  if (context.schemas.Find(name) != nullptr) {
+    throw std::logic_error("schema " + std::string(name) + " is registered twice");
+  }
   context.schemas.Set(name, std::move(*parsed));
 }
 
@@ -487,6 +491,7 @@ void RegisterApi(Router& router, ApiContext& context) {
   RegisterExportRoutes(router, context);
   RegisterCaseRoutes(router, context);
   RegisterEventRoutes(router, context);
+  RegisterAgencyAuditRoutes(router, context);
   // Last, so the OpenAPI document it serves sees every other route.
   RegisterSystemRoutes(router, context);
 }

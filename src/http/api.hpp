@@ -145,8 +145,8 @@ RouteDoc DocumentRoute(std::string_view tag, std::string summary, std::string re
 std::optional<hub::Principal> Authenticate(ApiContext& context, const Request& request);
 
 // Adds the JSON Schema `json` (its text) to context.schemas under `name`, for the OpenAPI
-// document. Text that does not parse is a programming error: std::logic_error at start-up,
-// which the OpenAPI test catches.
+// document. Text that does not parse, or a name registered already, is a programming error:
+// std::logic_error at start-up, which the OpenAPI test catches.
 void RegisterSchema(ApiContext& context, std::string_view name, std::string_view json);
 
 // Parses the body as a JSON object: 415 unless Content-Type is application/json, 400 with the
@@ -258,6 +258,8 @@ void RegisterStatsRoutes(Router& router, ApiContext& context);     // overview s
 void RegisterExportRoutes(Router& router, ApiContext& context);    // alert and incident exports
 void RegisterCaseRoutes(Router& router, ApiContext& context);      // investigations
 void RegisterEventRoutes(Router& router, ApiContext& context);     // the event store: raw events
+// Audits of organisations against standards, and the standards (api_audits.cpp).
+void RegisterAgencyAuditRoutes(Router& router, ApiContext& context);
 // All of the above.
 void RegisterApi(Router& router, ApiContext& context);
 

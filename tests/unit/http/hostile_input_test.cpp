@@ -159,6 +159,14 @@ class HostileWorld {
       if (name == "entry_id") return timeline_entry_;
       if (name == "import_id") return timeline_import_;
     }
+    if (under("/api/v1/standards/") && name == "id") return standard_;
+    if (under("/api/v1/audits/")) {
+      if (name == "id") return agency_audit_;
+      if (name == "user_id") return analyst_id_;
+      if (name == "control_id") return std::string("h-1");
+      if (name == "finding_id") return audit_finding_;
+      if (name == "recommendation_id") return audit_recommendation_;
+    }
     if (under("/api/v1/sensors/") && name == "id") return sensor_;
     if (under("/api/v1/alerts/") && name == "id") return alert_;
     if (under("/api/v1/campaigns/") && name == "id") return campaign_;
@@ -199,6 +207,9 @@ class HostileWorld {
     values["expires_at"] = JsonValue(future);
     values["target"] = parse(R"({"kind":"all"})");
     values["legal_basis"] = JsonValue("art30");
+    values["auditee_org_id"] = JsonValue(ministry_);
+    values["standard_id"] = JsonValue(standard_);
+    values["control_id"] = JsonValue("h-1");
     values["point_of_contact"] = parse(R"({"name":"Sato Hanako","email":"sato@example.org"})");
     return values;
   }
@@ -395,6 +406,25 @@ class HostileWorld {
     timeline_import_ =
         Create(case_path + "/timeline/imports?source=hostile", duty_token_,
                R"({"message":"Logon","datetime":"2026-11-26T08:00:00Z"})", "application/x-ndjson");
+    // A standard of two controls, and an audit of the ministry in fieldwork with the analyst on
+    // its team, one finding and one recommendation.
+    standard_ = Create("/api/v1/standards?source=hostile.json", duty_token_,
+                       R"({"catalog":{"metadata":{"title":"Hostile standard"},"controls":[)"
+                       R"({"id":"h-1","title":"One"},{"id":"h-2","title":"Two"}]}})");
+    agency_audit_ = Create("/api/v1/audits", duty_token_,
+                           fmt::format(R"({{"title":"Hostile audit","auditee_org_id":"{}",)"
+                                       R"("standard_id":"{}","members":[{{"user_id":"{}",)"
+                                       R"("role":"member"}}]}})",
+                                       ministry_, standard_, analyst_id_));
+    const std::string audit_path = "/api/v1/audits/" + agency_audit_;
+    EXPECT_EQ(
+        Call("POST", audit_path + "/transitions", duty_token_, R"({"status":"fieldwork"})").status,
+        200);
+    audit_finding_ =
+        Create(audit_path + "/findings", duty_token_, R"({"control_id":"h-1","title":"Missing"})");
+    audit_recommendation_ =
+        Create(audit_path + "/findings/" + audit_finding_ + "/recommendations", duty_token_,
+               R"({"text":"Fix it","due_at":"2027-01-01T00:00:00Z"})");
     // A finished job of the duty officer, and a partner's TAXII collection (never pulled: the
     // barrage sends no valid pull request).
     auto job = jobs_->Start("hostile.noop", admin,
@@ -422,6 +452,7 @@ class HostileWorld {
       request_attachment_, recommendation_, sensor_, alert_, campaign_;
   std::string taxii_collection_, taxii_object_, taxii_status_;
   std::string case_, evidence_, timeline_entry_, timeline_import_;
+  std::string standard_, agency_audit_, audit_finding_, audit_recommendation_;
   std::unique_ptr<JobRegistry> jobs_;
   std::string intel_dir_, job_;
   std::unique_ptr<IntelControl> intel_;
