@@ -9,11 +9,14 @@
 // answers 404, as one that does not exist.
 #include <fmt/format.h>
 
+#include <array>
+#include <set>
 #include <string>
 
 #include "core/json_value.hpp"
 #include "core/time.hpp"
 #include "http/api.hpp"
+#include "http/audit_report.hpp"
 #include "http/hub_errors.hpp"
 #include "http/json_forms.hpp"
 #include "http/schema_builders.hpp"
@@ -260,7 +263,9 @@ Response ListAuditsHandler(ApiContext& context, Request& request, const hub::Pri
   if (!page.cursor.empty()) before = DecodeCursor(page.cursor);
   auto connection = context.database.Acquire();
   hub::AuditPage result = hub::ListAudits(*connection, principal, filter, before, page.limit);
-  const int64_t now = NowMs();
+  std::vector<std::string> ids;
+  for (const auto& summary : result.items) ids.push_back(summary.id);
+  auto progress = hub::ProgressOfAudits(*connection, ids, NowMs());
   JsonValue items = JsonValue::MakeArray();
   for (const auto& summary : result.items) {
     JsonValue json = JsonValue::MakeObject();
@@ -277,7 +282,7 @@ Response ListAuditsHandler(ApiContext& context, Request& request, const hub::Pri
     json.Set("planned_end", OptionalTime(summary.planned_end));
     json.Set("created_at", Time(summary.created_at));
     json.Set("updated_at", Time(summary.updated_at));
-    json.Set("progress", ProgressJson(hub::ProgressOf(*connection, summary.id, now)));
+    json.Set("progress", ProgressJson(progress[summary.id]));
     items.Push(std::move(json));
     AuditAuditRead(context, principal, "audit.list", summary.id);
   }
@@ -604,6 +609,73 @@ Response PoamHandler(ApiContext& context, Request& request, const hub::Principal
   return OscalHandler(context, request, principal, true);
 }
 
+Response ReportHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
+  auto lang = QueryEnum(request, "lang", std::array<std::string_view, 2>{"en", "ja"});
+  const AuditReportLanguage language =
+      lang == "ja" ? AuditReportLanguage::kJapanese : AuditReportLanguage::kEnglish;
+  std::string id(request.PathParam("id"));
+  AuditReportInput input = [&] {
+    auto connection = context.database.Acquire();
+    AuditReportInput in;
+    in.record = Unwrap(hub::ReadAuditRecord(*connection, principal, id));
+    const hub::Audit& audit = in.record.audit;
+    in.show_team = audit.RoleOf(principal.user_id).has_value() && principal.IsCentreStaff();
+    store::Rows version = connection->Query("SELECT version FROM standards WHERE id = $1",
+                                            {store::Param{audit.standard_id}});
+    if (!version.empty()) in.standard_version = version.rows[0][0].text();
+    // Names of the people and organisations the report shows, in one query each.
+    std::set<std::string> people{principal.user_id};
+    if (in.show_team) {
+      for (const auto& member : audit.members) people.insert(member.user_id);
+    }
+    std::set<std::string> orgs;
+    for (const auto& recommendation : in.record.results.recommendations) {
+      for (const auto& step : recommendation.follow_ups) orgs.insert(step.actor_org_id);
+    }
+    auto in_list = [](const std::set<std::string>& ids, std::vector<store::Param>& params) {
+      std::string list;
+      for (const auto& one : ids) {
+        params.push_back(store::Param{one});
+        list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
+      }
+      return list;
+    };
+    std::vector<store::Param> user_params;
+    std::string users = in_list(people, user_params);
+    for (const auto& row :
+         connection
+             ->Query(fmt::format("SELECT id, username, display_name FROM users WHERE id IN ({})",
+                                 users),
+                     user_params)
+             .rows) {
+      in.user_names[row[0].text()] = row[2].text() == row[1].text()
+                                         ? row[1].text()
+                                         : fmt::format("{} ({})", row[2].text(), row[1].text());
+    }
+    if (!orgs.empty()) {
+      std::vector<store::Param> org_params;
+      std::string list = in_list(orgs, org_params);
+      for (const auto& row :
+           connection
+               ->Query(fmt::format("SELECT id, name FROM organizations WHERE id IN ({})", list),
+                       org_params)
+               .rows) {
+        in.org_names[row[0].text()] = row[1].text();
+      }
+    }
+    auto me = in.user_names.find(principal.user_id);
+    in.generated_by = me == in.user_names.end() ? principal.username : me->second;
+    in.generated_at = NowMs();
+    return in;
+  }();
+  JsonValue detail = JsonValue::MakeObject();
+  detail.Set("lang", language == AuditReportLanguage::kJapanese ? "ja" : "en");
+  AuditAuditRead(context, principal, "audit.report", id, std::move(detail));
+  std::string filename = fmt::format("{}-report-{}.html", input.record.audit.reference,
+                                     language == AuditReportLanguage::kJapanese ? "ja" : "en");
+  return FileDownload(RenderAuditReport(input, language), "text/html; charset=utf-8", filename);
+}
+
 // ---- schemas ---------------------------------------------------------------------------------
 
 using namespace schema;  // NOLINT: the builders read as the schema they build
@@ -878,6 +950,11 @@ void RegisterAgencyAuditRoutes(Router& router, ApiContext& context) {
                  "organisation), verified or back to in_progress (the team), risk_accepted "
                  "(leads)",
                  "AuditFollowUp", "AuditRecommendation"));
+  router.Add("GET", one + "/report", bind(ReportHandler),
+             Doc("The audit report: one self-contained HTML page (lang=en or ja) with the audit, "
+                 "a summary, every finding with its recommendations and follow-up, and every "
+                 "control's result, headed by the audit's marking",
+                 "", "", {"lang"}));
   router.Add("GET", one + "/oscal/assessment-results", bind(AssessmentResultsHandler),
              Doc("The audit as OSCAL assessment results (a JSON download)", "", ""));
   router.Add("GET", one + "/oscal/poam", bind(PoamHandler),

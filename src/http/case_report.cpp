@@ -8,6 +8,7 @@
 
 #include "core/html.hpp"
 #include "core/time.hpp"
+#include "http/report_page.hpp"
 
 namespace yagura::http {
 namespace {
@@ -219,43 +220,6 @@ std::string Esc(std::string_view text) { return HtmlEscaped(text); }
 
 std::string Time(int64_t ms) { return FormatTimestampMs(ms); }
 
-// TLP 2.0's colours: the label in its colour on black.
-std::string_view TlpColour(hub::Tlp tlp) {
-  switch (tlp) {
-    case hub::Tlp::kRed:
-      return "#FF2B2B";
-    case hub::Tlp::kAmber:
-    case hub::Tlp::kAmberStrict:
-      return "#FFC000";
-    case hub::Tlp::kGreen:
-      return "#33FF00";
-    case hub::Tlp::kClear:
-      return "#FFFFFF";
-  }
-  return "#FFFFFF";
-}
-
-std::string Banner(hub::Tlp tlp) {
-  return fmt::format("<div class=\"tlp\"><span style=\"color:{}\">{}</span></div>\n",
-                     TlpColour(tlp), hub::TlpLabel(tlp));
-}
-
-constexpr std::string_view STYLE = R"(
-body{font-family:"Noto Sans CJK JP","Noto Sans JP","Hiragino Sans","Yu Gothic",sans-serif;
-margin:2em;color:#111;font-size:14px;line-height:1.45}
-h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.25em;margin-top:1.6em;border-bottom:2px solid #333}
-h3{font-size:1.05em;margin:1.2em 0 .3em}
-table{border-collapse:collapse;margin:.4em 0;width:100%}
-td,th{border:1px solid #bbb;padding:.25em .45em;vertical-align:top;text-align:left}
-th{background:#eee}table.meta td:first-child{width:14em;background:#f6f6f6}
-.tlp{background:#000;padding:.3em .6em;margin:.5em 0;font-weight:bold;font-family:monospace;font-size:1.1em}
-.mono,.hash{font-family:monospace;word-break:break-all}.hash{font-size:.85em}
-.ok{color:#11632b;font-weight:bold}.bad{color:#b00000;font-weight:bold}
-.note{color:#555}.item{border:1px solid #999;padding:.2em .8em .6em;margin:1em 0;page-break-inside:avoid}
-pre{white-space:pre-wrap;margin:0}
-@media print{body{margin:1cm}a{color:inherit}}
-)";
-
 class Page {
  public:
   Page(const CaseReportInput& input, CaseReportLanguage language)
@@ -269,8 +233,8 @@ class Page {
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<title>{} {} — {}</title>\n<style>{}</style></head><body>\n",
-        w_.lang, Esc(kase.reference), Esc(kase.title), w_.title, STYLE);
-    out_ += Banner(kase.tlp);
+        w_.lang, Esc(kase.reference), Esc(kase.title), w_.title, REPORT_STYLE);
+    out_ += TlpBanner(kase.tlp);
     out_ += fmt::format("<h1>{}: {} {}</h1>\n", w_.title, Esc(kase.reference), Esc(kase.title));
     out_ += fmt::format(
         "<p class=\"note\">{}</p>\n",
@@ -281,7 +245,7 @@ class Page {
     Evidence();
     Timeline();
     History();
-    out_ += Banner(kase.tlp);
+    out_ += TlpBanner(kase.tlp);
     out_ += "</body></html>\n";
     return std::move(out_);
   }

@@ -203,6 +203,7 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
             200);
   Response finding = Call("POST", one + "/findings", member_,
                           R"({"control_id": "GV.1", "title": "The policy is a draft",
+                              "description": "Marked <b>draft</b> on every page.",
                               "risk": "high"})");
   ASSERT_EQ(finding.status, 201) << finding.body;
   std::string finding_id = Text(Body(finding), "id");
@@ -228,7 +229,13 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
   EXPECT_EQ(Call("GET", one, reporter_).status, 404);
   Response listed = Call("GET", "/api/v1/audits", ministry_admin_);
   ASSERT_EQ(listed.status, 200);
-  EXPECT_EQ(Body(listed).Find("items")->as_array().size(), 1u);
+  JsonValue listed_body = Body(listed);
+  ASSERT_EQ(listed_body.Find("items")->as_array().size(), 1u);
+  const JsonValue* listed_progress = listed_body.Find("items")->as_array()[0].Find("progress");
+  EXPECT_EQ(listed_progress->Find("controls")->as_int(), 2);
+  EXPECT_EQ(listed_progress->Find("not_satisfied")->as_int(), 1);
+  EXPECT_EQ(listed_progress->Find("findings")->as_int(), 1);
+  EXPECT_EQ(listed_progress->Find("recommendations_open")->as_int(), 1);
   Response results = Call("GET", one + "/findings", ministry_admin_);
   ASSERT_EQ(results.status, 200);
   EXPECT_EQ(Body(results).Find("recommendations")->as_array().size(), 1u);
@@ -244,6 +251,24 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
       Call("POST", follow, member_, R"({"status": "verified", "note": "Minutes checked"})");
   ASSERT_EQ(verified.status, 201) << verified.body;
   EXPECT_EQ(Body(verified).Find("follow_ups")->as_array().size(), 2u);
+
+  // The report: the organisation's in Japanese, without the team; the team's with it. What
+  // people wrote is text, never markup.
+  Response report = Call("GET", one + "/report?lang=ja", ministry_admin_);
+  ASSERT_EQ(report.status, 200);
+  EXPECT_NE(report.body.find("監査報告書"), std::string::npos);
+  EXPECT_NE(report.body.find("TLP:AMBER+STRICT"), std::string::npos);
+  EXPECT_NE(report.body.find("F-001 The policy is a draft"), std::string::npos);
+  EXPECT_NE(report.body.find("Marked &lt;b&gt;draft&lt;/b&gt;"), std::string::npos);
+  EXPECT_NE(report.body.find("不適合"), std::string::npos);
+  EXPECT_EQ(report.body.find("監査チーム"), std::string::npos);
+  EXPECT_EQ(report.body.find("<script"), std::string::npos);
+  Response team_report = Call("GET", one + "/report", lead_);
+  ASSERT_EQ(team_report.status, 200);
+  EXPECT_NE(team_report.body.find("The audit team"), std::string::npos);
+  EXPECT_NE(team_report.body.find("Adopt the policy at the next board"), std::string::npos);
+  EXPECT_EQ(Call("GET", one + "/report?lang=fr", lead_).status, 400);
+  EXPECT_EQ(Call("GET", one + "/report", reporter_).status, 404);
 
   Response ar = Call("GET", one + "/oscal/assessment-results", ministry_admin_);
   ASSERT_EQ(ar.status, 200);
