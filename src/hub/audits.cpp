@@ -1074,42 +1074,69 @@ CaseResult<AuditResults> AuditFindings(store::Connection& connection, const Prin
   return results;
 }
 
-AuditProgress ProgressOf(store::Connection& connection, std::string_view audit_id, int64_t now_ms) {
-  AuditProgress progress;
-  for (const auto& row : connection
-                             .Query("SELECT result, COUNT(*) FROM audit_scope WHERE audit_id = $1 "
-                                    "GROUP BY result",
-                                    {store::Param{std::string(audit_id)}})
-                             .rows) {
-    int64_t count = row[1].as_int();
-    progress.controls += count;
-    std::string_view result = row[0].text();
-    if (result != "not_assessed") progress.assessed += count;
-    if (result == "satisfied") progress.satisfied = count;
-    if (result == "partially_satisfied") progress.partially_satisfied = count;
-    if (result == "not_satisfied") progress.not_satisfied = count;
-    if (result == "not_applicable") progress.not_applicable = count;
-  }
-  progress.findings = connection
-                          .Query("SELECT COUNT(*) FROM audit_findings WHERE audit_id = $1",
-                                 {store::Param{std::string(audit_id)}})
-                          .rows[0][0]
-                          .as_int();
-  for (const auto& row : connection
-                             .Query("SELECT status, due_at FROM audit_recommendations WHERE "
-                                    "audit_id = $1",
-                                    {store::Param{std::string(audit_id)}})
-                             .rows) {
-    ++progress.recommendations;
-    AuditRecommendation recommendation;
-    recommendation.status = row[0].text();
-    recommendation.due_at = row[1].as_int();
-    if (recommendation.status != "verified" && recommendation.status != "risk_accepted") {
-      ++progress.recommendations_open;
+std::map<std::string, AuditProgress> ProgressOfAudits(store::Connection& connection,
+                                                      const std::vector<std::string>& audit_ids,
+                                                      int64_t now_ms) {
+  std::map<std::string, AuditProgress> progress;
+  // A list page's audits are counted together: three queries, not three an audit.
+  constexpr size_t BATCH = 400;
+  for (size_t start = 0; start < audit_ids.size(); start += BATCH) {
+    std::vector<store::Param> params;
+    std::string list;
+    for (size_t i = start; i < std::min(audit_ids.size(), start + BATCH); ++i) {
+      progress[audit_ids[i]];
+      params.push_back(store::Param{audit_ids[i]});
+      list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
     }
-    if (recommendation.OverdueAt(now_ms)) ++progress.recommendations_overdue;
+    for (const auto& row :
+         connection
+             .Query(fmt::format("SELECT audit_id, result, COUNT(*) FROM audit_scope WHERE "
+                                "audit_id IN ({}) GROUP BY audit_id, result",
+                                list),
+                    params)
+             .rows) {
+      AuditProgress& one = progress[row[0].text()];
+      const int64_t count = row[2].as_int();
+      const std::string_view result = row[1].text();
+      one.controls += count;
+      if (result != "not_assessed") one.assessed += count;
+      if (result == "satisfied") one.satisfied = count;
+      if (result == "partially_satisfied") one.partially_satisfied = count;
+      if (result == "not_satisfied") one.not_satisfied = count;
+      if (result == "not_applicable") one.not_applicable = count;
+    }
+    for (const auto& row :
+         connection
+             .Query(fmt::format("SELECT audit_id, COUNT(*) FROM audit_findings WHERE audit_id IN "
+                                "({}) GROUP BY audit_id",
+                                list),
+                    params)
+             .rows) {
+      progress[row[0].text()].findings = row[1].as_int();
+    }
+    for (const auto& row :
+         connection
+             .Query(fmt::format("SELECT audit_id, status, due_at FROM audit_recommendations "
+                                "WHERE audit_id IN ({})",
+                                list),
+                    params)
+             .rows) {
+      AuditProgress& one = progress[row[0].text()];
+      AuditRecommendation recommendation;
+      recommendation.status = row[1].text();
+      recommendation.due_at = row[2].as_int();
+      ++one.recommendations;
+      if (recommendation.status != "verified" && recommendation.status != "risk_accepted") {
+        ++one.recommendations_open;
+      }
+      if (recommendation.OverdueAt(now_ms)) ++one.recommendations_overdue;
+    }
   }
   return progress;
+}
+
+AuditProgress ProgressOf(store::Connection& connection, std::string_view audit_id, int64_t now_ms) {
+  return ProgressOfAudits(connection, {std::string(audit_id)}, now_ms)[std::string(audit_id)];
 }
 
 CaseResult<std::vector<AuditHistoryEntry>> AuditHistory(store::Connection& connection,

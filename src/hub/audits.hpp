@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -276,6 +277,10 @@ struct AuditProgress {
   int64_t recommendations_overdue = 0;
 };
 AuditProgress ProgressOf(store::Connection& connection, std::string_view audit_id, int64_t now_ms);
+// The same for many audits at once (a list's page), by id.
+std::map<std::string, AuditProgress> ProgressOfAudits(store::Connection& connection,
+                                                      const std::vector<std::string>& audit_ids,
+                                                      int64_t now_ms);
 
 struct AuditHistoryEntry {
   std::string id;
