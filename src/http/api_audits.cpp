@@ -697,15 +697,13 @@ void AddSchemas(ApiContext& context) {
                           {"imported_at", TimeSchema()}},
                          {"id", "title", "version", "controls", "sha256"}, false));
   add("StandardList", ListOf("Standard"));
-  JsonValue control = Object({{"control_id", Str()},
-                              {"parent_id", Nullable("string")},
-                              {"group", Str()},
-                              {"label", Str()},
-                              {"title", Str()},
-                              {"class", Str()},
-                              {"statement", Str()},
-                              {"depth", Int()}},
-                             {"control_id", "title", "depth"}, false);
+  // A control as a standard lists it; an audit's control adds its assessment.
+  const std::vector<std::pair<std::string, JsonValue>> control_properties = {
+      {"control_id", Str()}, {"parent_id", Nullable("string")},
+      {"group", Str()},      {"label", Str()},
+      {"title", Str()},      {"class", Str()},
+      {"statement", Str()},  {"depth", Int()}};
+  JsonValue control = Object(control_properties, {"control_id", "title", "depth"}, false);
   JsonValue with_controls = Object({{"control_list", ArrayOf(control)}}, {"control_list"}, false);
   JsonValue all_of = JsonValue::MakeArray();
   all_of.Push(Ref("Standard"));
@@ -804,20 +802,15 @@ void AddSchemas(ApiContext& context) {
                                                        {"id", "at", "actor_id", "kind"}, false))},
                               {"next_cursor", Nullable("string")}},
                              {"items"}, false));
-  add("AuditControl", Object({{"control_id", Str()},
-                              {"parent_id", Nullable("string")},
-                              {"group", Str()},
-                              {"label", Str()},
-                              {"title", Str()},
-                              {"class", Str()},
-                              {"statement", Str()},
-                              {"depth", Int()},
-                              {"result", Enum(hub::ControlResultNames())},
+  auto assessed_properties = control_properties;
+  assessed_properties.insert(assessed_properties.end(),
+                             {{"result", Enum(hub::ControlResultNames())},
                               {"methods", ArrayOf(Enum(hub::AssessmentMethodNames()))},
                               {"note", Str()},
                               {"assessed_by", Nullable("string")},
-                              {"assessed_at", Nullable("string")}},
-                             {"control_id", "result", "methods"}, false));
+                              {"assessed_at", Nullable("string")}});
+  add("AuditControl",
+      Object(std::move(assessed_properties), {"control_id", "result", "methods"}, false));
   add("AuditControlList", ListOf("AuditControl"));
   add("AuditControlAssessment", Object({{"result", Enum(hub::ControlResultNames())},
                                         {"methods", ArrayOf(Enum(hub::AssessmentMethodNames()))},
