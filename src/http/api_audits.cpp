@@ -156,6 +156,19 @@ JsonValue FindingJson(const hub::AuditFinding& finding) {
   return json;
 }
 
+JsonValue AttachmentJson(const hub::AuditAttachment& attachment) {
+  JsonValue json = JsonValue::MakeObject();
+  json.Set("id", attachment.id);
+  json.Set("filename", attachment.filename);
+  json.Set("content_type", attachment.content_type);
+  json.Set("size", attachment.size);
+  json.Set("sha256", attachment.sha256);
+  json.Set("uploaded_by", attachment.uploaded_by);
+  json.Set("uploaded_by_org_id", attachment.uploaded_by_org_id);
+  json.Set("uploaded_at", Time(attachment.uploaded_at));
+  return json;
+}
+
 JsonValue RecommendationJson(const hub::AuditRecommendation& recommendation, int64_t now_ms) {
   JsonValue json = JsonValue::MakeObject();
   json.Set("id", recommendation.id);
@@ -183,6 +196,9 @@ JsonValue RecommendationJson(const hub::AuditRecommendation& recommendation, int
     steps.Push(std::move(item));
   }
   json.Set("follow_ups", std::move(steps));
+  JsonValue files = JsonValue::MakeArray();
+  for (const auto& attachment : recommendation.attachments) files.Push(AttachmentJson(attachment));
+  json.Set("attachments", std::move(files));
   return json;
 }
 
@@ -584,6 +600,45 @@ Response FollowUpHandler(ApiContext& context, Request& request, const hub::Princ
   return JsonResponse(201, json);
 }
 
+Response AttachHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
+  if (request.body.size() > context.settings.max_attachment_bytes) {
+    throw ApiError(
+        413, "payload_too_large",
+        fmt::format("attachments are limited to {} bytes", context.settings.max_attachment_bytes));
+  }
+  std::string filename = UploadFilename(request);
+  std::string content_type(
+      request.headers.Get("content-type").value_or("application/octet-stream"));
+  std::string id(request.PathParam("id"));
+  std::string recommendation_id(request.PathParam("recommendation_id"));
+  hub::AuditAttachment attachment = context.database.Transact([&](store::Connection& connection) {
+    return Unwrap(hub::AttachToRecommendation(connection, principal, id, recommendation_id,
+                                              filename, content_type, request.body, NowMs()));
+  });
+  // The same file again answers 200 with the attachment it already is (a retried upload).
+  Response response =
+      JsonResponse(attachment.already_attached ? 200 : 201, AttachmentJson(attachment));
+  response.headers.Set("Location", fmt::format("{}/{}/recommendations/{}/attachments/{}", AUDITS,
+                                               id, recommendation_id, attachment.id));
+  return response;
+}
+
+Response DownloadHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
+  std::string id(request.PathParam("id"));
+  auto [attachment, content] = [&] {
+    auto connection = context.database.Acquire();
+    return Unwrap(hub::RecommendationAttachment(*connection, principal, id,
+                                                request.PathParam("recommendation_id"),
+                                                request.PathParam("attachment_id")));
+  }();
+  JsonValue detail = JsonValue::MakeObject();
+  detail.Set("attachment_id", attachment.id);
+  detail.Set("sha256", attachment.sha256);
+  AuditAuditRead(context, principal, "audit.attachment.read", id, std::move(detail));
+  return FileDownload(std::move(content), attachment.content_type, attachment.filename,
+                      attachment.sha256);
+}
+
 Response OscalHandler(ApiContext& context, Request& request, const hub::Principal& principal,
                       bool poam) {
   std::string id(request.PathParam("id"));
@@ -631,6 +686,7 @@ Response ReportHandler(ApiContext& context, Request& request, const hub::Princip
     std::set<std::string> orgs;
     for (const auto& recommendation : in.record.results.recommendations) {
       for (const auto& step : recommendation.follow_ups) orgs.insert(step.actor_org_id);
+      for (const auto& file : recommendation.attachments) orgs.insert(file.uploaded_by_org_id);
     }
     auto in_list = [](const std::set<std::string>& ids, std::vector<store::Param>& params) {
       std::string list;
@@ -852,6 +908,7 @@ void AddSchemas(ApiContext& context) {
               {"created_by", Str()},
               {"created_at", TimeSchema()},
               {"updated_at", TimeSchema()},
+              {"attachments", ArrayOf(Ref("AuditAttachment"))},
               {"follow_ups", ArrayOf(Object({{"id", Str()},
                                              {"seq", Int()},
                                              {"at", TimeSchema()},
@@ -862,6 +919,15 @@ void AddSchemas(ApiContext& context) {
                                              {"note", Str()}},
                                             {"seq", "at", "from", "to"}, false))}},
              {"id", "reference", "text", "due_at", "status", "overdue", "follow_ups"}, false));
+  add("AuditAttachment", Object({{"id", Str()},
+                                 {"filename", Str()},
+                                 {"content_type", Str()},
+                                 {"size", Int()},
+                                 {"sha256", Str()},
+                                 {"uploaded_by", Str()},
+                                 {"uploaded_by_org_id", Str()},
+                                 {"uploaded_at", TimeSchema()}},
+                                {"id", "filename", "size", "sha256"}, false));
   add("AuditResults", Object({{"findings", ArrayOf(Ref("AuditFinding"))},
                               {"recommendations", ArrayOf(Ref("AuditRecommendation"))}},
                              {"findings", "recommendations"}, false));
@@ -943,6 +1009,13 @@ void RegisterAgencyAuditRoutes(Router& router, ApiContext& context) {
                  "organisation), verified or back to in_progress (the team), risk_accepted "
                  "(leads)",
                  "AuditFollowUp", "AuditRecommendation"));
+  router.Add("PUT", one + "/recommendations/{recommendation_id}/attachments", bind(AttachHandler),
+             Doc("Attach a file to a recommendation (the raw body; ?filename= or "
+                 "Content-Disposition): the organisation's proof while it is followed up, the "
+                 "team's working paper; 413 above the size limit",
+                 "", "AuditAttachment", {"filename"}));
+  router.Add("GET", one + "/recommendations/{recommendation_id}/attachments/{attachment_id}",
+             bind(DownloadHandler), Doc("Download a recommendation's file", "", ""));
   router.Add("GET", one + "/report", bind(ReportHandler),
              Doc("The audit report: one self-contained HTML page (lang=en or ja) with the audit, "
                  "a summary, every finding with its recommendations and follow-up, and every "

@@ -19,7 +19,7 @@ struct Words {
       closed, conclusion, marking;
   std::string_view summary, in_scope, not_assessed, findings_by_risk, recommendations_line;
   std::string_view findings, no_findings, control, risk, recommendation, due, rec_status, overdue,
-      follow_up;
+      follow_up, files;
   std::string_view controls, result, methods, note;
   std::string_view team, name, role;
   std::string_view none;
@@ -53,6 +53,7 @@ constexpr Words ENGLISH = {
     "Status",
     "OVERDUE",
     "Follow-up",
+    "Files",
     "Controls assessed",
     "Result",
     "Methods",
@@ -91,6 +92,7 @@ constexpr Words JAPANESE = {
     "状態",
     "期限超過",
     "フォローアップ",
+    "添付ファイル",
     "管理策ごとの評価",
     "評価結果",
     "評価方法",
@@ -298,6 +300,17 @@ class Page {
                              step.note.empty() ? "" : ": " + Esc(step.note));
       }
       Row(w_.follow_up, steps);
+    }
+    if (!recommendation.attachments.empty()) {
+      std::string files;
+      for (const auto& file : recommendation.attachments) {
+        auto org = in_.org_names.find(file.uploaded_by_org_id);
+        files += fmt::format(
+            "<div>{} ({} bytes, {}{}) <span class=\"hash\">SHA-256 {}</span></div>",
+            Esc(file.filename), file.size, Esc(Time(file.uploaded_at)),
+            org == in_.org_names.end() ? "" : ", " + Esc(org->second), Esc(file.sha256));
+      }
+      Row(w_.files, files);
     }
     out_ += "</table>\n";
   }

@@ -342,6 +342,41 @@ std::optional<AuditFinding> LoadFinding(store::Connection& connection, const std
   return RowToFinding(rows.rows[0]);
 }
 
+constexpr std::string_view ATTACHMENT_TYPE = "audit_recommendation";
+constexpr std::string_view ATTACHMENT_COLUMNS =
+    "a.id, a.object_id, a.filename, a.content_type, a.size, a.sha256, a.uploaded_by, "
+    "COALESCE(u.org_id, ''), a.uploaded_at";
+
+AuditAttachment RowToAttachment(const std::vector<store::Field>& row) {
+  return AuditAttachment{row[0].text(),   row[2].text(),   row[3].text(),
+                         row[4].as_int(), row[5].text(),   row[6].text(),
+                         row[7].text(),   row[8].as_int(), false};
+}
+
+// The attachments of the given recommendations, by recommendation id, oldest first.
+std::map<std::string, std::vector<AuditAttachment>> LoadAttachments(
+    store::Connection& connection, const std::vector<std::string>& recommendation_ids) {
+  std::map<std::string, std::vector<AuditAttachment>> attachments;
+  if (recommendation_ids.empty()) return attachments;
+  std::vector<store::Param> params{store::Param{std::string(ATTACHMENT_TYPE)}};
+  std::string list;
+  for (const auto& id : recommendation_ids) {
+    params.push_back(store::Param{id});
+    list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
+  }
+  for (const auto& row :
+       connection
+           .Query(fmt::format("SELECT {} FROM attachments a LEFT JOIN users u ON u.id = "
+                              "a.uploaded_by WHERE a.object_type = $1 AND a.object_id IN ({}) "
+                              "ORDER BY a.uploaded_at, a.id",
+                              ATTACHMENT_COLUMNS, list),
+                  params)
+           .rows) {
+    attachments[row[1].text()].push_back(RowToAttachment(row));
+  }
+  return attachments;
+}
+
 std::optional<AuditRecommendation> LoadRecommendation(store::Connection& connection,
                                                       const std::string& audit_id,
                                                       std::string_view recommendation_id) {
@@ -353,6 +388,8 @@ std::optional<AuditRecommendation> LoadRecommendation(store::Connection& connect
   if (rows.empty()) return std::nullopt;
   AuditRecommendation recommendation = RowToRecommendation(rows.rows[0]);
   recommendation.follow_ups = LoadFollowUps(connection, recommendation.id);
+  recommendation.attachments =
+      std::move(LoadAttachments(connection, {recommendation.id})[recommendation.id]);
   return recommendation;
 }
 
@@ -1033,6 +1070,94 @@ CaseResult<AuditRecommendation> FollowUpRecommendation(store::Connection& connec
   return std::move(*LoadRecommendation(connection, audit->id, recommendation->id));
 }
 
+CaseResult<AuditAttachment> AttachToRecommendation(store::Connection& connection,
+                                                   const Principal& principal, std::string_view id,
+                                                   std::string_view recommendation_id,
+                                                   const std::string& filename,
+                                                   const std::string& content_type,
+                                                   const std::string& content, int64_t now_ms) {
+  auto audit = GetAudit(connection, principal, id);
+  if (!audit) return tl::unexpected(audit.error());
+  auto recommendation = LoadRecommendation(connection, audit->id, recommendation_id);
+  if (!recommendation) return CaseNotFound("recommendation");
+  const bool settled =
+      recommendation->status == "verified" || recommendation->status == "risk_accepted";
+  if (can::AnswerAuditRecommendation(principal, audit->auditee_org_id)) {
+    if (audit->status != AuditStatus::kIssued || settled) {
+      return Conflict("files are attached to a recommendation while it is being followed up");
+    }
+  } else if (OnTeam(principal, *audit) &&
+             can::WorkOnCase(principal, audit->RoleOf(principal.user_id))) {
+    if (audit->status == AuditStatus::kPlanning || audit->status == AuditStatus::kClosed ||
+        audit->status == AuditStatus::kCancelled) {
+      return Conflict(
+          fmt::format("the audit is {}: nothing is attached to it", ToString(audit->status)));
+    }
+  } else {
+    return Forbidden("you may not attach files to this audit");
+  }
+  if (!ValidFilename(filename)) {
+    return Invalid(
+        "filename must be 1 to 255 characters without path separators, quotes or control "
+        "characters",
+        "filename");
+  }
+  if (!ValidContentType(content_type))
+    return Invalid("Content-Type is not a media type", "content_type");
+  if (content.empty()) return Invalid("the file is empty", "body");
+  const std::string sha256 = Sha256Hex(content);
+  const auto size = static_cast<int64_t>(content.size());
+  // A retried upload must not insert twice.
+  store::SerializeWith(
+      connection, fmt::format("attachment {} {} {}", ATTACHMENT_TYPE, recommendation->id, sha256));
+  store::Rows same = connection.Query(
+      fmt::format("SELECT {} FROM attachments a LEFT JOIN users u ON u.id = a.uploaded_by WHERE "
+                  "a.object_type = $1 AND a.object_id = $2 AND a.filename = $3 AND a.size = $4 "
+                  "AND a.sha256 = $5 ORDER BY a.uploaded_at, a.id LIMIT 1",
+                  ATTACHMENT_COLUMNS),
+      {store::Param{std::string(ATTACHMENT_TYPE)}, store::Param{recommendation->id},
+       store::Param{filename}, store::Param{size}, store::Param{sha256}});
+  if (!same.empty()) {
+    AuditAttachment attachment = RowToAttachment(same.rows[0]);
+    attachment.already_attached = true;
+    return attachment;
+  }
+  AuditAttachment attachment{NewId(),           filename,         content_type, size, sha256,
+                             principal.user_id, principal.org_id, now_ms,       false};
+  connection.Execute(
+      "INSERT INTO attachments (id, object_type, object_id, filename, content_type, size, sha256, "
+      "content, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      {store::Param{attachment.id}, store::Param{std::string(ATTACHMENT_TYPE)},
+       store::Param{recommendation->id}, store::Param{filename}, store::Param{content_type},
+       store::Param{size}, store::Param{sha256}, store::Param{store::Blob{content}},
+       store::Param{principal.user_id}, store::Param{now_ms}});
+  JsonValue detail = JsonValue::MakeObject();
+  detail.Set("recommendation", recommendation->reference);
+  detail.Set("attachment_id", attachment.id);
+  detail.Set("filename", filename);
+  detail.Set("size", size);
+  detail.Set("sha256", sha256);
+  Record(connection, principal, *audit, "attachment_added", "audit.attachment.add", detail, now_ms);
+  return attachment;
+}
+
+CaseResult<std::pair<AuditAttachment, std::string>> RecommendationAttachment(
+    store::Connection& connection, const Principal& principal, std::string_view id,
+    std::string_view recommendation_id, std::string_view attachment_id) {
+  auto audit = GetAudit(connection, principal, id);
+  if (!audit) return tl::unexpected(audit.error());
+  auto recommendation = LoadRecommendation(connection, audit->id, recommendation_id);
+  if (!recommendation || !PlausibleId(attachment_id)) return CaseNotFound("attachment");
+  store::Rows rows = connection.Query(
+      fmt::format("SELECT {}, a.content FROM attachments a LEFT JOIN users u ON u.id = "
+                  "a.uploaded_by WHERE a.object_type = $1 AND a.object_id = $2 AND a.id = $3",
+                  ATTACHMENT_COLUMNS),
+      {store::Param{std::string(ATTACHMENT_TYPE)}, store::Param{recommendation->id},
+       store::Param{std::string(attachment_id)}});
+  if (rows.empty()) return CaseNotFound("attachment");
+  return std::make_pair(RowToAttachment(rows.rows[0]), rows.rows[0][9].text());
+}
+
 CaseResult<AuditResults> AuditFindings(store::Connection& connection, const Principal& principal,
                                        std::string_view id) {
   auto audit = GetAudit(connection, principal, id);
@@ -1070,6 +1195,14 @@ CaseResult<AuditResults> AuditFindings(store::Connection& connection, const Prin
       recommendation.follow_ups = std::move(found->second);
     }
     results.recommendations.push_back(std::move(recommendation));
+  }
+  std::vector<std::string> ids;
+  for (const auto& recommendation : results.recommendations) ids.push_back(recommendation.id);
+  auto attachments = LoadAttachments(connection, ids);
+  for (auto& recommendation : results.recommendations) {
+    if (auto found = attachments.find(recommendation.id); found != attachments.end()) {
+      recommendation.attachments = std::move(found->second);
+    }
   }
   return results;
 }

@@ -216,6 +216,20 @@ struct FollowUp {
   std::string note;
 };
 
+// A file that goes with a recommendation: the organisation's proof of what it implemented, or
+// the team's working paper. Kept in the service's attachments table.
+struct AuditAttachment {
+  std::string id;
+  std::string filename;
+  std::string content_type;
+  int64_t size = 0;
+  std::string sha256;
+  std::string uploaded_by;
+  std::string uploaded_by_org_id;
+  int64_t uploaded_at = 0;
+  bool already_attached = false;  // the same file (name, size, SHA-256) was attached before
+};
+
 struct AuditRecommendation {
   std::string id;
   std::string finding_id;
@@ -227,7 +241,8 @@ struct AuditRecommendation {
   std::string created_by;
   int64_t created_at = 0;
   int64_t updated_at = 0;
-  std::vector<FollowUp> follow_ups;  // oldest first
+  std::vector<FollowUp> follow_ups;          // oldest first
+  std::vector<AuditAttachment> attachments;  // oldest first
 
   // Past its due date and neither implemented, verified nor accepted.
   [[nodiscard]] bool OverdueAt(int64_t now_ms) const;
@@ -254,6 +269,21 @@ CaseResult<AuditRecommendation> FollowUpRecommendation(store::Connection& connec
                                                        std::string_view recommendation_id,
                                                        const std::string& status,
                                                        const std::string& note, int64_t now_ms);
+
+// Attaches a file to a recommendation: the audited organisation's administrators while the
+// report is issued and the recommendation is not yet verified or accepted; the team's leads and
+// members from fieldwork until closing. The same file again returns the first attachment.
+// Size limits are the caller's.
+CaseResult<AuditAttachment> AttachToRecommendation(store::Connection& connection,
+                                                   const Principal& principal, std::string_view id,
+                                                   std::string_view recommendation_id,
+                                                   const std::string& filename,
+                                                   const std::string& content_type,
+                                                   const std::string& content, int64_t now_ms);
+// A recommendation's file, for whoever reads the audit.
+CaseResult<std::pair<AuditAttachment, std::string>> RecommendationAttachment(
+    store::Connection& connection, const Principal& principal, std::string_view id,
+    std::string_view recommendation_id, std::string_view attachment_id);
 
 // The findings and recommendations of an audit, by number, recommendations with their follow-ups.
 struct AuditResults {

@@ -247,10 +247,23 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
             201);
   EXPECT_EQ(Call("POST", follow, ministry_admin_, R"({"status": "verified", "note": "x"})").status,
             403);
+  Response attached = Call(
+      "PUT",
+      one + "/recommendations/" + recommendation_id + "/attachments?filename=board-minutes.txt",
+      ministry_admin_, "Minutes: the policy was adopted.");
+  ASSERT_EQ(attached.status, 201) << attached.body;
+  std::string attachment_id = Text(Body(attached), "id");
+  Response download =
+      Call("GET", one + "/recommendations/" + recommendation_id + "/attachments/" + attachment_id,
+           member_);
+  ASSERT_EQ(download.status, 200);
+  EXPECT_EQ(download.body, "Minutes: the policy was adopted.");
   Response verified =
       Call("POST", follow, member_, R"({"status": "verified", "note": "Minutes checked"})");
   ASSERT_EQ(verified.status, 201) << verified.body;
   EXPECT_EQ(Body(verified).Find("follow_ups")->as_array().size(), 2u);
+  EXPECT_EQ(Text(Body(verified).Find("attachments")->as_array().at(0), "filename"),
+            "board-minutes.txt");
 
   // The report: the organisation's in Japanese, without the team; the team's with it. What
   // people wrote is text, never markup.
@@ -267,6 +280,7 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
   ASSERT_EQ(team_report.status, 200);
   EXPECT_NE(team_report.body.find("The audit team"), std::string::npos);
   EXPECT_NE(team_report.body.find("Adopt the policy at the next board"), std::string::npos);
+  EXPECT_NE(team_report.body.find("board-minutes.txt (32 bytes"), std::string::npos);
   EXPECT_EQ(Call("GET", one + "/report?lang=fr", lead_).status, 400);
   EXPECT_EQ(Call("GET", one + "/report", reporter_).status, 404);
 

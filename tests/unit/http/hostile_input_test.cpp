@@ -166,6 +166,7 @@ class HostileWorld {
       if (name == "control_id") return std::string("h-1");
       if (name == "finding_id") return audit_finding_;
       if (name == "recommendation_id") return audit_recommendation_;
+      if (name == "attachment_id") return audit_attachment_;
     }
     if (under("/api/v1/sensors/") && name == "id") return sensor_;
     if (under("/api/v1/alerts/") && name == "id") return alert_;
@@ -425,6 +426,14 @@ class HostileWorld {
     audit_recommendation_ =
         Create(audit_path + "/findings/" + audit_finding_ + "/recommendations", duty_token_,
                R"({"text":"Fix it","due_at":"2027-01-01T00:00:00Z"})");
+    Response attached = Call("PUT",
+                             audit_path + "/recommendations/" + audit_recommendation_ +
+                                 "/attachments?filename=paper.txt",
+                             duty_token_, "working paper", "text/plain");
+    EXPECT_EQ(attached.status, 201) << attached.body;
+    if (auto body = JsonValue::Parse(attached.body); body && body->Find("id")) {
+      audit_attachment_ = body->Find("id")->as_string();
+    }
     // A finished job of the duty officer, and a partner's TAXII collection (never pulled: the
     // barrage sends no valid pull request).
     auto job = jobs_->Start("hostile.noop", admin,
@@ -452,7 +461,7 @@ class HostileWorld {
       request_attachment_, recommendation_, sensor_, alert_, campaign_;
   std::string taxii_collection_, taxii_object_, taxii_status_;
   std::string case_, evidence_, timeline_entry_, timeline_import_;
-  std::string standard_, agency_audit_, audit_finding_, audit_recommendation_;
+  std::string standard_, agency_audit_, audit_finding_, audit_recommendation_, audit_attachment_;
   std::unique_ptr<JobRegistry> jobs_;
   std::string intel_dir_, job_;
   std::unique_ptr<IntelControl> intel_;

@@ -570,6 +570,48 @@ TEST_P(AuditsTest, FollowUpRunsBetweenTheOrganisationAndTheTeamUntilClosing) {
   EXPECT_EQ(RedEntries("audit.follow_up"), 5);
 }
 
+TEST_P(AuditsTest, TheOrganisationAttachesItsProofWhileFollowingUp) {
+  Audit audit = Open();
+  auto attach = [&](const Principal& p, const AuditRecommendation& r, const std::string& name,
+                    const std::string& content) {
+    return Write([&](store::Connection& c) {
+      return AttachToRecommendation(c, p, audit.id, r.id, name, "application/pdf", content, T0);
+    });
+  };
+  AuditRecommendation recommendation = Issue(audit);
+  auto proof = attach(ministry_admin_, recommendation, "appointment.pdf", "%PDF-1.7 letter");
+  ASSERT_TRUE(proof) << proof.error().message;
+  EXPECT_FALSE(proof->already_attached);
+  EXPECT_EQ(proof->uploaded_by_org_id, ministry_);
+  EXPECT_EQ(proof->size, 15);
+  // A retried upload is the same attachment.
+  auto again = attach(ministry_admin_, recommendation, "appointment.pdf", "%PDF-1.7 letter");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->already_attached);
+  EXPECT_EQ(again->id, proof->id);
+  EXPECT_EQ(attach(ministry_reporter_, recommendation, "x.pdf", "x").error().kind,
+            CaseErrorKind::kNotFound);
+  EXPECT_EQ(attach(ministry_admin_, recommendation, "../x.pdf", "x").error().field, "filename");
+  EXPECT_EQ(attach(ministry_admin_, recommendation, "empty.pdf", "").error().field, "body");
+  // The team reads it; the file is what was sent.
+  auto file =
+      RecommendationAttachment(*db_->Acquire(), auditor_, audit.id, recommendation.id, proof->id);
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->second, "%PDF-1.7 letter");
+  EXPECT_FALSE(RecommendationAttachment(*db_->Acquire(), other_admin_, audit.id, recommendation.id,
+                                        proof->id));
+  auto results = AuditFindings(*db_->Acquire(), auditor_, audit.id);
+  ASSERT_TRUE(results);
+  ASSERT_EQ(results->recommendations[0].attachments.size(), 1u);
+  EXPECT_EQ(results->recommendations[0].attachments[0].filename, "appointment.pdf");
+  // Once verified, the recommendation takes no more files from the organisation.
+  ASSERT_TRUE(Follow(ministry_admin_, audit, recommendation, "implemented", "See the letter"));
+  ASSERT_TRUE(Follow(auditor_, audit, recommendation, "verified", "Letter checked"));
+  EXPECT_EQ(attach(ministry_admin_, recommendation, "late.pdf", "late").error().kind,
+            CaseErrorKind::kConflict);
+  EXPECT_EQ(RedEntries("audit.attachment.add"), 1);
+}
+
 TEST_P(AuditsTest, LeadsAcceptRisksAndExtendDueDates) {
   Audit audit = Open();
   AuditRecommendation recommendation = Issue(audit);
