@@ -399,6 +399,51 @@ TEST_P(AuditsTest, TheTeamAloneReadsAnAuditUntilItsReportIsIssued) {
   EXPECT_EQ(team_history->back().kind, "transition");
 }
 
+// The list's SQL and the single read are two forms of one rule: for audits in every status and
+// every kind of reader they must agree.
+TEST_P(AuditsTest, ListsAndSingleReadsAgreeForEveryStatusAndReader) {
+  Standard standard = Import();
+  std::vector<std::pair<std::string, AuditStatus>> audits;
+  auto open = [&](std::vector<AuditStatus> path) {
+    AuditCreate create;
+    create.title = "Audit";
+    create.auditee_org_id = ministry_;
+    create.standard_id = standard.id;
+    create.scope.control_ids = {"ops-1"};
+    create.members = {{auditor_.user_id, CaseRole::kReader}};
+    auto audit = Write([&](store::Connection& c) { return OpenAudit(c, lead_, create, T0); });
+    EXPECT_TRUE(audit);
+    for (AuditStatus to : path) {
+      if (to == AuditStatus::kIssued) {
+        EXPECT_TRUE(Assess(lead_, *audit, "ops-1", "satisfied"));
+      }
+      auto moved = Move(lead_, *audit, to, "why");
+      EXPECT_TRUE(moved) << moved.error().message;
+    }
+    audits.emplace_back(audit->id, path.empty() ? AuditStatus::kPlanning : path.back());
+  };
+  open({});
+  open({AuditStatus::kFieldwork});
+  open({AuditStatus::kFieldwork, AuditStatus::kReporting});
+  open({AuditStatus::kFieldwork, AuditStatus::kReporting, AuditStatus::kIssued});
+  open({AuditStatus::kFieldwork, AuditStatus::kReporting, AuditStatus::kIssued,
+        AuditStatus::kClosed});
+  open({AuditStatus::kCancelled});
+  for (const Principal* reader : {&duty_, &lead_, &auditor_, &analyst_, &ministry_admin_,
+                                  &ministry_reporter_, &other_admin_, &partner_}) {
+    std::vector<std::string> listed = Listed(*reader);
+    for (const auto& [id, status] : audits) {
+      const bool single = GetAudit(*db_->Acquire(), *reader, id).has_value();
+      const bool in_list = std::find(listed.begin(), listed.end(), id) != listed.end();
+      EXPECT_EQ(single, in_list) << reader->username << " " << ToString(status);
+      const bool team = reader == &lead_ || reader == &auditor_;
+      const bool auditee = reader == &ministry_admin_ &&
+                           (status == AuditStatus::kIssued || status == AuditStatus::kClosed);
+      EXPECT_EQ(single, team || auditee) << reader->username << " " << ToString(status);
+    }
+  }
+}
+
 TEST_P(AuditsTest, OpeningChecksTheOrganisationTheStandardAndTheScope) {
   Standard standard = Import();
   AuditCreate create;
