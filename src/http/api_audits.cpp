@@ -9,6 +9,7 @@
 // answers 404, as one that does not exist.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string>
@@ -305,6 +306,74 @@ Response ListAuditsHandler(ApiContext& context, Request& request, const hub::Pri
   std::string next;
   if (result.more) next = EncodeCursor(result.items.back().created_at, result.items.back().id);
   return ListResponse(items, next);
+}
+
+Response ListRecommendationsHandler(ApiContext& context, Request& request,
+                                    const hub::Principal& principal) {
+  hub::RecommendationFilter filter;
+  if (auto statuses = request.Query("status")) {
+    std::string_view text = *statuses;
+    for (size_t start = 0; start <= text.size();) {
+      size_t comma = text.find(',', start);
+      if (comma == std::string_view::npos) comma = text.size();
+      std::string status(text.substr(start, comma - start));
+      auto names = hub::AuditRecommendationStatusNames();
+      if (std::find(names.begin(), names.end(), status) == names.end()) {
+        ThrowBadRequest(fmt::format("status {:?} is not one of open, in_progress, implemented, "
+                                    "verified, risk_accepted",
+                                    status),
+                        "status");
+      }
+      filter.statuses.push_back(std::move(status));
+      start = comma + 1;
+    }
+  }
+  if (auto overdue =
+          QueryEnum(request, "overdue", std::array<std::string_view, 2>{"true", "false"})) {
+    filter.overdue_only = *overdue == "true";
+  }
+  filter.due_before = QueryTime(request, "due_before");
+  filter.auditee_org_id = QueryId(request, "auditee_org_id");
+  PageRequest page = ReadPage(request);
+  if (!page.cursor.empty()) ThrowBadRequest("this list has one page (limit up to 200)", "cursor");
+  const int64_t now = NowMs();
+  auto items = [&] {
+    auto connection = context.database.Acquire();
+    return hub::ListAuditRecommendations(*connection, principal, filter, now, page.limit);
+  }();
+  JsonValue list = JsonValue::MakeArray();
+  std::set<std::string> audits;
+  for (const auto& item : items) {
+    JsonValue json = JsonValue::MakeObject();
+    json.Set("id", item.recommendation.id);
+    json.Set("reference", item.recommendation.reference);
+    json.Set("text", item.recommendation.text);
+    json.Set("due_at", Time(item.recommendation.due_at));
+    json.Set("status", item.recommendation.status);
+    json.Set("overdue", item.overdue);
+    json.Set("updated_at", Time(item.recommendation.updated_at));
+    JsonValue finding = JsonValue::MakeObject();
+    finding.Set("id", item.finding.id);
+    finding.Set("reference", item.finding.reference);
+    finding.Set("control_id", item.finding.control_id);
+    finding.Set("title", item.finding.title);
+    finding.Set("risk", item.finding.risk);
+    json.Set("finding", std::move(finding));
+    JsonValue audit = JsonValue::MakeObject();
+    audit.Set("id", item.audit_id);
+    audit.Set("reference", item.audit_reference);
+    audit.Set("title", item.audit_title);
+    audit.Set("status", std::string(hub::ToString(item.audit_status)));
+    audit.Set("auditee_org_id", item.auditee_org_id);
+    audit.Set("auditee_name", item.auditee_name);
+    json.Set("audit", std::move(audit));
+    list.Push(std::move(json));
+    audits.insert(item.audit_id);
+  }
+  for (const auto& audit_id : audits) {
+    AuditAuditRead(context, principal, "audit.recommendations", audit_id);
+  }
+  return ListResponse(list, "");
 }
 
 Response OpenAuditHandler(ApiContext& context, Request& request, const hub::Principal& principal) {
@@ -928,6 +997,29 @@ void AddSchemas(ApiContext& context) {
                                  {"uploaded_by_org_id", Str()},
                                  {"uploaded_at", TimeSchema()}},
                                 {"id", "filename", "size", "sha256"}, false));
+  add("AuditRecommendationSummary",
+      Object({{"id", Str()},
+              {"reference", Str()},
+              {"text", Str()},
+              {"due_at", TimeSchema()},
+              {"status", Enum(hub::AuditRecommendationStatusNames())},
+              {"overdue", Bool()},
+              {"updated_at", TimeSchema()},
+              {"finding", Object({{"id", Str()},
+                                  {"reference", Str()},
+                                  {"control_id", Str()},
+                                  {"title", Str()},
+                                  {"risk", Enum(hub::FindingRiskNames())}},
+                                 {"id", "reference", "control_id"}, false)},
+              {"audit", Object({{"id", Str()},
+                                {"reference", Str()},
+                                {"title", Str()},
+                                {"status", Enum(hub::AuditStatusNames())},
+                                {"auditee_org_id", Str()},
+                                {"auditee_name", Str()}},
+                               {"id", "reference", "auditee_org_id"}, false)}},
+             {"id", "reference", "due_at", "status", "overdue", "finding", "audit"}, false));
+  add("AuditRecommendationList", ListOf("AuditRecommendationSummary"));
   add("AuditResults", Object({{"findings", ArrayOf(Ref("AuditFinding"))},
                               {"recommendations", ArrayOf(Ref("AuditRecommendation"))}},
                              {"findings", "recommendations"}, false));
@@ -960,6 +1052,11 @@ void RegisterAgencyAuditRoutes(Router& router, ApiContext& context) {
              Doc("The audits the caller may read (its team's; the audited organisation's "
                  "administrators once issued), newest first",
                  "", "AuditList", {"status", "auditee_org_id", "q", "limit", "cursor"}));
+  router.Add("GET", base + "/recommendations", bind(ListRecommendationsHandler),
+             Doc("Recommendations of the issued and closed audits the caller may read, soonest "
+                 "due first: what an organisation owes, what the team awaits",
+                 "", "AuditRecommendationList",
+                 {"status", "overdue", "due_before", "auditee_org_id", "limit"}));
   router.Add("POST", base, bind(OpenAuditHandler),
              Doc("Open an audit of an organisation against a standard (centre_admin, auditor); "
                  "scope: control_ids, an OSCAL profile, or every control",

@@ -464,6 +464,26 @@ bool AllowedTransition(AuditStatus from, AuditStatus to) {
   return false;
 }
 
+// The SQL condition on audits (alias a) the principal may read, its parameters appended to
+// `params`; nullopt when it reads none. The team reads through its grants (as
+// hub::ReadCondition writes them for any object); the audited organisation's administrators
+// read the audits of their organisation once issued. GetAudit is the same rule for one audit.
+std::optional<std::string> ReadableAudits(const Principal& principal,
+                                          std::vector<store::Param>& params) {
+  if (principal.IsCentreStaff()) {
+    SqlCondition team =
+        ReadCondition(principal, OBJECT_TYPE, "a", static_cast<int>(params.size()) + 1);
+    params.insert(params.end(), team.params.begin(), team.params.end());
+    return team.sql;
+  }
+  if (can::ReadIssuedAudit(principal, principal.org_id)) {
+    params.push_back(store::Param{principal.org_id});
+    return fmt::format("(a.auditee_org_id = ${} AND a.status IN ('issued', 'closed'))",
+                       params.size());
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string_view ToString(AuditStatus status) { return STATUS_NAMES[static_cast<size_t>(status)]; }
@@ -1306,25 +1326,14 @@ AuditPage ListAudits(store::Connection& connection, const Principal& principal,
     params.push_back(std::move(param));
     return fmt::format("${}", params.size());
   };
-  // The team reads through its grants (as hub::ReadCondition writes them for any object); the
-  // audited organisation's administrators read the audits of their organisation once issued.
-  std::string readable;
-  if (principal.IsCentreStaff()) {
-    SqlCondition team = ReadCondition(principal, OBJECT_TYPE, "a", 1);
-    params = team.params;
-    readable = team.sql;
-  } else if (can::ReadIssuedAudit(principal, principal.org_id)) {
-    readable = fmt::format("(a.auditee_org_id = {} AND a.status IN ('issued', 'closed'))",
-                           next(principal.org_id));
-  } else {
-    return page;
-  }
+  std::optional<std::string> readable = ReadableAudits(principal, params);
+  if (!readable) return page;
   std::string user = next(principal.user_id);
   std::string sql = fmt::format(
       "SELECT a.id, a.reference, a.title, a.auditee_org_id, o.name, s.title, a.status, a.marking, "
       "m.role, a.planned_end, a.created_at, a.updated_at FROM {} LEFT JOIN audit_members m ON "
       "m.audit_id = a.id AND m.user_id = {} WHERE {}",
-      AUDIT_FROM, user, readable);
+      AUDIT_FROM, user, *readable);
   if (filter.status) {
     sql += fmt::format(" AND a.status = {}", next(std::string(ToString(*filter.status))));
   }
@@ -1367,6 +1376,70 @@ AuditPage ListAudits(store::Connection& connection, const Principal& principal,
     page.more = true;
   }
   return page;
+}
+
+std::vector<RecommendationSummary> ListAuditRecommendations(store::Connection& connection,
+                                                            const Principal& principal,
+                                                            const RecommendationFilter& filter,
+                                                            int64_t now_ms, int limit) {
+  std::vector<RecommendationSummary> items;
+  if (!principal.IsMember()) return items;
+  if (filter.auditee_org_id && !PlausibleId(*filter.auditee_org_id)) return items;
+  std::vector<store::Param> params;
+  std::optional<std::string> readable = ReadableAudits(principal, params);
+  if (!readable) return items;
+  auto next = [&](store::Param param) {
+    params.push_back(std::move(param));
+    return fmt::format("${}", params.size());
+  };
+  std::string sql = fmt::format(
+      "SELECT r.id, r.number, r.text, r.due_at, r.status, r.updated_at, a.id, "
+      "a.reference, a.title, a.auditee_org_id, o.name, a.status, f.id, f.number, f.control_id, "
+      "f.title, f.risk FROM audit_recommendations r JOIN audits a ON a.id = r.audit_id JOIN "
+      "organizations o ON o.id = a.auditee_org_id JOIN audit_findings f ON f.id = r.finding_id "
+      "WHERE {} AND a.status IN ('issued', 'closed')",
+      *readable);
+  if (!filter.statuses.empty()) {
+    std::string list;
+    for (const auto& status : filter.statuses) {
+      list += (list.empty() ? "" : ", ") + next(status);
+    }
+    sql += fmt::format(" AND r.status IN ({})", list);
+  }
+  if (filter.overdue_only) {
+    sql += fmt::format(" AND r.status IN ('open', 'in_progress') AND r.due_at < {}", next(now_ms));
+  }
+  if (filter.due_before) sql += fmt::format(" AND r.due_at < {}", next(*filter.due_before));
+  if (filter.auditee_org_id) {
+    sql += fmt::format(" AND a.auditee_org_id = {}", next(*filter.auditee_org_id));
+  }
+  sql += fmt::format(" ORDER BY r.due_at, a.reference, r.number LIMIT {}", limit);
+  for (const auto& row : connection.Query(sql, params).rows) {
+    RecommendationSummary item;
+    item.recommendation.id = row[0].text();
+    item.recommendation.number = row[1].as_int();
+    item.recommendation.reference = fmt::format("R-{:03d}", item.recommendation.number);
+    item.recommendation.text = row[2].text();
+    item.recommendation.due_at = row[3].as_int();
+    item.recommendation.status = row[4].text();
+    item.recommendation.updated_at = row[5].as_int();
+    item.audit_id = row[6].text();
+    item.audit_reference = row[7].text();
+    item.audit_title = row[8].text();
+    item.auditee_org_id = row[9].text();
+    item.auditee_name = row[10].text();
+    item.audit_status = ParseAuditStatus(row[11].text()).value_or(AuditStatus::kIssued);
+    item.finding.id = row[12].text();
+    item.finding.number = row[13].as_int();
+    item.finding.reference = fmt::format("F-{:03d}", item.finding.number);
+    item.finding.control_id = row[14].text();
+    item.finding.title = row[15].text();
+    item.finding.risk = row[16].text();
+    item.recommendation.finding_id = item.finding.id;
+    item.overdue = item.recommendation.OverdueAt(now_ms);
+    items.push_back(std::move(item));
+  }
+  return items;
 }
 
 }  // namespace yagura::hub

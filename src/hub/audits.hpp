@@ -355,4 +355,29 @@ AuditPage ListAudits(store::Connection& connection, const Principal& principal,
                      const AuditFilter& filter,
                      std::optional<std::pair<int64_t, std::string>> before, int limit);
 
+// Recommendations across the issued and closed audits the principal may read: for an
+// organisation's administrators, what their organisation owes; for the centre's auditors, what
+// their audits await. Soonest due first.
+struct RecommendationFilter {
+  std::vector<std::string> statuses;  // any of AuditRecommendationStatusNames; empty: all
+  bool overdue_only = false;          // open or in progress and past due
+  std::optional<int64_t> due_before;
+  std::optional<std::string> auditee_org_id;
+};
+struct RecommendationSummary {
+  AuditRecommendation recommendation;  // without follow-ups and attachments
+  AuditFinding finding;                // id, reference, control, title, risk
+  std::string audit_id;
+  std::string audit_reference;
+  std::string audit_title;
+  AuditStatus audit_status = AuditStatus::kIssued;
+  std::string auditee_org_id;
+  std::string auditee_name;
+  bool overdue = false;
+};
+std::vector<RecommendationSummary> ListAuditRecommendations(store::Connection& connection,
+                                                            const Principal& principal,
+                                                            const RecommendationFilter& filter,
+                                                            int64_t now_ms, int limit);
+
 }  // namespace yagura::hub

@@ -240,6 +240,35 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
   ASSERT_EQ(results.status, 200);
   EXPECT_EQ(Body(results).Find("recommendations")->as_array().size(), 1u);
 
+  // What the ministry owes, across its audits; nothing for its reporters.
+  Response owed =
+      Call("GET", "/api/v1/audits/recommendations?status=open,in_progress", ministry_admin_);
+  ASSERT_EQ(owed.status, 200) << owed.body;
+  JsonValue owed_body = Body(owed);
+  ASSERT_EQ(owed_body.Find("items")->as_array().size(), 1u);
+  const JsonValue& owed_item = owed_body.Find("items")->as_array()[0];
+  EXPECT_EQ(Text(owed_item, "reference"), "R-001");
+  EXPECT_EQ(Text(*owed_item.Find("finding"), "control_id"), "GV.1");
+  EXPECT_EQ(Text(*owed_item.Find("audit"), "auditee_name"), "Ministry A");
+  EXPECT_FALSE(owed_item.Find("overdue")->as_bool());
+  EXPECT_TRUE(Body(Call("GET", "/api/v1/audits/recommendations?overdue=true", ministry_admin_))
+                  .Find("items")
+                  ->as_array()
+                  .empty());
+  EXPECT_EQ(
+      Body(Call("GET", "/api/v1/audits/recommendations?due_before=2027-07-01T00:00:00Z", member_))
+          .Find("items")
+          ->as_array()
+          .size(),
+      1u);
+  EXPECT_TRUE(Body(Call("GET", "/api/v1/audits/recommendations", reporter_))
+                  .Find("items")
+                  ->as_array()
+                  .empty());
+  EXPECT_TRUE(
+      Body(Call("GET", "/api/v1/audits/recommendations", duty_)).Find("items")->as_array().empty());
+  EXPECT_EQ(Call("GET", "/api/v1/audits/recommendations?status=done", member_).status, 400);
+
   const std::string follow = one + "/recommendations/" + recommendation_id + "/follow-ups";
   ASSERT_EQ(Call("POST", follow, ministry_admin_,
                  R"({"status": "implemented", "note": "Adopted on 2027-03-01"})")

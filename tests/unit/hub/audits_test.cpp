@@ -698,6 +698,25 @@ TEST_P(AuditsTest, OverdueRecommendationsAreCounted) {
   EXPECT_EQ(before.recommendations_open, 1);
   EXPECT_EQ(before.recommendations_overdue, 0);
   EXPECT_EQ(ProgressOf(*db_->Acquire(), audit.id, T0 + 61 * DAY).recommendations_overdue, 1);
+  // Across audits: what the ministry owes, and what is overdue, for those who may read it.
+  RecommendationFilter overdue;
+  overdue.overdue_only = true;
+  auto owed = [&](const Principal& p, const RecommendationFilter& filter, int64_t now) {
+    return ListAuditRecommendations(*db_->Acquire(), p, filter, now, 100);
+  };
+  EXPECT_TRUE(owed(ministry_admin_, overdue, T0 + DAY).empty());
+  auto late = owed(ministry_admin_, overdue, T0 + 61 * DAY);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_TRUE(late[0].overdue);
+  EXPECT_EQ(late[0].finding.control_id, "org-2");
+  EXPECT_EQ(late[0].audit_reference, audit.reference);
+  EXPECT_EQ(owed(auditor_, overdue, T0 + 61 * DAY).size(), 1u);
+  for (const Principal* outsider : {&duty_, &other_admin_, &ministry_reporter_, &partner_}) {
+    EXPECT_TRUE(owed(*outsider, {}, T0 + 61 * DAY).empty()) << outsider->username;
+  }
+  RecommendationFilter verified;
+  verified.statuses = {"verified"};
+  EXPECT_TRUE(owed(auditor_, verified, T0 + DAY).empty());
 }
 
 TEST_P(AuditsTest, OscalExportsNameEveryControlFindingAndDeadline) {
