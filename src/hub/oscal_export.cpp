@@ -86,6 +86,13 @@ JsonValue Metadata(const AuditRecord& record, std::string_view what) {
     assessor_uuids.Push(Uuid("person", member.user_id));
     parties.Push(std::move(person));
   }
+  for (const auto& former : record.former_members) {
+    JsonValue person = JsonValue::MakeObject();
+    person.Set("uuid", Uuid("person", former.user_id));
+    person.Set("type", "person");
+    person.Set("name", former.display_name.empty() ? former.username : former.display_name);
+    parties.Push(std::move(person));
+  }
   metadata.Set("parties", std::move(parties));
   JsonValue responsible = JsonValue::MakeArray();
   JsonValue auditee = JsonValue::MakeObject();
@@ -182,7 +189,24 @@ CaseResult<AuditRecord> ReadAuditRecord(store::Connection& connection, const Pri
   if (!controls) return tl::unexpected(controls.error());
   auto results = AuditFindings(connection, principal, id);
   if (!results) return tl::unexpected(results.error());
-  return AuditRecord{std::move(*audit), std::move(*controls), std::move(*results)};
+  AuditRecord record{std::move(*audit), std::move(*controls), std::move(*results), {}};
+  for (const auto& finding : record.results.findings) {
+    const std::string& author = finding.created_by;
+    if (record.audit.RoleOf(author)) continue;
+    bool known = false;
+    for (const auto& former : record.former_members) known = known || former.user_id == author;
+    if (known) continue;
+    store::Rows rows = connection.Query("SELECT username, display_name FROM users WHERE id = $1",
+                                        {store::Param{author}});
+    AuditMember former;
+    former.user_id = author;
+    if (!rows.empty()) {
+      former.username = rows.rows[0][0].text();
+      former.display_name = rows.rows[0][1].text();
+    }
+    record.former_members.push_back(std::move(former));
+  }
+  return record;
 }
 
 JsonValue AssessmentResultsJson(const AuditRecord& record) {

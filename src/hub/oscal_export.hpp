@@ -28,6 +28,8 @@ struct AuditRecord {
   Audit audit;
   std::vector<ScopedControl> controls;
   AuditResults results;
+  // Authors of findings who have left the team since: parties too, as the risks name them.
+  std::vector<AuditMember> former_members;
 };
 
 // Reads what an export needs, with the caller's right to read the audit.

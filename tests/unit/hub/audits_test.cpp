@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "core/json_value.hpp"
@@ -775,6 +776,35 @@ TEST_P(AuditsTest, OscalExportsNameEveryControlFindingAndDeadline) {
             recommendation.finding_id);
   EXPECT_NE(items[0].Find("remarks")->as_string().find("open -> in_progress: Started"),
             std::string::npos);
+
+  // Every party a document names is in its metadata, also the finding's author once they have
+  // left the team.
+  ASSERT_TRUE(Write([&](store::Connection& c) {
+    return RemoveAuditMember(c, lead_, audit.id, auditor_.user_id, T0);
+  }));
+  auto later = ReadAuditRecord(*db_->Acquire(), lead_, audit.id);
+  ASSERT_TRUE(later);
+  const JsonValue after = AssessmentResultsJson(*later);
+  const JsonValue* document = after.Find("assessment-results");
+  std::set<std::string> parties;
+  for (const auto& party : document->Find("metadata")->Find("parties")->as_array()) {
+    parties.insert(party.Find("uuid")->as_string());
+  }
+  const JsonValue& risk = document->Find("results")->as_array()[0].Find("risks")->as_array()[0];
+  const std::string author = risk.Find("characterizations")
+                                 ->as_array()[0]
+                                 .Find("origin")
+                                 ->Find("actors")
+                                 ->as_array()[0]
+                                 .Find("actor-uuid")
+                                 ->as_string();
+  EXPECT_TRUE(parties.contains(author));
+  for (const auto& responsible :
+       document->Find("metadata")->Find("responsible-parties")->as_array()) {
+    for (const auto& uuid : responsible.Find("party-uuids")->as_array()) {
+      EXPECT_TRUE(parties.contains(uuid.as_string()));
+    }
+  }
 }
 
 TEST_P(AuditsTest, TheLastLeadStaysAndTheTeamIsTheCentres) {
