@@ -7,12 +7,12 @@ import type { Me } from './types';
 
 export type PageName =
   | 'overview' | 'alerts' | 'incidents' | 'cases' | 'events' | 'advisories' | 'requests' | 'recommendations'
-  | 'organizations' | 'users' | 'sensors' | 'intel' | 'rules' | 'audit' | 'settings';
+  | 'audits' | 'standards' | 'organizations' | 'users' | 'sensors' | 'intel' | 'rules' | 'audit' | 'settings';
 
 // Navigation order.
 export const PAGE_ORDER: PageName[] = [
-  'overview', 'alerts', 'incidents', 'cases', 'events', 'advisories', 'requests', 'recommendations', 'intel', 'rules',
-  'organizations', 'users', 'sensors', 'audit', 'settings',
+  'overview', 'alerts', 'incidents', 'cases', 'events', 'advisories', 'requests', 'recommendations', 'audits', 'standards',
+  'intel', 'rules', 'organizations', 'users', 'sensors', 'audit', 'settings',
 ];
 
 export interface Access {
@@ -47,6 +47,10 @@ export interface Access {
   // Raw events from the event store (hub::can::ReadRawEvents): the centre's duty officers,
   // analysts and investigators every organisation's, an organisation's writers their own.
   readRawEvents: boolean;
+  // Importing a standard (an OSCAL catalog) and opening an audit against one
+  // (hub::can::ImportStandard, OpenAudit): the centre's administrators and auditors.
+  importStandard: boolean;
+  openAudit: boolean;
 }
 
 export const CENTRE_ROLES = ['centre_admin', 'centre_analyst', 'investigator', 'auditor'];
@@ -80,6 +84,12 @@ export function accessFor(me: Me): Access {
     pages.add('sensors');
   }
   if (centreAdmin) pages.add('audit');
+  // Audits: the centre's staff see those whose team they are on; an organisation's
+  // administrators see their organisation's once the report is issued (its reporters never).
+  // Standards are public documents for every member of the community, not for partners abroad.
+  if (centre || orgAdmin) pages.add('audits');
+  if (!partner) pages.add('standards');
+  const auditor = centre && (has('centre_admin') || has('auditor'));
   const readRawEvents = (centre && (has('centre_admin') || has('centre_analyst') || has('investigator'))) || orgWriter;
   if (readRawEvents) pages.add('events');
 
@@ -109,6 +119,8 @@ export function accessFor(me: Me): Access {
     export: centre || member,
     openCase: centre && (has('centre_admin') || has('investigator')),
     readRawEvents,
+    importStandard: auditor,
+    openAudit: auditor,
   };
 }
 
@@ -182,4 +194,53 @@ export function canRemoveCaseMembers(access: Access, kase: CaseState): boolean {
 // Evidence, custody, file uploads, timeline entries and imports, links: leads and members.
 export function canWorkOnCase(access: Access, kase: CaseState): boolean {
   return access.centre && (kase.my_role === 'lead' || kase.my_role === 'member') && kase.status !== 'closed';
+}
+
+// Audits: the team has the cases' roles (hub::can::RunCase, WorkOnCase) and is the centre's
+// staff; the audited organisation's administrators read the report once issued and answer its
+// recommendations. `audit.my_role` is null for anyone not on the team.
+interface AuditState { my_role: string | null; status: string }
+
+const AUDIT_WORKING = ['fieldwork', 'reporting'];
+const AUDIT_OVER = ['closed', 'cancelled'];
+
+// On the team (whatever the role): the team's history and the team list.
+export function isOnAuditTeam(access: Access, audit: AuditState): boolean {
+  return access.centre && audit.my_role !== null;
+}
+
+// Moving the audit along its lifecycle: leads, whatever the status (audit_flow.ts says where to).
+export function canChangeAuditStatus(access: Access, audit: AuditState): boolean {
+  return access.centre && audit.my_role === 'lead';
+}
+
+// Title, objectives, marking and planned dates: leads, until the report is issued.
+export function canEditAudit(access: Access, audit: AuditState): boolean {
+  return canChangeAuditStatus(access, audit) && ['planning', 'fieldwork', 'reporting'].includes(audit.status);
+}
+
+// The controls in scope: leads, while planning.
+export function canSetAuditScope(access: Access, audit: AuditState): boolean {
+  return canChangeAuditStatus(access, audit) && audit.status === 'planning';
+}
+
+// Adding, changing and removing members: leads, until the audit is over.
+export function canManageAuditTeam(access: Access, audit: AuditState): boolean {
+  return canChangeAuditStatus(access, audit) && !AUDIT_OVER.includes(audit.status);
+}
+
+// Assessing controls, writing findings and recommendations: leads and members, in fieldwork and
+// reporting only (readers read; the audited organisation never writes them).
+export function canWorkOnAudit(access: Access, audit: AuditState): boolean {
+  return access.centre && (audit.my_role === 'lead' || audit.my_role === 'member') && AUDIT_WORKING.includes(audit.status);
+}
+
+// Moving an issued recommendation's due date (an agreed extension): leads.
+export function canExtendAuditRecommendation(access: Access, audit: AuditState): boolean {
+  return canChangeAuditStatus(access, audit) && audit.status === 'issued';
+}
+
+// The audited organisation's administrators (hub::can::ReadIssuedAudit, AnswerAuditRecommendation).
+export function isAuditeeAdmin(access: Access, me: Me, auditeeOrgId: string): boolean {
+  return !access.centre && access.orgType !== 'partner_cert' && access.orgId === auditeeOrgId && me.roles.includes('org_admin');
 }

@@ -110,6 +110,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 export const get = <T>(path: string, query?: Query) => api<T>('GET', path, undefined, { query });
 export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
 export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, body);
+export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);
 export const del = <T>(path: string) => api<T>('DELETE', path);
 
 // A one-line explanation for people: what kind of failure (translated), then what the server
@@ -125,6 +126,14 @@ export function describe(error: unknown): string {
   }
   if (error instanceof Error) return `${t('error.unexpected')} — ${error.message}`;
   return t('error.unexpected');
+}
+
+// A refusal because of the object's state (409: a report that cannot be issued yet, a file
+// imported already) is explained by the server's own words; "reload and try again" would
+// mislead. Everything else is described as usual.
+export function describeRefusal(error: unknown): string {
+  if (error instanceof ApiError && error.status === 409 && error.message) return t('validation.server', { message: error.message });
+  return describe(error);
 }
 
 export function errorKind(error: ApiError): string {

@@ -47,6 +47,11 @@ export const ROUTES: Route[] = [
   { name: 'recommendations', pattern: '/recommendations', page: 'recommendations', load: () => import('./pages/recommendations') },
   { name: 'recommendation-new', pattern: '/recommendations/new', page: 'recommendations', load: () => import('./pages/recommendation_form') },
   { name: 'recommendation', pattern: '/recommendations/:id', page: 'recommendations', load: () => import('./pages/recommendation') },
+  { name: 'audits', pattern: '/audits', page: 'audits', load: () => import('./pages/audits') },
+  { name: 'audit-new', pattern: '/audits/new', page: 'audits', load: () => import('./pages/audit_form') },
+  { name: 'audit-detail', pattern: '/audits/:id', page: 'audits', load: () => import('./pages/audit_detail') },
+  { name: 'standards', pattern: '/standards', page: 'standards', load: () => import('./pages/standards') },
+  { name: 'standard', pattern: '/standards/:id', page: 'standards', load: () => import('./pages/standard') },
   { name: 'organizations', pattern: '/organizations', page: 'organizations', load: () => import('./pages/organizations') },
   { name: 'users', pattern: '/users', page: 'users', load: () => import('./pages/users') },
   { name: 'sensors', pattern: '/sensors', page: 'sensors', load: () => import('./pages/sensors') },
@@ -58,7 +63,7 @@ export const ROUTES: Route[] = [
 
 export const NAV_PATHS: Record<PageName, string> = {
   overview: '/', alerts: '/alerts', incidents: '/incidents', cases: '/cases', events: '/events', advisories: '/advisories',
-  requests: '/requests', recommendations: '/recommendations', organizations: '/organizations',
+  requests: '/requests', recommendations: '/recommendations', audits: '/audits', standards: '/standards', organizations: '/organizations',
   users: '/users', sensors: '/sensors', intel: '/intel', rules: '/rules', audit: '/audit', settings: '/settings',
 };
 

@@ -72,6 +72,16 @@ export const ENUMS = {
   'case.timeline_kind': ['event', 'alert', 'incident', 'evidence', 'action', 'finding', 'note'],
   'case.timeline_origin': ['written', 'imported', 'linked'],
   'case.import_format': ['yagura-alerts', 'timesketch', 'mixed'],
+  // Audits (src/hub/audits.cpp). An audit's team has the cases' roles, named for audits.
+  'audit.status': ['planning', 'fieldwork', 'reporting', 'issued', 'closed', 'cancelled'],
+  'audit.role': ['lead', 'member', 'reader'],
+  'audit.result': ['not_assessed', 'satisfied', 'partially_satisfied', 'not_satisfied', 'not_applicable'],
+  'audit.method': ['examine', 'interview', 'test'],
+  'audit.risk': ['low', 'moderate', 'high', 'critical'],
+  'audit.recommendation_status': ['open', 'in_progress', 'implemented', 'verified', 'risk_accepted'],
+  'audit.history': ['opened', 'updated', 'scope_set', 'transition', 'member_added', 'member_changed',
+    'member_removed', 'assessed', 'finding_added', 'finding_updated', 'recommendation_added',
+    'recommendation_updated', 'follow_up'],
 } as const;
 
 export type EnumGroup = keyof typeof ENUMS;

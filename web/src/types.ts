@@ -492,3 +492,148 @@ export interface CaseCandidate {
   display_name: string;
   roles: string[];
 }
+
+// Standards and audits (src/http/api_audits.cpp).
+
+/** GET /api/v1/standards: an imported OSCAL catalog. */
+export interface Standard {
+  id: string;
+  title: string;
+  version: string;
+  oscal_uuid: string;
+  oscal_version: string;
+  published: string | null;
+  source: string;
+  sha256: string;
+  controls: number;
+  imported_by: string;
+  imported_at: string;
+}
+
+/** One control of a standard, in the catalog's order; enhancements follow their control. */
+export interface StandardControl {
+  control_id: string;
+  parent_id: string | null;
+  group: string;
+  label: string;
+  title: string;
+  class: string;
+  statement: string;
+  depth: number;
+}
+
+export interface StandardWithControls extends Standard {
+  control_list: StandardControl[];
+}
+
+export interface AuditProgress {
+  controls: number;
+  assessed: number;
+  satisfied: number;
+  partially_satisfied: number;
+  not_satisfied: number;
+  not_applicable: number;
+  findings: number;
+  recommendations: number;
+  recommendations_open: number;
+  recommendations_overdue: number;
+}
+
+export interface AuditSummary {
+  id: string;
+  reference: string;
+  title: string;
+  auditee_org_id: string;
+  auditee_name: string;
+  standard_title: string;
+  status: string;
+  tlp: string;
+  // The caller's role in the team; null for the audited organisation.
+  my_role: string | null;
+  planned_end: string | null;
+  created_at: string;
+  updated_at: string;
+  progress: AuditProgress;
+}
+
+export interface AuditMember {
+  user_id: string;
+  username: string;
+  display_name: string;
+  role: string;
+  added_at: string;
+}
+
+export interface Audit extends AuditSummary {
+  objectives: string;
+  standard_id: string;
+  planned_start: string | null;
+  conclusion: string | null;
+  issued_at: string | null;
+  closed_at: string | null;
+  version: number;
+  // Both empty or null for the audited organisation, which reads the report, not who wrote it.
+  opened_by: string | null;
+  members: AuditMember[];
+}
+
+/** GET /api/v1/audits/{id}/controls: a control in scope with its assessment. */
+export interface AuditControl extends StandardControl {
+  result: string;
+  methods: string[];
+  note: string;
+  assessed_by: string | null;
+  assessed_at: string | null;
+}
+
+export interface AuditFinding {
+  id: string;
+  number: number;
+  reference: string;
+  control_id: string;
+  title: string;
+  description: string;
+  risk: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditFollowUp {
+  id: string;
+  seq: number;
+  at: string;
+  actor_id: string;
+  actor_org_id: string;
+  from: string;
+  to: string;
+  note: string;
+}
+
+export interface AuditRecommendation {
+  id: string;
+  finding_id: string;
+  number: number;
+  reference: string;
+  text: string;
+  due_at: string;
+  status: string;
+  overdue: boolean;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  follow_ups: AuditFollowUp[];
+}
+
+export interface AuditResults {
+  findings: AuditFinding[];
+  recommendations: AuditRecommendation[];
+}
+
+export interface AuditHistoryEntry {
+  id: string;
+  at: string;
+  actor_id: string;
+  kind: string;
+  detail: Record<string, unknown>;
+}

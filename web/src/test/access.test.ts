@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  accessFor, canAnswerRequest, canChangeCaseStatus, canEditIncident, canRemoveCaseMembers, canRespondToRecommendation,
-  canRunCase, canTriageAlert, canTriageIncident, canWorkOnCase, grantableRoles, PAGE_ORDER, type PageName,
+  accessFor, canAnswerRequest, canChangeAuditStatus, canChangeCaseStatus, canEditAudit, canEditIncident, canExtendAuditRecommendation,
+  canManageAuditTeam, canRemoveCaseMembers, canRespondToRecommendation, canRunCase, canSetAuditScope, canTriageAlert,
+  canTriageIncident, canWorkOnAudit, canWorkOnCase, grantableRoles, isAuditeeAdmin, isOnAuditTeam, PAGE_ORDER, type PageName,
 } from '../access';
 import type { Me } from '../types';
 
@@ -30,9 +31,27 @@ describe('pages by role and organisation', () => {
     expect(list).not.toContain('audit');
   });
 
-  it('shows a ministry reporter its own work, recommendations, and no centre tools', () => {
+  it('shows a ministry reporter its own work, recommendations, the standards, and no centre tools', () => {
     const list = pages(me('ministry', ['org_reporter']));
-    expect(list).toEqual(['overview', 'alerts', 'incidents', 'events', 'advisories', 'requests', 'recommendations', 'settings']);
+    expect(list).toEqual(['overview', 'alerts', 'incidents', 'events', 'advisories', 'requests', 'recommendations', 'standards', 'settings']);
+  });
+
+  it('shows audits to the centre\'s staff and to organisations\' administrators, never to reporters or partners', () => {
+    for (const role of ['centre_admin', 'centre_analyst', 'investigator', 'auditor']) {
+      expect(pages(me('centre', [role]))).toContain('audits');
+    }
+    for (const type of ['ministry', 'independent_agency', 'critical_infrastructure', 'local_government']) {
+      expect(pages(me(type, ['org_admin']))).toContain('audits');
+      expect(pages(me(type, ['org_reporter']))).not.toContain('audits');
+    }
+    expect(pages(me('partner_cert', ['partner']))).not.toContain('audits');
+  });
+
+  it('shows the standards to every member of the community but not to partners abroad', () => {
+    for (const [type, role] of [['centre', 'auditor'], ['centre', 'centre_analyst'], ['ministry', 'org_admin'], ['local_government', 'org_reporter']]) {
+      expect(pages(me(type, [role]))).toContain('standards');
+    }
+    expect(pages(me('partner_cert', ['partner']))).not.toContain('standards');
   });
 
   it('shows raw events to those the server lets read them (hub::can::ReadRawEvents)', () => {
@@ -184,6 +203,60 @@ describe('actions', () => {
     // A membership outside the centre (someone moved away) gives nothing.
     expect(canWorkOnCase(accessFor(me('ministry', ['org_admin'])), open('lead'))).toBe(false);
     expect(canRunCase(access, open(null))).toBe(false);
+  });
+
+  it('lets the centre\'s administrators and auditors import standards and open audits (hub::can::ImportStandard, OpenAudit)', () => {
+    for (const role of ['centre_admin', 'auditor']) {
+      const access = accessFor(me('centre', [role]));
+      expect([access.importStandard, access.openAudit]).toEqual([true, true]);
+    }
+    for (const [type, role] of [['centre', 'centre_analyst'], ['centre', 'investigator'], ['ministry', 'org_admin'], ['partner_cert', 'partner']]) {
+      const access = accessFor(me(type, [role]));
+      expect([access.importStandard, access.openAudit]).toEqual([false, false]);
+    }
+    // An "auditor" role outside the centre (which the server would not grant) gives nothing.
+    expect(accessFor(me('ministry', ['auditor'])).openAudit).toBe(false);
+  });
+
+  it('lets an audit\'s role and status decide what its team does', () => {
+    const access = accessFor(me('centre', ['auditor']));
+    const audit = (role: string | null, status: string) => ({ my_role: role, status });
+    // Leads run the audit: its status always, its details until issued, its scope while planning,
+    // its team until it is over.
+    expect(canChangeAuditStatus(access, audit('lead', 'issued'))).toBe(true);
+    expect(canChangeAuditStatus(access, audit('member', 'fieldwork'))).toBe(false);
+    expect(['planning', 'fieldwork', 'reporting', 'issued', 'closed', 'cancelled'].map((s) => canEditAudit(access, audit('lead', s))))
+      .toEqual([true, true, true, false, false, false]);
+    expect(['planning', 'fieldwork'].map((s) => canSetAuditScope(access, audit('lead', s)))).toEqual([true, false]);
+    expect(canSetAuditScope(access, audit('member', 'planning'))).toBe(false);
+    expect(['planning', 'issued', 'closed', 'cancelled'].map((s) => canManageAuditTeam(access, audit('lead', s))))
+      .toEqual([true, true, false, false]);
+    // Leads and members assess and write findings in fieldwork and reporting only; readers read.
+    expect(['planning', 'fieldwork', 'reporting', 'issued'].map((s) => canWorkOnAudit(access, audit('member', s))))
+      .toEqual([false, true, true, false]);
+    expect(canWorkOnAudit(access, audit('lead', 'reporting'))).toBe(true);
+    expect(canWorkOnAudit(access, audit('reader', 'fieldwork'))).toBe(false);
+    expect(canWorkOnAudit(access, audit(null, 'fieldwork'))).toBe(false);
+    // After issue, only a lead moves a due date.
+    expect(canExtendAuditRecommendation(access, audit('lead', 'issued'))).toBe(true);
+    expect(canExtendAuditRecommendation(access, audit('member', 'issued'))).toBe(false);
+    expect(canExtendAuditRecommendation(access, audit('lead', 'reporting'))).toBe(false);
+    expect([isOnAuditTeam(access, audit('reader', 'issued')), isOnAuditTeam(access, audit(null, 'issued'))]).toEqual([true, false]);
+    // A role outside the centre gives nothing.
+    const orgAdmin = accessFor(me('ministry', ['org_admin']));
+    expect(canWorkOnAudit(orgAdmin, audit('lead', 'fieldwork'))).toBe(false);
+    expect(canChangeAuditStatus(orgAdmin, audit('lead', 'reporting'))).toBe(false);
+    expect(isOnAuditTeam(orgAdmin, audit('lead', 'issued'))).toBe(false);
+  });
+
+  it('answers an audit\'s recommendations as the audited organisation\'s administrator only', () => {
+    const admin = me('ministry', ['org_admin'], 'm');
+    const reporter = me('ministry', ['org_reporter'], 'm');
+    const centre = me('centre', ['centre_admin'], 'm');
+    expect(isAuditeeAdmin(accessFor(admin), admin, 'm')).toBe(true);
+    expect(isAuditeeAdmin(accessFor(admin), admin, 'other')).toBe(false);
+    expect(isAuditeeAdmin(accessFor(reporter), reporter, 'm')).toBe(false);
+    expect(isAuditeeAdmin(accessFor(centre), centre, 'm')).toBe(false);
   });
 
   it('grants centre roles only as centre administrator', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiError, describe as describeError, onUnauthorized, setCsrfToken, withQuery } from '../api';
+import { api, ApiError, describe as describeError, describeRefusal, onUnauthorized, setCsrfToken, withQuery } from '../api';
 
 interface Call { url: string; init: RequestInit }
 
@@ -76,5 +76,12 @@ describe('the API client', () => {
   it('builds query strings without empty values', () => {
     expect(withQuery('/api/v1/alerts', { status: 'new', level: '', org_id: undefined, limit: 50 })).toBe('/api/v1/alerts?status=new&limit=50');
     expect(withQuery('/x?a=1', { b: 'c d' })).toBe('/x?a=1&b=c+d');
+  });
+
+  it('explains a refusal for the object\'s state in the server\'s words alone', () => {
+    const conflict = new ApiError(409, 'conflict', 'the report cannot be issued yet: finding F-001 has no recommendation');
+    expect(describeRefusal(conflict)).toBe('The centre refused this: the report cannot be issued yet: finding F-001 has no recommendation');
+    const invalid = new ApiError(400, 'invalid_request', 'title must not be empty', 'title');
+    expect(describeRefusal(invalid)).toBe(describeError(invalid));
   });
 });
