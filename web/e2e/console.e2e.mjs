@@ -17,9 +17,10 @@
 //   4c. a centre auditor imports an OSCAL catalog (the same file twice is refused), opens an
 //      audit of the ministry against it, starts fieldwork, assesses every control, is told why
 //      the report cannot be issued yet, writes a finding and its recommendation, and issues the
-//      report; the ministry's administrator reads it and reports the recommendation implemented
-//      (its reporter sees no audit at all); the auditor verifies it and closes the audit with a
-//      conclusion;
+//      report; the ministry's administrator finds the recommendation among what the ministry
+//      owes, reads the report, attaches proof to the recommendation and reports it implemented
+//      (its reporter sees no audit at all); the auditor downloads the proof, verifies it and
+//      closes the audit with a conclusion;
 //   5. the administrator opens every page, reloads the rules and exports alerts (progress bars),
 //      makes and revokes a sensor token and an API token (each used before and after), and
 //      creates a TAXII collection, grants an organisation access and publishes an indicator.
@@ -31,7 +32,7 @@
 // YAGURA_CHROMIUM: the browser (default /usr/bin/chromium).
 import { chromium, request as playwrightRequest } from 'playwright-core';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const BASE = (process.env.YAGURA_URL ?? '').replace(/\/$/, '');
@@ -707,7 +708,8 @@ async function auditorOpensAudit(browser, s) {
   await page.waitForURL(/\/audits\/[0-9a-f-]{20,}$/);
   await heading(page, title);
   const auditId = new URL(page.url()).pathname.split('/').pop();
-  check(/AUD-\d{4}-\d+/.test(await page.locator('main h1').innerText()), 'the new audit shows no reference');
+  const reference = (await page.locator('main h1').innerText()).match(/AUD-\d{4}-\d+/)?.[0];
+  check(reference !== undefined, 'the new audit shows no reference');
   await page.locator('main .badges').getByText('Your role: Lead auditor').waitFor();
   await page.locator('.audit-status').getByText('Planning').waitFor();
   const teamPanel = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Team', exact: true }) });
@@ -813,8 +815,12 @@ async function auditorOpensAudit(browser, s) {
   await shot(page, 'audits');
   await signOut(page);
   await page.context().close();
-  return { auditId, title };
+  return { auditId, reference, title };
 }
+
+// The ministry's proof that the recommendation is implemented, attached through the page.
+const PROOF = Buffer.from('Duty roster 2027: incident reports go to the duty officer, who reports to the centre within 24 hours.\n');
+const PROOF_SHA256 = createHash('sha256').update(PROOF).digest('hex');
 
 async function auditeeAnswersRecommendation(browser, s, audit) {
   step = 'ministry reporter: sees no audit, in the list or by id';
@@ -828,9 +834,24 @@ async function auditeeAnswersRecommendation(browser, s, audit) {
   const page = await newPage(browser, 'ministry admin');
   await signIn(page, s.orgAdmin.username);
   await heading(page, 'Overview');
-  step = 'ministry admin: finds the issued audit';
+  step = 'ministry admin: finds the recommendation among what the ministry owes';
   await nav(page, 'Audits');
-  await page.getByRole('link', { name: audit.title }).click();
+  await page.getByRole('tab', { name: 'Recommendations' }).click();
+  const owed = page.locator('.audit-owed tr').filter({ hasText: audit.title });
+  await owed.getByRole('link', { name: `R-001 of ${audit.reference}` }).waitFor();
+  check((await owed.innerText()).includes('Incidents reported late'), 'the recommendations list does not name the finding');
+  await owed.locator('.recommendation-status').getByText('Open').waitFor();
+  check(await page.locator('.audit-owed').getByText('What the issued audit reports recommend your organisation to do', { exact: false }).count() === 1,
+    'the recommendations list is not worded for the audited organisation');
+  await shot(page, 'audit-recommendations');
+  await page.getByLabel('Overdue only').check();
+  await page.locator('.audit-owed').getByRole('button', { name: 'Apply' }).click();
+  await page.locator('.audit-owed').getByText('Your organisation owes no recommendation that matches.').waitFor();
+  await page.getByLabel('Overdue only').uncheck();
+  await page.locator('.audit-owed').getByRole('button', { name: 'Apply' }).click();
+
+  step = 'ministry admin: finds the issued audit';
+  await page.locator('.audit-owed tr').filter({ hasText: audit.title }).getByRole('link', { name: audit.title }).click();
   await heading(page, audit.title);
   await page.locator('.audit-status').getByText('Report issued').waitFor();
   check(await page.getByRole('heading', { name: 'Team', exact: true }).count() === 0, 'the audited organisation sees the team');
@@ -847,6 +868,19 @@ async function auditeeAnswersRecommendation(browser, s, audit) {
   await recommendation.getByRole('button', { name: 'Report progress: R-001' }).waitFor();
   check(await recommendation.getByRole('button', { name: /^Verify/ }).count() === 0, 'the audited organisation is offered to verify');
   check(await page.getByRole('button', { name: 'Write a finding' }).count() === 0, 'the audited organisation is offered to write findings');
+
+  step = 'ministry admin: attaches proof to the recommendation';
+  await recommendation.getByText('No files.').waitFor();
+  await recommendation.getByLabel(label('File')).setInputFiles({ name: 'duty-roster.txt', mimeType: 'text/plain', buffer: PROOF });
+  await recommendation.getByRole('button', { name: 'Attach a file to R-001' }).click();
+  const file = recommendation.locator('li[data-attachment="duty-roster.txt"]');
+  await file.getByRole('link', { name: 'duty-roster.txt' }).waitFor();
+  const fileText = await file.innerText();
+  check(fileText.includes(s.orgA.name) && fileText.includes(PROOF_SHA256.slice(0, 12)) && fileText.includes(`${PROOF.length} B`),
+    `the attached file is not listed with its size, organisation and hash: ${fileText}`);
+  check(await file.locator('code.hash').getAttribute('title') === PROOF_SHA256, 'the shortened hash does not carry the full SHA-256');
+
+  step = 'ministry admin: reports the recommendation implemented';
   await recommendation.getByRole('button', { name: 'Report implemented: R-001' }).click();
   const box = page.getByRole('dialog');
   await box.getByRole('button', { name: 'Report implemented' }).click();
@@ -858,7 +892,8 @@ async function auditeeAnswersRecommendation(browser, s, audit) {
   await recommendation.locator('.recommendation-status').getByText('Implemented').waitFor();
   await recommendation.locator('.follow-ups').getByText(note).waitFor();
   check((await recommendation.locator('.follow-ups').innerText()).includes('Open → Implemented'), 'the follow-up does not say what changed');
-  check(await recommendation.getByRole('button').count() === 0, 'the audited organisation is offered a step after reporting implemented');
+  check(await recommendation.locator('.follow-up-actions').count() === 0, 'the audited organisation is offered a step after reporting implemented');
+  await recommendation.getByRole('button', { name: 'Attach a file to R-001' }).waitFor();
   await shot(page, 'audit-follow-up', true);
   await signOut(page);
   await page.context().close();
@@ -868,11 +903,21 @@ async function auditorClosesAudit(browser, s, audit) {
   const page = await newPage(browser, 'auditor');
   await signIn(page, s.auditor.username);
   await heading(page, 'Overview');
-  step = 'auditor: verifies the implementation';
+  step = 'auditor: opens the audit';
   await page.goto(`/audits/${audit.auditId}`);
   await heading(page, audit.title);
   const recommendation = page.locator('section[data-recommendation="R-001"]');
   await recommendation.locator('.recommendation-status').getByText('Implemented').waitFor();
+
+  step = 'auditor: downloads the ministry\'s proof';
+  const file = recommendation.locator('li[data-attachment="duty-roster.txt"]');
+  check((await file.innerText()).includes(s.orgA.name), 'the auditor does not see whose file it is');
+  const [download] = await Promise.all([page.waitForEvent('download'), file.getByRole('link', { name: 'duty-roster.txt' }).click()]);
+  check(download.suggestedFilename() === 'duty-roster.txt', `the download is named ${download.suggestedFilename()}`);
+  const bytes = readFileSync(await download.path());
+  check(bytes.equals(PROOF), `the downloaded file differs from the one attached: ${bytes.toString('utf8').slice(0, 200)}`);
+
+  step = 'auditor: verifies the implementation';
   await recommendation.getByRole('button', { name: 'Verify: R-001' }).click();
   let box = page.getByRole('dialog');
   await box.getByLabel(label('Note')).fill('Checked the procedure and the duty roster on site.');

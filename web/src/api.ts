@@ -113,6 +113,15 @@ export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, b
 export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);
 export const del = <T>(path: string) => api<T>('DELETE', path);
 
+// A file the user chose, sent as the raw body with its own type (application/octet-stream when
+// the browser knows none) and its name as ?filename=.
+export function upload<T>(method: 'POST' | 'PUT', path: string, file: Blob & { name: string }): Promise<T> {
+  return api<T>(method, path, undefined, {
+    query: { filename: file.name },
+    raw: { body: file, contentType: file.type || 'application/octet-stream' },
+  });
+}
+
 // A one-line explanation for people: what kind of failure (translated), then what the server
 // said, naming the field when there is one.
 export function describe(error: unknown): string {

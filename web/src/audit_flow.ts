@@ -1,5 +1,5 @@
 // Audits as the server enforces them (src/hub/audits.cpp): the moves of an audit's lifecycle,
-// who may take which follow-up step on a recommendation, the checks of the audit, finding and
+// who may take which follow-up step on a recommendation or attach a file to it, the checks of the audit, finding and
 // recommendation forms before they are sent, and how a checklist is grouped and counted. Pure
 // functions, so the rules can be read and tested in one place (audit_flow.test.ts); the pages
 // only draw them. Who is on the team and what a role allows is access.ts's.
@@ -102,6 +102,39 @@ export function followUpActions(viewer: FollowUpViewer, auditStatus: string, sta
     actions.push({ to: 'in_progress', action: 'reopen', noteRequired: true });
   }
   return actions;
+}
+
+// Attaching a file to a recommendation (hub::AttachToRecommendation):
+// - the audited organisation's administrators, as proof, while the report is issued and the
+//   recommendation is neither verified nor accepted;
+// - the team's leads and members, as working papers, in fieldwork, reporting and once issued
+//   (never in planning, nor once the audit is closed or cancelled).
+// Readers and anyone else attach nothing.
+export function canAttachToRecommendation(viewer: FollowUpViewer, auditStatus: string, status: string): boolean {
+  if (viewer.auditee) return auditStatus === 'issued' && status !== 'verified' && status !== 'risk_accepted';
+  const worker = viewer.teamRole === 'lead' || viewer.teamRole === 'member';
+  return worker && ['fieldwork', 'reporting', 'issued'].includes(auditStatus);
+}
+
+// A SHA-256 as shown beside a file: its first 12 hex digits (the whole value goes in a title).
+export function shortHash(sha256: string): string {
+  return sha256.length > 12 ? `${sha256.slice(0, 12)}…` : sha256;
+}
+
+// ---- what is owed across audits ----------------------------------------------------------------
+
+// The recommendations list's filters as kept in the address (rec_status, rec_overdue, rec_org),
+// and the query of GET /api/v1/audits/recommendations they make. With no status chosen the list
+// shows what is still awaited (open and in progress); 'any' lifts that.
+export const OWED_DEFAULT_STATUS = 'open,in_progress';
+
+export function owedQuery(filters: { status?: string | null; overdue?: string | null; org?: string | null }, limit = 200): Record<string, string | number> {
+  const query: Record<string, string | number> = { limit };
+  const status = filters.status || OWED_DEFAULT_STATUS;
+  if (status !== 'any') query.status = status;
+  if (filters.overdue === 'true') query.overdue = 'true';
+  if (filters.org) query.auditee_org_id = filters.org;
+  return query;
 }
 
 // ---- scope ------------------------------------------------------------------------------------

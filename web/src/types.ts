@@ -623,6 +623,33 @@ export interface AuditRecommendation {
   created_at: string;
   updated_at: string;
   follow_ups: AuditFollowUp[];
+  // Oldest first.
+  attachments: AuditAttachment[];
+}
+
+/** A file attached to a recommendation: the organisation's proof, the team's working paper. */
+export interface AuditAttachment {
+  id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  uploaded_by: string;
+  uploaded_by_org_id: string;
+  uploaded_at: string;
+}
+
+/** GET /api/v1/audits/recommendations: a recommendation with its finding and audit. */
+export interface AuditRecommendationItem {
+  id: string;
+  reference: string;
+  text: string;
+  due_at: string;
+  status: string;
+  overdue: boolean;
+  updated_at: string;
+  finding: { id: string; reference: string; control_id: string; title: string; risk: string };
+  audit: { id: string; reference: string; title: string; status: string; auditee_org_id: string; auditee_name: string };
 }
 
 export interface AuditResults {

@@ -17,7 +17,7 @@ import {
 import {
   AUDIT_LIMITS, AUDIT_TLPS, auditMoves, dayInZone, endOfDayUtc, parseControlIds, parseProfile, startOfDayUtc, type AuditMove,
 } from '../audit_flow';
-import { userMap } from '../session';
+import { orgMap, userMap } from '../session';
 import { tabs } from '../ui/tabs';
 import {
   pageHeader, section, dl, statusBadge, tlpBadge, badge, userLabel, userName, link, button, dialog, field, select,
@@ -29,11 +29,12 @@ import { findingsTab } from './audit_findings';
 
 export async function render(ctx: PageContext): Promise<HTMLElement> {
   const base = `/api/v1/audits/${encodeURIComponent(ctx.params.id)}`;
-  const [audit, controls, results, users] = await Promise.all([
+  const [audit, controls, results, users, orgs] = await Promise.all([
     get<Audit>(base),
     get<ListPage<AuditControl>>(`${base}/controls`).then((page) => page.items),
     get<AuditResults>(`${base}/findings`),
     userMap(),
+    orgMap(),
   ]);
   const { access, me } = ctx.session;
   const messages = messageArea();
@@ -104,7 +105,7 @@ export async function render(ctx: PageContext): Promise<HTMLElement> {
     },
     {
       name: 'findings', label: t('audits.tab_findings', { count: results.findings.length }),
-      render: () => findingsTab({ ctx, base, audit, controls, results, users, viewer }),
+      render: () => findingsTab({ ctx, base, audit, controls, results, users, orgs, viewer }),
     },
     ...(team ? [{ name: 'history', label: t('audits.tab_history'), render: () => historyTab(base, audit, users) }] : []),
   ];

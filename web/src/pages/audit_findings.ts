@@ -3,22 +3,24 @@
 // step taken with its note, and the steps the user may take now (audit_flow.followUpActions).
 // The team's leads and members write findings and recommendations in fieldwork and reporting;
 // once the report is issued the audited organisation's administrators report progress, the
-// team verifies, and a lead may move a due date.
+// team verifies, and a lead may move a due date. Each recommendation lists its files (the
+// organisation's proof, the team's working papers) and offers to attach one to those allowed
+// (audit_flow.canAttachToRecommendation).
 import { h } from '../dom';
 import { t, tEnum } from '../i18n';
-import { post, patch, describeRefusal, ApiError } from '../api';
-import { formatDate, formatDateTime, timeZone } from '../format';
+import { post, patch, upload, describeRefusal, ApiError } from '../api';
+import { formatBytes, formatDate, formatDateTime, timeZone } from '../format';
 import type { PageContext } from '../app';
-import type { Audit, AuditControl, AuditFinding, AuditRecommendation, AuditResults, User } from '../types';
+import type { Audit, AuditAttachment, AuditControl, AuditFinding, AuditRecommendation, AuditResults, Organization, User } from '../types';
 import { canExtendAuditRecommendation, canWorkOnAudit } from '../access';
 import {
-  AUDIT_LIMITS, controlName, dayInZone, followUpActions, validateFinding, validateRecommendation,
+  AUDIT_LIMITS, canAttachToRecommendation, controlName, dayInZone, followUpActions, shortHash, validateFinding, validateRecommendation,
   type FollowUpAction, type FollowUpViewer,
 } from '../audit_flow';
 import type { Errors } from '../incident_validation';
 import { values } from '../enums';
 import {
-  badge, button, dialog, field, input, select, textarea, submit, formActions, busy, messageArea, prose, userLabel,
+  badge, button, dialog, field, input, select, textarea, submit, formActions, busy, messageArea, prose, userLabel, orgLabel,
   type Field,
 } from '../ui/components';
 
@@ -29,6 +31,7 @@ export interface FindingsOptions {
   controls: AuditControl[];
   results: AuditResults;
   users: Map<string, User>;
+  orgs: Map<string, Organization>;
   viewer: FollowUpViewer;
 }
 
@@ -94,7 +97,64 @@ function recommendationItem(options: FindingsOptions, finding: AuditFinding, rec
           ' — ', userLabel(options.users, step.actor_id),
           step.note ? h('p', { class: 'note' }, step.note) : null))))
       : audit.status === 'issued' ? h('p', { class: 'help' }, t('audits.no_follow_up')) : null,
+    attachmentsBlock(options, rec),
     buttons.length ? h('div', { class: 'toolbar follow-up-actions' }, ...buttons) : null);
+}
+
+// Whose file it is: the audited organisation's, or the centre's team.
+function uploaderOrg(options: FindingsOptions, orgId: string): string {
+  if (orgId === options.audit.auditee_org_id) return options.audit.auditee_name;
+  const org = options.orgs.get(orgId);
+  return org ? orgLabel(org) : t('audits.file_by_team');
+}
+
+// A recommendation's files, oldest first, each a download; and, for those allowed, a file to
+// attach (PUT .../attachments?filename=, the raw body). The same file again is not stored twice.
+function attachmentsBlock(options: FindingsOptions, rec: AuditRecommendation): HTMLElement | null {
+  const { audit, viewer } = options;
+  const files = rec.attachments ?? [];
+  const allowed = canAttachToRecommendation(viewer, audit.status, rec.status);
+  if (!files.length && !allowed) return null;
+  const path = `${options.base}/recommendations/${encodeURIComponent(rec.id)}/attachments`;
+  const list = files.length
+    ? h('ul', { class: 'plain audit-attachments' }, ...files.map((a: AuditAttachment) => h('li', { 'data-attachment': a.filename },
+      h('a', { href: `${path}/${encodeURIComponent(a.id)}`, download: a.filename }, a.filename),
+      ` (${formatBytes(a.size)}) · ${uploaderOrg(options, a.uploaded_by_org_id)} · `,
+      h('time', { datetime: a.uploaded_at }, formatDateTime(a.uploaded_at)), ' · SHA-256 ',
+      h('code', { class: 'hash', title: a.sha256 }, shortHash(a.sha256)))))
+    : h('p', { class: 'empty' }, t('audits.no_files'));
+  let form: HTMLElement | null = null;
+  if (allowed) {
+    const messages = messageArea();
+    const file = field(t('audits.file'), input('file'), { help: viewer.auditee ? t('audits.file_help_auditee') : t('audits.file_help_team') });
+    const attach = h('form', { class: 'inline-form audit-attach', novalidate: true }, messages.el, file.el,
+      formActions(submit(t('audits.attach'), { 'aria-label': t('audits.attach_to', { reference: rec.reference }) })));
+    form = attach;
+    attach.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      file.setError(null);
+      messages.clear();
+      const chosen = (file.control as HTMLInputElement).files?.[0];
+      if (!chosen) {
+        file.setError(t('validation.required'));
+        file.control.focus();
+        return;
+      }
+      try {
+        const stored = await busy(attach, () => upload<AuditAttachment>('PUT', path, chosen));
+        // 200: the same file (name, size, SHA-256) was attached before; nothing changed.
+        if (files.some((a) => a.id === stored.id)) {
+          messages.show('info', t('audits.file_already', { filename: stored.filename }));
+          return;
+        }
+        options.ctx.refresh();
+      } catch (error) {
+        // 413 names the size limit, 409 why nothing may be attached now.
+        messages.show('error', describeRefusal(error));
+      }
+    });
+  }
+  return h('div', { class: 'audit-files' }, h('h5', null, t('audits.files')), list, form);
 }
 
 function followUpLabel(action: FollowUpAction): string {

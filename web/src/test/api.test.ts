@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiError, describe as describeError, describeRefusal, onUnauthorized, setCsrfToken, withQuery } from '../api';
+import { api, ApiError, describe as describeError, describeRefusal, onUnauthorized, setCsrfToken, upload, withQuery } from '../api';
 
 interface Call { url: string; init: RequestInit }
 
@@ -30,6 +30,21 @@ describe('the API client', () => {
     expect(headers[1]['Content-Type']).toBe('application/json');
     expect(calls[1].init.body).toBe('{"title":"x"}');
     expect(calls[1].init.credentials).toBe('same-origin');
+  });
+
+  it('uploads a file as the raw body with its name and type', async () => {
+    setCsrfToken('tok-1');
+    const calls = stubFetch(201, { id: 'a1' });
+    const typed = new File(['proof'], 'roster 2027.pdf', { type: 'application/pdf' });
+    await expect(upload('PUT', '/api/v1/audits/x/recommendations/r/attachments', typed)).resolves.toEqual({ id: 'a1' });
+    expect(calls[0].url).toBe('/api/v1/audits/x/recommendations/r/attachments?filename=roster+2027.pdf');
+    expect(calls[0].init.method).toBe('PUT');
+    const headers = calls[0].init.headers as Record<string, string>;
+    expect(headers['Content-Type']).toBe('application/pdf');
+    expect(headers['X-CSRF-Token']).toBe('tok-1');
+    expect(calls[0].init.body).toBe(typed);
+    await upload('POST', '/api/v1/incidents/i/attachments', new File(['x'], 'notes'));
+    expect((calls[1].init.headers as Record<string, string>)['Content-Type']).toBe('application/octet-stream');
   });
 
   it('turns the error envelope into an ApiError naming the field', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  auditMoves, controlsNeedingFindings, dayInZone, depthClass, endOfDayUtc, followUpActions, groupControls, parseControlIds,
-  parseProfile, progressSegments, startOfDayUtc, validateAudit, validateFinding, validateRecommendation, type AuditFormValues,
+  auditMoves, canAttachToRecommendation, controlsNeedingFindings, owedQuery, dayInZone, depthClass, endOfDayUtc, followUpActions, groupControls, parseControlIds,
+  parseProfile, progressSegments, shortHash, startOfDayUtc, validateAudit, validateFinding, validateRecommendation, type AuditFormValues,
   type FollowUpViewer,
 } from '../audit_flow';
 
@@ -75,6 +75,45 @@ describe('who may follow up a recommendation (hub::FollowUpRecommendation)', () 
         for (const status of STATUSES) expect(steps(viewer, status, audit)).toEqual([]);
       }
     }
+  });
+});
+
+describe('who may attach a file to a recommendation (hub::AttachToRecommendation)', () => {
+  const auditee: FollowUpViewer = { auditee: true, teamRole: null };
+  const lead: FollowUpViewer = { auditee: false, teamRole: 'lead' };
+  const member: FollowUpViewer = { auditee: false, teamRole: 'member' };
+  const reader: FollowUpViewer = { auditee: false, teamRole: 'reader' };
+  const nobody: FollowUpViewer = { auditee: false, teamRole: null };
+  const AUDITS = ['planning', 'fieldwork', 'reporting', 'issued', 'closed', 'cancelled'];
+  const STATUSES = ['open', 'in_progress', 'implemented', 'verified', 'risk_accepted'];
+  // The recommendation statuses a viewer may attach to, per audit status.
+  const allowed = (viewer: FollowUpViewer) => Object.fromEntries(AUDITS.map((audit) =>
+    [audit, STATUSES.filter((status) => canAttachToRecommendation(viewer, audit, status))]));
+
+  it('lets the audited organisation attach proof while the report is issued and the recommendation unsettled', () => {
+    expect(allowed(auditee)).toEqual({
+      planning: [], fieldwork: [], reporting: [], issued: ['open', 'in_progress', 'implemented'], closed: [], cancelled: [],
+    });
+  });
+
+  it('lets the team\'s leads and members attach working papers from fieldwork until the audit closes', () => {
+    for (const viewer of [lead, member]) {
+      expect(allowed(viewer)).toEqual({
+        planning: [], fieldwork: STATUSES, reporting: STATUSES, issued: STATUSES, closed: [], cancelled: [],
+      });
+    }
+  });
+
+  it('lets readers and anyone else attach nothing', () => {
+    for (const viewer of [reader, nobody]) {
+      expect(allowed(viewer)).toEqual({ planning: [], fieldwork: [], reporting: [], issued: [], closed: [], cancelled: [] });
+    }
+  });
+
+  it('shortens a SHA-256 for the list', () => {
+    const hash = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    expect(shortHash(hash)).toBe('e3b0c44298fc…');
+    expect(shortHash('abc')).toBe('abc');
   });
 });
 
@@ -194,5 +233,18 @@ describe('the checklist', () => {
         { result: 'satisfied', count: 3 }, { result: 'partially_satisfied', count: 1 }, { result: 'not_satisfied', count: 1 },
         { result: 'not_applicable', count: 1 }, { result: 'not_assessed', count: 4 },
       ]);
+  });
+});
+
+describe('the recommendations owed across audits', () => {
+  it('asks for what is still awaited unless told otherwise', () => {
+    expect(owedQuery({})).toEqual({ limit: 200, status: 'open,in_progress' });
+    expect(owedQuery({ status: '', overdue: '', org: '' })).toEqual({ limit: 200, status: 'open,in_progress' });
+  });
+
+  it('passes one status, any status, the overdue flag and the organisation', () => {
+    expect(owedQuery({ status: 'implemented' })).toEqual({ limit: 200, status: 'implemented' });
+    expect(owedQuery({ status: 'any', overdue: 'true', org: 'org-1' }, 50)).toEqual({ limit: 50, overdue: 'true', auditee_org_id: 'org-1' });
+    expect(owedQuery({ overdue: 'false' })).toEqual({ limit: 200, status: 'open,in_progress' });
   });
 });
