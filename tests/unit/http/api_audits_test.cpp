@@ -1,24 +1,18 @@
 // Audits through the Router, without sockets: a standard imported as an OSCAL catalog, an audit
 // of a ministry from planning to closing, its follow-up by the ministry and its OSCAL exports.
-// Organisations, users and API tokens are inserted directly.
+// On SQLite, and on PostgreSQL when YAGURA_TEST_POSTGRES_URL is set.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 
-#include "core/metrics.hpp"
-#include "core/time.hpp"
-#include "http/api.hpp"
-#include "http/router.hpp"
-#include "hub/audit_log.hpp"
-#include "hub/crypto.hpp"
-#include "hub/schema.hpp"
+#include "unit/http/console_api_support.hpp"
 
 namespace yagura::http {
 namespace {
 
-using store::Param;
+using testing::ConsoleApiTest;
 
 constexpr std::string_view CATALOG = R"json({"catalog": {
   "uuid": "6b1f0a4e-2c1d-4f7a-9d3e-5a8b7c6d5e4f",
@@ -30,35 +24,35 @@ constexpr std::string_view CATALOG = R"json({"catalog": {
     {"id": "GV.2", "title": "Roles", "parts": [{"name": "statement", "prose": "Name a CISO."}]}
   ]}]}})json";
 
-class ApiAuditsTest : public ::testing::Test {
+class ApiAuditsTest : public ConsoleApiTest {
  protected:
   void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "yagura-api-audits-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    auto opened = store::Database::Open((dir_ / "hub.db").string(), 4);
-    ASSERT_TRUE(opened) << opened.error().ToString();
-    db_ = std::move(*opened);
-    ASSERT_TRUE(hub::MigrateSchema(*db_));
-    audit_ = std::make_unique<hub::AuditLog>(*db_);
-    context_ = std::make_unique<ApiContext>(ApiContext{*db_, *audit_, metrics_, ServiceSettings{}});
+    SetUpWorld();
+    if (IsSkipped() || HasFatalFailure()) return;
     RegisterAgencyAuditRoutes(router_, *context_);
-
-    centre_ = AddOrg("Centre", "centre");
-    ministry_ = AddOrg("Ministry A", "ministry");
-    lead_ = AddUser("lead", centre_, "auditor");
-    member_ = AddUser("member", centre_, "auditor");
-    duty_ = AddUser("duty", centre_, "centre_admin");
-    ministry_admin_ = AddUser("admin-a", ministry_, "org_admin");
-    reporter_ = AddUser("reporter-a", ministry_, "org_reporter");
+    hub::Principal admin;
+    admin.user_id = admin_user_id_;
+    admin.username = "duty";
+    admin.org_id = centre_id_;
+    admin.org_type = hub::OrgType::kCentre;
+    admin.roles = {hub::Role::kCentreAdmin};
+    admin.method = hub::AuthMethod::kInternal;
+    admin.remote_address = "127.0.0.1";
+    auto user = [&](const std::string& org, const std::string& name, hub::Role role) {
+      std::string id = AddUser(admin, org, name, role);
+      return User{id, TokenFor(admin, id)};
+    };
+    // The fixture's auditor leads; a second auditor is on the team.
+    lead_ = User{"", auditor_};
+    member_ = user(centre_id_, "auditor-2", hub::Role::kAuditor);
+    duty_ = User{admin_user_id_, admin_};
+    ministry_admin_ = user(ministry_id_, "admin-a", hub::Role::kOrgAdmin);
+    ministry_reporter_ = User{"", reporter_};
+    ministry_ = ministry_id_;
   }
-
   void TearDown() override {
+    TearDownWorld();
     context_.reset();
-    audit_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   struct User {
@@ -66,48 +60,11 @@ class ApiAuditsTest : public ::testing::Test {
     std::string secret;
   };
 
-  std::string AddOrg(const std::string& name, const std::string& type) {
-    std::string id = hub::NewId();
-    db_->Acquire()->Execute(
-        "INSERT INTO organizations (id, name, type, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $4)",
-        {Param{id}, Param{name}, Param{type}, Param{NowMs()}});
-    return id;
+  Response Call(std::string method, const std::string& target, const User& user,
+                std::string body = {}) {
+    return ConsoleApiTest::Call(std::move(method), target, user.secret, std::move(body));
   }
 
-  User AddUser(const std::string& username, const std::string& org_id, const std::string& roles) {
-    User user{hub::NewId(), "ygt_" + hub::RandomToken(24)};
-    auto connection = db_->Acquire();
-    connection->Execute(
-        "INSERT INTO users (id, username, display_name, org_id, roles, created_at, updated_at) "
-        "VALUES ($1, $2, $2, $3, $4, $5, $5)",
-        {Param{user.id}, Param{username}, Param{org_id}, Param{roles}, Param{NowMs()}});
-    connection->Execute(
-        "INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, created_at) "
-        "VALUES ($1, $2, 'test', $3, 'admin', $4)",
-        {Param{hub::NewId()}, Param{user.id}, Param{hub::Sha256Hex(user.secret)}, Param{NowMs()}});
-    return user;
-  }
-
-  Response Call(std::string method, std::string target, const User& user, std::string body = {}) {
-    Request request;
-    request.method = std::move(method);
-    request.target = target;
-    EXPECT_TRUE(DecodeTarget(target, request));
-    request.remote_address = "127.0.0.1";
-    if (!body.empty()) {
-      request.body = std::move(body);
-      request.headers.Set("Content-Type", "application/json");
-    }
-    request.headers.Set("Authorization", "Bearer " + user.secret);
-    return router_.Dispatch(request);
-  }
-
-  static JsonValue Body(const Response& response) {
-    auto parsed = JsonValue::Parse(response.body);
-    EXPECT_TRUE(parsed) << response.body;
-    return parsed ? *parsed : JsonValue();
-  }
   static std::string Text(const JsonValue& value, std::string_view key) {
     const JsonValue* member = value.Find(key);
     return member != nullptr && member->is_string() ? member->as_string() : std::string();
@@ -134,17 +91,11 @@ class ApiAuditsTest : public ::testing::Test {
     return Text(Body(opened), "id");
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<hub::AuditLog> audit_;
-  Metrics metrics_;
-  std::unique_ptr<ApiContext> context_;
-  Router router_;
-  std::string centre_, ministry_, standard_id_;
-  User lead_, member_, duty_, ministry_admin_, reporter_;
+  std::string ministry_, standard_id_;
+  User lead_, member_, duty_, ministry_admin_, ministry_reporter_;
 };
 
-TEST_F(ApiAuditsTest, StandardsAreImportedAndListed) {
+TEST_P(ApiAuditsTest, StandardsAreImportedAndListed) {
   Response refused =
       Call("POST", "/api/v1/standards?source=x.json", ministry_admin_, std::string(CATALOG));
   EXPECT_EQ(refused.status, 403);
@@ -161,10 +112,10 @@ TEST_F(ApiAuditsTest, StandardsAreImportedAndListed) {
   EXPECT_EQ(standard.Find("controls")->as_int(), 3);
   EXPECT_EQ(Call("POST", "/api/v1/standards?source=again.json", lead_, std::string(CATALOG)).status,
             409);
-  Response listed = Call("GET", "/api/v1/standards", reporter_);
+  Response listed = Call("GET", "/api/v1/standards", ministry_reporter_);
   ASSERT_EQ(listed.status, 200);
   EXPECT_EQ(Body(listed).Find("items")->as_array().size(), 1u);
-  Response one = Call("GET", "/api/v1/standards/" + Text(standard, "id"), reporter_);
+  Response one = Call("GET", "/api/v1/standards/" + Text(standard, "id"), ministry_reporter_);
   ASSERT_EQ(one.status, 200);
   JsonValue with_controls = Body(one);
   const auto& controls = with_controls.Find("control_list")->as_array();
@@ -174,7 +125,7 @@ TEST_F(ApiAuditsTest, StandardsAreImportedAndListed) {
   EXPECT_EQ(Text(controls[1], "statement"), "Review it yearly.");
 }
 
-TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
+TEST_P(ApiAuditsTest, AnAuditFromPlanningToClosing) {
   std::string id = OpenAudit();
   const std::string one = "/api/v1/audits/" + id;
   // Unknown fields and outsiders.
@@ -226,7 +177,7 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
   EXPECT_TRUE(Body(theirs).Find("members")->as_array().empty());
   EXPECT_TRUE(Body(theirs).Find("my_role")->is_null());
   EXPECT_EQ(Call("GET", one + "/history", ministry_admin_).status, 403);
-  EXPECT_EQ(Call("GET", one, reporter_).status, 404);
+  EXPECT_EQ(Call("GET", one, ministry_reporter_).status, 404);
   Response listed = Call("GET", "/api/v1/audits", ministry_admin_);
   ASSERT_EQ(listed.status, 200);
   JsonValue listed_body = Body(listed);
@@ -261,7 +212,7 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
           ->as_array()
           .size(),
       1u);
-  EXPECT_TRUE(Body(Call("GET", "/api/v1/audits/recommendations", reporter_))
+  EXPECT_TRUE(Body(Call("GET", "/api/v1/audits/recommendations", ministry_reporter_))
                   .Find("items")
                   ->as_array()
                   .empty());
@@ -311,7 +262,7 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
   EXPECT_NE(team_report.body.find("Adopt the policy at the next board"), std::string::npos);
   EXPECT_NE(team_report.body.find("board-minutes.txt (32 bytes"), std::string::npos);
   EXPECT_EQ(Call("GET", one + "/report?lang=fr", lead_).status, 400);
-  EXPECT_EQ(Call("GET", one + "/report", reporter_).status, 404);
+  EXPECT_EQ(Call("GET", one + "/report", ministry_reporter_).status, 404);
 
   Response ar = Call("GET", one + "/oscal/assessment-results", ministry_admin_);
   ASSERT_EQ(ar.status, 200);
@@ -339,7 +290,7 @@ TEST_F(ApiAuditsTest, AnAuditFromPlanningToClosing) {
             2);
 }
 
-TEST_F(ApiAuditsTest, ScopeFromAProfileAndPlanningChanges) {
+TEST_P(ApiAuditsTest, ScopeFromAProfileAndPlanningChanges) {
   std::string id = OpenAudit();
   const std::string one = "/api/v1/audits/" + id;
   Response scoped = Call("PUT", one + "/scope", lead_,
@@ -365,6 +316,11 @@ TEST_F(ApiAuditsTest, ScopeFromAProfileAndPlanningChanges) {
   EXPECT_EQ(Call("PATCH", one, lead_, R"({"title": "x", "version": 1})").status, 409);
   EXPECT_EQ(Call("PATCH", one, member_, R"({"title": "x"})").status, 403);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiAuditsTest,
+                         ::testing::Values(hub::testing::Backend::kSqlite,
+                                           hub::testing::Backend::kPostgres),
+                         hub::testing::BackendName);
 
 }  // namespace
 }  // namespace yagura::http
