@@ -310,7 +310,7 @@ Response ListAuditsHandler(ApiContext& context, Request& request, const hub::Pri
 
 Response ListRecommendationsHandler(ApiContext& context, Request& request,
                                     const hub::Principal& principal) {
-  hub::RecommendationFilter filter;
+  hub::AuditRecommendationFilter filter;
   if (auto statuses = request.Query("status")) {
     std::string_view text = *statuses;
     for (size_t start = 0; start <= text.size();) {
@@ -645,8 +645,8 @@ Response UpdateRecommendationHandler(ApiContext& context, Request& request,
   std::string id(request.PathParam("id"));
   std::string recommendation_id(request.PathParam("recommendation_id"));
   JsonValue json = context.database.Transact([&](store::Connection& connection) {
-    return RecommendationJson(Unwrap(hub::UpdateRecommendation(connection, principal, id,
-                                                               recommendation_id, write, NowMs())),
+    return RecommendationJson(Unwrap(hub::UpdateAuditRecommendation(
+                                  connection, principal, id, recommendation_id, write, NowMs())),
                               NowMs());
   });
   return JsonResponse(200, json);

@@ -976,7 +976,7 @@ CaseResult<AuditRecommendation> AddRecommendation(store::Connection& connection,
   return recommendation;
 }
 
-CaseResult<AuditRecommendation> UpdateRecommendation(
+CaseResult<AuditRecommendation> UpdateAuditRecommendation(
     store::Connection& connection, const Principal& principal, std::string_view id,
     std::string_view recommendation_id, const RecommendationWrite& write, int64_t now_ms) {
   auto audit = ForTeamWork(connection, principal, id, false);
@@ -1378,11 +1378,10 @@ AuditPage ListAudits(store::Connection& connection, const Principal& principal,
   return page;
 }
 
-std::vector<RecommendationSummary> ListAuditRecommendations(store::Connection& connection,
-                                                            const Principal& principal,
-                                                            const RecommendationFilter& filter,
-                                                            int64_t now_ms, int limit) {
-  std::vector<RecommendationSummary> items;
+std::vector<AuditRecommendationSummary> ListAuditRecommendations(
+    store::Connection& connection, const Principal& principal,
+    const AuditRecommendationFilter& filter, int64_t now_ms, int limit) {
+  std::vector<AuditRecommendationSummary> items;
   if (!principal.IsMember()) return items;
   if (filter.auditee_org_id && !PlausibleId(*filter.auditee_org_id)) return items;
   std::vector<store::Param> params;
@@ -1415,7 +1414,7 @@ std::vector<RecommendationSummary> ListAuditRecommendations(store::Connection& c
   }
   sql += fmt::format(" ORDER BY r.due_at, a.reference, r.number LIMIT {}", limit);
   for (const auto& row : connection.Query(sql, params).rows) {
-    RecommendationSummary item;
+    AuditRecommendationSummary item;
     item.recommendation.id = row[0].text();
     item.recommendation.number = row[1].as_int();
     item.recommendation.reference = fmt::format("R-{:03d}", item.recommendation.number);

@@ -255,7 +255,7 @@ CaseResult<AuditRecommendation> AddRecommendation(store::Connection& connection,
                                                   const Principal& principal, std::string_view id,
                                                   std::string_view finding_id,
                                                   const RecommendationWrite& write, int64_t now_ms);
-CaseResult<AuditRecommendation> UpdateRecommendation(
+CaseResult<AuditRecommendation> UpdateAuditRecommendation(
     store::Connection& connection, const Principal& principal, std::string_view id,
     std::string_view recommendation_id, const RecommendationWrite& write, int64_t now_ms);
 
@@ -358,13 +358,13 @@ AuditPage ListAudits(store::Connection& connection, const Principal& principal,
 // Recommendations across the issued and closed audits the principal may read: for an
 // organisation's administrators, what their organisation owes; for the centre's auditors, what
 // their audits await. Soonest due first.
-struct RecommendationFilter {
+struct AuditRecommendationFilter {
   std::vector<std::string> statuses;  // any of AuditRecommendationStatusNames; empty: all
   bool overdue_only = false;          // open or in progress and past due
   std::optional<int64_t> due_before;
   std::optional<std::string> auditee_org_id;
 };
-struct RecommendationSummary {
+struct AuditRecommendationSummary {
   AuditRecommendation recommendation;  // without follow-ups and attachments
   AuditFinding finding;                // id, reference, control, title, risk
   std::string audit_id;
@@ -375,9 +375,8 @@ struct RecommendationSummary {
   std::string auditee_name;
   bool overdue = false;
 };
-std::vector<RecommendationSummary> ListAuditRecommendations(store::Connection& connection,
-                                                            const Principal& principal,
-                                                            const RecommendationFilter& filter,
-                                                            int64_t now_ms, int limit);
+std::vector<AuditRecommendationSummary> ListAuditRecommendations(
+    store::Connection& connection, const Principal& principal,
+    const AuditRecommendationFilter& filter, int64_t now_ms, int limit);
 
 }  // namespace yagura::hub

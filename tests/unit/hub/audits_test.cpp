@@ -662,19 +662,19 @@ TEST_P(AuditsTest, LeadsAcceptRisksAndExtendDueDates) {
   Audit audit = Open();
   AuditRecommendation recommendation = Issue(audit);
   auto extended = Write([&](store::Connection& c) {
-    return UpdateRecommendation(c, lead_, audit.id, recommendation.id,
-                                RecommendationWrite{{}, T0 + 90 * DAY}, T0);
+    return UpdateAuditRecommendation(c, lead_, audit.id, recommendation.id,
+                                     RecommendationWrite{{}, T0 + 90 * DAY}, T0);
   });
   ASSERT_TRUE(extended) << extended.error().message;
   EXPECT_EQ(extended->due_at, T0 + 90 * DAY);
   auto rewritten = Write([&](store::Connection& c) {
-    return UpdateRecommendation(c, lead_, audit.id, recommendation.id,
-                                RecommendationWrite{"Other text", {}}, T0);
+    return UpdateAuditRecommendation(c, lead_, audit.id, recommendation.id,
+                                     RecommendationWrite{"Other text", {}}, T0);
   });
   EXPECT_EQ(rewritten.error().kind, CaseErrorKind::kConflict);
   auto by_member = Write([&](store::Connection& c) {
-    return UpdateRecommendation(c, auditor_, audit.id, recommendation.id,
-                                RecommendationWrite{{}, T0 + 99 * DAY}, T0);
+    return UpdateAuditRecommendation(c, auditor_, audit.id, recommendation.id,
+                                     RecommendationWrite{{}, T0 + 99 * DAY}, T0);
   });
   EXPECT_EQ(by_member.error().kind, CaseErrorKind::kForbidden);
   EXPECT_EQ(Follow(auditor_, audit, recommendation, "risk_accepted", "budget").error().kind,
@@ -700,9 +700,9 @@ TEST_P(AuditsTest, OverdueRecommendationsAreCounted) {
   EXPECT_EQ(before.recommendations_overdue, 0);
   EXPECT_EQ(ProgressOf(*db_->Acquire(), audit.id, T0 + 61 * DAY).recommendations_overdue, 1);
   // Across audits: what the ministry owes, and what is overdue, for those who may read it.
-  RecommendationFilter overdue;
+  AuditRecommendationFilter overdue;
   overdue.overdue_only = true;
-  auto owed = [&](const Principal& p, const RecommendationFilter& filter, int64_t now) {
+  auto owed = [&](const Principal& p, const AuditRecommendationFilter& filter, int64_t now) {
     return ListAuditRecommendations(*db_->Acquire(), p, filter, now, 100);
   };
   EXPECT_TRUE(owed(ministry_admin_, overdue, T0 + DAY).empty());
@@ -715,7 +715,7 @@ TEST_P(AuditsTest, OverdueRecommendationsAreCounted) {
   for (const Principal* outsider : {&duty_, &other_admin_, &ministry_reporter_, &partner_}) {
     EXPECT_TRUE(owed(*outsider, {}, T0 + 61 * DAY).empty()) << outsider->username;
   }
-  RecommendationFilter verified;
+  AuditRecommendationFilter verified;
   verified.statuses = {"verified"};
   EXPECT_TRUE(owed(auditor_, verified, T0 + DAY).empty());
 }
