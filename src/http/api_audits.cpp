@@ -20,6 +20,7 @@
 #include "http/audit_report.hpp"
 #include "http/hub_errors.hpp"
 #include "http/json_forms.hpp"
+#include "http/report_page.hpp"
 #include "http/schema_builders.hpp"
 #include "hub/audit_log.hpp"
 #include "hub/audits.hpp"
@@ -757,33 +758,18 @@ Response ReportHandler(ApiContext& context, Request& request, const hub::Princip
       for (const auto& step : recommendation.follow_ups) orgs.insert(step.actor_org_id);
       for (const auto& file : recommendation.attachments) orgs.insert(file.uploaded_by_org_id);
     }
-    auto in_list = [](const std::set<std::string>& ids, std::vector<store::Param>& params) {
+    in.user_names = ReportUserNames(*connection, people);
+    if (!orgs.empty()) {
+      std::vector<store::Param> params;
       std::string list;
-      for (const auto& one : ids) {
-        params.push_back(store::Param{one});
+      for (const auto& org : orgs) {
+        params.push_back(store::Param{org});
         list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
       }
-      return list;
-    };
-    std::vector<store::Param> user_params;
-    std::string users = in_list(people, user_params);
-    for (const auto& row :
-         connection
-             ->Query(fmt::format("SELECT id, username, display_name FROM users WHERE id IN ({})",
-                                 users),
-                     user_params)
-             .rows) {
-      in.user_names[row[0].text()] = row[2].text() == row[1].text()
-                                         ? row[1].text()
-                                         : fmt::format("{} ({})", row[2].text(), row[1].text());
-    }
-    if (!orgs.empty()) {
-      std::vector<store::Param> org_params;
-      std::string list = in_list(orgs, org_params);
       for (const auto& row :
            connection
                ->Query(fmt::format("SELECT id, name FROM organizations WHERE id IN ({})", list),
-                       org_params)
+                       params)
                .rows) {
         in.org_names[row[0].text()] = row[1].text();
       }

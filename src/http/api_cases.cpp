@@ -25,6 +25,7 @@
 #include "http/hub_errors.hpp"
 #include "http/jobs.hpp"
 #include "http/json_forms.hpp"
+#include "http/report_page.hpp"
 #include "http/schema_builders.hpp"
 #include "hub/case_timeline.hpp"
 #include "hub/cases.hpp"
@@ -1024,22 +1025,7 @@ Response ReportHandler(ApiContext& context, Request& request, const hub::Princip
       for (const auto& event : entry.custody) people.insert(event.recorded_by);
     }
     for (const auto& entry : in.history) people.insert(entry.actor_id);
-    std::vector<store::Param> params;
-    std::string list;
-    for (const auto& person : people) {
-      params.push_back(store::Param{person});
-      list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
-    }
-    for (const auto& row :
-         connection
-             ->Query(
-                 fmt::format("SELECT id, username, display_name FROM users WHERE id IN ({})", list),
-                 params)
-             .rows) {
-      in.user_names[row[0].text()] = row[2].text() == row[1].text()
-                                         ? row[1].text()
-                                         : fmt::format("{} ({})", row[2].text(), row[1].text());
-    }
+    in.user_names = ReportUserNames(*connection, people);
     auto me = in.user_names.find(principal.user_id);
     in.generated_by = me == in.user_names.end() ? principal.username : me->second;
     in.generated_at = NowMs();

@@ -45,4 +45,27 @@ std::string TlpBanner(hub::Tlp tlp) {
                      TlpColour(tlp), hub::TlpLabel(tlp));
 }
 
+std::map<std::string, std::string> ReportUserNames(store::Connection& connection,
+                                                   const std::set<std::string>& user_ids) {
+  std::map<std::string, std::string> names;
+  if (user_ids.empty()) return names;
+  std::vector<store::Param> params;
+  std::string list;
+  for (const auto& id : user_ids) {
+    params.push_back(store::Param{id});
+    list += fmt::format("{}${}", list.empty() ? "" : ", ", params.size());
+  }
+  for (const auto& row :
+       connection
+           .Query(
+               fmt::format("SELECT id, username, display_name FROM users WHERE id IN ({})", list),
+               params)
+           .rows) {
+    names[row[0].text()] = row[2].text() == row[1].text()
+                               ? row[1].text()
+                               : fmt::format("{} ({})", row[2].text(), row[1].text());
+  }
+  return names;
+}
+
 }  // namespace yagura::http

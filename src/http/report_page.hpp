@@ -3,10 +3,13 @@
 // and fetch nothing: they are read offline, and they leave the centre.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "hub/policy.hpp"
+#include "store/database.hpp"
 
 namespace yagura::http {
 
@@ -16,5 +19,10 @@ extern const std::string_view REPORT_STYLE;
 
 // The marking as TLP 2.0 shows it: the label in its colour on black.
 std::string TlpBanner(hub::Tlp tlp);
+
+// The people a report names, by user id, as "display name (username)" (the username alone when
+// the two are the same), in one query. Ids that name no user are left out.
+std::map<std::string, std::string> ReportUserNames(store::Connection& connection,
+                                                   const std::set<std::string>& user_ids);
 
 }  // namespace yagura::http
